@@ -1,0 +1,77 @@
+/**
+ * Bundles the Cloudflare Workers under `workers/` into single ES modules.
+ *
+ * The output is deterministic (same sources, same bytes) so `content_sha256` only changes when the code does,
+ * and Terraform only re-uploads a worker whose code changed.
+ *
+ * Run directly (`tsx scripts/build-workers.ts`) to write `dist/workers/<name>.js`; `main.ts` calls
+ * {@link buildWorkerBundles} so `cdktf synth` never picks up a stale bundle.
+ */
+import { buildSync, type BuildOptions } from 'esbuild';
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export const WORKER_NAMES = ['src', 'orchestrator'] as const;
+export type WorkerName = (typeof WORKER_NAMES)[number];
+
+export interface WorkerBundle {
+  /** absolute path of the bundled ES module */
+  readonly path: string;
+  /** hex SHA-256 of the bundle's bytes, as the provider's `content_sha256` expects */
+  readonly sha256: string;
+  /** the module file name the script is uploaded as (`main_module`) */
+  readonly mainModule: string;
+}
+
+export type WorkerBundles = Readonly<Record<WorkerName, WorkerBundle>>;
+
+const ROOT = resolve(__dirname, '..');
+
+/** esbuild options shared by the deploy build, the tests and the benchmarks. */
+export function bundleOptions(name: WorkerName, overrides: BuildOptions = {}): BuildOptions {
+  return {
+    entryPoints: [join(ROOT, 'workers', name, 'index.ts')],
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    target: 'es2022',
+    minify: true,
+    legalComments: 'none',
+    charset: 'utf8',
+    logLevel: 'silent',
+    ...overrides,
+  };
+}
+
+/** Bundles one worker in memory. */
+export function bundleWorker(name: WorkerName, overrides: BuildOptions = {}): string {
+  const result = buildSync({ ...bundleOptions(name, overrides), write: false });
+  const [file] = result.outputFiles ?? [];
+  if (!file) throw new Error(`esbuild produced no output for worker "${name}"`);
+  return file.text;
+}
+
+export function sha256Hex(content: string | Uint8Array): string {
+  return createHash('sha256').update(content).digest('hex');
+}
+
+/** Bundles every worker into `outDir` and returns where each bundle is and its hash. */
+export function buildWorkerBundles(outDir: string = join(ROOT, 'dist', 'workers')): WorkerBundles {
+  mkdirSync(outDir, { recursive: true });
+  const entries = WORKER_NAMES.map((name): [WorkerName, WorkerBundle] => {
+    const code = bundleWorker(name);
+    const mainModule = `${name}.js`;
+    const path = join(outDir, mainModule);
+    writeFileSync(path, code);
+    return [name, { path, sha256: sha256Hex(code), mainModule }];
+  });
+  return Object.fromEntries(entries) as Record<WorkerName, WorkerBundle>;
+}
+
+if (require.main === module) {
+  const bundles = buildWorkerBundles();
+  for (const [name, bundle] of Object.entries(bundles)) {
+    process.stdout.write(`${name}: ${bundle.path} sha256=${bundle.sha256}\n`);
+  }
+}

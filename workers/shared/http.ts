@@ -1,0 +1,35 @@
+/**
+ * Response helpers shared by both workers. Every error a client sees is an OpenAI-shaped JSON object so
+ * the `openai` SDK (and tools built on it) can surface `error.message` instead of a parse failure.
+ */
+
+/** OpenAI's error object: `{"error":{"message","type","code"}}`. */
+export interface OpenAIErrorBody {
+  readonly error: {
+    readonly message: string;
+    readonly type: string;
+    readonly code: string | null;
+  };
+}
+
+export function errorBody(message: string, type: string, code: string | null = null): OpenAIErrorBody {
+  return { error: { message, type, code } };
+}
+
+/** A JSON response with the given status; extra headers are merged over `content-type`. */
+export function jsonResponse(status: number, body: unknown, headers: HeadersInit = {}): Response {
+  const merged = new Headers(headers);
+  merged.set('content-type', 'application/json; charset=utf-8');
+  return new Response(JSON.stringify(body), { status, headers: merged });
+}
+
+/** An OpenAI-shaped JSON error response. */
+export function jsonError(
+  status: number,
+  message: string,
+  type: string,
+  code: string | null = null,
+  headers: HeadersInit = {},
+): Response {
+  return jsonResponse(status, errorBody(message, type, code), headers);
+}
