@@ -1,0 +1,221 @@
+/**
+ * The app's configuration, read from the environment in this one module and nowhere else.
+ *
+ * Secret values are never read here: API keys and the password reach Terraform only through `TF_VAR_api_keys` and
+ * `TF_VAR_pass` at plan/apply time. Every bad value fails synth with a message naming the variable, the allowed
+ * values and the value received.
+ */
+import { resolve } from 'node:path';
+import {
+  DEFAULT_KEYS_PER_SHARD,
+  DEFAULT_NAME_PREFIX,
+  MAX_SHARD_ATTEMPTS,
+  PLAN_LIMITS,
+  WORKERS_PLANS,
+  maxKeysPerWorker,
+  orchestratorScriptName,
+  previewScriptName,
+  shardCount,
+  shardScriptName,
+  type StateConfig,
+  type WorkersPlan,
+} from './constructs';
+import * as rules from './constructs/validate';
+
+/** Synth works on a bare machine with this many keys; deploying needs the real count. */
+export const DEMO_KEY_COUNT = 20;
+export const DEFAULT_STATE_KEY_PREFIX = 'zen-ai-router';
+export const DEFAULT_STATE_REGION = 'auto';
+export const DEFAULT_STATE_DIR = 'terraform-state';
+
+export interface AppConfig {
+  readonly keyCount: number;
+  /** true when KEY_COUNT was unset and {@link DEMO_KEY_COUNT} is used; main.ts prints a notice. */
+  readonly keyCountIsDemo: boolean;
+  readonly keysPerShard: number;
+  readonly prNumber: number | undefined;
+  readonly accountId: string | undefined;
+  readonly workersPlan: WorkersPlan;
+  readonly namePrefix: string;
+  readonly state: StateConfig;
+  readonly geminiBaseUrl: string | undefined;
+  readonly upstreamTimeoutMs: number | undefined;
+  readonly shardAttempts: number | undefined;
+  readonly logSamplingRate: number | undefined;
+  readonly compatibilityDate: string | undefined;
+  readonly workersDevSubdomain: string | undefined;
+}
+
+/** Every variable {@link loadConfig} reads, for documentation and for tests that start from a clean env. */
+export const CONFIG_VARIABLES = [
+  'KEY_COUNT',
+  'KEYS_PER_SHARD',
+  'PR_NUMBER',
+  'CLOUDFLARE_ACCOUNT_ID',
+  'WORKERS_PLAN',
+  'WORKER_NAME_PREFIX',
+  'STATE_BUCKET',
+  'STATE_ENDPOINT',
+  'STATE_KEY_PREFIX',
+  'STATE_REGION',
+  'STATE_DIR',
+  'GEMINI_BASE_URL',
+  'UPSTREAM_TIMEOUT_MS',
+  'SHARD_ATTEMPTS',
+  'LOG_SAMPLING_RATE',
+  'COMPATIBILITY_DATE',
+  'WORKERS_DEV_SUBDOMAIN',
+] as const;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Parses and validates the configuration.
+ *
+ * @param env - usually `process.env`; tests pass plain objects
+ * @param cwd - base for a relative `STATE_DIR`, so the local state path is absolute in the synthesized JSON
+ * @throws Error naming the variable, the allowed values and the value received
+ */
+export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
+  // CI systems often set a variable to "" to mean unset.
+  const get = (name: (typeof CONFIG_VARIABLES)[number]): string | undefined => {
+    const value = env[name]?.trim();
+    return value === '' ? undefined : value;
+  };
+
+  const rawPlan = get('WORKERS_PLAN') ?? 'free';
+  rules.assertValid([rules.oneOf('WORKERS_PLAN', rawPlan, WORKERS_PLANS as readonly string[])]);
+  const workersPlan = rawPlan as WorkersPlan;
+  const limits = PLAN_LIMITS[workersPlan];
+
+  const rawKeyCount = get('KEY_COUNT');
+  const keyCount = rawKeyCount === undefined ? DEMO_KEY_COUNT : positiveInteger('KEY_COUNT', rawKeyCount);
+  const rawKeysPerShard = get('KEYS_PER_SHARD');
+  const keysPerShard =
+    rawKeysPerShard === undefined ? DEFAULT_KEYS_PER_SHARD : positiveInteger('KEYS_PER_SHARD', rawKeysPerShard);
+  const rawPr = get('PR_NUMBER');
+  const prNumber = rawPr === undefined ? undefined : positiveInteger('PR_NUMBER', rawPr);
+  const namePrefix = get('WORKER_NAME_PREFIX') ?? DEFAULT_NAME_PREFIX;
+
+  const maxKeys = maxKeysPerWorker(workersPlan);
+  const shards = shardCount(keyCount, keysPerShard);
+  const workers = shards + 1 + (prNumber === undefined ? 0 : 1);
+  const planHint = workersPlan === 'free' ? ', or set WORKERS_PLAN=paid' : '';
+  rules.assertValid([
+    keysPerShard <= maxKeys
+      ? undefined
+      : `KEYS_PER_SHARD must be an integer from 1 to ${maxKeys} (${rules.envVarLimitReason(workersPlan)})${planHint}, got "${rawKeysPerShard}"`,
+    prNumber === undefined || keyCount <= maxKeys
+      ? undefined
+      : `KEY_COUNT must be at most ${maxKeys} when PR_NUMBER is set (the preview worker holds every key; ` +
+        `${rules.envVarLimitReason(workersPlan)})${planHint}, got "${rawKeyCount}"`,
+    workers <= limits.workersPerAccount
+      ? undefined
+      : `KEY_COUNT and KEYS_PER_SHARD must need at most ${limits.workersPerAccount} workers (the ${workersPlan} Workers ` +
+        `plan's limit per account; raise KEYS_PER_SHARD or lower KEY_COUNT${planHint}), got KEY_COUNT=${keyCount} and ` +
+        `KEYS_PER_SHARD=${keysPerShard}: ${shards} shards + the orchestrator${prNumber === undefined ? '' : ' + the preview'} = ${workers} workers`,
+  ]);
+  // the longest names are the highest shard index and the preview, so checking those covers every worker.
+  rules.assertValid([
+    rules.scriptName('WORKER_NAME_PREFIX (in the last shard name)', shardScriptName(namePrefix, shards - 1)),
+    rules.scriptName('WORKER_NAME_PREFIX (in the orchestrator name)', orchestratorScriptName(namePrefix)),
+    prNumber === undefined
+      ? undefined
+      : rules.scriptName('WORKER_NAME_PREFIX and PR_NUMBER (in the preview worker name)', previewScriptName(namePrefix, prNumber)),
+  ]);
+
+  const accountId = get('CLOUDFLARE_ACCOUNT_ID');
+  rules.assertValid([
+    accountId === undefined || /^[0-9a-f]{32}$/.test(accountId)
+      ? undefined
+      : `CLOUDFLARE_ACCOUNT_ID must be 32 lower-case hex characters (the account id shown in the dashboard), got ${rules.received(accountId)}`,
+  ]);
+
+  const geminiBaseUrl = get('GEMINI_BASE_URL');
+  const upstreamTimeout = get('UPSTREAM_TIMEOUT_MS');
+  const shardAttempts = get('SHARD_ATTEMPTS');
+  const logSamplingRate = get('LOG_SAMPLING_RATE');
+  const compatibilityDate = get('COMPATIBILITY_DATE');
+  const workersDevSubdomain = get('WORKERS_DEV_SUBDOMAIN');
+  rules.assertValid([
+    geminiBaseUrl === undefined ? undefined : rules.httpsBaseUrl('GEMINI_BASE_URL', geminiBaseUrl),
+    compatibilityDate === undefined ? undefined : rules.compatibilityDate('COMPATIBILITY_DATE', compatibilityDate),
+    workersDevSubdomain === undefined ? undefined : rules.dnsLabel('WORKERS_DEV_SUBDOMAIN', workersDevSubdomain),
+  ]);
+
+  return {
+    keyCount,
+    keyCountIsDemo: rawKeyCount === undefined,
+    keysPerShard,
+    prNumber,
+    accountId,
+    workersPlan,
+    namePrefix,
+    state: stateConfig(get, accountId, cwd),
+    geminiBaseUrl,
+    upstreamTimeoutMs: upstreamTimeout === undefined ? undefined : integer('UPSTREAM_TIMEOUT_MS', upstreamTimeout, 1_000, 600_000),
+    shardAttempts: shardAttempts === undefined ? undefined : integer('SHARD_ATTEMPTS', shardAttempts, 1, MAX_SHARD_ATTEMPTS),
+    logSamplingRate: logSamplingRate === undefined ? undefined : samplingRate(logSamplingRate),
+    compatibilityDate,
+    workersDevSubdomain,
+  };
+}
+
+function stateConfig(
+  get: (name: (typeof CONFIG_VARIABLES)[number]) => string | undefined,
+  accountId: string | undefined,
+  cwd: string,
+): StateConfig {
+  const bucket = get('STATE_BUCKET');
+  const endpoint = get('STATE_ENDPOINT');
+  const keyPrefix = get('STATE_KEY_PREFIX') ?? DEFAULT_STATE_KEY_PREFIX;
+  const region = get('STATE_REGION') ?? DEFAULT_STATE_REGION;
+  if (bucket === undefined) {
+    const remoteOnly = (['STATE_ENDPOINT', 'STATE_KEY_PREFIX', 'STATE_REGION'] as const).filter(n => get(n) !== undefined);
+    rules.assertValid([
+      remoteOnly.length === 0
+        ? undefined
+        : `STATE_BUCKET must be set when ${remoteOnly.join(', ')} ${remoteOnly.length === 1 ? 'is' : 'are'} set (remote state needs a bucket), got nothing`,
+    ]);
+    return { kind: 'local', dir: resolve(cwd, get('STATE_DIR') ?? DEFAULT_STATE_DIR) };
+  }
+  rules.assertValid([
+    /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(bucket)
+      ? undefined
+      : `STATE_BUCKET must be an R2 bucket name (3 to 63 lower-case letters, digits and inner hyphens), got ${rules.received(bucket)}`,
+    endpoint !== undefined || accountId !== undefined
+      ? undefined
+      : 'STATE_ENDPOINT must be set when STATE_BUCKET is set and CLOUDFLARE_ACCOUNT_ID is not (the default is https://<CLOUDFLARE_ACCOUNT_ID>.r2.cloudflarestorage.com), got nothing',
+    endpoint === undefined ? undefined : rules.httpsBaseUrl('STATE_ENDPOINT', endpoint),
+    /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(keyPrefix)
+      ? undefined
+      : `STATE_KEY_PREFIX must be slash-separated segments of letters, digits, ".", "_" and "-" without leading or trailing slash, got ${rules.received(keyPrefix)}`,
+    /^[a-z0-9-]+$/.test(region)
+      ? undefined
+      : `STATE_REGION must be a region name such as auto (R2) or us-east-1, got ${rules.received(region)}`,
+  ]);
+  return {
+    kind: 's3',
+    bucket,
+    endpoint: endpoint ?? `https://${accountId}.r2.cloudflarestorage.com`,
+    keyPrefix,
+    region,
+  };
+}
+
+function positiveInteger(name: string, raw: string): number {
+  if (/^[1-9][0-9]*$/.test(raw) && Number.isSafeInteger(Number(raw))) return Number(raw);
+  throw new Error(`${name} must be a positive integer (1, 2, 3, ...), got ${rules.received(raw)}`);
+}
+
+function integer(name: string, raw: string, min: number, max: number): number {
+  const value = /^-?[0-9]+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (Number.isSafeInteger(value) && value >= min && value <= max) return value;
+  throw new Error(`${name} must be an integer from ${min} to ${max}, got ${rules.received(raw)}`);
+}
+
+function samplingRate(raw: string): number {
+  const value = /^[0-9]*\.?[0-9]+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (value > 0 && value <= 1) return value;
+  throw new Error(`LOG_SAMPLING_RATE must be a number greater than 0 and at most 1 (e.g. 0.1 for 10%), got ${rules.received(raw)}`);
+}

@@ -1,0 +1,165 @@
+import { TerraformOutput, TerraformStack, TerraformVariable } from 'cdktf';
+import type { Construct } from 'constructs';
+import { CloudflareProvider } from '@cdktf/provider-cloudflare/lib/provider';
+import type { WorkersScript } from '@cdktf/provider-cloudflare/lib/workers-script';
+import { WORKERS_PLANS, type WorkersPlan } from './limits';
+import { DEFAULT_NAME_PREFIX } from './names';
+import { addStateBackend, type StateConfig } from './state-backend';
+import * as rules from './validate';
+
+/** Props both deployments share. */
+export interface GatewayStackProps {
+  /** How many API keys `TF_VAR_api_keys` must hold; the plan fails on any other count. */
+  readonly keyCount: number;
+
+  /** Where Terraform keeps this stack's state (it holds the keys in plaintext). */
+  readonly state: StateConfig;
+
+  /**
+   * Default of the `account_id` variable.
+   *
+   * @default - none: synth works, `terraform plan` fails until `TF_VAR_account_id` is set
+   */
+  readonly accountId?: string;
+
+  /**
+   * Which plan's limits to validate against.
+   *
+   * @default 'free'
+   */
+  readonly workersPlan?: WorkersPlan;
+
+  /**
+   * Prefix of every worker name.
+   *
+   * @default 'zen-ai-router'
+   */
+  readonly namePrefix?: string;
+
+  /**
+   * Upstream base URL for the src workers.
+   *
+   * @default 'https://generativelanguage.googleapis.com'
+   */
+  readonly geminiBaseUrl?: string;
+
+  /**
+   * Upstream response-header deadline of the src workers.
+   *
+   * @default 120000
+   */
+  readonly upstreamTimeoutMs?: number;
+
+  /**
+   * Share of requests recorded in Workers Logs, for every worker.
+   *
+   * @default 1
+   */
+  readonly logSamplingRate?: number;
+
+  /**
+   * Workers compatibility date for every worker.
+   *
+   * @default '2026-04-20'
+   */
+  readonly compatibilityDate?: string;
+
+  /**
+   * The account's workers.dev subdomain (the `<sub>` of `<name>.<sub>.workers.dev`), default of the
+   * `workers_dev_subdomain` variable; provider 5.14 has no data source to read it.
+   *
+   * @default - none: the `public_worker_url` output is empty
+   */
+  readonly workersDevSubdomain?: string;
+}
+
+/** Terraform variables both deployments declare. Secret values only ever arrive through `TF_VAR_*`. */
+export interface GatewayInputs {
+  readonly apiKeys: TerraformVariable;
+  readonly pass: TerraformVariable;
+  readonly accountId: TerraformVariable;
+  readonly workersDevSubdomain: TerraformVariable;
+}
+
+/** Provider, backend, variables and outputs shared by {@link ProdStack} and {@link PreviewStack}. */
+export abstract class GatewayStack extends TerraformStack {
+  protected readonly inputs: GatewayInputs;
+  protected readonly plan: WorkersPlan;
+  protected readonly namePrefix: string;
+
+  protected constructor(scope: Construct, id: string, props: GatewayStackProps) {
+    super(scope, id);
+    this.plan = props.workersPlan ?? 'free';
+    this.namePrefix = props.namePrefix ?? DEFAULT_NAME_PREFIX;
+    rules.assertValid([
+      rules.integerInRange('keyCount', props.keyCount, 1, Number.MAX_SAFE_INTEGER),
+      rules.oneOf('workersPlan', this.plan, WORKERS_PLANS),
+      rules.nonEmpty('namePrefix', this.namePrefix),
+      props.workersDevSubdomain === undefined ? undefined : rules.dnsLabel('workersDevSubdomain', props.workersDevSubdomain),
+    ]);
+
+    // the API token comes from CLOUDFLARE_API_TOKEN in the environment, never from the synthesized JSON.
+    new CloudflareProvider(this, 'cloudflare', {});
+    addStateBackend(this, props.state);
+    this.inputs = declareInputs(this, props);
+  }
+
+  /** Outputs for the worker users call: its name and, when the account subdomain is known, its URL. */
+  protected addPublicWorkerOutputs(script: WorkersScript): void {
+    new TerraformOutput(this, 'public_worker_name', { value: script.scriptName, description: 'the worker clients call' });
+    const sub = this.inputs.workersDevSubdomain.fqn;
+    const name = `${script.fqn}.script_name`;
+    // a conditional, so an unset subdomain yields "" instead of a broken URL.
+    new TerraformOutput(this, 'public_worker_url', {
+      value: `\${${sub} == "" ? "" : "https://\${${name}}.\${${sub}}.workers.dev"}`,
+      description: 'workers.dev URL of the public worker; empty until workers_dev_subdomain is set',
+    });
+  }
+}
+
+function declareInputs(stack: TerraformStack, props: GatewayStackProps): GatewayInputs {
+  const keyCount = props.keyCount;
+  const apiKeys = new TerraformVariable(stack, 'api_keys', {
+    type: 'list(string)',
+    sensitive: true,
+    description: `the ${keyCount} Gemini API keys, from TF_VAR_api_keys (a JSON array)`,
+    validation: [
+      {
+        condition: `\${length(var.api_keys) == ${keyCount}}`,
+        errorMessage: `api_keys must hold exactly ${keyCount} keys (KEY_COUNT at synth): set TF_VAR_api_keys to a JSON array of ${keyCount} strings, or synth again with KEY_COUNT set to the number of keys.`,
+      },
+      {
+        condition: '${alltrue([for k in var.api_keys : trimspace(k) != ""])}',
+        errorMessage: 'api_keys must not contain empty or blank strings: every element of TF_VAR_api_keys must be a Gemini API key.',
+      },
+    ],
+  });
+  const pass = new TerraformVariable(stack, 'pass', {
+    type: 'string',
+    sensitive: true,
+    description: 'the password clients send as "Authorization: Bearer <pass>", from TF_VAR_pass',
+    validation: [
+      {
+        condition: '${trimspace(var.pass) != ""}',
+        errorMessage: 'pass must be a non-empty password: set TF_VAR_pass.',
+      },
+    ],
+  });
+  const accountId = new TerraformVariable(stack, 'account_id', {
+    type: 'string',
+    default: props.accountId ?? '',
+    description: 'Cloudflare account id; defaults to CLOUDFLARE_ACCOUNT_ID at synth time',
+    validation: [
+      {
+        condition: '${can(regex("^[0-9a-f]{32}$", var.account_id))}',
+        errorMessage: 'account_id must be a Cloudflare account id (32 hex characters): set CLOUDFLARE_ACCOUNT_ID before synth or TF_VAR_account_id before plan.',
+      },
+    ],
+  });
+  const workersDevSubdomain = new TerraformVariable(stack, 'workers_dev_subdomain', {
+    type: 'string',
+    default: props.workersDevSubdomain ?? '',
+    description: 'the account workers.dev subdomain, only used to print URLs; defaults to WORKERS_DEV_SUBDOMAIN at synth time',
+  });
+  return { apiKeys, pass, accountId, workersDevSubdomain };
+}

@@ -1,0 +1,20 @@
+// workers
+export { SrcWorkerShard, DEFAULT_GEMINI_BASE_URL, DEFAULT_UPSTREAM_TIMEOUT_MS } from './src-worker-shard';
+export type { SrcWorkerShardProps } from './src-worker-shard';
+export { Orchestrator, MAX_SHARD_ATTEMPTS } from './orchestrator';
+export type { OrchestratorProps, IWorkerScriptRef } from './orchestrator';
+export { DEFAULT_COMPATIBILITY_DATE, DEFAULT_LOG_SAMPLING_RATE } from './worker-script';
+
+// stacks
+export { ProdStack, DEFAULT_KEYS_PER_SHARD } from './prod-stack';
+export type { ProdStackProps } from './prod-stack';
+export { PreviewStack } from './preview-stack';
+export type { PreviewStackProps } from './preview-stack';
+export type { GatewayStackProps, GatewayInputs } from './gateway-stack';
+export { addStateBackend, REQUIRED_TERRAFORM_VERSION } from './state-backend';
+export type { StateConfig, LocalStateConfig, S3StateConfig } from './state-backend';
+
+// limits, names and validation rules shared with config.ts
+export { PLAN_LIMITS, WORKERS_PLANS, SRC_WORKER_FIXED_ENV_VARS, maxKeysPerWorker } from './limits';
+export type { PlanLimits, WorkersPlan } from './limits';
+export { DEFAULT_NAME_PREFIX, orchestratorScriptName, previewScriptName, shardCount, shardScriptName } from './names';

@@ -1,0 +1,36 @@
+/**
+ * Cloudflare Workers platform limits that synth checks before Terraform ever talks to the API.
+ *
+ * @see https://developers.cloudflare.com/workers/platform/limits/
+ */
+
+export const WORKERS_PLANS = ['free', 'paid'] as const;
+export type WorkersPlan = (typeof WORKERS_PLANS)[number];
+
+export interface PlanLimits {
+  /** secret and plain-text bindings count together against this limit */
+  readonly envVarsPerWorker: number;
+  /** scripts per account, counting every worker this app deploys */
+  readonly workersPerAccount: number;
+}
+
+export const PLAN_LIMITS: Readonly<Record<WorkersPlan, PlanLimits>> = {
+  free: { envVarsPerWorker: 64, workersPerAccount: 100 },
+  paid: { envVarsPerWorker: 128, workersPerAccount: 500 },
+};
+
+/** The env vars a src worker holds besides its keys: PASS, GEMINI_BASE_URL and UPSTREAM_TIMEOUT_MS. */
+export const SRC_WORKER_FIXED_ENV_VARS = ['PASS', 'GEMINI_BASE_URL', 'UPSTREAM_TIMEOUT_MS'] as const;
+
+/** How many `KEY<n>` bindings one src worker can hold on a plan. */
+export function maxKeysPerWorker(plan: WorkersPlan): number {
+  return PLAN_LIMITS[plan].envVarsPerWorker - SRC_WORKER_FIXED_ENV_VARS.length;
+}
+
+/**
+ * A script name is the first label of `<name>.<subdomain>.workers.dev`, so it must be a DNS label: at most 63
+ * characters, lower-case letters, digits and inner hyphens (Cloudflare also accepts `_`, but it breaks the TLS
+ * hostname on workers.dev).
+ */
+export const SCRIPT_NAME_MAX_LENGTH = 63;
+export const SCRIPT_NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;

@@ -1,0 +1,20 @@
+/** Worker script names: one place, so config validation and the stacks can never disagree. */
+
+export const DEFAULT_NAME_PREFIX = 'zen-ai-router';
+
+export function shardScriptName(prefix: string, index: number): string {
+  return `${prefix}-worker-${index}`;
+}
+
+export function orchestratorScriptName(prefix: string): string {
+  return `${prefix}-orchestrator`;
+}
+
+export function previewScriptName(prefix: string, prNumber: number): string {
+  return `${prefix}-worker-preview-${prNumber}`;
+}
+
+/** N = ceil(keys / keysPerShard): every shard but the last is full, so appending keys only touches the tail. */
+export function shardCount(keyCount: number, keysPerShard: number): number {
+  return Math.ceil(keyCount / keysPerShard);
+}

@@ -1,0 +1,115 @@
+import { Construct } from 'constructs';
+import type { WorkersScriptBindings } from '@cdktf/provider-cloudflare/lib/workers-script';
+import type { WorkerBundle } from '../scripts/build-workers';
+import * as rules from './validate';
+import {
+  DEFAULT_COMPATIBILITY_DATE,
+  DEFAULT_LOG_SAMPLING_RATE,
+  createWorkerScript,
+  type WorkerScriptResources,
+} from './worker-script';
+
+/** Anything with a worker script name, e.g. a {@link SrcWorkerShard}. */
+export interface IWorkerScriptRef {
+  /** The script name; pass a Terraform reference so the target is created (and deleted) in the right order. */
+  readonly scriptName: string;
+}
+
+/** Most attempts the orchestrator may make per request; each one is a subrequest and a worker invocation. */
+export const MAX_SHARD_ATTEMPTS = 10;
+
+export interface OrchestratorProps {
+  /** Cloudflare account that owns the worker (a string or a Terraform variable reference). */
+  readonly accountId: string;
+
+  /** Worker script name; also its workers.dev label, so at most 63 DNS characters. */
+  readonly scriptName: string;
+
+  /** The bundled orchestrator worker (`buildWorkerBundles().orchestrator`). */
+  readonly bundle: WorkerBundle;
+
+  /** The shards, bound in this order as `BACKEND_SERVICE_0..N-1`. */
+  readonly backends: readonly IWorkerScriptRef[];
+
+  /**
+   * How many shards one request may try, bound as `SHARD_ATTEMPTS`.
+   *
+   * @default 1 - no retry: a retried generation can be billed twice upstream
+   */
+  readonly shardAttempts?: number;
+
+  /**
+   * Whether the orchestrator answers on `<scriptName>.<subdomain>.workers.dev`.
+   *
+   * @default true - it is the system's public entry point
+   */
+  readonly publicOnWorkersDev?: boolean;
+
+  /**
+   * Share of requests recorded in Workers Logs (0 < rate <= 1).
+   *
+   * @default 1 - every request, like the shards, so each shard log line has its orchestrator line
+   */
+  readonly logSamplingRate?: number;
+
+  /**
+   * Workers runtime compatibility date, `YYYY-MM-DD`, not in the future.
+   *
+   * @default '2026-04-20'
+   */
+  readonly compatibilityDate?: string;
+}
+
+/**
+ * The public entry worker: forwards each request to one shard through a service binding.
+ *
+ * Service bindings reference the shards' script names as Terraform expressions, so Terraform creates shards before
+ * the orchestrator and, when the shard count shrinks, updates the orchestrator before deleting a shard (Cloudflare
+ * refuses to delete a script that is still bound).
+ *
+ * @example
+ * new Orchestrator(stack, 'Orchestrator', {
+ *   accountId: accountId.stringValue, scriptName: 'zen-ai-router-orchestrator', bundle: bundles.orchestrator,
+ *   backends: shards,
+ * });
+ */
+export class Orchestrator extends Construct {
+  public readonly scriptName: string;
+  public readonly resources: WorkerScriptResources;
+
+  constructor(scope: Construct, id: string, props: OrchestratorProps) {
+    super(scope, id);
+    const shardAttempts = props.shardAttempts ?? 1;
+    const logSamplingRate = props.logSamplingRate ?? DEFAULT_LOG_SAMPLING_RATE;
+    const compatibilityDate = props.compatibilityDate ?? DEFAULT_COMPATIBILITY_DATE;
+    rules.assertValid([
+      rules.scriptName('scriptName', props.scriptName),
+      rules.nonEmpty('accountId', props.accountId),
+      rules.sha256Hex('bundle.sha256', props.bundle.sha256),
+      props.backends.length > 0 ? undefined : `backends must hold at least one shard, got ${props.backends.length}`,
+      rules.integerInRange('shardAttempts', shardAttempts, 1, MAX_SHARD_ATTEMPTS),
+      rules.samplingRate('logSamplingRate', logSamplingRate),
+      rules.compatibilityDate('compatibilityDate', compatibilityDate),
+    ]);
+
+    const serviceBindings = props.backends.map(
+      (backend, i): WorkersScriptBindings => ({
+        name: `BACKEND_SERVICE_${i}`,
+        type: 'service',
+        service: backend.scriptName,
+        // the API echoes "production" when omitted, which would show as a change on every plan.
+        environment: 'production',
+      }),
+    );
+    this.resources = createWorkerScript(this, {
+      accountId: props.accountId,
+      scriptName: props.scriptName,
+      bundle: props.bundle,
+      bindings: [...serviceBindings, { name: 'SHARD_ATTEMPTS', type: 'plain_text', text: String(shardAttempts) }],
+      publicOnWorkersDev: props.publicOnWorkersDev ?? true,
+      logSamplingRate,
+      compatibilityDate,
+    });
+    this.scriptName = this.resources.script.scriptName;
+  }
+}

@@ -1,0 +1,95 @@
+import { Construct } from 'constructs';
+import type { WorkerBundles } from '../scripts/build-workers';
+import { GatewayStack, type GatewayStackProps } from './gateway-stack';
+import { PLAN_LIMITS, maxKeysPerWorker } from './limits';
+import { orchestratorScriptName, shardCount, shardScriptName } from './names';
+import { Orchestrator } from './orchestrator';
+import { SrcWorkerShard } from './src-worker-shard';
+import * as rules from './validate';
+
+export const DEFAULT_KEYS_PER_SHARD = 8;
+
+export interface ProdStackProps extends GatewayStackProps {
+  /** The bundled workers (`buildWorkerBundles()`). */
+  readonly bundles: Pick<WorkerBundles, 'src' | 'orchestrator'>;
+
+  /**
+   * Keys per src worker; the last shard holds the remainder.
+   *
+   * @default 8
+   */
+  readonly keysPerShard?: number;
+
+  /**
+   * How many shards the orchestrator may try per request.
+   *
+   * @default 1 - no retry
+   */
+  readonly shardAttempts?: number;
+}
+
+/**
+ * The production deployment: N = ceil(keyCount / keysPerShard) private src workers and one public orchestrator.
+ *
+ * Shard i holds keys `i*k .. i*k+k-1` of `var.api_keys` as its `KEY1..KEYk`, so appending keys changes only the last
+ * shard (or adds one). Shards live under the `Shards` namespace with their index as id: the index is part of the
+ * Terraform address, so renumbering would recreate workers.
+ *
+ * @example
+ * new ProdStack(app, 'prod', { keyCount: 20, bundles, state: { kind: 'local', dir: '/abs/state' } });
+ */
+export class ProdStack extends GatewayStack {
+  public readonly shards: readonly SrcWorkerShard[];
+  public readonly orchestrator: Orchestrator;
+
+  constructor(scope: Construct, id: string, props: ProdStackProps) {
+    super(scope, id, props);
+    const keysPerShard = props.keysPerShard ?? DEFAULT_KEYS_PER_SHARD;
+    const maxKeys = maxKeysPerWorker(this.plan);
+    rules.assertValid([rules.integerInRange('keysPerShard', keysPerShard, 1, maxKeys, rules.envVarLimitReason(this.plan))]);
+    const count = shardCount(props.keyCount, keysPerShard);
+    const maxWorkers = PLAN_LIMITS[this.plan].workersPerAccount;
+    rules.assertValid([
+      count + 1 <= maxWorkers
+        ? undefined
+        : `keyCount / keysPerShard must need at most ${maxWorkers - 1} shards plus the orchestrator (the ${this.plan} ` +
+          `Workers plan allows ${maxWorkers} workers per account), got keyCount ${props.keyCount} / keysPerShard ` +
+          `${keysPerShard} = ${count} shards`,
+    ]);
+
+    const accountId = this.inputs.accountId.stringValue;
+    const common = {
+      accountId,
+      workersPlan: this.plan,
+      logSamplingRate: props.logSamplingRate,
+      compatibilityDate: props.compatibilityDate,
+    };
+    const namespace = new Construct(this, 'Shards');
+    this.shards = Array.from({ length: count }, (_, i) => {
+      const first = i * keysPerShard;
+      return new SrcWorkerShard(namespace, String(i), {
+        ...common,
+        scriptName: shardScriptName(this.namePrefix, i),
+        bundle: props.bundles.src,
+        apiKeys: this.inputs.apiKeys,
+        firstKeyIndex: first,
+        keyCount: Math.min(keysPerShard, props.keyCount - first),
+        pass: this.inputs.pass,
+        publicOnWorkersDev: false,
+        geminiBaseUrl: props.geminiBaseUrl,
+        upstreamTimeoutMs: props.upstreamTimeoutMs,
+      });
+    });
+    this.orchestrator = new Orchestrator(this, 'Orchestrator', {
+      accountId,
+      scriptName: orchestratorScriptName(this.namePrefix),
+      bundle: props.bundles.orchestrator,
+      backends: this.shards,
+      publicOnWorkersDev: true,
+      shardAttempts: props.shardAttempts,
+      logSamplingRate: props.logSamplingRate,
+      compatibilityDate: props.compatibilityDate,
+    });
+    this.addPublicWorkerOutputs(this.orchestrator.resources.script);
+  }
+}

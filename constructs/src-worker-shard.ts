@@ -1,0 +1,145 @@
+import { Token, ref, type TerraformVariable } from 'cdktf';
+import { Construct } from 'constructs';
+import type { WorkersScriptBindings } from '@cdktf/provider-cloudflare/lib/workers-script';
+import type { WorkerBundle } from '../scripts/build-workers';
+import { WORKERS_PLANS, maxKeysPerWorker, type WorkersPlan } from './limits';
+import * as rules from './validate';
+import {
+  DEFAULT_COMPATIBILITY_DATE,
+  DEFAULT_LOG_SAMPLING_RATE,
+  createWorkerScript,
+  type WorkerScriptResources,
+} from './worker-script';
+
+export const DEFAULT_GEMINI_BASE_URL = 'https://generativelanguage.googleapis.com';
+export const DEFAULT_UPSTREAM_TIMEOUT_MS = 120_000;
+
+export interface SrcWorkerShardProps {
+  /** Cloudflare account that owns the worker (a string or a Terraform variable reference). */
+  readonly accountId: string;
+
+  /** Worker script name; also its workers.dev label, so at most 63 DNS characters. */
+  readonly scriptName: string;
+
+  /** The bundled src worker (`buildWorkerBundles().src`). */
+  readonly bundle: WorkerBundle;
+
+  /**
+   * The sensitive `list(string)` Terraform variable holding every API key.
+   *
+   * The shard binds `keyCount` consecutive elements starting at `firstKeyIndex` as `KEY1..KEY<keyCount>`; the
+   * values never pass through TypeScript.
+   */
+  readonly apiKeys: TerraformVariable;
+
+  /** 0-based index into `apiKeys` of this shard's `KEY1`. */
+  readonly firstKeyIndex: number;
+
+  /** How many keys this shard holds. */
+  readonly keyCount: number;
+
+  /** The sensitive string Terraform variable holding the client password, bound as `PASS`. */
+  readonly pass: TerraformVariable;
+
+  /**
+   * Upstream base URL, bound as `GEMINI_BASE_URL`.
+   *
+   * @default 'https://generativelanguage.googleapis.com'
+   */
+  readonly geminiBaseUrl?: string;
+
+  /**
+   * How long the worker waits for upstream response headers before answering 504, bound as `UPSTREAM_TIMEOUT_MS`.
+   *
+   * @default 120000 - long enough for slow non-streamed generations
+   */
+  readonly upstreamTimeoutMs?: number;
+
+  /**
+   * Whether the worker answers on `<scriptName>.<subdomain>.workers.dev`.
+   *
+   * @default false - prod shards are reachable only through the orchestrator's service bindings
+   */
+  readonly publicOnWorkersDev?: boolean;
+
+  /**
+   * Share of requests recorded in Workers Logs (0 < rate <= 1).
+   *
+   * @default 1 - every request: failures must be findable and a small gateway stays inside the included volume
+   */
+  readonly logSamplingRate?: number;
+
+  /**
+   * Workers runtime compatibility date, `YYYY-MM-DD`, not in the future.
+   *
+   * @default '2026-04-20'
+   */
+  readonly compatibilityDate?: string;
+
+  /**
+   * Which plan's env-var limit to check `keyCount` against.
+   *
+   * @default 'free'
+   */
+  readonly workersPlan?: WorkersPlan;
+}
+
+/**
+ * One src worker holding a slice of the API keys as secret bindings.
+ *
+ * Bindings are emitted in a fixed order (`KEY1..KEYk`, `PASS`, `GEMINI_BASE_URL`, `UPSTREAM_TIMEOUT_MS`) so the
+ * provider never sees a reordering as a change.
+ *
+ * @example
+ * new SrcWorkerShard(shards, '0', {
+ *   accountId: accountId.stringValue, scriptName: 'zen-ai-router-worker-0', bundle: bundles.src,
+ *   apiKeys, firstKeyIndex: 0, keyCount: 8, pass,
+ * });
+ */
+export class SrcWorkerShard extends Construct {
+  /** The script name as a Terraform reference, so dependants are ordered after this worker. */
+  public readonly scriptName: string;
+  public readonly resources: WorkerScriptResources;
+
+  constructor(scope: Construct, id: string, props: SrcWorkerShardProps) {
+    super(scope, id);
+    const plan = props.workersPlan ?? 'free';
+    const geminiBaseUrl = props.geminiBaseUrl ?? DEFAULT_GEMINI_BASE_URL;
+    const upstreamTimeoutMs = props.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
+    const logSamplingRate = props.logSamplingRate ?? DEFAULT_LOG_SAMPLING_RATE;
+    const compatibilityDate = props.compatibilityDate ?? DEFAULT_COMPATIBILITY_DATE;
+    rules.assertValid([rules.oneOf('workersPlan', plan, WORKERS_PLANS)]);
+    rules.assertValid([
+      rules.scriptName('scriptName', props.scriptName),
+      rules.nonEmpty('accountId', props.accountId),
+      rules.sha256Hex('bundle.sha256', props.bundle.sha256),
+      rules.integerInRange('firstKeyIndex', props.firstKeyIndex, 0, Number.MAX_SAFE_INTEGER),
+      rules.integerInRange('keyCount', props.keyCount, 1, maxKeysPerWorker(plan), rules.envVarLimitReason(plan)),
+      rules.httpsBaseUrl('geminiBaseUrl', geminiBaseUrl),
+      rules.integerInRange('upstreamTimeoutMs', upstreamTimeoutMs, 1_000, 600_000),
+      rules.samplingRate('logSamplingRate', logSamplingRate),
+      rules.compatibilityDate('compatibilityDate', compatibilityDate),
+    ]);
+
+    const keyBindings = Array.from({ length: props.keyCount }, (_, j): WorkersScriptBindings => ({
+      name: `KEY${j + 1}`,
+      type: 'secret_text',
+      text: Token.asString(ref(`${props.apiKeys.fqn}[${props.firstKeyIndex + j}]`)),
+    }));
+    this.resources = createWorkerScript(this, {
+      accountId: props.accountId,
+      scriptName: props.scriptName,
+      bundle: props.bundle,
+      bindings: [
+        ...keyBindings,
+        { name: 'PASS', type: 'secret_text', text: props.pass.stringValue },
+        { name: 'GEMINI_BASE_URL', type: 'plain_text', text: geminiBaseUrl },
+        { name: 'UPSTREAM_TIMEOUT_MS', type: 'plain_text', text: String(upstreamTimeoutMs) },
+      ],
+      publicOnWorkersDev: props.publicOnWorkersDev ?? false,
+      logSamplingRate,
+      compatibilityDate,
+    });
+    this.scriptName = this.resources.script.scriptName;
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * The part every worker of this app shares: one ES-module `cloudflare_workers_script` uploaded from a bundle file,
+ * Workers Logs on, and an explicit workers.dev switch.
+ */
+import { AssetType, TerraformAsset, TerraformStack } from 'cdktf';
+import { Construct } from 'constructs';
+import { WorkersScript, type WorkersScriptBindings } from '@cdktf/provider-cloudflare/lib/workers-script';
+import { WorkersScriptSubdomain } from '@cdktf/provider-cloudflare/lib/workers-script-subdomain';
+import type { WorkerBundle } from '../scripts/build-workers';
+
+/** Recent enough for current runtime APIs, and within what the pinned miniflare/workerd supports locally. */
+export const DEFAULT_COMPATIBILITY_DATE = '2026-04-20';
+
+/**
+ * Every request is logged by default: this gateway's value is explaining failures (which key, which status), one
+ * failed request must be findable, and a small gateway stays well inside the included Workers Logs volume. Lower it
+ * for high traffic.
+ */
+export const DEFAULT_LOG_SAMPLING_RATE = 1;
+
+export interface WorkerScriptOptions {
+  readonly accountId: string;
+  readonly scriptName: string;
+  readonly bundle: WorkerBundle;
+  readonly bindings: readonly WorkersScriptBindings[];
+  readonly publicOnWorkersDev: boolean;
+  readonly logSamplingRate: number;
+  readonly compatibilityDate: string;
+}
+
+export interface WorkerScriptResources {
+  readonly script: WorkersScript;
+  readonly subdomain: WorkersScriptSubdomain;
+}
+
+/** Adds `Resource` (the script) and `Subdomain` under `scope`. */
+export function createWorkerScript(scope: Construct, options: WorkerScriptOptions): WorkerScriptResources {
+  const script = new WorkersScript(scope, 'Resource', {
+    accountId: options.accountId,
+    scriptName: options.scriptName,
+    // content_file keeps the code out of cdk.tf.json and out of state; the provider re-hashes the file at plan time.
+    contentFile: bundleAsset(scope, options.bundle).path,
+    contentSha256: options.bundle.sha256,
+    mainModule: options.bundle.mainModule,
+    compatibilityDate: options.compatibilityDate,
+    bindings: [...options.bindings],
+    observability: {
+      enabled: true,
+      headSamplingRate: options.logSamplingRate,
+      logs: { enabled: true, invocationLogs: true },
+    },
+  });
+  // declared even when private: the workers.dev default for API-created scripts is not documented reliably.
+  const subdomain = new WorkersScriptSubdomain(scope, 'Subdomain', {
+    accountId: options.accountId,
+    scriptName: script.scriptName,
+    enabled: options.publicOnWorkersDev,
+    previewsEnabled: false,
+  });
+  return { script, subdomain };
+}
+
+/**
+ * One asset per bundle per stack: N shards share the same file instead of N copies under `cdktf.out`.
+ * The asset's `path` is relative to the stack's Terraform directory, which is where `content_file` is resolved.
+ */
+function bundleAsset(scope: Construct, bundle: WorkerBundle): TerraformAsset {
+  const stack = TerraformStack.of(scope);
+  const bundles = (stack.node.tryFindChild('WorkerBundles') as Construct | undefined) ?? new Construct(stack, 'WorkerBundles');
+  const id = `${bundle.mainModule.replace(/\.m?js$/, '')}-${bundle.sha256.slice(0, 12)}`;
+  const existing = bundles.node.tryFindChild(id);
+  if (existing instanceof TerraformAsset) return existing;
+  return new TerraformAsset(bundles, id, { path: bundle.path, type: AssetType.FILE });
+}
