@@ -1,0 +1,91 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DRIFT_MARKER, renderDriftReport, report, summarizePlan } from '../../scripts/ci/drift';
+import { startFakeGitHub, type FakeGitHub } from './fake-github';
+
+const REPO = 'acme/zen-ai-router';
+
+// Shapes of `terraform plan -json` machine-readable UI messages.
+const PLAN_LOG = [
+  JSON.stringify({ '@level': 'info', '@message': 'Terraform 1.14.8', type: 'version' }),
+  JSON.stringify({
+    '@message': 'cloudflare_workers_script.shard_0: Drift detected (update)',
+    type: 'resource_drift',
+    change: { resource: { addr: 'cloudflare_workers_script.shard_0' }, action: 'update' },
+  }),
+  JSON.stringify({
+    '@message': 'cloudflare_workers_script.shard_0: Plan to update',
+    type: 'planned_change',
+    change: { resource: { addr: 'cloudflare_workers_script.shard_0' }, action: 'update' },
+  }),
+  JSON.stringify({
+    '@message': 'cloudflare_workers_script_subdomain.orchestrator: Plan to create',
+    type: 'planned_change',
+    change: { resource: { addr: 'cloudflare_workers_script_subdomain.orchestrator' }, action: 'create' },
+  }),
+  JSON.stringify({ type: 'change_summary', changes: { add: 1, change: 1, import: 0, remove: 0, operation: 'plan' } }),
+  'not json at all',
+];
+
+describe('summarizePlan / renderDriftReport', () => {
+  it('lists drifted and planned resources by address and action, with the counts', () => {
+    const summary = summarizePlan(PLAN_LOG);
+    expect(summary.drifted).toEqual([{ address: 'cloudflare_workers_script.shard_0', action: 'update' }]);
+    expect(summary.planned).toHaveLength(2);
+    expect(summary.counts).toEqual({ add: 1, change: 1, remove: 0 });
+
+    const body = renderDriftReport(summary, 'https://github.com/acme/x/actions/runs/9');
+    expect(body.startsWith(DRIFT_MARKER)).toBe(true);
+    expect(body).toContain('- `cloudflare_workers_script_subdomain.orchestrator`: create');
+    expect(body).toContain('Plan: 1 to add, 1 to change, 0 to destroy.');
+  });
+
+  it('collects error diagnostics', () => {
+    const s = summarizePlan([JSON.stringify({ type: 'diagnostic', diagnostic: { severity: 'error', summary: 'No valid credential sources found' } })]);
+    expect(s.errors).toEqual(['No valid credential sources found']);
+  });
+});
+
+describe('drift issue against a fake GitHub API', () => {
+  let gh: FakeGitHub;
+  let dir: string;
+  let reportFile: string;
+  const env = (drift: boolean): NodeJS.ProcessEnv => ({
+    GITHUB_API_URL: gh.url,
+    GITHUB_TOKEN: 't',
+    GITHUB_REPOSITORY: REPO,
+    DRIFT: String(drift),
+    REPORT_FILE: reportFile,
+  });
+
+  beforeAll(async () => {
+    gh = await startFakeGitHub(REPO);
+    dir = mkdtempSync(join(tmpdir(), 'drift-'));
+    reportFile = join(dir, 'drift.md');
+    writeFileSync(reportFile, renderDriftReport(summarizePlan(PLAN_LOG)));
+  });
+  afterAll(async () => {
+    await gh.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('opens one issue, updates it on the next drifting run, and closes it once prod is in sync', async () => {
+    gh.issues.push(
+      { id: 1, number: 1, title: 'human issue', body: DRIFT_MARKER, state: 'open', user: { login: 'alice', type: 'User' } },
+      { id: 2, number: 2, title: 'a PR', body: DRIFT_MARKER, state: 'open', user: { login: 'bot', type: 'Bot' }, pull_request: {} },
+    );
+    await expect(report(env(true))).resolves.toBe('opened issue #3');
+    writeFileSync(reportFile, readFileSync(reportFile, 'utf8').replace('1 to add', '2 to add'));
+    await expect(report(env(true))).resolves.toBe('updated issue #3');
+    expect(gh.issues.filter((i) => i.user.type === 'Bot' && !i.pull_request)).toHaveLength(1);
+    expect(gh.issues[2]?.body).toContain('2 to add');
+
+    await expect(report(env(false))).resolves.toBe('closed issue #3');
+    expect(gh.issues[2]?.state).toBe('closed');
+    expect(gh.comments.get(3)?.[0]?.body).toMatch(/No drift any more/);
+    expect(gh.issues[0]?.state).toBe('open');
+
+    await expect(report(env(false))).resolves.toBe('no drift, no open issue');
+  });
+});

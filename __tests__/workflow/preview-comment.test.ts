@@ -1,0 +1,123 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GitHubClient } from '../../scripts/ci/github';
+import { extractPreviewOutputs, main, PREVIEW_MARKER, renderPreviewComment } from '../../scripts/ci/preview-comment';
+import { startFakeGitHub, type FakeGitHub } from './fake-github';
+
+const REPO = 'acme/zen-ai-router';
+const URL_ = 'https://zen-ai-router-worker-preview-42.acme.workers.dev';
+
+describe('extractPreviewOutputs', () => {
+  it('finds the workers.dev URL and script name however the constructs nest their outputs', () => {
+    const file = {
+      'preview-42': {
+        previewWorker: { url: URL_, scriptName: 'zen-ai-router-worker-preview-42' },
+        other: { accountSubdomain: 'acme' },
+      },
+    };
+    expect(extractPreviewOutputs(file, 'preview-42')).toEqual({ url: URL_, scriptName: 'zen-ai-router-worker-preview-42' });
+  });
+
+  it('derives the script name from the URL when no output names it', () => {
+    expect(extractPreviewOutputs({ 'preview-42': { endpoint: `${URL_}/` } }, 'preview-42')).toEqual({
+      url: `${URL_}/`,
+      scriptName: 'zen-ai-router-worker-preview-42',
+    });
+  });
+
+  it('never uses a value marked sensitive, and tolerates a file without the URL', () => {
+    const file = { 'preview-42': { url: { value: URL_, sensitive: true, type: 'string' } } };
+    expect(extractPreviewOutputs(file, 'preview-42')).toEqual({ url: undefined, scriptName: undefined });
+    expect(extractPreviewOutputs({}, 'preview-42')).toEqual({ url: undefined, scriptName: undefined });
+  });
+
+  it('ignores URLs that only look like workers.dev', () => {
+    expect(extractPreviewOutputs({ s: { u: 'https://evil.example/x.workers.dev' } }, 's').url).toBeUndefined();
+  });
+});
+
+describe('renderPreviewComment', () => {
+  it('carries the hidden marker, the URL and the key count', () => {
+    const body = renderPreviewComment(
+      { kind: 'deployed', outputs: { url: URL_, scriptName: 'zen-ai-router-worker-preview-42' }, keyCount: 3 },
+      { prNumber: 42, headSha: '0123456789abcdef', runUrl: 'https://github.com/acme/x/actions/runs/1' },
+    );
+    expect(body.startsWith(`${PREVIEW_MARKER}\n`)).toBe(true);
+    expect(body).toContain(`- URL: ${URL_}`);
+    expect(body).toContain('- Gemini keys bound: 3');
+    expect(body).toContain('deployed for `0123456`');
+  });
+
+  it('says the preview is gone after destroy', () => {
+    expect(renderPreviewComment({ kind: 'destroyed' }, { prNumber: 42 })).toMatch(/Preview `preview-42` is gone/);
+  });
+});
+
+describe('sticky comment against a fake GitHub API', () => {
+  let gh: FakeGitHub;
+  let dir: string;
+  let outputsFile: string;
+  const env = (extra: Record<string, string>): NodeJS.ProcessEnv => ({
+    GITHUB_API_URL: gh.url,
+    GITHUB_TOKEN: 'ghs_test-token',
+    GITHUB_REPOSITORY: REPO,
+    PR_NUMBER: '42',
+    ...extra,
+  });
+
+  beforeAll(async () => {
+    gh = await startFakeGitHub(REPO);
+    dir = mkdtempSync(join(tmpdir(), 'preview-comment-'));
+    outputsFile = join(dir, 'outputs.json');
+    writeFileSync(outputsFile, JSON.stringify({ 'preview-42': { preview: { url: URL_ } } }));
+  });
+  afterAll(async () => {
+    await gh.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('creates one comment, then edits that same comment on every push, past a page of other comments', async () => {
+    // other people's comments, including a human quoting the marker: never touched
+    gh.comments.set(42, [
+      { id: 1, body: 'LGTM', user: { login: 'alice', type: 'User' } },
+      { id: 2, body: `quoting ${PREVIEW_MARKER}`, user: { login: 'bob', type: 'User' } },
+      { id: 3, body: 'ci bot noise', user: { login: 'other[bot]', type: 'Bot' } },
+    ]);
+    const summary = join(dir, 'summary.md');
+    writeFileSync(summary, '');
+
+    await expect(main(['deployed'], env({ OUTPUTS_FILE: outputsFile, KEY_COUNT: '4', HEAD_SHA: 'aaaaaaa1', GITHUB_STEP_SUMMARY: summary }))).resolves.toBe('created');
+    await expect(main(['deployed'], env({ OUTPUTS_FILE: outputsFile, KEY_COUNT: '5', HEAD_SHA: 'bbbbbbb2' }))).resolves.toBe('updated');
+
+    const ours = (gh.comments.get(42) ?? []).filter((c) => c.body.startsWith(PREVIEW_MARKER));
+    expect(ours).toHaveLength(1);
+    expect(ours[0]?.body).toContain('- Gemini keys bound: 5');
+    expect(ours[0]?.body).toContain('`bbbbbbb`');
+    expect(gh.comments.get(42)?.find((c) => c.id === 2)?.body).toBe(`quoting ${PREVIEW_MARKER}`);
+    expect(readFileSync(summary, 'utf8')).toContain(URL_);
+    expect(gh.requests.every((r) => r.auth === 'Bearer ghs_test-token')).toBe(true);
+    // the second page was fetched: the bot comment sits after two pages of 2
+    expect(gh.requests.some((r) => r.path.includes('page=2'))).toBe(true);
+
+    await expect(main(['destroyed'], env({}))).resolves.toBe('updated');
+    expect((gh.comments.get(42) ?? []).filter((c) => c.body.startsWith(PREVIEW_MARKER))[0]?.body).toMatch(/is gone/);
+  });
+
+  it('does not add a "gone" comment to a pull request that never had a preview', async () => {
+    await expect(main(['destroyed'], env({ PR_NUMBER: '7' }))).resolves.toBe('skipped');
+    expect(gh.comments.get(7)).toBeUndefined();
+  });
+
+  it('rejects a bad state or PR number with a message naming it', async () => {
+    await expect(main(['deleted'], env({}))).rejects.toThrow(/one of deployed, failed, destroyed; got "deleted"/);
+    await expect(main(['failed'], env({ PR_NUMBER: 'abc' }))).rejects.toThrow(/PR_NUMBER must be a positive integer, got "abc"/);
+    await expect(main(['deployed'], env({ OUTPUTS_FILE: outputsFile }))).rejects.toThrow(/KEY_COUNT is required/);
+  });
+
+  it('surfaces API failures with the status', async () => {
+    const client = new GitHubClient({ apiUrl: gh.url, token: 't', repo: REPO });
+    await expect(client.request('PATCH', `/repos/${REPO}/issues/comments/999999`, { body: 'x' })).rejects.toThrow(/failed with 404/);
+    expect(() => new GitHubClient({ apiUrl: gh.url, token: 't', repo: 'no-slash' })).toThrow(/owner\/name", got "no-slash"/);
+  });
+});

@@ -1,0 +1,171 @@
+/**
+ * Scheduled drift check of the `prod` stack: plan, never apply.
+ *
+ *   tsx scripts/ci/collect-keys.ts -- npx tsx scripts/ci/drift.ts plan   # needs the keys, see below
+ *   tsx scripts/ci/drift.ts report                                       # no secrets; opens/updates/closes an issue
+ *
+ * `plan` synthesizes, inits and runs `terraform plan -detailed-exitcode -lock=false -json` (0 = in sync, 2 = drift,
+ * anything else = error). It needs TF_VAR_api_keys/TF_VAR_pass because the secret bindings are compared with state:
+ * without the real values every binding would show up as drift. It writes a report of resource ADDRESSES and
+ * ACTIONS only (from the JSON log, never attribute values, never a saved plan file, which would hold the keys) to
+ * REPORT_FILE and `drift=true|false` to GITHUB_OUTPUT.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { clientFromEnv, requireEnv } from './github';
+
+export const DRIFT_MARKER = '<!-- cf-deploy:drift-issue -->';
+export const STACK_DIR = 'cdktf.out/stacks/prod';
+
+export interface ResourceChange {
+  readonly address: string;
+  readonly action: string;
+}
+
+export interface PlanSummary {
+  /** changes made outside Terraform since the last apply */
+  readonly drifted: readonly ResourceChange[];
+  /** what an apply of main would do now */
+  readonly planned: readonly ResourceChange[];
+  readonly counts: { readonly add: number; readonly change: number; readonly remove: number } | undefined;
+  readonly errors: readonly string[];
+}
+
+/** Summarizes `terraform plan -json` log lines. Non-JSON lines are ignored. */
+export function summarizePlan(lines: Iterable<string>): PlanSummary {
+  const drifted: ResourceChange[] = [];
+  const planned: ResourceChange[] = [];
+  const errors: string[] = [];
+  let counts: PlanSummary['counts'];
+  for (const line of lines) {
+    let msg: Record<string, unknown>;
+    try {
+      msg = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      continue;
+    }
+    const change = msg.change as { resource?: { addr?: unknown }; action?: unknown } | undefined;
+    const entry =
+      change && typeof change.resource?.addr === 'string' && typeof change.action === 'string'
+        ? { address: change.resource.addr, action: change.action }
+        : undefined;
+    if (msg.type === 'resource_drift' && entry) drifted.push(entry);
+    else if (msg.type === 'planned_change' && entry) planned.push(entry);
+    else if (msg.type === 'change_summary') {
+      const c = msg.changes as { add?: number; change?: number; remove?: number } | undefined;
+      counts = { add: c?.add ?? 0, change: c?.change ?? 0, remove: c?.remove ?? 0 };
+    } else if (msg.type === 'diagnostic') {
+      const d = msg.diagnostic as { severity?: string; summary?: string } | undefined;
+      if (d?.severity === 'error' && d.summary) errors.push(d.summary);
+    }
+  }
+  return { drifted, planned, counts, errors };
+}
+
+export function renderDriftReport(summary: PlanSummary, runUrl?: string): string {
+  const list = (items: readonly ResourceChange[]): string[] =>
+    items.length === 0 ? ['- _none_'] : items.map((c) => `- \`${c.address}\`: ${c.action}`);
+  const c = summary.counts;
+  return [
+    DRIFT_MARKER,
+    '### Drift in the `prod` stack',
+    '',
+    'The scheduled plan of `main` against the deployed `prod` stack is not empty. Nothing was applied.',
+    c ? `Plan: ${c.add} to add, ${c.change} to change, ${c.remove} to destroy.` : '',
+    '',
+    '**Changed outside Terraform:**',
+    ...list(summary.drifted),
+    '',
+    '**An apply of `main` would:**',
+    ...list(summary.planned),
+    '',
+    `Re-run the deploy of \`main\` to converge, or fix the code if the outside change should stay.${runUrl ? ` [Workflow run](${runUrl}).` : ''}`,
+    '',
+  ].join('\n');
+}
+
+function run(cmd: string, args: string[]): void {
+  const r = spawnSync(cmd, args, { stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${r.status ?? r.signal}`);
+}
+
+async function plan(env: NodeJS.ProcessEnv): Promise<number> {
+  run('npx', ['cdktf', 'synth']);
+  if (!existsSync(`${STACK_DIR}/cdk.tf.json`)) throw new Error(`synth did not produce ${STACK_DIR}/cdk.tf.json`);
+  run('terraform', [`-chdir=${STACK_DIR}`, 'init', '-input=false', '-no-color']);
+
+  const child = spawn(
+    'terraform',
+    [`-chdir=${STACK_DIR}`, 'plan', '-detailed-exitcode', '-lock=false', '-input=false', '-no-color', '-json'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const lines: string[] = [];
+  const rl = createInterface({ input: child.stdout });
+  rl.on('line', (line) => {
+    lines.push(line);
+    // human-readable progress; Terraform's messages show "(sensitive value)" rather than secret attributes
+    try {
+      const m = (JSON.parse(line) as { '@message'?: unknown })['@message'];
+      if (typeof m === 'string') process.stdout.write(`${m}\n`);
+    } catch {
+      process.stdout.write(`${line}\n`);
+    }
+  });
+  const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)));
+  const summary = summarizePlan(lines);
+  if (code !== 0 && code !== 2) {
+    process.stderr.write(`terraform plan failed (exit ${code}): ${summary.errors.join('; ') || 'see the log above'}\n`);
+    return 1;
+  }
+  const drift = code === 2;
+  if (env.GITHUB_OUTPUT) appendFileSync(env.GITHUB_OUTPUT, `drift=${drift}\n`);
+  writeFileSync(requireEnv(env, 'REPORT_FILE'), drift ? renderDriftReport(summary, env.RUN_URL) : '');
+  process.stdout.write(drift ? 'drift detected\n' : 'prod matches main\n');
+  return 0;
+}
+
+/** Opens or updates the drift issue, or closes it once prod is back in sync. */
+export async function report(env: NodeJS.ProcessEnv): Promise<string> {
+  const drift = requireEnv(env, 'DRIFT') === 'true';
+  const client = clientFromEnv(env);
+  const open = await client.findOpenIssue(DRIFT_MARKER);
+  let result: string;
+  if (drift) {
+    const body = readFileSync(requireEnv(env, 'REPORT_FILE'), 'utf8');
+    if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, body.replace(DRIFT_MARKER, ''));
+    if (open?.number !== undefined) {
+      await client.updateIssue(open.number, { body });
+      result = `updated issue #${open.number}`;
+    } else {
+      result = `opened issue #${await client.createIssue('Drift detected in the prod stack', body)}`;
+    }
+  } else if (open?.number !== undefined) {
+    await client.comment(open.number, `No drift any more${env.RUN_URL ? ` ([workflow run](${env.RUN_URL}))` : ''}: closing.`);
+    await client.updateIssue(open.number, { state: 'closed' });
+    result = `closed issue #${open.number}`;
+  } else {
+    result = 'no drift, no open issue';
+  }
+  if (env.GITHUB_STEP_SUMMARY && !drift) appendFileSync(env.GITHUB_STEP_SUMMARY, `No drift in prod (${result}).\n`);
+  return result;
+}
+
+if (require.main === module) {
+  const cmd = process.argv[2];
+  const task = cmd === 'plan' ? plan(process.env).then(String) : cmd === 'report' ? report(process.env) : undefined;
+  if (!task) {
+    process.stderr.write('usage: drift.ts plan|report\n');
+    process.exit(2);
+  }
+  task.then(
+    (out) => {
+      if (cmd === 'report') process.stdout.write(`${out}\n`);
+      process.exit(cmd === 'plan' ? Number(out) : 0);
+    },
+    (err: unknown) => {
+      process.stderr.write(`drift: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,136 @@
+/**
+ * Keeps ONE comment per pull request up to date with the state of its preview worker.
+ *
+ *   tsx scripts/ci/preview-comment.ts deployed   # after `cdktf deploy preview-<n> --outputs-file $OUTPUTS_FILE`
+ *   tsx scripts/ci/preview-comment.ts failed     # the deploy step failed
+ *   tsx scripts/ci/preview-comment.ts destroyed  # after `cdktf destroy preview-<n>`
+ *
+ * Env: GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL, PR_NUMBER, and for `deployed` OUTPUTS_FILE and KEY_COUNT;
+ * optional HEAD_SHA, RUN_URL, GITHUB_STEP_SUMMARY. The comment holds the URL, the script name and the NUMBER of keys:
+ * the outputs file is written without sensitive outputs (cdktf's default) and this script reads nothing else.
+ */
+import { appendFileSync, readFileSync } from 'node:fs';
+import { clientFromEnv, requireEnv } from './github';
+
+/** Hidden marker that identifies the sticky comment. */
+export const PREVIEW_MARKER = '<!-- cf-deploy:preview-comment -->';
+
+export interface PreviewOutputs {
+  readonly url: string | undefined;
+  readonly scriptName: string | undefined;
+}
+
+const WORKERS_DEV_URL = /^https:\/\/[a-z0-9-]+(?:\.[a-z0-9-]+)*\.workers\.dev\/?$/i;
+
+/**
+ * Finds the preview URL and script name in a `cdktf deploy --outputs-file` JSON. The file nests outputs by stack and
+ * construct id, and the ids belong to the infrastructure code, so this looks for values, not names: the URL is the
+ * `https://...workers.dev` string, the script name is an output whose key mentions "script" and "name", else the
+ * first label of the URL's host (workers.dev URLs are `<script>.<account-subdomain>.workers.dev`).
+ */
+export function extractPreviewOutputs(outputs: unknown, stack: string): PreviewOutputs {
+  const root = isRecord(outputs) && stack in outputs ? outputs[stack] : outputs;
+  const leaves: { key: string; value: string }[] = [];
+  const walk = (node: unknown, key: string): void => {
+    if (typeof node === 'string') {
+      leaves.push({ key, value: node });
+    } else if (isRecord(node)) {
+      // raw `terraform output -json` shape; a sensitive one is never used even if it slipped into the file
+      if ('sensitive' in node && 'value' in node) {
+        if (node.sensitive !== true) walk(node.value, key);
+        return;
+      }
+      for (const [k, v] of Object.entries(node)) walk(v, k);
+    }
+  };
+  walk(root, '');
+
+  const url = leaves.find((l) => WORKERS_DEV_URL.test(l.value))?.value;
+  const named = leaves.find((l) => /script/i.test(l.key) && /name/i.test(l.key) && /^[a-z0-9][a-z0-9_-]*$/i.test(l.value));
+  const fromUrl = url ? new URL(url).hostname.split('.')[0] : undefined;
+  return { url, scriptName: named?.value ?? fromUrl };
+}
+
+export type PreviewState =
+  | { readonly kind: 'deployed'; readonly outputs: PreviewOutputs; readonly keyCount: number }
+  | { readonly kind: 'failed' }
+  | { readonly kind: 'destroyed' };
+
+export interface CommentContext {
+  readonly prNumber: number;
+  readonly headSha?: string | undefined;
+  readonly runUrl?: string | undefined;
+}
+
+export function renderPreviewComment(state: PreviewState, ctx: CommentContext): string {
+  const commit = ctx.headSha ? ` for \`${ctx.headSha.slice(0, 7)}\`` : '';
+  const run = ctx.runUrl ? ` ([workflow run](${ctx.runUrl}))` : '';
+  const lines = [PREVIEW_MARKER];
+  switch (state.kind) {
+    case 'deployed': {
+      const { url, scriptName } = state.outputs;
+      lines.push(
+        `### Preview \`preview-${ctx.prNumber}\` deployed${commit}`,
+        '',
+        `- URL: ${url ?? '_not found in the stack outputs_'}`,
+        `- Worker script: ${scriptName ? `\`${scriptName}\`` : '_unknown_'}`,
+        `- Gemini keys bound: ${state.keyCount}`,
+        '',
+        `Requests need the \`PASS\` password. This comment is updated on every push and when the pull request closes.${run}`,
+      );
+      break;
+    }
+    case 'failed':
+      lines.push(
+        `### Preview \`preview-${ctx.prNumber}\` failed to deploy${commit}`,
+        '',
+        `The previous preview, if any, may still be running. See the logs${run}.`,
+      );
+      break;
+    case 'destroyed':
+      lines.push(
+        `### Preview \`preview-${ctx.prNumber}\` is gone`,
+        '',
+        `The pull request was closed and the preview worker was destroyed${run}.`,
+      );
+      break;
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<string> {
+  const kind = argv[0];
+  if (kind !== 'deployed' && kind !== 'failed' && kind !== 'destroyed') {
+    throw new Error(`first argument must be one of deployed, failed, destroyed; got "${kind ?? ''}"`);
+  }
+  const prNumber = Number(requireEnv(env, 'PR_NUMBER'));
+  if (!Number.isInteger(prNumber) || prNumber <= 0) throw new Error(`PR_NUMBER must be a positive integer, got "${env.PR_NUMBER}"`);
+
+  let state: PreviewState;
+  if (kind === 'deployed') {
+    const keyCount = Number(requireEnv(env, 'KEY_COUNT'));
+    const outputs = extractPreviewOutputs(JSON.parse(readFileSync(requireEnv(env, 'OUTPUTS_FILE'), 'utf8')), `preview-${prNumber}`);
+    state = { kind, outputs, keyCount };
+  } else {
+    state = { kind };
+  }
+  const body = renderPreviewComment(state, { prNumber, headSha: env.HEAD_SHA, runUrl: env.RUN_URL });
+  // A PR closed before any preview existed gets no new comment saying "gone".
+  const result = await clientFromEnv(env).upsertComment(prNumber, PREVIEW_MARKER, body, { onlyIfExists: kind === 'destroyed' });
+  if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, body.replace(PREVIEW_MARKER, ''));
+  return result;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2), process.env).then(
+    (result) => process.stdout.write(`preview comment ${result}\n`),
+    (err: unknown) => {
+      process.stderr.write(`preview-comment: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
