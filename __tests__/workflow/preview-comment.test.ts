@@ -9,6 +9,16 @@ const REPO = 'acme/zen-ai-router';
 const URL_ = 'https://zen-ai-router-worker-preview-42.acme.workers.dev';
 
 describe('extractPreviewOutputs', () => {
+  it('reads the outputs the preview stack declares (public_worker_url, public_worker_name)', () => {
+    const file = { 'preview-42': { public_worker_name: 'zen-ai-router-worker-preview-42', public_worker_url: URL_ } };
+    expect(extractPreviewOutputs(file, 'preview-42')).toEqual({ url: URL_, scriptName: 'zen-ai-router-worker-preview-42' });
+  });
+
+  it('uses the name output when the URL output is empty (no workers.dev subdomain configured)', () => {
+    const file = { 'preview-42': { public_worker_name: 'zen-ai-router-worker-preview-42', public_worker_url: '' } };
+    expect(extractPreviewOutputs(file, 'preview-42')).toEqual({ url: undefined, scriptName: 'zen-ai-router-worker-preview-42' });
+  });
+
   it('finds the workers.dev URL and script name however the constructs nest their outputs', () => {
     const file = {
       'preview-42': {

@@ -24,9 +24,10 @@ const WORKERS_DEV_URL = /^https:\/\/[a-z0-9-]+(?:\.[a-z0-9-]+)*\.workers\.dev\/?
 
 /**
  * Finds the preview URL and script name in a `cdktf deploy --outputs-file` JSON. The file nests outputs by stack and
- * construct id, and the ids belong to the infrastructure code, so this looks for values, not names: the URL is the
- * `https://...workers.dev` string, the script name is an output whose key mentions "script" and "name", else the
- * first label of the URL's host (workers.dev URLs are `<script>.<account-subdomain>.workers.dev`).
+ * construct id (today `public_worker_url` and `public_worker_name`, see constructs/gateway-stack.ts), and the ids
+ * belong to the infrastructure code, so this matches loosely: the URL is the `https://...workers.dev` value, the
+ * script name an output whose key mentions "name" and "worker" or "script", else the first label of the URL's host
+ * (workers.dev URLs are `<script>.<account-subdomain>.workers.dev`).
  */
 export function extractPreviewOutputs(outputs: unknown, stack: string): PreviewOutputs {
   const root = isRecord(outputs) && stack in outputs ? outputs[stack] : outputs;
@@ -46,7 +47,7 @@ export function extractPreviewOutputs(outputs: unknown, stack: string): PreviewO
   walk(root, '');
 
   const url = leaves.find((l) => WORKERS_DEV_URL.test(l.value))?.value;
-  const named = leaves.find((l) => /script/i.test(l.key) && /name/i.test(l.key) && /^[a-z0-9][a-z0-9_-]*$/i.test(l.value));
+  const named = leaves.find((l) => /script|worker/i.test(l.key) && /name/i.test(l.key) && /^[a-z0-9][a-z0-9_-]*$/i.test(l.value));
   const fromUrl = url ? new URL(url).hostname.split('.')[0] : undefined;
   return { url, scriptName: named?.value ?? fromUrl };
 }
@@ -72,7 +73,7 @@ export function renderPreviewComment(state: PreviewState, ctx: CommentContext): 
       lines.push(
         `### Preview \`preview-${ctx.prNumber}\` deployed${commit}`,
         '',
-        `- URL: ${url ?? '_not found in the stack outputs_'}`,
+        `- URL: ${url ?? '_unknown: set the `WORKERS_DEV_SUBDOMAIN` repository variable to get it here_'}`,
         `- Worker script: ${scriptName ? `\`${scriptName}\`` : '_unknown_'}`,
         `- Gemini keys bound: ${state.keyCount}`,
         '',
