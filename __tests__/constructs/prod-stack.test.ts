@@ -1,0 +1,123 @@
+import { Testing } from 'cdktf';
+import { ProdStack, type ProdStackProps } from '../../constructs';
+import { fixtureBundles } from '../fixtures/bundles';
+import { LOCAL_STATE, resolveScriptRef, scriptsByName, synthJson, type StackJson } from '../fixtures/synth';
+
+function prod(props: Partial<ProdStackProps> = {}): StackJson {
+  return synthJson(new ProdStack(Testing.app(), 'prod', { keyCount: 20, bundles: fixtureBundles, state: LOCAL_STATE, ...props }));
+}
+
+describe('ProdStack', () => {
+  test('defaults: ceil(20 / 8) = 3 private shards of 8, 8 and 4 keys plus a public orchestrator', () => {
+    const json = prod();
+    const scripts = scriptsByName(json);
+    expect(Object.keys(scripts).sort()).toEqual([
+      'zen-ai-router-orchestrator',
+      'zen-ai-router-worker-0',
+      'zen-ai-router-worker-1',
+      'zen-ai-router-worker-2',
+    ]);
+    const keyRefs = (name: string) =>
+      scripts[name]?.bindings.filter(b => b.name.startsWith('KEY')).map(b => `${b.name}=${b.text}`);
+    expect(keyRefs('zen-ai-router-worker-1')).toEqual(
+      [8, 9, 10, 11, 12, 13, 14, 15].map((index, j) => `KEY${j + 1}=\${var.api_keys[${index}]}`),
+    );
+    expect(keyRefs('zen-ai-router-worker-2')).toEqual(
+      [16, 17, 18, 19].map((index, j) => `KEY${j + 1}=\${var.api_keys[${index}]}`),
+    );
+    const exposure = Object.fromEntries(
+      Object.values(json.resource.cloudflare_workers_script_subdomain).map(s => [resolveScriptRef(json, s.script_name), s.enabled]),
+    );
+    expect(exposure).toEqual({
+      'zen-ai-router-worker-0': false,
+      'zen-ai-router-worker-1': false,
+      'zen-ai-router-worker-2': false,
+      'zen-ai-router-orchestrator': true,
+    });
+  });
+
+  test('defaults: account id, keys and password are Terraform variables; only the key count is known at synth', () => {
+    const json = prod();
+    expect(json.variable.api_keys).toMatchObject({ type: 'list(string)', sensitive: true });
+    expect(json.variable.pass).toMatchObject({ type: 'string', sensitive: true });
+    expect(json.variable.account_id).toMatchObject({ type: 'string', default: '' });
+    expect(JSON.stringify(json.variable.api_keys?.validation)).toContain('length(var.api_keys) == 20');
+    expect(Object.values(json.resource.cloudflare_workers_script).map(s => s.account_id)).toEqual(
+      Array(4).fill('${var.account_id}'),
+    );
+  });
+
+  test('defaults: outputs the orchestrator name and an empty URL until the workers.dev subdomain is known', () => {
+    const json = prod();
+    expect(resolveScriptRef(json, json.output.public_worker_name?.value ?? '')).toBe('zen-ai-router-orchestrator');
+    expect(json.output.public_worker_url?.value).toMatch(
+      /^\$\{var\.workers_dev_subdomain == "" \? "" : "https:\/\/\$\{cloudflare_workers_script\.Orchestrator_[0-9A-F]+\.script_name\}\.\$\{var\.workers_dev_subdomain\}\.workers\.dev"\}$/,
+    );
+    expect(json.variable.workers_dev_subdomain).toMatchObject({ default: '' });
+  });
+
+  test('overrides: keysPerShard, accountId, namePrefix, shardAttempts, upstream settings, subdomain', () => {
+    const json = prod({
+      keyCount: 5,
+      keysPerShard: 2,
+      accountId: '0123456789abcdef0123456789abcdef',
+      namePrefix: 'gw',
+      shardAttempts: 2,
+      geminiBaseUrl: 'https://proxy.example.com',
+      upstreamTimeoutMs: 5_000,
+      logSamplingRate: 0.1,
+      compatibilityDate: '2025-06-01',
+      workersDevSubdomain: 'acme',
+    });
+    const scripts = scriptsByName(json);
+    expect(Object.keys(scripts).sort()).toEqual(['gw-orchestrator', 'gw-worker-0', 'gw-worker-1', 'gw-worker-2']);
+    expect(scripts['gw-worker-2']?.bindings.map(b => `${b.name}=${b.text}`)).toEqual([
+      'KEY1=${var.api_keys[4]}',
+      'PASS=${var.pass}',
+      'GEMINI_BASE_URL=https://proxy.example.com',
+      'UPSTREAM_TIMEOUT_MS=5000',
+    ]);
+    expect(scripts['gw-orchestrator']?.bindings.at(-1)).toEqual({ name: 'SHARD_ATTEMPTS', type: 'plain_text', text: '2' });
+    for (const script of Object.values(scripts)) {
+      expect(script).toMatchObject({ compatibility_date: '2025-06-01', observability: { head_sampling_rate: 0.1 } });
+    }
+    expect(json.variable.account_id?.default).toBe('0123456789abcdef0123456789abcdef');
+    expect(json.variable.workers_dev_subdomain?.default).toBe('acme');
+  });
+
+  test('workersPlan paid allows more shards than the free plan', () => {
+    expect(() => prod({ keyCount: 100, keysPerShard: 1 })).toThrow(/100 workers per account/);
+    expect(Object.keys(scriptsByName(prod({ keyCount: 100, keysPerShard: 1, workersPlan: 'paid' })))).toHaveLength(101);
+  });
+
+  test('appending a key changes only the last shard; filling it adds one shard and one orchestrator binding', () => {
+    const diff = (before: StackJson, after: StackJson) => {
+      const flatten = (json: StackJson) =>
+        Object.fromEntries(
+          Object.entries(json.resource).flatMap(([type, byId]) =>
+            Object.entries(byId as Record<string, unknown>).map(([id, value]) => [`${type}.${id}`, JSON.stringify(value)]),
+          ),
+        );
+      const [a, b] = [flatten(before), flatten(after)];
+      const name = (json: StackJson, address: string) =>
+        address.startsWith('cloudflare_workers_script.')
+          ? json.resource.cloudflare_workers_script[address.split('.')[1] ?? '']?.script_name
+          : address;
+      return {
+        changed: Object.keys(a).filter(k => k in b && a[k] !== b[k]).map(k => name(after, k)),
+        added: Object.keys(b).filter(k => !(k in a)).map(k => name(after, k)),
+        removed: Object.keys(a).filter(k => !(k in b)),
+      };
+    };
+    expect(diff(prod({ keyCount: 20 }), prod({ keyCount: 21 }))).toEqual({
+      changed: ['zen-ai-router-worker-2'],
+      added: [],
+      removed: [],
+    });
+    expect(diff(prod({ keyCount: 24 }), prod({ keyCount: 25 }))).toEqual({
+      changed: ['zen-ai-router-orchestrator'],
+      added: ['zen-ai-router-worker-3', expect.stringMatching(/^cloudflare_workers_script_subdomain\.Shards_3_Subdomain_/)],
+      removed: [],
+    });
+  });
+});

@@ -1,0 +1,107 @@
+import { TerraformStack, Testing } from 'cdktf';
+import { WorkersScript } from '@cdktf/provider-cloudflare/lib/workers-script';
+import { WorkersScriptSubdomain } from '@cdktf/provider-cloudflare/lib/workers-script-subdomain';
+import { SrcWorkerShard, type SrcWorkerShardProps } from '../../constructs';
+import { fixtureBundles } from '../fixtures/bundles';
+import { resolveScriptRef, secretInputs, synthJson, type StackJson } from '../fixtures/synth';
+
+function synthShard(overrides: Partial<Omit<SrcWorkerShardProps, 'apiKeys' | 'pass'>> = {}): string {
+  return Testing.synthScope(scope => {
+    const { apiKeys, pass } = secretInputs(scope);
+    new SrcWorkerShard(scope, 'Shard', {
+      accountId: '0123456789abcdef0123456789abcdef',
+      scriptName: 'zen-ai-router-worker-1',
+      bundle: fixtureBundles.src,
+      apiKeys,
+      firstKeyIndex: 8,
+      keyCount: 3,
+      pass,
+      ...overrides,
+    });
+  });
+}
+
+describe('SrcWorkerShard', () => {
+  test('defaults: its keys by index as KEY1..KEYk, then PASS, the Google base URL and a 120 s timeout', () => {
+    const synth = synthShard();
+    expect(synth).toHaveResourceWithProperties(WorkersScript, {
+      script_name: 'zen-ai-router-worker-1',
+      account_id: '0123456789abcdef0123456789abcdef',
+      main_module: 'src.js',
+      content_sha256: fixtureBundles.src.sha256,
+      compatibility_date: '2026-04-20',
+      bindings: [
+        { name: 'KEY1', type: 'secret_text', text: '${var.api_keys[8]}' },
+        { name: 'KEY2', type: 'secret_text', text: '${var.api_keys[9]}' },
+        { name: 'KEY3', type: 'secret_text', text: '${var.api_keys[10]}' },
+        { name: 'PASS', type: 'secret_text', text: '${var.pass}' },
+        { name: 'GEMINI_BASE_URL', type: 'plain_text', text: 'https://generativelanguage.googleapis.com' },
+        { name: 'UPSTREAM_TIMEOUT_MS', type: 'plain_text', text: '120000' },
+      ],
+      observability: { enabled: true, head_sampling_rate: 1, logs: { enabled: true, invocation_logs: true } },
+    });
+  });
+
+  test('defaults: private on workers.dev, preview URLs off, for this script', () => {
+    const json = JSON.parse(synthShard()) as StackJson;
+    const [subdomain] = Object.values(json.resource.cloudflare_workers_script_subdomain);
+    expect(subdomain).toEqual({
+      account_id: '0123456789abcdef0123456789abcdef',
+      enabled: false,
+      previews_enabled: false,
+      script_name: expect.any(String),
+    });
+    expect(resolveScriptRef(json, subdomain?.script_name ?? '')).toBe('zen-ai-router-worker-1');
+  });
+
+  test('uploads the bundle by file: a path under the stack assets and no inline content', () => {
+    const app = Testing.app();
+    const stack = new TerraformStack(app, 'test');
+    const { apiKeys, pass } = secretInputs(stack);
+    const props = { accountId: 'a', bundle: fixtureBundles.src, apiKeys, pass, firstKeyIndex: 0, keyCount: 1 };
+    new SrcWorkerShard(stack, 'A', { ...props, scriptName: 'a' });
+    new SrcWorkerShard(stack, 'B', { ...props, scriptName: 'b' });
+    const scripts = Object.values(synthJson(stack).resource.cloudflare_workers_script);
+    expect(scripts.map(s => s.content_file)).toEqual([
+      expect.stringMatching(/^assets\/[^/]+\/[0-9A-F]+\/src\.js$/),
+      scripts[0]?.content_file, // both shards share one copy of the bundle
+    ]);
+    expect(scripts.every(s => !('content' in s))).toBe(true);
+  });
+
+  test.each([
+    ['geminiBaseUrl', { geminiBaseUrl: 'https://gateway.ai.cloudflare.com/v1/acc/gw/google-ai-studio' }, { name: 'GEMINI_BASE_URL', type: 'plain_text', text: 'https://gateway.ai.cloudflare.com/v1/acc/gw/google-ai-studio' }],
+    ['upstreamTimeoutMs', { upstreamTimeoutMs: 30_000 }, { name: 'UPSTREAM_TIMEOUT_MS', type: 'plain_text', text: '30000' }],
+  ])('override %s is bound', (_name, override, binding) => {
+    const script = Object.values(JSON.parse(synthShard(override)).resource.cloudflare_workers_script)[0] as {
+      bindings: unknown[];
+    };
+    expect(script.bindings).toContainEqual(binding);
+  });
+
+  test('override publicOnWorkersDev enables the workers.dev route but never preview URLs', () => {
+    expect(synthShard({ publicOnWorkersDev: true })).toHaveResourceWithProperties(WorkersScriptSubdomain, {
+      enabled: true,
+      previews_enabled: false,
+    });
+  });
+
+  test('override logSamplingRate sets the Workers Logs head sampling rate', () => {
+    expect(synthShard({ logSamplingRate: 0.25 })).toHaveResourceWithProperties(WorkersScript, {
+      observability: { enabled: true, head_sampling_rate: 0.25, logs: { enabled: true, invocation_logs: true } },
+    });
+  });
+
+  test('override compatibilityDate', () => {
+    expect(synthShard({ compatibilityDate: '2025-09-01' })).toHaveResourceWithProperties(WorkersScript, {
+      compatibility_date: '2025-09-01',
+    });
+  });
+
+  test('override workersPlan paid allows up to 125 keys in one worker', () => {
+    const synth = synthShard({ workersPlan: 'paid', firstKeyIndex: 0, keyCount: 125 });
+    const script = Object.values(JSON.parse(synth).resource.cloudflare_workers_script)[0] as { bindings: { name: string }[] };
+    expect(script.bindings).toHaveLength(128);
+    expect(script.bindings[124]).toEqual({ name: 'KEY125', type: 'secret_text', text: '${var.api_keys[124]}' });
+  });
+});
