@@ -1,7 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DRIFT_MARKER, renderDriftReport, report, summarizePlan } from '../../scripts/ci/drift';
+import { DRIFT_MARKER, driftOutputs, renderDriftReport, report, summarizePlan } from '../../scripts/ci/drift';
 import { startFakeGitHub, type FakeGitHub } from './fake-github';
 
 const REPO = 'acme/zen-ai-router';
@@ -41,6 +38,11 @@ describe('summarizePlan / renderDriftReport', () => {
     expect(body).toContain('Plan: 1 to add, 1 to change, 0 to destroy.');
   });
 
+  it('writes the report as a multi-line step output behind a delimiter', () => {
+    expect(driftOutputs(true, 'line 1\nline 2', 'EOF_x')).toBe('drift=true\nreport<<EOF_x\nline 1\nline 2\nEOF_x\n');
+    expect(() => driftOutputs(true, 'EOF_x', 'EOF_x')).toThrow(/delimiter/);
+  });
+
   it('collects error diagnostics', () => {
     const s = summarizePlan([JSON.stringify({ type: 'diagnostic', diagnostic: { severity: 'error', summary: 'No valid credential sources found' } })]);
     expect(s.errors).toEqual(['No valid credential sources found']);
@@ -49,25 +51,20 @@ describe('summarizePlan / renderDriftReport', () => {
 
 describe('drift issue against a fake GitHub API', () => {
   let gh: FakeGitHub;
-  let dir: string;
-  let reportFile: string;
+  let reportText = renderDriftReport(summarizePlan(PLAN_LOG));
   const env = (drift: boolean): NodeJS.ProcessEnv => ({
     GITHUB_API_URL: gh.url,
     GITHUB_TOKEN: 't',
     GITHUB_REPOSITORY: REPO,
     DRIFT: String(drift),
-    REPORT_FILE: reportFile,
+    DRIFT_REPORT: drift ? reportText : '',
   });
 
   beforeAll(async () => {
     gh = await startFakeGitHub(REPO);
-    dir = mkdtempSync(join(tmpdir(), 'drift-'));
-    reportFile = join(dir, 'drift.md');
-    writeFileSync(reportFile, renderDriftReport(summarizePlan(PLAN_LOG)));
   });
   afterAll(async () => {
     await gh.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('opens one issue, updates it on the next drifting run, and closes it once prod is in sync', async () => {
@@ -76,7 +73,7 @@ describe('drift issue against a fake GitHub API', () => {
       { id: 2, number: 2, title: 'a PR', body: DRIFT_MARKER, state: 'open', user: { login: 'bot', type: 'Bot' }, pull_request: {} },
     );
     await expect(report(env(true))).resolves.toBe('opened issue #3');
-    writeFileSync(reportFile, readFileSync(reportFile, 'utf8').replace('1 to add', '2 to add'));
+    reportText = reportText.replace('1 to add', '2 to add');
     await expect(report(env(true))).resolves.toBe('updated issue #3');
     expect(gh.issues.filter((i) => i.user.type === 'Bot' && !i.pull_request)).toHaveLength(1);
     expect(gh.issues[2]?.body).toContain('2 to add');
@@ -87,5 +84,9 @@ describe('drift issue against a fake GitHub API', () => {
     expect(gh.issues[0]?.state).toBe('open');
 
     await expect(report(env(false))).resolves.toBe('no drift, no open issue');
+  });
+
+  it('refuses a report that is not one (so a wrong output wiring cannot open junk issues)', async () => {
+    await expect(report({ ...env(true), DRIFT_REPORT: 'hello' })).rejects.toThrow(/marker missing/);
   });
 });

@@ -21,6 +21,8 @@ export interface FakeGitHub {
   readonly url: string;
   readonly comments: Map<number, FakeComment[]>;
   readonly issues: FakeIssue[];
+  /** pull request number to state; unknown numbers are 404 */
+  readonly pulls: Map<number, 'open' | 'closed'>;
   readonly requests: { method: string; path: string; auth: string | undefined }[];
   close(): Promise<void>;
 }
@@ -37,6 +39,7 @@ async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> 
 export async function startFakeGitHub(repo: string): Promise<FakeGitHub> {
   const comments = new Map<number, FakeComment[]>();
   const issues: FakeIssue[] = [];
+  const pulls = new Map<number, 'open' | 'closed'>();
   const requests: FakeGitHub['requests'] = [];
   let nextId = 1000;
   let url = '';
@@ -101,6 +104,10 @@ export async function startFakeGitHub(repo: string): Promise<FakeGitHub> {
         if (body.state === 'open' || body.state === 'closed') issue.state = body.state;
         return json(200, issue);
       }
+      if ((m = new RegExp(`^${base}/pulls/(\\d+)$`).exec(u.pathname)) && req.method === 'GET') {
+        const state = pulls.get(Number(m[1]));
+        return state ? json(200, { number: Number(m[1]), state }) : json(404, { message: 'Not Found' });
+      }
       json(404, { message: `no fake route for ${req.method} ${u.pathname}` });
     })();
   });
@@ -110,6 +117,7 @@ export async function startFakeGitHub(repo: string): Promise<FakeGitHub> {
     url,
     comments,
     issues,
+    pulls,
     requests,
     close: () => new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))),
   };

@@ -80,7 +80,6 @@ describe('sticky comment against a fake GitHub API', () => {
     gh = await startFakeGitHub(REPO);
     dir = mkdtempSync(join(tmpdir(), 'preview-comment-'));
     outputsFile = join(dir, 'outputs.json');
-    writeFileSync(outputsFile, JSON.stringify({ 'preview-42': { preview: { url: URL_ } } }));
   });
   afterAll(async () => {
     await gh.close();
@@ -97,8 +96,9 @@ describe('sticky comment against a fake GitHub API', () => {
     const summary = join(dir, 'summary.md');
     writeFileSync(summary, '');
 
-    await expect(main(['deployed'], env({ OUTPUTS_FILE: outputsFile, KEY_COUNT: '4', HEAD_SHA: 'aaaaaaa1', GITHUB_STEP_SUMMARY: summary }))).resolves.toBe('created');
-    await expect(main(['deployed'], env({ OUTPUTS_FILE: outputsFile, KEY_COUNT: '5', HEAD_SHA: 'bbbbbbb2' }))).resolves.toBe('updated');
+    const deployed = { PREVIEW_URL: URL_, SCRIPT_NAME: 'zen-ai-router-worker-preview-42' };
+    await expect(main(['deployed'], env({ ...deployed, KEY_COUNT: '4', HEAD_SHA: 'aaaaaaa1', GITHUB_STEP_SUMMARY: summary }))).resolves.toBe('created');
+    await expect(main(['deployed'], env({ ...deployed, KEY_COUNT: '5', HEAD_SHA: 'bbbbbbb2' }))).resolves.toBe('updated');
 
     const ours = (gh.comments.get(42) ?? []).filter((c) => c.body.startsWith(PREVIEW_MARKER));
     expect(ours).toHaveLength(1);
@@ -110,8 +110,36 @@ describe('sticky comment against a fake GitHub API', () => {
     // the second page was fetched: the bot comment sits after two pages of 2
     expect(gh.requests.some((r) => r.path.includes('page=2'))).toBe(true);
 
+    await expect(main(['destroy-failed'], env({}))).resolves.toBe('updated');
+    expect((gh.comments.get(42) ?? []).filter((c) => c.body.startsWith(PREVIEW_MARKER))[0]?.body).toMatch(/could NOT be destroyed/);
     await expect(main(['destroyed'], env({}))).resolves.toBe('updated');
     expect((gh.comments.get(42) ?? []).filter((c) => c.body.startsWith(PREVIEW_MARKER))[0]?.body).toMatch(/is gone/);
+  });
+
+  it('drops a URL or script name that is not what a preview produces before putting it in markdown', async () => {
+    await main(['deployed'], env({ PR_NUMBER: '43', PREVIEW_URL: 'https://evil.example/](x)', SCRIPT_NAME: '`x` [y](z)', KEY_COUNT: '1' }));
+    const body = gh.comments.get(43)?.[0]?.body ?? '';
+    expect(body).not.toContain('evil.example');
+    expect(body).not.toContain('[y](z)');
+    expect(body).toContain('- Worker script: _unknown_');
+  });
+
+  it('extract turns the outputs file into single-line step outputs', async () => {
+    const ghOutput = join(dir, 'gh-output');
+    writeFileSync(ghOutput, '');
+    writeFileSync(outputsFile, JSON.stringify({ 'preview-42': { public_worker_name: 'zen-ai-router-worker-preview-42', public_worker_url: URL_ } }));
+    await main(['extract'], env({ OUTPUTS_FILE: outputsFile, GITHUB_OUTPUT: ghOutput }));
+    expect(readFileSync(ghOutput, 'utf8')).toBe(`url=${URL_}\nscript-name=zen-ai-router-worker-preview-42\n`);
+  });
+
+  it('pr-open reports whether the pull request is still open', async () => {
+    const ghOutput = join(dir, 'gh-output-open');
+    writeFileSync(ghOutput, '');
+    gh.pulls.set(42, 'open');
+    gh.pulls.set(44, 'closed');
+    await expect(main(['pr-open'], env({ GITHUB_OUTPUT: ghOutput }))).resolves.toBe('open');
+    await expect(main(['pr-open'], env({ PR_NUMBER: '44', GITHUB_OUTPUT: ghOutput }))).resolves.toBe('closed');
+    expect(readFileSync(ghOutput, 'utf8')).toBe('open=true\nopen=false\n');
   });
 
   it('does not add a "gone" comment to a pull request that never had a preview', async () => {
@@ -120,9 +148,10 @@ describe('sticky comment against a fake GitHub API', () => {
   });
 
   it('rejects a bad state or PR number with a message naming it', async () => {
-    await expect(main(['deleted'], env({}))).rejects.toThrow(/one of deployed, failed, destroyed; got "deleted"/);
+    await expect(main(['deleted'], env({}))).rejects.toThrow(/one of pr-open, extract, deployed, failed, destroyed, destroy-failed; got "deleted"/);
     await expect(main(['failed'], env({ PR_NUMBER: 'abc' }))).rejects.toThrow(/PR_NUMBER must be a positive integer, got "abc"/);
-    await expect(main(['deployed'], env({ OUTPUTS_FILE: outputsFile }))).rejects.toThrow(/KEY_COUNT is required/);
+    await expect(main(['deployed'], env({}))).rejects.toThrow(/KEY_COUNT is required/);
+    await expect(main(['deployed'], env({ KEY_COUNT: '1; rm' }))).rejects.toThrow(/KEY_COUNT must be a positive integer, got "1; rm"/);
   });
 
   it('surfaces API failures with the status', async () => {

@@ -2,16 +2,18 @@
  * Scheduled drift check of the `prod` stack: plan, never apply.
  *
  *   tsx scripts/ci/collect-keys.ts -- npx tsx scripts/ci/drift.ts plan   # needs the keys, see below
- *   tsx scripts/ci/drift.ts report                                       # no secrets; opens/updates/closes an issue
+ *   tsx scripts/ci/drift.ts report                                       # another job: opens/updates/closes an issue
  *
  * `plan` synthesizes, inits and runs `terraform plan -detailed-exitcode -lock=false -json` (0 = in sync, 2 = drift,
  * anything else = error). It needs TF_VAR_api_keys/TF_VAR_pass because the secret bindings are compared with state:
  * without the real values every binding would show up as drift. It writes a report of resource ADDRESSES and
- * ACTIONS only (from the JSON log, never attribute values, never a saved plan file, which would hold the keys) to
- * REPORT_FILE and `drift=true|false` to GITHUB_OUTPUT.
+ * ACTIONS only (from the JSON log, never attribute values, never a saved plan file, which would hold the keys) as the
+ * step outputs `drift=true|false` and `report`. `report` runs in a job with `issues: write` and no Cloudflare
+ * credentials, reading DRIFT and DRIFT_REPORT (those two outputs).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { appendFileSync, existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { clientFromEnv, requireEnv } from './github';
 
@@ -119,10 +121,15 @@ async function plan(env: NodeJS.ProcessEnv): Promise<number> {
     return 1;
   }
   const drift = code === 2;
-  if (env.GITHUB_OUTPUT) appendFileSync(env.GITHUB_OUTPUT, `drift=${drift}\n`);
-  writeFileSync(requireEnv(env, 'REPORT_FILE'), drift ? renderDriftReport(summary, env.RUN_URL) : '');
+  appendFileSync(requireEnv(env, 'GITHUB_OUTPUT'), driftOutputs(drift, drift ? renderDriftReport(summary, env.RUN_URL) : ''));
   process.stdout.write(drift ? 'drift detected\n' : 'prod matches main\n');
   return 0;
+}
+
+/** GITHUB_OUTPUT text for `drift` and the multi-line `report`, with a delimiter that cannot occur in the report. */
+export function driftOutputs(drift: boolean, reportText: string, delimiter = `EOF_${randomUUID()}`): string {
+  if (reportText.includes(delimiter)) throw new Error('report contains the output delimiter');
+  return `drift=${drift}\nreport<<${delimiter}\n${reportText}\n${delimiter}\n`;
 }
 
 /** Opens or updates the drift issue, or closes it once prod is back in sync. */
@@ -132,7 +139,8 @@ export async function report(env: NodeJS.ProcessEnv): Promise<string> {
   const open = await client.findOpenIssue(DRIFT_MARKER);
   let result: string;
   if (drift) {
-    const body = readFileSync(requireEnv(env, 'REPORT_FILE'), 'utf8');
+    const body = requireEnv(env, 'DRIFT_REPORT');
+    if (!body.includes(DRIFT_MARKER)) throw new Error('DRIFT_REPORT does not look like a drift report (marker missing)');
     if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, body.replace(DRIFT_MARKER, ''));
     if (open?.number !== undefined) {
       await client.updateIssue(open.number, { body });

@@ -97,6 +97,11 @@ export class GitHubClient {
     return issues.find((i) => i.pull_request === undefined && i.user?.type === 'Bot' && (i.body ?? '').includes(marker));
   }
 
+  async isPullRequestOpen(pr: number): Promise<boolean> {
+    const { data } = await this.request<{ state?: string }>('GET', `${this.repoPath}/pulls/${pr}`);
+    return data.state === 'open';
+  }
+
   async createIssue(title: string, body: string): Promise<number> {
     const { data } = await this.request<{ number: number }>('POST', `${this.repoPath}/issues`, { title, body });
     return data.number;

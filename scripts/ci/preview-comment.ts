@@ -1,13 +1,11 @@
 /**
  * Keeps ONE comment per pull request up to date with the state of its preview worker.
  *
- *   tsx scripts/ci/preview-comment.ts deployed   # after `cdktf deploy preview-<n> --outputs-file $OUTPUTS_FILE`
- *   tsx scripts/ci/preview-comment.ts failed     # the deploy step failed
- *   tsx scripts/ci/preview-comment.ts destroyed  # after `cdktf destroy preview-<n>`
+ *   tsx scripts/ci/preview-comment.ts <pr-open|extract|deployed|failed|destroyed|destroy-failed>   (see {@link main})
  *
- * Env: GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL, PR_NUMBER, and for `deployed` OUTPUTS_FILE and KEY_COUNT;
- * optional HEAD_SHA, RUN_URL, GITHUB_STEP_SUMMARY. The comment holds the URL, the script name and the NUMBER of keys:
- * the outputs file is written without sensitive outputs (cdktf's default) and this script reads nothing else.
+ * Env: PR_NUMBER always; GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL for API calls; optional HEAD_SHA, RUN_URL,
+ * GITHUB_STEP_SUMMARY. The comment holds the URL, the script name and the NUMBER of keys: the outputs file is written
+ * without sensitive outputs (cdktf's default) and this script reads nothing else.
  */
 import { appendFileSync, readFileSync } from 'node:fs';
 import { clientFromEnv, requireEnv } from './github';
@@ -55,7 +53,8 @@ export function extractPreviewOutputs(outputs: unknown, stack: string): PreviewO
 export type PreviewState =
   | { readonly kind: 'deployed'; readonly outputs: PreviewOutputs; readonly keyCount: number }
   | { readonly kind: 'failed' }
-  | { readonly kind: 'destroyed' };
+  | { readonly kind: 'destroyed' }
+  | { readonly kind: 'destroy-failed' };
 
 export interface CommentContext {
   readonly prNumber: number;
@@ -95,31 +94,76 @@ export function renderPreviewComment(state: PreviewState, ctx: CommentContext): 
         `The pull request was closed and the preview worker was destroyed${run}.`,
       );
       break;
+    case 'destroy-failed':
+      lines.push(
+        `### Preview \`preview-${ctx.prNumber}\` could NOT be destroyed`,
+        '',
+        `The pull request was closed but \`cdktf destroy\` failed, so the preview worker may still be running. Re-run the failed job${run}.`,
+      );
+      break;
   }
   return `${lines.join('\n')}\n`;
 }
 
+const COMMANDS = ['pr-open', 'extract', 'deployed', 'failed', 'destroyed', 'destroy-failed'] as const;
+type Command = (typeof COMMANDS)[number];
+
+/**
+ * CLI. The deploy and destroy jobs hold the Cloudflare and state credentials but no write token, so the work is split:
+ * - `pr-open` (deploy job, holding the preview's concurrency group): `open=true|false` to GITHUB_OUTPUT. A push and
+ *   a close race; checking under the group means a destroy that already ran is never followed by a fresh deploy.
+ * - `extract` (deploy job): `url=` and `script-name=` from OUTPUTS_FILE to GITHUB_OUTPUT, for the job outputs.
+ * - `deployed` | `failed` | `destroyed` | `destroy-failed` (comment job, `pull-requests: write`): upserts the comment
+ *   from PREVIEW_URL, SCRIPT_NAME and KEY_COUNT.
+ */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<string> {
-  const kind = argv[0];
-  if (kind !== 'deployed' && kind !== 'failed' && kind !== 'destroyed') {
-    throw new Error(`first argument must be one of deployed, failed, destroyed; got "${kind ?? ''}"`);
+  const command = argv[0] as Command;
+  if (!COMMANDS.includes(command)) {
+    throw new Error(`first argument must be one of ${COMMANDS.join(', ')}; got "${argv[0] ?? ''}"`);
   }
   const prNumber = Number(requireEnv(env, 'PR_NUMBER'));
   if (!Number.isInteger(prNumber) || prNumber <= 0) throw new Error(`PR_NUMBER must be a positive integer, got "${env.PR_NUMBER}"`);
 
-  let state: PreviewState;
-  if (kind === 'deployed') {
-    const keyCount = Number(requireEnv(env, 'KEY_COUNT'));
+  if (command === 'pr-open') {
+    const open = await clientFromEnv(env).isPullRequestOpen(prNumber);
+    writeOutputs(env, { open: String(open) });
+    return open ? 'open' : 'closed';
+  }
+  if (command === 'extract') {
     const outputs = extractPreviewOutputs(JSON.parse(readFileSync(requireEnv(env, 'OUTPUTS_FILE'), 'utf8')), `preview-${prNumber}`);
-    state = { kind, outputs, keyCount };
+    writeOutputs(env, { url: outputs.url ?? '', 'script-name': outputs.scriptName ?? '' });
+    return outputs.url ?? '(no url)';
+  }
+
+  let state: PreviewState;
+  if (command === 'deployed') {
+    const rawCount = requireEnv(env, 'KEY_COUNT');
+    if (!/^[1-9][0-9]*$/.test(rawCount)) throw new Error(`KEY_COUNT must be a positive integer, got "${rawCount}"`);
+    const url = env.PREVIEW_URL || undefined;
+    state = {
+      kind: command,
+      // re-validated here: the values crossed a job boundary and end up in markdown
+      outputs: { url: url && WORKERS_DEV_URL.test(url) ? url : undefined, scriptName: /^[a-z0-9_-]+$/i.test(env.SCRIPT_NAME ?? '') ? env.SCRIPT_NAME : undefined },
+      keyCount: Number(rawCount),
+    };
   } else {
-    state = { kind };
+    state = { kind: command };
   }
   const body = renderPreviewComment(state, { prNumber, headSha: env.HEAD_SHA, runUrl: env.RUN_URL });
   // A PR closed before any preview existed gets no new comment saying "gone".
-  const result = await clientFromEnv(env).upsertComment(prNumber, PREVIEW_MARKER, body, { onlyIfExists: kind === 'destroyed' });
+  const onlyIfExists = command === 'destroyed' || command === 'destroy-failed';
+  const result = await clientFromEnv(env).upsertComment(prNumber, PREVIEW_MARKER, body, { onlyIfExists });
   if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, body.replace(PREVIEW_MARKER, ''));
   return result;
+}
+
+/** Appends single-line `name=value` pairs to GITHUB_OUTPUT (values with a line break are refused). */
+export function writeOutputs(env: NodeJS.ProcessEnv, outputs: Record<string, string>): void {
+  const file = requireEnv(env, 'GITHUB_OUTPUT');
+  for (const [name, value] of Object.entries(outputs)) {
+    if (/[\r\n]/.test(value)) throw new Error(`output ${name} must be a single line`);
+    appendFileSync(file, `${name}=${value}\n`);
+  }
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
