@@ -1,0 +1,142 @@
+import { Testing, TerraformStack } from 'cdktf';
+import {
+  Orchestrator,
+  PreviewStack,
+  ProdStack,
+  SrcWorkerShard,
+  type OrchestratorProps,
+  type PreviewStackProps,
+  type ProdStackProps,
+  type SrcWorkerShardProps,
+  type WorkersPlan,
+} from '../../constructs';
+import { utcToday } from '../../constructs/validate';
+import { fixtureBundles } from '../fixtures/bundles';
+import { LOCAL_STATE, secretInputs } from '../fixtures/synth';
+
+function shard(props: Partial<SrcWorkerShardProps>): void {
+  const stack = new TerraformStack(Testing.app(), 'test');
+  new SrcWorkerShard(stack, 'Shard', {
+    ...secretInputs(stack),
+    accountId: 'acc',
+    scriptName: 'w-0',
+    bundle: fixtureBundles.src,
+    firstKeyIndex: 0,
+    keyCount: 1,
+    ...props,
+  });
+}
+
+function orchestrator(props: Partial<OrchestratorProps>): void {
+  const stack = new TerraformStack(Testing.app(), 'test');
+  new Orchestrator(stack, 'Orchestrator', {
+    accountId: 'acc',
+    scriptName: 'o',
+    bundle: fixtureBundles.orchestrator,
+    backends: [{ scriptName: 'w-0' }],
+    ...props,
+  });
+}
+
+function prod(props: Partial<ProdStackProps>): void {
+  new ProdStack(Testing.app(), 'prod', { keyCount: 20, bundles: fixtureBundles, state: LOCAL_STATE, ...props });
+}
+
+function preview(props: Partial<PreviewStackProps>): void {
+  new PreviewStack(Testing.app(), 'preview-7', { prNumber: 7, keyCount: 20, bundle: fixtureBundles.src, state: LOCAL_STATE, ...props });
+}
+
+const FREE_ENV_VARS =
+  'the free Workers plan allows 64 environment variables per worker, 3 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS';
+const NAME_RULE = 'must be a worker name of 1 to 63 characters (lower-case letters, digits and inner hyphens)';
+
+// every construct-level validation error, with its exact message
+const cases: [string, () => void, string][] = [
+  ['shard: workersPlan', () => shard({ workersPlan: 'gold' as WorkersPlan }), 'workersPlan must be one of free, paid, got "gold"'],
+  ['shard: scriptName with an underscore', () => shard({ scriptName: 'worker_0' }), `scriptName ${NAME_RULE}, got "worker_0" (8 characters)`],
+  ['shard: scriptName ending in a hyphen', () => shard({ scriptName: 'worker-' }), `scriptName ${NAME_RULE}, got "worker-" (7 characters)`],
+  ['shard: scriptName over 63 characters', () => shard({ scriptName: 'w'.repeat(64) }), `scriptName ${NAME_RULE}, got "${'w'.repeat(64)}" (64 characters)`],
+  ['shard: accountId empty', () => shard({ accountId: ' ' }), 'accountId must be a non-empty string, got " "'],
+  ['shard: bundle hash', () => shard({ bundle: { ...fixtureBundles.src, sha256: 'abc' } }), 'bundle.sha256 must be 64 lower-case hex characters (a SHA-256), got "abc"'],
+  ['shard: firstKeyIndex negative', () => shard({ firstKeyIndex: -1 }), `firstKeyIndex must be an integer from 0 to ${Number.MAX_SAFE_INTEGER}, got -1`],
+  ['shard: keyCount 0', () => shard({ keyCount: 0 }), `keyCount must be an integer from 1 to 61 (${FREE_ENV_VARS}), got 0`],
+  ['shard: keyCount over the free env-var limit', () => shard({ keyCount: 62 }), `keyCount must be an integer from 1 to 61 (${FREE_ENV_VARS}), got 62`],
+  [
+    'shard: keyCount over the paid env-var limit',
+    () => shard({ keyCount: 126, workersPlan: 'paid' }),
+    'keyCount must be an integer from 1 to 125 (the paid Workers plan allows 128 environment variables per worker, 3 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS), got 126',
+  ],
+  [
+    'shard: geminiBaseUrl over http',
+    () => shard({ geminiBaseUrl: 'http://generativelanguage.googleapis.com' }),
+    'geminiBaseUrl must be an https:// URL without credentials, query, fragment or trailing slash (e.g. https://generativelanguage.googleapis.com), got "http://generativelanguage.googleapis.com"',
+  ],
+  [
+    'shard: geminiBaseUrl with a trailing slash',
+    () => shard({ geminiBaseUrl: 'https://proxy.example.com/' }),
+    'geminiBaseUrl must be an https:// URL without credentials, query, fragment or trailing slash (e.g. https://generativelanguage.googleapis.com), got "https://proxy.example.com/"',
+  ],
+  ['shard: upstreamTimeoutMs', () => shard({ upstreamTimeoutMs: 999 }), 'upstreamTimeoutMs must be an integer from 1000 to 600000, got 999'],
+  ['shard: logSamplingRate 0', () => shard({ logSamplingRate: 0 }), 'logSamplingRate must be a number greater than 0 and at most 1, got 0'],
+  ['shard: logSamplingRate over 1', () => shard({ logSamplingRate: 1.5 }), 'logSamplingRate must be a number greater than 0 and at most 1, got 1.5'],
+  [
+    'shard: compatibilityDate in the future',
+    () => shard({ compatibilityDate: '2999-01-01' }),
+    `compatibilityDate must be a date YYYY-MM-DD not after today (${utcToday()}), got "2999-01-01"`,
+  ],
+  [
+    'shard: compatibilityDate malformed',
+    () => shard({ compatibilityDate: '2025-13-01' }),
+    `compatibilityDate must be a date YYYY-MM-DD not after today (${utcToday()}), got "2025-13-01"`,
+  ],
+  ['orchestrator: no backends', () => orchestrator({ backends: [] }), 'backends must hold at least one shard, got 0'],
+  ['orchestrator: shardAttempts', () => orchestrator({ shardAttempts: 11 }), 'shardAttempts must be an integer from 1 to 10, got 11'],
+  ['orchestrator: scriptName', () => orchestrator({ scriptName: 'Orchestrator' }), `scriptName ${NAME_RULE}, got "Orchestrator" (12 characters)`],
+  ['prod: keyCount 0', () => prod({ keyCount: 0 }), `keyCount must be an integer from 1 to ${Number.MAX_SAFE_INTEGER}, got 0`],
+  ['prod: workersPlan', () => prod({ workersPlan: 'pro' as WorkersPlan }), 'workersPlan must be one of free, paid, got "pro"'],
+  ['prod: namePrefix empty', () => prod({ namePrefix: '' }), 'namePrefix must be a non-empty string, got ""'],
+  [
+    'prod: namePrefix making names invalid',
+    () => prod({ namePrefix: 'Zen' }),
+    `scriptName ${NAME_RULE}, got "Zen-worker-0" (12 characters)`,
+  ],
+  [
+    'prod: workersDevSubdomain',
+    () => prod({ workersDevSubdomain: 'my_sub' }),
+    'workersDevSubdomain must be a DNS label of 1 to 63 lower-case letters, digits and inner hyphens, got "my_sub"',
+  ],
+  ['prod: keysPerShard 0', () => prod({ keysPerShard: 0 }), `keysPerShard must be an integer from 1 to 61 (${FREE_ENV_VARS}), got 0`],
+  ['prod: keysPerShard over the env-var limit', () => prod({ keysPerShard: 62 }), `keysPerShard must be an integer from 1 to 61 (${FREE_ENV_VARS}), got 62`],
+  [
+    'prod: more workers than the free plan allows',
+    () => prod({ keyCount: 800, keysPerShard: 8 }),
+    'keyCount / keysPerShard must need at most 99 shards plus the orchestrator (the free Workers plan allows 100 workers per account), got keyCount 800 / keysPerShard 8 = 100 shards',
+  ],
+  [
+    'prod: more workers than the paid plan allows',
+    () => prod({ keyCount: 500, keysPerShard: 1, workersPlan: 'paid' }),
+    'keyCount / keysPerShard must need at most 499 shards plus the orchestrator (the paid Workers plan allows 500 workers per account), got keyCount 500 / keysPerShard 1 = 500 shards',
+  ],
+  ['preview: prNumber 0', () => preview({ prNumber: 0 }), `prNumber must be an integer from 1 to ${Number.MAX_SAFE_INTEGER}, got 0`],
+  [
+    'preview: more keys than one worker holds',
+    () => preview({ keyCount: 62 }),
+    `keyCount must be an integer from 1 to 61 (the preview worker holds every key; ${FREE_ENV_VARS}), got 62`,
+  ],
+  [
+    'preview: name over 63 characters',
+    () => preview({ namePrefix: 'a'.repeat(40), prNumber: 12345678 }),
+    `scriptName ${NAME_RULE}, got "${'a'.repeat(40)}-worker-preview-12345678" (64 characters)`,
+  ],
+];
+
+describe('construct validation', () => {
+  test.each(cases)('%s', (_name, build, message) => {
+    expect(build).toThrow(new Error(message));
+  });
+
+  test('the limits are inclusive: 61 keys per shard on free and 99 shards plus the orchestrator are accepted', () => {
+    expect(() => shard({ keyCount: 61 })).not.toThrow();
+    expect(() => prod({ keyCount: 792, keysPerShard: 8 })).not.toThrow();
+  });
+});

@@ -1,0 +1,209 @@
+import { DEMO_KEY_COUNT, loadConfig } from '../../config';
+import { utcToday } from '../../constructs/validate';
+
+const ACCOUNT = '0123456789abcdef0123456789abcdef';
+const load = (env: Record<string, string>) => loadConfig(env, '/repo');
+
+describe('loadConfig', () => {
+  test('an empty environment gives a synthesizable demo configuration with local state', () => {
+    expect(load({})).toEqual({
+      keyCount: DEMO_KEY_COUNT,
+      keyCountIsDemo: true,
+      keysPerShard: 8,
+      prNumber: undefined,
+      accountId: undefined,
+      workersPlan: 'free',
+      namePrefix: 'zen-ai-router',
+      state: { kind: 'local', dir: '/repo/terraform-state' },
+      geminiBaseUrl: undefined,
+      upstreamTimeoutMs: undefined,
+      shardAttempts: undefined,
+      logSamplingRate: undefined,
+      compatibilityDate: undefined,
+      workersDevSubdomain: undefined,
+    });
+  });
+
+  test('every variable set', () => {
+    expect(
+      load({
+        KEY_COUNT: '40',
+        KEYS_PER_SHARD: '10',
+        PR_NUMBER: '42',
+        CLOUDFLARE_ACCOUNT_ID: ACCOUNT,
+        WORKERS_PLAN: 'paid',
+        WORKER_NAME_PREFIX: 'gw',
+        STATE_BUCKET: 'tf-state',
+        STATE_KEY_PREFIX: 'teams/gw',
+        GEMINI_BASE_URL: 'https://proxy.example.com/google',
+        UPSTREAM_TIMEOUT_MS: '30000',
+        SHARD_ATTEMPTS: '2',
+        LOG_SAMPLING_RATE: '0.25',
+        COMPATIBILITY_DATE: '2025-10-01',
+        WORKERS_DEV_SUBDOMAIN: 'acme',
+      }),
+    ).toEqual({
+      keyCount: 40,
+      keyCountIsDemo: false,
+      keysPerShard: 10,
+      prNumber: 42,
+      accountId: ACCOUNT,
+      workersPlan: 'paid',
+      namePrefix: 'gw',
+      state: {
+        kind: 's3',
+        bucket: 'tf-state',
+        endpoint: `https://${ACCOUNT}.r2.cloudflarestorage.com`,
+        keyPrefix: 'teams/gw',
+        region: 'auto',
+      },
+      geminiBaseUrl: 'https://proxy.example.com/google',
+      upstreamTimeoutMs: 30000,
+      shardAttempts: 2,
+      logSamplingRate: 0.25,
+      compatibilityDate: '2025-10-01',
+      workersDevSubdomain: 'acme',
+    });
+  });
+
+  test('empty and blank values count as unset, the way CI passes absent variables', () => {
+    expect(load({ KEY_COUNT: '', PR_NUMBER: '  ', STATE_BUCKET: '' })).toMatchObject({
+      keyCount: DEMO_KEY_COUNT,
+      prNumber: undefined,
+      state: { kind: 'local' },
+    });
+  });
+
+  test('names up to 63 characters are accepted', () => {
+    expect(load({ WORKER_NAME_PREFIX: 'z'.repeat(50) }).namePrefix).toHaveLength(50);
+  });
+
+  test('an explicit STATE_ENDPOINT and STATE_REGION win; a relative STATE_DIR is made absolute', () => {
+    expect(load({ STATE_BUCKET: 'b-1', STATE_ENDPOINT: 'https://s3.example.com', STATE_REGION: 'eu-west-1' }).state).toEqual({
+      kind: 's3',
+      bucket: 'b-1',
+      endpoint: 'https://s3.example.com',
+      keyPrefix: 'zen-ai-router',
+      region: 'eu-west-1',
+    });
+    expect(load({ STATE_DIR: 'state/here' }).state).toEqual({ kind: 'local', dir: '/repo/state/here' });
+  });
+});
+
+const NAME_RULE = 'must be a worker name of 1 to 63 characters (lower-case letters, digits and inner hyphens)';
+const FREE_ENV_VARS =
+  'the free Workers plan allows 64 environment variables per worker, 3 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS';
+
+// every invalid configuration, with the exact message synth fails with
+const invalid: [Record<string, string>, string][] = [
+  [{ KEY_COUNT: '0' }, 'KEY_COUNT must be a positive integer (1, 2, 3, ...), got "0"'],
+  [{ KEY_COUNT: 'twenty' }, 'KEY_COUNT must be a positive integer (1, 2, 3, ...), got "twenty"'],
+  [{ KEY_COUNT: '2.5' }, 'KEY_COUNT must be a positive integer (1, 2, 3, ...), got "2.5"'],
+  [{ KEY_COUNT: '-4' }, 'KEY_COUNT must be a positive integer (1, 2, 3, ...), got "-4"'],
+  [{ KEYS_PER_SHARD: '0' }, 'KEYS_PER_SHARD must be a positive integer (1, 2, 3, ...), got "0"'],
+  [{ PR_NUMBER: 'abc' }, 'PR_NUMBER must be a positive integer (1, 2, 3, ...), got "abc"'],
+  [{ PR_NUMBER: '0' }, 'PR_NUMBER must be a positive integer (1, 2, 3, ...), got "0"'],
+  [{ PR_NUMBER: '99999999999999999999' }, 'PR_NUMBER must be a positive integer (1, 2, 3, ...), got "99999999999999999999"'],
+  [{ WORKERS_PLAN: 'enterprise' }, 'WORKERS_PLAN must be one of free, paid, got "enterprise"'],
+  [
+    { KEYS_PER_SHARD: '62' },
+    `KEYS_PER_SHARD must be an integer from 1 to 61 (${FREE_ENV_VARS}), or set WORKERS_PLAN=paid, got "62"`,
+  ],
+  [
+    { KEYS_PER_SHARD: '126', WORKERS_PLAN: 'paid' },
+    'KEYS_PER_SHARD must be an integer from 1 to 125 (the paid Workers plan allows 128 environment variables per worker, 3 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS), got "126"',
+  ],
+  [
+    { KEY_COUNT: '62', PR_NUMBER: '7' },
+    `KEY_COUNT must be at most 61 when PR_NUMBER is set (the preview worker holds every key; ${FREE_ENV_VARS}), or set WORKERS_PLAN=paid, got "62"`,
+  ],
+  [
+    { KEY_COUNT: '126', PR_NUMBER: '7', WORKERS_PLAN: 'paid' },
+    'KEY_COUNT must be at most 125 when PR_NUMBER is set (the preview worker holds every key; the paid Workers plan allows 128 environment variables per worker, 3 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS), got "126"',
+  ],
+  [
+    { KEY_COUNT: '800' },
+    "KEY_COUNT and KEYS_PER_SHARD must need at most 100 workers (the free Workers plan's limit per account; raise KEYS_PER_SHARD or lower KEY_COUNT, or set WORKERS_PLAN=paid), got KEY_COUNT=800 and KEYS_PER_SHARD=8: 100 shards + the orchestrator = 101 workers",
+  ],
+  [
+    { KEY_COUNT: '1000', KEYS_PER_SHARD: '2', WORKERS_PLAN: 'paid' },
+    "KEY_COUNT and KEYS_PER_SHARD must need at most 500 workers (the paid Workers plan's limit per account; raise KEYS_PER_SHARD or lower KEY_COUNT), got KEY_COUNT=1000 and KEYS_PER_SHARD=2: 500 shards + the orchestrator = 501 workers",
+  ],
+  [
+    { WORKER_NAME_PREFIX: 'Zen' },
+    `WORKER_NAME_PREFIX (in the last shard name) ${NAME_RULE}, got "Zen-worker-2" (12 characters)`,
+  ],
+  [
+    { WORKER_NAME_PREFIX: 'z'.repeat(51) },
+    `WORKER_NAME_PREFIX (in the orchestrator name) ${NAME_RULE}, got "${'z'.repeat(51)}-orchestrator" (64 characters)`,
+  ],
+  [
+    { WORKER_NAME_PREFIX: 'z'.repeat(33), PR_NUMBER: '1234567890123456' },
+    `WORKER_NAME_PREFIX and PR_NUMBER (in the preview worker name) ${NAME_RULE}, got "${'z'.repeat(33)}-worker-preview-1234567890123456" (65 characters)`,
+  ],
+  [
+    { CLOUDFLARE_ACCOUNT_ID: 'my-account' },
+    'CLOUDFLARE_ACCOUNT_ID must be 32 lower-case hex characters (the account id shown in the dashboard), got "my-account"',
+  ],
+  [
+    { GEMINI_BASE_URL: 'http://generativelanguage.googleapis.com' },
+    'GEMINI_BASE_URL must be an https:// URL without credentials, query, fragment or trailing slash (e.g. https://generativelanguage.googleapis.com), got "http://generativelanguage.googleapis.com"',
+  ],
+  [
+    { GEMINI_BASE_URL: 'https://user:secret@proxy.example.com' },
+    'GEMINI_BASE_URL must be an https:// URL without credentials, query, fragment or trailing slash (e.g. https://generativelanguage.googleapis.com), got "https://user:secret@proxy.example.com"',
+  ],
+  [{ UPSTREAM_TIMEOUT_MS: '500' }, 'UPSTREAM_TIMEOUT_MS must be an integer from 1000 to 600000, got "500"'],
+  [{ UPSTREAM_TIMEOUT_MS: '2m' }, 'UPSTREAM_TIMEOUT_MS must be an integer from 1000 to 600000, got "2m"'],
+  [{ SHARD_ATTEMPTS: '0' }, 'SHARD_ATTEMPTS must be an integer from 1 to 10, got "0"'],
+  [
+    { LOG_SAMPLING_RATE: '0' },
+    'LOG_SAMPLING_RATE must be a number greater than 0 and at most 1 (e.g. 0.1 for 10%), got "0"',
+  ],
+  [
+    { LOG_SAMPLING_RATE: '10%' },
+    'LOG_SAMPLING_RATE must be a number greater than 0 and at most 1 (e.g. 0.1 for 10%), got "10%"',
+  ],
+  [
+    { COMPATIBILITY_DATE: '2999-01-01' },
+    `COMPATIBILITY_DATE must be a date YYYY-MM-DD not after today (${utcToday()}), got "2999-01-01"`,
+  ],
+  [
+    { WORKERS_DEV_SUBDOMAIN: 'acme.workers.dev' },
+    'WORKERS_DEV_SUBDOMAIN must be a DNS label of 1 to 63 lower-case letters, digits and inner hyphens, got "acme.workers.dev"',
+  ],
+  [
+    { STATE_ENDPOINT: 'https://s3.example.com' },
+    'STATE_BUCKET must be set when STATE_ENDPOINT is set (remote state needs a bucket), got nothing',
+  ],
+  [
+    { STATE_KEY_PREFIX: 'x', STATE_REGION: 'auto' },
+    'STATE_BUCKET must be set when STATE_KEY_PREFIX, STATE_REGION are set (remote state needs a bucket), got nothing',
+  ],
+  [
+    { STATE_BUCKET: 'TF_State', CLOUDFLARE_ACCOUNT_ID: ACCOUNT },
+    'STATE_BUCKET must be an R2 bucket name (3 to 63 lower-case letters, digits and inner hyphens), got "TF_State"',
+  ],
+  [
+    { STATE_BUCKET: 'tf-state' },
+    'STATE_ENDPOINT must be set when STATE_BUCKET is set and CLOUDFLARE_ACCOUNT_ID is not (the default is https://<CLOUDFLARE_ACCOUNT_ID>.r2.cloudflarestorage.com), got nothing',
+  ],
+  [
+    { STATE_BUCKET: 'tf-state', STATE_ENDPOINT: 'http://127.0.0.1:9000' },
+    'STATE_ENDPOINT must be an https:// URL without credentials, query, fragment or trailing slash (e.g. https://generativelanguage.googleapis.com), got "http://127.0.0.1:9000"',
+  ],
+  [
+    { STATE_BUCKET: 'tf-state', CLOUDFLARE_ACCOUNT_ID: ACCOUNT, STATE_KEY_PREFIX: '/state/' },
+    'STATE_KEY_PREFIX must be slash-separated segments of letters, digits, ".", "_" and "-" without leading or trailing slash, got "/state/"',
+  ],
+  [
+    { STATE_BUCKET: 'tf-state', CLOUDFLARE_ACCOUNT_ID: ACCOUNT, STATE_REGION: 'EU West' },
+    'STATE_REGION must be a region name such as auto (R2) or us-east-1, got "EU West"',
+  ],
+];
+
+describe('loadConfig rejects', () => {
+  test.each(invalid)('%j', (env, message) => {
+    expect(() => load(env)).toThrow(new Error(message));
+  });
+});
