@@ -1,0 +1,123 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { CONFIG_VARIABLES } from '../../config';
+import type { StackJson } from '../fixtures/synth';
+
+const ROOT = resolve(__dirname, '../..');
+const ACCOUNT = '0123456789abcdef0123456789abcdef';
+const KEYS = ['AIzaCANARYkeyOne0000000000000000000001', 'AIzaCANARYkeyTwo0000000000000000000002', 'AIzaCANARYkeyThree00000000000000000003'];
+const CANARIES = [
+  ...KEYS,
+  'CANARY-pass-7c1e',
+  'CANARYAWSACCESSKEYID',
+  'CANARY/aws/secret/access/key',
+  'CANARY-cloudflare-api-token',
+];
+
+/** Every file under `dir`, recursively. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap(name => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
+}
+
+describe('cdktf synth with canary secrets in the environment', () => {
+  const outDir = mkdtempSync(join(tmpdir(), 'zen-canary-'));
+  let output = '';
+
+  beforeAll(async () => {
+    // start from a clean slate so the developer's own configuration cannot change what is synthesized.
+    const inherited = Object.fromEntries(
+      Object.entries(process.env).filter(
+        ([name]) => !name.startsWith('TF_VAR_') && !(CONFIG_VARIABLES as readonly string[]).includes(name),
+      ),
+    );
+    const env = {
+      ...inherited,
+      CI: '1',
+      CHECKPOINT_DISABLE: '1',
+      KEY_COUNT: String(KEYS.length),
+      KEYS_PER_SHARD: '2',
+      PR_NUMBER: '7',
+      CLOUDFLARE_ACCOUNT_ID: ACCOUNT,
+      STATE_BUCKET: 'zen-state',
+      TF_VAR_api_keys: JSON.stringify(KEYS),
+      TF_VAR_pass: 'CANARY-pass-7c1e',
+      ...Object.fromEntries(KEYS.map((key, i) => [`KEY${i + 1}`, key])),
+      PASS: 'CANARY-pass-7c1e',
+      AWS_ACCESS_KEY_ID: 'CANARYAWSACCESSKEYID',
+      AWS_SECRET_ACCESS_KEY: 'CANARY/aws/secret/access/key',
+      CLOUDFLARE_API_TOKEN: 'CANARY-cloudflare-api-token',
+    };
+    const cli = join(ROOT, 'node_modules', '.bin', 'cdktf');
+    const { stdout, stderr } = await promisify(execFile)(cli, ['synth', '--output', outDir], {
+      cwd: ROOT,
+      env,
+      timeout: 120_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    output = stdout + stderr;
+  }, 150_000);
+
+  afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+
+  const stack = (name: string): StackJson =>
+    JSON.parse(readFileSync(join(outDir, 'stacks', name, 'cdk.tf.json'), 'utf8')) as StackJson;
+
+  test('writes prod and the preview stack', () => {
+    expect(readdirSync(join(outDir, 'stacks')).sort()).toEqual(['preview-7', 'prod']);
+  });
+
+  test('no canary appears in any synthesized file or in the synth output', () => {
+    const files = filesUnder(outDir);
+    expect(files.length).toBeGreaterThan(4);
+    const leaks = files.flatMap(file => {
+      const content = readFileSync(file, 'utf8');
+      return CANARIES.filter(canary => content.includes(canary)).map(canary => `${file}: ${canary}`);
+    });
+    expect(leaks).toEqual([]);
+    expect(CANARIES.filter(canary => output.includes(canary))).toEqual([]);
+  });
+
+  test.each(['prod', 'preview-7'])('%s: every content_file resolves from the stack dir to a file with its content_sha256', name => {
+    const scripts = Object.values(stack(name).resource.cloudflare_workers_script);
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const script of scripts) {
+      const file = resolve(outDir, 'stacks', name, script.content_file);
+      expect(createHash('sha256').update(readFileSync(file)).digest('hex')).toBe(script.content_sha256);
+    }
+  });
+
+  test.each(['prod', 'preview-7'])('%s: R2 backend with a per-stack key, a lock file and no credentials', name => {
+    expect(stack(name).terraform.backend).toEqual({
+      s3: {
+        bucket: 'zen-state',
+        key: `zen-ai-router/${name}.tfstate`,
+        region: 'auto',
+        endpoints: { s3: `https://${ACCOUNT}.r2.cloudflarestorage.com` },
+        skip_credentials_validation: true,
+        skip_metadata_api_check: true,
+        skip_region_validation: true,
+        skip_requesting_account_id: true,
+        skip_s3_checksum: true,
+        use_path_style: true,
+        use_lockfile: true,
+      },
+    });
+  });
+
+  test('the account id from the environment becomes the account_id default; keys stay variable references', () => {
+    const prod = stack('prod');
+    expect(prod.variable.account_id?.default).toBe(ACCOUNT);
+    const shard = Object.values(prod.resource.cloudflare_workers_script).find(s => s.script_name === 'zen-ai-router-worker-1');
+    expect(shard?.bindings.slice(0, 2)).toEqual([
+      { name: 'KEY1', type: 'secret_text', text: '${var.api_keys[2]}' },
+      { name: 'PASS', type: 'secret_text', text: '${var.pass}' },
+    ]);
+  });
+});
