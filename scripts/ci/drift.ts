@@ -20,6 +20,21 @@ import { clientFromEnv, requireEnv } from './github';
 export const DRIFT_MARKER = '<!-- cf-deploy:drift-issue -->';
 export const STACK_DIR = 'cdktf.out/stacks/prod';
 
+/**
+ * Exit code 0 = in sync, 1 = error, 2 = changes. `-lock=false`: a read-only check must not take (or wait for) the
+ * lock a deploy needs, and the read-only R2 token could not write a lock file anyway. No `-out`: a saved plan holds
+ * the keys in plaintext.
+ */
+export const PLAN_ARGS: readonly string[] = [
+  `-chdir=${STACK_DIR}`,
+  'plan',
+  '-detailed-exitcode',
+  '-lock=false',
+  '-input=false',
+  '-no-color',
+  '-json',
+];
+
 export interface ResourceChange {
   readonly address: string;
   readonly action: string;
@@ -97,11 +112,7 @@ async function plan(env: NodeJS.ProcessEnv): Promise<number> {
   if (!existsSync(`${STACK_DIR}/cdk.tf.json`)) throw new Error(`synth did not produce ${STACK_DIR}/cdk.tf.json`);
   run('terraform', [`-chdir=${STACK_DIR}`, 'init', '-input=false', '-no-color']);
 
-  const child = spawn(
-    'terraform',
-    [`-chdir=${STACK_DIR}`, 'plan', '-detailed-exitcode', '-lock=false', '-input=false', '-no-color', '-json'],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  const child = spawn('terraform', [...PLAN_ARGS], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines: string[] = [];
   const rl = createInterface({ input: child.stdout });
   rl.on('line', (line) => {

