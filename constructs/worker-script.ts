@@ -44,6 +44,8 @@ export function createWorkerScript(scope: Construct, options: WorkerScriptOption
     mainModule: options.bundle.mainModule,
     compatibilityDate: options.compatibilityDate,
     bindings: [...options.bindings],
+    // one sampling knob, at the top level where the Workers Logs docs put it; logs.head_sampling_rate keeps its
+    // default of 1 so the rate is not applied twice.
     observability: {
       enabled: true,
       headSamplingRate: options.logSamplingRate,
