@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
@@ -192,6 +192,26 @@ describe('collect-keys CLI', () => {
 
   it("propagates the child's exit code", () => {
     expect(run({ KEY1: canary(1), PASS }, { CHILD_EXIT: '7' }).status).toBe(7);
+  });
+
+  it('delivers exactly one interrupt to the command when the whole process group is interrupted', async () => {
+    const countFile = join(dir, 'signals');
+    // counts SIGINTs for a moment after the first, the way Terraform treats a second one as "exit immediately"
+    const child = `
+      let n = 0;
+      process.on('SIGINT', () => { if (n++ === 0) setTimeout(() => { require('node:fs').writeFileSync(process.env.COUNT_FILE, String(n)); process.exit(130); }, 300); });
+      require('node:fs').writeFileSync(process.env.COUNT_FILE + '.ready', '');
+      setInterval(() => {}, 1000);`;
+    const proc = spawn(process.execPath, [TSX_CLI, SCRIPT, '--', process.execPath, '-e', child], {
+      env: { PATH: process.env.PATH, SECRETS_JSON: JSON.stringify({ KEY1: canary(1), PASS }), COUNT_FILE: countFile },
+      detached: true,
+      stdio: 'ignore',
+    });
+    const exited = new Promise<number | null>((res) => proc.on('exit', (code) => res(code)));
+    while (!existsSync(`${countFile}.ready`)) await new Promise((r) => setTimeout(r, 20));
+    process.kill(-(proc.pid as number), 'SIGINT'); // the group: tsx, collect-keys, and (were it not detached) the child
+    expect(await exited).toBe(130);
+    expect(readFileSync(countFile, 'utf8')).toBe('1');
   });
 
   it('fails with a clear error and never starts the child when there are no keys', () => {

@@ -158,9 +158,15 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   if (outputFile) appendFileSync(outputFile, `key-count=${secrets.keys.length}\n`);
 
   const [file, ...args] = command as [string, ...string[]];
-  const child = spawn(file, args, { stdio: 'inherit', env: childEnv(io.env, secrets) });
-  // A cancelled run signals us; Terraform must get the signal too so it can release the state lock cleanly.
+  // Own process group + forwarding each signal once: Terraform must see exactly ONE interrupt when a run is
+  // cancelled. One lets it finish the current call and release the state lock; a second makes it exit at once,
+  // leaving the lock behind. Without the separate group, a signal sent to our whole group would reach it twice
+  // (directly, and again through us), and npx/tsx in front of us relay signals too.
+  const child = spawn(file, args, { stdio: 'inherit', env: childEnv(io.env, secrets), detached: true });
+  const forwarded = new Set<NodeJS.Signals>();
   const forward = (signal: NodeJS.Signals): void => {
+    if (forwarded.has(signal)) return;
+    forwarded.add(signal);
     child.kill(signal);
   };
   process.on('SIGINT', forward);
