@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { DRIFT_MARKER, driftOutputs, renderDriftReport, report, summarizePlan } from '../../scripts/ci/drift';
 import { startFakeGitHub, type FakeGitHub } from './fake-github';
 
@@ -88,5 +92,67 @@ describe('drift issue against a fake GitHub API', () => {
 
   it('refuses a report that is not one (so a wrong output wiring cannot open junk issues)', async () => {
     await expect(report({ ...env(true), DRIFT_REPORT: 'hello' })).rejects.toThrow(/marker missing/);
+  });
+});
+
+describe('drift.ts plan with stand-in npx and terraform on PATH', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'drift-plan-'));
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    // `npx cdktf synth` stand-in: writes the stack the way cdktf would
+    writeFileSync(join(bin, 'npx'), '#!/bin/sh\nmkdir -p cdktf.out/stacks/prod && echo "{}" > cdktf.out/stacks/prod/cdk.tf.json\n');
+    // terraform stand-in: records its argv, prints the JSON plan log on `plan`, exits with FAKE_PLAN_EXIT
+    writeFileSync(
+      join(bin, 'terraform'),
+      `#!/bin/sh\necho "$*" >> "$ARGS_LOG"\ncase "$*" in *" plan "*) cat "$PLAN_LOG_FILE"; exit "$FAKE_PLAN_EXIT";; esac\nexit 0\n`,
+    );
+    chmodSync(join(bin, 'npx'), 0o755);
+    chmodSync(join(bin, 'terraform'), 0o755);
+    writeFileSync(join(dir, 'plan.log'), PLAN_LOG.join('\n') + '\n');
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  function plan(exit: number) {
+    const out = join(dir, `out-${exit}`);
+    const args = join(dir, `args-${exit}`);
+    writeFileSync(out, '');
+    const r = spawnSync(process.execPath, [require.resolve('tsx/cli'), resolve(__dirname, '../../scripts/ci/drift.ts'), 'plan'], {
+      cwd: dir,
+      env: {
+        PATH: `${join(dir, 'bin')}:${process.env.PATH}`,
+        HOME: dir,
+        GITHUB_OUTPUT: out,
+        ARGS_LOG: args,
+        PLAN_LOG_FILE: join(dir, 'plan.log'),
+        FAKE_PLAN_EXIT: String(exit),
+      },
+      encoding: 'utf8',
+    });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr, output: readFileSync(out, 'utf8'), args: readFileSync(args, 'utf8') };
+  }
+
+  it('exit 2 means drift: the report goes to the step outputs and the job still succeeds', () => {
+    const r = plan(2);
+    expect(r.status).toBe(0);
+    expect(r.output).toMatch(/^drift=true\nreport<<EOF_[0-9a-f-]+\n<!-- cf-deploy:drift-issue -->/);
+    expect(r.output).toContain('- `cloudflare_workers_script.shard_0`: update');
+    expect(r.stdout).toContain('cloudflare_workers_script.shard_0: Drift detected (update)');
+    expect(r.args).toMatch(/^-chdir=cdktf.out\/stacks\/prod init -input=false -no-color\n-chdir=cdktf.out\/stacks\/prod plan -detailed-exitcode -lock=false /);
+  });
+
+  it('exit 0 means in sync: drift=false and an empty report', () => {
+    const r = plan(0);
+    expect(r.status).toBe(0);
+    expect(r.output).toMatch(/^drift=false\nreport<<(EOF_[0-9a-f-]+)\n\n\1\n$/);
+    expect(r.stdout).toContain('prod matches main');
+  });
+
+  it('any other exit code fails the job and reports nothing', () => {
+    const r = plan(1);
+    expect(r.status).toBe(1);
+    expect(r.output).toBe('');
+    expect(r.stderr).toMatch(/terraform plan failed \(exit 1\)/);
   });
 });

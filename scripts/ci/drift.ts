@@ -13,7 +13,9 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, existsSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { clientFromEnv, requireEnv } from './github';
 
@@ -102,17 +104,28 @@ export function renderDriftReport(summary: PlanSummary, runUrl?: string): string
   ].join('\n');
 }
 
-function run(cmd: string, args: string[]): void {
-  const r = spawnSync(cmd, args, { stdio: 'inherit' });
+/**
+ * cdktf points Terraform at this provider cache when IT runs Terraform; the drift check runs Terraform itself, so it
+ * sets the same directory to reuse the providers the workflow restores with actions/cache.
+ */
+function terraformEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const cache = env.TF_PLUGIN_CACHE_DIR || join(homedir(), '.terraform.d', 'plugin-cache');
+  mkdirSync(cache, { recursive: true });
+  return { ...env, TF_PLUGIN_CACHE_DIR: cache };
+}
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): void {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', env });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${r.status ?? r.signal}`);
 }
 
 async function plan(env: NodeJS.ProcessEnv): Promise<number> {
   run('npx', ['cdktf', 'synth']);
   if (!existsSync(`${STACK_DIR}/cdk.tf.json`)) throw new Error(`synth did not produce ${STACK_DIR}/cdk.tf.json`);
-  run('terraform', [`-chdir=${STACK_DIR}`, 'init', '-input=false', '-no-color']);
+  const tfEnv = terraformEnv(env);
+  run('terraform', [`-chdir=${STACK_DIR}`, 'init', '-input=false', '-no-color'], tfEnv);
 
-  const child = spawn('terraform', [...PLAN_ARGS], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn('terraform', [...PLAN_ARGS], { stdio: ['ignore', 'pipe', 'inherit'], env: tfEnv });
   const lines: string[] = [];
   const rl = createInterface({ input: child.stdout });
   rl.on('line', (line) => {
