@@ -105,6 +105,9 @@ export function evaluate(expr: string, ctx: EvalContext): unknown {
       if (tok.v === 'null') return null;
       const next = peek();
       if (next?.t === 'op' && next.v === '(') {
+        if (!['always', 'success', 'failure', 'cancelled'].includes(tok.v)) {
+          throw new Error(`unsupported function ${tok.v}() in ${src}`);
+        }
         expectOp('(');
         expectOp(')');
         const status = ctx.status ?? { success: true, failure: false };
@@ -115,10 +118,8 @@ export function evaluate(expr: string, ctx: EvalContext): unknown {
             return status.success;
           case 'failure':
             return status.failure;
-          case 'cancelled':
-            return status.cancelled ?? false;
           default:
-            throw new Error(`unsupported function ${tok.v}() in ${src}`);
+            return status.cancelled ?? false;
         }
       }
       return lookup(tok.v, ctx);
