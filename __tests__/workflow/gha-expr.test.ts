@@ -26,7 +26,8 @@ describe('gha-expr', () => {
   });
 
   it('rejects syntax it does not understand instead of guessing', () => {
-    expect(() => evaluate("contains(github.actor, 'bot')", ctx)).toThrow(/unsupported function contains/);
+    expect(() => evaluate('startsWith(github.actor)', ctx)).toThrow(/unsupported function startsWith/);
+    expect(() => evaluate("contains(github.actor, 'bot')", ctx)).toThrow(/unsupported character ","/);
     expect(() => evaluate('github.actor > 1', ctx)).toThrow(/unsupported character ">"/);
   });
 });
