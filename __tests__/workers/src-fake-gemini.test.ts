@@ -1,0 +1,117 @@
+import {
+  FAKE_REPLY_TEXT,
+  FAKE_THOUGHT_SIGNATURE,
+  fakeEmbeddingValues,
+  fakeReplyPieces,
+  startFakeGemini,
+  type FakeGemini,
+} from '../../dev/fake-gemini';
+
+const KEY = 'fake-test-key-CANARY-0001';
+
+let fake: FakeGemini;
+
+beforeAll(async () => {
+  fake = await startFakeGemini();
+});
+afterAll(() => fake.close());
+beforeEach(() => fake.reset());
+
+function post(path: string, body: unknown, headers: Record<string, string> = { authorization: `Bearer ${KEY}` }) {
+  return fetch(`${fake.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+}
+
+const chat = { model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'hi' }] };
+
+describe('fake Gemini', () => {
+  it('answers OpenAI-compatible chat and records the call with the key from the Bearer header', async () => {
+    const res = await post('/v1beta/openai/chat/completions', chat);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { choices: Array<{ message: { content: string } }> };
+    expect(body.choices[0]!.message.content).toBe(FAKE_REPLY_TEXT);
+    expect(fake.calls).toHaveLength(1);
+    expect(fake.calls[0]).toMatchObject({ method: 'POST', path: '/v1beta/openai/chat/completions', apiKey: KEY });
+  });
+
+  it('streams the configured number of chunks and ends with [DONE]', async () => {
+    fake.configure({ streamChunks: 5 });
+    const text = await (await post('/v1beta/openai/chat/completions', { ...chat, stream: true })).text();
+    const events = text.split('\n\n').filter(Boolean).map(e => e.replace(/^data: /, ''));
+    expect(events.at(-1)).toBe('[DONE]');
+    const content = events
+      .slice(0, -1)
+      .map(e => (JSON.parse(e) as { choices: Array<{ delta: { content?: string } }> }).choices[0]!.delta.content ?? '');
+    expect(content.filter(Boolean)).toHaveLength(5);
+    expect(content.join('')).toBe(FAKE_REPLY_TEXT);
+    expect(fakeReplyPieces(5).join('')).toBe(FAKE_REPLY_TEXT);
+  });
+
+  it('rejects a replayed tool call whose thought signature was dropped', async () => {
+    const messages = [
+      { role: 'user', content: 'weather?' },
+      { role: 'assistant', tool_calls: [{ id: 'c', type: 'function', function: { name: 'w', arguments: '{}' } }] },
+      { role: 'tool', tool_call_id: 'c', content: 'sunny' },
+    ];
+    const res = await post('/v1beta/openai/chat/completions', { ...chat, messages });
+    expect(res.status).toBe(400);
+    const [err] = (await res.json()) as Array<{ error: { message: string } }>;
+    expect(err!.error.message).toMatch(/thought_signature/);
+    const signed = messages.map(m =>
+      m.tool_calls ? { ...m, tool_calls: [{ ...m.tool_calls[0], extra_content: { google: { thought_signature: FAKE_THOUGHT_SIGNATURE } } }] } : m,
+    );
+    expect((await post('/v1beta/openai/chat/completions', { ...chat, messages: signed })).status).toBe(200);
+  });
+
+  it('returns known float embeddings and refuses encoding_format base64 like Google does', async () => {
+    const res = await post('/v1beta/openai/embeddings', { model: 'gemini-embedding-001', input: ['a', 'b'] });
+    const body = (await res.json()) as { data: Array<{ embedding: number[] }> };
+    expect(body.data.map(d => d.embedding)).toEqual([fakeEmbeddingValues(0), fakeEmbeddingValues(1)]);
+    const b64 = await post('/v1beta/openai/embeddings', { model: 'gemini-embedding-001', input: 'a', encoding_format: 'base64' });
+    expect(b64.status).toBe(400);
+  });
+
+  it('wraps compat errors in an array and native errors in an object, per key, without echoing the key', async () => {
+    fake.setKeyBehaviour(KEY, 'quota-minute');
+    const compat = await post('/v1beta/openai/chat/completions', chat);
+    expect(compat.status).toBe(429);
+    const compatText = await compat.text();
+    expect(JSON.parse(compatText)).toEqual([expect.objectContaining({ error: expect.objectContaining({ status: 'RESOURCE_EXHAUSTED' }) })]);
+    expect(compatText).not.toContain(KEY);
+
+    fake.setKeyBehaviour(KEY, 'invalid-key');
+    const native = await post('/v1beta/models/gemini-2.5-flash:generateContent', { contents: [] }, { 'x-goog-api-key': KEY });
+    expect(native.status).toBe(400);
+    const nativeText = await native.text();
+    expect(JSON.parse(nativeText)).toMatchObject({ error: { details: expect.arrayContaining([expect.objectContaining({ reason: 'API_KEY_INVALID' })]) } });
+    expect(nativeText).not.toContain(KEY);
+
+    const other = await post('/v1beta/models/gemini-2.5-flash:generateContent', { contents: [] }, { 'x-goog-api-key': 'other' });
+    expect(other.status).toBe(200);
+  });
+
+  it('reads the key from ?key= and answers 403 when no key is sent', async () => {
+    expect((await post(`/v1beta/models/gemini-2.5-flash:countTokens?key=${KEY}`, { contents: [] }, {})).status).toBe(200);
+    expect(fake.calls[0]!.apiKey).toBe(KEY);
+    expect((await post('/v1beta/models/gemini-2.5-flash:countTokens', { contents: [] }, {})).status).toBe(403);
+  });
+
+  it('cuts a stream mid-way so the reader fails', async () => {
+    fake.setDefaultBehaviour('cut-stream');
+    const res = await post('/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse', { contents: [] }, { 'x-goog-api-key': KEY });
+    expect(res.status).toBe(200);
+    await expect(res.text()).rejects.toThrow();
+  });
+
+  it('closes even while a request hangs', async () => {
+    const hanging = await startFakeGemini();
+    hanging.setDefaultBehaviour('hang');
+    const req = fetch(`${hanging.url}/v1beta/openai/models`, { headers: { authorization: `Bearer ${KEY}` } }).catch(() => 'aborted');
+    await new Promise(resolve => setTimeout(resolve, 50));
+    await hanging.close();
+    expect(await req).toBe('aborted');
+  });
+});

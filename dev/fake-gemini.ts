@@ -1,0 +1,668 @@
+/**
+ * A fake Gemini API on 127.0.0.1 for tests, local runs and benchmarks.
+ *
+ * It speaks the shapes Google's real endpoints use, including their failure modes, so the src worker's fix-ups and
+ * key-pool logic are tested against what production sends rather than what we wish it sent:
+ * - OpenAI-compatible surface under `/v1beta/openai/` (chat completions with SSE, tools carrying
+ *   `extra_content.google.thought_signature`, embeddings as float arrays, models list/retrieve); its errors are a JSON
+ *   ARRAY `[{"error":{...}}]`, as Google's compat endpoint really answers.
+ * - Native surface under `/v1beta/models` (`:generateContent`, `:streamGenerateContent`, `:countTokens`,
+ *   `:embedContent`, `:batchEmbedContents`); errors are `{"error":{...}}` with google.rpc details.
+ *
+ * Behaviour is chosen per API key (`setKeyBehaviour`) so one test can make one key of eight fail. Replies are
+ * deterministic ({@link FAKE_REPLY_TEXT}, {@link fakeEmbeddingValues}) so tests can assert exact content and numbers.
+ * The API key is never written into any response.
+ *
+ * Standalone: `tsx dev/fake-gemini.ts --port 8788 [--stream-chunks 5] [--chunk-delay-ms 50] [--behaviour ok]`.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type FakeBehaviour =
+  | 'ok'
+  | 'quota-minute'
+  | 'quota-day'
+  | 'invalid-key'
+  | 'leaked-key'
+  | 'internal-500'
+  | 'overloaded-503'
+  | 'bad-request-400'
+  | 'hang'
+  | 'cut-stream'
+  | 'malformed-json';
+
+export const FAKE_BEHAVIOURS: readonly FakeBehaviour[] = [
+  'ok',
+  'quota-minute',
+  'quota-day',
+  'invalid-key',
+  'leaked-key',
+  'internal-500',
+  'overloaded-503',
+  'bad-request-400',
+  'hang',
+  'cut-stream',
+  'malformed-json',
+];
+
+export interface FakeGeminiOptions {
+  /** TCP port; 0 picks a free one. @default 0 */
+  port?: number;
+  /** content chunks per streamed reply (before the finish chunk). @default 3 */
+  streamChunks?: number;
+  /** delay before each streamed chunk, in milliseconds. @default 0 */
+  chunkDelayMs?: number;
+}
+
+export interface FakeGeminiCall {
+  method: string;
+  /** the raw request path, without the query string */
+  path: string;
+  /** the raw query string including `?`, or '' */
+  search: string;
+  /** lower-cased header names; repeated headers joined with ', ' */
+  headers: Record<string, string>;
+  /** from `Authorization: Bearer`, else `x-goog-api-key`, else `?key=` */
+  apiKey: string | undefined;
+  body: string;
+}
+
+export interface FakeGemini {
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  readonly calls: FakeGeminiCall[];
+  setKeyBehaviour(key: string, b: FakeBehaviour | undefined): void;
+  setDefaultBehaviour(b: FakeBehaviour): void;
+  configure(o: Partial<FakeGeminiOptions>): void;
+  /** clears calls, per-key behaviours, the default behaviour and stream settings */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+/** The text of every successful reply; a streamed reply's chunks concatenate to it. */
+export const FAKE_REPLY_TEXT = 'Hello from fake Gemini';
+/** The model version the fake reports in native replies. */
+export const FAKE_MODEL_VERSION = 'gemini-2.5-flash-fake-001';
+/** The thought signature attached to every tool call; clients must send it back unchanged. */
+export const FAKE_THOUGHT_SIGNATURE = 'ZmFrZS10aG91Z2h0LXNpZ25hdHVyZQ==';
+/** `retryDelay` in per-minute quota errors, as Google words it. */
+export const FAKE_RETRY_DELAY = '17s';
+/** Models the fake knows; others get 404. */
+export const FAKE_MODELS: readonly string[] = ['gemini-2.5-flash', 'gemini-2.5-pro', 'gemini-embedding-001'];
+
+const DEFAULT_STREAM_CHUNKS = 3;
+const DEFAULT_EMBEDDING_DIMENSIONS = 4;
+
+/**
+ * The embedding of the `index`-th input. Every value is exactly representable as float32, so a base64 float32
+ * round trip must reproduce these numbers exactly.
+ */
+export function fakeEmbeddingValues(index: number, dimensions: number = DEFAULT_EMBEDDING_DIMENSIONS): number[] {
+  const base = [(index + 1) * 0.5, -0.25, 0.125, -(index + 1)];
+  return Array.from({ length: dimensions }, (_, j) => (j < base.length ? base[j]! : j / 8));
+}
+
+/** Splits {@link FAKE_REPLY_TEXT} into `n` pieces (some empty when n exceeds its length). */
+export function fakeReplyPieces(n: number): string[] {
+  const text = FAKE_REPLY_TEXT;
+  return Array.from({ length: n }, (_, i) =>
+    text.slice(Math.floor((i * text.length) / n), Math.floor(((i + 1) * text.length) / n)),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Google error bodies
+
+interface GoogleErrorObject {
+  code: number;
+  message: string;
+  status: string;
+  details?: unknown[];
+}
+
+function googleError(b: FakeBehaviour, model: string): GoogleErrorObject | undefined {
+  const help = {
+    '@type': 'type.googleapis.com/google.rpc.Help',
+    links: [{ description: 'Learn more about Gemini API quotas', url: 'https://ai.google.dev/gemini-api/docs/rate-limits' }],
+  };
+  switch (b) {
+    case 'quota-minute':
+      return {
+        code: 429,
+        message:
+          'You exceeded your current quota, please check your plan and billing details. For more information on this ' +
+          'error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.',
+        status: 'RESOURCE_EXHAUSTED',
+        details: [
+          {
+            '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
+            violations: [
+              {
+                quotaMetric: 'generativelanguage.googleapis.com/generate_content_free_tier_requests',
+                quotaId: 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier',
+                quotaDimensions: { location: 'global', model },
+                quotaValue: '10',
+              },
+            ],
+          },
+          help,
+          { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: FAKE_RETRY_DELAY },
+        ],
+      };
+    case 'quota-day':
+      // real per-day bodies also carry a short RetryInfo; honouring it would hammer a key that is out until midnight
+      return {
+        code: 429,
+        message:
+          'You exceeded your current quota, please check your plan and billing details. For more information on this ' +
+          'error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.',
+        status: 'RESOURCE_EXHAUSTED',
+        details: [
+          {
+            '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
+            violations: [
+              {
+                quotaMetric: 'generativelanguage.googleapis.com/generate_content_free_tier_requests',
+                quotaId: 'GenerateRequestsPerDayPerProjectPerModel-FreeTier',
+                quotaDimensions: { location: 'global', model },
+                quotaValue: '250',
+              },
+            ],
+          },
+          help,
+          { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '43s' },
+        ],
+      };
+    case 'invalid-key':
+      return {
+        code: 400,
+        message: 'API key not valid. Please pass a valid API key.',
+        status: 'INVALID_ARGUMENT',
+        details: [
+          {
+            '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+            reason: 'API_KEY_INVALID',
+            domain: 'googleapis.com',
+            metadata: { service: 'generativelanguage.googleapis.com' },
+          },
+          {
+            '@type': 'type.googleapis.com/google.rpc.LocalizedMessage',
+            locale: 'en-US',
+            message: 'API key not valid. Please pass a valid API key.',
+          },
+        ],
+      };
+    case 'leaked-key':
+      return {
+        code: 403,
+        message: 'Your API key was reported as leaked. Please use another API key.',
+        status: 'PERMISSION_DENIED',
+      };
+    case 'internal-500':
+      return {
+        code: 500,
+        message: 'An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting',
+        status: 'INTERNAL',
+      };
+    case 'overloaded-503':
+      return { code: 503, message: 'The model is overloaded. Please try again later.', status: 'UNAVAILABLE' };
+    case 'bad-request-400':
+      return {
+        code: 400,
+        message: 'Invalid value at \'contents[0].parts[0]\': the fake was told to reject this request.',
+        status: 'INVALID_ARGUMENT',
+        details: [
+          {
+            '@type': 'type.googleapis.com/google.rpc.BadRequest',
+            fieldViolations: [{ field: 'contents[0].parts[0]', description: 'the fake was told to reject this request' }],
+          },
+        ],
+      };
+    default:
+      return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// server
+
+type Surface = 'openai' | 'native';
+
+interface Settings {
+  streamChunks: number;
+  chunkDelayMs: number;
+}
+
+interface Ctx {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  body: string;
+  behaviour: FakeBehaviour;
+  settings: Settings;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms));
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8' });
+  res.end(JSON.stringify(body));
+}
+
+function sendError(res: ServerResponse, surface: Surface, err: GoogleErrorObject): void {
+  // Google's OpenAI-compatible endpoint wraps its error in an array; the native API does not
+  sendJson(res, err.code, surface === 'openai' ? [{ error: err }] : { error: err });
+}
+
+function notFound(res: ServerResponse, surface: Surface, what: string): void {
+  sendError(res, surface, { code: 404, message: what, status: 'NOT_FOUND' });
+}
+
+function parseJsonObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function apiKeyOf(req: IncomingMessage, url: URL): string | undefined {
+  const auth = req.headers.authorization;
+  if (auth?.startsWith('Bearer ')) return auth.slice('Bearer '.length);
+  const header = req.headers['x-goog-api-key'];
+  if (typeof header === 'string') return header;
+  return url.searchParams.get('key') ?? undefined;
+}
+
+function headerRecord(req: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
+
+/** Writes SSE events with the configured delay; `cut` destroys the socket halfway instead of finishing. */
+async function writeSse(ctx: Ctx, events: string[], terminator: string, cut: boolean): Promise<void> {
+  const { res, settings } = ctx;
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  res.flushHeaders();
+  const cutAt = Math.max(1, Math.floor(events.length / 2));
+  for (const [i, event] of events.entries()) {
+    if (settings.chunkDelayMs > 0) await sleep(settings.chunkDelayMs);
+    if (res.destroyed) return;
+    if (cut && i === cutAt) {
+      res.socket?.destroy();
+      return;
+    }
+    res.write(`data: ${event}${terminator}`);
+  }
+  res.end();
+}
+
+/** A success body cut off after its first bytes, as a dropped connection looks to the client. */
+function writeCutJson(res: ServerResponse, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });
+  res.write(text.slice(0, Math.floor(text.length / 2)));
+  setImmediate(() => res.socket?.destroy());
+}
+
+function sendMalformed(res: ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });
+  res.end('{"candidates": [{"content": {"parts": [{"text": "Hello from fa');
+}
+
+// --- OpenAI-compatible surface ---------------------------------------------------------------------------------
+
+interface ToolCallMessage {
+  role?: unknown;
+  tool_calls?: Array<{ extra_content?: { google?: { thought_signature?: unknown } } }>;
+}
+
+async function handleOpenAI(ctx: Ctx, rest: string): Promise<void> {
+  const { req, res } = ctx;
+  if (rest === 'models' && req.method === 'GET') {
+    sendJson(res, 200, {
+      object: 'list',
+      data: FAKE_MODELS.map(m => ({ id: `models/${m}`, object: 'model', created: 0, owned_by: 'google' })),
+    });
+    return;
+  }
+  if (rest.startsWith('models/') && req.method === 'GET') {
+    const id = rest.slice('models/'.length).replace(/^models\//, '');
+    if (!FAKE_MODELS.includes(id)) return notFound(res, 'openai', `Model "${id}" not found.`);
+    sendJson(res, 200, { id: `models/${id}`, object: 'model', created: 0, owned_by: 'google' });
+    return;
+  }
+  if (req.method !== 'POST' || (rest !== 'chat/completions' && rest !== 'embeddings')) {
+    return notFound(res, 'openai', `Unknown path /v1beta/openai/${rest}`);
+  }
+  const body = parseJsonObject(ctx.body);
+  if (!body) {
+    return sendError(res, 'openai', { code: 400, message: 'Invalid JSON payload received.', status: 'INVALID_ARGUMENT' });
+  }
+  const model = typeof body.model === 'string' ? body.model : '';
+  if (!FAKE_MODELS.includes(model.replace(/^models\//, ''))) {
+    return notFound(res, 'openai', `models/${model} is not found for API version v1main, or is not supported.`);
+  }
+  if (rest === 'embeddings') return openAIEmbeddings(ctx, body, model);
+  return openAIChat(ctx, body, model);
+}
+
+function openAIEmbeddings(ctx: Ctx, body: Record<string, unknown>, model: string): void {
+  const { res } = ctx;
+  // Google answers floats only; a client (or gateway) asking it for base64 is told so
+  if (body.encoding_format !== undefined && body.encoding_format !== 'float') {
+    return sendError(res, 'openai', {
+      code: 400,
+      message: `Invalid value for encoding_format: ${String(body.encoding_format)}. Only "float" is supported.`,
+      status: 'INVALID_ARGUMENT',
+    });
+  }
+  const inputs = Array.isArray(body.input) ? body.input : [body.input];
+  const dims = typeof body.dimensions === 'number' ? body.dimensions : DEFAULT_EMBEDDING_DIMENSIONS;
+  const reply = {
+    object: 'list',
+    data: inputs.map((_, index) => ({ object: 'embedding', index, embedding: fakeEmbeddingValues(index, dims) })),
+    model,
+    usage: { prompt_tokens: inputs.length, total_tokens: inputs.length },
+  };
+  if (ctx.behaviour === 'malformed-json') return sendMalformed(res);
+  if (ctx.behaviour === 'cut-stream') return writeCutJson(res, reply);
+  sendJson(res, 200, reply);
+}
+
+async function openAIChat(ctx: Ctx, body: Record<string, unknown>, model: string): Promise<void> {
+  const { res, settings } = ctx;
+  const messages = Array.isArray(body.messages) ? (body.messages as ToolCallMessage[]) : [];
+  // Gemini 3 rejects a replayed tool call whose thought signature was dropped; proves a gateway kept it intact
+  for (const [i, m] of messages.entries()) {
+    for (const call of m.role === 'assistant' ? (m.tool_calls ?? []) : []) {
+      if (call.extra_content?.google?.thought_signature !== FAKE_THOUGHT_SIGNATURE) {
+        return sendError(res, 'openai', {
+          code: 400,
+          message: `Function call is missing a thought_signature in functionCall parts. messages[${i}]`,
+          status: 'INVALID_ARGUMENT',
+        });
+      }
+    }
+  }
+  const id = 'chatcmpl-fake-0001';
+  const created = 1_760_000_000;
+  const last = messages[messages.length - 1] as { role?: unknown; content?: unknown } | undefined;
+  const tools = Array.isArray(body.tools) ? (body.tools as Array<{ function?: { name?: unknown } }>) : [];
+  const wantsTool = tools.length > 0 && last?.role !== 'tool';
+  const toolName = String(tools[0]?.function?.name ?? 'tool');
+  const toolCall = {
+    id: 'call_fake_0001',
+    type: 'function',
+    function: { name: toolName, arguments: '{"city":"Paris"}' },
+    extra_content: { google: { thought_signature: FAKE_THOUGHT_SIGNATURE } },
+  };
+  const text = last?.role === 'tool' ? `${FAKE_REPLY_TEXT}: tool said ${String(last.content)}` : FAKE_REPLY_TEXT;
+  const usage = { prompt_tokens: 5, completion_tokens: 4, total_tokens: 9 };
+
+  if (body.stream === true) {
+    const chunk = (delta: unknown, finish: string | null): string =>
+      JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish }] });
+    const events: string[] = [];
+    if (wantsTool) {
+      events.push(chunk({ role: 'assistant', tool_calls: [{ index: 0, ...toolCall }] }, 'tool_calls'));
+    } else {
+      const pieces = last?.role === 'tool' ? [text] : fakeReplyPieces(settings.streamChunks);
+      pieces.forEach((piece, i) => events.push(chunk(i === 0 ? { role: 'assistant', content: piece } : { content: piece }, null)));
+      events.push(chunk({}, 'stop'));
+    }
+    const streamOptions = body.stream_options as { include_usage?: unknown } | undefined;
+    if (streamOptions?.include_usage === true) {
+      events.push(JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage }));
+    }
+    if (ctx.behaviour === 'malformed-json') events.splice(1, 0, '{"id": "chatcmpl-fake-0001", "choices": [');
+    events.push('[DONE]');
+    return writeSse(ctx, events, '\n\n', ctx.behaviour === 'cut-stream');
+  }
+
+  const message = wantsTool
+    ? { role: 'assistant', content: null, tool_calls: [toolCall] }
+    : { role: 'assistant', content: text };
+  const reply = {
+    id,
+    object: 'chat.completion',
+    created,
+    model,
+    choices: [{ index: 0, message, finish_reason: wantsTool ? 'tool_calls' : 'stop' }],
+    usage,
+  };
+  if (ctx.behaviour === 'malformed-json') return sendMalformed(res);
+  if (ctx.behaviour === 'cut-stream') return writeCutJson(res, reply);
+  sendJson(res, 200, reply);
+}
+
+// --- native surface --------------------------------------------------------------------------------------------
+
+function nativeModel(name: string): Record<string, unknown> {
+  return {
+    name: `models/${name}`,
+    version: '001',
+    displayName: name,
+    inputTokenLimit: 1_048_576,
+    outputTokenLimit: 65_536,
+    supportedGenerationMethods: name.includes('embedding')
+      ? ['embedContent', 'batchEmbedContents']
+      : ['generateContent', 'countTokens', 'streamGenerateContent'],
+  };
+}
+
+function countWords(value: unknown): number {
+  if (typeof value === 'string') return value.split(/\s+/).filter(Boolean).length;
+  if (Array.isArray(value)) return value.reduce((n: number, v) => n + countWords(v), 0);
+  if (value && typeof value === 'object') {
+    return Object.entries(value).reduce((n, [k, v]) => n + (k === 'text' || typeof v === 'object' ? countWords(v) : 0), 0);
+  }
+  return 0;
+}
+
+async function handleNative(ctx: Ctx, rest: string): Promise<void> {
+  const { req, res, url, settings } = ctx;
+  if (rest === 'models' && req.method === 'GET') {
+    sendJson(res, 200, { models: FAKE_MODELS.map(nativeModel) });
+    return;
+  }
+  const match = /^models\/([^/:]+)(?::([A-Za-z]+))?$/.exec(rest);
+  if (!match) return notFound(res, 'native', `Unknown path /v1beta/${rest}`);
+  const [, model = '', action] = match;
+  if (!FAKE_MODELS.includes(model)) {
+    return notFound(res, 'native', `models/${model} is not found for API version v1beta, or is not supported.`);
+  }
+  if (action === undefined) {
+    if (req.method !== 'GET') return notFound(res, 'native', `Unknown method ${req.method ?? ''} on models/${model}`);
+    sendJson(res, 200, nativeModel(model));
+    return;
+  }
+  if (req.method !== 'POST') return notFound(res, 'native', `${action} requires POST`);
+  const body = parseJsonObject(ctx.body);
+  if (!body) {
+    return sendError(res, 'native', { code: 400, message: 'Invalid JSON payload received.', status: 'INVALID_ARGUMENT' });
+  }
+  const usageMetadata = { promptTokenCount: countWords(body.contents), candidatesTokenCount: 4, totalTokenCount: countWords(body.contents) + 4 };
+  const response = (text: string, finish: boolean): Record<string, unknown> => ({
+    candidates: [
+      { content: { parts: [{ text }], role: 'model' }, ...(finish ? { finishReason: 'STOP' } : {}), index: 0 },
+    ],
+    ...(finish ? { usageMetadata } : {}),
+    modelVersion: FAKE_MODEL_VERSION,
+    responseId: 'fake-response-0001',
+  });
+
+  let reply: unknown;
+  switch (action) {
+    case 'generateContent':
+      reply = response(FAKE_REPLY_TEXT, true);
+      break;
+    case 'streamGenerateContent': {
+      const pieces = fakeReplyPieces(settings.streamChunks);
+      const events = pieces.map((piece, i) => JSON.stringify(response(piece, i === pieces.length - 1)));
+      if (url.searchParams.get('alt') !== 'sse') {
+        // without alt=sse Google streams one JSON array; tests only need its final shape
+        reply = events.map(e => JSON.parse(e) as unknown);
+        break;
+      }
+      if (ctx.behaviour === 'malformed-json') events.splice(1, 0, '{"candidates": [');
+      // Google separates native SSE events with CRLF pairs
+      return writeSse(ctx, events, '\r\n\r\n', ctx.behaviour === 'cut-stream');
+    }
+    case 'countTokens':
+      reply = { totalTokens: countWords(body.contents ?? body.generateContentRequest) };
+      break;
+    case 'embedContent': {
+      const dims = typeof body.outputDimensionality === 'number' ? body.outputDimensionality : undefined;
+      reply = { embedding: { values: fakeEmbeddingValues(0, dims) } };
+      break;
+    }
+    case 'batchEmbedContents': {
+      const requests = Array.isArray(body.requests) ? body.requests : [];
+      reply = { embeddings: requests.map((_, i) => ({ values: fakeEmbeddingValues(i) })) };
+      break;
+    }
+    default:
+      return notFound(res, 'native', `Unknown action ${action}`);
+  }
+  if (ctx.behaviour === 'malformed-json') return sendMalformed(res);
+  if (ctx.behaviour === 'cut-stream') return writeCutJson(res, reply);
+  sendJson(res, 200, reply);
+}
+
+// --- entry -----------------------------------------------------------------------------------------------------
+
+/** Starts the fake on 127.0.0.1. */
+export async function startFakeGemini(o: FakeGeminiOptions = {}): Promise<FakeGemini> {
+  const initial: Settings = {
+    streamChunks: o.streamChunks ?? DEFAULT_STREAM_CHUNKS,
+    chunkDelayMs: o.chunkDelayMs ?? 0,
+  };
+  let settings: Settings = { ...initial };
+  let defaultBehaviour: FakeBehaviour = 'ok';
+  const behaviours = new Map<string, FakeBehaviour>();
+  const calls: FakeGeminiCall[] = [];
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks).toString('utf8');
+    const rawUrl = req.url ?? '/';
+    const queryAt = rawUrl.indexOf('?');
+    const url = new URL(rawUrl, 'http://127.0.0.1');
+    const apiKey = apiKeyOf(req, url);
+    calls.push({
+      method: req.method ?? '',
+      path: queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt),
+      search: queryAt === -1 ? '' : rawUrl.slice(queryAt),
+      headers: headerRecord(req),
+      apiKey,
+      body,
+    });
+    const surface: Surface = url.pathname.startsWith('/v1beta/openai/') ? 'openai' : 'native';
+    if (!apiKey) {
+      return sendError(res, surface, {
+        code: 403,
+        message:
+          'Method doesn\'t allow unregistered callers (callers without established identity). Please use API Key or ' +
+          'other form of API consumer identity to call this API.',
+        status: 'PERMISSION_DENIED',
+      });
+    }
+    const behaviour = behaviours.get(apiKey) ?? defaultBehaviour;
+    if (behaviour === 'hang') return; // never answers; close() tears the socket down
+    const model = /models\/([^/:]+)/.exec(url.pathname)?.[1] ?? parseJsonObject(body)?.model;
+    const err = googleError(behaviour, typeof model === 'string' ? model : 'gemini-2.5-flash');
+    if (err) return sendError(res, surface, err);
+
+    const ctx: Ctx = { req, res, url, body, behaviour, settings };
+    if (surface === 'openai') return handleOpenAI(ctx, url.pathname.slice('/v1beta/openai/'.length));
+    if (url.pathname.startsWith('/v1beta/')) return handleNative(ctx, url.pathname.slice('/v1beta/'.length));
+    return notFound(res, 'native', `Unknown path ${url.pathname}`);
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      if (!res.headersSent) sendJson(res, 500, { error: { code: 500, message: String(e), status: 'INTERNAL' } });
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    calls,
+    setKeyBehaviour(key, b) {
+      if (b === undefined) behaviours.delete(key);
+      else behaviours.set(key, b);
+    },
+    setDefaultBehaviour(b) {
+      defaultBehaviour = b;
+    },
+    configure(next) {
+      settings = {
+        streamChunks: next.streamChunks ?? settings.streamChunks,
+        chunkDelayMs: next.chunkDelayMs ?? settings.chunkDelayMs,
+      };
+    },
+    reset() {
+      calls.length = 0;
+      behaviours.clear();
+      defaultBehaviour = 'ok';
+      settings = { ...initial };
+    },
+    close() {
+      return new Promise<void>((resolve, reject) => {
+        server.close(e => (e ? reject(e) : resolve()));
+        // hung requests and keep-alive sockets would otherwise keep close() waiting forever
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+function parseCli(argv: readonly string[]): FakeGeminiOptions & { behaviour: FakeBehaviour } {
+  const opts: FakeGeminiOptions & { behaviour: FakeBehaviour } = { port: 8788, behaviour: 'ok' };
+  for (let i = 0; i < argv.length; i += 2) {
+    const [flag, value = ''] = [argv[i], argv[i + 1]];
+    const num = Number(value);
+    switch (flag) {
+      case '--port':
+      case '--stream-chunks':
+      case '--chunk-delay-ms':
+        if (!Number.isInteger(num) || num < 0) throw new Error(`${flag} must be a non-negative integer, got "${value}"`);
+        if (flag === '--port') opts.port = num;
+        else if (flag === '--stream-chunks') opts.streamChunks = num;
+        else opts.chunkDelayMs = num;
+        break;
+      case '--behaviour':
+        if (!FAKE_BEHAVIOURS.includes(value as FakeBehaviour)) {
+          throw new Error(`--behaviour must be one of ${FAKE_BEHAVIOURS.join(', ')}, got "${value}"`);
+        }
+        opts.behaviour = value as FakeBehaviour;
+        break;
+      default:
+        throw new Error(`unknown flag "${String(flag)}"; use --port, --stream-chunks, --chunk-delay-ms, --behaviour`);
+    }
+  }
+  return opts;
+}
+
+if (require.main === module) {
+  const { behaviour, ...opts } = parseCli(process.argv.slice(2));
+  void startFakeGemini(opts).then(fake => {
+    fake.setDefaultBehaviour(behaviour);
+    process.stdout.write(`fake Gemini listening on ${fake.url} (default behaviour: ${behaviour})\n`);
+    const stop = (): void => void fake.close().then(() => process.exit(0));
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
