@@ -1,0 +1,258 @@
+import {
+  DEFAULT_SHARD_TIMEOUT_MS,
+  MAX_SHARD_ATTEMPTS,
+  discoverBackends,
+  parseShardAttempts,
+  parseShardTimeoutMs,
+  type Backend,
+  type BoundBackend,
+} from '../../workers/orchestrator/backends';
+import { pickIndex, shardOrder } from '../../workers/orchestrator/pick';
+import { resolveRequestId } from '../../workers/orchestrator/request-id';
+import { routeRequest, type RouteDeps } from '../../workers/orchestrator/route';
+import { chiSquareUniform } from '../local/chi-square';
+
+/** mulberry32: a small seeded PRNG so the statistical test is deterministic. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Harness {
+  deps: RouteDeps;
+  logs: Record<string, unknown>[];
+  expireTimers: () => void;
+}
+
+function harness(overrides: Partial<RouteDeps> = {}): Harness {
+  const logs: Record<string, unknown>[] = [];
+  const timers = new Set<() => void>();
+  const deps: RouteDeps = {
+    random: () => 0,
+    now: () => 1000,
+    randomUUID: () => 'generated-id',
+    log: (line) => logs.push(JSON.parse(line) as Record<string, unknown>),
+    attempts: 1,
+    timeoutMs: 50,
+    startTimer: (_ms, onExpire) => {
+      timers.add(onExpire);
+      return () => timers.delete(onExpire);
+    },
+    ...overrides,
+  };
+  return { deps, logs, expireTimers: () => [...timers].forEach((fire) => fire()) };
+}
+
+function backend(handler: (request: Request) => Promise<Response>): Backend & { seen: Request[] } {
+  const seen: Request[] = [];
+  return {
+    seen,
+    fetch: (request) => {
+      seen.push(request);
+      return handler(request);
+    },
+  };
+}
+
+const ok = (): Promise<Response> => Promise.resolve(new Response('ok'));
+const boom = (): Promise<Response> => Promise.reject(new Error('internal detail: stack at shard.js:1'));
+const bind = (...backends: Backend[]): BoundBackend[] => backends.map((b, index) => ({ index, backend: b }));
+
+describe('discoverBackends', () => {
+  it('returns every BACKEND_SERVICE_<n> fetcher in numeric order, skipping other bindings and non-fetchers', () => {
+    const fetcher = (): Backend => ({ fetch: ok });
+    const env = {
+      BACKEND_SERVICE_10: fetcher(),
+      BACKEND_SERVICE_2: fetcher(),
+      BACKEND_SERVICE_0: fetcher(),
+      BACKEND_SERVICE_1: 'not a fetcher',
+      BACKEND_SERVICE_03: fetcher(),
+      BACKEND_SERVICE_X: fetcher(),
+      SHARD_ATTEMPTS: '1',
+    };
+    expect(discoverBackends(env).map((b) => b.index)).toEqual([0, 2, 10]);
+  });
+
+  it('finds nothing in an empty env', () => {
+    expect(discoverBackends({})).toEqual([]);
+  });
+});
+
+describe('settings', () => {
+  it.each([
+    [undefined, 1],
+    ['1', 1],
+    ['3', 3],
+    [' 2 ', 2],
+    ['0', 1],
+    ['-2', 1],
+    ['2.5', 1],
+    ['abc', 1],
+    ['99', MAX_SHARD_ATTEMPTS],
+  ])('SHARD_ATTEMPTS %p means %p', (raw, expected) => {
+    expect(parseShardAttempts(raw)).toBe(expected);
+  });
+
+  it('SHARD_TIMEOUT_MS falls back to the default when absent or malformed', () => {
+    expect(parseShardTimeoutMs('250')).toBe(250);
+    expect(parseShardTimeoutMs(undefined)).toBe(DEFAULT_SHARD_TIMEOUT_MS);
+    expect(parseShardTimeoutMs('0')).toBe(DEFAULT_SHARD_TIMEOUT_MS);
+    expect(DEFAULT_SHARD_TIMEOUT_MS).toBeGreaterThan(120_000);
+  });
+});
+
+describe('pickIndex / shardOrder', () => {
+  it('maps the whole [0, 1) range onto valid indexes, even a source that returns 1', () => {
+    expect(pickIndex(3, () => 0)).toBe(0);
+    expect(pickIndex(3, () => 0.9999)).toBe(2);
+    expect(pickIndex(3, () => 1)).toBe(2);
+    expect(() => pickIndex(0, () => 0)).toThrow('count must be a positive integer, got 0');
+  });
+
+  it('does not reject uniformity at p = 0.001 over 30,000 draws from 7 shards', () => {
+    const random = seeded(20260426);
+    const counts = new Array<number>(7).fill(0);
+    for (let i = 0; i < 30_000; i++) counts[pickIndex(7, random)]! += 1;
+    expect(chiSquareUniform(counts).pValue).toBeGreaterThan(0.001);
+  });
+
+  it('rejects a biased chooser, so the uniformity check can fail', () => {
+    const random = seeded(1);
+    const counts = new Array<number>(7).fill(0);
+    for (let i = 0; i < 30_000; i++) counts[Math.min(pickIndex(8, random), 6)]! += 1;
+    expect(chiSquareUniform(counts).pValue).toBeLessThan(0.001);
+  });
+
+  it('orders distinct shards, capped by the shard count', () => {
+    const random = seeded(7);
+    for (let i = 0; i < 200; i++) {
+      const order = shardOrder(4, 3, random);
+      expect(new Set(order).size).toBe(3);
+      order.forEach((n) => expect(n).toBeGreaterThanOrEqual(0));
+    }
+    expect(shardOrder(2, 5, random).sort()).toEqual([0, 1]);
+  });
+});
+
+describe('resolveRequestId', () => {
+  const id = (headers: Record<string, string>): string => resolveRequestId(new Headers(headers), () => 'fresh');
+  it('prefers cf-ray, then a well-formed client id, else a fresh one', () => {
+    expect(id({ 'cf-ray': '8abc-FRA', 'x-request-id': 'client' })).toBe('8abc-FRA');
+    expect(id({ 'x-request-id': 'client-1.2_3' })).toBe('client-1.2_3');
+    expect(id({ 'x-request-id': 'has space' })).toBe('fresh');
+    expect(id({ 'x-request-id': 'a'.repeat(129) })).toBe('fresh');
+    expect(id({})).toBe('fresh');
+  });
+});
+
+describe('routeRequest', () => {
+  it('forwards to the chosen shard with x-request-id set and returns its response with the same id', async () => {
+    const shards = [backend(ok), backend(() => Promise.resolve(new Response('from 1', { status: 201 })))];
+    const { deps, logs } = harness({ random: () => 0.6 });
+    const res = await routeRequest(
+      new Request('https://gw.example/v1/models?x=1', { headers: { authorization: 'Bearer p' } }),
+      bind(...shards),
+      deps,
+    );
+    expect(res.status).toBe(201);
+    expect(await res.text()).toBe('from 1');
+    expect(res.headers.get('x-request-id')).toBe('generated-id');
+    expect(shards[0]!.seen).toHaveLength(0);
+    const forwarded = shards[1]!.seen[0]!;
+    expect(forwarded.url).toBe('https://gw.example/v1/models?x=1');
+    expect(forwarded.headers.get('authorization')).toBe('Bearer p');
+    expect(forwarded.headers.get('x-request-id')).toBe('generated-id');
+    expect(logs).toEqual([{ event: 'orchestrator_request', requestId: 'generated-id', shard: 1, status: 201, ms: 0 }]);
+  });
+
+  it('answers 503 with a JSON error and one log line when no shard is bound', async () => {
+    const { deps, logs } = harness();
+    const res = await routeRequest(new Request('https://gw.example/v1/models'), [], deps);
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({
+      error: { message: 'No backend shard is configured for this gateway', type: 'server_error', code: 'no_backend' },
+    });
+    expect(logs).toEqual([{ event: 'orchestrator_request', requestId: 'generated-id', status: 503, error: 'no_backend', ms: 0 }]);
+  });
+
+  it('answers 502 without the shard error text and does not retry by default', async () => {
+    const failing = backend(boom);
+    const healthy = backend(ok);
+    const { deps, logs } = harness({ random: () => 0 });
+    const res = await routeRequest(new Request('https://gw.example/v1/models'), bind(failing, healthy), deps);
+    expect(res.status).toBe(502);
+    const text = await res.text();
+    expect(JSON.parse(text)).toMatchObject({ error: { code: 'shard_error', type: 'server_error' } });
+    expect(text).not.toContain('internal detail');
+    expect(failing.seen).toHaveLength(1);
+    expect(healthy.seen).toHaveLength(0);
+    expect(logs).toEqual([{ event: 'orchestrator_request', requestId: 'generated-id', shard: 0, status: 502, error: 'shard_error', ms: 0 }]);
+  });
+
+  it('with SHARD_ATTEMPTS 2 replays the same body on another shard after a throw', async () => {
+    const failing = backend(boom);
+    const healthy = backend(async (request) => new Response(await request.text()));
+    const { deps, logs } = harness({ random: () => 0, attempts: 2 });
+    const request = new Request('https://gw.example/v1/chat/completions', { method: 'POST', body: '{"model":"m"}' });
+    const res = await routeRequest(request, bind(failing, healthy), deps);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('{"model":"m"}');
+    expect(failing.seen).toHaveLength(1);
+    expect(logs[0]).toMatchObject({ shard: 1, status: 200, attempts: 2 });
+  });
+
+  it('does not retry an error status, which may already have been billed upstream', async () => {
+    const erroring = backend(() => Promise.resolve(new Response('{}', { status: 500 })));
+    const other = backend(ok);
+    const { deps } = harness({ random: () => 0, attempts: 2 });
+    const res = await routeRequest(new Request('https://gw.example/v1/models'), bind(erroring, other), deps);
+    expect(res.status).toBe(500);
+    expect(other.seen).toHaveLength(0);
+  });
+
+  it('answers 504 when the shard sends no headers before the deadline', async () => {
+    const hanging = backend(() => new Promise<Response>(() => undefined));
+    const { deps, logs, expireTimers } = harness();
+    const pending = routeRequest(new Request('https://gw.example/v1/models'), bind(hanging), deps);
+    await Promise.resolve();
+    expireTimers();
+    const res = await pending;
+    expect(res.status).toBe(504);
+    expect(await res.json()).toMatchObject({ error: { code: 'shard_timeout' } });
+    expect(logs[0]).toMatchObject({ shard: 0, status: 504, error: 'shard_timeout' });
+  });
+
+  it('streams the request body through without reading it when there is no retry', async () => {
+    let pulled = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled += 1;
+        controller.enqueue(new TextEncoder().encode('chunk'));
+        if (pulled === 3) controller.close();
+      },
+    });
+    const sink = backend(async (request) => new Response(request.body));
+    const { deps } = harness();
+    const request = new Request('https://gw.example/v1/embeddings', { method: 'POST', body, duplex: 'half' } as RequestInit);
+    const res = await routeRequest(request, bind(sink), deps);
+    expect(pulled).toBeLessThan(3);
+    expect(await res.text()).toBe('chunkchunkchunk');
+  });
+
+  it('measures ms until the shard answered, with injected time', async () => {
+    let t = 0;
+    const slow = backend(async () => {
+      t += 42;
+      return new Response('late');
+    });
+    const { deps, logs } = harness({ now: () => t });
+    await routeRequest(new Request('https://gw.example/v1/models'), bind(slow), deps);
+    expect(logs[0]).toMatchObject({ ms: 42 });
+  });
+});

@@ -1,0 +1,212 @@
+/**
+ * The orchestrator bundle running in workerd, bound to small stub shards, exactly as service bindings wire it in
+ * production. The pure routing rules are covered in orchestrator-route.test.ts; this file checks what only the
+ * runtime can show: real service bindings, streaming across both hops, and what a throwing or hanging shard does.
+ */
+import { Miniflare } from 'miniflare';
+import { bundleWorker } from '../../scripts/build-workers';
+
+const COMPATIBILITY_DATE = '2026-04-20';
+
+/** A shard that reports who it is and what it received, or echoes a streamed body back as it arrives. */
+const echoShard = (name: string): string => `
+export default {
+  async fetch(request) {
+    const url = new URL(request.url);
+    if (url.pathname === '/stream') {
+      return new Response(request.body, { headers: { 'content-type': 'application/octet-stream', 'x-shard': '${name}' } });
+    }
+    if (url.pathname === '/redirect') return new Response(null, { status: 302, headers: { location: '/elsewhere' } });
+    return Response.json(
+      { shard: '${name}', method: request.method, url: request.url, headers: Object.fromEntries(request.headers),
+        body: await request.text() },
+      { status: 200, headers: { 'x-shard': '${name}', 'set-cookie': 'a=b' } },
+    );
+  },
+};`;
+
+const THROWING_SHARD = `export default { async fetch() { throw new Error('shard exploded: secret-internal-detail'); } };`;
+const HANGING_SHARD = `export default { async fetch() { await new Promise((r) => setTimeout(r, 30000)); return new Response('late'); } };`;
+
+const worker = (name: string, script: string, extra: Record<string, unknown> = {}) => ({
+  name,
+  modules: true,
+  script,
+  compatibilityDate: COMPATIBILITY_DATE,
+  ...extra,
+});
+
+describe('orchestrator in workerd', () => {
+  let mf: Miniflare;
+  const logs: Record<string, unknown>[] = [];
+
+  beforeAll(async () => {
+    const orchestrator = bundleWorker('orchestrator');
+    mf = new Miniflare({
+      handleStructuredLogs: ({ message }) => {
+        if (message.startsWith('{')) logs.push(JSON.parse(message) as Record<string, unknown>);
+      },
+      workers: [
+        worker('orchestrator', orchestrator, {
+          serviceBindings: { BACKEND_SERVICE_0: 'shard-0', BACKEND_SERVICE_1: 'shard-1', BACKEND_SERVICE_2: 'shard-2' },
+          bindings: { SHARD_ATTEMPTS: '1' },
+        }),
+        worker('orchestrator-faulty', orchestrator, {
+          serviceBindings: { BACKEND_SERVICE_0: 'shard-0', BACKEND_SERVICE_1: 'shard-throws' },
+        }),
+        worker('orchestrator-retry', orchestrator, {
+          serviceBindings: { BACKEND_SERVICE_0: 'shard-throws', BACKEND_SERVICE_1: 'shard-1' },
+          bindings: { SHARD_ATTEMPTS: '2' },
+        }),
+        worker('orchestrator-hang', orchestrator, {
+          serviceBindings: { BACKEND_SERVICE_0: 'shard-hangs' },
+          bindings: { SHARD_TIMEOUT_MS: '300' },
+        }),
+        worker('orchestrator-empty', orchestrator),
+        worker('shard-0', echoShard('shard-0')),
+        worker('shard-1', echoShard('shard-1')),
+        worker('shard-2', echoShard('shard-2')),
+        worker('shard-throws', THROWING_SHARD),
+        worker('shard-hangs', HANGING_SHARD),
+      ],
+    });
+    await mf.ready;
+  });
+
+  afterAll(async () => {
+    await mf.dispose();
+  });
+
+  beforeEach(() => {
+    logs.length = 0;
+  });
+
+  async function via(name: string, path: string, init?: RequestInit): Promise<Response> {
+    const fetcher = await mf.getWorker(name);
+    return (await fetcher.fetch(`http://gateway.test${path}`, init as never)) as unknown as Response;
+  }
+
+  it('spreads requests over every bound shard', async () => {
+    const seen = new Map<string, number>();
+    for (let i = 0; i < 90; i++) {
+      const res = await mf.dispatchFetch('http://gateway.test/v1/models');
+      const shard = res.headers.get('x-shard') ?? 'none';
+      seen.set(shard, (seen.get(shard) ?? 0) + 1);
+      await res.arrayBuffer();
+    }
+    // each shard has probability (2/3)^90 < 1e-15 of being missed by a uniform choice
+    expect([...seen.keys()].sort()).toEqual(['shard-0', 'shard-1', 'shard-2']);
+    const shardsLogged = new Set(logs.filter((l) => l.event === 'orchestrator_request').map((l) => l.shard));
+    expect([...shardsLogged].sort()).toEqual([0, 1, 2]);
+  });
+
+  it('passes method, path, query, headers and body through, and answers with the shard response untouched', async () => {
+    const res = await mf.dispatchFetch('http://gateway.test/v1/chat/completions?alt=sse', {
+      method: 'POST',
+      headers: { authorization: 'Bearer the-pass', 'content-type': 'application/json', 'x-custom': 'kept', 'x-request-id': 'client-req-1' },
+      body: '{"model":"gemini-2.5-flash"}',
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('set-cookie')).toBe('a=b');
+    expect(res.headers.get('x-request-id')).toBe('client-req-1');
+    const echoed = (await res.json()) as { method: string; url: string; headers: Record<string, string>; body: string };
+    expect(echoed.method).toBe('POST');
+    expect(new URL(echoed.url).pathname + new URL(echoed.url).search).toBe('/v1/chat/completions?alt=sse');
+    expect(echoed.headers).toMatchObject({
+      authorization: 'Bearer the-pass',
+      'content-type': 'application/json',
+      'x-custom': 'kept',
+      'x-request-id': 'client-req-1',
+    });
+    expect(echoed.body).toBe('{"model":"gemini-2.5-flash"}');
+    expect(logs).toEqual([
+      expect.objectContaining({ event: 'orchestrator_request', requestId: 'client-req-1', status: 200 }),
+    ]);
+  });
+
+  it('gives the shard and the client the same generated request id when the client sends none', async () => {
+    const res = await mf.dispatchFetch('http://gateway.test/v1/models');
+    const echoed = (await res.json()) as { headers: Record<string, string> };
+    const id = res.headers.get('x-request-id');
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(echoed.headers['x-request-id']).toBe(id);
+    expect(logs[0]).toMatchObject({ requestId: id });
+  });
+
+  it('passes a redirect through instead of following it', async () => {
+    const res = await mf.dispatchFetch('http://gateway.test/redirect', { redirect: 'manual' });
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe('/elsewhere');
+  });
+
+  it('streams both ways: the first echoed chunk arrives before the request body is finished', async () => {
+    const encoder = new TextEncoder();
+    let sendNext: (chunk: string | null) => void = () => undefined;
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        sendNext = (chunk) => (chunk === null ? controller.close() : controller.enqueue(encoder.encode(chunk)));
+      },
+    });
+    sendNext('first;');
+    const res = await mf.dispatchFetch('http://gateway.test/stream', { method: 'POST', body, duplex: 'half' } as never);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    const first = await reader.read();
+    // the client has not finished its body yet, so only an unbuffered path can have delivered this
+    expect(decoder.decode(first.value)).toBe('first;');
+    sendNext('second;');
+    sendNext(null);
+    let rest = '';
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) rest += decoder.decode(chunk.value);
+    expect(rest).toBe('second;');
+  });
+
+  it('answers JSON 502 without the shard error text when the shard throws, and does not retry by default', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      const res = await via('orchestrator-faulty', '/v1/models');
+      statuses.push(res.status);
+      if (res.status === 502) {
+        const text = await res.text();
+        expect(JSON.parse(text)).toEqual({
+          error: { message: 'The backend shard failed to answer; retry the request', type: 'server_error', code: 'shard_error' },
+        });
+        expect(text).not.toContain('secret-internal-detail');
+        expect(res.headers.get('content-type')).toContain('application/json');
+      } else {
+        await res.arrayBuffer();
+      }
+    }
+    expect(new Set(statuses)).toEqual(new Set([200, 502]));
+    const failures = logs.filter((l) => l.status === 502);
+    expect(failures.length).toBe(statuses.filter((s) => s === 502).length);
+    failures.forEach((l) => expect(l).toMatchObject({ shard: 1, error: 'shard_error' }));
+    expect(logs.some((l) => 'attempts' in l)).toBe(false);
+    expect(JSON.stringify(logs)).not.toContain('secret-internal-detail');
+  });
+
+  it('with SHARD_ATTEMPTS=2 retries a throwing shard on the other one', async () => {
+    for (let i = 0; i < 20; i++) {
+      const res = await via('orchestrator-retry', '/v1/embeddings', { method: 'POST', body: 'payload' });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { body: string }).body).toBe('payload');
+    }
+    expect(logs.some((l) => l.attempts === 2 && l.shard === 1)).toBe(true);
+  });
+
+  it('answers JSON 504 when the shard hangs past SHARD_TIMEOUT_MS', async () => {
+    const res = await via('orchestrator-hang', '/v1/models');
+    expect(res.status).toBe(504);
+    expect(await res.json()).toMatchObject({ error: { code: 'shard_timeout', type: 'server_error' } });
+    expect(logs).toEqual([expect.objectContaining({ shard: 0, status: 504, error: 'shard_timeout' })]);
+  });
+
+  it('answers JSON 503 when no shard is bound', async () => {
+    const res = await via('orchestrator-empty', '/v1/models');
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ error: { code: 'no_backend', type: 'server_error' } });
+    expect(res.headers.get('x-request-id')).toBeTruthy();
+    expect(logs).toEqual([expect.objectContaining({ status: 503, error: 'no_backend' })]);
+    expect(logs[0]).not.toHaveProperty('shard');
+  });
+});

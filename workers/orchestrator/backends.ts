@@ -1,0 +1,62 @@
+/**
+ * Reads the orchestrator's bindings: which shards exist and how it may use them.
+ *
+ * @module
+ */
+
+/** Anything a request can be forwarded to: a service binding in production, a stub in tests. */
+export interface Backend {
+  fetch(request: Request): Promise<Response>;
+}
+
+/** One bound shard; `index` is the n of `BACKEND_SERVICE_<n>` and is what logs call the shard. */
+export interface BoundBackend<B extends Backend = Backend> {
+  readonly index: number;
+  readonly backend: B;
+}
+
+/** Ceiling on `SHARD_ATTEMPTS`; matches the Orchestrator construct's validation. */
+export const MAX_SHARD_ATTEMPTS = 10;
+
+/**
+ * Default deadline for a shard's response headers. Above the shard's own 120 s upstream deadline, so a slow Gemini
+ * surfaces as the shard's 504 (with its message) and this one only fires when the shard itself is stuck.
+ */
+export const DEFAULT_SHARD_TIMEOUT_MS = 130_000;
+
+const BACKEND_NAME = /^BACKEND_SERVICE_(0|[1-9][0-9]{0,5})$/;
+
+function isBackend(value: unknown): value is Backend {
+  return typeof value === 'object' && value !== null && typeof (value as { fetch?: unknown }).fetch === 'function';
+}
+
+/**
+ * Every `BACKEND_SERVICE_<n>` binding that is a fetcher, in numeric order (so `BACKEND_SERVICE_10` comes after `_9`).
+ * Gaps are allowed: a shard removed from the middle keeps the others' numbers stable in the logs.
+ */
+export function discoverBackends<B extends Backend>(env: Readonly<Record<string, unknown>>): BoundBackend<B>[] {
+  const found: BoundBackend<B>[] = [];
+  for (const [name, value] of Object.entries(env)) {
+    const match = BACKEND_NAME.exec(name);
+    if (match && isBackend(value)) found.push({ index: Number(match[1]), backend: value as B });
+  }
+  return found.sort((a, b) => a.index - b.index);
+}
+
+function positiveInteger(raw: unknown): number | undefined {
+  if (typeof raw !== 'string' || !/^[1-9][0-9]{0,8}$/.test(raw.trim())) return undefined;
+  return Number(raw.trim());
+}
+
+/**
+ * `SHARD_ATTEMPTS` as a number in 1..{@link MAX_SHARD_ATTEMPTS}. Absent or malformed means 1: a bad setting must not
+ * take the gateway down, and no retry is the safe choice because a retried generation may be billed twice.
+ */
+export function parseShardAttempts(raw: unknown): number {
+  return Math.min(positiveInteger(raw) ?? 1, MAX_SHARD_ATTEMPTS);
+}
+
+/** `SHARD_TIMEOUT_MS` as a positive number of milliseconds; absent or malformed means the default. */
+export function parseShardTimeoutMs(raw: unknown): number {
+  return positiveInteger(raw) ?? DEFAULT_SHARD_TIMEOUT_MS;
+}

@@ -1,0 +1,112 @@
+/**
+ * The orchestrator's whole behaviour as one function over injected backends, randomness, time and logging, so it
+ * runs unchanged in workerd (behind `index.ts`) and in unit tests.
+ *
+ * @module
+ */
+import { jsonError } from '../shared/http';
+import type { Backend, BoundBackend } from './backends';
+import { shardOrder, type RandomSource } from './pick';
+import { REQUEST_ID_HEADER, resolveRequestId } from './request-id';
+
+export interface RouteDeps {
+  readonly random: RandomSource;
+  /** milliseconds; only differences are used */
+  readonly now: () => number;
+  readonly randomUUID: () => string;
+  /** receives exactly one JSON line per request */
+  readonly log: (line: string) => void;
+  /** shards one request may try when a shard throws (1 = no retry) */
+  readonly attempts: number;
+  /** deadline for a shard's response headers */
+  readonly timeoutMs: number;
+  /** runs `onExpire` after `ms` unless the returned cancel function is called first */
+  readonly startTimer: (ms: number, onExpire: () => void) => () => void;
+}
+
+/** The orchestrator's log line; never holds a header or body value, so no key or password can reach the logs. */
+export interface OrchestratorLogLine {
+  readonly event: 'orchestrator_request';
+  readonly requestId: string;
+  /** n of the `BACKEND_SERVICE_<n>` that produced the answer (or failed last); absent when none is bound */
+  readonly shard?: number;
+  readonly status: number;
+  /** time until the shard's response headers (a stream may go on much longer) */
+  readonly ms: number;
+  /** shards tried, only when more than one was */
+  readonly attempts?: number;
+  readonly error?: 'no_backend' | 'shard_error' | 'shard_timeout';
+}
+
+type Outcome = { kind: 'response'; response: Response } | { kind: 'threw' } | { kind: 'timeout' };
+
+async function callShard(backend: Backend, request: Request, deps: RouteDeps): Promise<Outcome> {
+  let cancel: () => void = () => undefined;
+  const deadline = new Promise<Outcome>((resolve) => {
+    cancel = deps.startTimer(deps.timeoutMs, () => resolve({ kind: 'timeout' }));
+  });
+  const call = backend.fetch(request).then(
+    (response): Outcome => ({ kind: 'response', response }),
+    (): Outcome => ({ kind: 'threw' }),
+  );
+  try {
+    return await Promise.race([call, deadline]);
+  } finally {
+    cancel();
+  }
+}
+
+/**
+ * Forwards `request` to one uniformly chosen shard and returns its response untouched except for `x-request-id`.
+ *
+ * Both bodies are streams passed through as they are; the request body is read into memory only when
+ * `attempts > 1`, because a retry has to send it again. A retry happens only when the shard threw (it never produced
+ * a response), never on an error status or a timeout: those may mean Gemini already did, and billed, the work.
+ */
+export async function routeRequest(
+  request: Request,
+  backends: readonly BoundBackend[],
+  deps: RouteDeps,
+): Promise<Response> {
+  const started = deps.now();
+  const requestId = resolveRequestId(request.headers, deps.randomUUID);
+  const idHeader = { [REQUEST_ID_HEADER]: requestId };
+  const log = (line: Omit<OrchestratorLogLine, 'event' | 'requestId' | 'ms'>): void =>
+    deps.log(JSON.stringify({ event: 'orchestrator_request', requestId, ...line, ms: deps.now() - started }));
+
+  if (backends.length === 0) {
+    log({ status: 503, error: 'no_backend' });
+    return jsonError(503, 'No backend shard is configured for this gateway', 'server_error', 'no_backend', idHeader);
+  }
+
+  const headers = new Headers(request.headers);
+  headers.set(REQUEST_ID_HEADER, requestId);
+  const order = shardOrder(backends.length, deps.attempts, deps.random);
+  const replayable = order.length > 1 && request.body !== null ? await request.arrayBuffer() : undefined;
+  const forwarded = (): Request =>
+    replayable === undefined
+      ? new Request(request, { headers, redirect: 'manual' })
+      : new Request(request.url, { method: request.method, headers, body: replayable, redirect: 'manual' });
+
+  let shard = -1;
+  for (const position of order) {
+    const bound = backends[position] as BoundBackend;
+    shard = bound.index;
+    const outcome = await callShard(bound.backend, forwarded(), deps);
+    const attempts = order.indexOf(position) + 1;
+    const tried = attempts > 1 ? { attempts } : {};
+    if (outcome.kind === 'response') {
+      const response = new Response(outcome.response.body, outcome.response);
+      response.headers.set(REQUEST_ID_HEADER, requestId);
+      log({ shard, status: response.status, ...tried });
+      return response;
+    }
+    if (outcome.kind === 'timeout') {
+      log({ shard, status: 504, error: 'shard_timeout', ...tried });
+      return jsonError(504, 'The backend shard did not answer in time', 'server_error', 'shard_timeout', idHeader);
+    }
+  }
+  log({ shard, status: 502, error: 'shard_error', ...(order.length > 1 ? { attempts: order.length } : {}) });
+  // the shard's exception stays in the shard's own Workers Logs; the client only learns that it failed
+  return jsonError(502, 'The backend shard failed to answer; retry the request', 'server_error', 'shard_error', idHeader);
+}
