@@ -43,7 +43,7 @@ describe('orchestrator in workerd', () => {
   beforeAll(async () => {
     const orchestrator = bundleWorker('orchestrator');
     mf = new Miniflare({
-      handleStructuredLogs: ({ message }) => {
+      handleStructuredLogs: ({ message }: { message: string }) => {
         if (message.startsWith('{')) logs.push(JSON.parse(message) as Record<string, unknown>);
       },
       workers: [
