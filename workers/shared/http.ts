@@ -3,6 +3,9 @@
  * the `openai` SDK (and tools built on it) can surface `error.message` instead of a parse failure.
  */
 
+/** Anything `new Headers()` accepts; spelled this way because `HeadersInit` is not a global in Node's types. */
+export type HeadersLike = ConstructorParameters<typeof Headers>[0];
+
 /** OpenAI's error object: `{"error":{"message","type","code"}}`. */
 export interface OpenAIErrorBody {
   readonly error: {
@@ -17,7 +20,7 @@ export function errorBody(message: string, type: string, code: string | null = n
 }
 
 /** A JSON response with the given status; extra headers are merged over `content-type`. */
-export function jsonResponse(status: number, body: unknown, headers: HeadersInit = {}): Response {
+export function jsonResponse(status: number, body: unknown, headers: HeadersLike = {}): Response {
   const merged = new Headers(headers);
   merged.set('content-type', 'application/json; charset=utf-8');
   return new Response(JSON.stringify(body), { status, headers: merged });
@@ -29,7 +32,7 @@ export function jsonError(
   message: string,
   type: string,
   code: string | null = null,
-  headers: HeadersInit = {},
+  headers: HeadersLike = {},
 ): Response {
   return jsonResponse(status, errorBody(message, type, code), headers);
 }

@@ -1,0 +1,300 @@
+/**
+ * The src worker's request pipeline, free of Workers-only types so it can be reasoned about (and type-checked)
+ * as plain web-platform code: CORS → URL checks → route → config → password → body → key pool → Google → fix-ups.
+ * Each step that refuses a request does so before anything is sent upstream.
+ */
+import { errorBody, jsonError, jsonResponse } from '../shared/http';
+import { missingCredentialMessage, passwordMatches, presentedCredential } from './auth';
+import { readConfig, type SrcConfig, type SrcEnv } from './config';
+import { corsHeaders, preflightHeaders } from './cors';
+import { embeddingsRequest, embeddingsResponse, redact, sseWithErrorEvent, toOpenAIError } from './fixups';
+import { ANY_MODEL } from './key-pool';
+import { requestIdOf, type RequestLine } from './log';
+import { matchRoute, normaliseModel, type Route } from './routes';
+import { sendUpstream, type UpstreamDeps, type UpstreamResult } from './upstream';
+
+/** Longer URLs are refused before routing; no legitimate call to this API comes near it. */
+export const MAX_URL_LENGTH = 8192;
+
+export interface HandlerDeps extends UpstreamDeps {
+  readonly randomUUID: () => string;
+}
+
+/** A refusal: status, OpenAI error code and message, plus extra headers. */
+class Refusal {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly message: string,
+    readonly headers: Record<string, string> = {},
+  ) {}
+}
+
+const FORWARDED_REQUEST_HEADERS = ['accept', 'user-agent', 'x-goog-api-client'] as const;
+
+/** Reads the body up to `limit` bytes; a Refusal beyond it, without reading the rest. */
+async function readBoundedBody(request: Request, limit: number): Promise<Uint8Array | Refusal> {
+  const tooLarge = new Refusal(413, 'request_too_large', `Request body exceeds the limit of ${limit} bytes.`);
+  const declared = Number(request.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > limit) return tooLarge;
+  if (!request.body) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      return tooLarge;
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return body;
+}
+
+function parseJsonObject(bytes: Uint8Array): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes));
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+interface Prepared {
+  readonly body?: Uint8Array | string;
+  readonly model?: string;
+  readonly streaming: boolean;
+  /** embeddings only: whether the client wants base64 */
+  readonly base64?: boolean;
+}
+
+/** Validates the client's body for the route and derives what the pipeline needs from it. */
+async function prepare(request: Request, route: Route, config: SrcConfig): Promise<Prepared | Refusal> {
+  if (route.method === 'GET') return { ...(route.model ? { model: route.model } : {}), streaming: false };
+  const bytes = await readBoundedBody(request, config.maxBodyBytes);
+  if (bytes instanceof Refusal) return bytes;
+  const json = parseJsonObject(bytes);
+  if (!json) return new Refusal(400, 'invalid_json', 'Request body must be a JSON object.');
+  if (route.name === 'embeddings') {
+    const prepared = embeddingsRequest(json);
+    if (!prepared.ok) return new Refusal(400, 'invalid_encoding_format', prepared.message);
+    const model = normaliseModel(json.model);
+    return { body: prepared.upstreamBody, ...(model ? { model } : {}), streaming: false, base64: prepared.base64 };
+  }
+  const model = route.model ?? normaliseModel(json.model);
+  const streaming = route.name === 'native.streamGenerateContent' || (route.name === 'chat.completions' && json.stream === true);
+  // forwarded byte for byte: re-serialising could alter what Google signed (thought signatures) and costs CPU
+  return { body: bytes, ...(model ? { model } : {}), streaming };
+}
+
+function retryAfterSeconds(ms: number): string {
+  return String(Math.max(1, Math.ceil(ms / 1000)));
+}
+
+/** The answer when no key could serve the request: cooling (429 with retry-after) or gone (503). */
+function keysUnavailable(deps: HandlerDeps, config: SrcConfig, model: string): Refusal {
+  const status = deps.pool.status(config.keys.map(k => k.index), model, deps.now());
+  switch (status.kind) {
+    case 'cooling':
+      return new Refusal(
+        429,
+        status.allDay ? 'daily_quota_exhausted' : 'all_keys_cooling',
+        status.allDay
+          ? 'Every Gemini API key of this worker has used its daily quota for this model; quotas reset at midnight Pacific time.'
+          : 'Every Gemini API key of this worker is rate limited for this model; retry after the retry-after delay.',
+        { 'retry-after': retryAfterSeconds(status.retryAfterMs), ...(status.allDay ? { 'x-should-retry': 'false' } : {}) },
+      );
+    case 'exhausted':
+      return new Refusal(503, 'no_usable_keys', 'Every Gemini API key of this worker was rejected by Google as invalid, suspended or leaked.');
+    case 'available':
+      // keys remain, but this request already spent its attempts on rate-limited ones
+      return new Refusal(429, 'rate_limited', 'Gemini rate limited every key this request tried; retry shortly.', { 'retry-after': '1' });
+  }
+}
+
+/** The error event that ends a stream Google cut off, in the surface's own error shape. */
+function streamErrorEvent(route: Route): string {
+  const message = 'The connection to Gemini broke before the reply was complete.';
+  return JSON.stringify(
+    route.surface === 'openai'
+      ? errorBody(message, 'server_error', 'upstream_stream_interrupted')
+      : { error: { code: 502, message, status: 'UNAVAILABLE' } },
+  );
+}
+
+interface Outcome {
+  readonly response: Response;
+  readonly line: Omit<RequestLine, 'event' | 'requestId' | 'route' | 'ms'>;
+}
+
+function refusalOutcome(r: Refusal, extra: Partial<Outcome['line']> = {}): Outcome {
+  return {
+    response: jsonError(r.status, r.message, routeErrorType(r.status), r.code, r.headers),
+    line: { attempts: 0, ...extra, status: r.status, error: r.code },
+  };
+}
+
+function routeErrorType(status: number): string {
+  if (status === 401) return 'authentication_error';
+  if (status === 429) return 'rate_limit_error';
+  if (status >= 500) return 'server_error';
+  return 'invalid_request_error';
+}
+
+/** Shapes Google's answer for the client. */
+async function deliver(
+  result: Extract<UpstreamResult, { kind: 'response' }>,
+  route: Route,
+  prepared: Prepared,
+  secrets: readonly string[],
+  onStreamError: () => void,
+): Promise<Outcome> {
+  const { response: upstream, keyIndex, attempts } = result;
+  const base = { keyIndex, attempts, upstreamStatus: upstream.status };
+  if (!upstream.ok) {
+    const text = result.errorText ?? (await upstream.text().catch(() => ''));
+    const response =
+      route.surface === 'openai'
+        ? jsonResponse(upstream.status, toOpenAIError(upstream.status, text, secrets))
+        : new Response(redact(text, secrets), { status: upstream.status, headers: { 'content-type': upstream.headers.get('content-type') ?? 'application/json; charset=UTF-8' } });
+    return { response, line: { ...base, status: upstream.status } };
+  }
+  const contentType = upstream.headers.get('content-type') ?? 'application/json; charset=UTF-8';
+  if (prepared.streaming && upstream.body) {
+    const body = contentType.startsWith('text/event-stream') ? sseWithErrorEvent(upstream.body, streamErrorEvent(route), onStreamError) : upstream.body;
+    return { response: new Response(body, { status: upstream.status, headers: { 'content-type': contentType, 'cache-control': 'no-cache' } }), line: { ...base, status: upstream.status } };
+  }
+  // non-streamed replies are small enough to check whole, which turns a cut or garbled body into a clear 502
+  let text: string;
+  try {
+    text = await upstream.text();
+  } catch {
+    return refusalOutcome(new Refusal(502, 'upstream_interrupted', 'The connection to Gemini broke before the reply was complete.'), base);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return refusalOutcome(new Refusal(502, 'upstream_invalid_response', 'Gemini answered with a body that is not valid JSON.'), base);
+  }
+  if (route.name === 'embeddings') {
+    const fixed = embeddingsResponse(parsed, prepared.base64 ?? true);
+    if (fixed === undefined) return refusalOutcome(new Refusal(502, 'upstream_invalid_response', 'Gemini answered embeddings in an unexpected shape.'), base);
+    return { response: jsonResponse(upstream.status, fixed), line: { ...base, status: upstream.status } };
+  }
+  return { response: new Response(text, { status: upstream.status, headers: { 'content-type': contentType } }), line: { ...base, status: upstream.status } };
+}
+
+async function pipeline(request: Request, env: SrcEnv, deps: HandlerDeps, requestId: string, routeName: { value: string }): Promise<Outcome> {
+  if (request.url.length > MAX_URL_LENGTH) return refusalOutcome(new Refusal(414, 'url_too_long', `URL exceeds ${MAX_URL_LENGTH} characters.`));
+  const url = new URL(request.url);
+  const match = matchRoute(request.method, url.pathname, url.searchParams);
+  switch (match.kind) {
+    case 'not-found':
+      return refusalOutcome(
+        new Refusal(404, 'unknown_url', 'Unknown path. Routes: /v1/chat/completions, /v1/embeddings, /v1/models[/{model}], /v1beta/models[/{model}[:{action}]].'),
+      );
+    case 'method-not-allowed':
+      return refusalOutcome(new Refusal(405, 'method_not_allowed', `This path only accepts ${match.allow}.`, { allow: `${match.allow}, OPTIONS` }));
+    case 'bad-query':
+      return refusalOutcome(new Refusal(400, 'invalid_query', match.message));
+    case 'route':
+      break;
+  }
+  const { route } = match;
+  routeName.value = route.name;
+
+  const configResult = readConfig(env);
+  if (!configResult.ok) return refusalOutcome(new Refusal(500, 'server_misconfigured', `The worker is misconfigured: ${configResult.problem}.`));
+  const config = configResult.config;
+
+  const credential = presentedCredential(route.surface, request.headers, url.searchParams);
+  if (credential.kind === 'missing') return refusalOutcome(new Refusal(401, 'missing_api_key', missingCredentialMessage(route.surface)));
+  if (credential.kind === 'wrong-place') {
+    return refusalOutcome(new Refusal(401, 'wrong_auth_header', `Password sent in the wrong place: this route reads it from ${credential.expected}.`));
+  }
+  if (!(await passwordMatches(credential.value, config.pass))) return refusalOutcome(new Refusal(401, 'invalid_api_key', 'Incorrect password.'));
+
+  if (config.keys.length === 0) return refusalOutcome(new Refusal(503, 'no_keys_configured', 'This worker has no Gemini API keys (KEY1, KEY2, ... bindings).'));
+
+  const prepared = await prepare(request, route, config);
+  if (prepared instanceof Refusal) return refusalOutcome(prepared);
+  const model = prepared.model ?? ANY_MODEL;
+  const modelField = prepared.model ? { model: prepared.model } : {};
+
+  if (deps.pool.status(config.keys.map(k => k.index), model, deps.now()).kind !== 'available') {
+    return refusalOutcome(keysUnavailable(deps, config, model), modelField);
+  }
+
+  const headers = new Headers();
+  for (const name of FORWARDED_REQUEST_HEADERS) {
+    const value = request.headers.get(name);
+    if (value !== null) headers.set(name, value);
+  }
+  if (route.method === 'POST') headers.set('content-type', 'application/json');
+
+  const result = await sendUpstream(
+    {
+      requestId,
+      url: `${config.baseUrl}${route.upstreamPath}${route.upstreamSearch}`,
+      method: route.method,
+      headers,
+      ...(prepared.body !== undefined ? { body: prepared.body } : {}),
+      keyStyle: route.surface === 'openai' ? 'bearer' : 'goog-header',
+      model,
+      keys: config.keys,
+      timeoutMs: config.timeoutMs,
+    },
+    deps,
+  );
+  const attempts = { attempts: result.attempts, ...('keyIndex' in result && result.keyIndex !== undefined ? { keyIndex: result.keyIndex } : {}) };
+  switch (result.kind) {
+    case 'timeout':
+      return refusalOutcome(new Refusal(504, 'upstream_timeout', `Gemini did not answer within ${config.timeoutMs} ms.`), { ...modelField, ...attempts });
+    case 'unreachable':
+      return refusalOutcome(new Refusal(502, 'upstream_unreachable', 'Could not connect to Gemini.'), { ...modelField, ...attempts });
+    case 'keys-failed':
+      return refusalOutcome(keysUnavailable(deps, config, model), {
+        ...modelField,
+        ...attempts,
+        ...(result.upstreamStatus !== undefined ? { upstreamStatus: result.upstreamStatus } : {}),
+      });
+    case 'response': {
+      const secrets = [config.pass, ...config.keys.map(k => k.value)];
+      const onStreamError = (): void => deps.log({ event: 'stream_error', requestId, route: route.name, keyIndex: result.keyIndex });
+      const outcome = await deliver(result, route, prepared, secrets, onStreamError);
+      return { ...outcome, line: { ...modelField, ...outcome.line } };
+    }
+  }
+}
+
+/** Handles one request; never throws (an unexpected fault becomes a JSON 500 and a log line). */
+export async function handleRequest(request: Request, env: SrcEnv, deps: HandlerDeps): Promise<Response> {
+  const started = deps.now();
+  const requestId = requestIdOf(request.headers, deps.randomUUID);
+  if (request.method === 'OPTIONS') {
+    return new Response(null, { status: 204, headers: { ...preflightHeaders(request.headers.get('access-control-request-headers')), 'x-request-id': requestId } });
+  }
+  const routeName = { value: 'unmatched' };
+  let outcome: Outcome;
+  try {
+    outcome = await pipeline(request, env, deps, requestId, routeName);
+  } catch {
+    // the exception text could quote request data; the log line records that it happened, the client gets a code
+    outcome = refusalOutcome(new Refusal(500, 'internal_error', 'The worker failed unexpectedly.'));
+  }
+  const headers = new Headers(outcome.response.headers);
+  for (const [name, value] of Object.entries(corsHeaders())) headers.set(name, value);
+  headers.set('x-request-id', requestId);
+  deps.log({ event: 'request', requestId, route: routeName.value, ...outcome.line, ms: deps.now() - started });
+  return new Response(outcome.response.body, { status: outcome.response.status, headers });
+}

@@ -1,0 +1,66 @@
+/**
+ * Structured log lines (one JSON object per line, read by Workers Logs) and the request id that ties them to a
+ * response. Lines carry key indices, never keys or passwords.
+ */
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+/** `cf-ray` when Cloudflare set it, else a well-formed client `x-request-id`, else a fresh UUID. */
+export function requestIdOf(headers: Headers, randomUUID: () => string): string {
+  const ray = headers.get('cf-ray');
+  if (ray && REQUEST_ID.test(ray)) return ray;
+  const given = headers.get('x-request-id');
+  if (given && REQUEST_ID.test(given)) return given;
+  return randomUUID();
+}
+
+export interface RequestLine {
+  readonly event: 'request';
+  readonly requestId: string;
+  readonly route: string;
+  readonly model?: string;
+  readonly keyIndex?: number;
+  readonly attempts: number;
+  readonly status: number;
+  readonly upstreamStatus?: number;
+  readonly ms: number;
+  /** the worker's error code when it answered with its own error */
+  readonly error?: string;
+}
+
+export interface KeyCooldownLine {
+  readonly event: 'key_cooldown';
+  readonly requestId: string;
+  readonly keyIndex: number;
+  readonly model: string;
+  /** ISO-8601 instant the key frees */
+  readonly until: string;
+  readonly reason: 'quota-minute' | 'quota-day';
+  readonly quotaId?: string;
+}
+
+export interface KeyRemovedLine {
+  readonly event: 'key_removed';
+  readonly requestId: string;
+  readonly keyIndex: number;
+  readonly reason: string;
+  readonly upstreamStatus: number;
+}
+
+export interface StreamErrorLine {
+  readonly event: 'stream_error';
+  readonly requestId: string;
+  readonly route: string;
+  readonly keyIndex: number;
+}
+
+export type LogLine = RequestLine | KeyCooldownLine | KeyRemovedLine | StreamErrorLine;
+
+export type Logger = (line: LogLine) => void;
+
+/** Writes to the console; key removals go to `console.error` so they stand out in the dashboard. */
+export function consoleLogger(line: LogLine): void {
+  const text = JSON.stringify(line);
+  if (line.event === 'key_removed') console.error(text);
+  else console.log(text);
+}

@@ -1,0 +1,141 @@
+/**
+ * The src worker's whitelist of routes. Upstream URLs are built only from these templates and validated model ids,
+ * never by concatenating a client's raw path, so dot segments, encoded slashes or doubled slashes can only ever
+ * produce a 404 here, not a request to an unintended Google URL.
+ */
+
+export type Surface = 'openai' | 'native';
+
+export type RouteName =
+  | 'chat.completions'
+  | 'embeddings'
+  | 'models.list'
+  | 'models.retrieve'
+  | 'native.models.list'
+  | 'native.models.get'
+  | 'native.generateContent'
+  | 'native.streamGenerateContent'
+  | 'native.countTokens'
+  | 'native.embedContent'
+  | 'native.batchEmbedContents';
+
+export interface Route {
+  readonly name: RouteName;
+  readonly surface: Surface;
+  readonly method: 'GET' | 'POST';
+  /** path on Google's host, e.g. `/v1beta/openai/chat/completions` */
+  readonly upstreamPath: string;
+  /** query string to send upstream (`''` or starting with `?`), built from validated parameters only */
+  readonly upstreamSearch: string;
+  /** model id from the path, without a `models/` prefix */
+  readonly model?: string;
+}
+
+export type RouteMatch =
+  | { readonly kind: 'route'; readonly route: Route }
+  | { readonly kind: 'not-found' }
+  | { readonly kind: 'method-not-allowed'; readonly allow: 'GET' | 'POST' }
+  | { readonly kind: 'bad-query'; readonly message: string };
+
+/** Gemini model ids: `gemini-2.5-flash`, `gemini-2.5-flash-preview-05-20`, `gemma-3-27b-it`, `embedding-001`. */
+const MODEL_ID = '[A-Za-z0-9][A-Za-z0-9._-]{0,127}';
+const MODEL_ID_RE = new RegExp(`^${MODEL_ID}$`);
+
+const NATIVE_ACTIONS = ['generateContent', 'streamGenerateContent', 'countTokens', 'embedContent', 'batchEmbedContents'] as const;
+type NativeAction = (typeof NATIVE_ACTIONS)[number];
+
+// OpenAI clients use `/v1`; some tools are configured with no version, others copy Google's `/v1beta/openai` base.
+const OPENAI_PREFIX = '(?:/v1|/v1beta/openai)?';
+const OPENAI_CHAT = new RegExp(`^${OPENAI_PREFIX}/chat/completions$`);
+const OPENAI_EMBEDDINGS = new RegExp(`^${OPENAI_PREFIX}/embeddings$`);
+const OPENAI_MODELS = new RegExp(`^${OPENAI_PREFIX}/models$`);
+// `models/` is optional because Google's list returns ids like `models/gemini-2.5-flash`
+const OPENAI_MODEL = new RegExp(`^${OPENAI_PREFIX}/models/(?:models/)?(${MODEL_ID})$`);
+const NATIVE_MODELS = /^\/v1beta\/models$/;
+const NATIVE_MODEL = new RegExp(`^/v1beta/models/(${MODEL_ID})$`);
+const NATIVE_ACTION = new RegExp(`^/v1beta/models/(${MODEL_ID}):(${NATIVE_ACTIONS.join('|')})$`);
+
+/** Normalises a model name from a request body (`models/x` → `x`); undefined when it is not a plausible id. */
+export function normaliseModel(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const id = value.startsWith('models/') ? value.slice('models/'.length) : value;
+  return MODEL_ID_RE.test(id) ? id : undefined;
+}
+
+/** Whitelisted native query parameters; everything else (notably `key`) is dropped. */
+function nativeSearch(params: URLSearchParams, allowed: readonly ('alt' | 'pageSize' | 'pageToken')[]): string | { error: string } {
+  const out = new URLSearchParams();
+  for (const name of allowed) {
+    const value = params.get(name);
+    if (value === null) continue;
+    const valid =
+      name === 'alt' ? value === 'sse' || value === 'json' : name === 'pageSize' ? /^[0-9]{1,4}$/.test(value) : /^[A-Za-z0-9_=-]{1,1024}$/.test(value);
+    if (!valid) return { error: `invalid value for query parameter "${name}"` };
+    out.set(name, value);
+  }
+  const text = out.toString();
+  return text ? `?${text}` : '';
+}
+
+function route(method: string, want: 'GET' | 'POST', r: Omit<Route, 'method'>): RouteMatch {
+  if (method !== want) return { kind: 'method-not-allowed', allow: want };
+  return { kind: 'route', route: { ...r, method: want } };
+}
+
+/**
+ * Matches a request against the whitelist. `pathname` is the URL's pathname as the runtime parsed it
+ * (percent-encoding intact), `params` its query.
+ */
+export function matchRoute(method: string, pathname: string, params: URLSearchParams): RouteMatch {
+  if (OPENAI_CHAT.test(pathname)) {
+    return route(method, 'POST', { name: 'chat.completions', surface: 'openai', upstreamPath: '/v1beta/openai/chat/completions', upstreamSearch: '' });
+  }
+  if (OPENAI_EMBEDDINGS.test(pathname)) {
+    return route(method, 'POST', { name: 'embeddings', surface: 'openai', upstreamPath: '/v1beta/openai/embeddings', upstreamSearch: '' });
+  }
+  if (OPENAI_MODELS.test(pathname)) {
+    return route(method, 'GET', { name: 'models.list', surface: 'openai', upstreamPath: '/v1beta/openai/models', upstreamSearch: '' });
+  }
+  const openaiModel = OPENAI_MODEL.exec(pathname);
+  if (openaiModel) {
+    const model = openaiModel[1]!;
+    return route(method, 'GET', {
+      name: 'models.retrieve',
+      surface: 'openai',
+      upstreamPath: `/v1beta/openai/models/${encodeURIComponent(model)}`,
+      upstreamSearch: '',
+      model,
+    });
+  }
+  if (NATIVE_MODELS.test(pathname)) {
+    const search = nativeSearch(params, ['pageSize', 'pageToken']);
+    if (typeof search !== 'string') return { kind: 'bad-query', message: search.error };
+    return route(method, 'GET', { name: 'native.models.list', surface: 'native', upstreamPath: '/v1beta/models', upstreamSearch: search });
+  }
+  const nativeModel = NATIVE_MODEL.exec(pathname);
+  if (nativeModel) {
+    const model = nativeModel[1]!;
+    return route(method, 'GET', {
+      name: 'native.models.get',
+      surface: 'native',
+      upstreamPath: `/v1beta/models/${encodeURIComponent(model)}`,
+      upstreamSearch: '',
+      model,
+    });
+  }
+  const nativeAction = NATIVE_ACTION.exec(pathname);
+  if (nativeAction) {
+    const model = nativeAction[1]!;
+    const action = nativeAction[2] as NativeAction;
+    const search = nativeSearch(params, action === 'streamGenerateContent' ? ['alt'] : []);
+    if (typeof search !== 'string') return { kind: 'bad-query', message: search.error };
+    return route(method, 'POST', {
+      name: `native.${action}`,
+      surface: 'native',
+      upstreamPath: `/v1beta/models/${encodeURIComponent(model)}:${action}`,
+      upstreamSearch: search,
+      model,
+    });
+  }
+  return { kind: 'not-found' };
+}
