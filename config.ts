@@ -205,17 +205,17 @@ function stateConfig(
 
 function positiveInteger(name: string, raw: string): number {
   if (/^[1-9][0-9]*$/.test(raw) && Number.isSafeInteger(Number(raw))) return Number(raw);
-  throw new Error(`${name} must be a positive integer (1, 2, 3, ...), got ${rules.received(raw)}`);
+  throw new rules.ValidationError(`${name} must be a positive integer (1, 2, 3, ...), got ${rules.received(raw)}`);
 }
 
 function integer(name: string, raw: string, min: number, max: number): number {
   const value = /^-?[0-9]+$/.test(raw) ? Number(raw) : Number.NaN;
   if (Number.isSafeInteger(value) && value >= min && value <= max) return value;
-  throw new Error(`${name} must be an integer from ${min} to ${max}, got ${rules.received(raw)}`);
+  throw new rules.ValidationError(`${name} must be an integer from ${min} to ${max}, got ${rules.received(raw)}`);
 }
 
 function samplingRate(raw: string): number {
   const value = /^[0-9]*\.?[0-9]+$/.test(raw) ? Number(raw) : Number.NaN;
   if (value > 0 && value <= 1) return value;
-  throw new Error(`LOG_SAMPLING_RATE must be a number greater than 0 and at most 1 (e.g. 0.1 for 10%), got ${rules.received(raw)}`);
+  throw new rules.ValidationError(`LOG_SAMPLING_RATE must be a number greater than 0 and at most 1 (e.g. 0.1 for 10%), got ${rules.received(raw)}`);
 }

@@ -18,3 +18,4 @@ export type { StateConfig, LocalStateConfig, S3StateConfig } from './state-backe
 export { PLAN_LIMITS, WORKERS_PLANS, SRC_WORKER_FIXED_ENV_VARS, maxKeysPerWorker } from './limits';
 export type { PlanLimits, WorkersPlan } from './limits';
 export { DEFAULT_NAME_PREFIX, orchestratorScriptName, previewScriptName, shardCount, shardScriptName } from './names';
+export { ValidationError } from './validate';

@@ -16,10 +16,15 @@ import {
 /** A failed check's message, or undefined when the value is fine. */
 export type RuleResult = string | undefined;
 
+/** A configuration mistake the user can fix; the composition root prints its message without a stack trace. */
+export class ValidationError extends Error {
+  override readonly name = 'ValidationError';
+}
+
 /** Throws the first failed rule's message. */
 export function assertValid(results: readonly RuleResult[]): void {
   const failure = results.find((r): r is string => r !== undefined);
-  if (failure !== undefined) throw new Error(failure);
+  if (failure !== undefined) throw new ValidationError(failure);
 }
 
 /** Renders a received value for a message: strings quoted, so an empty or padded value is visible. */

@@ -121,3 +121,21 @@ describe('cdktf synth with canary secrets in the environment', () => {
     ]);
   });
 });
+
+describe('main.ts with a bad configuration', () => {
+  test('exits 1 with the validation message alone, before bundling anything', async () => {
+    const inherited = Object.fromEntries(
+      Object.entries(process.env).filter(([name]) => !(CONFIG_VARIABLES as readonly string[]).includes(name)),
+    );
+    const run = promisify(execFile)(join(ROOT, 'node_modules', '.bin', 'tsx'), ['main.ts'], {
+      cwd: ROOT,
+      env: { ...inherited, PR_NUMBER: 'abc' },
+      timeout: 60_000,
+    });
+    await expect(run).rejects.toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr: 'configuration error: PR_NUMBER must be a positive integer (1, 2, 3, ...), got "abc"\n',
+    });
+  });
+});
