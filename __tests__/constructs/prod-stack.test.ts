@@ -47,6 +47,31 @@ describe('ProdStack', () => {
     );
   });
 
+  test('plan-time validations: exactly keyCount non-empty keys, a non-empty pass, an account id naming its variables', () => {
+    const json = prod({ keyCount: 12 });
+    expect(json.variable.api_keys?.validation).toEqual([
+      {
+        condition: '${length(var.api_keys) == 12}',
+        error_message:
+          'api_keys must hold exactly 12 keys (KEY_COUNT at synth): set TF_VAR_api_keys to a JSON array of 12 strings, or synth again with KEY_COUNT set to the number of keys.',
+      },
+      {
+        condition: '${alltrue([for k in var.api_keys : trimspace(k) != ""])}',
+        error_message: 'api_keys must not contain empty or blank strings: every element of TF_VAR_api_keys must be a Gemini API key.',
+      },
+    ]);
+    expect(json.variable.pass?.validation).toEqual([
+      { condition: '${trimspace(var.pass) != ""}', error_message: 'pass must be a non-empty password: set TF_VAR_pass.' },
+    ]);
+    expect(json.variable.account_id?.validation).toEqual([
+      {
+        condition: '${can(regex("^[0-9a-f]{32}$", var.account_id))}',
+        error_message:
+          'account_id must be a Cloudflare account id (32 hex characters): set CLOUDFLARE_ACCOUNT_ID before synth or TF_VAR_account_id before plan.',
+      },
+    ]);
+  });
+
   test('defaults: outputs the orchestrator name and an empty URL until the workers.dev subdomain is known', () => {
     const json = prod();
     expect(resolveScriptRef(json, json.output.public_worker_name?.value ?? '')).toBe('zen-ai-router-orchestrator');
