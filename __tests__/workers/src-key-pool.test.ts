@@ -1,0 +1,68 @@
+import fc from 'fast-check';
+import { ANY_MODEL, KeyPool } from '../../workers/src/key-pool';
+
+const KEYS = [1, 2, 3, 4];
+const M = 'gemini-2.5-flash';
+
+describe('KeyPool', () => {
+  it('picks uniformly among available keys using the injected random', () => {
+    const pool = new KeyPool();
+    const picks = [0, 0.25, 0.5, 0.75, 0.999].map(r => pool.pick(KEYS, M, 0, new Set(), () => r));
+    expect(picks).toEqual([1, 2, 3, 4, 4]);
+  });
+
+  it('never picks a key that is cooling, removed or already tried', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), r => {
+        const pool = new KeyPool();
+        pool.coolDown(1, M, { until: 1000, reason: 'quota-minute' });
+        pool.remove(2, 'API_KEY_INVALID');
+        return pool.pick(KEYS, M, 500, new Set([3]), () => r) === 4;
+      }),
+    );
+  });
+
+  it('frees a cooled key exactly when its cooldown ends', () => {
+    const pool = new KeyPool();
+    pool.coolDown(1, M, { until: 17_000, reason: 'quota-minute' });
+    expect(pool.available([1], M, 16_999)).toEqual([]);
+    expect(pool.available([1], M, 17_000)).toEqual([1]);
+  });
+
+  it('scopes cooldowns to the model: a key out of one model still serves another', () => {
+    const pool = new KeyPool();
+    pool.coolDown(1, 'gemini-2.5-pro', { until: 60_000, reason: 'quota-day' });
+    expect(pool.available([1], 'gemini-2.5-pro', 0)).toEqual([]);
+    expect(pool.available([1], M, 0)).toEqual([1]);
+    expect(pool.available([1], ANY_MODEL, 0)).toEqual([1]);
+  });
+
+  it('does not let a shorter cooldown replace a longer one', () => {
+    const pool = new KeyPool();
+    pool.coolDown(1, M, { until: 86_400_000, reason: 'quota-day' });
+    pool.coolDown(1, M, { until: 17_000, reason: 'quota-minute' });
+    expect(pool.cooldownOf(1, M, 20_000)).toEqual({ until: 86_400_000, reason: 'quota-day' });
+  });
+
+  it('reports the wait until the first key frees, and whether all are out for the day', () => {
+    const pool = new KeyPool();
+    pool.coolDown(1, M, { until: 30_000, reason: 'quota-minute' });
+    pool.coolDown(2, M, { until: 12_000, reason: 'quota-minute' });
+    pool.coolDown(3, M, { until: 90_000, reason: 'quota-day' });
+    pool.remove(4, 'PERMISSION_DENIED');
+    expect(pool.status(KEYS, M, 2_000)).toEqual({ kind: 'cooling', retryAfterMs: 10_000, allDay: false });
+    expect(pool.status(KEYS, M, 12_000)).toEqual({ kind: 'available', keys: [2] });
+
+    const daily = new KeyPool();
+    daily.coolDown(1, M, { until: 90_000, reason: 'quota-day' });
+    daily.coolDown(2, M, { until: 80_000, reason: 'quota-day' });
+    expect(daily.status([1, 2], M, 40_000)).toEqual({ kind: 'cooling', retryAfterMs: 40_000, allDay: true });
+  });
+
+  it('is exhausted when every key was removed, and removal outlives any clock', () => {
+    const pool = new KeyPool();
+    KEYS.forEach(k => pool.remove(k, 'API_KEY_INVALID'));
+    expect(pool.status(KEYS, M, Number.MAX_SAFE_INTEGER)).toEqual({ kind: 'exhausted' });
+    expect(pool.isRemoved(3)).toBe(true);
+  });
+});

@@ -1,0 +1,153 @@
+/**
+ * The key pool and failover loop driven through the handler in-process, with an injected clock, randomness and
+ * upstream, so cooldown expiry and retry-after values are asserted exactly without waiting.
+ */
+import { handleRequest, type HandlerDeps } from '../../workers/src/handler';
+import { KeyPool } from '../../workers/src/key-pool';
+import type { LogLine } from '../../workers/src/log';
+import { MAX_ATTEMPTS } from '../../workers/src/upstream';
+
+const PASS = 'pool-logic-pass';
+const KEYS = Array.from({ length: 8 }, (_, i) => `pool-logic-key-${i + 1}`);
+const ENV = { PASS, GEMINI_BASE_URL: 'http://gemini.test', ...Object.fromEntries(KEYS.map((k, i) => [`KEY${i + 1}`, k])) };
+const START = Date.parse('2026-06-15T10:00:00Z');
+
+type Reply = 'ok' | 'minute' | 'day' | 'invalid' | 'overloaded';
+
+function googleBody(reply: Reply): unknown {
+  const quota = (quotaId: string) => [
+    {
+      error: {
+        code: 429,
+        message: 'You exceeded your current quota',
+        status: 'RESOURCE_EXHAUSTED',
+        details: [
+          { '@type': 'type.googleapis.com/google.rpc.QuotaFailure', violations: [{ quotaId }] },
+          { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '17s' },
+        ],
+      },
+    },
+  ];
+  switch (reply) {
+    case 'minute':
+      return quota('GenerateRequestsPerMinutePerProjectPerModel-FreeTier');
+    case 'day':
+      return quota('GenerateRequestsPerDayPerProjectPerModel-FreeTier');
+    case 'invalid':
+      return [{ error: { code: 400, message: 'API key not valid.', status: 'INVALID_ARGUMENT', details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID' }] } }];
+    case 'overloaded':
+      return [{ error: { code: 503, message: 'The model is overloaded.', status: 'UNAVAILABLE' } }];
+    case 'ok':
+      return { choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }] };
+  }
+}
+
+const STATUS: Record<Reply, number> = { ok: 200, minute: 429, day: 429, invalid: 400, overloaded: 503 };
+
+function harness(behaviour: (key: string) => Reply) {
+  let now = START;
+  let seed = 1;
+  const calls: string[] = [];
+  const logs: LogLine[] = [];
+  const deps: HandlerDeps = {
+    now: () => now,
+    // a small LCG: deterministic, yet spreads picks over all keys
+    random: () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31),
+    randomUUID: () => 'req',
+    log: line => logs.push(line),
+    pool: new KeyPool(),
+    fetch: async (_url, init) => {
+      const key = new Headers(init.headers).get('authorization')!.replace('Bearer ', '');
+      calls.push(key);
+      const reply = behaviour(key);
+      return new Response(JSON.stringify(googleBody(reply)), { status: STATUS[reply], headers: { 'content-type': 'application/json' } });
+    },
+  };
+  const send = () =>
+    handleRequest(
+      new Request('http://worker.test/v1/chat/completions', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${PASS}` },
+        body: JSON.stringify({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'hi' }] }),
+      }),
+      ENV,
+      deps,
+    );
+  return { deps, calls, logs, send, advance: (ms: number) => (now += ms) };
+}
+
+describe('key pool through the handler (injected time)', () => {
+  it('with one of 8 keys rate limited, 200 requests all succeed and that key is not retried until its cooldown ends', async () => {
+    const h = harness(key => (key === KEYS[2] ? 'minute' : 'ok'));
+    for (let i = 0; i < 200; i++) {
+      expect((await h.send()).status).toBe(200);
+      h.advance(50); // 200 requests over 10 s, inside the 17 s cooldown
+    }
+    expect(h.calls.filter(k => k === KEYS[2])).toHaveLength(1);
+    expect(new Set(h.calls).size).toBe(8);
+    expect(h.logs.filter(l => l.event === 'key_cooldown')).toEqual([
+      // every request before the limited key's turn made exactly one call, so its position is its request number
+      expect.objectContaining({ keyIndex: 3, reason: 'quota-minute', until: new Date(START + 50 * h.calls.indexOf(KEYS[2]!) + 17_000).toISOString() }),
+    ]);
+
+    h.advance(17_000);
+    for (let i = 0; i < 100; i++) await h.send();
+    expect(h.calls.filter(k => k === KEYS[2]).length).toBeGreaterThan(1);
+  });
+
+  it('answers 429 with retry-after to the first key that frees once every key is cooling, without calling Google', async () => {
+    const h = harness(() => 'minute');
+    // three attempts per request: three requests cool 8 keys (the third request has two left to try)
+    const first = await h.send();
+    expect(first.status).toBe(429);
+    expect(h.calls).toHaveLength(MAX_ATTEMPTS);
+    await h.send();
+    await h.send();
+    expect(h.calls).toHaveLength(8);
+    h.advance(5_000);
+    const refused = await h.send();
+    expect(h.calls).toHaveLength(8);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('12');
+    expect(refused.headers.get('x-should-retry')).toBeNull();
+    expect(await refused.json()).toMatchObject({ error: { type: 'rate_limit_error', code: 'all_keys_cooling' } });
+  });
+
+  it('says x-should-retry: false and waits until Pacific midnight when every key is out for the day', async () => {
+    const h = harness(() => 'day');
+    for (let i = 0; i < 3; i++) await h.send();
+    const refused = await h.send();
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('x-should-retry')).toBe('false');
+    // 2026-06-15T10:00Z → midnight PDT is 2026-06-16T07:00Z, 21 h later
+    expect(refused.headers.get('retry-after')).toBe(String(21 * 3600));
+    expect(await refused.json()).toMatchObject({ error: { code: 'daily_quota_exhausted' } });
+  });
+
+  it('removes an invalid key for good and fails over without the client noticing', async () => {
+    const h = harness(key => (key === KEYS[0] ? 'invalid' : 'ok'));
+    for (let i = 0; i < 50; i++) expect((await h.send()).status).toBe(200);
+    h.advance(365 * 24 * 3600 * 1000);
+    for (let i = 0; i < 50; i++) await h.send();
+    expect(h.calls.filter(k => k === KEYS[0])).toHaveLength(1);
+    expect(h.logs.filter(l => l.event === 'key_removed')).toEqual([expect.objectContaining({ keyIndex: 1, reason: 'API_KEY_INVALID', upstreamStatus: 400 })]);
+  });
+
+  it('answers 503 when Google has rejected every key', async () => {
+    const h = harness(() => 'invalid');
+    for (let i = 0; i < 3; i++) await h.send();
+    const res = await h.send();
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ error: { code: 'no_usable_keys' } });
+    expect(h.calls).toHaveLength(8);
+  });
+
+  it('passes a 503 through without failover or cooling', async () => {
+    const h = harness(() => 'overloaded');
+    const res = await h.send();
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({ error: { message: 'The model is overloaded.', type: 'server_error', code: 'UNAVAILABLE' } });
+    expect(h.calls).toHaveLength(1);
+    expect(h.deps.pool.status([1, 2, 3, 4, 5, 6, 7, 8], 'gemini-2.5-flash', START).kind).toBe('available');
+  });
+});
