@@ -1,0 +1,62 @@
+/**
+ * Starts an emulated topology in workerd. Shared by `npm start` and the end-to-end tests, so the tests exercise the
+ * exact wiring users run.
+ *
+ * @module
+ */
+import { Miniflare } from 'miniflare';
+import { createServer } from 'node:net';
+import type { Topology } from './topology';
+
+export interface StartOptions {
+  readonly topology: Topology;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** 0 picks a free port */
+  readonly port: number;
+  /** every console line any worker writes, with its level (`log`, `error`, ...) */
+  readonly onLog: (message: string, level: string) => void;
+}
+
+export interface RunningTopology {
+  /** the public worker's origin, e.g. `http://127.0.0.1:8787` */
+  readonly url: string;
+  readonly miniflare: Miniflare;
+  dispose(): Promise<void>;
+}
+
+/** Thrown when the port is taken, so the CLI can say so instead of printing workerd's stack. */
+export class PortInUseError extends Error {
+  override readonly name = 'PortInUseError';
+}
+
+/** Fails with {@link PortInUseError} when `host:port` cannot be bound; workerd's own error does not say which port. */
+export async function assertPortFree(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((resolvePromise, reject) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new PortInUseError(`port ${port} on ${host} is already in use: stop the other process or set PORT`)
+          : error,
+      ),
+    );
+    probe.listen(port, host, () => probe.close(() => resolvePromise()));
+  });
+}
+
+export async function startTopology(options: StartOptions): Promise<RunningTopology> {
+  const host = options.host ?? '127.0.0.1';
+  await assertPortFree(host, options.port);
+  const miniflare = new Miniflare({
+    host,
+    port: options.port,
+    handleStructuredLogs: ({ message, level }: { message: string; level: string }) => {
+      options.onLog(message, level);
+    },
+    workers: options.topology.workers.map((worker) => worker.options),
+  });
+  const url = await miniflare.ready;
+  return { url: url.origin, miniflare, dispose: () => miniflare.dispose() };
+}
