@@ -1,0 +1,89 @@
+/**
+ * Benchmark 6: CPU the src worker spends per request. workerd freezes timers while JavaScript runs (a Spectre
+ * mitigation), so in-worker clocks cannot measure CPU; instead this reads the workerd process's own user+system CPU
+ * time from /proc before and after a batch of requests. That includes workerd's HTTP handling, so it is an upper bound
+ * for what Cloudflare bills as CPU time; a request to an unknown path gives the runtime's floor for comparison.
+ */
+import { Miniflare } from 'miniflare';
+import { readdirSync, readFileSync } from 'node:fs';
+import { Agent } from 'node:http';
+import { bundleWorker } from '../scripts/build-workers';
+import { startFakeGemini } from '../dev/fake-gemini';
+import { fmt, printTable } from './stats';
+import { BENCH_PASS, QUIET, timedRequest } from './topology';
+
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
+const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+function workerdPids(): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        return comm === 'workerd' && ppid === process.pid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[11] and fields[12] are utime and stime (fields 14 and 15 of stat(5), counted after the comm field)
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+}
+
+async function main(): Promise<void> {
+  const fake = await startFakeGemini({ port: 0 });
+  const mf = new Miniflare({
+    ...QUIET,
+    host: '127.0.0.1',
+    port: 0,
+    modules: true,
+    script: bundleWorker('src'),
+    compatibilityDate: '2026-04-20',
+    bindings: { KEY1: 'bench-cpu-key-1', KEY2: 'bench-cpu-key-2', PASS: BENCH_PASS, GEMINI_BASE_URL: fake.url },
+  });
+  const port = Number((await mf.ready).port);
+  const [pid] = workerdPids();
+  if (pid === undefined) throw new Error('could not find the workerd process started by miniflare');
+  const agent = new Agent({ keepAlive: true });
+
+  const cases: readonly [string, string, string | undefined][] = [
+    ['unknown path (runtime floor, 404)', '/v1/nothing-here', undefined],
+    ['chat completion, pass-through', '/v1/chat/completions', JSON.stringify({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'ping' }] })],
+    ['embeddings, float', '/v1/embeddings', JSON.stringify({ model: 'gemini-embedding-001', input: ['a', 'b', 'c', 'd'], encoding_format: 'float' })],
+    ['embeddings, base64 (encoded in the worker)', '/v1/embeddings', JSON.stringify({ model: 'gemini-embedding-001', input: ['a', 'b', 'c', 'd'], encoding_format: 'base64' })],
+  ];
+  try {
+    const rows: (string | number)[][] = [];
+    for (const [name, path, body] of cases) {
+      for (let i = 0; i < 100; i++) await timedRequest(agent, port, 'bench.local', path, body);
+      fake.reset();
+      const before = cpuMs(pid);
+      for (let i = 0; i < REQUESTS; i++) {
+        const res = await timedRequest(agent, port, 'bench.local', path, body);
+        if (body !== undefined && res.status !== 200) throw new Error(`${name}: ${res.status} ${res.body.slice(0, 200)}`);
+      }
+      const perRequest = (cpuMs(pid) - before) / REQUESTS;
+      rows.push([name, fmt(perRequest, 3), fmt((perRequest / 10) * 100, 1)]);
+      fake.reset();
+    }
+    process.stdout.write(`Request CPU (workerd process CPU over ${REQUESTS} requests per case; free plan allows 10 ms)\n\n`);
+    printTable(['request', 'CPU ms / request (upper bound)', '% of 10 ms'], rows);
+  } finally {
+    agent.destroy();
+    await mf.dispose();
+    await fake.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
