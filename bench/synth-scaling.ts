@@ -5,7 +5,7 @@
  * CDKTF_OUTDIR set), timed by GNU time, so the figure is the app's own cost. The cdktf CLI adds a constant start-up on
  * top; it is measured once for the baseline and once for 800 keys so the ratio with it is shown too.
  */
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -24,16 +24,14 @@ function timed(command: string, argsFor: (out: string) => readonly string[], env
   const args = argsFor(out);
   try {
     // GNU time writes "<elapsed seconds> <max RSS KiB>" as the last line of stderr.
-    const result = execFileSync('/usr/bin/time', ['-f', '%e %M', command, ...args], {
+    const result = spawnSync('/usr/bin/time', ['-f', '%e %M', command, ...args], {
       cwd: ROOT,
       env: { ...process.env, ...env, CDKTF_OUTDIR: out },
       stdio: ['ignore', 'ignore', 'pipe'],
       encoding: 'utf8',
     });
-    return parseTime(result);
-  } catch (error) {
-    const stderr = (error as { stderr?: string }).stderr ?? '';
-    throw new Error(`${command} ${args.join(' ')} failed:\n${stderr.slice(-2000)}`);
+    if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed:\n${result.stderr.slice(-2000)}`);
+    return parseTime(result.stderr);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
