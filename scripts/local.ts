@@ -1,0 +1,94 @@
+/**
+ * `npm start`: synthesizes the app and runs the chosen stack in workerd, exactly as Terraform would deploy it.
+ * All decisions live in `scripts/local/*`; this file does the I/O and the process lifecycle.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startFakeGemini, type FakeGemini } from '../dev/fake-gemini';
+import { CliError, banner, formatRequest, parseApiKeys, parseArgs, resolveSecrets, synthEnv } from './local/cli';
+import { RequestLog } from './local/request-log';
+import { PortInUseError, startTopology, type RunningTopology } from './local/start';
+import { PROJECT_ROOT, runSynth } from './local/synth';
+import { TopologyError, backendScripts, buildTopology, requiredApiKeyCount } from './local/topology';
+
+const REAL_GEMINI = 'https://generativelanguage.googleapis.com';
+
+async function main(): Promise<void> {
+  const env = process.env;
+  const args = parseArgs(process.argv.slice(2), env);
+  const outDir = join(PROJECT_ROOT, 'cdktf.out');
+  const realKeys = env.TF_VAR_api_keys ? parseApiKeys(env.TF_VAR_api_keys) : undefined;
+
+  if (!args.skipSynth) {
+    process.stdout.write(`synthesizing (cdktf synth, stack ${args.stack})...\n`);
+    await runSynth({ outDir, env: synthEnv(env, args.stack, realKeys?.length) });
+  }
+  const stackDir = join(outDir, 'stacks', args.stack);
+  let stack: Record<string, unknown>;
+  try {
+    stack = JSON.parse(readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8')) as Record<string, unknown>;
+  } catch (error) {
+    throw new CliError(`cannot read ${join(stackDir, 'cdk.tf.json')} (${(error as Error).message}); run without --skip-synth`);
+  }
+
+  const secrets = resolveSecrets(env, requiredApiKeyCount(stack), () => randomBytes(9).toString('base64url'));
+  let fake: FakeGemini | undefined;
+  let upstream: string;
+  if (secrets.demo) {
+    fake = await startFakeGemini({ port: 0, chunkDelayMs: 40 });
+    upstream = fake.url;
+  } else {
+    upstream = env.GEMINI_BASE_URL || REAL_GEMINI;
+  }
+  const overrides: Record<string, string> = secrets.demo || env.GEMINI_BASE_URL ? { GEMINI_BASE_URL: upstream } : {};
+  const topology = buildTopology(stack, { stackDir, secrets, plainTextOverrides: overrides });
+
+  const shardNames = backendScripts(topology);
+  const requestLog = new RequestLog({
+    orchestrated: shardNames.size > 0,
+    graceMs: 2000,
+    onRequest: (summary) => process.stdout.write(`${formatRequest(summary, shardNames)}\n`),
+    onOther: ({ text }) => process.stdout.write(`${text}\n`),
+  });
+  let running: RunningTopology;
+  try {
+    running = await startTopology({
+      topology,
+      port: args.port,
+      onLog: (message) => requestLog.accept(message, Date.now()),
+    });
+  } catch (error) {
+    await fake?.close();
+    throw error;
+  }
+  const flusher = setInterval(() => requestLog.flush(Date.now()), 500);
+
+  process.stdout.write(
+    `${banner({ stack: args.stack, url: running.url, secrets, upstream, workers: topology.workers.map((w) => w.scriptName) })}\n`,
+  );
+
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(flusher);
+    requestLog.flush(Number.POSITIVE_INFINITY);
+    process.stdout.write('\nstopped\n');
+    // Miniflare's own signal hook runs right after this one: it kills workerd synchronously and exits the process.
+    // Disposing here as well keeps the shutdown clean should that hook ever stop exiting.
+    void Promise.allSettled([running.dispose(), fake?.close()]).then(() => process.exit(0));
+  };
+  // prepended so the last requests are printed before Miniflare's hook ends the process
+  process.prependListener('SIGINT', stop);
+  process.prependListener('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof CliError || error instanceof TopologyError || error instanceof PortInUseError) {
+    process.stderr.write(`error: ${error.message}\n`);
+  } else {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,168 @@
+/**
+ * The pure parts of `npm start`: arguments, secrets, the synth environment and what gets printed.
+ *
+ * @module
+ */
+import type { RequestSummary } from './request-log';
+
+export const DEFAULT_PORT = 8787;
+export const DEFAULT_PREVIEW_PR = '1';
+const STACK_NAME = /^(prod|preview-[1-9][0-9]{0,8})$/;
+
+export interface CliArgs {
+  readonly stack: string;
+  readonly port: number;
+  /** reuse `cdktf.out/` as it is instead of synthesizing */
+  readonly skipSynth: boolean;
+}
+
+export const USAGE = `usage: npm start -- [--stack prod|preview-<n>] [--port <n>] [--skip-synth]
+
+Runs the synthesized stack in workerd. Without TF_VAR_api_keys it uses demo keys and a fake Gemini on loopback.
+Environment: PORT (default ${DEFAULT_PORT}), TF_VAR_api_keys (JSON array), TF_VAR_pass, GEMINI_BASE_URL, KEY_COUNT.`;
+
+export class CliError extends Error {
+  override readonly name = 'CliError';
+}
+
+function portNumber(raw: string, source: string): number {
+  if (!/^[0-9]{1,5}$/.test(raw) || Number(raw) > 65535) {
+    throw new CliError(`${source} must be a port number 0..65535, got ${JSON.stringify(raw)}`);
+  }
+  return Number(raw);
+}
+
+export function parseArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CliArgs {
+  let stack = 'prod';
+  let port = env.PORT === undefined || env.PORT === '' ? DEFAULT_PORT : portNumber(env.PORT, 'PORT');
+  let skipSynth = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? arg.split(/=(.*)/s, 2) : [arg, undefined];
+    const value = (): string => {
+      const next = inline ?? argv[++i];
+      if (next === undefined) throw new CliError(`${flag} needs a value\n${USAGE}`);
+      return next;
+    };
+    if (flag === '--stack') stack = value();
+    else if (flag === '--port') port = portNumber(value(), '--port');
+    else if (flag === '--skip-synth') skipSynth = true;
+    else throw new CliError(`unknown argument ${JSON.stringify(arg)}\n${USAGE}`);
+  }
+  if (!STACK_NAME.test(stack)) throw new CliError(`--stack must be prod or preview-<n>, got ${JSON.stringify(stack)}`);
+  return { stack, port, skipSynth };
+}
+
+/** Parses `TF_VAR_api_keys` the way Terraform reads a `list(string)` variable from the environment. */
+export function parseApiKeys(raw: string): string[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new CliError('TF_VAR_api_keys must be a JSON array of strings, e.g. ["key1","key2"]; it is not valid JSON');
+  }
+  if (!Array.isArray(parsed) || !parsed.every((k) => typeof k === 'string' && k.trim() !== '')) {
+    throw new CliError('TF_VAR_api_keys must be a JSON array of non-empty strings, e.g. ["key1","key2"]');
+  }
+  return parsed as string[];
+}
+
+/**
+ * The environment `cdktf synth` runs with: no `TF_VAR_*` (secrets never reach synth), `PR_NUMBER` set so the preview
+ * stack exists, and `KEY_COUNT` taken from the real key list when the user gave keys but no count.
+ */
+export function synthEnv(
+  env: Readonly<Record<string, string | undefined>>,
+  stack: string,
+  apiKeyCount: number | undefined,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && !name.startsWith('TF_VAR_')) out[name] = value;
+  }
+  out.PR_NUMBER = stack.startsWith('preview-') ? stack.slice('preview-'.length) : (env.PR_NUMBER || DEFAULT_PREVIEW_PR);
+  if (apiKeyCount !== undefined) {
+    if (env.KEY_COUNT !== undefined && env.KEY_COUNT !== '' && Number(env.KEY_COUNT) !== apiKeyCount) {
+      throw new CliError(
+        `KEY_COUNT is ${env.KEY_COUNT} but TF_VAR_api_keys holds ${apiKeyCount} keys; Terraform would reject this, so fix one of them`,
+      );
+    }
+    out.KEY_COUNT = String(apiKeyCount);
+  }
+  // cdktf's CLI otherwise phones its version checkpoint, which fails offline with a noisy error
+  out.CHECKPOINT_DISABLE = '1';
+  return out;
+}
+
+export interface LocalSecrets {
+  readonly apiKeys: string[];
+  readonly pass: string;
+  /** demo keys and a generated password, served by the fake Gemini */
+  readonly demo: boolean;
+}
+
+/** Real secrets from `TF_VAR_*`, or demo ones sized for the stack when no keys are given. */
+export function resolveSecrets(
+  env: Readonly<Record<string, string | undefined>>,
+  requiredKeyCount: number,
+  randomToken: () => string,
+): LocalSecrets {
+  const raw = env.TF_VAR_api_keys;
+  if (raw === undefined || raw === '') {
+    const apiKeys = Array.from({ length: requiredKeyCount }, (_, i) => `demo-key-${String(i + 1).padStart(2, '0')}`);
+    return { apiKeys, pass: env.TF_VAR_pass || `demo-${randomToken()}`, demo: true };
+  }
+  const pass = env.TF_VAR_pass;
+  if (pass === undefined || pass.trim() === '') {
+    throw new CliError('TF_VAR_pass is not set: with real keys in TF_VAR_api_keys, choose the password clients must send');
+  }
+  return { apiKeys: parseApiKeys(raw), pass, demo: false };
+}
+
+export interface BannerInput {
+  readonly stack: string;
+  readonly url: string;
+  readonly secrets: LocalSecrets;
+  readonly upstream: string;
+  /** script name of each emulated worker, public one first */
+  readonly workers: readonly string[];
+}
+
+/** What `npm start` prints once the topology is up. Shows the password only when it is a generated demo one. */
+export function banner({ stack, url, secrets, upstream, workers }: BannerInput): string {
+  const pass = secrets.demo ? secrets.pass : '$TF_VAR_pass';
+  const shellPass = secrets.demo ? pass : '"$TF_VAR_pass"';
+  return [
+    `zen-ai-router: stack ${stack} running in workerd (${workers.length} worker${workers.length === 1 ? '' : 's'}: ${workers.join(', ')})`,
+    `  URL       ${url}/v1`,
+    `  password  ${secrets.demo ? `${pass}   (demo; set TF_VAR_api_keys and TF_VAR_pass to use real keys)` : 'from TF_VAR_pass'}`,
+    `  upstream  ${upstream}${secrets.demo ? `   (fake Gemini, ${secrets.apiKeys.length} demo keys)` : ''}`,
+    '',
+    'Try it:',
+    `  curl ${url}/v1/chat/completions -H "Authorization: Bearer ${shellPass}" -H "Content-Type: application/json" \\`,
+    `    -d '{"model":"gemini-2.5-flash","messages":[{"role":"user","content":"Hello"}]}'`,
+    '',
+    '  // node, with the openai package',
+    "  import OpenAI from 'openai';",
+    `  const client = new OpenAI({ baseURL: '${url}/v1', apiKey: ${secrets.demo ? `'${pass}'` : 'process.env.TF_VAR_pass'} });`,
+    "  const reply = await client.chat.completions.create({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'Hello' }] });",
+    '  console.log(reply.choices[0].message.content);',
+    '',
+    'Requests (Ctrl-C to stop):',
+  ].join('\n');
+}
+
+/** One printed line per request, e.g. `200  38 ms  shard 1 (zen-ai-router-worker-1)  key 4  chat.completions gemini-2.5-flash`. */
+export function formatRequest(summary: RequestSummary, shardNames: ReadonlyMap<number, string>): string {
+  const parts = [String(summary.status).padEnd(3), `${String(summary.ms).padStart(5)} ms`];
+  if (summary.shard !== undefined) {
+    const name = shardNames.get(summary.shard);
+    parts.push(`shard ${summary.shard}${name ? ` (${name})` : ''}`);
+  }
+  parts.push(summary.keyIndex === undefined ? 'no key' : `key ${summary.keyIndex}`);
+  if (summary.route) parts.push(summary.route);
+  if (summary.model) parts.push(summary.model);
+  if (summary.error) parts.push(`error=${summary.error}`);
+  parts.push(`[${summary.requestId}]`);
+  return parts.join('  ');
+}
