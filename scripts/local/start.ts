@@ -57,6 +57,13 @@ export async function startTopology(options: StartOptions): Promise<RunningTopol
     },
     workers: options.topology.workers.map((worker) => worker.options),
   });
-  const url = await miniflare.ready;
+  let url: URL;
+  try {
+    url = await miniflare.ready;
+  } catch (error) {
+    // a runtime that failed to start still holds Miniflare's loopback server open
+    await miniflare.dispose().catch(() => undefined);
+    throw error;
+  }
   return { url: url.origin, miniflare, dispose: () => miniflare.dispose() };
 }

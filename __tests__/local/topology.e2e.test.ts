@@ -1,0 +1,302 @@
+/**
+ * End to end: the stacks `cdktf synth` really produces, emulated by `npm start`'s own modules in workerd, driven by
+ * the real `openai` and `@google/genai` clients, against the fake Gemini on 127.0.0.1. Synth runs once for the file
+ * (with PR_NUMBER so the preview stack exists too); each topology gets one Miniflare instance.
+ */
+import { GoogleGenAI } from '@google/genai';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { FAKE_REPLY_TEXT, fakeEmbeddingValues, startFakeGemini, type FakeGemini } from '../../dev/fake-gemini';
+import { synthEnv } from '../../scripts/local/cli';
+import { startTopology, type RunningTopology } from '../../scripts/local/start';
+import { runSynth } from '../../scripts/local/synth';
+import { backendScripts, buildTopology, type Topology } from '../../scripts/local/topology';
+import { chiSquareUniform } from './chi-square';
+import { startUpstreamTap, type UpstreamTap } from './upstream-tap';
+
+const KEY_COUNT = 20;
+const PR = '3';
+const API_KEYS = Array.from({ length: KEY_COUNT }, (_, i) => `canary-key-${String(i).padStart(2, '0')}-e2e`);
+const PASS = 'canary-pass-e2e';
+const SECRETS = { apiKeys: API_KEYS, pass: PASS };
+const THROWING_SCRIPT = `export default { async fetch() { throw new Error('canary-shard-crash ${API_KEYS[8]}'); } };`;
+
+jest.setTimeout(90_000);
+
+let outDir: string;
+let fake: FakeGemini;
+const logs: string[] = [];
+
+type Json = Record<string, unknown>;
+const stackJson = (stack: string): Json =>
+  JSON.parse(readFileSync(join(outDir, 'stacks', stack, 'cdk.tf.json'), 'utf8')) as Json;
+
+function topologyFor(stack: string, upstream: string): Topology {
+  return buildTopology(stackJson(stack), {
+    stackDir: join(outDir, 'stacks', stack),
+    secrets: SECRETS,
+    plainTextOverrides: { GEMINI_BASE_URL: upstream },
+  });
+}
+
+async function start(topology: Topology): Promise<RunningTopology> {
+  return startTopology({ topology, port: 0, onLog: (message) => logs.push(message) });
+}
+
+const parsedLogs = (event: string): Json[] =>
+  logs.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Json).filter((l) => l.event === event);
+
+/** key value → index n of the BACKEND_SERVICE_<n> whose shard holds it. */
+function keyOwners(topology: Topology): Map<string, number> {
+  const byScript = new Map([...backendScripts(topology)].map(([n, script]) => [script, n]));
+  const owners = new Map<string, number>();
+  for (const worker of topology.workers) {
+    const shard = byScript.get(worker.scriptName);
+    if (shard === undefined) continue;
+    for (const index of Object.values(worker.apiKeyIndexes)) owners.set(API_KEYS[index] as string, shard);
+  }
+  return owners;
+}
+
+/** the same module (name and path) with other code, as if a bad build had been deployed to that shard */
+function replaceContents(modules: unknown, contents: string): { type: 'ESModule'; path: string; contents: string }[] {
+  const [main] = modules as { path: string }[];
+  return [{ type: 'ESModule', path: (main as { path: string }).path, contents }];
+}
+
+async function inParallel<T>(count: number, concurrency: number, task: (i: number) => Promise<T>): Promise<T[]> {
+  const results: T[] = new Array<T>(count);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < count) {
+      const i = next++;
+      results[i] = await task(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
+  return results;
+}
+
+function expectNoCanaryIn(text: string): void {
+  expect(text).not.toMatch(/canary-(key|pass)/);
+}
+
+beforeAll(async () => {
+  outDir = mkdtempSync(join(tmpdir(), 'zen-e2e-'));
+  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), KEY_COUNT: String(KEY_COUNT), KEYS_PER_SHARD: '8' };
+  await runSynth({ outDir, env: synthEnv(env, `preview-${PR}`, undefined) });
+  fake = await startFakeGemini({ port: 0 });
+});
+
+afterAll(async () => {
+  await fake?.close();
+  if (outDir) rmSync(outDir, { recursive: true, force: true });
+});
+
+beforeEach(() => {
+  fake.reset();
+  logs.length = 0;
+});
+
+describe('prod stack', () => {
+  let tap: UpstreamTap;
+  let topology: Topology;
+  let running: RunningTopology;
+  let openai: OpenAI;
+
+  beforeAll(async () => {
+    tap = await startUpstreamTap(fake.url);
+    topology = topologyFor('prod', tap.url);
+    running = await start(topology);
+    openai = new OpenAI({ baseURL: `${running.url}/v1`, apiKey: PASS, maxRetries: 0 });
+  });
+
+  afterAll(async () => {
+    await running?.dispose();
+    await tap?.close();
+  });
+
+  it('emulates the orchestrator publicly and every shard privately, as synthesized', () => {
+    expect(topology.publicWorker.scriptName).toBe('zen-ai-router-orchestrator');
+    expect(topology.workers.map((w) => w.scriptName).slice(1)).toEqual([
+      'zen-ai-router-worker-0',
+      'zen-ai-router-worker-1',
+      'zen-ai-router-worker-2',
+    ]);
+    expect(keyOwners(topology).size).toBe(KEY_COUNT);
+  });
+
+  it('answers the openai SDK: chat, streamed chat, embeddings and models', async () => {
+    const chat = await openai.chat.completions.create({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'Hi' }] });
+    expect(chat.choices[0]?.message.content).toBe(FAKE_REPLY_TEXT);
+
+    const stream = await openai.chat.completions.create({
+      model: 'gemini-2.5-flash',
+      messages: [{ role: 'user', content: 'Hi' }],
+      stream: true,
+    });
+    let streamed = '';
+    for await (const chunk of stream) streamed += chunk.choices[0]?.delta.content ?? '';
+    expect(streamed).toBe(FAKE_REPLY_TEXT);
+
+    const embeddings = await openai.embeddings.create({ model: 'gemini-embedding-001', input: ['a', 'b'] });
+    expect(embeddings.data.map((d) => d.embedding)).toEqual([fakeEmbeddingValues(0), fakeEmbeddingValues(1)]);
+
+    const models = await openai.models.list();
+    expect(models.data.map((m) => m.id).join(',')).toContain('gemini-2.5-flash');
+
+    expect(fake.calls.every((call) => API_KEYS.includes(call.apiKey ?? ''))).toBe(true);
+    expect(fake.calls.some((call) => JSON.stringify(call.headers).includes(PASS))).toBe(false);
+  });
+
+  it('answers @google/genai: generateContent and its stream', async () => {
+    const genai = new GoogleGenAI({ apiKey: PASS, httpOptions: { baseUrl: running.url } });
+    const reply = await genai.models.generateContent({ model: 'gemini-2.5-flash', contents: 'Hi' });
+    expect(reply.text).toBe(FAKE_REPLY_TEXT);
+    let streamed = '';
+    for await (const chunk of await genai.models.generateContentStream({ model: 'gemini-2.5-flash', contents: 'Hi' })) {
+      streamed += chunk.text ?? '';
+    }
+    expect(streamed).toBe(FAKE_REPLY_TEXT);
+  });
+
+  it('delivers a stream\'s first chunk before the upstream has sent its last one', async () => {
+    fake.configure({ streamChunks: 4, chunkDelayMs: 150 });
+    const finishedBefore = tap.finishedResponses();
+    const res = await fetch(`${running.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${PASS}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gemini-2.5-flash', stream: true, messages: [{ role: 'user', content: 'Hi' }] }),
+    });
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const first = await reader.read();
+    expect(new TextDecoder().decode(first.value)).toContain('data: ');
+    // the upstream response this chunk belongs to has not ended, so neither the shard nor the orchestrator buffered
+    expect(tap.finishedResponses()).toBe(finishedBefore);
+    while (!(await reader.read()).done);
+    expect(tap.finishedResponses()).toBe(finishedBefore + 1);
+  });
+
+  it('rejects a wrong password with 401 without touching any key', async () => {
+    const res = await fetch(`${running.url}/v1/models`, { headers: { authorization: 'Bearer not-the-password' } });
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { error: { type: string } }).error.type).toBe('authentication_error');
+    expect(fake.calls).toHaveLength(0);
+  });
+
+  it('spreads 2,000 requests over every shard and every key, uniformly across shards', async () => {
+    const statuses = await inParallel(2000, 32, async () => {
+      const res = await fetch(`${running.url}/v1/models`, { headers: { authorization: `Bearer ${PASS}` } });
+      await res.arrayBuffer();
+      return res.status;
+    });
+    expect(statuses.every((s) => s === 200)).toBe(true);
+
+    const owners = keyOwners(topology);
+    const keysSeen = new Set(fake.calls.map((c) => c.apiKey));
+    expect([...keysSeen].sort()).toEqual([...API_KEYS].sort());
+
+    const shardCounts = [0, 0, 0];
+    for (const line of parsedLogs('orchestrator_request')) shardCounts[line.shard as number]! += 1;
+    expect(shardCounts.reduce((a, b) => a + b)).toBe(2000);
+    // the orchestrator's log and the keys the upstream saw agree on where each request went
+    const byKeyOwner = [0, 0, 0];
+    for (const call of fake.calls) byKeyOwner[owners.get(call.apiKey as string) as number]! += 1;
+    expect(byKeyOwner).toEqual(shardCounts);
+    expect(chiSquareUniform(shardCounts).pValue).toBeGreaterThan(0.001);
+
+    logs.forEach(expectNoCanaryIn);
+  });
+});
+
+describe('prod stack with one shard whose script throws', () => {
+  let running: RunningTopology;
+  let owners: Map<string, number>;
+  const FAULTY = 1;
+
+  beforeAll(async () => {
+    const synthesized = topologyFor('prod', fake.url);
+    owners = keyOwners(synthesized);
+    const faultyScript = backendScripts(synthesized).get(FAULTY);
+    const workers = synthesized.workers.map((worker) =>
+      worker.scriptName === faultyScript
+        ? { ...worker, options: { ...worker.options, modules: replaceContents(worker.options.modules, THROWING_SCRIPT) } }
+        : worker,
+    );
+    running = await start({ ...synthesized, workers });
+  });
+
+  afterAll(async () => {
+    await running?.dispose();
+  });
+
+  async function ask(): Promise<{ status: number; body: string; requestId: string | null }> {
+    const res = await fetch(`${running.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${PASS}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'Hi' }] }),
+    });
+    return { status: res.status, body: await res.text(), requestId: res.headers.get('x-request-id') };
+  }
+
+  it('answers the orchestrator\'s JSON 502 for that shard, and the next requests still succeed', async () => {
+    const answers: { status: number; body: string }[] = [];
+    while (answers.filter((a) => a.status === 502).length < 2 || answers.at(-1)?.status !== 200) answers.push(await ask());
+    const failure = answers.find((a) => a.status === 502) as { body: string };
+    expect(JSON.parse(failure.body)).toEqual({
+      error: { message: 'The backend shard failed to answer; retry the request', type: 'server_error', code: 'shard_error' },
+    });
+    expect(failure.body).not.toContain('canary');
+    const afterFirstFailure = answers.slice(answers.findIndex((a) => a.status === 502) + 1);
+    expect(afterFirstFailure.some((a) => a.status === 200)).toBe(true);
+  });
+
+  it('answers all of 1,000 concurrent requests; the failures are exactly the faulty shard\'s share', async () => {
+    const answers = await Promise.all(Array.from({ length: 1000 }, () => ask()));
+    expect(answers).toHaveLength(1000);
+    const orchestratorLines = new Map(parsedLogs('orchestrator_request').map((l) => [l.requestId, l]));
+    expect(orchestratorLines.size).toBe(1000);
+    for (const answer of answers) {
+      expect([200, 502]).toContain(answer.status);
+      const shard = orchestratorLines.get(answer.requestId)?.shard;
+      // a request fails if and only if it went to the faulty shard
+      expect(answer.status === 502).toBe(shard === FAULTY);
+      if (answer.status === 200) expect(JSON.parse(answer.body).choices[0].message.content).toBe(FAKE_REPLY_TEXT);
+      expectNoCanaryIn(answer.body);
+    }
+    const shardCounts = [0, 1, 2].map((n) => answers.filter((a) => orchestratorLines.get(a.requestId)?.shard === n).length);
+    expect(chiSquareUniform(shardCounts).pValue).toBeGreaterThan(0.001);
+    expect(fake.calls.some((call) => owners.get(call.apiKey as string) === FAULTY)).toBe(false);
+    expect(fake.calls).toHaveLength(answers.filter((a) => a.status === 200).length);
+    logs.forEach(expectNoCanaryIn);
+  });
+});
+
+describe(`preview-${PR} stack`, () => {
+  let topology: Topology;
+  let running: RunningTopology;
+
+  beforeAll(async () => {
+    topology = topologyFor(`preview-${PR}`, fake.url);
+    running = await start(topology);
+  });
+
+  afterAll(async () => {
+    await running?.dispose();
+  });
+
+  it('serves directly from one worker holding every key', async () => {
+    expect(topology.workers.map((w) => w.scriptName)).toEqual([`zen-ai-router-worker-preview-${PR}`]);
+    expect(Object.values(topology.publicWorker.apiKeyIndexes).sort((a, b) => a - b)).toEqual([...API_KEYS.keys()]);
+    const openai = new OpenAI({ baseURL: `${running.url}/v1`, apiKey: PASS, maxRetries: 0 });
+    const statuses = await inParallel(300, 16, async () => {
+      const chat = await openai.chat.completions.create({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'Hi' }] });
+      return chat.choices[0]?.message.content;
+    });
+    expect(new Set(statuses)).toEqual(new Set([FAKE_REPLY_TEXT]));
+    expect(new Set(fake.calls.map((c) => c.apiKey))).toEqual(new Set(API_KEYS));
+    expect(parsedLogs('orchestrator_request')).toHaveLength(0);
+  });
+});
