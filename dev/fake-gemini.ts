@@ -289,14 +289,17 @@ async function writeSse(ctx: Ctx, events: string[], terminator: string, cut: boo
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   res.flushHeaders();
   const cutAt = Math.max(1, Math.floor(events.length / 2));
+  let flushed: Promise<void> = Promise.resolve();
   for (const [i, event] of events.entries()) {
     if (settings.chunkDelayMs > 0) await sleep(settings.chunkDelayMs);
     if (res.destroyed) return;
     if (cut && i === cutAt) {
+      // let the first half reach the client before the connection drops, as a real mid-stream failure would
+      await flushed;
       res.socket?.destroy();
       return;
     }
-    res.write(`data: ${event}${terminator}`);
+    flushed = new Promise(resolve => res.write(`data: ${event}${terminator}`, () => resolve()));
   }
   res.end();
 }
@@ -305,8 +308,7 @@ async function writeSse(ctx: Ctx, events: string[], terminator: string, cut: boo
 function writeCutJson(res: ServerResponse, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });
-  res.write(text.slice(0, Math.floor(text.length / 2)));
-  setImmediate(() => res.socket?.destroy());
+  res.write(text.slice(0, Math.floor(text.length / 2)), () => res.socket?.destroy());
 }
 
 function sendMalformed(res: ServerResponse): void {
