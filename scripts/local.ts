@@ -9,7 +9,7 @@ import { startFakeGemini, type FakeGemini } from '../dev/fake-gemini';
 import { CliError, banner, formatRequest, parseApiKeys, parseArgs, resolveSecrets, synthEnv } from './local/cli';
 import { RequestLog } from './local/request-log';
 import { PortInUseError, startTopology, type RunningTopology } from './local/start';
-import { PROJECT_ROOT, runSynth } from './local/synth';
+import { PROJECT_ROOT, SynthError, runSynth } from './local/synth';
 import { TopologyError, backendScripts, buildTopology, requiredApiKeyCount } from './local/topology';
 
 const REAL_GEMINI = 'https://generativelanguage.googleapis.com';
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof CliError || error instanceof TopologyError || error instanceof PortInUseError) {
+  if (error instanceof CliError || error instanceof TopologyError || error instanceof PortInUseError || error instanceof SynthError) {
     process.stderr.write(`error: ${error.message}\n`);
   } else {
     process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

@@ -68,7 +68,8 @@ export function parseApiKeys(raw: string): string[] {
 }
 
 /**
- * The environment `cdktf synth` runs with: no `TF_VAR_*` (secrets never reach synth), `PR_NUMBER` set so the preview
+ * The environment `cdktf synth` runs with: no `TF_VAR_*` (secrets never reach synth), no `GEMINI_BASE_URL` (locally it
+ * overrides the emulated binding instead), `PR_NUMBER` set so the preview
  * stack exists, and `KEY_COUNT` taken from the real key list when the user gave keys but no count.
  */
 export function synthEnv(
@@ -78,7 +79,8 @@ export function synthEnv(
 ): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
-    if (value !== undefined && !name.startsWith('TF_VAR_')) out[name] = value;
+    // GEMINI_BASE_URL means "where the emulated shards call" here and is applied to the emulation, not baked in
+    if (value !== undefined && !name.startsWith('TF_VAR_') && name !== 'GEMINI_BASE_URL') out[name] = value;
   }
   out.PR_NUMBER = stack.startsWith('preview-') ? stack.slice('preview-'.length) : (env.PR_NUMBER || DEFAULT_PREVIEW_PR);
   if (apiKeyCount !== undefined) {
@@ -130,8 +132,8 @@ export interface BannerInput {
 
 /** What `npm start` prints once the topology is up. Shows the password only when it is a generated demo one. */
 export function banner({ stack, url, secrets, upstream, workers }: BannerInput): string {
+  // inside the curl example's double quotes the shell expands $TF_VAR_pass, so a real password is never printed
   const pass = secrets.demo ? secrets.pass : '$TF_VAR_pass';
-  const shellPass = secrets.demo ? pass : '"$TF_VAR_pass"';
   return [
     `zen-ai-router: stack ${stack} running in workerd (${workers.length} worker${workers.length === 1 ? '' : 's'}: ${workers.join(', ')})`,
     `  URL       ${url}/v1`,
@@ -139,7 +141,7 @@ export function banner({ stack, url, secrets, upstream, workers }: BannerInput):
     `  upstream  ${upstream}${secrets.demo ? `   (fake Gemini, ${secrets.apiKeys.length} demo keys)` : ''}`,
     '',
     'Try it:',
-    `  curl ${url}/v1/chat/completions -H "Authorization: Bearer ${shellPass}" -H "Content-Type: application/json" \\`,
+    `  curl ${url}/v1/chat/completions -H "Authorization: Bearer ${pass}" -H "Content-Type: application/json" \\`,
     `    -d '{"model":"gemini-2.5-flash","messages":[{"role":"user","content":"Hello"}]}'`,
     '',
     '  // node, with the openai package',

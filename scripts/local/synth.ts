@@ -15,6 +15,23 @@ export interface SynthOptions {
   readonly env: Record<string, string>;
 }
 
+/** `cdktf synth` failed; the message holds what synth said about why. */
+export class SynthError extends Error {
+  override readonly name = 'SynthError';
+}
+
+/**
+ * The lines of cdktf's output that explain a failure: the app's own `configuration error:` lines when there are any,
+ * else the tail without the spinner frames and the warning about a missing `~/.terraformrc`.
+ */
+export function synthFailureSummary(output: string): string {
+  const lines = output.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').split(/\r?\n/).map((line) => line.trimEnd());
+  const configErrors = [...new Set(lines.filter((l) => /^\s*configuration error:/.test(l)).map((l) => l.trim()))];
+  if (configErrors.length > 0) return configErrors.join('\n');
+  const noise = /^\s*$|^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]|^[│╷╵]|CLI configuration|\.terraformrc/;
+  return lines.filter((l) => !noise.test(l)).slice(-15).join('\n');
+}
+
 /** Runs `cdktf synth --output <outDir>`; rejects with synth's own output when it fails. */
 export function runSynth({ outDir, env }: SynthOptions): Promise<void> {
   const cli = join(PROJECT_ROOT, 'node_modules', 'cdktf-cli', 'bundle', 'bin', 'cdktf');
@@ -30,8 +47,7 @@ export function runSynth({ outDir, env }: SynthOptions): Promise<void> {
     child.once('error', reject);
     child.once('close', (code) => {
       if (code === 0) resolvePromise();
-      // strip the spinner's terminal control sequences so the message is readable in a log
-      else reject(new Error(`cdktf synth failed (exit ${code}):\n${output.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').trim()}`));
+      else reject(new SynthError(`cdktf synth failed (exit ${code}):\n${synthFailureSummary(output)}`));
     });
   });
 }
