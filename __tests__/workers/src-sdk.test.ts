@@ -129,6 +129,19 @@ describe('openai SDK', () => {
     h.fake.setDefaultBehaviour('ok');
     await expect(openai.chat.completions.create({ model: 'gemini-2.5-flash', messages })).resolves.toBeDefined();
   });
+
+  it('stops the SDK from retrying when every key is out for the day (x-should-retry: false)', async () => {
+    h.fake.setDefaultBehaviour('quota-day');
+    const retrying = new OpenAI({ apiKey: PASS, baseURL: `${h.url}/v1`, maxRetries: 2 });
+    const err = await retrying.chat.completions.create({ model: 'gemini-2.0-flash', messages }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 429, code: 'daily_quota_exhausted' });
+    const headers = (err as InstanceType<typeof OpenAI.RateLimitError>).headers;
+    expect(headers.get('x-should-retry')).toBe('false');
+    expect(Number(headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(Number(headers.get('retry-after'))).toBeLessThanOrEqual(25 * 3600);
+    // one call per key, and no SDK retries on top
+    expect(h.fake.calls).toHaveLength(KEYS.length);
+  });
 });
 
 describe('@google/genai', () => {
