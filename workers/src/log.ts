@@ -23,6 +23,7 @@ export interface RequestLine {
   readonly attempts: number;
   readonly status: number;
   readonly upstreamStatus?: number;
+  /** until the response headers; a streamed body may run on after the line is written */
   readonly ms: number;
   /** the worker's error code when it answered with its own error */
   readonly error?: string;
