@@ -347,7 +347,7 @@ async function handleOpenAI(ctx: Ctx, rest: string): Promise<void> {
   }
   const model = typeof body.model === 'string' ? body.model : '';
   if (!FAKE_MODELS.includes(model.replace(/^models\//, ''))) {
-    return notFound(res, 'openai', `models/${model} is not found for API version v1main, or is not supported.`);
+    return notFound(res, 'openai', `models/${model} is not found for API version v1beta, or is not supported.`);
   }
   if (rest === 'embeddings') return openAIEmbeddings(ctx, body, model);
   return openAIChat(ctx, body, model);

@@ -1,11 +1,13 @@
 /**
  * The key pool and failover loop driven through the handler in-process, with an injected clock, randomness and
- * upstream, so cooldown expiry and retry-after values are asserted exactly without waiting.
+ * upstream, so cooldown expiry and retry-after values are asserted exactly without waiting; then the headline case
+ * once more in workerd, where only counts (not clocks) can be asserted.
  */
 import { handleRequest, type HandlerDeps } from '../../workers/src/handler';
 import { KeyPool } from '../../workers/src/key-pool';
 import type { LogLine } from '../../workers/src/log';
 import { MAX_ATTEMPTS } from '../../workers/src/upstream';
+import { startSrcWorker, type SrcWorkerHarness } from '../helpers/src-worker';
 
 const PASS = 'pool-logic-pass';
 const KEYS = Array.from({ length: 8 }, (_, i) => `pool-logic-key-${i + 1}`);
@@ -149,5 +151,39 @@ describe('key pool through the handler (injected time)', () => {
     expect(await res.json()).toEqual({ error: { message: 'The model is overloaded.', type: 'server_error', code: 'UNAVAILABLE' } });
     expect(h.calls).toHaveLength(1);
     expect(h.deps.pool.status([1, 2, 3, 4, 5, 6, 7, 8], 'gemini-2.5-flash', START).kind).toBe('available');
+  });
+});
+
+describe('key pool in workerd', () => {
+  let h: SrcWorkerHarness;
+  beforeAll(async () => {
+    h = await startSrcWorker({ keys: KEYS, pass: PASS });
+  });
+  afterAll(() => h.close());
+
+  it('with one of 8 keys rate limited, 200 concurrent-ish requests all succeed and that key is asked once', async () => {
+    h.fake.setKeyBehaviour(KEYS[5]!, 'quota-minute');
+    const statuses: number[] = [];
+    // batches of 20: concurrent enough to share the isolate, sequential enough that the cooldown is seen
+    for (let batch = 0; batch < 10; batch++) {
+      const responses = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          fetch(`${h.url}/v1/chat/completions`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${PASS}` },
+            body: JSON.stringify({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'hi' }] }),
+          }).then(async r => (await r.arrayBuffer(), r.status)),
+        ),
+      );
+      statuses.push(...responses);
+    }
+    expect(statuses).toEqual(Array(200).fill(200));
+    const limited = h.fake.calls.filter(c => c.apiKey === KEYS[5]).length;
+    // requests already in flight when the first 429 landed may each have picked the key once more
+    expect(limited).toBeGreaterThanOrEqual(1);
+    expect(limited).toBeLessThanOrEqual(20);
+    expect(h.fake.calls).toHaveLength(200 + limited);
+    const lastBatchCalls = h.fake.calls.slice(-20);
+    expect(lastBatchCalls.some(c => c.apiKey === KEYS[5])).toBe(false);
   });
 });
