@@ -48,6 +48,19 @@ async function start(topology: Topology): Promise<RunningTopology> {
 const parsedLogs = (event: string): Json[] =>
   logs.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Json).filter((l) => l.event === event);
 
+/**
+ * The orchestrator lines of requests whose id starts with `prefix`, once `count` are in: workerd's console output
+ * reaches Node through a pipe and may trail the responses.
+ */
+async function orchestratorLines(prefix: string, count: number): Promise<Json[]> {
+  const matching = (): Json[] =>
+    parsedLogs('orchestrator_request').filter((l) => typeof l.requestId === 'string' && l.requestId.startsWith(prefix));
+  for (let waited = 0; matching().length < count && waited < 10_000; waited += 20) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return matching();
+}
+
 /** key value → index n of the BACKEND_SERVICE_<n> whose shard holds it. */
 function keyOwners(topology: Topology): Map<string, number> {
   const byScript = new Map([...backendScripts(topology)].map(([n, script]) => [script, n]));
@@ -187,8 +200,10 @@ describe('prod stack', () => {
   });
 
   it('spreads 2,000 requests over every shard and every key, uniformly across shards', async () => {
-    const statuses = await inParallel(2000, 32, async () => {
-      const res = await fetch(`${running.url}/v1/models`, { headers: { authorization: `Bearer ${PASS}` } });
+    const statuses = await inParallel(2000, 32, async (i) => {
+      const res = await fetch(`${running.url}/v1/models`, {
+        headers: { authorization: `Bearer ${PASS}`, 'x-request-id': `spread-${i}` },
+      });
       await res.arrayBuffer();
       return res.status;
     });
@@ -199,7 +214,7 @@ describe('prod stack', () => {
     expect([...keysSeen].sort()).toEqual([...API_KEYS].sort());
 
     const shardCounts = [0, 0, 0];
-    for (const line of parsedLogs('orchestrator_request')) shardCounts[line.shard as number]! += 1;
+    for (const line of await orchestratorLines('spread-', 2000)) shardCounts[line.shard as number]! += 1;
     expect(shardCounts.reduce((a, b) => a + b)).toBe(2000);
     // the orchestrator's log and the keys the upstream saw agree on where each request went
     const byKeyOwner = [0, 0, 0];
@@ -232,10 +247,10 @@ describe('prod stack with one shard whose script throws', () => {
     await running?.dispose();
   });
 
-  async function ask(): Promise<{ status: number; body: string; requestId: string | null }> {
+  async function ask(requestId: string): Promise<{ status: number; body: string; requestId: string | null }> {
     const res = await fetch(`${running.url}/v1/chat/completions`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${PASS}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${PASS}`, 'content-type': 'application/json', 'x-request-id': requestId },
       body: JSON.stringify({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'Hi' }] }),
     });
     return { status: res.status, body: await res.text(), requestId: res.headers.get('x-request-id') };
@@ -243,7 +258,9 @@ describe('prod stack with one shard whose script throws', () => {
 
   it('answers the orchestrator\'s JSON 502 for that shard, and the next requests still succeed', async () => {
     const answers: { status: number; body: string }[] = [];
-    while (answers.filter((a) => a.status === 502).length < 2 || answers.at(-1)?.status !== 200) answers.push(await ask());
+    while (answers.filter((a) => a.status === 502).length < 2 || answers.at(-1)?.status !== 200) {
+      answers.push(await ask(`sequential-${answers.length}`));
+    }
     const failure = answers.find((a) => a.status === 502) as { body: string };
     expect(JSON.parse(failure.body)).toEqual({
       error: { message: 'The backend shard failed to answer; retry the request', type: 'server_error', code: 'shard_error' },
@@ -254,19 +271,19 @@ describe('prod stack with one shard whose script throws', () => {
   });
 
   it('answers all of 1,000 concurrent requests; the failures are exactly the faulty shard\'s share', async () => {
-    const answers = await Promise.all(Array.from({ length: 1000 }, () => ask()));
+    const answers = await Promise.all(Array.from({ length: 1000 }, (_, i) => ask(`concurrent-${i}`)));
     expect(answers).toHaveLength(1000);
-    const orchestratorLines = new Map(parsedLogs('orchestrator_request').map((l) => [l.requestId, l]));
-    expect(orchestratorLines.size).toBe(1000);
+    const byId = new Map((await orchestratorLines('concurrent-', 1000)).map((l) => [l.requestId, l]));
+    expect(byId.size).toBe(1000);
     for (const answer of answers) {
       expect([200, 502]).toContain(answer.status);
-      const shard = orchestratorLines.get(answer.requestId)?.shard;
+      const shard = byId.get(answer.requestId)?.shard;
       // a request fails if and only if it went to the faulty shard
       expect(answer.status === 502).toBe(shard === FAULTY);
       if (answer.status === 200) expect(JSON.parse(answer.body).choices[0].message.content).toBe(FAKE_REPLY_TEXT);
       expectNoCanaryIn(answer.body);
     }
-    const shardCounts = [0, 1, 2].map((n) => answers.filter((a) => orchestratorLines.get(a.requestId)?.shard === n).length);
+    const shardCounts = [0, 1, 2].map((n) => answers.filter((a) => byId.get(a.requestId)?.shard === n).length);
     expect(chiSquareUniform(shardCounts).pValue).toBeGreaterThan(0.001);
     expect(fake.calls.some((call) => owners.get(call.apiKey as string) === FAULTY)).toBe(false);
     expect(fake.calls).toHaveLength(answers.filter((a) => a.status === 200).length);

@@ -178,6 +178,8 @@ describe('routeRequest', () => {
     expect(await res.json()).toEqual({
       error: { message: 'No backend shard is configured for this gateway', type: 'server_error', code: 'no_backend' },
     });
+    expect(res.headers.get('x-request-id')).toBe('generated-id');
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
     expect(logs).toEqual([{ event: 'orchestrator_request', requestId: 'generated-id', status: 503, error: 'no_backend', ms: 0 }]);
   });
 

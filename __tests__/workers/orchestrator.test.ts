@@ -77,9 +77,20 @@ describe('orchestrator in workerd', () => {
     await mf.dispose();
   });
 
-  beforeEach(() => {
-    logs.length = 0;
-  });
+  /**
+   * The log lines of the requests whose id starts with `prefix`, once `count` of them are in. workerd's console
+   * output reaches Node through a pipe, so a line can arrive after the response it belongs to.
+   */
+  async function logsFor(prefix: string, count: number): Promise<Record<string, unknown>[]> {
+    const matching = (): Record<string, unknown>[] =>
+      logs.filter((l) => typeof l.requestId === 'string' && l.requestId.startsWith(prefix));
+    for (let waited = 0; matching().length < count && waited < 5000; waited += 10) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return matching();
+  }
+
+  const id = (prefix: string, i = 0): Record<string, string> => ({ 'x-request-id': `${prefix}-${i}` });
 
   async function via(name: string, path: string, init?: RequestInit): Promise<Response> {
     const fetcher = await mf.getWorker(name);
@@ -89,14 +100,14 @@ describe('orchestrator in workerd', () => {
   it('spreads requests over every bound shard', async () => {
     const seen = new Map<string, number>();
     for (let i = 0; i < 90; i++) {
-      const res = await mf.dispatchFetch('http://gateway.test/v1/models');
+      const res = await mf.dispatchFetch('http://gateway.test/v1/models', { headers: id('spread', i) });
       const shard = res.headers.get('x-shard') ?? 'none';
       seen.set(shard, (seen.get(shard) ?? 0) + 1);
       await res.arrayBuffer();
     }
     // each shard has probability (2/3)^90 < 1e-15 of being missed by a uniform choice
     expect([...seen.keys()].sort()).toEqual(['shard-0', 'shard-1', 'shard-2']);
-    const shardsLogged = new Set(logs.filter((l) => l.event === 'orchestrator_request').map((l) => l.shard));
+    const shardsLogged = new Set((await logsFor('spread-', 90)).map((l) => l.shard));
     expect([...shardsLogged].sort()).toEqual([0, 1, 2]);
   });
 
@@ -119,18 +130,18 @@ describe('orchestrator in workerd', () => {
       'x-request-id': 'client-req-1',
     });
     expect(echoed.body).toBe('{"model":"gemini-2.5-flash"}');
-    expect(logs).toEqual([
-      expect.objectContaining({ event: 'orchestrator_request', requestId: 'client-req-1', status: 200 }),
+    expect(await logsFor('client-req-1', 1)).toEqual([
+      expect.objectContaining({ event: 'orchestrator_request', requestId: 'client-req-1', shard: expect.any(Number), status: 200 }),
     ]);
   });
 
   it('gives the shard and the client the same generated request id when the client sends none', async () => {
     const res = await mf.dispatchFetch('http://gateway.test/v1/models');
     const echoed = (await res.json()) as { headers: Record<string, string> };
-    const id = res.headers.get('x-request-id');
-    expect(id).toMatch(/^[0-9a-f-]{36}$/);
-    expect(echoed.headers['x-request-id']).toBe(id);
-    expect(logs[0]).toMatchObject({ requestId: id });
+    const generated = res.headers.get('x-request-id');
+    expect(generated).toMatch(/^[0-9a-f-]{36}$/);
+    expect(echoed.headers['x-request-id']).toBe(generated);
+    expect(await logsFor(generated as string, 1)).toEqual([expect.objectContaining({ requestId: generated, status: 200 })]);
   });
 
   it('passes a redirect through instead of following it', async () => {
@@ -164,7 +175,7 @@ describe('orchestrator in workerd', () => {
   it('answers JSON 502 without the shard error text when the shard throws, and does not retry by default', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 40; i++) {
-      const res = await via('orchestrator-faulty', '/v1/models');
+      const res = await via('orchestrator-faulty', '/v1/models', { headers: id('faulty', i) });
       statuses.push(res.status);
       if (res.status === 502) {
         const text = await res.text();
@@ -178,35 +189,39 @@ describe('orchestrator in workerd', () => {
       }
     }
     expect(new Set(statuses)).toEqual(new Set([200, 502]));
-    const failures = logs.filter((l) => l.status === 502);
+    const lines = await logsFor('faulty-', 40);
+    const failures = lines.filter((l) => l.status === 502);
     expect(failures.length).toBe(statuses.filter((s) => s === 502).length);
     failures.forEach((l) => expect(l).toMatchObject({ shard: 1, error: 'shard_error' }));
-    expect(logs.some((l) => 'attempts' in l)).toBe(false);
-    expect(JSON.stringify(logs)).not.toContain('secret-internal-detail');
+    expect(lines.some((l) => 'attempts' in l)).toBe(false);
+    expect(JSON.stringify(lines)).not.toContain('secret-internal-detail');
   });
 
   it('with SHARD_ATTEMPTS=2 retries a throwing shard on the other one', async () => {
     for (let i = 0; i < 20; i++) {
-      const res = await via('orchestrator-retry', '/v1/embeddings', { method: 'POST', body: 'payload' });
+      const res = await via('orchestrator-retry', '/v1/embeddings', { method: 'POST', body: 'payload', headers: id('retry', i) });
       expect(res.status).toBe(200);
       expect(((await res.json()) as { body: string }).body).toBe('payload');
     }
-    expect(logs.some((l) => l.attempts === 2 && l.shard === 1)).toBe(true);
+    const lines = await logsFor('retry-', 20);
+    expect(lines.every((l) => l.status === 200 && l.shard === 1)).toBe(true);
+    expect(lines.some((l) => l.attempts === 2)).toBe(true);
   });
 
   it('answers JSON 504 when the shard hangs past SHARD_TIMEOUT_MS', async () => {
-    const res = await via('orchestrator-hang', '/v1/models');
+    const res = await via('orchestrator-hang', '/v1/models', { headers: id('hang') });
     expect(res.status).toBe(504);
     expect(await res.json()).toMatchObject({ error: { code: 'shard_timeout', type: 'server_error' } });
-    expect(logs).toEqual([expect.objectContaining({ shard: 0, status: 504, error: 'shard_timeout' })]);
+    expect(await logsFor('hang-', 1)).toEqual([expect.objectContaining({ shard: 0, status: 504, error: 'shard_timeout' })]);
   });
 
   it('answers JSON 503 when no shard is bound', async () => {
-    const res = await via('orchestrator-empty', '/v1/models');
+    const res = await via('orchestrator-empty', '/v1/models', { headers: id('empty') });
     expect(res.status).toBe(503);
     expect(await res.json()).toMatchObject({ error: { code: 'no_backend', type: 'server_error' } });
-    expect(res.headers.get('x-request-id')).toBeTruthy();
-    expect(logs).toEqual([expect.objectContaining({ status: 503, error: 'no_backend' })]);
-    expect(logs[0]).not.toHaveProperty('shard');
+    expect(res.headers.get('x-request-id')).toBe('empty-0');
+    const lines = await logsFor('empty-', 1);
+    expect(lines).toEqual([expect.objectContaining({ status: 503, error: 'no_backend' })]);
+    expect(lines[0]).not.toHaveProperty('shard');
   });
 });

@@ -5,6 +5,8 @@
  * @module
  */
 import { jsonError } from '../shared/http';
+// the shards' CORS headers, so a browser client can read the orchestrator's own errors exactly like a shard's
+import { corsHeaders } from '../src/cors';
 import type { Backend, BoundBackend } from './backends';
 import { shardOrder, type RandomSource } from './pick';
 import { REQUEST_ID_HEADER, resolveRequestId } from './request-id';
@@ -70,7 +72,7 @@ export async function routeRequest(
 ): Promise<Response> {
   const started = deps.now();
   const requestId = resolveRequestId(request.headers, deps.randomUUID);
-  const idHeader = { [REQUEST_ID_HEADER]: requestId };
+  const idHeader = { ...corsHeaders(), [REQUEST_ID_HEADER]: requestId };
   const log = (line: Omit<OrchestratorLogLine, 'event' | 'requestId' | 'ms'>): void =>
     deps.log(JSON.stringify({ event: 'orchestrator_request', requestId, ...line, ms: deps.now() - started }));
 
