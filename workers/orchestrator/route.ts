@@ -91,12 +91,11 @@ export async function routeRequest(
       : new Request(request.url, { method: request.method, headers, body: replayable, redirect: 'manual' });
 
   let shard = -1;
-  for (const position of order) {
+  for (const [attempt, position] of order.entries()) {
     const bound = backends[position] as BoundBackend;
     shard = bound.index;
     const outcome = await callShard(bound.backend, forwarded(), deps);
-    const attempts = order.indexOf(position) + 1;
-    const tried = attempts > 1 ? { attempts } : {};
+    const tried = attempt > 0 ? { attempts: attempt + 1 } : {};
     if (outcome.kind === 'response') {
       const response = new Response(outcome.response.body, outcome.response);
       response.headers.set(REQUEST_ID_HEADER, requestId);
