@@ -11,7 +11,8 @@
  *
  * Behaviour is chosen per API key (`setKeyBehaviour`) so one test can make one key of eight fail. Replies are
  * deterministic ({@link FAKE_REPLY_TEXT}, {@link fakeEmbeddingValues}) so tests can assert exact content and numbers.
- * The API key is never written into any response.
+ * The API key is never written into any response, except by the two opt-in behaviours that quote it the way some of
+ * Google's messages do (`suspended-key`, `denied-quoting-key`), so a gateway's redaction can be proven end to end.
  *
  * Standalone: `tsx dev/fake-gemini.ts --port 8788 [--stream-chunks 5] [--chunk-delay-ms 50] [--behaviour ok]`.
  */
@@ -29,7 +30,11 @@ export type FakeBehaviour =
   | 'bad-request-400'
   | 'hang'
   | 'cut-stream'
-  | 'malformed-json';
+  | 'malformed-json'
+  /** 403 CONSUMER_SUSPENDED quoting the key, as Google words it: a key-level fault */
+  | 'suspended-key'
+  /** 403 PERMISSION_DENIED quoting the key without saying anything about the key: not a key-level fault */
+  | 'denied-quoting-key';
 
 export const FAKE_BEHAVIOURS: readonly FakeBehaviour[] = [
   'ok',
@@ -43,6 +48,8 @@ export const FAKE_BEHAVIOURS: readonly FakeBehaviour[] = [
   'hang',
   'cut-stream',
   'malformed-json',
+  'suspended-key',
+  'denied-quoting-key',
 ];
 
 export interface FakeGeminiOptions {
@@ -120,7 +127,7 @@ interface GoogleErrorObject {
   details?: unknown[];
 }
 
-function googleError(b: FakeBehaviour, model: string): GoogleErrorObject | undefined {
+function googleError(b: FakeBehaviour, model: string, apiKey: string): GoogleErrorObject | undefined {
   const help = {
     '@type': 'type.googleapis.com/google.rpc.Help',
     links: [{ description: 'Learn more about Gemini API quotas', url: 'https://ai.google.dev/gemini-api/docs/rate-limits' }],
@@ -196,6 +203,26 @@ function googleError(b: FakeBehaviour, model: string): GoogleErrorObject | undef
       return {
         code: 403,
         message: 'Your API key was reported as leaked. Please use another API key.',
+        status: 'PERMISSION_DENIED',
+      };
+    case 'suspended-key':
+      return {
+        code: 403,
+        message: `Permission denied: Consumer 'api_key:${apiKey}' has been suspended.`,
+        status: 'PERMISSION_DENIED',
+        details: [
+          {
+            '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+            reason: 'CONSUMER_SUSPENDED',
+            domain: 'googleapis.com',
+            metadata: { consumer: `api_key:${apiKey}`, service: 'generativelanguage.googleapis.com' },
+          },
+        ],
+      };
+    case 'denied-quoting-key':
+      return {
+        code: 403,
+        message: `Permission denied: Consumer 'api_key:${apiKey}' cannot access this resource, or it may not exist.`,
         status: 'PERMISSION_DENIED',
       };
     case 'internal-500':
@@ -578,7 +605,7 @@ export async function startFakeGemini(o: FakeGeminiOptions = {}): Promise<FakeGe
     const behaviour = behaviours.get(apiKey) ?? defaultBehaviour;
     if (behaviour === 'hang') return; // never answers; close() tears the socket down
     const model = /models\/([^/:]+)/.exec(url.pathname)?.[1] ?? parseJsonObject(body)?.model;
-    const err = googleError(behaviour, typeof model === 'string' ? model : 'gemini-2.5-flash');
+    const err = googleError(behaviour, typeof model === 'string' ? model : 'gemini-2.5-flash', apiKey);
     if (err) return sendError(res, surface, err);
 
     const ctx: Ctx = { req, res, url, body, behaviour, settings };
