@@ -180,6 +180,8 @@ describe('routeRequest', () => {
     });
     expect(res.headers.get('x-request-id')).toBe('generated-id');
     expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    // a browser script can only quote the id in a bug report if the shared CORS headers expose it
+    expect(res.headers.get('access-control-expose-headers')).toContain('x-request-id');
     expect(logs).toEqual([{ event: 'orchestrator_request', requestId: 'generated-id', status: 503, error: 'no_backend', ms: 0 }]);
   });
 

@@ -4,9 +4,8 @@
  *
  * @module
  */
+import { corsHeaders } from '../shared/cors';
 import { jsonError } from '../shared/http';
-// the shards' CORS headers, so a browser client can read the orchestrator's own errors exactly like a shard's
-import { corsHeaders } from '../src/cors';
 import type { Backend, BoundBackend } from './backends';
 import { shardOrder, type RandomSource } from './pick';
 import { REQUEST_ID_HEADER, resolveRequestId } from './request-id';

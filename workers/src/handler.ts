@@ -3,10 +3,11 @@
  * as plain web-platform code: CORS → URL checks → route → config → password → body → key pool → Google → fix-ups.
  * Each step that refuses a request does so before anything is sent upstream.
  */
+import { corsHeaders } from '../shared/cors';
 import { errorBody, jsonError, jsonResponse } from '../shared/http';
 import { missingCredentialMessage, passwordMatches, presentedCredential } from './auth';
 import { readConfig, type SrcConfig, type SrcEnv } from './config';
-import { corsHeaders, preflightHeaders } from './cors';
+import { preflightHeaders } from './cors';
 import { embeddingsRequest, embeddingsResponse, redact, sseWithErrorEvent, toOpenAIError } from './fixups';
 import { ANY_MODEL } from './key-pool';
 import { requestIdOf, type RequestLine } from './log';

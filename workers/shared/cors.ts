@@ -1,0 +1,13 @@
+/**
+ * CORS headers both workers put on every response, so a browser client can read the orchestrator's own errors
+ * exactly like a shard's. The password travels in a header, never a cookie, so a wildcard origin grants a page
+ * nothing it could not do with the password anyway.
+ */
+
+/** Response headers a browser script may read: the id to quote in a bug report, and the SDKs' retry hints. */
+const EXPOSED = 'x-request-id, retry-after, x-should-retry';
+
+/** Headers every response carries. */
+export function corsHeaders(): Record<string, string> {
+  return { 'access-control-allow-origin': '*', 'access-control-expose-headers': EXPOSED };
+}
