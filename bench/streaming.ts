@@ -19,11 +19,13 @@ async function main(): Promise<void> {
   const fakePort = Number(new URL(fake.url).port);
   try {
     const chain = { first: [] as number[], last: [] as number[] };
+    const shard = { first: [] as number[], last: [] as number[] };
     const direct = { first: [] as number[], last: [] as number[] };
     for (let i = 0; i < STREAMS; i++) {
       const viaChain = await topology.send('orchestrator', '/v1/chat/completions', BODY);
+      const viaShard = await topology.send('shard', '/v1/chat/completions', BODY);
       const viaFake = await timedRequest(agent, fakePort, '127.0.0.1', '/v1beta/openai/chat/completions', BODY);
-      for (const [res, into] of [[viaChain, chain], [viaFake, direct]] as const) {
+      for (const [res, into] of [[viaChain, chain], [viaShard, shard], [viaFake, direct]] as const) {
         if (res.status !== 200 || !res.body.includes('[DONE]')) throw new Error(`stream failed: ${res.status} ${res.body.slice(0, 200)}`);
         into.first.push(res.firstByteMs);
         into.last.push(res.totalMs);
@@ -32,6 +34,7 @@ async function main(): Promise<void> {
     }
     const rows = [
       ['orchestrator → shard → fake', chain],
+      ['shard → fake', shard],
       ['fake directly', direct],
     ] as const;
     process.stdout.write(`Streaming (${STREAMS} streams per path, ${CHUNKS} chunks ${GAP_MS} ms apart)\n\n`);
