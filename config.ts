@@ -9,7 +9,10 @@ import { resolve } from 'node:path';
 import {
   DEFAULT_KEYS_PER_SHARD,
   DEFAULT_NAME_PREFIX,
+  DEFAULT_SHARD_TIMEOUT_MS,
+  DEFAULT_UPSTREAM_TIMEOUT_MS,
   MAX_SHARD_ATTEMPTS,
+  MAX_SHARD_TIMEOUT_MS,
   PLAN_LIMITS,
   WORKERS_PLANS,
   maxKeysPerWorker,
@@ -41,6 +44,7 @@ export interface AppConfig {
   readonly geminiBaseUrl: string | undefined;
   readonly upstreamTimeoutMs: number | undefined;
   readonly shardAttempts: number | undefined;
+  readonly shardTimeoutMs: number | undefined;
   readonly logSamplingRate: number | undefined;
   readonly compatibilityDate: string | undefined;
   readonly workersDevSubdomain: string | undefined;
@@ -62,6 +66,7 @@ export const CONFIG_VARIABLES = [
   'GEMINI_BASE_URL',
   'UPSTREAM_TIMEOUT_MS',
   'SHARD_ATTEMPTS',
+  'SHARD_TIMEOUT_MS',
   'LOG_SAMPLING_RATE',
   'COMPATIBILITY_DATE',
   'WORKERS_DEV_SUBDOMAIN',
@@ -134,6 +139,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
   const geminiBaseUrl = get('GEMINI_BASE_URL');
   const upstreamTimeout = get('UPSTREAM_TIMEOUT_MS');
   const shardAttempts = get('SHARD_ATTEMPTS');
+  const rawShardTimeout = get('SHARD_TIMEOUT_MS');
   const logSamplingRate = get('LOG_SAMPLING_RATE');
   const compatibilityDate = get('COMPATIBILITY_DATE');
   const workersDevSubdomain = get('WORKERS_DEV_SUBDOMAIN');
@@ -141,6 +147,22 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
     geminiBaseUrl === undefined ? undefined : rules.httpsBaseUrl('GEMINI_BASE_URL', geminiBaseUrl),
     compatibilityDate === undefined ? undefined : rules.compatibilityDate('COMPATIBILITY_DATE', compatibilityDate),
     workersDevSubdomain === undefined ? undefined : rules.dnsLabel('WORKERS_DEV_SUBDOMAIN', workersDevSubdomain),
+  ]);
+
+  const upstreamTimeoutMs =
+    upstreamTimeout === undefined ? undefined : integer('UPSTREAM_TIMEOUT_MS', upstreamTimeout, 1_000, 600_000);
+  const shardTimeoutMs =
+    rawShardTimeout === undefined ? undefined : integer('SHARD_TIMEOUT_MS', rawShardTimeout, 1_000, MAX_SHARD_TIMEOUT_MS);
+  // at or below the shards' deadline the orchestrator's generic 504 always wins the race and hides the shard's own
+  // 504 (which says Gemini was slow), so the pair is rejected here rather than silently misbehaving in production.
+  const effectiveUpstream = upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
+  const effectiveShard = shardTimeoutMs ?? DEFAULT_SHARD_TIMEOUT_MS;
+  rules.assertValid([
+    effectiveShard > effectiveUpstream
+      ? undefined
+      : `SHARD_TIMEOUT_MS must be greater than UPSTREAM_TIMEOUT_MS (${effectiveUpstream}) so a slow Gemini surfaces ` +
+        `as the shard's own 504, got ` +
+        (rawShardTimeout === undefined ? `${effectiveShard} (the default)` : rules.received(rawShardTimeout)),
   ]);
 
   return {
@@ -153,8 +175,9 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
     namePrefix,
     state: stateConfig(get, accountId, cwd),
     geminiBaseUrl,
-    upstreamTimeoutMs: upstreamTimeout === undefined ? undefined : integer('UPSTREAM_TIMEOUT_MS', upstreamTimeout, 1_000, 600_000),
+    upstreamTimeoutMs,
     shardAttempts: shardAttempts === undefined ? undefined : integer('SHARD_ATTEMPTS', shardAttempts, 1, MAX_SHARD_ATTEMPTS),
+    shardTimeoutMs,
     logSamplingRate: logSamplingRate === undefined ? undefined : samplingRate(logSamplingRate),
     compatibilityDate,
     workersDevSubdomain,

@@ -34,6 +34,7 @@ function main(): void {
     bundles,
     keysPerShard: config.keysPerShard,
     shardAttempts: config.shardAttempts,
+    shardTimeoutMs: config.shardTimeoutMs,
   });
   if (config.prNumber !== undefined) {
     new PreviewStack(app, `preview-${config.prNumber}`, { ...shared, prNumber: config.prNumber, bundle: bundles.src });

@@ -1,7 +1,7 @@
 // workers
 export { SrcWorkerShard, DEFAULT_GEMINI_BASE_URL, DEFAULT_UPSTREAM_TIMEOUT_MS } from './src-worker-shard';
 export type { SrcWorkerShardProps } from './src-worker-shard';
-export { Orchestrator, MAX_SHARD_ATTEMPTS } from './orchestrator';
+export { Orchestrator, MAX_SHARD_ATTEMPTS, DEFAULT_SHARD_TIMEOUT_MS, MAX_SHARD_TIMEOUT_MS } from './orchestrator';
 export type { OrchestratorProps, IWorkerScriptRef } from './orchestrator';
 export { DEFAULT_COMPATIBILITY_DATE, DEFAULT_LOG_SAMPLING_RATE } from './worker-script';
 

@@ -18,6 +18,16 @@ export interface IWorkerScriptRef {
 /** Most attempts the orchestrator may make per request; each one is a subrequest and a worker invocation. */
 export const MAX_SHARD_ATTEMPTS = 10;
 
+/**
+ * Default deadline for a shard's response headers, in ms. Above the shards' 120 s upstream deadline
+ * (`UPSTREAM_TIMEOUT_MS`), so a slow Gemini surfaces as the shard's own 504 with its message, and the orchestrator's
+ * 504 only fires when the shard itself is stuck. Matches the worker's default in `workers/orchestrator/backends.ts`.
+ */
+export const DEFAULT_SHARD_TIMEOUT_MS = 130_000;
+
+/** Leaves room above the largest upstream deadline a shard accepts (600000 ms). */
+export const MAX_SHARD_TIMEOUT_MS = 900_000;
+
 export interface OrchestratorProps {
   /** Cloudflare account that owns the worker (a string or a Terraform variable reference). */
   readonly accountId: string;
@@ -37,6 +47,15 @@ export interface OrchestratorProps {
    * @default 1 - no retry: a retried generation can be billed twice upstream
    */
   readonly shardAttempts?: number;
+
+  /**
+   * How long the orchestrator waits for a shard's response headers before answering 504 `shard_timeout`, in ms,
+   * bound as `SHARD_TIMEOUT_MS`. Keep it above the shards' `upstreamTimeoutMs`, or a slow Gemini is reported as a
+   * stuck shard instead of the shard's own, more specific 504.
+   *
+   * @default 130000 - above the shards' 120 s upstream deadline, so a slow Gemini surfaces as the shard's own 504
+   */
+  readonly shardTimeoutMs?: number;
 
   /**
    * Whether the orchestrator answers on `<scriptName>.<subdomain>.workers.dev`.
@@ -80,6 +99,7 @@ export class Orchestrator extends Construct {
   constructor(scope: Construct, id: string, props: OrchestratorProps) {
     super(scope, id);
     const shardAttempts = props.shardAttempts ?? 1;
+    const shardTimeoutMs = props.shardTimeoutMs ?? DEFAULT_SHARD_TIMEOUT_MS;
     const logSamplingRate = props.logSamplingRate ?? DEFAULT_LOG_SAMPLING_RATE;
     const compatibilityDate = props.compatibilityDate ?? DEFAULT_COMPATIBILITY_DATE;
     rules.assertValid([
@@ -88,6 +108,7 @@ export class Orchestrator extends Construct {
       rules.sha256Hex('bundle.sha256', props.bundle.sha256),
       props.backends.length > 0 ? undefined : `backends must hold at least one shard, got ${props.backends.length}`,
       rules.integerInRange('shardAttempts', shardAttempts, 1, MAX_SHARD_ATTEMPTS),
+      rules.integerInRange('shardTimeoutMs', shardTimeoutMs, 1_000, MAX_SHARD_TIMEOUT_MS),
       rules.samplingRate('logSamplingRate', logSamplingRate),
       rules.compatibilityDate('compatibilityDate', compatibilityDate),
     ]);
@@ -105,7 +126,11 @@ export class Orchestrator extends Construct {
       accountId: props.accountId,
       scriptName: props.scriptName,
       bundle: props.bundle,
-      bindings: [...serviceBindings, { name: 'SHARD_ATTEMPTS', type: 'plain_text', text: String(shardAttempts) }],
+      bindings: [
+        ...serviceBindings,
+        { name: 'SHARD_ATTEMPTS', type: 'plain_text', text: String(shardAttempts) },
+        { name: 'SHARD_TIMEOUT_MS', type: 'plain_text', text: String(shardTimeoutMs) },
+      ],
       publicOnWorkersDev: props.publicOnWorkersDev ?? true,
       logSamplingRate,
       compatibilityDate,

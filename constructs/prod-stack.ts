@@ -3,8 +3,8 @@ import type { WorkerBundles } from '../scripts/build-workers';
 import { GatewayStack, type GatewayStackProps } from './gateway-stack';
 import { PLAN_LIMITS, maxKeysPerWorker } from './limits';
 import { orchestratorScriptName, shardCount, shardScriptName } from './names';
-import { Orchestrator } from './orchestrator';
-import { SrcWorkerShard } from './src-worker-shard';
+import { DEFAULT_SHARD_TIMEOUT_MS, Orchestrator } from './orchestrator';
+import { DEFAULT_UPSTREAM_TIMEOUT_MS, SrcWorkerShard } from './src-worker-shard';
 import * as rules from './validate';
 
 export const DEFAULT_KEYS_PER_SHARD = 8;
@@ -26,6 +26,13 @@ export interface ProdStackProps extends GatewayStackProps {
    * @default 1 - no retry
    */
   readonly shardAttempts?: number;
+
+  /**
+   * The orchestrator's deadline for a shard's response headers, in ms; must exceed `upstreamTimeoutMs`.
+   *
+   * @default 130000 - above the shards' default 120 s upstream deadline, so a slow Gemini surfaces as the shard's 504
+   */
+  readonly shardTimeoutMs?: number;
 }
 
 /**
@@ -55,6 +62,17 @@ export class ProdStack extends GatewayStack {
         : `keyCount / keysPerShard must need at most ${maxWorkers - 1} shards plus the orchestrator (the ${this.plan} ` +
           `Workers plan allows ${maxWorkers} workers per account), got keyCount ${props.keyCount} / keysPerShard ` +
           `${keysPerShard} = ${count} shards`,
+    ]);
+
+    // at or below the shards' deadline the orchestrator's generic 504 would always win the race, hiding the shard's
+    // own answer (which names the upstream timeout) and cancelling a request Gemini may still complete.
+    const upstreamTimeoutMs = props.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
+    const shardTimeoutMs = props.shardTimeoutMs ?? DEFAULT_SHARD_TIMEOUT_MS;
+    rules.assertValid([
+      shardTimeoutMs > upstreamTimeoutMs
+        ? undefined
+        : `shardTimeoutMs must be greater than upstreamTimeoutMs (${upstreamTimeoutMs}) so a slow Gemini surfaces as ` +
+          `the shard's own 504, got ${shardTimeoutMs}`,
     ]);
 
     const accountId = this.inputs.accountId.stringValue;
@@ -87,6 +105,7 @@ export class ProdStack extends GatewayStack {
       backends: this.shards,
       publicOnWorkersDev: true,
       shardAttempts: props.shardAttempts,
+      shardTimeoutMs: props.shardTimeoutMs,
       logSamplingRate: props.logSamplingRate,
       compatibilityDate: props.compatibilityDate,
     });

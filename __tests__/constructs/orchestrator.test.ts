@@ -30,7 +30,7 @@ function synthOrchestrator(overrides: Partial<Omit<OrchestratorProps, 'backends'
 }
 
 describe('Orchestrator', () => {
-  test('defaults: one production service binding per shard, by reference and in order, then SHARD_ATTEMPTS=1', () => {
+  test('defaults: one production service binding per shard, by reference and in order, then SHARD_ATTEMPTS=1 and SHARD_TIMEOUT_MS=130000', () => {
     const synth = synthOrchestrator();
     expect(synth).toHaveResourceWithProperties(WorkersScript, {
       script_name: 'zen-ai-router-orchestrator',
@@ -50,6 +50,7 @@ describe('Orchestrator', () => {
       { name: 'BACKEND_SERVICE_1', type: 'service', environment: 'production', service: 'w-1' },
       { name: 'BACKEND_SERVICE_2', type: 'service', environment: 'production', service: 'w-2' },
       { name: 'SHARD_ATTEMPTS', type: 'plain_text', text: '1', service: undefined },
+      { name: 'SHARD_TIMEOUT_MS', type: 'plain_text', text: '130000', service: undefined },
     ]);
   });
 
@@ -64,10 +65,13 @@ describe('Orchestrator', () => {
     });
   });
 
-  test('override shardAttempts', () => {
-    const json = JSON.parse(synthOrchestrator({ shardAttempts: 3 })) as StackJson;
+  test('override shardAttempts and shardTimeoutMs', () => {
+    const json = JSON.parse(synthOrchestrator({ shardAttempts: 3, shardTimeoutMs: 45_000 })) as StackJson;
     const script = Object.values(json.resource.cloudflare_workers_script).find(s => s.script_name.includes('orchestrator'));
-    expect(script?.bindings.at(-1)).toEqual({ name: 'SHARD_ATTEMPTS', type: 'plain_text', text: '3' });
+    expect(script?.bindings.slice(-2)).toEqual([
+      { name: 'SHARD_ATTEMPTS', type: 'plain_text', text: '3' },
+      { name: 'SHARD_TIMEOUT_MS', type: 'plain_text', text: '45000' },
+    ]);
   });
 
   test('override publicOnWorkersDev false', () => {

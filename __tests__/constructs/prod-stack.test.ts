@@ -81,13 +81,14 @@ describe('ProdStack', () => {
     expect(json.variable.workers_dev_subdomain).toMatchObject({ default: '' });
   });
 
-  test('overrides: keysPerShard, accountId, namePrefix, shardAttempts, upstream settings, subdomain', () => {
+  test('overrides: keysPerShard, accountId, namePrefix, shardAttempts, shardTimeoutMs, upstream settings, subdomain', () => {
     const json = prod({
       keyCount: 5,
       keysPerShard: 2,
       accountId: '0123456789abcdef0123456789abcdef',
       namePrefix: 'gw',
       shardAttempts: 2,
+      shardTimeoutMs: 6_000,
       geminiBaseUrl: 'https://proxy.example.com',
       upstreamTimeoutMs: 5_000,
       logSamplingRate: 0.1,
@@ -102,7 +103,10 @@ describe('ProdStack', () => {
       'GEMINI_BASE_URL=https://proxy.example.com',
       'UPSTREAM_TIMEOUT_MS=5000',
     ]);
-    expect(scripts['gw-orchestrator']?.bindings.at(-1)).toEqual({ name: 'SHARD_ATTEMPTS', type: 'plain_text', text: '2' });
+    expect(scripts['gw-orchestrator']?.bindings.slice(-2)).toEqual([
+      { name: 'SHARD_ATTEMPTS', type: 'plain_text', text: '2' },
+      { name: 'SHARD_TIMEOUT_MS', type: 'plain_text', text: '6000' },
+    ]);
     for (const script of Object.values(scripts)) {
       expect(script).toMatchObject({ compatibility_date: '2025-06-01', observability: { head_sampling_rate: 0.1 } });
     }

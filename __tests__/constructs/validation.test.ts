@@ -91,6 +91,8 @@ const cases: [string, () => void, string][] = [
   ],
   ['orchestrator: no backends', () => orchestrator({ backends: [] }), 'backends must hold at least one shard, got 0'],
   ['orchestrator: shardAttempts', () => orchestrator({ shardAttempts: 11 }), 'shardAttempts must be an integer from 1 to 10, got 11'],
+  ['orchestrator: shardTimeoutMs too low', () => orchestrator({ shardTimeoutMs: 999 }), 'shardTimeoutMs must be an integer from 1000 to 900000, got 999'],
+  ['orchestrator: shardTimeoutMs fractional', () => orchestrator({ shardTimeoutMs: 1500.5 }), 'shardTimeoutMs must be an integer from 1000 to 900000, got 1500.5'],
   ['orchestrator: scriptName', () => orchestrator({ scriptName: 'Orchestrator' }), `scriptName ${NAME_RULE}, got "Orchestrator" (12 characters)`],
   ['prod: keyCount 0', () => prod({ keyCount: 0 }), `keyCount must be an integer from 1 to ${Number.MAX_SAFE_INTEGER}, got 0`],
   ['prod: workersPlan', () => prod({ workersPlan: 'pro' as WorkersPlan }), 'workersPlan must be one of free, paid, got "pro"'],
@@ -104,6 +106,16 @@ const cases: [string, () => void, string][] = [
     'prod: workersDevSubdomain',
     () => prod({ workersDevSubdomain: 'my_sub' }),
     'workersDevSubdomain must be a DNS label of 1 to 63 lower-case letters, digits and inner hyphens, got "my_sub"',
+  ],
+  [
+    'prod: shardTimeoutMs not above the default upstream deadline',
+    () => prod({ shardTimeoutMs: 120_000 }),
+    "shardTimeoutMs must be greater than upstreamTimeoutMs (120000) so a slow Gemini surfaces as the shard's own 504, got 120000",
+  ],
+  [
+    'prod: upstreamTimeoutMs raised past the default shardTimeoutMs',
+    () => prod({ upstreamTimeoutMs: 300_000 }),
+    "shardTimeoutMs must be greater than upstreamTimeoutMs (300000) so a slow Gemini surfaces as the shard's own 504, got 130000",
   ],
   ['prod: keysPerShard 0', () => prod({ keysPerShard: 0 }), `keysPerShard must be an integer from 1 to 61 (${FREE_ENV_VARS}), got 0`],
   ['prod: keysPerShard over the env-var limit', () => prod({ keysPerShard: 62 }), `keysPerShard must be an integer from 1 to 61 (${FREE_ENV_VARS}), got 62`],
@@ -138,5 +150,12 @@ describe('construct validation', () => {
   test('the limits are inclusive: 61 keys per shard on free and 99 shards plus the orchestrator are accepted', () => {
     expect(() => shard({ keyCount: 61 })).not.toThrow();
     expect(() => prod({ keyCount: 792, keysPerShard: 8 })).not.toThrow();
+  });
+
+  test('a shard deadline 1 ms above the upstream one is accepted, as are both timeout bounds', () => {
+    expect(() => prod({ shardTimeoutMs: 120_001 })).not.toThrow();
+    expect(() => prod({ upstreamTimeoutMs: 1_000, shardTimeoutMs: 1_001 })).not.toThrow();
+    expect(() => orchestrator({ shardTimeoutMs: 1_000 })).not.toThrow();
+    expect(() => orchestrator({ shardTimeoutMs: 900_000 })).not.toThrow();
   });
 });
