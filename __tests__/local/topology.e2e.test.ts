@@ -13,6 +13,7 @@ import { synthEnv } from '../../scripts/local/cli';
 import { startTopology, type RunningTopology } from '../../scripts/local/start';
 import { runSynth } from '../../scripts/local/synth';
 import { backendScripts, buildTopology, type Topology } from '../../scripts/local/topology';
+import { keyOwners, replaceContents } from '../helpers/topology';
 import { chiSquareUniform } from './chi-square';
 import { startUpstreamTap, type UpstreamTap } from './upstream-tap';
 
@@ -59,24 +60,6 @@ async function orchestratorLines(prefix: string, count: number): Promise<Json[]>
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   return matching();
-}
-
-/** key value → index n of the BACKEND_SERVICE_<n> whose shard holds it. */
-function keyOwners(topology: Topology): Map<string, number> {
-  const byScript = new Map([...backendScripts(topology)].map(([n, script]) => [script, n]));
-  const owners = new Map<string, number>();
-  for (const worker of topology.workers) {
-    const shard = byScript.get(worker.scriptName);
-    if (shard === undefined) continue;
-    for (const index of Object.values(worker.apiKeyIndexes)) owners.set(API_KEYS[index] as string, shard);
-  }
-  return owners;
-}
-
-/** the same module (name and path) with other code, as if a bad build had been deployed to that shard */
-function replaceContents(modules: unknown, contents: string): { type: 'ESModule'; path: string; contents: string }[] {
-  const [main] = modules as { path: string }[];
-  return [{ type: 'ESModule', path: (main as { path: string }).path, contents }];
 }
 
 async function inParallel<T>(count: number, concurrency: number, task: (i: number) => Promise<T>): Promise<T[]> {
@@ -138,7 +121,7 @@ describe('prod stack', () => {
       'zen-ai-router-worker-1',
       'zen-ai-router-worker-2',
     ]);
-    expect(keyOwners(topology).size).toBe(KEY_COUNT);
+    expect(keyOwners(topology, API_KEYS).size).toBe(KEY_COUNT);
   });
 
   it('answers the openai SDK: chat, streamed chat, embeddings and models', async () => {
@@ -209,7 +192,7 @@ describe('prod stack', () => {
     });
     expect(statuses.every((s) => s === 200)).toBe(true);
 
-    const owners = keyOwners(topology);
+    const owners = keyOwners(topology, API_KEYS);
     const keysSeen = new Set(fake.calls.map((c) => c.apiKey));
     expect([...keysSeen].sort()).toEqual([...API_KEYS].sort());
 
@@ -233,7 +216,7 @@ describe('prod stack with one shard whose script throws', () => {
 
   beforeAll(async () => {
     const synthesized = topologyFor('prod', fake.url);
-    owners = keyOwners(synthesized);
+    owners = keyOwners(synthesized, API_KEYS);
     const faultyScript = backendScripts(synthesized).get(FAULTY);
     const workers = synthesized.workers.map((worker) =>
       worker.scriptName === faultyScript
