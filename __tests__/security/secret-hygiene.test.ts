@@ -554,8 +554,8 @@ describe('faulty shards, misconfigured shards and a refused upstream, through th
         }),
       ),
       start(
-        patched(base, (worker, shard) => {
-          if (shard === undefined) return withBindings(worker, { SHARD_TIMEOUT_MS: '300' });
+        patched(stackTopology({ GEMINI_BASE_URL: fake.url, UPSTREAM_TIMEOUT_MS, SHARD_TIMEOUT_MS: '300' }), (worker, shard) => {
+          if (shard === undefined) return undefined;
           const code =
             shard === 0
               ? `export default { async fetch() { throw new Error('${CRASH_MARKER}'); } };`
