@@ -1,12 +1,12 @@
 /**
- * Runs an emulated topology in workerd like `startTopology` (scripts/local/start.ts) does, but also keeps workerd's
+ * Runs an emulated topology in workerd through `startTopology` (scripts/local/start.ts), also keeping workerd's
  * raw stdout and stderr and Miniflare's own log. `startTopology` hands over only the lines Miniflare recognises as
  * structured logs; the runtime's other output (internal warnings, JSON that is not a log record) and the uncaught
  * exceptions Miniflare reports through its logger never reach that handler, and a leak there would go unseen by a
  * test that listened only to it.
  */
-import { Log, LogLevel, Miniflare } from 'miniflare';
-import type { Readable } from 'node:stream';
+import { Log, LogLevel } from 'miniflare';
+import { startTopology } from '../../scripts/local/start';
 import type { Topology } from '../../scripts/local/topology';
 
 export type Json = Record<string, unknown>;
@@ -50,34 +50,23 @@ export async function startCapturedTopology(topology: Topology): Promise<Capture
   const messages: string[] = [];
   const byRequest = new Map<string, Json[]>();
   const raw: Buffer[] = [];
-  const miniflare = new Miniflare({
-    host: '127.0.0.1',
+  const running = await startTopology({
+    topology,
     port: 0,
     log: new CapturingLog((line) => raw.push(Buffer.from(line))),
-    handleStructuredLogs: ({ message }: { message: string }) => {
+    onLog: (message) => {
       messages.push(message);
       const line = jsonObject(message);
       if (line && typeof line.requestId === 'string') {
         byRequest.set(line.requestId, [...(byRequest.get(line.requestId) ?? []), line]);
       }
     },
-    handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
-      stdout.on('data', (chunk: Buffer) => raw.push(Buffer.from(chunk)));
-      stderr.on('data', (chunk: Buffer) => raw.push(Buffer.from(chunk)));
-    },
-    workers: topology.workers.map((worker) => worker.options),
+    onRuntimeOutput: (chunk) => raw.push(chunk),
   });
-  let url: URL;
-  try {
-    url = await miniflare.ready;
-  } catch (error) {
-    await miniflare.dispose().catch(() => undefined);
-    throw error;
-  }
   const linesFor = (event: string, requestId: string): Json[] =>
     (byRequest.get(requestId) ?? []).filter((line) => line.event === event);
   return {
-    url: url.origin,
+    url: running.url,
     messages,
     rawOutput: () => Buffer.concat(raw).toString('utf8'),
     linesFor,
@@ -91,6 +80,6 @@ export async function startCapturedTopology(topology: Topology): Promise<Capture
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
     },
-    dispose: () => miniflare.dispose(),
+    dispose: () => running.dispose(),
   };
 }

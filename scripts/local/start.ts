@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { Miniflare } from 'miniflare';
+import { Miniflare, type Log } from 'miniflare';
+import type { Readable } from 'node:stream';
 import { createServer } from 'node:net';
 import type { Topology } from './topology';
 
@@ -16,6 +17,18 @@ export interface StartOptions {
   readonly port: number;
   /** every console line any worker writes, with its level (`log`, `error`, ...) */
   readonly onLog: (message: string, level: string) => void;
+  /**
+   * Also receives workerd's raw stdout and stderr (structured or not).
+   *
+   * @default - raw output is dropped; only `onLog` lines are kept
+   */
+  readonly onRuntimeOutput?: (chunk: Buffer) => void;
+  /**
+   * Miniflare's own logger (it reports uncaught worker exceptions through it).
+   *
+   * @default - Miniflare's default logger
+   */
+  readonly log?: Log;
 }
 
 export interface RunningTopology {
@@ -46,6 +59,13 @@ export async function assertPortFree(host: string, port: number): Promise<void> 
   });
 }
 
+function rawOutputHandler(sink: (chunk: Buffer) => void): (stdout: Readable, stderr: Readable) => void {
+  return (stdout, stderr) => {
+    stdout.on('data', (chunk: Buffer) => sink(Buffer.from(chunk)));
+    stderr.on('data', (chunk: Buffer) => sink(Buffer.from(chunk)));
+  };
+}
+
 export async function startTopology(options: StartOptions): Promise<RunningTopology> {
   const host = options.host ?? '127.0.0.1';
   await assertPortFree(host, options.port);
@@ -55,6 +75,8 @@ export async function startTopology(options: StartOptions): Promise<RunningTopol
     handleStructuredLogs: ({ message, level }: { message: string; level: string }) => {
       options.onLog(message, level);
     },
+    ...(options.log ? { log: options.log } : {}),
+    ...(options.onRuntimeOutput ? { handleRuntimeStdio: rawOutputHandler(options.onRuntimeOutput) } : {}),
     workers: options.topology.workers.map((worker) => worker.options),
   });
   let url: URL;
