@@ -127,6 +127,32 @@ interface GoogleErrorObject {
   details?: unknown[];
 }
 
+/** Google's 429 body: which quota tripped (`QuotaFailure`), where to read about it, and how long to wait. */
+function quotaExhausted(model: string, quotaId: string, quotaValue: string, retryDelay: string, help: object): GoogleErrorObject {
+  return {
+    code: 429,
+    message:
+      'You exceeded your current quota, please check your plan and billing details. For more information on this ' +
+      'error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.',
+    status: 'RESOURCE_EXHAUSTED',
+    details: [
+      {
+        '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
+        violations: [
+          {
+            quotaMetric: 'generativelanguage.googleapis.com/generate_content_free_tier_requests',
+            quotaId,
+            quotaDimensions: { location: 'global', model },
+            quotaValue,
+          },
+        ],
+      },
+      help,
+      { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay },
+    ],
+  };
+}
+
 function googleError(b: FakeBehaviour, model: string, apiKey: string): GoogleErrorObject | undefined {
   const help = {
     '@type': 'type.googleapis.com/google.rpc.Help',
@@ -134,52 +160,10 @@ function googleError(b: FakeBehaviour, model: string, apiKey: string): GoogleErr
   };
   switch (b) {
     case 'quota-minute':
-      return {
-        code: 429,
-        message:
-          'You exceeded your current quota, please check your plan and billing details. For more information on this ' +
-          'error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.',
-        status: 'RESOURCE_EXHAUSTED',
-        details: [
-          {
-            '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
-            violations: [
-              {
-                quotaMetric: 'generativelanguage.googleapis.com/generate_content_free_tier_requests',
-                quotaId: 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier',
-                quotaDimensions: { location: 'global', model },
-                quotaValue: '10',
-              },
-            ],
-          },
-          help,
-          { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: FAKE_RETRY_DELAY },
-        ],
-      };
+      return quotaExhausted(model, 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier', '10', FAKE_RETRY_DELAY, help);
     case 'quota-day':
       // real per-day bodies also carry a short RetryInfo; honouring it would hammer a key that is out until midnight
-      return {
-        code: 429,
-        message:
-          'You exceeded your current quota, please check your plan and billing details. For more information on this ' +
-          'error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.',
-        status: 'RESOURCE_EXHAUSTED',
-        details: [
-          {
-            '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
-            violations: [
-              {
-                quotaMetric: 'generativelanguage.googleapis.com/generate_content_free_tier_requests',
-                quotaId: 'GenerateRequestsPerDayPerProjectPerModel-FreeTier',
-                quotaDimensions: { location: 'global', model },
-                quotaValue: '250',
-              },
-            ],
-          },
-          help,
-          { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '43s' },
-        ],
-      };
+      return quotaExhausted(model, 'GenerateRequestsPerDayPerProjectPerModel-FreeTier', '250', '43s', help);
     case 'invalid-key':
       return {
         code: 400,
