@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
+import { CONFIG_VARIABLES } from '../../config';
 import { PLAN_ARGS } from '../../scripts/ci/drift';
 import { conditionPasses, evaluate, type EvalContext } from './gha-expr';
 
@@ -222,6 +223,17 @@ function commentState(s: Scenario): string {
   const needs = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, v]));
   return interpolate((step.env as Record<string, string>).STATE as string, { contexts: { github: githubContext(s), needs } }).trim();
 }
+
+describe('cf-deploy workflow: configuration', () => {
+  // KEY_COUNT is counted from the secrets, PR_NUMBER comes from the event, STATE_DIR is local state only
+  const fromRepositoryVariables = CONFIG_VARIABLES.filter((v) => !['KEY_COUNT', 'PR_NUMBER', 'STATE_DIR'].includes(v));
+
+  it.each(['deploy-prod', 'preview', 'destroy-preview', 'drift'])('hands every synth setting to %s from repository variables', (id) => {
+    const env = wf.jobs[id]?.env ?? {};
+    const missing = fromRepositoryVariables.filter((v) => env[v] !== `\${{ vars.${v} }}`);
+    expect(missing).toEqual([]);
+  });
+});
 
 describe('cf-deploy workflow: state safety', () => {
   const group = (id: string, s: Scenario): string => {
