@@ -57,8 +57,9 @@ async function main(): Promise<void> {
   const cases: readonly [string, string, string | undefined][] = [
     ['unknown path (runtime floor, 404)', '/v1/nothing-here', undefined],
     ['chat completion, pass-through', '/v1/chat/completions', JSON.stringify({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'ping' }] })],
-    ['embeddings, float', '/v1/embeddings', JSON.stringify({ model: 'gemini-embedding-001', input: ['a', 'b', 'c', 'd'], encoding_format: 'float' })],
-    ['embeddings, base64 (encoded in the worker)', '/v1/embeddings', JSON.stringify({ model: 'gemini-embedding-001', input: ['a', 'b', 'c', 'd'], encoding_format: 'base64' })],
+    // gemini-embedding-001's full size: 4 inputs x 3,072 floats, the JSON Google returns is about 100 KiB
+    ['embeddings, 4 x 3072, float', '/v1/embeddings', JSON.stringify({ model: 'gemini-embedding-001', input: ['a', 'b', 'c', 'd'], dimensions: 3072, encoding_format: 'float' })],
+    ['embeddings, 4 x 3072, base64 (encoded in the worker)', '/v1/embeddings', JSON.stringify({ model: 'gemini-embedding-001', input: ['a', 'b', 'c', 'd'], dimensions: 3072, encoding_format: 'base64' })],
   ];
   try {
     const rows: (string | number)[][] = [];
