@@ -42,7 +42,8 @@ export interface OrchestratorProps {
   readonly backends: readonly IWorkerScriptRef[];
 
   /**
-   * How many shards one request may try, bound as `SHARD_ATTEMPTS`.
+   * How many shards one request may try, bound as `SHARD_ATTEMPTS`. Another shard is tried only when one throws or
+   * refuses from its own key pool (`x-zen-pool: exhausted`: every key cooling or gone, so nothing was billed).
    *
    * @default 1 - no retry: a retried generation can be billed twice upstream
    */

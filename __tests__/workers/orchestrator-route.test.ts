@@ -10,6 +10,7 @@ import {
 import { pickIndex, shardOrder } from '../../workers/orchestrator/pick';
 import { resolveRequestId } from '../../workers/orchestrator/request-id';
 import { routeRequest, type RouteDeps } from '../../workers/orchestrator/route';
+import { POOL_EXHAUSTED, POOL_HEADER } from '../../workers/shared/pool-refusal';
 import { chiSquareUniform } from '../local/chi-square';
 
 /** mulberry32: a small seeded PRNG so the statistical test is deterministic. */
@@ -63,6 +64,28 @@ function backend(handler: (request: Request) => Promise<Response>): Backend & { 
 const ok = (): Promise<Response> => Promise.resolve(new Response('ok'));
 const boom = (): Promise<Response> => Promise.reject(new Error('internal detail: stack at shard.js:1'));
 const bind = (...backends: Backend[]): BoundBackend[] => backends.map((b, index) => ({ index, backend: b }));
+
+/** A shard refusing from its own key pool, as the src worker does; `cancelled` records a discarded body. */
+function refusing(status: 429 | 503, code: string, headers: Record<string, string> = {}): Backend & { seen: Request[]; cancelled: () => number } {
+  let cancelled = 0;
+  const shard = backend(() =>
+    Promise.resolve(
+      new Response(
+        new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode(JSON.stringify({ error: { code } })));
+            controller.close();
+          },
+          cancel() {
+            cancelled += 1;
+          },
+        }),
+        { status, headers: { 'content-type': 'application/json', [POOL_HEADER]: POOL_EXHAUSTED, ...headers } },
+      ),
+    ),
+  );
+  return Object.assign(shard, { cancelled: () => cancelled });
+}
 
 describe('discoverBackends', () => {
   it('returns every BACKEND_SERVICE_<n> fetcher in numeric order, skipping other bindings and non-fetchers', () => {
@@ -218,6 +241,85 @@ describe('routeRequest', () => {
     const res = await routeRequest(new Request('https://gw.example/v1/models'), bind(erroring, other), deps);
     expect(res.status).toBe(500);
     expect(other.seen).toHaveLength(0);
+  });
+
+  it('with SHARD_ATTEMPTS 2 discards a pool refusal and replays the same body on another shard', async () => {
+    const cooling = refusing(429, 'all_keys_cooling', { 'retry-after': '30' });
+    const healthy = backend(async (request) => new Response(await request.text()));
+    const { deps, logs } = harness({ random: () => 0, attempts: 2 });
+    const request = new Request('https://gw.example/v1/chat/completions', { method: 'POST', body: '{"model":"m"}' });
+    const res = await routeRequest(request, bind(cooling, healthy), deps);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('{"model":"m"}');
+    expect(cooling.seen).toHaveLength(1);
+    expect(cooling.cancelled()).toBe(1);
+    expect(logs).toEqual([{ event: 'orchestrator_request', requestId: 'generated-id', shard: 1, status: 200, attempts: 2, ms: 0 }]);
+  });
+
+  it('when every shard refuses, returns the refusal with the smallest retry-after with its headers and body', async () => {
+    const daily = refusing(429, 'daily_quota_exhausted', { 'retry-after': '3600', 'x-should-retry': 'false' });
+    const cooling = refusing(429, 'all_keys_cooling', { 'retry-after': '12' });
+    const gone = refusing(503, 'no_usable_keys');
+    const { deps, logs } = harness({ random: () => 0, attempts: 3 });
+    const res = await routeRequest(new Request('https://gw.example/v1/models'), bind(daily, cooling, gone), deps);
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toBe('12');
+    expect(res.headers.get('x-should-retry')).toBeNull();
+    expect(res.headers.get('x-request-id')).toBe('generated-id');
+    expect(await res.json()).toEqual({ error: { code: 'all_keys_cooling' } });
+    expect([daily.seen.length, cooling.seen.length, gone.seen.length]).toEqual([1, 1, 1]);
+    expect([daily.cancelled(), cooling.cancelled(), gone.cancelled()]).toEqual([1, 0, 1]);
+    expect(logs).toEqual([{ event: 'orchestrator_request', requestId: 'generated-id', shard: 1, status: 429, attempts: 3, ms: 0 }]);
+  });
+
+  it('when every shard is out for the day, the client still gets retry-after and x-should-retry: false', async () => {
+    const first = refusing(429, 'daily_quota_exhausted', { 'retry-after': '7200', 'x-should-retry': 'false' });
+    const last = refusing(429, 'daily_quota_exhausted', { 'retry-after': '7200', 'x-should-retry': 'false' });
+    const { deps, logs } = harness({ random: () => 0, attempts: 2 });
+    const res = await routeRequest(new Request('https://gw.example/v1/models'), bind(first, last), deps);
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toBe('7200');
+    expect(res.headers.get('x-should-retry')).toBe('false');
+    // on a tie the later refusal wins, so the first one's body is the one released
+    expect([first.cancelled(), last.cancelled()]).toEqual([1, 0]);
+    expect(logs[0]).toMatchObject({ shard: 1, status: 429, attempts: 2 });
+  });
+
+  it('does not retry a pool refusal with the default SHARD_ATTEMPTS 1', async () => {
+    const cooling = refusing(429, 'all_keys_cooling', { 'retry-after': '5' });
+    const other = backend(ok);
+    const { deps, logs } = harness({ random: () => 0 });
+    const res = await routeRequest(new Request('https://gw.example/v1/models'), bind(cooling, other), deps);
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toBe('5');
+    expect(res.headers.get(POOL_HEADER)).toBe(POOL_EXHAUSTED);
+    expect(await res.json()).toEqual({ error: { code: 'all_keys_cooling' } });
+    expect(other.seen).toHaveLength(0);
+    expect(logs).toEqual([{ event: 'orchestrator_request', requestId: 'generated-id', shard: 0, status: 429, ms: 0 }]);
+  });
+
+  it.each([
+    ['a 429 without the pool header (Google rate limited the shard)', 429, {}],
+    ['the pool header on a status other than 429/503', 500, { [POOL_HEADER]: POOL_EXHAUSTED }],
+    ['a 429 whose pool header has another value', 429, { [POOL_HEADER]: 'other' }],
+  ])('does not retry %s', async (_name, status, headers) => {
+    const limited = backend(() => Promise.resolve(new Response('{}', { status, headers: { 'retry-after': '1', ...headers } })));
+    const other = backend(ok);
+    const { deps } = harness({ random: () => 0, attempts: 2 });
+    const res = await routeRequest(new Request('https://gw.example/v1/models'), bind(limited, other), deps);
+    expect(res.status).toBe(status);
+    expect(other.seen).toHaveLength(0);
+  });
+
+  it('prefers a refusal to a thrown shard, and a thrown shard after a refusal still tries the rest', async () => {
+    const cooling = refusing(429, 'all_keys_cooling', { 'retry-after': '9' });
+    const failing = backend(boom);
+    const { deps, logs } = harness({ random: () => 0, attempts: 2 });
+    const res = await routeRequest(new Request('https://gw.example/v1/models'), bind(cooling, failing), deps);
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toBe('9');
+    expect(failing.seen).toHaveLength(1);
+    expect(logs).toEqual([{ event: 'orchestrator_request', requestId: 'generated-id', shard: 0, status: 429, attempts: 2, ms: 0 }]);
   });
 
   it('answers 504 when the shard sends no headers before the deadline', async () => {

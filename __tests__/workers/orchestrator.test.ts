@@ -5,6 +5,7 @@
  */
 import { Miniflare } from 'miniflare';
 import { bundleWorker } from '../../scripts/build-workers';
+import { POOL_EXHAUSTED, POOL_HEADER } from '../../workers/shared/pool-refusal';
 
 const COMPATIBILITY_DATE = '2026-04-20';
 
@@ -26,6 +27,11 @@ export default {
 };`;
 
 const THROWING_SHARD = `export default { async fetch() { throw new Error('shard exploded: secret-internal-detail'); } };`;
+/** A shard whose keys are all cooling, answering as the src worker does. */
+const COOLING_SHARD = (retryAfter: number): string => `export default { async fetch() {
+  return Response.json({ error: { message: 'cooling', type: 'rate_limit_error', code: 'all_keys_cooling' } },
+    { status: 429, headers: { 'retry-after': '${retryAfter}', '${POOL_HEADER}': '${POOL_EXHAUSTED}' } });
+} };`;
 const HANGING_SHARD = `export default { async fetch() { await new Promise((r) => setTimeout(r, 30000)); return new Response('late'); } };`;
 
 const worker = (name: string, script: string, extra: Record<string, unknown> = {}) => ({
@@ -58,6 +64,14 @@ describe('orchestrator in workerd', () => {
           serviceBindings: { BACKEND_SERVICE_0: 'shard-throws', BACKEND_SERVICE_1: 'shard-1' },
           bindings: { SHARD_ATTEMPTS: '2' },
         }),
+        worker('orchestrator-cooling', orchestrator, {
+          serviceBindings: { BACKEND_SERVICE_0: 'shard-cooling-30', BACKEND_SERVICE_1: 'shard-1' },
+          bindings: { SHARD_ATTEMPTS: '2' },
+        }),
+        worker('orchestrator-all-cooling', orchestrator, {
+          serviceBindings: { BACKEND_SERVICE_0: 'shard-cooling-30', BACKEND_SERVICE_1: 'shard-cooling-7' },
+          bindings: { SHARD_ATTEMPTS: '2' },
+        }),
         worker('orchestrator-hang', orchestrator, {
           serviceBindings: { BACKEND_SERVICE_0: 'shard-hangs' },
           bindings: { SHARD_TIMEOUT_MS: '300' },
@@ -68,6 +82,8 @@ describe('orchestrator in workerd', () => {
         worker('shard-2', echoShard('shard-2')),
         worker('shard-throws', THROWING_SHARD),
         worker('shard-hangs', HANGING_SHARD),
+        worker('shard-cooling-30', COOLING_SHARD(30)),
+        worker('shard-cooling-7', COOLING_SHARD(7)),
       ],
     });
     await mf.ready;
@@ -206,6 +222,24 @@ describe('orchestrator in workerd', () => {
     const lines = await logsFor('retry-', 20);
     expect(lines.every((l) => l.status === 200 && l.shard === 1)).toBe(true);
     expect(lines.some((l) => l.attempts === 2)).toBe(true);
+  });
+
+  it('with SHARD_ATTEMPTS=2 moves past a shard whose keys are all cooling, or passes on the soonest refusal', async () => {
+    for (let i = 0; i < 20; i++) {
+      const res = await via('orchestrator-cooling', '/v1/embeddings', { method: 'POST', body: 'payload', headers: id('cooling', i) });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { body: string }).body).toBe('payload');
+    }
+    const lines = await logsFor('cooling-', 20);
+    expect(lines.every((l) => l.status === 200 && l.shard === 1)).toBe(true);
+    expect(lines.some((l) => l.attempts === 2)).toBe(true);
+
+    const refused = await via('orchestrator-all-cooling', '/v1/models', { headers: id('allcool') });
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('7');
+    expect(refused.headers.get('x-request-id')).toBe('allcool-0');
+    expect(await refused.json()).toMatchObject({ error: { code: 'all_keys_cooling' } });
+    expect(await logsFor('allcool-', 1)).toEqual([expect.objectContaining({ shard: 1, status: 429, attempts: 2 })]);
   });
 
   it('answers JSON 504 when the shard hangs past SHARD_TIMEOUT_MS', async () => {

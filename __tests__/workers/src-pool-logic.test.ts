@@ -7,6 +7,7 @@ import { handleRequest, type HandlerDeps } from '../../workers/src/handler';
 import { KeyPool } from '../../workers/src/key-pool';
 import type { LogLine } from '../../workers/src/log';
 import { MAX_ATTEMPTS } from '../../workers/src/upstream';
+import { POOL_EXHAUSTED, POOL_HEADER } from '../../workers/shared/pool-refusal';
 import { startSrcWorker, type SrcWorkerHarness } from '../helpers/src-worker';
 
 const PASS = 'pool-logic-pass';
@@ -115,6 +116,36 @@ describe('key pool through the handler (injected time)', () => {
     expect(await refused.json()).toMatchObject({ error: { type: 'rate_limit_error', code: 'all_keys_cooling' } });
   });
 
+  it('marks only its own pool refusals with x-zen-pool, never rate_limited or a status passed through from Google', async () => {
+    const h = harness(() => 'minute');
+    const rateLimited = await h.send();
+    expect(await rateLimited.json()).toMatchObject({ error: { code: 'rate_limited' } });
+    expect(rateLimited.headers.get(POOL_HEADER)).toBeNull();
+    await h.send();
+    await h.send();
+    const cooling = await h.send();
+    expect(await cooling.json()).toMatchObject({ error: { code: 'all_keys_cooling' } });
+    expect(cooling.headers.get(POOL_HEADER)).toBe(POOL_EXHAUSTED);
+
+    const overloaded = await harness(() => 'overloaded').send();
+    expect(overloaded.status).toBe(503);
+    expect(overloaded.headers.get(POOL_HEADER)).toBeNull();
+
+    const gone = harness(() => 'invalid');
+    for (let i = 0; i < 3; i++) await gone.send();
+    const noKeys = await gone.send();
+    expect(await noKeys.json()).toMatchObject({ error: { code: 'no_usable_keys' } });
+    expect(noKeys.headers.get(POOL_HEADER)).toBe(POOL_EXHAUSTED);
+
+    const unconfigured = await handleRequest(
+      new Request('http://worker.test/v1/models', { headers: { authorization: `Bearer ${PASS}` } }),
+      { PASS, GEMINI_BASE_URL: 'http://gemini.test' },
+      h.deps,
+    );
+    expect(await unconfigured.json()).toMatchObject({ error: { code: 'no_keys_configured' } });
+    expect(unconfigured.headers.get(POOL_HEADER)).toBe(POOL_EXHAUSTED);
+  });
+
   it('says x-should-retry: false and waits until Pacific midnight when every key is out for the day', async () => {
     const h = harness(() => 'day');
     for (let i = 0; i < 3; i++) await h.send();
@@ -123,6 +154,7 @@ describe('key pool through the handler (injected time)', () => {
     expect(refused.headers.get('x-should-retry')).toBe('false');
     // 2026-06-15T10:00Z → midnight PDT is 2026-06-16T07:00Z, 21 h later
     expect(refused.headers.get('retry-after')).toBe(String(21 * 3600));
+    expect(refused.headers.get(POOL_HEADER)).toBe(POOL_EXHAUSTED);
     expect(await refused.json()).toMatchObject({ error: { code: 'daily_quota_exhausted' } });
   });
 

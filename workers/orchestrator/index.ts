@@ -10,7 +10,7 @@ import { routeRequest } from './route';
 export interface Env {
   /** Service bindings to the src shards, `BACKEND_SERVICE_0..N-1`, declared by the Orchestrator construct. */
   readonly [binding: `BACKEND_SERVICE_${number}`]: Fetcher;
-  /** Shards one request may try when a shard throws; plain text. @default "1" (no retry) */
+  /** Shards one request may try when a shard throws or refuses from its key pool; plain text. @default "1" (no retry) */
   readonly SHARD_ATTEMPTS?: string;
   /** Deadline in ms for a shard's response headers; plain text. @default "130000" */
   readonly SHARD_TIMEOUT_MS?: string;

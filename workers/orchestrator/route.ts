@@ -6,6 +6,7 @@
  */
 import { corsHeaders } from '../shared/cors';
 import { jsonError } from '../shared/http';
+import { isPoolRefusal } from '../shared/pool-refusal';
 import type { Backend, BoundBackend } from './backends';
 import { shardOrder, type RandomSource } from './pick';
 import { REQUEST_ID_HEADER, resolveRequestId } from './request-id';
@@ -17,7 +18,7 @@ export interface RouteDeps {
   readonly randomUUID: () => string;
   /** receives exactly one JSON line per request */
   readonly log: (line: string) => void;
-  /** shards one request may try when a shard throws (1 = no retry) */
+  /** shards one request may try when a shard throws or refuses from its key pool (1 = no retry) */
   readonly attempts: number;
   /** deadline for a shard's response headers */
   readonly timeoutMs: number;
@@ -37,6 +38,31 @@ export interface OrchestratorLogLine {
   /** shards tried, only when more than one was */
   readonly attempts?: number;
   readonly error?: 'no_backend' | 'shard_error' | 'shard_timeout';
+}
+
+/** A shard's pool refusal held back while other shards are tried. */
+interface Refused {
+  readonly shard: number;
+  readonly response: Response;
+}
+
+/** `retry-after` in seconds; a refusal without one (no usable key) ranks last. */
+function retryAfter(response: Response): number {
+  const seconds = Number(response.headers.get('retry-after') ?? Number.NaN);
+  return Number.isFinite(seconds) ? seconds : Number.POSITIVE_INFINITY;
+}
+
+/** Drops a response the client will never see, so its shard's stream is released. */
+function discard(response: Response): void {
+  response.body?.cancel().catch(() => undefined);
+}
+
+/** The refusal worth passing on: the one whose shard frees soonest, the later one on a tie. */
+function preferred(held: Refused | undefined, next: Refused): Refused {
+  if (held === undefined) return next;
+  const [keep, drop] = retryAfter(next.response) <= retryAfter(held.response) ? [next, held] : [held, next];
+  discard(drop.response);
+  return keep;
 }
 
 type Outcome = { kind: 'response'; response: Response } | { kind: 'threw' } | { kind: 'timeout' };
@@ -62,7 +88,9 @@ async function callShard(backend: Backend, request: Request, deps: RouteDeps): P
  *
  * Both bodies are streams passed through as they are; the request body is read into memory only when
  * `attempts > 1`, because a retry has to send it again. A retry happens only when the shard threw (it never produced
- * a response), never on an error status or a timeout: those may mean Gemini already did, and billed, the work.
+ * a response) or refused from its own key pool (a 429/503 marked `x-zen-pool: exhausted`: no billable upstream work),
+ * never on another error status or a timeout: those may mean Gemini already did, and billed, the work. When every
+ * shard tried refuses, the refusal with the smallest `retry-after` is returned as the shard sent it.
  */
 export async function routeRequest(
   request: Request,
@@ -90,6 +118,7 @@ export async function routeRequest(
       : new Request(request.url, { method: request.method, headers, body: replayable, redirect: 'manual' });
 
   let shard = -1;
+  let refused: Refused | undefined;
   for (const [attempt, position] of order.entries()) {
     const bound = backends[position] as BoundBackend;
     shard = bound.index;
@@ -98,15 +127,28 @@ export async function routeRequest(
     if (outcome.kind === 'response') {
       const response = new Response(outcome.response.body, outcome.response);
       response.headers.set(REQUEST_ID_HEADER, requestId);
+      if (isPoolRefusal(response)) {
+        refused = preferred(refused, { shard, response });
+        continue;
+      }
+      if (refused !== undefined) discard(refused.response);
       log({ shard, status: response.status, ...tried });
       return response;
     }
     if (outcome.kind === 'timeout') {
+      // the stuck shard may be spending a key's quota, so its 504 is the honest answer even after a refusal
+      if (refused !== undefined) discard(refused.response);
       log({ shard, status: 504, error: 'shard_timeout', ...tried });
       return jsonError(504, 'The backend shard did not answer in time', 'server_error', 'shard_timeout', idHeader);
     }
   }
-  log({ shard, status: 502, error: 'shard_error', ...(order.length > 1 ? { attempts: order.length } : {}) });
+  const attempts = order.length > 1 ? { attempts: order.length } : {};
+  if (refused !== undefined) {
+    // a refusal tells the client when to come back; a thrown shard's 502 would not
+    log({ shard: refused.shard, status: refused.response.status, ...attempts });
+    return refused.response;
+  }
+  log({ shard, status: 502, error: 'shard_error', ...attempts });
   // the shard's exception stays in the shard's own Workers Logs; the client only learns that it failed
   return jsonError(502, 'The backend shard failed to answer; retry the request', 'server_error', 'shard_error', idHeader);
 }

@@ -5,6 +5,7 @@
  */
 import { corsHeaders } from '../shared/cors';
 import { errorBody, jsonError, jsonResponse } from '../shared/http';
+import { POOL_EXHAUSTED, POOL_HEADER } from '../shared/pool-refusal';
 import { missingCredentialMessage, passwordMatches, presentedCredential } from './auth';
 import { readConfig, type SrcConfig, type SrcEnv } from './config';
 import { preflightHeaders } from './cors';
@@ -97,6 +98,9 @@ async function prepare(request: Request, route: Route, config: SrcConfig): Promi
   return { body: bytes, ...(model ? { model } : {}), streaming };
 }
 
+/** Marks a refusal that spent no billable upstream work, so the orchestrator may try another shard's keys. */
+const POOL_REFUSAL = { [POOL_HEADER]: POOL_EXHAUSTED } as const;
+
 function retryAfterSeconds(ms: number): string {
   return String(Math.max(1, Math.ceil(ms / 1000)));
 }
@@ -112,12 +116,13 @@ function keysUnavailable(deps: HandlerDeps, config: SrcConfig, model: string): R
         status.allDay
           ? 'Every Gemini API key of this worker has used its daily quota for this model; quotas reset at midnight Pacific time.'
           : 'Every Gemini API key of this worker is rate limited for this model; retry after the retry-after delay.',
-        { 'retry-after': retryAfterSeconds(status.retryAfterMs), ...(status.allDay ? { 'x-should-retry': 'false' } : {}) },
+        { 'retry-after': retryAfterSeconds(status.retryAfterMs), ...(status.allDay ? { 'x-should-retry': 'false' } : {}), ...POOL_REFUSAL },
       );
     case 'exhausted':
-      return new Refusal(503, 'no_usable_keys', 'Every Gemini API key of this worker was rejected by Google as invalid, suspended or leaked.');
+      return new Refusal(503, 'no_usable_keys', 'Every Gemini API key of this worker was rejected by Google as invalid, suspended or leaked.', POOL_REFUSAL);
     case 'available':
-      // keys remain, but this request already spent its attempts on rate-limited ones
+      // keys remain, but this request already spent its attempts on rate-limited ones; not a pool refusal, since
+      // this shard still has free keys for the client's own retry
       return new Refusal(429, 'rate_limited', 'Gemini rate limited every key this request tried; retry shortly.', { 'retry-after': '1' });
   }
 }
@@ -225,7 +230,9 @@ async function pipeline(request: Request, env: SrcEnv, deps: HandlerDeps, reques
   }
   if (!(await passwordMatches(credential.value, config.pass))) return refusalOutcome(new Refusal(401, 'invalid_api_key', 'Incorrect password.'));
 
-  if (config.keys.length === 0) return refusalOutcome(new Refusal(503, 'no_keys_configured', 'This worker has no Gemini API keys (KEY1, KEY2, ... bindings).'));
+  if (config.keys.length === 0) {
+    return refusalOutcome(new Refusal(503, 'no_keys_configured', 'This worker has no Gemini API keys (KEY1, KEY2, ... bindings).', POOL_REFUSAL));
+  }
 
   const prepared = await prepare(request, route, config);
   if (prepared instanceof Refusal) return refusalOutcome(prepared);

@@ -1,0 +1,18 @@
+/**
+ * How a src shard tells the orchestrator that it refused a request from its own key pool (every key cooling, out
+ * for the day, removed, or none configured). Such a refusal means no billable work was done: nothing was sent to
+ * Google, or Google only rejected the keys. So another shard, with other keys, may safely be tried.
+ *
+ * @module
+ */
+
+/** Response header a shard sets on its own pool refusals; never on a status passed through from Google. */
+export const POOL_HEADER = 'x-zen-pool';
+
+/** The only value of {@link POOL_HEADER}. */
+export const POOL_EXHAUSTED = 'exhausted';
+
+/** Whether `response` is a shard's pool refusal: a 429 or 503 carrying `x-zen-pool: exhausted`. */
+export function isPoolRefusal(response: Pick<Response, 'status' | 'headers'>): boolean {
+  return (response.status === 429 || response.status === 503) && response.headers.get(POOL_HEADER) === POOL_EXHAUSTED;
+}
