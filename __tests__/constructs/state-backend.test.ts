@@ -1,5 +1,6 @@
 import { TerraformStack, Testing } from 'cdktf';
 import { addStateBackend } from '../../constructs';
+import { expectedR2Backend } from '../fixtures/synth';
 
 function backendOf(stackName: string, state: Parameters<typeof addStateBackend>[1]) {
   const stack = new TerraformStack(Testing.app(), stackName);
@@ -16,21 +17,7 @@ describe('addStateBackend', () => {
       keyPrefix: 'zen-ai-router',
       region: 'auto',
     });
-    expect(terraform.backend).toEqual({
-      s3: {
-        bucket: 'tf-state',
-        key: 'zen-ai-router/preview-12.tfstate',
-        region: 'auto',
-        endpoints: { s3: 'https://0123456789abcdef0123456789abcdef.r2.cloudflarestorage.com' },
-        skip_credentials_validation: true,
-        skip_metadata_api_check: true,
-        skip_region_validation: true,
-        skip_requesting_account_id: true,
-        skip_s3_checksum: true,
-        use_path_style: true,
-        use_lockfile: true,
-      },
-    });
+    expect(terraform.backend).toEqual(expectedR2Backend('tf-state', 'zen-ai-router/preview-12.tfstate', '0123456789abcdef0123456789abcdef'));
     expect(terraform.required_version).toBe('>= 1.10.0');
   });
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { CONFIG_VARIABLES } from '../../config';
-import type { StackJson } from '../fixtures/synth';
+import { expectedR2Backend, type StackJson } from '../fixtures/synth';
 
 const ROOT = resolve(__dirname, '../..');
 const ACCOUNT = '0123456789abcdef0123456789abcdef';
@@ -95,21 +95,7 @@ describe('cdktf synth with canary secrets in the environment', () => {
   });
 
   test.each(['prod', 'preview-7'])('%s: R2 backend with a per-stack key, a lock file and no credentials', name => {
-    expect(stack(name).terraform.backend).toEqual({
-      s3: {
-        bucket: 'zen-state',
-        key: `zen-ai-router/${name}.tfstate`,
-        region: 'auto',
-        endpoints: { s3: `https://${ACCOUNT}.r2.cloudflarestorage.com` },
-        skip_credentials_validation: true,
-        skip_metadata_api_check: true,
-        skip_region_validation: true,
-        skip_requesting_account_id: true,
-        skip_s3_checksum: true,
-        use_path_style: true,
-        use_lockfile: true,
-      },
-    });
+    expect(stack(name).terraform.backend).toEqual(expectedR2Backend('zen-state', `zen-ai-router/${name}.tfstate`, ACCOUNT));
   });
 
   test('the account id from the environment becomes the account_id default; keys stay variable references', () => {
