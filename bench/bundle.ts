@@ -14,7 +14,7 @@ import { pathToFileURL } from 'node:url';
 import type { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { bundleWorker, type WorkerName } from '../scripts/build-workers';
-import { fmt, printTable, summarize } from './stats';
+import { fmt, printTable, runBenchmark, summarize } from './stats';
 
 const STARTS = Number(process.env.BENCH_STARTS ?? 7);
 const COMPATIBILITY_DATE = '2026-04-20';
@@ -99,7 +99,4 @@ async function main(): Promise<void> {
   printTable(['worker', 'minified KiB', 'gzip KiB', 'x openai-gemini min', 'x openai-gemini gzip', 'workerd extra start-up ms', 'V8 parse+evaluate ms'], rows);
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exit(1);
-});
+runBenchmark(main);

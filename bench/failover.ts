@@ -7,7 +7,7 @@ import { Miniflare } from 'miniflare';
 import { Agent } from 'node:http';
 import { bundleWorker } from '../scripts/build-workers';
 import { startFakeGemini, type FakeGemini } from '../dev/fake-gemini';
-import { fmt, printTable, summarize } from './stats';
+import { fmt, printTable, runBenchmark, summarize } from './stats';
 import { BENCH_PASS, QUIET, timedRequest } from './topology';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 400);
@@ -102,7 +102,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exit(1);
-});
+runBenchmark(main);

@@ -3,7 +3,7 @@
  * shard, interleaved one by one so both paths see the same machine load; prints p50/p99 of each and their ratio.
  */
 import { startFakeGemini } from '../dev/fake-gemini';
-import { fmt, printTable, summarize } from './stats';
+import { fmt, printTable, runBenchmark, summarize } from './stats';
 import { startBenchTopology } from './topology';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 3000);
@@ -43,7 +43,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exit(1);
-});
+runBenchmark(main);

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { bundleWorker } from '../scripts/build-workers';
 import { startFakeGemini } from '../dev/fake-gemini';
-import { fmt, printTable } from './stats';
+import { fmt, printTable, runBenchmark } from './stats';
 import { BENCH_PASS, QUIET, timedRequest } from './topology';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
@@ -84,7 +84,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exit(1);
-});
+runBenchmark(main);

@@ -35,3 +35,11 @@ export function printTable(headers: readonly string[], rows: readonly (readonly 
   for (const row of rows) process.stdout.write(`${line(row)}\n`);
   process.stdout.write('\n');
 }
+
+/** Runs a benchmark's `main`, printing the stack and exiting 1 only when it could not run. */
+export function runBenchmark(main: () => Promise<void>): void {
+  main().catch((error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  });
+}

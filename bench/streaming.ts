@@ -4,7 +4,7 @@
  */
 import { Agent } from 'node:http';
 import { startFakeGemini } from '../dev/fake-gemini';
-import { fmt, printTable, summarize } from './stats';
+import { fmt, printTable, runBenchmark, summarize } from './stats';
 import { startBenchTopology, timedRequest } from './topology';
 
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 40);
@@ -55,7 +55,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exit(1);
-});
+runBenchmark(main);
