@@ -26,6 +26,12 @@ export interface WorkerScriptOptions {
   readonly publicOnWorkersDev: boolean;
   readonly logSamplingRate: number;
   readonly compatibilityDate: string;
+  /**
+   * `placement = { mode = "smart" }` when true; no placement block otherwise.
+   *
+   * @default false
+   */
+  readonly smartPlacement?: boolean;
 }
 
 export interface WorkerScriptResources {
@@ -54,6 +60,9 @@ export function createWorkerScript(scope: Construct, options: WorkerScriptOption
       headSamplingRate: options.logSamplingRate,
       logs: { enabled: true, invocationLogs: true, headSamplingRate: options.logSamplingRate },
     },
+    // "smart" is the only mode provider 5.14 knows. Omitted rather than null when off, so configurations that never
+    // asked for placement keep the plan they had.
+    ...(options.smartPlacement ? { placement: { mode: 'smart' } } : {}),
   });
   // declared even when private: the workers.dev default for API-created scripts is not documented reliably.
   const subdomain = new WorkersScriptSubdomain(scope, 'Subdomain', {
