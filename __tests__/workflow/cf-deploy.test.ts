@@ -67,6 +67,8 @@ interface Scenario {
   readonly author?: { login: string; type: 'User' | 'Bot' };
   /** jobs that fail when they run */
   readonly failing?: readonly string[];
+  /** outputs of jobs that run, instead of the defaults {@link simulate} gives them */
+  readonly outputs?: Readonly<Record<string, Record<string, string>>>;
 }
 
 function githubContext(s: Scenario): Record<string, unknown> {
@@ -126,9 +128,9 @@ function simulate(s: Scenario): Record<string, JobRun> {
     }
     const result = s.failing?.includes(id) ? 'failure' : 'success';
     // the preview job's outputs, as its steps would set them
-    const outputs: Record<string, string> =
+    const defaults: Record<string, string> =
       id === 'preview' ? { deployed: String(result === 'success'), 'key-count': '3', url: 'https://x.y.workers.dev', 'script-name': 'x' } : {};
-    runs[id] = { result, outputs };
+    runs[id] = { result, outputs: s.outputs?.[id] ?? defaults };
   }
   return runs;
 }
@@ -200,6 +202,11 @@ describe('cf-deploy workflow: triggers and which jobs run', () => {
   it('schedule and manual runs: tests, drift plan, drift report', () => {
     expect(ran({ event: 'schedule' })).toEqual(['drift', 'drift-report', 'test']);
     expect(ran({ event: 'workflow_dispatch' })).toEqual(['drift', 'drift-report', 'test']);
+    for (const drift of ['true', 'false']) expect(ran({ event: 'schedule', outputs: { drift: { drift } } })).toContain('drift-report');
+  });
+
+  it('a drift check skipped before the first prod deploy opens no issue and closes none', () => {
+    expect(ran({ event: 'schedule', outputs: { drift: { drift: 'skipped' } } })).toEqual(['drift', 'test']);
   });
 
   it('nothing deploys, destroys or plans when the tests are red', () => {
