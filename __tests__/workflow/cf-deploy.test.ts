@@ -249,12 +249,39 @@ describe('cf-deploy workflow: state safety', () => {
     return interpolate(c.group, { contexts: { github: githubContext(s) } });
   };
 
-  it('uses one concurrency group per state file, shared by every job that touches it', () => {
+  it('uses one concurrency group per state file, shared by the jobs that write it', () => {
     expect(group('deploy-prod', { event: 'push' })).toBe('tfstate-prod');
-    expect(group('drift', { event: 'schedule' })).toBe('tfstate-prod');
     expect(group('preview', PR())).toBe('tfstate-preview-42');
     expect(group('destroy-preview', PR({ action: 'closed' }))).toBe('tfstate-preview-42');
     expect(terraformJobs.sort()).toEqual(['deploy-prod', 'destroy-preview', 'drift', 'preview']);
+  });
+
+  it('never puts a job in the queue of a deploy or destroy unless it writes that same state', () => {
+    // A group holds one running and one pending job; a job queued later cancels the pending one. So any job sharing a
+    // writer's group can cancel a pending deploy or destroy. Writers replacing writers of the same state is intended
+    // (the newest push deploys; a close replaces a pending deploy; a reopen replaces a pending destroy).
+    const writers: Record<string, string> = { 'deploy-prod': 'prod', preview: 'preview-42', 'destroy-preview': 'preview-42' };
+    const scenarios: Scenario[] = [
+      { event: 'push' },
+      ...['opened', 'synchronize', 'reopened', 'closed'].map((action) => PR({ action })),
+      { event: 'schedule' },
+      { event: 'workflow_dispatch' },
+    ];
+    const members = new Map<string, Set<string>>();
+    for (const s of scenarios) {
+      for (const [id, run] of Object.entries(simulate(s))) {
+        if (run.result === 'skipped' || !wf.jobs[id]?.concurrency) continue;
+        const key = group(id, s).toLowerCase(); // GitHub compares group names case-insensitively
+        members.set(key, new Set([...(members.get(key) ?? []), id]));
+      }
+    }
+    for (const [key, ids] of members) {
+      const states = new Set([...ids].map((id) => writers[id] ?? `read-only job ${id}`));
+      const hasWriter = [...ids].some((id) => id in writers);
+      if (hasWriter) expect([key, [...states]]).toEqual([key, [expect.not.stringMatching(/^read-only/)]]);
+    }
+    expect(group('drift', { event: 'schedule' })).toBe('drift-prod');
+    expect(group('drift-report', { event: 'schedule' })).toBe('drift-issue');
   });
 
   it('never cancels a running job in any group, and has no workflow-wide group', () => {
