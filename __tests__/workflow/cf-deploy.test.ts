@@ -188,10 +188,26 @@ describe('cf-deploy workflow: triggers and which jobs run', () => {
     expect(stepRuns('test', /no preview/, PR(who))).toBe(true);
   });
 
-  it('same-repo PR closed: tests of the base, destroy, comment says gone', () => {
+  it('same-repo PR closed: destroy (no tests first), comment says gone', () => {
     const s = PR({ action: 'closed' });
-    expect(ran(s)).toEqual(['destroy-preview', 'preview-comment', 'test']);
+    expect(ran(s)).toEqual(['destroy-preview', 'preview-comment']);
     expect(commentState(s)).toBe('destroyed');
+  });
+
+  it('a closed PR is destroyed whatever the tests would say, and a destroy that did not finish is commented', () => {
+    expect(needsOf(wf.jobs['destroy-preview'] as Job)).toEqual([]);
+    // red tests hold nothing back on close
+    expect(ran(PR({ action: 'closed', failing: ['test'] }))).toContain('destroy-preview');
+    for (const result of ['failure', 'cancelled', 'skipped'] as const) {
+      const runs = simulate(PR({ action: 'closed' }));
+      runs['destroy-preview'] = { result: result as JobRun['result'], outputs: {} };
+      const comment = wf.jobs['preview-comment'] as Job;
+      const ctx: EvalContext = { contexts: { github: githubContext(PR({ action: 'closed' })), needs: runs } };
+      expect([result, conditionPasses(comment.if, { ...ctx, status: { success: false, failure: result === 'failure' } })]).toEqual([result, true]);
+      const step = comment.steps.find((st) => st.env?.STATE) as Step;
+      expect([result, interpolate((step.env as Record<string, string>).STATE as string, ctx).trim()]).toEqual([result, 'destroy-failed']);
+      expect(interpolate((step.env as Record<string, string>).DESTROY_RESULT as string, ctx)).toBe(result);
+    }
   });
 
   it('fork or bot PR closed: nothing runs (it never had a preview)', () => {
@@ -209,11 +225,11 @@ describe('cf-deploy workflow: triggers and which jobs run', () => {
     expect(ran({ event: 'schedule', outputs: { drift: { drift: 'skipped' } } })).toEqual(['drift', 'test']);
   });
 
-  it('nothing deploys, destroys or plans when the tests are red', () => {
-    for (const s of [{ event: 'push' } as Scenario, PR(), PR({ action: 'closed' }), { event: 'schedule' } as Scenario]) {
+  it('nothing deploys or plans when the tests are red', () => {
+    for (const s of [{ event: 'push' } as Scenario, PR(), { event: 'schedule' } as Scenario]) {
       expect(ran({ ...s, failing: ['test'] })).toEqual(['test']);
     }
-    for (const id of terraformJobs) expect(needsOf(wf.jobs[id] as Job)).toContain('test');
+    for (const id of terraformJobs.filter((j) => j !== 'destroy-preview')) expect(needsOf(wf.jobs[id] as Job)).toContain('test');
   });
 
   it('the comment reports a failed deploy or destroy', () => {

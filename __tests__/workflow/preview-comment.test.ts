@@ -62,6 +62,18 @@ describe('renderPreviewComment', () => {
   it('says the preview is gone after destroy', () => {
     expect(renderPreviewComment({ kind: 'destroyed' }, { prNumber: 42 })).toMatch(/Preview `preview-42` is gone/);
   });
+
+  it.each([
+    [undefined, '`cdktf destroy` failed'],
+    ['failure', '`cdktf destroy` failed'],
+    ['cancelled', 'the destroy job was cancelled before it finished'],
+    ['skipped', 'the destroy job did not run'],
+  ] as const)('destroy result %s: says it could NOT be destroyed, why, and how to finish the job', (destroyResult, why) => {
+    const body = renderPreviewComment({ kind: 'destroy-failed', destroyResult }, { prNumber: 42 });
+    expect(body).toContain('### Preview `preview-42` could NOT be destroyed');
+    expect(body).toContain(`The pull request was closed but ${why}`);
+    expect(body).toContain('`npx cdktf destroy preview-42`');
+  });
 });
 
 describe('sticky comment against a fake GitHub API', () => {
@@ -145,6 +157,14 @@ describe('sticky comment against a fake GitHub API', () => {
   it('does not add a "gone" comment to a pull request that never had a preview', async () => {
     await expect(main(['destroyed'], env({ PR_NUMBER: '7' }))).resolves.toBe('skipped');
     expect(gh.comments.get(7)).toBeUndefined();
+  });
+
+  it('reports a destroy that did not complete even when the pull request has no comment yet', async () => {
+    await expect(main(['destroy-failed'], env({ PR_NUMBER: '8', DESTROY_RESULT: 'cancelled' }))).resolves.toBe('created');
+    expect(gh.comments.get(8)?.[0]?.body).toMatch(/could NOT be destroyed[\s\S]*the destroy job was cancelled/);
+    await expect(main(['destroy-failed'], env({ PR_NUMBER: '8', DESTROY_RESULT: 'success' }))).rejects.toThrow(
+      'DESTROY_RESULT must be one of failure, cancelled, skipped (or unset), got "success"',
+    );
   });
 
   it('rejects a bad state or PR number with a message naming it', async () => {

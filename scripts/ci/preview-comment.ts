@@ -54,7 +54,17 @@ export type PreviewState =
   | { readonly kind: 'deployed'; readonly outputs: PreviewOutputs; readonly keyCount: number }
   | { readonly kind: 'failed' }
   | { readonly kind: 'destroyed' }
-  | { readonly kind: 'destroy-failed' };
+  | { readonly kind: 'destroy-failed'; readonly destroyResult?: DestroyResult | undefined };
+
+/** `needs.destroy-preview.result` when it was not `success`. */
+export const DESTROY_RESULTS = ['failure', 'cancelled', 'skipped'] as const;
+export type DestroyResult = (typeof DESTROY_RESULTS)[number];
+
+const DESTROY_FAILURE_TEXT: Record<DestroyResult, string> = {
+  failure: '`cdktf destroy` failed',
+  cancelled: 'the destroy job was cancelled before it finished (a reopen of the pull request replaces a pending destroy)',
+  skipped: 'the destroy job did not run',
+};
 
 export interface CommentContext {
   readonly prNumber: number;
@@ -98,7 +108,9 @@ export function renderPreviewComment(state: PreviewState, ctx: CommentContext): 
       lines.push(
         `### Preview \`preview-${ctx.prNumber}\` could NOT be destroyed`,
         '',
-        `The pull request was closed but \`cdktf destroy\` failed, so the preview worker may still be running. Re-run the failed job${run}.`,
+        `The pull request was closed but ${DESTROY_FAILURE_TEXT[state.destroyResult ?? 'failure']}, so the preview worker ` +
+          `may still be running with every key. Re-run the workflow's destroy job${run}, or run ` +
+          `\`npx cdktf destroy preview-${ctx.prNumber}\` with the preview's credentials.`,
       );
       break;
   }
@@ -114,7 +126,8 @@ type Command = (typeof COMMANDS)[number];
  *   a close race; checking under the group means a destroy that already ran is never followed by a fresh deploy.
  * - `extract` (deploy job): `url=` and `script-name=` from OUTPUTS_FILE to GITHUB_OUTPUT, for the job outputs.
  * - `deployed` | `failed` | `destroyed` | `destroy-failed` (comment job, `pull-requests: write`): upserts the comment
- *   from PREVIEW_URL, SCRIPT_NAME and KEY_COUNT.
+ *   from PREVIEW_URL, SCRIPT_NAME and KEY_COUNT; `destroy-failed` says why from DESTROY_RESULT (the destroy job's
+ *   result: failure, cancelled or skipped).
  */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<string> {
   const command = argv[0] as Command;
@@ -146,12 +159,19 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       outputs: { url: url && WORKERS_DEV_URL.test(url) ? url : undefined, scriptName: /^[a-z0-9_-]+$/i.test(env.SCRIPT_NAME ?? '') ? env.SCRIPT_NAME : undefined },
       keyCount: Number(rawCount),
     };
+  } else if (command === 'destroy-failed') {
+    const raw = env.DESTROY_RESULT || 'failure';
+    if (!(DESTROY_RESULTS as readonly string[]).includes(raw)) {
+      throw new Error(`DESTROY_RESULT must be one of ${DESTROY_RESULTS.join(', ')} (or unset), got "${raw}"`);
+    }
+    state = { kind: command, destroyResult: raw as DestroyResult };
   } else {
     state = { kind: command };
   }
   const body = renderPreviewComment(state, { prNumber, headSha: env.HEAD_SHA, runUrl: env.RUN_URL });
-  // A PR closed before any preview existed gets no new comment saying "gone".
-  const onlyIfExists = command === 'destroyed' || command === 'destroy-failed';
+  // A PR closed before any preview existed gets no new comment saying "gone"; a failed destroy is always reported,
+  // since a worker may be up even when its comment is missing.
+  const onlyIfExists = command === 'destroyed';
   const result = await clientFromEnv(env).upsertComment(prNumber, PREVIEW_MARKER, body, { onlyIfExists });
   if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, body.replace(PREVIEW_MARKER, ''));
   return result;
