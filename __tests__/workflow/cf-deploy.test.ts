@@ -332,19 +332,19 @@ describe('cf-deploy workflow: state safety', () => {
   it('deploys and destroys the right stack, from the right code', () => {
     const prod = wf.jobs['deploy-prod'] as Job;
     expect(prod.environment).toBe('production');
-    expect(prod.steps.find(isCollectStep)?.run).toBe(`${COLLECT} npx cdktf deploy prod --auto-approve`);
+    expect(prod.steps.find(isCollectStep)?.run).toMatch(/^npx tsx scripts\/ci\/collect-keys\.ts -- npx cdktf deploy prod --auto-approve /);
 
     const preview = wf.jobs.preview as Job;
     expect(preview.env?.PR_NUMBER).toBe('${{ github.event.pull_request.number }}');
     expect(preview.steps.find(isCollectStep)?.run).toMatch(
-      /^npx tsx scripts\/ci\/collect-keys\.ts -- npx cdktf deploy "preview-\$\{PR_NUMBER\}" --auto-approve --outputs-file "\$\{RUNNER_TEMP\}\/preview-outputs\.json"$/,
+      /^npx tsx scripts\/ci\/collect-keys\.ts -- npx cdktf deploy "preview-\$\{PR_NUMBER\}" --auto-approve --skip-provider-lock --outputs-file "\$\{RUNNER_TEMP\}\/preview-outputs\.json"$/,
     );
     // the deploy is skipped when the PR was closed while this run waited
     expect(preview.steps.find(isCollectStep)?.if).toBe("steps.open.outputs.open == 'true'");
 
     const destroy = wf.jobs['destroy-preview'] as Job;
     expect(destroy.env?.PR_NUMBER).toBe('${{ github.event.pull_request.number }}');
-    expect(destroy.steps.find(isCollectStep)?.run).toBe(`${COLLECT} npx cdktf destroy "preview-\${PR_NUMBER}" --auto-approve`);
+    expect(destroy.steps.find(isCollectStep)?.run).toBe(`${COLLECT} npx cdktf destroy "preview-\${PR_NUMBER}" --auto-approve --skip-provider-lock`);
     expect(destroy.steps.find((s) => s.uses?.startsWith('actions/checkout@'))?.with?.ref).toBe('${{ github.event.pull_request.base.sha }}');
   });
 
@@ -512,6 +512,17 @@ describe('cf-deploy workflow: toolchain', () => {
       expect([id, typeof job['timeout-minutes']]).toEqual([id, 'number']);
       expect(job['timeout-minutes']).toBeLessThanOrEqual(60);
     }
+  });
+
+  it('lets Terraform use the provider cache although every run starts without a lock file', () => {
+    // cdktf inits before it locks, and since Terraform 1.4 init skips the cache for a provider the lock file lacks
+    expect(wf.env?.TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE).toBe('true');
+    // `providers lock` ignores the cache and downloads every package again: cdktf must not run it
+    const cdktf = allSteps.filter(({ step }) => / npx cdktf (deploy|destroy) /.test(step.run ?? ''));
+    expect(cdktf.map(({ jobId }) => jobId).sort()).toEqual(['deploy-prod', 'destroy-preview', 'preview']);
+    for (const { jobId, step } of cdktf) expect([jobId, step.run]).toEqual([jobId, expect.stringContaining(' --skip-provider-lock')]);
+    // the cached directory is the one cdktf (and drift.ts, which runs Terraform itself) points TF_PLUGIN_CACHE_DIR at
+    expect(readFileSync(join(ROOT, 'scripts/ci/drift.ts'), 'utf8')).toMatch(/join\(homedir\(\), '\.terraform\.d', 'plugin-cache'\)/);
   });
 
   it('uploads nothing and caches only provider binaries (no cdktf.out, plan or state)', () => {
