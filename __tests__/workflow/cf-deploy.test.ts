@@ -51,6 +51,7 @@ const needsOf = (job: Job): string[] => (job.needs === undefined ? [] : Array.is
 const allSteps = jobs.flatMap(([jobId, job]) => job.steps.map((step) => ({ jobId, step })));
 const COLLECT = 'npx tsx scripts/ci/collect-keys.ts --';
 const isCollectStep = (s: Step): boolean => (s.run ?? '').trim().startsWith(COLLECT);
+const isSmokeStep = (s: Step): boolean => (s.run ?? '').trim() === 'npx tsx scripts/ci/smoke.ts';
 /** jobs that run Terraform: they hold Cloudflare and state credentials */
 const terraformJobs = jobs.filter(([, job]) => job.steps.some(isCollectStep)).map(([id]) => id);
 
@@ -318,11 +319,16 @@ describe('cf-deploy workflow: state safety', () => {
     }
   });
 
-  it('hints at a stale lock on failure instead of force-unlocking', () => {
+  it('hints at a stale lock when the Terraform step failed (not when the smoke test did), instead of force-unlocking', () => {
     for (const id of ['deploy-prod', 'preview', 'destroy-preview']) {
-      const hint = wf.jobs[id]?.steps.find((s) => s.if === 'failure()');
-      expect(hint?.run).toMatch(/force-unlock/);
-      expect(hint?.run).toMatch(/GITHUB_STEP_SUMMARY/);
+      const steps = wf.jobs[id]?.steps ?? [];
+      const hint = steps.find((s) => s.name === 'Hint at a stale state lock') as Step;
+      expect(hint.run).toMatch(/force-unlock/);
+      expect(hint.run).toMatch(/GITHUB_STEP_SUMMARY/);
+      const terraformStep = steps.find(isCollectStep) as Step;
+      const when = (outcome: string): boolean =>
+        conditionPasses(hint.if, { contexts: { steps: { [terraformStep.id as string]: { outcome } } }, status: { success: false, failure: true } });
+      expect([id, when('failure'), when('success'), when('skipped')]).toEqual([id, true, false, false]);
     }
     // only as advice in text: no step runs it
     const runsUnlock = allSteps.filter(({ step }) => /^\s*terraform\b.*force-unlock/m.test(step.run ?? ''));
@@ -357,6 +363,46 @@ describe('cf-deploy workflow: state safety', () => {
   });
 });
 
+describe('cf-deploy workflow: smoke test after each deploy', () => {
+  const deployStep = (id: string): Step => wf.jobs[id]?.steps.find(isCollectStep) as Step;
+  const smokeStep = (id: string): Step => wf.jobs[id]?.steps.find(isSmokeStep) as Step;
+
+  it.each([
+    ['deploy-prod', 'prod', '${{ runner.temp }}/prod-outputs.json'],
+    ['preview', 'preview-${{ github.event.pull_request.number }}', '${{ runner.temp }}/preview-outputs.json'],
+  ])('%s: calls the deployed stack read from the outputs file the deploy wrote, right after it', (id, stack, file) => {
+    const steps = wf.jobs[id]?.steps ?? [];
+    const deploy = deployStep(id);
+    expect(deploy.run).toContain(`--outputs-file "\${RUNNER_TEMP}/${file.split('/').pop()}"`);
+    const smoke = smokeStep(id);
+    expect(steps.indexOf(smoke)).toBeGreaterThan(steps.indexOf(deploy));
+    expect(smoke.env).toEqual({ STACK: stack, OUTPUTS_FILE: file, GATEWAY_PASS: '${{ secrets.PASS }}' });
+    // it runs only after a successful deploy: GitHub adds success() to a condition without a status function
+    const runsAfter = (outcome: string): boolean =>
+      conditionPasses(smoke.if, { contexts: { steps: { [deploy.id as string]: { outcome } } }, status: { success: outcome !== 'failure', failure: outcome === 'failure' } });
+    expect([runsAfter('success'), runsAfter('failure'), runsAfter('skipped')]).toEqual([true, false, false]);
+  });
+
+  it('stops a deploy job early when the workers.dev subdomain the smoke test needs is not configured', () => {
+    for (const id of ['deploy-prod', 'preview']) {
+      const steps = wf.jobs[id]?.steps ?? [];
+      const guard = steps.findIndex((s) => s.name === 'Require the workers.dev subdomain');
+      expect([id, guard > -1 && guard < steps.indexOf(deployStep(id))]).toEqual([id, true]);
+      expect(steps[guard]?.run).toMatch(/-z "\$\{WORKERS_DEV_SUBDOMAIN\}"[\s\S]*exit 1/);
+    }
+  });
+
+  it('hands the preview result to the PR comment', () => {
+    const preview = wf.jobs.preview as Job;
+    expect(preview.outputs).toMatchObject({ smoke: '${{ steps.smoke.outputs.smoke }}', 'smoke-detail': '${{ steps.smoke.outputs.smoke-detail }}' });
+    expect(smokeStep('preview').id).toBe('smoke');
+    const comment = (wf.jobs['preview-comment'] as Job).steps.find((st) => st.env?.STATE) as Step;
+    expect(comment.env).toMatchObject({ SMOKE: '${{ needs.preview.outputs.smoke }}', SMOKE_DETAIL: '${{ needs.preview.outputs.smoke-detail }}' });
+    // a failed smoke test fails the job but the preview is deployed, and the comment says so
+    expect(commentState(PR({ failing: ['preview'], outputs: { preview: { deployed: 'true', 'key-count': '3' } } }))).toBe('deployed');
+  });
+});
+
 describe('cf-deploy workflow: secrets', () => {
   const collectSteps = allSteps.filter(({ step }) => isCollectStep(step));
 
@@ -373,7 +419,11 @@ describe('cf-deploy workflow: secrets', () => {
       expect([id, JSON.stringify(job.env ?? {})]).not.toEqual([id, expect.stringMatching(SECRETS_EXPR)]);
       for (const step of job.steps) {
         if (isCollectStep(step)) continue;
-        expect([id, step.name, JSON.stringify(step)]).not.toEqual([id, step.name, expect.stringMatching(SECRETS_EXPR)]);
+        // the smoke test gets the password and nothing else: no key, no Cloudflare or state credential
+        const { GATEWAY_PASS, ...rest } = isSmokeStep(step) ? (step.env ?? {}) : {};
+        if (isSmokeStep(step)) expect([id, GATEWAY_PASS]).toEqual([id, '${{ secrets.PASS }}']);
+        const checked = isSmokeStep(step) ? { ...step, env: rest } : step;
+        expect([id, step.name, JSON.stringify(checked)]).not.toEqual([id, step.name, expect.stringMatching(SECRETS_EXPR)]);
       }
     }
     // and the collecting steps pass the Cloudflare and R2 credentials explicitly, next to the key JSON

@@ -57,6 +57,18 @@ describe('renderPreviewComment', () => {
     expect(body).toContain(`- URL: ${URL_}`);
     expect(body).toContain('- Gemini keys bound: 3');
     expect(body).toContain('deployed for `0123456`');
+    expect(body).toContain('- Smoke test: _not run_');
+  });
+
+  it('shows the smoke test result', () => {
+    const outputs = { url: URL_, scriptName: 'zen-ai-router-worker-preview-42' };
+    const passed = renderPreviewComment({ kind: 'deployed', outputs, keyCount: 3, smoke: { passed: true, detail: 'GET /v1/models 200' } }, { prNumber: 42 });
+    expect(passed).toContain('- Smoke test: passed (GET /v1/models 200)');
+    const failed = renderPreviewComment(
+      { kind: 'deployed', outputs, keyCount: 3, smoke: { passed: false, detail: 'GET /zen/status answered 404 (unknown_url)' } },
+      { prNumber: 42 },
+    );
+    expect(failed).toContain('- Smoke test: **failed** (GET /zen/status answered 404 (unknown_url)): the preview is deployed');
   });
 
   it('says the preview is gone after destroy', () => {
@@ -126,6 +138,16 @@ describe('sticky comment against a fake GitHub API', () => {
     expect((gh.comments.get(42) ?? []).filter((c) => c.body.startsWith(PREVIEW_MARKER))[0]?.body).toMatch(/could NOT be destroyed/);
     await expect(main(['destroyed'], env({}))).resolves.toBe('updated');
     expect((gh.comments.get(42) ?? []).filter((c) => c.body.startsWith(PREVIEW_MARKER))[0]?.body).toMatch(/is gone/);
+  });
+
+  it('takes the smoke result from SMOKE / SMOKE_DETAIL, dropping a detail that is not paths and statuses', async () => {
+    const base = { PR_NUMBER: '45', PREVIEW_URL: URL_, SCRIPT_NAME: 'x', KEY_COUNT: '2' };
+    await main(['deployed'], env({ ...base, SMOKE: 'failed', SMOKE_DETAIL: 'GET /v1/models answered 502 (upstream_unreachable)' }));
+    expect(gh.comments.get(45)?.[0]?.body).toContain('- Smoke test: **failed** (GET /v1/models answered 502 (upstream_unreachable))');
+    await main(['deployed'], env({ ...base, SMOKE: 'passed', SMOKE_DETAIL: 'see [here](https://evil.example)' }));
+    expect(gh.comments.get(45)?.[0]?.body).toContain('- Smoke test: passed\n');
+    await main(['deployed'], env({ ...base, SMOKE: 'maybe' }));
+    expect(gh.comments.get(45)?.[0]?.body).toContain('- Smoke test: _not run_');
   });
 
   it('drops a URL or script name that is not what a preview produces before putting it in markdown', async () => {

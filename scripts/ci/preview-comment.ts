@@ -50,8 +50,15 @@ export function extractPreviewOutputs(outputs: unknown, stack: string): PreviewO
   return { url, scriptName: named?.value ?? fromUrl };
 }
 
+/** What scripts/ci/smoke.ts said about the deployed preview; undefined when it did not run. */
+export interface SmokeOutcome {
+  readonly passed: boolean;
+  /** paths and statuses, e.g. `GET /v1/models 200; GET /zen/status answered 404 (unknown_url)` */
+  readonly detail: string | undefined;
+}
+
 export type PreviewState =
-  | { readonly kind: 'deployed'; readonly outputs: PreviewOutputs; readonly keyCount: number }
+  | { readonly kind: 'deployed'; readonly outputs: PreviewOutputs; readonly keyCount: number; readonly smoke?: SmokeOutcome | undefined }
   | { readonly kind: 'failed' }
   | { readonly kind: 'destroyed' }
   | { readonly kind: 'destroy-failed'; readonly destroyResult?: DestroyResult | undefined };
@@ -85,6 +92,7 @@ export function renderPreviewComment(state: PreviewState, ctx: CommentContext): 
         `- URL: ${url ?? '_unknown: set the `WORKERS_DEV_SUBDOMAIN` repository variable to get it here_'}`,
         `- Worker script: ${scriptName ? `\`${scriptName}\`` : '_unknown_'}`,
         `- Gemini keys bound: ${state.keyCount}`,
+        `- Smoke test: ${renderSmoke(state.smoke)}`,
         '',
         `Requests need the \`PASS\` password. This comment is updated on every push and when the pull request closes.${run}`,
       );
@@ -117,6 +125,15 @@ export function renderPreviewComment(state: PreviewState, ctx: CommentContext): 
   return `${lines.join('\n')}\n`;
 }
 
+function renderSmoke(smoke: SmokeOutcome | undefined): string {
+  if (smoke === undefined) return '_not run_';
+  const detail = smoke.detail ? ` (${smoke.detail})` : '';
+  return smoke.passed ? `passed${detail}` : `**failed**${detail}: the preview is deployed but does not answer as it should`;
+}
+
+/** smoke.ts writes paths, statuses and error codes only; anything else is dropped before it reaches markdown */
+const SMOKE_DETAIL = /^[A-Za-z0-9 /_.;:()-]{1,300}$/;
+
 const COMMANDS = ['pr-open', 'extract', 'deployed', 'failed', 'destroyed', 'destroy-failed'] as const;
 type Command = (typeof COMMANDS)[number];
 
@@ -126,7 +143,7 @@ type Command = (typeof COMMANDS)[number];
  *   a close race; checking under the group means a destroy that already ran is never followed by a fresh deploy.
  * - `extract` (deploy job): `url=` and `script-name=` from OUTPUTS_FILE to GITHUB_OUTPUT, for the job outputs.
  * - `deployed` | `failed` | `destroyed` | `destroy-failed` (comment job, `pull-requests: write`): upserts the comment
- *   from PREVIEW_URL, SCRIPT_NAME and KEY_COUNT; `destroy-failed` says why from DESTROY_RESULT (the destroy job's
+ *   from PREVIEW_URL, SCRIPT_NAME, KEY_COUNT and the smoke test's SMOKE / SMOKE_DETAIL; `destroy-failed` says why from DESTROY_RESULT (the destroy job's
  *   result: failure, cancelled or skipped).
  */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<string> {
@@ -158,6 +175,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       // re-validated here: the values crossed a job boundary and end up in markdown
       outputs: { url: url && WORKERS_DEV_URL.test(url) ? url : undefined, scriptName: /^[a-z0-9_-]+$/i.test(env.SCRIPT_NAME ?? '') ? env.SCRIPT_NAME : undefined },
       keyCount: Number(rawCount),
+      smoke:
+        env.SMOKE === 'passed' || env.SMOKE === 'failed'
+          ? { passed: env.SMOKE === 'passed', detail: SMOKE_DETAIL.test(env.SMOKE_DETAIL ?? '') ? env.SMOKE_DETAIL : undefined }
+          : undefined,
     };
   } else if (command === 'destroy-failed') {
     const raw = env.DESTROY_RESULT || 'failure';
