@@ -392,6 +392,22 @@ describe('cf-deploy workflow: smoke test after each deploy', () => {
     }
   });
 
+  it('comments the number of keys the preview holds: its bound_key_count output, else the collected count', () => {
+    const preview = wf.jobs.preview as Job;
+    const extract = preview.steps.find((st) => st.id === 'extract') as Step;
+    expect(extract.run).toBe('npx tsx scripts/ci/preview-comment.ts extract');
+    expect(extract.env).toMatchObject({ COLLECTED_KEY_COUNT: '${{ steps.deploy.outputs.key-count }}' });
+    expect(preview.outputs).toMatchObject({
+      'key-count': '${{ steps.extract.outputs.key-count }}',
+      'configured-key-count': '${{ steps.deploy.outputs.key-count }}',
+    });
+    const comment = (wf.jobs['preview-comment'] as Job).steps.find((st) => st.env?.STATE) as Step;
+    expect(comment.env).toMatchObject({
+      KEY_COUNT: '${{ needs.preview.outputs.key-count }}',
+      CONFIGURED_KEY_COUNT: '${{ needs.preview.outputs.configured-key-count }}',
+    });
+  });
+
   it('hands the preview result to the PR comment', () => {
     const preview = wf.jobs.preview as Job;
     expect(preview.outputs).toMatchObject({ smoke: '${{ steps.smoke.outputs.smoke }}', 'smoke-detail': '${{ steps.smoke.outputs.smoke-detail }}' });

@@ -42,6 +42,14 @@ describe('extractPreviewOutputs', () => {
     expect(extractPreviewOutputs({}, 'preview-42')).toEqual({ url: undefined, scriptName: undefined });
   });
 
+  it('reads how many keys the preview holds from its bound_key_count output (a number in the outputs file)', () => {
+    const file = { 'preview-42': { public_worker_url: URL_, bound_key_count: 8 } };
+    expect(extractPreviewOutputs(file, 'preview-42').boundKeyCount).toBe(8);
+    expect(extractPreviewOutputs({ 'preview-42': { public_worker_url: URL_ } }, 'preview-42').boundKeyCount).toBeUndefined();
+    expect(extractPreviewOutputs({ 'preview-42': { bound_key_count: { value: 8, sensitive: true } } }, 'preview-42').boundKeyCount).toBeUndefined();
+    expect(extractPreviewOutputs({ 'preview-42': { bound_key_count: 0 } }, 'preview-42').boundKeyCount).toBeUndefined();
+  });
+
   it('ignores URLs that only look like workers.dev', () => {
     expect(extractPreviewOutputs({ s: { u: 'https://evil.example/x.workers.dev' } }, 's').url).toBeUndefined();
   });
@@ -69,6 +77,16 @@ describe('renderPreviewComment', () => {
       { prNumber: 42 },
     );
     expect(failed).toContain('- Smoke test: **failed** (GET /zen/status answered 404 (unknown_url)): the preview is deployed');
+  });
+
+  it('says when the preview holds only the first keys of those configured', () => {
+    const outputs = { url: URL_, scriptName: 'x' };
+    expect(renderPreviewComment({ kind: 'deployed', outputs, keyCount: 8, configuredKeyCount: 20 }, { prNumber: 42 })).toContain(
+      '- Gemini keys bound: 8 (the first 8 of the 20 configured)\n',
+    );
+    expect(renderPreviewComment({ kind: 'deployed', outputs, keyCount: 8, configuredKeyCount: 8 }, { prNumber: 42 })).toContain(
+      '- Gemini keys bound: 8\n',
+    );
   });
 
   it('says the preview is gone after destroy', () => {
@@ -158,12 +176,24 @@ describe('sticky comment against a fake GitHub API', () => {
     expect(body).toContain('- Worker script: _unknown_');
   });
 
-  it('extract turns the outputs file into single-line step outputs', async () => {
+  it('extract turns the outputs file into single-line step outputs, the key count falling back to the collected one', async () => {
     const ghOutput = join(dir, 'gh-output');
     writeFileSync(ghOutput, '');
     writeFileSync(outputsFile, JSON.stringify({ 'preview-42': { public_worker_name: 'zen-ai-router-worker-preview-42', public_worker_url: URL_ } }));
-    await main(['extract'], env({ OUTPUTS_FILE: outputsFile, GITHUB_OUTPUT: ghOutput }));
-    expect(readFileSync(ghOutput, 'utf8')).toBe(`url=${URL_}\nscript-name=zen-ai-router-worker-preview-42\n`);
+    await main(['extract'], env({ OUTPUTS_FILE: outputsFile, GITHUB_OUTPUT: ghOutput, COLLECTED_KEY_COUNT: '20' }));
+    expect(readFileSync(ghOutput, 'utf8')).toBe(`url=${URL_}\nscript-name=zen-ai-router-worker-preview-42\nkey-count=20\n`);
+  });
+
+  it('extract prefers the bound_key_count output: a capped preview holds fewer keys than were collected', async () => {
+    const ghOutput = join(dir, 'gh-output-bound');
+    writeFileSync(ghOutput, '');
+    writeFileSync(outputsFile, JSON.stringify({ 'preview-42': { public_worker_url: URL_, bound_key_count: 8 } }));
+    await main(['extract'], env({ OUTPUTS_FILE: outputsFile, GITHUB_OUTPUT: ghOutput, COLLECTED_KEY_COUNT: '20' }));
+    expect(readFileSync(ghOutput, 'utf8')).toContain('\nkey-count=8\n');
+
+    // and the comment shows both numbers
+    await main(['deployed'], env({ PR_NUMBER: '46', PREVIEW_URL: URL_, SCRIPT_NAME: 'x', KEY_COUNT: '8', CONFIGURED_KEY_COUNT: '20' }));
+    expect(gh.comments.get(46)?.[0]?.body).toContain('- Gemini keys bound: 8 (the first 8 of the 20 configured)');
   });
 
   it('pr-open reports whether the pull request is still open', async () => {
