@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { CONFIG_VARIABLES } from '../../config';
+import { REQUIRED_TERRAFORM_VERSION } from '../../constructs';
 import { PLAN_ARGS } from '../../scripts/ci/drift';
 import { conditionPasses, evaluate, type EvalContext } from './gha-expr';
 
@@ -531,6 +532,14 @@ describe('cf-deploy workflow: toolchain', () => {
       const [, action, sha, version] = m as RegExpExecArray;
       expect([action, sha, version]).toEqual([action, ...(PINS[action as string] ?? ['unexpected action', ''])]);
     }
+  });
+
+  it('pins a Terraform that satisfies the version the stacks require (>= 1.11, for use_lockfile)', () => {
+    const [, major, minor, patch] = /^(\d+)\.(\d+)\.(\d+)$/.exec(String(wf.env?.TERRAFORM_VERSION)) ?? [];
+    const [, reqMajor, reqMinor, reqPatch] = /^>= (\d+)\.(\d+)\.(\d+)$/.exec(REQUIRED_TERRAFORM_VERSION) ?? [];
+    expect([reqMajor, reqMinor]).toEqual(['1', '11']);
+    const asNumber = (a?: string, b?: string, c?: string): number => Number(a) * 1e6 + Number(b) * 1e3 + Number(c);
+    expect(asNumber(major, minor, patch)).toBeGreaterThanOrEqual(asNumber(reqMajor, reqMinor, reqPatch));
   });
 
   it('installs an exact Terraform with the wrapper off, and Node 22 with the npm cache', () => {
