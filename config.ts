@@ -48,6 +48,7 @@ export interface AppConfig {
   readonly logSamplingRate: number | undefined;
   readonly compatibilityDate: string | undefined;
   readonly workersDevSubdomain: string | undefined;
+  readonly smartPlacement: boolean | undefined;
 }
 
 /** Every variable {@link loadConfig} reads, for documentation and for tests that start from a clean env. */
@@ -70,6 +71,7 @@ export const CONFIG_VARIABLES = [
   'LOG_SAMPLING_RATE',
   'COMPATIBILITY_DATE',
   'WORKERS_DEV_SUBDOMAIN',
+  'SMART_PLACEMENT',
 ] as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -181,6 +183,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
     logSamplingRate: logSamplingRate === undefined ? undefined : samplingRate(logSamplingRate),
     compatibilityDate,
     workersDevSubdomain,
+    smartPlacement: booleanFlag('SMART_PLACEMENT', get('SMART_PLACEMENT')),
   };
 }
 
@@ -235,6 +238,13 @@ function integer(name: string, raw: string, min: number, max: number): number {
   const value = /^-?[0-9]+$/.test(raw) ? Number(raw) : Number.NaN;
   if (Number.isSafeInteger(value) && value >= min && value <= max) return value;
   throw new rules.ValidationError(`${name} must be an integer from ${min} to ${max}, got ${rules.received(raw)}`);
+}
+
+/** `true` or `false` only: a typo such as `yes` or `1` must not silently mean either. */
+function booleanFlag(name: string, raw: string | undefined): boolean | undefined {
+  if (raw === undefined) return undefined;
+  if (raw === 'true' || raw === 'false') return raw === 'true';
+  throw new rules.ValidationError(`${name} must be true or false, got ${rules.received(raw)}`);
 }
 
 function samplingRate(raw: string): number {

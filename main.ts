@@ -28,6 +28,7 @@ function main(): void {
     logSamplingRate: config.logSamplingRate,
     compatibilityDate: config.compatibilityDate,
     workersDevSubdomain: config.workersDevSubdomain,
+    smartPlacement: config.smartPlacement,
   };
   new ProdStack(app, 'prod', {
     ...shared,

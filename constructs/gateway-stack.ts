@@ -71,6 +71,14 @@ export interface GatewayStackProps {
    * @default - none: the `public_worker_url` output is empty
    */
   readonly workersDevSubdomain?: string;
+
+  /**
+   * Smart Placement for the src workers (the prod shards and the preview worker); the orchestrator always runs near
+   * the client.
+   *
+   * @default false
+   */
+  readonly smartPlacement?: boolean;
 }
 
 /** Terraform variables both deployments declare. Secret values only ever arrive through `TF_VAR_*`. */

@@ -52,6 +52,7 @@ export class PreviewStack extends GatewayStack {
       upstreamTimeoutMs: props.upstreamTimeoutMs,
       logSamplingRate: props.logSamplingRate,
       compatibilityDate: props.compatibilityDate,
+      smartPlacement: props.smartPlacement,
     });
     this.addPublicWorkerOutputs(this.worker.resources.script);
   }

@@ -96,6 +96,7 @@ export class ProdStack extends GatewayStack {
         publicOnWorkersDev: false,
         geminiBaseUrl: props.geminiBaseUrl,
         upstreamTimeoutMs: props.upstreamTimeoutMs,
+        smartPlacement: props.smartPlacement,
       });
     });
     this.orchestrator = new Orchestrator(this, 'Orchestrator', {

@@ -82,6 +82,14 @@ export interface SrcWorkerShardProps {
    * @default 'free'
    */
   readonly workersPlan?: WorkersPlan;
+
+  /**
+   * Run the worker where Cloudflare's Smart Placement finds the lowest latency to its upstream (Google) instead of
+   * in the data center that received the request (`placement = { mode = "smart" }`).
+   *
+   * @default false - the worker runs where the request arrived
+   */
+  readonly smartPlacement?: boolean;
 }
 
 /**
@@ -139,6 +147,7 @@ export class SrcWorkerShard extends Construct {
       publicOnWorkersDev: props.publicOnWorkersDev ?? false,
       logSamplingRate,
       compatibilityDate,
+      smartPlacement: props.smartPlacement ?? false,
     });
     this.scriptName = this.resources.script.scriptName;
   }

@@ -22,8 +22,8 @@ export interface S3StateConfig {
   readonly region: string;
 }
 
-/** Terraform 1.10 is the first with S3 lock files (`use_lockfile`). */
-export const REQUIRED_TERRAFORM_VERSION = '>= 1.10.0';
+/** S3 lock files (`use_lockfile`) arrived experimental in Terraform 1.10 and are generally available from 1.11. */
+export const REQUIRED_TERRAFORM_VERSION = '>= 1.11.0';
 
 /** Attaches the state backend for `stack`, keyed by the stack's id so prod and each preview never share state. */
 export function addStateBackend(stack: TerraformStack, state: StateConfig): TerraformBackend {

@@ -26,6 +26,12 @@ export interface WorkerScriptOptions {
   readonly publicOnWorkersDev: boolean;
   readonly logSamplingRate: number;
   readonly compatibilityDate: string;
+  /**
+   * `placement = { mode = "smart" }` when true; no placement block otherwise.
+   *
+   * @default false
+   */
+  readonly smartPlacement?: boolean;
 }
 
 export interface WorkerScriptResources {
@@ -44,13 +50,19 @@ export function createWorkerScript(scope: Construct, options: WorkerScriptOption
     mainModule: options.bundle.mainModule,
     compatibilityDate: options.compatibilityDate,
     bindings: [...options.bindings],
-    // one sampling knob, at the top level where the Workers Logs docs put it; logs.head_sampling_rate keeps its
-    // default of 1 so the rate is not applied twice.
+    // One knob, written at both levels. Provider 5.14 declares logs.head_sampling_rate optional but not computed, while
+    // Read copies the API's value (which defaults to 1) into state: left unset, every plan would show it going from 1
+    // to null and the nightly drift check would never be clean. Cloudflare documents the logs rate as "the sampling
+    // rate for logs" and the top-level one as the rate "for observability" without saying how they combine, so both
+    // carry the same value (at the default of 1 no reading changes anything).
     observability: {
       enabled: true,
       headSamplingRate: options.logSamplingRate,
-      logs: { enabled: true, invocationLogs: true },
+      logs: { enabled: true, invocationLogs: true, headSamplingRate: options.logSamplingRate },
     },
+    // "smart" is the only mode provider 5.14 knows. Omitted rather than null when off, so configurations that never
+    // asked for placement keep the plan they had.
+    ...(options.smartPlacement ? { placement: { mode: 'smart' } } : {}),
   });
   // declared even when private: the workers.dev default for API-created scripts is not documented reliably.
   const subdomain = new WorkersScriptSubdomain(scope, 'Subdomain', {

@@ -37,7 +37,7 @@ describe('Orchestrator', () => {
       main_module: 'orchestrator.js',
       content_sha256: fixtureBundles.orchestrator.sha256,
       compatibility_date: '2026-04-20',
-      observability: { enabled: true, head_sampling_rate: 1, logs: { enabled: true, invocation_logs: true } },
+      observability: { enabled: true, head_sampling_rate: 1, logs: { enabled: true, invocation_logs: true, head_sampling_rate: 1 } },
     });
     const json = JSON.parse(synth) as StackJson;
     const orchestrator = Object.values(json.resource.cloudflare_workers_script).find(
@@ -86,7 +86,7 @@ describe('Orchestrator', () => {
       {
         script_name: 'zen-ai-router-orchestrator',
         compatibility_date: '2025-01-02',
-        observability: { enabled: true, head_sampling_rate: 0.5, logs: { enabled: true, invocation_logs: true } },
+        observability: { enabled: true, head_sampling_rate: 0.5, logs: { enabled: true, invocation_logs: true, head_sampling_rate: 0.5 } },
       },
     );
   });

@@ -38,7 +38,7 @@ describe('SrcWorkerShard', () => {
         { name: 'GEMINI_BASE_URL', type: 'plain_text', text: 'https://generativelanguage.googleapis.com' },
         { name: 'UPSTREAM_TIMEOUT_MS', type: 'plain_text', text: '120000' },
       ],
-      observability: { enabled: true, head_sampling_rate: 1, logs: { enabled: true, invocation_logs: true } },
+      observability: { enabled: true, head_sampling_rate: 1, logs: { enabled: true, invocation_logs: true, head_sampling_rate: 1 } },
     });
   });
 
@@ -88,7 +88,7 @@ describe('SrcWorkerShard', () => {
 
   test('override logSamplingRate sets the Workers Logs head sampling rate', () => {
     expect(synthShard({ logSamplingRate: 0.25 })).toHaveResourceWithProperties(WorkersScript, {
-      observability: { enabled: true, head_sampling_rate: 0.25, logs: { enabled: true, invocation_logs: true } },
+      observability: { enabled: true, head_sampling_rate: 0.25, logs: { enabled: true, invocation_logs: true, head_sampling_rate: 0.25 } },
     });
   });
 

@@ -18,7 +18,7 @@ describe('addStateBackend', () => {
       region: 'auto',
     });
     expect(terraform.backend).toEqual(expectedR2Backend('tf-state', 'zen-ai-router/preview-12.tfstate', '0123456789abcdef0123456789abcdef'));
-    expect(terraform.required_version).toBe('>= 1.10.0');
+    expect(terraform.required_version).toBe('>= 1.11.0');
   });
 
   test('local: <dir>/<stack>.tfstate', () => {

@@ -22,6 +22,7 @@ describe('loadConfig', () => {
       logSamplingRate: undefined,
       compatibilityDate: undefined,
       workersDevSubdomain: undefined,
+      smartPlacement: undefined,
     });
   });
 
@@ -43,6 +44,7 @@ describe('loadConfig', () => {
         LOG_SAMPLING_RATE: '0.25',
         COMPATIBILITY_DATE: '2025-10-01',
         WORKERS_DEV_SUBDOMAIN: 'acme',
+        SMART_PLACEMENT: 'true',
       }),
     ).toEqual({
       keyCount: 40,
@@ -66,6 +68,7 @@ describe('loadConfig', () => {
       logSamplingRate: 0.25,
       compatibilityDate: '2025-10-01',
       workersDevSubdomain: 'acme',
+      smartPlacement: true,
     });
   });
 
@@ -90,6 +93,10 @@ describe('loadConfig', () => {
       region: 'eu-west-1',
     });
     expect(load({ STATE_DIR: 'state/here' }).state).toEqual({ kind: 'local', dir: '/repo/state/here' });
+  });
+
+  test('SMART_PLACEMENT=false is an explicit off, distinct from unset', () => {
+    expect(load({ SMART_PLACEMENT: 'false' }).smartPlacement).toBe(false);
   });
 });
 
@@ -213,6 +220,7 @@ const invalid: [Record<string, string>, string][] = [
     { STATE_BUCKET: 'tf-state', CLOUDFLARE_ACCOUNT_ID: ACCOUNT, STATE_REGION: 'EU West' },
     'STATE_REGION must be a region name such as auto (R2) or us-east-1, got "EU West"',
   ],
+  [{ SMART_PLACEMENT: 'yes' }, 'SMART_PLACEMENT must be true or false, got "yes"'],
 ];
 
 describe('loadConfig rejects', () => {

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { CONFIG_VARIABLES } from '../../config';
+import { REQUIRED_TERRAFORM_VERSION } from '../../constructs';
 import { PLAN_ARGS } from '../../scripts/ci/drift';
 import { conditionPasses, evaluate, type EvalContext } from './gha-expr';
 
@@ -51,6 +52,7 @@ const needsOf = (job: Job): string[] => (job.needs === undefined ? [] : Array.is
 const allSteps = jobs.flatMap(([jobId, job]) => job.steps.map((step) => ({ jobId, step })));
 const COLLECT = 'npx tsx scripts/ci/collect-keys.ts --';
 const isCollectStep = (s: Step): boolean => (s.run ?? '').trim().startsWith(COLLECT);
+const isSmokeStep = (s: Step): boolean => (s.run ?? '').trim() === 'npx tsx scripts/ci/smoke.ts';
 /** jobs that run Terraform: they hold Cloudflare and state credentials */
 const terraformJobs = jobs.filter(([, job]) => job.steps.some(isCollectStep)).map(([id]) => id);
 
@@ -67,6 +69,8 @@ interface Scenario {
   readonly author?: { login: string; type: 'User' | 'Bot' };
   /** jobs that fail when they run */
   readonly failing?: readonly string[];
+  /** outputs of jobs that run, instead of the defaults {@link simulate} gives them */
+  readonly outputs?: Readonly<Record<string, Record<string, string>>>;
 }
 
 function githubContext(s: Scenario): Record<string, unknown> {
@@ -126,9 +130,9 @@ function simulate(s: Scenario): Record<string, JobRun> {
     }
     const result = s.failing?.includes(id) ? 'failure' : 'success';
     // the preview job's outputs, as its steps would set them
-    const outputs: Record<string, string> =
+    const defaults: Record<string, string> =
       id === 'preview' ? { deployed: String(result === 'success'), 'key-count': '3', url: 'https://x.y.workers.dev', 'script-name': 'x' } : {};
-    runs[id] = { result, outputs };
+    runs[id] = { result, outputs: s.outputs?.[id] ?? defaults };
   }
   return runs;
 }
@@ -186,10 +190,26 @@ describe('cf-deploy workflow: triggers and which jobs run', () => {
     expect(stepRuns('test', /no preview/, PR(who))).toBe(true);
   });
 
-  it('same-repo PR closed: tests of the base, destroy, comment says gone', () => {
+  it('same-repo PR closed: destroy (no tests first), comment says gone', () => {
     const s = PR({ action: 'closed' });
-    expect(ran(s)).toEqual(['destroy-preview', 'preview-comment', 'test']);
+    expect(ran(s)).toEqual(['destroy-preview', 'preview-comment']);
     expect(commentState(s)).toBe('destroyed');
+  });
+
+  it('a closed PR is destroyed whatever the tests would say, and a destroy that did not finish is commented', () => {
+    expect(needsOf(wf.jobs['destroy-preview'] as Job)).toEqual([]);
+    // red tests hold nothing back on close
+    expect(ran(PR({ action: 'closed', failing: ['test'] }))).toContain('destroy-preview');
+    for (const result of ['failure', 'cancelled', 'skipped'] as const) {
+      const runs = simulate(PR({ action: 'closed' }));
+      runs['destroy-preview'] = { result: result as JobRun['result'], outputs: {} };
+      const comment = wf.jobs['preview-comment'] as Job;
+      const ctx: EvalContext = { contexts: { github: githubContext(PR({ action: 'closed' })), needs: runs } };
+      expect([result, conditionPasses(comment.if, { ...ctx, status: { success: false, failure: result === 'failure' } })]).toEqual([result, true]);
+      const step = comment.steps.find((st) => st.env?.STATE) as Step;
+      expect([result, interpolate((step.env as Record<string, string>).STATE as string, ctx).trim()]).toEqual([result, 'destroy-failed']);
+      expect(interpolate((step.env as Record<string, string>).DESTROY_RESULT as string, ctx)).toBe(result);
+    }
   });
 
   it('fork or bot PR closed: nothing runs (it never had a preview)', () => {
@@ -200,13 +220,18 @@ describe('cf-deploy workflow: triggers and which jobs run', () => {
   it('schedule and manual runs: tests, drift plan, drift report', () => {
     expect(ran({ event: 'schedule' })).toEqual(['drift', 'drift-report', 'test']);
     expect(ran({ event: 'workflow_dispatch' })).toEqual(['drift', 'drift-report', 'test']);
+    for (const drift of ['true', 'false']) expect(ran({ event: 'schedule', outputs: { drift: { drift } } })).toContain('drift-report');
   });
 
-  it('nothing deploys, destroys or plans when the tests are red', () => {
-    for (const s of [{ event: 'push' } as Scenario, PR(), PR({ action: 'closed' }), { event: 'schedule' } as Scenario]) {
+  it('a drift check skipped before the first prod deploy opens no issue and closes none', () => {
+    expect(ran({ event: 'schedule', outputs: { drift: { drift: 'skipped' } } })).toEqual(['drift', 'test']);
+  });
+
+  it('nothing deploys or plans when the tests are red', () => {
+    for (const s of [{ event: 'push' } as Scenario, PR(), { event: 'schedule' } as Scenario]) {
       expect(ran({ ...s, failing: ['test'] })).toEqual(['test']);
     }
-    for (const id of terraformJobs) expect(needsOf(wf.jobs[id] as Job)).toContain('test');
+    for (const id of terraformJobs.filter((j) => j !== 'destroy-preview')) expect(needsOf(wf.jobs[id] as Job)).toContain('test');
   });
 
   it('the comment reports a failed deploy or destroy', () => {
@@ -242,12 +267,39 @@ describe('cf-deploy workflow: state safety', () => {
     return interpolate(c.group, { contexts: { github: githubContext(s) } });
   };
 
-  it('uses one concurrency group per state file, shared by every job that touches it', () => {
+  it('uses one concurrency group per state file, shared by the jobs that write it', () => {
     expect(group('deploy-prod', { event: 'push' })).toBe('tfstate-prod');
-    expect(group('drift', { event: 'schedule' })).toBe('tfstate-prod');
     expect(group('preview', PR())).toBe('tfstate-preview-42');
     expect(group('destroy-preview', PR({ action: 'closed' }))).toBe('tfstate-preview-42');
     expect(terraformJobs.sort()).toEqual(['deploy-prod', 'destroy-preview', 'drift', 'preview']);
+  });
+
+  it('never puts a job in the queue of a deploy or destroy unless it writes that same state', () => {
+    // A group holds one running and one pending job; a job queued later cancels the pending one. So any job sharing a
+    // writer's group can cancel a pending deploy or destroy. Writers replacing writers of the same state is intended
+    // (the newest push deploys; a close replaces a pending deploy; a reopen replaces a pending destroy).
+    const writers: Record<string, string> = { 'deploy-prod': 'prod', preview: 'preview-42', 'destroy-preview': 'preview-42' };
+    const scenarios: Scenario[] = [
+      { event: 'push' },
+      ...['opened', 'synchronize', 'reopened', 'closed'].map((action) => PR({ action })),
+      { event: 'schedule' },
+      { event: 'workflow_dispatch' },
+    ];
+    const members = new Map<string, Set<string>>();
+    for (const s of scenarios) {
+      for (const [id, run] of Object.entries(simulate(s))) {
+        if (run.result === 'skipped' || !wf.jobs[id]?.concurrency) continue;
+        const key = group(id, s).toLowerCase(); // GitHub compares group names case-insensitively
+        members.set(key, new Set([...(members.get(key) ?? []), id]));
+      }
+    }
+    for (const [key, ids] of members) {
+      const states = new Set([...ids].map((id) => writers[id] ?? `read-only job ${id}`));
+      const hasWriter = [...ids].some((id) => id in writers);
+      if (hasWriter) expect([key, [...states]]).toEqual([key, [expect.not.stringMatching(/^read-only/)]]);
+    }
+    expect(group('drift', { event: 'schedule' })).toBe('drift-prod');
+    expect(group('drift-report', { event: 'schedule' })).toBe('drift-issue');
   });
 
   it('never cancels a running job in any group, and has no workflow-wide group', () => {
@@ -268,11 +320,16 @@ describe('cf-deploy workflow: state safety', () => {
     }
   });
 
-  it('hints at a stale lock on failure instead of force-unlocking', () => {
+  it('hints at a stale lock when the Terraform step failed (not when the smoke test did), instead of force-unlocking', () => {
     for (const id of ['deploy-prod', 'preview', 'destroy-preview']) {
-      const hint = wf.jobs[id]?.steps.find((s) => s.if === 'failure()');
-      expect(hint?.run).toMatch(/force-unlock/);
-      expect(hint?.run).toMatch(/GITHUB_STEP_SUMMARY/);
+      const steps = wf.jobs[id]?.steps ?? [];
+      const hint = steps.find((s) => s.name === 'Hint at a stale state lock') as Step;
+      expect(hint.run).toMatch(/force-unlock/);
+      expect(hint.run).toMatch(/GITHUB_STEP_SUMMARY/);
+      const terraformStep = steps.find(isCollectStep) as Step;
+      const when = (outcome: string): boolean =>
+        conditionPasses(hint.if, { contexts: { steps: { [terraformStep.id as string]: { outcome } } }, status: { success: false, failure: true } });
+      expect([id, when('failure'), when('success'), when('skipped')]).toEqual([id, true, false, false]);
     }
     // only as advice in text: no step runs it
     const runsUnlock = allSteps.filter(({ step }) => /^\s*terraform\b.*force-unlock/m.test(step.run ?? ''));
@@ -282,19 +339,19 @@ describe('cf-deploy workflow: state safety', () => {
   it('deploys and destroys the right stack, from the right code', () => {
     const prod = wf.jobs['deploy-prod'] as Job;
     expect(prod.environment).toBe('production');
-    expect(prod.steps.find(isCollectStep)?.run).toBe(`${COLLECT} npx cdktf deploy prod --auto-approve`);
+    expect(prod.steps.find(isCollectStep)?.run).toMatch(/^npx tsx scripts\/ci\/collect-keys\.ts -- npx cdktf deploy prod --auto-approve /);
 
     const preview = wf.jobs.preview as Job;
     expect(preview.env?.PR_NUMBER).toBe('${{ github.event.pull_request.number }}');
     expect(preview.steps.find(isCollectStep)?.run).toMatch(
-      /^npx tsx scripts\/ci\/collect-keys\.ts -- npx cdktf deploy "preview-\$\{PR_NUMBER\}" --auto-approve --outputs-file "\$\{RUNNER_TEMP\}\/preview-outputs\.json"$/,
+      /^npx tsx scripts\/ci\/collect-keys\.ts -- npx cdktf deploy "preview-\$\{PR_NUMBER\}" --auto-approve --skip-provider-lock --outputs-file "\$\{RUNNER_TEMP\}\/preview-outputs\.json"$/,
     );
     // the deploy is skipped when the PR was closed while this run waited
     expect(preview.steps.find(isCollectStep)?.if).toBe("steps.open.outputs.open == 'true'");
 
     const destroy = wf.jobs['destroy-preview'] as Job;
     expect(destroy.env?.PR_NUMBER).toBe('${{ github.event.pull_request.number }}');
-    expect(destroy.steps.find(isCollectStep)?.run).toBe(`${COLLECT} npx cdktf destroy "preview-\${PR_NUMBER}" --auto-approve`);
+    expect(destroy.steps.find(isCollectStep)?.run).toBe(`${COLLECT} npx cdktf destroy "preview-\${PR_NUMBER}" --auto-approve --skip-provider-lock`);
     expect(destroy.steps.find((s) => s.uses?.startsWith('actions/checkout@'))?.with?.ref).toBe('${{ github.event.pull_request.base.sha }}');
   });
 
@@ -304,6 +361,62 @@ describe('cf-deploy workflow: state safety', () => {
     expect(PLAN_ARGS).not.toContain('apply');
     expect(PLAN_ARGS.some((a) => a.startsWith('-out'))).toBe(false);
     expect(CODE).not.toMatch(/terraform\s+apply|cdktf\s+apply/);
+  });
+});
+
+describe('cf-deploy workflow: smoke test after each deploy', () => {
+  const deployStep = (id: string): Step => wf.jobs[id]?.steps.find(isCollectStep) as Step;
+  const smokeStep = (id: string): Step => wf.jobs[id]?.steps.find(isSmokeStep) as Step;
+
+  it.each([
+    ['deploy-prod', 'prod', '${{ runner.temp }}/prod-outputs.json'],
+    ['preview', 'preview-${{ github.event.pull_request.number }}', '${{ runner.temp }}/preview-outputs.json'],
+  ])('%s: calls the deployed stack read from the outputs file the deploy wrote, right after it', (id, stack, file) => {
+    const steps = wf.jobs[id]?.steps ?? [];
+    const deploy = deployStep(id);
+    expect(deploy.run).toContain(`--outputs-file "\${RUNNER_TEMP}/${file.split('/').pop()}"`);
+    const smoke = smokeStep(id);
+    expect(steps.indexOf(smoke)).toBeGreaterThan(steps.indexOf(deploy));
+    expect(smoke.env).toEqual({ STACK: stack, OUTPUTS_FILE: file, GATEWAY_PASS: '${{ secrets.PASS }}' });
+    // it runs only after a successful deploy: GitHub adds success() to a condition without a status function
+    const runsAfter = (outcome: string): boolean =>
+      conditionPasses(smoke.if, { contexts: { steps: { [deploy.id as string]: { outcome } } }, status: { success: outcome !== 'failure', failure: outcome === 'failure' } });
+    expect([runsAfter('success'), runsAfter('failure'), runsAfter('skipped')]).toEqual([true, false, false]);
+  });
+
+  it('stops a deploy job early when the workers.dev subdomain the smoke test needs is not configured', () => {
+    for (const id of ['deploy-prod', 'preview']) {
+      const steps = wf.jobs[id]?.steps ?? [];
+      const guard = steps.findIndex((s) => s.name === 'Require the workers.dev subdomain');
+      expect([id, guard > -1 && guard < steps.indexOf(deployStep(id))]).toEqual([id, true]);
+      expect(steps[guard]?.run).toMatch(/-z "\$\{WORKERS_DEV_SUBDOMAIN\}"[\s\S]*exit 1/);
+    }
+  });
+
+  it('comments the number of keys the preview holds: its bound_key_count output, else the collected count', () => {
+    const preview = wf.jobs.preview as Job;
+    const extract = preview.steps.find((st) => st.id === 'extract') as Step;
+    expect(extract.run).toBe('npx tsx scripts/ci/preview-comment.ts extract');
+    expect(extract.env).toMatchObject({ COLLECTED_KEY_COUNT: '${{ steps.deploy.outputs.key-count }}' });
+    expect(preview.outputs).toMatchObject({
+      'key-count': '${{ steps.extract.outputs.key-count }}',
+      'configured-key-count': '${{ steps.deploy.outputs.key-count }}',
+    });
+    const comment = (wf.jobs['preview-comment'] as Job).steps.find((st) => st.env?.STATE) as Step;
+    expect(comment.env).toMatchObject({
+      KEY_COUNT: '${{ needs.preview.outputs.key-count }}',
+      CONFIGURED_KEY_COUNT: '${{ needs.preview.outputs.configured-key-count }}',
+    });
+  });
+
+  it('hands the preview result to the PR comment', () => {
+    const preview = wf.jobs.preview as Job;
+    expect(preview.outputs).toMatchObject({ smoke: '${{ steps.smoke.outputs.smoke }}', 'smoke-detail': '${{ steps.smoke.outputs.smoke-detail }}' });
+    expect(smokeStep('preview').id).toBe('smoke');
+    const comment = (wf.jobs['preview-comment'] as Job).steps.find((st) => st.env?.STATE) as Step;
+    expect(comment.env).toMatchObject({ SMOKE: '${{ needs.preview.outputs.smoke }}', SMOKE_DETAIL: '${{ needs.preview.outputs.smoke-detail }}' });
+    // a failed smoke test fails the job but the preview is deployed, and the comment says so
+    expect(commentState(PR({ failing: ['preview'], outputs: { preview: { deployed: 'true', 'key-count': '3' } } }))).toBe('deployed');
   });
 });
 
@@ -323,7 +436,11 @@ describe('cf-deploy workflow: secrets', () => {
       expect([id, JSON.stringify(job.env ?? {})]).not.toEqual([id, expect.stringMatching(SECRETS_EXPR)]);
       for (const step of job.steps) {
         if (isCollectStep(step)) continue;
-        expect([id, step.name, JSON.stringify(step)]).not.toEqual([id, step.name, expect.stringMatching(SECRETS_EXPR)]);
+        // the smoke test gets the password and nothing else: no key, no Cloudflare or state credential
+        const { GATEWAY_PASS, ...rest } = isSmokeStep(step) ? (step.env ?? {}) : {};
+        if (isSmokeStep(step)) expect([id, GATEWAY_PASS]).toEqual([id, '${{ secrets.PASS }}']);
+        const checked = isSmokeStep(step) ? { ...step, env: rest } : step;
+        expect([id, step.name, JSON.stringify(checked)]).not.toEqual([id, step.name, expect.stringMatching(SECRETS_EXPR)]);
       }
     }
     // and the collecting steps pass the Cloudflare and R2 credentials explicitly, next to the key JSON
@@ -417,6 +534,14 @@ describe('cf-deploy workflow: toolchain', () => {
     }
   });
 
+  it('pins a Terraform that satisfies the version the stacks require (>= 1.11, for use_lockfile)', () => {
+    const [, major, minor, patch] = /^(\d+)\.(\d+)\.(\d+)$/.exec(String(wf.env?.TERRAFORM_VERSION)) ?? [];
+    const [, reqMajor, reqMinor, reqPatch] = /^>= (\d+)\.(\d+)\.(\d+)$/.exec(REQUIRED_TERRAFORM_VERSION) ?? [];
+    expect([reqMajor, reqMinor]).toEqual(['1', '11']);
+    const asNumber = (a?: string, b?: string, c?: string): number => Number(a) * 1e6 + Number(b) * 1e3 + Number(c);
+    expect(asNumber(major, minor, patch)).toBeGreaterThanOrEqual(asNumber(reqMajor, reqMinor, reqPatch));
+  });
+
   it('installs an exact Terraform with the wrapper off, and Node 22 with the npm cache', () => {
     expect(String(wf.env?.TERRAFORM_VERSION)).toMatch(/^\d+\.\d+\.\d+$/);
     expect(String(wf.env?.NODE_VERSION)).toBe('22');
@@ -462,6 +587,17 @@ describe('cf-deploy workflow: toolchain', () => {
       expect([id, typeof job['timeout-minutes']]).toEqual([id, 'number']);
       expect(job['timeout-minutes']).toBeLessThanOrEqual(60);
     }
+  });
+
+  it('lets Terraform use the provider cache although every run starts without a lock file', () => {
+    // cdktf inits before it locks, and since Terraform 1.4 init skips the cache for a provider the lock file lacks
+    expect(wf.env?.TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE).toBe('true');
+    // `providers lock` ignores the cache and downloads every package again: cdktf must not run it
+    const cdktf = allSteps.filter(({ step }) => / npx cdktf (deploy|destroy) /.test(step.run ?? ''));
+    expect(cdktf.map(({ jobId }) => jobId).sort()).toEqual(['deploy-prod', 'destroy-preview', 'preview']);
+    for (const { jobId, step } of cdktf) expect([jobId, step.run]).toEqual([jobId, expect.stringContaining(' --skip-provider-lock')]);
+    // the cached directory is the one cdktf (and drift.ts, which runs Terraform itself) points TF_PLUGIN_CACHE_DIR at
+    expect(readFileSync(join(ROOT, 'scripts/ci/drift.ts'), 'utf8')).toMatch(/join\(homedir\(\), '\.terraform\.d', 'plugin-cache'\)/);
   });
 
   it('uploads nothing and caches only provider binaries (no cdktf.out, plan or state)', () => {

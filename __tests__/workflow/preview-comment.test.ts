@@ -42,6 +42,14 @@ describe('extractPreviewOutputs', () => {
     expect(extractPreviewOutputs({}, 'preview-42')).toEqual({ url: undefined, scriptName: undefined });
   });
 
+  it('reads how many keys the preview holds from its bound_key_count output (a number in the outputs file)', () => {
+    const file = { 'preview-42': { public_worker_url: URL_, bound_key_count: 8 } };
+    expect(extractPreviewOutputs(file, 'preview-42').boundKeyCount).toBe(8);
+    expect(extractPreviewOutputs({ 'preview-42': { public_worker_url: URL_ } }, 'preview-42').boundKeyCount).toBeUndefined();
+    expect(extractPreviewOutputs({ 'preview-42': { bound_key_count: { value: 8, sensitive: true } } }, 'preview-42').boundKeyCount).toBeUndefined();
+    expect(extractPreviewOutputs({ 'preview-42': { bound_key_count: 0 } }, 'preview-42').boundKeyCount).toBeUndefined();
+  });
+
   it('ignores URLs that only look like workers.dev', () => {
     expect(extractPreviewOutputs({ s: { u: 'https://evil.example/x.workers.dev' } }, 's').url).toBeUndefined();
   });
@@ -57,10 +65,44 @@ describe('renderPreviewComment', () => {
     expect(body).toContain(`- URL: ${URL_}`);
     expect(body).toContain('- Gemini keys bound: 3');
     expect(body).toContain('deployed for `0123456`');
+    expect(body).toContain('- Smoke test: _not run_');
+  });
+
+  it('shows the smoke test result', () => {
+    const outputs = { url: URL_, scriptName: 'zen-ai-router-worker-preview-42' };
+    const passed = renderPreviewComment({ kind: 'deployed', outputs, keyCount: 3, smoke: { passed: true, detail: 'GET /v1/models 200' } }, { prNumber: 42 });
+    expect(passed).toContain('- Smoke test: passed (GET /v1/models 200)');
+    const failed = renderPreviewComment(
+      { kind: 'deployed', outputs, keyCount: 3, smoke: { passed: false, detail: 'GET /zen/status answered 404 (unknown_url)' } },
+      { prNumber: 42 },
+    );
+    expect(failed).toContain('- Smoke test: **failed** (GET /zen/status answered 404 (unknown_url)): the preview is deployed');
+  });
+
+  it('says when the preview holds only the first keys of those configured', () => {
+    const outputs = { url: URL_, scriptName: 'x' };
+    expect(renderPreviewComment({ kind: 'deployed', outputs, keyCount: 8, configuredKeyCount: 20 }, { prNumber: 42 })).toContain(
+      '- Gemini keys bound: 8 (the first 8 of the 20 configured)\n',
+    );
+    expect(renderPreviewComment({ kind: 'deployed', outputs, keyCount: 8, configuredKeyCount: 8 }, { prNumber: 42 })).toContain(
+      '- Gemini keys bound: 8\n',
+    );
   });
 
   it('says the preview is gone after destroy', () => {
     expect(renderPreviewComment({ kind: 'destroyed' }, { prNumber: 42 })).toMatch(/Preview `preview-42` is gone/);
+  });
+
+  it.each([
+    [undefined, '`cdktf destroy` failed'],
+    ['failure', '`cdktf destroy` failed'],
+    ['cancelled', 'the destroy job was cancelled before it finished'],
+    ['skipped', 'the destroy job did not run'],
+  ] as const)('destroy result %s: says it could NOT be destroyed, why, and how to finish the job', (destroyResult, why) => {
+    const body = renderPreviewComment({ kind: 'destroy-failed', destroyResult }, { prNumber: 42 });
+    expect(body).toContain('### Preview `preview-42` could NOT be destroyed');
+    expect(body).toContain(`The pull request was closed but ${why}`);
+    expect(body).toContain('`npx cdktf destroy preview-42`');
   });
 });
 
@@ -116,6 +158,16 @@ describe('sticky comment against a fake GitHub API', () => {
     expect((gh.comments.get(42) ?? []).filter((c) => c.body.startsWith(PREVIEW_MARKER))[0]?.body).toMatch(/is gone/);
   });
 
+  it('takes the smoke result from SMOKE / SMOKE_DETAIL, dropping a detail that is not paths and statuses', async () => {
+    const base = { PR_NUMBER: '45', PREVIEW_URL: URL_, SCRIPT_NAME: 'x', KEY_COUNT: '2' };
+    await main(['deployed'], env({ ...base, SMOKE: 'failed', SMOKE_DETAIL: 'GET /v1/models answered 502 (upstream_unreachable)' }));
+    expect(gh.comments.get(45)?.[0]?.body).toContain('- Smoke test: **failed** (GET /v1/models answered 502 (upstream_unreachable))');
+    await main(['deployed'], env({ ...base, SMOKE: 'passed', SMOKE_DETAIL: 'see [here](https://evil.example)' }));
+    expect(gh.comments.get(45)?.[0]?.body).toContain('- Smoke test: passed\n');
+    await main(['deployed'], env({ ...base, SMOKE: 'maybe' }));
+    expect(gh.comments.get(45)?.[0]?.body).toContain('- Smoke test: _not run_');
+  });
+
   it('drops a URL or script name that is not what a preview produces before putting it in markdown', async () => {
     await main(['deployed'], env({ PR_NUMBER: '43', PREVIEW_URL: 'https://evil.example/](x)', SCRIPT_NAME: '`x` [y](z)', KEY_COUNT: '1' }));
     const body = gh.comments.get(43)?.[0]?.body ?? '';
@@ -124,12 +176,24 @@ describe('sticky comment against a fake GitHub API', () => {
     expect(body).toContain('- Worker script: _unknown_');
   });
 
-  it('extract turns the outputs file into single-line step outputs', async () => {
+  it('extract turns the outputs file into single-line step outputs, the key count falling back to the collected one', async () => {
     const ghOutput = join(dir, 'gh-output');
     writeFileSync(ghOutput, '');
     writeFileSync(outputsFile, JSON.stringify({ 'preview-42': { public_worker_name: 'zen-ai-router-worker-preview-42', public_worker_url: URL_ } }));
-    await main(['extract'], env({ OUTPUTS_FILE: outputsFile, GITHUB_OUTPUT: ghOutput }));
-    expect(readFileSync(ghOutput, 'utf8')).toBe(`url=${URL_}\nscript-name=zen-ai-router-worker-preview-42\n`);
+    await main(['extract'], env({ OUTPUTS_FILE: outputsFile, GITHUB_OUTPUT: ghOutput, COLLECTED_KEY_COUNT: '20' }));
+    expect(readFileSync(ghOutput, 'utf8')).toBe(`url=${URL_}\nscript-name=zen-ai-router-worker-preview-42\nkey-count=20\n`);
+  });
+
+  it('extract prefers the bound_key_count output: a capped preview holds fewer keys than were collected', async () => {
+    const ghOutput = join(dir, 'gh-output-bound');
+    writeFileSync(ghOutput, '');
+    writeFileSync(outputsFile, JSON.stringify({ 'preview-42': { public_worker_url: URL_, bound_key_count: 8 } }));
+    await main(['extract'], env({ OUTPUTS_FILE: outputsFile, GITHUB_OUTPUT: ghOutput, COLLECTED_KEY_COUNT: '20' }));
+    expect(readFileSync(ghOutput, 'utf8')).toContain('\nkey-count=8\n');
+
+    // and the comment shows both numbers
+    await main(['deployed'], env({ PR_NUMBER: '46', PREVIEW_URL: URL_, SCRIPT_NAME: 'x', KEY_COUNT: '8', CONFIGURED_KEY_COUNT: '20' }));
+    expect(gh.comments.get(46)?.[0]?.body).toContain('- Gemini keys bound: 8 (the first 8 of the 20 configured)');
   });
 
   it('pr-open reports whether the pull request is still open', async () => {
@@ -145,6 +209,14 @@ describe('sticky comment against a fake GitHub API', () => {
   it('does not add a "gone" comment to a pull request that never had a preview', async () => {
     await expect(main(['destroyed'], env({ PR_NUMBER: '7' }))).resolves.toBe('skipped');
     expect(gh.comments.get(7)).toBeUndefined();
+  });
+
+  it('reports a destroy that did not complete even when the pull request has no comment yet', async () => {
+    await expect(main(['destroy-failed'], env({ PR_NUMBER: '8', DESTROY_RESULT: 'cancelled' }))).resolves.toBe('created');
+    expect(gh.comments.get(8)?.[0]?.body).toMatch(/could NOT be destroyed[\s\S]*the destroy job was cancelled/);
+    await expect(main(['destroy-failed'], env({ PR_NUMBER: '8', DESTROY_RESULT: 'success' }))).rejects.toThrow(
+      'DESTROY_RESULT must be one of failure, cancelled, skipped (or unset), got "success"',
+    );
   });
 
   it('rejects a bad state or PR number with a message naming it', async () => {

@@ -8,7 +8,9 @@
  * anything else = error). It needs TF_VAR_api_keys/TF_VAR_pass because the secret bindings are compared with state:
  * without the real values every binding would show up as drift. It writes a report of resource ADDRESSES and
  * ACTIONS only (from the JSON log, never attribute values, never a saved plan file, which would hold the keys) as the
- * step outputs `drift=true|false` and `report`. `report` runs in a job with `issues: write` and no Cloudflare
+ * step outputs `drift=true|false` and `report`. Before any deploy of prod (no state object, or one without resources)
+ * there is nothing to compare: it skips the plan with a notice and `drift=skipped`, so the first nightly run does not
+ * open an issue listing every resource "to add". `report` runs in a job with `issues: write` and no Cloudflare
  * credentials, reading DRIFT and DRIFT_REPORT (those two outputs).
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -36,6 +38,31 @@ export const PLAN_ARGS: readonly string[] = [
   '-no-color',
   '-json',
 ];
+
+/**
+ * Lists resource ADDRESSES in the state and nothing else; `terraform show -json` or `state pull` would also work, but
+ * they print every attribute, the keys included. Reading state takes no lock.
+ */
+export const STATE_LIST_ARGS: readonly string[] = [`-chdir=${STACK_DIR}`, 'state', 'list', '-no-color'];
+
+export type StateCheck =
+  | { readonly deployed: true; readonly resources: number }
+  | { readonly deployed: false; readonly reason: string };
+
+/**
+ * What `terraform state list` says about prod. No state object is not an error to Terraform's S3 backend until a
+ * state command runs: `state list` then fails with "No state file was found!". An object without resources (prod was
+ * destroyed) is empty output. Any other failure (credentials, bucket, network) is an error, never a skip.
+ */
+export function classifyStateList(status: number | null, stdout: string, stderr: string): StateCheck {
+  if (status === 0) {
+    const resources = stdout.split('\n').filter((line) => line.trim() !== '').length;
+    return resources > 0 ? { deployed: true, resources } : { deployed: false, reason: 'the prod state holds no resources' };
+  }
+  if (/No state file was found/i.test(stderr)) return { deployed: false, reason: 'there is no prod state yet' };
+  const tail = stderr.trim().split('\n').slice(-5).join(' ').trim();
+  throw new Error(`terraform state list failed (exit ${status ?? 'signal'}): ${tail || 'no output'}`);
+}
 
 export interface ResourceChange {
   readonly address: string;
@@ -125,6 +152,17 @@ async function plan(env: NodeJS.ProcessEnv): Promise<number> {
   const tfEnv = terraformEnv(env);
   run('terraform', [`-chdir=${STACK_DIR}`, 'init', '-input=false', '-no-color'], tfEnv);
 
+  const list = spawnSync('terraform', [...STATE_LIST_ARGS], { env: tfEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const state = classifyStateList(list.status, list.stdout ?? '', list.stderr ?? '');
+  if (!state.deployed) {
+    const message = `${state.reason}, so there is nothing deployed to compare with; the check starts after the first deploy of main.`;
+    process.stdout.write(`::notice title=Drift check skipped::${message}\n`);
+    if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, `### Drift check skipped\n\n${message[0]?.toUpperCase()}${message.slice(1)}\n`);
+    appendFileSync(requireEnv(env, 'GITHUB_OUTPUT'), driftOutputs('skipped', ''));
+    return 0;
+  }
+  process.stdout.write(`prod state: ${state.resources} resources\n`);
+
   const child = spawn('terraform', [...PLAN_ARGS], { stdio: ['ignore', 'pipe', 'inherit'], env: tfEnv });
   const lines: string[] = [];
   const rl = createInterface({ input: child.stdout });
@@ -151,14 +189,18 @@ async function plan(env: NodeJS.ProcessEnv): Promise<number> {
 }
 
 /** GITHUB_OUTPUT text for `drift` and the multi-line `report`, with a delimiter that cannot occur in the report. */
-export function driftOutputs(drift: boolean, reportText: string, delimiter = `EOF_${randomUUID()}`): string {
+export function driftOutputs(drift: boolean | 'skipped', reportText: string, delimiter = `EOF_${randomUUID()}`): string {
   if (reportText.includes(delimiter)) throw new Error('report contains the output delimiter');
   return `drift=${drift}\nreport<<${delimiter}\n${reportText}\n${delimiter}\n`;
 }
 
 /** Opens or updates the drift issue, or closes it once prod is back in sync. */
 export async function report(env: NodeJS.ProcessEnv): Promise<string> {
-  const drift = requireEnv(env, 'DRIFT') === 'true';
+  // strict: anything but true/false (e.g. "skipped", which the workflow does not hand over) is a wiring mistake, and
+  // reading it as "no drift" would close an open drift issue
+  const rawDrift = requireEnv(env, 'DRIFT');
+  if (rawDrift !== 'true' && rawDrift !== 'false') throw new Error(`DRIFT must be true or false, got "${rawDrift}"`);
+  const drift = rawDrift === 'true';
   const client = clientFromEnv(env);
   const open = await client.findOpenIssue(DRIFT_MARKER);
   let result: string;

@@ -4,8 +4,9 @@
  *   tsx scripts/ci/preview-comment.ts <pr-open|extract|deployed|failed|destroyed|destroy-failed>   (see {@link main})
  *
  * Env: PR_NUMBER always; GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL for API calls; optional HEAD_SHA, RUN_URL,
- * GITHUB_STEP_SUMMARY. The comment holds the URL, the script name and the NUMBER of keys: the outputs file is written
- * without sensitive outputs (cdktf's default) and this script reads nothing else.
+ * GITHUB_STEP_SUMMARY. The comment holds the URL, the script name, the NUMBER of keys the preview holds and the smoke
+ * test's verdict: the outputs file is written without sensitive outputs (cdktf's default) and this script reads
+ * nothing else.
  */
 import { appendFileSync, readFileSync } from 'node:fs';
 import { clientFromEnv, requireEnv } from './github';
@@ -16,6 +17,8 @@ export const PREVIEW_MARKER = '<!-- cf-deploy:preview-comment -->';
 export interface PreviewOutputs {
   readonly url: string | undefined;
   readonly scriptName: string | undefined;
+  /** the preview stack's `bound_key_count` output: it may hold fewer keys than were collected (PREVIEW_KEY_LIMIT) */
+  readonly boundKeyCount?: number | undefined;
 }
 
 const WORKERS_DEV_URL = /^https:\/\/[a-z0-9-]+(?:\.[a-z0-9-]+)*\.workers\.dev\/?$/i;
@@ -25,14 +28,18 @@ const WORKERS_DEV_URL = /^https:\/\/[a-z0-9-]+(?:\.[a-z0-9-]+)*\.workers\.dev\/?
  * construct id (today `public_worker_url` and `public_worker_name`, see constructs/gateway-stack.ts), and the ids
  * belong to the infrastructure code, so this matches loosely: the URL is the `https://...workers.dev` value, the
  * script name an output whose key mentions "name" and "worker" or "script", else the first label of the URL's host
- * (workers.dev URLs are `<script>.<account-subdomain>.workers.dev`).
+ * (workers.dev URLs are `<script>.<account-subdomain>.workers.dev`), and the bound key count a positive integer
+ * output whose key mentions "bound" and "key" (`bound_key_count`).
  */
 export function extractPreviewOutputs(outputs: unknown, stack: string): PreviewOutputs {
   const root = isRecord(outputs) && stack in outputs ? outputs[stack] : outputs;
   const leaves: { key: string; value: string }[] = [];
+  const counts: { key: string; value: number }[] = [];
   const walk = (node: unknown, key: string): void => {
     if (typeof node === 'string') {
       leaves.push({ key, value: node });
+    } else if (typeof node === 'number') {
+      counts.push({ key, value: node });
     } else if (isRecord(node)) {
       // raw `terraform output -json` shape; a sensitive one is never used even if it slipped into the file
       if ('sensitive' in node && 'value' in node) {
@@ -47,14 +54,40 @@ export function extractPreviewOutputs(outputs: unknown, stack: string): PreviewO
   const url = leaves.find((l) => WORKERS_DEV_URL.test(l.value))?.value;
   const named = leaves.find((l) => /script|worker/i.test(l.key) && /name/i.test(l.key) && /^[a-z0-9][a-z0-9_-]*$/i.test(l.value));
   const fromUrl = url ? new URL(url).hostname.split('.')[0] : undefined;
-  return { url, scriptName: named?.value ?? fromUrl };
+  const bound = counts.find((c) => /bound/i.test(c.key) && /key/i.test(c.key) && Number.isSafeInteger(c.value) && c.value > 0);
+  return { url, scriptName: named?.value ?? fromUrl, boundKeyCount: bound?.value };
+}
+
+/** What scripts/ci/smoke.ts said about the deployed preview; undefined when it did not run. */
+export interface SmokeOutcome {
+  readonly passed: boolean;
+  /** paths and statuses, e.g. `GET /v1/models 200; GET /zen/status answered 404 (unknown_url)` */
+  readonly detail: string | undefined;
 }
 
 export type PreviewState =
-  | { readonly kind: 'deployed'; readonly outputs: PreviewOutputs; readonly keyCount: number }
+  | {
+      readonly kind: 'deployed';
+      readonly outputs: PreviewOutputs;
+      /** keys the preview worker holds */
+      readonly keyCount: number;
+      /** keys collected from the secrets, when known; more than `keyCount` when the preview is capped */
+      readonly configuredKeyCount?: number | undefined;
+      readonly smoke?: SmokeOutcome | undefined;
+    }
   | { readonly kind: 'failed' }
   | { readonly kind: 'destroyed' }
-  | { readonly kind: 'destroy-failed' };
+  | { readonly kind: 'destroy-failed'; readonly destroyResult?: DestroyResult | undefined };
+
+/** `needs.destroy-preview.result` when it was not `success`. */
+export const DESTROY_RESULTS = ['failure', 'cancelled', 'skipped'] as const;
+export type DestroyResult = (typeof DESTROY_RESULTS)[number];
+
+const DESTROY_FAILURE_TEXT: Record<DestroyResult, string> = {
+  failure: '`cdktf destroy` failed',
+  cancelled: 'the destroy job was cancelled before it finished (a reopen of the pull request replaces a pending destroy)',
+  skipped: 'the destroy job did not run',
+};
 
 export interface CommentContext {
   readonly prNumber: number;
@@ -74,7 +107,12 @@ export function renderPreviewComment(state: PreviewState, ctx: CommentContext): 
         '',
         `- URL: ${url ?? '_unknown: set the `WORKERS_DEV_SUBDOMAIN` repository variable to get it here_'}`,
         `- Worker script: ${scriptName ? `\`${scriptName}\`` : '_unknown_'}`,
-        `- Gemini keys bound: ${state.keyCount}`,
+        `- Gemini keys bound: ${state.keyCount}${
+          state.configuredKeyCount !== undefined && state.configuredKeyCount > state.keyCount
+            ? ` (the first ${state.keyCount} of the ${state.configuredKeyCount} configured)`
+            : ''
+        }`,
+        `- Smoke test: ${renderSmoke(state.smoke)}`,
         '',
         `Requests need the \`PASS\` password. This comment is updated on every push and when the pull request closes.${run}`,
       );
@@ -98,12 +136,23 @@ export function renderPreviewComment(state: PreviewState, ctx: CommentContext): 
       lines.push(
         `### Preview \`preview-${ctx.prNumber}\` could NOT be destroyed`,
         '',
-        `The pull request was closed but \`cdktf destroy\` failed, so the preview worker may still be running. Re-run the failed job${run}.`,
+        `The pull request was closed but ${DESTROY_FAILURE_TEXT[state.destroyResult ?? 'failure']}, so the preview worker ` +
+          `may still be running with every key. Re-run the workflow's destroy job${run}, or run ` +
+          `\`npx cdktf destroy preview-${ctx.prNumber}\` with the preview's credentials.`,
       );
       break;
   }
   return `${lines.join('\n')}\n`;
 }
+
+function renderSmoke(smoke: SmokeOutcome | undefined): string {
+  if (smoke === undefined) return '_not run_';
+  const detail = smoke.detail ? ` (${smoke.detail})` : '';
+  return smoke.passed ? `passed${detail}` : `**failed**${detail}: the preview is deployed but does not answer as it should`;
+}
+
+/** smoke.ts writes paths, statuses and error codes only; anything else is dropped before it reaches markdown */
+const SMOKE_DETAIL = /^[A-Za-z0-9 /_.;:()-]{1,300}$/;
 
 const COMMANDS = ['pr-open', 'extract', 'deployed', 'failed', 'destroyed', 'destroy-failed'] as const;
 type Command = (typeof COMMANDS)[number];
@@ -112,9 +161,11 @@ type Command = (typeof COMMANDS)[number];
  * CLI. The deploy and destroy jobs hold the Cloudflare and state credentials but no write token, so the work is split:
  * - `pr-open` (deploy job, holding the preview's concurrency group): `open=true|false` to GITHUB_OUTPUT. A push and
  *   a close race; checking under the group means a destroy that already ran is never followed by a fresh deploy.
- * - `extract` (deploy job): `url=` and `script-name=` from OUTPUTS_FILE to GITHUB_OUTPUT, for the job outputs.
+ * - `extract` (deploy job): `url=`, `script-name=` and `key-count=` from OUTPUTS_FILE to GITHUB_OUTPUT, for the job
+ *   outputs; the key count is the stack's `bound_key_count` output, else COLLECTED_KEY_COUNT.
  * - `deployed` | `failed` | `destroyed` | `destroy-failed` (comment job, `pull-requests: write`): upserts the comment
- *   from PREVIEW_URL, SCRIPT_NAME and KEY_COUNT.
+ *   from PREVIEW_URL, SCRIPT_NAME, KEY_COUNT (bound), CONFIGURED_KEY_COUNT and the smoke test's SMOKE / SMOKE_DETAIL; `destroy-failed` says why from DESTROY_RESULT (the destroy job's
+ *   result: failure, cancelled or skipped).
  */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<string> {
   const command = argv[0] as Command;
@@ -131,7 +182,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   }
   if (command === 'extract') {
     const outputs = extractPreviewOutputs(JSON.parse(readFileSync(requireEnv(env, 'OUTPUTS_FILE'), 'utf8')), `preview-${prNumber}`);
-    writeOutputs(env, { url: outputs.url ?? '', 'script-name': outputs.scriptName ?? '' });
+    // collect-keys' count of KEY<n> secrets: what the preview holds unless the stack says it holds fewer
+    const collected = /^[1-9][0-9]*$/.test(env.COLLECTED_KEY_COUNT ?? '') ? (env.COLLECTED_KEY_COUNT as string) : '';
+    const keyCount = outputs.boundKeyCount === undefined ? collected : String(outputs.boundKeyCount);
+    writeOutputs(env, { url: outputs.url ?? '', 'script-name': outputs.scriptName ?? '', 'key-count': keyCount });
     return outputs.url ?? '(no url)';
   }
 
@@ -145,13 +199,25 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       // re-validated here: the values crossed a job boundary and end up in markdown
       outputs: { url: url && WORKERS_DEV_URL.test(url) ? url : undefined, scriptName: /^[a-z0-9_-]+$/i.test(env.SCRIPT_NAME ?? '') ? env.SCRIPT_NAME : undefined },
       keyCount: Number(rawCount),
+      configuredKeyCount: /^[1-9][0-9]*$/.test(env.CONFIGURED_KEY_COUNT ?? '') ? Number(env.CONFIGURED_KEY_COUNT) : undefined,
+      smoke:
+        env.SMOKE === 'passed' || env.SMOKE === 'failed'
+          ? { passed: env.SMOKE === 'passed', detail: SMOKE_DETAIL.test(env.SMOKE_DETAIL ?? '') ? env.SMOKE_DETAIL : undefined }
+          : undefined,
     };
+  } else if (command === 'destroy-failed') {
+    const raw = env.DESTROY_RESULT || 'failure';
+    if (!(DESTROY_RESULTS as readonly string[]).includes(raw)) {
+      throw new Error(`DESTROY_RESULT must be one of ${DESTROY_RESULTS.join(', ')} (or unset), got "${raw}"`);
+    }
+    state = { kind: command, destroyResult: raw as DestroyResult };
   } else {
     state = { kind: command };
   }
   const body = renderPreviewComment(state, { prNumber, headSha: env.HEAD_SHA, runUrl: env.RUN_URL });
-  // A PR closed before any preview existed gets no new comment saying "gone".
-  const onlyIfExists = command === 'destroyed' || command === 'destroy-failed';
+  // A PR closed before any preview existed gets no new comment saying "gone"; a failed destroy is always reported,
+  // since a worker may be up even when its comment is missing.
+  const onlyIfExists = command === 'destroyed';
   const result = await clientFromEnv(env).upsertComment(prNumber, PREVIEW_MARKER, body, { onlyIfExists });
   if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, body.replace(PREVIEW_MARKER, ''));
   return result;
