@@ -8,9 +8,9 @@ import {
   type BoundBackend,
 } from '../../workers/orchestrator/backends';
 import { pickIndex, shardOrder } from '../../workers/orchestrator/pick';
-import { resolveRequestId } from '../../workers/orchestrator/request-id';
 import { routeRequest, type RouteDeps } from '../../workers/orchestrator/route';
 import { POOL_EXHAUSTED, POOL_HEADER } from '../../workers/shared/pool-refusal';
+import { requestIdOf } from '../../workers/shared/request-id';
 import { chiSquareUniform } from '../local/chi-square';
 
 /** mulberry32: a small seeded PRNG so the statistical test is deterministic. */
@@ -163,14 +163,24 @@ describe('pickIndex / shardOrder', () => {
   });
 });
 
-describe('resolveRequestId', () => {
-  const id = (headers: Record<string, string>): string => resolveRequestId(new Headers(headers), () => 'fresh');
-  it('prefers cf-ray, then a well-formed client id, else a fresh one', () => {
+describe('requestIdOf (one rule for both workers)', () => {
+  const id = (headers: Record<string, string>): string => requestIdOf(new Headers(headers), () => 'fresh');
+  it('prefers a safe cf-ray, then a well-formed client id, else a fresh one', () => {
     expect(id({ 'cf-ray': '8abc-FRA', 'x-request-id': 'client' })).toBe('8abc-FRA');
     expect(id({ 'x-request-id': 'client-1.2_3' })).toBe('client-1.2_3');
     expect(id({ 'x-request-id': 'has space' })).toBe('fresh');
     expect(id({ 'x-request-id': 'a'.repeat(129) })).toBe('fresh');
     expect(id({})).toBe('fresh');
+  });
+
+  it.each([
+    ['log-injection JSON', '1","status":200,"shard":"x'],
+    ['a terminal escape sequence', '\u001b[2J\u001b[31mFAKE'],
+    ['a tab', 'ray\tother'],
+    ['an over-long ray', 'r'.repeat(129)],
+  ])('ignores a cf-ray holding %s, falling back to the client id or a fresh one', (_name, ray) => {
+    expect(id({ 'cf-ray': ray, 'x-request-id': 'client-7' })).toBe('client-7');
+    expect(id({ 'cf-ray': ray })).toBe('fresh');
   });
 });
 

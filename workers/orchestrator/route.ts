@@ -9,7 +9,7 @@ import { jsonError } from '../shared/http';
 import { isPoolRefusal } from '../shared/pool-refusal';
 import type { Backend, BoundBackend } from './backends';
 import { shardOrder, type RandomSource } from './pick';
-import { REQUEST_ID_HEADER, resolveRequestId } from './request-id';
+import { REQUEST_ID_HEADER, requestIdOf } from '../shared/request-id';
 
 export interface RouteDeps {
   readonly random: RandomSource;
@@ -98,7 +98,7 @@ export async function routeRequest(
   deps: RouteDeps,
 ): Promise<Response> {
   const started = deps.now();
-  const requestId = resolveRequestId(request.headers, deps.randomUUID);
+  const requestId = requestIdOf(request.headers, deps.randomUUID);
   const idHeader = { ...corsHeaders(), [REQUEST_ID_HEADER]: requestId };
   const log = (line: Omit<OrchestratorLogLine, 'event' | 'requestId' | 'ms'>): void =>
     deps.log(JSON.stringify({ event: 'orchestrator_request', requestId, ...line, ms: deps.now() - started }));
