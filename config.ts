@@ -8,15 +8,18 @@
 import { resolve } from 'node:path';
 import {
   DEFAULT_KEYS_PER_SHARD,
+  DEFAULT_MAX_WAIT_MS,
   DEFAULT_NAME_PREFIX,
   DEFAULT_SHARD_TIMEOUT_MS,
   DEFAULT_UPSTREAM_TIMEOUT_MS,
+  MAX_MAX_WAIT_MS,
   MAX_SHARD_ATTEMPTS,
   MAX_SHARD_TIMEOUT_MS,
   PLAN_LIMITS,
   WORKERS_PLANS,
   maxKeysPerWorker,
   orchestratorScriptName,
+  previewBoundKeyCount,
   previewScriptName,
   shardCount,
   shardScriptName,
@@ -37,12 +40,15 @@ export interface AppConfig {
   readonly keyCountIsDemo: boolean;
   readonly keysPerShard: number;
   readonly prNumber: number | undefined;
+  /** PREVIEW_KEY_LIMIT: most keys the preview worker binds */
+  readonly previewKeyLimit: number | undefined;
   readonly accountId: string | undefined;
   readonly workersPlan: WorkersPlan;
   readonly namePrefix: string;
   readonly state: StateConfig;
   readonly geminiBaseUrl: string | undefined;
   readonly upstreamTimeoutMs: number | undefined;
+  readonly maxWaitMs: number | undefined;
   readonly shardAttempts: number | undefined;
   readonly shardTimeoutMs: number | undefined;
   readonly logSamplingRate: number | undefined;
@@ -56,6 +62,7 @@ export const CONFIG_VARIABLES = [
   'KEY_COUNT',
   'KEYS_PER_SHARD',
   'PR_NUMBER',
+  'PREVIEW_KEY_LIMIT',
   'CLOUDFLARE_ACCOUNT_ID',
   'WORKERS_PLAN',
   'WORKER_NAME_PREFIX',
@@ -66,6 +73,7 @@ export const CONFIG_VARIABLES = [
   'STATE_DIR',
   'GEMINI_BASE_URL',
   'UPSTREAM_TIMEOUT_MS',
+  'MAX_WAIT_MS',
   'SHARD_ATTEMPTS',
   'SHARD_TIMEOUT_MS',
   'LOG_SAMPLING_RATE',
@@ -102,6 +110,9 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
     rawKeysPerShard === undefined ? DEFAULT_KEYS_PER_SHARD : positiveInteger('KEYS_PER_SHARD', rawKeysPerShard);
   const rawPr = get('PR_NUMBER');
   const prNumber = rawPr === undefined ? undefined : positiveInteger('PR_NUMBER', rawPr);
+  const rawPreviewKeyLimit = get('PREVIEW_KEY_LIMIT');
+  const previewKeyLimit =
+    rawPreviewKeyLimit === undefined ? undefined : positiveInteger('PREVIEW_KEY_LIMIT', rawPreviewKeyLimit);
   const namePrefix = get('WORKER_NAME_PREFIX') ?? DEFAULT_NAME_PREFIX;
 
   const maxKeys = maxKeysPerWorker(workersPlan);
@@ -112,10 +123,6 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
     keysPerShard <= maxKeys
       ? undefined
       : `KEYS_PER_SHARD must be an integer from 1 to ${maxKeys} (${rules.envVarLimitReason(workersPlan)})${planHint}, got "${rawKeysPerShard}"`,
-    prNumber === undefined || keyCount <= maxKeys
-      ? undefined
-      : `KEY_COUNT must be at most ${maxKeys} when PR_NUMBER is set (the preview worker holds every key; ` +
-        `${rules.envVarLimitReason(workersPlan)})${planHint}, got "${rawKeyCount}"`,
     workers <= limits.workersPerAccount
       ? undefined
       : `KEY_COUNT and KEYS_PER_SHARD must need at most ${limits.workersPerAccount} workers (the ${workersPlan} Workers ` +
@@ -140,6 +147,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
 
   const geminiBaseUrl = get('GEMINI_BASE_URL');
   const upstreamTimeout = get('UPSTREAM_TIMEOUT_MS');
+  const rawMaxWait = get('MAX_WAIT_MS');
   const shardAttempts = get('SHARD_ATTEMPTS');
   const rawShardTimeout = get('SHARD_TIMEOUT_MS');
   const logSamplingRate = get('LOG_SAMPLING_RATE');
@@ -153,17 +161,20 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
 
   const upstreamTimeoutMs =
     upstreamTimeout === undefined ? undefined : integer('UPSTREAM_TIMEOUT_MS', upstreamTimeout, 1_000, 600_000);
+  const maxWaitMs = rawMaxWait === undefined ? undefined : integer('MAX_WAIT_MS', rawMaxWait, 0, MAX_MAX_WAIT_MS);
   const shardTimeoutMs =
     rawShardTimeout === undefined ? undefined : integer('SHARD_TIMEOUT_MS', rawShardTimeout, 1_000, MAX_SHARD_TIMEOUT_MS);
-  // at or below the shards' deadline the orchestrator's generic 504 always wins the race and hides the shard's own
-  // 504 (which says Gemini was slow), so the pair is rejected here rather than silently misbehaving in production.
+  // a shard may wait MAX_WAIT_MS for a key and then UPSTREAM_TIMEOUT_MS for Gemini; at or below that sum the
+  // orchestrator's generic 504 always wins the race and hides the shard's own 504 (which says Gemini was slow), so
+  // the combination is rejected here rather than silently misbehaving in production.
   const effectiveUpstream = upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
+  const effectiveWait = maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
   const effectiveShard = shardTimeoutMs ?? DEFAULT_SHARD_TIMEOUT_MS;
   rules.assertValid([
-    effectiveShard > effectiveUpstream
+    effectiveShard > effectiveUpstream + effectiveWait
       ? undefined
-      : `SHARD_TIMEOUT_MS must be greater than UPSTREAM_TIMEOUT_MS (${effectiveUpstream}) so a slow Gemini surfaces ` +
-        `as the shard's own 504, got ` +
+      : `SHARD_TIMEOUT_MS must be greater than UPSTREAM_TIMEOUT_MS + MAX_WAIT_MS (${effectiveUpstream} + ${effectiveWait} = ` +
+        `${effectiveUpstream + effectiveWait}) so the shard's own answer (its 504 for a slow Gemini) arrives first, got ` +
         (rawShardTimeout === undefined ? `${effectiveShard} (the default)` : rules.received(rawShardTimeout)),
   ]);
 
@@ -172,12 +183,14 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
     keyCountIsDemo: rawKeyCount === undefined,
     keysPerShard,
     prNumber,
+    previewKeyLimit,
     accountId,
     workersPlan,
     namePrefix,
     state: stateConfig(get, accountId, cwd),
     geminiBaseUrl,
     upstreamTimeoutMs,
+    maxWaitMs,
     shardAttempts: shardAttempts === undefined ? undefined : integer('SHARD_ATTEMPTS', shardAttempts, 1, MAX_SHARD_ATTEMPTS),
     shardTimeoutMs,
     logSamplingRate: logSamplingRate === undefined ? undefined : samplingRate(logSamplingRate),
@@ -185,6 +198,34 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
     workersDevSubdomain,
     smartPlacement: booleanFlag('SMART_PLACEMENT', get('SMART_PLACEMENT')),
   };
+}
+
+/**
+ * What synth should tell the user about the configuration it was given (main.ts writes each to stderr): values it
+ * chose for them, and a preview holding fewer keys than `KEY_COUNT`.
+ */
+export function configNotices(config: AppConfig): string[] {
+  const notices: string[] = [];
+  if (config.keyCountIsDemo) {
+    notices.push(
+      `KEY_COUNT is not set; synthesizing for ${DEMO_KEY_COUNT} demo keys. Set KEY_COUNT to the length of ` +
+        'TF_VAR_api_keys before deploying, or the plan fails its api_keys validation.',
+    );
+  }
+  if (config.prNumber !== undefined) {
+    const bound = previewBoundKeyCount(config.keyCount, config.workersPlan, config.previewKeyLimit);
+    if (bound < config.keyCount) {
+      const why =
+        config.previewKeyLimit !== undefined && config.previewKeyLimit === bound
+          ? `PREVIEW_KEY_LIMIT=${config.previewKeyLimit}`
+          : `one worker on the ${config.workersPlan} Workers plan holds at most ${maxKeysPerWorker(config.workersPlan)} keys`;
+      notices.push(
+        `the preview-${config.prNumber} worker holds the first ${bound} of the ${config.keyCount} keys (${why}); ` +
+          `TF_VAR_api_keys must still hold all ${config.keyCount}, and prod uses every key.`,
+      );
+    }
+  }
+  return notices;
 }
 
 function stateConfig(

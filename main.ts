@@ -2,18 +2,13 @@
  * Composition root for `cdktf synth`: configuration in, stacks out. No resources are defined here.
  */
 import { App } from 'cdktf';
-import { DEMO_KEY_COUNT, loadConfig } from './config';
+import { configNotices, loadConfig } from './config';
 import { PreviewStack, ProdStack, ValidationError, type GatewayStackProps } from './constructs';
 import { buildWorkerBundles } from './scripts/build-workers';
 
 function main(): void {
   const config = loadConfig(process.env);
-  if (config.keyCountIsDemo) {
-    process.stderr.write(
-      `notice: KEY_COUNT is not set; synthesizing for ${DEMO_KEY_COUNT} demo keys. Set KEY_COUNT to the length of ` +
-        'TF_VAR_api_keys before deploying, or the plan fails its api_keys validation.\n',
-    );
-  }
+  for (const notice of configNotices(config)) process.stderr.write(`notice: ${notice}\n`);
 
   const bundles = buildWorkerBundles();
   const app = new App();
@@ -25,6 +20,7 @@ function main(): void {
     accountId: config.accountId,
     geminiBaseUrl: config.geminiBaseUrl,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
+    maxWaitMs: config.maxWaitMs,
     logSamplingRate: config.logSamplingRate,
     compatibilityDate: config.compatibilityDate,
     workersDevSubdomain: config.workersDevSubdomain,
@@ -38,7 +34,12 @@ function main(): void {
     shardTimeoutMs: config.shardTimeoutMs,
   });
   if (config.prNumber !== undefined) {
-    new PreviewStack(app, `preview-${config.prNumber}`, { ...shared, prNumber: config.prNumber, bundle: bundles.src });
+    new PreviewStack(app, `preview-${config.prNumber}`, {
+      ...shared,
+      prNumber: config.prNumber,
+      bundle: bundles.src,
+      keyLimit: config.previewKeyLimit,
+    });
   }
   app.synth();
 }

@@ -51,6 +51,14 @@ export interface GatewayStackProps {
   readonly upstreamTimeoutMs?: number;
 
   /**
+   * How long a src worker may wait, in ms, for its earliest cooling key before refusing (0..60000), bound as
+   * `MAX_WAIT_MS` on every src worker.
+   *
+   * @default 0 - no waiting
+   */
+  readonly maxWaitMs?: number;
+
+  /**
    * Share of requests recorded in Workers Logs, for every worker.
    *
    * @default 1

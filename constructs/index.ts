@@ -1,7 +1,14 @@
 // workers
-export { SrcWorkerShard, DEFAULT_GEMINI_BASE_URL, DEFAULT_UPSTREAM_TIMEOUT_MS } from './src-worker-shard';
+export { SrcWorkerShard, DEFAULT_GEMINI_BASE_URL, DEFAULT_MAX_WAIT_MS, DEFAULT_UPSTREAM_TIMEOUT_MS, MAX_MAX_WAIT_MS } from './src-worker-shard';
 export type { SrcWorkerShardProps } from './src-worker-shard';
-export { Orchestrator, MAX_SHARD_ATTEMPTS, DEFAULT_SHARD_TIMEOUT_MS, MAX_SHARD_TIMEOUT_MS } from './orchestrator';
+export {
+  Orchestrator,
+  DEFAULT_SHARD_ATTEMPTS,
+  MAX_SHARD_ATTEMPTS,
+  MAX_SHARD_KEY_COUNT,
+  DEFAULT_SHARD_TIMEOUT_MS,
+  MAX_SHARD_TIMEOUT_MS,
+} from './orchestrator';
 export type { OrchestratorProps, IWorkerScriptRef } from './orchestrator';
 export { DEFAULT_COMPATIBILITY_DATE, DEFAULT_LOG_SAMPLING_RATE } from './worker-script';
 
@@ -15,7 +22,7 @@ export { addStateBackend, REQUIRED_TERRAFORM_VERSION } from './state-backend';
 export type { StateConfig, LocalStateConfig, S3StateConfig } from './state-backend';
 
 // limits, names and validation rules shared with config.ts
-export { PLAN_LIMITS, WORKERS_PLANS, SRC_WORKER_FIXED_ENV_VARS, maxKeysPerWorker } from './limits';
+export { PLAN_LIMITS, WORKERS_PLANS, SRC_WORKER_FIXED_ENV_VARS, maxKeysPerWorker, previewBoundKeyCount } from './limits';
 export type { PlanLimits, WorkersPlan } from './limits';
 export { DEFAULT_NAME_PREFIX, orchestratorScriptName, previewScriptName, shardCount, shardScriptName } from './names';
 export { ValidationError } from './validate';

@@ -19,12 +19,20 @@ export const PLAN_LIMITS: Readonly<Record<WorkersPlan, PlanLimits>> = {
   paid: { envVarsPerWorker: 128, workersPerAccount: 500 },
 };
 
-/** The env vars a src worker holds besides its keys: PASS, GEMINI_BASE_URL and UPSTREAM_TIMEOUT_MS. */
-export const SRC_WORKER_FIXED_ENV_VARS = ['PASS', 'GEMINI_BASE_URL', 'UPSTREAM_TIMEOUT_MS'] as const;
+/** The env vars a src worker holds besides its keys, in binding order after `KEY1..KEYk`. */
+export const SRC_WORKER_FIXED_ENV_VARS = ['PASS', 'GEMINI_BASE_URL', 'UPSTREAM_TIMEOUT_MS', 'MAX_WAIT_MS'] as const;
 
 /** How many `KEY<n>` bindings one src worker can hold on a plan. */
 export function maxKeysPerWorker(plan: WorkersPlan): number {
   return PLAN_LIMITS[plan].envVarsPerWorker - SRC_WORKER_FIXED_ENV_VARS.length;
+}
+
+/**
+ * How many keys the preview worker binds: the first `keyCount` keys, fewer when one worker cannot hold them all or
+ * `keyLimit` asks for fewer. `config.ts` prints the notice and `PreviewStack` binds them, from this one rule.
+ */
+export function previewBoundKeyCount(keyCount: number, plan: WorkersPlan, keyLimit?: number): number {
+  return Math.min(keyCount, maxKeysPerWorker(plan), keyLimit ?? Number.POSITIVE_INFINITY);
 }
 
 /**

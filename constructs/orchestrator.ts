@@ -9,14 +9,27 @@ import {
   type WorkerScriptResources,
 } from './worker-script';
 
-/** Anything with a worker script name, e.g. a {@link SrcWorkerShard}. */
+/** A worker the orchestrator can route to, e.g. a {@link SrcWorkerShard}. */
 export interface IWorkerScriptRef {
   /** The script name; pass a Terraform reference so the target is created (and deleted) in the right order. */
   readonly scriptName: string;
+
+  /** How many keys the worker holds: its weight in the orchestrator's draw (0 = never chosen). */
+  readonly keyCount: number;
 }
 
-/** Most attempts the orchestrator may make per request; each one is a subrequest and a worker invocation. */
+/** Most shards the orchestrator may try per request; each one is a subrequest and a worker invocation. */
 export const MAX_SHARD_ATTEMPTS = 10;
+
+/**
+ * Shards one request may try while they refuse from their own key pool. Re-routing a pool refusal costs no billed
+ * upstream call, and three shards turn a momentarily cooling shard into a success in nearly every case. Matches the
+ * worker's default in `workers/orchestrator/backends.ts`.
+ */
+export const DEFAULT_SHARD_ATTEMPTS = 3;
+
+/** Largest key count the worker's `SHARD_KEY_COUNTS` parser accepts per shard. */
+export const MAX_SHARD_KEY_COUNT = 999_999;
 
 /**
  * Default deadline for a shard's response headers, in ms. Above the shards' 120 s upstream deadline
@@ -38,14 +51,18 @@ export interface OrchestratorProps {
   /** The bundled orchestrator worker (`buildWorkerBundles().orchestrator`). */
   readonly bundle: WorkerBundle;
 
-  /** The shards, bound in this order as `BACKEND_SERVICE_0..N-1`. */
+  /**
+   * The shards, bound in this order as `BACKEND_SERVICE_0..N-1`; their key counts are bound in the same order as
+   * `SHARD_KEY_COUNTS`, so each shard is drawn in proportion to its keys and every key gets the same share.
+   */
   readonly backends: readonly IWorkerScriptRef[];
 
   /**
-   * How many shards one request may try, bound as `SHARD_ATTEMPTS`. Another shard is tried only when one throws or
-   * refuses from its own key pool (`x-zen-pool: exhausted`: every key cooling or gone, so nothing was billed).
+   * How many shards one request may try, bound as `SHARD_ATTEMPTS`. Another shard is tried only when one refuses
+   * from its own key pool (`x-zen-pool: exhausted`: every key cooling or gone, so nothing was billed); a shard that
+   * throws, hangs or answers any other status is never retried. 1 = never re-route.
    *
-   * @default 1 - no retry: a retried generation can be billed twice upstream
+   * @default 3 - re-routing a pool refusal costs no billed call, and three shards rarely all refuse at once
    */
   readonly shardAttempts?: number;
 
@@ -81,7 +98,8 @@ export interface OrchestratorProps {
 }
 
 /**
- * The public entry worker: forwards each request to one shard through a service binding.
+ * The public entry worker: forwards each request to one shard through a service binding, drawn at random in
+ * proportion to the shard's key count.
  *
  * Service bindings reference the shards' script names as Terraform expressions, so Terraform creates shards before
  * the orchestrator and, when the shard count shrinks, updates the orchestrator before deleting a shard (Cloudflare
@@ -99,7 +117,8 @@ export class Orchestrator extends Construct {
 
   constructor(scope: Construct, id: string, props: OrchestratorProps) {
     super(scope, id);
-    const shardAttempts = props.shardAttempts ?? 1;
+    const shardAttempts = props.shardAttempts ?? DEFAULT_SHARD_ATTEMPTS;
+    const keyCounts = props.backends.map(backend => backend.keyCount);
     const shardTimeoutMs = props.shardTimeoutMs ?? DEFAULT_SHARD_TIMEOUT_MS;
     const logSamplingRate = props.logSamplingRate ?? DEFAULT_LOG_SAMPLING_RATE;
     const compatibilityDate = props.compatibilityDate ?? DEFAULT_COMPATIBILITY_DATE;
@@ -108,6 +127,10 @@ export class Orchestrator extends Construct {
       rules.nonEmpty('accountId', props.accountId),
       rules.sha256Hex('bundle.sha256', props.bundle.sha256),
       props.backends.length > 0 ? undefined : `backends must hold at least one shard, got ${props.backends.length}`,
+      ...keyCounts.map((count, i) => rules.integerInRange(`backends[${i}].keyCount`, count, 0, MAX_SHARD_KEY_COUNT)),
+      props.backends.length === 0 || keyCounts.some(count => count > 0)
+        ? undefined
+        : `backends must hold at least one shard with keys (keyCount above 0), got key counts ${keyCounts.join(', ')}`,
       rules.integerInRange('shardAttempts', shardAttempts, 1, MAX_SHARD_ATTEMPTS),
       rules.integerInRange('shardTimeoutMs', shardTimeoutMs, 1_000, MAX_SHARD_TIMEOUT_MS),
       rules.samplingRate('logSamplingRate', logSamplingRate),
@@ -119,7 +142,10 @@ export class Orchestrator extends Construct {
         name: `BACKEND_SERVICE_${i}`,
         type: 'service',
         service: backend.scriptName,
-        // the API echoes "production" when omitted, which would show as a change on every plan.
+        // Set explicitly because the API reports "production" for a binding sent without one, and provider 5.14 does
+        // not mark this attribute as computed, so leaving it out would likely show a diff on every plan. That is an
+        // inference from the schema: the reported bug (terraform-provider-cloudflare #7281) is in
+        // cloudflare_worker_version, not in the cloudflare_workers_script used here.
         environment: 'production',
       }),
     );
@@ -131,6 +157,7 @@ export class Orchestrator extends Construct {
         ...serviceBindings,
         { name: 'SHARD_ATTEMPTS', type: 'plain_text', text: String(shardAttempts) },
         { name: 'SHARD_TIMEOUT_MS', type: 'plain_text', text: String(shardTimeoutMs) },
+        { name: 'SHARD_KEY_COUNTS', type: 'plain_text', text: keyCounts.join(',') },
       ],
       publicOnWorkersDev: props.publicOnWorkersDev ?? true,
       logSamplingRate,

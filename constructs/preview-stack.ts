@@ -1,7 +1,8 @@
+import { TerraformOutput } from 'cdktf';
 import type { Construct } from 'constructs';
 import type { WorkerBundle } from '../scripts/build-workers';
 import { GatewayStack, type GatewayStackProps } from './gateway-stack';
-import { maxKeysPerWorker } from './limits';
+import { previewBoundKeyCount } from './limits';
 import { previewScriptName } from './names';
 import { SrcWorkerShard } from './src-worker-shard';
 import * as rules from './validate';
@@ -12,48 +13,59 @@ export interface PreviewStackProps extends GatewayStackProps {
 
   /** The bundled src worker (`buildWorkerBundles().src`). */
   readonly bundle: WorkerBundle;
+
+  /**
+   * Most keys the preview worker binds (a positive integer); it binds the first ones of `var.api_keys`.
+   *
+   * @default - as many as one worker can hold on the plan (60 free, 124 paid), or every key when there are fewer
+   */
+  readonly keyLimit?: number;
 }
 
 /**
- * A per-pull-request deployment: one public src worker holding every key as `KEY1..KEYN`, no orchestrator.
+ * A per-pull-request deployment: one public src worker holding the first keys as `KEY1..KEYn`, no orchestrator.
  *
- * One worker keeps a preview cheap and fast to create and destroy; the price is that it holds all keys, so the key
- * count is capped by one worker's env-var limit.
+ * One worker keeps a preview cheap and fast to create and destroy; the price is that it holds at most one worker's
+ * worth of keys: n = min(keyCount, keyLimit, the plan's keys per worker). `var.api_keys` must still hold all
+ * `keyCount` keys, so prod and preview read the same `TF_VAR_api_keys`; the `bound_key_count` output says how many
+ * the preview holds.
  *
  * @example
  * new PreviewStack(app, 'preview-7', { prNumber: 7, keyCount: 20, bundle: bundles.src, state });
  */
 export class PreviewStack extends GatewayStack {
   public readonly worker: SrcWorkerShard;
+  /** How many keys the preview worker binds. */
+  public readonly boundKeyCount: number;
 
   constructor(scope: Construct, id: string, props: PreviewStackProps) {
     super(scope, id, props);
     rules.assertValid([
       rules.integerInRange('prNumber', props.prNumber, 1, Number.MAX_SAFE_INTEGER),
-      rules.integerInRange(
-        'keyCount',
-        props.keyCount,
-        1,
-        maxKeysPerWorker(this.plan),
-        `the preview worker holds every key; ${rules.envVarLimitReason(this.plan)}`,
-      ),
+      props.keyLimit === undefined ? undefined : rules.integerInRange('keyLimit', props.keyLimit, 1, Number.MAX_SAFE_INTEGER),
     ]);
+    this.boundKeyCount = previewBoundKeyCount(props.keyCount, this.plan, props.keyLimit);
     this.worker = new SrcWorkerShard(this, 'Worker', {
       accountId: this.inputs.accountId.stringValue,
       scriptName: previewScriptName(this.namePrefix, props.prNumber),
       bundle: props.bundle,
       apiKeys: this.inputs.apiKeys,
       firstKeyIndex: 0,
-      keyCount: props.keyCount,
+      keyCount: this.boundKeyCount,
       pass: this.inputs.pass,
       publicOnWorkersDev: true,
       workersPlan: this.plan,
       geminiBaseUrl: props.geminiBaseUrl,
       upstreamTimeoutMs: props.upstreamTimeoutMs,
+      maxWaitMs: props.maxWaitMs,
       logSamplingRate: props.logSamplingRate,
       compatibilityDate: props.compatibilityDate,
       smartPlacement: props.smartPlacement,
     });
     this.addPublicWorkerOutputs(this.worker.resources.script);
+    new TerraformOutput(this, 'bound_key_count', {
+      value: this.boundKeyCount,
+      description: `how many keys the preview worker holds: the first ones of the ${props.keyCount} in api_keys`,
+    });
   }
 }

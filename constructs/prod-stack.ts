@@ -4,7 +4,7 @@ import { GatewayStack, type GatewayStackProps } from './gateway-stack';
 import { PLAN_LIMITS, maxKeysPerWorker } from './limits';
 import { orchestratorScriptName, shardCount, shardScriptName } from './names';
 import { DEFAULT_SHARD_TIMEOUT_MS, Orchestrator } from './orchestrator';
-import { DEFAULT_UPSTREAM_TIMEOUT_MS, SrcWorkerShard } from './src-worker-shard';
+import { DEFAULT_MAX_WAIT_MS, DEFAULT_UPSTREAM_TIMEOUT_MS, SrcWorkerShard } from './src-worker-shard';
 import * as rules from './validate';
 
 export const DEFAULT_KEYS_PER_SHARD = 8;
@@ -21,14 +21,14 @@ export interface ProdStackProps extends GatewayStackProps {
   readonly keysPerShard?: number;
 
   /**
-   * How many shards the orchestrator may try per request.
+   * How many shards the orchestrator may try per request while shards refuse from their own key pool.
    *
-   * @default 1 - no retry
+   * @default 3
    */
   readonly shardAttempts?: number;
 
   /**
-   * The orchestrator's deadline for a shard's response headers, in ms; must exceed `upstreamTimeoutMs`.
+   * The orchestrator's deadline for a shard's response headers, in ms; must exceed `upstreamTimeoutMs + maxWaitMs`.
    *
    * @default 130000 - above the shards' default 120 s upstream deadline, so a slow Gemini surfaces as the shard's 504
    */
@@ -36,7 +36,8 @@ export interface ProdStackProps extends GatewayStackProps {
 }
 
 /**
- * The production deployment: N = ceil(keyCount / keysPerShard) private src workers and one public orchestrator.
+ * The production deployment: N = ceil(keyCount / keysPerShard) private src workers and one public orchestrator
+ * that draws a shard in proportion to its key count.
  *
  * Shard i holds keys `i*k .. i*k+k-1` of `var.api_keys` as its `KEY1..KEYk`, so appending keys changes only the last
  * shard (or adds one). Shards live under the `Shards` namespace with their index as id: the index is part of the
@@ -64,15 +65,17 @@ export class ProdStack extends GatewayStack {
           `${keysPerShard} = ${count} shards`,
     ]);
 
-    // at or below the shards' deadline the orchestrator's generic 504 would always win the race, hiding the shard's
-    // own answer (which names the upstream timeout) and cancelling a request Gemini may still complete.
+    // a shard may wait maxWaitMs for a key and then upstreamTimeoutMs for Gemini; at or below that sum the
+    // orchestrator's generic 504 would win the race, hiding the shard's own answer (which names the upstream timeout)
+    // and cancelling a request Gemini may still complete.
     const upstreamTimeoutMs = props.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
+    const maxWaitMs = props.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
     const shardTimeoutMs = props.shardTimeoutMs ?? DEFAULT_SHARD_TIMEOUT_MS;
     rules.assertValid([
-      shardTimeoutMs > upstreamTimeoutMs
+      shardTimeoutMs > upstreamTimeoutMs + maxWaitMs
         ? undefined
-        : `shardTimeoutMs must be greater than upstreamTimeoutMs (${upstreamTimeoutMs}) so a slow Gemini surfaces as ` +
-          `the shard's own 504, got ${shardTimeoutMs}`,
+        : `shardTimeoutMs must be greater than upstreamTimeoutMs + maxWaitMs (${upstreamTimeoutMs} + ${maxWaitMs} = ` +
+          `${upstreamTimeoutMs + maxWaitMs}) so the shard's own answer (its 504 for a slow Gemini) arrives first, got ${shardTimeoutMs}`,
     ]);
 
     const accountId = this.inputs.accountId.stringValue;
@@ -96,6 +99,7 @@ export class ProdStack extends GatewayStack {
         publicOnWorkersDev: false,
         geminiBaseUrl: props.geminiBaseUrl,
         upstreamTimeoutMs: props.upstreamTimeoutMs,
+        maxWaitMs: props.maxWaitMs,
         smartPlacement: props.smartPlacement,
       });
     });

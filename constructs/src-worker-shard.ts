@@ -13,6 +13,10 @@ import {
 
 export const DEFAULT_GEMINI_BASE_URL = 'https://generativelanguage.googleapis.com';
 export const DEFAULT_UPSTREAM_TIMEOUT_MS = 120_000;
+/** No waiting: a shard whose keys are all cooling refuses at once, and the orchestrator tries another shard. */
+export const DEFAULT_MAX_WAIT_MS = 0;
+/** Longest wait for a cooling key the worker accepts; longer waits would hold clients past any SDK timeout. */
+export const MAX_MAX_WAIT_MS = 60_000;
 
 export interface SrcWorkerShardProps {
   /** Cloudflare account that owns the worker (a string or a Terraform variable reference). */
@@ -56,6 +60,14 @@ export interface SrcWorkerShardProps {
   readonly upstreamTimeoutMs?: number;
 
   /**
+   * How long a request may wait, in ms, for the earliest cooling key when every key that could serve it is cooling,
+   * instead of being refused, bound as `MAX_WAIT_MS` (0..60000). The worker never waits past a client disconnect.
+   *
+   * @default 0 - refuse at once, so the orchestrator can try another shard
+   */
+  readonly maxWaitMs?: number;
+
+  /**
    * Whether the worker answers on `<scriptName>.<subdomain>.workers.dev`.
    *
    * @default false - prod shards are reachable only through the orchestrator's service bindings
@@ -95,8 +107,8 @@ export interface SrcWorkerShardProps {
 /**
  * One src worker holding a slice of the API keys as secret bindings.
  *
- * Bindings are emitted in a fixed order (`KEY1..KEYk`, `PASS`, `GEMINI_BASE_URL`, `UPSTREAM_TIMEOUT_MS`) so the
- * provider never sees a reordering as a change.
+ * Bindings are emitted in a fixed order (`KEY1..KEYk`, `PASS`, `GEMINI_BASE_URL`, `UPSTREAM_TIMEOUT_MS`,
+ * `MAX_WAIT_MS`) so the provider never sees a reordering as a change.
  *
  * @example
  * new SrcWorkerShard(shards, '0', {
@@ -107,6 +119,8 @@ export interface SrcWorkerShardProps {
 export class SrcWorkerShard extends Construct {
   /** The script name as a Terraform reference, so dependants are ordered after this worker. */
   public readonly scriptName: string;
+  /** How many keys this worker binds; the orchestrator's weight for it. */
+  public readonly keyCount: number;
   public readonly resources: WorkerScriptResources;
 
   constructor(scope: Construct, id: string, props: SrcWorkerShardProps) {
@@ -114,6 +128,7 @@ export class SrcWorkerShard extends Construct {
     const plan = props.workersPlan ?? 'free';
     const geminiBaseUrl = props.geminiBaseUrl ?? DEFAULT_GEMINI_BASE_URL;
     const upstreamTimeoutMs = props.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
+    const maxWaitMs = props.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
     const logSamplingRate = props.logSamplingRate ?? DEFAULT_LOG_SAMPLING_RATE;
     const compatibilityDate = props.compatibilityDate ?? DEFAULT_COMPATIBILITY_DATE;
     rules.assertValid([rules.oneOf('workersPlan', plan, WORKERS_PLANS)]);
@@ -125,6 +140,7 @@ export class SrcWorkerShard extends Construct {
       rules.integerInRange('keyCount', props.keyCount, 1, maxKeysPerWorker(plan), rules.envVarLimitReason(plan)),
       rules.httpsBaseUrl('geminiBaseUrl', geminiBaseUrl),
       rules.integerInRange('upstreamTimeoutMs', upstreamTimeoutMs, 1_000, 600_000),
+      rules.integerInRange('maxWaitMs', maxWaitMs, 0, MAX_MAX_WAIT_MS),
       rules.samplingRate('logSamplingRate', logSamplingRate),
       rules.compatibilityDate('compatibilityDate', compatibilityDate),
     ]);
@@ -143,6 +159,7 @@ export class SrcWorkerShard extends Construct {
         { name: 'PASS', type: 'secret_text', text: props.pass.stringValue },
         { name: 'GEMINI_BASE_URL', type: 'plain_text', text: geminiBaseUrl },
         { name: 'UPSTREAM_TIMEOUT_MS', type: 'plain_text', text: String(upstreamTimeoutMs) },
+        { name: 'MAX_WAIT_MS', type: 'plain_text', text: String(maxWaitMs) },
       ],
       publicOnWorkersDev: props.publicOnWorkersDev ?? false,
       logSamplingRate,
@@ -150,5 +167,6 @@ export class SrcWorkerShard extends Construct {
       smartPlacement: props.smartPlacement ?? false,
     });
     this.scriptName = this.resources.script.scriptName;
+    this.keyCount = props.keyCount;
   }
 }

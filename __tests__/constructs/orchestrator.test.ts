@@ -4,19 +4,20 @@ import { Orchestrator, SrcWorkerShard, type OrchestratorProps } from '../../cons
 import { fixtureBundles } from '../fixtures/bundles';
 import { resolveScriptRef, secretInputs, type StackJson } from '../fixtures/synth';
 
+/** An orchestrator over three shards of 8, 8 and 4 keys. */
 function synthOrchestrator(overrides: Partial<Omit<OrchestratorProps, 'backends'>> = {}): string {
   return Testing.synthScope(scope => {
     const { apiKeys, pass } = secretInputs(scope);
-    const shards = [0, 1, 2].map(
-      i =>
+    const shards = [8, 8, 4].map(
+      (keyCount, i) =>
         new SrcWorkerShard(scope, `Shard${i}`, {
           accountId: 'acc',
           scriptName: `w-${i}`,
           bundle: fixtureBundles.src,
           apiKeys,
           pass,
-          firstKeyIndex: i,
-          keyCount: 1,
+          firstKeyIndex: i * 8,
+          keyCount,
         }),
     );
     new Orchestrator(scope, 'Orchestrator', {
@@ -30,7 +31,7 @@ function synthOrchestrator(overrides: Partial<Omit<OrchestratorProps, 'backends'
 }
 
 describe('Orchestrator', () => {
-  test('defaults: one production service binding per shard, by reference and in order, then SHARD_ATTEMPTS=1 and SHARD_TIMEOUT_MS=130000', () => {
+  test('defaults: one production service binding per shard, by reference and in order, then SHARD_ATTEMPTS=3, SHARD_TIMEOUT_MS=130000 and the key counts', () => {
     const synth = synthOrchestrator();
     expect(synth).toHaveResourceWithProperties(WorkersScript, {
       script_name: 'zen-ai-router-orchestrator',
@@ -49,8 +50,9 @@ describe('Orchestrator', () => {
       { name: 'BACKEND_SERVICE_0', type: 'service', environment: 'production', service: 'w-0' },
       { name: 'BACKEND_SERVICE_1', type: 'service', environment: 'production', service: 'w-1' },
       { name: 'BACKEND_SERVICE_2', type: 'service', environment: 'production', service: 'w-2' },
-      { name: 'SHARD_ATTEMPTS', type: 'plain_text', text: '1', service: undefined },
+      { name: 'SHARD_ATTEMPTS', type: 'plain_text', text: '3', service: undefined },
       { name: 'SHARD_TIMEOUT_MS', type: 'plain_text', text: '130000', service: undefined },
+      { name: 'SHARD_KEY_COUNTS', type: 'plain_text', text: '8,8,4', service: undefined },
     ]);
   });
 
@@ -66,12 +68,31 @@ describe('Orchestrator', () => {
   });
 
   test('override shardAttempts and shardTimeoutMs', () => {
-    const json = JSON.parse(synthOrchestrator({ shardAttempts: 3, shardTimeoutMs: 45_000 })) as StackJson;
+    const json = JSON.parse(synthOrchestrator({ shardAttempts: 1, shardTimeoutMs: 45_000 })) as StackJson;
     const script = Object.values(json.resource.cloudflare_workers_script).find(s => s.script_name.includes('orchestrator'));
-    expect(script?.bindings.slice(-2)).toEqual([
-      { name: 'SHARD_ATTEMPTS', type: 'plain_text', text: '3' },
+    expect(script?.bindings.slice(-3, -1)).toEqual([
+      { name: 'SHARD_ATTEMPTS', type: 'plain_text', text: '1' },
       { name: 'SHARD_TIMEOUT_MS', type: 'plain_text', text: '45000' },
     ]);
+  });
+
+  test('SHARD_KEY_COUNTS follows the backends, any worker with a keyCount, zero included', () => {
+    const json = JSON.parse(
+      Testing.synthScope(scope => {
+        new Orchestrator(scope, 'Orchestrator', {
+          accountId: 'acc',
+          scriptName: 'o',
+          bundle: fixtureBundles.orchestrator,
+          backends: [
+            { scriptName: 'a', keyCount: 3 },
+            { scriptName: 'b', keyCount: 0 },
+            { scriptName: 'c', keyCount: 61 },
+          ],
+        });
+      }),
+    ) as StackJson;
+    const [script] = Object.values(json.resource.cloudflare_workers_script);
+    expect(script?.bindings.at(-1)).toEqual({ name: 'SHARD_KEY_COUNTS', type: 'plain_text', text: '3,0,61' });
   });
 
   test('override publicOnWorkersDev false', () => {

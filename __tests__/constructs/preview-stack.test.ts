@@ -14,45 +14,67 @@ function preview(props: Partial<PreviewStackProps> = {}): StackJson {
   return synthJson(stack);
 }
 
+const keyBindings = (json: StackJson): string[] =>
+  (Object.values(scriptsByName(json))[0]?.bindings ?? []).filter(b => /^KEY\d+$/.test(b.name)).map(b => `${b.name}=${b.text}`);
+const firstKeys = (n: number): string[] => Array.from({ length: n }, (_, i) => `KEY${i + 1}=\${var.api_keys[${i}]}`);
+
 describe('PreviewStack', () => {
   test('defaults: one public worker holding every key as KEY1..KEYN, no orchestrator', () => {
     const json = preview();
     const scripts = scriptsByName(json);
     expect(Object.keys(scripts)).toEqual(['zen-ai-router-worker-preview-7']);
     expect(scripts['zen-ai-router-worker-preview-7']?.bindings.map(b => `${b.name}=${b.text}`)).toEqual([
-      ...Array.from({ length: 20 }, (_, i) => `KEY${i + 1}=\${var.api_keys[${i}]}`),
+      ...firstKeys(20),
       'PASS=${var.pass}',
       'GEMINI_BASE_URL=https://generativelanguage.googleapis.com',
       'UPSTREAM_TIMEOUT_MS=120000',
+      'MAX_WAIT_MS=0',
     ]);
     expect(Object.values(json.resource.cloudflare_workers_script_subdomain)).toEqual([
       { account_id: '${var.account_id}', script_name: expect.any(String), enabled: true, previews_enabled: false },
     ]);
     expect(resolveScriptRef(json, json.output.public_worker_name?.value ?? '')).toBe('zen-ai-router-worker-preview-7');
+    expect(json.output.bound_key_count).toEqual({
+      value: 20,
+      description: 'how many keys the preview worker holds: the first ones of the 20 in api_keys',
+    });
   });
 
   test('defaults: its own local state file, named after the stack', () => {
     expect(preview().terraform.backend).toEqual({ local: { path: '/state/preview-7.tfstate' } });
   });
 
-  test('overrides: namePrefix, plan, upstream settings', () => {
+  test('overrides: namePrefix, plan, upstream settings, wait', () => {
     const json = preview({
       namePrefix: 'gw',
       prNumber: 123,
       workersPlan: 'paid',
-      keyCount: 125,
+      keyCount: 124,
       geminiBaseUrl: 'https://proxy.example.com/gemini',
       upstreamTimeoutMs: 9_000,
+      maxWaitMs: 2_000,
     });
     const script = scriptsByName(json)['gw-worker-preview-123'];
     expect(script?.bindings).toHaveLength(128);
-    expect(script?.bindings.slice(-2).map(b => b.text)).toEqual(['https://proxy.example.com/gemini', '9000']);
+    expect(script?.bindings.slice(-3).map(b => b.text)).toEqual(['https://proxy.example.com/gemini', '9000', '2000']);
   });
 
-  test('the free plan caps a preview at 61 keys: the one worker holds all of them', () => {
-    expect(Object.values(scriptsByName(preview({ keyCount: 61 })))[0]?.bindings).toHaveLength(64);
-    expect(() => preview({ keyCount: 62 })).toThrow(
-      'keyCount must be an integer from 1 to 61 (the preview worker holds every key; the free Workers plan allows 64 environment variables per worker, 3 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS), got 62',
-    );
+  test.each([
+    ['free', 61, 60],
+    ['paid', 1000, 124],
+  ] as const)('on the %s plan a preview of %p keys binds the first %p, and api_keys must still hold them all', (plan, keyCount, bound) => {
+    const json = preview({ workersPlan: plan, keyCount });
+    expect(keyBindings(json)).toEqual(firstKeys(bound));
+    expect(Object.values(scriptsByName(json))[0]?.bindings).toHaveLength(bound + 4);
+    expect(json.output.bound_key_count?.value).toBe(bound);
+    expect(JSON.stringify(json.variable.api_keys?.validation)).toContain(`length(var.api_keys) == ${keyCount}`);
+  });
+
+  test('keyLimit lowers the keys the preview binds, never raises them', () => {
+    const limited = preview({ keyCount: 20, keyLimit: 5 });
+    expect(keyBindings(limited)).toEqual(firstKeys(5));
+    expect(limited.output.bound_key_count?.value).toBe(5);
+    expect(keyBindings(preview({ keyCount: 3, keyLimit: 5 }))).toEqual(firstKeys(3));
+    expect(keyBindings(preview({ keyCount: 100, keyLimit: 70 }))).toEqual(firstKeys(60));
   });
 });

@@ -81,7 +81,7 @@ describe('ProdStack', () => {
     expect(json.variable.workers_dev_subdomain).toMatchObject({ default: '' });
   });
 
-  test('overrides: keysPerShard, accountId, namePrefix, shardAttempts, shardTimeoutMs, upstream settings, subdomain', () => {
+  test('overrides: keysPerShard, accountId, namePrefix, shardAttempts, shardTimeoutMs, upstream settings, wait, subdomain', () => {
     const json = prod({
       keyCount: 5,
       keysPerShard: 2,
@@ -91,6 +91,7 @@ describe('ProdStack', () => {
       shardTimeoutMs: 6_000,
       geminiBaseUrl: 'https://proxy.example.com',
       upstreamTimeoutMs: 5_000,
+      maxWaitMs: 500,
       logSamplingRate: 0.1,
       compatibilityDate: '2025-06-01',
       workersDevSubdomain: 'acme',
@@ -102,10 +103,12 @@ describe('ProdStack', () => {
       'PASS=${var.pass}',
       'GEMINI_BASE_URL=https://proxy.example.com',
       'UPSTREAM_TIMEOUT_MS=5000',
+      'MAX_WAIT_MS=500',
     ]);
-    expect(scripts['gw-orchestrator']?.bindings.slice(-2)).toEqual([
+    expect(scripts['gw-orchestrator']?.bindings.slice(-3)).toEqual([
       { name: 'SHARD_ATTEMPTS', type: 'plain_text', text: '2' },
       { name: 'SHARD_TIMEOUT_MS', type: 'plain_text', text: '6000' },
+      { name: 'SHARD_KEY_COUNTS', type: 'plain_text', text: '2,2,1' },
     ]);
     for (const script of Object.values(scripts)) {
       expect(script).toMatchObject({ compatibility_date: '2025-06-01', observability: { head_sampling_rate: 0.1 } });
@@ -119,7 +122,19 @@ describe('ProdStack', () => {
     expect(Object.keys(scriptsByName(prod({ keyCount: 100, keysPerShard: 1, workersPlan: 'paid' })))).toHaveLength(101);
   });
 
-  test('appending a key changes only the last shard; filling it adds one shard and one orchestrator binding', () => {
+  test('the orchestrator weighs each shard by its keys: SHARD_KEY_COUNTS matches the KEY bindings, shard by shard', () => {
+    const json = prod({ keyCount: 20 });
+    const scripts = scriptsByName(json);
+    const orchestrator = scripts['zen-ai-router-orchestrator']?.bindings ?? [];
+    const counts = orchestrator.find(b => b.name === 'SHARD_KEY_COUNTS')?.text?.split(',').map(Number);
+    const bound = orchestrator
+      .filter(b => b.type === 'service')
+      .map(b => scripts[resolveScriptRef(json, b.service ?? '') ?? '']?.bindings.filter(k => /^KEY\d+$/.test(k.name)).length);
+    expect(counts).toEqual([8, 8, 4]);
+    expect(bound).toEqual(counts);
+  });
+
+  test('appending a key changes the last shard and the orchestrator\'s key counts; filling it adds one shard and one orchestrator binding', () => {
     const diff = (before: StackJson, after: StackJson) => {
       const flatten = (json: StackJson) =>
         Object.fromEntries(
@@ -139,10 +154,18 @@ describe('ProdStack', () => {
       };
     };
     expect(diff(prod({ keyCount: 20 }), prod({ keyCount: 21 }))).toEqual({
-      changed: ['zen-ai-router-worker-2'],
+      changed: ['zen-ai-router-orchestrator', 'zen-ai-router-worker-2'],
       added: [],
       removed: [],
     });
+    const orchestratorOf = (json: StackJson) => scriptsByName(json)['zen-ai-router-orchestrator'];
+    const [before, after] = [orchestratorOf(prod({ keyCount: 20 })), orchestratorOf(prod({ keyCount: 21 }))];
+    // only the weights change: the same bindings, and nothing else of the script
+    expect({ ...after, bindings: after?.bindings.filter(b => b.name !== 'SHARD_KEY_COUNTS') }).toEqual({
+      ...before,
+      bindings: before?.bindings.filter(b => b.name !== 'SHARD_KEY_COUNTS'),
+    });
+    expect(after?.bindings.at(-1)).toEqual({ name: 'SHARD_KEY_COUNTS', type: 'plain_text', text: '8,8,5' });
     expect(diff(prod({ keyCount: 24 }), prod({ keyCount: 25 }))).toEqual({
       changed: ['zen-ai-router-orchestrator'],
       added: ['zen-ai-router-worker-3', expect.stringMatching(/^cloudflare_workers_script_subdomain\.Shards_3_Subdomain_/)],

@@ -22,7 +22,7 @@ function synthShard(overrides: Partial<Omit<SrcWorkerShardProps, 'apiKeys' | 'pa
 }
 
 describe('SrcWorkerShard', () => {
-  test('defaults: its keys by index as KEY1..KEYk, then PASS, the Google base URL and a 120 s timeout', () => {
+  test('defaults: its keys by index as KEY1..KEYk, then PASS, the Google base URL, a 120 s timeout and no wait', () => {
     const synth = synthShard();
     expect(synth).toHaveResourceWithProperties(WorkersScript, {
       script_name: 'zen-ai-router-worker-1',
@@ -37,6 +37,7 @@ describe('SrcWorkerShard', () => {
         { name: 'PASS', type: 'secret_text', text: '${var.pass}' },
         { name: 'GEMINI_BASE_URL', type: 'plain_text', text: 'https://generativelanguage.googleapis.com' },
         { name: 'UPSTREAM_TIMEOUT_MS', type: 'plain_text', text: '120000' },
+        { name: 'MAX_WAIT_MS', type: 'plain_text', text: '0' },
       ],
       observability: { enabled: true, head_sampling_rate: 1, logs: { enabled: true, invocation_logs: true, head_sampling_rate: 1 } },
     });
@@ -72,6 +73,7 @@ describe('SrcWorkerShard', () => {
   test.each([
     ['geminiBaseUrl', { geminiBaseUrl: 'https://gateway.ai.cloudflare.com/v1/acc/gw/google-ai-studio' }, { name: 'GEMINI_BASE_URL', type: 'plain_text', text: 'https://gateway.ai.cloudflare.com/v1/acc/gw/google-ai-studio' }],
     ['upstreamTimeoutMs', { upstreamTimeoutMs: 30_000 }, { name: 'UPSTREAM_TIMEOUT_MS', type: 'plain_text', text: '30000' }],
+    ['maxWaitMs', { maxWaitMs: 2_000 }, { name: 'MAX_WAIT_MS', type: 'plain_text', text: '2000' }],
   ])('override %s is bound', (_name, override, binding) => {
     const script = Object.values(JSON.parse(synthShard(override)).resource.cloudflare_workers_script)[0] as {
       bindings: unknown[];
@@ -98,10 +100,24 @@ describe('SrcWorkerShard', () => {
     });
   });
 
-  test('override workersPlan paid allows up to 125 keys in one worker', () => {
-    const synth = synthShard({ workersPlan: 'paid', firstKeyIndex: 0, keyCount: 125 });
+  test('override workersPlan paid allows up to 124 keys in one worker: 128 bindings with the four fixed ones', () => {
+    const synth = synthShard({ workersPlan: 'paid', firstKeyIndex: 0, keyCount: 124 });
     const script = Object.values(JSON.parse(synth).resource.cloudflare_workers_script)[0] as { bindings: { name: string }[] };
     expect(script.bindings).toHaveLength(128);
-    expect(script.bindings[124]).toEqual({ name: 'KEY125', type: 'secret_text', text: '${var.api_keys[124]}' });
+    expect(script.bindings[123]).toEqual({ name: 'KEY124', type: 'secret_text', text: '${var.api_keys[123]}' });
+    expect(script.bindings.slice(124).map(b => b.name)).toEqual(['PASS', 'GEMINI_BASE_URL', 'UPSTREAM_TIMEOUT_MS', 'MAX_WAIT_MS']);
+  });
+
+  test('exposes its key count, the weight the orchestrator draws it with', () => {
+    const stack = new TerraformStack(Testing.app(), 'test');
+    const shard = new SrcWorkerShard(stack, 'Shard', {
+      ...secretInputs(stack),
+      accountId: 'acc',
+      scriptName: 'w-0',
+      bundle: fixtureBundles.src,
+      firstKeyIndex: 0,
+      keyCount: 5,
+    });
+    expect(shard.keyCount).toBe(5);
   });
 });

@@ -33,7 +33,7 @@ function orchestrator(props: Partial<OrchestratorProps>): void {
     accountId: 'acc',
     scriptName: 'o',
     bundle: fixtureBundles.orchestrator,
-    backends: [{ scriptName: 'w-0' }],
+    backends: [{ scriptName: 'w-0', keyCount: 1 }],
     ...props,
   });
 }
@@ -47,7 +47,7 @@ function preview(props: Partial<PreviewStackProps>): void {
 }
 
 const FREE_ENV_VARS =
-  'the free Workers plan allows 64 environment variables per worker, 3 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS';
+  'the free Workers plan allows 64 environment variables per worker, 4 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS, MAX_WAIT_MS';
 const NAME_RULE = 'must be a worker name of 1 to 63 characters (lower-case letters, digits and inner hyphens)';
 
 // every construct-level validation error, with its exact message
@@ -59,12 +59,12 @@ const cases: [string, () => void, string][] = [
   ['shard: accountId empty', () => shard({ accountId: ' ' }), 'accountId must be a non-empty string, got " "'],
   ['shard: bundle hash', () => shard({ bundle: { ...fixtureBundles.src, sha256: 'abc' } }), 'bundle.sha256 must be 64 lower-case hex characters (a SHA-256), got "abc"'],
   ['shard: firstKeyIndex negative', () => shard({ firstKeyIndex: -1 }), `firstKeyIndex must be an integer from 0 to ${Number.MAX_SAFE_INTEGER}, got -1`],
-  ['shard: keyCount 0', () => shard({ keyCount: 0 }), `keyCount must be an integer from 1 to 61 (${FREE_ENV_VARS}), got 0`],
-  ['shard: keyCount over the free env-var limit', () => shard({ keyCount: 62 }), `keyCount must be an integer from 1 to 61 (${FREE_ENV_VARS}), got 62`],
+  ['shard: keyCount 0', () => shard({ keyCount: 0 }), `keyCount must be an integer from 1 to 60 (${FREE_ENV_VARS}), got 0`],
+  ['shard: keyCount over the free env-var limit', () => shard({ keyCount: 61 }), `keyCount must be an integer from 1 to 60 (${FREE_ENV_VARS}), got 61`],
   [
     'shard: keyCount over the paid env-var limit',
-    () => shard({ keyCount: 126, workersPlan: 'paid' }),
-    'keyCount must be an integer from 1 to 125 (the paid Workers plan allows 128 environment variables per worker, 3 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS), got 126',
+    () => shard({ keyCount: 125, workersPlan: 'paid' }),
+    'keyCount must be an integer from 1 to 124 (the paid Workers plan allows 128 environment variables per worker, 4 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS, MAX_WAIT_MS), got 125',
   ],
   [
     'shard: geminiBaseUrl over http',
@@ -77,6 +77,8 @@ const cases: [string, () => void, string][] = [
     'geminiBaseUrl must be an https:// URL without credentials, query, fragment or trailing slash (e.g. https://generativelanguage.googleapis.com), got "https://proxy.example.com/"',
   ],
   ['shard: upstreamTimeoutMs', () => shard({ upstreamTimeoutMs: 999 }), 'upstreamTimeoutMs must be an integer from 1000 to 600000, got 999'],
+  ['shard: maxWaitMs negative', () => shard({ maxWaitMs: -1 }), 'maxWaitMs must be an integer from 0 to 60000, got -1'],
+  ['shard: maxWaitMs over a minute', () => shard({ maxWaitMs: 60_001 }), 'maxWaitMs must be an integer from 0 to 60000, got 60001'],
   ['shard: logSamplingRate 0', () => shard({ logSamplingRate: 0 }), 'logSamplingRate must be a number greater than 0 and at most 1, got 0'],
   ['shard: logSamplingRate over 1', () => shard({ logSamplingRate: 1.5 }), 'logSamplingRate must be a number greater than 0 and at most 1, got 1.5'],
   [
@@ -91,6 +93,16 @@ const cases: [string, () => void, string][] = [
   ],
   ['orchestrator: no backends', () => orchestrator({ backends: [] }), 'backends must hold at least one shard, got 0'],
   ['orchestrator: shardAttempts', () => orchestrator({ shardAttempts: 11 }), 'shardAttempts must be an integer from 1 to 10, got 11'],
+  [
+    'orchestrator: a backend keyCount that is not a count',
+    () => orchestrator({ backends: [{ scriptName: 'w-0', keyCount: 8 }, { scriptName: 'w-1', keyCount: 2.5 }] }),
+    'backends[1].keyCount must be an integer from 0 to 999999, got 2.5',
+  ],
+  [
+    'orchestrator: no backend with keys',
+    () => orchestrator({ backends: [{ scriptName: 'w-0', keyCount: 0 }, { scriptName: 'w-1', keyCount: 0 }] }),
+    'backends must hold at least one shard with keys (keyCount above 0), got key counts 0, 0',
+  ],
   ['orchestrator: shardTimeoutMs too low', () => orchestrator({ shardTimeoutMs: 999 }), 'shardTimeoutMs must be an integer from 1000 to 900000, got 999'],
   ['orchestrator: shardTimeoutMs fractional', () => orchestrator({ shardTimeoutMs: 1500.5 }), 'shardTimeoutMs must be an integer from 1000 to 900000, got 1500.5'],
   ['orchestrator: scriptName', () => orchestrator({ scriptName: 'Orchestrator' }), `scriptName ${NAME_RULE}, got "Orchestrator" (12 characters)`],
@@ -110,15 +122,20 @@ const cases: [string, () => void, string][] = [
   [
     'prod: shardTimeoutMs not above the default upstream deadline',
     () => prod({ shardTimeoutMs: 120_000 }),
-    "shardTimeoutMs must be greater than upstreamTimeoutMs (120000) so a slow Gemini surfaces as the shard's own 504, got 120000",
+    "shardTimeoutMs must be greater than upstreamTimeoutMs + maxWaitMs (120000 + 0 = 120000) so the shard's own answer (its 504 for a slow Gemini) arrives first, got 120000",
   ],
   [
     'prod: upstreamTimeoutMs raised past the default shardTimeoutMs',
     () => prod({ upstreamTimeoutMs: 300_000 }),
-    "shardTimeoutMs must be greater than upstreamTimeoutMs (300000) so a slow Gemini surfaces as the shard's own 504, got 130000",
+    "shardTimeoutMs must be greater than upstreamTimeoutMs + maxWaitMs (300000 + 0 = 300000) so the shard's own answer (its 504 for a slow Gemini) arrives first, got 130000",
   ],
-  ['prod: keysPerShard 0', () => prod({ keysPerShard: 0 }), `keysPerShard must be an integer from 1 to 61 (${FREE_ENV_VARS}), got 0`],
-  ['prod: keysPerShard over the env-var limit', () => prod({ keysPerShard: 62 }), `keysPerShard must be an integer from 1 to 61 (${FREE_ENV_VARS}), got 62`],
+  [
+    'prod: maxWaitMs pushing the shards past the default shardTimeoutMs',
+    () => prod({ maxWaitMs: 10_000 }),
+    "shardTimeoutMs must be greater than upstreamTimeoutMs + maxWaitMs (120000 + 10000 = 130000) so the shard's own answer (its 504 for a slow Gemini) arrives first, got 130000",
+  ],
+  ['prod: keysPerShard 0', () => prod({ keysPerShard: 0 }), `keysPerShard must be an integer from 1 to 60 (${FREE_ENV_VARS}), got 0`],
+  ['prod: keysPerShard over the env-var limit', () => prod({ keysPerShard: 61 }), `keysPerShard must be an integer from 1 to 60 (${FREE_ENV_VARS}), got 61`],
   [
     'prod: more workers than the free plan allows',
     () => prod({ keyCount: 800, keysPerShard: 8 }),
@@ -130,11 +147,7 @@ const cases: [string, () => void, string][] = [
     'keyCount / keysPerShard must need at most 499 shards plus the orchestrator (the paid Workers plan allows 500 workers per account), got keyCount 500 / keysPerShard 1 = 500 shards',
   ],
   ['preview: prNumber 0', () => preview({ prNumber: 0 }), `prNumber must be an integer from 1 to ${Number.MAX_SAFE_INTEGER}, got 0`],
-  [
-    'preview: more keys than one worker holds',
-    () => preview({ keyCount: 62 }),
-    `keyCount must be an integer from 1 to 61 (the preview worker holds every key; ${FREE_ENV_VARS}), got 62`,
-  ],
+  ['preview: keyLimit 0', () => preview({ keyLimit: 0 }), `keyLimit must be an integer from 1 to ${Number.MAX_SAFE_INTEGER}, got 0`],
   [
     'preview: name over 63 characters',
     () => preview({ namePrefix: 'a'.repeat(40), prNumber: 12345678 }),
@@ -147,13 +160,16 @@ describe('construct validation', () => {
     expect(build).toThrow(new Error(message));
   });
 
-  test('the limits are inclusive: 61 keys per shard on free and 99 shards plus the orchestrator are accepted', () => {
-    expect(() => shard({ keyCount: 61 })).not.toThrow();
+  test('the limits are inclusive: 60 keys per shard on free and 99 shards plus the orchestrator are accepted', () => {
+    expect(() => shard({ keyCount: 60 })).not.toThrow();
+    expect(() => shard({ maxWaitMs: 0 })).not.toThrow();
+    expect(() => shard({ maxWaitMs: 60_000 })).not.toThrow();
     expect(() => prod({ keyCount: 792, keysPerShard: 8 })).not.toThrow();
   });
 
   test('a shard deadline 1 ms above the upstream one is accepted, as are both timeout bounds', () => {
     expect(() => prod({ shardTimeoutMs: 120_001 })).not.toThrow();
+    expect(() => prod({ maxWaitMs: 9_999 })).not.toThrow();
     expect(() => prod({ upstreamTimeoutMs: 1_000, shardTimeoutMs: 1_001 })).not.toThrow();
     expect(() => orchestrator({ shardTimeoutMs: 1_000 })).not.toThrow();
     expect(() => orchestrator({ shardTimeoutMs: 900_000 })).not.toThrow();

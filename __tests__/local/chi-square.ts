@@ -1,6 +1,6 @@
 /**
- * Pearson's chi-square goodness-of-fit test against a uniform distribution, shared by the orchestrator unit test and
- * the end-to-end distribution test.
+ * Pearson's chi-square goodness-of-fit test against a uniform or weighted distribution, shared by the orchestrator
+ * unit test and the end-to-end distribution test.
  */
 
 /** ln Γ(x), Lanczos approximation (g = 7), accurate to ~1e-13 for x > 0. */
@@ -59,10 +59,21 @@ export interface ChiSquareResult {
 
 /** Tests observed category counts against equal expected counts. */
 export function chiSquareUniform(counts: readonly number[]): ChiSquareResult {
+  return chiSquareWeighted(counts, counts.map(() => 1));
+}
+
+/** Tests observed category counts against expected counts proportional to `weights` (all positive). */
+export function chiSquareWeighted(counts: readonly number[], weights: readonly number[]): ChiSquareResult {
   if (counts.length < 2) throw new RangeError(`need at least 2 categories, got ${counts.length}`);
+  if (weights.length !== counts.length || !weights.every((w) => w > 0)) {
+    throw new RangeError(`need one positive weight per category, got [${weights.join(', ')}] for ${counts.length} categories`);
+  }
   const total = counts.reduce((a, b) => a + b, 0);
-  const expected = total / counts.length;
-  const statistic = counts.reduce((sum, observed) => sum + (observed - expected) ** 2 / expected, 0);
+  const weightSum = weights.reduce((a, b) => a + b, 0);
+  const statistic = counts.reduce((sum, observed, i) => {
+    const expected = (total * (weights[i] as number)) / weightSum;
+    return sum + (observed - expected) ** 2 / expected;
+  }, 0);
   const degreesOfFreedom = counts.length - 1;
   return { statistic, degreesOfFreedom, pValue: upperGammaQ(degreesOfFreedom / 2, statistic / 2) };
 }

@@ -14,7 +14,7 @@ import { startTopology, type RunningTopology } from '../../scripts/local/start';
 import { runSynth } from '../../scripts/local/synth';
 import { backendScripts, buildTopology, type Topology } from '../../scripts/local/topology';
 import { keyOwners, replaceContents } from '../helpers/topology';
-import { chiSquareUniform } from './chi-square';
+import { chiSquareUniform, chiSquareWeighted } from './chi-square';
 import { startUpstreamTap, type UpstreamTap } from './upstream-tap';
 
 const KEY_COUNT = 20;
@@ -182,7 +182,7 @@ describe('prod stack', () => {
     expect(fake.calls).toHaveLength(0);
   });
 
-  it('spreads 2,000 requests over every shard and every key, uniformly across shards', async () => {
+  it('spreads 2,000 requests over every shard in proportion to its keys, so uniformly over the keys', async () => {
     const statuses = await inParallel(2000, 32, async (i) => {
       const res = await fetch(`${running.url}/v1/models`, {
         headers: { authorization: `Bearer ${PASS}`, 'x-request-id': `spread-${i}` },
@@ -203,7 +203,10 @@ describe('prod stack', () => {
     const byKeyOwner = [0, 0, 0];
     for (const call of fake.calls) byKeyOwner[owners.get(call.apiKey as string) as number]! += 1;
     expect(byKeyOwner).toEqual(shardCounts);
-    expect(chiSquareUniform(shardCounts).pValue).toBeGreaterThan(0.001);
+    // shards of 8, 8 and 4 keys: a 40 / 40 / 20 split, and then each of the 20 keys carries 1/20
+    expect(chiSquareWeighted(shardCounts, [8, 8, 4]).pValue).toBeGreaterThan(0.001);
+    const perKey = API_KEYS.map((key) => fake.calls.filter((call) => call.apiKey === key).length);
+    expect(chiSquareUniform(perKey).pValue).toBeGreaterThan(0.001);
 
     logs.forEach(expectNoCanaryIn);
   });
@@ -267,10 +270,145 @@ describe('prod stack with one shard whose script throws', () => {
       expectNoCanaryIn(answer.body);
     }
     const shardCounts = [0, 1, 2].map((n) => answers.filter((a) => byId.get(a.requestId)?.shard === n).length);
-    expect(chiSquareUniform(shardCounts).pValue).toBeGreaterThan(0.001);
+    expect(chiSquareWeighted(shardCounts, [8, 8, 4]).pValue).toBeGreaterThan(0.001);
+    // a failure is never re-routed, even with the default SHARD_ATTEMPTS of 3
+    expect([...byId.values()].some((line) => 'attempts' in line)).toBe(false);
     expect(fake.calls.some((call) => owners.get(call.apiKey as string) === FAULTY)).toBe(false);
     expect(fake.calls).toHaveLength(answers.filter((a) => a.status === 200).length);
     logs.forEach(expectNoCanaryIn);
+  });
+});
+
+/**
+ * A worker inside workerd that uploads `total` bytes to the gateway through a service binding and reports how many
+ * bytes the gateway pulled from it: a client-side count, free of socket buffers. `length=1` declares the size
+ * (content-length), otherwise the body is chunked.
+ */
+const UPLOADING_CLIENT = `
+export default {
+  async fetch(request, env) {
+    const params = new URL(request.url).searchParams;
+    const total = Number(params.get('total'));
+    const chunk = new Uint8Array(64 * 1024).fill(97);
+    let pulled = 0;
+    let body = new ReadableStream({
+      pull(controller) {
+        if (pulled >= total) return controller.close();
+        pulled += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
+    }, { highWaterMark: 0 });
+    if (params.get('length') === '1') {
+      const sized = new FixedLengthStream(total);
+      body.pipeTo(sized.writable).catch(() => undefined);
+      body = sized.readable;
+    }
+    const headers = { 'content-type': 'application/json', 'x-request-id': params.get('id') };
+    if (params.get('auth')) headers.authorization = 'Bearer ' + params.get('auth');
+    const res = await env.GATEWAY.fetch('http://gateway.local/v1/chat/completions', { method: 'POST', headers, body });
+    const text = await res.text();
+    return Response.json({ status: res.status, body: text, pulled });
+  },
+};`;
+
+describe('prod stack: request bodies through the orchestrator (default SHARD_ATTEMPTS, 3)', () => {
+  let topology: Topology;
+  let running: RunningTopology;
+  const MiB = 1024 * 1024;
+
+  beforeAll(async () => {
+    topology = topologyFor('prod', fake.url);
+    const client = {
+      resourceId: 'client',
+      scriptName: 'test-uploading-client',
+      isPublic: false,
+      apiKeyIndexes: {},
+      services: { GATEWAY: topology.publicWorker.scriptName },
+      options: {
+        name: 'test-uploading-client',
+        modules: true,
+        script: UPLOADING_CLIENT,
+        compatibilityDate: '2026-04-20',
+        serviceBindings: { GATEWAY: topology.publicWorker.scriptName },
+      },
+    };
+    running = await start({ ...topology, workers: [...topology.workers, client] });
+  });
+
+  afterAll(async () => {
+    await running?.dispose();
+  });
+
+  async function upload(query: Record<string, string>): Promise<{ status: number; body: string; pulled: number }> {
+    const client = await running.miniflare.getWorker('test-uploading-client');
+    const res = await client.fetch(`http://client.local/?${new URLSearchParams(query)}`);
+    return (await res.json()) as { status: number; body: string; pulled: number };
+  }
+
+  it('refuses a 40 MiB chunked upload without a credential with 401 after pulling almost none of it', async () => {
+    const answer = await upload({ total: String(40 * MiB), id: 'body-noauth' });
+    expect(answer.status).toBe(401);
+    expect(JSON.parse(answer.body)).toMatchObject({ error: { code: 'missing_api_key' } });
+    expect(answer.pulled).toBeLessThan(MiB);
+    expect(fake.calls).toHaveLength(0);
+    expect(await orchestratorLines('body-noauth', 1)).toEqual([expect.objectContaining({ status: 401 })]);
+  });
+
+  it('refuses a declared 40 MiB body with 413 before reading it', async () => {
+    const answer = await upload({ total: String(40 * MiB), length: '1', auth: PASS, id: 'body-declared' });
+    expect(answer.status).toBe(413);
+    expect(JSON.parse(answer.body)).toMatchObject({ error: { code: 'request_too_large' } });
+    expect(answer.pulled).toBeLessThan(MiB);
+    expect(fake.calls).toHaveLength(0);
+  });
+
+  it('stops reading a chunked authenticated body at the 20 MiB limit, the orchestrator\'s copy included', async () => {
+    const answer = await upload({ total: String(40 * MiB), auth: PASS, id: 'body-chunked' });
+    expect(answer.status).toBe(413);
+    expect(answer.pulled).toBeGreaterThan(20 * MiB);
+    expect(answer.pulled).toBeLessThan(22 * MiB);
+    expect(fake.calls).toHaveLength(0);
+  });
+
+  it('re-routes a pool refusal to another shard, which sends Google the identical body bytes', async () => {
+    // every key of shard 0 out for the day, so shard 0 refuses from its pool (x-zen-pool: exhausted) without a call
+    const owners = keyOwners(topology, API_KEYS);
+    for (const key of API_KEYS) if (owners.get(key) === 0) fake.setKeyBehaviour(key, 'quota-day');
+    const shard0 = await running.miniflare.getWorker(backendScripts(topology).get(0) as string);
+    const chat = JSON.stringify({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'Hi' }] });
+    let refusal: { status: number; pool: string | null } | undefined;
+    for (let i = 0; i < 10 && refusal?.pool !== 'exhausted'; i++) {
+      const res = await shard0.fetch('http://shard.local/v1/chat/completions', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${PASS}`, 'content-type': 'application/json' },
+        body: chat,
+      });
+      await res.arrayBuffer();
+      refusal = { status: res.status, pool: res.headers.get('x-zen-pool') };
+    }
+    expect(refusal).toEqual({ status: 429, pool: 'exhausted' });
+    fake.reset();
+
+    const bodies = Array.from({ length: 40 }, (_, i) =>
+      JSON.stringify({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: `${i}:${'é✓ '.repeat(20_000)}` }] }),
+    );
+    const statuses = await inParallel(bodies.length, 8, async (i) => {
+      const res = await fetch(`${running.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${PASS}`, 'content-type': 'application/json', 'x-request-id': `reroute-${i}` },
+        body: bodies[i],
+      });
+      await res.arrayBuffer();
+      return res.status;
+    });
+    expect(statuses.every((status) => status === 200)).toBe(true);
+    // each body reached Google exactly once, byte for byte, and never with one of shard 0's keys
+    expect(fake.calls.map((call) => call.body).sort()).toEqual([...bodies].sort());
+    expect(fake.calls.some((call) => owners.get(call.apiKey as string) === 0)).toBe(false);
+    const lines = await orchestratorLines('reroute-', bodies.length);
+    // shard 0 is drawn first 40 % of the time; P(never in 40 requests) = 0.6^40 < 1e-8
+    expect(lines.filter((line) => line.attempts === 2).length).toBeGreaterThan(0);
+    expect(lines.every((line) => line.status === 200 && line.shard !== 0)).toBe(true);
   });
 });
 

@@ -546,8 +546,9 @@ describe('faulty shards, misconfigured shards and a refused upstream, through th
           shard === 1 ? withBindings(worker, { GEMINI_BASE_URL: 'not a url' }) : undefined,
         ),
       ),
+      // one shard per request: the keyless shard's no_keys_configured is a pool refusal, re-routed by default
       start(
-        patched(base, (worker, shard) => {
+        patched(stackTopology({ GEMINI_BASE_URL: fake.url, UPSTREAM_TIMEOUT_MS, SHARD_ATTEMPTS: '1' }), (worker, shard) => {
           if (shard === 0) return withBindings(worker, { PASS: '' });
           if (shard === 1) return withBindings(worker, Object.fromEntries(Object.keys(worker.apiKeyIndexes).map((name) => [name, ''])));
           return undefined;

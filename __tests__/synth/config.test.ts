@@ -1,4 +1,4 @@
-import { DEMO_KEY_COUNT, loadConfig } from '../../config';
+import { DEMO_KEY_COUNT, configNotices, loadConfig } from '../../config';
 import { utcToday } from '../../constructs/validate';
 
 const ACCOUNT = '0123456789abcdef0123456789abcdef';
@@ -11,12 +11,14 @@ describe('loadConfig', () => {
       keyCountIsDemo: true,
       keysPerShard: 8,
       prNumber: undefined,
+      previewKeyLimit: undefined,
       accountId: undefined,
       workersPlan: 'free',
       namePrefix: 'zen-ai-router',
       state: { kind: 'local', dir: '/repo/terraform-state' },
       geminiBaseUrl: undefined,
       upstreamTimeoutMs: undefined,
+      maxWaitMs: undefined,
       shardAttempts: undefined,
       shardTimeoutMs: undefined,
       logSamplingRate: undefined,
@@ -32,6 +34,7 @@ describe('loadConfig', () => {
         KEY_COUNT: '40',
         KEYS_PER_SHARD: '10',
         PR_NUMBER: '42',
+        PREVIEW_KEY_LIMIT: '12',
         CLOUDFLARE_ACCOUNT_ID: ACCOUNT,
         WORKERS_PLAN: 'paid',
         WORKER_NAME_PREFIX: 'gw',
@@ -39,6 +42,7 @@ describe('loadConfig', () => {
         STATE_KEY_PREFIX: 'teams/gw',
         GEMINI_BASE_URL: 'https://proxy.example.com/google',
         UPSTREAM_TIMEOUT_MS: '30000',
+        MAX_WAIT_MS: '2000',
         SHARD_ATTEMPTS: '2',
         SHARD_TIMEOUT_MS: '40000',
         LOG_SAMPLING_RATE: '0.25',
@@ -51,6 +55,7 @@ describe('loadConfig', () => {
       keyCountIsDemo: false,
       keysPerShard: 10,
       prNumber: 42,
+      previewKeyLimit: 12,
       accountId: ACCOUNT,
       workersPlan: 'paid',
       namePrefix: 'gw',
@@ -63,6 +68,7 @@ describe('loadConfig', () => {
       },
       geminiBaseUrl: 'https://proxy.example.com/google',
       upstreamTimeoutMs: 30000,
+      maxWaitMs: 2000,
       shardAttempts: 2,
       shardTimeoutMs: 40000,
       logSamplingRate: 0.25,
@@ -102,7 +108,7 @@ describe('loadConfig', () => {
 
 const NAME_RULE = 'must be a worker name of 1 to 63 characters (lower-case letters, digits and inner hyphens)';
 const FREE_ENV_VARS =
-  'the free Workers plan allows 64 environment variables per worker, 3 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS';
+  'the free Workers plan allows 64 environment variables per worker, 4 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS, MAX_WAIT_MS';
 
 // every invalid configuration, with the exact message synth fails with
 const invalid: [Record<string, string>, string][] = [
@@ -116,21 +122,15 @@ const invalid: [Record<string, string>, string][] = [
   [{ PR_NUMBER: '99999999999999999999' }, 'PR_NUMBER must be a positive integer (1, 2, 3, ...), got "99999999999999999999"'],
   [{ WORKERS_PLAN: 'enterprise' }, 'WORKERS_PLAN must be one of free, paid, got "enterprise"'],
   [
-    { KEYS_PER_SHARD: '62' },
-    `KEYS_PER_SHARD must be an integer from 1 to 61 (${FREE_ENV_VARS}), or set WORKERS_PLAN=paid, got "62"`,
+    { KEYS_PER_SHARD: '61' },
+    `KEYS_PER_SHARD must be an integer from 1 to 60 (${FREE_ENV_VARS}), or set WORKERS_PLAN=paid, got "61"`,
   ],
   [
-    { KEYS_PER_SHARD: '126', WORKERS_PLAN: 'paid' },
-    'KEYS_PER_SHARD must be an integer from 1 to 125 (the paid Workers plan allows 128 environment variables per worker, 3 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS), got "126"',
+    { KEYS_PER_SHARD: '125', WORKERS_PLAN: 'paid' },
+    'KEYS_PER_SHARD must be an integer from 1 to 124 (the paid Workers plan allows 128 environment variables per worker, 4 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS, MAX_WAIT_MS), got "125"',
   ],
-  [
-    { KEY_COUNT: '62', PR_NUMBER: '7' },
-    `KEY_COUNT must be at most 61 when PR_NUMBER is set (the preview worker holds every key; ${FREE_ENV_VARS}), or set WORKERS_PLAN=paid, got "62"`,
-  ],
-  [
-    { KEY_COUNT: '126', PR_NUMBER: '7', WORKERS_PLAN: 'paid' },
-    'KEY_COUNT must be at most 125 when PR_NUMBER is set (the preview worker holds every key; the paid Workers plan allows 128 environment variables per worker, 3 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS), got "126"',
-  ],
+  [{ PREVIEW_KEY_LIMIT: '0' }, 'PREVIEW_KEY_LIMIT must be a positive integer (1, 2, 3, ...), got "0"'],
+  [{ PREVIEW_KEY_LIMIT: 'all' }, 'PREVIEW_KEY_LIMIT must be a positive integer (1, 2, 3, ...), got "all"'],
   [
     { KEY_COUNT: '800' },
     "KEY_COUNT and KEYS_PER_SHARD must need at most 100 workers (the free Workers plan's limit per account; raise KEYS_PER_SHARD or lower KEY_COUNT, or set WORKERS_PLAN=paid), got KEY_COUNT=800 and KEYS_PER_SHARD=8: 100 shards + the orchestrator = 101 workers",
@@ -165,16 +165,27 @@ const invalid: [Record<string, string>, string][] = [
   ],
   [{ UPSTREAM_TIMEOUT_MS: '500' }, 'UPSTREAM_TIMEOUT_MS must be an integer from 1000 to 600000, got "500"'],
   [{ UPSTREAM_TIMEOUT_MS: '2m' }, 'UPSTREAM_TIMEOUT_MS must be an integer from 1000 to 600000, got "2m"'],
+  [{ MAX_WAIT_MS: '-1' }, 'MAX_WAIT_MS must be an integer from 0 to 60000, got "-1"'],
+  [{ MAX_WAIT_MS: '60001' }, 'MAX_WAIT_MS must be an integer from 0 to 60000, got "60001"'],
+  [{ MAX_WAIT_MS: '2s' }, 'MAX_WAIT_MS must be an integer from 0 to 60000, got "2s"'],
   [{ SHARD_ATTEMPTS: '0' }, 'SHARD_ATTEMPTS must be an integer from 1 to 10, got "0"'],
   [{ SHARD_TIMEOUT_MS: '900001' }, 'SHARD_TIMEOUT_MS must be an integer from 1000 to 900000, got "900001"'],
   [{ SHARD_TIMEOUT_MS: '130s' }, 'SHARD_TIMEOUT_MS must be an integer from 1000 to 900000, got "130s"'],
   [
     { SHARD_TIMEOUT_MS: '120000' },
-    `SHARD_TIMEOUT_MS must be greater than UPSTREAM_TIMEOUT_MS (120000) so a slow Gemini surfaces as the shard's own 504, got "120000"`,
+    `SHARD_TIMEOUT_MS must be greater than UPSTREAM_TIMEOUT_MS + MAX_WAIT_MS (120000 + 0 = 120000) so the shard's own answer (its 504 for a slow Gemini) arrives first, got "120000"`,
   ],
   [
     { UPSTREAM_TIMEOUT_MS: '300000' },
-    `SHARD_TIMEOUT_MS must be greater than UPSTREAM_TIMEOUT_MS (300000) so a slow Gemini surfaces as the shard's own 504, got 130000 (the default)`,
+    `SHARD_TIMEOUT_MS must be greater than UPSTREAM_TIMEOUT_MS + MAX_WAIT_MS (300000 + 0 = 300000) so the shard's own answer (its 504 for a slow Gemini) arrives first, got 130000 (the default)`,
+  ],
+  [
+    { MAX_WAIT_MS: '10000' },
+    `SHARD_TIMEOUT_MS must be greater than UPSTREAM_TIMEOUT_MS + MAX_WAIT_MS (120000 + 10000 = 130000) so the shard's own answer (its 504 for a slow Gemini) arrives first, got 130000 (the default)`,
+  ],
+  [
+    { UPSTREAM_TIMEOUT_MS: '30000', MAX_WAIT_MS: '5000', SHARD_TIMEOUT_MS: '35000' },
+    `SHARD_TIMEOUT_MS must be greater than UPSTREAM_TIMEOUT_MS + MAX_WAIT_MS (30000 + 5000 = 35000) so the shard's own answer (its 504 for a slow Gemini) arrives first, got "35000"`,
   ],
   [
     { LOG_SAMPLING_RATE: '0' },
@@ -226,5 +237,48 @@ const invalid: [Record<string, string>, string][] = [
 describe('loadConfig rejects', () => {
   test.each(invalid)('%j', (env, message) => {
     expect(() => load(env)).toThrow(new Error(message));
+  });
+});
+
+describe('loadConfig accepts', () => {
+  test('a preview with more keys than one worker holds: it binds the first ones instead of failing synth', () => {
+    expect(load({ KEY_COUNT: '200', PR_NUMBER: '7' })).toMatchObject({ keyCount: 200, prNumber: 7 });
+  });
+
+  test('MAX_WAIT_MS at its bounds, with SHARD_TIMEOUT_MS just above UPSTREAM_TIMEOUT_MS + MAX_WAIT_MS', () => {
+    expect(load({ MAX_WAIT_MS: '0' }).maxWaitMs).toBe(0);
+    expect(load({ MAX_WAIT_MS: '60000', SHARD_TIMEOUT_MS: '180001' }).maxWaitMs).toBe(60000);
+    expect(load({ MAX_WAIT_MS: '9999' }).maxWaitMs).toBe(9999);
+  });
+});
+
+describe('configNotices', () => {
+  const notices = (env: Record<string, string>): string[] => configNotices(load(env));
+
+  test('says when KEY_COUNT falls back to the demo value', () => {
+    expect(notices({})).toEqual([
+      'KEY_COUNT is not set; synthesizing for 20 demo keys. Set KEY_COUNT to the length of TF_VAR_api_keys before deploying, or the plan fails its api_keys validation.',
+    ]);
+  });
+
+  test('names how many keys a preview holds when one worker cannot hold them all', () => {
+    expect(notices({ KEY_COUNT: '200', PR_NUMBER: '7' })).toEqual([
+      'the preview-7 worker holds the first 60 of the 200 keys (one worker on the free Workers plan holds at most 60 keys); TF_VAR_api_keys must still hold all 200, and prod uses every key.',
+    ]);
+    expect(notices({ KEY_COUNT: '200', PR_NUMBER: '7', WORKERS_PLAN: 'paid', PREVIEW_KEY_LIMIT: '150' })).toEqual([
+      'the preview-7 worker holds the first 124 of the 200 keys (one worker on the paid Workers plan holds at most 124 keys); TF_VAR_api_keys must still hold all 200, and prod uses every key.',
+    ]);
+  });
+
+  test('names PREVIEW_KEY_LIMIT when it is what caps the preview', () => {
+    expect(notices({ KEY_COUNT: '20', PR_NUMBER: '9', PREVIEW_KEY_LIMIT: '4' })).toEqual([
+      'the preview-9 worker holds the first 4 of the 20 keys (PREVIEW_KEY_LIMIT=4); TF_VAR_api_keys must still hold all 20, and prod uses every key.',
+    ]);
+  });
+
+  test('says nothing when every key fits, or without a preview', () => {
+    expect(notices({ KEY_COUNT: '60', PR_NUMBER: '7' })).toEqual([]);
+    expect(notices({ KEY_COUNT: '20', PR_NUMBER: '7', PREVIEW_KEY_LIMIT: '20' })).toEqual([]);
+    expect(notices({ KEY_COUNT: '200', PREVIEW_KEY_LIMIT: '4' })).toEqual([]);
   });
 });

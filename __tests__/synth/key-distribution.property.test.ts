@@ -1,6 +1,8 @@
 import { Testing } from 'cdktf';
 import fc from 'fast-check';
 import { PLAN_LIMITS, PreviewStack, ProdStack, maxKeysPerWorker, type WorkersPlan } from '../../constructs';
+import { shardWeights } from '../../workers/orchestrator/backends';
+import { shardShares } from '../../workers/orchestrator/pick';
 import { fixtureBundles } from '../fixtures/bundles';
 import { LOCAL_STATE, resolveScriptRef, synthJson, type Binding } from '../fixtures/synth';
 
@@ -13,7 +15,7 @@ const keyIndex = (binding: Binding): number => Number(/^\$\{var\.api_keys\[(\d+)
 const keyBindings = (bindings: readonly Binding[]) => bindings.filter(b => b.type === 'secret_text' && b.name !== 'PASS');
 
 describe('key distribution (property)', () => {
-  test('prod binds every key exactly once, KEY1..KEYk per shard in order, and the orchestrator binds every shard once in order', () => {
+  test('prod binds every key exactly once, KEY1..KEYk per shard in order; the orchestrator binds every shard once in order, weighted so each key gets 1/K', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 1, max: 16 }), (keyCount, keysPerShard) => {
         const shards = Math.ceil(keyCount / keysPerShard);
@@ -50,6 +52,22 @@ describe('key distribution (property)', () => {
         const services = orchestrator?.bindings.filter(b => b.type === 'service') ?? [];
         expect(services.map(b => b.name)).toEqual(shardScripts.map((_, i) => `BACKEND_SERVICE_${i}`));
         expect(services.map(b => resolveScriptRef(json, b.service ?? ''))).toEqual(shardScripts.map(s => s?.script_name));
+
+        // the weights as the orchestrator reads them from its bound SHARD_KEY_COUNTS, and its own draw probabilities
+        const unused = { fetch: () => Promise.reject(new Error('not called')) };
+        const bound = services.map(b => ({ index: Number(/\d+$/.exec(b.name)?.[0]), backend: unused }));
+        const counts = orchestrator?.bindings.find(b => b.name === 'SHARD_KEY_COUNTS')?.text;
+        const { weights, fallback } = shardWeights(counts, bound);
+        expect(fallback).toBeUndefined();
+        const keysPerScript = shardScripts.map(script => keyBindings(script?.bindings ?? []).length);
+        expect(weights).toEqual(keysPerScript);
+        // every key's expected share of requests: its shard's probability spread over the shard's keys
+        const perKey = shardShares(weights).flatMap((share, i) => {
+          const keys = keysPerScript[i] as number;
+          return Array<number>(keys).fill(share / keys);
+        });
+        expect(perKey).toHaveLength(keyCount);
+        for (const share of perKey) expect(Math.abs(share - 1 / keyCount)).toBeLessThanOrEqual(1e-12 / keyCount);
       }),
       // boundaries first: one key, a full last shard, the free plan's last fit and the first paid-only size, too many
       {
@@ -59,30 +77,36 @@ describe('key distribution (property)', () => {
     );
   });
 
-  test('the preview binds every key as KEY1..KEYN in order, or fails on the plan limit', () => {
+  test('the preview binds the first min(keyCount, keyLimit, plan limit) keys as KEY1..KEYn in order, and says how many', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 1, max: 100_000 }), (keyCount, prNumber) => {
-        const plan = (['free', 'paid'] as const).find(p => keyCount <= maxKeysPerWorker(p));
-        const build = () =>
-          new PreviewStack(Testing.app(), `preview-${prNumber}`, {
-            keyCount,
-            prNumber,
-            workersPlan: plan ?? 'paid',
-            bundle: fixtureBundles.src,
-            state: LOCAL_STATE,
-          });
-        if (plan === undefined) {
-          expect(build).toThrow(`keyCount must be an integer from 1 to 125 (the preview worker holds every key;`);
-          return;
-        }
-        const [script, ...others] = Object.values(synthJson(build()).resource.cloudflare_workers_script);
-        expect(others).toEqual([]);
-        expect(script?.script_name).toBe(`zen-ai-router-worker-preview-${prNumber}`);
-        const keys = keyBindings(script?.bindings ?? []);
-        expect(keys.map(b => b.name)).toEqual(Array.from({ length: keyCount }, (_, i) => `KEY${i + 1}`));
-        expect(keys.map(keyIndex)).toEqual(Array.from({ length: keyCount }, (_, i) => i));
-      }),
-      { numRuns: 40, examples: [[61, 1], [62, 1], [125, 1], [126, 1]] },
+      fc.property(
+        fc.integer({ min: 1, max: 1000 }),
+        fc.integer({ min: 1, max: 100_000 }),
+        fc.constantFrom<WorkersPlan>('free', 'paid'),
+        fc.option(fc.integer({ min: 1, max: 200 }), { nil: undefined }),
+        (keyCount, prNumber, plan, keyLimit) => {
+          const json = synthJson(
+            new PreviewStack(Testing.app(), `preview-${prNumber}`, {
+              keyCount,
+              prNumber,
+              workersPlan: plan,
+              keyLimit,
+              bundle: fixtureBundles.src,
+              state: LOCAL_STATE,
+            }),
+          );
+          const expected = Math.min(keyCount, maxKeysPerWorker(plan), keyLimit ?? Infinity);
+          const [script, ...others] = Object.values(json.resource.cloudflare_workers_script);
+          expect(others).toEqual([]);
+          expect(script?.script_name).toBe(`zen-ai-router-worker-preview-${prNumber}`);
+          const keys = keyBindings(script?.bindings ?? []);
+          expect(keys.map(b => b.name)).toEqual(Array.from({ length: expected }, (_, i) => `KEY${i + 1}`));
+          expect(keys.map(keyIndex)).toEqual(Array.from({ length: expected }, (_, i) => i));
+          expect(json.output.bound_key_count?.value).toBe(expected);
+          expect(JSON.stringify(json.variable.api_keys?.validation)).toContain(`length(var.api_keys) == ${keyCount}`);
+        },
+      ),
+      { numRuns: 40, examples: [[60, 1, 'free', undefined], [61, 1, 'free', undefined], [124, 1, 'paid', undefined], [125, 1, 'paid', undefined], [20, 1, 'free', 5]] },
     );
   });
 });

@@ -1,17 +1,19 @@
 import {
+  DEFAULT_SHARD_ATTEMPTS,
   DEFAULT_SHARD_TIMEOUT_MS,
   MAX_SHARD_ATTEMPTS,
   discoverBackends,
   parseShardAttempts,
   parseShardTimeoutMs,
+  shardWeights,
   type Backend,
   type BoundBackend,
 } from '../../workers/orchestrator/backends';
-import { pickIndex, shardOrder } from '../../workers/orchestrator/pick';
-import { resolveRequestId } from '../../workers/orchestrator/request-id';
+import { pickWeighted, shardOrder, shardShares } from '../../workers/orchestrator/pick';
 import { routeRequest, type RouteDeps } from '../../workers/orchestrator/route';
 import { POOL_EXHAUSTED, POOL_HEADER } from '../../workers/shared/pool-refusal';
-import { chiSquareUniform } from '../local/chi-square';
+import { requestIdOf } from '../../workers/shared/request-id';
+import { chiSquareUniform, chiSquareWeighted } from '../local/chi-square';
 
 /** mulberry32: a small seeded PRNG so the statistical test is deterministic. */
 function seeded(seed: number): () => number {
@@ -39,7 +41,7 @@ function harness(overrides: Partial<RouteDeps> = {}): Harness {
     now: () => 1000,
     randomUUID: () => 'generated-id',
     log: (line) => logs.push(JSON.parse(line) as Record<string, unknown>),
-    attempts: 1,
+    attempts: DEFAULT_SHARD_ATTEMPTS,
     timeoutMs: 50,
     startTimer: (_ms, onExpire) => {
       timers.add(onExpire);
@@ -65,26 +67,38 @@ const ok = (): Promise<Response> => Promise.resolve(new Response('ok'));
 const boom = (): Promise<Response> => Promise.reject(new Error('internal detail: stack at shard.js:1'));
 const bind = (...backends: Backend[]): BoundBackend[] => backends.map((b, index) => ({ index, backend: b }));
 
-/** A shard refusing from its own key pool, as the src worker does; `cancelled` records a discarded body. */
-function refusing(status: 429 | 503, code: string, headers: Record<string, string> = {}): Backend & { seen: Request[]; cancelled: () => number } {
-  let cancelled = 0;
-  const shard = backend(() =>
-    Promise.resolve(
+/**
+ * A shard refusing from its own key pool, as the src worker does; `released` says whether its body was read to the
+ * end or cancelled, i.e. whether the orchestrator let go of the shard's stream.
+ */
+function refusing(status: 429 | 503, code: string, headers: Record<string, string> = {}): Backend & { seen: Request[]; released: () => boolean } {
+  let released = false;
+  const shard = backend(() => {
+    let sent = false;
+    return Promise.resolve(
       new Response(
-        new ReadableStream<Uint8Array>({
-          start(controller) {
-            controller.enqueue(new TextEncoder().encode(JSON.stringify({ error: { code } })));
-            controller.close();
+        new ReadableStream<Uint8Array>(
+          {
+            pull(controller) {
+              if (sent) {
+                controller.close();
+                released = true;
+                return;
+              }
+              sent = true;
+              controller.enqueue(new TextEncoder().encode(JSON.stringify({ error: { code } })));
+            },
+            cancel() {
+              released = true;
+            },
           },
-          cancel() {
-            cancelled += 1;
-          },
-        }),
+          { highWaterMark: 0 },
+        ),
         { status, headers: { 'content-type': 'application/json', [POOL_HEADER]: POOL_EXHAUSTED, ...headers } },
       ),
-    ),
-  );
-  return Object.assign(shard, { cancelled: () => cancelled });
+    );
+  });
+  return Object.assign(shard, { released: () => released });
 }
 
 describe('discoverBackends', () => {
@@ -109,17 +123,21 @@ describe('discoverBackends', () => {
 
 describe('settings', () => {
   it.each([
-    [undefined, 1],
+    [undefined, DEFAULT_SHARD_ATTEMPTS],
     ['1', 1],
     ['3', 3],
     [' 2 ', 2],
-    ['0', 1],
-    ['-2', 1],
-    ['2.5', 1],
-    ['abc', 1],
+    ['0', DEFAULT_SHARD_ATTEMPTS],
+    ['-2', DEFAULT_SHARD_ATTEMPTS],
+    ['2.5', DEFAULT_SHARD_ATTEMPTS],
+    ['abc', DEFAULT_SHARD_ATTEMPTS],
     ['99', MAX_SHARD_ATTEMPTS],
   ])('SHARD_ATTEMPTS %p means %p', (raw, expected) => {
     expect(parseShardAttempts(raw)).toBe(expected);
+  });
+
+  it('defaults to 3 shards a request', () => {
+    expect(DEFAULT_SHARD_ATTEMPTS).toBe(3);
   });
 
   it('SHARD_TIMEOUT_MS falls back to the default when absent or malformed', () => {
@@ -130,54 +148,157 @@ describe('settings', () => {
   });
 });
 
-describe('pickIndex / shardOrder', () => {
-  it('maps the whole [0, 1) range onto valid indexes, even a source that returns 1', () => {
-    expect(pickIndex(3, () => 0)).toBe(0);
-    expect(pickIndex(3, () => 0.9999)).toBe(2);
-    expect(pickIndex(3, () => 1)).toBe(2);
-    expect(() => pickIndex(0, () => 0)).toThrow('count must be a positive integer, got 0');
+describe('shardWeights (SHARD_KEY_COUNTS)', () => {
+  const three = bind(...[0, 1, 2].map(() => backend(ok)));
+
+  it('gives each bound shard its key count, by binding number', () => {
+    expect(shardWeights('8,8,4', three)).toEqual({ weights: [8, 8, 4] });
+    expect(shardWeights(' 8 , 0 ,4', three)).toEqual({ weights: [8, 0, 4] });
+    // a gap in the bindings keeps the entry of each bound number
+    const gapped: BoundBackend[] = [{ index: 0, backend: backend(ok) }, { index: 2, backend: backend(ok) }];
+    expect(shardWeights('8,8,4', gapped)).toEqual({ weights: [8, 4] });
   });
 
-  it('does not reject uniformity at p = 0.001 over 30,000 draws from 7 shards', () => {
-    const random = seeded(20260426);
-    const counts = new Array<number>(7).fill(0);
-    for (let i = 0; i < 30_000; i++) counts[pickIndex(7, random)]! += 1;
-    expect(chiSquareUniform(counts).pValue).toBeGreaterThan(0.001);
-  });
-
-  it('rejects a biased chooser, so the uniformity check can fail', () => {
-    const random = seeded(1);
-    const counts = new Array<number>(7).fill(0);
-    for (let i = 0; i < 30_000; i++) counts[Math.min(pickIndex(8, random), 6)]! += 1;
-    expect(chiSquareUniform(counts).pValue).toBeLessThan(0.001);
-  });
-
-  it('orders distinct shards, capped by the shard count', () => {
-    const random = seeded(7);
-    for (let i = 0; i < 200; i++) {
-      const order = shardOrder(4, 3, random);
-      expect(new Set(order).size).toBe(3);
-      order.forEach((n) => expect(n).toBeGreaterThanOrEqual(0));
-    }
-    expect(shardOrder(2, 5, random).sort()).toEqual([0, 1]);
+  it.each([
+    [undefined, 'missing'],
+    ['', 'missing'],
+    ['8,8', 'malformed'],
+    ['8,8,4,4', 'malformed'],
+    ['8,8,x', 'malformed'],
+    ['8,-1,4', 'malformed'],
+    ['8,1.5,4', 'malformed'],
+    ['8;8;4', 'malformed'],
+    ['0,0,0', 'malformed'],
+    [8, 'malformed'],
+  ])('%p falls back to uniform weights, saying why (%p)', (raw, fallback) => {
+    expect(shardWeights(raw, three)).toEqual({ weights: [1, 1, 1], fallback });
   });
 });
 
-describe('resolveRequestId', () => {
-  const id = (headers: Record<string, string>): string => resolveRequestId(new Headers(headers), () => 'fresh');
-  it('prefers cf-ray, then a well-formed client id, else a fresh one', () => {
+describe('shardShares / pickWeighted / shardOrder', () => {
+  it('shares are the weights over their sum, so each key of any shard gets 1/K', () => {
+    expect(shardShares([8, 8, 4])).toEqual([0.4, 0.4, 0.2]);
+    expect(shardShares([0, 0])).toEqual([0, 0]);
+  });
+
+  it('maps the whole [0, 1) range onto positive weights, even a source that returns 1', () => {
+    expect(pickWeighted([8, 8, 4], () => 0)).toBe(0);
+    expect(pickWeighted([8, 8, 4], () => 0.39)).toBe(0);
+    expect(pickWeighted([8, 8, 4], () => 0.4)).toBe(1);
+    expect(pickWeighted([8, 8, 4], () => 0.8)).toBe(2);
+    expect(pickWeighted([8, 8, 4], () => 1)).toBe(2);
+    expect(pickWeighted([0, 3, 0], () => 0)).toBe(1);
+    expect(pickWeighted([3, 0, 0], () => 0.9999)).toBe(0);
+    expect(() => pickWeighted([0, 0], () => 0)).toThrow('at least one weight must be positive, got [0, 0]');
+  });
+
+  it('never draws a shard with zero keys', () => {
+    const random = seeded(3);
+    for (let i = 0; i < 5000; i++) expect(pickWeighted([5, 0, 1, 0], random)).not.toBe(1);
+  });
+
+  it('does not reject the key-count weights at p = 0.001 over 30,000 draws from shards of 8, 8, 4, 1 keys', () => {
+    const weights = [8, 8, 4, 1];
+    const random = seeded(20260426);
+    const counts = weights.map(() => 0);
+    for (let i = 0; i < 30_000; i++) counts[pickWeighted(weights, random)]! += 1;
+    expect(chiSquareWeighted(counts, weights).pValue).toBeGreaterThan(0.001);
+  });
+
+  it('rejects a uniform chooser for unequal shards, so the weighted check can fail', () => {
+    const random = seeded(1);
+    const counts = [0, 0, 0];
+    for (let i = 0; i < 30_000; i++) counts[pickWeighted([1, 1, 1], random)]! += 1;
+    expect(chiSquareWeighted(counts, [8, 8, 4]).pValue).toBeLessThan(0.001);
+    expect(chiSquareUniform(counts).pValue).toBeGreaterThan(0.001);
+  });
+
+  it('orders distinct shards with keys, capped by their number', () => {
+    const random = seeded(7);
+    for (let i = 0; i < 200; i++) {
+      const order = shardOrder([2, 2, 2, 2], 3, random);
+      expect(new Set(order).size).toBe(3);
+      order.forEach((n) => expect(n).toBeGreaterThanOrEqual(0));
+    }
+    expect(shardOrder([1, 1], 5, random).sort()).toEqual([0, 1]);
+    expect(shardOrder([4, 0, 4, 0], 3, random).sort()).toEqual([0, 2]);
+  });
+
+  it('draws the next shard among the untried ones in proportion to their keys', () => {
+    // after shard 0 (8 keys) is tried, shard 1 (8 keys) should come second twice as often as shard 2 (4 keys)
+    const random = seeded(11);
+    const second = [0, 0];
+    for (let i = 0; i < 20_000; i++) {
+      const order = shardOrder([8, 8, 4], 2, random);
+      if (order[0] === 0) second[(order[1] as number) - 1]! += 1;
+    }
+    expect(chiSquareWeighted(second, [8, 4]).pValue).toBeGreaterThan(0.001);
+  });
+});
+
+describe('requestIdOf (one rule for both workers)', () => {
+  const id = (headers: Record<string, string>): string => requestIdOf(new Headers(headers), () => 'fresh');
+
+  it('prefers a safe cf-ray, then a well-formed client id, else a fresh one', () => {
     expect(id({ 'cf-ray': '8abc-FRA', 'x-request-id': 'client' })).toBe('8abc-FRA');
     expect(id({ 'x-request-id': 'client-1.2_3' })).toBe('client-1.2_3');
     expect(id({ 'x-request-id': 'has space' })).toBe('fresh');
     expect(id({ 'x-request-id': 'a'.repeat(129) })).toBe('fresh');
     expect(id({})).toBe('fresh');
   });
+
+  it.each([
+    ['log-injection JSON', '1","status":200,"shard":"x'],
+    ['a terminal escape sequence', '\u001b[2J\u001b[31mFAKE'],
+    ['a tab', 'ray\tother'],
+    ['an over-long ray', 'r'.repeat(129)],
+  ])('ignores a cf-ray holding %s, falling back to the client id or a fresh one', (_name, ray) => {
+    expect(id({ 'cf-ray': ray, 'x-request-id': 'client-7' })).toBe('client-7');
+    expect(id({ 'cf-ray': ray })).toBe('fresh');
+  });
 });
+
+/** A request body that counts how many chunks of 64 KiB the consumer pulled out of `total` bytes. */
+function countingBody(total: number): { body: ReadableStream<Uint8Array>; pulledBytes: () => number; cancelled: () => boolean } {
+  const chunk = new Uint8Array(64 * 1024).fill(97);
+  let pulled = 0;
+  let cancelled = false;
+  const body = new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        if (pulled >= total) return controller.close();
+        pulled += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
+      cancel() {
+        cancelled = true;
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return { body, pulledBytes: () => pulled, cancelled: () => cancelled };
+}
+
+const post = (body: string | ReadableStream<Uint8Array>, path = '/v1/chat/completions'): Request =>
+  new Request(`https://gw.example${path}`, { method: 'POST', body, duplex: 'half' } as RequestInit);
+
+/** A shard that reads the whole body (as the src worker does before it consults its pool) and then refuses. */
+function readingRefuser(retryAfterSeconds: string): Backend & { seen: Request[]; bodies: string[] } {
+  const bodies: string[] = [];
+  const shard = backend(async (request) => {
+    bodies.push(await request.text());
+    return new Response('{"error":{"code":"all_keys_cooling"}}', {
+      status: 429,
+      headers: { 'retry-after': retryAfterSeconds, [POOL_HEADER]: POOL_EXHAUSTED },
+    });
+  });
+  return Object.assign(shard, { bodies });
+}
 
 describe('routeRequest', () => {
   it('forwards to the chosen shard with x-request-id set and returns its response with the same id', async () => {
     const shards = [backend(ok), backend(() => Promise.resolve(new Response('from 1', { status: 201 })))];
-    const { deps, logs } = harness({ random: () => 0.6 });
+    const { deps, logs } = harness({ random: () => 0.6, shardKeyCounts: '1,1' });
     const res = await routeRequest(
       new Request('https://gw.example/v1/models?x=1', { headers: { authorization: 'Bearer p' } }),
       bind(...shards),
@@ -194,6 +315,32 @@ describe('routeRequest', () => {
     expect(logs).toEqual([{ event: 'orchestrator_request', requestId: 'generated-id', shard: 1, status: 201, ms: 0 }]);
   });
 
+  it('draws shards by SHARD_KEY_COUNTS and never one with zero keys', async () => {
+    const empty = backend(ok);
+    const small = backend(() => Promise.resolve(new Response('small')));
+    const large = backend(() => Promise.resolve(new Response('large')));
+    const random = seeded(5);
+    const { deps, logs } = harness({ random, shardKeyCounts: '0,1,3' });
+    for (let i = 0; i < 400; i++) await (await routeRequest(new Request('https://gw.example/v1/models'), bind(empty, small, large), deps)).text();
+    expect(empty.seen).toHaveLength(0);
+    expect(chiSquareWeighted([small.seen.length, large.seen.length], [1, 3]).pValue).toBeGreaterThan(0.001);
+    expect(logs.some((l) => 'shardKeyCounts' in l)).toBe(false);
+  });
+
+  it.each([
+    [undefined, 'missing'],
+    ['8,8', 'malformed'],
+  ])('with SHARD_KEY_COUNTS %p draws uniformly, still answers, and says so in the log line', async (raw, fallback) => {
+    const shards = [backend(ok), backend(ok), backend(ok)];
+    const { deps, logs } = harness({ random: () => 0.7, shardKeyCounts: raw });
+    const res = await routeRequest(new Request('https://gw.example/v1/models'), bind(...shards), deps);
+    expect(res.status).toBe(200);
+    expect(shards.map((s) => s.seen.length)).toEqual([0, 0, 1]);
+    expect(logs).toEqual([
+      { event: 'orchestrator_request', requestId: 'generated-id', shard: 2, status: 200, shardKeyCounts: fallback, ms: 0 },
+    ]);
+  });
+
   it('answers 503 with a JSON error and one log line when no shard is bound', async () => {
     const { deps, logs } = harness();
     const res = await routeRequest(new Request('https://gw.example/v1/models'), [], deps);
@@ -205,14 +352,16 @@ describe('routeRequest', () => {
     expect(res.headers.get('access-control-allow-origin')).toBe('*');
     // a browser script can only quote the id in a bug report if the shared CORS headers expose it
     expect(res.headers.get('access-control-expose-headers')).toContain('x-request-id');
-    expect(logs).toEqual([{ event: 'orchestrator_request', requestId: 'generated-id', status: 503, error: 'no_backend', ms: 0 }]);
+    expect(logs).toEqual([
+      { event: 'orchestrator_request', requestId: 'generated-id', status: 503, error: 'no_backend', shardKeyCounts: 'missing', ms: 0 },
+    ]);
   });
 
-  it('answers 502 without the shard error text and does not retry by default', async () => {
+  it('answers 502 without the shard error text when the shard throws, and never tries another shard', async () => {
     const failing = backend(boom);
     const healthy = backend(ok);
-    const { deps, logs } = harness({ random: () => 0 });
-    const res = await routeRequest(new Request('https://gw.example/v1/models'), bind(failing, healthy), deps);
+    const { deps, logs } = harness({ random: () => 0, shardKeyCounts: '1,1' });
+    const res = await routeRequest(post('{"model":"m"}'), bind(failing, healthy), deps);
     expect(res.status).toBe(502);
     const text = await res.text();
     expect(JSON.parse(text)).toMatchObject({ error: { code: 'shard_error', type: 'server_error' } });
@@ -222,79 +371,90 @@ describe('routeRequest', () => {
     expect(logs).toEqual([{ event: 'orchestrator_request', requestId: 'generated-id', shard: 0, status: 502, error: 'shard_error', ms: 0 }]);
   });
 
-  it('with SHARD_ATTEMPTS 2 replays the same body on another shard after a throw', async () => {
-    const failing = backend(boom);
-    const healthy = backend(async (request) => new Response(await request.text()));
-    const { deps, logs } = harness({ random: () => 0, attempts: 2 });
-    const request = new Request('https://gw.example/v1/chat/completions', { method: 'POST', body: '{"model":"m"}' });
-    const res = await routeRequest(request, bind(failing, healthy), deps);
-    expect(res.status).toBe(200);
-    expect(await res.text()).toBe('{"model":"m"}');
-    expect(failing.seen).toHaveLength(1);
-    expect(logs[0]).toMatchObject({ shard: 1, status: 200, attempts: 2 });
-  });
-
   it('does not retry an error status, which may already have been billed upstream', async () => {
     const erroring = backend(() => Promise.resolve(new Response('{}', { status: 500 })));
     const other = backend(ok);
-    const { deps } = harness({ random: () => 0, attempts: 2 });
+    const { deps } = harness({ random: () => 0, shardKeyCounts: '1,1' });
     const res = await routeRequest(new Request('https://gw.example/v1/models'), bind(erroring, other), deps);
     expect(res.status).toBe(500);
     expect(other.seen).toHaveLength(0);
   });
 
-  it('with SHARD_ATTEMPTS 2 discards a pool refusal and replays the same body on another shard', async () => {
-    const cooling = refusing(429, 'all_keys_cooling', { 'retry-after': '30' });
+  it('re-routes a pool refusal by default, with the very bytes the refusing shard read', async () => {
+    const payload = `{"model":"m","messages":[{"role":"user","content":"${'é✓'.repeat(40_000)}"}]}`;
+    const cooling = readingRefuser('30');
     const healthy = backend(async (request) => new Response(await request.text()));
-    const { deps, logs } = harness({ random: () => 0, attempts: 2 });
-    const request = new Request('https://gw.example/v1/chat/completions', { method: 'POST', body: '{"model":"m"}' });
-    const res = await routeRequest(request, bind(cooling, healthy), deps);
+    const { deps, logs } = harness({ random: () => 0, shardKeyCounts: '1,1' });
+    const res = await routeRequest(post(payload), bind(cooling, healthy), deps);
     expect(res.status).toBe(200);
-    expect(await res.text()).toBe('{"model":"m"}');
-    expect(cooling.seen).toHaveLength(1);
-    expect(cooling.cancelled()).toBe(1);
+    expect(await res.text()).toBe(payload);
+    expect(cooling.bodies).toEqual([payload]);
     expect(logs).toEqual([{ event: 'orchestrator_request', requestId: 'generated-id', shard: 1, status: 200, attempts: 2, ms: 0 }]);
   });
 
-  it('when every shard refuses, returns the refusal with the smallest retry-after with its headers and body', async () => {
+  it('replays the whole body even when the refusing shard read only part of it', async () => {
+    const source = countingBody(3 * 64 * 1024);
+    const partial = backend(async (request) => {
+      await (request.body as ReadableStream<Uint8Array>).getReader().read();
+      return new Response(null, { status: 503, headers: { [POOL_HEADER]: POOL_EXHAUSTED } });
+    });
+    const healthy = backend(async (request) => new Response(String((await request.arrayBuffer()).byteLength)));
+    const { deps } = harness({ random: () => 0, shardKeyCounts: '1,1' });
+    const res = await routeRequest(post(source.body), bind(partial, healthy), deps);
+    expect(await res.text()).toBe(String(3 * 64 * 1024));
+  });
+
+  it('tries at most SHARD_ATTEMPTS shards, each once, and passes on the refusal with the smallest retry-after', async () => {
     const daily = refusing(429, 'daily_quota_exhausted', { 'retry-after': '3600', 'x-should-retry': 'false' });
     const cooling = refusing(429, 'all_keys_cooling', { 'retry-after': '12' });
     const gone = refusing(503, 'no_usable_keys');
-    const { deps, logs } = harness({ random: () => 0, attempts: 3 });
-    const res = await routeRequest(new Request('https://gw.example/v1/models'), bind(daily, cooling, gone), deps);
+    const untried = backend(ok);
+    const { deps, logs } = harness({ random: () => 0, shardKeyCounts: '1,1,1,1' });
+    const res = await routeRequest(new Request('https://gw.example/v1/models'), bind(daily, cooling, gone, untried), deps);
     expect(res.status).toBe(429);
     expect(res.headers.get('retry-after')).toBe('12');
     expect(res.headers.get('x-should-retry')).toBeNull();
     expect(res.headers.get('x-request-id')).toBe('generated-id');
     expect(await res.json()).toEqual({ error: { code: 'all_keys_cooling' } });
-    expect([daily.seen.length, cooling.seen.length, gone.seen.length]).toEqual([1, 1, 1]);
-    expect([daily.cancelled(), cooling.cancelled(), gone.cancelled()]).toEqual([1, 0, 1]);
+    expect([daily.seen.length, cooling.seen.length, gone.seen.length, untried.seen.length]).toEqual([1, 1, 1, 0]);
+    // the refusals not passed on are let go of; the one passed on is still the client's to read
+    expect([daily.released(), gone.released()]).toEqual([true, true]);
     expect(logs).toEqual([{ event: 'orchestrator_request', requestId: 'generated-id', shard: 1, status: 429, attempts: 3, ms: 0 }]);
   });
 
   it('when every shard is out for the day, the client still gets retry-after and x-should-retry: false', async () => {
     const first = refusing(429, 'daily_quota_exhausted', { 'retry-after': '7200', 'x-should-retry': 'false' });
     const last = refusing(429, 'daily_quota_exhausted', { 'retry-after': '7200', 'x-should-retry': 'false' });
-    const { deps, logs } = harness({ random: () => 0, attempts: 2 });
+    const { deps, logs } = harness({ random: () => 0, shardKeyCounts: '1,1' });
     const res = await routeRequest(new Request('https://gw.example/v1/models'), bind(first, last), deps);
     expect(res.status).toBe(429);
     expect(res.headers.get('retry-after')).toBe('7200');
     expect(res.headers.get('x-should-retry')).toBe('false');
-    // on a tie the later refusal wins, so the first one's body is the one released
-    expect([first.cancelled(), last.cancelled()]).toEqual([1, 0]);
+    // on a tie the later refusal wins, so the first one is the one released
+    expect([first.released(), last.released()]).toEqual([true, false]);
     expect(logs[0]).toMatchObject({ shard: 1, status: 429, attempts: 2 });
   });
 
-  it('does not retry a pool refusal with the default SHARD_ATTEMPTS 1', async () => {
+  it('never re-routes with SHARD_ATTEMPTS 1', async () => {
     const cooling = refusing(429, 'all_keys_cooling', { 'retry-after': '5' });
     const other = backend(ok);
-    const { deps, logs } = harness({ random: () => 0 });
+    const { deps, logs } = harness({ random: () => 0, attempts: 1, shardKeyCounts: '1,1' });
     const res = await routeRequest(new Request('https://gw.example/v1/models'), bind(cooling, other), deps);
     expect(res.status).toBe(429);
     expect(res.headers.get('retry-after')).toBe('5');
     expect(res.headers.get(POOL_HEADER)).toBe(POOL_EXHAUSTED);
     expect(await res.json()).toEqual({ error: { code: 'all_keys_cooling' } });
     expect(other.seen).toHaveLength(0);
+    expect(logs).toEqual([{ event: 'orchestrator_request', requestId: 'generated-id', shard: 0, status: 429, ms: 0 }]);
+  });
+
+  it('never re-routes to a shard with zero keys, even when the only keyed shard refuses', async () => {
+    const cooling = refusing(429, 'all_keys_cooling', { 'retry-after': '5' });
+    const empty = backend(ok);
+    const { deps, logs } = harness({ random: () => 0.9, shardKeyCounts: '4,0' });
+    const res = await routeRequest(new Request('https://gw.example/v1/models'), bind(cooling, empty), deps);
+    expect(res.status).toBe(429);
+    expect(empty.seen).toHaveLength(0);
     expect(logs).toEqual([{ event: 'orchestrator_request', requestId: 'generated-id', shard: 0, status: 429, ms: 0 }]);
   });
 
@@ -305,50 +465,70 @@ describe('routeRequest', () => {
   ])('does not retry %s', async (_name, status, headers) => {
     const limited = backend(() => Promise.resolve(new Response('{}', { status, headers: { 'retry-after': '1', ...headers } })));
     const other = backend(ok);
-    const { deps } = harness({ random: () => 0, attempts: 2 });
+    const { deps } = harness({ random: () => 0, shardKeyCounts: '1,1' });
     const res = await routeRequest(new Request('https://gw.example/v1/models'), bind(limited, other), deps);
     expect(res.status).toBe(status);
     expect(other.seen).toHaveLength(0);
   });
 
-  it('prefers a refusal to a thrown shard, and a thrown shard after a refusal still tries the rest', async () => {
+  it('a shard that throws after a refusal is a failure: 502, the refusal dropped, no further shard tried', async () => {
     const cooling = refusing(429, 'all_keys_cooling', { 'retry-after': '9' });
     const failing = backend(boom);
-    const { deps, logs } = harness({ random: () => 0, attempts: 2 });
-    const res = await routeRequest(new Request('https://gw.example/v1/models'), bind(cooling, failing), deps);
-    expect(res.status).toBe(429);
-    expect(res.headers.get('retry-after')).toBe('9');
-    expect(failing.seen).toHaveLength(1);
-    expect(logs).toEqual([{ event: 'orchestrator_request', requestId: 'generated-id', shard: 0, status: 429, attempts: 2, ms: 0 }]);
+    const untried = backend(ok);
+    const { deps, logs } = harness({ random: () => 0, shardKeyCounts: '1,1,1' });
+    const res = await routeRequest(new Request('https://gw.example/v1/models'), bind(cooling, failing, untried), deps);
+    expect(res.status).toBe(502);
+    expect(await res.json()).toMatchObject({ error: { code: 'shard_error' } });
+    expect(cooling.released()).toBe(true);
+    expect(untried.seen).toHaveLength(0);
+    expect(logs).toEqual([
+      { event: 'orchestrator_request', requestId: 'generated-id', shard: 1, status: 502, error: 'shard_error', attempts: 2, ms: 0 },
+    ]);
   });
 
-  it('answers 504 when the shard sends no headers before the deadline', async () => {
+  it('answers 504 when the shard sends no headers before the deadline, and tries no other shard', async () => {
     const hanging = backend(() => new Promise<Response>(() => undefined));
-    const { deps, logs, expireTimers } = harness();
-    const pending = routeRequest(new Request('https://gw.example/v1/models'), bind(hanging), deps);
+    const other = backend(ok);
+    const { deps, logs, expireTimers } = harness({ shardKeyCounts: '1,1' });
+    const pending = routeRequest(new Request('https://gw.example/v1/models'), bind(hanging, other), deps);
     await Promise.resolve();
     expireTimers();
     const res = await pending;
     expect(res.status).toBe(504);
     expect(await res.json()).toMatchObject({ error: { code: 'shard_timeout' } });
+    expect(other.seen).toHaveLength(0);
     expect(logs[0]).toMatchObject({ shard: 0, status: 504, error: 'shard_timeout' });
   });
 
+  it.each([1, DEFAULT_SHARD_ATTEMPTS, MAX_SHARD_ATTEMPTS])(
+    'with SHARD_ATTEMPTS %p reads nothing of a 40 MiB body a shard refuses unread, and releases the copy',
+    async (attempts) => {
+      const source = countingBody(40 * 1024 * 1024);
+      const unauthorized = backend(async (request) => {
+        // gives the body back unread, as the src worker does on a 413; not awaited, because across a service binding
+        // the shard's body is its own stream, while here it is the tee branch, whose cancel waits for the other one
+        void request.body?.cancel();
+        return new Response('{"error":{"code":"missing_api_key"}}', { status: 401 });
+      });
+      const shards = Array.from({ length: MAX_SHARD_ATTEMPTS }, () => unauthorized);
+      const { deps } = harness({ random: () => 0, attempts, shardKeyCounts: shards.map(() => 1).join(',') });
+      const res = await routeRequest(post(source.body), bind(...shards), deps);
+      expect(res.status).toBe(401);
+      expect(unauthorized.seen).toHaveLength(1);
+      expect(source.pulledBytes()).toBeLessThanOrEqual(64 * 1024);
+      // both the shard's branch and the orchestrator's copy are gone, so the client's upload is cancelled
+      expect(source.cancelled()).toBe(true);
+    },
+  );
+
   it('streams the request body through without reading it when there is no retry', async () => {
-    let pulled = 0;
-    const body = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        pulled += 1;
-        controller.enqueue(new TextEncoder().encode('chunk'));
-        if (pulled === 3) controller.close();
-      },
-    });
+    const source = countingBody(3 * 64 * 1024);
     const sink = backend(async (request) => new Response(request.body));
-    const { deps } = harness();
-    const request = new Request('https://gw.example/v1/embeddings', { method: 'POST', body, duplex: 'half' } as RequestInit);
-    const res = await routeRequest(request, bind(sink), deps);
-    expect(pulled).toBeLessThan(3);
-    expect(await res.text()).toBe('chunkchunkchunk');
+    const { deps } = harness({ attempts: 1, shardKeyCounts: '1' });
+    const res = await routeRequest(post(source.body, '/v1/embeddings'), bind(sink), deps);
+    // Node's Request pre-reads one chunk of a stream body; the other two flow only as the shard reads them
+    expect(source.pulledBytes()).toBeLessThanOrEqual(64 * 1024);
+    expect((await res.arrayBuffer()).byteLength).toBe(3 * 64 * 1024);
   });
 
   it('measures ms until the shard answered, with injected time', async () => {
@@ -357,7 +537,7 @@ describe('routeRequest', () => {
       t += 42;
       return new Response('late');
     });
-    const { deps, logs } = harness({ now: () => t });
+    const { deps, logs } = harness({ now: () => t, shardKeyCounts: '1' });
     await routeRequest(new Request('https://gw.example/v1/models'), bind(slow), deps);
     expect(logs[0]).toMatchObject({ ms: 42 });
   });

@@ -4,6 +4,7 @@
  * runtime can show: real service bindings, streaming across both hops, and what a throwing or hanging shard does.
  */
 import { Miniflare } from 'miniflare';
+import { connect } from 'node:net';
 import { bundleWorker } from '../../scripts/build-workers';
 import { POOL_EXHAUSTED, POOL_HEADER } from '../../workers/shared/pool-refusal';
 
@@ -55,26 +56,31 @@ describe('orchestrator in workerd', () => {
       workers: [
         worker('orchestrator', orchestrator, {
           serviceBindings: { BACKEND_SERVICE_0: 'shard-0', BACKEND_SERVICE_1: 'shard-1', BACKEND_SERVICE_2: 'shard-2' },
-          bindings: { SHARD_ATTEMPTS: '1' },
+          bindings: { SHARD_ATTEMPTS: '1', SHARD_KEY_COUNTS: '8,8,4' },
         }),
+        // the default SHARD_ATTEMPTS (3): a throwing shard is still not retried
         worker('orchestrator-faulty', orchestrator, {
           serviceBindings: { BACKEND_SERVICE_0: 'shard-0', BACKEND_SERVICE_1: 'shard-throws' },
+          bindings: { SHARD_KEY_COUNTS: '1,1' },
         }),
-        worker('orchestrator-retry', orchestrator, {
+        worker('orchestrator-weighted', orchestrator, {
           serviceBindings: { BACKEND_SERVICE_0: 'shard-throws', BACKEND_SERVICE_1: 'shard-1' },
-          bindings: { SHARD_ATTEMPTS: '2' },
+          bindings: { SHARD_KEY_COUNTS: '0,4' },
+        }),
+        worker('orchestrator-unweighted', orchestrator, {
+          serviceBindings: { BACKEND_SERVICE_0: 'shard-0', BACKEND_SERVICE_1: 'shard-1' },
         }),
         worker('orchestrator-cooling', orchestrator, {
           serviceBindings: { BACKEND_SERVICE_0: 'shard-cooling-30', BACKEND_SERVICE_1: 'shard-1' },
-          bindings: { SHARD_ATTEMPTS: '2' },
+          bindings: { SHARD_KEY_COUNTS: '1,1' },
         }),
         worker('orchestrator-all-cooling', orchestrator, {
           serviceBindings: { BACKEND_SERVICE_0: 'shard-cooling-30', BACKEND_SERVICE_1: 'shard-cooling-7' },
-          bindings: { SHARD_ATTEMPTS: '2' },
+          bindings: { SHARD_KEY_COUNTS: '1,1' },
         }),
         worker('orchestrator-hang', orchestrator, {
-          serviceBindings: { BACKEND_SERVICE_0: 'shard-hangs' },
-          bindings: { SHARD_TIMEOUT_MS: '300' },
+          serviceBindings: { BACKEND_SERVICE_0: 'shard-hangs', BACKEND_SERVICE_1: 'shard-0' },
+          bindings: { SHARD_TIMEOUT_MS: '300', SHARD_KEY_COUNTS: '1,0' },
         }),
         worker('orchestrator-empty', orchestrator),
         worker('shard-0', echoShard('shard-0')),
@@ -121,7 +127,7 @@ describe('orchestrator in workerd', () => {
       seen.set(shard, (seen.get(shard) ?? 0) + 1);
       await res.arrayBuffer();
     }
-    // each shard has probability (2/3)^90 < 1e-15 of being missed by a uniform choice
+    // with keys 8, 8, 4 each shard has probability at most 0.8^90 < 1e-8 of being missed
     expect([...seen.keys()].sort()).toEqual(['shard-0', 'shard-1', 'shard-2']);
     const shardsLogged = new Set((await logsFor('spread-', 90)).map((l) => l.shard));
     expect([...shardsLogged].sort()).toEqual([0, 1, 2]);
@@ -160,6 +166,36 @@ describe('orchestrator in workerd', () => {
     expect(await logsFor(generated as string, 1)).toEqual([expect.objectContaining({ requestId: generated, status: 200 })]);
   });
 
+  /**
+   * A GET with `cf-ray` sent byte for byte over a socket: Node's HTTP clients refuse control characters in a header,
+   * workerd (like a client talking to it directly) does not.
+   */
+  async function rawGetWithRay(ray: string, requestId: string): Promise<string> {
+    const { hostname, port } = await mf.ready;
+    const socket = connect(Number(port), hostname);
+    socket.write(`GET /v1/models HTTP/1.1\r\nHost: gateway.test\r\ncf-ray: ${ray}\r\nx-request-id: ${requestId}\r\nConnection: close\r\n\r\n`);
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
+    await new Promise((resolve, reject) => socket.on('close', resolve).on('error', reject));
+    return answer;
+  }
+
+  it.each([
+    ['log-injection JSON', 'r1","status":200,"injected":"yes'],
+    ['a terminal escape sequence', '\u001b[2J\u001b[31minjected\u0007'],
+  ])('neither echoes nor logs a cf-ray holding %s, and gives the shard the id it answers with', async (name, ray) => {
+    const requestId = `ray-${name.length}`;
+    const answer = await rawGetWithRay(ray, requestId);
+    const [head, body] = answer.split('\r\n\r\n') as [string, string];
+    expect(head).toMatch(/^HTTP\/1\.1 200 /);
+    expect(head.toLowerCase()).toContain(`x-request-id: ${requestId}\r\n`);
+    expect(head).not.toContain('injected');
+    // the echo shard's body shows the id the shard was given, so its own log line carries the same one
+    expect(JSON.parse(body).headers['x-request-id']).toBe(requestId);
+    await logsFor(requestId, 1);
+    expect(JSON.stringify(logs)).not.toContain('injected');
+  });
+
   it('passes a redirect through instead of following it', async () => {
     const res = await mf.dispatchFetch('http://gateway.test/redirect', { redirect: 'manual' });
     expect(res.status).toBe(302);
@@ -188,7 +224,7 @@ describe('orchestrator in workerd', () => {
     expect(rest).toBe('second;');
   });
 
-  it('answers JSON 502 without the shard error text when the shard throws, and does not retry by default', async () => {
+  it('answers JSON 502 without the shard error text when the shard throws, and never retries it by default', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 40; i++) {
       const res = await via('orchestrator-faulty', '/v1/models', { headers: id('faulty', i) });
@@ -213,18 +249,28 @@ describe('orchestrator in workerd', () => {
     expect(JSON.stringify(lines)).not.toContain('secret-internal-detail');
   });
 
-  it('with SHARD_ATTEMPTS=2 retries a throwing shard on the other one', async () => {
-    for (let i = 0; i < 20; i++) {
-      const res = await via('orchestrator-retry', '/v1/embeddings', { method: 'POST', body: 'payload', headers: id('retry', i) });
+  it('never sends a request to a shard whose SHARD_KEY_COUNTS entry is 0', async () => {
+    for (let i = 0; i < 30; i++) {
+      const res = await via('orchestrator-weighted', '/v1/embeddings', { method: 'POST', body: 'payload', headers: id('weighted', i) });
       expect(res.status).toBe(200);
       expect(((await res.json()) as { body: string }).body).toBe('payload');
     }
-    const lines = await logsFor('retry-', 20);
-    expect(lines.every((l) => l.status === 200 && l.shard === 1)).toBe(true);
-    expect(lines.some((l) => l.attempts === 2)).toBe(true);
+    const lines = await logsFor('weighted-', 30);
+    expect(lines.every((l) => l.status === 200 && l.shard === 1 && !('attempts' in l) && !('shardKeyCounts' in l))).toBe(true);
   });
 
-  it('with SHARD_ATTEMPTS=2 moves past a shard whose keys are all cooling, or passes on the soonest refusal', async () => {
+  it('without SHARD_KEY_COUNTS still answers, spreading uniformly, and every log line says the weights are missing', async () => {
+    for (let i = 0; i < 10; i++) {
+      const res = await via('orchestrator-unweighted', '/v1/models', { headers: id('unweighted', i) });
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+    }
+    const lines = await logsFor('unweighted-', 10);
+    expect(lines).toHaveLength(10);
+    lines.forEach((l) => expect(l).toMatchObject({ status: 200, shardKeyCounts: 'missing' }));
+  });
+
+  it('by default moves past a shard whose keys are all cooling, or passes on the soonest refusal', async () => {
     for (let i = 0; i < 20; i++) {
       const res = await via('orchestrator-cooling', '/v1/embeddings', { method: 'POST', body: 'payload', headers: id('cooling', i) });
       expect(res.status).toBe(200);

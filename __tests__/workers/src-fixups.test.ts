@@ -1,7 +1,7 @@
 import { embeddingsRequest, embeddingsResponse, encodeFloat32Base64, redact, sseWithErrorEvent, toOpenAIError } from '../../workers/src/fixups';
 import { readConfig } from '../../workers/src/config';
 import { preflightHeaders } from '../../workers/src/cors';
-import { requestIdOf } from '../../workers/src/log';
+import { requestIdOf } from '../../workers/shared/request-id';
 
 function decodeFloat32(b64: string): number[] {
   const bytes = Buffer.from(b64, 'base64');

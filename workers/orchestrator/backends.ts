@@ -19,6 +19,12 @@ export interface BoundBackend<B extends Backend = Backend> {
 export const MAX_SHARD_ATTEMPTS = 10;
 
 /**
+ * Shards one request may try when shards refuse from their own key pool; matches the Orchestrator construct's
+ * default. Re-routing a refusal is safe because a refusing shard did no billable work.
+ */
+export const DEFAULT_SHARD_ATTEMPTS = 3;
+
+/**
  * Default deadline for a shard's response headers. Above the shard's own 120 s upstream deadline, so a slow Gemini
  * surfaces as the shard's 504 (with its message) and this one only fires when the shard itself is stuck.
  */
@@ -49,14 +55,42 @@ function positiveInteger(raw: unknown): number | undefined {
 }
 
 /**
- * `SHARD_ATTEMPTS` as a number in 1..{@link MAX_SHARD_ATTEMPTS}. Absent or malformed means 1: a bad setting must not
- * take the gateway down, and no retry is the safe choice because a retried generation may be billed twice.
+ * `SHARD_ATTEMPTS` as a number in 1..{@link MAX_SHARD_ATTEMPTS}. Absent or malformed means the default: a bad setting
+ * must not take the gateway down, and only pool refusals are re-routed, which never costs a second billed call.
  */
 export function parseShardAttempts(raw: unknown): number {
-  return Math.min(positiveInteger(raw) ?? 1, MAX_SHARD_ATTEMPTS);
+  return Math.min(positiveInteger(raw) ?? DEFAULT_SHARD_ATTEMPTS, MAX_SHARD_ATTEMPTS);
 }
 
 /** `SHARD_TIMEOUT_MS` as a positive number of milliseconds; absent or malformed means the default. */
 export function parseShardTimeoutMs(raw: unknown): number {
   return positiveInteger(raw) ?? DEFAULT_SHARD_TIMEOUT_MS;
+}
+
+/** Each bound shard's weight, aligned with the bound backends, and why the weights are uniform when they are. */
+export interface ShardWeights {
+  readonly weights: readonly number[];
+  /** set when `SHARD_KEY_COUNTS` could not be used and every bound shard weighs the same */
+  readonly fallback?: 'missing' | 'malformed';
+}
+
+const KEY_COUNT = /^(0|[1-9][0-9]{0,5})$/;
+
+/**
+ * `SHARD_KEY_COUNTS` ("8,8,4": entry n is the key count of `BACKEND_SERVICE_<n>`) as one weight per bound backend.
+ * Absent, malformed, missing an entry for a bound shard, or all zero means uniform weights with the reason, never a
+ * failed request: a routing skew is better than an outage.
+ */
+export function shardWeights(raw: unknown, backends: readonly BoundBackend[]): ShardWeights {
+  const uniform = (fallback: 'missing' | 'malformed'): ShardWeights => ({ weights: backends.map(() => 1), fallback });
+  if (raw === undefined || raw === null || raw === '') return uniform('missing');
+  if (typeof raw !== 'string') return uniform('malformed');
+  const entries = raw.split(',').map((entry) => entry.trim());
+  if (!entries.every((entry) => KEY_COUNT.test(entry))) return uniform('malformed');
+  const counts = entries.map(Number);
+  // the construct writes exactly one entry per binding position, so a different length means the two disagree
+  const highest = backends.reduce((max, b) => Math.max(max, b.index), -1);
+  if (counts.length !== highest + 1) return uniform('malformed');
+  const weights = backends.map((b) => counts[b.index] as number);
+  return weights.some((w) => w > 0) ? { weights } : uniform('malformed');
 }

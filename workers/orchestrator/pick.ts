@@ -1,6 +1,7 @@
 /**
- * Shard choice. Stateless on purpose: a Worker isolate is shared by unrelated requests and may be recycled at any
- * moment, so counters or affinity would be both unfair and unreliable; a fresh uniform draw per request is neither.
+ * Shard choice, weighted by each shard's key count so that every key carries the same expected share of requests.
+ * Stateless on purpose: a Worker isolate is shared by unrelated requests and may be recycled at any moment, so
+ * counters or affinity would be both unfair and unreliable; a fresh weighted draw per request is neither.
  *
  * @module
  */
@@ -8,23 +9,47 @@
 /** A source of uniform numbers in [0, 1), e.g. `Math.random`; injected so tests can drive it. */
 export type RandomSource = () => number;
 
-/** A uniformly chosen index in 0..count-1. */
-export function pickIndex(count: number, random: RandomSource): number {
-  if (!Number.isInteger(count) || count < 1) throw new RangeError(`count must be a positive integer, got ${count}`);
-  // a source that returns exactly 1 (or more) must still yield a valid index
-  return Math.min(Math.floor(random() * count), count - 1);
+/**
+ * The probability that a draw picks each position: its weight over the sum of all weights. A shard of k keys out of
+ * K gets k/K, so each of its keys gets 1/K whatever the shard sizes. All zero (or empty) means nothing can be picked.
+ */
+export function shardShares(weights: readonly number[]): number[] {
+  const total = weights.reduce((sum, w) => sum + w, 0);
+  return weights.map((w) => (total > 0 ? w / total : 0));
 }
 
 /**
- * The shards to try, in order: `attempts` distinct indexes in 0..count-1 (fewer when there are fewer shards), the
- * first uniform over all shards and each next one uniform over those not tried yet.
+ * A position drawn with probability {@link shardShares}; a zero weight is never drawn.
+ *
+ * @throws RangeError when no weight is positive
  */
-export function shardOrder(count: number, attempts: number, random: RandomSource): number[] {
-  const remaining = Array.from({ length: count }, (_, i) => i);
+export function pickWeighted(weights: readonly number[], random: RandomSource): number {
+  if (!weights.some((w) => w > 0)) throw new RangeError(`at least one weight must be positive, got [${weights.join(', ')}]`);
+  const shares = shardShares(weights);
+  const target = random();
+  let cumulative = 0;
+  let last = -1;
+  for (const [position, share] of shares.entries()) {
+    if (share <= 0) continue;
+    cumulative += share;
+    last = position;
+    if (target < cumulative) return position;
+  }
+  // rounding can leave the cumulative sum a hair under 1, and a source may return 1: both land on the last positive
+  return last;
+}
+
+/**
+ * The shards to try, in order: up to `attempts` distinct positions with a positive weight, the first drawn over all
+ * of them and each next one over those not tried yet, always in proportion to the weights.
+ */
+export function shardOrder(weights: readonly number[], attempts: number, random: RandomSource): number[] {
+  const remaining = [...weights];
   const order: number[] = [];
-  while (order.length < attempts && remaining.length > 0) {
-    const [chosen] = remaining.splice(pickIndex(remaining.length, random), 1);
-    order.push(chosen as number);
+  while (order.length < attempts && remaining.some((w) => w > 0)) {
+    const chosen = pickWeighted(remaining, random);
+    order.push(chosen);
+    remaining[chosen] = 0;
   }
   return order;
 }

@@ -7,9 +7,9 @@
 import { corsHeaders } from '../shared/cors';
 import { jsonError } from '../shared/http';
 import { isPoolRefusal } from '../shared/pool-refusal';
-import type { Backend, BoundBackend } from './backends';
+import { REQUEST_ID_HEADER, requestIdOf } from '../shared/request-id';
+import { shardWeights, type Backend, type BoundBackend } from './backends';
 import { shardOrder, type RandomSource } from './pick';
-import { REQUEST_ID_HEADER, resolveRequestId } from './request-id';
 
 export interface RouteDeps {
   readonly random: RandomSource;
@@ -18,19 +18,21 @@ export interface RouteDeps {
   readonly randomUUID: () => string;
   /** receives exactly one JSON line per request */
   readonly log: (line: string) => void;
-  /** shards one request may try when a shard throws or refuses from its key pool (1 = no retry) */
+  /** shards one request may try while shards refuse from their own key pool (1 = never re-route) */
   readonly attempts: number;
   /** deadline for a shard's response headers */
   readonly timeoutMs: number;
   /** runs `onExpire` after `ms` unless the returned cancel function is called first */
   readonly startTimer: (ms: number, onExpire: () => void) => () => void;
+  /** the `SHARD_KEY_COUNTS` binding as bound (see {@link shardWeights}); absent means uniform, noted in the log */
+  readonly shardKeyCounts?: unknown;
 }
 
 /** The orchestrator's log line; never holds a header or body value, so no key or password can reach the logs. */
 export interface OrchestratorLogLine {
   readonly event: 'orchestrator_request';
   readonly requestId: string;
-  /** n of the `BACKEND_SERVICE_<n>` that produced the answer (or failed last); absent when none is bound */
+  /** n of the `BACKEND_SERVICE_<n>` that produced the answer (or failed); absent when none is bound */
   readonly shard?: number;
   readonly status: number;
   /** time until the shard's response headers (a stream may go on much longer) */
@@ -38,6 +40,8 @@ export interface OrchestratorLogLine {
   /** shards tried, only when more than one was */
   readonly attempts?: number;
   readonly error?: 'no_backend' | 'shard_error' | 'shard_timeout';
+  /** only when shards were drawn uniformly because `SHARD_KEY_COUNTS` was missing or malformed */
+  readonly shardKeyCounts?: 'missing' | 'malformed';
 }
 
 /** A shard's pool refusal held back while other shards are tried. */
@@ -57,12 +61,33 @@ function discard(response: Response): void {
   response.body?.cancel().catch(() => undefined);
 }
 
+/** Releases the replay copy of the body: whatever it buffered is freed and the client's upload is not read further. */
+function release(body: ReadableStream<Uint8Array> | null): void {
+  body?.cancel().catch(() => undefined);
+}
+
+/**
+ * A refusal read to its end (a few hundred bytes the shard wrote itself). Finishing it ends the refusing shard's
+ * subrequest, which releases its branch of the teed body: until then workerd holds reads of the other branch, and
+ * the next shard would wait for the body for ever.
+ */
+async function settled(response: Response): Promise<Response> {
+  return new Response(await response.arrayBuffer(), response);
+}
+
 /** The refusal worth passing on: the one whose shard frees soonest, the later one on a tie. */
 function preferred(held: Refused | undefined, next: Refused): Refused {
   if (held === undefined) return next;
   const [keep, drop] = retryAfter(next.response) <= retryAfter(held.response) ? [next, held] : [held, next];
   discard(drop.response);
   return keep;
+}
+
+/** `request` with `headers` and `body` instead of its own; a shard's redirect is passed back, never followed. */
+function withBody(request: Request, headers: Headers, body: ReadableStream<Uint8Array> | null): Request {
+  // `duplex` is what Node's Request needs for a stream body (the unit tests); workerd ignores it
+  const init = { method: request.method, headers, body, redirect: 'manual' as const, duplex: 'half' as const };
+  return new Request(request.url, init);
 }
 
 type Outcome = { kind: 'response'; response: Response } | { kind: 'threw' } | { kind: 'timeout' };
@@ -84,13 +109,19 @@ async function callShard(backend: Backend, request: Request, deps: RouteDeps): P
 }
 
 /**
- * Forwards `request` to one uniformly chosen shard and returns its response untouched except for `x-request-id`.
+ * Forwards `request` to one shard drawn at random in proportion to its key count, and returns the shard's response
+ * untouched except for `x-request-id`.
  *
- * Both bodies are streams passed through as they are; the request body is read into memory only when
- * `attempts > 1`, because a retry has to send it again. A retry happens only when the shard threw (it never produced
- * a response) or refused from its own key pool (a 429/503 marked `x-zen-pool: exhausted`: no billable upstream work),
- * never on another error status or a timeout: those may mean Gemini already did, and billed, the work. When every
- * shard tried refuses, the refusal with the smallest `retry-after` is returned as the shard sent it.
+ * Only a pool refusal (a 429/503 marked `x-zen-pool: exhausted`: the shard did no billable work) sends the request
+ * on to another shard not tried yet, up to `attempts` shards; when every shard tried refuses, the refusal with the
+ * smallest `retry-after` goes to the client as the shard sent it. Anything else is the answer: a shard's own status,
+ * or, when the shard threw or hung past the deadline, a failure that is logged and answered with 502 / 504 and never
+ * retried, because that shard may already have had Gemini do (and bill) the work.
+ *
+ * The request body streams through. When another shard may still be tried it is teed: the shard reads one branch and
+ * the other keeps a copy of only what the shard consumed. A shard checks the credential and `content-length` before
+ * reading, so an unauthenticated or oversized upload is refused while this worker holds nothing, and the copy is
+ * released as soon as the answer is not a pool refusal.
  */
 export async function routeRequest(
   request: Request,
@@ -98,10 +129,12 @@ export async function routeRequest(
   deps: RouteDeps,
 ): Promise<Response> {
   const started = deps.now();
-  const requestId = resolveRequestId(request.headers, deps.randomUUID);
+  const requestId = requestIdOf(request.headers, deps.randomUUID);
   const idHeader = { ...corsHeaders(), [REQUEST_ID_HEADER]: requestId };
+  const { weights, fallback } = shardWeights(deps.shardKeyCounts, backends);
+  const noted = fallback === undefined ? {} : { shardKeyCounts: fallback };
   const log = (line: Omit<OrchestratorLogLine, 'event' | 'requestId' | 'ms'>): void =>
-    deps.log(JSON.stringify({ event: 'orchestrator_request', requestId, ...line, ms: deps.now() - started }));
+    deps.log(JSON.stringify({ event: 'orchestrator_request', requestId, ...line, ...noted, ms: deps.now() - started }));
 
   if (backends.length === 0) {
     log({ status: 503, error: 'no_backend' });
@@ -110,45 +143,51 @@ export async function routeRequest(
 
   const headers = new Headers(request.headers);
   headers.set(REQUEST_ID_HEADER, requestId);
-  const order = shardOrder(backends.length, deps.attempts, deps.random);
-  const replayable = order.length > 1 && request.body !== null ? await request.arrayBuffer() : undefined;
-  const forwarded = (): Request =>
-    replayable === undefined
-      ? new Request(request, { headers, redirect: 'manual' })
-      : new Request(request.url, { method: request.method, headers, body: replayable, redirect: 'manual' });
+  const order = shardOrder(weights, deps.attempts, deps.random);
 
-  let shard = -1;
+  let body = request.body;
   let refused: Refused | undefined;
   for (const [attempt, position] of order.entries()) {
-    const bound = backends[position] as BoundBackend;
-    shard = bound.index;
-    const outcome = await callShard(bound.backend, forwarded(), deps);
+    const { index: shard, backend } = backends[position] as BoundBackend;
     const tried = attempt > 0 ? { attempts: attempt + 1 } : {};
+    const mayReplay = attempt < order.length - 1;
+    const [sent, copy] = body !== null && mayReplay ? body.tee() : [body, null];
+    const forwarded =
+      attempt === 0 && copy === null ? new Request(request, { headers, redirect: 'manual' }) : withBody(request, headers, sent);
+    const outcome = await callShard(backend, forwarded, deps);
+
     if (outcome.kind === 'response') {
       const response = new Response(outcome.response.body, outcome.response);
       response.headers.set(REQUEST_ID_HEADER, requestId);
-      if (isPoolRefusal(response)) {
-        refused = preferred(refused, { shard, response });
+      if (isPoolRefusal(response) && mayReplay) {
+        refused = preferred(refused, { shard, response: await settled(response) });
+        body = copy;
         continue;
+      }
+      release(copy);
+      if (isPoolRefusal(response)) {
+        // the last shard tried refused too: pass on whichever refusal frees soonest
+        const chosen = preferred(refused, { shard, response });
+        log({ shard: chosen.shard, status: chosen.response.status, ...tried });
+        return chosen.response;
       }
       if (refused !== undefined) discard(refused.response);
       log({ shard, status: response.status, ...tried });
       return response;
     }
+
+    // a failure: the shard may have spent a key's quota, so its error is the honest answer even after a refusal
+    release(copy);
+    if (refused !== undefined) discard(refused.response);
     if (outcome.kind === 'timeout') {
-      // the stuck shard may be spending a key's quota, so its 504 is the honest answer even after a refusal
-      if (refused !== undefined) discard(refused.response);
       log({ shard, status: 504, error: 'shard_timeout', ...tried });
       return jsonError(504, 'The backend shard did not answer in time', 'server_error', 'shard_timeout', idHeader);
     }
+    log({ shard, status: 502, error: 'shard_error', ...tried });
+    // the shard's exception stays in the shard's own Workers Logs; the client only learns that it failed
+    return jsonError(502, 'The backend shard failed to answer; retry the request', 'server_error', 'shard_error', idHeader);
   }
-  const attempts = order.length > 1 ? { attempts: order.length } : {};
-  if (refused !== undefined) {
-    // a refusal tells the client when to come back; a thrown shard's 502 would not
-    log({ shard: refused.shard, status: refused.response.status, ...attempts });
-    return refused.response;
-  }
-  log({ shard, status: 502, error: 'shard_error', ...attempts });
-  // the shard's exception stays in the shard's own Workers Logs; the client only learns that it failed
-  return jsonError(502, 'The backend shard failed to answer; retry the request', 'server_error', 'shard_error', idHeader);
+  // only with attempts < 1: shardWeights always leaves a positive weight, so any other order holds a shard
+  log({ status: 503, error: 'no_backend' });
+  return jsonError(503, 'No backend shard is configured for this gateway', 'server_error', 'no_backend', idHeader);
 }

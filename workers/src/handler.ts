@@ -6,12 +6,13 @@
 import { corsHeaders } from '../shared/cors';
 import { errorBody, jsonError, jsonResponse } from '../shared/http';
 import { POOL_EXHAUSTED, POOL_HEADER } from '../shared/pool-refusal';
+import { requestIdOf } from '../shared/request-id';
 import { missingCredentialMessage, passwordMatches, presentedCredential } from './auth';
 import { readConfig, type SrcConfig, type SrcEnv } from './config';
 import { preflightHeaders } from './cors';
 import { embeddingsRequest, embeddingsResponse, redact, sseWithErrorEvent, toOpenAIError } from './fixups';
 import { ANY_MODEL } from './key-pool';
-import { requestIdOf, type RequestLine } from './log';
+import type { RequestLine } from './log';
 import { matchRoute, normaliseModel, type Route } from './routes';
 import { sendUpstream, type UpstreamDeps, type UpstreamResult } from './upstream';
 

@@ -1,18 +1,7 @@
 /**
- * Structured log lines (one JSON object per line, read by Workers Logs) and the request id that ties them to a
- * response. Lines carry key indices, never keys or passwords.
+ * Structured log lines (one JSON object per line, read by Workers Logs); `requestId` (from `../shared/request-id`)
+ * ties them to a response. Lines carry key indices, never keys or passwords.
  */
-
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
-
-/** `cf-ray` when Cloudflare set it, else a well-formed client `x-request-id`, else a fresh UUID. */
-export function requestIdOf(headers: Headers, randomUUID: () => string): string {
-  const ray = headers.get('cf-ray');
-  if (ray && REQUEST_ID.test(ray)) return ray;
-  const given = headers.get('x-request-id');
-  if (given && REQUEST_ID.test(given)) return given;
-  return randomUUID();
-}
 
 export interface RequestLine {
   readonly event: 'request';
