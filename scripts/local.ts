@@ -21,8 +21,9 @@ async function main(): Promise<void> {
   const realKeys = env.TF_VAR_api_keys ? parseApiKeys(env.TF_VAR_api_keys) : undefined;
 
   if (!args.skipSynth) {
-    process.stdout.write(`synthesizing (cdktf synth, stack ${args.stack})...\n`);
-    await runSynth({ outDir, env: synthEnv(env, args.stack, realKeys?.length) });
+    process.stdout.write(`synthesizing (main.ts, as cdktf synth runs it; stack ${args.stack})...\n`);
+    const synth = await runSynth({ outDir, env: synthEnv(env, args.stack, realKeys?.length) });
+    for (const line of synth.annotations) process.stdout.write(`${line}\n`);
   }
   const stackDir = join(outDir, 'stacks', args.stack);
   let stack: Record<string, unknown>;

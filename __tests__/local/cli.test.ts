@@ -1,4 +1,3 @@
-import { synthFailureSummary } from '../../scripts/local/synth';
 import {
   DEFAULT_PORT,
   banner,
@@ -57,12 +56,12 @@ describe('synthEnv', () => {
     GEMINI_BASE_URL: 'http://127.0.0.1:8788',
   };
 
-  it('drops every TF_VAR_*, sets PR_NUMBER so a preview stack exists, and disables the cdktf checkpoint call', () => {
+  it('drops every TF_VAR_* and GEMINI_BASE_URL, and sets PR_NUMBER so a preview stack exists', () => {
     const out = synthEnv(env, 'prod', undefined);
     expect(Object.keys(out).filter((k) => k.startsWith('TF_VAR_'))).toEqual([]);
     expect(JSON.stringify(out)).not.toContain('canary');
     expect(out).not.toHaveProperty('GEMINI_BASE_URL');
-    expect(out).toMatchObject({ PATH: '/bin', PR_NUMBER: '1', KEY_COUNT: '1', CHECKPOINT_DISABLE: '1' });
+    expect(out).toEqual({ PATH: '/bin', PR_NUMBER: '1', KEY_COUNT: '1' });
     expect(synthEnv({ PR_NUMBER: '42' }, 'prod', undefined).PR_NUMBER).toBe('42');
     expect(synthEnv({ PR_NUMBER: '42' }, 'preview-7', undefined).PR_NUMBER).toBe('7');
   });
@@ -121,19 +120,5 @@ describe('formatRequest', () => {
     expect(formatRequest({ requestId: 'r2', status: 502, ms: 3, shard: 0, error: 'shard_error' }, new Map())).toBe(
       '502      3 ms  shard 0  no key  error=shard_error  [r2]',
     );
-  });
-});
-
-describe('synthFailureSummary', () => {
-  it('keeps the app\'s configuration errors and drops spinner frames and terraformrc warnings', () => {
-    const output = [
-      '\x1b[2K⠋  Synthesizing',
-      '│ The CLI configuration file at "/root/.terraformrc" does not exist.',
-      '[ERROR] default - configuration error: KEY_COUNT must be an integer 1..1000, got "0"',
-      'Command output on stderr:',
-      '    configuration error: KEY_COUNT must be an integer 1..1000, got "0"',
-    ].join('\n');
-    expect(synthFailureSummary(output)).toBe('configuration error: KEY_COUNT must be an integer 1..1000, got "0"');
-    expect(synthFailureSummary('⠋  Synthesizing\n\nError: boom\n╷\n│ Warning')).toBe('Error: boom');
   });
 });

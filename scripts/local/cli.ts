@@ -68,7 +68,7 @@ export function parseApiKeys(raw: string): string[] {
 }
 
 /**
- * The environment `cdktf synth` runs with: no `TF_VAR_*` (secrets never reach synth), no `GEMINI_BASE_URL` (locally it
+ * The environment synth runs with: no `TF_VAR_*` (secrets never reach synth), no `GEMINI_BASE_URL` (locally it
  * overrides the emulated binding instead), `PR_NUMBER` set so the preview
  * stack exists, and `KEY_COUNT` taken from the real key list when the user gave keys but no count.
  */
@@ -91,8 +91,6 @@ export function synthEnv(
     }
     out.KEY_COUNT = String(apiKeyCount);
   }
-  // cdktf's CLI otherwise phones its version checkpoint, which fails offline with a noisy error
-  out.CHECKPOINT_DISABLE = '1';
   return out;
 }
 
