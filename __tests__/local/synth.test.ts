@@ -103,7 +103,8 @@ describe('runSynth', () => {
     expect(existsSync(join(outDir, 'stacks', 'probe'))).toBe(true);
   });
 
-  it('says so when the app exits without synthesizing', async () => {
+  it('says so when the app exits without synthesizing, whatever an earlier synth left', async () => {
+    await probe();
     await expect(probe({ PROBE_NO_SYNTH: '1' })).rejects.toThrow(/^the app exited without writing .*manifest\.json .*: does it call app\.synth\(\)\?$/);
   });
 

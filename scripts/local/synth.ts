@@ -129,6 +129,8 @@ interface ManifestStack {
 /** Runs the app the way `cdktf synth --output <outDir>` does; rejects with the app's own explanation when it fails. */
 export async function runSynth({ outDir, env, nodeArgs = APP_NODE_ARGS }: SynthOptions): Promise<SynthResult> {
   const existing = stackDirectories(outDir);
+  // the manifest read below must be this run's, never one an earlier synth left behind
+  rmSync(join(outDir, 'manifest.json'), { force: true });
   const output = await runApp(nodeArgs, appEnv(env, outDir, readCdktfConfig()));
 
   let manifest: { stacks?: Record<string, ManifestStack> };
