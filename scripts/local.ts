@@ -6,11 +6,21 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFakeGemini, type FakeGemini } from '../dev/fake-gemini';
-import { CliError, banner, formatRequest, parseApiKeys, parseArgs, resolveSecrets, synthEnv } from './local/cli';
+import {
+  CliError,
+  banner,
+  formatOther,
+  formatRequest,
+  parseApiKeys,
+  parseArgs,
+  requestLineContext,
+  resolveSecrets,
+  synthEnv,
+} from './local/cli';
 import { RequestLog } from './local/request-log';
 import { PortInUseError, startTopology, type RunningTopology } from './local/start';
 import { PROJECT_ROOT, SynthError, runSynth } from './local/synth';
-import { TopologyError, backendScripts, buildTopology, requiredApiKeyCount } from './local/topology';
+import { TopologyError, buildTopology, requiredApiKeyCount } from './local/topology';
 
 const REAL_GEMINI = 'https://generativelanguage.googleapis.com';
 
@@ -21,8 +31,9 @@ async function main(): Promise<void> {
   const realKeys = env.TF_VAR_api_keys ? parseApiKeys(env.TF_VAR_api_keys) : undefined;
 
   if (!args.skipSynth) {
-    process.stdout.write(`synthesizing (cdktf synth, stack ${args.stack})...\n`);
-    await runSynth({ outDir, env: synthEnv(env, args.stack, realKeys?.length) });
+    process.stdout.write(`synthesizing (main.ts, as cdktf synth runs it; stack ${args.stack})...\n`);
+    const synth = await runSynth({ outDir, env: synthEnv(env, args.stack, realKeys?.length) });
+    for (const line of synth.annotations) process.stdout.write(`${line}\n`);
   }
   const stackDir = join(outDir, 'stacks', args.stack);
   let stack: Record<string, unknown>;
@@ -44,12 +55,12 @@ async function main(): Promise<void> {
   const overrides: Record<string, string> = secrets.demo || env.GEMINI_BASE_URL ? { GEMINI_BASE_URL: upstream } : {};
   const topology = buildTopology(stack, { stackDir, secrets, plainTextOverrides: overrides });
 
-  const shardNames = backendScripts(topology);
+  const lineContext = requestLineContext(topology);
   const requestLog = new RequestLog({
-    orchestrated: shardNames.size > 0,
+    orchestrated: lineContext.shards.size > 0,
     graceMs: 2000,
-    onRequest: (summary) => process.stdout.write(`${formatRequest(summary, shardNames)}\n`),
-    onOther: ({ text }) => process.stdout.write(`${text}\n`),
+    onRequest: (summary) => process.stdout.write(`${formatRequest(summary, lineContext)}\n`),
+    onOther: ({ text }) => process.stdout.write(`${formatOther(text)}\n`),
   });
   let running: RunningTopology;
   try {

@@ -1,13 +1,18 @@
-import { synthFailureSummary } from '../../scripts/local/synth';
 import {
   DEFAULT_PORT,
   banner,
+  formatOther,
   formatRequest,
   parseApiKeys,
   parseArgs,
+  printable,
+  requestLineContext,
   resolveSecrets,
   synthEnv,
+  type RequestLineContext,
 } from '../../scripts/local/cli';
+import { RequestLog, type RequestSummary } from '../../scripts/local/request-log';
+import { buildTopology } from '../../scripts/local/topology';
 
 describe('parseArgs', () => {
   it('defaults to the prod stack on port 8787 with a fresh synth', () => {
@@ -57,12 +62,12 @@ describe('synthEnv', () => {
     GEMINI_BASE_URL: 'http://127.0.0.1:8788',
   };
 
-  it('drops every TF_VAR_*, sets PR_NUMBER so a preview stack exists, and disables the cdktf checkpoint call', () => {
+  it('drops every TF_VAR_* and GEMINI_BASE_URL, and sets PR_NUMBER so a preview stack exists', () => {
     const out = synthEnv(env, 'prod', undefined);
     expect(Object.keys(out).filter((k) => k.startsWith('TF_VAR_'))).toEqual([]);
     expect(JSON.stringify(out)).not.toContain('canary');
     expect(out).not.toHaveProperty('GEMINI_BASE_URL');
-    expect(out).toMatchObject({ PATH: '/bin', PR_NUMBER: '1', KEY_COUNT: '1', CHECKPOINT_DISABLE: '1' });
+    expect(out).toEqual({ PATH: '/bin', PR_NUMBER: '1', KEY_COUNT: '1' });
     expect(synthEnv({ PR_NUMBER: '42' }, 'prod', undefined).PR_NUMBER).toBe('42');
     expect(synthEnv({ PR_NUMBER: '42' }, 'preview-7', undefined).PR_NUMBER).toBe('7');
   });
@@ -111,29 +116,91 @@ describe('banner', () => {
   });
 });
 
+/** Prod with 16 keys in two shards of 8, as synthesized: shard i binds KEY1..KEY8 to var.api_keys[8i..8i+7]. */
+function prodStack(): Record<string, unknown> {
+  const script = (name: string, bindings: unknown[]) => ({
+    script_name: name,
+    content: 'export default { fetch() { return new Response(""); } };',
+    main_module: 'worker.js',
+    compatibility_date: '2026-04-20',
+    bindings,
+  });
+  const shard = (i: number) =>
+    script(`zen-ai-router-worker-${i}`, Array.from({ length: 8 }, (_, j) => ({ name: `KEY${j + 1}`, type: 'secret_text', text: `\${var.api_keys[${8 * i + j}]}` })));
+  return {
+    resource: {
+      cloudflare_workers_script: {
+        Shards_0: shard(0),
+        Shards_1: shard(1),
+        Orchestrator: script('zen-ai-router-orchestrator', [0, 1].map((i) => ({
+          name: `BACKEND_SERVICE_${i}`,
+          type: 'service',
+          service: `\${cloudflare_workers_script.Shards_${i}.script_name}`,
+        }))),
+      },
+      cloudflare_workers_script_subdomain: {
+        Orchestrator_Subdomain: { enabled: true, script_name: '${cloudflare_workers_script.Orchestrator.script_name}' },
+      },
+    },
+  };
+}
+
+const prod = requestLineContext(
+  buildTopology(prodStack(), { stackDir: '/fixture', secrets: { apiKeys: Array.from({ length: 16 }, (_, i) => `k${i}`), pass: 'p' } }),
+);
+
 describe('formatRequest', () => {
-  it('names the shard, key, status and time', () => {
+
+  it('names the shard, the key by its number in TF_VAR_api_keys, the status and the time', () => {
+    // shard 1's KEY5 is the 13th key of the list
     const line = formatRequest(
-      { requestId: 'r1', status: 200, ms: 38, shard: 1, keyIndex: 4, route: 'chat.completions', model: 'gemini-2.5-flash' },
-      new Map([[1, 'zen-ai-router-worker-1']]),
+      { requestId: 'r1', status: 200, ms: 38, shard: 1, keyIndex: 5, route: 'chat.completions', model: 'gemini-2.5-flash' },
+      prod,
     );
-    expect(line).toBe('200     38 ms  shard 1 (zen-ai-router-worker-1)  key 4  chat.completions  gemini-2.5-flash  [r1]');
-    expect(formatRequest({ requestId: 'r2', status: 502, ms: 3, shard: 0, error: 'shard_error' }, new Map())).toBe(
-      '502      3 ms  shard 0  no key  error=shard_error  [r2]',
+    expect(line).toBe('200     38 ms  shard 1 (zen-ai-router-worker-1)  KEY13  chat.completions  gemini-2.5-flash  [r1]');
+    expect(formatRequest({ requestId: 'r2', status: 200, ms: 3, shard: 0, keyIndex: 5 }, prod)).toContain('  KEY5  ');
+    expect(formatRequest({ requestId: 'r3', status: 502, ms: 3, shard: 0, error: 'shard_error' }, prod)).toBe(
+      '502      3 ms  shard 0 (zen-ai-router-worker-0)  no key  error=shard_error  [r3]',
     );
+  });
+
+  it('reads a directly served request\'s key from the public worker, and says when the shard is unknown', () => {
+    const preview: RequestLineContext = {
+      shards: new Map(),
+      publicWorker: { scriptName: 'zen-ai-router-worker-preview-1', apiKeyIndexes: { KEY1: 0, KEY2: 1 } },
+    };
+    expect(formatRequest({ requestId: 'p', status: 200, ms: 9, keyIndex: 2 }, preview)).toBe('200      9 ms  KEY2  [p]');
+    // a shard's line whose orchestrator line never came: the orchestrator holds no keys, so the shard stays unnamed
+    expect(formatRequest({ requestId: 'q', status: 200, ms: 9, keyIndex: 3 }, prod)).toBe('200      9 ms  shard key 3  [q]');
   });
 });
 
-describe('synthFailureSummary', () => {
-  it('keeps the app\'s configuration errors and drops spinner frames and terraformrc warnings', () => {
-    const output = [
-      '\x1b[2K⠋  Synthesizing',
-      '│ The CLI configuration file at "/root/.terraformrc" does not exist.',
-      '[ERROR] default - configuration error: KEY_COUNT must be an integer 1..1000, got "0"',
-      'Command output on stderr:',
-      '    configuration error: KEY_COUNT must be an integer 1..1000, got "0"',
-    ].join('\n');
-    expect(synthFailureSummary(output)).toBe('configuration error: KEY_COUNT must be an integer 1..1000, got "0"');
-    expect(synthFailureSummary('⠋  Synthesizing\n\nError: boom\n╷\n│ Warning')).toBe('Error: boom');
+describe('printable and formatOther', () => {
+  it('escapes every control character a terminal would act on', () => {
+    expect(printable('a\x1b[2Jb\x07c\x00d\x7fe\x9bf\ng\rh\ti')).toBe('a\\x1b[2Jb\\x07c\\x00d\\x7fe\\x9bf\\ng\\rh\\ti');
+    expect(printable('evil\u202Etxt.exe \u2066x\u2069 \u2028')).toBe('evil\\u202etxt.exe \\u2066x\\u2069 \\u2028');
+    expect(printable('gemini-2.5-flash ünïcödé 模型 \\x1b')).toBe('gemini-2.5-flash ünïcödé 模型 \\x1b');
+  });
+
+  it('keeps a multi-line message readable but indents every line after the first', () => {
+    const forged = 'Uncaught Error: bad model "x\n200     12 ms  shard 0  KEY1  fake\x1b[1A"';
+    expect(formatOther(forged)).toBe('Uncaught Error: bad model "x\n    200     12 ms  shard 0  KEY1  fake\\x1b[1A"');
+  });
+
+  it('leaves no raw control character in a request line built from a worker\'s JSON log line', () => {
+    const printed: string[] = [];
+    const log = new RequestLog({
+      orchestrated: false,
+      graceMs: 0,
+      onRequest: (summary: RequestSummary) => printed.push(formatRequest(summary, prod)),
+      onOther: ({ text }) => printed.push(formatOther(text)),
+    });
+    const hostile = '\x1b]0;pwned\x07\x1b[2J\r\n200 fake\u202e';
+    log.accept(JSON.stringify({ event: 'request', requestId: `id${hostile}`, status: 400, ms: 1, model: hostile, error: hostile }), 0);
+    log.accept(JSON.stringify({ event: 'key_cooldown', note: hostile }), 0);
+    expect(printed).toHaveLength(2);
+    for (const line of printed) expect(line).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
+    expect(printed[0]).not.toContain('\n');
+    expect(printed[0]).toContain('\\x1b]0;pwned\\x07\\x1b[2J\\r\\n200 fake\\u202e');
   });
 });

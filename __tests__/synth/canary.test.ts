@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { CONFIG_VARIABLES } from '../../config';
+import { CDKTF_NATIVE_MODULE, cdktfCliLoadProblem } from '../../scripts/local/cdktf-cli';
+import { runSynth } from '../../scripts/local/synth';
 import { expectedR2Backend, type StackJson } from '../fixtures/synth';
 
 const ROOT = resolve(__dirname, '../..');
@@ -29,9 +31,19 @@ function filesUnder(dir: string): string[] {
 
 describe('cdktf synth with canary secrets in the environment', () => {
   const outDir = mkdtempSync(join(tmpdir(), 'zen-canary-'));
+  // what `npm start` and `npm run synth` write from the same environment, without the CLI
+  const localOutDir = mkdtempSync(join(tmpdir(), 'zen-canary-local-'));
   let output = '';
 
   beforeAll(async () => {
+    // deploys run this CLI, so a Node.js it cannot start on is a failure to fix, never a reason to skip
+    const problem = cdktfCliLoadProblem();
+    if (problem !== undefined) {
+      throw new Error(
+        `the cdktf CLI cannot start on Node.js ${process.version}: ${problem}. ` +
+          `Compile the module for this Node.js (README "Node.js versions": npm rebuild ${CDKTF_NATIVE_MODULE}).`,
+      );
+    }
     // start from a clean slate so the developer's own configuration cannot change what is synthesized.
     const inherited = Object.fromEntries(
       Object.entries(process.env).filter(
@@ -55,17 +67,23 @@ describe('cdktf synth with canary secrets in the environment', () => {
       AWS_SECRET_ACCESS_KEY: 'CANARY/aws/secret/access/key',
       CLOUDFLARE_API_TOKEN: 'CANARY-cloudflare-api-token',
     };
-    const cli = join(ROOT, 'node_modules', '.bin', 'cdktf');
-    const { stdout, stderr } = await promisify(execFile)(cli, ['synth', '--output', outDir], {
-      cwd: ROOT,
-      env,
-      timeout: 120_000,
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    output = stdout + stderr;
+    const cli = join(ROOT, 'node_modules', 'cdktf-cli', 'bundle', 'bin', 'cdktf');
+    const [{ stdout, stderr }, local] = await Promise.all([
+      promisify(execFile)(process.execPath, [cli, 'synth', '--output', outDir], {
+        cwd: ROOT,
+        env,
+        timeout: 120_000,
+        maxBuffer: 16 * 1024 * 1024,
+      }),
+      runSynth({ outDir: localOutDir, env }),
+    ]);
+    output = stdout + stderr + local.output;
   }, 150_000);
 
-  afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+  afterAll(() => {
+    rmSync(outDir, { recursive: true, force: true });
+    rmSync(localOutDir, { recursive: true, force: true });
+  });
 
   const stack = (name: string): StackJson =>
     JSON.parse(readFileSync(join(outDir, 'stacks', name, 'cdk.tf.json'), 'utf8')) as StackJson;
@@ -74,9 +92,18 @@ describe('cdktf synth with canary secrets in the environment', () => {
     expect(readdirSync(join(outDir, 'stacks')).sort()).toEqual(['preview-7', 'prod']);
   });
 
+  test('the local synth writes byte for byte what the CLI writes', () => {
+    const relative = (dir: string) => filesUnder(dir).map(file => file.slice(dir.length)).sort();
+    expect(relative(localOutDir)).toEqual(relative(outDir));
+    const differing = relative(outDir).filter(
+      file => !readFileSync(join(outDir, file)).equals(readFileSync(join(localOutDir, file))),
+    );
+    expect(differing).toEqual([]);
+  });
+
   test('no canary appears in any synthesized file or in the synth output', () => {
-    const files = filesUnder(outDir);
-    expect(files.length).toBeGreaterThan(4);
+    const files = [...filesUnder(outDir), ...filesUnder(localOutDir)];
+    expect(files.length).toBeGreaterThan(8);
     const leaks = files.flatMap(file => {
       const content = readFileSync(file, 'utf8');
       return CANARIES.filter(canary => content.includes(canary)).map(canary => `${file}: ${canary}`);

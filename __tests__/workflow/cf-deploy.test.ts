@@ -542,9 +542,9 @@ describe('cf-deploy workflow: toolchain', () => {
     expect(asNumber(major, minor, patch)).toBeGreaterThanOrEqual(asNumber(reqMajor, reqMinor, reqPatch));
   });
 
-  it('installs an exact Terraform with the wrapper off, and Node 22 with the npm cache', () => {
+  it('installs an exact Terraform with the wrapper off, and Node 24 with the npm cache', () => {
     expect(String(wf.env?.TERRAFORM_VERSION)).toMatch(/^\d+\.\d+\.\d+$/);
-    expect(String(wf.env?.NODE_VERSION)).toBe('22');
+    expect(String(wf.env?.NODE_VERSION)).toBe('24');
     for (const { jobId, step } of allSteps) {
       if (step.uses?.startsWith('hashicorp/setup-terraform@')) {
         expect([jobId, step.with]).toEqual([jobId, { terraform_version: '${{ env.TERRAFORM_VERSION }}', terraform_wrapper: false }]);

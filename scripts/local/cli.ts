@@ -4,6 +4,7 @@
  * @module
  */
 import type { RequestSummary } from './request-log';
+import { backendScripts, type Topology } from './topology';
 
 export const DEFAULT_PORT = 8787;
 export const DEFAULT_PREVIEW_PR = '1';
@@ -68,7 +69,7 @@ export function parseApiKeys(raw: string): string[] {
 }
 
 /**
- * The environment `cdktf synth` runs with: no `TF_VAR_*` (secrets never reach synth), no `GEMINI_BASE_URL` (locally it
+ * The environment synth runs with: no `TF_VAR_*` (secrets never reach synth), no `GEMINI_BASE_URL` (locally it
  * overrides the emulated binding instead), `PR_NUMBER` set so the preview
  * stack exists, and `KEY_COUNT` taken from the real key list when the user gave keys but no count.
  */
@@ -91,8 +92,6 @@ export function synthEnv(
     }
     out.KEY_COUNT = String(apiKeyCount);
   }
-  // cdktf's CLI otherwise phones its version checkpoint, which fails offline with a noisy error
-  out.CHECKPOINT_DISABLE = '1';
   return out;
 }
 
@@ -154,17 +153,77 @@ export function banner({ stack, url, secrets, upstream, workers }: BannerInput):
   ].join('\n');
 }
 
-/** One printed line per request, e.g. `200  38 ms  shard 1 (zen-ai-router-worker-1)  key 4  chat.completions gemini-2.5-flash`. */
-export function formatRequest(summary: RequestSummary, shardNames: ReadonlyMap<number, string>): string {
+/** A worker whose `KEY<n>` bindings a request line can translate into the key's place in `TF_VAR_api_keys`. */
+export interface KeyedWorker {
+  readonly scriptName: string;
+  /** binding name (`KEY<n>`) → index into `var.api_keys` */
+  readonly apiKeyIndexes: Readonly<Record<string, number>>;
+}
+
+/** What a request line needs to know about the emulated workers. */
+export interface RequestLineContext {
+  /** n of `BACKEND_SERVICE_<n>` → the shard it reaches */
+  readonly shards: ReadonlyMap<number, KeyedWorker>;
+  /** the public worker, for a request it served itself (the preview) */
+  readonly publicWorker: KeyedWorker;
+}
+
+export function requestLineContext(topology: Topology): RequestLineContext {
+  const byScriptName = new Map(topology.workers.map((worker) => [worker.scriptName, worker]));
+  const shards = new Map<number, KeyedWorker>();
+  for (const [n, scriptName] of backendScripts(topology)) {
+    shards.set(n, byScriptName.get(scriptName) ?? { scriptName, apiKeyIndexes: {} });
+  }
+  return { shards, publicWorker: topology.publicWorker };
+}
+
+/** Characters a terminal acts on rather than prints: C0 and C1 controls, DEL, line breaks and bidirectional marks. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const NAMED_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * `text` with every control character written as an escape (`\x1b`, `\n`, `\u202e`), so nothing a client put in a
+ * request (a model name, a request id, a message quoting it) can move the cursor, recolour or clear the terminal,
+ * change its title or fake a line of `npm start`'s output.
+ */
+export function printable(text: string): string {
+  return text.replace(CONTROL, (char) => {
+    const code = char.charCodeAt(0);
+    return NAMED_ESCAPES[char] ?? (code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
+  });
+}
+
+/**
+ * A worker line that is not a request (a key event, an uncaught exception with its stack), escaped line by line;
+ * lines after the first are indented so none of them can pass for a request line.
+ */
+export function formatOther(text: string): string {
+  return text.split(/\r?\n/).map(printable).join('\n    ');
+}
+
+/**
+ * The key as the operator knows it: `KEY13` is the 13th entry of `TF_VAR_api_keys` (and the workflow's `KEY13`
+ * secret), whichever shard holds it under which local `KEY<n>`.
+ */
+function keyLabel(summary: RequestSummary, context: RequestLineContext): string {
+  if (summary.keyIndex === undefined) return 'no key';
+  const worker = summary.shard === undefined ? context.publicWorker : context.shards.get(summary.shard);
+  const index = worker?.apiKeyIndexes[`KEY${summary.keyIndex}`];
+  // a shard line whose orchestrator line never came does not say which shard it was
+  return index === undefined ? `shard key ${summary.keyIndex}` : `KEY${index + 1}`;
+}
+
+/** One printed line per request, e.g. `200  38 ms  shard 1 (zen-ai-router-worker-1)  KEY12  chat.completions  gemini-2.5-flash  [id]`. */
+export function formatRequest(summary: RequestSummary, context: RequestLineContext): string {
   const parts = [String(summary.status).padEnd(3), `${String(summary.ms).padStart(5)} ms`];
   if (summary.shard !== undefined) {
-    const name = shardNames.get(summary.shard);
+    const name = context.shards.get(summary.shard)?.scriptName;
     parts.push(`shard ${summary.shard}${name ? ` (${name})` : ''}`);
   }
-  parts.push(summary.keyIndex === undefined ? 'no key' : `key ${summary.keyIndex}`);
+  parts.push(keyLabel(summary, context));
   if (summary.route) parts.push(summary.route);
   if (summary.model) parts.push(summary.model);
   if (summary.error) parts.push(`error=${summary.error}`);
   parts.push(`[${summary.requestId}]`);
-  return parts.join('  ');
+  return printable(parts.join('  '));
 }

@@ -69,19 +69,26 @@ function rawOutputHandler(sink: (chunk: Buffer) => void): (stdout: Readable, std
 export async function startTopology(options: StartOptions): Promise<RunningTopology> {
   const host = options.host ?? '127.0.0.1';
   await assertPortFree(host, options.port);
+  const { publicWorker } = options.topology;
   const miniflare = new Miniflare({
-    host,
-    port: options.port,
+    // Miniflare's entry worker obeys client headers Cloudflare's edge does not: MF-Route-Override sends a request to
+    // any worker by name (a private shard too) and MF-Original-URL rewrites its URL. So the port serves the public
+    // worker through a workerd socket of its own, and the entry keeps a random loopback port for Miniflare's use.
+    host: '127.0.0.1',
+    port: 0,
     handleStructuredLogs: ({ message, level }: { message: string; level: string }) => {
       options.onLog(message, level);
     },
     ...(options.log ? { log: options.log } : {}),
     ...(options.onRuntimeOutput ? { handleRuntimeStdio: rawOutputHandler(options.onRuntimeOutput) } : {}),
-    workers: options.topology.workers.map((worker) => worker.options),
+    workers: options.topology.workers.map((worker) =>
+      worker === publicWorker ? { ...worker.options, unsafeDirectSockets: [{ host, port: options.port }] } : worker.options,
+    ),
   });
   let url: URL;
   try {
-    url = await miniflare.ready;
+    await miniflare.ready;
+    url = await miniflare.unsafeGetDirectURL(publicWorker.scriptName);
   } catch (error) {
     // a runtime that failed to start still holds Miniflare's loopback server open
     await miniflare.dispose().catch(() => undefined);
