@@ -52,11 +52,17 @@ function harness(behaviour: (key: string) => Reply) {
   let seed = 1;
   const calls: string[] = [];
   const logs: LogLine[] = [];
+  const sleeps: number[] = [];
   const deps: HandlerDeps = {
     now: () => now,
     // a small LCG: deterministic, yet spreads picks over all keys
     random: () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31),
     randomUUID: () => 'req',
+    sleep: async ms => {
+      sleeps.push(ms);
+      now += ms;
+      return true;
+    },
     log: line => logs.push(line),
     pool: new KeyPool(),
     fetch: async (_url, init) => {

@@ -14,11 +14,39 @@ export function openAIErrorType(status: number): string {
   return status >= 500 ? 'server_error' : 'invalid_request_error';
 }
 
-/** Replaces every occurrence of a secret (a pool key, the password) with `[redacted]`. */
+/** Replaces every occurrence of a secret (a pool key, the password), as is or percent-encoded, with `[redacted]`. */
 export function redact(text: string, secrets: readonly string[]): string {
   let out = text;
-  for (const secret of secrets) if (secret) out = out.split(secret).join('[redacted]');
+  for (const secret of secrets) {
+    if (!secret) continue;
+    for (const form of new Set([secret, encodeURIComponent(secret)])) out = out.split(form).join('[redacted]');
+  }
   return out;
+}
+
+function redactValue(value: unknown, secrets: readonly string[]): unknown {
+  if (typeof value === 'string') return redact(value, secrets);
+  if (Array.isArray(value)) return value.map(v => redactValue(v, secrets));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k, secrets), redactValue(v, secrets)]));
+  }
+  return value;
+}
+
+/**
+ * Redacts secrets from a body that may be JSON. JSON can spell any character as a `\u` escape, so a key written
+ * that way survives a search of the raw text: the body is decoded, redacted, and re-encoded whenever its decoded
+ * strings held a secret. Otherwise the text is returned as it came (byte for byte, when it held none).
+ */
+export function redactJsonText(text: string, secrets: readonly string[]): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return redact(text, secrets);
+  }
+  const redacted = redactValue(parsed, secrets);
+  return JSON.stringify(redacted) === JSON.stringify(parsed) ? text : JSON.stringify(redacted);
 }
 
 function parseJson(text: string): unknown {
@@ -85,25 +113,47 @@ export function embeddingsResponse(body: unknown, base64: boolean): unknown {
   return { ...(body as object), data: encoded };
 }
 
+/** Whether an SSE body that ends with `tail` ended on an event boundary: a blank line, in any of SSE's line endings. */
+export function endsOnEventBoundary(tail: string): boolean {
+  return tail.endsWith('\n\n') || tail.endsWith('\r\r') || tail.endsWith('\r\n\r\n') || tail.endsWith('\n\r\n');
+}
+
+/** Thrown into `onError` when the upstream stream ended cleanly but not on an event boundary (or empty). */
+export class StreamEndedMidEvent extends Error {}
+
 /**
- * Passes an SSE body through unchanged, but if the upstream connection breaks mid-stream, ends it with one
- * `data:` event carrying an error, so clients raise an error instead of treating a truncated reply as complete.
- * The `openai` SDK and `@google/genai` both throw on a data event holding an `error` object.
+ * Passes an SSE body through unchanged, but if the upstream connection breaks mid-stream, or the stream ends
+ * without a blank line after its last event (or with no event at all), ends it with one `data:` event carrying an
+ * error, so clients raise an error instead of treating a truncated reply as complete. The `openai` SDK and
+ * `@google/genai` both throw on a data event holding an `error` object.
  */
 export function sseWithErrorEvent(upstream: ReadableStream<Uint8Array>, errorEvent: string, onError: (e: unknown) => void): ReadableStream<Uint8Array> {
   const reader = upstream.getReader();
   const encoder = new TextEncoder();
+  // the last few bytes are all it takes to see whether the stream stopped between events
+  let tail = '';
+  const fail = (controller: ReadableStreamDefaultController<Uint8Array>, e: unknown): void => {
+    onError(e);
+    // a blank line first terminates any event the cut left half-written
+    controller.enqueue(encoder.encode(`\n\ndata: ${errorEvent}\n\n`));
+    controller.close();
+  };
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
         const { done, value } = await reader.read();
-        if (done) controller.close();
-        else controller.enqueue(value);
+        if (done) {
+          if (endsOnEventBoundary(tail)) controller.close();
+          else fail(controller, new StreamEndedMidEvent());
+          return;
+        }
+        if (value.byteLength > 0) {
+          const last = value.subarray(Math.max(0, value.byteLength - 4));
+          tail = (tail + String.fromCharCode(...last)).slice(-4);
+        }
+        controller.enqueue(value);
       } catch (e) {
-        onError(e);
-        // a blank line first terminates any event the cut left half-written
-        controller.enqueue(encoder.encode(`\n\ndata: ${errorEvent}\n\n`));
-        controller.close();
+        fail(controller, e);
       }
     },
     cancel(reason) {

@@ -13,12 +13,29 @@ export type Env = SrcEnv;
 // module scope: cooldowns and removed keys last as long as the isolate, shared by its concurrent requests
 const pool = new KeyPool();
 
+/** Resolves true after `ms`, or false as soon as `signal` aborts. */
+function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
+  if (signal?.aborted) return Promise.resolve(false);
+  return new Promise(resolve => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 export default {
   fetch(request, env) {
     return handleRequest(request, env, {
       fetch: (url, init) => fetch(url, init),
       now: () => Date.now(),
       random: () => Math.random(),
+      sleep,
       randomUUID: () => crypto.randomUUID(),
       log: consoleLogger,
       pool,
