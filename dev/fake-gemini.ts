@@ -95,6 +95,8 @@ export interface FakeGeminiOptions {
   redirectTo?: string;
   /** the status the `redirect` behaviour answers. @default 302 */
   redirectStatus?: 301 | 302 | 303 | 307 | 308;
+  /** `RetryInfo.retryDelay` of the `quota-minute` behaviour. @default {@link FAKE_RETRY_DELAY} */
+  retryDelay?: string;
 }
 
 export interface FakeGeminiCall {
@@ -242,6 +244,7 @@ interface CallShape {
   readonly model: string;
   readonly apiKey: string;
   readonly body: string;
+  readonly retryDelay: string;
 }
 
 function googleError(b: FakeBehaviour, call: CallShape): GoogleErrorObject | undefined {
@@ -252,7 +255,7 @@ function googleError(b: FakeBehaviour, call: CallShape): GoogleErrorObject | und
   };
   switch (b) {
     case 'quota-minute':
-      return quotaExhausted(model, 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier', '10', FAKE_RETRY_DELAY, help);
+      return quotaExhausted(model, 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier', '10', call.retryDelay, help);
     case 'quota-day':
       // real per-day bodies also carry a short RetryInfo; honouring it would hammer a key that is out until midnight
       return quotaExhausted(model, 'GenerateRequestsPerDayPerProjectPerModel-FreeTier', '250', '43s', help);
@@ -421,6 +424,7 @@ interface Settings {
   chunkDelayMs: number;
   redirectTo: string;
   redirectStatus: number;
+  retryDelay: string;
 }
 
 interface Ctx {
@@ -758,6 +762,7 @@ export async function startFakeGemini(o: FakeGeminiOptions = {}): Promise<FakeGe
     chunkDelayMs: o.chunkDelayMs ?? 0,
     redirectTo: o.redirectTo ?? 'https://redirect.invalid',
     redirectStatus: o.redirectStatus ?? 302,
+    retryDelay: o.retryDelay ?? FAKE_RETRY_DELAY,
   };
   let settings: Settings = { ...initial };
   let defaultBehaviour: FakeBehaviour = 'ok';
@@ -794,7 +799,7 @@ export async function startFakeGemini(o: FakeGeminiOptions = {}): Promise<FakeGe
     if (behaviour === 'hang') return; // never answers; close() tears the socket down
     if (behaviour === 'redirect') return sendRedirect(res, settings, rawUrl);
     const model = /models\/([^/:]+)/.exec(url.pathname)?.[1] ?? parseJsonObject(body)?.model;
-    const err = googleError(behaviour, { surface, method: req.method ?? '', model: typeof model === 'string' ? model : 'gemini-2.5-flash', apiKey, body });
+    const err = googleError(behaviour, { surface, method: req.method ?? '', model: typeof model === 'string' ? model : 'gemini-2.5-flash', apiKey, body, retryDelay: settings.retryDelay });
     if (err) return sendError(res, surface, err);
 
     const ctx: Ctx = { req, res, url, body, behaviour, settings };
@@ -831,6 +836,7 @@ export async function startFakeGemini(o: FakeGeminiOptions = {}): Promise<FakeGe
         chunkDelayMs: next.chunkDelayMs ?? settings.chunkDelayMs,
         redirectTo: next.redirectTo ?? settings.redirectTo,
         redirectStatus: next.redirectStatus ?? settings.redirectStatus,
+        retryDelay: next.retryDelay ?? settings.retryDelay,
       };
     },
     reset() {

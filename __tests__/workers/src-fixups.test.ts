@@ -9,7 +9,7 @@ import {
   StreamEndedMidEvent,
   toOpenAIError,
 } from '../../workers/src/fixups';
-import { readConfig } from '../../workers/src/config';
+import { readConfig, type SrcEnv } from '../../workers/src/config';
 import { preflightHeaders } from '../../workers/src/cors';
 import { requestIdOf } from '../../workers/src/log';
 
@@ -169,7 +169,7 @@ describe('readConfig', () => {
     });
   });
 
-  it.each([
+  it.each<[SrcEnv, string]>([
     [{}, 'PASS is not set'],
     [{ PASS: 'p', GEMINI_BASE_URL: 'not a url' }, 'GEMINI_BASE_URL is not a URL'],
     [{ PASS: 'p', GEMINI_BASE_URL: 'ftp://x' }, 'GEMINI_BASE_URL must be http(s)'],
@@ -177,7 +177,7 @@ describe('readConfig', () => {
     [{ PASS: 'p', MAX_BODY_BYTES: '1.5' }, 'MAX_BODY_BYTES must be a positive integer'],
     [{ PASS: 'p', GEMINI_BASE_URL: 'https://gateway.example/v1/a/b?token=x' }, 'GEMINI_BASE_URL must not have a query, a fragment or credentials'],
     [{ PASS: 'p', GEMINI_BASE_URL: 'https://user:pw@gateway.example/v1' }, 'GEMINI_BASE_URL must not have a query, a fragment or credentials'],
-    ...['-1', '1.5', '60001', 'abc', ' 5', '1e3'].map(v => [{ PASS: 'p', MAX_WAIT_MS: v }, 'MAX_WAIT_MS must be an integer from 0 to 60000'] as const),
+    ...['-1', '1.5', '60001', 'abc', ' 5', '1e3'].map((v): [SrcEnv, string] => [{ PASS: 'p', MAX_WAIT_MS: v }, 'MAX_WAIT_MS must be an integer from 0 to 60000']),
   ])('names the binding at fault: %p', (env, problem) => {
     expect(readConfig(env)).toEqual({ ok: false, problem });
   });
