@@ -227,7 +227,7 @@ describe('MAX_WAIT_MS through the handler (injected time)', () => {
   });
 
   it('refuses at once, without waiting, when the first key frees later than MAX_WAIT_MS (and by default)', async () => {
-    for (const env of [{ MAX_WAIT_MS: '16999' }, {}]) {
+    for (const env of [{ MAX_WAIT_MS: '16999' }, {}] as Record<string, string>[]) {
       const h = harness(() => 'ok', { env });
       h.coolAll(ALL, 17_000);
       const res = await h.send();
