@@ -2,7 +2,7 @@ import {
   embeddingsRequest,
   embeddingsResponse,
   encodeFloat32Base64,
-  endsOnEventBoundary,
+  EventBoundaries,
   redact,
   redactJsonText,
   sseWithErrorEvent,
@@ -118,7 +118,8 @@ describe('sseWithErrorEvent', () => {
       },
     });
     const text = await new Response(sseWithErrorEvent(broken, '{"error":{"code":"x"}}', () => failures++)).text();
-    expect(text).toBe('data: {"partial\n\ndata: {"error":{"code":"x"}}\n\n');
+    // the half-written event is dropped: the client's parser sees whole events only, then the error
+    expect(text).toBe('data: {"error":{"code":"x"}}\n\n');
     expect(failures).toBe(1);
   });
   const chunked = (...parts: string[]) => {
@@ -131,25 +132,39 @@ describe('sseWithErrorEvent', () => {
     });
   };
 
-  it('appends the error event when a stream ends cleanly mid-event, or with no event at all', async () => {
+  it('drops the unfinished event and appends the error event when a stream ends cleanly mid-event, or with no event at all', async () => {
     const errors: unknown[] = [];
     const run = (...parts: string[]) => new Response(sseWithErrorEvent(chunked(...parts), '{"error":{"code":"x"}}', e => errors.push(e))).text();
-    expect(await run('data: {"a":1}\n\n', 'data: {"b"')).toBe('data: {"a":1}\n\ndata: {"b"\n\ndata: {"error":{"code":"x"}}\n\n');
-    expect(await run('data: {"a":1}\r\n\r\ndata: {"b":2}\r\n')).toBe('data: {"a":1}\r\n\r\ndata: {"b":2}\r\n\n\ndata: {"error":{"code":"x"}}\n\n');
-    expect(await run()).toBe('\n\ndata: {"error":{"code":"x"}}\n\n');
-    expect(errors).toHaveLength(3);
+    expect(await run('data: {"a":1}\n\n', 'data: {"b"')).toBe('data: {"a":1}\n\ndata: {"error":{"code":"x"}}\n\n');
+    expect(await run('data: {"a":1}\r\n\r\ndata: {"b":2}\r\n')).toBe('data: {"a":1}\r\n\r\ndata: {"error":{"code":"x"}}\n\n');
+    expect(await run('data: [DONE]\n')).toBe('data: {"error":{"code":"x"}}\n\n');
+    expect(await run()).toBe('data: {"error":{"code":"x"}}\n\n');
+    expect(errors).toHaveLength(4);
     expect(errors.every(e => e instanceof StreamEndedMidEvent)).toBe(true);
   });
 
-  it('ends quietly on every SSE event boundary, even one split across chunks', async () => {
+  it('passes whole events on unchanged and ends quietly on every SSE event boundary, even one split across chunks', async () => {
     const errors: unknown[] = [];
     const run = (...parts: string[]) => new Response(sseWithErrorEvent(chunked(...parts), '{}', e => errors.push(e))).text();
     expect(await run('data: 1\n', '\n')).toBe('data: 1\n\n');
     expect(await run('data: 1\r\n\r', '\n')).toBe('data: 1\r\n\r\n');
     expect(await run('data: 1\r\r')).toBe('data: 1\r\r');
     expect(await run('data: 1\n', '', '\n')).toBe('data: 1\n\n');
+    expect(await run('da', 'ta: 1\n\nda', 'ta: 2\r\n\r\n', ': keep-alive\n\n')).toBe('data: 1\n\ndata: 2\r\n\r\n: keep-alive\n\n');
     expect(errors).toEqual([]);
-    expect(endsOnEventBoundary('data: [DONE]\n')).toBe(false);
+  });
+
+  it('finds event boundaries byte by byte across chunk edges', () => {
+    const ends = (...parts: string[]) => {
+      const b = new EventBoundaries();
+      return parts.map(p => b.lastEnd(new TextEncoder().encode(p)));
+    };
+    expect(ends('a\n\nb')).toEqual([3]);
+    expect(ends('a\r\n', '\r\n')).toEqual([-1, 2]);
+    expect(ends('a\r', '\n', '\r', '\n')).toEqual([-1, -1, -1, 1]);
+    expect(ends('a\n', '\r\nb')).toEqual([-1, 2]);
+    expect(ends('a\n', 'b\n')).toEqual([-1, -1]);
+    expect(ends('a\r\nb\r\n')).toEqual([-1]);
   });
 });
 

@@ -113,45 +113,79 @@ export function embeddingsResponse(body: unknown, base64: boolean): unknown {
   return { ...(body as object), data: encoded };
 }
 
-/** Whether an SSE body that ends with `tail` ended on an event boundary: a blank line, in any of SSE's line endings. */
-export function endsOnEventBoundary(tail: string): boolean {
-  return tail.endsWith('\n\n') || tail.endsWith('\r\r') || tail.endsWith('\r\n\r\n') || tail.endsWith('\n\r\n');
+const LF = 0x0a;
+const CR = 0x0d;
+
+/**
+ * Finds where SSE events end in a byte stream fed chunk by chunk: after a blank line, in any of SSE's line endings
+ * (LF LF, CRLF CRLF, LF CRLF, CR CR). It remembers the last two bytes, so a boundary split across chunks is found.
+ */
+export class EventBoundaries {
+  private before1 = -1;
+  private before2 = -1;
+
+  /** The end (exclusive) of the last event boundary in `chunk`, or -1 when the chunk completes no event. */
+  lastEnd(chunk: Uint8Array): number {
+    let end = -1;
+    for (let i = 0; i < chunk.length; i++) {
+      const b = chunk[i]!;
+      const p1 = i >= 1 ? chunk[i - 1]! : this.before1;
+      const p2 = i >= 2 ? chunk[i - 2]! : i === 1 ? this.before1 : this.before2;
+      if ((b === LF && (p1 === LF || (p1 === CR && p2 === LF))) || (b === CR && p1 === CR)) end = i + 1;
+    }
+    if (chunk.length >= 2) [this.before2, this.before1] = [chunk[chunk.length - 2]!, chunk[chunk.length - 1]!];
+    else if (chunk.length === 1) [this.before2, this.before1] = [this.before1, chunk[0]!];
+    return end;
+  }
 }
 
-/** Thrown into `onError` when the upstream stream ended cleanly but not on an event boundary (or empty). */
+/** Thrown into `onError` when the upstream stream ended cleanly but inside an event, or with no event at all. */
 export class StreamEndedMidEvent extends Error {}
 
 /**
- * Passes an SSE body through unchanged, but if the upstream connection breaks mid-stream, or the stream ends
- * without a blank line after its last event (or with no event at all), ends it with one `data:` event carrying an
- * error, so clients raise an error instead of treating a truncated reply as complete. The `openai` SDK and
- * `@google/genai` both throw on a data event holding an `error` object.
+ * Passes an SSE body through event by event, unchanged, so a client only ever sees whole events. If the upstream
+ * connection breaks mid-stream, or the stream ends without a blank line after its last event (or with no event at
+ * all), the half-written event is dropped and the stream ends with one `data:` event carrying an error, so clients
+ * raise that error instead of treating a truncated reply as complete (or choking on half a JSON object first). The
+ * `openai` SDK and `@google/genai` both throw on a data event holding an `error` object.
  */
 export function sseWithErrorEvent(upstream: ReadableStream<Uint8Array>, errorEvent: string, onError: (e: unknown) => void): ReadableStream<Uint8Array> {
   const reader = upstream.getReader();
   const encoder = new TextEncoder();
-  // the last few bytes are all it takes to see whether the stream stopped between events
-  let tail = '';
+  const boundaries = new EventBoundaries();
+  /** bytes of the event still being received, held back until it is complete */
+  let held: Uint8Array[] = [];
+  let receivedAny = false;
   const fail = (controller: ReadableStreamDefaultController<Uint8Array>, e: unknown): void => {
     onError(e);
-    // a blank line first terminates any event the cut left half-written
-    controller.enqueue(encoder.encode(`\n\ndata: ${errorEvent}\n\n`));
+    controller.enqueue(encoder.encode(`data: ${errorEvent}\n\n`));
     controller.close();
   };
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
-        const { done, value } = await reader.read();
-        if (done) {
-          if (endsOnEventBoundary(tail)) controller.close();
-          else fail(controller, new StreamEndedMidEvent());
+        // a pull that enqueues nothing is not called again, so read on until an event is complete
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) {
+            // line breaks alone after the last event are a blank line too
+            const unfinished = held.some(chunk => chunk.some(b => b !== LF && b !== CR));
+            if (!receivedAny || unfinished) fail(controller, new StreamEndedMidEvent());
+            else controller.close();
+            return;
+          }
+          if (value.byteLength === 0) continue;
+          receivedAny = true;
+          const end = boundaries.lastEnd(value);
+          if (end === -1) {
+            held.push(value);
+            continue;
+          }
+          for (const chunk of held) controller.enqueue(chunk);
+          controller.enqueue(value.subarray(0, end));
+          held = end < value.byteLength ? [value.subarray(end)] : [];
           return;
         }
-        if (value.byteLength > 0) {
-          const last = value.subarray(Math.max(0, value.byteLength - 4));
-          tail = (tail + String.fromCharCode(...last)).slice(-4);
-        }
-        controller.enqueue(value);
       } catch (e) {
         fail(controller, e);
       }
