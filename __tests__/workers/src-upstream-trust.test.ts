@@ -5,12 +5,13 @@
  * ends cleanly mid-event reaches the client with an error event.
  */
 import { GoogleGenAI } from '@google/genai';
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import OpenAI from 'openai';
 import { FAKE_REPLY_TEXT, startFakeGemini, type FakeGemini } from '../../dev/fake-gemini';
 import { rawRequest, type RawRequest } from '../helpers/raw-http';
 import { ABORT_AFTER_HEADER, startSrcWorker, type SrcWorkerHarness } from '../helpers/src-worker';
+import { startGatewayProxy, type GatewayProxy } from '../security/gateway-proxy';
 
 const PASS = 'CANARY-PASS-trust-9e2b';
 const KEYS = ['CANARY-KEY-1-trust-aa01', 'CANARY-KEY-2-trust-bb02', 'CANARY-KEY-3-trust-cc03'];
@@ -87,35 +88,14 @@ describe('upstream redirects are never followed', () => {
   });
 });
 
-/** An AI Gateway stand-in: serves Google (the fake) only under `prefix`, recording every path it was asked for. */
-async function startPrefixProxy(prefix: string, target: string) {
-  const paths: string[] = [];
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const url = req.url ?? '/';
-    paths.push(url);
-    if (!url.startsWith(`${prefix}/`)) {
-      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"no such gateway path"}');
-      return;
-    }
-    const { hostname, port } = new URL(target);
-    const upstream = httpRequest({ host: hostname, port, method: req.method, path: url.slice(prefix.length), headers: { ...req.headers, host: `${hostname}:${port}` } }, upstreamRes => {
-      res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
-      upstreamRes.pipe(res);
-    });
-    upstream.on('error', () => res.destroy());
-    req.pipe(upstream);
-  });
-  return { url: await listen(server), paths, close: () => close(server) };
-}
-
 describe('a GEMINI_BASE_URL with a path (Cloudflare AI Gateway) keeps it on every route', () => {
   const PREFIX = '/v1/0123456789abcdef/my-gateway/google-ai-studio';
   let h: SrcWorkerHarness;
-  let proxy: Awaited<ReturnType<typeof startPrefixProxy>>;
+  let proxy: GatewayProxy;
 
   beforeAll(async () => {
     const fake = await startFakeGemini();
-    proxy = await startPrefixProxy(PREFIX, fake.url);
+    proxy = await startGatewayProxy(PREFIX, fake.url);
     h = await startSrcWorker({ keys: KEYS, pass: PASS, fake, bindings: { GEMINI_BASE_URL: `${proxy.url}${PREFIX}/` } });
   });
   afterAll(async () => {
