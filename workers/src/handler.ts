@@ -121,8 +121,8 @@ function retryAfterSeconds(ms: number): string {
 }
 
 /**
- * The answer when no key could serve the request: cooling (429 with retry-after) or gone (503). With MAX_WAIT_MS,
- * a cooling pool is only refused once the first key to free is further away than the request may still wait.
+ * The answer when no key could serve the request: cooling (429 with retry-after) or gone (503). By then the request
+ * has waited for a cooling key whenever MAX_WAIT_MS allowed it (see `sendUpstream`).
  */
 function keysUnavailable(deps: HandlerDeps, config: SrcConfig, model: string): Refusal {
   const status = deps.pool.status(config.keys.map(k => k.index), model, deps.now());
