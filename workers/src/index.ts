@@ -1,7 +1,7 @@
 /**
  * The src worker: holds a shard of Gemini API keys and serves OpenAI-compatible and native Gemini requests on
  * them, cooling rate-limited keys and failing over between them. Logic lives in the modules beside this file;
- * this handler only supplies the real clock, randomness, network and the per-isolate key pool.
+ * this handler only supplies the real clock, timers, randomness, network and the per-isolate key pool.
  */
 import type { SrcEnv } from './config';
 import { handleRequest } from './handler';
