@@ -13,6 +13,8 @@
  * deterministic ({@link FAKE_REPLY_TEXT}, {@link fakeEmbeddingValues}) so tests can assert exact content and numbers.
  * The API key is never written into any response, except by the two opt-in behaviours that quote it the way some of
  * Google's messages do (`suspended-key`, `denied-quoting-key`), so a gateway's redaction can be proven end to end.
+ * Behaviours about a requested resource (`resource-denied-403`, `denied-quoting-key`) answer only calls that carry
+ * a request body; a model list or lookup with the same key succeeds, as it does at Google.
  *
  * Standalone: `tsx dev/fake-gemini.ts --port 8788 [--stream-chunks 5] [--chunk-delay-ms 50] [--behaviour ok]`.
  */
@@ -34,7 +36,27 @@ export type FakeBehaviour =
   /** 403 CONSUMER_SUSPENDED quoting the key, as Google words it: a key-level fault */
   | 'suspended-key'
   /** 403 PERMISSION_DENIED quoting the key without saying anything about the key: not a key-level fault */
-  | 'denied-quoting-key';
+  | 'denied-quoting-key'
+  /** 401 UNAUTHENTICATED, as Google answers a credential it does not accept */
+  | 'unauthenticated-401'
+  /** 403 PERMISSION_DENIED, ErrorInfo SERVICE_DISABLED: the key's project has the Generative Language API off */
+  | 'service-disabled-403'
+  /** 403 PERMISSION_DENIED, ErrorInfo BILLING_DISABLED */
+  | 'billing-disabled-403'
+  /** 429 whose QuotaFailure has quotaValue "0" (and "limit: 0" in the message): no quota at all for the model */
+  | 'quota-zero'
+  /** 429 RESOURCE_EXHAUSTED "Resource has been exhausted (e.g. check quota)." with no details */
+  | 'quota-bare-429'
+  /** 400 FAILED_PRECONDITION "User location is not supported for the API use.", no details */
+  | 'location-400'
+  /** 403 PERMISSION_DENIED about another project's file, no details (calls with a body only) */
+  | 'resource-denied-403'
+  /** a redirect (`redirectStatus`, default 302) to `redirectTo` plus the request's path and query */
+  | 'redirect'
+  /** 400 INVALID_ARGUMENT quoting every unknown top-level field name of the request body, as Google does */
+  | 'echo-unknown-field'
+  /** the reply ends cleanly halfway: a stream mid-event (no blank line after it), a JSON body mid-value */
+  | 'truncated-stream';
 
 export const FAKE_BEHAVIOURS: readonly FakeBehaviour[] = [
   'ok',
@@ -50,6 +72,16 @@ export const FAKE_BEHAVIOURS: readonly FakeBehaviour[] = [
   'malformed-json',
   'suspended-key',
   'denied-quoting-key',
+  'unauthenticated-401',
+  'service-disabled-403',
+  'billing-disabled-403',
+  'quota-zero',
+  'quota-bare-429',
+  'location-400',
+  'resource-denied-403',
+  'redirect',
+  'echo-unknown-field',
+  'truncated-stream',
 ];
 
 export interface FakeGeminiOptions {
@@ -59,6 +91,12 @@ export interface FakeGeminiOptions {
   streamChunks?: number;
   /** delay before each streamed chunk, in milliseconds. @default 0 */
   chunkDelayMs?: number;
+  /** where the `redirect` behaviour points (the request's path and query are appended). @default 'https://redirect.invalid' */
+  redirectTo?: string;
+  /** the status the `redirect` behaviour answers. @default 302 */
+  redirectStatus?: 301 | 302 | 303 | 307 | 308;
+  /** `RetryInfo.retryDelay` of the `quota-minute` behaviour. @default {@link FAKE_RETRY_DELAY} */
+  retryDelay?: string;
 }
 
 export interface FakeGeminiCall {
@@ -81,7 +119,7 @@ export interface FakeGemini {
   setKeyBehaviour(key: string, b: FakeBehaviour | undefined): void;
   setDefaultBehaviour(b: FakeBehaviour): void;
   configure(o: Partial<FakeGeminiOptions>): void;
-  /** clears calls, per-key behaviours, the default behaviour and stream settings */
+  /** clears calls, per-key behaviours, the default behaviour and stream and redirect settings */
   reset(): void;
   close(): Promise<void>;
 }
@@ -120,20 +158,26 @@ export function fakeReplyPieces(n: number): string[] {
 // ---------------------------------------------------------------------------------------------------------------
 // Google error bodies
 
-interface GoogleErrorObject {
+/** The inner `error` object of Google's error bodies. */
+export interface GoogleErrorObject {
   code: number;
   message: string;
   status: string;
   details?: unknown[];
 }
 
+/** The project number the fake's SERVICE_DISABLED and BILLING_DISABLED answers name. */
+export const FAKE_PROJECT_NUMBER = '123456789012';
+
+const QUOTA_MESSAGE =
+  'You exceeded your current quota, please check your plan and billing details. For more information on this ' +
+  'error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.';
+
 /** Google's 429 body: which quota tripped (`QuotaFailure`), where to read about it, and how long to wait. */
-function quotaExhausted(model: string, quotaId: string, quotaValue: string, retryDelay: string, help: object): GoogleErrorObject {
+function quotaExhausted(model: string, quotaId: string, quotaValue: string, retryDelay: string, help: object, message = QUOTA_MESSAGE): GoogleErrorObject {
   return {
     code: 429,
-    message:
-      'You exceeded your current quota, please check your plan and billing details. For more information on this ' +
-      'error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.',
+    message,
     status: 'RESOURCE_EXHAUSTED',
     details: [
       {
@@ -153,14 +197,65 @@ function quotaExhausted(model: string, quotaId: string, quotaValue: string, retr
   };
 }
 
-function googleError(b: FakeBehaviour, model: string, apiKey: string): GoogleErrorObject | undefined {
+/**
+ * Google's answer to a body with unknown field names: 400 INVALID_ARGUMENT quoting each name, in the message and in
+ * a BadRequest field violation. The names are the client's own text, which is why a gateway must never read them.
+ */
+export function unknownFieldsError(names: readonly string[]): GoogleErrorObject {
+  const lines = names.map(name => `Invalid JSON payload received. Unknown name ${JSON.stringify(name)}: Cannot find field.`);
+  return {
+    code: 400,
+    message: lines.join('\n'),
+    status: 'INVALID_ARGUMENT',
+    details: [{ '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: lines.map(description => ({ description })) }],
+  };
+}
+
+/** Google's answer to a field value of the wrong type, quoting the value (as it does for enums and numbers). */
+export function invalidValueError(field: string, value: string): GoogleErrorObject {
+  const description = `Invalid value at '${field}' (TYPE_STRING), ${JSON.stringify(value)}`;
+  return {
+    code: 400,
+    message: `Invalid JSON payload received. ${description}`,
+    status: 'INVALID_ARGUMENT',
+    details: [{ '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: [{ field, description }] }],
+  };
+}
+
+/** Top-level request fields Google knows, per surface (both spellings on the native one, as Google accepts). */
+const KNOWN_FIELDS: Readonly<Record<Surface, ReadonlySet<string>>> = {
+  native: new Set([
+    'contents', 'tools', 'toolConfig', 'tool_config', 'safetySettings', 'safety_settings', 'systemInstruction', 'system_instruction',
+    'generationConfig', 'generation_config', 'cachedContent', 'cached_content', 'labels', 'model', 'content', 'taskType', 'task_type',
+    'title', 'outputDimensionality', 'output_dimensionality', 'requests', 'generateContentRequest', 'generate_content_request',
+  ]),
+  openai: new Set([
+    'model', 'messages', 'stream', 'stream_options', 'tools', 'tool_choice', 'temperature', 'top_p', 'max_tokens',
+    'max_completion_tokens', 'n', 'stop', 'response_format', 'reasoning_effort', 'seed', 'presence_penalty',
+    'frequency_penalty', 'extra_body', 'user', 'logprobs', 'top_logprobs', 'parallel_tool_calls', 'input', 'encoding_format',
+    'dimensions', 'metadata', 'modalities', 'audio', 'prediction', 'store', 'service_tier', 'web_search_options',
+  ]),
+};
+
+/** What a call looked like, for the behaviours whose answer depends on it. */
+interface CallShape {
+  readonly surface: Surface;
+  readonly method: string;
+  readonly model: string;
+  readonly apiKey: string;
+  readonly body: string;
+  readonly retryDelay: string;
+}
+
+function googleError(b: FakeBehaviour, call: CallShape): GoogleErrorObject | undefined {
+  const { model, apiKey } = call;
   const help = {
     '@type': 'type.googleapis.com/google.rpc.Help',
     links: [{ description: 'Learn more about Gemini API quotas', url: 'https://ai.google.dev/gemini-api/docs/rate-limits' }],
   };
   switch (b) {
     case 'quota-minute':
-      return quotaExhausted(model, 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier', '10', FAKE_RETRY_DELAY, help);
+      return quotaExhausted(model, 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier', '10', call.retryDelay, help);
     case 'quota-day':
       // real per-day bodies also carry a short RetryInfo; honouring it would hammer a key that is out until midnight
       return quotaExhausted(model, 'GenerateRequestsPerDayPerProjectPerModel-FreeTier', '250', '43s', help);
@@ -204,6 +299,7 @@ function googleError(b: FakeBehaviour, model: string, apiKey: string): GoogleErr
         ],
       };
     case 'denied-quoting-key':
+      if (call.method === 'GET') return undefined;
       return {
         code: 403,
         message: `Permission denied: Consumer 'api_key:${apiKey}' cannot access this resource, or it may not exist.`,
@@ -217,6 +313,90 @@ function googleError(b: FakeBehaviour, model: string, apiKey: string): GoogleErr
       };
     case 'overloaded-503':
       return { code: 503, message: 'The model is overloaded. Please try again later.', status: 'UNAVAILABLE' };
+    case 'unauthenticated-401':
+      return {
+        code: 401,
+        message:
+          'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid ' +
+          'authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.',
+        status: 'UNAUTHENTICATED',
+        details: [
+          {
+            '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+            reason: 'ACCESS_TOKEN_TYPE_UNSUPPORTED',
+            metadata: { service: 'generativelanguage.googleapis.com', method: 'google.ai.generativelanguage.v1beta.GenerativeService.GenerateContent' },
+          },
+        ],
+      };
+    case 'service-disabled-403': {
+      const activationUrl = `https://console.developers.google.com/apis/api/generativelanguage.googleapis.com/overview?project=${FAKE_PROJECT_NUMBER}`;
+      const message =
+        `Generative Language API has not been used in project ${FAKE_PROJECT_NUMBER} before or it is disabled. Enable it by ` +
+        `visiting ${activationUrl} then retry. If you enabled this API recently, wait a few minutes for the action to propagate ` +
+        'to our systems and retry.';
+      return {
+        code: 403,
+        message,
+        status: 'PERMISSION_DENIED',
+        details: [
+          {
+            '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+            reason: 'SERVICE_DISABLED',
+            domain: 'googleapis.com',
+            metadata: {
+              consumer: `projects/${FAKE_PROJECT_NUMBER}`,
+              service: 'generativelanguage.googleapis.com',
+              serviceTitle: 'Generative Language API',
+              containerInfo: FAKE_PROJECT_NUMBER,
+              activationUrl,
+            },
+          },
+          { '@type': 'type.googleapis.com/google.rpc.LocalizedMessage', locale: 'en-US', message },
+          { '@type': 'type.googleapis.com/google.rpc.Help', links: [{ description: 'Google developers console API activation', url: activationUrl }] },
+        ],
+      };
+    }
+    case 'billing-disabled-403': {
+      const billingUrl = `https://console.developers.google.com/billing/enable?project=${FAKE_PROJECT_NUMBER}`;
+      return {
+        code: 403,
+        message:
+          `This API method requires billing to be enabled. Please enable billing on project #${FAKE_PROJECT_NUMBER} by visiting ` +
+          `${billingUrl} then retry. If you enabled billing recently, wait a few minutes for the action to propagate to our systems and retry.`,
+        status: 'PERMISSION_DENIED',
+        details: [
+          {
+            '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+            reason: 'BILLING_DISABLED',
+            domain: 'googleapis.com',
+            metadata: { consumer: `projects/${FAKE_PROJECT_NUMBER}`, service: 'generativelanguage.googleapis.com' },
+          },
+          { '@type': 'type.googleapis.com/google.rpc.Help', links: [{ description: 'Google developer console billing', url: billingUrl }] },
+        ],
+      };
+    }
+    case 'quota-zero':
+      // a free-tier project asking for a model its tier does not include; the RetryInfo is as short as ever
+      return quotaExhausted(
+        model,
+        'GenerateRequestsPerMinutePerProjectPerModel-FreeTier',
+        '0',
+        '27s',
+        help,
+        `${QUOTA_MESSAGE}\n* Quota exceeded for metric: generativelanguage.googleapis.com/generate_content_free_tier_requests, limit: 0, model: ${model}`,
+      );
+    case 'quota-bare-429':
+      return { code: 429, message: 'Resource has been exhausted (e.g. check quota).', status: 'RESOURCE_EXHAUSTED' };
+    case 'location-400':
+      return { code: 400, message: 'User location is not supported for the API use.', status: 'FAILED_PRECONDITION' };
+    case 'resource-denied-403':
+      if (call.method === 'GET') return undefined;
+      return { code: 403, message: 'You do not have permission to access the File 2fk3n0bq8xyz or it may not exist.', status: 'PERMISSION_DENIED' };
+    case 'echo-unknown-field': {
+      const parsed = parseJsonObject(call.body);
+      const unknown = parsed ? Object.keys(parsed).filter(name => !KNOWN_FIELDS[call.surface].has(name)) : [];
+      return unknown.length > 0 ? unknownFieldsError(unknown) : undefined;
+    }
     case 'bad-request-400':
       return {
         code: 400,
@@ -242,6 +422,9 @@ type Surface = 'openai' | 'native';
 interface Settings {
   streamChunks: number;
   chunkDelayMs: number;
+  redirectTo: string;
+  redirectStatus: number;
+  retryDelay: string;
 }
 
 interface Ctx {
@@ -263,6 +446,12 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 function sendError(res: ServerResponse, surface: Surface, err: GoogleErrorObject): void {
   // Google's OpenAI-compatible endpoint wraps its error in an array; the native API does not
   sendJson(res, err.code, surface === 'openai' ? [{ error: err }] : { error: err });
+}
+
+/** The `redirect` behaviour: what a proxy or a hijacked host in front of Google might answer. */
+function sendRedirect(res: ServerResponse, settings: Settings, rawUrl: string): void {
+  res.writeHead(settings.redirectStatus, { location: `${settings.redirectTo.replace(/\/$/, '')}${rawUrl}`, 'content-type': 'text/html; charset=UTF-8' });
+  res.end('<html><body>Moved</body></html>');
 }
 
 function notFound(res: ServerResponse, surface: Surface, what: string): void {
@@ -294,8 +483,11 @@ function headerRecord(req: IncomingMessage): Record<string, string> {
   return out;
 }
 
-/** Writes SSE events with the configured delay; `cut` destroys the socket halfway instead of finishing. */
-async function writeSse(ctx: Ctx, events: string[], terminator: string, cut: boolean): Promise<void> {
+/**
+ * Writes SSE events with the configured delay; `cut` destroys the socket halfway instead of finishing; `truncate`
+ * ends the reply cleanly halfway, inside an event (half of it written, no blank line after it).
+ */
+async function writeSse(ctx: Ctx, events: string[], terminator: string, cut: boolean, truncate = false): Promise<void> {
   const { res, settings } = ctx;
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   res.flushHeaders();
@@ -310,6 +502,10 @@ async function writeSse(ctx: Ctx, events: string[], terminator: string, cut: boo
       res.socket?.destroy();
       return;
     }
+    if (truncate && i === cutAt) {
+      res.end(`data: ${event.slice(0, Math.floor(event.length / 2))}`);
+      return;
+    }
     flushed = new Promise(resolve => res.write(`data: ${event}${terminator}`, () => resolve()));
   }
   res.end();
@@ -320,6 +516,13 @@ function writeCutJson(res: ServerResponse, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });
   res.write(text.slice(0, Math.floor(text.length / 2)), () => res.socket?.destroy());
+}
+
+/** A success body that ends cleanly halfway: the connection closes normally, the JSON is incomplete. */
+function writeTruncatedJson(res: ServerResponse, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });
+  res.end(text.slice(0, Math.floor(text.length / 2)));
 }
 
 function sendMalformed(res: ServerResponse): void {
@@ -384,6 +587,7 @@ function openAIEmbeddings(ctx: Ctx, body: Record<string, unknown>, model: string
   };
   if (ctx.behaviour === 'malformed-json') return sendMalformed(res);
   if (ctx.behaviour === 'cut-stream') return writeCutJson(res, reply);
+  if (ctx.behaviour === 'truncated-stream') return writeTruncatedJson(res, reply);
   sendJson(res, 200, reply);
 }
 
@@ -434,7 +638,7 @@ async function openAIChat(ctx: Ctx, body: Record<string, unknown>, model: string
     }
     if (ctx.behaviour === 'malformed-json') events.splice(1, 0, '{"id": "chatcmpl-fake-0001", "choices": [');
     events.push('[DONE]');
-    return writeSse(ctx, events, '\n\n', ctx.behaviour === 'cut-stream');
+    return writeSse(ctx, events, '\n\n', ctx.behaviour === 'cut-stream', ctx.behaviour === 'truncated-stream');
   }
 
   const message = wantsTool
@@ -450,6 +654,7 @@ async function openAIChat(ctx: Ctx, body: Record<string, unknown>, model: string
   };
   if (ctx.behaviour === 'malformed-json') return sendMalformed(res);
   if (ctx.behaviour === 'cut-stream') return writeCutJson(res, reply);
+  if (ctx.behaviour === 'truncated-stream') return writeTruncatedJson(res, reply);
   sendJson(res, 200, reply);
 }
 
@@ -524,7 +729,7 @@ async function handleNative(ctx: Ctx, rest: string): Promise<void> {
       }
       if (ctx.behaviour === 'malformed-json') events.splice(1, 0, '{"candidates": [');
       // Google separates native SSE events with CRLF pairs
-      return writeSse(ctx, events, '\r\n\r\n', ctx.behaviour === 'cut-stream');
+      return writeSse(ctx, events, '\r\n\r\n', ctx.behaviour === 'cut-stream', ctx.behaviour === 'truncated-stream');
     }
     case 'countTokens':
       reply = { totalTokens: countWords(body.contents ?? body.generateContentRequest) };
@@ -544,6 +749,7 @@ async function handleNative(ctx: Ctx, rest: string): Promise<void> {
   }
   if (ctx.behaviour === 'malformed-json') return sendMalformed(res);
   if (ctx.behaviour === 'cut-stream') return writeCutJson(res, reply);
+  if (ctx.behaviour === 'truncated-stream') return writeTruncatedJson(res, reply);
   sendJson(res, 200, reply);
 }
 
@@ -554,6 +760,9 @@ export async function startFakeGemini(o: FakeGeminiOptions = {}): Promise<FakeGe
   const initial: Settings = {
     streamChunks: o.streamChunks ?? DEFAULT_STREAM_CHUNKS,
     chunkDelayMs: o.chunkDelayMs ?? 0,
+    redirectTo: o.redirectTo ?? 'https://redirect.invalid',
+    redirectStatus: o.redirectStatus ?? 302,
+    retryDelay: o.retryDelay ?? FAKE_RETRY_DELAY,
   };
   let settings: Settings = { ...initial };
   let defaultBehaviour: FakeBehaviour = 'ok';
@@ -588,8 +797,9 @@ export async function startFakeGemini(o: FakeGeminiOptions = {}): Promise<FakeGe
     }
     const behaviour = behaviours.get(apiKey) ?? defaultBehaviour;
     if (behaviour === 'hang') return; // never answers; close() tears the socket down
+    if (behaviour === 'redirect') return sendRedirect(res, settings, rawUrl);
     const model = /models\/([^/:]+)/.exec(url.pathname)?.[1] ?? parseJsonObject(body)?.model;
-    const err = googleError(behaviour, typeof model === 'string' ? model : 'gemini-2.5-flash', apiKey);
+    const err = googleError(behaviour, { surface, method: req.method ?? '', model: typeof model === 'string' ? model : 'gemini-2.5-flash', apiKey, body, retryDelay: settings.retryDelay });
     if (err) return sendError(res, surface, err);
 
     const ctx: Ctx = { req, res, url, body, behaviour, settings };
@@ -624,6 +834,9 @@ export async function startFakeGemini(o: FakeGeminiOptions = {}): Promise<FakeGe
       settings = {
         streamChunks: next.streamChunks ?? settings.streamChunks,
         chunkDelayMs: next.chunkDelayMs ?? settings.chunkDelayMs,
+        redirectTo: next.redirectTo ?? settings.redirectTo,
+        redirectStatus: next.redirectStatus ?? settings.redirectStatus,
+        retryDelay: next.retryDelay ?? settings.retryDelay,
       };
     },
     reset() {

@@ -1,6 +1,8 @@
 /**
  * Runs the bundled src worker in workerd (miniflare) against a fake Gemini on 127.0.0.1, and captures every line
- * the worker logs so tests can assert on log content (and on secrets never appearing in it).
+ * the worker logs so tests can assert on log content (and on secrets never appearing in it). Optionally a caller
+ * worker sits in front and reaches the shard over a service binding, as the orchestrator does, so a test can make
+ * the caller give up on a request (the way the runtime cancels a shard's request when its client disconnects).
  */
 import { Miniflare } from 'miniflare';
 import { startFakeGemini, type FakeGemini } from '../../dev/fake-gemini';
@@ -16,7 +18,37 @@ export interface SrcWorkerOptions {
   readonly bindings?: Readonly<Record<string, string>>;
   /** reuse a running fake; by default one is started and closed with the harness */
   readonly fake?: FakeGemini;
+  /** compatibility flags of the src worker (e.g. `enable_request_signal`). @default [] */
+  readonly compatibilityFlags?: readonly string[];
+  /**
+   * Put a caller worker in front that forwards every request over a service binding. A request carrying
+   * {@link ABORT_AFTER_HEADER} has its call aborted by the caller after that many milliseconds (the caller then
+   * answers 499 itself). @default false
+   */
+  readonly caller?: boolean;
 }
+
+/** Header (stripped by the caller worker) that makes it abort its call to the shard after N milliseconds. */
+export const ABORT_AFTER_HEADER = 'x-test-abort-after-ms';
+
+const CALLER_SCRIPT = `
+export default {
+  async fetch(request, env) {
+    const after = request.headers.get('${ABORT_AFTER_HEADER}');
+    if (after === null) return env.SRC.fetch(request);
+    const headers = new Headers(request.headers);
+    headers.delete('${ABORT_AFTER_HEADER}');
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), Number(after));
+    try {
+      return await env.SRC.fetch(new Request(request, { headers, signal: controller.signal }));
+    } catch {
+      return new Response('the caller aborted its call', { status: 499 });
+    } finally {
+      clearTimeout(timer);
+    }
+  },
+};`;
 
 export interface CapturedLog {
   readonly level: string;
@@ -49,11 +81,18 @@ export async function startSrcWorker(o: SrcWorkerOptions): Promise<SrcWorkerHarn
   const fake = o.fake ?? (await startFakeGemini());
   const logs: CapturedLog[] = [];
   const keyBindings = Object.fromEntries(o.keys.map((k, i) => [`KEY${i + 1}`, k]));
-  const mf = new Miniflare({
+  const src = {
+    name: 'src',
     modules: true,
     script: srcBundle(),
     compatibilityDate: COMPATIBILITY_DATE,
+    compatibilityFlags: [...(o.compatibilityFlags ?? [])],
     bindings: { ...keyBindings, PASS: o.pass, GEMINI_BASE_URL: fake.url, ...o.bindings },
+  };
+  const caller = { name: 'caller', modules: true, script: CALLER_SCRIPT, compatibilityDate: COMPATIBILITY_DATE, serviceBindings: { SRC: 'src' } };
+  const mf = new Miniflare({
+    // the first worker receives the requests
+    workers: o.caller ? [caller, src] : [src],
     handleStructuredLogs: ({ level, message }: CapturedLog) => {
       logs.push({ level, message });
     },

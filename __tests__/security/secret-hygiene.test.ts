@@ -7,6 +7,7 @@
  * because nothing ran cannot pass.
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +26,7 @@ import { backendScripts, buildTopology, type EmulatedWorker, type Topology } fro
 import { rawRequest, type RawRequest } from '../helpers/raw-http';
 import { keyOwners, replaceContents } from '../helpers/topology';
 import { CANARY_PASS, canaryApiKeys, canarySearch } from './canaries';
+import { startGatewayProxy, type GatewayProxy } from './gateway-proxy';
 import { startCapturedTopology, type CapturedTopology, type Json } from './captured-topology';
 
 const KEYS = canaryApiKeys(12); // KEYS_PER_SHARD defaults to 8: two shards, of 8 and 4 keys
@@ -163,6 +165,41 @@ async function closedPort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise((resolve) => server.close(resolve));
   return port;
+}
+
+/**
+ * POSTs an endless chunked body to `/v1/chat/completions` until the gateway answers or closes the connection (a
+ * worker that answers without reading closes it with the rest unread, which may reach the client as a reset), and
+ * returns how many body bytes were written by then.
+ */
+function endlessUpload(baseUrl: string, id: string, headers: Record<string, string>): Promise<number> {
+  const { hostname, port } = new URL(baseUrl);
+  const chunk = Buffer.alloc(64 * 1024);
+  const cap = 64 * 1024 * 1024;
+  return new Promise((resolve, reject) => {
+    let written = 0;
+    let over = false;
+    const done = (): void => {
+      if (!over) resolve(written);
+      over = true;
+    };
+    const req = httpRequest({ host: hostname, port, method: 'POST', path: '/v1/chat/completions', headers: { ...headers, 'x-request-id': id, 'transfer-encoding': 'chunked' }, agent: false }, (res) => {
+      done();
+      res.resume();
+    });
+    req.on('error', done);
+    const pump = (): void => {
+      while (!over && written < cap) {
+        written += chunk.length;
+        if (!req.write(chunk)) {
+          req.once('drain', pump);
+          return;
+        }
+      }
+      if (!over) reject(new Error(`all ${cap} bytes were read without an answer`));
+    };
+    pump();
+  });
 }
 
 function snapshotUpstream(): void {
@@ -397,6 +434,31 @@ describe('the prod topology of that synth, against the fake Gemini', () => {
       { label: 'malformed-json: native', status: 502, code: 'upstream_invalid_response' },
       { label: 'malformed-json: chat stream', status: 200, code: undefined },
     ]);
+    // a stream that ends cleanly mid-event: whole events, then the error event; never a complete 200
+    expect(
+      (await withUpstream('truncated-stream', [['chat', chat()], ['chat stream', chat(undefined, { stream: true })], ['native stream', native('streamGenerateContent', '?alt=sse')]])).map(
+        (a) => ({ ...outcome(a), errorEvent: /upstream_stream_interrupted|"status":"UNAVAILABLE"/.test(a.body) }),
+      ),
+    ).toEqual([
+      { label: 'truncated-stream: chat', status: 502, code: 'upstream_invalid_response', errorEvent: false },
+      { label: 'truncated-stream: chat stream', status: 200, code: undefined, errorEvent: true },
+      { label: 'truncated-stream: native stream', status: 200, code: undefined, errorEvent: true },
+    ]);
+    // Google refusing the Worker's region is nobody's key: a 502 the openai SDK does not retry
+    const location = await withUpstream('location-400', [['chat', chat()], ['native', native('generateContent')]]);
+    expectAll(location, 502, 'unsupported_location');
+    expect(location.map((a) => header(a, 'x-should-retry'))).toEqual(['false', 'false']);
+    // another project's file: Google's 403 reaches the client; a probe with the key alone clears the key
+    expectAll(await withUpstream('resource-denied-403', [['chat', chat()], ['native', native('generateContent')]]), 403, 'PERMISSION_DENIED');
+    // a redirect is never followed: no key reaches the host it names
+    const elsewhere = await startFakeGemini();
+    try {
+      fake.configure({ redirectTo: elsewhere.url, redirectStatus: 307 });
+      expectAll(await withUpstream('redirect', [['chat', chat()], ['native', native('generateContent')], ['native stream', native('streamGenerateContent', '?alt=sse')]]), 502, 'upstream_redirect');
+      expect(elsewhere.calls).toEqual([]);
+    } finally {
+      await elsewhere.close();
+    }
 
     // Google really does quote the key here (asked directly), and the gateway passes the error on without it
     fake.setKeyBehaviour(KEYS[0] as string, 'denied-quoting-key');
@@ -428,6 +490,41 @@ describe('the prod topology of that synth, against the fake Gemini', () => {
     await prod.waitForLines('stream_error', streamIds);
   });
 
+  it('an attacker with the password removes no key with field names that mimic key errors, echoed back by Google', async () => {
+    fake.setDefaultBehaviour('echo-unknown-field');
+    const crafted = { 'API key not valid': 1, 'API Key not found. Please pass a valid API key.': 'API_KEY_INVALID', 'Your API key was reported as leaked': true };
+    const answers: Exchange[] = [];
+    // twice as many requests as keys: the old message-matching classifier removed a key on each
+    for (let i = 0; i < 2 * KEYS.length; i++) {
+      const request = i % 2 === 0 ? { ...native('generateContent'), body: JSON.stringify({ contents: [], ...crafted }) } : chat(undefined, crafted);
+      answers.push(await send(prod, i % 2 === 0 ? 'crafted native' : 'crafted chat', request));
+    }
+    expect(answers.map(outcome)).toEqual(answers.map((a) => ({ label: a.label, status: 400, code: 'INVALID_ARGUMENT' })));
+    expect(answers.every((a) => a.body.includes('Unknown name \\"API key not valid\\"'))).toBe(true);
+    expect(fake.calls).toHaveLength(answers.length);
+    await prod.waitForLines('request', answers.map((a) => a.id));
+    expect(answers.flatMap((a) => [...prod.linesFor('key_removed', a.id), ...prod.linesFor('key_cooldown', a.id)])).toEqual([]);
+    // and every key still serves
+    fake.setDefaultBehaviour('ok');
+    snapshotUpstream();
+    for (let i = 0; i < 400 && new Set(fake.calls.map((c) => c.apiKey)).size < KEYS.length; i++) {
+      expect(outcome(await send(prod, 'after crafted fields', chat()))).toEqual({ label: 'after crafted fields', status: 200, code: undefined });
+    }
+    expect(new Set(fake.calls.map((c) => c.apiKey))).toEqual(new Set(KEYS));
+  });
+
+  it('an endless upload without the password is refused while it is still being sent, having been read by no worker', async () => {
+    const id = nextId();
+    const written = await endlessUpload(prod.url, id, { 'content-type': 'application/json' });
+    await prod.waitForLines('request', [id]);
+    expect(prod.linesFor('request', id)).toEqual([expect.objectContaining({ status: 401, error: 'missing_api_key' })]);
+    await prod.waitForLines('orchestrator_request', [id]);
+    expect(prod.linesFor('orchestrator_request', id)).toEqual([expect.objectContaining({ status: 401 })]);
+    // socket buffers hold a few MiB of a body nobody reads; reading it would take all 64 MiB (or 20 MiB, then 413)
+    expect(written).toBeLessThan(8 * 1024 * 1024);
+    expect(fake.calls).toEqual([]);
+  });
+
   /**
    * Sends `request` until every key in `faulty` has been called, with `behaviour` on those keys. At most two keys
    * per shard are faulty and each shard has another, so within its three attempts every request ends on a good key.
@@ -439,8 +536,10 @@ describe('the prod topology of that synth, against the fake Gemini', () => {
     while (called().length < Object.keys(faulty).length && answers.length < 300) answers.push(await send(prod, label, chat(model)));
     expect(called()).toEqual(Object.keys(faulty));
     expect(answers.map(outcome)).toEqual(answers.map(() => ({ label, status: 200, code: undefined })));
-    // a faulty key is taken out after its first failure, so it is never asked twice
-    for (const key of Object.keys(faulty)) expect(fake.calls.filter((c) => c.apiKey === key)).toHaveLength(1);
+    // a faulty key is taken out after its first failure, so it is never asked twice (a 403 without ErrorInfo, such
+    // as a leaked key's, is confirmed first by one probe: a model list holding nothing but the key)
+    for (const key of Object.keys(faulty)) expect(fake.calls.filter((c) => c.apiKey === key && c.method === 'POST')).toHaveLength(1);
+    for (const call of fake.calls.filter((c) => c.method === 'GET')) expect(`${call.path}${call.search}`).toBe('/v1beta/models?pageSize=1');
     await prod.waitForLines('request', answers.map((a) => a.id));
     snapshotUpstream();
     return answers;
@@ -619,6 +718,96 @@ describe('faulty shards, misconfigured shards and a refused upstream, through th
   });
 });
 
+describe('Google behind an AI Gateway-shaped base URL, refusing and rationing keys, through the orchestrator', () => {
+  const PREFIX = '/v1/0123456789abcdef0123456789abcdef/zen-gateway/google-ai-studio';
+  let proxy: GatewayProxy;
+  let gateway: CapturedTopology;
+  /** each shard's keys, in KEY<n> order */
+  let shardKeys: string[][];
+
+  beforeAll(async () => {
+    proxy = await startGatewayProxy(PREFIX, fake.url);
+    const topology = stackTopology({ GEMINI_BASE_URL: `${proxy.url}${PREFIX}`, UPSTREAM_TIMEOUT_MS });
+    const owners = keyOwners(topology, KEYS);
+    shardKeys = [0, 1].map((n) => KEYS.filter((key) => owners.get(key) === n));
+    gateway = await start(topology);
+  });
+  afterAll(() => proxy.close());
+
+  it('keeps the base URL path on both surfaces, streams included', async () => {
+    const answers = [
+      await send(gateway, 'chat', chat()),
+      await send(gateway, 'chat stream', chat(undefined, { stream: true })),
+      await send(gateway, 'native', native('generateContent')),
+      await send(gateway, 'native stream', native('streamGenerateContent', '?alt=sse')),
+      await send(gateway, 'models', { path: '/v1/models', headers: bearer }),
+      await send(gateway, 'native models', { path: '/v1beta/models', headers: googKey }),
+    ];
+    expect(answers.map(outcome)).toEqual(answers.map((a) => ({ label: a.label, status: 200, code: undefined })));
+    expect(proxy.paths).toEqual([
+      `${PREFIX}/v1beta/openai/chat/completions`,
+      `${PREFIX}/v1beta/openai/chat/completions`,
+      `${PREFIX}/v1beta/models/gemini-2.5-flash:generateContent`,
+      `${PREFIX}/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse`,
+      `${PREFIX}/v1beta/openai/models`,
+      `${PREFIX}/v1beta/models`,
+    ]);
+  });
+
+  /**
+   * Puts each behaviour on its key and sends requests (both surfaces, gemini-2.5-pro) until every one of those keys
+   * has been asked. At most two keys per shard are faulty, so within three attempts every request ends on a good key.
+   */
+  async function hitEach(faulty: Record<string, FakeBehaviour>, label: string): Promise<Exchange[]> {
+    for (const [key, behaviour] of Object.entries(faulty)) fake.setKeyBehaviour(key, behaviour);
+    const answers: Exchange[] = [];
+    const called = (): string[] => Object.keys(faulty).filter((key) => fake.calls.some((c) => c.apiKey === key));
+    while (called().length < Object.keys(faulty).length && answers.length < 300) {
+      answers.push(await send(gateway, label, answers.length % 2 === 0 ? chat('gemini-2.5-pro') : { ...native('generateContent'), path: '/v1beta/models/gemini-2.5-pro:generateContent' }));
+    }
+    expect(called().sort()).toEqual(Object.keys(faulty).sort());
+    expect(answers.map(outcome)).toEqual(answers.map(() => ({ label, status: 200, code: undefined })));
+    // out of rotation (or cooling for this model) after one answer: never asked twice
+    for (const key of Object.keys(faulty)) expect(fake.calls.filter((c) => c.apiKey === key)).toHaveLength(1);
+    await gateway.waitForLines('request', answers.map((a) => a.id));
+    return answers;
+  }
+
+  it('takes out keys Google refuses (401, SERVICE_DISABLED, BILLING_DISABLED), logged with the model and no until', async () => {
+    const [s0, s1] = shardKeys as [string[], string[]];
+    const answers = await hitEach(
+      { [s0[0]!]: 'unauthenticated-401', [s0[1]!]: 'service-disabled-403', [s1[0]!]: 'billing-disabled-403', [s1[1]!]: 'unauthenticated-401' },
+      'refused keys',
+    );
+    const removed = answers.flatMap((a) => gateway.linesFor('key_removed', a.id));
+    expect(removed.map((l) => [l.reason, l.until, l.model]).sort()).toEqual([
+      ['BILLING_DISABLED', null, 'gemini-2.5-pro'],
+      ['SERVICE_DISABLED', null, 'gemini-2.5-pro'],
+      ['UNAUTHENTICATED', null, 'gemini-2.5-pro'],
+      ['UNAUTHENTICATED', null, 'gemini-2.5-pro'],
+    ]);
+    expect(answers.flatMap((a) => gateway.linesFor('key_cooldown', a.id))).toEqual([]);
+  });
+
+  it('cools a key with a zero quota until the day resets, and one with a bare 429 for seconds', async () => {
+    const [s0, s1] = shardKeys as [string[], string[]];
+    const answers = await hitEach({ [s0[2]!]: 'quota-zero', [s0[3]!]: 'quota-bare-429', [s1[2]!]: 'quota-zero' }, 'rationed keys');
+    const cooled = answers.flatMap((a) => gateway.linesFor('key_cooldown', a.id));
+    expect(cooled.map((l) => l.reason).sort()).toEqual(['quota-unspecified', 'quota-zero', 'quota-zero']);
+    const bare = cooled.find((l) => l.reason === 'quota-unspecified') as Json;
+    const zero = cooled.find((l) => l.reason === 'quota-zero') as Json;
+    // seconds for the bare 429; the next midnight in Los Angeles (07:00 or 08:00 UTC) for the zero quota
+    expect(Date.parse(bare.until as string) - Date.now()).toBeLessThanOrEqual(5_000);
+    expect(new Date(zero.until as string).getUTCHours()).toBeGreaterThanOrEqual(7);
+    expect(new Date(zero.until as string).getUTCHours()).toBeLessThanOrEqual(8);
+    expect(proxy.paths.every((path) => path.startsWith(`${PREFIX}/v1beta/`))).toBe(true);
+  });
+
+  it('logged every request it answered, and no log line holds a canary', async () => {
+    await expectLoggedWithoutCanaries(gateway);
+  });
+});
+
 describe('everything the gateway said', () => {
   it('holds no canary in any response body or header, any workerd output, or any request to Google', async () => {
     await Promise.all(pendingRecordings);
@@ -631,7 +820,7 @@ describe('everything the gateway said', () => {
       findCanaries([...e.headers.map(([name, value]) => `${name}: ${value}`), e.body].join('\n')).map((leak) => `${e.label} [${e.id}]: ${leak}`),
     );
     expect(leaks).toEqual([]);
-    expect(running).toHaveLength(5);
+    expect(running).toHaveLength(6);
     for (const topology of running) expect(findCanaries(topology.rawOutput())).toEqual([]);
     // Google sees pool keys only, never the password, wherever the client put it
     expect(upstreamCalls.length).toBeGreaterThan(50);

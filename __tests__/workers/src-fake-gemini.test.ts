@@ -1,4 +1,6 @@
 import {
+  FAKE_BEHAVIOURS,
+  FAKE_PROJECT_NUMBER,
   FAKE_REPLY_TEXT,
   FAKE_THOUGHT_SIGNATURE,
   fakeEmbeddingValues,
@@ -104,6 +106,100 @@ describe('fake Gemini', () => {
     const res = await post('/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse', { contents: [] }, { 'x-goog-api-key': KEY });
     expect(res.status).toBe(200);
     await expect(res.text()).rejects.toThrow();
+  });
+
+  it.each([
+    ['unauthenticated-401', 401, 'UNAUTHENTICATED', 'ACCESS_TOKEN_TYPE_UNSUPPORTED'],
+    ['service-disabled-403', 403, 'PERMISSION_DENIED', 'SERVICE_DISABLED'],
+    ['billing-disabled-403', 403, 'PERMISSION_DENIED', 'BILLING_DISABLED'],
+    ['quota-bare-429', 429, 'RESOURCE_EXHAUSTED', undefined],
+    ['location-400', 400, 'FAILED_PRECONDITION', undefined],
+    ['resource-denied-403', 403, 'PERMISSION_DENIED', undefined],
+  ] as const)('answers %s with %i %s and ErrorInfo reason %s, native and compat', async (behaviour, status, googleStatus, reason) => {
+    fake.setKeyBehaviour(KEY, behaviour);
+    const native = await post('/v1beta/models/gemini-2.5-flash:generateContent', { contents: [] }, { 'x-goog-api-key': KEY });
+    const compat = await post('/v1beta/openai/chat/completions', chat);
+    const [nativeBody, [compatBody]] = [(await native.json()) as { error: Record<string, unknown> }, (await compat.json()) as [{ error: Record<string, unknown> }]];
+    for (const [res, body] of [[native, nativeBody], [compat, compatBody]] as const) {
+      expect(res.status).toBe(status);
+      expect(body.error).toMatchObject({ code: status, status: googleStatus });
+      const reasons = ((body.error.details ?? []) as { reason?: string }[]).map(d => d.reason).filter(Boolean);
+      expect(reasons).toEqual(reason ? [reason] : []);
+      if (reason === undefined) expect(body.error.details).toBeUndefined();
+    }
+    expect(JSON.stringify(nativeBody)).not.toContain(KEY);
+  });
+
+  it('names its project in SERVICE_DISABLED the way Google words it', async () => {
+    fake.setKeyBehaviour(KEY, 'service-disabled-403');
+    const { error } = (await (await post('/v1beta/models/gemini-2.5-flash:generateContent', {}, { 'x-goog-api-key': KEY })).json()) as { error: { message: string } };
+    expect(error.message).toMatch(new RegExp(`^Generative Language API has not been used in project ${FAKE_PROJECT_NUMBER} before or it is disabled`));
+  });
+
+  it('answers quota-zero with quotaValue "0" and "limit: 0", whatever the retry delay', async () => {
+    fake.setKeyBehaviour(KEY, 'quota-zero');
+    const { error } = (await (await post('/v1beta/models/gemini-2.5-pro:generateContent', {}, { 'x-goog-api-key': KEY })).json()) as {
+      error: { message: string; details: { '@type': string; violations?: { quotaValue: string; quotaDimensions: { model: string } }[]; retryDelay?: string }[] };
+    };
+    expect(error.message).toContain('limit: 0, model: gemini-2.5-pro');
+    expect(error.details.find(d => d.violations)?.violations?.[0]).toMatchObject({ quotaValue: '0', quotaDimensions: { model: 'gemini-2.5-pro' } });
+    expect(error.details.find(d => d.retryDelay)?.retryDelay).toBe('27s');
+  });
+
+  it('denies a resource only on calls with a body; the same key lists models', async () => {
+    fake.setKeyBehaviour(KEY, 'resource-denied-403');
+    expect((await fetch(`${fake.url}/v1beta/models?pageSize=1`, { headers: { 'x-goog-api-key': KEY } })).status).toBe(200);
+    expect((await post('/v1beta/models/gemini-2.5-flash:generateContent', { contents: [] }, { 'x-goog-api-key': KEY })).status).toBe(403);
+  });
+
+  it('redirects to the configured host with the path and query, never answering itself', async () => {
+    fake.setKeyBehaviour(KEY, 'redirect');
+    fake.configure({ redirectTo: 'http://127.0.0.1:9/elsewhere', redirectStatus: 307 });
+    const res = await fetch(`${fake.url}/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse`, { method: 'POST', headers: { 'x-goog-api-key': KEY }, body: '{}', redirect: 'manual' });
+    expect(res.status).toBe(307);
+    expect(res.headers.get('location')).toBe('http://127.0.0.1:9/elsewhere/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse');
+  });
+
+  it('echoes unknown field names back the way Google does, and answers normally without them', async () => {
+    fake.setDefaultBehaviour('echo-unknown-field');
+    const res = await post('/v1beta/models/gemini-2.5-flash:generateContent', { contents: [], 'API key not valid': 1, 'say "hi"': 2 }, { 'x-goog-api-key': KEY });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      error: {
+        code: 400,
+        message: 'Invalid JSON payload received. Unknown name "API key not valid": Cannot find field.\nInvalid JSON payload received. Unknown name "say \\"hi\\"": Cannot find field.',
+        status: 'INVALID_ARGUMENT',
+        details: [
+          {
+            '@type': 'type.googleapis.com/google.rpc.BadRequest',
+            fieldViolations: [
+              { description: 'Invalid JSON payload received. Unknown name "API key not valid": Cannot find field.' },
+              { description: 'Invalid JSON payload received. Unknown name "say \\"hi\\"": Cannot find field.' },
+            ],
+          },
+        ],
+      },
+    });
+    const compat = await post('/v1beta/openai/chat/completions', { ...chat, 'API key not valid': true });
+    expect(compat.status).toBe(400);
+    expect(((await compat.json()) as [{ error: { message: string } }])[0].error.message).toContain('Unknown name "API key not valid"');
+    expect((await post('/v1beta/openai/chat/completions', { ...chat, temperature: 0.2 })).status).toBe(200);
+  });
+
+  it('ends a truncated stream cleanly inside an event, and a truncated JSON reply cleanly mid-value', async () => {
+    fake.setDefaultBehaviour('truncated-stream');
+    fake.configure({ streamChunks: 4 });
+    const sse = await (await post('/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse', { contents: [] }, { 'x-goog-api-key': KEY })).text();
+    expect(sse.startsWith('data: ')).toBe(true);
+    expect(sse.endsWith('\r\n\r\n')).toBe(false);
+    expect(sse.split('\r\n\r\n')).toHaveLength(3);
+    const json = await (await post('/v1beta/openai/chat/completions', chat)).text();
+    expect(() => JSON.parse(json)).toThrow();
+  });
+
+  it('lists every behaviour it implements', () => {
+    expect(new Set(FAKE_BEHAVIOURS).size).toBe(FAKE_BEHAVIOURS.length);
+    expect(FAKE_BEHAVIOURS).toEqual(expect.arrayContaining(['echo-unknown-field', 'redirect', 'quota-zero', 'location-400', 'truncated-stream']));
   });
 
   it('closes even while a request hangs', async () => {

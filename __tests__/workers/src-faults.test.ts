@@ -319,16 +319,29 @@ describe('key pool in workerd and its log lines', () => {
     expect(lines.reduce((n, l) => n + (l.attempts as number), 0)).toBe(22);
   });
 
-  it('takes a leaked key out of rotation for good and logs it as an error', async () => {
+  it('takes a leaked key out of rotation for good once a probe with the key alone is refused too, and logs it as an error', async () => {
     h.fake.setKeyBehaviour(KEYS[2]!, 'leaked-key');
     for (let i = 0; i < 20; i++) {
       expect((await send({ method: 'POST', path: '/v1/chat/completions', headers: auth, body: chatBody() })).status).toBe(200);
     }
-    expect(h.fake.calls.filter(c => c.apiKey === KEYS[2])).toHaveLength(1);
+    // the one request it got, and the probe: a model list holding nothing of the client's
+    expect(h.fake.calls.filter(c => c.apiKey === KEYS[2]).map(c => `${c.method} ${c.path}${c.search}`)).toEqual([
+      'POST /v1beta/openai/chat/completions',
+      'GET /v1beta/models?pageSize=1',
+    ]);
     const removed = h.logs.filter(l => l.message.includes('"key_removed"'));
     expect(removed).toHaveLength(1);
     expect(removed[0]!.level).toBe('error');
-    expect(JSON.parse(removed[0]!.message)).toMatchObject({ keyIndex: 3, reason: 'PERMISSION_DENIED', upstreamStatus: 403 });
+    expect(JSON.parse(removed[0]!.message)).toEqual({
+      event: 'key_removed',
+      requestId: expect.any(String),
+      keyIndex: 3,
+      model: 'gemini-2.5-flash',
+      reason: 'PERMISSION_DENIED',
+      upstreamStatus: 403,
+      until: null,
+      probeStatus: 403,
+    });
   });
 });
 

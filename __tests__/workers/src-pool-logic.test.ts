@@ -17,7 +17,7 @@ const START = Date.parse('2026-06-15T10:00:00Z');
 
 type Reply = 'ok' | 'minute' | 'day' | 'invalid' | 'overloaded';
 
-function googleBody(reply: Reply): unknown {
+function googleBody(reply: Reply, retryDelay = '17s'): unknown {
   const quota = (quotaId: string) => [
     {
       error: {
@@ -26,7 +26,7 @@ function googleBody(reply: Reply): unknown {
         status: 'RESOURCE_EXHAUSTED',
         details: [
           { '@type': 'type.googleapis.com/google.rpc.QuotaFailure', violations: [{ quotaId }] },
-          { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '17s' },
+          { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay },
         ],
       },
     },
@@ -47,36 +47,61 @@ function googleBody(reply: Reply): unknown {
 
 const STATUS: Record<Reply, number> = { ok: 200, minute: 429, day: 429, invalid: 400, overloaded: 503 };
 
-function harness(behaviour: (key: string) => Reply) {
+interface HarnessOptions {
+  /** bindings over ENV (e.g. MAX_WAIT_MS, or an empty KEY<n> to shrink the pool) */
+  readonly env?: Readonly<Record<string, string>>;
+  /** RetryInfo of the 'minute' reply. @default '17s' */
+  readonly retryDelay?: string;
+  /** called as each wait begins, before the clock moves (e.g. to abort the request) */
+  readonly onSleep?: () => void;
+}
+
+function harness(behaviour: (key: string) => Reply, options: HarnessOptions = {}) {
   let now = START;
   let seed = 1;
   const calls: string[] = [];
   const logs: LogLine[] = [];
+  const sleeps: number[] = [];
   const deps: HandlerDeps = {
     now: () => now,
     // a small LCG: deterministic, yet spreads picks over all keys
     random: () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31),
     randomUUID: () => 'req',
+    sleep: async (ms, signal) => {
+      sleeps.push(ms);
+      options.onSleep?.();
+      if (signal?.aborted) return false;
+      now += ms;
+      return true;
+    },
     log: line => logs.push(line),
     pool: new KeyPool(),
     fetch: async (_url, init) => {
       const key = new Headers(init.headers).get('authorization')!.replace('Bearer ', '');
       calls.push(key);
+      signals.push(init.signal ?? undefined);
       const reply = behaviour(key);
-      return new Response(JSON.stringify(googleBody(reply)), { status: STATUS[reply], headers: { 'content-type': 'application/json' } });
+      return new Response(JSON.stringify(googleBody(reply, options.retryDelay)), { status: STATUS[reply], headers: { 'content-type': 'application/json' } });
     },
   };
-  const send = () =>
+  const signals: (AbortSignal | undefined)[] = [];
+  const send = (signal?: AbortSignal) =>
     handleRequest(
       new Request('http://worker.test/v1/chat/completions', {
         method: 'POST',
         headers: { authorization: `Bearer ${PASS}` },
         body: JSON.stringify({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'hi' }] }),
+        ...(signal ? { signal } : {}),
       }),
-      ENV,
+      { ...ENV, ...options.env },
       deps,
     );
-  return { deps, calls, logs, send, advance: (ms: number) => (now += ms) };
+  /** cools every key of `indices` for gemini-2.5-flash until `ms` after the current clock */
+  const coolAll = (indices: readonly number[], ms: number) => {
+    for (const i of indices) deps.pool.coolDown(i, 'gemini-2.5-flash', { until: now + ms, reason: 'quota-minute' });
+  };
+  const requestLines = () => logs.filter(l => l.event === 'request');
+  return { deps, calls, logs, sleeps, signals, send, coolAll, requestLines, advance: (ms: number) => (now += ms) };
 }
 
 describe('key pool through the handler (injected time)', () => {
@@ -183,6 +208,75 @@ describe('key pool through the handler (injected time)', () => {
     expect(await res.json()).toEqual({ error: { message: 'The model is overloaded.', type: 'server_error', code: 'UNAVAILABLE' } });
     expect(h.calls).toHaveLength(1);
     expect(h.deps.pool.status([1, 2, 3, 4, 5, 6, 7, 8], 'gemini-2.5-flash', START).kind).toBe('available');
+  });
+});
+
+describe('MAX_WAIT_MS through the handler (injected time)', () => {
+  const ALL = [1, 2, 3, 4, 5, 6, 7, 8];
+  /** only KEY1 and KEY2 bound */
+  const TWO_KEYS = Object.fromEntries(KEYS.slice(2).map((_, i) => [`KEY${i + 3}`, '']));
+
+  it('waits for the first key to free when that is within MAX_WAIT_MS, then serves the request', async () => {
+    const h = harness(() => 'ok', { env: { MAX_WAIT_MS: '17000' } });
+    h.coolAll(ALL, 17_000);
+    const res = await h.send();
+    expect(res.status).toBe(200);
+    expect(h.sleeps).toEqual([17_000]);
+    expect(h.calls).toHaveLength(1);
+    expect(h.requestLines()).toEqual([expect.objectContaining({ status: 200, attempts: 1, waitedMs: 17_000 })]);
+  });
+
+  it('refuses at once, without waiting, when the first key frees later than MAX_WAIT_MS (and by default)', async () => {
+    for (const env of [{ MAX_WAIT_MS: '16999' }, {}] as Record<string, string>[]) {
+      const h = harness(() => 'ok', { env });
+      h.coolAll(ALL, 17_000);
+      const res = await h.send();
+      expect(res.status).toBe(429);
+      expect(res.headers.get('retry-after')).toBe('17');
+      expect(await res.json()).toMatchObject({ error: { code: 'all_keys_cooling' } });
+      expect(h.sleeps).toEqual([]);
+      expect(h.calls).toEqual([]);
+      expect(h.requestLines()[0]).not.toHaveProperty('waitedMs');
+    }
+  });
+
+  it.each([
+    // wait 1 s; both keys answer 429 (1 s); wait 1 s more; the third attempt answers 429 too, and with its three
+    // attempts spent while the other key is free again, the answer is rate_limited
+    ['2500', [1000, 1000], 3, 'rate_limited'],
+    // after the first wait only 500 ms remain, less than the next cooldown: refuse instead of waiting again
+    ['1500', [1000], 2, 'all_keys_cooling'],
+    ['999', [], 0, 'all_keys_cooling'],
+  ])('never holds a request longer than MAX_WAIT_MS=%s in total, even when attempts after a wait hit new cooldowns', async (maxWait, sleeps, calls, code) => {
+    const h = harness(() => 'minute', { env: { ...TWO_KEYS, MAX_WAIT_MS: maxWait }, retryDelay: '1s' });
+    h.coolAll([1, 2], 1_000);
+    const res = await h.send();
+    expect(res.status).toBe(429);
+    expect(await res.json()).toMatchObject({ error: { code } });
+    expect(h.sleeps).toEqual(sleeps);
+    expect(h.calls).toHaveLength(calls);
+    expect(h.sleeps.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(Number(maxWait));
+  });
+
+  it('stops waiting when the client goes away, and sends nothing upstream', async () => {
+    const client = new AbortController();
+    const h = harness(() => 'ok', { env: { MAX_WAIT_MS: '30000' }, onSleep: () => client.abort() });
+    h.coolAll(ALL, 10_000);
+    const res = await h.send(client.signal);
+    expect(res.status).toBe(499);
+    expect(await res.json()).toMatchObject({ error: { code: 'client_disconnected' } });
+    expect(h.calls).toEqual([]);
+    expect(h.requestLines()).toEqual([expect.objectContaining({ status: 499, error: 'client_disconnected', attempts: 0 })]);
+  });
+
+  it("hands the client's abort on to the upstream call", async () => {
+    const client = new AbortController();
+    const h = harness(() => 'ok');
+    expect((await h.send(client.signal)).status).toBe(200);
+    const [upstreamSignal] = h.signals;
+    expect(upstreamSignal?.aborted).toBe(false);
+    client.abort();
+    expect(upstreamSignal?.aborted).toBe(true);
   });
 });
 

@@ -1,4 +1,15 @@
-import { DEFAULT_MINUTE_COOLDOWN_MS, googleErrorOf, keyFaultOf, nextPacificMidnight, parseDurationMs } from '../../workers/src/quota';
+import {
+  BARE_429_COOLDOWN_MS,
+  DEFAULT_MINUTE_COOLDOWN_MS,
+  googleErrorOf,
+  isUnsupportedLocation,
+  KEY_LEVEL_REASONS,
+  keyFaultOf,
+  needsKeyProbe,
+  nextPacificMidnight,
+  parseDurationMs,
+  probeBlamesKey,
+} from '../../workers/src/quota';
 
 const NOW = Date.parse('2026-06-15T10:00:00Z');
 
@@ -66,6 +77,9 @@ describe('nextPacificMidnight', () => {
   });
 });
 
+const errorInfo = (reason: string) => ({ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason, domain: 'googleapis.com' });
+const googleBody = (code: number, status: string, message: string, details: unknown[] = []) => ({ error: { code, message, status, details } });
+
 describe('keyFaultOf', () => {
   it('cools a per-minute quota for the RetryInfo delay', () => {
     expect(keyFaultOf(429, googleErrorOf(quotaBody('GenerateRequestsPerMinutePerProjectPerModel-FreeTier', '17s')), NOW)).toEqual({
@@ -75,10 +89,18 @@ describe('keyFaultOf', () => {
     });
   });
 
-  it('cools a per-minute quota for 60 s when RetryInfo is absent, and a bare 429 the same way', () => {
+  it('cools a per-minute quota for 60 s when RetryInfo is absent', () => {
     const fault = keyFaultOf(429, googleErrorOf(quotaBody('GenerateContentInputTokensPerModelPerMinute-FreeTier')), NOW);
     expect(fault).toMatchObject({ cooldown: { until: NOW + DEFAULT_MINUTE_COOLDOWN_MS, reason: 'quota-minute' } });
-    expect(keyFaultOf(429, undefined, NOW)).toMatchObject({ cooldown: { until: NOW + 60_000, reason: 'quota-minute' } });
+  });
+
+  it('cools a 429 with no details (or no Google body at all) for a few seconds only', () => {
+    const bare = googleBody(429, 'RESOURCE_EXHAUSTED', 'Resource has been exhausted (e.g. check quota).');
+    const expected = { kind: 'cooldown', cooldown: { until: NOW + BARE_429_COOLDOWN_MS, reason: 'quota-unspecified' } };
+    expect(keyFaultOf(429, googleErrorOf(bare), NOW)).toEqual(expected);
+    expect(keyFaultOf(429, googleErrorOf([bare]), NOW)).toEqual(expected);
+    expect(keyFaultOf(429, undefined, NOW)).toEqual(expected);
+    expect(BARE_429_COOLDOWN_MS).toBeLessThanOrEqual(10_000);
   });
 
   it('cools a per-day quota until midnight Pacific, ignoring its short RetryInfo', () => {
@@ -90,24 +112,97 @@ describe('keyFaultOf', () => {
     });
   });
 
-  it('removes a key Google calls invalid, by ErrorInfo reason or by message', () => {
-    const invalid = { error: { code: 400, message: 'API key not valid. Please pass a valid API key.', status: 'INVALID_ARGUMENT', details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID' }] } };
-    expect(keyFaultOf(400, googleErrorOf(invalid), NOW)).toEqual({ kind: 'removed', reason: 'API_KEY_INVALID' });
-    expect(keyFaultOf(400, googleErrorOf({ error: { code: 400, message: 'API Key not found. Please pass a valid API key.' } }), NOW)).toEqual({ kind: 'removed', reason: 'API_KEY_INVALID' });
+  it('cools a quota of zero until midnight Pacific whatever RetryInfo says, from QuotaFailure.quotaValue alone', () => {
+    const zero = (quotaValue: string, message: string) =>
+      googleBody(429, 'RESOURCE_EXHAUSTED', message, [
+        { '@type': 'type.googleapis.com/google.rpc.QuotaFailure', violations: [{ quotaId: 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier', quotaValue }] },
+        { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '27s' },
+      ]);
+    expect(keyFaultOf(429, googleErrorOf(zero('0', 'Quota exceeded, limit: 0, model: gemini-2.5-pro')), NOW)).toEqual({
+      kind: 'cooldown',
+      cooldown: { until: Date.parse('2026-06-16T07:00:00Z'), reason: 'quota-zero' },
+      quotaId: 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier',
+    });
+    // the message is free text: "limit: 0" there without the structured field is an ordinary per-minute quota
+    expect(keyFaultOf(429, googleErrorOf(zero('10', 'Quota exceeded, limit: 0, model: gemini-2.5-pro')), NOW)).toMatchObject({
+      cooldown: { until: NOW + 27_000, reason: 'quota-minute' },
+    });
   });
 
-  it('removes leaked and suspended keys', () => {
-    const leaked = { error: { code: 403, message: 'Your API key was reported as leaked. Please use another API key.', status: 'PERMISSION_DENIED' } };
-    expect(keyFaultOf(403, googleErrorOf(leaked), NOW)).toEqual({ kind: 'removed', reason: 'PERMISSION_DENIED' });
-    const suspended = { error: { code: 403, message: 'Permission denied: Consumer has been suspended.', status: 'PERMISSION_DENIED', details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'CONSUMER_SUSPENDED' }] } };
-    expect(keyFaultOf(403, googleErrorOf(suspended), NOW)).toEqual({ kind: 'removed', reason: 'CONSUMER_SUSPENDED' });
+  it('removes a key whose credential Google refuses (401), whatever the body says', () => {
+    expect(keyFaultOf(401, googleErrorOf(googleBody(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials.')), NOW)).toEqual({
+      kind: 'removed',
+      reason: 'UNAUTHENTICATED',
+    });
+    expect(keyFaultOf(401, undefined, NOW)).toEqual({ kind: 'removed', reason: 'UNAUTHENTICATED' });
   });
 
-  it('blames nothing on the key for client errors, other 403s and server errors', () => {
-    const badRequest = { error: { code: 400, message: 'Invalid JSON payload received.', status: 'INVALID_ARGUMENT' } };
+  it.each([
+    [400, 'INVALID_ARGUMENT', 'API_KEY_INVALID'],
+    [403, 'PERMISSION_DENIED', 'SERVICE_DISABLED'],
+    [403, 'PERMISSION_DENIED', 'BILLING_DISABLED'],
+    [403, 'PERMISSION_DENIED', 'API_KEY_SERVICE_BLOCKED'],
+    [403, 'PERMISSION_DENIED', 'API_KEY_IP_ADDRESS_BLOCKED'],
+    [403, 'PERMISSION_DENIED', 'CONSUMER_SUSPENDED'],
+    [403, 'PERMISSION_DENIED', 'CONSUMER_INVALID'],
+  ])('removes a key on %i %s with ErrorInfo reason %s', (status, googleStatus, reason) => {
+    const body = googleBody(status, googleStatus, 'any text at all', [errorInfo(reason)]);
+    expect(keyFaultOf(status, googleErrorOf(body), NOW)).toEqual({ kind: 'removed', reason });
+    expect(keyFaultOf(status, googleErrorOf([body]), NOW)).toEqual({ kind: 'removed', reason });
+    expect(KEY_LEVEL_REASONS.has(reason)).toBe(true);
+  });
+
+  it('never reads the message: key-sounding text without a key-level ErrorInfo blames nothing on the key', () => {
+    for (const message of [
+      'API key not valid. Please pass a valid API key.',
+      'API Key not found. Please pass a valid API key.',
+      'API key expired. Please renew the API key.',
+      'Your API key was reported as leaked. Please use another API key.',
+      "Permission denied: Consumer 'api_key:x' has been suspended.",
+      'Invalid JSON payload received. Unknown name "API key not valid": Cannot find field.',
+    ]) {
+      for (const [status, googleStatus] of [[400, 'INVALID_ARGUMENT'], [403, 'PERMISSION_DENIED']] as const) {
+        expect(keyFaultOf(status, googleErrorOf(googleBody(status, googleStatus, message)), NOW)).toBeUndefined();
+        expect(keyFaultOf(status, googleErrorOf(googleBody(status, googleStatus, message, [errorInfo('SOMETHING_ELSE')])), NOW)).toBeUndefined();
+      }
+    }
+  });
+
+  it('blames nothing on the key for client errors, resource denials, the location refusal and server errors', () => {
+    const badRequest = googleBody(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.');
     expect(keyFaultOf(400, googleErrorOf(badRequest), NOW)).toBeUndefined();
-    const otherProjectFile = { error: { code: 403, message: 'You do not have permission to access the File abc or it may not exist.', status: 'PERMISSION_DENIED' } };
+    const otherProjectFile = googleBody(403, 'PERMISSION_DENIED', 'You do not have permission to access the File abc or it may not exist.');
     expect(keyFaultOf(403, googleErrorOf(otherProjectFile), NOW)).toBeUndefined();
+    const location = googleBody(400, 'FAILED_PRECONDITION', 'User location is not supported for the API use.');
+    expect(keyFaultOf(400, googleErrorOf(location), NOW)).toBeUndefined();
     for (const status of [500, 503, 504]) expect(keyFaultOf(status, googleErrorOf({ error: { code: status, message: 'x' } }), NOW)).toBeUndefined();
+    // a key-level reason on a status that is not about the request's credential is not trusted either
+    expect(keyFaultOf(404, googleErrorOf(googleBody(404, 'NOT_FOUND', 'x', [errorInfo('API_KEY_INVALID')])), NOW)).toBeUndefined();
+  });
+});
+
+describe('isUnsupportedLocation and the 403 probe', () => {
+  it('recognises the location refusal by status and FAILED_PRECONDITION without details, never by its text', () => {
+    const location = googleBody(400, 'FAILED_PRECONDITION', 'User location is not supported for the API use.');
+    expect(isUnsupportedLocation(400, googleErrorOf(location))).toBe(true);
+    expect(isUnsupportedLocation(400, googleErrorOf(googleBody(400, 'FAILED_PRECONDITION', 'anything')))).toBe(true);
+    expect(isUnsupportedLocation(400, googleErrorOf(googleBody(400, 'INVALID_ARGUMENT', 'User location is not supported for the API use.')))).toBe(false);
+    expect(isUnsupportedLocation(400, googleErrorOf(googleBody(400, 'FAILED_PRECONDITION', 'x', [errorInfo('OTHER')])))).toBe(false);
+    expect(isUnsupportedLocation(500, googleErrorOf(location))).toBe(false);
+  });
+
+  it('probes only a 403 PERMISSION_DENIED without ErrorInfo, and blames the key only when the probe is refused too', () => {
+    const bare = googleBody(403, 'PERMISSION_DENIED', 'Your API key was reported as leaked. Please use another API key.');
+    expect(needsKeyProbe(403, googleErrorOf(bare))).toBe(true);
+    expect(needsKeyProbe(403, googleErrorOf(googleBody(403, 'PERMISSION_DENIED', 'x', [errorInfo('IAM_PERMISSION_DENIED')])))).toBe(false);
+    expect(needsKeyProbe(403, undefined)).toBe(false);
+    expect(needsKeyProbe(400, googleErrorOf(bare))).toBe(false);
+
+    expect(probeBlamesKey(403, googleErrorOf(bare), NOW)).toBe(true);
+    expect(probeBlamesKey(401, undefined, NOW)).toBe(true);
+    expect(probeBlamesKey(400, googleErrorOf(googleBody(400, 'INVALID_ARGUMENT', 'x', [errorInfo('API_KEY_INVALID')])), NOW)).toBe(true);
+    expect(probeBlamesKey(200, undefined, NOW)).toBe(false);
+    expect(probeBlamesKey(429, undefined, NOW)).toBe(false);
+    expect(probeBlamesKey(403, undefined, NOW)).toBe(false);
   });
 });

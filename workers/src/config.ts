@@ -7,12 +7,17 @@ export const DEFAULT_GEMINI_BASE_URL = 'https://generativelanguage.googleapis.co
 export const DEFAULT_UPSTREAM_TIMEOUT_MS = 120_000;
 /** Gemini caps an inline request at 20 MB; a bounded buffer is what makes replay on another key possible. */
 export const DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024;
+/** By default a shard whose keys all cool refuses at once (429 with retry-after) rather than holding the request. */
+export const DEFAULT_MAX_WAIT_MS = 0;
+/** The longest a shard may hold one request waiting for a key to free. */
+export const MAX_MAX_WAIT_MS = 60_000;
 
 /** The bindings the src worker reads (see docs/errors.md and the construct that binds them). */
 export interface SrcEnv {
   readonly PASS?: string;
   readonly GEMINI_BASE_URL?: string;
   readonly UPSTREAM_TIMEOUT_MS?: string;
+  readonly MAX_WAIT_MS?: string;
   readonly MAX_BODY_BYTES?: string;
   readonly [binding: string]: unknown;
 }
@@ -26,9 +31,14 @@ export interface PoolKey {
 export interface SrcConfig {
   readonly keys: readonly PoolKey[];
   readonly pass: string;
-  /** origin of Google's API, without a trailing slash */
+  /**
+   * Google's API (or a gateway in front of it, such as Cloudflare AI Gateway), with its path and without a trailing
+   * slash; every upstream URL is this plus a whitelisted route path
+   */
   readonly baseUrl: string;
   readonly timeoutMs: number;
+  /** how long one request may wait, in total, for a cooling key to free before the shard refuses it */
+  readonly maxWaitMs: number;
   readonly maxBodyBytes: number;
 }
 
@@ -38,6 +48,12 @@ function positiveInt(value: unknown, fallback: number): number | undefined {
   if (value === undefined || value === '') return fallback;
   const n = Number(value);
   return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+}
+
+function boundedInt(value: unknown, fallback: number, max: number): number | undefined {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  return typeof value === 'string' && /^[0-9]+$/.test(value) && n <= max ? n : undefined;
 }
 
 export function readConfig(env: SrcEnv): ConfigResult {
@@ -54,13 +70,20 @@ export function readConfig(env: SrcEnv): ConfigResult {
   try {
     const url = new URL(env.GEMINI_BASE_URL || DEFAULT_GEMINI_BASE_URL);
     if (url.protocol !== 'https:' && url.protocol !== 'http:') return { ok: false, problem: 'GEMINI_BASE_URL must be http(s)' };
-    baseUrl = url.origin;
+    // a query or credentials in the base URL would ride along with every key; neither is needed to reach Google
+    if (url.search || url.hash || url.username || url.password) {
+      return { ok: false, problem: 'GEMINI_BASE_URL must not have a query, a fragment or credentials' };
+    }
+    // the path is kept: Cloudflare AI Gateway serves Google under /v1/<account>/<gateway>/google-ai-studio
+    baseUrl = `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
   } catch {
     return { ok: false, problem: 'GEMINI_BASE_URL is not a URL' };
   }
   const timeoutMs = positiveInt(env.UPSTREAM_TIMEOUT_MS, DEFAULT_UPSTREAM_TIMEOUT_MS);
   if (timeoutMs === undefined) return { ok: false, problem: 'UPSTREAM_TIMEOUT_MS must be a positive integer' };
+  const maxWaitMs = boundedInt(env.MAX_WAIT_MS, DEFAULT_MAX_WAIT_MS, MAX_MAX_WAIT_MS);
+  if (maxWaitMs === undefined) return { ok: false, problem: `MAX_WAIT_MS must be an integer from 0 to ${MAX_MAX_WAIT_MS}` };
   const maxBodyBytes = positiveInt(env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES);
   if (maxBodyBytes === undefined) return { ok: false, problem: 'MAX_BODY_BYTES must be a positive integer' };
-  return { ok: true, config: { keys, pass: env.PASS, baseUrl, timeoutMs, maxBodyBytes } };
+  return { ok: true, config: { keys, pass: env.PASS, baseUrl, timeoutMs, maxWaitMs, maxBodyBytes } };
 }

@@ -14,11 +14,39 @@ export function openAIErrorType(status: number): string {
   return status >= 500 ? 'server_error' : 'invalid_request_error';
 }
 
-/** Replaces every occurrence of a secret (a pool key, the password) with `[redacted]`. */
+/** Replaces every occurrence of a secret (a pool key, the password), as is or percent-encoded, with `[redacted]`. */
 export function redact(text: string, secrets: readonly string[]): string {
   let out = text;
-  for (const secret of secrets) if (secret) out = out.split(secret).join('[redacted]');
+  for (const secret of secrets) {
+    if (!secret) continue;
+    for (const form of new Set([secret, encodeURIComponent(secret)])) out = out.split(form).join('[redacted]');
+  }
   return out;
+}
+
+function redactValue(value: unknown, secrets: readonly string[]): unknown {
+  if (typeof value === 'string') return redact(value, secrets);
+  if (Array.isArray(value)) return value.map(v => redactValue(v, secrets));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k, secrets), redactValue(v, secrets)]));
+  }
+  return value;
+}
+
+/**
+ * Redacts secrets from a body that may be JSON. JSON can spell any character as a `\u` escape, so a key written
+ * that way survives a search of the raw text: the body is decoded, redacted, and re-encoded whenever its decoded
+ * strings held a secret. Otherwise the text is returned as it came (byte for byte, when it held none).
+ */
+export function redactJsonText(text: string, secrets: readonly string[]): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return redact(text, secrets);
+  }
+  const redacted = redactValue(parsed, secrets);
+  return JSON.stringify(redacted) === JSON.stringify(parsed) ? text : JSON.stringify(redacted);
 }
 
 function parseJson(text: string): unknown {
@@ -85,25 +113,81 @@ export function embeddingsResponse(body: unknown, base64: boolean): unknown {
   return { ...(body as object), data: encoded };
 }
 
+const LF = 0x0a;
+const CR = 0x0d;
+
 /**
- * Passes an SSE body through unchanged, but if the upstream connection breaks mid-stream, ends it with one
- * `data:` event carrying an error, so clients raise an error instead of treating a truncated reply as complete.
- * The `openai` SDK and `@google/genai` both throw on a data event holding an `error` object.
+ * Finds where SSE events end in a byte stream fed chunk by chunk: after a blank line, in any of SSE's line endings
+ * (LF LF, CRLF CRLF, LF CRLF, CR CR). It remembers the last two bytes, so a boundary split across chunks is found.
+ */
+export class EventBoundaries {
+  private before1 = -1;
+  private before2 = -1;
+
+  /** The end (exclusive) of the last event boundary in `chunk`, or -1 when the chunk completes no event. */
+  lastEnd(chunk: Uint8Array): number {
+    let end = -1;
+    for (let i = 0; i < chunk.length; i++) {
+      const b = chunk[i]!;
+      const p1 = i >= 1 ? chunk[i - 1]! : this.before1;
+      const p2 = i >= 2 ? chunk[i - 2]! : i === 1 ? this.before1 : this.before2;
+      if ((b === LF && (p1 === LF || (p1 === CR && p2 === LF))) || (b === CR && p1 === CR)) end = i + 1;
+    }
+    if (chunk.length >= 2) [this.before2, this.before1] = [chunk[chunk.length - 2]!, chunk[chunk.length - 1]!];
+    else if (chunk.length === 1) [this.before2, this.before1] = [this.before1, chunk[0]!];
+    return end;
+  }
+}
+
+/** Thrown into `onError` when the upstream stream ended cleanly but inside an event, or with no event at all. */
+export class StreamEndedMidEvent extends Error {}
+
+/**
+ * Passes an SSE body through event by event, unchanged, so a client only ever sees whole events. If the upstream
+ * connection breaks mid-stream, or the stream ends without a blank line after its last event (or with no event at
+ * all), the half-written event is dropped and the stream ends with one `data:` event carrying an error, so clients
+ * raise that error instead of treating a truncated reply as complete (or choking on half a JSON object first). The
+ * `openai` SDK and `@google/genai` both throw on a data event holding an `error` object.
  */
 export function sseWithErrorEvent(upstream: ReadableStream<Uint8Array>, errorEvent: string, onError: (e: unknown) => void): ReadableStream<Uint8Array> {
   const reader = upstream.getReader();
   const encoder = new TextEncoder();
+  const boundaries = new EventBoundaries();
+  /** bytes of the event still being received, held back until it is complete */
+  let held: Uint8Array[] = [];
+  let receivedAny = false;
+  const fail = (controller: ReadableStreamDefaultController<Uint8Array>, e: unknown): void => {
+    onError(e);
+    controller.enqueue(encoder.encode(`data: ${errorEvent}\n\n`));
+    controller.close();
+  };
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
-        const { done, value } = await reader.read();
-        if (done) controller.close();
-        else controller.enqueue(value);
+        // a pull that enqueues nothing is not called again, so read on until an event is complete
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) {
+            // line breaks alone after the last event are a blank line too
+            const unfinished = held.some(chunk => chunk.some(b => b !== LF && b !== CR));
+            if (!receivedAny || unfinished) fail(controller, new StreamEndedMidEvent());
+            else controller.close();
+            return;
+          }
+          if (value.byteLength === 0) continue;
+          receivedAny = true;
+          const end = boundaries.lastEnd(value);
+          if (end === -1) {
+            held.push(value);
+            continue;
+          }
+          for (const chunk of held) controller.enqueue(chunk);
+          controller.enqueue(value.subarray(0, end));
+          held = end < value.byteLength ? [value.subarray(end)] : [];
+          return;
+        }
       } catch (e) {
-        onError(e);
-        // a blank line first terminates any event the cut left half-written
-        controller.enqueue(encoder.encode(`\n\ndata: ${errorEvent}\n\n`));
-        controller.close();
+        fail(controller, e);
       }
     },
     cancel(reason) {

@@ -1,7 +1,8 @@
 /**
  * The src worker's request pipeline, free of Workers-only types so it can be reasoned about (and type-checked)
  * as plain web-platform code: CORS → URL checks → route → config → password → body → key pool → Google → fix-ups.
- * Each step that refuses a request does so before anything is sent upstream.
+ * Each step that refuses a request does so before anything is sent upstream, and no byte of the body is read
+ * before the URL, the route, the password and the declared size have passed.
  */
 import { corsHeaders } from '../shared/cors';
 import { errorBody, jsonError, jsonResponse } from '../shared/http';
@@ -10,7 +11,7 @@ import { requestIdOf } from '../shared/request-id';
 import { missingCredentialMessage, passwordMatches, presentedCredential } from './auth';
 import { readConfig, type SrcConfig, type SrcEnv } from './config';
 import { preflightHeaders } from './cors';
-import { embeddingsRequest, embeddingsResponse, redact, sseWithErrorEvent, toOpenAIError } from './fixups';
+import { embeddingsRequest, embeddingsResponse, redact, redactJsonText, sseWithErrorEvent, toOpenAIError } from './fixups';
 import { ANY_MODEL } from './key-pool';
 import type { RequestLine } from './log';
 import { matchRoute, normaliseModel, type Route } from './routes';
@@ -35,7 +36,11 @@ class Refusal {
 
 const FORWARDED_REQUEST_HEADERS = ['accept', 'user-agent', 'x-goog-api-client'] as const;
 
-/** Reads the body up to `limit` bytes; a Refusal beyond it, without reading the rest. */
+/**
+ * Reads the body up to `limit` bytes; a Refusal beyond it (by the declared `content-length` before reading a byte,
+ * or counted while reading a chunked body), without reading the rest. A body that cannot be read (the client cut
+ * its upload, or sent chunked encoding the runtime rejects) is the client's fault: a 400, not a 500.
+ */
 async function readBoundedBody(request: Request, limit: number): Promise<Uint8Array | Refusal> {
   const tooLarge = new Refusal(413, 'request_too_large', `Request body exceeds the limit of ${limit} bytes.`);
   const declared = Number(request.headers.get('content-length'));
@@ -45,7 +50,17 @@ async function readBoundedBody(request: Request, limit: number): Promise<Uint8Ar
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let read: Awaited<ReturnType<typeof reader.read>>;
+    try {
+      read = await reader.read();
+    } catch {
+      return new Refusal(
+        400,
+        'body_read_error',
+        'The request body could not be read: the upload was cut off, or its chunked transfer encoding is malformed (chunk extensions are not supported). Send the body again, whole.',
+      );
+    }
+    const { done, value } = read;
     if (done) break;
     size += value.byteLength;
     if (size > limit) {
@@ -106,7 +121,10 @@ function retryAfterSeconds(ms: number): string {
   return String(Math.max(1, Math.ceil(ms / 1000)));
 }
 
-/** The answer when no key could serve the request: cooling (429 with retry-after) or gone (503). */
+/**
+ * The answer when no key could serve the request: cooling (429 with retry-after) or gone (503). By then the request
+ * has waited for a cooling key whenever MAX_WAIT_MS allowed it (see `sendUpstream`).
+ */
 function keysUnavailable(deps: HandlerDeps, config: SrcConfig, model: string): Refusal {
   const status = deps.pool.status(config.keys.map(k => k.index), model, deps.now());
   switch (status.kind) {
@@ -138,6 +156,16 @@ function streamErrorEvent(route: Route): string {
   );
 }
 
+/** Why Google's refusal of the Worker's region is not the client's to fix, and what the operator can do. */
+function unsupportedLocationMessage(googleMessage: string | undefined, secrets: readonly string[]): string {
+  const quoted = googleMessage === undefined ? '' : ` ("${redact(googleMessage, secrets)}")`;
+  return (
+    `Gemini refused the request with FAILED_PRECONDITION${quoted}: Google does not serve the region the gateway's Worker ran in. ` +
+    'This depends on the Cloudflare location, not on the request or the keys, and retrying from the same place will not help. ' +
+    'The operator can enable Smart Placement on the shard workers so they run near Google.'
+  );
+}
+
 interface Outcome {
   readonly response: Response;
   readonly line: Omit<RequestLine, 'event' | 'requestId' | 'route' | 'ms'>;
@@ -165,14 +193,14 @@ async function deliver(
   secrets: readonly string[],
   onStreamError: () => void,
 ): Promise<Outcome> {
-  const { response: upstream, keyIndex, attempts } = result;
-  const base = { keyIndex, attempts, upstreamStatus: upstream.status };
+  const { response: upstream, keyIndex, attempts, waitedMs } = result;
+  const base = { keyIndex, attempts, upstreamStatus: upstream.status, ...(waitedMs > 0 ? { waitedMs } : {}) };
   if (!upstream.ok) {
     const text = result.errorText ?? (await upstream.text().catch(() => ''));
     const response =
       route.surface === 'openai'
         ? jsonResponse(upstream.status, toOpenAIError(upstream.status, text, secrets))
-        : new Response(redact(text, secrets), { status: upstream.status, headers: { 'content-type': upstream.headers.get('content-type') ?? 'application/json; charset=UTF-8' } });
+        : new Response(redactJsonText(text, secrets), { status: upstream.status, headers: { 'content-type': upstream.headers.get('content-type') ?? 'application/json; charset=UTF-8' } });
     return { response, line: { ...base, status: upstream.status } };
   }
   const contentType = upstream.headers.get('content-type') ?? 'application/json; charset=UTF-8';
@@ -240,10 +268,6 @@ async function pipeline(request: Request, env: SrcEnv, deps: HandlerDeps, reques
   const model = prepared.model ?? ANY_MODEL;
   const modelField = prepared.model ? { model: prepared.model } : {};
 
-  if (deps.pool.status(config.keys.map(k => k.index), model, deps.now()).kind !== 'available') {
-    return refusalOutcome(keysUnavailable(deps, config, model), modelField);
-  }
-
   const headers = new Headers();
   for (const name of FORWARDED_REQUEST_HEADERS) {
     const value = request.headers.get(name);
@@ -255,6 +279,7 @@ async function pipeline(request: Request, env: SrcEnv, deps: HandlerDeps, reques
     {
       requestId,
       url: `${config.baseUrl}${route.upstreamPath}${route.upstreamSearch}`,
+      probeUrl: `${config.baseUrl}/v1beta/models?pageSize=1`,
       method: route.method,
       headers,
       ...(prepared.body !== undefined ? { body: prepared.body } : {}),
@@ -262,15 +287,42 @@ async function pipeline(request: Request, env: SrcEnv, deps: HandlerDeps, reques
       model,
       keys: config.keys,
       timeoutMs: config.timeoutMs,
+      maxWaitMs: config.maxWaitMs,
+      signal: request.signal,
     },
     deps,
   );
-  const attempts = { attempts: result.attempts, ...('keyIndex' in result && result.keyIndex !== undefined ? { keyIndex: result.keyIndex } : {}) };
+  const secrets = [config.pass, ...config.keys.map(k => k.value)];
+  const attempts = {
+    attempts: result.attempts,
+    ...(result.keyIndex !== undefined ? { keyIndex: result.keyIndex } : {}),
+    ...(result.waitedMs > 0 ? { waitedMs: result.waitedMs } : {}),
+  };
   switch (result.kind) {
     case 'timeout':
       return refusalOutcome(new Refusal(504, 'upstream_timeout', `Gemini did not answer within ${config.timeoutMs} ms.`), { ...modelField, ...attempts });
     case 'unreachable':
       return refusalOutcome(new Refusal(502, 'upstream_unreachable', 'Could not connect to Gemini.'), { ...modelField, ...attempts });
+    case 'redirect':
+      return refusalOutcome(
+        new Refusal(
+          502,
+          'upstream_redirect',
+          `The upstream answered with a redirect (HTTP ${result.upstreamStatus}), which the gateway never follows so that no key leaves for another host. Google does not redirect API calls: check GEMINI_BASE_URL and any proxy in front of Google.`,
+        ),
+        { ...modelField, ...attempts, upstreamStatus: result.upstreamStatus },
+      );
+    case 'unsupported-location':
+      // 502: the fault is the gateway's placement, which operators watch for; x-should-retry stops the openai SDK
+      // from repeating a request that will be refused from the same place
+      return refusalOutcome(new Refusal(502, 'unsupported_location', unsupportedLocationMessage(result.googleMessage, secrets), { 'x-should-retry': 'false' }), {
+        ...modelField,
+        ...attempts,
+        upstreamStatus: 400,
+      });
+    case 'client-gone':
+      // nobody reads this answer; the status is for the log line (nginx's "client closed request")
+      return refusalOutcome(new Refusal(499, 'client_disconnected', 'The client went away before the answer was ready.'), { ...modelField, ...attempts });
     case 'keys-failed':
       return refusalOutcome(keysUnavailable(deps, config, model), {
         ...modelField,
@@ -278,7 +330,6 @@ async function pipeline(request: Request, env: SrcEnv, deps: HandlerDeps, reques
         ...(result.upstreamStatus !== undefined ? { upstreamStatus: result.upstreamStatus } : {}),
       });
     case 'response': {
-      const secrets = [config.pass, ...config.keys.map(k => k.value)];
       const onStreamError = (): void => deps.log({ event: 'stream_error', requestId, route: route.name, keyIndex: result.keyIndex });
       const outcome = await deliver(result, route, prepared, secrets, onStreamError);
       return { ...outcome, line: { ...modelField, ...outcome.line } };

@@ -1,7 +1,7 @@
 /**
  * The src worker: holds a shard of Gemini API keys and serves OpenAI-compatible and native Gemini requests on
  * them, cooling rate-limited keys and failing over between them. Logic lives in the modules beside this file;
- * this handler only supplies the real clock, randomness, network and the per-isolate key pool.
+ * this handler only supplies the real clock, timers, randomness, network and the per-isolate key pool.
  */
 import type { SrcEnv } from './config';
 import { handleRequest } from './handler';
@@ -13,12 +13,29 @@ export type Env = SrcEnv;
 // module scope: cooldowns and removed keys last as long as the isolate, shared by its concurrent requests
 const pool = new KeyPool();
 
+/** Resolves true after `ms`, or false as soon as `signal` aborts. */
+function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
+  if (signal?.aborted) return Promise.resolve(false);
+  return new Promise(resolve => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 export default {
   fetch(request, env) {
     return handleRequest(request, env, {
       fetch: (url, init) => fetch(url, init),
       now: () => Date.now(),
       random: () => Math.random(),
+      sleep,
       randomUUID: () => crypto.randomUUID(),
       log: consoleLogger,
       pool,

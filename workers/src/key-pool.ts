@@ -4,7 +4,14 @@
  * Time and randomness are parameters so the cooldown rules are tested without waiting.
  */
 
-export type CooldownReason = 'quota-minute' | 'quota-day';
+/**
+ * Why a (key, model) cools: a per-minute quota (`quota-minute`), a per-day one (`quota-day`), a quota of zero
+ * (`quota-zero`, until the day's reset), or a 429 that named no quota (`quota-unspecified`, a few seconds).
+ */
+export type CooldownReason = 'quota-minute' | 'quota-day' | 'quota-zero' | 'quota-unspecified';
+
+/** Cooldowns that last until the next Pacific midnight: waiting or retrying sooner cannot help. */
+const UNTIL_MIDNIGHT: ReadonlySet<CooldownReason> = new Set(['quota-day', 'quota-zero']);
 
 export interface Cooldown {
   /** epoch milliseconds when the key may be used again */
@@ -80,7 +87,7 @@ export class KeyPool {
     return {
       kind: 'cooling',
       retryAfterMs: Math.max(0, Math.min(...cooling.map(c => c.until)) - now),
-      allDay: cooling.every(c => c.reason === 'quota-day'),
+      allDay: cooling.every(c => UNTIL_MIDNIGHT.has(c.reason)),
     };
   }
 }

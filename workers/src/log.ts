@@ -12,6 +12,8 @@ export interface RequestLine {
   readonly attempts: number;
   readonly status: number;
   readonly upstreamStatus?: number;
+  /** time the request spent waiting for a cooling key to free (MAX_WAIT_MS), when it waited at all */
+  readonly waitedMs?: number;
   /** until the response headers; a streamed body may run on after the line is written */
   readonly ms: number;
   /** the worker's error code when it answered with its own error */
@@ -25,7 +27,7 @@ export interface KeyCooldownLine {
   readonly model: string;
   /** ISO-8601 instant the key frees */
   readonly until: string;
-  readonly reason: 'quota-minute' | 'quota-day';
+  readonly reason: import('./key-pool').CooldownReason;
   readonly quotaId?: string;
 }
 
@@ -33,7 +35,22 @@ export interface KeyRemovedLine {
   readonly event: 'key_removed';
   readonly requestId: string;
   readonly keyIndex: number;
+  /** the model of the request that revealed the fault; the key is out for every model */
+  readonly model: string;
+  /** Google's `ErrorInfo.reason`, `UNAUTHENTICATED` for a 401, or `PERMISSION_DENIED` when a probe confirmed a 403 */
   readonly reason: string;
+  readonly upstreamStatus: number;
+  /** always null: a removed key stays out for the life of the isolate */
+  readonly until: null;
+  /** the status of the probe call (GET models with the key alone) that confirmed a 403 was about the key */
+  readonly probeStatus?: number;
+}
+
+/** The upstream answered a redirect; it was not followed, so the key went nowhere else. */
+export interface UpstreamRedirectLine {
+  readonly event: 'upstream_redirect';
+  readonly requestId: string;
+  readonly keyIndex: number;
   readonly upstreamStatus: number;
 }
 
@@ -44,13 +61,13 @@ export interface StreamErrorLine {
   readonly keyIndex: number;
 }
 
-export type LogLine = RequestLine | KeyCooldownLine | KeyRemovedLine | StreamErrorLine;
+export type LogLine = RequestLine | KeyCooldownLine | KeyRemovedLine | UpstreamRedirectLine | StreamErrorLine;
 
 export type Logger = (line: LogLine) => void;
 
-/** Writes to the console; key removals go to `console.error` so they stand out in the dashboard. */
+/** Writes to the console; key removals and redirects go to `console.error` so they stand out in the dashboard. */
 export function consoleLogger(line: LogLine): void {
   const text = JSON.stringify(line);
-  if (line.event === 'key_removed') console.error(text);
+  if (line.event === 'key_removed' || line.event === 'upstream_redirect') console.error(text);
   else console.log(text);
 }

@@ -1,6 +1,7 @@
 /**
- * Reads Google's error bodies to decide what a failure says about the key that got it: a per-minute or per-day
- * quota (cool the key), an invalid, suspended or leaked key (remove it), or nothing about the key at all.
+ * Reads Google's error bodies to decide what a failure says about the key that got it: a spent quota (cool the key
+ * for that model), a key or project that cannot call the API (remove it), or nothing about the key at all. Only
+ * structured fields are read; see {@link keyFaultOf}.
  */
 import type { Cooldown } from './key-pool';
 
@@ -80,38 +81,105 @@ export type KeyFault =
   | { readonly kind: 'cooldown'; readonly cooldown: Cooldown; readonly quotaId?: string }
   | { readonly kind: 'removed'; readonly reason: string };
 
+/** Cooldown for a 429 that says nothing about which quota tripped: Google's transient pushback, not a spent quota. */
+export const BARE_429_COOLDOWN_MS = 5_000;
+
 /**
- * What a failed upstream response says about the key. Undefined for failures that are not the key's fault
- * (500/503/504, a bad request), which must neither cool nor remove it.
+ * `ErrorInfo.reason` values (google.api.ErrorReason) that say the key itself, or its project, cannot call the API:
+ * the key is invalid or restricted, the API is off or unbilled in its project, or the consumer is suspended.
+ * Reasons are enum values Google sets; unlike a message they never quote the request.
+ */
+export const KEY_LEVEL_REASONS: ReadonlySet<string> = new Set([
+  'API_KEY_INVALID',
+  'API_KEY_SERVICE_BLOCKED',
+  'API_KEY_HTTP_REFERRER_BLOCKED',
+  'API_KEY_IP_ADDRESS_BLOCKED',
+  'API_KEY_ANDROID_APP_BLOCKED',
+  'API_KEY_IOS_APP_BLOCKED',
+  'SERVICE_DISABLED',
+  'BILLING_DISABLED',
+  'CONSUMER_SUSPENDED',
+  'CONSUMER_INVALID',
+]);
+
+function errorInfoReasons(err: GoogleError): string[] {
+  return detailsOfType(err, 'ErrorInfo')
+    .map(i => i.reason)
+    .filter((r): r is string => typeof r === 'string');
+}
+
+interface QuotaViolation {
+  readonly quotaId?: string;
+  readonly quotaValue?: string;
+}
+
+function quotaViolations(err: GoogleError): QuotaViolation[] {
+  return detailsOfType(err, 'QuotaFailure').flatMap(q =>
+    Array.isArray(q.violations)
+      ? q.violations
+          .filter((v): v is Record<string, unknown> => !!v && typeof v === 'object')
+          .map(v => ({
+            ...(typeof v.quotaId === 'string' && v.quotaId ? { quotaId: v.quotaId } : {}),
+            ...(typeof v.quotaValue === 'string' ? { quotaValue: v.quotaValue } : {}),
+          }))
+      : [],
+  );
+}
+
+/**
+ * What a failed upstream response says about the key, read ONLY from Google's structured fields: the HTTP status,
+ * `error.status`, `ErrorInfo.reason`, `QuotaFailure` and `RetryInfo`. `error.message` and every other free text are
+ * never read, because Google quotes request field names and values in them: a client could otherwise word a field
+ * so that Google's answer condemns a healthy key. Where Google gives no structure, the failure is not the key's.
+ * Undefined means pass the answer to the client and leave the key alone.
  */
 export function keyFaultOf(status: number, err: GoogleError | undefined, now: number): KeyFault | undefined {
   if (status === 429) {
-    const quotaIds = err
-      ? detailsOfType(err, 'QuotaFailure').flatMap(q =>
-          Array.isArray(q.violations) ? q.violations.map(v => String((v as { quotaId?: unknown }).quotaId ?? '')) : [],
-        )
-      : [];
-    const daily = quotaIds.find(id => /perday/i.test(id));
-    if (daily) return { kind: 'cooldown', cooldown: { until: nextPacificMidnight(now), reason: 'quota-day' }, quotaId: daily };
+    const violations = err ? quotaViolations(err) : [];
     const retryDelay = err ? detailsOfType(err, 'RetryInfo').map(r => parseDurationMs(r.retryDelay)).find(ms => ms !== undefined) : undefined;
-    const quotaId = quotaIds.find(Boolean);
+    // a quota of zero (free tier on a pro model) never frees with the minute: only a new day, or billing, changes it
+    const zero = violations.find(v => v.quotaValue === '0');
+    if (zero) {
+      return { kind: 'cooldown', cooldown: { until: nextPacificMidnight(now), reason: 'quota-zero' }, ...(zero.quotaId ? { quotaId: zero.quotaId } : {}) };
+    }
+    const daily = violations.find(v => v.quotaId !== undefined && /perday/i.test(v.quotaId));
+    if (daily) return { kind: 'cooldown', cooldown: { until: nextPacificMidnight(now), reason: 'quota-day' }, ...(daily.quotaId ? { quotaId: daily.quotaId } : {}) };
+    if (violations.length === 0 && retryDelay === undefined) {
+      return { kind: 'cooldown', cooldown: { until: now + BARE_429_COOLDOWN_MS, reason: 'quota-unspecified' } };
+    }
+    const quotaId = violations.find(v => v.quotaId !== undefined)?.quotaId;
     return {
       kind: 'cooldown',
       cooldown: { until: now + (retryDelay ?? DEFAULT_MINUTE_COOLDOWN_MS), reason: 'quota-minute' },
       ...(quotaId ? { quotaId } : {}),
     };
   }
-  if (!err) return undefined;
-  const reasons = detailsOfType(err, 'ErrorInfo').map(i => String(i.reason ?? ''));
-  const message = err.message ?? '';
-  if (status === 400 && (reasons.includes('API_KEY_INVALID') || /api key (not valid|not found|expired)/i.test(message))) {
-    return { kind: 'removed', reason: 'API_KEY_INVALID' };
-  }
-  if (status === 403) {
-    // 403 also answers requests for another project's files; only key-level denials take the key out
-    const keyReason = reasons.find(r => /CONSUMER_SUSPENDED|API_KEY_SERVICE_BLOCKED|API_KEY_/i.test(r));
-    if (keyReason) return { kind: 'removed', reason: keyReason };
-    if (/leaked|suspended|api key/i.test(message)) return { kind: 'removed', reason: err.status ?? 'PERMISSION_DENIED' };
-  }
-  return undefined;
+  // the client's password never reaches Google, so a credential Google refuses can only be the pool key
+  if (status === 401) return { kind: 'removed', reason: 'UNAUTHENTICATED' };
+  if (!err || (status !== 400 && status !== 403)) return undefined;
+  const keyReason = errorInfoReasons(err).find(r => KEY_LEVEL_REASONS.has(r));
+  return keyReason ? { kind: 'removed', reason: keyReason } : undefined;
+}
+
+/**
+ * Google's refusal to serve the region the request came from: HTTP 400, `FAILED_PRECONDITION`, and no details
+ * (Google sends no ErrorInfo for it; its only text is "User location is not supported for the API use."). It
+ * depends on where the Worker ran, not on the key or the request.
+ */
+export function isUnsupportedLocation(status: number, err: GoogleError | undefined): boolean {
+  return status === 400 && err?.status === 'FAILED_PRECONDITION' && err.details.length === 0;
+}
+
+/**
+ * A 403 `PERMISSION_DENIED` without any ErrorInfo says nothing structured about why. It answers both a request for
+ * another project's resource (the client's doing) and a key Google blocked as leaked (the key's): only a second
+ * call on the same key that carries nothing of the client's request can tell them apart.
+ */
+export function needsKeyProbe(status: number, err: GoogleError | undefined): boolean {
+  return status === 403 && err?.status === 'PERMISSION_DENIED' && detailsOfType(err, 'ErrorInfo').length === 0;
+}
+
+/** Whether a probe's answer blames the key: Google refused it, or denied a request that held nothing but the key. */
+export function probeBlamesKey(status: number, err: GoogleError | undefined, now: number): boolean {
+  return keyFaultOf(status, err, now)?.kind === 'removed' || (status === 403 && err?.status === 'PERMISSION_DENIED');
 }
