@@ -9,7 +9,7 @@
  */
 import { buildSync, type BuildOptions } from 'esbuild';
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 export const WORKER_NAMES = ['src', 'orchestrator'] as const;
@@ -63,7 +63,11 @@ export function buildWorkerBundles(outDir: string = join(ROOT, 'dist', 'workers'
     const code = bundleWorker(name);
     const mainModule = `${name}.js`;
     const path = join(outDir, mainModule);
-    writeFileSync(path, code);
+    // parallel synths (test files, npm start beside a test run) share this directory: a reader must never see a
+    // half-written bundle, so the bytes go to a private file first and replace the bundle in one rename
+    const partial = `${path}.${process.pid}.partial`;
+    writeFileSync(partial, code);
+    renameSync(partial, path);
     return [name, { path, sha256: sha256Hex(code), mainModule }];
   });
   return Object.fromEntries(entries) as Record<WorkerName, WorkerBundle>;
