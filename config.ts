@@ -135,7 +135,10 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
     rules.scriptName('WORKER_NAME_PREFIX (in the orchestrator name)', orchestratorScriptName(namePrefix)),
     prNumber === undefined
       ? undefined
-      : rules.scriptName('WORKER_NAME_PREFIX and PR_NUMBER (in the preview worker name)', previewScriptName(namePrefix, prNumber)),
+      : rules.scriptName(
+          'WORKER_NAME_PREFIX and PR_NUMBER (in the preview worker name)',
+          previewScriptName(namePrefix, prNumber),
+        ),
   ]);
 
   const accountId = get('CLOUDFLARE_ACCOUNT_ID');
@@ -163,7 +166,9 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
     upstreamTimeout === undefined ? undefined : integer('UPSTREAM_TIMEOUT_MS', upstreamTimeout, 1_000, 600_000);
   const maxWaitMs = rawMaxWait === undefined ? undefined : integer('MAX_WAIT_MS', rawMaxWait, 0, MAX_MAX_WAIT_MS);
   const shardTimeoutMs =
-    rawShardTimeout === undefined ? undefined : integer('SHARD_TIMEOUT_MS', rawShardTimeout, 1_000, MAX_SHARD_TIMEOUT_MS);
+    rawShardTimeout === undefined
+      ? undefined
+      : integer('SHARD_TIMEOUT_MS', rawShardTimeout, 1_000, MAX_SHARD_TIMEOUT_MS);
   // a shard may wait MAX_WAIT_MS for a key and then UPSTREAM_TIMEOUT_MS for Gemini; at or below that sum the
   // orchestrator's generic 504 always wins the race and hides the shard's own 504 (which says Gemini was slow), so
   // the combination is rejected here rather than silently misbehaving in production.
@@ -191,7 +196,8 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
     geminiBaseUrl,
     upstreamTimeoutMs,
     maxWaitMs,
-    shardAttempts: shardAttempts === undefined ? undefined : integer('SHARD_ATTEMPTS', shardAttempts, 1, MAX_SHARD_ATTEMPTS),
+    shardAttempts:
+      shardAttempts === undefined ? undefined : integer('SHARD_ATTEMPTS', shardAttempts, 1, MAX_SHARD_ATTEMPTS),
     shardTimeoutMs,
     logSamplingRate: logSamplingRate === undefined ? undefined : samplingRate(logSamplingRate),
     compatibilityDate,
@@ -238,7 +244,9 @@ function stateConfig(
   const keyPrefix = get('STATE_KEY_PREFIX') ?? DEFAULT_STATE_KEY_PREFIX;
   const region = get('STATE_REGION') ?? DEFAULT_STATE_REGION;
   if (bucket === undefined) {
-    const remoteOnly = (['STATE_ENDPOINT', 'STATE_KEY_PREFIX', 'STATE_REGION'] as const).filter(n => get(n) !== undefined);
+    const remoteOnly = (['STATE_ENDPOINT', 'STATE_KEY_PREFIX', 'STATE_REGION'] as const).filter(
+      (n) => get(n) !== undefined,
+    );
     rules.assertValid([
       remoteOnly.length === 0
         ? undefined
@@ -291,5 +299,7 @@ function booleanFlag(name: string, raw: string | undefined): boolean | undefined
 function samplingRate(raw: string): number {
   const value = /^[0-9]*\.?[0-9]+$/.test(raw) ? Number(raw) : Number.NaN;
   if (value > 0 && value <= 1) return value;
-  throw new rules.ValidationError(`LOG_SAMPLING_RATE must be a number greater than 0 and at most 1 (e.g. 0.1 for 10%), got ${rules.received(raw)}`);
+  throw new rules.ValidationError(
+    `LOG_SAMPLING_RATE must be a number greater than 0 and at most 1 (e.g. 0.1 for 10%), got ${rules.received(raw)}`,
+  );
 }

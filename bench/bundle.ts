@@ -91,12 +91,31 @@ async function main(): Promise<void> {
       fmt(await v8EvaluateMs(code), 2),
     ]);
   }
-  rows.push(['openai-gemini (reference)', fmt(OPENAI_GEMINI.minified / 1024, 1), fmt(OPENAI_GEMINI.gzip / 1024, 1), '1.00', '1.00', '-', '-']);
+  rows.push([
+    'openai-gemini (reference)',
+    fmt(OPENAI_GEMINI.minified / 1024, 1),
+    fmt(OPENAI_GEMINI.gzip / 1024, 1),
+    '1.00',
+    '1.00',
+    '-',
+    '-',
+  ]);
   process.stdout.write(
     `Worker bundles (esbuild --minify, gzip -9). workerd start-up: median of ${STARTS} interleaved cold starts minus an empty worker's ${fmt(emptyMs as number, 0)} ms; ` +
       `V8 evaluate: median of 50 fresh module loads (empty module: ${fmt(emptyV8, 2)} ms)\n\n`,
   );
-  printTable(['worker', 'minified KiB', 'gzip KiB', 'x openai-gemini min', 'x openai-gemini gzip', 'workerd extra start-up ms', 'V8 parse+evaluate ms'], rows);
+  printTable(
+    [
+      'worker',
+      'minified KiB',
+      'gzip KiB',
+      'x openai-gemini min',
+      'x openai-gemini gzip',
+      'workerd extra start-up ms',
+      'V8 parse+evaluate ms',
+    ],
+    rows,
+  );
 }
 
 runBenchmark(main);

@@ -48,7 +48,11 @@ async function scenario(fake: FakeGemini, script: string, badKeys: number): Prom
     modules: true,
     script,
     compatibilityDate: '2026-04-20',
-    bindings: { ...Object.fromEntries(keys.map((k, i) => [`KEY${i + 1}`, k])), PASS: BENCH_PASS, GEMINI_BASE_URL: fake.url },
+    bindings: {
+      ...Object.fromEntries(keys.map((k, i) => [`KEY${i + 1}`, k])),
+      PASS: BENCH_PASS,
+      GEMINI_BASE_URL: fake.url,
+    },
   });
   const port = Number((await mf.ready).port);
   const agent = new Agent({ keepAlive: true });
@@ -61,7 +65,12 @@ async function scenario(fake: FakeGemini, script: string, badKeys: number): Prom
       latencies.push(res.totalMs);
     }
     const s = summarize(latencies);
-    return { successRate: ok / REQUESTS, p50: s.p50, p99: s.p99, upstreamCallsPerRequest: fake.calls.length / REQUESTS };
+    return {
+      successRate: ok / REQUESTS,
+      p50: s.p50,
+      p99: s.p99,
+      upstreamCallsPerRequest: fake.calls.length / REQUESTS,
+    };
   } finally {
     agent.destroy();
     await mf.dispose();
@@ -92,9 +101,20 @@ async function main(): Promise<void> {
         fmt(base.p50, 3),
       ]);
     }
-    process.stdout.write(`Failover (${REQUESTS} sequential requests per scenario; a 429 key cools for its retryDelay)\n\n`);
+    process.stdout.write(
+      `Failover (${REQUESTS} sequential requests per scenario; a 429 key cools for its retryDelay)\n\n`,
+    );
     printTable(
-      ['keys answering 429', 'success (this worker)', 'success (baseline)', 'p50 ms', 'p99 ms', 'p50 x no-429', 'upstream calls / request', 'baseline p50 ms'],
+      [
+        'keys answering 429',
+        'success (this worker)',
+        'success (baseline)',
+        'p50 ms',
+        'p99 ms',
+        'p50 x no-429',
+        'upstream calls / request',
+        'baseline p50 ms',
+      ],
       rows,
     );
   } finally {

@@ -28,7 +28,9 @@ async function main(): Promise<void> {
     }
     const a = summarize(via);
     const b = summarize(direct);
-    process.stdout.write(`Orchestrator hop (${REQUESTS} requests per path, interleaved, after ${WARMUP} warm-up pairs)\n\n`);
+    process.stdout.write(
+      `Orchestrator hop (${REQUESTS} requests per path, interleaved, after ${WARMUP} warm-up pairs)\n\n`,
+    );
     printTable(
       ['path', 'p50 ms', 'p90 ms', 'p99 ms'],
       [
@@ -36,7 +38,9 @@ async function main(): Promise<void> {
         ['client → shard → fake', fmt(b.p50, 3), fmt(b.p90, 3), fmt(b.p99, 3)],
       ],
     );
-    process.stdout.write(`ratio of medians: ${fmt(a.p50 / b.p50, 3)}; added p50: ${fmt(a.p50 - b.p50, 3)} ms; added p99: ${fmt(a.p99 - b.p99, 3)} ms\n`);
+    process.stdout.write(
+      `ratio of medians: ${fmt(a.p50 / b.p50, 3)}; added p50: ${fmt(a.p50 - b.p50, 3)} ms; added p99: ${fmt(a.p99 - b.p99, 3)} ms\n`,
+    );
   } finally {
     await topology.dispose();
     await fake.close();

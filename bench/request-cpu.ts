@@ -56,10 +56,32 @@ async function main(): Promise<void> {
 
   const cases: readonly [string, string, string | undefined][] = [
     ['unknown path (runtime floor, 404)', '/v1/nothing-here', undefined],
-    ['chat completion, pass-through', '/v1/chat/completions', JSON.stringify({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'ping' }] })],
+    [
+      'chat completion, pass-through',
+      '/v1/chat/completions',
+      JSON.stringify({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'ping' }] }),
+    ],
     // gemini-embedding-001's full size: 4 inputs x 3,072 floats, the JSON Google returns is about 100 KiB
-    ['embeddings, 4 x 3072, float', '/v1/embeddings', JSON.stringify({ model: 'gemini-embedding-001', input: ['a', 'b', 'c', 'd'], dimensions: 3072, encoding_format: 'float' })],
-    ['embeddings, 4 x 3072, base64 (encoded in the worker)', '/v1/embeddings', JSON.stringify({ model: 'gemini-embedding-001', input: ['a', 'b', 'c', 'd'], dimensions: 3072, encoding_format: 'base64' })],
+    [
+      'embeddings, 4 x 3072, float',
+      '/v1/embeddings',
+      JSON.stringify({
+        model: 'gemini-embedding-001',
+        input: ['a', 'b', 'c', 'd'],
+        dimensions: 3072,
+        encoding_format: 'float',
+      }),
+    ],
+    [
+      'embeddings, 4 x 3072, base64 (encoded in the worker)',
+      '/v1/embeddings',
+      JSON.stringify({
+        model: 'gemini-embedding-001',
+        input: ['a', 'b', 'c', 'd'],
+        dimensions: 3072,
+        encoding_format: 'base64',
+      }),
+    ],
   ];
   try {
     const rows: (string | number)[][] = [];
@@ -69,13 +91,16 @@ async function main(): Promise<void> {
       const before = cpuMs(pid);
       for (let i = 0; i < REQUESTS; i++) {
         const res = await timedRequest(agent, port, 'bench.local', path, body);
-        if (body !== undefined && res.status !== 200) throw new Error(`${name}: ${res.status} ${res.body.slice(0, 200)}`);
+        if (body !== undefined && res.status !== 200)
+          throw new Error(`${name}: ${res.status} ${res.body.slice(0, 200)}`);
       }
       const perRequest = (cpuMs(pid) - before) / REQUESTS;
       rows.push([name, fmt(perRequest, 3), fmt((perRequest / 10) * 100, 1)]);
       fake.reset();
     }
-    process.stdout.write(`Request CPU (workerd process CPU over ${REQUESTS} requests per case; free plan allows 10 ms)\n\n`);
+    process.stdout.write(
+      `Request CPU (workerd process CPU over ${REQUESTS} requests per case; free plan allows 10 ms)\n\n`,
+    );
     printTable(['request', 'CPU ms / request (upper bound)', '% of 10 ms'], rows);
   } finally {
     agent.destroy();

@@ -10,7 +10,9 @@ const only = process.argv.slice(2);
 let failed = 0;
 for (const name of BENCHES.filter((b) => only.length === 0 || only.includes(b))) {
   process.stdout.write(`\n## ${name}\n\n`);
-  const result = spawnSync(process.execPath, ['--import', 'tsx', resolve(__dirname, `${name}.ts`)], { stdio: 'inherit' });
+  const result = spawnSync(process.execPath, ['--import', 'tsx', resolve(__dirname, `${name}.ts`)], {
+    stdio: 'inherit',
+  });
   if (result.status !== 0) {
     failed++;
     process.stderr.write(`benchmark ${name} could not run (exit ${result.status})\n`);

@@ -10,7 +10,11 @@ import { startBenchTopology, timedRequest } from './topology';
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 40);
 const CHUNKS = 20;
 const GAP_MS = 50;
-const BODY = JSON.stringify({ model: 'gemini-2.5-flash', stream: true, messages: [{ role: 'user', content: 'count' }] });
+const BODY = JSON.stringify({
+  model: 'gemini-2.5-flash',
+  stream: true,
+  messages: [{ role: 'user', content: 'count' }],
+});
 
 async function main(): Promise<void> {
   const fake = await startFakeGemini({ port: 0, streamChunks: CHUNKS, chunkDelayMs: GAP_MS });
@@ -25,8 +29,13 @@ async function main(): Promise<void> {
       const viaChain = await topology.send('orchestrator', '/v1/chat/completions', BODY);
       const viaShard = await topology.send('shard', '/v1/chat/completions', BODY);
       const viaFake = await timedRequest(agent, fakePort, '127.0.0.1', '/v1beta/openai/chat/completions', BODY);
-      for (const [res, into] of [[viaChain, chain], [viaShard, shard], [viaFake, direct]] as const) {
-        if (res.status !== 200 || !res.body.includes('[DONE]')) throw new Error(`stream failed: ${res.status} ${res.body.slice(0, 200)}`);
+      for (const [res, into] of [
+        [viaChain, chain],
+        [viaShard, shard],
+        [viaFake, direct],
+      ] as const) {
+        if (res.status !== 200 || !res.body.includes('[DONE]'))
+          throw new Error(`stream failed: ${res.status} ${res.body.slice(0, 200)}`);
         into.first.push(res.firstByteMs);
         into.last.push(res.totalMs);
       }
@@ -47,7 +56,9 @@ async function main(): Promise<void> {
       }),
     );
     const added = summarize(chain.first).p50 - summarize(direct.first).p50;
-    process.stdout.write(`added time to first byte (p50): ${fmt(added)} ms; ratio of last-byte medians: ${fmt(summarize(chain.last).p50 / summarize(direct.last).p50, 3)}\n`);
+    process.stdout.write(
+      `added time to first byte (p50): ${fmt(added)} ms; ratio of last-byte medians: ${fmt(summarize(chain.last).p50 / summarize(direct.last).p50, 3)}\n`,
+    );
   } finally {
     agent.destroy();
     await topology.dispose();

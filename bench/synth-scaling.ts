@@ -58,7 +58,9 @@ function main(): void {
     repeat(() => timed(process.execPath, () => ['--import', 'tsx', entry], env));
 
   const baseline = tsxApp('bench/empty-app.ts', {});
-  const rows: (string | number)[][] = [['empty stack (baseline)', '-', fmt(baseline.seconds), '1.00', fmt(baseline.maxRssMiB, 0), '1.00']];
+  const rows: (string | number)[][] = [
+    ['empty stack (baseline)', '-', fmt(baseline.seconds), '1.00', fmt(baseline.maxRssMiB, 0), '1.00'],
+  ];
   // 2,000 keys need 250 shards: over the free plan's 100 workers, so the larger counts run on the paid plan's limits.
   for (const keys of [8, 80, 800, 2000]) {
     const plan = keys / 8 + 1 > 100 ? 'paid' : 'free';
@@ -78,12 +80,22 @@ function main(): void {
   const problem = cdktfCliLoadProblem();
   if (problem !== undefined) {
     // the figures above are the app's own; the CLI's constant start-up is an extra, not a reason to fail the run
-    process.stdout.write(`Through the cdktf CLI: skipped, it cannot start on Node.js ${process.version} (${problem})\n`);
+    process.stdout.write(
+      `Through the cdktf CLI: skipped, it cannot start on Node.js ${process.version} (${problem})\n`,
+    );
     return;
   }
   const cli = join(ROOT, 'node_modules', 'cdktf-cli', 'bundle', 'bin', 'cdktf');
-  const cliBase = timed(process.execPath, (out) => [cli, 'synth', '--app', 'node --import tsx bench/empty-app.ts', '--output', out], {});
-  const cli800 = timed(process.execPath, (out) => [cli, 'synth', '--output', out], { KEY_COUNT: '800', WORKERS_PLAN: 'paid', PR_NUMBER: '' });
+  const cliBase = timed(
+    process.execPath,
+    (out) => [cli, 'synth', '--app', 'node --import tsx bench/empty-app.ts', '--output', out],
+    {},
+  );
+  const cli800 = timed(process.execPath, (out) => [cli, 'synth', '--output', out], {
+    KEY_COUNT: '800',
+    WORKERS_PLAN: 'paid',
+    PR_NUMBER: '',
+  });
   process.stdout.write('Through the cdktf CLI (one run each)\n\n');
   printTable(
     ['command', 'wall s', 'x baseline'],

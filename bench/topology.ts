@@ -65,14 +65,20 @@ export async function startBenchTopology(options: BenchTopologyOptions): Promise
     compatibilityDate: COMPATIBILITY_DATE,
     serviceBindings: Object.fromEntries(shardWorkers.map((w, i) => [`BACKEND_SERVICE_${i}`, w.name as string])),
   };
-  const mf = new Miniflare({ ...QUIET, host: '127.0.0.1', port: 0, workers: [orchestrator, ...shardWorkers, ...(options.extraWorkers ?? [])] });
+  const mf = new Miniflare({
+    ...QUIET,
+    host: '127.0.0.1',
+    port: 0,
+    workers: [orchestrator, ...shardWorkers, ...(options.extraWorkers ?? [])],
+  });
   const url = await mf.ready;
   const port = Number(url.port);
   const agent = new Agent({ keepAlive: true, maxSockets: 16 });
 
   return {
     port,
-    send: (via, path, body) => timedRequest(agent, port, via === 'orchestrator' ? 'orchestrator.bench' : 'shard-0.bench', path, body),
+    send: (via, path, body) =>
+      timedRequest(agent, port, via === 'orchestrator' ? 'orchestrator.bench' : 'shard-0.bench', path, body),
     dispose: async () => {
       agent.destroy();
       await mf.dispose();
@@ -81,7 +87,13 @@ export async function startBenchTopology(options: BenchTopologyOptions): Promise
 }
 
 /** One HTTP request over loopback, timed from send to first byte and to last byte. */
-export function timedRequest(agent: Agent, port: number, host: string, path: string, body?: string): Promise<TimedResponse> {
+export function timedRequest(
+  agent: Agent,
+  port: number,
+  host: string,
+  path: string,
+  body?: string,
+): Promise<TimedResponse> {
   return new Promise((resolvePromise, reject) => {
     const started = performance.now();
     let firstByteMs = -1;
@@ -96,7 +108,9 @@ export function timedRequest(agent: Agent, port: number, host: string, path: str
         headers: {
           host,
           authorization: `Bearer ${BENCH_PASS}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }),
+          ...(body === undefined
+            ? {}
+            : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }),
         },
       },
       (res) => {

@@ -111,7 +111,9 @@ export abstract class GatewayStack extends TerraformStack {
       rules.integerInRange('keyCount', props.keyCount, 1, Number.MAX_SAFE_INTEGER),
       rules.oneOf('workersPlan', this.plan, WORKERS_PLANS),
       rules.nonEmpty('namePrefix', this.namePrefix),
-      props.workersDevSubdomain === undefined ? undefined : rules.dnsLabel('workersDevSubdomain', props.workersDevSubdomain),
+      props.workersDevSubdomain === undefined
+        ? undefined
+        : rules.dnsLabel('workersDevSubdomain', props.workersDevSubdomain),
     ]);
 
     // the API token comes from CLOUDFLARE_API_TOKEN in the environment, never from the synthesized JSON.
@@ -122,7 +124,10 @@ export abstract class GatewayStack extends TerraformStack {
 
   /** Outputs for the worker users call: its name and, when the account subdomain is known, its URL. */
   protected addPublicWorkerOutputs(script: WorkersScript): void {
-    new TerraformOutput(this, 'public_worker_name', { value: script.scriptName, description: 'the worker clients call' });
+    new TerraformOutput(this, 'public_worker_name', {
+      value: script.scriptName,
+      description: 'the worker clients call',
+    });
     const sub = this.inputs.workersDevSubdomain.fqn;
     const name = `${script.fqn}.script_name`;
     // a conditional, so an unset subdomain yields "" instead of a broken URL.
@@ -146,7 +151,8 @@ function declareInputs(stack: TerraformStack, props: GatewayStackProps): Gateway
       },
       {
         condition: '${alltrue([for k in var.api_keys : trimspace(k) != ""])}',
-        errorMessage: 'api_keys must not contain empty or blank strings: every element of TF_VAR_api_keys must be a Gemini API key.',
+        errorMessage:
+          'api_keys must not contain empty or blank strings: every element of TF_VAR_api_keys must be a Gemini API key.',
       },
     ],
   });
@@ -168,14 +174,16 @@ function declareInputs(stack: TerraformStack, props: GatewayStackProps): Gateway
     validation: [
       {
         condition: '${can(regex("^[0-9a-f]{32}$", var.account_id))}',
-        errorMessage: 'account_id must be a Cloudflare account id (32 hex characters): set CLOUDFLARE_ACCOUNT_ID before synth or TF_VAR_account_id before plan.',
+        errorMessage:
+          'account_id must be a Cloudflare account id (32 hex characters): set CLOUDFLARE_ACCOUNT_ID before synth or TF_VAR_account_id before plan.',
       },
     ],
   });
   const workersDevSubdomain = new TerraformVariable(stack, 'workers_dev_subdomain', {
     type: 'string',
     default: props.workersDevSubdomain ?? '',
-    description: 'the account workers.dev subdomain, only used to print URLs; defaults to WORKERS_DEV_SUBDOMAIN at synth time',
+    description:
+      'the account workers.dev subdomain, only used to print URLs; defaults to WORKERS_DEV_SUBDOMAIN at synth time',
   });
   return { apiKeys, pass, accountId, workersDevSubdomain };
 }

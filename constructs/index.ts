@@ -1,5 +1,11 @@
 // workers
-export { SrcWorkerShard, DEFAULT_GEMINI_BASE_URL, DEFAULT_MAX_WAIT_MS, DEFAULT_UPSTREAM_TIMEOUT_MS, MAX_MAX_WAIT_MS } from './src-worker-shard';
+export {
+  SrcWorkerShard,
+  DEFAULT_GEMINI_BASE_URL,
+  DEFAULT_MAX_WAIT_MS,
+  DEFAULT_UPSTREAM_TIMEOUT_MS,
+  MAX_MAX_WAIT_MS,
+} from './src-worker-shard';
 export type { SrcWorkerShardProps } from './src-worker-shard';
 export {
   Orchestrator,
@@ -22,7 +28,13 @@ export { addStateBackend, REQUIRED_TERRAFORM_VERSION } from './state-backend';
 export type { StateConfig, LocalStateConfig, S3StateConfig } from './state-backend';
 
 // limits, names and validation rules shared with config.ts
-export { PLAN_LIMITS, WORKERS_PLANS, SRC_WORKER_FIXED_ENV_VARS, maxKeysPerWorker, previewBoundKeyCount } from './limits';
+export {
+  PLAN_LIMITS,
+  WORKERS_PLANS,
+  SRC_WORKER_FIXED_ENV_VARS,
+  maxKeysPerWorker,
+  previewBoundKeyCount,
+} from './limits';
 export type { PlanLimits, WorkersPlan } from './limits';
 export { DEFAULT_NAME_PREFIX, orchestratorScriptName, previewScriptName, shardCount, shardScriptName } from './names';
 export { ValidationError } from './validate';

@@ -118,7 +118,7 @@ export class Orchestrator extends Construct {
   constructor(scope: Construct, id: string, props: OrchestratorProps) {
     super(scope, id);
     const shardAttempts = props.shardAttempts ?? DEFAULT_SHARD_ATTEMPTS;
-    const keyCounts = props.backends.map(backend => backend.keyCount);
+    const keyCounts = props.backends.map((backend) => backend.keyCount);
     const shardTimeoutMs = props.shardTimeoutMs ?? DEFAULT_SHARD_TIMEOUT_MS;
     const logSamplingRate = props.logSamplingRate ?? DEFAULT_LOG_SAMPLING_RATE;
     const compatibilityDate = props.compatibilityDate ?? DEFAULT_COMPATIBILITY_DATE;
@@ -128,7 +128,7 @@ export class Orchestrator extends Construct {
       rules.sha256Hex('bundle.sha256', props.bundle.sha256),
       props.backends.length > 0 ? undefined : `backends must hold at least one shard, got ${props.backends.length}`,
       ...keyCounts.map((count, i) => rules.integerInRange(`backends[${i}].keyCount`, count, 0, MAX_SHARD_KEY_COUNT)),
-      props.backends.length === 0 || keyCounts.some(count => count > 0)
+      props.backends.length === 0 || keyCounts.some((count) => count > 0)
         ? undefined
         : `backends must hold at least one shard with keys (keyCount above 0), got key counts ${keyCounts.join(', ')}`,
       rules.integerInRange('shardAttempts', shardAttempts, 1, MAX_SHARD_ATTEMPTS),

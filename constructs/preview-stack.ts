@@ -42,7 +42,9 @@ export class PreviewStack extends GatewayStack {
     super(scope, id, props);
     rules.assertValid([
       rules.integerInRange('prNumber', props.prNumber, 1, Number.MAX_SAFE_INTEGER),
-      props.keyLimit === undefined ? undefined : rules.integerInRange('keyLimit', props.keyLimit, 1, Number.MAX_SAFE_INTEGER),
+      props.keyLimit === undefined
+        ? undefined
+        : rules.integerInRange('keyLimit', props.keyLimit, 1, Number.MAX_SAFE_INTEGER),
     ]);
     this.boundKeyCount = previewBoundKeyCount(props.keyCount, this.plan, props.keyLimit);
     this.worker = new SrcWorkerShard(this, 'Worker', {

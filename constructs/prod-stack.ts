@@ -54,7 +54,9 @@ export class ProdStack extends GatewayStack {
     super(scope, id, props);
     const keysPerShard = props.keysPerShard ?? DEFAULT_KEYS_PER_SHARD;
     const maxKeys = maxKeysPerWorker(this.plan);
-    rules.assertValid([rules.integerInRange('keysPerShard', keysPerShard, 1, maxKeys, rules.envVarLimitReason(this.plan))]);
+    rules.assertValid([
+      rules.integerInRange('keysPerShard', keysPerShard, 1, maxKeys, rules.envVarLimitReason(this.plan)),
+    ]);
     const count = shardCount(props.keyCount, keysPerShard);
     const maxWorkers = PLAN_LIMITS[this.plan].workersPerAccount;
     rules.assertValid([

@@ -145,11 +145,14 @@ export class SrcWorkerShard extends Construct {
       rules.compatibilityDate('compatibilityDate', compatibilityDate),
     ]);
 
-    const keyBindings = Array.from({ length: props.keyCount }, (_, j): WorkersScriptBindings => ({
-      name: `KEY${j + 1}`,
-      type: 'secret_text',
-      text: Token.asString(ref(`${props.apiKeys.fqn}[${props.firstKeyIndex + j}]`)),
-    }));
+    const keyBindings = Array.from(
+      { length: props.keyCount },
+      (_, j): WorkersScriptBindings => ({
+        name: `KEY${j + 1}`,
+        type: 'secret_text',
+        text: Token.asString(ref(`${props.apiKeys.fqn}[${props.firstKeyIndex + j}]`)),
+      }),
+    );
     this.resources = createWorkerScript(this, {
       accountId: props.accountId,
       scriptName: props.scriptName,

@@ -80,7 +80,8 @@ export function createWorkerScript(scope: Construct, options: WorkerScriptOption
  */
 function bundleAsset(scope: Construct, bundle: WorkerBundle): TerraformAsset {
   const stack = TerraformStack.of(scope);
-  const bundles = (stack.node.tryFindChild('WorkerBundles') as Construct | undefined) ?? new Construct(stack, 'WorkerBundles');
+  const bundles =
+    (stack.node.tryFindChild('WorkerBundles') as Construct | undefined) ?? new Construct(stack, 'WorkerBundles');
   const id = `${bundle.mainModule.replace(/\.m?js$/, '')}-${bundle.sha256.slice(0, 12)}`;
   const existing = bundles.node.tryFindChild(id);
   if (existing instanceof TerraformAsset) return existing;

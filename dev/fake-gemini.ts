@@ -174,7 +174,14 @@ const QUOTA_MESSAGE =
   'error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.';
 
 /** Google's 429 body: which quota tripped (`QuotaFailure`), where to read about it, and how long to wait. */
-function quotaExhausted(model: string, quotaId: string, quotaValue: string, retryDelay: string, help: object, message = QUOTA_MESSAGE): GoogleErrorObject {
+function quotaExhausted(
+  model: string,
+  quotaId: string,
+  quotaValue: string,
+  retryDelay: string,
+  help: object,
+  message = QUOTA_MESSAGE,
+): GoogleErrorObject {
   return {
     code: 429,
     message,
@@ -202,12 +209,19 @@ function quotaExhausted(model: string, quotaId: string, quotaValue: string, retr
  * a BadRequest field violation. The names are the client's own text, which is why a gateway must never read them.
  */
 export function unknownFieldsError(names: readonly string[]): GoogleErrorObject {
-  const lines = names.map(name => `Invalid JSON payload received. Unknown name ${JSON.stringify(name)}: Cannot find field.`);
+  const lines = names.map(
+    (name) => `Invalid JSON payload received. Unknown name ${JSON.stringify(name)}: Cannot find field.`,
+  );
   return {
     code: 400,
     message: lines.join('\n'),
     status: 'INVALID_ARGUMENT',
-    details: [{ '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: lines.map(description => ({ description })) }],
+    details: [
+      {
+        '@type': 'type.googleapis.com/google.rpc.BadRequest',
+        fieldViolations: lines.map((description) => ({ description })),
+      },
+    ],
   };
 }
 
@@ -225,15 +239,63 @@ export function invalidValueError(field: string, value: string): GoogleErrorObje
 /** Top-level request fields Google knows, per surface (both spellings on the native one, as Google accepts). */
 const KNOWN_FIELDS: Readonly<Record<Surface, ReadonlySet<string>>> = {
   native: new Set([
-    'contents', 'tools', 'toolConfig', 'tool_config', 'safetySettings', 'safety_settings', 'systemInstruction', 'system_instruction',
-    'generationConfig', 'generation_config', 'cachedContent', 'cached_content', 'labels', 'model', 'content', 'taskType', 'task_type',
-    'title', 'outputDimensionality', 'output_dimensionality', 'requests', 'generateContentRequest', 'generate_content_request',
+    'contents',
+    'tools',
+    'toolConfig',
+    'tool_config',
+    'safetySettings',
+    'safety_settings',
+    'systemInstruction',
+    'system_instruction',
+    'generationConfig',
+    'generation_config',
+    'cachedContent',
+    'cached_content',
+    'labels',
+    'model',
+    'content',
+    'taskType',
+    'task_type',
+    'title',
+    'outputDimensionality',
+    'output_dimensionality',
+    'requests',
+    'generateContentRequest',
+    'generate_content_request',
   ]),
   openai: new Set([
-    'model', 'messages', 'stream', 'stream_options', 'tools', 'tool_choice', 'temperature', 'top_p', 'max_tokens',
-    'max_completion_tokens', 'n', 'stop', 'response_format', 'reasoning_effort', 'seed', 'presence_penalty',
-    'frequency_penalty', 'extra_body', 'user', 'logprobs', 'top_logprobs', 'parallel_tool_calls', 'input', 'encoding_format',
-    'dimensions', 'metadata', 'modalities', 'audio', 'prediction', 'store', 'service_tier', 'web_search_options',
+    'model',
+    'messages',
+    'stream',
+    'stream_options',
+    'tools',
+    'tool_choice',
+    'temperature',
+    'top_p',
+    'max_tokens',
+    'max_completion_tokens',
+    'n',
+    'stop',
+    'response_format',
+    'reasoning_effort',
+    'seed',
+    'presence_penalty',
+    'frequency_penalty',
+    'extra_body',
+    'user',
+    'logprobs',
+    'top_logprobs',
+    'parallel_tool_calls',
+    'input',
+    'encoding_format',
+    'dimensions',
+    'metadata',
+    'modalities',
+    'audio',
+    'prediction',
+    'store',
+    'service_tier',
+    'web_search_options',
   ]),
 };
 
@@ -251,7 +313,9 @@ function googleError(b: FakeBehaviour, call: CallShape): GoogleErrorObject | und
   const { model, apiKey } = call;
   const help = {
     '@type': 'type.googleapis.com/google.rpc.Help',
-    links: [{ description: 'Learn more about Gemini API quotas', url: 'https://ai.google.dev/gemini-api/docs/rate-limits' }],
+    links: [
+      { description: 'Learn more about Gemini API quotas', url: 'https://ai.google.dev/gemini-api/docs/rate-limits' },
+    ],
   };
   switch (b) {
     case 'quota-minute':
@@ -308,7 +372,8 @@ function googleError(b: FakeBehaviour, call: CallShape): GoogleErrorObject | und
     case 'internal-500':
       return {
         code: 500,
-        message: 'An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting',
+        message:
+          'An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting',
         status: 'INTERNAL',
       };
     case 'overloaded-503':
@@ -324,7 +389,10 @@ function googleError(b: FakeBehaviour, call: CallShape): GoogleErrorObject | und
           {
             '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
             reason: 'ACCESS_TOKEN_TYPE_UNSUPPORTED',
-            metadata: { service: 'generativelanguage.googleapis.com', method: 'google.ai.generativelanguage.v1beta.GenerativeService.GenerateContent' },
+            metadata: {
+              service: 'generativelanguage.googleapis.com',
+              method: 'google.ai.generativelanguage.v1beta.GenerativeService.GenerateContent',
+            },
           },
         ],
       };
@@ -352,7 +420,10 @@ function googleError(b: FakeBehaviour, call: CallShape): GoogleErrorObject | und
             },
           },
           { '@type': 'type.googleapis.com/google.rpc.LocalizedMessage', locale: 'en-US', message },
-          { '@type': 'type.googleapis.com/google.rpc.Help', links: [{ description: 'Google developers console API activation', url: activationUrl }] },
+          {
+            '@type': 'type.googleapis.com/google.rpc.Help',
+            links: [{ description: 'Google developers console API activation', url: activationUrl }],
+          },
         ],
       };
     }
@@ -371,7 +442,10 @@ function googleError(b: FakeBehaviour, call: CallShape): GoogleErrorObject | und
             domain: 'googleapis.com',
             metadata: { consumer: `projects/${FAKE_PROJECT_NUMBER}`, service: 'generativelanguage.googleapis.com' },
           },
-          { '@type': 'type.googleapis.com/google.rpc.Help', links: [{ description: 'Google developer console billing', url: billingUrl }] },
+          {
+            '@type': 'type.googleapis.com/google.rpc.Help',
+            links: [{ description: 'Google developer console billing', url: billingUrl }],
+          },
         ],
       };
     }
@@ -391,21 +465,27 @@ function googleError(b: FakeBehaviour, call: CallShape): GoogleErrorObject | und
       return { code: 400, message: 'User location is not supported for the API use.', status: 'FAILED_PRECONDITION' };
     case 'resource-denied-403':
       if (call.method === 'GET') return undefined;
-      return { code: 403, message: 'You do not have permission to access the File 2fk3n0bq8xyz or it may not exist.', status: 'PERMISSION_DENIED' };
+      return {
+        code: 403,
+        message: 'You do not have permission to access the File 2fk3n0bq8xyz or it may not exist.',
+        status: 'PERMISSION_DENIED',
+      };
     case 'echo-unknown-field': {
       const parsed = parseJsonObject(call.body);
-      const unknown = parsed ? Object.keys(parsed).filter(name => !KNOWN_FIELDS[call.surface].has(name)) : [];
+      const unknown = parsed ? Object.keys(parsed).filter((name) => !KNOWN_FIELDS[call.surface].has(name)) : [];
       return unknown.length > 0 ? unknownFieldsError(unknown) : undefined;
     }
     case 'bad-request-400':
       return {
         code: 400,
-        message: 'Invalid value at \'contents[0].parts[0]\': the fake was told to reject this request.',
+        message: "Invalid value at 'contents[0].parts[0]': the fake was told to reject this request.",
         status: 'INVALID_ARGUMENT',
         details: [
           {
             '@type': 'type.googleapis.com/google.rpc.BadRequest',
-            fieldViolations: [{ field: 'contents[0].parts[0]', description: 'the fake was told to reject this request' }],
+            fieldViolations: [
+              { field: 'contents[0].parts[0]', description: 'the fake was told to reject this request' },
+            ],
           },
         ],
       };
@@ -436,7 +516,7 @@ interface Ctx {
   settings: Settings;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms));
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8' });
@@ -450,7 +530,10 @@ function sendError(res: ServerResponse, surface: Surface, err: GoogleErrorObject
 
 /** The `redirect` behaviour: what a proxy or a hijacked host in front of Google might answer. */
 function sendRedirect(res: ServerResponse, settings: Settings, rawUrl: string): void {
-  res.writeHead(settings.redirectStatus, { location: `${settings.redirectTo.replace(/\/$/, '')}${rawUrl}`, 'content-type': 'text/html; charset=UTF-8' });
+  res.writeHead(settings.redirectStatus, {
+    location: `${settings.redirectTo.replace(/\/$/, '')}${rawUrl}`,
+    'content-type': 'text/html; charset=UTF-8',
+  });
   res.end('<html><body>Moved</body></html>');
 }
 
@@ -461,7 +544,9 @@ function notFound(res: ServerResponse, surface: Surface, what: string): void {
 function parseJsonObject(text: string): Record<string, unknown> | undefined {
   try {
     const parsed: unknown = JSON.parse(text);
-    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+    return parsed && typeof parsed === 'object' && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -506,7 +591,7 @@ async function writeSse(ctx: Ctx, events: string[], terminator: string, cut: boo
       res.end(`data: ${event.slice(0, Math.floor(event.length / 2))}`);
       return;
     }
-    flushed = new Promise(resolve => res.write(`data: ${event}${terminator}`, () => resolve()));
+    flushed = new Promise((resolve) => res.write(`data: ${event}${terminator}`, () => resolve()));
   }
   res.end();
 }
@@ -542,7 +627,7 @@ async function handleOpenAI(ctx: Ctx, rest: string): Promise<void> {
   if (rest === 'models' && req.method === 'GET') {
     sendJson(res, 200, {
       object: 'list',
-      data: FAKE_MODELS.map(m => ({ id: `models/${m}`, object: 'model', created: 0, owned_by: 'google' })),
+      data: FAKE_MODELS.map((m) => ({ id: `models/${m}`, object: 'model', created: 0, owned_by: 'google' })),
     });
     return;
   }
@@ -557,7 +642,11 @@ async function handleOpenAI(ctx: Ctx, rest: string): Promise<void> {
   }
   const body = parseJsonObject(ctx.body);
   if (!body) {
-    return sendError(res, 'openai', { code: 400, message: 'Invalid JSON payload received.', status: 'INVALID_ARGUMENT' });
+    return sendError(res, 'openai', {
+      code: 400,
+      message: 'Invalid JSON payload received.',
+      status: 'INVALID_ARGUMENT',
+    });
   }
   const model = typeof body.model === 'string' ? body.model : '';
   if (!FAKE_MODELS.includes(model.replace(/^models\//, ''))) {
@@ -623,13 +712,21 @@ async function openAIChat(ctx: Ctx, body: Record<string, unknown>, model: string
 
   if (body.stream === true) {
     const chunk = (delta: unknown, finish: string | null): string =>
-      JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish }] });
+      JSON.stringify({
+        id,
+        object: 'chat.completion.chunk',
+        created,
+        model,
+        choices: [{ index: 0, delta, finish_reason: finish }],
+      });
     const events: string[] = [];
     if (wantsTool) {
       events.push(chunk({ role: 'assistant', tool_calls: [{ index: 0, ...toolCall }] }, 'tool_calls'));
     } else {
       const pieces = last?.role === 'tool' ? [text] : fakeReplyPieces(settings.streamChunks);
-      pieces.forEach((piece, i) => events.push(chunk(i === 0 ? { role: 'assistant', content: piece } : { content: piece }, null)));
+      pieces.forEach((piece, i) =>
+        events.push(chunk(i === 0 ? { role: 'assistant', content: piece } : { content: piece }, null)),
+      );
       events.push(chunk({}, 'stop'));
     }
     const streamOptions = body.stream_options as { include_usage?: unknown } | undefined;
@@ -677,7 +774,10 @@ function countWords(value: unknown): number {
   if (typeof value === 'string') return value.split(/\s+/).filter(Boolean).length;
   if (Array.isArray(value)) return value.reduce((n: number, v) => n + countWords(v), 0);
   if (value && typeof value === 'object') {
-    return Object.entries(value).reduce((n, [k, v]) => n + (k === 'text' || typeof v === 'object' ? countWords(v) : 0), 0);
+    return Object.entries(value).reduce(
+      (n, [k, v]) => n + (k === 'text' || typeof v === 'object' ? countWords(v) : 0),
+      0,
+    );
   }
   return 0;
 }
@@ -702,9 +802,17 @@ async function handleNative(ctx: Ctx, rest: string): Promise<void> {
   if (req.method !== 'POST') return notFound(res, 'native', `${action} requires POST`);
   const body = parseJsonObject(ctx.body);
   if (!body) {
-    return sendError(res, 'native', { code: 400, message: 'Invalid JSON payload received.', status: 'INVALID_ARGUMENT' });
+    return sendError(res, 'native', {
+      code: 400,
+      message: 'Invalid JSON payload received.',
+      status: 'INVALID_ARGUMENT',
+    });
   }
-  const usageMetadata = { promptTokenCount: countWords(body.contents), candidatesTokenCount: 4, totalTokenCount: countWords(body.contents) + 4 };
+  const usageMetadata = {
+    promptTokenCount: countWords(body.contents),
+    candidatesTokenCount: 4,
+    totalTokenCount: countWords(body.contents) + 4,
+  };
   const response = (text: string, finish: boolean): Record<string, unknown> => ({
     candidates: [
       { content: { parts: [{ text }], role: 'model' }, ...(finish ? { finishReason: 'STOP' } : {}), index: 0 },
@@ -724,7 +832,7 @@ async function handleNative(ctx: Ctx, rest: string): Promise<void> {
       const events = pieces.map((piece, i) => JSON.stringify(response(piece, i === pieces.length - 1)));
       if (url.searchParams.get('alt') !== 'sse') {
         // without alt=sse Google streams one JSON array; tests only need its final shape
-        reply = events.map(e => JSON.parse(e) as unknown);
+        reply = events.map((e) => JSON.parse(e) as unknown);
         break;
       }
       if (ctx.behaviour === 'malformed-json') events.splice(1, 0, '{"candidates": [');
@@ -790,7 +898,7 @@ export async function startFakeGemini(o: FakeGeminiOptions = {}): Promise<FakeGe
       return sendError(res, surface, {
         code: 403,
         message:
-          'Method doesn\'t allow unregistered callers (callers without established identity). Please use API Key or ' +
+          "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or " +
           'other form of API consumer identity to call this API.',
         status: 'PERMISSION_DENIED',
       });
@@ -799,7 +907,14 @@ export async function startFakeGemini(o: FakeGeminiOptions = {}): Promise<FakeGe
     if (behaviour === 'hang') return; // never answers; close() tears the socket down
     if (behaviour === 'redirect') return sendRedirect(res, settings, rawUrl);
     const model = /models\/([^/:]+)/.exec(url.pathname)?.[1] ?? parseJsonObject(body)?.model;
-    const err = googleError(behaviour, { surface, method: req.method ?? '', model: typeof model === 'string' ? model : 'gemini-2.5-flash', apiKey, body, retryDelay: settings.retryDelay });
+    const err = googleError(behaviour, {
+      surface,
+      method: req.method ?? '',
+      model: typeof model === 'string' ? model : 'gemini-2.5-flash',
+      apiKey,
+      body,
+      retryDelay: settings.retryDelay,
+    });
     if (err) return sendError(res, surface, err);
 
     const ctx: Ctx = { req, res, url, body, behaviour, settings };
@@ -847,7 +962,7 @@ export async function startFakeGemini(o: FakeGeminiOptions = {}): Promise<FakeGe
     },
     close() {
       return new Promise<void>((resolve, reject) => {
-        server.close(e => (e ? reject(e) : resolve()));
+        server.close((e) => (e ? reject(e) : resolve()));
         // hung requests and keep-alive sockets would otherwise keep close() waiting forever
         server.closeAllConnections();
       });
@@ -864,7 +979,8 @@ function parseCli(argv: readonly string[]): FakeGeminiOptions & { behaviour: Fak
       case '--port':
       case '--stream-chunks':
       case '--chunk-delay-ms':
-        if (!Number.isInteger(num) || num < 0) throw new Error(`${flag} must be a non-negative integer, got "${value}"`);
+        if (!Number.isInteger(num) || num < 0)
+          throw new Error(`${flag} must be a non-negative integer, got "${value}"`);
         if (flag === '--port') opts.port = num;
         else if (flag === '--stream-chunks') opts.streamChunks = num;
         else opts.chunkDelayMs = num;
@@ -884,7 +1000,7 @@ function parseCli(argv: readonly string[]): FakeGeminiOptions & { behaviour: Fak
 
 if (require.main === module) {
   const { behaviour, ...opts } = parseCli(process.argv.slice(2));
-  void startFakeGemini(opts).then(fake => {
+  void startFakeGemini(opts).then((fake) => {
     fake.setDefaultBehaviour(behaviour);
     process.stdout.write(`fake Gemini listening on ${fake.url} (default behaviour: ${behaviour})\n`);
     const stop = (): void => void fake.close().then(() => process.exit(0));

@@ -40,7 +40,9 @@ async function main(): Promise<void> {
   try {
     stack = JSON.parse(readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8')) as Record<string, unknown>;
   } catch (error) {
-    throw new CliError(`cannot read ${join(stackDir, 'cdk.tf.json')} (${(error as Error).message}); run without --skip-synth`);
+    throw new CliError(
+      `cannot read ${join(stackDir, 'cdk.tf.json')} (${(error as Error).message}); run without --skip-synth`,
+    );
   }
 
   const secrets = resolveSecrets(env, requiredApiKeyCount(stack), () => randomBytes(9).toString('base64url'));
@@ -96,7 +98,12 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof CliError || error instanceof TopologyError || error instanceof PortInUseError || error instanceof SynthError) {
+  if (
+    error instanceof CliError ||
+    error instanceof TopologyError ||
+    error instanceof PortInUseError ||
+    error instanceof SynthError
+  ) {
     process.stderr.write(`error: ${error.message}\n`);
   } else {
     process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

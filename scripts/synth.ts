@@ -9,8 +9,10 @@ const USAGE = 'usage: npm run synth [-- --output <dir>]   (default cdktf.out; se
 
 function outputDir(argv: readonly string[]): string {
   if (argv.length === 0) return join(PROJECT_ROOT, 'cdktf.out');
-  const [flag, value] = argv.length === 1 && argv[0]?.startsWith('--output=') ? ['--output', argv[0].slice('--output='.length)] : argv;
-  if (flag !== '--output' || !value || argv.length > 2) throw new SynthError(`unexpected arguments ${JSON.stringify(argv.join(' '))}\n${USAGE}`);
+  const [flag, value] =
+    argv.length === 1 && argv[0]?.startsWith('--output=') ? ['--output', argv[0].slice('--output='.length)] : argv;
+  if (flag !== '--output' || !value || argv.length > 2)
+    throw new SynthError(`unexpected arguments ${JSON.stringify(argv.join(' '))}\n${USAGE}`);
   return resolve(process.cwd(), value);
 }
 
@@ -23,6 +25,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(error instanceof SynthError ? `error: ${error.message}\n` : `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    error instanceof SynthError
+      ? `error: ${error.message}\n`
+      : `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exit(1);
 });

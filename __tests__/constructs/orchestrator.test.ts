@@ -6,7 +6,7 @@ import { resolveScriptRef, secretInputs, type StackJson } from '../fixtures/synt
 
 /** An orchestrator over three shards of 8, 8 and 4 keys. */
 function synthOrchestrator(overrides: Partial<Omit<OrchestratorProps, 'backends'>> = {}): string {
-  return Testing.synthScope(scope => {
+  return Testing.synthScope((scope) => {
     const { apiKeys, pass } = secretInputs(scope);
     const shards = [8, 8, 4].map(
       (keyCount, i) =>
@@ -38,14 +38,18 @@ describe('Orchestrator', () => {
       main_module: 'orchestrator.js',
       content_sha256: fixtureBundles.orchestrator.sha256,
       compatibility_date: '2026-04-20',
-      observability: { enabled: true, head_sampling_rate: 1, logs: { enabled: true, invocation_logs: true, head_sampling_rate: 1 } },
+      observability: {
+        enabled: true,
+        head_sampling_rate: 1,
+        logs: { enabled: true, invocation_logs: true, head_sampling_rate: 1 },
+      },
     });
     const json = JSON.parse(synth) as StackJson;
     const orchestrator = Object.values(json.resource.cloudflare_workers_script).find(
-      s => s.script_name === 'zen-ai-router-orchestrator',
+      (s) => s.script_name === 'zen-ai-router-orchestrator',
     );
     expect(
-      orchestrator?.bindings.map(b => ({ ...b, service: b.service && resolveScriptRef(json, b.service) })),
+      orchestrator?.bindings.map((b) => ({ ...b, service: b.service && resolveScriptRef(json, b.service) })),
     ).toEqual([
       { name: 'BACKEND_SERVICE_0', type: 'service', environment: 'production', service: 'w-0' },
       { name: 'BACKEND_SERVICE_1', type: 'service', environment: 'production', service: 'w-1' },
@@ -59,7 +63,7 @@ describe('Orchestrator', () => {
   test('defaults: public on workers.dev without preview URLs', () => {
     const json = JSON.parse(synthOrchestrator()) as StackJson;
     const subdomains = Object.values(json.resource.cloudflare_workers_script_subdomain);
-    expect(subdomains.find(s => resolveScriptRef(json, s.script_name) === 'zen-ai-router-orchestrator')).toEqual({
+    expect(subdomains.find((s) => resolveScriptRef(json, s.script_name) === 'zen-ai-router-orchestrator')).toEqual({
       account_id: 'acc',
       script_name: expect.any(String),
       enabled: true,
@@ -69,7 +73,9 @@ describe('Orchestrator', () => {
 
   test('override shardAttempts and shardTimeoutMs', () => {
     const json = JSON.parse(synthOrchestrator({ shardAttempts: 1, shardTimeoutMs: 45_000 })) as StackJson;
-    const script = Object.values(json.resource.cloudflare_workers_script).find(s => s.script_name.includes('orchestrator'));
+    const script = Object.values(json.resource.cloudflare_workers_script).find((s) =>
+      s.script_name.includes('orchestrator'),
+    );
     expect(script?.bindings.slice(-3, -1)).toEqual([
       { name: 'SHARD_ATTEMPTS', type: 'plain_text', text: '1' },
       { name: 'SHARD_TIMEOUT_MS', type: 'plain_text', text: '45000' },
@@ -78,7 +84,7 @@ describe('Orchestrator', () => {
 
   test('SHARD_KEY_COUNTS follows the backends, any worker with a keyCount, zero included', () => {
     const json = JSON.parse(
-      Testing.synthScope(scope => {
+      Testing.synthScope((scope) => {
         new Orchestrator(scope, 'Orchestrator', {
           accountId: 'acc',
           scriptName: 'o',
@@ -98,7 +104,7 @@ describe('Orchestrator', () => {
   test('override publicOnWorkersDev false', () => {
     const json = JSON.parse(synthOrchestrator({ publicOnWorkersDev: false })) as StackJson;
     const subdomains = Object.values(json.resource.cloudflare_workers_script_subdomain);
-    expect(subdomains.map(s => s.enabled)).toEqual([false, false, false, false]);
+    expect(subdomains.map((s) => s.enabled)).toEqual([false, false, false, false]);
   });
 
   test('override logSamplingRate and compatibilityDate', () => {
@@ -107,7 +113,11 @@ describe('Orchestrator', () => {
       {
         script_name: 'zen-ai-router-orchestrator',
         compatibility_date: '2025-01-02',
-        observability: { enabled: true, head_sampling_rate: 0.5, logs: { enabled: true, invocation_logs: true, head_sampling_rate: 0.5 } },
+        observability: {
+          enabled: true,
+          head_sampling_rate: 0.5,
+          logs: { enabled: true, invocation_logs: true, head_sampling_rate: 0.5 },
+        },
       },
     );
   });

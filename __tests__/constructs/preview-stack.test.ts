@@ -15,7 +15,9 @@ function preview(props: Partial<PreviewStackProps> = {}): StackJson {
 }
 
 const keyBindings = (json: StackJson): string[] =>
-  (Object.values(scriptsByName(json))[0]?.bindings ?? []).filter(b => /^KEY\d+$/.test(b.name)).map(b => `${b.name}=${b.text}`);
+  (Object.values(scriptsByName(json))[0]?.bindings ?? [])
+    .filter((b) => /^KEY\d+$/.test(b.name))
+    .map((b) => `${b.name}=${b.text}`);
 const firstKeys = (n: number): string[] => Array.from({ length: n }, (_, i) => `KEY${i + 1}=\${var.api_keys[${i}]}`);
 
 describe('PreviewStack', () => {
@@ -23,7 +25,7 @@ describe('PreviewStack', () => {
     const json = preview();
     const scripts = scriptsByName(json);
     expect(Object.keys(scripts)).toEqual(['zen-ai-router-worker-preview-7']);
-    expect(scripts['zen-ai-router-worker-preview-7']?.bindings.map(b => `${b.name}=${b.text}`)).toEqual([
+    expect(scripts['zen-ai-router-worker-preview-7']?.bindings.map((b) => `${b.name}=${b.text}`)).toEqual([
       ...firstKeys(20),
       'PASS=${var.pass}',
       'GEMINI_BASE_URL=https://generativelanguage.googleapis.com',
@@ -56,19 +58,22 @@ describe('PreviewStack', () => {
     });
     const script = scriptsByName(json)['gw-worker-preview-123'];
     expect(script?.bindings).toHaveLength(128);
-    expect(script?.bindings.slice(-3).map(b => b.text)).toEqual(['https://proxy.example.com/gemini', '9000', '2000']);
+    expect(script?.bindings.slice(-3).map((b) => b.text)).toEqual(['https://proxy.example.com/gemini', '9000', '2000']);
   });
 
   test.each([
     ['free', 61, 60],
     ['paid', 1000, 124],
-  ] as const)('on the %s plan a preview of %p keys binds the first %p, and api_keys must still hold them all', (plan, keyCount, bound) => {
-    const json = preview({ workersPlan: plan, keyCount });
-    expect(keyBindings(json)).toEqual(firstKeys(bound));
-    expect(Object.values(scriptsByName(json))[0]?.bindings).toHaveLength(bound + 4);
-    expect(json.output.bound_key_count?.value).toBe(bound);
-    expect(JSON.stringify(json.variable.api_keys?.validation)).toContain(`length(var.api_keys) == ${keyCount}`);
-  });
+  ] as const)(
+    'on the %s plan a preview of %p keys binds the first %p, and api_keys must still hold them all',
+    (plan, keyCount, bound) => {
+      const json = preview({ workersPlan: plan, keyCount });
+      expect(keyBindings(json)).toEqual(firstKeys(bound));
+      expect(Object.values(scriptsByName(json))[0]?.bindings).toHaveLength(bound + 4);
+      expect(json.output.bound_key_count?.value).toBe(bound);
+      expect(JSON.stringify(json.variable.api_keys?.validation)).toContain(`length(var.api_keys) == ${keyCount}`);
+    },
+  );
 
   test('keyLimit lowers the keys the preview binds, never raises them', () => {
     const limited = preview({ keyCount: 20, keyLimit: 5 });

@@ -4,7 +4,9 @@ import { fixtureBundles } from '../fixtures/bundles';
 import { LOCAL_STATE, resolveScriptRef, scriptsByName, synthJson, type StackJson } from '../fixtures/synth';
 
 function prod(props: Partial<ProdStackProps> = {}): StackJson {
-  return synthJson(new ProdStack(Testing.app(), 'prod', { keyCount: 20, bundles: fixtureBundles, state: LOCAL_STATE, ...props }));
+  return synthJson(
+    new ProdStack(Testing.app(), 'prod', { keyCount: 20, bundles: fixtureBundles, state: LOCAL_STATE, ...props }),
+  );
 }
 
 describe('ProdStack', () => {
@@ -18,7 +20,7 @@ describe('ProdStack', () => {
       'zen-ai-router-worker-2',
     ]);
     const keyRefs = (name: string) =>
-      scripts[name]?.bindings.filter(b => b.name.startsWith('KEY')).map(b => `${b.name}=${b.text}`);
+      scripts[name]?.bindings.filter((b) => b.name.startsWith('KEY')).map((b) => `${b.name}=${b.text}`);
     expect(keyRefs('zen-ai-router-worker-1')).toEqual(
       [8, 9, 10, 11, 12, 13, 14, 15].map((index, j) => `KEY${j + 1}=\${var.api_keys[${index}]}`),
     );
@@ -26,7 +28,10 @@ describe('ProdStack', () => {
       [16, 17, 18, 19].map((index, j) => `KEY${j + 1}=\${var.api_keys[${index}]}`),
     );
     const exposure = Object.fromEntries(
-      Object.values(json.resource.cloudflare_workers_script_subdomain).map(s => [resolveScriptRef(json, s.script_name), s.enabled]),
+      Object.values(json.resource.cloudflare_workers_script_subdomain).map((s) => [
+        resolveScriptRef(json, s.script_name),
+        s.enabled,
+      ]),
     );
     expect(exposure).toEqual({
       'zen-ai-router-worker-0': false,
@@ -42,7 +47,7 @@ describe('ProdStack', () => {
     expect(json.variable.pass).toMatchObject({ type: 'string', sensitive: true });
     expect(json.variable.account_id).toMatchObject({ type: 'string', default: '' });
     expect(JSON.stringify(json.variable.api_keys?.validation)).toContain('length(var.api_keys) == 20');
-    expect(Object.values(json.resource.cloudflare_workers_script).map(s => s.account_id)).toEqual(
+    expect(Object.values(json.resource.cloudflare_workers_script).map((s) => s.account_id)).toEqual(
       Array(4).fill('${var.account_id}'),
     );
   });
@@ -57,11 +62,15 @@ describe('ProdStack', () => {
       },
       {
         condition: '${alltrue([for k in var.api_keys : trimspace(k) != ""])}',
-        error_message: 'api_keys must not contain empty or blank strings: every element of TF_VAR_api_keys must be a Gemini API key.',
+        error_message:
+          'api_keys must not contain empty or blank strings: every element of TF_VAR_api_keys must be a Gemini API key.',
       },
     ]);
     expect(json.variable.pass?.validation).toEqual([
-      { condition: '${trimspace(var.pass) != ""}', error_message: 'pass must be a non-empty password: set TF_VAR_pass.' },
+      {
+        condition: '${trimspace(var.pass) != ""}',
+        error_message: 'pass must be a non-empty password: set TF_VAR_pass.',
+      },
     ]);
     expect(json.variable.account_id?.validation).toEqual([
       {
@@ -98,7 +107,7 @@ describe('ProdStack', () => {
     });
     const scripts = scriptsByName(json);
     expect(Object.keys(scripts).sort()).toEqual(['gw-orchestrator', 'gw-worker-0', 'gw-worker-1', 'gw-worker-2']);
-    expect(scripts['gw-worker-2']?.bindings.map(b => `${b.name}=${b.text}`)).toEqual([
+    expect(scripts['gw-worker-2']?.bindings.map((b) => `${b.name}=${b.text}`)).toEqual([
       'KEY1=${var.api_keys[4]}',
       'PASS=${var.pass}',
       'GEMINI_BASE_URL=https://proxy.example.com',
@@ -126,20 +135,30 @@ describe('ProdStack', () => {
     const json = prod({ keyCount: 20 });
     const scripts = scriptsByName(json);
     const orchestrator = scripts['zen-ai-router-orchestrator']?.bindings ?? [];
-    const counts = orchestrator.find(b => b.name === 'SHARD_KEY_COUNTS')?.text?.split(',').map(Number);
+    const counts = orchestrator
+      .find((b) => b.name === 'SHARD_KEY_COUNTS')
+      ?.text?.split(',')
+      .map(Number);
     const bound = orchestrator
-      .filter(b => b.type === 'service')
-      .map(b => scripts[resolveScriptRef(json, b.service ?? '') ?? '']?.bindings.filter(k => /^KEY\d+$/.test(k.name)).length);
+      .filter((b) => b.type === 'service')
+      .map(
+        (b) =>
+          scripts[resolveScriptRef(json, b.service ?? '') ?? '']?.bindings.filter((k) => /^KEY\d+$/.test(k.name))
+            .length,
+      );
     expect(counts).toEqual([8, 8, 4]);
     expect(bound).toEqual(counts);
   });
 
-  test('appending a key changes the last shard and the orchestrator\'s key counts; filling it adds one shard and one orchestrator binding', () => {
+  test("appending a key changes the last shard and the orchestrator's key counts; filling it adds one shard and one orchestrator binding", () => {
     const diff = (before: StackJson, after: StackJson) => {
       const flatten = (json: StackJson) =>
         Object.fromEntries(
           Object.entries(json.resource).flatMap(([type, byId]) =>
-            Object.entries(byId as Record<string, unknown>).map(([id, value]) => [`${type}.${id}`, JSON.stringify(value)]),
+            Object.entries(byId as Record<string, unknown>).map(([id, value]) => [
+              `${type}.${id}`,
+              JSON.stringify(value),
+            ]),
           ),
         );
       const [a, b] = [flatten(before), flatten(after)];
@@ -148,9 +167,13 @@ describe('ProdStack', () => {
           ? json.resource.cloudflare_workers_script[address.split('.')[1] ?? '']?.script_name
           : address;
       return {
-        changed: Object.keys(a).filter(k => k in b && a[k] !== b[k]).map(k => name(after, k)),
-        added: Object.keys(b).filter(k => !(k in a)).map(k => name(after, k)),
-        removed: Object.keys(a).filter(k => !(k in b)),
+        changed: Object.keys(a)
+          .filter((k) => k in b && a[k] !== b[k])
+          .map((k) => name(after, k)),
+        added: Object.keys(b)
+          .filter((k) => !(k in a))
+          .map((k) => name(after, k)),
+        removed: Object.keys(a).filter((k) => !(k in b)),
       };
     };
     expect(diff(prod({ keyCount: 20 }), prod({ keyCount: 21 }))).toEqual({
@@ -161,14 +184,17 @@ describe('ProdStack', () => {
     const orchestratorOf = (json: StackJson) => scriptsByName(json)['zen-ai-router-orchestrator'];
     const [before, after] = [orchestratorOf(prod({ keyCount: 20 })), orchestratorOf(prod({ keyCount: 21 }))];
     // only the weights change: the same bindings, and nothing else of the script
-    expect({ ...after, bindings: after?.bindings.filter(b => b.name !== 'SHARD_KEY_COUNTS') }).toEqual({
+    expect({ ...after, bindings: after?.bindings.filter((b) => b.name !== 'SHARD_KEY_COUNTS') }).toEqual({
       ...before,
-      bindings: before?.bindings.filter(b => b.name !== 'SHARD_KEY_COUNTS'),
+      bindings: before?.bindings.filter((b) => b.name !== 'SHARD_KEY_COUNTS'),
     });
     expect(after?.bindings.at(-1)).toEqual({ name: 'SHARD_KEY_COUNTS', type: 'plain_text', text: '8,8,5' });
     expect(diff(prod({ keyCount: 24 }), prod({ keyCount: 25 }))).toEqual({
       changed: ['zen-ai-router-orchestrator'],
-      added: ['zen-ai-router-worker-3', expect.stringMatching(/^cloudflare_workers_script_subdomain\.Shards_3_Subdomain_/)],
+      added: [
+        'zen-ai-router-worker-3',
+        expect.stringMatching(/^cloudflare_workers_script_subdomain\.Shards_3_Subdomain_/),
+      ],
       removed: [],
     });
   });

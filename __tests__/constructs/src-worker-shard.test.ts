@@ -6,7 +6,7 @@ import { fixtureBundles } from '../fixtures/bundles';
 import { resolveScriptRef, secretInputs, synthJson, type StackJson } from '../fixtures/synth';
 
 function synthShard(overrides: Partial<Omit<SrcWorkerShardProps, 'apiKeys' | 'pass'>> = {}): string {
-  return Testing.synthScope(scope => {
+  return Testing.synthScope((scope) => {
     const { apiKeys, pass } = secretInputs(scope);
     new SrcWorkerShard(scope, 'Shard', {
       accountId: '0123456789abcdef0123456789abcdef',
@@ -39,7 +39,11 @@ describe('SrcWorkerShard', () => {
         { name: 'UPSTREAM_TIMEOUT_MS', type: 'plain_text', text: '120000' },
         { name: 'MAX_WAIT_MS', type: 'plain_text', text: '0' },
       ],
-      observability: { enabled: true, head_sampling_rate: 1, logs: { enabled: true, invocation_logs: true, head_sampling_rate: 1 } },
+      observability: {
+        enabled: true,
+        head_sampling_rate: 1,
+        logs: { enabled: true, invocation_logs: true, head_sampling_rate: 1 },
+      },
     });
   });
 
@@ -63,16 +67,28 @@ describe('SrcWorkerShard', () => {
     new SrcWorkerShard(stack, 'A', { ...props, scriptName: 'a' });
     new SrcWorkerShard(stack, 'B', { ...props, scriptName: 'b' });
     const scripts = Object.values(synthJson(stack).resource.cloudflare_workers_script);
-    expect(scripts.map(s => s.content_file)).toEqual([
+    expect(scripts.map((s) => s.content_file)).toEqual([
       expect.stringMatching(/^assets\/[^/]+\/[0-9A-F]+\/src\.js$/),
       scripts[0]?.content_file, // both shards share one copy of the bundle
     ]);
-    expect(scripts.every(s => !('content' in s))).toBe(true);
+    expect(scripts.every((s) => !('content' in s))).toBe(true);
   });
 
   test.each([
-    ['geminiBaseUrl', { geminiBaseUrl: 'https://gateway.ai.cloudflare.com/v1/acc/gw/google-ai-studio' }, { name: 'GEMINI_BASE_URL', type: 'plain_text', text: 'https://gateway.ai.cloudflare.com/v1/acc/gw/google-ai-studio' }],
-    ['upstreamTimeoutMs', { upstreamTimeoutMs: 30_000 }, { name: 'UPSTREAM_TIMEOUT_MS', type: 'plain_text', text: '30000' }],
+    [
+      'geminiBaseUrl',
+      { geminiBaseUrl: 'https://gateway.ai.cloudflare.com/v1/acc/gw/google-ai-studio' },
+      {
+        name: 'GEMINI_BASE_URL',
+        type: 'plain_text',
+        text: 'https://gateway.ai.cloudflare.com/v1/acc/gw/google-ai-studio',
+      },
+    ],
+    [
+      'upstreamTimeoutMs',
+      { upstreamTimeoutMs: 30_000 },
+      { name: 'UPSTREAM_TIMEOUT_MS', type: 'plain_text', text: '30000' },
+    ],
     ['maxWaitMs', { maxWaitMs: 2_000 }, { name: 'MAX_WAIT_MS', type: 'plain_text', text: '2000' }],
   ])('override %s is bound', (_name, override, binding) => {
     const script = Object.values(JSON.parse(synthShard(override)).resource.cloudflare_workers_script)[0] as {
@@ -90,7 +106,11 @@ describe('SrcWorkerShard', () => {
 
   test('override logSamplingRate sets the Workers Logs head sampling rate', () => {
     expect(synthShard({ logSamplingRate: 0.25 })).toHaveResourceWithProperties(WorkersScript, {
-      observability: { enabled: true, head_sampling_rate: 0.25, logs: { enabled: true, invocation_logs: true, head_sampling_rate: 0.25 } },
+      observability: {
+        enabled: true,
+        head_sampling_rate: 0.25,
+        logs: { enabled: true, invocation_logs: true, head_sampling_rate: 0.25 },
+      },
     });
   });
 
@@ -102,10 +122,17 @@ describe('SrcWorkerShard', () => {
 
   test('override workersPlan paid allows up to 124 keys in one worker: 128 bindings with the four fixed ones', () => {
     const synth = synthShard({ workersPlan: 'paid', firstKeyIndex: 0, keyCount: 124 });
-    const script = Object.values(JSON.parse(synth).resource.cloudflare_workers_script)[0] as { bindings: { name: string }[] };
+    const script = Object.values(JSON.parse(synth).resource.cloudflare_workers_script)[0] as {
+      bindings: { name: string }[];
+    };
     expect(script.bindings).toHaveLength(128);
     expect(script.bindings[123]).toEqual({ name: 'KEY124', type: 'secret_text', text: '${var.api_keys[123]}' });
-    expect(script.bindings.slice(124).map(b => b.name)).toEqual(['PASS', 'GEMINI_BASE_URL', 'UPSTREAM_TIMEOUT_MS', 'MAX_WAIT_MS']);
+    expect(script.bindings.slice(124).map((b) => b.name)).toEqual([
+      'PASS',
+      'GEMINI_BASE_URL',
+      'UPSTREAM_TIMEOUT_MS',
+      'MAX_WAIT_MS',
+    ]);
   });
 
   test('exposes its key count, the weight the orchestrator draws it with', () => {

@@ -17,7 +17,9 @@ describe('addStateBackend', () => {
       keyPrefix: 'zen-ai-router',
       region: 'auto',
     });
-    expect(terraform.backend).toEqual(expectedR2Backend('tf-state', 'zen-ai-router/preview-12.tfstate', '0123456789abcdef0123456789abcdef'));
+    expect(terraform.backend).toEqual(
+      expectedR2Backend('tf-state', 'zen-ai-router/preview-12.tfstate', '0123456789abcdef0123456789abcdef'),
+    );
     expect(terraform.required_version).toBe('>= 1.11.0');
   });
 

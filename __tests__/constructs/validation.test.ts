@@ -43,7 +43,13 @@ function prod(props: Partial<ProdStackProps>): void {
 }
 
 function preview(props: Partial<PreviewStackProps>): void {
-  new PreviewStack(Testing.app(), 'preview-7', { prNumber: 7, keyCount: 20, bundle: fixtureBundles.src, state: LOCAL_STATE, ...props });
+  new PreviewStack(Testing.app(), 'preview-7', {
+    prNumber: 7,
+    keyCount: 20,
+    bundle: fixtureBundles.src,
+    state: LOCAL_STATE,
+    ...props,
+  });
 }
 
 const FREE_ENV_VARS =
@@ -52,15 +58,47 @@ const NAME_RULE = 'must be a worker name of 1 to 63 characters (lower-case lette
 
 // every construct-level validation error, with its exact message
 const cases: [string, () => void, string][] = [
-  ['shard: workersPlan', () => shard({ workersPlan: 'gold' as WorkersPlan }), 'workersPlan must be one of free, paid, got "gold"'],
-  ['shard: scriptName with an underscore', () => shard({ scriptName: 'worker_0' }), `scriptName ${NAME_RULE}, got "worker_0" (8 characters)`],
-  ['shard: scriptName ending in a hyphen', () => shard({ scriptName: 'worker-' }), `scriptName ${NAME_RULE}, got "worker-" (7 characters)`],
-  ['shard: scriptName over 63 characters', () => shard({ scriptName: 'w'.repeat(64) }), `scriptName ${NAME_RULE}, got "${'w'.repeat(64)}" (64 characters)`],
+  [
+    'shard: workersPlan',
+    () => shard({ workersPlan: 'gold' as WorkersPlan }),
+    'workersPlan must be one of free, paid, got "gold"',
+  ],
+  [
+    'shard: scriptName with an underscore',
+    () => shard({ scriptName: 'worker_0' }),
+    `scriptName ${NAME_RULE}, got "worker_0" (8 characters)`,
+  ],
+  [
+    'shard: scriptName ending in a hyphen',
+    () => shard({ scriptName: 'worker-' }),
+    `scriptName ${NAME_RULE}, got "worker-" (7 characters)`,
+  ],
+  [
+    'shard: scriptName over 63 characters',
+    () => shard({ scriptName: 'w'.repeat(64) }),
+    `scriptName ${NAME_RULE}, got "${'w'.repeat(64)}" (64 characters)`,
+  ],
   ['shard: accountId empty', () => shard({ accountId: ' ' }), 'accountId must be a non-empty string, got " "'],
-  ['shard: bundle hash', () => shard({ bundle: { ...fixtureBundles.src, sha256: 'abc' } }), 'bundle.sha256 must be 64 lower-case hex characters (a SHA-256), got "abc"'],
-  ['shard: firstKeyIndex negative', () => shard({ firstKeyIndex: -1 }), `firstKeyIndex must be an integer from 0 to ${Number.MAX_SAFE_INTEGER}, got -1`],
-  ['shard: keyCount 0', () => shard({ keyCount: 0 }), `keyCount must be an integer from 1 to 60 (${FREE_ENV_VARS}), got 0`],
-  ['shard: keyCount over the free env-var limit', () => shard({ keyCount: 61 }), `keyCount must be an integer from 1 to 60 (${FREE_ENV_VARS}), got 61`],
+  [
+    'shard: bundle hash',
+    () => shard({ bundle: { ...fixtureBundles.src, sha256: 'abc' } }),
+    'bundle.sha256 must be 64 lower-case hex characters (a SHA-256), got "abc"',
+  ],
+  [
+    'shard: firstKeyIndex negative',
+    () => shard({ firstKeyIndex: -1 }),
+    `firstKeyIndex must be an integer from 0 to ${Number.MAX_SAFE_INTEGER}, got -1`,
+  ],
+  [
+    'shard: keyCount 0',
+    () => shard({ keyCount: 0 }),
+    `keyCount must be an integer from 1 to 60 (${FREE_ENV_VARS}), got 0`,
+  ],
+  [
+    'shard: keyCount over the free env-var limit',
+    () => shard({ keyCount: 61 }),
+    `keyCount must be an integer from 1 to 60 (${FREE_ENV_VARS}), got 61`,
+  ],
   [
     'shard: keyCount over the paid env-var limit',
     () => shard({ keyCount: 125, workersPlan: 'paid' }),
@@ -76,11 +114,27 @@ const cases: [string, () => void, string][] = [
     () => shard({ geminiBaseUrl: 'https://proxy.example.com/' }),
     'geminiBaseUrl must be an https:// URL without credentials, query, fragment or trailing slash (e.g. https://generativelanguage.googleapis.com), got "https://proxy.example.com/"',
   ],
-  ['shard: upstreamTimeoutMs', () => shard({ upstreamTimeoutMs: 999 }), 'upstreamTimeoutMs must be an integer from 1000 to 600000, got 999'],
+  [
+    'shard: upstreamTimeoutMs',
+    () => shard({ upstreamTimeoutMs: 999 }),
+    'upstreamTimeoutMs must be an integer from 1000 to 600000, got 999',
+  ],
   ['shard: maxWaitMs negative', () => shard({ maxWaitMs: -1 }), 'maxWaitMs must be an integer from 0 to 60000, got -1'],
-  ['shard: maxWaitMs over a minute', () => shard({ maxWaitMs: 60_001 }), 'maxWaitMs must be an integer from 0 to 60000, got 60001'],
-  ['shard: logSamplingRate 0', () => shard({ logSamplingRate: 0 }), 'logSamplingRate must be a number greater than 0 and at most 1, got 0'],
-  ['shard: logSamplingRate over 1', () => shard({ logSamplingRate: 1.5 }), 'logSamplingRate must be a number greater than 0 and at most 1, got 1.5'],
+  [
+    'shard: maxWaitMs over a minute',
+    () => shard({ maxWaitMs: 60_001 }),
+    'maxWaitMs must be an integer from 0 to 60000, got 60001',
+  ],
+  [
+    'shard: logSamplingRate 0',
+    () => shard({ logSamplingRate: 0 }),
+    'logSamplingRate must be a number greater than 0 and at most 1, got 0',
+  ],
+  [
+    'shard: logSamplingRate over 1',
+    () => shard({ logSamplingRate: 1.5 }),
+    'logSamplingRate must be a number greater than 0 and at most 1, got 1.5',
+  ],
   [
     'shard: compatibilityDate in the future',
     () => shard({ compatibilityDate: '2999-01-01' }),
@@ -92,22 +146,58 @@ const cases: [string, () => void, string][] = [
     `compatibilityDate must be a date YYYY-MM-DD not after today (${utcToday()}), got "2025-13-01"`,
   ],
   ['orchestrator: no backends', () => orchestrator({ backends: [] }), 'backends must hold at least one shard, got 0'],
-  ['orchestrator: shardAttempts', () => orchestrator({ shardAttempts: 11 }), 'shardAttempts must be an integer from 1 to 10, got 11'],
+  [
+    'orchestrator: shardAttempts',
+    () => orchestrator({ shardAttempts: 11 }),
+    'shardAttempts must be an integer from 1 to 10, got 11',
+  ],
   [
     'orchestrator: a backend keyCount that is not a count',
-    () => orchestrator({ backends: [{ scriptName: 'w-0', keyCount: 8 }, { scriptName: 'w-1', keyCount: 2.5 }] }),
+    () =>
+      orchestrator({
+        backends: [
+          { scriptName: 'w-0', keyCount: 8 },
+          { scriptName: 'w-1', keyCount: 2.5 },
+        ],
+      }),
     'backends[1].keyCount must be an integer from 0 to 999999, got 2.5',
   ],
   [
     'orchestrator: no backend with keys',
-    () => orchestrator({ backends: [{ scriptName: 'w-0', keyCount: 0 }, { scriptName: 'w-1', keyCount: 0 }] }),
+    () =>
+      orchestrator({
+        backends: [
+          { scriptName: 'w-0', keyCount: 0 },
+          { scriptName: 'w-1', keyCount: 0 },
+        ],
+      }),
     'backends must hold at least one shard with keys (keyCount above 0), got key counts 0, 0',
   ],
-  ['orchestrator: shardTimeoutMs too low', () => orchestrator({ shardTimeoutMs: 999 }), 'shardTimeoutMs must be an integer from 1000 to 900000, got 999'],
-  ['orchestrator: shardTimeoutMs fractional', () => orchestrator({ shardTimeoutMs: 1500.5 }), 'shardTimeoutMs must be an integer from 1000 to 900000, got 1500.5'],
-  ['orchestrator: scriptName', () => orchestrator({ scriptName: 'Orchestrator' }), `scriptName ${NAME_RULE}, got "Orchestrator" (12 characters)`],
-  ['prod: keyCount 0', () => prod({ keyCount: 0 }), `keyCount must be an integer from 1 to ${Number.MAX_SAFE_INTEGER}, got 0`],
-  ['prod: workersPlan', () => prod({ workersPlan: 'pro' as WorkersPlan }), 'workersPlan must be one of free, paid, got "pro"'],
+  [
+    'orchestrator: shardTimeoutMs too low',
+    () => orchestrator({ shardTimeoutMs: 999 }),
+    'shardTimeoutMs must be an integer from 1000 to 900000, got 999',
+  ],
+  [
+    'orchestrator: shardTimeoutMs fractional',
+    () => orchestrator({ shardTimeoutMs: 1500.5 }),
+    'shardTimeoutMs must be an integer from 1000 to 900000, got 1500.5',
+  ],
+  [
+    'orchestrator: scriptName',
+    () => orchestrator({ scriptName: 'Orchestrator' }),
+    `scriptName ${NAME_RULE}, got "Orchestrator" (12 characters)`,
+  ],
+  [
+    'prod: keyCount 0',
+    () => prod({ keyCount: 0 }),
+    `keyCount must be an integer from 1 to ${Number.MAX_SAFE_INTEGER}, got 0`,
+  ],
+  [
+    'prod: workersPlan',
+    () => prod({ workersPlan: 'pro' as WorkersPlan }),
+    'workersPlan must be one of free, paid, got "pro"',
+  ],
   ['prod: namePrefix empty', () => prod({ namePrefix: '' }), 'namePrefix must be a non-empty string, got ""'],
   [
     'prod: namePrefix making names invalid',
@@ -134,8 +224,16 @@ const cases: [string, () => void, string][] = [
     () => prod({ maxWaitMs: 10_000 }),
     "shardTimeoutMs must be greater than upstreamTimeoutMs + maxWaitMs (120000 + 10000 = 130000) so the shard's own answer (its 504 for a slow Gemini) arrives first, got 130000",
   ],
-  ['prod: keysPerShard 0', () => prod({ keysPerShard: 0 }), `keysPerShard must be an integer from 1 to 60 (${FREE_ENV_VARS}), got 0`],
-  ['prod: keysPerShard over the env-var limit', () => prod({ keysPerShard: 61 }), `keysPerShard must be an integer from 1 to 60 (${FREE_ENV_VARS}), got 61`],
+  [
+    'prod: keysPerShard 0',
+    () => prod({ keysPerShard: 0 }),
+    `keysPerShard must be an integer from 1 to 60 (${FREE_ENV_VARS}), got 0`,
+  ],
+  [
+    'prod: keysPerShard over the env-var limit',
+    () => prod({ keysPerShard: 61 }),
+    `keysPerShard must be an integer from 1 to 60 (${FREE_ENV_VARS}), got 61`,
+  ],
   [
     'prod: more workers than the free plan allows',
     () => prod({ keyCount: 800, keysPerShard: 8 }),
@@ -146,8 +244,16 @@ const cases: [string, () => void, string][] = [
     () => prod({ keyCount: 500, keysPerShard: 1, workersPlan: 'paid' }),
     'keyCount / keysPerShard must need at most 499 shards plus the orchestrator (the paid Workers plan allows 500 workers per account), got keyCount 500 / keysPerShard 1 = 500 shards',
   ],
-  ['preview: prNumber 0', () => preview({ prNumber: 0 }), `prNumber must be an integer from 1 to ${Number.MAX_SAFE_INTEGER}, got 0`],
-  ['preview: keyLimit 0', () => preview({ keyLimit: 0 }), `keyLimit must be an integer from 1 to ${Number.MAX_SAFE_INTEGER}, got 0`],
+  [
+    'preview: prNumber 0',
+    () => preview({ prNumber: 0 }),
+    `prNumber must be an integer from 1 to ${Number.MAX_SAFE_INTEGER}, got 0`,
+  ],
+  [
+    'preview: keyLimit 0',
+    () => preview({ keyLimit: 0 }),
+    `keyLimit must be an integer from 1 to ${Number.MAX_SAFE_INTEGER}, got 0`,
+  ],
   [
     'preview: name over 63 characters',
     () => preview({ namePrefix: 'a'.repeat(40), prNumber: 12345678 }),

@@ -89,7 +89,13 @@ export async function startSrcWorker(o: SrcWorkerOptions): Promise<SrcWorkerHarn
     compatibilityFlags: [...(o.compatibilityFlags ?? [])],
     bindings: { ...keyBindings, PASS: o.pass, GEMINI_BASE_URL: fake.url, ...o.bindings },
   };
-  const caller = { name: 'caller', modules: true, script: CALLER_SCRIPT, compatibilityDate: COMPATIBILITY_DATE, serviceBindings: { SRC: 'src' } };
+  const caller = {
+    name: 'caller',
+    modules: true,
+    script: CALLER_SCRIPT,
+    compatibilityDate: COMPATIBILITY_DATE,
+    serviceBindings: { SRC: 'src' },
+  };
   const mf = new Miniflare({
     // the first worker receives the requests
     workers: o.caller ? [caller, src] : [src],
@@ -116,10 +122,10 @@ export async function startSrcWorker(o: SrcWorkerOptions): Promise<SrcWorkerHarn
     async waitForRequestLog(requestId, timeoutMs = 2000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const line = jsonLogs().find(l => l.event === 'request' && l.requestId === requestId);
+        const line = jsonLogs().find((l) => l.event === 'request' && l.requestId === requestId);
         if (line) return line;
         if (Date.now() > deadline) throw new Error(`no request log line for ${requestId}`);
-        await new Promise(resolve => setTimeout(resolve, 10));
+        await new Promise((resolve) => setTimeout(resolve, 10));
       }
     },
     async close() {

@@ -16,7 +16,10 @@ export function keyOwners(topology: Topology, apiKeys: readonly string[]): Map<s
 }
 
 /** the same module (name and path) with other code, as if a bad build had been deployed to that shard */
-export function replaceContents(modules: unknown, contents: string): { type: 'ESModule'; path: string; contents: string }[] {
+export function replaceContents(
+  modules: unknown,
+  contents: string,
+): { type: 'ESModule'; path: string; contents: string }[] {
   const [main] = modules as { path: string }[];
   return [{ type: 'ESModule', path: (main as { path: string }).path, contents }];
 }

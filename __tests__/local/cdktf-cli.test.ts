@@ -17,7 +17,7 @@ the module (for instance, using \`npm rebuild\` or \`npm install\`).
 describe('nativeModuleProblem', () => {
   it('tells a missing build from one compiled for another Node.js', () => {
     expect(nativeModuleProblem(NOT_BUILT, 'v24.21.0', '137')).toBe(
-      "@cdktf/node-pty-prebuilt-multiarch has no build for Node.js v24.21.0 (ABI 137) and npm did not compile one: \"Cannot find module '../build/Release/pty.node'\"",
+      '@cdktf/node-pty-prebuilt-multiarch has no build for Node.js v24.21.0 (ABI 137) and npm did not compile one: "Cannot find module \'../build/Release/pty.node\'"',
     );
     expect(nativeModuleProblem(WRONG_HEADERS, 'v24.21.0', '137')).toBe(
       '@cdktf/node-pty-prebuilt-multiarch was compiled for another Node.js (ABI 115; Node.js v24.21.0 needs ABI 137): ERR_DLOPEN_FAILED',

@@ -59,14 +59,19 @@ export interface ChiSquareResult {
 
 /** Tests observed category counts against equal expected counts. */
 export function chiSquareUniform(counts: readonly number[]): ChiSquareResult {
-  return chiSquareWeighted(counts, counts.map(() => 1));
+  return chiSquareWeighted(
+    counts,
+    counts.map(() => 1),
+  );
 }
 
 /** Tests observed category counts against expected counts proportional to `weights` (all positive). */
 export function chiSquareWeighted(counts: readonly number[], weights: readonly number[]): ChiSquareResult {
   if (counts.length < 2) throw new RangeError(`need at least 2 categories, got ${counts.length}`);
   if (weights.length !== counts.length || !weights.every((w) => w > 0)) {
-    throw new RangeError(`need one positive weight per category, got [${weights.join(', ')}] for ${counts.length} categories`);
+    throw new RangeError(
+      `need one positive weight per category, got [${weights.join(', ')}] for ${counts.length} categories`,
+    );
   }
   const total = counts.reduce((a, b) => a + b, 0);
   const weightSum = weights.reduce((a, b) => a + b, 0);

@@ -46,9 +46,13 @@ describe('parseApiKeys', () => {
 
   it('throws without echoing the value, which holds secrets', () => {
     expect(() => parseApiKeys('canary-secret-1,canary-secret-2')).toThrow(/not valid JSON$/);
-    expect(() => parseApiKeys('["canary-secret", ""]')).toThrow('TF_VAR_api_keys must be a JSON array of non-empty strings');
+    expect(() => parseApiKeys('["canary-secret", ""]')).toThrow(
+      'TF_VAR_api_keys must be a JSON array of non-empty strings',
+    );
     for (const raw of ['canary-secret-1,x', '["canary-secret", ""]', '{"k":"canary-secret"}']) {
-      expect(() => parseApiKeys(raw)).toThrow(expect.objectContaining({ message: expect.not.stringContaining('canary-secret') }));
+      expect(() => parseApiKeys(raw)).toThrow(
+        expect.objectContaining({ message: expect.not.stringContaining('canary-secret') }),
+      );
     }
   });
 });
@@ -100,7 +104,12 @@ describe('resolveSecrets', () => {
 });
 
 describe('banner', () => {
-  const base = { stack: 'prod', url: 'http://127.0.0.1:8787', upstream: 'http://127.0.0.1:5555', workers: ['orch', 'w0'] };
+  const base = {
+    stack: 'prod',
+    url: 'http://127.0.0.1:8787',
+    upstream: 'http://127.0.0.1:5555',
+    workers: ['orch', 'w0'],
+  };
 
   it('prints the URL, the demo password and ready-to-paste examples', () => {
     const text = banner({ ...base, secrets: { apiKeys: ['d1'], pass: 'demo-abc', demo: true } });
@@ -126,17 +135,27 @@ function prodStack(): Record<string, unknown> {
     bindings,
   });
   const shard = (i: number) =>
-    script(`zen-ai-router-worker-${i}`, Array.from({ length: 8 }, (_, j) => ({ name: `KEY${j + 1}`, type: 'secret_text', text: `\${var.api_keys[${8 * i + j}]}` })));
+    script(
+      `zen-ai-router-worker-${i}`,
+      Array.from({ length: 8 }, (_, j) => ({
+        name: `KEY${j + 1}`,
+        type: 'secret_text',
+        text: `\${var.api_keys[${8 * i + j}]}`,
+      })),
+    );
   return {
     resource: {
       cloudflare_workers_script: {
         Shards_0: shard(0),
         Shards_1: shard(1),
-        Orchestrator: script('zen-ai-router-orchestrator', [0, 1].map((i) => ({
-          name: `BACKEND_SERVICE_${i}`,
-          type: 'service',
-          service: `\${cloudflare_workers_script.Shards_${i}.script_name}`,
-        }))),
+        Orchestrator: script(
+          'zen-ai-router-orchestrator',
+          [0, 1].map((i) => ({
+            name: `BACKEND_SERVICE_${i}`,
+            type: 'service',
+            service: `\${cloudflare_workers_script.Shards_${i}.script_name}`,
+          })),
+        ),
       },
       cloudflare_workers_script_subdomain: {
         Orchestrator_Subdomain: { enabled: true, script_name: '${cloudflare_workers_script.Orchestrator.script_name}' },
@@ -146,32 +165,48 @@ function prodStack(): Record<string, unknown> {
 }
 
 const prod = requestLineContext(
-  buildTopology(prodStack(), { stackDir: '/fixture', secrets: { apiKeys: Array.from({ length: 16 }, (_, i) => `k${i}`), pass: 'p' } }),
+  buildTopology(prodStack(), {
+    stackDir: '/fixture',
+    secrets: { apiKeys: Array.from({ length: 16 }, (_, i) => `k${i}`), pass: 'p' },
+  }),
 );
 
 describe('formatRequest', () => {
-
   it('names the shard, the key by its number in TF_VAR_api_keys, the status and the time', () => {
     // shard 1's KEY5 is the 13th key of the list
     const line = formatRequest(
-      { requestId: 'r1', status: 200, ms: 38, shard: 1, keyIndex: 5, route: 'chat.completions', model: 'gemini-2.5-flash' },
+      {
+        requestId: 'r1',
+        status: 200,
+        ms: 38,
+        shard: 1,
+        keyIndex: 5,
+        route: 'chat.completions',
+        model: 'gemini-2.5-flash',
+      },
       prod,
     );
-    expect(line).toBe('200     38 ms  shard 1 (zen-ai-router-worker-1)  KEY13  chat.completions  gemini-2.5-flash  [r1]');
+    expect(line).toBe(
+      '200     38 ms  shard 1 (zen-ai-router-worker-1)  KEY13  chat.completions  gemini-2.5-flash  [r1]',
+    );
     expect(formatRequest({ requestId: 'r2', status: 200, ms: 3, shard: 0, keyIndex: 5 }, prod)).toContain('  KEY5  ');
     expect(formatRequest({ requestId: 'r3', status: 502, ms: 3, shard: 0, error: 'shard_error' }, prod)).toBe(
       '502      3 ms  shard 0 (zen-ai-router-worker-0)  no key  error=shard_error  [r3]',
     );
   });
 
-  it('reads a directly served request\'s key from the public worker, and says when the shard is unknown', () => {
+  it("reads a directly served request's key from the public worker, and says when the shard is unknown", () => {
     const preview: RequestLineContext = {
       shards: new Map(),
       publicWorker: { scriptName: 'zen-ai-router-worker-preview-1', apiKeyIndexes: { KEY1: 0, KEY2: 1 } },
     };
-    expect(formatRequest({ requestId: 'p', status: 200, ms: 9, keyIndex: 2 }, preview)).toBe('200      9 ms  KEY2  [p]');
+    expect(formatRequest({ requestId: 'p', status: 200, ms: 9, keyIndex: 2 }, preview)).toBe(
+      '200      9 ms  KEY2  [p]',
+    );
     // a shard's line whose orchestrator line never came: the orchestrator holds no keys, so the shard stays unnamed
-    expect(formatRequest({ requestId: 'q', status: 200, ms: 9, keyIndex: 3 }, prod)).toBe('200      9 ms  shard key 3  [q]');
+    expect(formatRequest({ requestId: 'q', status: 200, ms: 9, keyIndex: 3 }, prod)).toBe(
+      '200      9 ms  shard key 3  [q]',
+    );
   });
 });
 
@@ -187,7 +222,7 @@ describe('printable and formatOther', () => {
     expect(formatOther(forged)).toBe('Uncaught Error: bad model "x\n    200     12 ms  shard 0  KEY1  fake\\x1b[1A"');
   });
 
-  it('leaves no raw control character in a request line built from a worker\'s JSON log line', () => {
+  it("leaves no raw control character in a request line built from a worker's JSON log line", () => {
     const printed: string[] = [];
     const log = new RequestLog({
       orchestrated: false,
@@ -196,7 +231,17 @@ describe('printable and formatOther', () => {
       onOther: ({ text }) => printed.push(formatOther(text)),
     });
     const hostile = '\x1b]0;pwned\x07\x1b[2J\r\n200 fake\u202e';
-    log.accept(JSON.stringify({ event: 'request', requestId: `id${hostile}`, status: 400, ms: 1, model: hostile, error: hostile }), 0);
+    log.accept(
+      JSON.stringify({
+        event: 'request',
+        requestId: `id${hostile}`,
+        status: 400,
+        ms: 1,
+        model: hostile,
+        error: hostile,
+      }),
+      0,
+    );
     log.accept(JSON.stringify({ event: 'key_cooldown', note: hostile }), 0);
     expect(printed).toHaveLength(2);
     for (const line of printed) expect(line).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);

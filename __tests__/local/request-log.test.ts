@@ -3,14 +3,28 @@ import { RequestLog, type OtherLine, type RequestSummary } from '../../scripts/l
 function collector(orchestrated: boolean): { log: RequestLog; requests: RequestSummary[]; others: OtherLine[] } {
   const requests: RequestSummary[] = [];
   const others: OtherLine[] = [];
-  const log = new RequestLog({ orchestrated, graceMs: 1000, onRequest: (r) => requests.push(r), onOther: (o) => others.push(o) });
+  const log = new RequestLog({
+    orchestrated,
+    graceMs: 1000,
+    onRequest: (r) => requests.push(r),
+    onOther: (o) => others.push(o),
+  });
   return { log, requests, others };
 }
 
 const orchestratorLine = (id: string, extra: Record<string, unknown> = {}): string =>
   JSON.stringify({ event: 'orchestrator_request', requestId: id, shard: 2, status: 200, ms: 40, ...extra });
 const shardLine = (id: string): string =>
-  JSON.stringify({ event: 'request', requestId: id, route: 'embeddings', model: 'm', keyIndex: 5, attempts: 1, status: 200, ms: 30 });
+  JSON.stringify({
+    event: 'request',
+    requestId: id,
+    route: 'embeddings',
+    model: 'm',
+    keyIndex: 5,
+    attempts: 1,
+    status: 200,
+    ms: 30,
+  });
 
 describe('RequestLog', () => {
   it.each([

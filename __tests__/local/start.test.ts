@@ -86,7 +86,8 @@ describe('startTopology', () => {
     const res = await fetch(`${running.url}/throw`);
     expect([res.status, await res.text()]).toEqual([500, 'Internal Server Error']);
     // workerd writes the log line after the response, so give it a moment
-    for (let i = 0; i < 100 && !logs.some((line) => line.includes('thrown by front')); i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 100 && !logs.some((line) => line.includes('thrown by front')); i++)
+      await new Promise((r) => setTimeout(r, 20));
     expect(logs.filter((line) => line.includes('Uncaught') && line.includes('thrown by front'))).toHaveLength(1);
   });
 });

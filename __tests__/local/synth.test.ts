@@ -2,7 +2,14 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONFIG_VARIABLES } from '../../config';
-import { APP_NODE_ARGS, SynthError, appEnv, readCdktfConfig, runSynth, synthFailureSummary } from '../../scripts/local/synth';
+import {
+  APP_NODE_ARGS,
+  SynthError,
+  appEnv,
+  readCdktfConfig,
+  runSynth,
+  synthFailureSummary,
+} from '../../scripts/local/synth';
 
 const CANARY_KEY = 'AIzaCANARYsynthKey01';
 const CANARY_PASS = 'CANARY-synth-pass-3f1';
@@ -21,7 +28,11 @@ describe('appEnv', () => {
   const config = { context: {}, terraformModules: [] };
 
   it('drops every TF_VAR_* and adds what the cdktf CLI gives the app', () => {
-    const env = appEnv({ PATH: '/bin', TF_VAR_api_keys: `["${CANARY_KEY}"]`, TF_VAR_pass: CANARY_PASS, KEY_COUNT: '1' }, '/out', config);
+    const env = appEnv(
+      { PATH: '/bin', TF_VAR_api_keys: `["${CANARY_KEY}"]`, TF_VAR_pass: CANARY_PASS, KEY_COUNT: '1' },
+      '/out',
+      config,
+    );
     expect(env).toEqual({
       PATH: '/bin',
       KEY_COUNT: '1',
@@ -34,14 +45,16 @@ describe('appEnv', () => {
     });
   });
 
-  it('keeps the caller\'s NODE_OPTIONS and NODE_ENV', () => {
+  it("keeps the caller's NODE_OPTIONS and NODE_ENV", () => {
     const env = appEnv({ NODE_OPTIONS: '--trace-warnings', NODE_ENV: 'test' }, '/out', config);
     expect(env).toMatchObject({ NODE_OPTIONS: '--trace-warnings', NODE_ENV: 'test' });
   });
 
-  it('passes cdktf.json\'s context (else the environment\'s) with the relative Terraform modules', () => {
+  it("passes cdktf.json's context (else the environment's) with the relative Terraform modules", () => {
     const modules = ['./local-module', { source: '../shared' }, 'hashicorp/consul/aws'];
-    expect(JSON.parse(appEnv({}, '/out', { context: { a: 1 }, terraformModules: modules }).CDKTF_CONTEXT_JSON as string)).toEqual({
+    expect(
+      JSON.parse(appEnv({}, '/out', { context: { a: 1 }, terraformModules: modules }).CDKTF_CONTEXT_JSON as string),
+    ).toEqual({
       a: 1,
       cdktfRelativeModules: ['./local-module', { source: '../shared' }],
     });
@@ -57,13 +70,15 @@ describe('appEnv', () => {
 });
 
 describe('synthFailureSummary', () => {
-  it('keeps the app\'s configuration errors, else the last lines without colour codes', () => {
+  it("keeps the app's configuration errors, else the last lines without colour codes", () => {
     const output = [
       'notice: KEY_COUNT is not set',
       '\x1b[31mconfiguration error: KEY_COUNT must be an integer 1..1000, got "0"\x1b[39m',
     ].join('\n');
     expect(synthFailureSummary(output)).toBe('configuration error: KEY_COUNT must be an integer 1..1000, got "0"');
-    expect(synthFailureSummary('line 1\n\nError: boom\n    at main (main.ts:1:1)\n')).toBe('line 1\nError: boom\n    at main (main.ts:1:1)');
+    expect(synthFailureSummary('line 1\n\nError: boom\n    at main (main.ts:1:1)\n')).toBe(
+      'line 1\nError: boom\n    at main (main.ts:1:1)',
+    );
   });
 });
 
@@ -83,16 +98,25 @@ describe('runSynth', () => {
     const seen = JSON.parse(readFileSync(join(outDir, 'env.json'), 'utf8')) as Record<string, string>;
     expect(Object.keys(seen).filter((name) => name.startsWith('TF_VAR_'))).toEqual([]);
     expect(JSON.stringify(seen)).not.toMatch(/CANARY/);
-    expect(seen).toMatchObject({ KEEP_ME: 'yes', CDKTF_OUTDIR: outDir, CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS: 'true' });
+    expect(seen).toMatchObject({
+      KEEP_ME: 'yes',
+      CDKTF_OUTDIR: outDir,
+      CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS: 'true',
+    });
     expect(existsSync(join(outDir, 'stacks', 'probe', 'cdk.tf.json'))).toBe(true);
   });
 
   it('reports warnings and fails on error annotations, as the CLI does', async () => {
     const warned = await probe({ PROBE_ANNOTATIONS: JSON.stringify([['addWarning', 'careful']]) });
     expect(warned.annotations).toEqual(['WARN [probe]: careful']);
-    await expect(probe({ PROBE_ANNOTATIONS: JSON.stringify([['addError', 'bad value'], ['addInfo', 'fyi']]) })).rejects.toThrow(
-      new SynthError('synth reported 1 error annotation(s):\nERROR [probe]: bad value'),
-    );
+    await expect(
+      probe({
+        PROBE_ANNOTATIONS: JSON.stringify([
+          ['addError', 'bad value'],
+          ['addInfo', 'fyi'],
+        ]),
+      }),
+    ).rejects.toThrow(new SynthError('synth reported 1 error annotation(s):\nERROR [probe]: bad value'));
   });
 
   it('removes the directory of a stack the app no longer writes', async () => {
@@ -105,10 +129,12 @@ describe('runSynth', () => {
 
   it('says so when the app exits without synthesizing, whatever an earlier synth left', async () => {
     await probe();
-    await expect(probe({ PROBE_NO_SYNTH: '1' })).rejects.toThrow(/^the app exited without writing .*manifest\.json .*: does it call app\.synth\(\)\?$/);
+    await expect(probe({ PROBE_NO_SYNTH: '1' })).rejects.toThrow(
+      /^the app exited without writing .*manifest\.json .*: does it call app\.synth\(\)\?$/,
+    );
   });
 
-  it('fails with main.ts\'s own configuration error', async () => {
+  it("fails with main.ts's own configuration error", async () => {
     const inherited = Object.fromEntries(
       Object.entries(process.env).filter(([name]) => !(CONFIG_VARIABLES as readonly string[]).includes(name)),
     );

@@ -47,7 +47,10 @@ async function start(topology: Topology): Promise<RunningTopology> {
 }
 
 const parsedLogs = (event: string): Json[] =>
-  logs.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Json).filter((l) => l.event === event);
+  logs
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Json)
+    .filter((l) => l.event === event);
 
 /**
  * The orchestrator lines of requests whose id starts with `prefix`, once `count` are in: workerd's console output
@@ -81,7 +84,12 @@ function expectNoCanaryIn(text: string): void {
 
 beforeAll(async () => {
   outDir = mkdtempSync(join(tmpdir(), 'zen-e2e-'));
-  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), KEY_COUNT: String(KEY_COUNT), KEYS_PER_SHARD: '8' };
+  const env = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? tmpdir(),
+    KEY_COUNT: String(KEY_COUNT),
+    KEYS_PER_SHARD: '8',
+  };
   await runSynth({ outDir, env: synthEnv(env, `preview-${PR}`, undefined) });
   fake = await startFakeGemini({ port: 0 });
 });
@@ -125,7 +133,10 @@ describe('prod stack', () => {
   });
 
   it('answers the openai SDK: chat, streamed chat, embeddings and models', async () => {
-    const chat = await openai.chat.completions.create({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'Hi' }] });
+    const chat = await openai.chat.completions.create({
+      model: 'gemini-2.5-flash',
+      messages: [{ role: 'user', content: 'Hi' }],
+    });
     expect(chat.choices[0]?.message.content).toBe(FAKE_REPLY_TEXT);
 
     const stream = await openai.chat.completions.create({
@@ -158,7 +169,7 @@ describe('prod stack', () => {
     expect(streamed).toBe(FAKE_REPLY_TEXT);
   });
 
-  it('delivers a stream\'s first chunk before the upstream has sent its last one', async () => {
+  it("delivers a stream's first chunk before the upstream has sent its last one", async () => {
     fake.configure({ streamChunks: 4, chunkDelayMs: 150 });
     const finishedBefore = tap.finishedResponses();
     const res = await fetch(`${running.url}/v1/chat/completions`, {
@@ -223,7 +234,10 @@ describe('prod stack with one shard whose script throws', () => {
     const faultyScript = backendScripts(synthesized).get(FAULTY);
     const workers = synthesized.workers.map((worker) =>
       worker.scriptName === faultyScript
-        ? { ...worker, options: { ...worker.options, modules: replaceContents(worker.options.modules, THROWING_SCRIPT) } }
+        ? {
+            ...worker,
+            options: { ...worker.options, modules: replaceContents(worker.options.modules, THROWING_SCRIPT) },
+          }
         : worker,
     );
     running = await start({ ...synthesized, workers });
@@ -242,21 +256,25 @@ describe('prod stack with one shard whose script throws', () => {
     return { status: res.status, body: await res.text(), requestId: res.headers.get('x-request-id') };
   }
 
-  it('answers the orchestrator\'s JSON 502 for that shard, and the next requests still succeed', async () => {
+  it("answers the orchestrator's JSON 502 for that shard, and the next requests still succeed", async () => {
     const answers: { status: number; body: string }[] = [];
     while (answers.filter((a) => a.status === 502).length < 2 || answers.at(-1)?.status !== 200) {
       answers.push(await ask(`sequential-${answers.length}`));
     }
     const failure = answers.find((a) => a.status === 502) as { body: string };
     expect(JSON.parse(failure.body)).toEqual({
-      error: { message: 'The backend shard failed to answer; retry the request', type: 'server_error', code: 'shard_error' },
+      error: {
+        message: 'The backend shard failed to answer; retry the request',
+        type: 'server_error',
+        code: 'shard_error',
+      },
     });
     expect(failure.body).not.toContain('canary');
     const afterFirstFailure = answers.slice(answers.findIndex((a) => a.status === 502) + 1);
     expect(afterFirstFailure.some((a) => a.status === 200)).toBe(true);
   });
 
-  it('answers all of 1,000 concurrent requests; the failures are exactly the faulty shard\'s share', async () => {
+  it("answers all of 1,000 concurrent requests; the failures are exactly the faulty shard's share", async () => {
     const answers = await Promise.all(Array.from({ length: 1000 }, (_, i) => ask(`concurrent-${i}`)));
     expect(answers).toHaveLength(1000);
     const byId = new Map((await orchestratorLines('concurrent-', 1000)).map((l) => [l.requestId, l]));
@@ -362,7 +380,7 @@ describe('prod stack: request bodies through the orchestrator (default SHARD_ATT
     expect(fake.calls).toHaveLength(0);
   });
 
-  it('stops reading a chunked authenticated body at the 20 MiB limit, the orchestrator\'s copy included', async () => {
+  it("stops reading a chunked authenticated body at the 20 MiB limit, the orchestrator's copy included", async () => {
     const answer = await upload({ total: String(40 * MiB), auth: PASS, id: 'body-chunked' });
     expect(answer.status).toBe(413);
     expect(answer.pulled).toBeGreaterThan(20 * MiB);
@@ -390,12 +408,19 @@ describe('prod stack: request bodies through the orchestrator (default SHARD_ATT
     fake.reset();
 
     const bodies = Array.from({ length: 40 }, (_, i) =>
-      JSON.stringify({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: `${i}:${'é✓ '.repeat(20_000)}` }] }),
+      JSON.stringify({
+        model: 'gemini-2.5-flash',
+        messages: [{ role: 'user', content: `${i}:${'é✓ '.repeat(20_000)}` }],
+      }),
     );
     const statuses = await inParallel(bodies.length, 8, async (i) => {
       const res = await fetch(`${running.url}/v1/chat/completions`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${PASS}`, 'content-type': 'application/json', 'x-request-id': `reroute-${i}` },
+        headers: {
+          authorization: `Bearer ${PASS}`,
+          'content-type': 'application/json',
+          'x-request-id': `reroute-${i}`,
+        },
         body: bodies[i],
       });
       await res.arrayBuffer();
@@ -430,7 +455,10 @@ describe(`preview-${PR} stack`, () => {
     expect(Object.values(topology.publicWorker.apiKeyIndexes).sort((a, b) => a - b)).toEqual([...API_KEYS.keys()]);
     const openai = new OpenAI({ baseURL: `${running.url}/v1`, apiKey: PASS, maxRetries: 0 });
     const statuses = await inParallel(300, 16, async () => {
-      const chat = await openai.chat.completions.create({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'Hi' }] });
+      const chat = await openai.chat.completions.create({
+        model: 'gemini-2.5-flash',
+        messages: [{ role: 'user', content: 'Hi' }],
+      });
       return chat.choices[0]?.message.content;
     });
     expect(new Set(statuses)).toEqual(new Set([FAKE_REPLY_TEXT]));

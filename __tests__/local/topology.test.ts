@@ -46,8 +46,18 @@ function prodStack(): Json {
           compatibility_date: '2026-04-20',
           compatibility_flags: ['nodejs_compat'],
           bindings: [
-            { name: 'BACKEND_SERVICE_0', type: 'service', service: '${cloudflare_workers_script.Shards_0.script_name}', environment: 'production' },
-            { name: 'BACKEND_SERVICE_1', type: 'service', service: '${cloudflare_workers_script.Shards_1.script_name}', environment: 'production' },
+            {
+              name: 'BACKEND_SERVICE_0',
+              type: 'service',
+              service: '${cloudflare_workers_script.Shards_0.script_name}',
+              environment: 'production',
+            },
+            {
+              name: 'BACKEND_SERVICE_1',
+              type: 'service',
+              service: '${cloudflare_workers_script.Shards_1.script_name}',
+              environment: 'production',
+            },
             { name: 'SHARD_ATTEMPTS', type: 'plain_text', text: '1' },
           ],
         },
@@ -126,7 +136,10 @@ describe('buildTopology', () => {
   });
 
   it('replaces an existing plain_text binding from plainTextOverrides but never adds one', () => {
-    const topology = buildTopology(prodStack(), options({ plainTextOverrides: { GEMINI_BASE_URL: 'http://127.0.0.1:9', NEW: 'x' } }));
+    const topology = buildTopology(
+      prodStack(),
+      options({ plainTextOverrides: { GEMINI_BASE_URL: 'http://127.0.0.1:9', NEW: 'x' } }),
+    );
     expect(topology.workers[1]!.options.bindings).toMatchObject({ GEMINI_BASE_URL: 'http://127.0.0.1:9' });
     expect(topology.workers[1]!.options.bindings).not.toHaveProperty('NEW');
     expect(topology.publicWorker.options.bindings).toEqual({ SHARD_ATTEMPTS: '1' });
@@ -147,7 +160,11 @@ describe('buildTopology', () => {
   });
 
   describe('throws, naming resource and attribute', () => {
-    const fails = (mutate: (stack: Json) => void, message: string | RegExp, opts: Partial<TopologyOptions> = {}): void => {
+    const fails = (
+      mutate: (stack: Json) => void,
+      message: string | RegExp,
+      opts: Partial<TopologyOptions> = {},
+    ): void => {
       const stack = prodStack();
       mutate(stack);
       expect(() => buildTopology(stack, options(opts))).toThrow(message);
@@ -227,14 +244,13 @@ describe('buildTopology', () => {
         (s) => (s.resource.cloudflare_workers_script_subdomain.Orchestrator_Subdomain.enabled = false),
         'expected exactly one cloudflare_workers_script_subdomain with enabled = true to pick the worker served locally, found 0',
       );
-      fails(
-        (s) => (s.resource.cloudflare_workers_script_subdomain.Shards_0_Subdomain.enabled = true),
-        /found 2$/,
-      );
+      fails((s) => (s.resource.cloudflare_workers_script_subdomain.Shards_0_Subdomain.enabled = true), /found 2$/);
     });
 
     it('when the stack has no worker at all', () => {
-      expect(() => buildTopology({ resource: {} }, options())).toThrow('the stack declares no cloudflare_workers_script');
+      expect(() => buildTopology({ resource: {} }, options())).toThrow(
+        'the stack declares no cloudflare_workers_script',
+      );
     });
   });
 });

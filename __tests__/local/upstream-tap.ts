@@ -16,11 +16,15 @@ export interface UpstreamTap {
 export async function startUpstreamTap(target: string): Promise<UpstreamTap> {
   let finished = 0;
   const server: Server = createServer((req, res) => {
-    const upstream = httpRequest(new URL(req.url ?? '/', target), { method: req.method, headers: req.headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.on('end', () => (finished += 1));
-      up.pipe(res);
-    });
+    const upstream = httpRequest(
+      new URL(req.url ?? '/', target),
+      { method: req.method, headers: req.headers },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.on('end', () => (finished += 1));
+        up.pipe(res);
+      },
+    );
     upstream.on('error', () => res.destroy());
     req.pipe(upstream);
   });

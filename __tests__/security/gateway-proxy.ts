@@ -25,20 +25,29 @@ export async function startGatewayProxy(prefix: string, target: string): Promise
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"no such gateway path"}');
       return;
     }
-    const upstream = httpRequest({ host: hostname, port, method: req.method, path: url.slice(prefix.length), headers: { ...req.headers, host: `${hostname}:${port}` } }, upstreamRes => {
-      res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
-      upstreamRes.pipe(res);
-    });
+    const upstream = httpRequest(
+      {
+        host: hostname,
+        port,
+        method: req.method,
+        path: url.slice(prefix.length),
+        headers: { ...req.headers, host: `${hostname}:${port}` },
+      },
+      (upstreamRes) => {
+        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+        upstreamRes.pipe(res);
+      },
+    );
     upstream.on('error', () => res.destroy());
     req.pipe(upstream);
   });
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     paths,
     close() {
       server.closeAllConnections();
-      return new Promise(resolve => server.close(() => resolve()));
+      return new Promise((resolve) => server.close(() => resolve()));
     },
   };
 }

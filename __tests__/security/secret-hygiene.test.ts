@@ -104,7 +104,9 @@ function openai(topology: CapturedTopology, label: string): OpenAI {
       res
         .clone()
         .text()
-        .then((body) => void exchanges.push({ id, label, status: res.status, headers: [...res.headers], body, topology })),
+        .then(
+          (body) => void exchanges.push({ id, label, status: res.status, headers: [...res.headers], body, topology }),
+        ),
     );
     return res;
   };
@@ -138,7 +140,10 @@ function stackTopology(overrides: Record<string, string>): Topology {
 }
 
 /** The topology with some workers' options changed, as a bad deploy or a bad binding would change them. */
-function patched(topology: Topology, patch: (worker: EmulatedWorker, shard: number | undefined) => WorkerOptions | undefined): Topology {
+function patched(
+  topology: Topology,
+  patch: (worker: EmulatedWorker, shard: number | undefined) => WorkerOptions | undefined,
+): Topology {
   const shards = new Map([...backendScripts(topology)].map(([n, script]) => [script, n]));
   const workers = topology.workers.map((worker) => {
     const options = patch(worker, shards.get(worker.scriptName));
@@ -183,10 +188,20 @@ function endlessUpload(baseUrl: string, id: string, headers: Record<string, stri
       if (!over) resolve(written);
       over = true;
     };
-    const req = httpRequest({ host: hostname, port, method: 'POST', path: '/v1/chat/completions', headers: { ...headers, 'x-request-id': id, 'transfer-encoding': 'chunked' }, agent: false }, (res) => {
-      done();
-      res.resume();
-    });
+    const req = httpRequest(
+      {
+        host: hostname,
+        port,
+        method: 'POST',
+        path: '/v1/chat/completions',
+        headers: { ...headers, 'x-request-id': id, 'transfer-encoding': 'chunked' },
+        agent: false,
+      },
+      (res) => {
+        done();
+        res.resume();
+      },
+    );
     req.on('error', done);
     const pump = (): void => {
       while (!over && written < cap) {
@@ -230,7 +245,13 @@ beforeAll(async () => {
   const [, started] = await Promise.all([
     runSynth({
       outDir,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), CHECKPOINT_DISABLE: '1', KEY_COUNT: String(KEYS.length), ...secretsEverywhere },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? tmpdir(),
+        CHECKPOINT_DISABLE: '1',
+        KEY_COUNT: String(KEYS.length),
+        ...secretsEverywhere,
+      },
     }),
     startFakeGemini({ port: 0 }),
   ]);
@@ -254,7 +275,9 @@ describe('the canary search', () => {
       expect(findCanaries(`GET /v1/models?key=${encodeURIComponent(secret)}`)).toHaveLength(1);
       expect(findCanaries(`key ${secret.slice(0, -8)}…`)).toHaveLength(1);
     }
-    expect(findCanaries('{"error":{"message":"Incorrect password.","code":"invalid_api_key"}} x-request-id: hyg-1')).toEqual([]);
+    expect(
+      findCanaries('{"error":{"message":"Incorrect password.","code":"invalid_api_key"}} x-request-id: hyg-1'),
+    ).toEqual([]);
   });
 });
 
@@ -286,10 +309,17 @@ describe('the prod topology of that synth, against the fake Gemini', () => {
 
   it('serves the openai SDK (chat, stream, base64 embeddings) and native calls with the password in x-goog-api-key or ?key=', async () => {
     const client = openai(prod, 'sdk');
-    const reply = await client.chat.completions.create({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'Hi' }] });
+    const reply = await client.chat.completions.create({
+      model: 'gemini-2.5-flash',
+      messages: [{ role: 'user', content: 'Hi' }],
+    });
     expect(reply.choices[0]?.message.content).toBe(FAKE_REPLY_TEXT);
     let streamed = '';
-    const stream = await client.chat.completions.create({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'Hi' }], stream: true });
+    const stream = await client.chat.completions.create({
+      model: 'gemini-2.5-flash',
+      messages: [{ role: 'user', content: 'Hi' }],
+      stream: true,
+    });
     for await (const chunk of stream) streamed += chunk.choices[0]?.delta.content ?? '';
     expect(streamed).toBe(FAKE_REPLY_TEXT);
     // the SDK asks for base64 by default; the worker encodes Google's floats
@@ -310,7 +340,9 @@ describe('the prod topology of that synth, against the fake Gemini', () => {
       { label: 'native, password in ?key=', status: 200, code: undefined },
       { label: 'native stream, password in ?key=', status: 200, code: undefined },
     ]);
-    const text = (e: Exchange): unknown => (JSON.parse(e.body) as { candidates: { content: { parts: { text: string }[] } }[] }).candidates[0]?.content.parts[0]?.text;
+    const text = (e: Exchange): unknown =>
+      (JSON.parse(e.body) as { candidates: { content: { parts: { text: string }[] } }[] }).candidates[0]?.content
+        .parts[0]?.text;
     expect([text(inHeader), text(inQuery)]).toEqual([FAKE_REPLY_TEXT, FAKE_REPLY_TEXT]);
     expect(streamedNative.body).toContain('data: ');
 
@@ -328,50 +360,146 @@ describe('the prod topology of that synth, against the fake Gemini', () => {
         {
           method: 'OPTIONS',
           path: '/v1/chat/completions',
-          headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+          headers: {
+            origin: 'https://app.example',
+            'access-control-request-method': 'POST',
+            'access-control-request-headers': 'authorization, content-type',
+          },
         },
         204,
         undefined,
       ],
-      ['URL over 8,192 characters', { path: `/v1/models?pad=${'a'.repeat(8200)}`, headers: bearer }, 414, 'url_too_long'],
+      [
+        'URL over 8,192 characters',
+        { path: `/v1/models?pad=${'a'.repeat(8200)}`, headers: bearer },
+        414,
+        'url_too_long',
+      ],
       ['unknown path', { path: '/nope', headers: bearer }, 404, 'unknown_url'],
       ['/v1/responses', { ...chat(), path: '/v1/responses' }, 404, 'unknown_url'],
       ['/v1beta/files', { path: '/v1beta/files', headers: googKey }, 404, 'unknown_url'],
       ['leading double slash', { path: '//v1/models', headers: bearer }, 404, 'unknown_url'],
       ['inner double slash', { path: '/v1//models', headers: bearer }, 404, 'unknown_url'],
       ['upper-case /V1', { path: '/V1/models', headers: bearer }, 404, 'unknown_url'],
-      ['encoded slash', { ...native('generateContent'), path: '/v1beta/models%2Fgemini-2.5-flash:generateContent' }, 404, 'unknown_url'],
-      ['encoded colon', { ...native('generateContent'), path: '/v1beta/models/gemini-2.5-flash%3AgenerateContent' }, 404, 'unknown_url'],
+      [
+        'encoded slash',
+        { ...native('generateContent'), path: '/v1beta/models%2Fgemini-2.5-flash:generateContent' },
+        404,
+        'unknown_url',
+      ],
+      [
+        'encoded colon',
+        { ...native('generateContent'), path: '/v1beta/models/gemini-2.5-flash%3AgenerateContent' },
+        404,
+        'unknown_url',
+      ],
       [
         'CRLF header injection in the model id',
-        { ...native('generateContent'), path: '/v1beta/models/gemini-2.5-flash%0d%0aX-Injected:%20yes:generateContent' },
+        {
+          ...native('generateContent'),
+          path: '/v1beta/models/gemini-2.5-flash%0d%0aX-Injected:%20yes:generateContent',
+        },
         404,
         'unknown_url',
       ],
       ['trailing /..', { path: '/v1/models/gemini-2.5-flash/..', headers: bearer }, 404, 'unknown_url'],
       ['wrong method on chat', { path: '/v1/chat/completions', headers: bearer }, 405, 'method_not_allowed'],
-      ['wrong method on native', { ...native('generateContent'), method: 'DELETE', body: undefined }, 405, 'method_not_allowed'],
+      [
+        'wrong method on native',
+        { ...native('generateContent'), method: 'DELETE', body: undefined },
+        405,
+        'method_not_allowed',
+      ],
       ['invalid alt', native('streamGenerateContent', '?alt=%0d%0a'), 400, 'invalid_query'],
       ['no password (OpenAI route)', { ...chat(), headers: jsonType }, 401, 'missing_api_key'],
       ['no password (native route)', { path: '/v1beta/models' }, 401, 'missing_api_key'],
-      ['OpenAI route, password in x-goog-api-key', { ...chat(), headers: { ...googKey, ...jsonType } }, 401, 'wrong_auth_header'],
-      ['OpenAI route, password in ?key=', { ...chat(), path: `/v1/chat/completions?key=${PASS}`, headers: jsonType }, 401, 'wrong_auth_header'],
-      ['OpenAI route, password in x-api-key', { ...chat(), headers: { 'x-api-key': PASS, ...jsonType } }, 401, 'wrong_auth_header'],
-      ['OpenAI route, password in api-key', { ...chat(), headers: { 'api-key': PASS, ...jsonType } }, 401, 'wrong_auth_header'],
-      ['OpenAI route, Basic authorization', { ...chat(), headers: { authorization: basic, ...jsonType } }, 401, 'wrong_auth_header'],
-      ['OpenAI route, bare password in authorization', { ...chat(), headers: { authorization: PASS, ...jsonType } }, 401, 'wrong_auth_header'],
-      ['native route, password as Bearer', { ...native('generateContent'), headers: { ...bearer, ...jsonType } }, 401, 'wrong_auth_header'],
-      ['native route, password in x-api-key', { ...native('generateContent'), headers: { 'x-api-key': PASS, ...jsonType } }, 401, 'wrong_auth_header'],
-      ['native route, password in api-key', { ...native('generateContent'), headers: { 'api-key': PASS, ...jsonType } }, 401, 'wrong_auth_header'],
-      ['wrong password extending the real one', { ...chat(), headers: { authorization: `Bearer ${PASS}-x`, ...jsonType } }, 401, 'invalid_api_key'],
-      ['a pool key as the password', { ...chat(), headers: { authorization: `Bearer ${KEYS[0]}`, ...jsonType } }, 401, 'invalid_api_key'],
-      ['native, a pool key in x-goog-api-key', { ...native('generateContent'), headers: { 'x-goog-api-key': KEYS[1] as string, ...jsonType } }, 401, 'invalid_api_key'],
-      ['native, wrong ?key=', { ...native('generateContent', `?key=${PASS.slice(0, -1)}`), headers: jsonType }, 401, 'invalid_api_key'],
+      [
+        'OpenAI route, password in x-goog-api-key',
+        { ...chat(), headers: { ...googKey, ...jsonType } },
+        401,
+        'wrong_auth_header',
+      ],
+      [
+        'OpenAI route, password in ?key=',
+        { ...chat(), path: `/v1/chat/completions?key=${PASS}`, headers: jsonType },
+        401,
+        'wrong_auth_header',
+      ],
+      [
+        'OpenAI route, password in x-api-key',
+        { ...chat(), headers: { 'x-api-key': PASS, ...jsonType } },
+        401,
+        'wrong_auth_header',
+      ],
+      [
+        'OpenAI route, password in api-key',
+        { ...chat(), headers: { 'api-key': PASS, ...jsonType } },
+        401,
+        'wrong_auth_header',
+      ],
+      [
+        'OpenAI route, Basic authorization',
+        { ...chat(), headers: { authorization: basic, ...jsonType } },
+        401,
+        'wrong_auth_header',
+      ],
+      [
+        'OpenAI route, bare password in authorization',
+        { ...chat(), headers: { authorization: PASS, ...jsonType } },
+        401,
+        'wrong_auth_header',
+      ],
+      [
+        'native route, password as Bearer',
+        { ...native('generateContent'), headers: { ...bearer, ...jsonType } },
+        401,
+        'wrong_auth_header',
+      ],
+      [
+        'native route, password in x-api-key',
+        { ...native('generateContent'), headers: { 'x-api-key': PASS, ...jsonType } },
+        401,
+        'wrong_auth_header',
+      ],
+      [
+        'native route, password in api-key',
+        { ...native('generateContent'), headers: { 'api-key': PASS, ...jsonType } },
+        401,
+        'wrong_auth_header',
+      ],
+      [
+        'wrong password extending the real one',
+        { ...chat(), headers: { authorization: `Bearer ${PASS}-x`, ...jsonType } },
+        401,
+        'invalid_api_key',
+      ],
+      [
+        'a pool key as the password',
+        { ...chat(), headers: { authorization: `Bearer ${KEYS[0]}`, ...jsonType } },
+        401,
+        'invalid_api_key',
+      ],
+      [
+        'native, a pool key in x-goog-api-key',
+        { ...native('generateContent'), headers: { 'x-goog-api-key': KEYS[1] as string, ...jsonType } },
+        401,
+        'invalid_api_key',
+      ],
+      [
+        'native, wrong ?key=',
+        { ...native('generateContent', `?key=${PASS.slice(0, -1)}`), headers: jsonType },
+        401,
+        'invalid_api_key',
+      ],
       [
         'content-length over 20 MiB',
         // only declared: the worker refuses on the header without reading, and a client still sending 20 MiB
         // would see its connection reset mid-upload instead of the answer
-        { ...chat(), headers: { ...bearer, ...jsonType, 'content-length': String(20 * 1024 * 1024 + 1) }, body: chatBody() },
+        {
+          ...chat(),
+          headers: { ...bearer, ...jsonType, 'content-length': String(20 * 1024 * 1024 + 1) },
+          body: chatBody(),
+        },
         413,
         'request_too_large',
       ],
@@ -412,14 +540,41 @@ describe('the prod topology of that synth, against the fake Gemini', () => {
     const expectAll = (answers: Exchange[], status: number, code: string): void =>
       expect(answers.map(outcome)).toEqual(answers.map((a) => ({ label: a.label, status, code })));
 
-    expectAll(await withUpstream('internal-500', [...burst(6), ['native', native('generateContent')]]), 500, 'INTERNAL');
-    expectAll(await withUpstream('overloaded-503', [...burst(6), ['native', native('generateContent')]]), 503, 'UNAVAILABLE');
-    expectAll(await withUpstream('bad-request-400', [['chat', chat()], ['native', native('generateContent')]]), 400, 'INVALID_ARGUMENT');
-    expectAll(await withUpstream('hang', [['chat', chat()], ['native', native('generateContent')]]), 504, 'upstream_timeout');
+    expectAll(
+      await withUpstream('internal-500', [...burst(6), ['native', native('generateContent')]]),
+      500,
+      'INTERNAL',
+    );
+    expectAll(
+      await withUpstream('overloaded-503', [...burst(6), ['native', native('generateContent')]]),
+      503,
+      'UNAVAILABLE',
+    );
+    expectAll(
+      await withUpstream('bad-request-400', [
+        ['chat', chat()],
+        ['native', native('generateContent')],
+      ]),
+      400,
+      'INVALID_ARGUMENT',
+    );
+    expectAll(
+      await withUpstream('hang', [
+        ['chat', chat()],
+        ['native', native('generateContent')],
+      ]),
+      504,
+      'upstream_timeout',
+    );
     expect(
-      (await withUpstream('cut-stream', [['chat', chat()], ['embeddings', embeddings()], ['chat stream', chat(undefined, { stream: true })], ['native stream', native('streamGenerateContent', '?alt=sse')]])).map(
-        (a) => ({ ...outcome(a), errorEvent: /upstream_stream_interrupted|"status":"UNAVAILABLE"/.test(a.body) }),
-      ),
+      (
+        await withUpstream('cut-stream', [
+          ['chat', chat()],
+          ['embeddings', embeddings()],
+          ['chat stream', chat(undefined, { stream: true })],
+          ['native stream', native('streamGenerateContent', '?alt=sse')],
+        ])
+      ).map((a) => ({ ...outcome(a), errorEvent: /upstream_stream_interrupted|"status":"UNAVAILABLE"/.test(a.body) })),
     ).toEqual([
       { label: 'cut-stream: chat', status: 502, code: 'upstream_interrupted', errorEvent: false },
       { label: 'cut-stream: embeddings', status: 502, code: 'upstream_interrupted', errorEvent: false },
@@ -427,7 +582,14 @@ describe('the prod topology of that synth, against the fake Gemini', () => {
       { label: 'cut-stream: native stream', status: 200, code: undefined, errorEvent: true },
     ]);
     expect(
-      (await withUpstream('malformed-json', [['chat', chat()], ['embeddings', embeddings()], ['native', native('generateContent')], ['chat stream', chat(undefined, { stream: true })]])).map(outcome),
+      (
+        await withUpstream('malformed-json', [
+          ['chat', chat()],
+          ['embeddings', embeddings()],
+          ['native', native('generateContent')],
+          ['chat stream', chat(undefined, { stream: true })],
+        ])
+      ).map(outcome),
     ).toEqual([
       { label: 'malformed-json: chat', status: 502, code: 'upstream_invalid_response' },
       { label: 'malformed-json: embeddings', status: 502, code: 'upstream_invalid_response' },
@@ -436,25 +598,47 @@ describe('the prod topology of that synth, against the fake Gemini', () => {
     ]);
     // a stream that ends cleanly mid-event: whole events, then the error event; never a complete 200
     expect(
-      (await withUpstream('truncated-stream', [['chat', chat()], ['chat stream', chat(undefined, { stream: true })], ['native stream', native('streamGenerateContent', '?alt=sse')]])).map(
-        (a) => ({ ...outcome(a), errorEvent: /upstream_stream_interrupted|"status":"UNAVAILABLE"/.test(a.body) }),
-      ),
+      (
+        await withUpstream('truncated-stream', [
+          ['chat', chat()],
+          ['chat stream', chat(undefined, { stream: true })],
+          ['native stream', native('streamGenerateContent', '?alt=sse')],
+        ])
+      ).map((a) => ({ ...outcome(a), errorEvent: /upstream_stream_interrupted|"status":"UNAVAILABLE"/.test(a.body) })),
     ).toEqual([
       { label: 'truncated-stream: chat', status: 502, code: 'upstream_invalid_response', errorEvent: false },
       { label: 'truncated-stream: chat stream', status: 200, code: undefined, errorEvent: true },
       { label: 'truncated-stream: native stream', status: 200, code: undefined, errorEvent: true },
     ]);
     // Google refusing the Worker's region is nobody's key: a 502 the openai SDK does not retry
-    const location = await withUpstream('location-400', [['chat', chat()], ['native', native('generateContent')]]);
+    const location = await withUpstream('location-400', [
+      ['chat', chat()],
+      ['native', native('generateContent')],
+    ]);
     expectAll(location, 502, 'unsupported_location');
     expect(location.map((a) => header(a, 'x-should-retry'))).toEqual(['false', 'false']);
     // another project's file: Google's 403 reaches the client; a probe with the key alone clears the key
-    expectAll(await withUpstream('resource-denied-403', [['chat', chat()], ['native', native('generateContent')]]), 403, 'PERMISSION_DENIED');
+    expectAll(
+      await withUpstream('resource-denied-403', [
+        ['chat', chat()],
+        ['native', native('generateContent')],
+      ]),
+      403,
+      'PERMISSION_DENIED',
+    );
     // a redirect is never followed: no key reaches the host it names
     const elsewhere = await startFakeGemini();
     try {
       fake.configure({ redirectTo: elsewhere.url, redirectStatus: 307 });
-      expectAll(await withUpstream('redirect', [['chat', chat()], ['native', native('generateContent')], ['native stream', native('streamGenerateContent', '?alt=sse')]]), 502, 'upstream_redirect');
+      expectAll(
+        await withUpstream('redirect', [
+          ['chat', chat()],
+          ['native', native('generateContent')],
+          ['native stream', native('streamGenerateContent', '?alt=sse')],
+        ]),
+        502,
+        'upstream_redirect',
+      );
       expect(elsewhere.calls).toEqual([]);
     } finally {
       await elsewhere.close();
@@ -469,7 +653,10 @@ describe('the prod topology of that synth, against the fake Gemini', () => {
     });
     expect(await direct.text()).toContain(`api_key:${KEYS[0]}`);
     snapshotUpstream();
-    const quoted = await withUpstream('denied-quoting-key', [['chat', chat()], ['native', native('generateContent')]]);
+    const quoted = await withUpstream('denied-quoting-key', [
+      ['chat', chat()],
+      ['native', native('generateContent')],
+    ]);
     expectAll(quoted, 403, 'PERMISSION_DENIED');
     expect(JSON.parse((quoted[0] as Exchange).body)).toEqual({
       error: {
@@ -485,30 +672,50 @@ describe('the prod topology of that synth, against the fake Gemini', () => {
     expect(outcome(after)).toEqual({ label: 'after the faults', status: 200, code: undefined });
     const ids = exchanges.slice(first).map((e) => e.id);
     await prod.waitForLines('request', ids);
-    expect(ids.flatMap((id) => [...prod.linesFor('key_cooldown', id), ...prod.linesFor('key_removed', id)])).toEqual([]);
+    expect(ids.flatMap((id) => [...prod.linesFor('key_cooldown', id), ...prod.linesFor('key_removed', id)])).toEqual(
+      [],
+    );
     const streamIds = exchanges.filter((e) => /cut-stream: .*stream/.test(e.label)).map((e) => e.id);
     await prod.waitForLines('stream_error', streamIds);
   });
 
   it('an attacker with the password removes no key with field names that mimic key errors, echoed back by Google', async () => {
     fake.setDefaultBehaviour('echo-unknown-field');
-    const crafted = { 'API key not valid': 1, 'API Key not found. Please pass a valid API key.': 'API_KEY_INVALID', 'Your API key was reported as leaked': true };
+    const crafted = {
+      'API key not valid': 1,
+      'API Key not found. Please pass a valid API key.': 'API_KEY_INVALID',
+      'Your API key was reported as leaked': true,
+    };
     const answers: Exchange[] = [];
     // twice as many requests as keys: the old message-matching classifier removed a key on each
     for (let i = 0; i < 2 * KEYS.length; i++) {
-      const request = i % 2 === 0 ? { ...native('generateContent'), body: JSON.stringify({ contents: [], ...crafted }) } : chat(undefined, crafted);
+      const request =
+        i % 2 === 0
+          ? { ...native('generateContent'), body: JSON.stringify({ contents: [], ...crafted }) }
+          : chat(undefined, crafted);
       answers.push(await send(prod, i % 2 === 0 ? 'crafted native' : 'crafted chat', request));
     }
-    expect(answers.map(outcome)).toEqual(answers.map((a) => ({ label: a.label, status: 400, code: 'INVALID_ARGUMENT' })));
+    expect(answers.map(outcome)).toEqual(
+      answers.map((a) => ({ label: a.label, status: 400, code: 'INVALID_ARGUMENT' })),
+    );
     expect(answers.every((a) => a.body.includes('Unknown name \\"API key not valid\\"'))).toBe(true);
     expect(fake.calls).toHaveLength(answers.length);
-    await prod.waitForLines('request', answers.map((a) => a.id));
-    expect(answers.flatMap((a) => [...prod.linesFor('key_removed', a.id), ...prod.linesFor('key_cooldown', a.id)])).toEqual([]);
+    await prod.waitForLines(
+      'request',
+      answers.map((a) => a.id),
+    );
+    expect(
+      answers.flatMap((a) => [...prod.linesFor('key_removed', a.id), ...prod.linesFor('key_cooldown', a.id)]),
+    ).toEqual([]);
     // and every key still serves
     fake.setDefaultBehaviour('ok');
     snapshotUpstream();
     for (let i = 0; i < 400 && new Set(fake.calls.map((c) => c.apiKey)).size < KEYS.length; i++) {
-      expect(outcome(await send(prod, 'after crafted fields', chat()))).toEqual({ label: 'after crafted fields', status: 200, code: undefined });
+      expect(outcome(await send(prod, 'after crafted fields', chat()))).toEqual({
+        label: 'after crafted fields',
+        status: 200,
+        code: undefined,
+      });
     }
     expect(new Set(fake.calls.map((c) => c.apiKey))).toEqual(new Set(KEYS));
   });
@@ -533,14 +740,20 @@ describe('the prod topology of that synth, against the fake Gemini', () => {
     for (const [key, behaviour] of Object.entries(faulty)) fake.setKeyBehaviour(key, behaviour);
     const answers: Exchange[] = [];
     const called = (): string[] => Object.keys(faulty).filter((key) => fake.calls.some((c) => c.apiKey === key));
-    while (called().length < Object.keys(faulty).length && answers.length < 300) answers.push(await send(prod, label, chat(model)));
+    while (called().length < Object.keys(faulty).length && answers.length < 300)
+      answers.push(await send(prod, label, chat(model)));
     expect(called()).toEqual(Object.keys(faulty));
     expect(answers.map(outcome)).toEqual(answers.map(() => ({ label, status: 200, code: undefined })));
     // a faulty key is taken out after its first failure, so it is never asked twice (a 403 without ErrorInfo, such
     // as a leaked key's, is confirmed first by one probe: a model list holding nothing but the key)
-    for (const key of Object.keys(faulty)) expect(fake.calls.filter((c) => c.apiKey === key && c.method === 'POST')).toHaveLength(1);
-    for (const call of fake.calls.filter((c) => c.method === 'GET')) expect(`${call.path}${call.search}`).toBe('/v1beta/models?pageSize=1');
-    await prod.waitForLines('request', answers.map((a) => a.id));
+    for (const key of Object.keys(faulty))
+      expect(fake.calls.filter((c) => c.apiKey === key && c.method === 'POST')).toHaveLength(1);
+    for (const call of fake.calls.filter((c) => c.method === 'GET'))
+      expect(`${call.path}${call.search}`).toBe('/v1beta/models?pageSize=1');
+    await prod.waitForLines(
+      'request',
+      answers.map((a) => a.id),
+    );
     snapshotUpstream();
     return answers;
   }
@@ -569,12 +782,18 @@ describe('the prod topology of that synth, against the fake Gemini', () => {
       await prod.waitForLines('orchestrator_request', [answer.id]);
       const line = prod.linesFor('request', answer.id)[0] as Json;
       const shard = (prod.linesFor('orchestrator_request', answer.id)[0] as Json).shard as number;
-      if (line.attempts === 0 && answer.status === final.status && codeOf(answer.body) === final.code) settled.add(shard);
+      if (line.attempts === 0 && answer.status === final.status && codeOf(answer.body) === final.code)
+        settled.add(shard);
     }
     expect(settled).toEqual(new Set([0, 1]));
     for (const answer of answers) {
       if (codeOf(answer.body) === 'rate_limited') {
-        expect({ ...outcome(answer), retryAfter: header(answer, 'retry-after') }).toEqual({ label, status: 429, code: 'rate_limited', retryAfter: '1' });
+        expect({ ...outcome(answer), retryAfter: header(answer, 'retry-after') }).toEqual({
+          label,
+          status: 429,
+          code: 'rate_limited',
+          retryAfter: '1',
+        });
       } else {
         expect(outcome(answer)).toEqual({ label, ...final });
       }
@@ -591,32 +810,54 @@ describe('the prod topology of that synth, against the fake Gemini', () => {
       { [s0[0]!]: 'quota-minute', [s0[1]!]: 'quota-day', [s1[0]!]: 'quota-minute', [s1[1]!]: 'quota-day' },
       'failover from a rate-limited key',
     );
-    expect(keyEvents(minuteAndDay, 'key_cooldown').map((l) => l.reason).sort()).toEqual(['quota-day', 'quota-day', 'quota-minute', 'quota-minute']);
+    expect(
+      keyEvents(minuteAndDay, 'key_cooldown')
+        .map((l) => l.reason)
+        .sort(),
+    ).toEqual(['quota-day', 'quota-day', 'quota-minute', 'quota-minute']);
 
     const invalidAndLeaked = await failOver(
       'gemini-2.5-pro',
       { [s0[2]!]: 'invalid-key', [s0[3]!]: 'leaked-key', [s1[2]!]: 'invalid-key', [s1[3]!]: 'leaked-key' },
       'failover from a rejected key',
     );
-    expect(keyEvents(invalidAndLeaked, 'key_removed').map((l) => l.reason).sort()).toEqual([
-      'API_KEY_INVALID',
-      'API_KEY_INVALID',
-      'PERMISSION_DENIED',
-      'PERMISSION_DENIED',
-    ]);
+    expect(
+      keyEvents(invalidAndLeaked, 'key_removed')
+        .map((l) => l.reason)
+        .sort(),
+    ).toEqual(['API_KEY_INVALID', 'API_KEY_INVALID', 'PERMISSION_DENIED', 'PERMISSION_DENIED']);
 
     // Google names the suspended key in its message; the key is dropped and the message goes nowhere
-    const suspended = await failOver('gemini-2.5-pro', { [s0[0]!]: 'suspended-key', [s1[0]!]: 'suspended-key' }, 'failover from a suspended key');
-    expect(keyEvents(suspended, 'key_removed').map((l) => l.reason)).toEqual(['CONSUMER_SUSPENDED', 'CONSUMER_SUSPENDED']);
+    const suspended = await failOver(
+      'gemini-2.5-pro',
+      { [s0[0]!]: 'suspended-key', [s1[0]!]: 'suspended-key' },
+      'failover from a suspended key',
+    );
+    expect(keyEvents(suspended, 'key_removed').map((l) => l.reason)).toEqual([
+      'CONSUMER_SUSPENDED',
+      'CONSUMER_SUSPENDED',
+    ]);
 
     // left: every key but the removed ones
     const live = [s0[1]!, ...s0.slice(4), s1[1]!];
-    const cooling = await drain('gemini-2.0-flash', 'quota-minute', 'every key rate limited', { status: 429, code: 'all_keys_cooling' }, live);
+    const cooling = await drain(
+      'gemini-2.0-flash',
+      'quota-minute',
+      'every key rate limited',
+      { status: 429, code: 'all_keys_cooling' },
+      live,
+    );
     for (const answer of cooling.filter((a) => codeOf(a.body) === 'all_keys_cooling')) {
       expect(Number(header(answer, 'retry-after'))).toBeGreaterThanOrEqual(1);
       expect(Number(header(answer, 'retry-after'))).toBeLessThanOrEqual(17);
     }
-    const daily = await drain('gemini-2.0-flash-lite', 'quota-day', 'every key out for the day', { status: 429, code: 'daily_quota_exhausted' }, live);
+    const daily = await drain(
+      'gemini-2.0-flash-lite',
+      'quota-day',
+      'every key out for the day',
+      { status: 429, code: 'daily_quota_exhausted' },
+      live,
+    );
     for (const answer of daily.filter((a) => codeOf(a.body) === 'daily_quota_exhausted')) {
       expect(header(answer, 'x-should-retry')).toBe('false');
     }
@@ -647,28 +888,45 @@ describe('faulty shards, misconfigured shards and a refused upstream, through th
       ),
       // one shard per request: the keyless shard's no_keys_configured is a pool refusal, re-routed by default
       start(
-        patched(stackTopology({ GEMINI_BASE_URL: fake.url, UPSTREAM_TIMEOUT_MS, SHARD_ATTEMPTS: '1' }), (worker, shard) => {
-          if (shard === 0) return withBindings(worker, { PASS: '' });
-          if (shard === 1) return withBindings(worker, Object.fromEntries(Object.keys(worker.apiKeyIndexes).map((name) => [name, ''])));
-          return undefined;
-        }),
+        patched(
+          stackTopology({ GEMINI_BASE_URL: fake.url, UPSTREAM_TIMEOUT_MS, SHARD_ATTEMPTS: '1' }),
+          (worker, shard) => {
+            if (shard === 0) return withBindings(worker, { PASS: '' });
+            if (shard === 1)
+              return withBindings(
+                worker,
+                Object.fromEntries(Object.keys(worker.apiKeyIndexes).map((name) => [name, ''])),
+              );
+            return undefined;
+          },
+        ),
       ),
       start(
-        patched(stackTopology({ GEMINI_BASE_URL: fake.url, UPSTREAM_TIMEOUT_MS, SHARD_TIMEOUT_MS: '300' }), (worker, shard) => {
-          if (shard === undefined) return undefined;
-          const code =
-            shard === 0
-              ? `export default { async fetch() { throw new Error('${CRASH_MARKER}'); } };`
-              : 'export default { async fetch() { await new Promise((resolve) => setTimeout(resolve, 20000)); return new Response("late"); } };';
-          return { ...worker.options, modules: replaceContents(worker.options.modules, code) };
-        }),
+        patched(
+          stackTopology({ GEMINI_BASE_URL: fake.url, UPSTREAM_TIMEOUT_MS, SHARD_TIMEOUT_MS: '300' }),
+          (worker, shard) => {
+            if (shard === undefined) return undefined;
+            const code =
+              shard === 0
+                ? `export default { async fetch() { throw new Error('${CRASH_MARKER}'); } };`
+                : 'export default { async fetch() { await new Promise((resolve) => setTimeout(resolve, 20000)); return new Response("late"); } };';
+            return { ...worker.options, modules: replaceContents(worker.options.modules, code) };
+          },
+        ),
       ),
-      start(patched(base, (worker, shard) => (shard === undefined ? { ...worker.options, serviceBindings: {} } : undefined))),
+      start(
+        patched(base, (worker, shard) =>
+          shard === undefined ? { ...worker.options, serviceBindings: {} } : undefined,
+        ),
+      ),
     ]);
   });
 
   /** Sends requests until both shards have answered; each answer must be its shard's row. */
-  async function perShard(topology: CapturedTopology, rows: [{ status: number; code: string }, { status: number; code: string }]): Promise<void> {
+  async function perShard(
+    topology: CapturedTopology,
+    rows: [{ status: number; code: string }, { status: number; code: string }],
+  ): Promise<void> {
     const seen = new Set<number>();
     for (let i = 0; seen.size < 2 && i < 60; i++) {
       const answer = await send(topology, `request ${i}`, i % 2 === 0 ? chat() : native('generateContent'));
@@ -763,20 +1021,36 @@ describe('Google behind an AI Gateway-shaped base URL, refusing and rationing ke
     const answers: Exchange[] = [];
     const called = (): string[] => Object.keys(faulty).filter((key) => fake.calls.some((c) => c.apiKey === key));
     while (called().length < Object.keys(faulty).length && answers.length < 300) {
-      answers.push(await send(gateway, label, answers.length % 2 === 0 ? chat('gemini-2.5-pro') : { ...native('generateContent'), path: '/v1beta/models/gemini-2.5-pro:generateContent' }));
+      answers.push(
+        await send(
+          gateway,
+          label,
+          answers.length % 2 === 0
+            ? chat('gemini-2.5-pro')
+            : { ...native('generateContent'), path: '/v1beta/models/gemini-2.5-pro:generateContent' },
+        ),
+      );
     }
     expect(called().sort()).toEqual(Object.keys(faulty).sort());
     expect(answers.map(outcome)).toEqual(answers.map(() => ({ label, status: 200, code: undefined })));
     // out of rotation (or cooling for this model) after one answer: never asked twice
     for (const key of Object.keys(faulty)) expect(fake.calls.filter((c) => c.apiKey === key)).toHaveLength(1);
-    await gateway.waitForLines('request', answers.map((a) => a.id));
+    await gateway.waitForLines(
+      'request',
+      answers.map((a) => a.id),
+    );
     return answers;
   }
 
   it('takes out keys Google refuses (401, SERVICE_DISABLED, BILLING_DISABLED), logged with the model and no until', async () => {
     const [s0, s1] = shardKeys as [string[], string[]];
     const answers = await hitEach(
-      { [s0[0]!]: 'unauthenticated-401', [s0[1]!]: 'service-disabled-403', [s1[0]!]: 'billing-disabled-403', [s1[1]!]: 'unauthenticated-401' },
+      {
+        [s0[0]!]: 'unauthenticated-401',
+        [s0[1]!]: 'service-disabled-403',
+        [s1[0]!]: 'billing-disabled-403',
+        [s1[1]!]: 'unauthenticated-401',
+      },
       'refused keys',
     );
     const removed = answers.flatMap((a) => gateway.linesFor('key_removed', a.id));
@@ -791,7 +1065,10 @@ describe('Google behind an AI Gateway-shaped base URL, refusing and rationing ke
 
   it('cools a key with a zero quota until the day resets, and one with a bare 429 for seconds', async () => {
     const [s0, s1] = shardKeys as [string[], string[]];
-    const answers = await hitEach({ [s0[2]!]: 'quota-zero', [s0[3]!]: 'quota-bare-429', [s1[2]!]: 'quota-zero' }, 'rationed keys');
+    const answers = await hitEach(
+      { [s0[2]!]: 'quota-zero', [s0[3]!]: 'quota-bare-429', [s1[2]!]: 'quota-zero' },
+      'rationed keys',
+    );
     const cooled = answers.flatMap((a) => gateway.linesFor('key_cooldown', a.id));
     expect(cooled.map((l) => l.reason).sort()).toEqual(['quota-unspecified', 'quota-zero', 'quota-zero']);
     const bare = cooled.find((l) => l.reason === 'quota-unspecified') as Json;
@@ -817,7 +1094,9 @@ describe('everything the gateway said', () => {
     snapshotUpstream();
     expect(exchanges.length).toBeGreaterThan(100);
     const leaks = exchanges.flatMap((e) =>
-      findCanaries([...e.headers.map(([name, value]) => `${name}: ${value}`), e.body].join('\n')).map((leak) => `${e.label} [${e.id}]: ${leak}`),
+      findCanaries([...e.headers.map(([name, value]) => `${name}: ${value}`), e.body].join('\n')).map(
+        (leak) => `${e.label} [${e.id}]: ${leak}`,
+      ),
     );
     expect(leaks).toEqual([]);
     expect(running).toHaveLength(6);

@@ -23,7 +23,7 @@ const CANARIES = [
 
 /** Every file under `dir`, recursively. */
 function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap(name => {
+  return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
     return statSync(path).isDirectory() ? filesUnder(path) : [path];
   });
@@ -93,10 +93,13 @@ describe('cdktf synth with canary secrets in the environment', () => {
   });
 
   test('the local synth writes byte for byte what the CLI writes', () => {
-    const relative = (dir: string) => filesUnder(dir).map(file => file.slice(dir.length)).sort();
+    const relative = (dir: string) =>
+      filesUnder(dir)
+        .map((file) => file.slice(dir.length))
+        .sort();
     expect(relative(localOutDir)).toEqual(relative(outDir));
     const differing = relative(outDir).filter(
-      file => !readFileSync(join(outDir, file)).equals(readFileSync(join(localOutDir, file))),
+      (file) => !readFileSync(join(outDir, file)).equals(readFileSync(join(localOutDir, file))),
     );
     expect(differing).toEqual([]);
   });
@@ -104,31 +107,38 @@ describe('cdktf synth with canary secrets in the environment', () => {
   test('no canary appears in any synthesized file or in the synth output', () => {
     const files = [...filesUnder(outDir), ...filesUnder(localOutDir)];
     expect(files.length).toBeGreaterThan(8);
-    const leaks = files.flatMap(file => {
+    const leaks = files.flatMap((file) => {
       const content = readFileSync(file, 'utf8');
-      return CANARIES.filter(canary => content.includes(canary)).map(canary => `${file}: ${canary}`);
+      return CANARIES.filter((canary) => content.includes(canary)).map((canary) => `${file}: ${canary}`);
     });
     expect(leaks).toEqual([]);
-    expect(CANARIES.filter(canary => output.includes(canary))).toEqual([]);
+    expect(CANARIES.filter((canary) => output.includes(canary))).toEqual([]);
   });
 
-  test.each(['prod', 'preview-7'])('%s: every content_file resolves from the stack dir to a file with its content_sha256', name => {
-    const scripts = Object.values(stack(name).resource.cloudflare_workers_script);
-    expect(scripts.length).toBeGreaterThan(0);
-    for (const script of scripts) {
-      const file = resolve(outDir, 'stacks', name, script.content_file);
-      expect(createHash('sha256').update(readFileSync(file)).digest('hex')).toBe(script.content_sha256);
-    }
-  });
+  test.each(['prod', 'preview-7'])(
+    '%s: every content_file resolves from the stack dir to a file with its content_sha256',
+    (name) => {
+      const scripts = Object.values(stack(name).resource.cloudflare_workers_script);
+      expect(scripts.length).toBeGreaterThan(0);
+      for (const script of scripts) {
+        const file = resolve(outDir, 'stacks', name, script.content_file);
+        expect(createHash('sha256').update(readFileSync(file)).digest('hex')).toBe(script.content_sha256);
+      }
+    },
+  );
 
-  test.each(['prod', 'preview-7'])('%s: R2 backend with a per-stack key, a lock file and no credentials', name => {
-    expect(stack(name).terraform.backend).toEqual(expectedR2Backend('zen-state', `zen-ai-router/${name}.tfstate`, ACCOUNT));
+  test.each(['prod', 'preview-7'])('%s: R2 backend with a per-stack key, a lock file and no credentials', (name) => {
+    expect(stack(name).terraform.backend).toEqual(
+      expectedR2Backend('zen-state', `zen-ai-router/${name}.tfstate`, ACCOUNT),
+    );
   });
 
   test('the account id from the environment becomes the account_id default; keys stay variable references', () => {
     const prod = stack('prod');
     expect(prod.variable.account_id?.default).toBe(ACCOUNT);
-    const shard = Object.values(prod.resource.cloudflare_workers_script).find(s => s.script_name === 'zen-ai-router-worker-1');
+    const shard = Object.values(prod.resource.cloudflare_workers_script).find(
+      (s) => s.script_name === 'zen-ai-router-worker-1',
+    );
     expect(shard?.bindings.slice(0, 2)).toEqual([
       { name: 'KEY1', type: 'secret_text', text: '${var.api_keys[2]}' },
       { name: 'PASS', type: 'secret_text', text: '${var.pass}' },

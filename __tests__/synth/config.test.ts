@@ -91,7 +91,9 @@ describe('loadConfig', () => {
   });
 
   test('an explicit STATE_ENDPOINT and STATE_REGION win; a relative STATE_DIR is made absolute', () => {
-    expect(load({ STATE_BUCKET: 'b-1', STATE_ENDPOINT: 'https://s3.example.com', STATE_REGION: 'eu-west-1' }).state).toEqual({
+    expect(
+      load({ STATE_BUCKET: 'b-1', STATE_ENDPOINT: 'https://s3.example.com', STATE_REGION: 'eu-west-1' }).state,
+    ).toEqual({
       kind: 's3',
       bucket: 'b-1',
       endpoint: 'https://s3.example.com',
@@ -119,7 +121,10 @@ const invalid: [Record<string, string>, string][] = [
   [{ KEYS_PER_SHARD: '0' }, 'KEYS_PER_SHARD must be a positive integer (1, 2, 3, ...), got "0"'],
   [{ PR_NUMBER: 'abc' }, 'PR_NUMBER must be a positive integer (1, 2, 3, ...), got "abc"'],
   [{ PR_NUMBER: '0' }, 'PR_NUMBER must be a positive integer (1, 2, 3, ...), got "0"'],
-  [{ PR_NUMBER: '99999999999999999999' }, 'PR_NUMBER must be a positive integer (1, 2, 3, ...), got "99999999999999999999"'],
+  [
+    { PR_NUMBER: '99999999999999999999' },
+    'PR_NUMBER must be a positive integer (1, 2, 3, ...), got "99999999999999999999"',
+  ],
   [{ WORKERS_PLAN: 'enterprise' }, 'WORKERS_PLAN must be one of free, paid, got "enterprise"'],
   [
     { KEYS_PER_SHARD: '61' },

@@ -8,11 +8,12 @@ import { LOCAL_STATE, resolveScriptRef, synthJson, type Binding } from '../fixtu
 
 /** The cheapest plan whose limits allow `workers` workers, or undefined when none does. */
 function planFor(workers: number): WorkersPlan | undefined {
-  return (['free', 'paid'] as const).find(plan => workers <= PLAN_LIMITS[plan].workersPerAccount);
+  return (['free', 'paid'] as const).find((plan) => workers <= PLAN_LIMITS[plan].workersPerAccount);
 }
 
 const keyIndex = (binding: Binding): number => Number(/^\$\{var\.api_keys\[(\d+)\]\}$/.exec(binding.text ?? '')?.[1]);
-const keyBindings = (bindings: readonly Binding[]) => bindings.filter(b => b.type === 'secret_text' && b.name !== 'PASS');
+const keyBindings = (bindings: readonly Binding[]) =>
+  bindings.filter((b) => b.type === 'secret_text' && b.name !== 'PASS');
 
 describe('key distribution (property)', () => {
   test('prod binds every key exactly once, KEY1..KEYk per shard in order; the orchestrator binds every shard once in order, weighted so each key gets 1/K', () => {
@@ -35,31 +36,33 @@ describe('key distribution (property)', () => {
         const json = synthJson(build());
         const scripts = Object.values(json.resource.cloudflare_workers_script);
         const shardScripts = Array.from({ length: shards }, (_, i) =>
-          scripts.find(s => s.script_name === `zen-ai-router-worker-${i}`),
+          scripts.find((s) => s.script_name === `zen-ai-router-worker-${i}`),
         );
         expect(scripts).toHaveLength(shards + 1);
 
         const seen: number[] = [];
         shardScripts.forEach((script, i) => {
           const keys = keyBindings(script?.bindings ?? []);
-          expect(keys.map(b => b.name)).toEqual(keys.map((_, j) => `KEY${j + 1}`));
+          expect(keys.map((b) => b.name)).toEqual(keys.map((_, j) => `KEY${j + 1}`));
           expect(keys.map(keyIndex)).toEqual(keys.map((_, j) => i * keysPerShard + j));
           seen.push(...keys.map(keyIndex));
         });
         expect(seen).toEqual(Array.from({ length: keyCount }, (_, i) => i));
 
-        const orchestrator = scripts.find(s => s.script_name === 'zen-ai-router-orchestrator');
-        const services = orchestrator?.bindings.filter(b => b.type === 'service') ?? [];
-        expect(services.map(b => b.name)).toEqual(shardScripts.map((_, i) => `BACKEND_SERVICE_${i}`));
-        expect(services.map(b => resolveScriptRef(json, b.service ?? ''))).toEqual(shardScripts.map(s => s?.script_name));
+        const orchestrator = scripts.find((s) => s.script_name === 'zen-ai-router-orchestrator');
+        const services = orchestrator?.bindings.filter((b) => b.type === 'service') ?? [];
+        expect(services.map((b) => b.name)).toEqual(shardScripts.map((_, i) => `BACKEND_SERVICE_${i}`));
+        expect(services.map((b) => resolveScriptRef(json, b.service ?? ''))).toEqual(
+          shardScripts.map((s) => s?.script_name),
+        );
 
         // the weights as the orchestrator reads them from its bound SHARD_KEY_COUNTS, and its own draw probabilities
         const unused = { fetch: () => Promise.reject(new Error('not called')) };
-        const bound = services.map(b => ({ index: Number(/\d+$/.exec(b.name)?.[0]), backend: unused }));
-        const counts = orchestrator?.bindings.find(b => b.name === 'SHARD_KEY_COUNTS')?.text;
+        const bound = services.map((b) => ({ index: Number(/\d+$/.exec(b.name)?.[0]), backend: unused }));
+        const counts = orchestrator?.bindings.find((b) => b.name === 'SHARD_KEY_COUNTS')?.text;
         const { weights, fallback } = shardWeights(counts, bound);
         expect(fallback).toBeUndefined();
-        const keysPerScript = shardScripts.map(script => keyBindings(script?.bindings ?? []).length);
+        const keysPerScript = shardScripts.map((script) => keyBindings(script?.bindings ?? []).length);
         expect(weights).toEqual(keysPerScript);
         // every key's expected share of requests: its shard's probability spread over the shard's keys
         const perKey = shardShares(weights).flatMap((share, i) => {
@@ -72,7 +75,15 @@ describe('key distribution (property)', () => {
       // boundaries first: one key, a full last shard, the free plan's last fit and the first paid-only size, too many
       {
         numRuns: 15,
-        examples: [[1, 1], [16, 16], [17, 16], [99, 1], [100, 1], [1000, 2], [1000, 16]],
+        examples: [
+          [1, 1],
+          [16, 16],
+          [17, 16],
+          [99, 1],
+          [100, 1],
+          [1000, 2],
+          [1000, 16],
+        ],
       },
     );
   });
@@ -100,13 +111,22 @@ describe('key distribution (property)', () => {
           expect(others).toEqual([]);
           expect(script?.script_name).toBe(`zen-ai-router-worker-preview-${prNumber}`);
           const keys = keyBindings(script?.bindings ?? []);
-          expect(keys.map(b => b.name)).toEqual(Array.from({ length: expected }, (_, i) => `KEY${i + 1}`));
+          expect(keys.map((b) => b.name)).toEqual(Array.from({ length: expected }, (_, i) => `KEY${i + 1}`));
           expect(keys.map(keyIndex)).toEqual(Array.from({ length: expected }, (_, i) => i));
           expect(json.output.bound_key_count?.value).toBe(expected);
           expect(JSON.stringify(json.variable.api_keys?.validation)).toContain(`length(var.api_keys) == ${keyCount}`);
         },
       ),
-      { numRuns: 40, examples: [[60, 1, 'free', undefined], [61, 1, 'free', undefined], [124, 1, 'paid', undefined], [125, 1, 'paid', undefined], [20, 1, 'free', 5]] },
+      {
+        numRuns: 40,
+        examples: [
+          [60, 1, 'free', undefined],
+          [61, 1, 'free', undefined],
+          [124, 1, 'paid', undefined],
+          [125, 1, 'paid', undefined],
+          [20, 1, 'free', 5],
+        ],
+      },
     );
   });
 });

@@ -10,8 +10,8 @@ function compact(json: StackJson): unknown {
       id,
       {
         ...script,
-        bindings: script.bindings.map(b =>
-          [b.name, b.type, b.text ?? b.service, b.environment].filter(part => part !== undefined).join(' '),
+        bindings: script.bindings.map((b) =>
+          [b.name, b.type, b.text ?? b.service, b.environment].filter((part) => part !== undefined).join(' '),
         ),
       },
     ]),
@@ -22,12 +22,19 @@ function compact(json: StackJson): unknown {
 describe('synthesized stacks (change detectors, built from fixture bundles)', () => {
   test('prod with 20 keys', () => {
     const app = Testing.stubVersion(Testing.app());
-    expect(compact(synthJson(new ProdStack(app, 'prod', { keyCount: 20, bundles: fixtureBundles, state: LOCAL_STATE })))).toMatchSnapshot();
+    expect(
+      compact(synthJson(new ProdStack(app, 'prod', { keyCount: 20, bundles: fixtureBundles, state: LOCAL_STATE }))),
+    ).toMatchSnapshot();
   });
 
   test('preview-7 with 20 keys', () => {
     const app = Testing.stubVersion(Testing.app());
-    const stack = new PreviewStack(app, 'preview-7', { prNumber: 7, keyCount: 20, bundle: fixtureBundles.src, state: LOCAL_STATE });
+    const stack = new PreviewStack(app, 'preview-7', {
+      prNumber: 7,
+      keyCount: 20,
+      bundle: fixtureBundles.src,
+      state: LOCAL_STATE,
+    });
     expect(compact(synthJson(stack))).toMatchSnapshot();
   });
 });

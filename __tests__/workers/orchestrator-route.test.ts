@@ -71,7 +71,11 @@ const bind = (...backends: Backend[]): BoundBackend[] => backends.map((b, index)
  * A shard refusing from its own key pool, as the src worker does; `released` says whether its body was read to the
  * end or cancelled, i.e. whether the orchestrator let go of the shard's stream.
  */
-function refusing(status: 429 | 503, code: string, headers: Record<string, string> = {}): Backend & { seen: Request[]; released: () => boolean } {
+function refusing(
+  status: 429 | 503,
+  code: string,
+  headers: Record<string, string> = {},
+): Backend & { seen: Request[]; released: () => boolean } {
   let released = false;
   const shard = backend(() => {
     let sent = false;
@@ -155,7 +159,10 @@ describe('shardWeights (SHARD_KEY_COUNTS)', () => {
     expect(shardWeights('8,8,4', three)).toEqual({ weights: [8, 8, 4] });
     expect(shardWeights(' 8 , 0 ,4', three)).toEqual({ weights: [8, 0, 4] });
     // a gap in the bindings keeps the entry of each bound number
-    const gapped: BoundBackend[] = [{ index: 0, backend: backend(ok) }, { index: 2, backend: backend(ok) }];
+    const gapped: BoundBackend[] = [
+      { index: 0, backend: backend(ok) },
+      { index: 2, backend: backend(ok) },
+    ];
     expect(shardWeights('8,8,4', gapped)).toEqual({ weights: [8, 4] });
   });
 
@@ -259,7 +266,11 @@ describe('requestIdOf (one rule for both workers)', () => {
 });
 
 /** A request body that counts how many chunks of 64 KiB the consumer pulled out of `total` bytes. */
-function countingBody(total: number): { body: ReadableStream<Uint8Array>; pulledBytes: () => number; cancelled: () => boolean } {
+function countingBody(total: number): {
+  body: ReadableStream<Uint8Array>;
+  pulledBytes: () => number;
+  cancelled: () => boolean;
+} {
   const chunk = new Uint8Array(64 * 1024).fill(97);
   let pulled = 0;
   let cancelled = false;
@@ -321,7 +332,8 @@ describe('routeRequest', () => {
     const large = backend(() => Promise.resolve(new Response('large')));
     const random = seeded(5);
     const { deps, logs } = harness({ random, shardKeyCounts: '0,1,3' });
-    for (let i = 0; i < 400; i++) await (await routeRequest(new Request('https://gw.example/v1/models'), bind(empty, small, large), deps)).text();
+    for (let i = 0; i < 400; i++)
+      await (await routeRequest(new Request('https://gw.example/v1/models'), bind(empty, small, large), deps)).text();
     expect(empty.seen).toHaveLength(0);
     expect(chiSquareWeighted([small.seen.length, large.seen.length], [1, 3]).pValue).toBeGreaterThan(0.001);
     expect(logs.some((l) => 'shardKeyCounts' in l)).toBe(false);
@@ -337,7 +349,14 @@ describe('routeRequest', () => {
     expect(res.status).toBe(200);
     expect(shards.map((s) => s.seen.length)).toEqual([0, 0, 1]);
     expect(logs).toEqual([
-      { event: 'orchestrator_request', requestId: 'generated-id', shard: 2, status: 200, shardKeyCounts: fallback, ms: 0 },
+      {
+        event: 'orchestrator_request',
+        requestId: 'generated-id',
+        shard: 2,
+        status: 200,
+        shardKeyCounts: fallback,
+        ms: 0,
+      },
     ]);
   });
 
@@ -353,7 +372,14 @@ describe('routeRequest', () => {
     // a browser script can only quote the id in a bug report if the shared CORS headers expose it
     expect(res.headers.get('access-control-expose-headers')).toContain('x-request-id');
     expect(logs).toEqual([
-      { event: 'orchestrator_request', requestId: 'generated-id', status: 503, error: 'no_backend', shardKeyCounts: 'missing', ms: 0 },
+      {
+        event: 'orchestrator_request',
+        requestId: 'generated-id',
+        status: 503,
+        error: 'no_backend',
+        shardKeyCounts: 'missing',
+        ms: 0,
+      },
     ]);
   });
 
@@ -368,7 +394,9 @@ describe('routeRequest', () => {
     expect(text).not.toContain('internal detail');
     expect(failing.seen).toHaveLength(1);
     expect(healthy.seen).toHaveLength(0);
-    expect(logs).toEqual([{ event: 'orchestrator_request', requestId: 'generated-id', shard: 0, status: 502, error: 'shard_error', ms: 0 }]);
+    expect(logs).toEqual([
+      { event: 'orchestrator_request', requestId: 'generated-id', shard: 0, status: 502, error: 'shard_error', ms: 0 },
+    ]);
   });
 
   it('does not retry an error status, which may already have been billed upstream', async () => {
@@ -389,7 +417,9 @@ describe('routeRequest', () => {
     expect(res.status).toBe(200);
     expect(await res.text()).toBe(payload);
     expect(cooling.bodies).toEqual([payload]);
-    expect(logs).toEqual([{ event: 'orchestrator_request', requestId: 'generated-id', shard: 1, status: 200, attempts: 2, ms: 0 }]);
+    expect(logs).toEqual([
+      { event: 'orchestrator_request', requestId: 'generated-id', shard: 1, status: 200, attempts: 2, ms: 0 },
+    ]);
   });
 
   it('replays the whole body even when the refusing shard read only part of it', async () => {
@@ -410,7 +440,11 @@ describe('routeRequest', () => {
     const gone = refusing(503, 'no_usable_keys');
     const untried = backend(ok);
     const { deps, logs } = harness({ random: () => 0, shardKeyCounts: '1,1,1,1' });
-    const res = await routeRequest(new Request('https://gw.example/v1/models'), bind(daily, cooling, gone, untried), deps);
+    const res = await routeRequest(
+      new Request('https://gw.example/v1/models'),
+      bind(daily, cooling, gone, untried),
+      deps,
+    );
     expect(res.status).toBe(429);
     expect(res.headers.get('retry-after')).toBe('12');
     expect(res.headers.get('x-should-retry')).toBeNull();
@@ -419,7 +453,9 @@ describe('routeRequest', () => {
     expect([daily.seen.length, cooling.seen.length, gone.seen.length, untried.seen.length]).toEqual([1, 1, 1, 0]);
     // the refusals not passed on are let go of; the one passed on is still the client's to read
     expect([daily.released(), gone.released()]).toEqual([true, true]);
-    expect(logs).toEqual([{ event: 'orchestrator_request', requestId: 'generated-id', shard: 1, status: 429, attempts: 3, ms: 0 }]);
+    expect(logs).toEqual([
+      { event: 'orchestrator_request', requestId: 'generated-id', shard: 1, status: 429, attempts: 3, ms: 0 },
+    ]);
   });
 
   it('when every shard is out for the day, the client still gets retry-after and x-should-retry: false', async () => {
@@ -463,7 +499,9 @@ describe('routeRequest', () => {
     ['the pool header on a status other than 429/503', 500, { [POOL_HEADER]: POOL_EXHAUSTED }],
     ['a 429 whose pool header has another value', 429, { [POOL_HEADER]: 'other' }],
   ])('does not retry %s', async (_name, status, headers) => {
-    const limited = backend(() => Promise.resolve(new Response('{}', { status, headers: { 'retry-after': '1', ...headers } })));
+    const limited = backend(() =>
+      Promise.resolve(new Response('{}', { status, headers: { 'retry-after': '1', ...headers } })),
+    );
     const other = backend(ok);
     const { deps } = harness({ random: () => 0, shardKeyCounts: '1,1' });
     const res = await routeRequest(new Request('https://gw.example/v1/models'), bind(limited, other), deps);
@@ -482,7 +520,15 @@ describe('routeRequest', () => {
     expect(cooling.released()).toBe(true);
     expect(untried.seen).toHaveLength(0);
     expect(logs).toEqual([
-      { event: 'orchestrator_request', requestId: 'generated-id', shard: 1, status: 502, error: 'shard_error', attempts: 2, ms: 0 },
+      {
+        event: 'orchestrator_request',
+        requestId: 'generated-id',
+        shard: 1,
+        status: 502,
+        error: 'shard_error',
+        attempts: 2,
+        ms: 0,
+      },
     ]);
   });
 

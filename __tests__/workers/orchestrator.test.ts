@@ -136,7 +136,12 @@ describe('orchestrator in workerd', () => {
   it('passes method, path, query, headers and body through, and answers with the shard response untouched', async () => {
     const res = await mf.dispatchFetch('http://gateway.test/v1/chat/completions?alt=sse', {
       method: 'POST',
-      headers: { authorization: 'Bearer the-pass', 'content-type': 'application/json', 'x-custom': 'kept', 'x-request-id': 'client-req-1' },
+      headers: {
+        authorization: 'Bearer the-pass',
+        'content-type': 'application/json',
+        'x-custom': 'kept',
+        'x-request-id': 'client-req-1',
+      },
       body: '{"model":"gemini-2.5-flash"}',
     });
     expect(res.status).toBe(200);
@@ -153,7 +158,12 @@ describe('orchestrator in workerd', () => {
     });
     expect(echoed.body).toBe('{"model":"gemini-2.5-flash"}');
     expect(await logsFor('client-req-1', 1)).toEqual([
-      expect.objectContaining({ event: 'orchestrator_request', requestId: 'client-req-1', shard: expect.any(Number), status: 200 }),
+      expect.objectContaining({
+        event: 'orchestrator_request',
+        requestId: 'client-req-1',
+        shard: expect.any(Number),
+        status: 200,
+      }),
     ]);
   });
 
@@ -163,7 +173,9 @@ describe('orchestrator in workerd', () => {
     const generated = res.headers.get('x-request-id');
     expect(generated).toMatch(/^[0-9a-f-]{36}$/);
     expect(echoed.headers['x-request-id']).toBe(generated);
-    expect(await logsFor(generated as string, 1)).toEqual([expect.objectContaining({ requestId: generated, status: 200 })]);
+    expect(await logsFor(generated as string, 1)).toEqual([
+      expect.objectContaining({ requestId: generated, status: 200 }),
+    ]);
   });
 
   /**
@@ -173,7 +185,9 @@ describe('orchestrator in workerd', () => {
   async function rawGetWithRay(ray: string, requestId: string): Promise<string> {
     const { hostname, port } = await mf.ready;
     const socket = connect(Number(port), hostname);
-    socket.write(`GET /v1/models HTTP/1.1\r\nHost: gateway.test\r\ncf-ray: ${ray}\r\nx-request-id: ${requestId}\r\nConnection: close\r\n\r\n`);
+    socket.write(
+      `GET /v1/models HTTP/1.1\r\nHost: gateway.test\r\ncf-ray: ${ray}\r\nx-request-id: ${requestId}\r\nConnection: close\r\n\r\n`,
+    );
     let answer = '';
     socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
     await new Promise((resolve, reject) => socket.on('close', resolve).on('error', reject));
@@ -232,7 +246,11 @@ describe('orchestrator in workerd', () => {
       if (res.status === 502) {
         const text = await res.text();
         expect(JSON.parse(text)).toEqual({
-          error: { message: 'The backend shard failed to answer; retry the request', type: 'server_error', code: 'shard_error' },
+          error: {
+            message: 'The backend shard failed to answer; retry the request',
+            type: 'server_error',
+            code: 'shard_error',
+          },
         });
         expect(text).not.toContain('secret-internal-detail');
         expect(res.headers.get('content-type')).toContain('application/json');
@@ -251,12 +269,18 @@ describe('orchestrator in workerd', () => {
 
   it('never sends a request to a shard whose SHARD_KEY_COUNTS entry is 0', async () => {
     for (let i = 0; i < 30; i++) {
-      const res = await via('orchestrator-weighted', '/v1/embeddings', { method: 'POST', body: 'payload', headers: id('weighted', i) });
+      const res = await via('orchestrator-weighted', '/v1/embeddings', {
+        method: 'POST',
+        body: 'payload',
+        headers: id('weighted', i),
+      });
       expect(res.status).toBe(200);
       expect(((await res.json()) as { body: string }).body).toBe('payload');
     }
     const lines = await logsFor('weighted-', 30);
-    expect(lines.every((l) => l.status === 200 && l.shard === 1 && !('attempts' in l) && !('shardKeyCounts' in l))).toBe(true);
+    expect(
+      lines.every((l) => l.status === 200 && l.shard === 1 && !('attempts' in l) && !('shardKeyCounts' in l)),
+    ).toBe(true);
   });
 
   it('without SHARD_KEY_COUNTS still answers, spreading uniformly, and every log line says the weights are missing', async () => {
@@ -272,7 +296,11 @@ describe('orchestrator in workerd', () => {
 
   it('by default moves past a shard whose keys are all cooling, or passes on the soonest refusal', async () => {
     for (let i = 0; i < 20; i++) {
-      const res = await via('orchestrator-cooling', '/v1/embeddings', { method: 'POST', body: 'payload', headers: id('cooling', i) });
+      const res = await via('orchestrator-cooling', '/v1/embeddings', {
+        method: 'POST',
+        body: 'payload',
+        headers: id('cooling', i),
+      });
       expect(res.status).toBe(200);
       expect(((await res.json()) as { body: string }).body).toBe('payload');
     }
@@ -292,7 +320,9 @@ describe('orchestrator in workerd', () => {
     const res = await via('orchestrator-hang', '/v1/models', { headers: id('hang') });
     expect(res.status).toBe(504);
     expect(await res.json()).toMatchObject({ error: { code: 'shard_timeout', type: 'server_error' } });
-    expect(await logsFor('hang-', 1)).toEqual([expect.objectContaining({ shard: 0, status: 504, error: 'shard_timeout' })]);
+    expect(await logsFor('hang-', 1)).toEqual([
+      expect.objectContaining({ shard: 0, status: 504, error: 'shard_timeout' }),
+    ]);
   });
 
   it('answers JSON 503 when no shard is bound', async () => {

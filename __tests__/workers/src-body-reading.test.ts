@@ -49,10 +49,13 @@ async function upload(path: string, headers: Record<string, string>, cap: number
       if (!answered) resolve(sent);
       answered = true;
     };
-    const req = httpRequest({ host: hostname, port, method, path, headers: { ...headers, 'x-request-id': id }, agent: false }, res => {
-      done();
-      res.resume();
-    });
+    const req = httpRequest(
+      { host: hostname, port, method, path, headers: { ...headers, 'x-request-id': id }, agent: false },
+      (res) => {
+        done();
+        res.resume();
+      },
+    );
     req.on('error', done);
     const pump = (): void => {
       while (!answered && sent < cap) {
@@ -76,25 +79,48 @@ describe('no body byte is read before the checks that need none', () => {
   it.each<[string, string, Record<string, string>, string, number, string]>([
     ['no password', '/v1/chat/completions', {}, 'POST', 401, 'missing_api_key'],
     ['a wrong password', '/v1/chat/completions', { authorization: 'Bearer nope' }, 'POST', 401, 'invalid_api_key'],
-    ['a wrong native password', '/v1beta/models/gemini-2.5-flash:generateContent', { 'x-goog-api-key': 'nope' }, 'POST', 401, 'invalid_api_key'],
+    [
+      'a wrong native password',
+      '/v1beta/models/gemini-2.5-flash:generateContent',
+      { 'x-goog-api-key': 'nope' },
+      'POST',
+      401,
+      'invalid_api_key',
+    ],
     ['an unknown path', '/v1/responses', { authorization: `Bearer ${PASS}` }, 'POST', 404, 'unknown_url'],
     ['the wrong method', '/v1/models', { authorization: `Bearer ${PASS}` }, 'PUT', 405, 'method_not_allowed'],
-  ])('an endless chunked upload with %s is answered while still sending', async (_label, path, headers, method, status, code) => {
-    const answer = await upload(path, { ...headers, 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, endless, method);
-    expect(outcome(answer)).toEqual({ status, code });
-    expect(answer.written).toBeLessThan(UNREAD_SLACK);
-    expect(h.fake.calls).toEqual([]);
-  });
+  ])(
+    'an endless chunked upload with %s is answered while still sending',
+    async (_label, path, headers, method, status, code) => {
+      const answer = await upload(
+        path,
+        { ...headers, 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+        endless,
+        method,
+      );
+      expect(outcome(answer)).toEqual({ status, code });
+      expect(answer.written).toBeLessThan(UNREAD_SLACK);
+      expect(h.fake.calls).toEqual([]);
+    },
+  );
 
   it('an over-limit content-length is refused before a byte is read, even with the right password', async () => {
     const declared = DEFAULT_MAX_BODY_BYTES + 1;
-    const answer = await upload('/v1/chat/completions', { authorization: `Bearer ${PASS}`, 'content-length': String(declared) }, declared);
+    const answer = await upload(
+      '/v1/chat/completions',
+      { authorization: `Bearer ${PASS}`, 'content-length': String(declared) },
+      declared,
+    );
     expect(outcome(answer)).toEqual({ status: 413, code: 'request_too_large' });
     expect(answer.written).toBeLessThan(UNREAD_SLACK);
   });
 
   it('a chunked body is read only up to the limit', async () => {
-    const answer = await upload('/v1/chat/completions', { authorization: `Bearer ${PASS}`, 'transfer-encoding': 'chunked' }, endless);
+    const answer = await upload(
+      '/v1/chat/completions',
+      { authorization: `Bearer ${PASS}`, 'transfer-encoding': 'chunked' },
+      endless,
+    );
     expect(outcome(answer)).toEqual({ status: 413, code: 'request_too_large' });
     expect(answer.written).toBeGreaterThanOrEqual(DEFAULT_MAX_BODY_BYTES);
     expect(answer.written).toBeLessThan(DEFAULT_MAX_BODY_BYTES + UNREAD_SLACK);
@@ -133,14 +159,22 @@ describe('a body that cannot be read is the client’s fault', () => {
     const answer = await rawExchange(head(id, 'transfer-encoding: chunked'), body);
     expect(answer).toMatch(/^HTTP\/1\.1 400 /);
     expect(answer).toContain('"code":"body_read_error"');
-    expect(await h.waitForRequestLog(id)).toMatchObject({ status: 400, error: 'body_read_error', route: 'chat.completions' });
+    expect(await h.waitForRequestLog(id)).toMatchObject({
+      status: 400,
+      error: 'body_read_error',
+      route: 'chat.completions',
+    });
     expect(h.fake.calls).toEqual([]);
   });
 
   it('an upload cut short of its content-length is 400 body_read_error in the log', async () => {
-    await rawExchange(head('cut-upload', 'content-length: 100000'), '{"model":"gemini-2.5-flash","messages":[', 'half-close');
+    await rawExchange(
+      head('cut-upload', 'content-length: 100000'),
+      '{"model":"gemini-2.5-flash","messages":[',
+      'half-close',
+    );
     expect(await h.waitForRequestLog('cut-upload', 5000)).toMatchObject({ status: 400, error: 'body_read_error' });
-    expect(h.jsonLogs().filter(l => l.error === 'internal_error')).toEqual([]);
+    expect(h.jsonLogs().filter((l) => l.error === 'internal_error')).toEqual([]);
     expect(h.fake.calls).toEqual([]);
   });
 });

@@ -42,11 +42,16 @@ describe('fake Gemini', () => {
   it('streams the configured number of chunks and ends with [DONE]', async () => {
     fake.configure({ streamChunks: 5 });
     const text = await (await post('/v1beta/openai/chat/completions', { ...chat, stream: true })).text();
-    const events = text.split('\n\n').filter(Boolean).map(e => e.replace(/^data: /, ''));
+    const events = text
+      .split('\n\n')
+      .filter(Boolean)
+      .map((e) => e.replace(/^data: /, ''));
     expect(events.at(-1)).toBe('[DONE]');
     const content = events
       .slice(0, -1)
-      .map(e => (JSON.parse(e) as { choices: Array<{ delta: { content?: string } }> }).choices[0]!.delta.content ?? '');
+      .map(
+        (e) => (JSON.parse(e) as { choices: Array<{ delta: { content?: string } }> }).choices[0]!.delta.content ?? '',
+      );
     expect(content.filter(Boolean)).toHaveLength(5);
     expect(content.join('')).toBe(FAKE_REPLY_TEXT);
     expect(fakeReplyPieces(5).join('')).toBe(FAKE_REPLY_TEXT);
@@ -62,8 +67,15 @@ describe('fake Gemini', () => {
     expect(res.status).toBe(400);
     const [err] = (await res.json()) as Array<{ error: { message: string } }>;
     expect(err!.error.message).toMatch(/thought_signature/);
-    const signed = messages.map(m =>
-      m.tool_calls ? { ...m, tool_calls: [{ ...m.tool_calls[0], extra_content: { google: { thought_signature: FAKE_THOUGHT_SIGNATURE } } }] } : m,
+    const signed = messages.map((m) =>
+      m.tool_calls
+        ? {
+            ...m,
+            tool_calls: [
+              { ...m.tool_calls[0], extra_content: { google: { thought_signature: FAKE_THOUGHT_SIGNATURE } } },
+            ],
+          }
+        : m,
     );
     expect((await post('/v1beta/openai/chat/completions', { ...chat, messages: signed })).status).toBe(200);
   });
@@ -71,8 +83,12 @@ describe('fake Gemini', () => {
   it('returns known float embeddings and refuses encoding_format base64 like Google does', async () => {
     const res = await post('/v1beta/openai/embeddings', { model: 'gemini-embedding-001', input: ['a', 'b'] });
     const body = (await res.json()) as { data: Array<{ embedding: number[] }> };
-    expect(body.data.map(d => d.embedding)).toEqual([fakeEmbeddingValues(0), fakeEmbeddingValues(1)]);
-    const b64 = await post('/v1beta/openai/embeddings', { model: 'gemini-embedding-001', input: 'a', encoding_format: 'base64' });
+    expect(body.data.map((d) => d.embedding)).toEqual([fakeEmbeddingValues(0), fakeEmbeddingValues(1)]);
+    const b64 = await post('/v1beta/openai/embeddings', {
+      model: 'gemini-embedding-001',
+      input: 'a',
+      encoding_format: 'base64',
+    });
     expect(b64.status).toBe(400);
   });
 
@@ -81,29 +97,47 @@ describe('fake Gemini', () => {
     const compat = await post('/v1beta/openai/chat/completions', chat);
     expect(compat.status).toBe(429);
     const compatText = await compat.text();
-    expect(JSON.parse(compatText)).toEqual([expect.objectContaining({ error: expect.objectContaining({ status: 'RESOURCE_EXHAUSTED' }) })]);
+    expect(JSON.parse(compatText)).toEqual([
+      expect.objectContaining({ error: expect.objectContaining({ status: 'RESOURCE_EXHAUSTED' }) }),
+    ]);
     expect(compatText).not.toContain(KEY);
 
     fake.setKeyBehaviour(KEY, 'invalid-key');
-    const native = await post('/v1beta/models/gemini-2.5-flash:generateContent', { contents: [] }, { 'x-goog-api-key': KEY });
+    const native = await post(
+      '/v1beta/models/gemini-2.5-flash:generateContent',
+      { contents: [] },
+      { 'x-goog-api-key': KEY },
+    );
     expect(native.status).toBe(400);
     const nativeText = await native.text();
-    expect(JSON.parse(nativeText)).toMatchObject({ error: { details: expect.arrayContaining([expect.objectContaining({ reason: 'API_KEY_INVALID' })]) } });
+    expect(JSON.parse(nativeText)).toMatchObject({
+      error: { details: expect.arrayContaining([expect.objectContaining({ reason: 'API_KEY_INVALID' })]) },
+    });
     expect(nativeText).not.toContain(KEY);
 
-    const other = await post('/v1beta/models/gemini-2.5-flash:generateContent', { contents: [] }, { 'x-goog-api-key': 'other' });
+    const other = await post(
+      '/v1beta/models/gemini-2.5-flash:generateContent',
+      { contents: [] },
+      { 'x-goog-api-key': 'other' },
+    );
     expect(other.status).toBe(200);
   });
 
   it('reads the key from ?key= and answers 403 when no key is sent', async () => {
-    expect((await post(`/v1beta/models/gemini-2.5-flash:countTokens?key=${KEY}`, { contents: [] }, {})).status).toBe(200);
+    expect((await post(`/v1beta/models/gemini-2.5-flash:countTokens?key=${KEY}`, { contents: [] }, {})).status).toBe(
+      200,
+    );
     expect(fake.calls[0]!.apiKey).toBe(KEY);
     expect((await post('/v1beta/models/gemini-2.5-flash:countTokens', { contents: [] }, {})).status).toBe(403);
   });
 
   it('cuts a stream mid-way so the reader fails', async () => {
     fake.setDefaultBehaviour('cut-stream');
-    const res = await post('/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse', { contents: [] }, { 'x-goog-api-key': KEY });
+    const res = await post(
+      '/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse',
+      { contents: [] },
+      { 'x-goog-api-key': KEY },
+    );
     expect(res.status).toBe(200);
     await expect(res.text()).rejects.toThrow();
   });
@@ -115,59 +149,107 @@ describe('fake Gemini', () => {
     ['quota-bare-429', 429, 'RESOURCE_EXHAUSTED', undefined],
     ['location-400', 400, 'FAILED_PRECONDITION', undefined],
     ['resource-denied-403', 403, 'PERMISSION_DENIED', undefined],
-  ] as const)('answers %s with %i %s and ErrorInfo reason %s, native and compat', async (behaviour, status, googleStatus, reason) => {
-    fake.setKeyBehaviour(KEY, behaviour);
-    const native = await post('/v1beta/models/gemini-2.5-flash:generateContent', { contents: [] }, { 'x-goog-api-key': KEY });
-    const compat = await post('/v1beta/openai/chat/completions', chat);
-    const [nativeBody, [compatBody]] = [(await native.json()) as { error: Record<string, unknown> }, (await compat.json()) as [{ error: Record<string, unknown> }]];
-    for (const [res, body] of [[native, nativeBody], [compat, compatBody]] as const) {
-      expect(res.status).toBe(status);
-      expect(body.error).toMatchObject({ code: status, status: googleStatus });
-      const reasons = ((body.error.details ?? []) as { reason?: string }[]).map(d => d.reason).filter(Boolean);
-      expect(reasons).toEqual(reason ? [reason] : []);
-      if (reason === undefined) expect(body.error.details).toBeUndefined();
-    }
-    expect(JSON.stringify(nativeBody)).not.toContain(KEY);
-  });
+  ] as const)(
+    'answers %s with %i %s and ErrorInfo reason %s, native and compat',
+    async (behaviour, status, googleStatus, reason) => {
+      fake.setKeyBehaviour(KEY, behaviour);
+      const native = await post(
+        '/v1beta/models/gemini-2.5-flash:generateContent',
+        { contents: [] },
+        { 'x-goog-api-key': KEY },
+      );
+      const compat = await post('/v1beta/openai/chat/completions', chat);
+      const [nativeBody, [compatBody]] = [
+        (await native.json()) as { error: Record<string, unknown> },
+        (await compat.json()) as [{ error: Record<string, unknown> }],
+      ];
+      for (const [res, body] of [
+        [native, nativeBody],
+        [compat, compatBody],
+      ] as const) {
+        expect(res.status).toBe(status);
+        expect(body.error).toMatchObject({ code: status, status: googleStatus });
+        const reasons = ((body.error.details ?? []) as { reason?: string }[]).map((d) => d.reason).filter(Boolean);
+        expect(reasons).toEqual(reason ? [reason] : []);
+        if (reason === undefined) expect(body.error.details).toBeUndefined();
+      }
+      expect(JSON.stringify(nativeBody)).not.toContain(KEY);
+    },
+  );
 
   it('names its project in SERVICE_DISABLED the way Google words it', async () => {
     fake.setKeyBehaviour(KEY, 'service-disabled-403');
-    const { error } = (await (await post('/v1beta/models/gemini-2.5-flash:generateContent', {}, { 'x-goog-api-key': KEY })).json()) as { error: { message: string } };
-    expect(error.message).toMatch(new RegExp(`^Generative Language API has not been used in project ${FAKE_PROJECT_NUMBER} before or it is disabled`));
+    const { error } = (await (
+      await post('/v1beta/models/gemini-2.5-flash:generateContent', {}, { 'x-goog-api-key': KEY })
+    ).json()) as { error: { message: string } };
+    expect(error.message).toMatch(
+      new RegExp(
+        `^Generative Language API has not been used in project ${FAKE_PROJECT_NUMBER} before or it is disabled`,
+      ),
+    );
   });
 
   it('answers quota-zero with quotaValue "0" and "limit: 0", whatever the retry delay', async () => {
     fake.setKeyBehaviour(KEY, 'quota-zero');
-    const { error } = (await (await post('/v1beta/models/gemini-2.5-pro:generateContent', {}, { 'x-goog-api-key': KEY })).json()) as {
-      error: { message: string; details: { '@type': string; violations?: { quotaValue: string; quotaDimensions: { model: string } }[]; retryDelay?: string }[] };
+    const { error } = (await (
+      await post('/v1beta/models/gemini-2.5-pro:generateContent', {}, { 'x-goog-api-key': KEY })
+    ).json()) as {
+      error: {
+        message: string;
+        details: {
+          '@type': string;
+          violations?: { quotaValue: string; quotaDimensions: { model: string } }[];
+          retryDelay?: string;
+        }[];
+      };
     };
     expect(error.message).toContain('limit: 0, model: gemini-2.5-pro');
-    expect(error.details.find(d => d.violations)?.violations?.[0]).toMatchObject({ quotaValue: '0', quotaDimensions: { model: 'gemini-2.5-pro' } });
-    expect(error.details.find(d => d.retryDelay)?.retryDelay).toBe('27s');
+    expect(error.details.find((d) => d.violations)?.violations?.[0]).toMatchObject({
+      quotaValue: '0',
+      quotaDimensions: { model: 'gemini-2.5-pro' },
+    });
+    expect(error.details.find((d) => d.retryDelay)?.retryDelay).toBe('27s');
   });
 
   it('denies a resource only on calls with a body; the same key lists models', async () => {
     fake.setKeyBehaviour(KEY, 'resource-denied-403');
-    expect((await fetch(`${fake.url}/v1beta/models?pageSize=1`, { headers: { 'x-goog-api-key': KEY } })).status).toBe(200);
-    expect((await post('/v1beta/models/gemini-2.5-flash:generateContent', { contents: [] }, { 'x-goog-api-key': KEY })).status).toBe(403);
+    expect((await fetch(`${fake.url}/v1beta/models?pageSize=1`, { headers: { 'x-goog-api-key': KEY } })).status).toBe(
+      200,
+    );
+    expect(
+      (await post('/v1beta/models/gemini-2.5-flash:generateContent', { contents: [] }, { 'x-goog-api-key': KEY }))
+        .status,
+    ).toBe(403);
   });
 
   it('redirects to the configured host with the path and query, never answering itself', async () => {
     fake.setKeyBehaviour(KEY, 'redirect');
     fake.configure({ redirectTo: 'http://127.0.0.1:9/elsewhere', redirectStatus: 307 });
-    const res = await fetch(`${fake.url}/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse`, { method: 'POST', headers: { 'x-goog-api-key': KEY }, body: '{}', redirect: 'manual' });
+    const res = await fetch(`${fake.url}/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse`, {
+      method: 'POST',
+      headers: { 'x-goog-api-key': KEY },
+      body: '{}',
+      redirect: 'manual',
+    });
     expect(res.status).toBe(307);
-    expect(res.headers.get('location')).toBe('http://127.0.0.1:9/elsewhere/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse');
+    expect(res.headers.get('location')).toBe(
+      'http://127.0.0.1:9/elsewhere/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse',
+    );
   });
 
   it('echoes unknown field names back the way Google does, and answers normally without them', async () => {
     fake.setDefaultBehaviour('echo-unknown-field');
-    const res = await post('/v1beta/models/gemini-2.5-flash:generateContent', { contents: [], 'API key not valid': 1, 'say "hi"': 2 }, { 'x-goog-api-key': KEY });
+    const res = await post(
+      '/v1beta/models/gemini-2.5-flash:generateContent',
+      { contents: [], 'API key not valid': 1, 'say "hi"': 2 },
+      { 'x-goog-api-key': KEY },
+    );
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({
       error: {
         code: 400,
-        message: 'Invalid JSON payload received. Unknown name "API key not valid": Cannot find field.\nInvalid JSON payload received. Unknown name "say \\"hi\\"": Cannot find field.',
+        message:
+          'Invalid JSON payload received. Unknown name "API key not valid": Cannot find field.\nInvalid JSON payload received. Unknown name "say \\"hi\\"": Cannot find field.',
         status: 'INVALID_ARGUMENT',
         details: [
           {
@@ -182,14 +264,22 @@ describe('fake Gemini', () => {
     });
     const compat = await post('/v1beta/openai/chat/completions', { ...chat, 'API key not valid': true });
     expect(compat.status).toBe(400);
-    expect(((await compat.json()) as [{ error: { message: string } }])[0].error.message).toContain('Unknown name "API key not valid"');
+    expect(((await compat.json()) as [{ error: { message: string } }])[0].error.message).toContain(
+      'Unknown name "API key not valid"',
+    );
     expect((await post('/v1beta/openai/chat/completions', { ...chat, temperature: 0.2 })).status).toBe(200);
   });
 
   it('ends a truncated stream cleanly inside an event, and a truncated JSON reply cleanly mid-value', async () => {
     fake.setDefaultBehaviour('truncated-stream');
     fake.configure({ streamChunks: 4 });
-    const sse = await (await post('/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse', { contents: [] }, { 'x-goog-api-key': KEY })).text();
+    const sse = await (
+      await post(
+        '/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse',
+        { contents: [] },
+        { 'x-goog-api-key': KEY },
+      )
+    ).text();
     expect(sse.startsWith('data: ')).toBe(true);
     expect(sse.endsWith('\r\n\r\n')).toBe(false);
     expect(sse.split('\r\n\r\n')).toHaveLength(3);
@@ -199,14 +289,18 @@ describe('fake Gemini', () => {
 
   it('lists every behaviour it implements', () => {
     expect(new Set(FAKE_BEHAVIOURS).size).toBe(FAKE_BEHAVIOURS.length);
-    expect(FAKE_BEHAVIOURS).toEqual(expect.arrayContaining(['echo-unknown-field', 'redirect', 'quota-zero', 'location-400', 'truncated-stream']));
+    expect(FAKE_BEHAVIOURS).toEqual(
+      expect.arrayContaining(['echo-unknown-field', 'redirect', 'quota-zero', 'location-400', 'truncated-stream']),
+    );
   });
 
   it('closes even while a request hangs', async () => {
     const hanging = await startFakeGemini();
     hanging.setDefaultBehaviour('hang');
-    const req = fetch(`${hanging.url}/v1beta/openai/models`, { headers: { authorization: `Bearer ${KEY}` } }).catch(() => 'aborted');
-    await new Promise(resolve => setTimeout(resolve, 50));
+    const req = fetch(`${hanging.url}/v1beta/openai/models`, { headers: { authorization: `Bearer ${KEY}` } }).catch(
+      () => 'aborted',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
     await hanging.close();
     expect(await req).toBe('aborted');
   });

@@ -47,7 +47,11 @@ let openai: OpenAI;
 let genai: GoogleGenAI;
 
 beforeAll(async () => {
-  h = await startSrcWorker({ keys: KEYS, pass: PASS, bindings: { UPSTREAM_TIMEOUT_MS: String(TIMEOUT_MS), MAX_BODY_BYTES: String(MAX_BODY) } });
+  h = await startSrcWorker({
+    keys: KEYS,
+    pass: PASS,
+    bindings: { UPSTREAM_TIMEOUT_MS: String(TIMEOUT_MS), MAX_BODY_BYTES: String(MAX_BODY) },
+  });
   openai = new OpenAI({ apiKey: PASS, baseURL: `${h.url}/v1`, maxRetries: 0, fetch: recordingFetch });
   genai = new GoogleGenAI({ apiKey: PASS, httpOptions: { baseUrl: h.url } });
 });
@@ -61,26 +65,140 @@ function expectOpenAIError(body: unknown, code: string) {
 describe('client bad input: refused before anything is sent upstream', () => {
   const big = 'x'.repeat(MAX_BODY + 1);
   it.each<[string, RawRequest, number, string]>([
-    ['invalid JSON', { method: 'POST', path: '/v1/chat/completions', headers: auth, body: '{"model":' }, 400, 'invalid_json'],
-    ['a JSON array instead of an object', { method: 'POST', path: '/v1/chat/completions', headers: auth, body: '[1,2]' }, 400, 'invalid_json'],
-    ['invalid UTF-8', { method: 'POST', path: '/v1beta/models/gemini-2.5-flash:generateContent', headers: { 'x-goog-api-key': PASS }, body: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]) }, 400, 'invalid_json'],
+    [
+      'invalid JSON',
+      { method: 'POST', path: '/v1/chat/completions', headers: auth, body: '{"model":' },
+      400,
+      'invalid_json',
+    ],
+    [
+      'a JSON array instead of an object',
+      { method: 'POST', path: '/v1/chat/completions', headers: auth, body: '[1,2]' },
+      400,
+      'invalid_json',
+    ],
+    [
+      'invalid UTF-8',
+      {
+        method: 'POST',
+        path: '/v1beta/models/gemini-2.5-flash:generateContent',
+        headers: { 'x-goog-api-key': PASS },
+        body: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]),
+      },
+      400,
+      'invalid_json',
+    ],
     ['an empty body', { method: 'POST', path: '/v1/embeddings', headers: auth, body: '' }, 400, 'invalid_json'],
-    ['a body over the limit', { method: 'POST', path: '/v1/chat/completions', headers: auth, body: JSON.stringify({ pad: big }) }, 413, 'request_too_large'],
-    ['an unknown encoding_format', { method: 'POST', path: '/v1/embeddings', headers: auth, body: JSON.stringify({ model: 'gemini-embedding-001', input: 'x', encoding_format: 'int8' }) }, 400, 'invalid_encoding_format'],
+    [
+      'a body over the limit',
+      { method: 'POST', path: '/v1/chat/completions', headers: auth, body: JSON.stringify({ pad: big }) },
+      413,
+      'request_too_large',
+    ],
+    [
+      'an unknown encoding_format',
+      {
+        method: 'POST',
+        path: '/v1/embeddings',
+        headers: auth,
+        body: JSON.stringify({ model: 'gemini-embedding-001', input: 'x', encoding_format: 'int8' }),
+      },
+      400,
+      'invalid_encoding_format',
+    ],
     ['the wrong method', { method: 'GET', path: '/v1/chat/completions', headers: auth }, 405, 'method_not_allowed'],
-    ['the wrong method (native)', { method: 'DELETE', path: '/v1beta/models/gemini-2.5-flash:generateContent', headers: { 'x-goog-api-key': PASS } }, 405, 'method_not_allowed'],
+    [
+      'the wrong method (native)',
+      {
+        method: 'DELETE',
+        path: '/v1beta/models/gemini-2.5-flash:generateContent',
+        headers: { 'x-goog-api-key': PASS },
+      },
+      405,
+      'method_not_allowed',
+    ],
     ['an unknown path', { method: 'POST', path: '/v1/responses', headers: auth, body: '{}' }, 404, 'unknown_url'],
-    ['an unsupported native path', { method: 'GET', path: '/v1beta/files', headers: { 'x-goog-api-key': PASS } }, 404, 'unknown_url'],
-    ['no password', { method: 'POST', path: '/v1/chat/completions', headers: { 'content-type': 'application/json' }, body: chatBody() }, 401, 'missing_api_key'],
-    ['a wrong password', { method: 'POST', path: '/v1/chat/completions', headers: { authorization: `Bearer ${PASS}x` }, body: chatBody() }, 401, 'invalid_api_key'],
-    ['a wrong password (native)', { method: 'GET', path: '/v1beta/models?key=nope', headers: {} }, 401, 'invalid_api_key'],
-    ['the password in x-goog-api-key on an OpenAI route', { method: 'POST', path: '/v1/chat/completions', headers: { 'x-goog-api-key': PASS }, body: chatBody() }, 401, 'wrong_auth_header'],
-    ['the password in ?key= on an OpenAI route', { method: 'GET', path: `/v1/models?key=${PASS}` }, 401, 'wrong_auth_header'],
-    ['the password in x-api-key', { method: 'GET', path: '/v1/models', headers: { 'x-api-key': PASS } }, 401, 'wrong_auth_header'],
-    ['the password as Bearer on a native route', { method: 'GET', path: '/v1beta/models', headers: { authorization: `Bearer ${PASS}` } }, 401, 'wrong_auth_header'],
-    ['a CRLF smuggled into a query parameter', { method: 'POST', path: '/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse%0d%0aX-Evil:%201', headers: { 'x-goog-api-key': PASS }, body: '{}' }, 400, 'invalid_query'],
-    ['a CRLF smuggled into the model id', { method: 'POST', path: '/v1beta/models/gemini%0d%0aHost:%20evil:generateContent', headers: { 'x-goog-api-key': PASS }, body: '{}' }, 404, 'unknown_url'],
-    ['a very long URL', { method: 'GET', path: `/v1/models?pad=${'a'.repeat(9000)}`, headers: auth }, 414, 'url_too_long'],
+    [
+      'an unsupported native path',
+      { method: 'GET', path: '/v1beta/files', headers: { 'x-goog-api-key': PASS } },
+      404,
+      'unknown_url',
+    ],
+    [
+      'no password',
+      {
+        method: 'POST',
+        path: '/v1/chat/completions',
+        headers: { 'content-type': 'application/json' },
+        body: chatBody(),
+      },
+      401,
+      'missing_api_key',
+    ],
+    [
+      'a wrong password',
+      { method: 'POST', path: '/v1/chat/completions', headers: { authorization: `Bearer ${PASS}x` }, body: chatBody() },
+      401,
+      'invalid_api_key',
+    ],
+    [
+      'a wrong password (native)',
+      { method: 'GET', path: '/v1beta/models?key=nope', headers: {} },
+      401,
+      'invalid_api_key',
+    ],
+    [
+      'the password in x-goog-api-key on an OpenAI route',
+      { method: 'POST', path: '/v1/chat/completions', headers: { 'x-goog-api-key': PASS }, body: chatBody() },
+      401,
+      'wrong_auth_header',
+    ],
+    [
+      'the password in ?key= on an OpenAI route',
+      { method: 'GET', path: `/v1/models?key=${PASS}` },
+      401,
+      'wrong_auth_header',
+    ],
+    [
+      'the password in x-api-key',
+      { method: 'GET', path: '/v1/models', headers: { 'x-api-key': PASS } },
+      401,
+      'wrong_auth_header',
+    ],
+    [
+      'the password as Bearer on a native route',
+      { method: 'GET', path: '/v1beta/models', headers: { authorization: `Bearer ${PASS}` } },
+      401,
+      'wrong_auth_header',
+    ],
+    [
+      'a CRLF smuggled into a query parameter',
+      {
+        method: 'POST',
+        path: '/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse%0d%0aX-Evil:%201',
+        headers: { 'x-goog-api-key': PASS },
+        body: '{}',
+      },
+      400,
+      'invalid_query',
+    ],
+    [
+      'a CRLF smuggled into the model id',
+      {
+        method: 'POST',
+        path: '/v1beta/models/gemini%0d%0aHost:%20evil:generateContent',
+        headers: { 'x-goog-api-key': PASS },
+        body: '{}',
+      },
+      404,
+      'unknown_url',
+    ],
+    [
+      'a very long URL',
+      { method: 'GET', path: `/v1/models?pad=${'a'.repeat(9000)}`, headers: auth },
+      414,
+      'url_too_long',
+    ],
     ['a very long path', { method: 'GET', path: `/v1/models/${'a'.repeat(9000)}`, headers: auth }, 414, 'url_too_long'],
   ])('%s → %i %s', async (_name, request, status, code) => {
     const res = await send(request);
@@ -103,7 +221,12 @@ describe('client bad input: refused before anything is sent upstream', () => {
         else c.close();
       },
     });
-    const res = await fetch(`${h.url}/v1/chat/completions`, { method: 'POST', headers: auth, body, duplex: 'half' } as RequestInit);
+    const res = await fetch(`${h.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: auth,
+      body,
+      duplex: 'half',
+    } as RequestInit);
     expect(res.status).toBe(413);
     expectOpenAIError(JSON.parse(await record(res)), 'request_too_large');
     expect(h.fake.calls).toHaveLength(0);
@@ -119,7 +242,7 @@ describe('client bad input: refused before anything is sent upstream', () => {
     '/v1//chat/completions',
     '/V1/chat/completions',
     '/v1beta/models\\..\\files',
-  ])('path trick %s → 404, nothing sent', async path => {
+  ])('path trick %s → 404, nothing sent', async (path) => {
     const res = await send({ method: 'POST', path, headers: { ...auth, 'x-goog-api-key': PASS }, body: '{}' });
     expect(res.status).toBe(404);
     expectOpenAIError(res.json(), 'unknown_url');
@@ -134,7 +257,7 @@ describe('client bad input: refused before anything is sent upstream', () => {
   ])('dot segments in %s resolve before routing and reach only the whitelisted %s', async (path, upstream) => {
     const res = await send({ path, headers: { authorization: `Bearer ${PASS}`, 'x-goog-api-key': PASS } });
     expect(res.status).toBe(200);
-    expect(h.fake.calls.map(c => c.path)).toEqual([upstream]);
+    expect(h.fake.calls.map((c) => c.path)).toEqual([upstream]);
   });
 
   it('forwards no client header beyond its whitelist (header injection)', async () => {
@@ -155,14 +278,27 @@ describe('client bad input: refused before anything is sent upstream', () => {
     });
     expect(res.status).toBe(200);
     const [call] = h.fake.calls;
-    for (const name of ['x-goog-api-key', 'x-goog-user-project', 'x-forwarded-host', 'x-forwarded-for', 'x-http-method-override', 'cookie', 'x-custom']) {
+    for (const name of [
+      'x-goog-api-key',
+      'x-goog-user-project',
+      'x-forwarded-host',
+      'x-forwarded-for',
+      'x-http-method-override',
+      'cookie',
+      'x-custom',
+    ]) {
       expect(call!.headers).not.toHaveProperty(name);
     }
-    expect(KEYS.map(k => `Bearer ${k}`)).toContain(call!.headers.authorization);
+    expect(KEYS.map((k) => `Bearer ${k}`)).toContain(call!.headers.authorization);
   });
 
   it('strips ?key= from native calls and sends the pool key as x-goog-api-key', async () => {
-    const res = await send({ method: 'POST', path: `/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse&key=${PASS}`, headers: { 'content-type': 'application/json' }, body: '{"contents":[]}' });
+    const res = await send({
+      method: 'POST',
+      path: `/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse&key=${PASS}`,
+      headers: { 'content-type': 'application/json' },
+      body: '{"contents":[]}',
+    });
     expect(res.status).toBe(200);
     expect(h.fake.calls[0]!.search).toBe('?alt=sse');
     expect(KEYS).toContain(h.fake.calls[0]!.headers['x-goog-api-key']);
@@ -173,7 +309,11 @@ describe('client bad input: refused before anything is sent upstream', () => {
     const res = await send({
       method: 'OPTIONS',
       path: '/v1/chat/completions',
-      headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, x-stainless-os' },
+      headers: {
+        origin: 'https://app.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization, x-stainless-os',
+      },
     });
     expect(res.status).toBe(204);
     expect(res.headers['access-control-allow-origin']).toBe('*');
@@ -195,16 +335,26 @@ describe('upstream faults', () => {
   });
 
   it('answers 502 when the connection is refused', async () => {
-    const port = await new Promise<number>(resolve => {
+    const port = await new Promise<number>((resolve) => {
       const probe = createServer().listen(0, '127.0.0.1', () => {
         const { port: p } = probe.address() as { port: number };
         probe.close(() => resolve(p));
       });
     });
-    const refused = await startSrcWorker({ keys: KEYS, pass: PASS, fake: h.fake, bindings: { GEMINI_BASE_URL: `http://127.0.0.1:${port}` } });
+    const refused = await startSrcWorker({
+      keys: KEYS,
+      pass: PASS,
+      fake: h.fake,
+      bindings: { GEMINI_BASE_URL: `http://127.0.0.1:${port}` },
+    });
     try {
-      const res = await rawRequest(refused.url, { method: 'POST', path: '/v1/chat/completions', headers: auth, body: chatBody() });
-      seen.push(`${res.status} ${JSON.stringify(res.headers)} ${res.body}`, ...refused.logs.map(l => l.message));
+      const res = await rawRequest(refused.url, {
+        method: 'POST',
+        path: '/v1/chat/completions',
+        headers: auth,
+        body: chatBody(),
+      });
+      seen.push(`${res.status} ${JSON.stringify(res.headers)} ${res.body}`, ...refused.logs.map((l) => l.message));
       expect(res.status).toBe(502);
       expectOpenAIError(JSON.parse(res.body), 'upstream_unreachable');
     } finally {
@@ -215,7 +365,11 @@ describe('upstream faults', () => {
   it('ends an OpenAI stream cut mid-way with an error the SDK raises, and does not replay it on another key', async () => {
     h.fake.configure({ streamChunks: 6 });
     h.fake.setDefaultBehaviour('cut-stream');
-    const stream = await openai.chat.completions.create({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'hi' }], stream: true });
+    const stream = await openai.chat.completions.create({
+      model: 'gemini-2.5-flash',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+    });
     let text = '';
     const consume = async () => {
       for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
@@ -230,7 +384,8 @@ describe('upstream faults', () => {
     h.fake.configure({ streamChunks: 6 });
     h.fake.setDefaultBehaviour('cut-stream');
     const consume = async () => {
-      for await (const chunk of await genai.models.generateContentStream({ model: 'gemini-2.5-flash', contents: 'hi' })) void chunk;
+      for await (const chunk of await genai.models.generateContentStream({ model: 'gemini-2.5-flash', contents: 'hi' }))
+        void chunk;
     };
     await expect(consume()).rejects.toMatchObject({ status: 502 });
     expect(h.fake.calls).toHaveLength(1);
@@ -257,10 +412,16 @@ describe('upstream faults', () => {
 
   it('lets the SDK raise on a malformed streamed event rather than finish cleanly', async () => {
     h.fake.setDefaultBehaviour('malformed-json');
-    const stream = await openai.chat.completions.create({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'hi' }], stream: true });
-    await expect((async () => {
-      for await (const chunk of stream) void chunk;
-    })()).rejects.toThrow();
+    const stream = await openai.chat.completions.create({
+      model: 'gemini-2.5-flash',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+    });
+    await expect(
+      (async () => {
+        for await (const chunk of stream) void chunk;
+      })(),
+    ).rejects.toThrow();
   });
 
   it.each([
@@ -268,7 +429,11 @@ describe('upstream faults', () => {
     ['overloaded-503', 503, 'UNAVAILABLE'],
   ] as const)('passes a %s burst through without failover or cooling keys', async (behaviour, status, code) => {
     h.fake.setDefaultBehaviour(behaviour);
-    const burst = await Promise.all(Array.from({ length: 12 }, () => send({ method: 'POST', path: '/v1/chat/completions', headers: auth, body: chatBody() })));
+    const burst = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        send({ method: 'POST', path: '/v1/chat/completions', headers: auth, body: chatBody() }),
+      ),
+    );
     for (const res of burst) {
       expect(res.status).toBe(status);
       expect(res.json()).toEqual({ error: { message: expect.any(String), type: 'server_error', code } });
@@ -276,15 +441,24 @@ describe('upstream faults', () => {
     expect(h.fake.calls).toHaveLength(12);
     h.fake.setDefaultBehaviour('ok');
     // 48 uniform picks over 3 keys miss one with probability 3·(2/3)^48 ≈ 1e-8: a missing key means it was cooled
-    const after = await Promise.all(Array.from({ length: 48 }, () => send({ method: 'POST', path: '/v1/chat/completions', headers: auth, body: chatBody() })));
-    expect(after.map(r => r.status)).toEqual(Array(48).fill(200));
-    expect(new Set(h.fake.calls.slice(12).map(c => c.apiKey)).size).toBe(3);
+    const after = await Promise.all(
+      Array.from({ length: 48 }, () =>
+        send({ method: 'POST', path: '/v1/chat/completions', headers: auth, body: chatBody() }),
+      ),
+    );
+    expect(after.map((r) => r.status)).toEqual(Array(48).fill(200));
+    expect(new Set(h.fake.calls.slice(12).map((c) => c.apiKey)).size).toBe(3);
   });
 });
 
 describe('key pool in workerd and its log lines', () => {
   it('echoes the request id and logs one line per request with the key index, never the key', async () => {
-    const res = await send({ method: 'POST', path: '/v1/chat/completions', headers: { ...auth, 'x-request-id': 'faults-req-1' }, body: chatBody() });
+    const res = await send({
+      method: 'POST',
+      path: '/v1/chat/completions',
+      headers: { ...auth, 'x-request-id': 'faults-req-1' },
+      body: chatBody(),
+    });
     expect(res.headers['x-request-id']).toBe('faults-req-1');
     const line = await h.waitForRequestLog('faults-req-1');
     const keyIndex = KEYS.indexOf(h.fake.calls[0]!.apiKey!) + 1;
@@ -306,30 +480,44 @@ describe('key pool in workerd and its log lines', () => {
     h.fake.setKeyBehaviour(KEYS[1]!, 'quota-minute');
     const statuses: number[] = [];
     for (let i = 0; i < 20; i++) {
-      statuses.push((await send({ method: 'POST', path: '/v1/chat/completions', headers: { ...auth, 'x-request-id': `faults-pool-${i}` }, body: chatBody({ model: 'gemini-2.5-pro' }) })).status);
+      statuses.push(
+        (
+          await send({
+            method: 'POST',
+            path: '/v1/chat/completions',
+            headers: { ...auth, 'x-request-id': `faults-pool-${i}` },
+            body: chatBody({ model: 'gemini-2.5-pro' }),
+          })
+        ).status,
+      );
     }
     expect(statuses).toEqual(Array(20).fill(200));
-    const perKey = KEYS.map(k => h.fake.calls.filter(c => c.apiKey === k).length);
+    const perKey = KEYS.map((k) => h.fake.calls.filter((c) => c.apiKey === k).length);
     expect(perKey).toEqual([1, 1, 20]);
     await h.waitForRequestLog('faults-pool-19');
-    const cooldowns = h.jsonLogs().filter(l => l.event === 'key_cooldown' && l.model === 'gemini-2.5-pro');
-    expect(cooldowns.map(l => l.keyIndex).sort()).toEqual([1, 2]);
-    expect(cooldowns[0]).toMatchObject({ reason: 'quota-minute', quotaId: 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier' });
-    const lines = h.jsonLogs().filter(l => l.event === 'request' && String(l.requestId).startsWith('faults-pool-'));
+    const cooldowns = h.jsonLogs().filter((l) => l.event === 'key_cooldown' && l.model === 'gemini-2.5-pro');
+    expect(cooldowns.map((l) => l.keyIndex).sort()).toEqual([1, 2]);
+    expect(cooldowns[0]).toMatchObject({
+      reason: 'quota-minute',
+      quotaId: 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier',
+    });
+    const lines = h.jsonLogs().filter((l) => l.event === 'request' && String(l.requestId).startsWith('faults-pool-'));
     expect(lines.reduce((n, l) => n + (l.attempts as number), 0)).toBe(22);
   });
 
   it('takes a leaked key out of rotation for good once a probe with the key alone is refused too, and logs it as an error', async () => {
     h.fake.setKeyBehaviour(KEYS[2]!, 'leaked-key');
     for (let i = 0; i < 20; i++) {
-      expect((await send({ method: 'POST', path: '/v1/chat/completions', headers: auth, body: chatBody() })).status).toBe(200);
+      expect(
+        (await send({ method: 'POST', path: '/v1/chat/completions', headers: auth, body: chatBody() })).status,
+      ).toBe(200);
     }
     // the one request it got, and the probe: a model list holding nothing of the client's
-    expect(h.fake.calls.filter(c => c.apiKey === KEYS[2]).map(c => `${c.method} ${c.path}${c.search}`)).toEqual([
+    expect(h.fake.calls.filter((c) => c.apiKey === KEYS[2]).map((c) => `${c.method} ${c.path}${c.search}`)).toEqual([
       'POST /v1beta/openai/chat/completions',
       'GET /v1beta/models?pageSize=1',
     ]);
-    const removed = h.logs.filter(l => l.message.includes('"key_removed"'));
+    const removed = h.logs.filter((l) => l.message.includes('"key_removed"'));
     expect(removed).toHaveLength(1);
     expect(removed[0]!.level).toBe('error');
     expect(JSON.parse(removed[0]!.message)).toEqual({
@@ -347,10 +535,10 @@ describe('key pool in workerd and its log lines', () => {
 
 describe('secret hygiene', () => {
   it('never shows a canary key or password in any response body, header or log line of this file', async () => {
-    await new Promise(resolve => setTimeout(resolve, 100)); // let teed stream bodies and log lines land
+    await new Promise((resolve) => setTimeout(resolve, 100)); // let teed stream bodies and log lines land
     expect(seen.length).toBeGreaterThan(60);
     expect(h.logs.length).toBeGreaterThan(60);
-    const everything = [...seen, ...h.logs.map(l => l.message)].join('\n');
+    const everything = [...seen, ...h.logs.map((l) => l.message)].join('\n');
     for (const canary of CANARIES) expect(everything).not.toContain(canary);
   });
 });

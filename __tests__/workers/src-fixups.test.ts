@@ -37,15 +37,32 @@ describe('encodeFloat32Base64', () => {
 
 describe('embeddings fix-up', () => {
   it('drops encoding_format upstream and remembers whether the client wants base64', () => {
-    expect(embeddingsRequest({ model: 'm', input: 'x' })).toEqual({ ok: true, upstreamBody: '{"model":"m","input":"x"}', base64: true });
-    expect(embeddingsRequest({ model: 'm', input: 'x', encoding_format: 'base64' })).toMatchObject({ ok: true, base64: true });
-    expect(embeddingsRequest({ model: 'm', input: 'x', encoding_format: 'float' })).toEqual({ ok: true, upstreamBody: '{"model":"m","input":"x"}', base64: false });
-    expect(embeddingsRequest({ encoding_format: 'int8' })).toEqual({ ok: false, message: 'encoding_format must be "float" or "base64".' });
+    expect(embeddingsRequest({ model: 'm', input: 'x' })).toEqual({
+      ok: true,
+      upstreamBody: '{"model":"m","input":"x"}',
+      base64: true,
+    });
+    expect(embeddingsRequest({ model: 'm', input: 'x', encoding_format: 'base64' })).toMatchObject({
+      ok: true,
+      base64: true,
+    });
+    expect(embeddingsRequest({ model: 'm', input: 'x', encoding_format: 'float' })).toEqual({
+      ok: true,
+      upstreamBody: '{"model":"m","input":"x"}',
+      base64: false,
+    });
+    expect(embeddingsRequest({ encoding_format: 'int8' })).toEqual({
+      ok: false,
+      message: 'encoding_format must be "float" or "base64".',
+    });
   });
 
   it('encodes each embedding and keeps the rest of the reply', () => {
     const reply = { object: 'list', model: 'm', data: [{ object: 'embedding', index: 0, embedding: [0.5, -1] }] };
-    const fixed = embeddingsResponse(reply, true) as { model: string; data: Array<{ index: number; embedding: string }> };
+    const fixed = embeddingsResponse(reply, true) as {
+      model: string;
+      data: Array<{ index: number; embedding: string }>;
+    };
     expect(fixed.model).toBe('m');
     expect(fixed.data[0]!.index).toBe(0);
     expect(decodeFloat32(fixed.data[0]!.embedding)).toEqual([0.5, -1]);
@@ -58,14 +75,24 @@ describe('embeddings fix-up', () => {
 describe('toOpenAIError', () => {
   it('unwraps the compat endpoint array into one OpenAI error object', () => {
     const body = JSON.stringify([{ error: { code: 400, message: 'Invalid value', status: 'INVALID_ARGUMENT' } }]);
-    expect(toOpenAIError(400, body, [])).toEqual({ error: { message: 'Invalid value', type: 'invalid_request_error', code: 'INVALID_ARGUMENT' } });
+    expect(toOpenAIError(400, body, [])).toEqual({
+      error: { message: 'Invalid value', type: 'invalid_request_error', code: 'INVALID_ARGUMENT' },
+    });
   });
 
   it('redacts secrets Google might quote, and copes with non-JSON bodies', () => {
-    const body = JSON.stringify({ error: { code: 403, message: "Consumer 'api_key:AIzaSECRET' has been suspended.", status: 'PERMISSION_DENIED' } });
-    expect(toOpenAIError(403, body, ['AIzaSECRET']).error.message).toBe("Consumer 'api_key:[redacted]' has been suspended.");
+    const body = JSON.stringify({
+      error: { code: 403, message: "Consumer 'api_key:AIzaSECRET' has been suspended.", status: 'PERMISSION_DENIED' },
+    });
+    expect(toOpenAIError(403, body, ['AIzaSECRET']).error.message).toBe(
+      "Consumer 'api_key:[redacted]' has been suspended.",
+    );
     expect(toOpenAIError(502, '<html>bad gateway</html>', [])).toEqual({
-      error: { message: 'Gemini returned HTTP 502 with a body that is not a Gemini error.', type: 'server_error', code: 'upstream_error' },
+      error: {
+        message: 'Gemini returned HTTP 502 with a body that is not a Gemini error.',
+        type: 'server_error',
+        code: 'upstream_error',
+      },
     });
     expect(redact('a-s-a', ['s', ''])).toBe('a-[redacted]-a');
   });
@@ -76,27 +103,36 @@ describe('redactJsonText', () => {
   const PASS = 'pa$$ word/+';
 
   it('redacts a key spelt with \\u escapes, which a search of the raw text misses', () => {
-    const escaped = [...KEY].map(c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
+    const escaped = [...KEY].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
     const text = `{"error":{"code":403,"message":"Consumer \\u0027api_key:${escaped}\\u0027 has been suspended.","status":"PERMISSION_DENIED"}}`;
     expect(text).not.toContain(KEY);
     expect(JSON.parse(text).error.message).toContain(KEY);
     expect(redact(text, [KEY])).toBe(text);
     const out = redactJsonText(text, [KEY]);
-    expect(JSON.parse(out)).toEqual({ error: { code: 403, message: "Consumer 'api_key:[redacted]' has been suspended.", status: 'PERMISSION_DENIED' } });
+    expect(JSON.parse(out)).toEqual({
+      error: { code: 403, message: "Consumer 'api_key:[redacted]' has been suspended.", status: 'PERMISSION_DENIED' },
+    });
   });
 
   it('redacts partly escaped keys, keys in field names and nested values, and percent-encoded passwords', () => {
     const partly = `${KEY.slice(0, 5)}\\u00${KEY.charCodeAt(5).toString(16)}${KEY.slice(6)}`;
-    const text = JSON.stringify({ error: { details: [{ metadata: { [KEY]: 'x', consumer: 'PLACEHOLDER' } }] } }).replace('PLACEHOLDER', partly);
+    const text = JSON.stringify({
+      error: { details: [{ metadata: { [KEY]: 'x', consumer: 'PLACEHOLDER' } }] },
+    }).replace('PLACEHOLDER', partly);
     const out = redactJsonText(text, [KEY]);
     expect(JSON.stringify(JSON.parse(out))).not.toContain(KEY);
-    expect(JSON.parse(out)).toEqual({ error: { details: [{ metadata: { '[redacted]': 'x', consumer: '[redacted]' } }] } });
-    expect(redactJsonText(`{"url":"https://x/?key=${encodeURIComponent(PASS)}"}`, [PASS])).toBe('{"url":"https://x/?key=[redacted]"}');
+    expect(JSON.parse(out)).toEqual({
+      error: { details: [{ metadata: { '[redacted]': 'x', consumer: '[redacted]' } }] },
+    });
+    expect(redactJsonText(`{"url":"https://x/?key=${encodeURIComponent(PASS)}"}`, [PASS])).toBe(
+      '{"url":"https://x/?key=[redacted]"}',
+    );
     expect(redact(`not json ${encodeURIComponent(PASS)} ${PASS}`, [PASS])).toBe('not json [redacted] [redacted]');
   });
 
   it('returns a body without secrets byte for byte, formatting included', () => {
-    const pretty = '{\n  "error": {\n    "code": 400,\n    "message": "Invalid value \\u003d",\n    "status": "INVALID_ARGUMENT"\n  }\n}\n';
+    const pretty =
+      '{\n  "error": {\n    "code": 400,\n    "message": "Invalid value \\u003d",\n    "status": "INVALID_ARGUMENT"\n  }\n}\n';
     expect(redactJsonText(pretty, [KEY, PASS])).toBe(pretty);
     expect(redactJsonText('<html>403</html>', [KEY])).toBe('<html>403</html>');
   });
@@ -105,7 +141,7 @@ describe('redactJsonText', () => {
 describe('sseWithErrorEvent', () => {
   it('passes a clean stream through unchanged and appends an error event when the upstream breaks', async () => {
     const enc = new TextEncoder();
-    const clean = new ReadableStream<Uint8Array>({ start: c => (c.enqueue(enc.encode('data: 1\n\n')), c.close()) });
+    const clean = new ReadableStream<Uint8Array>({ start: (c) => (c.enqueue(enc.encode('data: 1\n\n')), c.close()) });
     expect(await new Response(sseWithErrorEvent(clean, '{"error":{}}', () => undefined)).text()).toBe('data: 1\n\n');
 
     let failures = 0;
@@ -134,30 +170,36 @@ describe('sseWithErrorEvent', () => {
 
   it('drops the unfinished event and appends the error event when a stream ends cleanly mid-event, or with no event at all', async () => {
     const errors: unknown[] = [];
-    const run = (...parts: string[]) => new Response(sseWithErrorEvent(chunked(...parts), '{"error":{"code":"x"}}', e => errors.push(e))).text();
+    const run = (...parts: string[]) =>
+      new Response(sseWithErrorEvent(chunked(...parts), '{"error":{"code":"x"}}', (e) => errors.push(e))).text();
     expect(await run('data: {"a":1}\n\n', 'data: {"b"')).toBe('data: {"a":1}\n\ndata: {"error":{"code":"x"}}\n\n');
-    expect(await run('data: {"a":1}\r\n\r\ndata: {"b":2}\r\n')).toBe('data: {"a":1}\r\n\r\ndata: {"error":{"code":"x"}}\n\n');
+    expect(await run('data: {"a":1}\r\n\r\ndata: {"b":2}\r\n')).toBe(
+      'data: {"a":1}\r\n\r\ndata: {"error":{"code":"x"}}\n\n',
+    );
     expect(await run('data: [DONE]\n')).toBe('data: {"error":{"code":"x"}}\n\n');
     expect(await run()).toBe('data: {"error":{"code":"x"}}\n\n');
     expect(errors).toHaveLength(4);
-    expect(errors.every(e => e instanceof StreamEndedMidEvent)).toBe(true);
+    expect(errors.every((e) => e instanceof StreamEndedMidEvent)).toBe(true);
   });
 
   it('passes whole events on unchanged and ends quietly on every SSE event boundary, even one split across chunks', async () => {
     const errors: unknown[] = [];
-    const run = (...parts: string[]) => new Response(sseWithErrorEvent(chunked(...parts), '{}', e => errors.push(e))).text();
+    const run = (...parts: string[]) =>
+      new Response(sseWithErrorEvent(chunked(...parts), '{}', (e) => errors.push(e))).text();
     expect(await run('data: 1\n', '\n')).toBe('data: 1\n\n');
     expect(await run('data: 1\r\n\r', '\n')).toBe('data: 1\r\n\r\n');
     expect(await run('data: 1\r\r')).toBe('data: 1\r\r');
     expect(await run('data: 1\n', '', '\n')).toBe('data: 1\n\n');
-    expect(await run('da', 'ta: 1\n\nda', 'ta: 2\r\n\r\n', ': keep-alive\n\n')).toBe('data: 1\n\ndata: 2\r\n\r\n: keep-alive\n\n');
+    expect(await run('da', 'ta: 1\n\nda', 'ta: 2\r\n\r\n', ': keep-alive\n\n')).toBe(
+      'data: 1\n\ndata: 2\r\n\r\n: keep-alive\n\n',
+    );
     expect(errors).toEqual([]);
   });
 
   it('finds event boundaries byte by byte across chunk edges', () => {
     const ends = (...parts: string[]) => {
       const b = new EventBoundaries();
-      return parts.map(p => b.lastEnd(new TextEncoder().encode(p)));
+      return parts.map((p) => b.lastEnd(new TextEncoder().encode(p)));
     };
     expect(ends('a\n\nb')).toEqual([3]);
     expect(ends('a\r\n', '\r\n')).toEqual([-1, 2]);
@@ -170,11 +212,24 @@ describe('sseWithErrorEvent', () => {
 
 describe('readConfig', () => {
   it('collects KEY<n> in numeric order, ignoring empty and malformed names', () => {
-    const result = readConfig({ PASS: 'p', KEY10: 'k10', KEY2: 'k2', KEY1: 'k1', KEY3: '', KEY04: 'x', KEYX: 'y', GEMINI_BASE_URL: 'http://127.0.0.1:9/kept/path/' });
+    const result = readConfig({
+      PASS: 'p',
+      KEY10: 'k10',
+      KEY2: 'k2',
+      KEY1: 'k1',
+      KEY3: '',
+      KEY04: 'x',
+      KEYX: 'y',
+      GEMINI_BASE_URL: 'http://127.0.0.1:9/kept/path/',
+    });
     expect(result).toEqual({
       ok: true,
       config: {
-        keys: [{ index: 1, value: 'k1' }, { index: 2, value: 'k2' }, { index: 10, value: 'k10' }],
+        keys: [
+          { index: 1, value: 'k1' },
+          { index: 2, value: 'k2' },
+          { index: 10, value: 'k10' },
+        ],
         pass: 'p',
         baseUrl: 'http://127.0.0.1:9/kept/path',
         timeoutMs: 120_000,
@@ -190,9 +245,18 @@ describe('readConfig', () => {
     [{ PASS: 'p', GEMINI_BASE_URL: 'ftp://x' }, 'GEMINI_BASE_URL must be http(s)'],
     [{ PASS: 'p', UPSTREAM_TIMEOUT_MS: '0' }, 'UPSTREAM_TIMEOUT_MS must be a positive integer'],
     [{ PASS: 'p', MAX_BODY_BYTES: '1.5' }, 'MAX_BODY_BYTES must be a positive integer'],
-    [{ PASS: 'p', GEMINI_BASE_URL: 'https://gateway.example/v1/a/b?token=x' }, 'GEMINI_BASE_URL must not have a query, a fragment or credentials'],
-    [{ PASS: 'p', GEMINI_BASE_URL: 'https://user:pw@gateway.example/v1' }, 'GEMINI_BASE_URL must not have a query, a fragment or credentials'],
-    ...['-1', '1.5', '60001', 'abc', ' 5', '1e3'].map((v): [SrcEnv, string] => [{ PASS: 'p', MAX_WAIT_MS: v }, 'MAX_WAIT_MS must be an integer from 0 to 60000']),
+    [
+      { PASS: 'p', GEMINI_BASE_URL: 'https://gateway.example/v1/a/b?token=x' },
+      'GEMINI_BASE_URL must not have a query, a fragment or credentials',
+    ],
+    [
+      { PASS: 'p', GEMINI_BASE_URL: 'https://user:pw@gateway.example/v1' },
+      'GEMINI_BASE_URL must not have a query, a fragment or credentials',
+    ],
+    ...['-1', '1.5', '60001', 'abc', ' 5', '1e3'].map((v): [SrcEnv, string] => [
+      { PASS: 'p', MAX_WAIT_MS: v },
+      'MAX_WAIT_MS must be an integer from 0 to 60000',
+    ]),
   ])('names the binding at fault: %p', (env, problem) => {
     expect(readConfig(env)).toEqual({ ok: false, problem });
   });
@@ -200,8 +264,14 @@ describe('readConfig', () => {
   it.each([
     ['https://generativelanguage.googleapis.com', 'https://generativelanguage.googleapis.com'],
     ['https://generativelanguage.googleapis.com/', 'https://generativelanguage.googleapis.com'],
-    ['https://gateway.ai.cloudflare.com/v1/acct123/gw-1/google-ai-studio', 'https://gateway.ai.cloudflare.com/v1/acct123/gw-1/google-ai-studio'],
-    ['https://gateway.ai.cloudflare.com/v1/acct123/gw-1/google-ai-studio//', 'https://gateway.ai.cloudflare.com/v1/acct123/gw-1/google-ai-studio'],
+    [
+      'https://gateway.ai.cloudflare.com/v1/acct123/gw-1/google-ai-studio',
+      'https://gateway.ai.cloudflare.com/v1/acct123/gw-1/google-ai-studio',
+    ],
+    [
+      'https://gateway.ai.cloudflare.com/v1/acct123/gw-1/google-ai-studio//',
+      'https://gateway.ai.cloudflare.com/v1/acct123/gw-1/google-ai-studio',
+    ],
   ])('keeps the path of GEMINI_BASE_URL %s', (given, baseUrl) => {
     expect(readConfig({ PASS: 'p', GEMINI_BASE_URL: given })).toMatchObject({ ok: true, config: { baseUrl } });
   });
@@ -217,8 +287,12 @@ describe('readConfig', () => {
 
 describe('cors and request ids', () => {
   it('echoes a well-formed requested header list and falls back otherwise', () => {
-    expect(preflightHeaders('Authorization, X-Stainless-Os')['access-control-allow-headers']).toBe('Authorization, X-Stainless-Os');
-    expect(preflightHeaders('x\r\nset-cookie: a')['access-control-allow-headers']).toMatch(/^authorization, content-type/);
+    expect(preflightHeaders('Authorization, X-Stainless-Os')['access-control-allow-headers']).toBe(
+      'Authorization, X-Stainless-Os',
+    );
+    expect(preflightHeaders('x\r\nset-cookie: a')['access-control-allow-headers']).toMatch(
+      /^authorization, content-type/,
+    );
   });
 
   it('prefers cf-ray, then a valid x-request-id, then a generated id', () => {

@@ -68,7 +68,11 @@ describe('a key fault is never read from text a client can influence', () => {
 
   it('through the handler, an upstream echoing any field name or value leaves every key in rotation', async () => {
     const KEYS = ['prop-key-1', 'prop-key-2', 'prop-key-3'];
-    const env = { PASS: 'prop-pass', GEMINI_BASE_URL: 'http://gemini.test', ...Object.fromEntries(KEYS.map((k, i) => [`KEY${i + 1}`, k])) };
+    const env = {
+      PASS: 'prop-pass',
+      GEMINI_BASE_URL: 'http://gemini.test',
+      ...Object.fromEntries(KEYS.map((k, i) => [`KEY${i + 1}`, k])),
+    };
     await fc.assert(
       fc.asyncProperty(clientText, clientText, fc.boolean(), async (name, value, native) => {
         const logs: LogLine[] = [];
@@ -78,26 +82,36 @@ describe('a key fault is never read from text a client can influence', () => {
           random: () => 0.5,
           randomUUID: () => 'req',
           sleep: async () => true,
-          log: line => logs.push(line),
+          log: (line) => logs.push(line),
           pool: new KeyPool(),
           fetch: async (_url, init) => {
             calls++;
             const sent = JSON.parse(new TextDecoder().decode(init.body as Uint8Array)) as Record<string, unknown>;
-            const unknown = Object.keys(sent).filter(k => !['model', 'messages', 'contents'].includes(k));
+            const unknown = Object.keys(sent).filter((k) => !['model', 'messages', 'contents'].includes(k));
             const err = unknown.length > 0 ? unknownFieldsError(unknown) : invalidValueError(name, value);
-            return new Response(JSON.stringify(native ? { error: err } : [{ error: err }]), { status: 400, headers: { 'content-type': 'application/json' } });
+            return new Response(JSON.stringify(native ? { error: err } : [{ error: err }]), {
+              status: 400,
+              headers: { 'content-type': 'application/json' },
+            });
           },
         };
-        const body = native ? { contents: [{ parts: [{ text: value }] }], [name]: value } : { model: 'gemini-2.5-flash', messages: [{ role: 'user', content: value }], [name]: value };
-        const request = new Request(native ? 'http://worker.test/v1beta/models/gemini-2.5-flash:generateContent' : 'http://worker.test/v1/chat/completions', {
-          method: 'POST',
-          headers: native ? { 'x-goog-api-key': env.PASS } : { authorization: `Bearer ${env.PASS}` },
-          body: JSON.stringify(body),
-        });
+        const body = native
+          ? { contents: [{ parts: [{ text: value }] }], [name]: value }
+          : { model: 'gemini-2.5-flash', messages: [{ role: 'user', content: value }], [name]: value };
+        const request = new Request(
+          native
+            ? 'http://worker.test/v1beta/models/gemini-2.5-flash:generateContent'
+            : 'http://worker.test/v1/chat/completions',
+          {
+            method: 'POST',
+            headers: native ? { 'x-goog-api-key': env.PASS } : { authorization: `Bearer ${env.PASS}` },
+            body: JSON.stringify(body),
+          },
+        );
         const res = await handleRequest(request, env, deps);
         expect(res.status).toBe(400);
         expect(calls).toBe(1);
-        expect(logs.filter(l => l.event === 'key_removed' || l.event === 'key_cooldown')).toEqual([]);
+        expect(logs.filter((l) => l.event === 'key_removed' || l.event === 'key_cooldown')).toEqual([]);
         expect(deps.pool.available([1, 2, 3], 'gemini-2.5-flash', NOW)).toEqual([1, 2, 3]);
       }),
       { numRuns: 200 },

@@ -43,30 +43,45 @@ const native = (extra: Record<string, unknown> = {}, model = 'gemini-2.5-flash')
   body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }], ...extra }),
 });
 
-const keyLines = () => h.jsonLogs().filter(l => l.event === 'key_removed' || l.event === 'key_cooldown');
-const generateCalls = () => h.fake.calls.filter(c => c.method === 'POST');
+const keyLines = () => h.jsonLogs().filter((l) => l.event === 'key_removed' || l.event === 'key_cooldown');
+const generateCalls = () => h.fake.calls.filter((c) => c.method === 'POST');
 
 /** Sends ok requests until every key in `live` has served one (a key out of rotation would never be asked). */
 async function expectAllServe(live: readonly string[], make: () => RawRequest = chat) {
   h.fake.reset();
-  for (let i = 0; i < 200 && new Set(h.fake.calls.map(c => c.apiKey)).size < live.length; i++) expect((await send(make())).status).toBe(200);
-  expect(new Set(h.fake.calls.map(c => c.apiKey))).toEqual(new Set(live));
+  for (let i = 0; i < 200 && new Set(h.fake.calls.map((c) => c.apiKey)).size < live.length; i++)
+    expect((await send(make())).status).toBe(200);
+  expect(new Set(h.fake.calls.map((c) => c.apiKey))).toEqual(new Set(live));
 }
 
 describe('answers a client can provoke leave every key in rotation', () => {
   it('a field named "API key not valid" (native and /v1/chat/completions), echoed back by Google, removes no key', async () => {
     h.fake.setDefaultBehaviour('echo-unknown-field');
-    const crafted = { 'API key not valid': 1, 'API Key not found. Please pass a valid API key.': 'x', 'Your API key was reported as leaked': true };
+    const crafted = {
+      'API key not valid': 1,
+      'API Key not found. Please pass a valid API key.': 'x',
+      'Your API key was reported as leaked': true,
+    };
     const answers = [];
     // more requests than there are keys, several times over: the old message-matching classifier removed one key each
     for (let i = 0; i < 12; i++) answers.push(await send(i % 2 === 0 ? native(crafted) : chat(crafted)));
     for (const [i, answer] of answers.entries()) {
       expect(answer.status).toBe(400);
       if (i % 2 === 0) {
-        expect(answer.json()).toMatchObject({ error: { code: 400, status: 'INVALID_ARGUMENT', message: expect.stringContaining('Unknown name "API key not valid"') } });
+        expect(answer.json()).toMatchObject({
+          error: {
+            code: 400,
+            status: 'INVALID_ARGUMENT',
+            message: expect.stringContaining('Unknown name "API key not valid"'),
+          },
+        });
       } else {
         expect(answer.json()).toEqual({
-          error: { message: expect.stringContaining('Unknown name \"API key not valid\"'), type: 'invalid_request_error', code: 'INVALID_ARGUMENT' },
+          error: {
+            message: expect.stringContaining('Unknown name \"API key not valid\"'),
+            type: 'invalid_request_error',
+            code: 'INVALID_ARGUMENT',
+          },
         });
       }
     }
@@ -82,11 +97,17 @@ describe('answers a client can provoke leave every key in rotation', () => {
     const compat = await send(chat());
     const nativeAnswer = await send(native());
     expect(compat.status).toBe(403);
-    expect(compat.json()).toEqual({ error: { message: expect.stringMatching(/^You do not have permission to access the File/), type: 'permission_error', code: 'PERMISSION_DENIED' } });
+    expect(compat.json()).toEqual({
+      error: {
+        message: expect.stringMatching(/^You do not have permission to access the File/),
+        type: 'permission_error',
+        code: 'PERMISSION_DENIED',
+      },
+    });
     expect(nativeAnswer.status).toBe(403);
     expect(nativeAnswer.json()).toMatchObject({ error: { code: 403, status: 'PERMISSION_DENIED' } });
     // each request: its call, then the probe on the same key
-    expect(h.fake.calls.map(c => `${c.method} ${c.path}${c.search}`)).toEqual([
+    expect(h.fake.calls.map((c) => `${c.method} ${c.path}${c.search}`)).toEqual([
       'POST /v1beta/openai/chat/completions',
       'GET /v1beta/models?pageSize=1',
       'POST /v1beta/models/gemini-2.5-flash:generateContent',
@@ -106,9 +127,15 @@ describe('answers a client can provoke leave every key in rotation', () => {
       expect(answer.status).toBe(502);
       expect(answer.headers['x-should-retry']).toBe('false');
       expect(answer.json()).toEqual({
-        error: { message: expect.stringContaining('Google does not serve the region'), type: 'server_error', code: 'unsupported_location' },
+        error: {
+          message: expect.stringContaining('Google does not serve the region'),
+          type: 'server_error',
+          code: 'unsupported_location',
+        },
       });
-      expect((answer.json() as { error: { message: string } }).error.message).toContain('User location is not supported for the API use.');
+      expect((answer.json() as { error: { message: string } }).error.message).toContain(
+        'User location is not supported for the API use.',
+      );
       expect((answer.json() as { error: { message: string } }).error.message).toContain('Smart Placement');
     }
     expect(h.fake.calls).toHaveLength(3);
@@ -124,8 +151,8 @@ describe("Google's key faults, read from structured fields", () => {
   async function hitOnce(key: string, behaviour: FakeBehaviour, make: () => RawRequest) {
     h.fake.setKeyBehaviour(key, behaviour);
     const answers = [];
-    while (!generateCalls().some(c => c.apiKey === key) && answers.length < 100) answers.push(await send(make()));
-    expect(answers.map(a => a.status)).toEqual(answers.map(() => 200));
+    while (!generateCalls().some((c) => c.apiKey === key) && answers.length < 100) answers.push(await send(make()));
+    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
     await h.waitForRequestLog(answers.at(-1)!.id);
     return answers;
   }
@@ -134,32 +161,38 @@ describe("Google's key faults, read from structured fields", () => {
     [1, 'unauthenticated-401', 'UNAUTHENTICATED', 401],
     [2, 'service-disabled-403', 'SERVICE_DISABLED', 403],
     [3, 'billing-disabled-403', 'BILLING_DISABLED', 403],
-  ] as const)('KEY%i: %s takes the key out of rotation, logged with reason %s and no until', async (keyIndex, behaviour, reason, upstreamStatus) => {
-    const key = KEYS[keyIndex - 1]!;
-    const answers = await hitOnce(key, behaviour, keyIndex % 2 === 0 ? chat : native);
-    const removed = h.logs.filter(l => l.message.includes('"key_removed"') && l.message.includes(`"keyIndex":${keyIndex},`));
-    expect(removed.map(l => l.level)).toEqual(['error']);
-    expect(JSON.parse(removed[0]!.message)).toEqual({
-      event: 'key_removed',
-      requestId: answers.at(-1)!.id,
-      keyIndex,
-      model: 'gemini-2.5-flash',
-      reason,
-      upstreamStatus,
-      until: null,
-    });
-    // it is never asked again, by any model
-    h.fake.reset();
-    h.fake.setKeyBehaviour(key, behaviour);
-    for (let i = 0; i < 30; i++) expect((await send(chat({}, i % 2 === 0 ? 'gemini-2.5-flash' : 'gemini-2.5-pro'))).status).toBe(200);
-    expect(h.fake.calls.filter(c => c.apiKey === key)).toEqual([]);
-  });
+  ] as const)(
+    'KEY%i: %s takes the key out of rotation, logged with reason %s and no until',
+    async (keyIndex, behaviour, reason, upstreamStatus) => {
+      const key = KEYS[keyIndex - 1]!;
+      const answers = await hitOnce(key, behaviour, keyIndex % 2 === 0 ? chat : native);
+      const removed = h.logs.filter(
+        (l) => l.message.includes('"key_removed"') && l.message.includes(`"keyIndex":${keyIndex},`),
+      );
+      expect(removed.map((l) => l.level)).toEqual(['error']);
+      expect(JSON.parse(removed[0]!.message)).toEqual({
+        event: 'key_removed',
+        requestId: answers.at(-1)!.id,
+        keyIndex,
+        model: 'gemini-2.5-flash',
+        reason,
+        upstreamStatus,
+        until: null,
+      });
+      // it is never asked again, by any model
+      h.fake.reset();
+      h.fake.setKeyBehaviour(key, behaviour);
+      for (let i = 0; i < 30; i++)
+        expect((await send(chat({}, i % 2 === 0 ? 'gemini-2.5-flash' : 'gemini-2.5-pro'))).status).toBe(200);
+      expect(h.fake.calls.filter((c) => c.apiKey === key)).toEqual([]);
+    },
+  );
 
   it('KEY4: a quota of zero cools (key, model) until Pacific midnight whatever retryDelay says; other models still use it', async () => {
     const before = Date.now();
     const answers = await hitOnce(KEYS[3]!, 'quota-zero', () => chat({}, 'gemini-2.5-pro'));
     const after = Date.now();
-    const [line] = h.jsonLogs().filter(l => l.event === 'key_cooldown');
+    const [line] = h.jsonLogs().filter((l) => l.event === 'key_cooldown');
     expect(line).toEqual({
       event: 'key_cooldown',
       requestId: answers.at(-1)!.id,
@@ -172,7 +205,7 @@ describe("Google's key faults, read from structured fields", () => {
     expect([nextPacificMidnight(before), nextPacificMidnight(after)]).toContain(Date.parse(line!.until as string));
     h.fake.reset();
     for (let i = 0; i < 20; i++) expect((await send(chat({}, 'gemini-2.5-pro'))).status).toBe(200);
-    expect(h.fake.calls.filter(c => c.apiKey === KEYS[3])).toEqual([]);
+    expect(h.fake.calls.filter((c) => c.apiKey === KEYS[3])).toEqual([]);
     h.fake.setKeyBehaviour(KEYS[3]!, undefined);
     await expectAllServe(KEYS.slice(3));
   });
@@ -181,8 +214,15 @@ describe("Google's key faults, read from structured fields", () => {
     const before = Date.now();
     const answers = await hitOnce(KEYS[4]!, 'quota-bare-429', native);
     const after = Date.now();
-    const [line] = h.jsonLogs().filter(l => l.event === 'key_cooldown' && l.keyIndex === 5);
-    expect(line).toEqual({ event: 'key_cooldown', requestId: answers.at(-1)!.id, keyIndex: 5, model: 'gemini-2.5-flash', reason: 'quota-unspecified', until: expect.any(String) });
+    const [line] = h.jsonLogs().filter((l) => l.event === 'key_cooldown' && l.keyIndex === 5);
+    expect(line).toEqual({
+      event: 'key_cooldown',
+      requestId: answers.at(-1)!.id,
+      keyIndex: 5,
+      model: 'gemini-2.5-flash',
+      reason: 'quota-unspecified',
+      until: expect.any(String),
+    });
     const until = Date.parse(line!.until as string);
     expect(until).toBeGreaterThanOrEqual(before + BARE_429_COOLDOWN_MS);
     expect(until).toBeLessThanOrEqual(after + BARE_429_COOLDOWN_MS);
@@ -191,9 +231,9 @@ describe("Google's key faults, read from structured fields", () => {
 
 describe('secret hygiene', () => {
   it('never shows a canary key or password in any response body, header or log line of this file', async () => {
-    await new Promise(resolve => setTimeout(resolve, 100)); // let the last log lines land
+    await new Promise((resolve) => setTimeout(resolve, 100)); // let the last log lines land
     expect(seen.length).toBeGreaterThan(60);
-    const everything = [...seen, ...h.logs.map(l => l.message)].join('\n');
+    const everything = [...seen, ...h.logs.map((l) => l.message)].join('\n');
     for (const canary of CANARIES) expect(everything).not.toContain(canary);
   });
 });

@@ -7,13 +7,13 @@ const M = 'gemini-2.5-flash';
 describe('KeyPool', () => {
   it('picks uniformly among available keys using the injected random', () => {
     const pool = new KeyPool();
-    const picks = [0, 0.25, 0.5, 0.75, 0.999].map(r => pool.pick(KEYS, M, 0, new Set(), () => r));
+    const picks = [0, 0.25, 0.5, 0.75, 0.999].map((r) => pool.pick(KEYS, M, 0, new Set(), () => r));
     expect(picks).toEqual([1, 2, 3, 4, 4]);
   });
 
   it('never picks a key that is cooling, removed or already tried', () => {
     fc.assert(
-      fc.property(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), r => {
+      fc.property(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (r) => {
         const pool = new KeyPool();
         pool.coolDown(1, M, { until: 1000, reason: 'quota-minute' });
         pool.remove(2, 'API_KEY_INVALID');
@@ -61,7 +61,7 @@ describe('KeyPool', () => {
 
   it('is exhausted when every key was removed, and removal outlives any clock', () => {
     const pool = new KeyPool();
-    KEYS.forEach(k => pool.remove(k, 'API_KEY_INVALID'));
+    KEYS.forEach((k) => pool.remove(k, 'API_KEY_INVALID'));
     expect(pool.status(KEYS, M, Number.MAX_SAFE_INTEGER)).toEqual({ kind: 'exhausted' });
     expect(pool.isRemoved(3)).toBe(true);
   });

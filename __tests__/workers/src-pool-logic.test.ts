@@ -12,7 +12,11 @@ import { startSrcWorker, type SrcWorkerHarness } from '../helpers/src-worker';
 
 const PASS = 'pool-logic-pass';
 const KEYS = Array.from({ length: 8 }, (_, i) => `pool-logic-key-${i + 1}`);
-const ENV = { PASS, GEMINI_BASE_URL: 'http://gemini.test', ...Object.fromEntries(KEYS.map((k, i) => [`KEY${i + 1}`, k])) };
+const ENV = {
+  PASS,
+  GEMINI_BASE_URL: 'http://gemini.test',
+  ...Object.fromEntries(KEYS.map((k, i) => [`KEY${i + 1}`, k])),
+};
 const START = Date.parse('2026-06-15T10:00:00Z');
 
 type Reply = 'ok' | 'minute' | 'day' | 'invalid' | 'overloaded';
@@ -37,7 +41,16 @@ function googleBody(reply: Reply, retryDelay = '17s'): unknown {
     case 'day':
       return quota('GenerateRequestsPerDayPerProjectPerModel-FreeTier');
     case 'invalid':
-      return [{ error: { code: 400, message: 'API key not valid.', status: 'INVALID_ARGUMENT', details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID' }] } }];
+      return [
+        {
+          error: {
+            code: 400,
+            message: 'API key not valid.',
+            status: 'INVALID_ARGUMENT',
+            details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID' }],
+          },
+        },
+      ];
     case 'overloaded':
       return [{ error: { code: 503, message: 'The model is overloaded.', status: 'UNAVAILABLE' } }];
     case 'ok':
@@ -65,7 +78,7 @@ function harness(behaviour: (key: string) => Reply, options: HarnessOptions = {}
   const deps: HandlerDeps = {
     now: () => now,
     // a small LCG: deterministic, yet spreads picks over all keys
-    random: () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31),
+    random: () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31,
     randomUUID: () => 'req',
     sleep: async (ms, signal) => {
       sleeps.push(ms);
@@ -74,14 +87,17 @@ function harness(behaviour: (key: string) => Reply, options: HarnessOptions = {}
       now += ms;
       return true;
     },
-    log: line => logs.push(line),
+    log: (line) => logs.push(line),
     pool: new KeyPool(),
     fetch: async (_url, init) => {
       const key = new Headers(init.headers).get('authorization')!.replace('Bearer ', '');
       calls.push(key);
       signals.push(init.signal ?? undefined);
       const reply = behaviour(key);
-      return new Response(JSON.stringify(googleBody(reply, options.retryDelay)), { status: STATUS[reply], headers: { 'content-type': 'application/json' } });
+      return new Response(JSON.stringify(googleBody(reply, options.retryDelay)), {
+        status: STATUS[reply],
+        headers: { 'content-type': 'application/json' },
+      });
     },
   };
   const signals: (AbortSignal | undefined)[] = [];
@@ -100,27 +116,31 @@ function harness(behaviour: (key: string) => Reply, options: HarnessOptions = {}
   const coolAll = (indices: readonly number[], ms: number) => {
     for (const i of indices) deps.pool.coolDown(i, 'gemini-2.5-flash', { until: now + ms, reason: 'quota-minute' });
   };
-  const requestLines = () => logs.filter(l => l.event === 'request');
+  const requestLines = () => logs.filter((l) => l.event === 'request');
   return { deps, calls, logs, sleeps, signals, send, coolAll, requestLines, advance: (ms: number) => (now += ms) };
 }
 
 describe('key pool through the handler (injected time)', () => {
   it('with one of 8 keys rate limited, 200 requests all succeed and that key is not retried until its cooldown ends', async () => {
-    const h = harness(key => (key === KEYS[2] ? 'minute' : 'ok'));
+    const h = harness((key) => (key === KEYS[2] ? 'minute' : 'ok'));
     for (let i = 0; i < 200; i++) {
       expect((await h.send()).status).toBe(200);
       h.advance(50); // 200 requests over 10 s, inside the 17 s cooldown
     }
-    expect(h.calls.filter(k => k === KEYS[2])).toHaveLength(1);
+    expect(h.calls.filter((k) => k === KEYS[2])).toHaveLength(1);
     expect(new Set(h.calls).size).toBe(8);
-    expect(h.logs.filter(l => l.event === 'key_cooldown')).toEqual([
+    expect(h.logs.filter((l) => l.event === 'key_cooldown')).toEqual([
       // every request before the limited key's turn made exactly one call, so its position is its request number
-      expect.objectContaining({ keyIndex: 3, reason: 'quota-minute', until: new Date(START + 50 * h.calls.indexOf(KEYS[2]!) + 17_000).toISOString() }),
+      expect.objectContaining({
+        keyIndex: 3,
+        reason: 'quota-minute',
+        until: new Date(START + 50 * h.calls.indexOf(KEYS[2]!) + 17_000).toISOString(),
+      }),
     ]);
 
     h.advance(17_000);
     for (let i = 0; i < 100; i++) await h.send();
-    expect(h.calls.filter(k => k === KEYS[2]).length).toBeGreaterThan(1);
+    expect(h.calls.filter((k) => k === KEYS[2]).length).toBeGreaterThan(1);
   });
 
   it('answers 429 with retry-after to the first key that frees once every key is cooling, without calling Google', async () => {
@@ -184,12 +204,14 @@ describe('key pool through the handler (injected time)', () => {
   });
 
   it('removes an invalid key for good and fails over without the client noticing', async () => {
-    const h = harness(key => (key === KEYS[0] ? 'invalid' : 'ok'));
+    const h = harness((key) => (key === KEYS[0] ? 'invalid' : 'ok'));
     for (let i = 0; i < 50; i++) expect((await h.send()).status).toBe(200);
     h.advance(365 * 24 * 3600 * 1000);
     for (let i = 0; i < 50; i++) await h.send();
-    expect(h.calls.filter(k => k === KEYS[0])).toHaveLength(1);
-    expect(h.logs.filter(l => l.event === 'key_removed')).toEqual([expect.objectContaining({ keyIndex: 1, reason: 'API_KEY_INVALID', upstreamStatus: 400 })]);
+    expect(h.calls.filter((k) => k === KEYS[0])).toHaveLength(1);
+    expect(h.logs.filter((l) => l.event === 'key_removed')).toEqual([
+      expect.objectContaining({ keyIndex: 1, reason: 'API_KEY_INVALID', upstreamStatus: 400 }),
+    ]);
   });
 
   it('answers 503 when Google has rejected every key', async () => {
@@ -205,7 +227,9 @@ describe('key pool through the handler (injected time)', () => {
     const h = harness(() => 'overloaded');
     const res = await h.send();
     expect(res.status).toBe(503);
-    expect(await res.json()).toEqual({ error: { message: 'The model is overloaded.', type: 'server_error', code: 'UNAVAILABLE' } });
+    expect(await res.json()).toEqual({
+      error: { message: 'The model is overloaded.', type: 'server_error', code: 'UNAVAILABLE' },
+    });
     expect(h.calls).toHaveLength(1);
     expect(h.deps.pool.status([1, 2, 3, 4, 5, 6, 7, 8], 'gemini-2.5-flash', START).kind).toBe('available');
   });
@@ -247,16 +271,19 @@ describe('MAX_WAIT_MS through the handler (injected time)', () => {
     // after the first wait only 500 ms remain, less than the next cooldown: refuse instead of waiting again
     ['1500', [1000], 2, 'all_keys_cooling'],
     ['999', [], 0, 'all_keys_cooling'],
-  ])('never holds a request longer than MAX_WAIT_MS=%s in total, even when attempts after a wait hit new cooldowns', async (maxWait, sleeps, calls, code) => {
-    const h = harness(() => 'minute', { env: { ...TWO_KEYS, MAX_WAIT_MS: maxWait }, retryDelay: '1s' });
-    h.coolAll([1, 2], 1_000);
-    const res = await h.send();
-    expect(res.status).toBe(429);
-    expect(await res.json()).toMatchObject({ error: { code } });
-    expect(h.sleeps).toEqual(sleeps);
-    expect(h.calls).toHaveLength(calls);
-    expect(h.sleeps.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(Number(maxWait));
-  });
+  ])(
+    'never holds a request longer than MAX_WAIT_MS=%s in total, even when attempts after a wait hit new cooldowns',
+    async (maxWait, sleeps, calls, code) => {
+      const h = harness(() => 'minute', { env: { ...TWO_KEYS, MAX_WAIT_MS: maxWait }, retryDelay: '1s' });
+      h.coolAll([1, 2], 1_000);
+      const res = await h.send();
+      expect(res.status).toBe(429);
+      expect(await res.json()).toMatchObject({ error: { code } });
+      expect(h.sleeps).toEqual(sleeps);
+      expect(h.calls).toHaveLength(calls);
+      expect(h.sleeps.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(Number(maxWait));
+    },
+  );
 
   it('stops waiting when the client goes away, and sends nothing upstream', async () => {
     const client = new AbortController();
@@ -266,7 +293,9 @@ describe('MAX_WAIT_MS through the handler (injected time)', () => {
     expect(res.status).toBe(499);
     expect(await res.json()).toMatchObject({ error: { code: 'client_disconnected' } });
     expect(h.calls).toEqual([]);
-    expect(h.requestLines()).toEqual([expect.objectContaining({ status: 499, error: 'client_disconnected', attempts: 0 })]);
+    expect(h.requestLines()).toEqual([
+      expect.objectContaining({ status: 499, error: 'client_disconnected', attempts: 0 }),
+    ]);
   });
 
   it("hands the client's abort on to the upstream call", async () => {
@@ -298,18 +327,18 @@ describe('key pool in workerd', () => {
             method: 'POST',
             headers: { authorization: `Bearer ${PASS}` },
             body: JSON.stringify({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'hi' }] }),
-          }).then(async r => (await r.arrayBuffer(), r.status)),
+          }).then(async (r) => (await r.arrayBuffer(), r.status)),
         ),
       );
       statuses.push(...responses);
     }
     expect(statuses).toEqual(Array(200).fill(200));
-    const limited = h.fake.calls.filter(c => c.apiKey === KEYS[5]).length;
+    const limited = h.fake.calls.filter((c) => c.apiKey === KEYS[5]).length;
     // requests already in flight when the first 429 landed may each have picked the key once more
     expect(limited).toBeGreaterThanOrEqual(1);
     expect(limited).toBeLessThanOrEqual(20);
     expect(h.fake.calls).toHaveLength(200 + limited);
     const lastBatchCalls = h.fake.calls.slice(-20);
-    expect(lastBatchCalls.some(c => c.apiKey === KEYS[5])).toBe(false);
+    expect(lastBatchCalls.some((c) => c.apiKey === KEYS[5])).toBe(false);
   });
 });

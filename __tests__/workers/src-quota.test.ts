@@ -20,7 +20,10 @@ function quotaBody(quotaId: string, retryDelay?: string) {
       message: 'You exceeded your current quota',
       status: 'RESOURCE_EXHAUSTED',
       details: [
-        { '@type': 'type.googleapis.com/google.rpc.QuotaFailure', violations: [{ quotaId, quotaDimensions: { model: 'gemini-2.5-flash' } }] },
+        {
+          '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
+          violations: [{ quotaId, quotaDimensions: { model: 'gemini-2.5-flash' } }],
+        },
         { '@type': 'type.googleapis.com/google.rpc.Help', links: [] },
         ...(retryDelay ? [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay }] : []),
       ],
@@ -49,7 +52,7 @@ describe('parseDurationMs', () => {
     ['1.2345s', 1235],
   ])('parses %s', (text, ms) => expect(parseDurationMs(text)).toBe(ms));
 
-  it.each([['17'], ['-1s'], ['1m'], [17]])('rejects %p', value => expect(parseDurationMs(value)).toBeUndefined());
+  it.each([['17'], ['-1s'], ['1m'], [17]])('rejects %p', (value) => expect(parseDurationMs(value)).toBeUndefined());
 });
 
 describe('nextPacificMidnight', () => {
@@ -77,12 +80,20 @@ describe('nextPacificMidnight', () => {
   });
 });
 
-const errorInfo = (reason: string) => ({ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason, domain: 'googleapis.com' });
-const googleBody = (code: number, status: string, message: string, details: unknown[] = []) => ({ error: { code, message, status, details } });
+const errorInfo = (reason: string) => ({
+  '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+  reason,
+  domain: 'googleapis.com',
+});
+const googleBody = (code: number, status: string, message: string, details: unknown[] = []) => ({
+  error: { code, message, status, details },
+});
 
 describe('keyFaultOf', () => {
   it('cools a per-minute quota for the RetryInfo delay', () => {
-    expect(keyFaultOf(429, googleErrorOf(quotaBody('GenerateRequestsPerMinutePerProjectPerModel-FreeTier', '17s')), NOW)).toEqual({
+    expect(
+      keyFaultOf(429, googleErrorOf(quotaBody('GenerateRequestsPerMinutePerProjectPerModel-FreeTier', '17s')), NOW),
+    ).toEqual({
       kind: 'cooldown',
       cooldown: { until: NOW + 17_000, reason: 'quota-minute' },
       quotaId: 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier',
@@ -90,7 +101,11 @@ describe('keyFaultOf', () => {
   });
 
   it('cools a per-minute quota for 60 s when RetryInfo is absent', () => {
-    const fault = keyFaultOf(429, googleErrorOf(quotaBody('GenerateContentInputTokensPerModelPerMinute-FreeTier')), NOW);
+    const fault = keyFaultOf(
+      429,
+      googleErrorOf(quotaBody('GenerateContentInputTokensPerModelPerMinute-FreeTier')),
+      NOW,
+    );
     expect(fault).toMatchObject({ cooldown: { until: NOW + DEFAULT_MINUTE_COOLDOWN_MS, reason: 'quota-minute' } });
   });
 
@@ -104,7 +119,11 @@ describe('keyFaultOf', () => {
   });
 
   it('cools a per-day quota until midnight Pacific, ignoring its short RetryInfo', () => {
-    const fault = keyFaultOf(429, googleErrorOf([quotaBody('GenerateRequestsPerDayPerProjectPerModel-FreeTier', '43s')]), NOW);
+    const fault = keyFaultOf(
+      429,
+      googleErrorOf([quotaBody('GenerateRequestsPerDayPerProjectPerModel-FreeTier', '43s')]),
+      NOW,
+    );
     expect(fault).toEqual({
       kind: 'cooldown',
       cooldown: { until: Date.parse('2026-06-16T07:00:00Z'), reason: 'quota-day' },
@@ -115,7 +134,10 @@ describe('keyFaultOf', () => {
   it('cools a quota of zero until midnight Pacific whatever RetryInfo says, from QuotaFailure.quotaValue alone', () => {
     const zero = (quotaValue: string, message: string) =>
       googleBody(429, 'RESOURCE_EXHAUSTED', message, [
-        { '@type': 'type.googleapis.com/google.rpc.QuotaFailure', violations: [{ quotaId: 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier', quotaValue }] },
+        {
+          '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
+          violations: [{ quotaId: 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier', quotaValue }],
+        },
         { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '27s' },
       ]);
     expect(keyFaultOf(429, googleErrorOf(zero('0', 'Quota exceeded, limit: 0, model: gemini-2.5-pro')), NOW)).toEqual({
@@ -124,13 +146,21 @@ describe('keyFaultOf', () => {
       quotaId: 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier',
     });
     // the message is free text: "limit: 0" there without the structured field is an ordinary per-minute quota
-    expect(keyFaultOf(429, googleErrorOf(zero('10', 'Quota exceeded, limit: 0, model: gemini-2.5-pro')), NOW)).toMatchObject({
+    expect(
+      keyFaultOf(429, googleErrorOf(zero('10', 'Quota exceeded, limit: 0, model: gemini-2.5-pro')), NOW),
+    ).toMatchObject({
       cooldown: { until: NOW + 27_000, reason: 'quota-minute' },
     });
   });
 
   it('removes a key whose credential Google refuses (401), whatever the body says', () => {
-    expect(keyFaultOf(401, googleErrorOf(googleBody(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials.')), NOW)).toEqual({
+    expect(
+      keyFaultOf(
+        401,
+        googleErrorOf(googleBody(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials.')),
+        NOW,
+      ),
+    ).toEqual({
       kind: 'removed',
       reason: 'UNAUTHENTICATED',
     });
@@ -161,9 +191,18 @@ describe('keyFaultOf', () => {
       "Permission denied: Consumer 'api_key:x' has been suspended.",
       'Invalid JSON payload received. Unknown name "API key not valid": Cannot find field.',
     ]) {
-      for (const [status, googleStatus] of [[400, 'INVALID_ARGUMENT'], [403, 'PERMISSION_DENIED']] as const) {
+      for (const [status, googleStatus] of [
+        [400, 'INVALID_ARGUMENT'],
+        [403, 'PERMISSION_DENIED'],
+      ] as const) {
         expect(keyFaultOf(status, googleErrorOf(googleBody(status, googleStatus, message)), NOW)).toBeUndefined();
-        expect(keyFaultOf(status, googleErrorOf(googleBody(status, googleStatus, message, [errorInfo('SOMETHING_ELSE')])), NOW)).toBeUndefined();
+        expect(
+          keyFaultOf(
+            status,
+            googleErrorOf(googleBody(status, googleStatus, message, [errorInfo('SOMETHING_ELSE')])),
+            NOW,
+          ),
+        ).toBeUndefined();
       }
     }
   });
@@ -171,13 +210,20 @@ describe('keyFaultOf', () => {
   it('blames nothing on the key for client errors, resource denials, the location refusal and server errors', () => {
     const badRequest = googleBody(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.');
     expect(keyFaultOf(400, googleErrorOf(badRequest), NOW)).toBeUndefined();
-    const otherProjectFile = googleBody(403, 'PERMISSION_DENIED', 'You do not have permission to access the File abc or it may not exist.');
+    const otherProjectFile = googleBody(
+      403,
+      'PERMISSION_DENIED',
+      'You do not have permission to access the File abc or it may not exist.',
+    );
     expect(keyFaultOf(403, googleErrorOf(otherProjectFile), NOW)).toBeUndefined();
     const location = googleBody(400, 'FAILED_PRECONDITION', 'User location is not supported for the API use.');
     expect(keyFaultOf(400, googleErrorOf(location), NOW)).toBeUndefined();
-    for (const status of [500, 503, 504]) expect(keyFaultOf(status, googleErrorOf({ error: { code: status, message: 'x' } }), NOW)).toBeUndefined();
+    for (const status of [500, 503, 504])
+      expect(keyFaultOf(status, googleErrorOf({ error: { code: status, message: 'x' } }), NOW)).toBeUndefined();
     // a key-level reason on a status that is not about the request's credential is not trusted either
-    expect(keyFaultOf(404, googleErrorOf(googleBody(404, 'NOT_FOUND', 'x', [errorInfo('API_KEY_INVALID')])), NOW)).toBeUndefined();
+    expect(
+      keyFaultOf(404, googleErrorOf(googleBody(404, 'NOT_FOUND', 'x', [errorInfo('API_KEY_INVALID')])), NOW),
+    ).toBeUndefined();
   });
 });
 
@@ -186,21 +232,39 @@ describe('isUnsupportedLocation and the 403 probe', () => {
     const location = googleBody(400, 'FAILED_PRECONDITION', 'User location is not supported for the API use.');
     expect(isUnsupportedLocation(400, googleErrorOf(location))).toBe(true);
     expect(isUnsupportedLocation(400, googleErrorOf(googleBody(400, 'FAILED_PRECONDITION', 'anything')))).toBe(true);
-    expect(isUnsupportedLocation(400, googleErrorOf(googleBody(400, 'INVALID_ARGUMENT', 'User location is not supported for the API use.')))).toBe(false);
-    expect(isUnsupportedLocation(400, googleErrorOf(googleBody(400, 'FAILED_PRECONDITION', 'x', [errorInfo('OTHER')])))).toBe(false);
+    expect(
+      isUnsupportedLocation(
+        400,
+        googleErrorOf(googleBody(400, 'INVALID_ARGUMENT', 'User location is not supported for the API use.')),
+      ),
+    ).toBe(false);
+    expect(
+      isUnsupportedLocation(400, googleErrorOf(googleBody(400, 'FAILED_PRECONDITION', 'x', [errorInfo('OTHER')]))),
+    ).toBe(false);
     expect(isUnsupportedLocation(500, googleErrorOf(location))).toBe(false);
   });
 
   it('probes only a 403 PERMISSION_DENIED without ErrorInfo, and blames the key only when the probe is refused too', () => {
-    const bare = googleBody(403, 'PERMISSION_DENIED', 'Your API key was reported as leaked. Please use another API key.');
+    const bare = googleBody(
+      403,
+      'PERMISSION_DENIED',
+      'Your API key was reported as leaked. Please use another API key.',
+    );
     expect(needsKeyProbe(403, googleErrorOf(bare))).toBe(true);
-    expect(needsKeyProbe(403, googleErrorOf(googleBody(403, 'PERMISSION_DENIED', 'x', [errorInfo('IAM_PERMISSION_DENIED')])))).toBe(false);
+    expect(
+      needsKeyProbe(
+        403,
+        googleErrorOf(googleBody(403, 'PERMISSION_DENIED', 'x', [errorInfo('IAM_PERMISSION_DENIED')])),
+      ),
+    ).toBe(false);
     expect(needsKeyProbe(403, undefined)).toBe(false);
     expect(needsKeyProbe(400, googleErrorOf(bare))).toBe(false);
 
     expect(probeBlamesKey(403, googleErrorOf(bare), NOW)).toBe(true);
     expect(probeBlamesKey(401, undefined, NOW)).toBe(true);
-    expect(probeBlamesKey(400, googleErrorOf(googleBody(400, 'INVALID_ARGUMENT', 'x', [errorInfo('API_KEY_INVALID')])), NOW)).toBe(true);
+    expect(
+      probeBlamesKey(400, googleErrorOf(googleBody(400, 'INVALID_ARGUMENT', 'x', [errorInfo('API_KEY_INVALID')])), NOW),
+    ).toBe(true);
     expect(probeBlamesKey(200, undefined, NOW)).toBe(false);
     expect(probeBlamesKey(429, undefined, NOW)).toBe(false);
     expect(probeBlamesKey(403, undefined, NOW)).toBe(false);

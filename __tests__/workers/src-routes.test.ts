@@ -16,11 +16,36 @@ describe('matchRoute', () => {
     ['GET', '/v1/models/models/gemini-2.5-flash', 'models.retrieve', '/v1beta/openai/models/gemini-2.5-flash'],
     ['GET', '/v1beta/models', 'native.models.list', '/v1beta/models'],
     ['GET', '/v1beta/models/gemini-2.5-pro', 'native.models.get', '/v1beta/models/gemini-2.5-pro'],
-    ['POST', '/v1beta/models/gemini-2.5-flash:generateContent', 'native.generateContent', '/v1beta/models/gemini-2.5-flash:generateContent'],
-    ['POST', '/v1beta/models/gemini-2.5-flash:streamGenerateContent', 'native.streamGenerateContent', '/v1beta/models/gemini-2.5-flash:streamGenerateContent'],
-    ['POST', '/v1beta/models/gemini-2.5-flash:countTokens', 'native.countTokens', '/v1beta/models/gemini-2.5-flash:countTokens'],
-    ['POST', '/v1beta/models/gemini-embedding-001:embedContent', 'native.embedContent', '/v1beta/models/gemini-embedding-001:embedContent'],
-    ['POST', '/v1beta/models/gemini-embedding-001:batchEmbedContents', 'native.batchEmbedContents', '/v1beta/models/gemini-embedding-001:batchEmbedContents'],
+    [
+      'POST',
+      '/v1beta/models/gemini-2.5-flash:generateContent',
+      'native.generateContent',
+      '/v1beta/models/gemini-2.5-flash:generateContent',
+    ],
+    [
+      'POST',
+      '/v1beta/models/gemini-2.5-flash:streamGenerateContent',
+      'native.streamGenerateContent',
+      '/v1beta/models/gemini-2.5-flash:streamGenerateContent',
+    ],
+    [
+      'POST',
+      '/v1beta/models/gemini-2.5-flash:countTokens',
+      'native.countTokens',
+      '/v1beta/models/gemini-2.5-flash:countTokens',
+    ],
+    [
+      'POST',
+      '/v1beta/models/gemini-embedding-001:embedContent',
+      'native.embedContent',
+      '/v1beta/models/gemini-embedding-001:embedContent',
+    ],
+    [
+      'POST',
+      '/v1beta/models/gemini-embedding-001:batchEmbedContents',
+      'native.batchEmbedContents',
+      '/v1beta/models/gemini-embedding-001:batchEmbedContents',
+    ],
   ])('%s %s → %s at %s', (method, path, name, upstreamPath) => {
     expect(matchRoute(method, path, q())).toMatchObject({ kind: 'route', route: { name, upstreamPath } });
   });
@@ -49,7 +74,7 @@ describe('matchRoute', () => {
     '/v1beta/models/gemini%0d%0aHost:%20evil:generateContent',
     '/',
     '',
-  ])('refuses %p with not-found', path => {
+  ])('refuses %p with not-found', (path) => {
     expect(matchRoute('POST', path, q())).toEqual({ kind: 'not-found' });
     expect(matchRoute('GET', path, q())).toEqual({ kind: 'not-found' });
   });
@@ -57,7 +82,10 @@ describe('matchRoute', () => {
   it('answers method-not-allowed with the method the path takes', () => {
     expect(matchRoute('GET', '/v1/chat/completions', q())).toEqual({ kind: 'method-not-allowed', allow: 'POST' });
     expect(matchRoute('DELETE', '/v1/models', q())).toEqual({ kind: 'method-not-allowed', allow: 'GET' });
-    expect(matchRoute('PUT', '/v1beta/models/gemini-2.5-flash:generateContent', q())).toEqual({ kind: 'method-not-allowed', allow: 'POST' });
+    expect(matchRoute('PUT', '/v1beta/models/gemini-2.5-flash:generateContent', q())).toEqual({
+      kind: 'method-not-allowed',
+      allow: 'POST',
+    });
   });
 
   it('forwards only whitelisted, valid query parameters, and never the key', () => {
@@ -65,7 +93,9 @@ describe('matchRoute', () => {
     expect(stream).toMatchObject({ route: { upstreamSearch: '?alt=sse' } });
     const list = matchRoute('GET', '/v1beta/models', q('pageSize=50&pageToken=abc_-=&key=PASS'));
     expect(list).toMatchObject({ route: { upstreamSearch: '?pageSize=50&pageToken=abc_-%3D' } });
-    expect(matchRoute('POST', '/v1beta/models/m:generateContent', q('key=PASS&alt=sse'))).toMatchObject({ route: { upstreamSearch: '' } });
+    expect(matchRoute('POST', '/v1beta/models/m:generateContent', q('key=PASS&alt=sse'))).toMatchObject({
+      route: { upstreamSearch: '' },
+    });
     expect(matchRoute('POST', '/v1beta/models/m:streamGenerateContent', q('alt=sse%0d%0aX:1'))).toEqual({
       kind: 'bad-query',
       message: 'invalid value for query parameter "alt"',
@@ -88,18 +118,28 @@ describe('presentedCredential', () => {
   const h = (init: Record<string, string>) => new Headers(init);
 
   it('reads a Bearer password on OpenAI routes only', () => {
-    expect(presentedCredential('openai', h({ authorization: 'Bearer pw' }), q())).toEqual({ kind: 'present', value: 'pw' });
+    expect(presentedCredential('openai', h({ authorization: 'Bearer pw' }), q())).toEqual({
+      kind: 'present',
+      value: 'pw',
+    });
     expect(presentedCredential('openai', h({ 'x-goog-api-key': 'pw' }), q())).toMatchObject({ kind: 'wrong-place' });
     expect(presentedCredential('openai', h({ 'x-api-key': 'pw' }), q())).toMatchObject({ kind: 'wrong-place' });
-    expect(presentedCredential('openai', h({ authorization: 'Basic cHc=' }), q())).toMatchObject({ kind: 'wrong-place' });
+    expect(presentedCredential('openai', h({ authorization: 'Basic cHc=' }), q())).toMatchObject({
+      kind: 'wrong-place',
+    });
     expect(presentedCredential('openai', h({}), q('key=pw'))).toMatchObject({ kind: 'wrong-place' });
     expect(presentedCredential('openai', h({}), q())).toEqual({ kind: 'missing' });
   });
 
   it('reads x-goog-api-key, then ?key=, on native routes', () => {
-    expect(presentedCredential('native', h({ 'x-goog-api-key': 'a' }), q('key=b'))).toEqual({ kind: 'present', value: 'a' });
+    expect(presentedCredential('native', h({ 'x-goog-api-key': 'a' }), q('key=b'))).toEqual({
+      kind: 'present',
+      value: 'a',
+    });
     expect(presentedCredential('native', h({}), q('key=b'))).toEqual({ kind: 'present', value: 'b' });
-    expect(presentedCredential('native', h({ authorization: 'Bearer pw' }), q())).toMatchObject({ kind: 'wrong-place' });
+    expect(presentedCredential('native', h({ authorization: 'Bearer pw' }), q())).toMatchObject({
+      kind: 'wrong-place',
+    });
     expect(presentedCredential('native', h({}), q())).toEqual({ kind: 'missing' });
     expect(missingCredentialMessage('native')).toMatch(/x-goog-api-key/);
   });

@@ -63,7 +63,9 @@ describe('openai SDK', () => {
   it('round-trips a tool call with its extra_content thought signature intact', async () => {
     const first = await openai.chat.completions.create({ model: 'gemini-2.5-flash', messages, tools: [weatherTool] });
     const assistant = first.choices[0]!.message;
-    const call = assistant.tool_calls![0]! as OpenAI.ChatCompletionMessageToolCall & { extra_content?: { google?: { thought_signature?: string } } };
+    const call = assistant.tool_calls![0]! as OpenAI.ChatCompletionMessageToolCall & {
+      extra_content?: { google?: { thought_signature?: string } };
+    };
     expect(call.extra_content?.google?.thought_signature).toBe(FAKE_THOUGHT_SIGNATURE);
     // the fake answers 400 (as Gemini 3 does) if the signature did not survive the trip back
     const second = await openai.chat.completions.create({
@@ -72,23 +74,36 @@ describe('openai SDK', () => {
       messages: [...messages, assistant, { role: 'tool', tool_call_id: call.id, content: 'sunny' }],
     });
     expect(second.choices[0]!.message.content).toBe(`${FAKE_REPLY_TEXT}: tool said sunny`);
-    expect(JSON.parse(h.fake.calls[1]!.body).messages[1].tool_calls[0].extra_content.google.thought_signature).toBe(FAKE_THOUGHT_SIGNATURE);
+    expect(JSON.parse(h.fake.calls[1]!.body).messages[1].tool_calls[0].extra_content.google.thought_signature).toBe(
+      FAKE_THOUGHT_SIGNATURE,
+    );
   });
 
   it('streams a tool call the .stream() helper can assemble', async () => {
-    const final = await openai.chat.completions.stream({ model: 'gemini-2.5-flash', messages, tools: [weatherTool] }).finalChatCompletion();
-    expect(final.choices[0]!.message.tool_calls![0]).toMatchObject({ id: 'call_fake_0001', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } });
+    const final = await openai.chat.completions
+      .stream({ model: 'gemini-2.5-flash', messages, tools: [weatherTool] })
+      .finalChatCompletion();
+    expect(final.choices[0]!.message.tool_calls![0]).toMatchObject({
+      id: 'call_fake_0001',
+      type: 'function',
+      function: { name: 'get_weather', arguments: '{"city":"Paris"}' },
+    });
   });
 
   it('returns exact embeddings with the default (base64) encoding, asking Google for floats', async () => {
     const res = await openai.embeddings.create({ model: 'gemini-embedding-001', input: ['a', 'b'] });
-    expect(res.data.map(d => d.embedding)).toEqual([fakeEmbeddingValues(0), fakeEmbeddingValues(1)]);
+    expect(res.data.map((d) => d.embedding)).toEqual([fakeEmbeddingValues(0), fakeEmbeddingValues(1)]);
     const upstream = JSON.parse(h.fake.calls[0]!.body) as Record<string, unknown>;
     expect(upstream).not.toHaveProperty('encoding_format');
   });
 
   it('returns exact embeddings with encoding_format float', async () => {
-    const res = await openai.embeddings.create({ model: 'gemini-embedding-001', input: 'a', encoding_format: 'float', dimensions: 6 });
+    const res = await openai.embeddings.create({
+      model: 'gemini-embedding-001',
+      input: 'a',
+      encoding_format: 'float',
+      dimensions: 6,
+    });
     expect(res.data[0]!.embedding).toEqual(fakeEmbeddingValues(0, 6));
   });
 
@@ -101,7 +116,11 @@ describe('openai SDK', () => {
 
   it('raises AuthenticationError for a wrong password, without calling Google', async () => {
     const wrong = new OpenAI({ apiKey: 'not-the-password', baseURL: `${h.url}/v1`, maxRetries: 0 });
-    await expect(wrong.models.list()).rejects.toMatchObject({ status: 401, code: 'invalid_api_key', type: 'authentication_error' });
+    await expect(wrong.models.list()).rejects.toMatchObject({
+      status: 401,
+      code: 'invalid_api_key',
+      type: 'authentication_error',
+    });
     expect(h.fake.calls).toHaveLength(0);
   });
 
@@ -110,7 +129,7 @@ describe('openai SDK', () => {
     expect(h.fake.calls).toHaveLength(0);
   });
 
-  it('raises BadRequestError carrying Google\'s message when Google rejects the request', async () => {
+  it("raises BadRequestError carrying Google's message when Google rejects the request", async () => {
     h.fake.setDefaultBehaviour('bad-request-400');
     const err = await openai.chat.completions.create({ model: 'gemini-2.5-flash', messages }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
@@ -123,7 +142,9 @@ describe('openai SDK', () => {
     const err = await openai.chat.completions.create({ model: 'gemini-2.5-pro', messages }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.RateLimitError);
     expect(err).toMatchObject({ status: 429, code: 'all_keys_cooling' });
-    expect(Number((err as InstanceType<typeof OpenAI.RateLimitError>).headers.get('retry-after'))).toBeGreaterThanOrEqual(16);
+    expect(
+      Number((err as InstanceType<typeof OpenAI.RateLimitError>).headers.get('retry-after')),
+    ).toBeGreaterThanOrEqual(16);
     expect(h.fake.calls).toHaveLength(2);
     // both keys still serve the other model
     h.fake.setDefaultBehaviour('ok');
@@ -133,7 +154,9 @@ describe('openai SDK', () => {
   it('stops the SDK from retrying when every key is out for the day (x-should-retry: false)', async () => {
     h.fake.setDefaultBehaviour('quota-day');
     const retrying = new OpenAI({ apiKey: PASS, baseURL: `${h.url}/v1`, maxRetries: 2 });
-    const err = await retrying.chat.completions.create({ model: 'gemini-2.0-flash', messages }).catch((e: unknown) => e);
+    const err = await retrying.chat.completions
+      .create({ model: 'gemini-2.0-flash', messages })
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 429, code: 'daily_quota_exhausted' });
     const headers = (err as InstanceType<typeof OpenAI.RateLimitError>).headers;
     expect(headers.get('x-should-retry')).toBe('false');
@@ -158,7 +181,10 @@ describe('@google/genai', () => {
   it('generateContentStream yields the chunks in order', async () => {
     h.fake.configure({ streamChunks: 4 });
     const pieces: string[] = [];
-    for await (const chunk of await genai.models.generateContentStream({ model: 'gemini-2.5-flash', contents: 'Say hello' })) {
+    for await (const chunk of await genai.models.generateContentStream({
+      model: 'gemini-2.5-flash',
+      contents: 'Say hello',
+    })) {
       pieces.push(chunk.text ?? '');
     }
     expect(pieces).toHaveLength(4);
@@ -178,7 +204,9 @@ describe('@google/genai', () => {
 
   it('a wrong password is an ApiError 401 and reaches nobody', async () => {
     const wrong = new GoogleGenAI({ apiKey: 'nope', httpOptions: { baseUrl: h.url } });
-    await expect(wrong.models.generateContent({ model: 'gemini-2.5-flash', contents: 'x' })).rejects.toMatchObject({ status: 401 });
+    await expect(wrong.models.generateContent({ model: 'gemini-2.5-flash', contents: 'x' })).rejects.toMatchObject({
+      status: 401,
+    });
     expect(h.fake.calls).toHaveLength(0);
   });
 });

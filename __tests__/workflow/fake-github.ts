@@ -89,10 +89,22 @@ export async function startFakeGitHub(repo: string): Promise<FakeGitHub> {
         return json(404, { message: 'Not Found' });
       }
       if (u.pathname === `${base}/issues`) {
-        if (req.method === 'GET') return paginate(res, issues.filter((i) => i.state === (u.searchParams.get('state') ?? 'open')), u);
+        if (req.method === 'GET')
+          return paginate(
+            res,
+            issues.filter((i) => i.state === (u.searchParams.get('state') ?? 'open')),
+            u,
+          );
         if (req.method === 'POST') {
           const number = issues.length + 1;
-          const issue: FakeIssue = { id: nextId++, number, title: String(body.title), body: String(body.body), state: 'open', user: BOT };
+          const issue: FakeIssue = {
+            id: nextId++,
+            number,
+            title: String(body.title),
+            body: String(body.body),
+            state: 'open',
+            user: BOT,
+          };
           issues.push(issue);
           return json(201, issue);
         }

@@ -2,7 +2,12 @@ import { conditionPasses, evaluate } from './gha-expr';
 
 // The workflow tests trust this evaluator to say which jobs run, so it gets GitHub's semantics checked here.
 describe('gha-expr', () => {
-  const ctx = { contexts: { github: { event_name: 'push', event: { action: null }, actor: 'Dependabot[bot]' }, needs: { a: { result: 'failure' } } } };
+  const ctx = {
+    contexts: {
+      github: { event_name: 'push', event: { action: null }, actor: 'Dependabot[bot]' },
+      needs: { a: { result: 'failure' } },
+    },
+  };
 
   it('compares strings case-insensitively, like GitHub', () => {
     expect(evaluate("github.actor == 'dependabot[bot]'", ctx)).toBe(true);

@@ -11,12 +11,18 @@ const URL_ = 'https://zen-ai-router-worker-preview-42.acme.workers.dev';
 describe('extractPreviewOutputs', () => {
   it('reads the outputs the preview stack declares (public_worker_url, public_worker_name)', () => {
     const file = { 'preview-42': { public_worker_name: 'zen-ai-router-worker-preview-42', public_worker_url: URL_ } };
-    expect(extractPreviewOutputs(file, 'preview-42')).toEqual({ url: URL_, scriptName: 'zen-ai-router-worker-preview-42' });
+    expect(extractPreviewOutputs(file, 'preview-42')).toEqual({
+      url: URL_,
+      scriptName: 'zen-ai-router-worker-preview-42',
+    });
   });
 
   it('uses the name output when the URL output is empty (no workers.dev subdomain configured)', () => {
     const file = { 'preview-42': { public_worker_name: 'zen-ai-router-worker-preview-42', public_worker_url: '' } };
-    expect(extractPreviewOutputs(file, 'preview-42')).toEqual({ url: undefined, scriptName: 'zen-ai-router-worker-preview-42' });
+    expect(extractPreviewOutputs(file, 'preview-42')).toEqual({
+      url: undefined,
+      scriptName: 'zen-ai-router-worker-preview-42',
+    });
   });
 
   it('finds the workers.dev URL and script name however the constructs nest their outputs', () => {
@@ -26,7 +32,10 @@ describe('extractPreviewOutputs', () => {
         other: { accountSubdomain: 'acme' },
       },
     };
-    expect(extractPreviewOutputs(file, 'preview-42')).toEqual({ url: URL_, scriptName: 'zen-ai-router-worker-preview-42' });
+    expect(extractPreviewOutputs(file, 'preview-42')).toEqual({
+      url: URL_,
+      scriptName: 'zen-ai-router-worker-preview-42',
+    });
   });
 
   it('derives the script name from the URL when no output names it', () => {
@@ -45,8 +54,13 @@ describe('extractPreviewOutputs', () => {
   it('reads how many keys the preview holds from its bound_key_count output (a number in the outputs file)', () => {
     const file = { 'preview-42': { public_worker_url: URL_, bound_key_count: 8 } };
     expect(extractPreviewOutputs(file, 'preview-42').boundKeyCount).toBe(8);
-    expect(extractPreviewOutputs({ 'preview-42': { public_worker_url: URL_ } }, 'preview-42').boundKeyCount).toBeUndefined();
-    expect(extractPreviewOutputs({ 'preview-42': { bound_key_count: { value: 8, sensitive: true } } }, 'preview-42').boundKeyCount).toBeUndefined();
+    expect(
+      extractPreviewOutputs({ 'preview-42': { public_worker_url: URL_ } }, 'preview-42').boundKeyCount,
+    ).toBeUndefined();
+    expect(
+      extractPreviewOutputs({ 'preview-42': { bound_key_count: { value: 8, sensitive: true } } }, 'preview-42')
+        .boundKeyCount,
+    ).toBeUndefined();
     expect(extractPreviewOutputs({ 'preview-42': { bound_key_count: 0 } }, 'preview-42').boundKeyCount).toBeUndefined();
   });
 
@@ -70,23 +84,33 @@ describe('renderPreviewComment', () => {
 
   it('shows the smoke test result', () => {
     const outputs = { url: URL_, scriptName: 'zen-ai-router-worker-preview-42' };
-    const passed = renderPreviewComment({ kind: 'deployed', outputs, keyCount: 3, smoke: { passed: true, detail: 'GET /v1/models 200' } }, { prNumber: 42 });
-    expect(passed).toContain('- Smoke test: passed (GET /v1/models 200)');
-    const failed = renderPreviewComment(
-      { kind: 'deployed', outputs, keyCount: 3, smoke: { passed: false, detail: 'GET /zen/status answered 404 (unknown_url)' } },
+    const passed = renderPreviewComment(
+      { kind: 'deployed', outputs, keyCount: 3, smoke: { passed: true, detail: 'GET /v1/models 200' } },
       { prNumber: 42 },
     );
-    expect(failed).toContain('- Smoke test: **failed** (GET /zen/status answered 404 (unknown_url)): the preview is deployed');
+    expect(passed).toContain('- Smoke test: passed (GET /v1/models 200)');
+    const failed = renderPreviewComment(
+      {
+        kind: 'deployed',
+        outputs,
+        keyCount: 3,
+        smoke: { passed: false, detail: 'GET /zen/status answered 404 (unknown_url)' },
+      },
+      { prNumber: 42 },
+    );
+    expect(failed).toContain(
+      '- Smoke test: **failed** (GET /zen/status answered 404 (unknown_url)): the preview is deployed',
+    );
   });
 
   it('says when the preview holds only the first keys of those configured', () => {
     const outputs = { url: URL_, scriptName: 'x' };
-    expect(renderPreviewComment({ kind: 'deployed', outputs, keyCount: 8, configuredKeyCount: 20 }, { prNumber: 42 })).toContain(
-      '- Gemini keys bound: 8 (the first 8 of the 20 configured)\n',
-    );
-    expect(renderPreviewComment({ kind: 'deployed', outputs, keyCount: 8, configuredKeyCount: 8 }, { prNumber: 42 })).toContain(
-      '- Gemini keys bound: 8\n',
-    );
+    expect(
+      renderPreviewComment({ kind: 'deployed', outputs, keyCount: 8, configuredKeyCount: 20 }, { prNumber: 42 }),
+    ).toContain('- Gemini keys bound: 8 (the first 8 of the 20 configured)\n');
+    expect(
+      renderPreviewComment({ kind: 'deployed', outputs, keyCount: 8, configuredKeyCount: 8 }, { prNumber: 42 }),
+    ).toContain('- Gemini keys bound: 8\n');
   });
 
   it('says the preview is gone after destroy', () => {
@@ -98,12 +122,15 @@ describe('renderPreviewComment', () => {
     ['failure', '`cdktf destroy` failed'],
     ['cancelled', 'the destroy job was cancelled before it finished'],
     ['skipped', 'the destroy job did not run'],
-  ] as const)('destroy result %s: says it could NOT be destroyed, why, and how to finish the job', (destroyResult, why) => {
-    const body = renderPreviewComment({ kind: 'destroy-failed', destroyResult }, { prNumber: 42 });
-    expect(body).toContain('### Preview `preview-42` could NOT be destroyed');
-    expect(body).toContain(`The pull request was closed but ${why}`);
-    expect(body).toContain('`npx cdktf destroy preview-42`');
-  });
+  ] as const)(
+    'destroy result %s: says it could NOT be destroyed, why, and how to finish the job',
+    (destroyResult, why) => {
+      const body = renderPreviewComment({ kind: 'destroy-failed', destroyResult }, { prNumber: 42 });
+      expect(body).toContain('### Preview `preview-42` could NOT be destroyed');
+      expect(body).toContain(`The pull request was closed but ${why}`);
+      expect(body).toContain('`npx cdktf destroy preview-42`');
+    },
+  );
 });
 
 describe('sticky comment against a fake GitHub API', () => {
@@ -139,8 +166,12 @@ describe('sticky comment against a fake GitHub API', () => {
     writeFileSync(summary, '');
 
     const deployed = { PREVIEW_URL: URL_, SCRIPT_NAME: 'zen-ai-router-worker-preview-42' };
-    await expect(main(['deployed'], env({ ...deployed, KEY_COUNT: '4', HEAD_SHA: 'aaaaaaa1', GITHUB_STEP_SUMMARY: summary }))).resolves.toBe('created');
-    await expect(main(['deployed'], env({ ...deployed, KEY_COUNT: '5', HEAD_SHA: 'bbbbbbb2' }))).resolves.toBe('updated');
+    await expect(
+      main(['deployed'], env({ ...deployed, KEY_COUNT: '4', HEAD_SHA: 'aaaaaaa1', GITHUB_STEP_SUMMARY: summary })),
+    ).resolves.toBe('created');
+    await expect(main(['deployed'], env({ ...deployed, KEY_COUNT: '5', HEAD_SHA: 'bbbbbbb2' }))).resolves.toBe(
+      'updated',
+    );
 
     const ours = (gh.comments.get(42) ?? []).filter((c) => c.body.startsWith(PREVIEW_MARKER));
     expect(ours).toHaveLength(1);
@@ -153,15 +184,22 @@ describe('sticky comment against a fake GitHub API', () => {
     expect(gh.requests.some((r) => r.path.includes('page=2'))).toBe(true);
 
     await expect(main(['destroy-failed'], env({}))).resolves.toBe('updated');
-    expect((gh.comments.get(42) ?? []).filter((c) => c.body.startsWith(PREVIEW_MARKER))[0]?.body).toMatch(/could NOT be destroyed/);
+    expect((gh.comments.get(42) ?? []).filter((c) => c.body.startsWith(PREVIEW_MARKER))[0]?.body).toMatch(
+      /could NOT be destroyed/,
+    );
     await expect(main(['destroyed'], env({}))).resolves.toBe('updated');
     expect((gh.comments.get(42) ?? []).filter((c) => c.body.startsWith(PREVIEW_MARKER))[0]?.body).toMatch(/is gone/);
   });
 
   it('takes the smoke result from SMOKE / SMOKE_DETAIL, dropping a detail that is not paths and statuses', async () => {
     const base = { PR_NUMBER: '45', PREVIEW_URL: URL_, SCRIPT_NAME: 'x', KEY_COUNT: '2' };
-    await main(['deployed'], env({ ...base, SMOKE: 'failed', SMOKE_DETAIL: 'GET /v1/models answered 502 (upstream_unreachable)' }));
-    expect(gh.comments.get(45)?.[0]?.body).toContain('- Smoke test: **failed** (GET /v1/models answered 502 (upstream_unreachable))');
+    await main(
+      ['deployed'],
+      env({ ...base, SMOKE: 'failed', SMOKE_DETAIL: 'GET /v1/models answered 502 (upstream_unreachable)' }),
+    );
+    expect(gh.comments.get(45)?.[0]?.body).toContain(
+      '- Smoke test: **failed** (GET /v1/models answered 502 (upstream_unreachable))',
+    );
     await main(['deployed'], env({ ...base, SMOKE: 'passed', SMOKE_DETAIL: 'see [here](https://evil.example)' }));
     expect(gh.comments.get(45)?.[0]?.body).toContain('- Smoke test: passed\n');
     await main(['deployed'], env({ ...base, SMOKE: 'maybe' }));
@@ -169,7 +207,10 @@ describe('sticky comment against a fake GitHub API', () => {
   });
 
   it('drops a URL or script name that is not what a preview produces before putting it in markdown', async () => {
-    await main(['deployed'], env({ PR_NUMBER: '43', PREVIEW_URL: 'https://evil.example/](x)', SCRIPT_NAME: '`x` [y](z)', KEY_COUNT: '1' }));
+    await main(
+      ['deployed'],
+      env({ PR_NUMBER: '43', PREVIEW_URL: 'https://evil.example/](x)', SCRIPT_NAME: '`x` [y](z)', KEY_COUNT: '1' }),
+    );
     const body = gh.comments.get(43)?.[0]?.body ?? '';
     expect(body).not.toContain('evil.example');
     expect(body).not.toContain('[y](z)');
@@ -179,9 +220,16 @@ describe('sticky comment against a fake GitHub API', () => {
   it('extract turns the outputs file into single-line step outputs, the key count falling back to the collected one', async () => {
     const ghOutput = join(dir, 'gh-output');
     writeFileSync(ghOutput, '');
-    writeFileSync(outputsFile, JSON.stringify({ 'preview-42': { public_worker_name: 'zen-ai-router-worker-preview-42', public_worker_url: URL_ } }));
+    writeFileSync(
+      outputsFile,
+      JSON.stringify({
+        'preview-42': { public_worker_name: 'zen-ai-router-worker-preview-42', public_worker_url: URL_ },
+      }),
+    );
     await main(['extract'], env({ OUTPUTS_FILE: outputsFile, GITHUB_OUTPUT: ghOutput, COLLECTED_KEY_COUNT: '20' }));
-    expect(readFileSync(ghOutput, 'utf8')).toBe(`url=${URL_}\nscript-name=zen-ai-router-worker-preview-42\nkey-count=20\n`);
+    expect(readFileSync(ghOutput, 'utf8')).toBe(
+      `url=${URL_}\nscript-name=zen-ai-router-worker-preview-42\nkey-count=20\n`,
+    );
   });
 
   it('extract prefers the bound_key_count output: a capped preview holds fewer keys than were collected', async () => {
@@ -192,7 +240,10 @@ describe('sticky comment against a fake GitHub API', () => {
     expect(readFileSync(ghOutput, 'utf8')).toContain('\nkey-count=8\n');
 
     // and the comment shows both numbers
-    await main(['deployed'], env({ PR_NUMBER: '46', PREVIEW_URL: URL_, SCRIPT_NAME: 'x', KEY_COUNT: '8', CONFIGURED_KEY_COUNT: '20' }));
+    await main(
+      ['deployed'],
+      env({ PR_NUMBER: '46', PREVIEW_URL: URL_, SCRIPT_NAME: 'x', KEY_COUNT: '8', CONFIGURED_KEY_COUNT: '20' }),
+    );
     expect(gh.comments.get(46)?.[0]?.body).toContain('- Gemini keys bound: 8 (the first 8 of the 20 configured)');
   });
 
@@ -212,7 +263,9 @@ describe('sticky comment against a fake GitHub API', () => {
   });
 
   it('reports a destroy that did not complete even when the pull request has no comment yet', async () => {
-    await expect(main(['destroy-failed'], env({ PR_NUMBER: '8', DESTROY_RESULT: 'cancelled' }))).resolves.toBe('created');
+    await expect(main(['destroy-failed'], env({ PR_NUMBER: '8', DESTROY_RESULT: 'cancelled' }))).resolves.toBe(
+      'created',
+    );
     expect(gh.comments.get(8)?.[0]?.body).toMatch(/could NOT be destroyed[\s\S]*the destroy job was cancelled/);
     await expect(main(['destroy-failed'], env({ PR_NUMBER: '8', DESTROY_RESULT: 'success' }))).rejects.toThrow(
       'DESTROY_RESULT must be one of failure, cancelled, skipped (or unset), got "success"',
@@ -220,15 +273,25 @@ describe('sticky comment against a fake GitHub API', () => {
   });
 
   it('rejects a bad state or PR number with a message naming it', async () => {
-    await expect(main(['deleted'], env({}))).rejects.toThrow(/one of pr-open, extract, deployed, failed, destroyed, destroy-failed; got "deleted"/);
-    await expect(main(['failed'], env({ PR_NUMBER: 'abc' }))).rejects.toThrow(/PR_NUMBER must be a positive integer, got "abc"/);
+    await expect(main(['deleted'], env({}))).rejects.toThrow(
+      /one of pr-open, extract, deployed, failed, destroyed, destroy-failed; got "deleted"/,
+    );
+    await expect(main(['failed'], env({ PR_NUMBER: 'abc' }))).rejects.toThrow(
+      /PR_NUMBER must be a positive integer, got "abc"/,
+    );
     await expect(main(['deployed'], env({}))).rejects.toThrow(/KEY_COUNT is required/);
-    await expect(main(['deployed'], env({ KEY_COUNT: '1; rm' }))).rejects.toThrow(/KEY_COUNT must be a positive integer, got "1; rm"/);
+    await expect(main(['deployed'], env({ KEY_COUNT: '1; rm' }))).rejects.toThrow(
+      /KEY_COUNT must be a positive integer, got "1; rm"/,
+    );
   });
 
   it('surfaces API failures with the status', async () => {
     const client = new GitHubClient({ apiUrl: gh.url, token: 't', repo: REPO });
-    await expect(client.request('PATCH', `/repos/${REPO}/issues/comments/999999`, { body: 'x' })).rejects.toThrow(/failed with 404/);
-    expect(() => new GitHubClient({ apiUrl: gh.url, token: 't', repo: 'no-slash' })).toThrow(/owner\/name", got "no-slash"/);
+    await expect(client.request('PATCH', `/repos/${REPO}/issues/comments/999999`, { body: 'x' })).rejects.toThrow(
+      /failed with 404/,
+    );
+    expect(() => new GitHubClient({ apiUrl: gh.url, token: 't', repo: 'no-slash' })).toThrow(
+      /owner\/name", got "no-slash"/,
+    );
   });
 });

@@ -27,7 +27,13 @@ const logs: string[] = [];
 
 beforeAll(async () => {
   outDir = mkdtempSync(join(tmpdir(), 'zen-smoke-'));
-  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), KEY_COUNT: '4', KEYS_PER_SHARD: '2', SMART_PLACEMENT: 'true' };
+  const env = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? tmpdir(),
+    KEY_COUNT: '4',
+    KEYS_PER_SHARD: '2',
+    SMART_PLACEMENT: 'true',
+  };
   await runSynth({ outDir, env: synthEnv(env, 'prod', undefined) });
   fake = await startFakeGemini({ port: 0 });
   const stackDir = join(outDir, 'stacks', 'prod');
@@ -76,9 +82,14 @@ it('GET /v1/models passes through orchestrator, shard and a pool key; every resu
   expect(text).not.toMatch(/canary-key/);
 });
 
-it('the wrong password fails both checks with the gateway\'s 401, and no key is spent', async () => {
+it("the wrong password fails both checks with the gateway's 401, and no key is spent", async () => {
   const before = fake.calls.length;
-  const result = await runSmoke({ baseUrl: running.url, pass: 'wrong-password', sleep: async () => undefined, retryDelaysMs: [] });
+  const result = await runSmoke({
+    baseUrl: running.url,
+    pass: 'wrong-password',
+    sleep: async () => undefined,
+    retryDelaysMs: [],
+  });
   expect(result.ok).toBe(false);
   expect(result.checks[0]).toMatchObject({ status: 401, detail: 'answered 401 (invalid_api_key)' });
   expect(fake.calls.length).toBe(before);

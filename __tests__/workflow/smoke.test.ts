@@ -3,7 +3,14 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_RETRY_DELAYS_MS, main, renderSmokeSummary, runSmoke, SMOKE_CHECKS, smokeDetail } from '../../scripts/ci/smoke';
+import {
+  DEFAULT_RETRY_DELAYS_MS,
+  main,
+  renderSmokeSummary,
+  runSmoke,
+  SMOKE_CHECKS,
+  smokeDetail,
+} from '../../scripts/ci/smoke';
 
 const PASS = 'canary-smoke-pass-7f3a';
 const WORKERS_DEV = 'https://zen-ai-router-orchestrator.acme.workers.dev';
@@ -29,14 +36,22 @@ async function startFakeGateway(): Promise<FakeGateway> {
     res.setHeader('content-type', 'application/json');
     if (req.headers.authorization !== `Bearer ${PASS}`) {
       res.statusCode = 401;
-      res.end(JSON.stringify({ error: { message: 'Incorrect password.', type: 'authentication_error', code: 'invalid_api_key' } }));
+      res.end(
+        JSON.stringify({
+          error: { message: 'Incorrect password.', type: 'authentication_error', code: 'invalid_api_key' },
+        }),
+      );
       return;
     }
     const statuses = plan.get(path) ?? [200];
     const status = (statuses.length > 1 ? statuses.shift() : statuses[0]) as number;
     res.statusCode = status;
     if (status === 301) res.setHeader('location', 'https://elsewhere.example/');
-    res.end(status === 200 ? JSON.stringify({ object: 'list', data: [] }) : JSON.stringify({ error: { code: status === 404 ? 'unknown_url' : 'Some Text!' } }));
+    res.end(
+      status === 200
+        ? JSON.stringify({ object: 'list', data: [] })
+        : JSON.stringify({ error: { code: status === 404 ? 'unknown_url' : 'Some Text!' } }),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
@@ -94,14 +109,23 @@ describe('runSmoke', () => {
     gateway.plan.set('/zen/status', [404]);
     const result = await runSmoke({ baseUrl: gateway.url, pass: PASS, sleep, retryDelaysMs: [5, 5] });
     expect(result.ok).toBe(false);
-    expect(result.checks[1]).toEqual({ path: '/zen/status', status: 404, ok: false, detail: 'answered 404 (unknown_url)', attempts: 3 });
+    expect(result.checks[1]).toEqual({
+      path: '/zen/status',
+      status: 404,
+      ok: false,
+      detail: 'answered 404 (unknown_url)',
+      attempts: 3,
+    });
     expect(gateway.requests.filter((r) => r.path === '/zen/status')).toHaveLength(3);
     expect(smokeDetail(result)).toBe('GET /v1/models 200; GET /zen/status answered 404 (unknown_url)');
   });
 
   it('fails on a wrong password (401) and never repeats text that is not a gateway error code', async () => {
     const wrong = await runSmoke({ baseUrl: gateway.url, pass: 'not-it', sleep, retryDelaysMs: [] });
-    expect(wrong.checks.map((c) => c.detail)).toEqual(['answered 401 (invalid_api_key)', 'answered 401 (invalid_api_key)']);
+    expect(wrong.checks.map((c) => c.detail)).toEqual([
+      'answered 401 (invalid_api_key)',
+      'answered 401 (invalid_api_key)',
+    ]);
     gateway.plan.set('/v1/models', [500]);
     const odd = await runSmoke({ baseUrl: gateway.url, pass: PASS, sleep, retryDelaysMs: [] });
     expect(odd.checks[0]?.detail).toBe('answered 500');
@@ -169,35 +193,57 @@ describe('smoke.ts main (the workflow step)', () => {
   });
 
   it('reads the URL from the deploy outputs file, passes, and writes outputs and a summary without the password', async () => {
-    writeFileSync(outputsFile(), JSON.stringify({ prod: { public_worker_name: 'zen-ai-router-orchestrator', public_worker_url: WORKERS_DEV } }));
+    writeFileSync(
+      outputsFile(),
+      JSON.stringify({ prod: { public_worker_name: 'zen-ai-router-orchestrator', public_worker_url: WORKERS_DEV } }),
+    );
     const lines: string[] = [];
     await expect(main(env(), { fetch: viaFake, sleep, stdout: (l) => lines.push(l) })).resolves.toBe(0);
-    expect(readFileSync(files().output, 'utf8')).toBe('smoke=passed\nsmoke-detail=GET /v1/models 200; GET /zen/status 200\n');
+    expect(readFileSync(files().output, 'utf8')).toBe(
+      'smoke=passed\nsmoke-detail=GET /v1/models 200; GET /zen/status 200\n',
+    );
     expect(readFileSync(files().summary, 'utf8')).toContain('### Smoke test of `prod`: passed');
     expect(lines).toEqual(['smoke test of prod passed: GET /v1/models 200; GET /zen/status 200']);
-    expect([readFileSync(files().output, 'utf8'), readFileSync(files().summary, 'utf8'), ...lines].join('\n')).not.toContain(PASS);
+    expect(
+      [readFileSync(files().output, 'utf8'), readFileSync(files().summary, 'utf8'), ...lines].join('\n'),
+    ).not.toContain(PASS);
   });
 
   it('fails the step with an error annotation when a check fails', async () => {
-    writeFileSync(outputsFile(), JSON.stringify({ 'preview-42': { public_worker_url: WORKERS_DEV.replace('orchestrator', 'worker-preview-42') } }));
+    writeFileSync(
+      outputsFile(),
+      JSON.stringify({ 'preview-42': { public_worker_url: WORKERS_DEV.replace('orchestrator', 'worker-preview-42') } }),
+    );
     gateway.plan.set('/zen/status', [404]);
     const lines: string[] = [];
-    const fetchPreview: typeof fetch = (input, init) => fetch(new URL(new URL(String(input)).pathname, gateway.url), init);
+    const fetchPreview: typeof fetch = (input, init) =>
+      fetch(new URL(new URL(String(input)).pathname, gateway.url), init);
     const code = await main(env({ STACK: 'preview-42' }), { fetch: fetchPreview, sleep, stdout: (l) => lines.push(l) });
     expect(code).toBe(1);
-    expect(lines).toEqual(['::error title=Smoke test of preview-42 failed::GET /v1/models 200; GET /zen/status answered 404 (unknown_url)']);
-    expect(readFileSync(files().output, 'utf8')).toBe('smoke=failed\nsmoke-detail=GET /v1/models 200; GET /zen/status answered 404 (unknown_url)\n');
+    expect(lines).toEqual([
+      '::error title=Smoke test of preview-42 failed::GET /v1/models 200; GET /zen/status answered 404 (unknown_url)',
+    ]);
+    expect(readFileSync(files().output, 'utf8')).toBe(
+      'smoke=failed\nsmoke-detail=GET /v1/models 200; GET /zen/status answered 404 (unknown_url)\n',
+    );
   });
 
   it('without a workers.dev URL in the outputs it sends nothing and says to set WORKERS_DEV_SUBDOMAIN', async () => {
     // what the stack outputs when the subdomain is unset, and a URL that is not a workers.dev one
     for (const url of ['', 'https://evil.example/x.workers.dev']) {
-      writeFileSync(outputsFile(), JSON.stringify({ prod: { public_worker_name: 'zen-ai-router-orchestrator', public_worker_url: url } }));
+      writeFileSync(
+        outputsFile(),
+        JSON.stringify({ prod: { public_worker_name: 'zen-ai-router-orchestrator', public_worker_url: url } }),
+      );
       writeFileSync(files().output, '');
       const lines: string[] = [];
       await expect(main(env(), { fetch: viaFake, sleep, stdout: (l) => lines.push(l) })).resolves.toBe(1);
-      expect(lines[0]).toMatch(/^::error title=Smoke test::the prod outputs hold no workers\.dev URL .*set the WORKERS_DEV_SUBDOMAIN variable/);
-      expect(readFileSync(files().output, 'utf8')).toBe('smoke=failed\nsmoke-detail=not run: no workers.dev URL (set WORKERS_DEV_SUBDOMAIN)\n');
+      expect(lines[0]).toMatch(
+        /^::error title=Smoke test::the prod outputs hold no workers\.dev URL .*set the WORKERS_DEV_SUBDOMAIN variable/,
+      );
+      expect(readFileSync(files().output, 'utf8')).toBe(
+        'smoke=failed\nsmoke-detail=not run: no workers.dev URL (set WORKERS_DEV_SUBDOMAIN)\n',
+      );
     }
     expect(gateway.requests).toEqual([]);
   });
@@ -205,7 +251,9 @@ describe('smoke.ts main (the workflow step)', () => {
   it('rejects missing or malformed inputs with a message naming them', async () => {
     const io = { fetch: viaFake, sleep, stdout: () => undefined };
     await expect(main(env({ GATEWAY_PASS: '' }), io)).rejects.toThrow('environment variable GATEWAY_PASS is required');
-    await expect(main(env({ STACK: 'staging' }), io)).rejects.toThrow('STACK must be prod or preview-<pr number>, got "staging"');
+    await expect(main(env({ STACK: 'staging' }), io)).rejects.toThrow(
+      'STACK must be prod or preview-<pr number>, got "staging"',
+    );
     await expect(main(env({ OUTPUTS_FILE: '' }), io)).rejects.toThrow('environment variable OUTPUTS_FILE is required');
   });
 });

@@ -50,7 +50,9 @@ export function collectSecrets(secretsJson: string | undefined): CollectedSecret
     throw new CollectKeysError(`${SECRETS_ENV} is not valid JSON (its content is not shown because it holds secrets)`);
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new CollectKeysError(`${SECRETS_ENV} must be a JSON object of secret name to value, got ${Array.isArray(parsed) ? 'an array' : typeof parsed}`);
+    throw new CollectKeysError(
+      `${SECRETS_ENV} must be a JSON object of secret name to value, got ${Array.isArray(parsed) ? 'an array' : typeof parsed}`,
+    );
   }
 
   const found: { n: number; name: string; value: string }[] = [];
@@ -65,7 +67,9 @@ export function collectSecrets(secretsJson: string | undefined): CollectedSecret
     const digits = match[1] as string;
     if (digits.startsWith('0')) {
       // KEY01 next to KEY1 would silently reorder or duplicate keys; a clear failure is cheaper than a wrong key set.
-      throw new CollectKeysError(`secret ${name} is not a valid key name: use KEY1, KEY2, ... (no leading zeros, no KEY0)`);
+      throw new CollectKeysError(
+        `secret ${name} is not a valid key name: use KEY1, KEY2, ... (no leading zeros, no KEY0)`,
+      );
     }
     if (typeof value !== 'string') {
       throw new CollectKeysError(`secret ${name} must be a string, got ${value === null ? 'null' : typeof value}`);

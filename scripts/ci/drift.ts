@@ -57,7 +57,9 @@ export type StateCheck =
 export function classifyStateList(status: number | null, stdout: string, stderr: string): StateCheck {
   if (status === 0) {
     const resources = stdout.split('\n').filter((line) => line.trim() !== '').length;
-    return resources > 0 ? { deployed: true, resources } : { deployed: false, reason: 'the prod state holds no resources' };
+    return resources > 0
+      ? { deployed: true, resources }
+      : { deployed: false, reason: 'the prod state holds no resources' };
   }
   if (/No state file was found/i.test(stderr)) return { deployed: false, reason: 'there is no prod state yet' };
   const tail = stderr.trim().split('\n').slice(-5).join(' ').trim();
@@ -152,12 +154,20 @@ async function plan(env: NodeJS.ProcessEnv): Promise<number> {
   const tfEnv = terraformEnv(env);
   run('terraform', [`-chdir=${STACK_DIR}`, 'init', '-input=false', '-no-color'], tfEnv);
 
-  const list = spawnSync('terraform', [...STATE_LIST_ARGS], { env: tfEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const list = spawnSync('terraform', [...STATE_LIST_ARGS], {
+    env: tfEnv,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const state = classifyStateList(list.status, list.stdout ?? '', list.stderr ?? '');
   if (!state.deployed) {
     const message = `${state.reason}, so there is nothing deployed to compare with; the check starts after the first deploy of main.`;
     process.stdout.write(`::notice title=Drift check skipped::${message}\n`);
-    if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, `### Drift check skipped\n\n${message[0]?.toUpperCase()}${message.slice(1)}\n`);
+    if (env.GITHUB_STEP_SUMMARY)
+      appendFileSync(
+        env.GITHUB_STEP_SUMMARY,
+        `### Drift check skipped\n\n${message[0]?.toUpperCase()}${message.slice(1)}\n`,
+      );
     appendFileSync(requireEnv(env, 'GITHUB_OUTPUT'), driftOutputs('skipped', ''));
     return 0;
   }
@@ -183,13 +193,20 @@ async function plan(env: NodeJS.ProcessEnv): Promise<number> {
     return 1;
   }
   const drift = code === 2;
-  appendFileSync(requireEnv(env, 'GITHUB_OUTPUT'), driftOutputs(drift, drift ? renderDriftReport(summary, env.RUN_URL) : ''));
+  appendFileSync(
+    requireEnv(env, 'GITHUB_OUTPUT'),
+    driftOutputs(drift, drift ? renderDriftReport(summary, env.RUN_URL) : ''),
+  );
   process.stdout.write(drift ? 'drift detected\n' : 'prod matches main\n');
   return 0;
 }
 
 /** GITHUB_OUTPUT text for `drift` and the multi-line `report`, with a delimiter that cannot occur in the report. */
-export function driftOutputs(drift: boolean | 'skipped', reportText: string, delimiter = `EOF_${randomUUID()}`): string {
+export function driftOutputs(
+  drift: boolean | 'skipped',
+  reportText: string,
+  delimiter = `EOF_${randomUUID()}`,
+): string {
   if (reportText.includes(delimiter)) throw new Error('report contains the output delimiter');
   return `drift=${drift}\nreport<<${delimiter}\n${reportText}\n${delimiter}\n`;
 }
@@ -206,7 +223,8 @@ export async function report(env: NodeJS.ProcessEnv): Promise<string> {
   let result: string;
   if (drift) {
     const body = requireEnv(env, 'DRIFT_REPORT');
-    if (!body.includes(DRIFT_MARKER)) throw new Error('DRIFT_REPORT does not look like a drift report (marker missing)');
+    if (!body.includes(DRIFT_MARKER))
+      throw new Error('DRIFT_REPORT does not look like a drift report (marker missing)');
     if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, body.replace(DRIFT_MARKER, ''));
     if (open?.number !== undefined) {
       await client.updateIssue(open.number, { body });
@@ -215,7 +233,10 @@ export async function report(env: NodeJS.ProcessEnv): Promise<string> {
       result = `opened issue #${await client.createIssue('Drift detected in the prod stack', body)}`;
     }
   } else if (open?.number !== undefined) {
-    await client.comment(open.number, `No drift any more${env.RUN_URL ? ` ([workflow run](${env.RUN_URL}))` : ''}: closing.`);
+    await client.comment(
+      open.number,
+      `No drift any more${env.RUN_URL ? ` ([workflow run](${env.RUN_URL}))` : ''}: closing.`,
+    );
     await client.updateIssue(open.number, { state: 'closed' });
     result = `closed issue #${open.number}`;
   } else {

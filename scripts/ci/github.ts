@@ -94,7 +94,9 @@ export class GitHubClient {
   /** The open issue (not PR) opened by a bot whose body carries `marker`. */
   async findOpenIssue(marker: string): Promise<IssueLike | undefined> {
     const issues = await this.list<IssueLike>(`${this.repoPath}/issues?state=open`);
-    return issues.find((i) => i.pull_request === undefined && i.user?.type === 'Bot' && (i.body ?? '').includes(marker));
+    return issues.find(
+      (i) => i.pull_request === undefined && i.user?.type === 'Bot' && (i.body ?? '').includes(marker),
+    );
   }
 
   async isPullRequestOpen(pr: number): Promise<boolean> {

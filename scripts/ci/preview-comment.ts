@@ -52,9 +52,13 @@ export function extractPreviewOutputs(outputs: unknown, stack: string): PreviewO
   walk(root, '');
 
   const url = leaves.find((l) => WORKERS_DEV_URL.test(l.value))?.value;
-  const named = leaves.find((l) => /script|worker/i.test(l.key) && /name/i.test(l.key) && /^[a-z0-9][a-z0-9_-]*$/i.test(l.value));
+  const named = leaves.find(
+    (l) => /script|worker/i.test(l.key) && /name/i.test(l.key) && /^[a-z0-9][a-z0-9_-]*$/i.test(l.value),
+  );
   const fromUrl = url ? new URL(url).hostname.split('.')[0] : undefined;
-  const bound = counts.find((c) => /bound/i.test(c.key) && /key/i.test(c.key) && Number.isSafeInteger(c.value) && c.value > 0);
+  const bound = counts.find(
+    (c) => /bound/i.test(c.key) && /key/i.test(c.key) && Number.isSafeInteger(c.value) && c.value > 0,
+  );
   return { url, scriptName: named?.value ?? fromUrl, boundKeyCount: bound?.value };
 }
 
@@ -85,7 +89,8 @@ export type DestroyResult = (typeof DESTROY_RESULTS)[number];
 
 const DESTROY_FAILURE_TEXT: Record<DestroyResult, string> = {
   failure: '`cdktf destroy` failed',
-  cancelled: 'the destroy job was cancelled before it finished (a reopen of the pull request replaces a pending destroy)',
+  cancelled:
+    'the destroy job was cancelled before it finished (a reopen of the pull request replaces a pending destroy)',
   skipped: 'the destroy job did not run',
 };
 
@@ -148,7 +153,9 @@ export function renderPreviewComment(state: PreviewState, ctx: CommentContext): 
 function renderSmoke(smoke: SmokeOutcome | undefined): string {
   if (smoke === undefined) return '_not run_';
   const detail = smoke.detail ? ` (${smoke.detail})` : '';
-  return smoke.passed ? `passed${detail}` : `**failed**${detail}: the preview is deployed but does not answer as it should`;
+  return smoke.passed
+    ? `passed${detail}`
+    : `**failed**${detail}: the preview is deployed but does not answer as it should`;
 }
 
 /** smoke.ts writes paths, statuses and error codes only; anything else is dropped before it reaches markdown */
@@ -173,7 +180,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     throw new Error(`first argument must be one of ${COMMANDS.join(', ')}; got "${argv[0] ?? ''}"`);
   }
   const prNumber = Number(requireEnv(env, 'PR_NUMBER'));
-  if (!Number.isInteger(prNumber) || prNumber <= 0) throw new Error(`PR_NUMBER must be a positive integer, got "${env.PR_NUMBER}"`);
+  if (!Number.isInteger(prNumber) || prNumber <= 0)
+    throw new Error(`PR_NUMBER must be a positive integer, got "${env.PR_NUMBER}"`);
 
   if (command === 'pr-open') {
     const open = await clientFromEnv(env).isPullRequestOpen(prNumber);
@@ -181,7 +189,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     return open ? 'open' : 'closed';
   }
   if (command === 'extract') {
-    const outputs = extractPreviewOutputs(JSON.parse(readFileSync(requireEnv(env, 'OUTPUTS_FILE'), 'utf8')), `preview-${prNumber}`);
+    const outputs = extractPreviewOutputs(
+      JSON.parse(readFileSync(requireEnv(env, 'OUTPUTS_FILE'), 'utf8')),
+      `preview-${prNumber}`,
+    );
     // collect-keys' count of KEY<n> secrets: what the preview holds unless the stack says it holds fewer
     const collected = /^[1-9][0-9]*$/.test(env.COLLECTED_KEY_COUNT ?? '') ? (env.COLLECTED_KEY_COUNT as string) : '';
     const keyCount = outputs.boundKeyCount === undefined ? collected : String(outputs.boundKeyCount);
@@ -197,12 +208,20 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     state = {
       kind: command,
       // re-validated here: the values crossed a job boundary and end up in markdown
-      outputs: { url: url && WORKERS_DEV_URL.test(url) ? url : undefined, scriptName: /^[a-z0-9_-]+$/i.test(env.SCRIPT_NAME ?? '') ? env.SCRIPT_NAME : undefined },
+      outputs: {
+        url: url && WORKERS_DEV_URL.test(url) ? url : undefined,
+        scriptName: /^[a-z0-9_-]+$/i.test(env.SCRIPT_NAME ?? '') ? env.SCRIPT_NAME : undefined,
+      },
       keyCount: Number(rawCount),
-      configuredKeyCount: /^[1-9][0-9]*$/.test(env.CONFIGURED_KEY_COUNT ?? '') ? Number(env.CONFIGURED_KEY_COUNT) : undefined,
+      configuredKeyCount: /^[1-9][0-9]*$/.test(env.CONFIGURED_KEY_COUNT ?? '')
+        ? Number(env.CONFIGURED_KEY_COUNT)
+        : undefined,
       smoke:
         env.SMOKE === 'passed' || env.SMOKE === 'failed'
-          ? { passed: env.SMOKE === 'passed', detail: SMOKE_DETAIL.test(env.SMOKE_DETAIL ?? '') ? env.SMOKE_DETAIL : undefined }
+          ? {
+              passed: env.SMOKE === 'passed',
+              detail: SMOKE_DETAIL.test(env.SMOKE_DETAIL ?? '') ? env.SMOKE_DETAIL : undefined,
+            }
           : undefined,
     };
   } else if (command === 'destroy-failed') {

@@ -76,8 +76,10 @@ async function attempt(options: SmokeOptions, path: string): Promise<Omit<CheckR
     });
   } catch (error) {
     const err = error as { name?: unknown; cause?: { code?: unknown } };
-    if (err.name === 'TimeoutError') return { status: undefined, ok: false, detail: `no answer within ${timeoutMs / 1000} s` };
-    const code = typeof err.cause?.code === 'string' && /^[A-Z_]+$/.test(err.cause.code) ? err.cause.code : 'network error';
+    if (err.name === 'TimeoutError')
+      return { status: undefined, ok: false, detail: `no answer within ${timeoutMs / 1000} s` };
+    const code =
+      typeof err.cause?.code === 'string' && /^[A-Z_]+$/.test(err.cause.code) ? err.cause.code : 'network error';
     return { status: undefined, ok: false, detail: `no answer (${code})` };
   }
   const text = await res.text().catch(() => '');
@@ -89,7 +91,9 @@ async function attempt(options: SmokeOptions, path: string): Promise<Omit<CheckR
   }
   if (res.status === 200) {
     const isObject = body !== null && typeof body === 'object' && !Array.isArray(body);
-    return isObject ? { status: 200, ok: true, detail: '200' } : { status: 200, ok: false, detail: 'answered 200 without a JSON object' };
+    return isObject
+      ? { status: 200, ok: true, detail: '200' }
+      : { status: 200, ok: false, detail: 'answered 200 without a JSON object' };
   }
   // the gateway's own errors carry a code; Google's and Cloudflare's may not, and their text is not repeated
   const code = (body as { error?: { code?: unknown } } | undefined)?.error?.code;
@@ -139,7 +143,7 @@ export function renderSmokeSummary(stack: string, baseUrl: string, result: Smoke
     '',
     result.ok
       ? 'The deployed gateway answers.'
-      : 'The deploy itself finished, but the gateway does not answer as it should: look at the workers\' logs ' +
+      : "The deploy itself finished, but the gateway does not answer as it should: look at the workers' logs " +
         '(Workers & Pages → the worker → Observability), or re-run this job once to rule out a slow rollout.',
     '',
   ].join('\n');
@@ -154,7 +158,8 @@ interface Io {
 /** CLI; resolves to the exit code. */
 export async function main(env: NodeJS.ProcessEnv, io: Io): Promise<number> {
   const stack = requireEnv(env, 'STACK');
-  if (!/^(prod|preview-[1-9][0-9]*)$/.test(stack)) throw new Error(`STACK must be prod or preview-<pr number>, got "${stack}"`);
+  if (!/^(prod|preview-[1-9][0-9]*)$/.test(stack))
+    throw new Error(`STACK must be prod or preview-<pr number>, got "${stack}"`);
   const pass = requireEnv(env, 'GATEWAY_PASS');
   const outputs: unknown = JSON.parse(readFileSync(requireEnv(env, 'OUTPUTS_FILE'), 'utf8'));
   // only an https://<name>.<sub>.workers.dev URL passes extraction, so the password cannot be sent anywhere else
@@ -165,9 +170,10 @@ export async function main(env: NodeJS.ProcessEnv, io: Io): Promise<number> {
   if (url === undefined) {
     const message =
       `the ${stack} outputs hold no workers.dev URL (public_worker_url stays empty until WORKERS_DEV_SUBDOMAIN is set), ` +
-      'so nothing could be called: set the WORKERS_DEV_SUBDOMAIN variable to the account\'s workers.dev subdomain';
+      "so nothing could be called: set the WORKERS_DEV_SUBDOMAIN variable to the account's workers.dev subdomain";
     io.stdout(`::error title=Smoke test::${message}`);
-    if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, `### Smoke test of \`${stack}\`: FAILED\n\n${message}.\n`);
+    if (env.GITHUB_STEP_SUMMARY)
+      appendFileSync(env.GITHUB_STEP_SUMMARY, `### Smoke test of \`${stack}\`: FAILED\n\n${message}.\n`);
     report('failed', 'not run: no workers.dev URL (set WORKERS_DEV_SUBDOMAIN)');
     return 1;
   }
@@ -176,7 +182,9 @@ export async function main(env: NodeJS.ProcessEnv, io: Io): Promise<number> {
   const detail = smokeDetail(result);
   if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, renderSmokeSummary(stack, baseUrl, result));
   report(result.ok ? 'passed' : 'failed', detail);
-  io.stdout(result.ok ? `smoke test of ${stack} passed: ${detail}` : `::error title=Smoke test of ${stack} failed::${detail}`);
+  io.stdout(
+    result.ok ? `smoke test of ${stack} passed: ${detail}` : `::error title=Smoke test of ${stack} failed::${detail}`,
+  );
   return result.ok ? 0 : 1;
 }
 

@@ -14,14 +14,20 @@ export const CDKTF_NATIVE_MODULE = '@cdktf/node-pty-prebuilt-multiarch';
 
 /** Why the CLI's native module did not load, from the loader's error output. */
 export function nativeModuleProblem(stderr: string, nodeVersion: string, abi: string): string {
-  const compiledFor = /NODE_MODULE_VERSION (\d+)\. This version of Node\.js requires\s+NODE_MODULE_VERSION (\d+)/.exec(stderr);
+  const compiledFor = /NODE_MODULE_VERSION (\d+)\. This version of Node\.js requires\s+NODE_MODULE_VERSION (\d+)/.exec(
+    stderr,
+  );
   if (compiledFor) {
     return `${CDKTF_NATIVE_MODULE} was compiled for another Node.js (ABI ${compiledFor[1]}; Node.js ${nodeVersion} needs ABI ${compiledFor[2]}): ERR_DLOPEN_FAILED`;
   }
   if (/Cannot find module '\.\.\/build\/Release\/pty\.node'/.test(stderr)) {
     return `${CDKTF_NATIVE_MODULE} has no build for Node.js ${nodeVersion} (ABI ${abi}) and npm did not compile one: "Cannot find module '../build/Release/pty.node'"`;
   }
-  const last = stderr.split('\n').map((line) => line.trim()).filter((line) => /Error/.test(line)).pop();
+  const last = stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => /Error/.test(line))
+    .pop();
   return `${CDKTF_NATIVE_MODULE} does not load on Node.js ${nodeVersion}: ${last ?? 'no error output'}`;
 }
 
@@ -30,6 +36,9 @@ export function nativeModuleProblem(stderr: string, nodeVersion: string, abi: st
  * one); `undefined` when it loads, else why not.
  */
 export function cdktfCliLoadProblem(): string | undefined {
-  const probe = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(CDKTF_NATIVE_MODULE)})`], { cwd: PROJECT_ROOT, encoding: 'utf8' });
+  const probe = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(CDKTF_NATIVE_MODULE)})`], {
+    cwd: PROJECT_ROOT,
+    encoding: 'utf8',
+  });
   return probe.status === 0 ? undefined : nativeModuleProblem(probe.stderr, process.version, process.versions.modules);
 }

@@ -83,7 +83,7 @@ export function synthEnv(
     // GEMINI_BASE_URL means "where the emulated shards call" here and is applied to the emulation, not baked in
     if (value !== undefined && !name.startsWith('TF_VAR_') && name !== 'GEMINI_BASE_URL') out[name] = value;
   }
-  out.PR_NUMBER = stack.startsWith('preview-') ? stack.slice('preview-'.length) : (env.PR_NUMBER || DEFAULT_PREVIEW_PR);
+  out.PR_NUMBER = stack.startsWith('preview-') ? stack.slice('preview-'.length) : env.PR_NUMBER || DEFAULT_PREVIEW_PR;
   if (apiKeyCount !== undefined) {
     if (env.KEY_COUNT !== undefined && env.KEY_COUNT !== '' && Number(env.KEY_COUNT) !== apiKeyCount) {
       throw new CliError(
@@ -115,7 +115,9 @@ export function resolveSecrets(
   }
   const pass = env.TF_VAR_pass;
   if (pass === undefined || pass.trim() === '') {
-    throw new CliError('TF_VAR_pass is not set: with real keys in TF_VAR_api_keys, choose the password clients must send');
+    throw new CliError(
+      'TF_VAR_pass is not set: with real keys in TF_VAR_api_keys, choose the password clients must send',
+    );
   }
   return { apiKeys: parseApiKeys(raw), pass, demo: false };
 }
@@ -189,7 +191,10 @@ const NAMED_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\
 export function printable(text: string): string {
   return text.replace(CONTROL, (char) => {
     const code = char.charCodeAt(0);
-    return NAMED_ESCAPES[char] ?? (code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
+    return (
+      NAMED_ESCAPES[char] ??
+      (code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`)
+    );
   });
 }
 

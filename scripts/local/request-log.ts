@@ -87,7 +87,8 @@ export class RequestLog {
       return;
     }
     const seen = this.pending.get(requestId) ?? { at: now };
-    const next: Pending = event === 'orchestrator_request' ? { ...seen, orchestrator: fields } : { ...seen, shard: fields };
+    const next: Pending =
+      event === 'orchestrator_request' ? { ...seen, orchestrator: fields } : { ...seen, shard: fields };
     // an orchestrator that answered by itself (no shard, or the shard threw) will get no shard line
     const complete = (next.orchestrator && next.shard) || (next.orchestrator && next.orchestrator.error !== undefined);
     if (complete) {

@@ -82,7 +82,9 @@ export async function startTopology(options: StartOptions): Promise<RunningTopol
     ...(options.log ? { log: options.log } : {}),
     ...(options.onRuntimeOutput ? { handleRuntimeStdio: rawOutputHandler(options.onRuntimeOutput) } : {}),
     workers: options.topology.workers.map((worker) =>
-      worker === publicWorker ? { ...worker.options, unsafeDirectSockets: [{ host, port: options.port }] } : worker.options,
+      worker === publicWorker
+        ? { ...worker.options, unsafeDirectSockets: [{ host, port: options.port }] }
+        : worker.options,
     ),
   });
   let url: URL;

@@ -84,28 +84,42 @@ export function appEnv(
   if (!out.NODE_OPTIONS) out.NODE_OPTIONS = '--max-old-space-size=4096';
   if (!out.NODE_ENV) out.NODE_ENV = 'production';
   // cdktf.json's context replaces one from the environment, as in the CLI; both are usually absent or empty
-  const context = config.context ?? (out.CDKTF_CONTEXT_JSON ? (JSON.parse(out.CDKTF_CONTEXT_JSON) as Record<string, unknown>) : {});
+  const context =
+    config.context ?? (out.CDKTF_CONTEXT_JSON ? (JSON.parse(out.CDKTF_CONTEXT_JSON) as Record<string, unknown>) : {});
   return {
     ...out,
     CDKTF_OUTDIR: outDir,
     // error annotations land in the manifest instead of throwing, and are reported from there as the CLI does
     CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS: 'true',
-    CDKTF_CONTEXT_JSON: JSON.stringify({ ...context, cdktfRelativeModules: (config.terraformModules ?? []).filter(isRelativeModule) }),
+    CDKTF_CONTEXT_JSON: JSON.stringify({
+      ...context,
+      cdktfRelativeModules: (config.terraformModules ?? []).filter(isRelativeModule),
+    }),
     SYNTH_HCL_OUTPUT: 'false',
   };
 }
 
 /** The lines of the app's output that explain a failure: its `configuration error:` lines if any, else the tail. */
 export function synthFailureSummary(output: string): string {
-  const lines = output.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').split(/\r?\n/).map((line) => line.trimEnd());
+  const lines = output
+    .replace(/\x1b\[[0-9;]*[A-Za-z]/g, '')
+    .split(/\r?\n/)
+    .map((line) => line.trimEnd());
   const configErrors = [...new Set(lines.filter((l) => /^\s*configuration error:/.test(l)).map((l) => l.trim()))];
   if (configErrors.length > 0) return configErrors.join('\n');
-  return lines.filter((l) => l.trim() !== '').slice(-15).join('\n');
+  return lines
+    .filter((l) => l.trim() !== '')
+    .slice(-15)
+    .join('\n');
 }
 
 function stackDirectories(outDir: string): string[] {
   const dir = join(outDir, 'stacks');
-  return existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name) : [];
+  return existsSync(dir)
+    ? readdirSync(dir, { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => d.name)
+    : [];
 }
 
 function runApp(nodeArgs: readonly string[], env: Record<string, string>): Promise<string> {
@@ -117,13 +131,22 @@ function runApp(nodeArgs: readonly string[], env: Record<string, string>): Promi
     child.once('error', reject);
     child.once('close', (code, signal) => {
       if (code === 0) resolvePromise(output);
-      else reject(new SynthError(`synth failed (${signal ? `killed by ${signal}` : `exit ${code}`}):\n${synthFailureSummary(output)}`));
+      else
+        reject(
+          new SynthError(
+            `synth failed (${signal ? `killed by ${signal}` : `exit ${code}`}):\n${synthFailureSummary(output)}`,
+          ),
+        );
     });
   });
 }
 
 interface ManifestStack {
-  readonly annotations?: readonly { readonly constructPath?: string; readonly level?: string; readonly message?: string }[];
+  readonly annotations?: readonly {
+    readonly constructPath?: string;
+    readonly level?: string;
+    readonly message?: string;
+  }[];
 }
 
 /** Runs the app the way `cdktf synth --output <outDir>` does; rejects with the app's own explanation when it fails. */
@@ -137,11 +160,16 @@ export async function runSynth({ outDir, env, nodeArgs = APP_NODE_ARGS }: SynthO
   try {
     manifest = JSON.parse(readFileSync(join(outDir, 'manifest.json'), 'utf8')) as typeof manifest;
   } catch (error) {
-    throw new SynthError(`the app exited without writing ${join(outDir, 'manifest.json')} (${(error as Error).message}): does it call app.synth()?`);
+    throw new SynthError(
+      `the app exited without writing ${join(outDir, 'manifest.json')} (${(error as Error).message}): does it call app.synth()?`,
+    );
   }
   const stacks = Object.keys(manifest.stacks ?? {});
   const annotations = Object.values(manifest.stacks ?? {}).flatMap((stack) =>
-    (stack.annotations ?? []).map((a) => ({ level: ANNOTATION_LEVELS[a.level ?? ''] ?? String(a.level), line: `[${a.constructPath}]: ${a.message}` })),
+    (stack.annotations ?? []).map((a) => ({
+      level: ANNOTATION_LEVELS[a.level ?? ''] ?? String(a.level),
+      line: `[${a.constructPath}]: ${a.message}`,
+    })),
   );
   // a stack the app no longer writes must not be emulated or deployed from a stale directory
   for (const name of existing.filter((dir) => !stacks.includes(dir))) {
@@ -149,7 +177,9 @@ export async function runSynth({ outDir, env, nodeArgs = APP_NODE_ARGS }: SynthO
   }
   const errors = annotations.filter((a) => a.level === 'ERROR');
   if (errors.length > 0) {
-    throw new SynthError(`synth reported ${errors.length} error annotation(s):\n${errors.map((a) => `ERROR ${a.line}`).join('\n')}`);
+    throw new SynthError(
+      `synth reported ${errors.length} error annotation(s):\n${errors.map((a) => `ERROR ${a.line}`).join('\n')}`,
+    );
   }
   return { stacks, output, annotations: annotations.map((a) => `${a.level} ${a.line}`) };
 }

@@ -140,7 +140,13 @@ interface ScriptContext {
   readonly options: TopologyOptions;
 }
 
-function resolveText(ctx: ScriptContext, where: string, text: unknown, apiKeyIndexes: Record<string, number>, name: string): string {
+function resolveText(
+  ctx: ScriptContext,
+  where: string,
+  text: unknown,
+  apiKeyIndexes: Record<string, number>,
+  name: string,
+): string {
   if (typeof text === 'string') {
     const key = KEY_REFERENCE.exec(text);
     if (key) {
@@ -172,7 +178,9 @@ function resolveService(ctx: ScriptContext, where: string, service: unknown): st
   }
   const literal = literalString(where, service);
   if (![...ctx.scriptNames.values()].includes(literal)) {
-    throw new TopologyError(`${where} names the worker "${literal}", which is not in this stack and cannot be emulated`);
+    throw new TopologyError(
+      `${where} names the worker "${literal}", which is not in this stack and cannot be emulated`,
+    );
   }
   return literal;
 }
@@ -206,7 +214,9 @@ function buildWorker(ctx: ScriptContext, resourceId: string, script: Json, isPub
     const expected = literalString(`${where}.content_sha256`, script.content_sha256);
     const actual = createHash('sha256').update(code).digest('hex');
     if (actual !== expected) {
-      throw new TopologyError(`${where}.content_sha256 is ${expected} but the bundle's SHA-256 is ${actual}: synth again`);
+      throw new TopologyError(
+        `${where}.content_sha256 is ${expected} but the bundle's SHA-256 is ${actual}: synth again`,
+      );
     }
   }
 
@@ -249,7 +259,8 @@ function buildWorker(ctx: ScriptContext, resourceId: string, script: Json, isPub
     }
   });
 
-  const mainModule = script.main_module === undefined ? undefined : literalString(`${where}.main_module`, script.main_module);
+  const mainModule =
+    script.main_module === undefined ? undefined : literalString(`${where}.main_module`, script.main_module);
   const contents = new TextDecoder().decode(code);
   const workerOptions: WorkerOptions = {
     name: scriptName,
@@ -260,7 +271,10 @@ function buildWorker(ctx: ScriptContext, resourceId: string, script: Json, isPub
     ...(mainModule === undefined
       ? { script: contents, scriptPath: modulePath }
       : // the module is named after main_module, as Cloudflare names the uploaded part
-        { modulesRoot: options.stackDir, modules: [{ type: 'ESModule', path: resolve(options.stackDir, mainModule), contents }] }),
+        {
+          modulesRoot: options.stackDir,
+          modules: [{ type: 'ESModule', path: resolve(options.stackDir, mainModule), contents }],
+        }),
   };
   return { resourceId, scriptName, isPublic, apiKeyIndexes, services: serviceBindings, options: workerOptions };
 }
@@ -281,7 +295,8 @@ export function buildTopology(stack: Json, options: TopologyOptions): Topology {
   for (const [id, subdomain] of resourcesOf(stack, SUBDOMAIN_TYPE)) {
     if (subdomain.enabled !== true) continue;
     const where = `${SUBDOMAIN_TYPE}.${id}.script_name`;
-    const reference = typeof subdomain.script_name === 'string' ? SCRIPT_NAME_REFERENCE.exec(subdomain.script_name) : null;
+    const reference =
+      typeof subdomain.script_name === 'string' ? SCRIPT_NAME_REFERENCE.exec(subdomain.script_name) : null;
     const target = reference
       ? reference[1]
       : [...scriptNames].find(([, name]) => name === literalString(where, subdomain.script_name))?.[0];

@@ -24,7 +24,8 @@ export function shardShares(weights: readonly number[]): number[] {
  * @throws RangeError when no weight is positive
  */
 export function pickWeighted(weights: readonly number[], random: RandomSource): number {
-  if (!weights.some((w) => w > 0)) throw new RangeError(`at least one weight must be positive, got [${weights.join(', ')}]`);
+  if (!weights.some((w) => w > 0))
+    throw new RangeError(`at least one weight must be positive, got [${weights.join(', ')}]`);
   const shares = shardShares(weights);
   const target = random();
   let cumulative = 0;

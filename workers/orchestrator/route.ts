@@ -153,7 +153,9 @@ export async function routeRequest(
     const mayReplay = attempt < order.length - 1;
     const [sent, copy] = body !== null && mayReplay ? body.tee() : [body, null];
     const forwarded =
-      attempt === 0 && copy === null ? new Request(request, { headers, redirect: 'manual' }) : withBody(request, headers, sent);
+      attempt === 0 && copy === null
+        ? new Request(request, { headers, redirect: 'manual' })
+        : withBody(request, headers, sent);
     const outcome = await callShard(backend, forwarded, deps);
 
     if (outcome.kind === 'response') {
@@ -185,7 +187,13 @@ export async function routeRequest(
     }
     log({ shard, status: 502, error: 'shard_error', ...tried });
     // the shard's exception stays in the shard's own Workers Logs; the client only learns that it failed
-    return jsonError(502, 'The backend shard failed to answer; retry the request', 'server_error', 'shard_error', idHeader);
+    return jsonError(
+      502,
+      'The backend shard failed to answer; retry the request',
+      'server_error',
+      'shard_error',
+      idHeader,
+    );
   }
   // only with attempts < 1: shardWeights always leaves a positive weight, so any other order holds a shard
   log({ status: 503, error: 'no_backend' });

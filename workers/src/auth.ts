@@ -28,7 +28,8 @@ export function presentedCredential(surface: Surface, headers: Headers, params: 
   const elsewhere = headers.has('x-api-key') || headers.has('api-key');
   if (surface === 'openai') {
     if (inAuthorization) return { kind: 'present', value: inAuthorization };
-    if (inGoogHeader || inQuery || elsewhere || headers.has('authorization')) return { kind: 'wrong-place', expected: OPENAI_PLACE };
+    if (inGoogHeader || inQuery || elsewhere || headers.has('authorization'))
+      return { kind: 'wrong-place', expected: OPENAI_PLACE };
     return { kind: 'missing' };
   }
   if (inGoogHeader) return { kind: 'present', value: inGoogHeader };

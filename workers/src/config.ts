@@ -42,7 +42,9 @@ export interface SrcConfig {
   readonly maxBodyBytes: number;
 }
 
-export type ConfigResult = { readonly ok: true; readonly config: SrcConfig } | { readonly ok: false; readonly problem: string };
+export type ConfigResult =
+  | { readonly ok: true; readonly config: SrcConfig }
+  | { readonly ok: false; readonly problem: string };
 
 function positiveInt(value: unknown, fallback: number): number | undefined {
   if (value === undefined || value === '') return fallback;
@@ -58,18 +60,19 @@ function boundedInt(value: unknown, fallback: number, max: number): number | und
 
 export function readConfig(env: SrcEnv): ConfigResult {
   const keys = Object.keys(env)
-    .map(name => /^KEY([1-9][0-9]{0,3})$/.exec(name))
+    .map((name) => /^KEY([1-9][0-9]{0,3})$/.exec(name))
     .filter((m): m is RegExpExecArray => m !== null)
-    .map(m => ({ index: Number(m[1]), value: env[m[0]] }))
+    .map((m) => ({ index: Number(m[1]), value: env[m[0]] }))
     .filter((k): k is PoolKey => typeof k.value === 'string' && k.value.trim() !== '')
-    .map(k => ({ index: k.index, value: k.value.trim() }))
+    .map((k) => ({ index: k.index, value: k.value.trim() }))
     .sort((a, b) => a.index - b.index);
   // problems name the binding, never its value
   if (typeof env.PASS !== 'string' || env.PASS === '') return { ok: false, problem: 'PASS is not set' };
   let baseUrl: string;
   try {
     const url = new URL(env.GEMINI_BASE_URL || DEFAULT_GEMINI_BASE_URL);
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') return { ok: false, problem: 'GEMINI_BASE_URL must be http(s)' };
+    if (url.protocol !== 'https:' && url.protocol !== 'http:')
+      return { ok: false, problem: 'GEMINI_BASE_URL must be http(s)' };
     // a query or credentials in the base URL would ride along with every key; neither is needed to reach Google
     if (url.search || url.hash || url.username || url.password) {
       return { ok: false, problem: 'GEMINI_BASE_URL must not have a query, a fragment or credentials' };
@@ -82,7 +85,8 @@ export function readConfig(env: SrcEnv): ConfigResult {
   const timeoutMs = positiveInt(env.UPSTREAM_TIMEOUT_MS, DEFAULT_UPSTREAM_TIMEOUT_MS);
   if (timeoutMs === undefined) return { ok: false, problem: 'UPSTREAM_TIMEOUT_MS must be a positive integer' };
   const maxWaitMs = boundedInt(env.MAX_WAIT_MS, DEFAULT_MAX_WAIT_MS, MAX_MAX_WAIT_MS);
-  if (maxWaitMs === undefined) return { ok: false, problem: `MAX_WAIT_MS must be an integer from 0 to ${MAX_MAX_WAIT_MS}` };
+  if (maxWaitMs === undefined)
+    return { ok: false, problem: `MAX_WAIT_MS must be an integer from 0 to ${MAX_MAX_WAIT_MS}` };
   const maxBodyBytes = positiveInt(env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES);
   if (maxBodyBytes === undefined) return { ok: false, problem: 'MAX_BODY_BYTES must be a positive integer' };
   return { ok: true, config: { keys, pass: env.PASS, baseUrl, timeoutMs, maxWaitMs, maxBodyBytes } };

@@ -7,7 +7,8 @@ import { googleErrorOf } from './quota';
 
 /** OpenAI's error `type` for an HTTP status, so SDKs classify errors the way they do for OpenAI itself. */
 export function openAIErrorType(status: number): string {
-  if (status === 400 || status === 404 || status === 409 || status === 413 || status === 414 || status === 422) return 'invalid_request_error';
+  if (status === 400 || status === 404 || status === 409 || status === 413 || status === 414 || status === 422)
+    return 'invalid_request_error';
   if (status === 401) return 'authentication_error';
   if (status === 403) return 'permission_error';
   if (status === 429) return 'rate_limit_error';
@@ -26,7 +27,7 @@ export function redact(text: string, secrets: readonly string[]): string {
 
 function redactValue(value: unknown, secrets: readonly string[]): unknown {
   if (typeof value === 'string') return redact(value, secrets);
-  if (Array.isArray(value)) return value.map(v => redactValue(v, secrets));
+  if (Array.isArray(value)) return value.map((v) => redactValue(v, secrets));
   if (value && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k, secrets), redactValue(v, secrets)]));
   }
@@ -68,7 +69,11 @@ export function toOpenAIError(status: number, text: string, secrets: readonly st
   if (google?.message !== undefined) {
     return errorBody(redact(google.message, secrets), openAIErrorType(status), google.status ?? null);
   }
-  return errorBody(`Gemini returned HTTP ${status} with a body that is not a Gemini error.`, openAIErrorType(status), 'upstream_error');
+  return errorBody(
+    `Gemini returned HTTP ${status} with a body that is not a Gemini error.`,
+    openAIErrorType(status),
+    'upstream_error',
+  );
 }
 
 /** Encodes numbers as little-endian float32 bytes in base64, as OpenAI's `encoding_format: "base64"` specifies. */
@@ -104,12 +109,12 @@ export function embeddingsResponse(body: unknown, base64: boolean): unknown {
   if (!body || typeof body !== 'object' || !Array.isArray((body as { data?: unknown }).data)) return undefined;
   const data = (body as { data: unknown[] }).data;
   if (!base64) return body;
-  const encoded = data.map(item => {
+  const encoded = data.map((item) => {
     const embedding = (item as { embedding?: unknown }).embedding;
-    if (!Array.isArray(embedding) || !embedding.every(v => typeof v === 'number')) return undefined;
+    if (!Array.isArray(embedding) || !embedding.every((v) => typeof v === 'number')) return undefined;
     return { ...(item as object), embedding: encodeFloat32Base64(embedding as number[]) };
   });
-  if (encoded.some(e => e === undefined)) return undefined;
+  if (encoded.some((e) => e === undefined)) return undefined;
   return { ...(body as object), data: encoded };
 }
 
@@ -149,7 +154,11 @@ export class StreamEndedMidEvent extends Error {}
  * raise that error instead of treating a truncated reply as complete (or choking on half a JSON object first). The
  * `openai` SDK and `@google/genai` both throw on a data event holding an `error` object.
  */
-export function sseWithErrorEvent(upstream: ReadableStream<Uint8Array>, errorEvent: string, onError: (e: unknown) => void): ReadableStream<Uint8Array> {
+export function sseWithErrorEvent(
+  upstream: ReadableStream<Uint8Array>,
+  errorEvent: string,
+  onError: (e: unknown) => void,
+): ReadableStream<Uint8Array> {
   const reader = upstream.getReader();
   const encoder = new TextEncoder();
   const boundaries = new EventBoundaries();
@@ -169,7 +178,7 @@ export function sseWithErrorEvent(upstream: ReadableStream<Uint8Array>, errorEve
           const { done, value } = await reader.read();
           if (done) {
             // line breaks alone after the last event are a blank line too
-            const unfinished = held.some(chunk => chunk.some(b => b !== LF && b !== CR));
+            const unfinished = held.some((chunk) => chunk.some((b) => b !== LF && b !== CR));
             if (!receivedAny || unfinished) fail(controller, new StreamEndedMidEvent());
             else controller.close();
             return;

@@ -11,7 +11,14 @@ import { requestIdOf } from '../shared/request-id';
 import { missingCredentialMessage, passwordMatches, presentedCredential } from './auth';
 import { readConfig, type SrcConfig, type SrcEnv } from './config';
 import { preflightHeaders } from './cors';
-import { embeddingsRequest, embeddingsResponse, redact, redactJsonText, sseWithErrorEvent, toOpenAIError } from './fixups';
+import {
+  embeddingsRequest,
+  embeddingsResponse,
+  redact,
+  redactJsonText,
+  sseWithErrorEvent,
+  toOpenAIError,
+} from './fixups';
 import { ANY_MODEL } from './key-pool';
 import type { RequestLine } from './log';
 import { matchRoute, normaliseModel, type Route } from './routes';
@@ -109,7 +116,8 @@ async function prepare(request: Request, route: Route, config: SrcConfig): Promi
     return { body: prepared.upstreamBody, ...(model ? { model } : {}), streaming: false, base64: prepared.base64 };
   }
   const model = route.model ?? normaliseModel(json.model);
-  const streaming = route.name === 'native.streamGenerateContent' || (route.name === 'chat.completions' && json.stream === true);
+  const streaming =
+    route.name === 'native.streamGenerateContent' || (route.name === 'chat.completions' && json.stream === true);
   // forwarded byte for byte: re-serialising could alter what Google signed (thought signatures) and costs CPU
   return { body: bytes, ...(model ? { model } : {}), streaming };
 }
@@ -126,7 +134,11 @@ function retryAfterSeconds(ms: number): string {
  * has waited for a cooling key whenever MAX_WAIT_MS allowed it (see `sendUpstream`).
  */
 function keysUnavailable(deps: HandlerDeps, config: SrcConfig, model: string): Refusal {
-  const status = deps.pool.status(config.keys.map(k => k.index), model, deps.now());
+  const status = deps.pool.status(
+    config.keys.map((k) => k.index),
+    model,
+    deps.now(),
+  );
   switch (status.kind) {
     case 'cooling':
       return new Refusal(
@@ -135,14 +147,25 @@ function keysUnavailable(deps: HandlerDeps, config: SrcConfig, model: string): R
         status.allDay
           ? 'Every Gemini API key of this worker has used its daily quota for this model; quotas reset at midnight Pacific time.'
           : 'Every Gemini API key of this worker is rate limited for this model; retry after the retry-after delay.',
-        { 'retry-after': retryAfterSeconds(status.retryAfterMs), ...(status.allDay ? { 'x-should-retry': 'false' } : {}), ...POOL_REFUSAL },
+        {
+          'retry-after': retryAfterSeconds(status.retryAfterMs),
+          ...(status.allDay ? { 'x-should-retry': 'false' } : {}),
+          ...POOL_REFUSAL,
+        },
       );
     case 'exhausted':
-      return new Refusal(503, 'no_usable_keys', 'Every Gemini API key of this worker was rejected by Google as invalid, suspended or leaked.', POOL_REFUSAL);
+      return new Refusal(
+        503,
+        'no_usable_keys',
+        'Every Gemini API key of this worker was rejected by Google as invalid, suspended or leaked.',
+        POOL_REFUSAL,
+      );
     case 'available':
       // keys remain, but this request already spent its attempts on rate-limited ones; not a pool refusal, since
       // this shard still has free keys for the client's own retry
-      return new Refusal(429, 'rate_limited', 'Gemini rate limited every key this request tried; retry shortly.', { 'retry-after': '1' });
+      return new Refusal(429, 'rate_limited', 'Gemini rate limited every key this request tried; retry shortly.', {
+        'retry-after': '1',
+      });
   }
 }
 
@@ -200,46 +223,85 @@ async function deliver(
     const response =
       route.surface === 'openai'
         ? jsonResponse(upstream.status, toOpenAIError(upstream.status, text, secrets))
-        : new Response(redactJsonText(text, secrets), { status: upstream.status, headers: { 'content-type': upstream.headers.get('content-type') ?? 'application/json; charset=UTF-8' } });
+        : new Response(redactJsonText(text, secrets), {
+            status: upstream.status,
+            headers: { 'content-type': upstream.headers.get('content-type') ?? 'application/json; charset=UTF-8' },
+          });
     return { response, line: { ...base, status: upstream.status } };
   }
   const contentType = upstream.headers.get('content-type') ?? 'application/json; charset=UTF-8';
   if (prepared.streaming && upstream.body) {
-    const body = contentType.startsWith('text/event-stream') ? sseWithErrorEvent(upstream.body, streamErrorEvent(route), onStreamError) : upstream.body;
-    return { response: new Response(body, { status: upstream.status, headers: { 'content-type': contentType, 'cache-control': 'no-cache' } }), line: { ...base, status: upstream.status } };
+    const body = contentType.startsWith('text/event-stream')
+      ? sseWithErrorEvent(upstream.body, streamErrorEvent(route), onStreamError)
+      : upstream.body;
+    return {
+      response: new Response(body, {
+        status: upstream.status,
+        headers: { 'content-type': contentType, 'cache-control': 'no-cache' },
+      }),
+      line: { ...base, status: upstream.status },
+    };
   }
   // non-streamed replies are small enough to check whole, which turns a cut or garbled body into a clear 502
   let text: string;
   try {
     text = await upstream.text();
   } catch {
-    return refusalOutcome(new Refusal(502, 'upstream_interrupted', 'The connection to Gemini broke before the reply was complete.'), base);
+    return refusalOutcome(
+      new Refusal(502, 'upstream_interrupted', 'The connection to Gemini broke before the reply was complete.'),
+      base,
+    );
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    return refusalOutcome(new Refusal(502, 'upstream_invalid_response', 'Gemini answered with a body that is not valid JSON.'), base);
+    return refusalOutcome(
+      new Refusal(502, 'upstream_invalid_response', 'Gemini answered with a body that is not valid JSON.'),
+      base,
+    );
   }
   if (route.name === 'embeddings') {
     const fixed = embeddingsResponse(parsed, prepared.base64 ?? true);
-    if (fixed === undefined) return refusalOutcome(new Refusal(502, 'upstream_invalid_response', 'Gemini answered embeddings in an unexpected shape.'), base);
+    if (fixed === undefined)
+      return refusalOutcome(
+        new Refusal(502, 'upstream_invalid_response', 'Gemini answered embeddings in an unexpected shape.'),
+        base,
+      );
     return { response: jsonResponse(upstream.status, fixed), line: { ...base, status: upstream.status } };
   }
-  return { response: new Response(text, { status: upstream.status, headers: { 'content-type': contentType } }), line: { ...base, status: upstream.status } };
+  return {
+    response: new Response(text, { status: upstream.status, headers: { 'content-type': contentType } }),
+    line: { ...base, status: upstream.status },
+  };
 }
 
-async function pipeline(request: Request, env: SrcEnv, deps: HandlerDeps, requestId: string, routeName: { value: string }): Promise<Outcome> {
-  if (request.url.length > MAX_URL_LENGTH) return refusalOutcome(new Refusal(414, 'url_too_long', `URL exceeds ${MAX_URL_LENGTH} characters.`));
+async function pipeline(
+  request: Request,
+  env: SrcEnv,
+  deps: HandlerDeps,
+  requestId: string,
+  routeName: { value: string },
+): Promise<Outcome> {
+  if (request.url.length > MAX_URL_LENGTH)
+    return refusalOutcome(new Refusal(414, 'url_too_long', `URL exceeds ${MAX_URL_LENGTH} characters.`));
   const url = new URL(request.url);
   const match = matchRoute(request.method, url.pathname, url.searchParams);
   switch (match.kind) {
     case 'not-found':
       return refusalOutcome(
-        new Refusal(404, 'unknown_url', 'Unknown path. Routes: /v1/chat/completions, /v1/embeddings, /v1/models[/{model}], /v1beta/models[/{model}[:{action}]].'),
+        new Refusal(
+          404,
+          'unknown_url',
+          'Unknown path. Routes: /v1/chat/completions, /v1/embeddings, /v1/models[/{model}], /v1beta/models[/{model}[:{action}]].',
+        ),
       );
     case 'method-not-allowed':
-      return refusalOutcome(new Refusal(405, 'method_not_allowed', `This path only accepts ${match.allow}.`, { allow: `${match.allow}, OPTIONS` }));
+      return refusalOutcome(
+        new Refusal(405, 'method_not_allowed', `This path only accepts ${match.allow}.`, {
+          allow: `${match.allow}, OPTIONS`,
+        }),
+      );
     case 'bad-query':
       return refusalOutcome(new Refusal(400, 'invalid_query', match.message));
     case 'route':
@@ -249,18 +311,36 @@ async function pipeline(request: Request, env: SrcEnv, deps: HandlerDeps, reques
   routeName.value = route.name;
 
   const configResult = readConfig(env);
-  if (!configResult.ok) return refusalOutcome(new Refusal(500, 'server_misconfigured', `The worker is misconfigured: ${configResult.problem}.`));
+  if (!configResult.ok)
+    return refusalOutcome(
+      new Refusal(500, 'server_misconfigured', `The worker is misconfigured: ${configResult.problem}.`),
+    );
   const config = configResult.config;
 
   const credential = presentedCredential(route.surface, request.headers, url.searchParams);
-  if (credential.kind === 'missing') return refusalOutcome(new Refusal(401, 'missing_api_key', missingCredentialMessage(route.surface)));
+  if (credential.kind === 'missing')
+    return refusalOutcome(new Refusal(401, 'missing_api_key', missingCredentialMessage(route.surface)));
   if (credential.kind === 'wrong-place') {
-    return refusalOutcome(new Refusal(401, 'wrong_auth_header', `Password sent in the wrong place: this route reads it from ${credential.expected}.`));
+    return refusalOutcome(
+      new Refusal(
+        401,
+        'wrong_auth_header',
+        `Password sent in the wrong place: this route reads it from ${credential.expected}.`,
+      ),
+    );
   }
-  if (!(await passwordMatches(credential.value, config.pass))) return refusalOutcome(new Refusal(401, 'invalid_api_key', 'Incorrect password.'));
+  if (!(await passwordMatches(credential.value, config.pass)))
+    return refusalOutcome(new Refusal(401, 'invalid_api_key', 'Incorrect password.'));
 
   if (config.keys.length === 0) {
-    return refusalOutcome(new Refusal(503, 'no_keys_configured', 'This worker has no Gemini API keys (KEY1, KEY2, ... bindings).', POOL_REFUSAL));
+    return refusalOutcome(
+      new Refusal(
+        503,
+        'no_keys_configured',
+        'This worker has no Gemini API keys (KEY1, KEY2, ... bindings).',
+        POOL_REFUSAL,
+      ),
+    );
   }
 
   const prepared = await prepare(request, route, config);
@@ -292,7 +372,7 @@ async function pipeline(request: Request, env: SrcEnv, deps: HandlerDeps, reques
     },
     deps,
   );
-  const secrets = [config.pass, ...config.keys.map(k => k.value)];
+  const secrets = [config.pass, ...config.keys.map((k) => k.value)];
   const attempts = {
     attempts: result.attempts,
     ...(result.keyIndex !== undefined ? { keyIndex: result.keyIndex } : {}),
@@ -300,9 +380,15 @@ async function pipeline(request: Request, env: SrcEnv, deps: HandlerDeps, reques
   };
   switch (result.kind) {
     case 'timeout':
-      return refusalOutcome(new Refusal(504, 'upstream_timeout', `Gemini did not answer within ${config.timeoutMs} ms.`), { ...modelField, ...attempts });
+      return refusalOutcome(
+        new Refusal(504, 'upstream_timeout', `Gemini did not answer within ${config.timeoutMs} ms.`),
+        { ...modelField, ...attempts },
+      );
     case 'unreachable':
-      return refusalOutcome(new Refusal(502, 'upstream_unreachable', 'Could not connect to Gemini.'), { ...modelField, ...attempts });
+      return refusalOutcome(new Refusal(502, 'upstream_unreachable', 'Could not connect to Gemini.'), {
+        ...modelField,
+        ...attempts,
+      });
     case 'redirect':
       return refusalOutcome(
         new Refusal(
@@ -315,14 +401,22 @@ async function pipeline(request: Request, env: SrcEnv, deps: HandlerDeps, reques
     case 'unsupported-location':
       // 502: the fault is the gateway's placement, which operators watch for; x-should-retry stops the openai SDK
       // from repeating a request that will be refused from the same place
-      return refusalOutcome(new Refusal(502, 'unsupported_location', unsupportedLocationMessage(result.googleMessage, secrets), { 'x-should-retry': 'false' }), {
-        ...modelField,
-        ...attempts,
-        upstreamStatus: 400,
-      });
+      return refusalOutcome(
+        new Refusal(502, 'unsupported_location', unsupportedLocationMessage(result.googleMessage, secrets), {
+          'x-should-retry': 'false',
+        }),
+        {
+          ...modelField,
+          ...attempts,
+          upstreamStatus: 400,
+        },
+      );
     case 'client-gone':
       // nobody reads this answer; the status is for the log line (nginx's "client closed request")
-      return refusalOutcome(new Refusal(499, 'client_disconnected', 'The client went away before the answer was ready.'), { ...modelField, ...attempts });
+      return refusalOutcome(
+        new Refusal(499, 'client_disconnected', 'The client went away before the answer was ready.'),
+        { ...modelField, ...attempts },
+      );
     case 'keys-failed':
       return refusalOutcome(keysUnavailable(deps, config, model), {
         ...modelField,
@@ -330,7 +424,8 @@ async function pipeline(request: Request, env: SrcEnv, deps: HandlerDeps, reques
         ...(result.upstreamStatus !== undefined ? { upstreamStatus: result.upstreamStatus } : {}),
       });
     case 'response': {
-      const onStreamError = (): void => deps.log({ event: 'stream_error', requestId, route: route.name, keyIndex: result.keyIndex });
+      const onStreamError = (): void =>
+        deps.log({ event: 'stream_error', requestId, route: route.name, keyIndex: result.keyIndex });
       const outcome = await deliver(result, route, prepared, secrets, onStreamError);
       return { ...outcome, line: { ...modelField, ...outcome.line } };
     }
@@ -342,7 +437,13 @@ export async function handleRequest(request: Request, env: SrcEnv, deps: Handler
   const started = deps.now();
   const requestId = requestIdOf(request.headers, deps.randomUUID);
   if (request.method === 'OPTIONS') {
-    return new Response(null, { status: 204, headers: { ...preflightHeaders(request.headers.get('access-control-request-headers')), 'x-request-id': requestId } });
+    return new Response(null, {
+      status: 204,
+      headers: {
+        ...preflightHeaders(request.headers.get('access-control-request-headers')),
+        'x-request-id': requestId,
+      },
+    });
   }
   const routeName = { value: 'unmatched' };
   let outcome: Outcome;

@@ -16,7 +16,7 @@ const pool = new KeyPool();
 /** Resolves true after `ms`, or false as soon as `signal` aborts. */
 function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
   if (signal?.aborted) return Promise.resolve(false);
-  return new Promise(resolve => {
+  return new Promise((resolve) => {
     const onAbort = (): void => {
       clearTimeout(timer);
       resolve(false);

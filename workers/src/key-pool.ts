@@ -54,12 +54,18 @@ export class KeyPool {
 
   /** Keys (1-based indices) that may serve `model` at `now`. */
   available(indices: readonly number[], model: string, now: number): number[] {
-    return indices.filter(i => !this.removed.has(i) && !this.cooldownOf(i, model, now));
+    return indices.filter((i) => !this.removed.has(i) && !this.cooldownOf(i, model, now));
   }
 
   /** Picks uniformly among available keys not in `exclude`; undefined when none is left. */
-  pick(indices: readonly number[], model: string, now: number, exclude: ReadonlySet<number>, random: () => number): number | undefined {
-    const candidates = this.available(indices, model, now).filter(i => !exclude.has(i));
+  pick(
+    indices: readonly number[],
+    model: string,
+    now: number,
+    exclude: ReadonlySet<number>,
+    random: () => number,
+  ): number | undefined {
+    const candidates = this.available(indices, model, now).filter((i) => !exclude.has(i));
     if (candidates.length === 0) return undefined;
     return candidates[Math.min(candidates.length - 1, Math.floor(random() * candidates.length))];
   }
@@ -80,14 +86,14 @@ export class KeyPool {
     const keys = this.available(indices, model, now);
     if (keys.length > 0) return { kind: 'available', keys };
     const cooling = indices
-      .filter(i => !this.removed.has(i))
-      .map(i => this.cooldownOf(i, model, now))
+      .filter((i) => !this.removed.has(i))
+      .map((i) => this.cooldownOf(i, model, now))
       .filter((c): c is Cooldown => c !== undefined);
     if (cooling.length === 0) return { kind: 'exhausted' };
     return {
       kind: 'cooling',
-      retryAfterMs: Math.max(0, Math.min(...cooling.map(c => c.until)) - now),
-      allDay: cooling.every(c => UNTIL_MIDNIGHT.has(c.reason)),
+      retryAfterMs: Math.max(0, Math.min(...cooling.map((c) => c.until)) - now),
+      allDay: cooling.every((c) => UNTIL_MIDNIGHT.has(c.reason)),
     };
   }
 }

@@ -32,12 +32,16 @@ export function googleErrorOf(body: unknown): GoogleError | undefined {
     ...(typeof e.code === 'number' ? { code: e.code } : {}),
     ...(typeof e.message === 'string' ? { message: e.message } : {}),
     ...(typeof e.status === 'string' ? { status: e.status } : {}),
-    details: Array.isArray(e.details) ? e.details.filter((d): d is Record<string, unknown> => !!d && typeof d === 'object') : [],
+    details: Array.isArray(e.details)
+      ? e.details.filter((d): d is Record<string, unknown> => !!d && typeof d === 'object')
+      : [],
   };
 }
 
 function detailsOfType(err: GoogleError, type: string): Record<string, unknown>[] {
-  return err.details.filter(d => typeof d['@type'] === 'string' && (d['@type'] as string).endsWith(`google.rpc.${type}`));
+  return err.details.filter(
+    (d) => typeof d['@type'] === 'string' && (d['@type'] as string).endsWith(`google.rpc.${type}`),
+  );
 }
 
 /** Parses a protobuf Duration as JSON renders it ("17s", "0.5s", "1.250s") into milliseconds. */
@@ -59,7 +63,7 @@ function pacificWallClockAsUtc(epochMs: number): { wall: number; y: number; m: n
     minute: 'numeric',
     second: 'numeric',
   }).formatToParts(new Date(epochMs));
-  const get = (type: Intl.DateTimeFormatPartTypes): number => Number(parts.find(p => p.type === type)?.value);
+  const get = (type: Intl.DateTimeFormatPartTypes): number => Number(parts.find((p) => p.type === type)?.value);
   const [y, m, d] = [get('year'), get('month'), get('day')];
   return { wall: Date.UTC(y, m - 1, d, get('hour'), get('minute'), get('second')), y, m, d };
 }
@@ -104,7 +108,7 @@ export const KEY_LEVEL_REASONS: ReadonlySet<string> = new Set([
 
 function errorInfoReasons(err: GoogleError): string[] {
   return detailsOfType(err, 'ErrorInfo')
-    .map(i => i.reason)
+    .map((i) => i.reason)
     .filter((r): r is string => typeof r === 'string');
 }
 
@@ -114,11 +118,11 @@ interface QuotaViolation {
 }
 
 function quotaViolations(err: GoogleError): QuotaViolation[] {
-  return detailsOfType(err, 'QuotaFailure').flatMap(q =>
+  return detailsOfType(err, 'QuotaFailure').flatMap((q) =>
     Array.isArray(q.violations)
       ? q.violations
           .filter((v): v is Record<string, unknown> => !!v && typeof v === 'object')
-          .map(v => ({
+          .map((v) => ({
             ...(typeof v.quotaId === 'string' && v.quotaId ? { quotaId: v.quotaId } : {}),
             ...(typeof v.quotaValue === 'string' ? { quotaValue: v.quotaValue } : {}),
           }))
@@ -136,18 +140,31 @@ function quotaViolations(err: GoogleError): QuotaViolation[] {
 export function keyFaultOf(status: number, err: GoogleError | undefined, now: number): KeyFault | undefined {
   if (status === 429) {
     const violations = err ? quotaViolations(err) : [];
-    const retryDelay = err ? detailsOfType(err, 'RetryInfo').map(r => parseDurationMs(r.retryDelay)).find(ms => ms !== undefined) : undefined;
+    const retryDelay = err
+      ? detailsOfType(err, 'RetryInfo')
+          .map((r) => parseDurationMs(r.retryDelay))
+          .find((ms) => ms !== undefined)
+      : undefined;
     // a quota of zero (free tier on a pro model) never frees with the minute: only a new day, or billing, changes it
-    const zero = violations.find(v => v.quotaValue === '0');
+    const zero = violations.find((v) => v.quotaValue === '0');
     if (zero) {
-      return { kind: 'cooldown', cooldown: { until: nextPacificMidnight(now), reason: 'quota-zero' }, ...(zero.quotaId ? { quotaId: zero.quotaId } : {}) };
+      return {
+        kind: 'cooldown',
+        cooldown: { until: nextPacificMidnight(now), reason: 'quota-zero' },
+        ...(zero.quotaId ? { quotaId: zero.quotaId } : {}),
+      };
     }
-    const daily = violations.find(v => v.quotaId !== undefined && /perday/i.test(v.quotaId));
-    if (daily) return { kind: 'cooldown', cooldown: { until: nextPacificMidnight(now), reason: 'quota-day' }, ...(daily.quotaId ? { quotaId: daily.quotaId } : {}) };
+    const daily = violations.find((v) => v.quotaId !== undefined && /perday/i.test(v.quotaId));
+    if (daily)
+      return {
+        kind: 'cooldown',
+        cooldown: { until: nextPacificMidnight(now), reason: 'quota-day' },
+        ...(daily.quotaId ? { quotaId: daily.quotaId } : {}),
+      };
     if (violations.length === 0 && retryDelay === undefined) {
       return { kind: 'cooldown', cooldown: { until: now + BARE_429_COOLDOWN_MS, reason: 'quota-unspecified' } };
     }
-    const quotaId = violations.find(v => v.quotaId !== undefined)?.quotaId;
+    const quotaId = violations.find((v) => v.quotaId !== undefined)?.quotaId;
     return {
       kind: 'cooldown',
       cooldown: { until: now + (retryDelay ?? DEFAULT_MINUTE_COOLDOWN_MS), reason: 'quota-minute' },
@@ -157,7 +174,7 @@ export function keyFaultOf(status: number, err: GoogleError | undefined, now: nu
   // the client's password never reaches Google, so a credential Google refuses can only be the pool key
   if (status === 401) return { kind: 'removed', reason: 'UNAUTHENTICATED' };
   if (!err || (status !== 400 && status !== 403)) return undefined;
-  const keyReason = errorInfoReasons(err).find(r => KEY_LEVEL_REASONS.has(r));
+  const keyReason = errorInfoReasons(err).find((r) => KEY_LEVEL_REASONS.has(r));
   return keyReason ? { kind: 'removed', reason: keyReason } : undefined;
 }
 

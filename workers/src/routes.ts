@@ -41,7 +41,13 @@ export type RouteMatch =
 const MODEL_ID = '[A-Za-z0-9][A-Za-z0-9._-]{0,127}';
 const MODEL_ID_RE = new RegExp(`^${MODEL_ID}$`);
 
-const NATIVE_ACTIONS = ['generateContent', 'streamGenerateContent', 'countTokens', 'embedContent', 'batchEmbedContents'] as const;
+const NATIVE_ACTIONS = [
+  'generateContent',
+  'streamGenerateContent',
+  'countTokens',
+  'embedContent',
+  'batchEmbedContents',
+] as const;
 type NativeAction = (typeof NATIVE_ACTIONS)[number];
 
 // OpenAI clients use `/v1`; some tools are configured with no version, others copy Google's `/v1beta/openai` base.
@@ -63,13 +69,20 @@ export function normaliseModel(value: unknown): string | undefined {
 }
 
 /** Whitelisted native query parameters; everything else (notably `key`) is dropped. */
-function nativeSearch(params: URLSearchParams, allowed: readonly ('alt' | 'pageSize' | 'pageToken')[]): string | { error: string } {
+function nativeSearch(
+  params: URLSearchParams,
+  allowed: readonly ('alt' | 'pageSize' | 'pageToken')[],
+): string | { error: string } {
   const out = new URLSearchParams();
   for (const name of allowed) {
     const value = params.get(name);
     if (value === null) continue;
     const valid =
-      name === 'alt' ? value === 'sse' || value === 'json' : name === 'pageSize' ? /^[0-9]{1,4}$/.test(value) : /^[A-Za-z0-9_=-]{1,1024}$/.test(value);
+      name === 'alt'
+        ? value === 'sse' || value === 'json'
+        : name === 'pageSize'
+          ? /^[0-9]{1,4}$/.test(value)
+          : /^[A-Za-z0-9_=-]{1,1024}$/.test(value);
     if (!valid) return { error: `invalid value for query parameter "${name}"` };
     out.set(name, value);
   }
@@ -88,13 +101,28 @@ function route(method: string, want: 'GET' | 'POST', r: Omit<Route, 'method'>): 
  */
 export function matchRoute(method: string, pathname: string, params: URLSearchParams): RouteMatch {
   if (OPENAI_CHAT.test(pathname)) {
-    return route(method, 'POST', { name: 'chat.completions', surface: 'openai', upstreamPath: '/v1beta/openai/chat/completions', upstreamSearch: '' });
+    return route(method, 'POST', {
+      name: 'chat.completions',
+      surface: 'openai',
+      upstreamPath: '/v1beta/openai/chat/completions',
+      upstreamSearch: '',
+    });
   }
   if (OPENAI_EMBEDDINGS.test(pathname)) {
-    return route(method, 'POST', { name: 'embeddings', surface: 'openai', upstreamPath: '/v1beta/openai/embeddings', upstreamSearch: '' });
+    return route(method, 'POST', {
+      name: 'embeddings',
+      surface: 'openai',
+      upstreamPath: '/v1beta/openai/embeddings',
+      upstreamSearch: '',
+    });
   }
   if (OPENAI_MODELS.test(pathname)) {
-    return route(method, 'GET', { name: 'models.list', surface: 'openai', upstreamPath: '/v1beta/openai/models', upstreamSearch: '' });
+    return route(method, 'GET', {
+      name: 'models.list',
+      surface: 'openai',
+      upstreamPath: '/v1beta/openai/models',
+      upstreamSearch: '',
+    });
   }
   const openaiModel = OPENAI_MODEL.exec(pathname);
   if (openaiModel) {
@@ -110,7 +138,12 @@ export function matchRoute(method: string, pathname: string, params: URLSearchPa
   if (NATIVE_MODELS.test(pathname)) {
     const search = nativeSearch(params, ['pageSize', 'pageToken']);
     if (typeof search !== 'string') return { kind: 'bad-query', message: search.error };
-    return route(method, 'GET', { name: 'native.models.list', surface: 'native', upstreamPath: '/v1beta/models', upstreamSearch: search });
+    return route(method, 'GET', {
+      name: 'native.models.list',
+      surface: 'native',
+      upstreamPath: '/v1beta/models',
+      upstreamSearch: search,
+    });
   }
   const nativeModel = NATIVE_MODEL.exec(pathname);
   if (nativeModel) {

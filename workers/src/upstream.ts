@@ -6,7 +6,14 @@
 import type { PoolKey } from './config';
 import type { KeyPool } from './key-pool';
 import type { Logger } from './log';
-import { googleErrorOf, isUnsupportedLocation, keyFaultOf, needsKeyProbe, probeBlamesKey, type GoogleError } from './quota';
+import {
+  googleErrorOf,
+  isUnsupportedLocation,
+  keyFaultOf,
+  needsKeyProbe,
+  probeBlamesKey,
+  type GoogleError,
+} from './quota';
 
 /** Attempts per request, first try included; each is a subrequest, and Workers Free allows 50. */
 export const MAX_ATTEMPTS = 3;
@@ -52,8 +59,8 @@ interface Attempted {
 }
 
 export type UpstreamResult = Attempted &
+  /** Google answered with something to give the client (success, or an error that is not the key's fault) */
   (
-    /** Google answered with something to give the client (success, or an error that is not the key's fault) */
     | { readonly kind: 'response'; readonly response: Response; readonly keyIndex: number; readonly errorText?: string }
     /** every attempt hit a key fault, or no key was available to try */
     | { readonly kind: 'keys-failed'; readonly keyIndex?: number; readonly upstreamStatus?: number }
@@ -74,7 +81,13 @@ class ClientGone extends Error {}
  * fetch() with a deadline on the response headers (the body may then take as long as it needs: a long stream), that
  * stops when the client's signal aborts, and that never follows a redirect.
  */
-async function fetchWithDeadline(deps: UpstreamDeps, url: string, init: RequestInit, timeoutMs: number, clientSignal?: AbortSignal): Promise<Response> {
+async function fetchWithDeadline(
+  deps: UpstreamDeps,
+  url: string,
+  init: RequestInit,
+  timeoutMs: number,
+  clientSignal?: AbortSignal,
+): Promise<Response> {
   if (clientSignal?.aborted) throw new ClientGone();
   const controller = new AbortController();
   let timedOut = false;
@@ -98,7 +111,9 @@ function isRedirect(status: number): boolean {
   return status >= 300 && status < 400;
 }
 
-async function googleErrorFrom(response: Response): Promise<{ readonly text: string; readonly err: GoogleError | undefined }> {
+async function googleErrorFrom(
+  response: Response,
+): Promise<{ readonly text: string; readonly err: GoogleError | undefined }> {
   const text = await response.text().catch(() => '');
   try {
     return { text, err: googleErrorOf(JSON.parse(text)) };
@@ -108,10 +123,20 @@ async function googleErrorFrom(response: Response): Promise<{ readonly text: str
 }
 
 /** Asks Google about the key alone; undefined when the probe itself failed (no answer, or a redirect). */
-async function probeKey(req: UpstreamRequest, deps: UpstreamDeps, key: string): Promise<{ status: number; err: GoogleError | undefined } | undefined> {
+async function probeKey(
+  req: UpstreamRequest,
+  deps: UpstreamDeps,
+  key: string,
+): Promise<{ status: number; err: GoogleError | undefined } | undefined> {
   let response: Response;
   try {
-    response = await fetchWithDeadline(deps, req.probeUrl, { method: 'GET', headers: { 'x-goog-api-key': key } }, req.timeoutMs, req.signal);
+    response = await fetchWithDeadline(
+      deps,
+      req.probeUrl,
+      { method: 'GET', headers: { 'x-goog-api-key': key } },
+      req.timeoutMs,
+      req.signal,
+    );
   } catch (e) {
     if (e instanceof ClientGone) throw e;
     return undefined;
@@ -124,7 +149,7 @@ async function probeKey(req: UpstreamRequest, deps: UpstreamDeps, key: string): 
 }
 
 export async function sendUpstream(req: UpstreamRequest, deps: UpstreamDeps): Promise<UpstreamResult> {
-  const indices = req.keys.map(k => k.index);
+  const indices = req.keys.map((k) => k.index);
   const tried = new Set<number>();
   let attempts = 0;
   let waitedMs = 0;
@@ -150,14 +175,20 @@ export async function sendUpstream(req: UpstreamRequest, deps: UpstreamDeps): Pr
       if (keyIndex === undefined) break;
       tried.add(keyIndex);
       attempts++;
-      const key = req.keys.find(k => k.index === keyIndex)!.value;
+      const key = req.keys.find((k) => k.index === keyIndex)!.value;
       const headers = new Headers(req.headers);
       if (req.keyStyle === 'bearer') headers.set('authorization', `Bearer ${key}`);
       else headers.set('x-goog-api-key', key);
 
       let response: Response;
       try {
-        response = await fetchWithDeadline(deps, req.url, { method: req.method, headers, ...(req.body !== undefined ? { body: req.body } : {}) }, req.timeoutMs, req.signal);
+        response = await fetchWithDeadline(
+          deps,
+          req.url,
+          { method: req.method, headers, ...(req.body !== undefined ? { body: req.body } : {}) },
+          req.timeoutMs,
+          req.signal,
+        );
       } catch (e) {
         if (e instanceof ClientGone) throw e;
         // neither a hang nor a refused connection is the key's fault, and trying another key would only repeat it
@@ -178,7 +209,13 @@ export async function sendUpstream(req: UpstreamRequest, deps: UpstreamDeps): Pr
       const fault = keyFaultOf(response.status, err, now);
       if (!fault) {
         if (isUnsupportedLocation(response.status, err)) {
-          return { kind: 'unsupported-location', attempts, waitedMs, keyIndex, ...(err?.message !== undefined ? { googleMessage: err.message } : {}) };
+          return {
+            kind: 'unsupported-location',
+            attempts,
+            waitedMs,
+            keyIndex,
+            ...(err?.message !== undefined ? { googleMessage: err.message } : {}),
+          };
         }
         const probe = needsKeyProbe(response.status, err) ? await probeKey(req, deps, key) : undefined;
         if (!probe || !probeBlamesKey(probe.status, probe.err, deps.now())) {
@@ -213,11 +250,20 @@ export async function sendUpstream(req: UpstreamRequest, deps: UpstreamDeps): Pr
         });
       } else {
         deps.pool.remove(keyIndex, fault.reason);
-        deps.log({ event: 'key_removed', requestId: req.requestId, keyIndex, model: req.model, reason: fault.reason, upstreamStatus: response.status, until: null });
+        deps.log({
+          event: 'key_removed',
+          requestId: req.requestId,
+          keyIndex,
+          model: req.model,
+          reason: fault.reason,
+          upstreamStatus: response.status,
+          until: null,
+        });
       }
     }
   } catch (e) {
-    if (e instanceof ClientGone) return { kind: 'client-gone', attempts, waitedMs, ...(last ? { keyIndex: last.keyIndex } : {}) };
+    if (e instanceof ClientGone)
+      return { kind: 'client-gone', attempts, waitedMs, ...(last ? { keyIndex: last.keyIndex } : {}) };
     throw e;
   }
   return {
