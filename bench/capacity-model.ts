@@ -67,6 +67,22 @@ export function perfectSchedulerSuccess(offered: number, capacity: number): numb
   return (servedBelow + capacity * Math.max(0, 1 - below)) / offered;
 }
 
+/**
+ * The same bound for the arrivals a cell actually sent: a perfect scheduler serves min(n_w, C) of the n_w requests
+ * sent in window w. A short run's windows can be luckier or unluckier than the expectation, so this, not
+ * {@link perfectSchedulerSuccess}, is the ceiling a configuration could have reached in that cell.
+ *
+ * @param windows - the window index each request was sent in
+ */
+export function realizedPerfectSuccess(windows: readonly number[], capacity: number): number {
+  if (windows.length === 0) throw new RangeError('windows must hold one entry per request, got none');
+  const perWindow = new Map<number, number>();
+  for (const w of windows) perWindow.set(w, (perWindow.get(w) ?? 0) + 1);
+  let served = 0;
+  for (const n of perWindow.values()) served += Math.min(n, capacity);
+  return served / windows.length;
+}
+
 export interface LoadSpread {
   readonly max: number;
   readonly mean: number;

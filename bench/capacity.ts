@@ -26,6 +26,7 @@ import {
   parseCapacityOptions,
   perfectSchedulerSuccess,
   poissonArrivals,
+  realizedPerfectSuccess,
   seededRandom,
   type CapacityConfig,
   type CapacityOptions,
@@ -42,9 +43,9 @@ function label(config: CapacityConfig, options: CapacityOptions): string {
     case 'defaults':
       return 'defaults';
     case 'uniform':
-      return 'uniform, 1 shard';
+      return 'uniform';
     case 'uniform-reroute':
-      return 'uniform, up to 3 shards';
+      return 'uniform + re-route';
     case 'round-robin':
       return 'old worker (round robin)';
     case 'defaults-wait':
@@ -73,7 +74,10 @@ function variantOf(config: CapacityConfig, prod: SynthesizedProd, options: Capac
 interface CellResult {
   readonly requests: number;
   readonly success: number;
+  /** the perfect scheduler's expected share at this load */
   readonly perfect: number;
+  /** the perfect scheduler's share for the arrivals this cell sent */
+  readonly perfectHere: number;
   readonly callsPerRequest: number;
   readonly spread: LoadSpread;
   /** 429s the fake answered (what Google would see) */
@@ -84,6 +88,8 @@ interface CellResult {
   readonly failures: ReadonlyMap<number, number>;
   readonly p50: number;
   readonly p99: number;
+  /** how late the load generator sent its requests (a busy machine would make the load less bursty than Poisson) */
+  readonly sendLagP99: number;
 }
 
 /** The fake, and the rate limit its admission hook consults (none while warming up). */
@@ -121,9 +127,13 @@ async function runCell(
     upstream.limit = limit;
     const started = performance.now();
     const pending: Promise<{ status: number; ms: number }>[] = [];
+    const lags: number[] = [];
+    const windows: number[] = [];
     for (const at of arrivals) {
       const wait = started + at - performance.now();
       if (wait >= 1) await sleep(wait);
+      lags.push(performance.now() - started - at);
+      windows.push(Math.floor(Date.now() / options.windowMs));
       // open loop: sent on time whether or not earlier requests have been answered
       pending.push(send().then((r) => ({ status: r.status, ms: r.totalMs }), () => ({ status: 0, ms: Number.NaN })));
     }
@@ -142,6 +152,7 @@ async function runCell(
       requests: results.length,
       success: results.filter((r) => r.status === 200).length / results.length,
       perfect: perfectSchedulerSuccess((loadPercent / 100) * capacityPerWindow, capacityPerWindow),
+      perfectHere: realizedPerfectSuccess(windows, capacityPerWindow),
       callsPerRequest: upstream.fake.calls.length / results.length,
       spread: loadSpread([...callsPerKey.values()]),
       google429: totals.refused,
@@ -149,6 +160,7 @@ async function runCell(
       failures,
       p50: latency.p50,
       p99: latency.p99,
+      sendLagP99: summarize(lags).p99,
     };
   } finally {
     agent.destroy();
@@ -186,8 +198,9 @@ async function measureKeySet(upstream: Upstream, keys: number, options: Capacity
     for (const load of loads) {
       for (const config of configs) {
         if ((config === 'defaults-wait' ? options.waitLoads : options.loads).includes(load)) {
-          progress(`${keys} keys, ${load} %, ${config}`);
-          cells.set(`${load}/${config}`, await runCell(upstream, prod, variantWorkers(prod.topology, variantOf(config, prod, options)), load, options));
+          const r = await runCell(upstream, prod, variantWorkers(prod.topology, variantOf(config, prod, options)), load, options);
+          progress(`${keys} keys, ${load} %, ${config}: ${percent(r.success)} (send lag p99 ${fmt(r.sendLagP99, 1)} ms)`);
+          cells.set(`${load}/${config}`, r);
         }
       }
     }
@@ -198,14 +211,18 @@ async function measureKeySet(upstream: Upstream, keys: number, options: Capacity
     );
     const offered = (load: number): string => fmt((load / 100) * keys * options.limit * (1000 / options.windowMs), 1);
     printTable(
-      ['load', 'offered req/s', 'perfect scheduler', ...configs.map((c) => label(c, options))],
+      ['load', 'offered req/s', 'perfect scheduler', 'perfect, these arrivals', ...configs.map((c) => label(c, options))],
       loads.map((load) => {
-        const any = [...cells].find(([id]) => id.startsWith(`${load}/`))?.[1];
-        return [`${load} %`, offered(load), any ? percent(any.perfect) : '-', ...configs.map((c) => (cells.has(`${load}/${c}`) ? percent((cells.get(`${load}/${c}`) as CellResult).success) : '-'))];
+        const first = [...cells].find(([id]) => id.startsWith(`${load}/`))?.[1] as CellResult;
+        const success = (c: CapacityConfig): string => {
+          const cell = cells.get(`${load}/${c}`);
+          return cell ? percent(cell.success) : '-';
+        };
+        return [`${load} %`, offered(load), percent(first.perfect), percent(first.perfectHere), ...configs.map(success)];
       }),
     );
     printTable(
-      ['load', 'configuration', 'requests', 'success', 'perfect', 'upstream calls / request', 'per-key load max / mean', 'Google 429s', 'client failures', 'p50 ms', 'p99 ms'],
+      ['load', 'configuration', 'requests', 'success', 'perfect, these arrivals', 'upstream calls / request', 'per-key load max / mean', 'Google 429s', 'client failures', 'p50 ms', 'p99 ms'],
       [...cells].map(([id, r]) => {
         const [load, config] = id.split('/') as [string, CapacityConfig];
         return [
@@ -213,7 +230,7 @@ async function measureKeySet(upstream: Upstream, keys: number, options: Capacity
           label(config, options),
           r.requests,
           percent(r.success),
-          percent(r.perfect),
+          percent(r.perfectHere),
           fmt(r.callsPerRequest, 3),
           fmt(r.spread.maxOverMean, 2),
           r.google429,
@@ -236,14 +253,15 @@ async function measureIsolates(upstream: Upstream, prod: SynthesizedProd, option
   for (const load of options.isolateLoads) {
     const byCopies = new Map<number, CellResult>();
     for (const copies of [1, options.copies]) {
-      progress(`isolates: ${keys} keys, ${load} %, ${copies} copies per shard`);
       const r = await runCell(upstream, prod, variantWorkers(prod.topology, { copiesPerShard: copies }), load, options);
+      progress(`isolates: ${keys} keys, ${load} %, ${copies} copies per shard: ${percent(r.success)} (send lag p99 ${fmt(r.sendLagP99, 1)} ms)`);
       byCopies.set(copies, r);
       rows.push([
         `${load} %`,
         copies,
         r.requests,
         percent(r.success),
+        percent(r.perfectHere),
         fmt(r.callsPerRequest, 3),
         r.google429,
         fmt(r.google429 / keys, 1),
@@ -262,7 +280,7 @@ async function measureIsolates(upstream: Upstream, prod: SynthesizedProd, option
   }
   process.stdout.write(`### Isolates: ${keys} keys, defaults, each shard as 1 or ${options.copies} workers with separate memory\n\n`);
   printTable(
-    ['load', 'copies per shard', 'requests', 'success', 'upstream calls / request', 'Google 429s', '429s per key', 'key-windows run out', '429s per run-out'],
+    ['load', 'copies per shard', 'requests', 'success', 'perfect, these arrivals', 'upstream calls / request', 'Google 429s', '429s per key', 'key-windows run out', '429s per run-out'],
     rows,
   );
   process.stdout.write(`${extra.map((line) => `- ${line}`).join('\n')}\n\n`);

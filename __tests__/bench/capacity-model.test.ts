@@ -6,6 +6,7 @@ import {
   parseCapacityOptions,
   perfectSchedulerSuccess,
   poissonArrivals,
+  realizedPerfectSuccess,
   seededRandom,
 } from '../../bench/capacity-model';
 
@@ -95,6 +96,23 @@ describe('perfectSchedulerSuccess', () => {
     [10, 2.5, 'capacity must be a non-negative integer, got 2.5'],
   ])('refuses offered %p and capacity %p', (offered, capacity, message) => {
     expect(() => perfectSchedulerSuccess(offered, capacity)).toThrow(message);
+  });
+});
+
+describe('realizedPerfectSuccess', () => {
+  it('serves at most the capacity of each window the requests were sent in', () => {
+    // windows 7, 8, 9 get 5, 2 and 3 requests against 3 calls per window: 3 + 2 + 3 of 10
+    expect(realizedPerfectSuccess([7, 7, 7, 7, 7, 8, 8, 9, 9, 9], 3)).toBe(0.8);
+    expect(realizedPerfectSuccess([1, 2, 3], 1)).toBe(1);
+  });
+
+  it('converges on the expected share for a long Poisson run', () => {
+    const windows = poissonArrivals(76, 2_000_000, seededRandom(3)).map((t) => Math.floor(t / 1000));
+    expect(realizedPerfectSuccess(windows, 80)).toBeCloseTo(perfectSchedulerSuccess(76, 80), 2);
+  });
+
+  it('needs at least one request', () => {
+    expect(() => realizedPerfectSuccess([], 3)).toThrow('one entry per request');
   });
 });
 
