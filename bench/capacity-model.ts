@@ -116,13 +116,14 @@ export interface CapacityOptions {
   /** pool sizes, each split into shards of {@link CapacityOptions.keysPerShard} */
   readonly keySets: readonly number[];
   readonly keysPerShard: number;
+  /** empty runs only the isolate measurement */
   readonly configs: readonly CapacityConfig[];
   /** the loads `defaults-wait` runs at */
   readonly waitLoads: readonly number[];
   /** MAX_WAIT_MS bound on the shards by `defaults-wait` */
   readonly maxWaitMs: number;
-  /** copies per shard in the isolate measurement (compared with 1); 1 skips it */
-  readonly copies: number;
+  /** copies per shard the isolate measurement compares with 1 copy; empty skips it */
+  readonly copies: readonly number[];
   /** the loads of the isolate measurement (first key set only); empty skips it */
   readonly isolateLoads: readonly number[];
   readonly seed: number;
@@ -138,7 +139,7 @@ export const DEFAULT_CAPACITY_OPTIONS: CapacityOptions = {
   configs: CAPACITY_CONFIGS,
   waitLoads: [95],
   maxWaitMs: 2000,
-  copies: 4,
+  copies: [4],
   isolateLoads: [80, 95],
   seed: 1,
 };
@@ -168,6 +169,7 @@ function integerList(where: string, raw: string, min: number, max: number, allow
 }
 
 function configList(where: string, raw: string): CapacityConfig[] {
+  if (raw.trim() === '') return [];
   const configs = raw.split(',').map((c) => c.trim());
   if (configs.some((c) => !(CAPACITY_CONFIGS as readonly string[]).includes(c))) {
     throw new CapacityOptionError(`${where} must be a comma-separated list of ${CAPACITY_CONFIGS.join(', ')}, got ${JSON.stringify(raw)}`);
@@ -191,17 +193,17 @@ const OPTIONS: { readonly [K in keyof CapacityOptions]: OptionSpec<CapacityOptio
   loads: { env: 'CAPACITY_LOADS', flag: '--loads', parse: (w, r) => integerList(w, r, 1, 500, false) },
   keySets: { env: 'CAPACITY_KEYS', flag: '--keys', parse: (w, r) => integerList(w, r, 1, 200, false) },
   keysPerShard: { env: 'CAPACITY_KEYS_PER_SHARD', flag: '--keys-per-shard', parse: (w, r) => integer(w, r, 1, 60) },
-  configs: { env: 'CAPACITY_CONFIGS', flag: '--configs', parse: configList },
+  configs: { env: 'CAPACITY_CONFIGS', flag: '--configs', empty: [], parse: configList },
   waitLoads: { env: 'CAPACITY_WAIT_LOADS', flag: '--wait-loads', empty: [], parse: (w, r) => integerList(w, r, 1, 500, true) },
   maxWaitMs: { env: 'CAPACITY_MAX_WAIT_MS', flag: '--max-wait-ms', parse: (w, r) => integer(w, r, 0, 60_000) },
-  copies: { env: 'CAPACITY_COPIES', flag: '--copies', parse: (w, r) => integer(w, r, 1, 16) },
+  copies: { env: 'CAPACITY_COPIES', flag: '--copies', empty: [], parse: (w, r) => integerList(w, r, 2, 32, true) },
   isolateLoads: { env: 'CAPACITY_ISOLATE_LOADS', flag: '--isolate-loads', empty: [], parse: (w, r) => integerList(w, r, 1, 500, true) },
   seed: { env: 'CAPACITY_SEED', flag: '--seed', parse: (w, r) => integer(w, r, 0, 2 ** 32 - 1) },
 };
 
 /**
  * The options of one run: defaults, then `CAPACITY_*` environment variables, then flags. An empty variable counts as
- * unset, except that an empty `CAPACITY_WAIT_LOADS` or `CAPACITY_ISOLATE_LOADS` turns that part off.
+ * unset, except that an empty list of configurations, wait loads, copies or isolate loads turns that part off.
  *
  * @throws CapacityOptionError naming the variable or flag, the allowed values and the value received
  */

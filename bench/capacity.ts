@@ -188,74 +188,79 @@ function progress(text: string): void {
   process.stderr.write(`capacity: ${text}\n`);
 }
 
+/** The configurations side by side, one row per load, then one row per cell. */
+function printComparison(prod: SynthesizedProd, configs: readonly CapacityConfig[], cells: ReadonlyMap<string, CellResult>, options: CapacityOptions): void {
+  const keys = prod.apiKeys.length;
+  const loads = [...new Set([...cells.keys()].map((id) => Number(id.split('/')[0])))].sort((a, b) => a - b);
+  const windowText = options.windowMs === 1000 ? 's' : `${options.windowMs} ms`;
+  process.stdout.write(
+    `### ${keys} keys (shards of ${prod.shardKeyCounts.join(', ')}), ${options.limit} calls per key per ${windowText}, ` +
+      `${options.seconds} s per cell\n\ndefaults as synthesized: ${defaultsText(prod)}\n\n`,
+  );
+  const offered = (load: number): string => fmt((load / 100) * keys * options.limit * (1000 / options.windowMs), 1);
+  printTable(
+    ['load', 'offered req/s', 'perfect scheduler', 'perfect, these arrivals', ...configs.map((c) => label(c, options))],
+    loads.map((load) => {
+      const first = [...cells].find(([id]) => id.startsWith(`${load}/`))?.[1] as CellResult;
+      const success = (c: CapacityConfig): string => {
+        const cell = cells.get(`${load}/${c}`);
+        return cell ? percent(cell.success) : '-';
+      };
+      return [`${load} %`, offered(load), percent(first.perfect), percent(first.perfectHere), ...configs.map(success)];
+    }),
+  );
+  printTable(
+    ['load', 'configuration', 'requests', 'success', 'perfect, these arrivals', 'upstream calls / request', 'per-key load max / mean', 'Google 429s', 'client failures', 'p50 ms', 'p99 ms'],
+    [...cells].map(([id, r]) => {
+      const [load, config] = id.split('/') as [string, CapacityConfig];
+      return [
+        `${load} %`,
+        label(config, options),
+        r.requests,
+        percent(r.success),
+        percent(r.perfectHere),
+        fmt(r.callsPerRequest, 3),
+        fmt(r.spread.maxOverMean, 2),
+        r.google429,
+        failureText(r.failures),
+        fmt(r.p50, 1),
+        fmt(r.p99, 1),
+      ];
+    }),
+  );
+}
+
 async function measureKeySet(upstream: Upstream, keys: number, options: CapacityOptions, isolates: boolean): Promise<void> {
   progress(`synthesizing prod with ${keys} keys`);
   const prod = await synthesizeProd(keys, options.keysPerShard, upstream.fake.url, BENCH_PASS);
   try {
     const configs = CAPACITY_CONFIGS.filter((c) => options.configs.includes(c));
-    const loads = [...new Set([...options.loads, ...(configs.includes('defaults-wait') ? options.waitLoads : [])])].sort((a, b) => a - b);
+    const loads = [...new Set([...options.loads, ...options.waitLoads])].sort((a, b) => a - b);
     const cells = new Map<string, CellResult>();
     for (const load of loads) {
-      for (const config of configs) {
-        if ((config === 'defaults-wait' ? options.waitLoads : options.loads).includes(load)) {
-          const r = await runCell(upstream, prod, variantWorkers(prod.topology, variantOf(config, prod, options)), load, options);
-          progress(`${keys} keys, ${load} %, ${config}: ${percent(r.success)} (send lag p99 ${fmt(r.sendLagP99, 1)} ms)`);
-          cells.set(`${load}/${config}`, r);
-        }
+      for (const config of configs.filter((c) => (c === 'defaults-wait' ? options.waitLoads : options.loads).includes(load))) {
+        const r = await runCell(upstream, prod, variantWorkers(prod.topology, variantOf(config, prod, options)), load, options);
+        progress(`${keys} keys, ${load} %, ${config}: ${percent(r.success)} (send lag p99 ${fmt(r.sendLagP99, 1)} ms)`);
+        cells.set(`${load}/${config}`, r);
       }
     }
-    const windowText = options.windowMs === 1000 ? 's' : `${options.windowMs} ms`;
-    process.stdout.write(
-      `### ${keys} keys (shards of ${prod.shardKeyCounts.join(', ')}), ${options.limit} calls per key per ${windowText}, ` +
-        `${options.seconds} s per cell\n\ndefaults as synthesized: ${defaultsText(prod)}\n\n`,
-    );
-    const offered = (load: number): string => fmt((load / 100) * keys * options.limit * (1000 / options.windowMs), 1);
-    printTable(
-      ['load', 'offered req/s', 'perfect scheduler', 'perfect, these arrivals', ...configs.map((c) => label(c, options))],
-      loads.map((load) => {
-        const first = [...cells].find(([id]) => id.startsWith(`${load}/`))?.[1] as CellResult;
-        const success = (c: CapacityConfig): string => {
-          const cell = cells.get(`${load}/${c}`);
-          return cell ? percent(cell.success) : '-';
-        };
-        return [`${load} %`, offered(load), percent(first.perfect), percent(first.perfectHere), ...configs.map(success)];
-      }),
-    );
-    printTable(
-      ['load', 'configuration', 'requests', 'success', 'perfect, these arrivals', 'upstream calls / request', 'per-key load max / mean', 'Google 429s', 'client failures', 'p50 ms', 'p99 ms'],
-      [...cells].map(([id, r]) => {
-        const [load, config] = id.split('/') as [string, CapacityConfig];
-        return [
-          `${load} %`,
-          label(config, options),
-          r.requests,
-          percent(r.success),
-          percent(r.perfectHere),
-          fmt(r.callsPerRequest, 3),
-          fmt(r.spread.maxOverMean, 2),
-          r.google429,
-          failureText(r.failures),
-          fmt(r.p50, 1),
-          fmt(r.p99, 1),
-        ];
-      }),
-    );
+    if (cells.size > 0) printComparison(prod, configs, cells, options);
     if (isolates) await measureIsolates(upstream, prod, options);
   } finally {
     prod.dispose();
   }
 }
 
+/** Each shard as 1 and as n separate workers: what per-isolate cooldowns cost in 429s Google answers. */
 async function measureIsolates(upstream: Upstream, prod: SynthesizedProd, options: CapacityOptions): Promise<void> {
   const keys = prod.apiKeys.length;
   const rows: (string | number)[][] = [];
   const extra: string[] = [];
   for (const load of options.isolateLoads) {
-    const byCopies = new Map<number, CellResult>();
-    for (const copies of [1, options.copies]) {
+    let one: CellResult | undefined;
+    for (const copies of [1, ...options.copies]) {
       const r = await runCell(upstream, prod, variantWorkers(prod.topology, { copiesPerShard: copies }), load, options);
       progress(`isolates: ${keys} keys, ${load} %, ${copies} copies per shard: ${percent(r.success)} (send lag p99 ${fmt(r.sendLagP99, 1)} ms)`);
-      byCopies.set(copies, r);
       rows.push([
         `${load} %`,
         copies,
@@ -268,17 +273,19 @@ async function measureIsolates(upstream: Upstream, prod: SynthesizedProd, option
         r.exhaustions,
         fmt(r.google429 / r.exhaustions, 2),
       ]);
+      if (one === undefined) {
+        one = r;
+        continue;
+      }
+      extra.push(
+        `at ${load} %, ${copies} copies: Google answers ${r.google429 - one.google429} more 429s than with 1 ` +
+          `(${fmt((r.google429 - one.google429) / keys, 1)} per key, ` +
+          `${fmt(r.google429 / r.exhaustions - one.google429 / one.exhaustions, 2)} more per key-window that ran out); ` +
+          `success ${percent(one.success)} → ${percent(r.success)}`,
+      );
     }
-    const one = byCopies.get(1) as CellResult;
-    const many = byCopies.get(options.copies) as CellResult;
-    extra.push(
-      `at ${load} %: ${options.copies} copies make Google answer ${many.google429 - one.google429} more 429s ` +
-        `(${fmt((many.google429 - one.google429) / keys, 1)} per key, ` +
-        `${fmt(many.google429 / many.exhaustions - one.google429 / one.exhaustions, 2)} more per key-window that ran out), ` +
-        `success ${percent(one.success)} → ${percent(many.success)}`,
-    );
   }
-  process.stdout.write(`### Isolates: ${keys} keys, defaults, each shard as 1 or ${options.copies} workers with separate memory\n\n`);
+  process.stdout.write(`### Isolates: ${keys} keys, defaults, each shard as 1 or ${options.copies.join(' or ')} workers with separate memory\n\n`);
   printTable(
     ['load', 'copies per shard', 'requests', 'success', 'perfect, these arrivals', 'upstream calls / request', 'Google 429s', '429s per key', 'key-windows run out', '429s per run-out'],
     rows,
@@ -299,7 +306,7 @@ async function main(): Promise<void> {
         `waiting: 1 - E[(X - C)+] / L per window, X ~ Poisson(L).\n\n`,
     );
     for (const [i, keys] of options.keySets.entries()) {
-      await measureKeySet(upstream, keys, options, i === 0 && options.copies > 1 && options.isolateLoads.length > 0);
+      await measureKeySet(upstream, keys, options, i === 0 && options.copies.length > 0 && options.isolateLoads.length > 0);
     }
   } finally {
     await upstream.fake.close();

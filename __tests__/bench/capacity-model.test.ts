@@ -150,6 +150,7 @@ describe('parseCapacityOptions', () => {
       isolateLoads: [],
       waitLoads: [],
     });
+    expect(parseCapacityOptions(['--configs', '', '--copies', '4,16'], {})).toMatchObject({ configs: [], copies: [4, 16] });
   });
 
   it.each([
@@ -159,6 +160,7 @@ describe('parseCapacityOptions', () => {
     [[], { CAPACITY_CONFIGS: 'defaults,fastest' }, 'CAPACITY_CONFIGS must be a comma-separated list of defaults, uniform, uniform-reroute, round-robin, defaults-wait, got "defaults,fastest"'],
     [['--speed', '3'], {}, 'unknown argument "--speed"; flags: --seconds'],
     [['--seconds'], {}, '--seconds needs a value'],
+    [['--copies', '1'], {}, '--copies must be a comma-separated list of integers from 2 to 32, got "1"'],
   ])('refuses %p %p naming the setting, what it accepts and what it got', (argv, env, message) => {
     expect(() => parseCapacityOptions(argv, env)).toThrow(message);
   });
