@@ -88,7 +88,7 @@ interface CellResult {
   readonly failures: ReadonlyMap<number, number>;
   readonly p50: number;
   readonly p99: number;
-  /** how late the load generator sent its requests (a busy machine would make the load less bursty than Poisson) */
+  /** how late the load generator sent its requests, in ms; a busy machine sends late, and the load stops being Poisson */
   readonly sendLagP99: number;
 }
 

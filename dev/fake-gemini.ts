@@ -554,7 +554,7 @@ async function handleNative(ctx: Ctx, rest: string): Promise<void> {
   sendJson(res, 200, reply);
 }
 
-// --- admission: a quota enforced by the fake itself (dev/fake-gemini-rate-limit.ts) --------------------------
+// --- admission: a quota enforced by the fake itself (dev/fake-gemini-rate-limit.ts) ----------------------------
 
 /** The 429 for a call `admission` refuses, worded as Google's per-minute quota error, or undefined when admitted. */
 function admissionError(admission: Admission | undefined, apiKey: string, model: unknown): GoogleErrorObject | undefined {
