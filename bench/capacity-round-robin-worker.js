@@ -1,7 +1,8 @@
 // Bench-only stand-in for the worker this project replaces (zen-ai-router-worker), reduced to the key handling that
 // decides its capacity (docs/benchmarks.md, "Capacity"): a module-global counter, so one per isolate, walks the
 // KEY<n> bindings in turn; a 429 goes back to the client as it came, no key is ever skipped or cooled, nothing is
-// retried. Written for the benchmark from the behaviour described in /work/shared/reference/gemini-gateway.md §2.
+// retried. Written for the benchmark from that project's documented behaviour (its `selectGoogleApiKeyRoundRobin`),
+// not copied from it.
 let counter = 0;
 
 export default {
