@@ -20,6 +20,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { protoDuration, type Admission } from './fake-gemini-rate-limit';
 
 export type FakeBehaviour =
   | 'ok'
@@ -97,6 +98,12 @@ export interface FakeGeminiOptions {
   redirectStatus?: 301 | 302 | 303 | 307 | 308;
   /** `RetryInfo.retryDelay` of the `quota-minute` behaviour. @default {@link FAKE_RETRY_DELAY} */
   retryDelay?: string;
+  /**
+   * Asked once per call that its key's behaviour would serve; a refusal is answered as Google's per-minute quota 429
+   * (e.g. a `WindowedRateLimit` of `dev/fake-gemini-rate-limit.ts`, for the capacity benchmark).
+   * @default - every call is admitted
+   */
+  admission?: Admission;
 }
 
 export interface FakeGeminiCall {
@@ -861,6 +868,32 @@ async function handleNative(ctx: Ctx, rest: string): Promise<void> {
   sendJson(res, 200, reply);
 }
 
+// --- admission: a quota enforced by the fake itself (dev/fake-gemini-rate-limit.ts) ----------------------------
+
+/** The 429 for a call `admission` refuses, worded as Google's per-minute quota error, or undefined when admitted. */
+function admissionError(
+  admission: Admission | undefined,
+  apiKey: string,
+  model: unknown,
+): GoogleErrorObject | undefined {
+  const name = typeof model === 'string' ? model : 'gemini-2.5-flash';
+  const refusal = admission?.(apiKey, name);
+  if (!refusal) return undefined;
+  const help = {
+    '@type': 'type.googleapis.com/google.rpc.Help',
+    links: [
+      { description: 'Learn more about Gemini API quotas', url: 'https://ai.google.dev/gemini-api/docs/rate-limits' },
+    ],
+  };
+  return quotaExhausted(
+    name,
+    'GenerateRequestsPerMinutePerProjectPerModel-FreeTier',
+    String(refusal.limit),
+    protoDuration(refusal.retryDelayMs),
+    help,
+  );
+}
+
 // --- entry -----------------------------------------------------------------------------------------------------
 
 /** Starts the fake on 127.0.0.1. */
@@ -916,6 +949,8 @@ export async function startFakeGemini(o: FakeGeminiOptions = {}): Promise<FakeGe
       retryDelay: settings.retryDelay,
     });
     if (err) return sendError(res, surface, err);
+    const refused = admissionError(o.admission, apiKey, model);
+    if (refused) return sendError(res, surface, refused);
 
     const ctx: Ctx = { req, res, url, body, behaviour, settings };
     if (surface === 'openai') return handleOpenAI(ctx, url.pathname.slice('/v1beta/openai/'.length));

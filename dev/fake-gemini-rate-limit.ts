@@ -1,0 +1,123 @@
+/**
+ * A per-key, per-model windowed rate limit for the fake Gemini, the way Google enforces its per-minute quotas: at
+ * most `limit` calls of one key on one model in each window of `windowMs`.
+ *
+ * Windows are FIXED and aligned to multiples of `windowMs` since the epoch, so every key's window turns over at the
+ * same instant and a pool of K keys can take exactly K × limit calls per window: the capacity the physical-limit
+ * formula of `bench/capacity-model.ts` assumes. A refused call is told to retry when its window ends.
+ *
+ * The clock is injected, so the rules are tested without waiting.
+ */
+
+/** A call the limit refuses: the fake answers it as Google's per-minute quota 429. */
+export interface AdmissionRefusal {
+  /** milliseconds until the window frees (RetryInfo.retryDelay) */
+  readonly retryDelayMs: number;
+  /** calls per window (QuotaFailure.quotaValue) */
+  readonly limit: number;
+}
+
+/** Decides whether the fake serves a call; undefined admits it. */
+export type Admission = (apiKey: string, model: string) => AdmissionRefusal | undefined;
+
+export interface WindowedRateLimitOptions {
+  /** calls admitted per key, per model, per window; a positive integer */
+  readonly limit: number;
+  /** window length in milliseconds; a positive integer */
+  readonly windowMs: number;
+  /**
+   * Epoch milliseconds.
+   *
+   * @default Date.now
+   */
+  readonly now?: () => number;
+}
+
+/** What one key met, over every model and window since the limit was created. */
+export interface RateLimitStats {
+  readonly admitted: number;
+  readonly refused: number;
+  /** (model, window) pairs in which the key refused at least one call: how often it ran out */
+  readonly exhaustions: number;
+}
+
+interface WindowCount {
+  window: number;
+  admitted: number;
+  refused: number;
+}
+
+const NO_CALLS: RateLimitStats = { admitted: 0, refused: 0, exhaustions: 0 };
+
+export class WindowedRateLimit {
+  private readonly limit: number;
+  private readonly windowMs: number;
+  private readonly now: () => number;
+  private readonly windows = new Map<string, WindowCount>();
+  private readonly perKey = new Map<string, RateLimitStats>();
+
+  constructor(options: WindowedRateLimitOptions) {
+    for (const field of ['limit', 'windowMs'] as const) {
+      const value = options[field];
+      if (!Number.isSafeInteger(value) || value < 1) {
+        throw new RangeError(`${field} must be a positive integer, got ${JSON.stringify(value)}`);
+      }
+    }
+    this.limit = options.limit;
+    this.windowMs = options.windowMs;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Counts the call and admits it (undefined), or refuses it with the time until its window ends. */
+  admit(apiKey: string, model: string): AdmissionRefusal | undefined {
+    const now = this.now();
+    const window = Math.floor(now / this.windowMs);
+    const slot = `${apiKey}\u0000${model}`;
+    let count = this.windows.get(slot);
+    if (count === undefined || count.window !== window) {
+      count = { window, admitted: 0, refused: 0 };
+      this.windows.set(slot, count);
+    }
+    const stats = this.perKey.get(apiKey) ?? NO_CALLS;
+    if (count.admitted < this.limit) {
+      count.admitted++;
+      this.perKey.set(apiKey, { ...stats, admitted: stats.admitted + 1 });
+      return undefined;
+    }
+    count.refused++;
+    this.perKey.set(apiKey, {
+      ...stats,
+      refused: stats.refused + 1,
+      exhaustions: stats.exhaustions + (count.refused === 1 ? 1 : 0),
+    });
+    return { retryDelayMs: (window + 1) * this.windowMs - now, limit: this.limit };
+  }
+
+  /** Counts for one key; zeros for a key never seen. */
+  statsOf(apiKey: string): RateLimitStats {
+    return this.perKey.get(apiKey) ?? NO_CALLS;
+  }
+
+  /** Counts summed over every key. */
+  totals(): RateLimitStats {
+    let admitted = 0;
+    let refused = 0;
+    let exhaustions = 0;
+    for (const s of this.perKey.values()) {
+      admitted += s.admitted;
+      refused += s.refused;
+      exhaustions += s.exhaustions;
+    }
+    return { admitted, refused, exhaustions };
+  }
+}
+
+/**
+ * Milliseconds as a protobuf Duration in its JSON form ("1s", "0.250s"), the way RetryInfo.retryDelay carries it;
+ * whole seconds are written without a fraction, others with 3 digits, both forms the JSON mapping allows.
+ */
+export function protoDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`ms must be a non-negative number, got ${ms}`);
+  const whole = Math.ceil(ms);
+  return whole % 1000 === 0 ? `${whole / 1000}s` : `${(whole / 1000).toFixed(3)}s`;
+}
