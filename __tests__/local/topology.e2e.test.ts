@@ -13,6 +13,7 @@ import { synthEnv } from '../../scripts/local/cli';
 import { startTopology, type RunningTopology } from '../../scripts/local/start';
 import { runSynth } from '../../scripts/local/synth';
 import { backendScripts, buildTopology, type Topology } from '../../scripts/local/topology';
+import { defined, tally } from '../helpers/guards';
 import { keyOwners, replaceContents } from '../helpers/topology';
 import { chiSquareUniform, chiSquareWeighted } from './chi-square';
 import { startUpstreamTap, type UpstreamTap } from './upstream-tap';
@@ -208,11 +209,12 @@ describe('prod stack', () => {
     expect([...keysSeen].sort()).toEqual([...API_KEYS].sort());
 
     const shardCounts = [0, 0, 0];
-    for (const line of await orchestratorLines('spread-', 2000)) shardCounts[line.shard as number]! += 1;
+    for (const line of await orchestratorLines('spread-', 2000)) tally(shardCounts, Number(line.shard));
     expect(shardCounts.reduce((a, b) => a + b)).toBe(2000);
     // the orchestrator's log and the keys the upstream saw agree on where each request went
     const byKeyOwner = [0, 0, 0];
-    for (const call of fake.calls) byKeyOwner[owners.get(call.apiKey as string) as number]! += 1;
+    for (const call of fake.calls)
+      tally(byKeyOwner, defined(owners.get(call.apiKey ?? ''), 'the shard holding a called key'));
     expect(byKeyOwner).toEqual(shardCounts);
     // shards of 8, 8 and 4 keys: a 40 / 40 / 20 split, and then each of the 20 keys carries 1/20
     expect(chiSquareWeighted(shardCounts, [8, 8, 4]).pValue).toBeGreaterThan(0.001);

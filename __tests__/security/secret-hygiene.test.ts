@@ -23,6 +23,7 @@ import {
 } from '../../dev/fake-gemini';
 import { runSynth } from '../../scripts/local/synth';
 import { backendScripts, buildTopology, type EmulatedWorker, type Topology } from '../../scripts/local/topology';
+import { defined } from '../helpers/guards';
 import { rawRequest, type RawRequest } from '../helpers/raw-http';
 import { keyOwners, replaceContents } from '../helpers/topology';
 import { CANARY_PASS, canaryApiKeys, canarySearch } from './canaries';
@@ -150,6 +151,18 @@ function patched(
     return options ? { ...worker, options } : worker;
   });
   return { workers, publicWorker: workers[0] as EmulatedWorker };
+}
+
+/** The two shards' keys, each in KEY<n> order, and the `i`-th key of a shard (a canary: messages name only indices). */
+interface ShardKeys {
+  readonly all: readonly [readonly string[], readonly string[]];
+  readonly key: (shard: 0 | 1, i: number) => string;
+}
+
+function shardKeysOf(topology: Topology): ShardKeys {
+  const owners = keyOwners(topology, KEYS);
+  const all = [KEYS.filter((key) => owners.get(key) === 0), KEYS.filter((key) => owners.get(key) === 1)] as const;
+  return { all, key: (shard, i) => defined(all[shard][i], `key ${i} of shard ${shard}`) };
 }
 
 const withBindings = (worker: EmulatedWorker, bindings: Record<string, string>): WorkerOptions => ({
@@ -296,14 +309,12 @@ describe('cdktf synth with canaries in TF_VAR_api_keys, TF_VAR_pass, KEY1..KEY12
 
 describe('the prod topology of that synth, against the fake Gemini', () => {
   let prod: CapturedTopology;
-  /** each shard's keys, in KEY<n> order */
-  let shardKeys: string[][];
+  let shardKeys: ShardKeys;
 
   beforeAll(async () => {
     const topology = stackTopology({ GEMINI_BASE_URL: fake.url, UPSTREAM_TIMEOUT_MS });
-    const owners = keyOwners(topology, KEYS);
-    shardKeys = [0, 1].map((n) => KEYS.filter((key) => owners.get(key) === n));
-    expect(shardKeys.map((keys) => keys.length)).toEqual([8, 4]);
+    shardKeys = shardKeysOf(topology);
+    expect(shardKeys.all.map((keys) => keys.length)).toEqual([8, 4]);
     prod = await start(topology);
   });
 
@@ -804,10 +815,10 @@ describe('the prod topology of that synth, against the fake Gemini', () => {
   }
 
   it('answers every key-pool row: failover on quota, invalid, leaked and suspended keys, then cooling, daily and exhausted pools', async () => {
-    const [s0, s1] = shardKeys as [string[], string[]];
+    const { key } = shardKeys;
     const minuteAndDay = await failOver(
       'gemini-2.5-flash',
-      { [s0[0]!]: 'quota-minute', [s0[1]!]: 'quota-day', [s1[0]!]: 'quota-minute', [s1[1]!]: 'quota-day' },
+      { [key(0, 0)]: 'quota-minute', [key(0, 1)]: 'quota-day', [key(1, 0)]: 'quota-minute', [key(1, 1)]: 'quota-day' },
       'failover from a rate-limited key',
     );
     expect(
@@ -818,7 +829,7 @@ describe('the prod topology of that synth, against the fake Gemini', () => {
 
     const invalidAndLeaked = await failOver(
       'gemini-2.5-pro',
-      { [s0[2]!]: 'invalid-key', [s0[3]!]: 'leaked-key', [s1[2]!]: 'invalid-key', [s1[3]!]: 'leaked-key' },
+      { [key(0, 2)]: 'invalid-key', [key(0, 3)]: 'leaked-key', [key(1, 2)]: 'invalid-key', [key(1, 3)]: 'leaked-key' },
       'failover from a rejected key',
     );
     expect(
@@ -830,7 +841,7 @@ describe('the prod topology of that synth, against the fake Gemini', () => {
     // Google names the suspended key in its message; the key is dropped and the message goes nowhere
     const suspended = await failOver(
       'gemini-2.5-pro',
-      { [s0[0]!]: 'suspended-key', [s1[0]!]: 'suspended-key' },
+      { [key(0, 0)]: 'suspended-key', [key(1, 0)]: 'suspended-key' },
       'failover from a suspended key',
     );
     expect(keyEvents(suspended, 'key_removed').map((l) => l.reason)).toEqual([
@@ -839,7 +850,7 @@ describe('the prod topology of that synth, against the fake Gemini', () => {
     ]);
 
     // left: every key but the removed ones
-    const live = [s0[1]!, ...s0.slice(4), s1[1]!];
+    const live = [key(0, 1), ...shardKeys.all[0].slice(4), key(1, 1)];
     const cooling = await drain(
       'gemini-2.0-flash',
       'quota-minute',
@@ -980,14 +991,12 @@ describe('Google behind an AI Gateway-shaped base URL, refusing and rationing ke
   const PREFIX = '/v1/0123456789abcdef0123456789abcdef/zen-gateway/google-ai-studio';
   let proxy: GatewayProxy;
   let gateway: CapturedTopology;
-  /** each shard's keys, in KEY<n> order */
-  let shardKeys: string[][];
+  let shardKeys: ShardKeys;
 
   beforeAll(async () => {
     proxy = await startGatewayProxy(PREFIX, fake.url);
     const topology = stackTopology({ GEMINI_BASE_URL: `${proxy.url}${PREFIX}`, UPSTREAM_TIMEOUT_MS });
-    const owners = keyOwners(topology, KEYS);
-    shardKeys = [0, 1].map((n) => KEYS.filter((key) => owners.get(key) === n));
+    shardKeys = shardKeysOf(topology);
     gateway = await start(topology);
   });
   afterAll(() => proxy.close());
@@ -1043,13 +1052,13 @@ describe('Google behind an AI Gateway-shaped base URL, refusing and rationing ke
   }
 
   it('takes out keys Google refuses (401, SERVICE_DISABLED, BILLING_DISABLED), logged with the model and no until', async () => {
-    const [s0, s1] = shardKeys as [string[], string[]];
+    const { key } = shardKeys;
     const answers = await hitEach(
       {
-        [s0[0]!]: 'unauthenticated-401',
-        [s0[1]!]: 'service-disabled-403',
-        [s1[0]!]: 'billing-disabled-403',
-        [s1[1]!]: 'unauthenticated-401',
+        [key(0, 0)]: 'unauthenticated-401',
+        [key(0, 1)]: 'service-disabled-403',
+        [key(1, 0)]: 'billing-disabled-403',
+        [key(1, 1)]: 'unauthenticated-401',
       },
       'refused keys',
     );
@@ -1064,9 +1073,9 @@ describe('Google behind an AI Gateway-shaped base URL, refusing and rationing ke
   });
 
   it('cools a key with a zero quota until the day resets, and one with a bare 429 for seconds', async () => {
-    const [s0, s1] = shardKeys as [string[], string[]];
+    const { key } = shardKeys;
     const answers = await hitEach(
-      { [s0[2]!]: 'quota-zero', [s0[3]!]: 'quota-bare-429', [s1[2]!]: 'quota-zero' },
+      { [key(0, 2)]: 'quota-zero', [key(0, 3)]: 'quota-bare-429', [key(1, 2)]: 'quota-zero' },
       'rationed keys',
     );
     const cooled = answers.flatMap((a) => gateway.linesFor('key_cooldown', a.id));

@@ -13,6 +13,7 @@ import { pickWeighted, shardOrder, shardShares } from '../../workers/orchestrato
 import { routeRequest, type RouteDeps } from '../../workers/orchestrator/route';
 import { POOL_EXHAUSTED, POOL_HEADER } from '../../workers/shared/pool-refusal';
 import { requestIdOf } from '../../workers/shared/request-id';
+import { defined, tally } from '../helpers/guards';
 import { chiSquareUniform, chiSquareWeighted } from '../local/chi-square';
 
 /** mulberry32: a small seeded PRNG so the statistical test is deterministic. */
@@ -49,7 +50,13 @@ function harness(overrides: Partial<RouteDeps> = {}): Harness {
     },
     ...overrides,
   };
-  return { deps, logs, expireTimers: () => [...timers].forEach((fire) => fire()) };
+  return {
+    deps,
+    logs,
+    expireTimers: () => {
+      for (const fire of [...timers]) fire();
+    },
+  };
 }
 
 function backend(handler: (request: Request) => Promise<Response>): Backend & { seen: Request[] } {
@@ -208,14 +215,14 @@ describe('shardShares / pickWeighted / shardOrder', () => {
     const weights = [8, 8, 4, 1];
     const random = seeded(20260426);
     const counts = weights.map(() => 0);
-    for (let i = 0; i < 30_000; i++) counts[pickWeighted(weights, random)]! += 1;
+    for (let i = 0; i < 30_000; i++) tally(counts, pickWeighted(weights, random));
     expect(chiSquareWeighted(counts, weights).pValue).toBeGreaterThan(0.001);
   });
 
   it('rejects a uniform chooser for unequal shards, so the weighted check can fail', () => {
     const random = seeded(1);
     const counts = [0, 0, 0];
-    for (let i = 0; i < 30_000; i++) counts[pickWeighted([1, 1, 1], random)]! += 1;
+    for (let i = 0; i < 30_000; i++) tally(counts, pickWeighted([1, 1, 1], random));
     expect(chiSquareWeighted(counts, [8, 8, 4]).pValue).toBeLessThan(0.001);
     expect(chiSquareUniform(counts).pValue).toBeGreaterThan(0.001);
   });
@@ -225,7 +232,7 @@ describe('shardShares / pickWeighted / shardOrder', () => {
     for (let i = 0; i < 200; i++) {
       const order = shardOrder([2, 2, 2, 2], 3, random);
       expect(new Set(order).size).toBe(3);
-      order.forEach((n) => expect(n).toBeGreaterThanOrEqual(0));
+      for (const n of order) expect(n).toBeGreaterThanOrEqual(0);
     }
     expect(shardOrder([1, 1], 5, random).sort()).toEqual([0, 1]);
     expect(shardOrder([4, 0, 4, 0], 3, random).sort()).toEqual([0, 2]);
@@ -236,8 +243,8 @@ describe('shardShares / pickWeighted / shardOrder', () => {
     const random = seeded(11);
     const second = [0, 0];
     for (let i = 0; i < 20_000; i++) {
-      const order = shardOrder([8, 8, 4], 2, random);
-      if (order[0] === 0) second[(order[1] as number) - 1]! += 1;
+      const [first, next] = shardOrder([8, 8, 4], 2, random);
+      if (first === 0) tally(second, defined(next, 'a second shard') - 1);
     }
     expect(chiSquareWeighted(second, [8, 4]).pValue).toBeGreaterThan(0.001);
   });
@@ -308,18 +315,19 @@ function readingRefuser(retryAfterSeconds: string): Backend & { seen: Request[];
 
 describe('routeRequest', () => {
   it('forwards to the chosen shard with x-request-id set and returns its response with the same id', async () => {
-    const shards = [backend(ok), backend(() => Promise.resolve(new Response('from 1', { status: 201 })))];
+    const shard0 = backend(ok);
+    const shard1 = backend(() => Promise.resolve(new Response('from 1', { status: 201 })));
     const { deps, logs } = harness({ random: () => 0.6, shardKeyCounts: '1,1' });
     const res = await routeRequest(
       new Request('https://gw.example/v1/models?x=1', { headers: { authorization: 'Bearer p' } }),
-      bind(...shards),
+      bind(shard0, shard1),
       deps,
     );
     expect(res.status).toBe(201);
     expect(await res.text()).toBe('from 1');
     expect(res.headers.get('x-request-id')).toBe('generated-id');
-    expect(shards[0]!.seen).toHaveLength(0);
-    const forwarded = shards[1]!.seen[0]!;
+    expect(shard0.seen).toHaveLength(0);
+    const forwarded = defined(shard1.seen[0], 'a request forwarded to shard 1');
     expect(forwarded.url).toBe('https://gw.example/v1/models?x=1');
     expect(forwarded.headers.get('authorization')).toBe('Bearer p');
     expect(forwarded.headers.get('x-request-id')).toBe('generated-id');

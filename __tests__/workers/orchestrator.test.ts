@@ -262,7 +262,7 @@ describe('orchestrator in workerd', () => {
     const lines = await logsFor('faulty-', 40);
     const failures = lines.filter((l) => l.status === 502);
     expect(failures.length).toBe(statuses.filter((s) => s === 502).length);
-    failures.forEach((l) => expect(l).toMatchObject({ shard: 1, error: 'shard_error' }));
+    for (const l of failures) expect(l).toMatchObject({ shard: 1, error: 'shard_error' });
     expect(lines.some((l) => 'attempts' in l)).toBe(false);
     expect(JSON.stringify(lines)).not.toContain('secret-internal-detail');
   });
@@ -291,7 +291,7 @@ describe('orchestrator in workerd', () => {
     }
     const lines = await logsFor('unweighted-', 10);
     expect(lines).toHaveLength(10);
-    lines.forEach((l) => expect(l).toMatchObject({ status: 200, shardKeyCounts: 'missing' }));
+    for (const l of lines) expect(l).toMatchObject({ status: 200, shardKeyCounts: 'missing' });
   });
 
   it('by default moves past a shard whose keys are all cooling, or passes on the soonest refusal', async () => {

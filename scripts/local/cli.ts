@@ -180,6 +180,7 @@ export function requestLineContext(topology: Topology): RequestLineContext {
 }
 
 /** Characters a terminal acts on rather than prints: C0 and C1 controls, DEL, line breaks and bidirectional marks. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: this pattern exists to find control characters and escape them
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 const NAMED_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 

@@ -80,7 +80,7 @@ export function toOpenAIError(status: number, text: string, secrets: readonly st
 export function encodeFloat32Base64(values: readonly number[]): string {
   const bytes = new Uint8Array(values.length * 4);
   const view = new DataView(bytes.buffer);
-  values.forEach((v, i) => view.setFloat32(i * 4, v, true));
+  for (const [i, v] of values.entries()) view.setFloat32(i * 4, v, true);
   let binary = '';
   // String.fromCharCode over large arrays overflows the call stack; 32 KiB slices stay well within it
   for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
@@ -132,14 +132,18 @@ export class EventBoundaries {
   /** The end (exclusive) of the last event boundary in `chunk`, or -1 when the chunk completes no event. */
   lastEnd(chunk: Uint8Array): number {
     let end = -1;
-    for (let i = 0; i < chunk.length; i++) {
-      const b = chunk[i]!;
-      const p1 = i >= 1 ? chunk[i - 1]! : this.before1;
-      const p2 = i >= 2 ? chunk[i - 2]! : i === 1 ? this.before1 : this.before2;
-      if ((b === LF && (p1 === LF || (p1 === CR && p2 === LF))) || (b === CR && p1 === CR)) end = i + 1;
+    let read = 0;
+    // the byte before and the one before that, starting from the previous chunk's tail
+    let p1 = this.before1;
+    let p2 = this.before2;
+    for (const b of chunk) {
+      read++;
+      if ((b === LF && (p1 === LF || (p1 === CR && p2 === LF))) || (b === CR && p1 === CR)) end = read;
+      p2 = p1;
+      p1 = b;
     }
-    if (chunk.length >= 2) [this.before2, this.before1] = [chunk[chunk.length - 2]!, chunk[chunk.length - 1]!];
-    else if (chunk.length === 1) [this.before2, this.before1] = [this.before1, chunk[0]!];
+    this.before1 = p1;
+    this.before2 = p2;
     return end;
   }
 }

@@ -150,6 +150,7 @@ async function probeKey(
 
 export async function sendUpstream(req: UpstreamRequest, deps: UpstreamDeps): Promise<UpstreamResult> {
   const indices = req.keys.map((k) => k.index);
+  const keyByIndex = new Map(req.keys.map((k) => [k.index, k.value]));
   const tried = new Set<number>();
   let attempts = 0;
   let waitedMs = 0;
@@ -175,7 +176,9 @@ export async function sendUpstream(req: UpstreamRequest, deps: UpstreamDeps): Pr
       if (keyIndex === undefined) break;
       tried.add(keyIndex);
       attempts++;
-      const key = req.keys.find((k) => k.index === keyIndex)!.value;
+      const key = keyByIndex.get(keyIndex);
+      // the pool picks from `indices` only; this guards that contract, and names an index, never a key
+      if (key === undefined) throw new Error(`the key pool picked key ${keyIndex}, which this request does not hold`);
       const headers = new Headers(req.headers);
       if (req.keyStyle === 'bearer') headers.set('authorization', `Bearer ${key}`);
       else headers.set('x-goog-api-key', key);
