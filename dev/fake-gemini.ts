@@ -698,7 +698,7 @@ async function openAIChat(ctx: Ctx, body: Record<string, unknown>, model: string
   }
   const id = 'chatcmpl-fake-0001';
   const created = 1_760_000_000;
-  const last = messages[messages.length - 1] as { role?: unknown; content?: unknown } | undefined;
+  const last = messages.at(-1) as { role?: unknown; content?: unknown } | undefined;
   const tools = Array.isArray(body.tools) ? (body.tools as Array<{ function?: { name?: unknown } }>) : [];
   const wantsTool = tools.length > 0 && last?.role !== 'tool';
   const toolName = String(tools[0]?.function?.name ?? 'tool');

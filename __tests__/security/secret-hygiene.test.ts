@@ -33,6 +33,8 @@ import { startCapturedTopology, type CapturedTopology, type Json } from './captu
 const KEYS = canaryApiKeys(12); // KEYS_PER_SHARD defaults to 8: two shards, of 8 and 4 keys
 const PASS = CANARY_PASS;
 const findCanaries = canarySearch([...KEYS, PASS]);
+/** KEY1 is `keyAt(0)` */
+const keyAt = (i: number): string => defined(KEYS[i], `KEY${i + 1}`);
 /** short enough that a hung upstream costs a second, long enough for the fake to answer everything else */
 const UPSTREAM_TIMEOUT_MS = '1000';
 /** text the throwing shard puts in its exception; it must never reach a client */
@@ -150,7 +152,7 @@ function patched(
     const options = patch(worker, shards.get(worker.scriptName));
     return options ? { ...worker, options } : worker;
   });
-  return { workers, publicWorker: workers[0] as EmulatedWorker };
+  return { workers, publicWorker: defined(workers[0], 'the public worker, listed first') };
 }
 
 /** The two shards' keys, each in KEY<n> order, and the `i`-th key of a shard (a canary: messages name only indices). */
@@ -492,7 +494,7 @@ describe('the prod topology of that synth, against the fake Gemini', () => {
       ],
       [
         'native, a pool key in x-goog-api-key',
-        { ...native('generateContent'), headers: { 'x-goog-api-key': KEYS[1] as string, ...jsonType } },
+        { ...native('generateContent'), headers: { 'x-goog-api-key': keyAt(1), ...jsonType } },
         401,
         'invalid_api_key',
       ],
@@ -525,7 +527,9 @@ describe('the prod topology of that synth, against the fake Gemini', () => {
     const answers: Exchange[] = [];
     for (const [label, request] of rows) answers.push(await send(prod, label, request));
     expect(answers.map(outcome)).toEqual(rows.map(([label, , status, code]) => ({ label, status, code })));
-    expect(header(answers[0] as Exchange, 'access-control-allow-methods')).toBe('GET, POST, OPTIONS');
+    expect(header(defined(answers[0], 'the preflight answer'), 'access-control-allow-methods')).toBe(
+      'GET, POST, OPTIONS',
+    );
     for (const answer of answers.filter((a) => a.status === 405)) expect(header(answer, 'allow')).toBe('POST, OPTIONS');
     expect(fake.calls).toEqual([]);
 
@@ -656,10 +660,10 @@ describe('the prod topology of that synth, against the fake Gemini', () => {
     }
 
     // Google really does quote the key here (asked directly), and the gateway passes the error on without it
-    fake.setKeyBehaviour(KEYS[0] as string, 'denied-quoting-key');
+    fake.setKeyBehaviour(keyAt(0), 'denied-quoting-key');
     const direct = await fetch(`${fake.url}/v1beta/models/gemini-2.5-flash:generateContent`, {
       method: 'POST',
-      headers: { 'x-goog-api-key': KEYS[0] as string, ...jsonType },
+      headers: { 'x-goog-api-key': keyAt(0), ...jsonType },
       body: nativeBody,
     });
     expect(await direct.text()).toContain(`api_key:${KEYS[0]}`);
@@ -669,14 +673,14 @@ describe('the prod topology of that synth, against the fake Gemini', () => {
       ['native', native('generateContent')],
     ]);
     expectAll(quoted, 403, 'PERMISSION_DENIED');
-    expect(JSON.parse((quoted[0] as Exchange).body)).toEqual({
+    expect(JSON.parse(defined(quoted[0], 'the chat answer').body)).toEqual({
       error: {
         message: "Permission denied: Consumer 'api_key:[redacted]' cannot access this resource, or it may not exist.",
         type: 'permission_error',
         code: 'PERMISSION_DENIED',
       },
     });
-    expect((quoted[1] as Exchange).body).toContain("api_key:[redacted]'");
+    expect(defined(quoted[1], 'the native answer').body).toContain("api_key:[redacted]'");
 
     // none of these faults is the key's: nothing was cooled or removed, and the next request succeeds
     const after = await send(prod, 'after the faults', chat());
@@ -791,10 +795,13 @@ describe('the prod topology of that synth, against the fake Gemini', () => {
       answers.push(answer);
       await prod.waitForLines('request', [answer.id]);
       await prod.waitForLines('orchestrator_request', [answer.id]);
-      const line = prod.linesFor('request', answer.id)[0] as Json;
-      const shard = (prod.linesFor('orchestrator_request', answer.id)[0] as Json).shard as number;
+      const line = defined(prod.linesFor('request', answer.id)[0], `the request line of ${answer.id}`);
+      const { shard } = defined(
+        prod.linesFor('orchestrator_request', answer.id)[0],
+        `the orchestrator line of ${answer.id}`,
+      );
       if (line.attempts === 0 && answer.status === final.status && codeOf(answer.body) === final.code)
-        settled.add(shard);
+        settled.add(Number(shard));
     }
     expect(settled).toEqual(new Set([0, 1]));
     for (const answer of answers) {
@@ -942,7 +949,12 @@ describe('faulty shards, misconfigured shards and a refused upstream, through th
     for (let i = 0; seen.size < 2 && i < 60; i++) {
       const answer = await send(topology, `request ${i}`, i % 2 === 0 ? chat() : native('generateContent'));
       await topology.waitForLines('orchestrator_request', [answer.id]);
-      const shard = (topology.linesFor('orchestrator_request', answer.id)[0] as Json).shard as 0 | 1;
+      const { shard } = defined(
+        topology.linesFor('orchestrator_request', answer.id)[0],
+        `the orchestrator line of ${answer.id}`,
+      );
+      if (shard !== 0 && shard !== 1)
+        throw new Error(`the orchestrator line of ${answer.id} names shard ${String(shard)}`);
       seen.add(shard);
       expect({ shard, ...outcome(answer) }).toEqual({ shard, label: answer.label, ...rows[shard] });
     }
@@ -1080,12 +1092,18 @@ describe('Google behind an AI Gateway-shaped base URL, refusing and rationing ke
     );
     const cooled = answers.flatMap((a) => gateway.linesFor('key_cooldown', a.id));
     expect(cooled.map((l) => l.reason).sort()).toEqual(['quota-unspecified', 'quota-zero', 'quota-zero']);
-    const bare = cooled.find((l) => l.reason === 'quota-unspecified') as Json;
-    const zero = cooled.find((l) => l.reason === 'quota-zero') as Json;
+    const bare = defined(
+      cooled.find((l) => l.reason === 'quota-unspecified'),
+      'the quota-unspecified cooldown',
+    );
+    const zero = defined(
+      cooled.find((l) => l.reason === 'quota-zero'),
+      'a quota-zero cooldown',
+    );
     // seconds for the bare 429; the next midnight in Los Angeles (07:00 or 08:00 UTC) for the zero quota
-    expect(Date.parse(bare.until as string) - Date.now()).toBeLessThanOrEqual(5_000);
-    expect(new Date(zero.until as string).getUTCHours()).toBeGreaterThanOrEqual(7);
-    expect(new Date(zero.until as string).getUTCHours()).toBeLessThanOrEqual(8);
+    expect(Date.parse(String(bare.until)) - Date.now()).toBeLessThanOrEqual(5_000);
+    expect(new Date(String(zero.until)).getUTCHours()).toBeGreaterThanOrEqual(7);
+    expect(new Date(String(zero.until)).getUTCHours()).toBeLessThanOrEqual(8);
     expect(proxy.paths.every((path) => path.startsWith(`${PREFIX}/v1beta/`))).toBe(true);
   });
 

@@ -7,6 +7,7 @@ import { Miniflare } from 'miniflare';
 import { connect } from 'node:net';
 import { bundleWorker } from '../../scripts/build-workers';
 import { POOL_EXHAUSTED, POOL_HEADER } from '../../workers/shared/pool-refusal';
+import { defined } from '../helpers/guards';
 
 const COMPATIBILITY_DATE = '2026-04-20';
 
@@ -173,7 +174,7 @@ describe('orchestrator in workerd', () => {
     const generated = res.headers.get('x-request-id');
     expect(generated).toMatch(/^[0-9a-f-]{36}$/);
     expect(echoed.headers['x-request-id']).toBe(generated);
-    expect(await logsFor(generated as string, 1)).toEqual([
+    expect(await logsFor(defined(generated, 'the generated request id'), 1)).toEqual([
       expect.objectContaining({ requestId: generated, status: 200 }),
     ]);
   });

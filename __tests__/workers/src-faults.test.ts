@@ -508,7 +508,7 @@ describe('key pool in workerd and its log lines', () => {
       quotaId: 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier',
     });
     const lines = h.jsonLogs().filter((l) => l.event === 'request' && String(l.requestId).startsWith('faults-pool-'));
-    expect(lines.reduce((n, l) => n + (l.attempts as number), 0)).toBe(22);
+    expect(lines.reduce((n, l) => n + Number(l.attempts), 0)).toBe(22);
   });
 
   it('takes a leaked key out of rotation for good once a probe with the key alone is refused too, and logs it as an error', async () => {

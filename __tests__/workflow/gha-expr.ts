@@ -20,7 +20,7 @@ function tokenize(src: string): Token[] {
   const out: Token[] = [];
   let i = 0;
   while (i < src.length) {
-    const c = src[i] as string;
+    const c = src.charAt(i);
     if (/\s/.test(c)) {
       i++;
     } else if (c === "'") {

@@ -38,7 +38,8 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
   let port = env.PORT === undefined || env.PORT === '' ? DEFAULT_PORT : portNumber(env.PORT, 'PORT');
   let skipSynth = false;
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
+    const arg = argv[i];
+    if (arg === undefined) break;
     const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? arg.split(/=(.*)/s, 2) : [arg, undefined];
     const value = (): string => {
       const next = inline ?? argv[++i];
