@@ -2,18 +2,9 @@
  * Thin fix-ups where Google's OpenAI-compatible endpoint differs from what OpenAI clients require. Everything else
  * is forwarded byte for byte, so tools, JSON schema output and Gemini 3 thought signatures survive untouched.
  */
-import { errorBody, type OpenAIErrorBody } from '../shared/http';
+import { errorBody, openAIErrorType, type OpenAIErrorBody } from '../shared/http';
+import { parseJson } from '../shared/json';
 import { googleErrorOf } from './quota';
-
-/** OpenAI's error `type` for an HTTP status, so SDKs classify errors the way they do for OpenAI itself. */
-export function openAIErrorType(status: number): string {
-  if (status === 400 || status === 404 || status === 409 || status === 413 || status === 414 || status === 422)
-    return 'invalid_request_error';
-  if (status === 401) return 'authentication_error';
-  if (status === 403) return 'permission_error';
-  if (status === 429) return 'rate_limit_error';
-  return status >= 500 ? 'server_error' : 'invalid_request_error';
-}
 
 /** Replaces every occurrence of a secret (a pool key, the password), as is or percent-encoded, with `[redacted]`. */
 export function redact(text: string, secrets: readonly string[]): string {
@@ -40,22 +31,10 @@ function redactValue(value: unknown, secrets: readonly string[]): unknown {
  * strings held a secret. Otherwise the text is returned as it came (byte for byte, when it held none).
  */
 export function redactJsonText(text: string, secrets: readonly string[]): string {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return redact(text, secrets);
-  }
+  const parsed = parseJson(text);
+  if (parsed === undefined) return redact(text, secrets);
   const redacted = redactValue(parsed, secrets);
   return JSON.stringify(redacted) === JSON.stringify(parsed) ? text : JSON.stringify(redacted);
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
 }
 
 /**

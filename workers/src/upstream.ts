@@ -3,6 +3,7 @@
  * rejected. Only key faults fail over; the response is handed back before any byte reaches the client, so a stream
  * that has begun is never replayed. Keys go only to the configured base URL: redirects are never followed.
  */
+import { parseJson } from '../shared/json';
 import type { PoolKey } from './config';
 import type { KeyPool } from './key-pool';
 import type { Logger } from './log';
@@ -115,11 +116,7 @@ async function googleErrorFrom(
   response: Response,
 ): Promise<{ readonly text: string; readonly err: GoogleError | undefined }> {
   const text = await response.text().catch(() => '');
-  try {
-    return { text, err: googleErrorOf(JSON.parse(text)) };
-  } catch {
-    return { text, err: undefined };
-  }
+  return { text, err: googleErrorOf(parseJson(text)) };
 }
 
 /** Asks Google about the key alone; undefined when the probe itself failed (no answer, or a redirect). */
