@@ -11,6 +11,7 @@ import {
 } from '../../workers/orchestrator/backends';
 import { pickWeighted, shardOrder, shardShares } from '../../workers/orchestrator/pick';
 import { routeRequest, type RouteDeps } from '../../workers/orchestrator/route';
+import { readConfig } from '../../workers/src/config';
 import { POOL_EXHAUSTED, POOL_HEADER } from '../../workers/shared/pool-refusal';
 import { requestIdOf } from '../../workers/shared/request-id';
 import { defined, tally } from '../helpers/guards';
@@ -147,15 +148,51 @@ describe('settings', () => {
     expect(parseShardAttempts(raw)).toBe(expected);
   });
 
-  it('defaults to 3 shards a request', () => {
-    expect(DEFAULT_SHARD_ATTEMPTS).toBe(3);
+  it('without SHARD_ATTEMPTS, a request every shard refuses from its pool tries 3 shards', async () => {
+    const shards = Array.from({ length: 5 }, () => refusing(429, 'all_keys_cooling', { 'retry-after': '5' }));
+    const { deps, logs } = harness({ attempts: parseShardAttempts(undefined), shardKeyCounts: '1,1,1,1,1' });
+    const res = await routeRequest(new Request('https://gw.example/v1/models'), bind(...shards), deps);
+    expect(res.status).toBe(429);
+    expect(shards.map((s) => s.seen.length).reduce((a, b) => a + b)).toBe(3);
+    expect(logs).toEqual([expect.objectContaining({ status: 429, attempts: 3 })]);
   });
 
   it('SHARD_TIMEOUT_MS falls back to the default when absent or malformed', () => {
     expect(parseShardTimeoutMs('250')).toBe(250);
     expect(parseShardTimeoutMs(undefined)).toBe(DEFAULT_SHARD_TIMEOUT_MS);
     expect(parseShardTimeoutMs('0')).toBe(DEFAULT_SHARD_TIMEOUT_MS);
-    expect(DEFAULT_SHARD_TIMEOUT_MS).toBeGreaterThan(120_000);
+  });
+
+  it("by default outwaits the shard's own upstream deadline, so a slow Gemini reaches the client as the shard's 504", async () => {
+    const shardConfig = readConfig({ PASS: 'p', KEY1: 'k' });
+    if (!shardConfig.ok) throw new Error(`the src worker's defaults do not load: ${shardConfig.problem}`);
+    /** answers the way a shard does once it has waited `waitMs` (of the test's clock) for Gemini */
+    const answersAfter = async (waitMs: number): Promise<Response> => {
+      let now = 0;
+      const timers: { at: number; fire: () => void }[] = [];
+      const shard = backend(async () => {
+        now += waitMs;
+        for (const timer of timers.filter((t) => t.at <= now)) timer.fire();
+        return new Response('{"error":{"code":"upstream_timeout"}}', { status: 504 });
+      });
+      const { deps } = harness({
+        now: () => now,
+        timeoutMs: parseShardTimeoutMs(undefined),
+        shardKeyCounts: '1',
+        startTimer: (ms, onExpire) => {
+          const timer = { at: now + ms, fire: onExpire };
+          timers.push(timer);
+          return () => timers.splice(timers.indexOf(timer), 1);
+        },
+      });
+      return routeRequest(new Request('https://gw.example/v1/chat/completions'), bind(shard), deps);
+    };
+    const slowGemini = await answersAfter(shardConfig.config.timeoutMs);
+    expect(slowGemini.status).toBe(504);
+    expect(await slowGemini.json()).toEqual({ error: { code: 'upstream_timeout' } });
+    // a shard stuck past the orchestrator's own deadline is the orchestrator's 504, so the clock above is not blind
+    const stuckShard = await answersAfter(parseShardTimeoutMs(undefined));
+    expect(await stuckShard.json()).toMatchObject({ error: { code: 'shard_timeout' } });
   });
 });
 

@@ -151,7 +151,13 @@ describe('openai SDK', () => {
     expect(h.fake.calls).toHaveLength(2);
     // both keys still serve the other model
     h.fake.setDefaultBehaviour('ok');
-    await expect(openai.chat.completions.create({ model: 'gemini-2.5-flash', messages })).resolves.toBeDefined();
+    const flashKeys = new Set<string | undefined>();
+    for (let i = 0; i < 40 && flashKeys.size < KEYS.length; i++) {
+      const reply = await openai.chat.completions.create({ model: 'gemini-2.5-flash', messages });
+      expect(reply.choices[0]?.message.content).toBe(FAKE_REPLY_TEXT);
+      flashKeys.add(h.fake.calls.at(-1)?.apiKey);
+    }
+    expect(flashKeys).toEqual(new Set(KEYS));
   });
 
   it('stops the SDK from retrying when every key is out for the day (x-should-retry: false)', async () => {
