@@ -73,12 +73,17 @@ async function v8EvaluateMs(code: string): Promise<number> {
 
 async function main(): Promise<void> {
   const names = ['src', 'orchestrator'] as const satisfies readonly WorkerName[];
-  const codes = names.map((name) => bundleWorker(name));
-  const [emptyMs, ...workerMs] = await workerdStartups([EMPTY_WORKER, ...codes]);
+  const bundles = names.map((name) => ({ name, code: bundleWorker(name) }));
+  const startups = await workerdStartups([EMPTY_WORKER, ...bundles.map((b) => b.code)]);
+  const startupOf = (script: number): number => {
+    const ms = startups[script];
+    if (ms === undefined) throw new Error(`no workerd start-up time for script ${script} of ${startups.length}`);
+    return ms;
+  };
+  const emptyMs = startupOf(0);
   const emptyV8 = await v8EvaluateMs(EMPTY_WORKER);
   const rows: (string | number)[][] = [];
-  for (const [i, name] of names.entries()) {
-    const code = codes[i] as string;
+  for (const [i, { name, code }] of bundles.entries()) {
     const minified = Buffer.byteLength(code);
     const gzip = gzipSync(code, { level: 9 }).byteLength;
     rows.push([
@@ -87,7 +92,7 @@ async function main(): Promise<void> {
       fmt(gzip / 1024, 1),
       fmt(minified / OPENAI_GEMINI.minified),
       fmt(gzip / OPENAI_GEMINI.gzip),
-      fmt((workerMs[i] as number) - (emptyMs as number), 1),
+      fmt(startupOf(i + 1) - emptyMs, 1),
       fmt(await v8EvaluateMs(code), 2),
     ]);
   }
@@ -101,7 +106,7 @@ async function main(): Promise<void> {
     '-',
   ]);
   process.stdout.write(
-    `Worker bundles (esbuild --minify, gzip -9). workerd start-up: median of ${STARTS} interleaved cold starts minus an empty worker's ${fmt(emptyMs as number, 0)} ms; ` +
+    `Worker bundles (esbuild --minify, gzip -9). workerd start-up: median of ${STARTS} interleaved cold starts minus an empty worker's ${fmt(emptyMs, 0)} ms; ` +
       `V8 evaluate: median of 50 fresh module loads (empty module: ${fmt(emptyV8, 2)} ms)\n\n`,
   );
   printTable(

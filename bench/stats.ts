@@ -5,8 +5,10 @@ export function quantile(sorted: readonly number[], q: number): number {
   const pos = (sorted.length - 1) * q;
   const lo = Math.floor(pos);
   const hi = Math.ceil(pos);
-  const a = sorted[lo] as number;
-  const b = sorted[hi] as number;
+  const a = sorted[lo];
+  const b = sorted[hi];
+  // only a q outside [0, 1] reaches past either end
+  if (a === undefined || b === undefined) return Number.NaN;
   return a + (b - a) * (pos - lo);
 }
 

@@ -41,8 +41,9 @@ function timed(command: string, argsFor: (out: string) => readonly string[], env
 function parseTime(stderr: string): Run {
   const last = stderr.trim().split('\n').pop() ?? '';
   const [seconds, kib] = last.split(' ').map(Number);
-  if (!Number.isFinite(seconds) || !Number.isFinite(kib)) throw new Error(`unexpected GNU time output: ${last}`);
-  return { seconds: seconds as number, maxRssMiB: (kib as number) / 1024 };
+  if (seconds === undefined || kib === undefined || !Number.isFinite(seconds) || !Number.isFinite(kib))
+    throw new Error(`unexpected GNU time output: ${last}`);
+  return { seconds, maxRssMiB: kib / 1024 };
 }
 
 function repeat(fn: () => Run): { seconds: number; maxRssMiB: number } {

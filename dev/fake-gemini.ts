@@ -151,7 +151,7 @@ const DEFAULT_EMBEDDING_DIMENSIONS = 4;
  */
 export function fakeEmbeddingValues(index: number, dimensions: number = DEFAULT_EMBEDDING_DIMENSIONS): number[] {
   const base = [(index + 1) * 0.5, -0.25, 0.125, -(index + 1)];
-  return Array.from({ length: dimensions }, (_, j) => (j < base.length ? base[j]! : j / 8));
+  return Array.from({ length: dimensions }, (_, j) => base[j] ?? j / 8);
 }
 
 /** Splits {@link FAKE_REPLY_TEXT} into `n` pieces (some empty when n exceeds its length). */
@@ -667,11 +667,12 @@ function openAIEmbeddings(ctx: Ctx, body: Record<string, unknown>, model: string
   const { res } = ctx;
   // Google answers floats only; a client (or gateway) asking it for base64 is told so
   if (body.encoding_format !== undefined && body.encoding_format !== 'float') {
-    return sendError(res, 'openai', {
+    sendError(res, 'openai', {
       code: 400,
       message: `Invalid value for encoding_format: ${String(body.encoding_format)}. Only "float" is supported.`,
       status: 'INVALID_ARGUMENT',
     });
+    return;
   }
   const inputs = Array.isArray(body.input) ? body.input : [body.input];
   const dims = typeof body.dimensions === 'number' ? body.dimensions : DEFAULT_EMBEDDING_DIMENSIONS;
@@ -681,10 +682,10 @@ function openAIEmbeddings(ctx: Ctx, body: Record<string, unknown>, model: string
     model,
     usage: { prompt_tokens: inputs.length, total_tokens: inputs.length },
   };
-  if (ctx.behaviour === 'malformed-json') return sendMalformed(res);
-  if (ctx.behaviour === 'cut-stream') return writeCutJson(res, reply);
-  if (ctx.behaviour === 'truncated-stream') return writeTruncatedJson(res, reply);
-  sendJson(res, 200, reply);
+  if (ctx.behaviour === 'malformed-json') sendMalformed(res);
+  else if (ctx.behaviour === 'cut-stream') writeCutJson(res, reply);
+  else if (ctx.behaviour === 'truncated-stream') writeTruncatedJson(res, reply);
+  else sendJson(res, 200, reply);
 }
 
 async function openAIChat(ctx: Ctx, body: Record<string, unknown>, model: string): Promise<void> {
@@ -704,7 +705,7 @@ async function openAIChat(ctx: Ctx, body: Record<string, unknown>, model: string
   }
   const id = 'chatcmpl-fake-0001';
   const created = 1_760_000_000;
-  const last = messages[messages.length - 1] as { role?: unknown; content?: unknown } | undefined;
+  const last = messages.at(-1) as { role?: unknown; content?: unknown } | undefined;
   const tools = Array.isArray(body.tools) ? (body.tools as Array<{ function?: { name?: unknown } }>) : [];
   const wantsTool = tools.length > 0 && last?.role !== 'tool';
   const toolName = String(tools[0]?.function?.name ?? 'tool');
@@ -731,9 +732,8 @@ async function openAIChat(ctx: Ctx, body: Record<string, unknown>, model: string
       events.push(chunk({ role: 'assistant', tool_calls: [{ index: 0, ...toolCall }] }, 'tool_calls'));
     } else {
       const pieces = last?.role === 'tool' ? [text] : fakeReplyPieces(settings.streamChunks);
-      pieces.forEach((piece, i) =>
-        events.push(chunk(i === 0 ? { role: 'assistant', content: piece } : { content: piece }, null)),
-      );
+      for (const [i, piece] of pieces.entries())
+        events.push(chunk(i === 0 ? { role: 'assistant', content: piece } : { content: piece }, null));
       events.push(chunk({}, 'stop'));
     }
     const streamOptions = body.stream_options as { include_usage?: unknown } | undefined;

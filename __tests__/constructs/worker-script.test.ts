@@ -5,6 +5,7 @@
 import { Testing } from 'cdktf';
 import { PreviewStack, ProdStack, SrcWorkerShard } from '../../constructs';
 import { fixtureBundles } from '../fixtures/bundles';
+import { defined } from '../helpers/guards';
 import { LOCAL_STATE, scriptsByName, secretInputs, synthJson, type ScriptJson } from '../fixtures/synth';
 
 interface Observability {
@@ -74,7 +75,7 @@ describe('smartPlacement', () => {
     const shards = Object.keys(scripts).filter((name) => /^zen-ai-router-worker-\d+$/.test(name));
     expect(shards).toEqual(['zen-ai-router-worker-0', 'zen-ai-router-worker-1', 'zen-ai-router-worker-2']);
     for (const name of shards) expect([name, scripts[name]?.placement]).toEqual([name, { mode: 'smart' }]);
-    expect('placement' in (scripts['zen-ai-router-orchestrator'] as ScriptJson)).toBe(false);
+    expect('placement' in defined(scripts['zen-ai-router-orchestrator'], 'the orchestrator script')).toBe(false);
   });
 
   test('preview: the one worker gets it too', () => {

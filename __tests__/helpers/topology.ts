@@ -2,6 +2,7 @@
  * Small helpers for tests that run a synthesized topology (`scripts/local/topology.ts`) in workerd.
  */
 import { backendScripts, type Topology } from '../../scripts/local/topology';
+import { defined } from './guards';
 
 /** key value → index n of the BACKEND_SERVICE_<n> whose shard holds it (`apiKeys` as given to the topology). */
 export function keyOwners(topology: Topology, apiKeys: readonly string[]): Map<string, number> {
@@ -10,7 +11,8 @@ export function keyOwners(topology: Topology, apiKeys: readonly string[]): Map<s
   for (const worker of topology.workers) {
     const shard = byScript.get(worker.scriptName);
     if (shard === undefined) continue;
-    for (const index of Object.values(worker.apiKeyIndexes)) owners.set(apiKeys[index] as string, shard);
+    for (const index of Object.values(worker.apiKeyIndexes))
+      owners.set(defined(apiKeys[index], `api key ${index}`), shard);
   }
   return owners;
 }

@@ -2,17 +2,20 @@
  * Pearson's chi-square goodness-of-fit test against a uniform or weighted distribution, shared by the orchestrator
  * unit test and the end-to-end distribution test.
  */
+import { defined } from '../helpers/guards';
 
 /** ln Γ(x), Lanczos approximation (g = 7), accurate to ~1e-13 for x > 0. */
 function logGamma(x: number): number {
+  const c0 = 0.99999999999980993;
+  /** c1 to c8 */
   const c = [
-    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
-    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+    676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905,
+    -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
   ];
   if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
   const y = x - 1;
-  let sum = c[0] as number;
-  for (let i = 1; i < 9; i++) sum += (c[i] as number) / (y + i);
+  let sum = c0;
+  for (const [k, ck] of c.entries()) sum += ck / (y + k + 1);
   const t = y + 7.5;
   return 0.5 * Math.log(2 * Math.PI) + (y + 0.5) * Math.log(t) - t + Math.log(sum);
 }
@@ -76,7 +79,7 @@ export function chiSquareWeighted(counts: readonly number[], weights: readonly n
   const total = counts.reduce((a, b) => a + b, 0);
   const weightSum = weights.reduce((a, b) => a + b, 0);
   const statistic = counts.reduce((sum, observed, i) => {
-    const expected = (total * (weights[i] as number)) / weightSum;
+    const expected = (total * defined(weights[i], `the weight of category ${i}`)) / weightSum;
     return sum + (observed - expected) ** 2 / expected;
   }, 0);
   const degreesOfFreedom = counts.length - 1;

@@ -244,6 +244,7 @@ describe('printable and formatOther', () => {
     );
     log.accept(JSON.stringify({ event: 'key_cooldown', note: hostile }), 0);
     expect(printed).toHaveLength(2);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the assertion looks for the control characters that must not be printed
     for (const line of printed) expect(line).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
     expect(printed[0]).not.toContain('\n');
     expect(printed[0]).toContain('\\x1b]0;pwned\\x07\\x1b[2J\\r\\n200 fake\\u202e');

@@ -33,7 +33,7 @@ describe('RequestLog', () => {
   ])('joins the two lines of a request (%s) into one summary', (_label, orchestratorFirst) => {
     const { log, requests } = collector(true);
     const lines = [orchestratorLine('a'), shardLine('a')];
-    (orchestratorFirst ? lines : lines.reverse()).forEach((line) => log.accept(line, 0));
+    for (const line of orchestratorFirst ? lines : lines.reverse()) log.accept(line, 0);
     expect(requests).toEqual([
       { requestId: 'a', status: 200, ms: 40, shard: 2, keyIndex: 5, route: 'embeddings', model: 'm' },
     ]);

@@ -10,6 +10,7 @@ import {
   runSynth,
   synthFailureSummary,
 } from '../../scripts/local/synth';
+import { defined } from '../helpers/guards';
 
 const CANARY_KEY = 'AIzaCANARYsynthKey01';
 const CANARY_PASS = 'CANARY-synth-pass-3f1';
@@ -53,12 +54,21 @@ describe('appEnv', () => {
   it("passes cdktf.json's context (else the environment's) with the relative Terraform modules", () => {
     const modules = ['./local-module', { source: '../shared' }, 'hashicorp/consul/aws'];
     expect(
-      JSON.parse(appEnv({}, '/out', { context: { a: 1 }, terraformModules: modules }).CDKTF_CONTEXT_JSON as string),
+      JSON.parse(
+        defined(
+          appEnv({}, '/out', { context: { a: 1 }, terraformModules: modules }).CDKTF_CONTEXT_JSON,
+          'CDKTF_CONTEXT_JSON',
+        ),
+      ),
     ).toEqual({
       a: 1,
       cdktfRelativeModules: ['./local-module', { source: '../shared' }],
     });
-    expect(JSON.parse(appEnv({ CDKTF_CONTEXT_JSON: '{"b":2}' }, '/out', {}).CDKTF_CONTEXT_JSON as string)).toEqual({
+    expect(
+      JSON.parse(
+        defined(appEnv({ CDKTF_CONTEXT_JSON: '{"b":2}' }, '/out', {}).CDKTF_CONTEXT_JSON, 'CDKTF_CONTEXT_JSON'),
+      ),
+    ).toEqual({
       b: 2,
       cdktfRelativeModules: [],
     });

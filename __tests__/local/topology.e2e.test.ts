@@ -13,6 +13,7 @@ import { synthEnv } from '../../scripts/local/cli';
 import { startTopology, type RunningTopology } from '../../scripts/local/start';
 import { runSynth } from '../../scripts/local/synth';
 import { backendScripts, buildTopology, type Topology } from '../../scripts/local/topology';
+import { defined, tally } from '../helpers/guards';
 import { keyOwners, replaceContents } from '../helpers/topology';
 import { chiSquareUniform, chiSquareWeighted } from './chi-square';
 import { startUpstreamTap, type UpstreamTap } from './upstream-tap';
@@ -208,11 +209,12 @@ describe('prod stack', () => {
     expect([...keysSeen].sort()).toEqual([...API_KEYS].sort());
 
     const shardCounts = [0, 0, 0];
-    for (const line of await orchestratorLines('spread-', 2000)) shardCounts[line.shard as number]! += 1;
+    for (const line of await orchestratorLines('spread-', 2000)) tally(shardCounts, Number(line.shard));
     expect(shardCounts.reduce((a, b) => a + b)).toBe(2000);
     // the orchestrator's log and the keys the upstream saw agree on where each request went
     const byKeyOwner = [0, 0, 0];
-    for (const call of fake.calls) byKeyOwner[owners.get(call.apiKey as string) as number]! += 1;
+    for (const call of fake.calls)
+      tally(byKeyOwner, defined(owners.get(call.apiKey ?? ''), 'the shard holding a called key'));
     expect(byKeyOwner).toEqual(shardCounts);
     // shards of 8, 8 and 4 keys: a 40 / 40 / 20 split, and then each of the 20 keys carries 1/20
     expect(chiSquareWeighted(shardCounts, [8, 8, 4]).pValue).toBeGreaterThan(0.001);
@@ -291,7 +293,7 @@ describe('prod stack with one shard whose script throws', () => {
     expect(chiSquareWeighted(shardCounts, [8, 8, 4]).pValue).toBeGreaterThan(0.001);
     // a failure is never re-routed, even with the default SHARD_ATTEMPTS of 3
     expect([...byId.values()].some((line) => 'attempts' in line)).toBe(false);
-    expect(fake.calls.some((call) => owners.get(call.apiKey as string) === FAULTY)).toBe(false);
+    expect(fake.calls.some((call) => owners.get(call.apiKey ?? '') === FAULTY)).toBe(false);
     expect(fake.calls).toHaveLength(answers.filter((a) => a.status === 200).length);
     logs.forEach(expectNoCanaryIn);
   });
@@ -392,7 +394,7 @@ describe('prod stack: request bodies through the orchestrator (default SHARD_ATT
     // every key of shard 0 out for the day, so shard 0 refuses from its pool (x-zen-pool: exhausted) without a call
     const owners = keyOwners(topology, API_KEYS);
     for (const key of API_KEYS) if (owners.get(key) === 0) fake.setKeyBehaviour(key, 'quota-day');
-    const shard0 = await running.miniflare.getWorker(backendScripts(topology).get(0) as string);
+    const shard0 = await running.miniflare.getWorker(defined(backendScripts(topology).get(0), 'the script of shard 0'));
     const chat = JSON.stringify({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'Hi' }] });
     let refusal: { status: number; pool: string | null } | undefined;
     for (let i = 0; i < 10 && refusal?.pool !== 'exhausted'; i++) {
@@ -429,7 +431,7 @@ describe('prod stack: request bodies through the orchestrator (default SHARD_ATT
     expect(statuses.every((status) => status === 200)).toBe(true);
     // each body reached Google exactly once, byte for byte, and never with one of shard 0's keys
     expect(fake.calls.map((call) => call.body).sort()).toEqual([...bodies].sort());
-    expect(fake.calls.some((call) => owners.get(call.apiKey as string) === 0)).toBe(false);
+    expect(fake.calls.some((call) => owners.get(call.apiKey ?? '') === 0)).toBe(false);
     const lines = await orchestratorLines('reroute-', bodies.length);
     // shard 0 is drawn first 40 % of the time; P(never in 40 requests) = 0.6^40 < 1e-8
     expect(lines.filter((line) => line.attempts === 2).length).toBeGreaterThan(0);

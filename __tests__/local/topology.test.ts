@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { backendScripts, buildTopology, requiredApiKeyCount, type TopologyOptions } from '../../scripts/local/topology';
+import { defined } from '../helpers/guards';
 
 const STACK_DIR = '/fixture/cdktf.out/stacks/prod';
 const SRC_CODE = 'export default { fetch() { return new Response("src"); } };';
@@ -10,9 +11,47 @@ const FILES: Record<string, string> = {
   [`${STACK_DIR}/assets/orch/orchestrator.js`]: ORCH_CODE,
 };
 
-type Json = Record<string, any>;
+/** The parts of a synthesized stack the emulation reads; optional where a test deletes or adds them. */
+type Binding = {
+  name: string;
+  type: string;
+  text?: string;
+  service?: string;
+  environment?: string;
+  namespace_id?: string;
+  entrypoint?: string;
+};
+type Script = {
+  '//'?: unknown;
+  account_id?: string;
+  script_name: string;
+  content_file: string;
+  content_sha256: string;
+  main_module?: string;
+  compatibility_date?: string;
+  compatibility_flags?: string[];
+  observability?: { enabled: boolean };
+  assets?: { directory: string };
+  bindings: Binding[];
+};
+type Subdomain = { enabled: boolean; script_name: string };
+type Stack = {
+  variable: Record<string, { sensitive: boolean; type: string }>;
+  resource: {
+    cloudflare_workers_script: { Shards_0: Script; Shards_1: Script; Orchestrator: Script };
+    cloudflare_workers_script_subdomain: {
+      Shards_0_Subdomain: Subdomain;
+      Shards_1_Subdomain: Subdomain;
+      Orchestrator_Subdomain: Subdomain;
+    };
+  };
+};
 
-function shard(i: number, keys: number[]): Json {
+/** The `i`-th binding of a script, which the fixture below is known to declare. */
+const bindingAt = (script: Script, i: number): Binding =>
+  defined(script.bindings[i], `binding ${i} of ${script.script_name}`);
+
+function shard(i: number, keys: number[]): Script {
   return {
     '//': { metadata: { path: `prod/Shards/${i}/Resource` } },
     account_id: '${var.account_id}',
@@ -31,7 +70,7 @@ function shard(i: number, keys: number[]): Json {
 }
 
 /** The shape INFRA's ProdStack synthesizes (see /tmp contracts): two shards of two keys and an orchestrator. */
-function prodStack(): Json {
+function prodStack(): Stack {
   return {
     variable: { api_keys: { sensitive: true, type: 'list(string)' }, pass: { sensitive: true, type: 'string' } },
     resource: {
@@ -95,7 +134,7 @@ describe('buildTopology', () => {
       'zen-ai-router-worker-1',
     ]);
     expect(topology.publicWorker.scriptName).toBe('zen-ai-router-orchestrator');
-    const shard1 = topology.workers[2]!;
+    const shard1 = defined(topology.workers[2], 'the worker of shard 1');
     expect(shard1.isPublic).toBe(false);
     expect(shard1.options.bindings).toEqual({
       KEY1: 'canary-k2',
@@ -124,10 +163,14 @@ describe('buildTopology', () => {
   });
 
   it('serves a preview-style stack (one public worker, no service bindings) directly', () => {
-    const stack = prodStack();
-    stack.resource.cloudflare_workers_script = { Worker: shard(0, [0, 1, 2, 3]) };
-    stack.resource.cloudflare_workers_script_subdomain = {
-      Worker_Subdomain: { enabled: true, script_name: '${cloudflare_workers_script.Worker.script_name}' },
+    const stack = {
+      ...prodStack(),
+      resource: {
+        cloudflare_workers_script: { Worker: shard(0, [0, 1, 2, 3]) },
+        cloudflare_workers_script_subdomain: {
+          Worker_Subdomain: { enabled: true, script_name: '${cloudflare_workers_script.Worker.script_name}' },
+        },
+      },
     };
     const topology = buildTopology(stack, options());
     expect(topology.workers).toHaveLength(1);
@@ -140,28 +183,29 @@ describe('buildTopology', () => {
       prodStack(),
       options({ plainTextOverrides: { GEMINI_BASE_URL: 'http://127.0.0.1:9', NEW: 'x' } }),
     );
-    expect(topology.workers[1]!.options.bindings).toMatchObject({ GEMINI_BASE_URL: 'http://127.0.0.1:9' });
-    expect(topology.workers[1]!.options.bindings).not.toHaveProperty('NEW');
+    const shard0 = defined(topology.workers[1], 'the worker of shard 0');
+    expect(shard0.options.bindings).toMatchObject({ GEMINI_BASE_URL: 'http://127.0.0.1:9' });
+    expect(shard0.options.bindings).not.toHaveProperty('NEW');
     expect(topology.publicWorker.options.bindings).toEqual({ SHARD_ATTEMPTS: '1' });
   });
 
   it('unescapes Terraform $${ literals in plain text', () => {
     const stack = prodStack();
-    stack.resource.cloudflare_workers_script.Orchestrator.bindings[2].text = 'cost $${5}';
+    bindingAt(stack.resource.cloudflare_workers_script.Orchestrator, 2).text = 'cost $${5}';
     expect(buildTopology(stack, options()).publicWorker.options.bindings).toEqual({ SHARD_ATTEMPTS: 'cost ${5}' });
   });
 
   it('uses the service-worker format when main_module is absent', () => {
     const stack = prodStack();
     delete stack.resource.cloudflare_workers_script.Shards_0.main_module;
-    const worker = buildTopology(stack, options()).workers[1]!;
+    const worker = defined(buildTopology(stack, options()).workers[1], 'the worker of shard 0');
     expect(worker.options.modules).toBeUndefined();
     expect(worker.options.script).toBe(SRC_CODE);
   });
 
   describe('throws, naming resource and attribute', () => {
     const fails = (
-      mutate: (stack: Json) => void,
+      mutate: (stack: Stack) => void,
       message: string | RegExp,
       opts: Partial<TopologyOptions> = {},
     ): void => {
@@ -169,7 +213,8 @@ describe('buildTopology', () => {
       mutate(stack);
       expect(() => buildTopology(stack, options(opts))).toThrow(message);
     };
-    const scripts = (stack: Json): Json => stack.resource.cloudflare_workers_script;
+    const scripts = (stack: Stack): Stack['resource']['cloudflare_workers_script'] =>
+      stack.resource.cloudflare_workers_script;
 
     it('when a binding type cannot be emulated', () => {
       fails(
@@ -180,14 +225,14 @@ describe('buildTopology', () => {
 
     it('when a binding carries an attribute it would drop', () => {
       fails(
-        (s) => (scripts(s).Orchestrator.bindings[0].entrypoint = 'Admin'),
+        (s) => (bindingAt(scripts(s).Orchestrator, 0).entrypoint = 'Admin'),
         'cloudflare_workers_script.Orchestrator.bindings[0].entrypoint is not supported for a service binding by the local emulation',
       );
     });
 
     it('when a text is an expression other than var.api_keys[i] or var.pass', () => {
       fails(
-        (s) => (scripts(s).Shards_0.bindings[3].text = '${var.gemini_url}'),
+        (s) => (bindingAt(scripts(s).Shards_0, 3).text = '${var.gemini_url}'),
         'cloudflare_workers_script.Shards_0.bindings[3].text is the Terraform expression "${var.gemini_url}", which cannot be emulated',
       );
     });
@@ -202,11 +247,11 @@ describe('buildTopology', () => {
 
     it('when a service reference names a script outside the stack', () => {
       fails(
-        (s) => (scripts(s).Orchestrator.bindings[1].service = '${cloudflare_workers_script.Gone.script_name}'),
+        (s) => (bindingAt(scripts(s).Orchestrator, 1).service = '${cloudflare_workers_script.Gone.script_name}'),
         'cloudflare_workers_script.Orchestrator.bindings[1].service references cloudflare_workers_script.Gone, which is not in this stack',
       );
       fails(
-        (s) => (scripts(s).Orchestrator.bindings[1].service = 'some-other-worker'),
+        (s) => (bindingAt(scripts(s).Orchestrator, 1).service = 'some-other-worker'),
         'cloudflare_workers_script.Orchestrator.bindings[1].service names the worker "some-other-worker", which is not in this stack and cannot be emulated',
       );
     });

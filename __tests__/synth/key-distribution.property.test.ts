@@ -5,6 +5,7 @@ import { shardWeights } from '../../workers/orchestrator/backends';
 import { shardShares } from '../../workers/orchestrator/pick';
 import { fixtureBundles } from '../fixtures/bundles';
 import { LOCAL_STATE, resolveScriptRef, synthJson, type Binding } from '../fixtures/synth';
+import { defined } from '../helpers/guards';
 
 /** The cheapest plan whose limits allow `workers` workers, or undefined when none does. */
 function planFor(workers: number): WorkersPlan | undefined {
@@ -66,7 +67,7 @@ describe('key distribution (property)', () => {
         expect(weights).toEqual(keysPerScript);
         // every key's expected share of requests: its shard's probability spread over the shard's keys
         const perKey = shardShares(weights).flatMap((share, i) => {
-          const keys = keysPerScript[i] as number;
+          const keys = defined(keysPerScript[i], `the key count of shard ${i}`);
           return Array<number>(keys).fill(share / keys);
         });
         expect(perKey).toHaveLength(keyCount);

@@ -11,8 +11,10 @@ import {
 } from '../../workers/orchestrator/backends';
 import { pickWeighted, shardOrder, shardShares } from '../../workers/orchestrator/pick';
 import { routeRequest, type RouteDeps } from '../../workers/orchestrator/route';
+import { readConfig } from '../../workers/src/config';
 import { POOL_EXHAUSTED, POOL_HEADER } from '../../workers/shared/pool-refusal';
 import { requestIdOf } from '../../workers/shared/request-id';
+import { defined, tally } from '../helpers/guards';
 import { chiSquareUniform, chiSquareWeighted } from '../local/chi-square';
 
 /** mulberry32: a small seeded PRNG so the statistical test is deterministic. */
@@ -49,7 +51,13 @@ function harness(overrides: Partial<RouteDeps> = {}): Harness {
     },
     ...overrides,
   };
-  return { deps, logs, expireTimers: () => [...timers].forEach((fire) => fire()) };
+  return {
+    deps,
+    logs,
+    expireTimers: () => {
+      for (const fire of [...timers]) fire();
+    },
+  };
 }
 
 function backend(handler: (request: Request) => Promise<Response>): Backend & { seen: Request[] } {
@@ -140,15 +148,51 @@ describe('settings', () => {
     expect(parseShardAttempts(raw)).toBe(expected);
   });
 
-  it('defaults to 3 shards a request', () => {
-    expect(DEFAULT_SHARD_ATTEMPTS).toBe(3);
+  it('without SHARD_ATTEMPTS, a request every shard refuses from its pool tries 3 shards', async () => {
+    const shards = Array.from({ length: 5 }, () => refusing(429, 'all_keys_cooling', { 'retry-after': '5' }));
+    const { deps, logs } = harness({ attempts: parseShardAttempts(undefined), shardKeyCounts: '1,1,1,1,1' });
+    const res = await routeRequest(new Request('https://gw.example/v1/models'), bind(...shards), deps);
+    expect(res.status).toBe(429);
+    expect(shards.map((s) => s.seen.length).reduce((a, b) => a + b)).toBe(3);
+    expect(logs).toEqual([expect.objectContaining({ status: 429, attempts: 3 })]);
   });
 
   it('SHARD_TIMEOUT_MS falls back to the default when absent or malformed', () => {
     expect(parseShardTimeoutMs('250')).toBe(250);
     expect(parseShardTimeoutMs(undefined)).toBe(DEFAULT_SHARD_TIMEOUT_MS);
     expect(parseShardTimeoutMs('0')).toBe(DEFAULT_SHARD_TIMEOUT_MS);
-    expect(DEFAULT_SHARD_TIMEOUT_MS).toBeGreaterThan(120_000);
+  });
+
+  it("by default outwaits the shard's own upstream deadline, so a slow Gemini reaches the client as the shard's 504", async () => {
+    const shardConfig = readConfig({ PASS: 'p', KEY1: 'k' });
+    if (!shardConfig.ok) throw new Error(`the src worker's defaults do not load: ${shardConfig.problem}`);
+    /** answers the way a shard does once it has waited `waitMs` (of the test's clock) for Gemini */
+    const answersAfter = async (waitMs: number): Promise<Response> => {
+      let now = 0;
+      const timers: { at: number; fire: () => void }[] = [];
+      const shard = backend(async () => {
+        now += waitMs;
+        for (const timer of timers.filter((t) => t.at <= now)) timer.fire();
+        return new Response('{"error":{"code":"upstream_timeout"}}', { status: 504 });
+      });
+      const { deps } = harness({
+        now: () => now,
+        timeoutMs: parseShardTimeoutMs(undefined),
+        shardKeyCounts: '1',
+        startTimer: (ms, onExpire) => {
+          const timer = { at: now + ms, fire: onExpire };
+          timers.push(timer);
+          return () => timers.splice(timers.indexOf(timer), 1);
+        },
+      });
+      return routeRequest(new Request('https://gw.example/v1/chat/completions'), bind(shard), deps);
+    };
+    const slowGemini = await answersAfter(shardConfig.config.timeoutMs);
+    expect(slowGemini.status).toBe(504);
+    expect(await slowGemini.json()).toEqual({ error: { code: 'upstream_timeout' } });
+    // a shard stuck past the orchestrator's own deadline is the orchestrator's 504, so the clock above is not blind
+    const stuckShard = await answersAfter(parseShardTimeoutMs(undefined));
+    expect(await stuckShard.json()).toMatchObject({ error: { code: 'shard_timeout' } });
   });
 });
 
@@ -208,14 +252,14 @@ describe('shardShares / pickWeighted / shardOrder', () => {
     const weights = [8, 8, 4, 1];
     const random = seeded(20260426);
     const counts = weights.map(() => 0);
-    for (let i = 0; i < 30_000; i++) counts[pickWeighted(weights, random)]! += 1;
+    for (let i = 0; i < 30_000; i++) tally(counts, pickWeighted(weights, random));
     expect(chiSquareWeighted(counts, weights).pValue).toBeGreaterThan(0.001);
   });
 
   it('rejects a uniform chooser for unequal shards, so the weighted check can fail', () => {
     const random = seeded(1);
     const counts = [0, 0, 0];
-    for (let i = 0; i < 30_000; i++) counts[pickWeighted([1, 1, 1], random)]! += 1;
+    for (let i = 0; i < 30_000; i++) tally(counts, pickWeighted([1, 1, 1], random));
     expect(chiSquareWeighted(counts, [8, 8, 4]).pValue).toBeLessThan(0.001);
     expect(chiSquareUniform(counts).pValue).toBeGreaterThan(0.001);
   });
@@ -225,7 +269,7 @@ describe('shardShares / pickWeighted / shardOrder', () => {
     for (let i = 0; i < 200; i++) {
       const order = shardOrder([2, 2, 2, 2], 3, random);
       expect(new Set(order).size).toBe(3);
-      order.forEach((n) => expect(n).toBeGreaterThanOrEqual(0));
+      for (const n of order) expect(n).toBeGreaterThanOrEqual(0);
     }
     expect(shardOrder([1, 1], 5, random).sort()).toEqual([0, 1]);
     expect(shardOrder([4, 0, 4, 0], 3, random).sort()).toEqual([0, 2]);
@@ -236,8 +280,8 @@ describe('shardShares / pickWeighted / shardOrder', () => {
     const random = seeded(11);
     const second = [0, 0];
     for (let i = 0; i < 20_000; i++) {
-      const order = shardOrder([8, 8, 4], 2, random);
-      if (order[0] === 0) second[(order[1] as number) - 1]! += 1;
+      const [first, next] = shardOrder([8, 8, 4], 2, random);
+      if (first === 0) tally(second, defined(next, 'a second shard') - 1);
     }
     expect(chiSquareWeighted(second, [8, 4]).pValue).toBeGreaterThan(0.001);
   });
@@ -308,18 +352,19 @@ function readingRefuser(retryAfterSeconds: string): Backend & { seen: Request[];
 
 describe('routeRequest', () => {
   it('forwards to the chosen shard with x-request-id set and returns its response with the same id', async () => {
-    const shards = [backend(ok), backend(() => Promise.resolve(new Response('from 1', { status: 201 })))];
+    const shard0 = backend(ok);
+    const shard1 = backend(() => Promise.resolve(new Response('from 1', { status: 201 })));
     const { deps, logs } = harness({ random: () => 0.6, shardKeyCounts: '1,1' });
     const res = await routeRequest(
       new Request('https://gw.example/v1/models?x=1', { headers: { authorization: 'Bearer p' } }),
-      bind(...shards),
+      bind(shard0, shard1),
       deps,
     );
     expect(res.status).toBe(201);
     expect(await res.text()).toBe('from 1');
     expect(res.headers.get('x-request-id')).toBe('generated-id');
-    expect(shards[0]!.seen).toHaveLength(0);
-    const forwarded = shards[1]!.seen[0]!;
+    expect(shard0.seen).toHaveLength(0);
+    const forwarded = defined(shard1.seen[0], 'a request forwarded to shard 1');
     expect(forwarded.url).toBe('https://gw.example/v1/models?x=1');
     expect(forwarded.headers.get('authorization')).toBe('Bearer p');
     expect(forwarded.headers.get('x-request-id')).toBe('generated-id');

@@ -7,6 +7,7 @@ import { Miniflare } from 'miniflare';
 import { connect } from 'node:net';
 import { bundleWorker } from '../../scripts/build-workers';
 import { POOL_EXHAUSTED, POOL_HEADER } from '../../workers/shared/pool-refusal';
+import { defined } from '../helpers/guards';
 
 const COMPATIBILITY_DATE = '2026-04-20';
 
@@ -173,7 +174,7 @@ describe('orchestrator in workerd', () => {
     const generated = res.headers.get('x-request-id');
     expect(generated).toMatch(/^[0-9a-f-]{36}$/);
     expect(echoed.headers['x-request-id']).toBe(generated);
-    expect(await logsFor(generated as string, 1)).toEqual([
+    expect(await logsFor(defined(generated, 'the generated request id'), 1)).toEqual([
       expect.objectContaining({ requestId: generated, status: 200 }),
     ]);
   });
@@ -262,7 +263,7 @@ describe('orchestrator in workerd', () => {
     const lines = await logsFor('faulty-', 40);
     const failures = lines.filter((l) => l.status === 502);
     expect(failures.length).toBe(statuses.filter((s) => s === 502).length);
-    failures.forEach((l) => expect(l).toMatchObject({ shard: 1, error: 'shard_error' }));
+    for (const l of failures) expect(l).toMatchObject({ shard: 1, error: 'shard_error' });
     expect(lines.some((l) => 'attempts' in l)).toBe(false);
     expect(JSON.stringify(lines)).not.toContain('secret-internal-detail');
   });
@@ -291,7 +292,7 @@ describe('orchestrator in workerd', () => {
     }
     const lines = await logsFor('unweighted-', 10);
     expect(lines).toHaveLength(10);
-    lines.forEach((l) => expect(l).toMatchObject({ status: 200, shardKeyCounts: 'missing' }));
+    for (const l of lines) expect(l).toMatchObject({ status: 200, shardKeyCounts: 'missing' });
   });
 
   it('by default moves past a shard whose keys are all cooling, or passes on the soonest refusal', async () => {

@@ -8,6 +8,7 @@ import {
   startFakeGemini,
   type FakeGemini,
 } from '../../dev/fake-gemini';
+import { defined } from '../helpers/guards';
 
 const KEY = 'fake-test-key-CANARY-0001';
 
@@ -34,7 +35,7 @@ describe('fake Gemini', () => {
     const res = await post('/v1beta/openai/chat/completions', chat);
     expect(res.status).toBe(200);
     const body = (await res.json()) as { choices: Array<{ message: { content: string } }> };
-    expect(body.choices[0]!.message.content).toBe(FAKE_REPLY_TEXT);
+    expect(body.choices[0]?.message.content).toBe(FAKE_REPLY_TEXT);
     expect(fake.calls).toHaveLength(1);
     expect(fake.calls[0]).toMatchObject({ method: 'POST', path: '/v1beta/openai/chat/completions', apiKey: KEY });
   });
@@ -50,7 +51,9 @@ describe('fake Gemini', () => {
     const content = events
       .slice(0, -1)
       .map(
-        (e) => (JSON.parse(e) as { choices: Array<{ delta: { content?: string } }> }).choices[0]!.delta.content ?? '',
+        (e) =>
+          defined((JSON.parse(e) as { choices: Array<{ delta: { content?: string } }> }).choices[0], 'a choice').delta
+            .content ?? '',
       );
     expect(content.filter(Boolean)).toHaveLength(5);
     expect(content.join('')).toBe(FAKE_REPLY_TEXT);
@@ -66,7 +69,7 @@ describe('fake Gemini', () => {
     const res = await post('/v1beta/openai/chat/completions', { ...chat, messages });
     expect(res.status).toBe(400);
     const [err] = (await res.json()) as Array<{ error: { message: string } }>;
-    expect(err!.error.message).toMatch(/thought_signature/);
+    expect(err?.error.message).toMatch(/thought_signature/);
     const signed = messages.map((m) =>
       m.tool_calls
         ? {
@@ -127,7 +130,7 @@ describe('fake Gemini', () => {
     expect((await post(`/v1beta/models/gemini-2.5-flash:countTokens?key=${KEY}`, { contents: [] }, {})).status).toBe(
       200,
     );
-    expect(fake.calls[0]!.apiKey).toBe(KEY);
+    expect(fake.calls[0]?.apiKey).toBe(KEY);
     expect((await post('/v1beta/models/gemini-2.5-flash:countTokens', { contents: [] }, {})).status).toBe(403);
   });
 

@@ -7,11 +7,16 @@ import { GoogleGenAI } from '@google/genai';
 import { createServer } from 'node:net';
 import OpenAI from 'openai';
 import { FAKE_REPLY_TEXT } from '../../dev/fake-gemini';
+import { defined } from '../helpers/guards';
 import { rawRequest, type RawRequest } from '../helpers/raw-http';
 import { startSrcWorker, type SrcWorkerHarness } from '../helpers/src-worker';
 
 const PASS = 'CANARY-PASS-7c1e0f3a9b';
-const KEYS = ['CANARY-KEY-1-d41d8cd98f', 'CANARY-KEY-2-e3b0c44298', 'CANARY-KEY-3-5f4dcc3b5a'];
+const KEYS: readonly [string, string, string] = [
+  'CANARY-KEY-1-d41d8cd98f',
+  'CANARY-KEY-2-e3b0c44298',
+  'CANARY-KEY-3-5f4dcc3b5a',
+];
 const CANARIES = [PASS, ...KEYS];
 const TIMEOUT_MS = 400;
 const MAX_BODY = 64 * 1024;
@@ -277,7 +282,7 @@ describe('client bad input: refused before anything is sent upstream', () => {
       body: chatBody(),
     });
     expect(res.status).toBe(200);
-    const [call] = h.fake.calls;
+    const call = defined(h.fake.calls[0], 'the upstream call');
     for (const name of [
       'x-goog-api-key',
       'x-goog-user-project',
@@ -287,9 +292,9 @@ describe('client bad input: refused before anything is sent upstream', () => {
       'cookie',
       'x-custom',
     ]) {
-      expect(call!.headers).not.toHaveProperty(name);
+      expect(call.headers).not.toHaveProperty(name);
     }
-    expect(KEYS.map((k) => `Bearer ${k}`)).toContain(call!.headers.authorization);
+    expect(KEYS.map((k) => `Bearer ${k}`)).toContain(call.headers.authorization);
   });
 
   it('strips ?key= from native calls and sends the pool key as x-goog-api-key', async () => {
@@ -300,9 +305,10 @@ describe('client bad input: refused before anything is sent upstream', () => {
       body: '{"contents":[]}',
     });
     expect(res.status).toBe(200);
-    expect(h.fake.calls[0]!.search).toBe('?alt=sse');
-    expect(KEYS).toContain(h.fake.calls[0]!.headers['x-goog-api-key']);
-    expect(h.fake.calls[0]!.headers).not.toHaveProperty('authorization');
+    const call = defined(h.fake.calls[0], 'the upstream call');
+    expect(call.search).toBe('?alt=sse');
+    expect(KEYS).toContain(call.headers['x-goog-api-key']);
+    expect(call.headers).not.toHaveProperty('authorization');
   });
 
   it('answers a CORS preflight without a password and without calling upstream', async () => {
@@ -461,7 +467,7 @@ describe('key pool in workerd and its log lines', () => {
     });
     expect(res.headers['x-request-id']).toBe('faults-req-1');
     const line = await h.waitForRequestLog('faults-req-1');
-    const keyIndex = KEYS.indexOf(h.fake.calls[0]!.apiKey!) + 1;
+    const keyIndex = KEYS.indexOf(defined(h.fake.calls[0]?.apiKey, 'the key of the upstream call')) + 1;
     expect(line).toEqual({
       event: 'request',
       requestId: 'faults-req-1',
@@ -476,8 +482,8 @@ describe('key pool in workerd and its log lines', () => {
   });
 
   it('fails over from rate-limited keys, cools each once, and logs the cooldowns', async () => {
-    h.fake.setKeyBehaviour(KEYS[0]!, 'quota-minute');
-    h.fake.setKeyBehaviour(KEYS[1]!, 'quota-minute');
+    h.fake.setKeyBehaviour(KEYS[0], 'quota-minute');
+    h.fake.setKeyBehaviour(KEYS[1], 'quota-minute');
     const statuses: number[] = [];
     for (let i = 0; i < 20; i++) {
       statuses.push(
@@ -502,11 +508,11 @@ describe('key pool in workerd and its log lines', () => {
       quotaId: 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier',
     });
     const lines = h.jsonLogs().filter((l) => l.event === 'request' && String(l.requestId).startsWith('faults-pool-'));
-    expect(lines.reduce((n, l) => n + (l.attempts as number), 0)).toBe(22);
+    expect(lines.reduce((n, l) => n + Number(l.attempts), 0)).toBe(22);
   });
 
   it('takes a leaked key out of rotation for good once a probe with the key alone is refused too, and logs it as an error', async () => {
-    h.fake.setKeyBehaviour(KEYS[2]!, 'leaked-key');
+    h.fake.setKeyBehaviour(KEYS[2], 'leaked-key');
     for (let i = 0; i < 20; i++) {
       expect(
         (await send({ method: 'POST', path: '/v1/chat/completions', headers: auth, body: chatBody() })).status,
@@ -519,8 +525,9 @@ describe('key pool in workerd and its log lines', () => {
     ]);
     const removed = h.logs.filter((l) => l.message.includes('"key_removed"'));
     expect(removed).toHaveLength(1);
-    expect(removed[0]!.level).toBe('error');
-    expect(JSON.parse(removed[0]!.message)).toEqual({
+    const line = defined(removed[0], 'the key_removed line');
+    expect(line.level).toBe('error');
+    expect(JSON.parse(line.message)).toEqual({
       event: 'key_removed',
       requestId: expect.any(String),
       keyIndex: 3,

@@ -12,6 +12,7 @@ import {
 import { readConfig, type SrcEnv } from '../../workers/src/config';
 import { preflightHeaders } from '../../workers/src/cors';
 import { requestIdOf } from '../../workers/shared/request-id';
+import { defined } from '../helpers/guards';
 
 function decodeFloat32(b64: string): number[] {
   const bytes = Buffer.from(b64, 'base64');
@@ -64,8 +65,9 @@ describe('embeddings fix-up', () => {
       data: Array<{ index: number; embedding: string }>;
     };
     expect(fixed.model).toBe('m');
-    expect(fixed.data[0]!.index).toBe(0);
-    expect(decodeFloat32(fixed.data[0]!.embedding)).toEqual([0.5, -1]);
+    const item = defined(fixed.data[0], 'the first embedding');
+    expect(item.index).toBe(0);
+    expect(decodeFloat32(item.embedding)).toEqual([0.5, -1]);
     expect(embeddingsResponse(reply, false)).toBe(reply);
     expect(embeddingsResponse({ data: [{ embedding: ['x'] }] }, true)).toBeUndefined();
     expect(embeddingsResponse({ nope: true }, true)).toBeUndefined();
@@ -141,7 +143,12 @@ describe('redactJsonText', () => {
 describe('sseWithErrorEvent', () => {
   it('passes a clean stream through unchanged and appends an error event when the upstream breaks', async () => {
     const enc = new TextEncoder();
-    const clean = new ReadableStream<Uint8Array>({ start: (c) => (c.enqueue(enc.encode('data: 1\n\n')), c.close()) });
+    const clean = new ReadableStream<Uint8Array>({
+      start: (c) => {
+        c.enqueue(enc.encode('data: 1\n\n'));
+        c.close();
+      },
+    });
     expect(await new Response(sseWithErrorEvent(clean, '{"error":{}}', () => undefined)).text()).toBe('data: 1\n\n');
 
     let failures = 0;

@@ -6,12 +6,15 @@
  */
 import type { FakeBehaviour } from '../../dev/fake-gemini';
 import { BARE_429_COOLDOWN_MS, nextPacificMidnight } from '../../workers/src/quota';
+import { defined } from '../helpers/guards';
 import { rawRequest, type RawRequest } from '../helpers/raw-http';
 import { startSrcWorker, type SrcWorkerHarness } from '../helpers/src-worker';
 
 const PASS = 'CANARY-PASS-keyfaults-31c9';
 const KEYS = Array.from({ length: 6 }, (_, i) => `CANARY-KEY-${i + 1}-keyfaults-${(i * 7919).toString(16)}`);
 const CANARIES = [PASS, ...KEYS];
+/** KEY1 is `keyAt(0)` */
+const keyAt = (i: number): string => defined(KEYS[i], `KEY${i + 1}`);
 
 let h: SrcWorkerHarness;
 const seen: string[] = [];
@@ -78,7 +81,7 @@ describe('answers a client can provoke leave every key in rotation', () => {
       } else {
         expect(answer.json()).toEqual({
           error: {
-            message: expect.stringContaining('Unknown name \"API key not valid\"'),
+            message: expect.stringContaining('Unknown name "API key not valid"'),
             type: 'invalid_request_error',
             code: 'INVALID_ARGUMENT',
           },
@@ -87,7 +90,7 @@ describe('answers a client can provoke leave every key in rotation', () => {
     }
     // one call each: no failover, no probe
     expect(h.fake.calls).toHaveLength(12);
-    await h.waitForRequestLog(answers.at(-1)!.id);
+    await h.waitForRequestLog(defined(answers.at(-1), 'an answer').id);
     expect(keyLines()).toEqual([]);
     await expectAllServe(KEYS);
   });
@@ -113,8 +116,10 @@ describe('answers a client can provoke leave every key in rotation', () => {
       'POST /v1beta/models/gemini-2.5-flash:generateContent',
       'GET /v1beta/models?pageSize=1',
     ]);
-    expect(h.fake.calls[1]!.apiKey).toBe(h.fake.calls[0]!.apiKey);
-    expect(h.fake.calls[1]!.body).toBe('');
+    const call = defined(h.fake.calls[0], 'the first call');
+    const probe = defined(h.fake.calls[1], 'the probe');
+    expect(probe.apiKey).toBe(call.apiKey);
+    expect(probe.body).toBe('');
     await h.waitForRequestLog(nativeAnswer.id);
     expect(keyLines()).toEqual([]);
     await expectAllServe(KEYS);
@@ -139,7 +144,7 @@ describe('answers a client can provoke leave every key in rotation', () => {
       expect((answer.json() as { error: { message: string } }).error.message).toContain('Smart Placement');
     }
     expect(h.fake.calls).toHaveLength(3);
-    const line = await h.waitForRequestLog(answers[2]!.id);
+    const line = await h.waitForRequestLog(defined(answers[2], 'the third answer').id);
     expect(line).toMatchObject({ status: 502, error: 'unsupported_location', upstreamStatus: 400, attempts: 1 });
     expect(keyLines()).toEqual([]);
     await expectAllServe(KEYS, native);
@@ -153,7 +158,7 @@ describe("Google's key faults, read from structured fields", () => {
     const answers = [];
     while (!generateCalls().some((c) => c.apiKey === key) && answers.length < 100) answers.push(await send(make()));
     expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
-    await h.waitForRequestLog(answers.at(-1)!.id);
+    await h.waitForRequestLog(defined(answers.at(-1), 'an answer').id);
     return answers;
   }
 
@@ -164,15 +169,15 @@ describe("Google's key faults, read from structured fields", () => {
   ] as const)(
     'KEY%i: %s takes the key out of rotation, logged with reason %s and no until',
     async (keyIndex, behaviour, reason, upstreamStatus) => {
-      const key = KEYS[keyIndex - 1]!;
+      const key = keyAt(keyIndex - 1);
       const answers = await hitOnce(key, behaviour, keyIndex % 2 === 0 ? chat : native);
       const removed = h.logs.filter(
         (l) => l.message.includes('"key_removed"') && l.message.includes(`"keyIndex":${keyIndex},`),
       );
       expect(removed.map((l) => l.level)).toEqual(['error']);
-      expect(JSON.parse(removed[0]!.message)).toEqual({
+      expect(JSON.parse(defined(removed[0], 'the key_removed line').message)).toEqual({
         event: 'key_removed',
-        requestId: answers.at(-1)!.id,
+        requestId: defined(answers.at(-1), 'an answer').id,
         keyIndex,
         model: 'gemini-2.5-flash',
         reason,
@@ -190,40 +195,40 @@ describe("Google's key faults, read from structured fields", () => {
 
   it('KEY4: a quota of zero cools (key, model) until Pacific midnight whatever retryDelay says; other models still use it', async () => {
     const before = Date.now();
-    const answers = await hitOnce(KEYS[3]!, 'quota-zero', () => chat({}, 'gemini-2.5-pro'));
+    const answers = await hitOnce(keyAt(3), 'quota-zero', () => chat({}, 'gemini-2.5-pro'));
     const after = Date.now();
     const [line] = h.jsonLogs().filter((l) => l.event === 'key_cooldown');
     expect(line).toEqual({
       event: 'key_cooldown',
-      requestId: answers.at(-1)!.id,
+      requestId: defined(answers.at(-1), 'an answer').id,
       keyIndex: 4,
       model: 'gemini-2.5-pro',
       reason: 'quota-zero',
       until: expect.any(String),
       quotaId: 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier',
     });
-    expect([nextPacificMidnight(before), nextPacificMidnight(after)]).toContain(Date.parse(line!.until as string));
+    expect([nextPacificMidnight(before), nextPacificMidnight(after)]).toContain(Date.parse(String(line?.until)));
     h.fake.reset();
     for (let i = 0; i < 20; i++) expect((await send(chat({}, 'gemini-2.5-pro'))).status).toBe(200);
     expect(h.fake.calls.filter((c) => c.apiKey === KEYS[3])).toEqual([]);
-    h.fake.setKeyBehaviour(KEYS[3]!, undefined);
+    h.fake.setKeyBehaviour(keyAt(3), undefined);
     await expectAllServe(KEYS.slice(3));
   });
 
   it('KEY5: a 429 without details cools the key for a few seconds only', async () => {
     const before = Date.now();
-    const answers = await hitOnce(KEYS[4]!, 'quota-bare-429', native);
+    const answers = await hitOnce(keyAt(4), 'quota-bare-429', native);
     const after = Date.now();
     const [line] = h.jsonLogs().filter((l) => l.event === 'key_cooldown' && l.keyIndex === 5);
     expect(line).toEqual({
       event: 'key_cooldown',
-      requestId: answers.at(-1)!.id,
+      requestId: defined(answers.at(-1), 'an answer').id,
       keyIndex: 5,
       model: 'gemini-2.5-flash',
       reason: 'quota-unspecified',
       until: expect.any(String),
     });
-    const until = Date.parse(line!.until as string);
+    const until = Date.parse(String(line?.until));
     expect(until).toBeGreaterThanOrEqual(before + BARE_429_COOLDOWN_MS);
     expect(until).toBeLessThanOrEqual(after + BARE_429_COOLDOWN_MS);
   });

@@ -61,7 +61,7 @@ describe('KeyPool', () => {
 
   it('is exhausted when every key was removed, and removal outlives any clock', () => {
     const pool = new KeyPool();
-    KEYS.forEach((k) => pool.remove(k, 'API_KEY_INVALID'));
+    for (const k of KEYS) pool.remove(k, 'API_KEY_INVALID');
     expect(pool.status(KEYS, M, Number.MAX_SAFE_INTEGER)).toEqual({ kind: 'exhausted' });
     expect(pool.isRemoved(3)).toBe(true);
   });

@@ -8,6 +8,7 @@ import { KeyPool } from '../../workers/src/key-pool';
 import type { LogLine } from '../../workers/src/log';
 import { MAX_ATTEMPTS } from '../../workers/src/upstream';
 import { POOL_EXHAUSTED, POOL_HEADER } from '../../workers/shared/pool-refusal';
+import { defined } from '../helpers/guards';
 import { startSrcWorker, type SrcWorkerHarness } from '../helpers/src-worker';
 
 const PASS = 'pool-logic-pass';
@@ -78,7 +79,10 @@ function harness(behaviour: (key: string) => Reply, options: HarnessOptions = {}
   const deps: HandlerDeps = {
     now: () => now,
     // a small LCG: deterministic, yet spreads picks over all keys
-    random: () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31,
+    random: () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    },
     randomUUID: () => 'req',
     sleep: async (ms, signal) => {
       sleeps.push(ms);
@@ -90,7 +94,10 @@ function harness(behaviour: (key: string) => Reply, options: HarnessOptions = {}
     log: (line) => logs.push(line),
     pool: new KeyPool(),
     fetch: async (_url, init) => {
-      const key = new Headers(init.headers).get('authorization')!.replace('Bearer ', '');
+      const key = defined(new Headers(init.headers).get('authorization'), 'an authorization header').replace(
+        'Bearer ',
+        '',
+      );
       calls.push(key);
       signals.push(init.signal ?? undefined);
       const reply = behaviour(key);
@@ -134,7 +141,7 @@ describe('key pool through the handler (injected time)', () => {
       expect.objectContaining({
         keyIndex: 3,
         reason: 'quota-minute',
-        until: new Date(START + 50 * h.calls.indexOf(KEYS[2]!) + 17_000).toISOString(),
+        until: new Date(START + 50 * h.calls.indexOf(defined(KEYS[2], 'KEY3')) + 17_000).toISOString(),
       }),
     ]);
 
@@ -317,7 +324,7 @@ describe('key pool in workerd', () => {
   afterAll(() => h.close());
 
   it('with one of 8 keys rate limited, 200 concurrent-ish requests all succeed and that key is asked once', async () => {
-    h.fake.setKeyBehaviour(KEYS[5]!, 'quota-minute');
+    h.fake.setKeyBehaviour(defined(KEYS[5], 'KEY6'), 'quota-minute');
     const statuses: number[] = [];
     // batches of 20: concurrent enough to share the isolate, sequential enough that the cooldown is seen
     for (let batch = 0; batch < 10; batch++) {
@@ -327,7 +334,10 @@ describe('key pool in workerd', () => {
             method: 'POST',
             headers: { authorization: `Bearer ${PASS}` },
             body: JSON.stringify({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'hi' }] }),
-          }).then(async (r) => (await r.arrayBuffer(), r.status)),
+          }).then(async (r) => {
+            await r.arrayBuffer();
+            return r.status;
+          }),
         ),
       );
       statuses.push(...responses);

@@ -5,6 +5,7 @@
 import { GoogleGenAI } from '@google/genai';
 import OpenAI from 'openai';
 import { FAKE_REPLY_TEXT, FAKE_THOUGHT_SIGNATURE, fakeEmbeddingValues } from '../../dev/fake-gemini';
+import { defined } from '../helpers/guards';
 import { startSrcWorker, type SrcWorkerHarness } from '../helpers/src-worker';
 
 const PASS = 'sdk-test-password';
@@ -31,9 +32,9 @@ const weatherTool: OpenAI.ChatCompletionTool = {
 describe('openai SDK', () => {
   it('completes a chat, sending a pool key (never the password) as Bearer to the compat endpoint', async () => {
     const completion = await openai.chat.completions.create({ model: 'gemini-2.5-flash', messages });
-    expect(completion.choices[0]!.message.content).toBe(FAKE_REPLY_TEXT);
+    expect(completion.choices[0]?.message.content).toBe(FAKE_REPLY_TEXT);
     expect(h.fake.calls).toHaveLength(1);
-    const call = h.fake.calls[0]!;
+    const call = defined(h.fake.calls[0], 'the upstream call');
     expect(call.path).toBe('/v1beta/openai/chat/completions');
     expect(KEYS).toContain(call.apiKey);
     expect(JSON.stringify(call.headers)).not.toContain(PASS);
@@ -56,14 +57,15 @@ describe('openai SDK', () => {
   it('gives the .stream() helper a complete final message', async () => {
     const stream = openai.chat.completions.stream({ model: 'gemini-2.5-flash', messages });
     const final = await stream.finalChatCompletion();
-    expect(final.choices[0]!.message).toMatchObject({ role: 'assistant', content: FAKE_REPLY_TEXT });
-    expect(final.choices[0]!.finish_reason).toBe('stop');
+    const choice = defined(final.choices[0], 'a choice');
+    expect(choice.message).toMatchObject({ role: 'assistant', content: FAKE_REPLY_TEXT });
+    expect(choice.finish_reason).toBe('stop');
   });
 
   it('round-trips a tool call with its extra_content thought signature intact', async () => {
     const first = await openai.chat.completions.create({ model: 'gemini-2.5-flash', messages, tools: [weatherTool] });
-    const assistant = first.choices[0]!.message;
-    const call = assistant.tool_calls![0]! as OpenAI.ChatCompletionMessageToolCall & {
+    const assistant = defined(first.choices[0], 'a choice').message;
+    const call = defined(assistant.tool_calls?.[0], 'a tool call') as OpenAI.ChatCompletionMessageToolCall & {
       extra_content?: { google?: { thought_signature?: string } };
     };
     expect(call.extra_content?.google?.thought_signature).toBe(FAKE_THOUGHT_SIGNATURE);
@@ -73,17 +75,18 @@ describe('openai SDK', () => {
       tools: [weatherTool],
       messages: [...messages, assistant, { role: 'tool', tool_call_id: call.id, content: 'sunny' }],
     });
-    expect(second.choices[0]!.message.content).toBe(`${FAKE_REPLY_TEXT}: tool said sunny`);
-    expect(JSON.parse(h.fake.calls[1]!.body).messages[1].tool_calls[0].extra_content.google.thought_signature).toBe(
-      FAKE_THOUGHT_SIGNATURE,
-    );
+    expect(second.choices[0]?.message.content).toBe(`${FAKE_REPLY_TEXT}: tool said sunny`);
+    expect(
+      JSON.parse(defined(h.fake.calls[1], 'the second call').body).messages[1].tool_calls[0].extra_content.google
+        .thought_signature,
+    ).toBe(FAKE_THOUGHT_SIGNATURE);
   });
 
   it('streams a tool call the .stream() helper can assemble', async () => {
     const final = await openai.chat.completions
       .stream({ model: 'gemini-2.5-flash', messages, tools: [weatherTool] })
       .finalChatCompletion();
-    expect(final.choices[0]!.message.tool_calls![0]).toMatchObject({
+    expect(final.choices[0]?.message.tool_calls?.[0]).toMatchObject({
       id: 'call_fake_0001',
       type: 'function',
       function: { name: 'get_weather', arguments: '{"city":"Paris"}' },
@@ -93,7 +96,7 @@ describe('openai SDK', () => {
   it('returns exact embeddings with the default (base64) encoding, asking Google for floats', async () => {
     const res = await openai.embeddings.create({ model: 'gemini-embedding-001', input: ['a', 'b'] });
     expect(res.data.map((d) => d.embedding)).toEqual([fakeEmbeddingValues(0), fakeEmbeddingValues(1)]);
-    const upstream = JSON.parse(h.fake.calls[0]!.body) as Record<string, unknown>;
+    const upstream = JSON.parse(defined(h.fake.calls[0], 'the upstream call').body) as Record<string, unknown>;
     expect(upstream).not.toHaveProperty('encoding_format');
   });
 
@@ -104,7 +107,7 @@ describe('openai SDK', () => {
       encoding_format: 'float',
       dimensions: 6,
     });
-    expect(res.data[0]!.embedding).toEqual(fakeEmbeddingValues(0, 6));
+    expect(res.data[0]?.embedding).toEqual(fakeEmbeddingValues(0, 6));
   });
 
   it('lists and retrieves models', async () => {
@@ -148,7 +151,13 @@ describe('openai SDK', () => {
     expect(h.fake.calls).toHaveLength(2);
     // both keys still serve the other model
     h.fake.setDefaultBehaviour('ok');
-    await expect(openai.chat.completions.create({ model: 'gemini-2.5-flash', messages })).resolves.toBeDefined();
+    const flashKeys = new Set<string | undefined>();
+    for (let i = 0; i < 40 && flashKeys.size < KEYS.length; i++) {
+      const reply = await openai.chat.completions.create({ model: 'gemini-2.5-flash', messages });
+      expect(reply.choices[0]?.message.content).toBe(FAKE_REPLY_TEXT);
+      flashKeys.add(h.fake.calls.at(-1)?.apiKey);
+    }
+    expect(flashKeys).toEqual(new Set(KEYS));
   });
 
   it('stops the SDK from retrying when every key is out for the day (x-should-retry: false)', async () => {
@@ -171,7 +180,7 @@ describe('@google/genai', () => {
   it('generateContent with the password in x-goog-api-key, forwarded with a pool key', async () => {
     const res = await genai.models.generateContent({ model: 'gemini-2.5-flash', contents: 'Say hello' });
     expect(res.text).toBe(FAKE_REPLY_TEXT);
-    const call = h.fake.calls[0]!;
+    const call = defined(h.fake.calls[0], 'the upstream call');
     expect(call.path).toBe('/v1beta/models/gemini-2.5-flash:generateContent');
     expect(call.headers['x-goog-api-key']).toBeDefined();
     expect(KEYS).toContain(call.headers['x-goog-api-key']);
@@ -189,7 +198,7 @@ describe('@google/genai', () => {
     }
     expect(pieces).toHaveLength(4);
     expect(pieces.join('')).toBe(FAKE_REPLY_TEXT);
-    expect(h.fake.calls[0]!.search).toBe('?alt=sse');
+    expect(h.fake.calls[0]?.search).toBe('?alt=sse');
   });
 
   it('countTokens', async () => {

@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 import { CONFIG_VARIABLES } from '../../config';
 import { REQUIRED_TERRAFORM_VERSION } from '../../constructs';
 import { PLAN_ARGS } from '../../scripts/ci/drift';
+import { defined } from '../helpers/guards';
 import { conditionPasses, evaluate, type EvalContext } from './gha-expr';
 
 const ROOT = resolve(__dirname, '../..');
@@ -48,6 +49,11 @@ const CODE = RAW.split('\n')
 const SECRETS_EXPR = /\$\{\{[^}]*\bsecrets\b/;
 const wf = parse(RAW) as Workflow;
 const jobs = Object.entries(wf.jobs);
+const job = (id: string): Job => defined(wf.jobs[id], `job ${id}`);
+const stepIn = (steps: readonly Step[], matches: (s: Step) => unknown, what: string): Step =>
+  defined(steps.find(matches), what);
+const envOf = (step: Step, name: string): string =>
+  defined(step.env?.[name], `${name} in the env of step ${step.name ?? step.id ?? '(unnamed)'}`);
 const needsOf = (job: Job): string[] =>
   job.needs === undefined ? [] : Array.isArray(job.needs) ? job.needs : [job.needs];
 const allSteps = jobs.flatMap(([jobId, job]) => job.steps.map((step) => ({ jobId, step })));
@@ -206,24 +212,21 @@ describe('cf-deploy workflow: triggers and which jobs run', () => {
   });
 
   it('a closed PR is destroyed whatever the tests would say, and a destroy that did not finish is commented', () => {
-    expect(needsOf(wf.jobs['destroy-preview'] as Job)).toEqual([]);
+    expect(needsOf(job('destroy-preview'))).toEqual([]);
     // red tests hold nothing back on close
     expect(ran(PR({ action: 'closed', failing: ['test'] }))).toContain('destroy-preview');
     for (const result of ['failure', 'cancelled', 'skipped'] as const) {
       const runs = simulate(PR({ action: 'closed' }));
       runs['destroy-preview'] = { result: result as JobRun['result'], outputs: {} };
-      const comment = wf.jobs['preview-comment'] as Job;
+      const comment = job('preview-comment');
       const ctx: EvalContext = { contexts: { github: githubContext(PR({ action: 'closed' })), needs: runs } };
       expect([
         result,
         conditionPasses(comment.if, { ...ctx, status: { success: false, failure: result === 'failure' } }),
       ]).toEqual([result, true]);
-      const step = comment.steps.find((st) => st.env?.STATE) as Step;
-      expect([result, interpolate((step.env as Record<string, string>).STATE as string, ctx).trim()]).toEqual([
-        result,
-        'destroy-failed',
-      ]);
-      expect(interpolate((step.env as Record<string, string>).DESTROY_RESULT as string, ctx)).toBe(result);
+      const step = stepIn(comment.steps, (st) => st.env?.STATE, 'the comment step');
+      expect([result, interpolate(envOf(step, 'STATE'), ctx).trim()]).toEqual([result, 'destroy-failed']);
+      expect(interpolate(envOf(step, 'DESTROY_RESULT'), ctx)).toBe(result);
     }
   });
 
@@ -247,8 +250,7 @@ describe('cf-deploy workflow: triggers and which jobs run', () => {
     for (const s of [{ event: 'push' } as Scenario, PR(), { event: 'schedule' } as Scenario]) {
       expect(ran({ ...s, failing: ['test'] })).toEqual(['test']);
     }
-    for (const id of terraformJobs.filter((j) => j !== 'destroy-preview'))
-      expect(needsOf(wf.jobs[id] as Job)).toContain('test');
+    for (const id of terraformJobs.filter((j) => j !== 'destroy-preview')) expect(needsOf(job(id))).toContain('test');
   });
 
   it('the comment reports a failed deploy or destroy', () => {
@@ -261,9 +263,9 @@ describe('cf-deploy workflow: triggers and which jobs run', () => {
 
 function commentState(s: Scenario): string {
   const runs = simulate(s);
-  const step = wf.jobs['preview-comment']?.steps.find((st) => st.env?.STATE) as Step;
+  const step = stepIn(job('preview-comment').steps, (st) => st.env?.STATE, 'the comment step');
   const needs = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, v]));
-  return interpolate((step.env as Record<string, string>).STATE as string, {
+  return interpolate(envOf(step, 'STATE'), {
     contexts: { github: githubContext(s), needs },
   }).trim();
 }
@@ -349,13 +351,13 @@ describe('cf-deploy workflow: state safety', () => {
   it('hints at a stale lock when the Terraform step failed (not when the smoke test did), instead of force-unlocking', () => {
     for (const id of ['deploy-prod', 'preview', 'destroy-preview']) {
       const steps = wf.jobs[id]?.steps ?? [];
-      const hint = steps.find((s) => s.name === 'Hint at a stale state lock') as Step;
+      const hint = stepIn(steps, (s) => s.name === 'Hint at a stale state lock', `the stale-lock hint of ${id}`);
       expect(hint.run).toMatch(/force-unlock/);
       expect(hint.run).toMatch(/GITHUB_STEP_SUMMARY/);
-      const terraformStep = steps.find(isCollectStep) as Step;
+      const terraformStep = stepIn(steps, isCollectStep, `the Terraform step of ${id}`);
       const when = (outcome: string): boolean =>
         conditionPasses(hint.if, {
-          contexts: { steps: { [terraformStep.id as string]: { outcome } } },
+          contexts: { steps: { [defined(terraformStep.id, `the id of the Terraform step of ${id}`)]: { outcome } } },
           status: { success: false, failure: true },
         });
       expect([id, when('failure'), when('success'), when('skipped')]).toEqual([id, true, false, false]);
@@ -366,13 +368,13 @@ describe('cf-deploy workflow: state safety', () => {
   });
 
   it('deploys and destroys the right stack, from the right code', () => {
-    const prod = wf.jobs['deploy-prod'] as Job;
+    const prod = job('deploy-prod');
     expect(prod.environment).toBe('production');
     expect(prod.steps.find(isCollectStep)?.run).toMatch(
       /^npx tsx scripts\/ci\/collect-keys\.ts -- npx cdktf deploy prod --auto-approve /,
     );
 
-    const preview = wf.jobs.preview as Job;
+    const preview = job('preview');
     expect(preview.env?.PR_NUMBER).toBe('${{ github.event.pull_request.number }}');
     expect(preview.steps.find(isCollectStep)?.run).toMatch(
       /^npx tsx scripts\/ci\/collect-keys\.ts -- npx cdktf deploy "preview-\$\{PR_NUMBER\}" --auto-approve --skip-provider-lock --outputs-file "\$\{RUNNER_TEMP\}\/preview-outputs\.json"$/,
@@ -380,7 +382,7 @@ describe('cf-deploy workflow: state safety', () => {
     // the deploy is skipped when the PR was closed while this run waited
     expect(preview.steps.find(isCollectStep)?.if).toBe("steps.open.outputs.open == 'true'");
 
-    const destroy = wf.jobs['destroy-preview'] as Job;
+    const destroy = job('destroy-preview');
     expect(destroy.env?.PR_NUMBER).toBe('${{ github.event.pull_request.number }}');
     expect(destroy.steps.find(isCollectStep)?.run).toBe(
       `${COLLECT} npx cdktf destroy "preview-\${PR_NUMBER}" --auto-approve --skip-provider-lock`,
@@ -400,8 +402,8 @@ describe('cf-deploy workflow: state safety', () => {
 });
 
 describe('cf-deploy workflow: smoke test after each deploy', () => {
-  const deployStep = (id: string): Step => wf.jobs[id]?.steps.find(isCollectStep) as Step;
-  const smokeStep = (id: string): Step => wf.jobs[id]?.steps.find(isSmokeStep) as Step;
+  const deployStep = (id: string): Step => stepIn(job(id).steps, isCollectStep, `the deploy step of ${id}`);
+  const smokeStep = (id: string): Step => stepIn(job(id).steps, isSmokeStep, `the smoke step of ${id}`);
 
   it.each([
     ['deploy-prod', 'prod', '${{ runner.temp }}/prod-outputs.json'],
@@ -416,7 +418,7 @@ describe('cf-deploy workflow: smoke test after each deploy', () => {
     // it runs only after a successful deploy: GitHub adds success() to a condition without a status function
     const runsAfter = (outcome: string): boolean =>
       conditionPasses(smoke.if, {
-        contexts: { steps: { [deploy.id as string]: { outcome } } },
+        contexts: { steps: { [defined(deploy.id, `the id of the deploy step of ${id}`)]: { outcome } } },
         status: { success: outcome !== 'failure', failure: outcome === 'failure' },
       });
     expect([runsAfter('success'), runsAfter('failure'), runsAfter('skipped')]).toEqual([true, false, false]);
@@ -432,15 +434,15 @@ describe('cf-deploy workflow: smoke test after each deploy', () => {
   });
 
   it('comments the number of keys the preview holds: its bound_key_count output, else the collected count', () => {
-    const preview = wf.jobs.preview as Job;
-    const extract = preview.steps.find((st) => st.id === 'extract') as Step;
+    const preview = job('preview');
+    const extract = stepIn(preview.steps, (st) => st.id === 'extract', 'the extract step');
     expect(extract.run).toBe('npx tsx scripts/ci/preview-comment.ts extract');
     expect(extract.env).toMatchObject({ COLLECTED_KEY_COUNT: '${{ steps.deploy.outputs.key-count }}' });
     expect(preview.outputs).toMatchObject({
       'key-count': '${{ steps.extract.outputs.key-count }}',
       'configured-key-count': '${{ steps.deploy.outputs.key-count }}',
     });
-    const comment = (wf.jobs['preview-comment'] as Job).steps.find((st) => st.env?.STATE) as Step;
+    const comment = stepIn(job('preview-comment').steps, (st) => st.env?.STATE, 'the comment step');
     expect(comment.env).toMatchObject({
       KEY_COUNT: '${{ needs.preview.outputs.key-count }}',
       CONFIGURED_KEY_COUNT: '${{ needs.preview.outputs.configured-key-count }}',
@@ -448,13 +450,13 @@ describe('cf-deploy workflow: smoke test after each deploy', () => {
   });
 
   it('hands the preview result to the PR comment', () => {
-    const preview = wf.jobs.preview as Job;
+    const preview = job('preview');
     expect(preview.outputs).toMatchObject({
       smoke: '${{ steps.smoke.outputs.smoke }}',
       'smoke-detail': '${{ steps.smoke.outputs.smoke-detail }}',
     });
     expect(smokeStep('preview').id).toBe('smoke');
-    const comment = (wf.jobs['preview-comment'] as Job).steps.find((st) => st.env?.STATE) as Step;
+    const comment = stepIn(job('preview-comment').steps, (st) => st.env?.STATE, 'the comment step');
     expect(comment.env).toMatchObject({
       SMOKE: '${{ needs.preview.outputs.smoke }}',
       SMOKE_DETAIL: '${{ needs.preview.outputs.smoke-detail }}',
@@ -588,8 +590,8 @@ describe('cf-deploy workflow: toolchain', () => {
     for (const line of usesLines) {
       const m = /uses:\s*([\w.-]+\/[\w.-]+)@([0-9a-f]{40})\s+#\s*(v\d+\.\d+\.\d+)\s*$/.exec(line);
       expect([line, m !== null]).toEqual([line, true]);
-      const [, action, sha, version] = m as RegExpExecArray;
-      expect([action, sha, version]).toEqual([action, ...(PINS[action as string] ?? ['unexpected action', ''])]);
+      const [, action, sha, version] = defined(m, `a pinned action in ${line}`);
+      expect([action, sha, version]).toEqual([action, ...(PINS[action ?? ''] ?? ['unexpected action', ''])]);
     }
   });
 
@@ -621,7 +623,7 @@ describe('cf-deploy workflow: toolchain', () => {
   });
 
   it('installs from the lockfile and runs the test suite first', () => {
-    const test = wf.jobs.test as Job;
+    const test = job('test');
     const runs = test.steps.map((s) => s.run?.trim()).filter(Boolean);
     expect(runs.slice(-2)).toEqual(['npm ci --no-audit --no-fund', 'npm test']);
     expect(CODE).not.toMatch(/npm install|npm i\b/);

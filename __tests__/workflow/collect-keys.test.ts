@@ -9,6 +9,7 @@ import {
   escapeCommandData,
   maskCommands,
 } from '../../scripts/ci/collect-keys';
+import { defined } from '../helpers/guards';
 
 const SCRIPT = resolve(__dirname, '../../scripts/ci/collect-keys.ts');
 const TSX_CLI = require.resolve('tsx/cli');
@@ -63,7 +64,7 @@ describe('collectSecrets', () => {
     expect(out.keys).toEqual([odd]);
     expect(out.pass).toBe('multi\nline');
     // and they survive the trip through TF_VAR_api_keys, which Terraform parses as JSON
-    expect(JSON.parse(childEnv({}, out).TF_VAR_api_keys as string)).toEqual([odd]);
+    expect(JSON.parse(defined(childEnv({}, out).TF_VAR_api_keys, 'TF_VAR_api_keys'))).toEqual([odd]);
   });
 
   it('fails clearly when there are no keys at all', () => {
@@ -129,7 +130,7 @@ describe('childEnv', () => {
     );
     expect(env).not.toHaveProperty('SECRETS_JSON');
     expect(env).toMatchObject({ PATH: '/bin', CLOUDFLARE_API_TOKEN: 't', KEY_COUNT: '2', TF_VAR_pass: PASS });
-    expect(JSON.parse(env.TF_VAR_api_keys as string)).toEqual([canary(1), canary(2)]);
+    expect(JSON.parse(defined(env.TF_VAR_api_keys, 'TF_VAR_api_keys'))).toEqual([canary(1), canary(2)]);
   });
 });
 

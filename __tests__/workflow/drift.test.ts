@@ -204,7 +204,7 @@ describe('drift.ts plan with stand-in npx and terraform on PATH', () => {
     );
     chmodSync(join(bin, 'npx'), 0o755);
     chmodSync(join(bin, 'terraform'), 0o755);
-    writeFileSync(join(dir, 'plan.log'), PLAN_LOG.join('\n') + '\n');
+    writeFileSync(join(dir, 'plan.log'), `${PLAN_LOG.join('\n')}\n`);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -62,14 +62,18 @@ export async function startFakeGitHub(repo: string): Promise<FakeGitHub> {
       requests.push({ method: req.method ?? '', path: u.pathname + u.search, auth: req.headers.authorization });
       const body = await readBody(req);
       const base = `/repos/${repo}`;
-      let m: RegExpExecArray | null;
+      /** the number in the path when it matches `pattern` (whose one group is that number) */
+      const numberIn = (pattern: string): number | undefined => {
+        const digits = new RegExp(`^${base}${pattern}$`).exec(u.pathname)?.[1];
+        return digits === undefined ? undefined : Number(digits);
+      };
       const json = (status: number, data: unknown): void => {
         res.statusCode = status;
         res.setHeader('content-type', 'application/json');
         res.end(JSON.stringify(data));
       };
-      if ((m = new RegExp(`^${base}/issues/(\\d+)/comments$`).exec(u.pathname))) {
-        const n = Number(m[1]);
+      const n = numberIn('/issues/(\\d+)/comments');
+      if (n !== undefined) {
         const list = comments.get(n) ?? [];
         if (req.method === 'GET') return paginate(res, list, u);
         if (req.method === 'POST') {
@@ -78,9 +82,10 @@ export async function startFakeGitHub(repo: string): Promise<FakeGitHub> {
           return json(201, c);
         }
       }
-      if ((m = new RegExp(`^${base}/issues/comments/(\\d+)$`).exec(u.pathname)) && req.method === 'PATCH') {
+      const commentId = numberIn('/issues/comments/(\\d+)');
+      if (commentId !== undefined && req.method === 'PATCH') {
         for (const list of comments.values()) {
-          const c = list.find((x) => x.id === Number(m![1]));
+          const c = list.find((x) => x.id === commentId);
           if (c) {
             c.body = String(body.body);
             return json(200, c);
@@ -109,16 +114,18 @@ export async function startFakeGitHub(repo: string): Promise<FakeGitHub> {
           return json(201, issue);
         }
       }
-      if ((m = new RegExp(`^${base}/issues/(\\d+)$`).exec(u.pathname)) && req.method === 'PATCH') {
-        const issue = issues.find((i) => i.number === Number(m![1]));
+      const issueNumber = numberIn('/issues/(\\d+)');
+      if (issueNumber !== undefined && req.method === 'PATCH') {
+        const issue = issues.find((i) => i.number === issueNumber);
         if (!issue) return json(404, { message: 'Not Found' });
         if (typeof body.body === 'string') issue.body = body.body;
         if (body.state === 'open' || body.state === 'closed') issue.state = body.state;
         return json(200, issue);
       }
-      if ((m = new RegExp(`^${base}/pulls/(\\d+)$`).exec(u.pathname)) && req.method === 'GET') {
-        const state = pulls.get(Number(m[1]));
-        return state ? json(200, { number: Number(m[1]), state }) : json(404, { message: 'Not Found' });
+      const pullNumber = numberIn('/pulls/(\\d+)');
+      if (pullNumber !== undefined && req.method === 'GET') {
+        const state = pulls.get(pullNumber);
+        return state ? json(200, { number: pullNumber, state }) : json(404, { message: 'Not Found' });
       }
       json(404, { message: `no fake route for ${req.method} ${u.pathname}` });
     })();

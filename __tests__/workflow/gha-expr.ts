@@ -20,7 +20,7 @@ function tokenize(src: string): Token[] {
   const out: Token[] = [];
   let i = 0;
   while (i < src.length) {
-    const c = src[i] as string;
+    const c = src.charAt(i);
     if (/\s/.test(c)) {
       i++;
     } else if (c === "'") {
@@ -85,7 +85,7 @@ export function evaluate(expr: string, ctx: EvalContext): unknown {
   const peek = (): Token | undefined => tokens[pos];
   const expectOp = (v: string): void => {
     const tok = tokens[pos++];
-    if (!tok || tok.t !== 'op' || tok.v !== v) throw new Error(`expected "${v}" in ${src}`);
+    if (tok?.t !== 'op' || tok.v !== v) throw new Error(`expected "${v}" in ${src}`);
   };
 
   const primary = (): unknown => {

@@ -11,6 +11,7 @@ import {
   SMOKE_CHECKS,
   smokeDetail,
 } from '../../scripts/ci/smoke';
+import { defined } from '../helpers/guards';
 
 const PASS = 'canary-smoke-pass-7f3a';
 const WORKERS_DEV = 'https://zen-ai-router-orchestrator.acme.workers.dev';
@@ -44,7 +45,7 @@ async function startFakeGateway(): Promise<FakeGateway> {
       return;
     }
     const statuses = plan.get(path) ?? [200];
-    const status = (statuses.length > 1 ? statuses.shift() : statuses[0]) as number;
+    const status = defined(statuses.length > 1 ? statuses.shift() : statuses[0], `a planned status for ${path}`);
     res.statusCode = status;
     if (status === 301) res.setHeader('location', 'https://elsewhere.example/');
     res.end(

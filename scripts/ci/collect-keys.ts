@@ -62,9 +62,8 @@ export function collectSecrets(secretsJson: string | undefined): CollectedSecret
       if (typeof value === 'string') pass = value;
       continue;
     }
-    const match = KEY_NAME.exec(name);
-    if (!match) continue;
-    const digits = match[1] as string;
+    const digits = KEY_NAME.exec(name)?.[1];
+    if (digits === undefined) continue;
     if (digits.startsWith('0')) {
       // KEY01 next to KEY1 would silently reorder or duplicate keys; a clear failure is cheaper than a wrong key set.
       throw new CollectKeysError(

@@ -163,6 +163,8 @@ const SMOKE_DETAIL = /^[A-Za-z0-9 /_.;:()-]{1,300}$/;
 
 const COMMANDS = ['pr-open', 'extract', 'deployed', 'failed', 'destroyed', 'destroy-failed'] as const;
 type Command = (typeof COMMANDS)[number];
+const isCommand = (value: string | undefined): value is Command =>
+  (COMMANDS as readonly (string | undefined)[]).includes(value);
 
 /**
  * CLI. The deploy and destroy jobs hold the Cloudflare and state credentials but no write token, so the work is split:
@@ -175,9 +177,9 @@ type Command = (typeof COMMANDS)[number];
  *   result: failure, cancelled or skipped).
  */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<string> {
-  const command = argv[0] as Command;
-  if (!COMMANDS.includes(command)) {
-    throw new Error(`first argument must be one of ${COMMANDS.join(', ')}; got "${argv[0] ?? ''}"`);
+  const [command] = argv;
+  if (!isCommand(command)) {
+    throw new Error(`first argument must be one of ${COMMANDS.join(', ')}; got "${command ?? ''}"`);
   }
   const prNumber = Number(requireEnv(env, 'PR_NUMBER'));
   if (!Number.isInteger(prNumber) || prNumber <= 0)
@@ -194,7 +196,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       `preview-${prNumber}`,
     );
     // collect-keys' count of KEY<n> secrets: what the preview holds unless the stack says it holds fewer
-    const collected = /^[1-9][0-9]*$/.test(env.COLLECTED_KEY_COUNT ?? '') ? (env.COLLECTED_KEY_COUNT as string) : '';
+    const count = env.COLLECTED_KEY_COUNT ?? '';
+    const collected = /^[1-9][0-9]*$/.test(count) ? count : '';
     const keyCount = outputs.boundKeyCount === undefined ? collected : String(outputs.boundKeyCount);
     writeOutputs(env, { url: outputs.url ?? '', 'script-name': outputs.scriptName ?? '', 'key-count': keyCount });
     return outputs.url ?? '(no url)';

@@ -113,8 +113,10 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeResult> {
     for (;;) {
       attempts++;
       last = await attempt(options, check.path);
-      if (last.ok || attempts > delays.length) break;
-      await sleep(delays[attempts - 1] as number);
+      // one delay before each retry: when they run out, so do the attempts
+      const delay = delays[attempts - 1];
+      if (last.ok || delay === undefined) break;
+      await sleep(delay);
     }
     checks.push({ path: check.path, attempts, ...last });
   }

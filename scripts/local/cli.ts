@@ -38,7 +38,8 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
   let port = env.PORT === undefined || env.PORT === '' ? DEFAULT_PORT : portNumber(env.PORT, 'PORT');
   let skipSynth = false;
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
+    const arg = argv[i];
+    if (arg === undefined) break;
     const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? arg.split(/=(.*)/s, 2) : [arg, undefined];
     const value = (): string => {
       const next = inline ?? argv[++i];
@@ -180,6 +181,7 @@ export function requestLineContext(topology: Topology): RequestLineContext {
 }
 
 /** Characters a terminal acts on rather than prints: C0 and C1 controls, DEL, line breaks and bidirectional marks. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: this pattern exists to find control characters and escape them
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 const NAMED_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 

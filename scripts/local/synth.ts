@@ -102,6 +102,7 @@ export function appEnv(
 /** The lines of the app's output that explain a failure: its `configuration error:` lines if any, else the tail. */
 export function synthFailureSummary(output: string): string {
   const lines = output
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: strips ANSI colour sequences, which begin with ESC
     .replace(/\x1b\[[0-9;]*[A-Za-z]/g, '')
     .split(/\r?\n/)
     .map((line) => line.trimEnd());

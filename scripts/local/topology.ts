@@ -167,11 +167,11 @@ function resolveText(
 
 function resolveService(ctx: ScriptContext, where: string, service: unknown): string {
   if (typeof service === 'string') {
-    const reference = SCRIPT_NAME_REFERENCE.exec(service);
-    if (reference) {
-      const target = ctx.scriptNames.get(reference[1] as string);
+    const referenced = SCRIPT_NAME_REFERENCE.exec(service)?.[1];
+    if (referenced !== undefined) {
+      const target = ctx.scriptNames.get(referenced);
       if (target === undefined) {
-        throw new TopologyError(`${where} references ${SCRIPT_TYPE}.${reference[1]}, which is not in this stack`);
+        throw new TopologyError(`${where} references ${SCRIPT_TYPE}.${referenced}, which is not in this stack`);
       }
       return target;
     }
@@ -250,10 +250,11 @@ function buildWorker(ctx: ScriptContext, resourceId: string, script: Json, isPub
     }
     const name = literalString(`${at}.name`, raw.name);
     if (name in bindings || name in serviceBindings) throw new TopologyError(`${at}.name "${name}" is bound twice`);
+    const override = options.plainTextOverrides?.[name];
     if (type === 'service') {
       serviceBindings[name] = resolveService(ctx, `${at}.service`, raw.service);
-    } else if (type === 'plain_text' && options.plainTextOverrides?.[name] !== undefined) {
-      bindings[name] = options.plainTextOverrides[name] as string;
+    } else if (type === 'plain_text' && override !== undefined) {
+      bindings[name] = override;
     } else {
       bindings[name] = resolveText(ctx, `${at}.text`, raw.text, apiKeyIndexes, name);
     }

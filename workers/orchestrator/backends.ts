@@ -91,6 +91,7 @@ export function shardWeights(raw: unknown, backends: readonly BoundBackend[]): S
   // the construct writes exactly one entry per binding position, so a different length means the two disagree
   const highest = backends.reduce((max, b) => Math.max(max, b.index), -1);
   if (counts.length !== highest + 1) return uniform('malformed');
-  const weights = backends.map((b) => counts[b.index] as number);
+  const weights = backends.map((b) => counts[b.index]);
+  if (!weights.every((w): w is number => w !== undefined)) return uniform('malformed');
   return weights.some((w) => w > 0) ? { weights } : uniform('malformed');
 }

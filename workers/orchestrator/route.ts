@@ -148,7 +148,10 @@ export async function routeRequest(
   let body = request.body;
   let refused: Refused | undefined;
   for (const [attempt, position] of order.entries()) {
-    const { index: shard, backend } = backends[position] as BoundBackend;
+    const chosen = backends[position];
+    // shardOrder draws positions among `weights`, one per backend, so this holds unless that contract breaks
+    if (chosen === undefined) throw new Error(`shard position ${position} is outside the ${backends.length} backends`);
+    const { index: shard, backend } = chosen;
     const tried = attempt > 0 ? { attempts: attempt + 1 } : {};
     const mayReplay = attempt < order.length - 1;
     const [sent, copy] = body !== null && mayReplay ? body.tee() : [body, null];

@@ -15,6 +15,17 @@ export interface OpenAIErrorBody {
   };
 }
 
+/**
+ * OpenAI's error `type` for an HTTP status, one mapping for the workers' own refusals and Google's errors alike, so
+ * SDKs classify every error the way they do OpenAI's (the `openai` SDK picks its error class by status).
+ */
+export function openAIErrorType(status: number): string {
+  if (status === 401) return 'authentication_error';
+  if (status === 403) return 'permission_error';
+  if (status === 429) return 'rate_limit_error';
+  return status >= 500 ? 'server_error' : 'invalid_request_error';
+}
+
 export function errorBody(message: string, type: string, code: string | null = null): OpenAIErrorBody {
   return { error: { message, type, code } };
 }

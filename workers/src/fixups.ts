@@ -2,18 +2,9 @@
  * Thin fix-ups where Google's OpenAI-compatible endpoint differs from what OpenAI clients require. Everything else
  * is forwarded byte for byte, so tools, JSON schema output and Gemini 3 thought signatures survive untouched.
  */
-import { errorBody, type OpenAIErrorBody } from '../shared/http';
+import { errorBody, openAIErrorType, type OpenAIErrorBody } from '../shared/http';
+import { parseJson } from '../shared/json';
 import { googleErrorOf } from './quota';
-
-/** OpenAI's error `type` for an HTTP status, so SDKs classify errors the way they do for OpenAI itself. */
-export function openAIErrorType(status: number): string {
-  if (status === 400 || status === 404 || status === 409 || status === 413 || status === 414 || status === 422)
-    return 'invalid_request_error';
-  if (status === 401) return 'authentication_error';
-  if (status === 403) return 'permission_error';
-  if (status === 429) return 'rate_limit_error';
-  return status >= 500 ? 'server_error' : 'invalid_request_error';
-}
 
 /** Replaces every occurrence of a secret (a pool key, the password), as is or percent-encoded, with `[redacted]`. */
 export function redact(text: string, secrets: readonly string[]): string {
@@ -40,22 +31,10 @@ function redactValue(value: unknown, secrets: readonly string[]): unknown {
  * strings held a secret. Otherwise the text is returned as it came (byte for byte, when it held none).
  */
 export function redactJsonText(text: string, secrets: readonly string[]): string {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return redact(text, secrets);
-  }
+  const parsed = parseJson(text);
+  if (parsed === undefined) return redact(text, secrets);
   const redacted = redactValue(parsed, secrets);
   return JSON.stringify(redacted) === JSON.stringify(parsed) ? text : JSON.stringify(redacted);
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
 }
 
 /**
@@ -80,7 +59,7 @@ export function toOpenAIError(status: number, text: string, secrets: readonly st
 export function encodeFloat32Base64(values: readonly number[]): string {
   const bytes = new Uint8Array(values.length * 4);
   const view = new DataView(bytes.buffer);
-  values.forEach((v, i) => view.setFloat32(i * 4, v, true));
+  for (const [i, v] of values.entries()) view.setFloat32(i * 4, v, true);
   let binary = '';
   // String.fromCharCode over large arrays overflows the call stack; 32 KiB slices stay well within it
   for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
@@ -132,14 +111,18 @@ export class EventBoundaries {
   /** The end (exclusive) of the last event boundary in `chunk`, or -1 when the chunk completes no event. */
   lastEnd(chunk: Uint8Array): number {
     let end = -1;
-    for (let i = 0; i < chunk.length; i++) {
-      const b = chunk[i]!;
-      const p1 = i >= 1 ? chunk[i - 1]! : this.before1;
-      const p2 = i >= 2 ? chunk[i - 2]! : i === 1 ? this.before1 : this.before2;
-      if ((b === LF && (p1 === LF || (p1 === CR && p2 === LF))) || (b === CR && p1 === CR)) end = i + 1;
+    let read = 0;
+    // the byte before and the one before that, starting from the previous chunk's tail
+    let p1 = this.before1;
+    let p2 = this.before2;
+    for (const b of chunk) {
+      read++;
+      if ((b === LF && (p1 === LF || (p1 === CR && p2 === LF))) || (b === CR && p1 === CR)) end = read;
+      p2 = p1;
+      p1 = b;
     }
-    if (chunk.length >= 2) [this.before2, this.before1] = [chunk[chunk.length - 2]!, chunk[chunk.length - 1]!];
-    else if (chunk.length === 1) [this.before2, this.before1] = [this.before1, chunk[0]!];
+    this.before1 = p1;
+    this.before2 = p2;
     return end;
   }
 }

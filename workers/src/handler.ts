@@ -5,7 +5,8 @@
  * before the URL, the route, the password and the declared size have passed.
  */
 import { corsHeaders } from '../shared/cors';
-import { errorBody, jsonError, jsonResponse } from '../shared/http';
+import { errorBody, jsonError, jsonResponse, openAIErrorType } from '../shared/http';
+import { parseJson } from '../shared/json';
 import { POOL_EXHAUSTED, POOL_HEADER } from '../shared/pool-refusal';
 import { requestIdOf } from '../shared/request-id';
 import { missingCredentialMessage, passwordMatches, presentedCredential } from './auth';
@@ -86,12 +87,8 @@ async function readBoundedBody(request: Request, limit: number): Promise<Uint8Ar
 }
 
 function parseJsonObject(bytes: Uint8Array): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes));
-    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
+  const value = parseJson(bytes);
+  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
 interface Prepared {
@@ -196,16 +193,9 @@ interface Outcome {
 
 function refusalOutcome(r: Refusal, extra: Partial<Outcome['line']> = {}): Outcome {
   return {
-    response: jsonError(r.status, r.message, routeErrorType(r.status), r.code, r.headers),
+    response: jsonError(r.status, r.message, openAIErrorType(r.status), r.code, r.headers),
     line: { attempts: 0, ...extra, status: r.status, error: r.code },
   };
-}
-
-function routeErrorType(status: number): string {
-  if (status === 401) return 'authentication_error';
-  if (status === 429) return 'rate_limit_error';
-  if (status >= 500) return 'server_error';
-  return 'invalid_request_error';
 }
 
 /** Shapes Google's answer for the client. */
@@ -252,10 +242,8 @@ async function deliver(
       base,
     );
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
+  const parsed = parseJson(text);
+  if (parsed === undefined) {
     return refusalOutcome(
       new Refusal(502, 'upstream_invalid_response', 'Gemini answered with a body that is not valid JSON.'),
       base,

@@ -39,9 +39,10 @@ export function googleErrorOf(body: unknown): GoogleError | undefined {
 }
 
 function detailsOfType(err: GoogleError, type: string): Record<string, unknown>[] {
-  return err.details.filter(
-    (d) => typeof d['@type'] === 'string' && (d['@type'] as string).endsWith(`google.rpc.${type}`),
-  );
+  return err.details.filter((d) => {
+    const detailType = d['@type'];
+    return typeof detailType === 'string' && detailType.endsWith(`google.rpc.${type}`);
+  });
 }
 
 /** Parses a protobuf Duration as JSON renders it ("17s", "0.5s", "1.250s") into milliseconds. */

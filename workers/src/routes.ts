@@ -49,6 +49,8 @@ const NATIVE_ACTIONS = [
   'batchEmbedContents',
 ] as const;
 type NativeAction = (typeof NATIVE_ACTIONS)[number];
+const isNativeAction = (value: string | undefined): value is NativeAction =>
+  (NATIVE_ACTIONS as readonly (string | undefined)[]).includes(value);
 
 // OpenAI clients use `/v1`; some tools are configured with no version, others copy Google's `/v1beta/openai` base.
 const OPENAI_PREFIX = '(?:/v1|/v1beta/openai)?';
@@ -124,15 +126,14 @@ export function matchRoute(method: string, pathname: string, params: URLSearchPa
       upstreamSearch: '',
     });
   }
-  const openaiModel = OPENAI_MODEL.exec(pathname);
-  if (openaiModel) {
-    const model = openaiModel[1]!;
+  const openaiModel = OPENAI_MODEL.exec(pathname)?.[1];
+  if (openaiModel !== undefined) {
     return route(method, 'GET', {
       name: 'models.retrieve',
       surface: 'openai',
-      upstreamPath: `/v1beta/openai/models/${encodeURIComponent(model)}`,
+      upstreamPath: `/v1beta/openai/models/${encodeURIComponent(openaiModel)}`,
       upstreamSearch: '',
-      model,
+      model: openaiModel,
     });
   }
   if (NATIVE_MODELS.test(pathname)) {
@@ -145,21 +146,18 @@ export function matchRoute(method: string, pathname: string, params: URLSearchPa
       upstreamSearch: search,
     });
   }
-  const nativeModel = NATIVE_MODEL.exec(pathname);
-  if (nativeModel) {
-    const model = nativeModel[1]!;
+  const nativeModel = NATIVE_MODEL.exec(pathname)?.[1];
+  if (nativeModel !== undefined) {
     return route(method, 'GET', {
       name: 'native.models.get',
       surface: 'native',
-      upstreamPath: `/v1beta/models/${encodeURIComponent(model)}`,
+      upstreamPath: `/v1beta/models/${encodeURIComponent(nativeModel)}`,
       upstreamSearch: '',
-      model,
+      model: nativeModel,
     });
   }
-  const nativeAction = NATIVE_ACTION.exec(pathname);
-  if (nativeAction) {
-    const model = nativeAction[1]!;
-    const action = nativeAction[2] as NativeAction;
+  const [, model, action] = NATIVE_ACTION.exec(pathname) ?? [];
+  if (model !== undefined && isNativeAction(action)) {
     const search = nativeSearch(params, action === 'streamGenerateContent' ? ['alt'] : []);
     if (typeof search !== 'string') return { kind: 'bad-query', message: search.error };
     return route(method, 'POST', {

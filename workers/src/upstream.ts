@@ -3,6 +3,7 @@
  * rejected. Only key faults fail over; the response is handed back before any byte reaches the client, so a stream
  * that has begun is never replayed. Keys go only to the configured base URL: redirects are never followed.
  */
+import { parseJson } from '../shared/json';
 import type { PoolKey } from './config';
 import type { KeyPool } from './key-pool';
 import type { Logger } from './log';
@@ -115,11 +116,7 @@ async function googleErrorFrom(
   response: Response,
 ): Promise<{ readonly text: string; readonly err: GoogleError | undefined }> {
   const text = await response.text().catch(() => '');
-  try {
-    return { text, err: googleErrorOf(JSON.parse(text)) };
-  } catch {
-    return { text, err: undefined };
-  }
+  return { text, err: googleErrorOf(parseJson(text)) };
 }
 
 /** Asks Google about the key alone; undefined when the probe itself failed (no answer, or a redirect). */
@@ -150,6 +147,7 @@ async function probeKey(
 
 export async function sendUpstream(req: UpstreamRequest, deps: UpstreamDeps): Promise<UpstreamResult> {
   const indices = req.keys.map((k) => k.index);
+  const keyByIndex = new Map(req.keys.map((k) => [k.index, k.value]));
   const tried = new Set<number>();
   let attempts = 0;
   let waitedMs = 0;
@@ -175,7 +173,9 @@ export async function sendUpstream(req: UpstreamRequest, deps: UpstreamDeps): Pr
       if (keyIndex === undefined) break;
       tried.add(keyIndex);
       attempts++;
-      const key = req.keys.find((k) => k.index === keyIndex)!.value;
+      const key = keyByIndex.get(keyIndex);
+      // the pool picks from `indices` only; this guards that contract, and names an index, never a key
+      if (key === undefined) throw new Error(`the key pool picked key ${keyIndex}, which this request does not hold`);
       const headers = new Headers(req.headers);
       if (req.keyStyle === 'bearer') headers.set('authorization', `Bearer ${key}`);
       else headers.set('x-goog-api-key', key);
