@@ -45,9 +45,16 @@ describe('WindowedRateLimit', () => {
       fc.property(
         fc.integer({ min: 1, max: 5 }),
         fc.integer({ min: 1, max: 2000 }),
-        fc.array(fc.record({ dt: fc.integer({ min: 0, max: 700 }), key: fc.constantFrom('a', 'b'), model: fc.constantFrom(M, PRO) }), {
-          maxLength: 200,
-        }),
+        fc.array(
+          fc.record({
+            dt: fc.integer({ min: 0, max: 700 }),
+            key: fc.constantFrom('a', 'b'),
+            model: fc.constantFrom(M, PRO),
+          }),
+          {
+            maxLength: 200,
+          },
+        ),
         (max, windowMs, calls) => {
           let t = 0;
           const limit = new WindowedRateLimit({ limit: max, windowMs, now: () => t });
@@ -129,7 +136,13 @@ describe('fake Gemini with a windowed rate limit', () => {
       expect.arrayContaining([
         {
           '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
-          violations: [expect.objectContaining({ quotaId: expect.stringMatching(/PerMinute/), quotaValue: '2', quotaDimensions: { location: 'global', model: M } })],
+          violations: [
+            expect.objectContaining({
+              quotaId: expect.stringMatching(/PerMinute/),
+              quotaValue: '2',
+              quotaDimensions: { location: 'global', model: M },
+            }),
+          ],
         },
         { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '0.250s' },
       ]),
@@ -149,7 +162,9 @@ describe('fake Gemini with a windowed rate limit', () => {
     await native();
     const refused = await native();
     expect(refused.status).toBe(429);
-    const body = (await refused.json()) as { error: { details: { retryDelay?: string; violations?: { quotaDimensions: { model: string } }[] }[] } };
+    const body = (await refused.json()) as {
+      error: { details: { retryDelay?: string; violations?: { quotaDimensions: { model: string } }[] }[] };
+    };
     expect(body.error.details.find((d) => d.retryDelay)?.retryDelay).toBe('0.250s');
     expect(body.error.details.find((d) => d.violations)?.violations?.[0]?.quotaDimensions.model).toBe(PRO);
   });
