@@ -168,11 +168,11 @@ describe('key pool through the handler (injected time)', () => {
     expect(await refused.json()).toMatchObject({ error: { type: 'rate_limit_error', code: 'all_keys_cooling' } });
   });
 
-  it('marks only its own pool refusals with x-zen-pool, never rate_limited or a status passed through from Google', async () => {
+  it('marks its own pool refusals with x-zen-pool (rate_limited included: 429s are not billed), never a status passed through from Google', async () => {
     const h = harness(() => 'minute');
     const rateLimited = await h.send();
     expect(await rateLimited.json()).toMatchObject({ error: { code: 'rate_limited' } });
-    expect(rateLimited.headers.get(POOL_HEADER)).toBeNull();
+    expect(rateLimited.headers.get(POOL_HEADER)).toBe(POOL_EXHAUSTED);
     await h.send();
     await h.send();
     const cooling = await h.send();

@@ -158,10 +158,12 @@ function keysUnavailable(deps: HandlerDeps, config: SrcConfig, model: string): R
         POOL_REFUSAL,
       );
     case 'available':
-      // keys remain, but this request already spent its attempts on rate-limited ones; not a pool refusal, since
-      // this shard still has free keys for the client's own retry
+      // keys remain, but every attempt of this request met a key fault (a 429 or a rejected key), which Google does
+      // not bill: so this is a pool refusal too, and another shard may serve the request at once. Many isolates of
+      // one shard each learn a cooldown separately, so this is how a request survives landing on one that learns late.
       return new Refusal(429, 'rate_limited', 'Gemini rate limited every key this request tried; retry shortly.', {
         'retry-after': '1',
+        ...POOL_REFUSAL,
       });
   }
 }
