@@ -5,6 +5,7 @@
 import {
   anthropicMessageFromGemini,
   countTokensFromGemini,
+  DEFAULT_ANTHROPIC_MODEL_MAP,
   planMessages,
   type AnthropicMessage,
 } from '../../workers/src/anthropic/adapter';
@@ -25,7 +26,7 @@ import {
 } from './anthropic-recordings';
 
 const OPTIONS = { messageId: 'msg_0123456789abcdef0123456789abcdef', model: 'claude-opus-4-8' };
-const MAP = { opus: 'gemini-3.8-flash', sonnet: 'gemini-3.5-flash', haiku: 'gemini-3.5-flash-lite' };
+const MAP = DEFAULT_ANTHROPIC_MODEL_MAP;
 
 type Json = Record<string, unknown>;
 

@@ -16,7 +16,7 @@ import { cleanSchema } from '../../workers/src/anthropic/tool-schema';
 import { decodeToolUseId, encodeToolUseId } from '../../workers/src/anthropic/tool-use-ids';
 import { SIGNATURE_CALL, SIGNATURE_TEXT } from './anthropic-recordings';
 
-const MAP: AnthropicModelMap = { opus: 'gemini-3.8-flash', sonnet: 'gemini-3.5-flash', haiku: 'gemini-3.5-flash-lite' };
+const MAP: AnthropicModelMap = DEFAULT_ANTHROPIC_MODEL_MAP;
 const USER = { role: 'user', content: 'What is the weather in Paris?' };
 
 type Json = Record<string, unknown>;
@@ -112,6 +112,8 @@ describe('model names', () => {
     ['claude-3-7-sonnet-latest', 'gemini-3.5-flash'],
     ['claude-3-5-haiku-latest', 'gemini-3.5-flash-lite'],
     ['claude-haiku-4-5', 'gemini-3.5-flash-lite'],
+    ['claude-fable-5', 'gemini-3.8-flash'],
+    ['claude-mythos-5-2', 'gemini-3.8-flash'],
     ['gemini-2.5-flash', 'gemini-2.5-flash'],
     ['models/gemini-3.5-flash', 'gemini-3.5-flash'],
     ['gemma-3-27b-it', 'gemma-3-27b-it'],
@@ -133,8 +135,9 @@ describe('model names', () => {
       const r = refusal(planMessages(base({ model }), MAP));
       expect(r).toMatchObject({ status: 404, type: 'not_found_error' });
       expect(r.message).toContain(JSON.stringify(model));
-      expect(r.message).toContain('opus, sonnet or haiku');
-      expect(r.message).toContain('gemini-3.8-flash');
+      expect(r.message).toContain(
+        '(opus → gemini-3.8-flash, sonnet → gemini-3.5-flash, haiku → gemini-3.5-flash-lite, fable',
+      );
     }
   });
 
@@ -146,11 +149,13 @@ describe('model names', () => {
     });
   });
 
-  it('has defaults per family, and reads the synth-time setting', () => {
+  it('has defaults per model line, and reads the synth-time setting', () => {
     expect(DEFAULT_ANTHROPIC_MODEL_MAP).toEqual({
       opus: 'gemini-3.8-flash',
       sonnet: 'gemini-3.5-flash',
       haiku: 'gemini-3.5-flash-lite',
+      fable: 'gemini-3.8-flash',
+      mythos: 'gemini-3.8-flash',
     });
     expect(parseAnthropicModelMap(undefined)).toEqual({ ok: true, map: DEFAULT_ANTHROPIC_MODEL_MAP });
     expect(parseAnthropicModelMap('  ')).toEqual({ ok: true, map: DEFAULT_ANTHROPIC_MODEL_MAP });
@@ -162,18 +167,27 @@ describe('model names', () => {
       ok: false,
       problem: expect.stringContaining('not JSON'),
     });
-    expect(parseAnthropicModelMap('["x"]')).toMatchObject({
+    expect(parseAnthropicModelMap('["x"]')).toEqual({
       ok: false,
-      problem: expect.stringContaining('opus, sonnet and/or haiku'),
+      problem:
+        'ANTHROPIC_MODEL_MAP must be a JSON object from Claude model lines (opus, sonnet, …) to Gemini model ids',
     });
-    expect(parseAnthropicModelMap('{"sonet":"gemini-3.5-flash"}')).toEqual({
+    expect(parseAnthropicModelMap('{"Opus 5":"gemini-3.5-flash"}')).toEqual({
       ok: false,
-      problem: 'ANTHROPIC_MODEL_MAP has an unknown key "sonet"; allowed keys are opus, sonnet, haiku',
+      problem:
+        'ANTHROPIC_MODEL_MAP has the key "Opus 5"; keys are Claude model lines in lowercase letters (opus, sonnet, haiku, fable, mythos, …)',
     });
     expect(parseAnthropicModelMap('{"haiku":"gemini/../x"}')).toMatchObject({
       ok: false,
       problem: expect.stringMatching(/^ANTHROPIC_MODEL_MAP\.haiku must be a Gemini model id/),
     });
+  });
+
+  it('serves a model line Anthropic adds later once the setting names it', () => {
+    const parsed = parseAnthropicModelMap('{"saga":"gemini-3.7-flash"}');
+    if (!parsed.ok) throw new Error(parsed.problem);
+    expect(planned(planMessages(base({ model: 'claude-saga-6' }), parsed.map)).geminiModel).toBe('gemini-3.7-flash');
+    expect(refusal(planMessages(base({ model: 'claude-saga-6' }), MAP)).status).toBe(404);
   });
 });
 
