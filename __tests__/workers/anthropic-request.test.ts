@@ -477,6 +477,11 @@ describe('generation settings', () => {
     });
   });
 
+  it("lowers max_tokens above Gemini's output limit to the limit", () => {
+    expect(gemini(base({ max_tokens: 128_000 })).generationConfig).toEqual({ maxOutputTokens: 65_536 });
+    expect(gemini(base({ max_tokens: 65_536 })).generationConfig).toEqual({ maxOutputTokens: 65_536 });
+  });
+
   it('refuses a missing max_tokens, wrong sampling values and more stop sequences than Gemini takes', () => {
     expect(refusal(planMessages({ model: 'claude-sonnet-4-5', messages: [USER] }, MAP))).toEqual({
       status: 400,

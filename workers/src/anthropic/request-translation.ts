@@ -19,6 +19,13 @@ import type {
 import { cleanSchema } from './tool-schema';
 import { decodeToolUseId } from './tool-use-ids';
 
+/**
+ * The most output tokens current Gemini models produce; Gemini refuses a larger `maxOutputTokens` where Anthropic
+ * accepts one (Claude Code asks for up to 128K on its top models), so larger `max_tokens` are lowered to it. The
+ * answer is the same: no reply can be longer than the model's limit either way.
+ */
+export const GEMINI_MAX_OUTPUT_TOKENS = 65_536;
+
 /** Gemini accepts at most this many stop sequences. */
 export const MAX_STOP_SEQUENCES = 5;
 
@@ -505,7 +512,7 @@ function generationConfigOf(body: Json): GeminiGenerationConfig {
   const topK = optionalNumber(body.top_k, 'top_k', true);
   const thinkingConfig = thinkingConfigOf(body.thinking);
   return {
-    maxOutputTokens: maxTokens,
+    maxOutputTokens: Math.min(maxTokens, GEMINI_MAX_OUTPUT_TOKENS),
     ...(temperature !== undefined ? { temperature } : {}),
     ...(topP !== undefined ? { topP } : {}),
     ...(topK !== undefined ? { topK } : {}),
