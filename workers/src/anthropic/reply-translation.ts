@@ -11,7 +11,8 @@
  * - finish reasons: STOP → `end_turn` (`tool_use` when the reply called a function), MAX_TOKENS → `max_tokens`,
  *   Google's safety and policy stops → `refusal` with the reason in `stop_details`; any other (a malformed function
  *   call, OTHER, …) means the reply is not usable, and is answered as an error the client may retry.
- * Gemini does not say which stop sequence ended a reply, so `stop_sequence` is never set.
+ * Gemini does not say which stop sequence ended a reply, so `stop_sequence` is never set. A signature on a text
+ * part with no thought before it is not carried: Gemini checks signatures only on function calls, which keep theirs.
  */
 import type {
   AnthropicContentBlock,
