@@ -1,6 +1,6 @@
 /**
- * Secret hygiene, end to end: canary API keys and a canary password go everywhere a deploy would put them (the
- * TF_VAR_* variables and the KEY<n>/PASS names a careless config might read at synth), then the whole error matrix of
+ * Secret hygiene, end to end: canary API keys, a canary password and a canary client token go everywhere a deploy
+ * would put them (the TF_VAR_* variables and the KEY<n>/PASS names a careless config might read at synth), then the whole error matrix of
  * docs/errors.md is driven through the emulated prod topology of that very synth. No canary may appear in a
  * synthesized file, a response body, a response header (name or value), anything workerd printed, or a request
  * Google received (the password). Every response is also checked against its matrix row, so a run that leaked nothing
@@ -25,13 +25,15 @@ import { runSynth } from '../../scripts/local/synth';
 import { backendScripts, buildTopology, type EmulatedWorker, type Topology } from '../../scripts/local/topology';
 import { rawRequest, type RawRequest } from '../helpers/raw-http';
 import { keyOwners, replaceContents } from '../helpers/topology';
-import { CANARY_PASS, canaryApiKeys, canarySearch } from './canaries';
+import { CANARY_CLIENT_TOKEN, CANARY_PASS, canaryApiKeys, canarySearch } from './canaries';
 import { startGatewayProxy, type GatewayProxy } from './gateway-proxy';
 import { startCapturedTopology, type CapturedTopology, type Json } from './captured-topology';
 
 const KEYS = canaryApiKeys(12); // KEYS_PER_SHARD defaults to 8: two shards, of 8 and 4 keys
 const PASS = CANARY_PASS;
-const findCanaries = canarySearch([...KEYS, PASS]);
+const CLIENT_TOKEN = CANARY_CLIENT_TOKEN;
+const CLIENT_TOKENS = { 'hygiene-bot': CLIENT_TOKEN };
+const findCanaries = canarySearch([...KEYS, PASS, CLIENT_TOKEN]);
 /** short enough that a hung upstream costs a second, long enough for the fake to answer everything else */
 const UPSTREAM_TIMEOUT_MS = '1000';
 /** text the throwing shard puts in its exception; it must never reach a client */
@@ -134,7 +136,7 @@ const header = (e: Exchange, name: string): string | undefined => e.headers.find
 function stackTopology(overrides: Record<string, string>): Topology {
   return buildTopology(stack, {
     stackDir: join(outDir, 'stacks', 'prod'),
-    secrets: { apiKeys: KEYS, pass: PASS },
+    secrets: { apiKeys: KEYS, pass: PASS, clientTokens: CLIENT_TOKENS },
     plainTextOverrides: overrides,
   });
 }
@@ -239,7 +241,9 @@ beforeAll(async () => {
   const secretsEverywhere = {
     TF_VAR_api_keys: JSON.stringify(KEYS),
     TF_VAR_pass: PASS,
+    TF_VAR_client_tokens: JSON.stringify(CLIENT_TOKENS),
     PASS,
+    CLIENT_TOKENS: JSON.stringify(CLIENT_TOKENS),
     ...Object.fromEntries(KEYS.map((key, i) => [`KEY${i + 1}`, key])),
   };
   const [, started] = await Promise.all([
@@ -269,7 +273,7 @@ beforeEach(snapshotUpstream);
 
 describe('the canary search', () => {
   it('finds each canary whole, base64- or percent-encoded, or cut short, and nothing in clean text', () => {
-    for (const secret of [...KEYS, PASS]) {
+    for (const secret of [...KEYS, PASS, CLIENT_TOKEN]) {
       expect(findCanaries(`{"message":"Consumer 'api_key:${secret}' has been suspended."}`)).toHaveLength(1);
       expect(findCanaries(`authorization: Basic ${Buffer.from(secret).toString('base64')}`)).toHaveLength(1);
       expect(findCanaries(`GET /v1/models?key=${encodeURIComponent(secret)}`)).toHaveLength(1);
@@ -281,7 +285,7 @@ describe('the canary search', () => {
   });
 });
 
-describe('cdktf synth with canaries in TF_VAR_api_keys, TF_VAR_pass, KEY1..KEY12 and PASS', () => {
+describe('cdktf synth with canaries in TF_VAR_api_keys, TF_VAR_pass, TF_VAR_client_tokens, KEY1..KEY12, PASS and CLIENT_TOKENS', () => {
   it('writes no canary into any file, and binds the secrets as variable references', () => {
     const files = (readdirSync(outDir, { recursive: true }) as string[])
       .map((name) => join(outDir, name))
@@ -291,6 +295,7 @@ describe('cdktf synth with canaries in TF_VAR_api_keys, TF_VAR_pass, KEY1..KEY12
     const synthesized = JSON.stringify(stack);
     expect(synthesized).toContain('${var.api_keys[11]}');
     expect(synthesized).toContain('${var.pass}');
+    expect(synthesized).toContain('${jsonencode(var.client_tokens)}');
   });
 });
 
@@ -1078,6 +1083,55 @@ describe('Google behind an AI Gateway-shaped base URL, refusing and rationing ke
     expect(new Date(zero.until as string).getUTCHours()).toBeGreaterThanOrEqual(7);
     expect(new Date(zero.until as string).getUTCHours()).toBeLessThanOrEqual(8);
     expect(proxy.paths.every((path) => path.startsWith(`${PREFIX}/v1beta/`))).toBe(true);
+  });
+
+  it('serves a client token like the password, and its log lines name the client, never the token', async () => {
+    const asBot = { authorization: `Bearer ${CLIENT_TOKEN}` };
+    const answers = [
+      await send(gateway, 'chat as a token client', { ...chat(), headers: { ...asBot, ...jsonType } }),
+      await send(gateway, 'native as a token client', {
+        ...native('generateContent'),
+        headers: { 'x-goog-api-key': CLIENT_TOKEN, ...jsonType },
+      }),
+      await send(gateway, 'status as a token client', { path: '/zen/status', headers: asBot }),
+    ];
+    expect(answers.map(outcome)).toEqual(answers.map((a) => ({ label: a.label, status: 200, code: undefined })));
+    await gateway.waitForLines(
+      'request',
+      answers.map((a) => a.id),
+    );
+    for (const answer of answers) {
+      expect(gateway.linesFor('request', answer.id).map((l) => l.client)).toEqual(
+        answer.label.startsWith('status') ? ['hygiene-bot', 'hygiene-bot'] : ['hygiene-bot'],
+      );
+    }
+    const wrong = await send(gateway, 'status, wrong token', {
+      path: '/zen/status',
+      headers: { authorization: `Bearer ${CLIENT_TOKEN}x` },
+    });
+    expect(outcome(wrong)).toEqual({ label: 'status, wrong token', status: 401, code: 'invalid_api_key' });
+  });
+
+  it("shows the refused and rationed keys in the status view by index and global number, with every shard's counters", async () => {
+    const answer = await send(gateway, 'status view', { path: '/zen/status', headers: bearer });
+    expect(outcome(answer)).toEqual({ label: 'status view', status: 200, code: undefined });
+    const view = JSON.parse(answer.body) as {
+      shards: { shard: number; firstKey: number; status: { keys: Json[] } }[];
+    };
+    const keys = view.shards.flatMap((s) => s.status.keys.map((k) => ({ ...k, shard: s.shard })));
+    const byValue = (value: string): Json | undefined => keys.find((k) => k.globalKey === KEYS.indexOf(value) + 1);
+    const [s0, s1] = shardKeys as [string[], string[]];
+    expect(byValue(s0[0] as string)).toMatchObject({ shard: 0, key: 1, state: 'removed', reason: 'UNAUTHENTICATED' });
+    expect(byValue(s0[1] as string)).toMatchObject({ state: 'removed', reason: 'SERVICE_DISABLED' });
+    expect(byValue(s1[0] as string)).toMatchObject({ shard: 1, key: 1, state: 'removed', reason: 'BILLING_DISABLED' });
+    expect(byValue(s0[2] as string)).toMatchObject({
+      state: 'cooling',
+      cooling: [expect.objectContaining({ model: 'gemini-2.5-pro', reason: 'quota-zero' })],
+      rateLimited: 1,
+    });
+    expect(keys.map((k) => k.globalKey).sort((a, b) => (a as number) - (b as number))).toEqual(
+      KEYS.map((_, i) => i + 1),
+    );
   });
 
   it('logged every request it answered, and no log line holds a canary', async () => {
