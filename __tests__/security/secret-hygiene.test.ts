@@ -1118,7 +1118,7 @@ describe('Google behind an AI Gateway-shaped base URL, refusing and rationing ke
     const view = JSON.parse(answer.body) as {
       shards: { shard: number; firstKey: number; status: { keys: Json[] } }[];
     };
-    const keys = view.shards.flatMap((s) => s.status.keys.map((k) => ({ ...k, shard: s.shard })));
+    const keys = view.shards.flatMap((s) => s.status.keys.map((k): Json => ({ ...k, shard: s.shard })));
     const byValue = (value: string): Json | undefined => keys.find((k) => k.globalKey === KEYS.indexOf(value) + 1);
     const [s0, s1] = shardKeys as [string[], string[]];
     expect(byValue(s0[0] as string)).toMatchObject({ shard: 0, key: 1, state: 'removed', reason: 'UNAUTHENTICATED' });
