@@ -1,8 +1,8 @@
 /**
  * The app's configuration, read from the environment in this one module and nowhere else.
  *
- * Secret values are never read here: API keys and the password reach Terraform only through `TF_VAR_api_keys` and
- * `TF_VAR_pass` at plan/apply time. Every bad value fails synth with a message naming the variable, the allowed
+ * Secret values are never read here: API keys, the password and the client tokens reach Terraform only through
+ * `TF_VAR_api_keys`, `TF_VAR_pass` and `TF_VAR_client_tokens` at plan/apply time. Every bad value fails synth with a message naming the variable, the allowed
  * values and the value received.
  */
 import { resolve } from 'node:path';

@@ -2,6 +2,7 @@ import { TerraformOutput, TerraformStack, TerraformVariable } from 'cdktf';
 import type { Construct } from 'constructs';
 import { CloudflareProvider } from '@cdktf/provider-cloudflare/lib/provider';
 import type { WorkersScript } from '@cdktf/provider-cloudflare/lib/workers-script';
+import { declareClientTokens } from './client-tokens';
 import { WORKERS_PLANS, type WorkersPlan } from './limits';
 import { DEFAULT_NAME_PREFIX } from './names';
 import { addStateBackend, type StateConfig } from './state-backend';
@@ -93,6 +94,8 @@ export interface GatewayStackProps {
 export interface GatewayInputs {
   readonly apiKeys: TerraformVariable;
   readonly pass: TerraformVariable;
+  /** named client tokens accepted alongside `pass` (`TF_VAR_client_tokens`, default none) */
+  readonly clientTokens: TerraformVariable;
   readonly accountId: TerraformVariable;
   readonly workersDevSubdomain: TerraformVariable;
 }
@@ -167,6 +170,7 @@ function declareInputs(stack: TerraformStack, props: GatewayStackProps): Gateway
       },
     ],
   });
+  const clientTokens = declareClientTokens(stack);
   const accountId = new TerraformVariable(stack, 'account_id', {
     type: 'string',
     default: props.accountId ?? '',
@@ -185,5 +189,5 @@ function declareInputs(stack: TerraformStack, props: GatewayStackProps): Gateway
     description:
       'the account workers.dev subdomain, only used to print URLs; defaults to WORKERS_DEV_SUBDOMAIN at synth time',
   });
-  return { apiKeys, pass, accountId, workersDevSubdomain };
+  return { apiKeys, pass, clientTokens, accountId, workersDevSubdomain };
 }

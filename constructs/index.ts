@@ -38,3 +38,13 @@ export {
 export type { PlanLimits, WorkersPlan } from './limits';
 export { DEFAULT_NAME_PREFIX, orchestratorScriptName, previewScriptName, shardCount, shardScriptName } from './names';
 export { ValidationError } from './validate';
+export {
+  CLIENT_NAME_PATTERN,
+  CLIENT_TOKEN_PATTERN,
+  CLIENT_TOKENS_BINDING,
+  MAX_CLIENT_TOKENS_JSON_LENGTH,
+  MIN_CLIENT_TOKEN_LENGTH,
+  RESERVED_CLIENT_NAME,
+  clientTokensProblem,
+  declareClientTokens,
+} from './client-tokens';

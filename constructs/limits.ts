@@ -20,7 +20,13 @@ export const PLAN_LIMITS: Readonly<Record<WorkersPlan, PlanLimits>> = {
 };
 
 /** The env vars a src worker holds besides its keys, in binding order after `KEY1..KEYk`. */
-export const SRC_WORKER_FIXED_ENV_VARS = ['PASS', 'GEMINI_BASE_URL', 'UPSTREAM_TIMEOUT_MS', 'MAX_WAIT_MS'] as const;
+export const SRC_WORKER_FIXED_ENV_VARS = [
+  'PASS',
+  'GEMINI_BASE_URL',
+  'UPSTREAM_TIMEOUT_MS',
+  'MAX_WAIT_MS',
+  'CLIENT_TOKENS',
+] as const;
 
 /** How many `KEY<n>` bindings one src worker can hold on a plan. */
 export function maxKeysPerWorker(plan: WorkersPlan): number {

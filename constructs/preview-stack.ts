@@ -55,6 +55,7 @@ export class PreviewStack extends GatewayStack {
       firstKeyIndex: 0,
       keyCount: this.boundKeyCount,
       pass: this.inputs.pass,
+      clientTokens: this.inputs.clientTokens,
       publicOnWorkersDev: true,
       workersPlan: this.plan,
       geminiBaseUrl: props.geminiBaseUrl,

@@ -98,6 +98,7 @@ export class ProdStack extends GatewayStack {
         firstKeyIndex: first,
         keyCount: Math.min(keysPerShard, props.keyCount - first),
         pass: this.inputs.pass,
+        clientTokens: this.inputs.clientTokens,
         publicOnWorkersDev: false,
         geminiBaseUrl: props.geminiBaseUrl,
         upstreamTimeoutMs: props.upstreamTimeoutMs,

@@ -2,6 +2,7 @@ import { Token, ref, type TerraformVariable } from 'cdktf';
 import { Construct } from 'constructs';
 import type { WorkersScriptBindings } from '@cdktf/provider-cloudflare/lib/workers-script';
 import type { WorkerBundle } from '../scripts/build-workers';
+import { CLIENT_TOKENS_BINDING, clientTokensBindingText } from './client-tokens';
 import { WORKERS_PLANS, maxKeysPerWorker, type WorkersPlan } from './limits';
 import * as rules from './validate';
 import {
@@ -44,6 +45,12 @@ export interface SrcWorkerShardProps {
 
   /** The sensitive string Terraform variable holding the client password, bound as `PASS`. */
   readonly pass: TerraformVariable;
+
+  /**
+   * The sensitive `map(string)` Terraform variable of named client tokens (see `declareClientTokens`), bound as one
+   * secret, `CLIENT_TOKENS = jsonencode(var.client_tokens)`; any token authenticates like `PASS`.
+   */
+  readonly clientTokens: TerraformVariable;
 
   /**
    * Upstream base URL, bound as `GEMINI_BASE_URL`.
@@ -108,12 +115,12 @@ export interface SrcWorkerShardProps {
  * One src worker holding a slice of the API keys as secret bindings.
  *
  * Bindings are emitted in a fixed order (`KEY1..KEYk`, `PASS`, `GEMINI_BASE_URL`, `UPSTREAM_TIMEOUT_MS`,
- * `MAX_WAIT_MS`) so the provider never sees a reordering as a change.
+ * `MAX_WAIT_MS`, `CLIENT_TOKENS`) so the provider never sees a reordering as a change.
  *
  * @example
  * new SrcWorkerShard(shards, '0', {
  *   accountId: accountId.stringValue, scriptName: 'zen-ai-router-worker-0', bundle: bundles.src,
- *   apiKeys, firstKeyIndex: 0, keyCount: 8, pass,
+ *   apiKeys, firstKeyIndex: 0, keyCount: 8, pass, clientTokens,
  * });
  */
 export class SrcWorkerShard extends Construct {
@@ -163,6 +170,8 @@ export class SrcWorkerShard extends Construct {
         { name: 'GEMINI_BASE_URL', type: 'plain_text', text: geminiBaseUrl },
         { name: 'UPSTREAM_TIMEOUT_MS', type: 'plain_text', text: String(upstreamTimeoutMs) },
         { name: 'MAX_WAIT_MS', type: 'plain_text', text: String(maxWaitMs) },
+        // last, so adding it moved no existing binding
+        { name: CLIENT_TOKENS_BINDING, type: 'secret_text', text: clientTokensBindingText(props.clientTokens) },
       ],
       publicOnWorkersDev: props.publicOnWorkersDev ?? false,
       logSamplingRate,

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { startFakeGemini, type FakeGemini } from '../dev/fake-gemini';
 import {
   CliError,
@@ -19,10 +20,15 @@ import {
 } from './local/cli';
 import { RequestLog } from './local/request-log';
 import { PortInUseError, startTopology, type RunningTopology } from './local/start';
+import { formatStatusView } from './local/status-view';
 import { PROJECT_ROOT, SynthError, runSynth } from './local/synth';
 import { TopologyError, buildTopology, requiredApiKeyCount } from './local/topology';
 
 const REAL_GEMINI = 'https://generativelanguage.googleapis.com';
+/** request ids of the status views `npm start` fetches itself; their log lines are not printed */
+const OWN_STATUS_ID = 'npm-start-status-';
+/** how long after the last request the kept status view is refreshed, so the view printed at exit is recent */
+const STATUS_REFRESH_MS = 1000;
 
 async function main(): Promise<void> {
   const env = process.env;
@@ -58,10 +64,36 @@ async function main(): Promise<void> {
   const topology = buildTopology(stack, { stackDir, secrets, plainTextOverrides: overrides });
 
   const lineContext = requestLineContext(topology);
+  // the status view printed at exit is the last one kept: by then workerd may already have had the terminal's Ctrl-C,
+  // so it is refreshed shortly after each burst of requests rather than fetched while stopping
+  let keptView: string | undefined;
+  let refresh: NodeJS.Timeout | undefined;
+  let statusSeq = 0;
+  const fetchView = async (url: string): Promise<string> => {
+    try {
+      const res = await fetch(`${url}/zen/status`, {
+        headers: { authorization: `Bearer ${secrets.pass}`, 'x-request-id': `${OWN_STATUS_ID}${++statusSeq}` },
+        signal: AbortSignal.timeout(10_000),
+      });
+      const text = await res.text();
+      if (res.status !== 200) return `key status: GET /zen/status answered ${res.status}`;
+      keptView = formatStatusView(JSON.parse(text), lineContext);
+      return keptView;
+    } catch (error) {
+      return `key status: GET /zen/status failed (${(error as Error).message})`;
+    }
+  };
+  let publicUrl: string | undefined;
   const requestLog = new RequestLog({
     orchestrated: lineContext.shards.size > 0,
     graceMs: 2000,
-    onRequest: (summary) => process.stdout.write(`${formatRequest(summary, lineContext)}\n`),
+    onRequest: (summary) => {
+      if (summary.requestId.startsWith(OWN_STATUS_ID)) return;
+      process.stdout.write(`${formatRequest(summary, lineContext)}\n`);
+      clearTimeout(refresh);
+      const url = publicUrl;
+      if (url !== undefined) refresh = setTimeout(() => void fetchView(url), STATUS_REFRESH_MS).unref();
+    },
     onOther: ({ text }) => process.stdout.write(`${formatOther(text)}\n`),
   });
   let running: RunningTopology;
@@ -76,17 +108,29 @@ async function main(): Promise<void> {
     throw error;
   }
   const flusher = setInterval(() => requestLog.flush(Date.now()), 500);
+  publicUrl = running.url;
+  await fetchView(running.url);
 
   process.stdout.write(
     `${banner({ stack: args.stack, url: running.url, secrets, upstream, workers: topology.workers.map((w) => w.scriptName) })}\n`,
   );
+
+  // s + Enter: the status view now. A line-based read, so it works the same in a terminal and through a pipe.
+  const input = createInterface({ input: process.stdin, terminal: false });
+  input.on('line', (line) => {
+    if (line.trim().toLowerCase() === 's')
+      void fetchView(running.url).then((view) => process.stdout.write(`${view}\n`));
+  });
 
   let stopping = false;
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
     clearInterval(flusher);
+    clearTimeout(refresh);
+    input.close();
     requestLog.flush(Number.POSITIVE_INFINITY);
+    if (keptView !== undefined) process.stdout.write(`\n${keptView}\n`);
     process.stdout.write('\nstopped\n');
     // Miniflare's own signal hook runs right after this one: it kills workerd synchronously and exits the process.
     // Disposing here as well keeps the shutdown clean should that hook ever stop exiting.

@@ -7,7 +7,7 @@ import { resolveScriptRef, secretInputs, type StackJson } from '../fixtures/synt
 /** An orchestrator over three shards of 8, 8 and 4 keys. */
 function synthOrchestrator(overrides: Partial<Omit<OrchestratorProps, 'backends'>> = {}): string {
   return Testing.synthScope((scope) => {
-    const { apiKeys, pass } = secretInputs(scope);
+    const { apiKeys, pass, clientTokens } = secretInputs(scope);
     const shards = [8, 8, 4].map(
       (keyCount, i) =>
         new SrcWorkerShard(scope, `Shard${i}`, {
@@ -16,6 +16,7 @@ function synthOrchestrator(overrides: Partial<Omit<OrchestratorProps, 'backends'
           bundle: fixtureBundles.src,
           apiKeys,
           pass,
+          clientTokens,
           firstKeyIndex: i * 8,
           keyCount,
         }),

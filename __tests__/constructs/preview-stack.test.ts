@@ -31,6 +31,7 @@ describe('PreviewStack', () => {
       'GEMINI_BASE_URL=https://generativelanguage.googleapis.com',
       'UPSTREAM_TIMEOUT_MS=120000',
       'MAX_WAIT_MS=0',
+      'CLIENT_TOKENS=${jsonencode(var.client_tokens)}',
     ]);
     expect(Object.values(json.resource.cloudflare_workers_script_subdomain)).toEqual([
       { account_id: '${var.account_id}', script_name: expect.any(String), enabled: true, previews_enabled: false },
@@ -51,25 +52,29 @@ describe('PreviewStack', () => {
       namePrefix: 'gw',
       prNumber: 123,
       workersPlan: 'paid',
-      keyCount: 124,
+      keyCount: 123,
       geminiBaseUrl: 'https://proxy.example.com/gemini',
       upstreamTimeoutMs: 9_000,
       maxWaitMs: 2_000,
     });
     const script = scriptsByName(json)['gw-worker-preview-123'];
     expect(script?.bindings).toHaveLength(128);
-    expect(script?.bindings.slice(-3).map((b) => b.text)).toEqual(['https://proxy.example.com/gemini', '9000', '2000']);
+    expect(script?.bindings.slice(-4, -1).map((b) => b.text)).toEqual([
+      'https://proxy.example.com/gemini',
+      '9000',
+      '2000',
+    ]);
   });
 
   test.each([
-    ['free', 61, 60],
-    ['paid', 1000, 124],
+    ['free', 60, 59],
+    ['paid', 1000, 123],
   ] as const)(
     'on the %s plan a preview of %p keys binds the first %p, and api_keys must still hold them all',
     (plan, keyCount, bound) => {
       const json = preview({ workersPlan: plan, keyCount });
       expect(keyBindings(json)).toEqual(firstKeys(bound));
-      expect(Object.values(scriptsByName(json))[0]?.bindings).toHaveLength(bound + 4);
+      expect(Object.values(scriptsByName(json))[0]?.bindings).toHaveLength(bound + 5);
       expect(json.output.bound_key_count?.value).toBe(bound);
       expect(JSON.stringify(json.variable.api_keys?.validation)).toContain(`length(var.api_keys) == ${keyCount}`);
     },
@@ -80,6 +85,6 @@ describe('PreviewStack', () => {
     expect(keyBindings(limited)).toEqual(firstKeys(5));
     expect(limited.output.bound_key_count?.value).toBe(5);
     expect(keyBindings(preview({ keyCount: 3, keyLimit: 5 }))).toEqual(firstKeys(3));
-    expect(keyBindings(preview({ keyCount: 100, keyLimit: 70 }))).toEqual(firstKeys(60));
+    expect(keyBindings(preview({ keyCount: 100, keyLimit: 70 }))).toEqual(firstKeys(59));
   });
 });

@@ -113,6 +113,7 @@ describe('ProdStack', () => {
       'GEMINI_BASE_URL=https://proxy.example.com',
       'UPSTREAM_TIMEOUT_MS=5000',
       'MAX_WAIT_MS=500',
+      'CLIENT_TOKENS=${jsonencode(var.client_tokens)}',
     ]);
     expect(scripts['gw-orchestrator']?.bindings.slice(-3)).toEqual([
       { name: 'SHARD_ATTEMPTS', type: 'plain_text', text: '2' },

@@ -5,9 +5,9 @@ import { SrcWorkerShard, type SrcWorkerShardProps } from '../../constructs';
 import { fixtureBundles } from '../fixtures/bundles';
 import { resolveScriptRef, secretInputs, synthJson, type StackJson } from '../fixtures/synth';
 
-function synthShard(overrides: Partial<Omit<SrcWorkerShardProps, 'apiKeys' | 'pass'>> = {}): string {
+function synthShard(overrides: Partial<Omit<SrcWorkerShardProps, 'apiKeys' | 'pass' | 'clientTokens'>> = {}): string {
   return Testing.synthScope((scope) => {
-    const { apiKeys, pass } = secretInputs(scope);
+    const { apiKeys, pass, clientTokens } = secretInputs(scope);
     new SrcWorkerShard(scope, 'Shard', {
       accountId: '0123456789abcdef0123456789abcdef',
       scriptName: 'zen-ai-router-worker-1',
@@ -16,13 +16,14 @@ function synthShard(overrides: Partial<Omit<SrcWorkerShardProps, 'apiKeys' | 'pa
       firstKeyIndex: 8,
       keyCount: 3,
       pass,
+      clientTokens,
       ...overrides,
     });
   });
 }
 
 describe('SrcWorkerShard', () => {
-  test('defaults: its keys by index as KEY1..KEYk, then PASS, the Google base URL, a 120 s timeout and no wait', () => {
+  test('defaults: its keys by index as KEY1..KEYk, then PASS, the Google base URL, a 120 s timeout, no wait and the client tokens', () => {
     const synth = synthShard();
     expect(synth).toHaveResourceWithProperties(WorkersScript, {
       script_name: 'zen-ai-router-worker-1',
@@ -38,6 +39,7 @@ describe('SrcWorkerShard', () => {
         { name: 'GEMINI_BASE_URL', type: 'plain_text', text: 'https://generativelanguage.googleapis.com' },
         { name: 'UPSTREAM_TIMEOUT_MS', type: 'plain_text', text: '120000' },
         { name: 'MAX_WAIT_MS', type: 'plain_text', text: '0' },
+        { name: 'CLIENT_TOKENS', type: 'secret_text', text: '${jsonencode(var.client_tokens)}' },
       ],
       observability: {
         enabled: true,
@@ -62,8 +64,7 @@ describe('SrcWorkerShard', () => {
   test('uploads the bundle by file: a path under the stack assets and no inline content', () => {
     const app = Testing.app();
     const stack = new TerraformStack(app, 'test');
-    const { apiKeys, pass } = secretInputs(stack);
-    const props = { accountId: 'a', bundle: fixtureBundles.src, apiKeys, pass, firstKeyIndex: 0, keyCount: 1 };
+    const props = { ...secretInputs(stack), accountId: 'a', bundle: fixtureBundles.src, firstKeyIndex: 0, keyCount: 1 };
     new SrcWorkerShard(stack, 'A', { ...props, scriptName: 'a' });
     new SrcWorkerShard(stack, 'B', { ...props, scriptName: 'b' });
     const scripts = Object.values(synthJson(stack).resource.cloudflare_workers_script);
@@ -120,18 +121,19 @@ describe('SrcWorkerShard', () => {
     });
   });
 
-  test('override workersPlan paid allows up to 124 keys in one worker: 128 bindings with the four fixed ones', () => {
-    const synth = synthShard({ workersPlan: 'paid', firstKeyIndex: 0, keyCount: 124 });
+  test('override workersPlan paid allows up to 123 keys in one worker: 128 bindings with the five fixed ones', () => {
+    const synth = synthShard({ workersPlan: 'paid', firstKeyIndex: 0, keyCount: 123 });
     const script = Object.values(JSON.parse(synth).resource.cloudflare_workers_script)[0] as {
       bindings: { name: string }[];
     };
     expect(script.bindings).toHaveLength(128);
-    expect(script.bindings[123]).toEqual({ name: 'KEY124', type: 'secret_text', text: '${var.api_keys[123]}' });
-    expect(script.bindings.slice(124).map((b) => b.name)).toEqual([
+    expect(script.bindings[122]).toEqual({ name: 'KEY123', type: 'secret_text', text: '${var.api_keys[122]}' });
+    expect(script.bindings.slice(123).map((b) => b.name)).toEqual([
       'PASS',
       'GEMINI_BASE_URL',
       'UPSTREAM_TIMEOUT_MS',
       'MAX_WAIT_MS',
+      'CLIENT_TOKENS',
     ]);
   });
 

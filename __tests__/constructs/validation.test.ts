@@ -53,7 +53,7 @@ function preview(props: Partial<PreviewStackProps>): void {
 }
 
 const FREE_ENV_VARS =
-  'the free Workers plan allows 64 environment variables per worker, 4 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS, MAX_WAIT_MS';
+  'the free Workers plan allows 64 environment variables per worker, 5 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS, MAX_WAIT_MS, CLIENT_TOKENS';
 const NAME_RULE = 'must be a worker name of 1 to 63 characters (lower-case letters, digits and inner hyphens)';
 
 // every construct-level validation error, with its exact message
@@ -92,17 +92,17 @@ const cases: [string, () => void, string][] = [
   [
     'shard: keyCount 0',
     () => shard({ keyCount: 0 }),
-    `keyCount must be an integer from 1 to 60 (${FREE_ENV_VARS}), got 0`,
+    `keyCount must be an integer from 1 to 59 (${FREE_ENV_VARS}), got 0`,
   ],
   [
     'shard: keyCount over the free env-var limit',
-    () => shard({ keyCount: 61 }),
-    `keyCount must be an integer from 1 to 60 (${FREE_ENV_VARS}), got 61`,
+    () => shard({ keyCount: 60 }),
+    `keyCount must be an integer from 1 to 59 (${FREE_ENV_VARS}), got 60`,
   ],
   [
     'shard: keyCount over the paid env-var limit',
-    () => shard({ keyCount: 125, workersPlan: 'paid' }),
-    'keyCount must be an integer from 1 to 124 (the paid Workers plan allows 128 environment variables per worker, 4 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS, MAX_WAIT_MS), got 125',
+    () => shard({ keyCount: 124, workersPlan: 'paid' }),
+    'keyCount must be an integer from 1 to 123 (the paid Workers plan allows 128 environment variables per worker, 5 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS, MAX_WAIT_MS, CLIENT_TOKENS), got 124',
   ],
   [
     'shard: geminiBaseUrl over http',
@@ -227,12 +227,12 @@ const cases: [string, () => void, string][] = [
   [
     'prod: keysPerShard 0',
     () => prod({ keysPerShard: 0 }),
-    `keysPerShard must be an integer from 1 to 60 (${FREE_ENV_VARS}), got 0`,
+    `keysPerShard must be an integer from 1 to 59 (${FREE_ENV_VARS}), got 0`,
   ],
   [
     'prod: keysPerShard over the env-var limit',
-    () => prod({ keysPerShard: 61 }),
-    `keysPerShard must be an integer from 1 to 60 (${FREE_ENV_VARS}), got 61`,
+    () => prod({ keysPerShard: 60 }),
+    `keysPerShard must be an integer from 1 to 59 (${FREE_ENV_VARS}), got 60`,
   ],
   [
     'prod: more workers than the free plan allows',
@@ -266,8 +266,8 @@ describe('construct validation', () => {
     expect(build).toThrow(new Error(message));
   });
 
-  test('the limits are inclusive: 60 keys per shard on free and 99 shards plus the orchestrator are accepted', () => {
-    expect(() => shard({ keyCount: 60 })).not.toThrow();
+  test('the limits are inclusive: 59 keys per shard on free and 99 shards plus the orchestrator are accepted', () => {
+    expect(() => shard({ keyCount: 59 })).not.toThrow();
     expect(() => shard({ maxWaitMs: 0 })).not.toThrow();
     expect(() => shard({ maxWaitMs: 60_000 })).not.toThrow();
     expect(() => prod({ keyCount: 792, keysPerShard: 8 })).not.toThrow();

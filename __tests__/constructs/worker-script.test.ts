@@ -89,7 +89,7 @@ describe('smartPlacement', () => {
   test('a single SrcWorkerShard takes the prop directly', () => {
     const json = JSON.parse(
       Testing.synthScope((scope) => {
-        const { apiKeys, pass } = secretInputs(scope);
+        const { apiKeys, pass, clientTokens } = secretInputs(scope);
         new SrcWorkerShard(scope, 'Shard', {
           accountId: '0123456789abcdef0123456789abcdef',
           scriptName: 'zen-ai-router-worker-0',
@@ -98,6 +98,7 @@ describe('smartPlacement', () => {
           firstKeyIndex: 0,
           keyCount: 2,
           pass,
+          clientTokens,
           smartPlacement: true,
         });
       }),

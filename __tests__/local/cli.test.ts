@@ -5,6 +5,7 @@ import {
   formatRequest,
   parseApiKeys,
   parseArgs,
+  parseClientTokens,
   printable,
   requestLineContext,
   resolveSecrets,
@@ -87,19 +88,76 @@ describe('synthEnv', () => {
 describe('resolveSecrets', () => {
   it('makes demo keys for every index the stack reads, and a generated password', () => {
     const secrets = resolveSecrets({}, 3, () => 'token');
-    expect(secrets).toEqual({ apiKeys: ['demo-key-01', 'demo-key-02', 'demo-key-03'], pass: 'demo-token', demo: true });
+    expect(secrets).toEqual({
+      apiKeys: ['demo-key-01', 'demo-key-02', 'demo-key-03'],
+      pass: 'demo-token',
+      clientTokens: {},
+      demo: true,
+    });
+  });
+
+  it('takes TF_VAR_client_tokens with demo keys as with real ones, checked against the password', () => {
+    const tokens = JSON.stringify({ alice: ALICE });
+    expect(resolveSecrets({ TF_VAR_client_tokens: tokens }, 1, () => 'token').clientTokens).toEqual({ alice: ALICE });
+    expect(
+      resolveSecrets({ TF_VAR_api_keys: '["k1"]', TF_VAR_pass: 'p', TF_VAR_client_tokens: tokens }, 1, () => 'x')
+        .clientTokens,
+    ).toEqual({ alice: ALICE });
+    expect(() =>
+      resolveSecrets({ TF_VAR_api_keys: '["k1"]', TF_VAR_pass: ALICE, TF_VAR_client_tokens: tokens }, 1, () => 'x'),
+    ).toThrow(/^TF_VAR_client_tokens: client_tokens must not contain the value of pass/);
   });
 
   it('uses TF_VAR_api_keys and TF_VAR_pass when keys are given', () => {
     expect(resolveSecrets({ TF_VAR_api_keys: '["k1","k2"]', TF_VAR_pass: 'p' }, 2, () => 'x')).toEqual({
       apiKeys: ['k1', 'k2'],
       pass: 'p',
+      clientTokens: {},
       demo: false,
     });
   });
 
   it('requires a password with real keys', () => {
     expect(() => resolveSecrets({ TF_VAR_api_keys: '["k1"]' }, 1, () => 'x')).toThrow(/^TF_VAR_pass is not set/);
+  });
+});
+
+const ALICE = 'canary-token-alice-0123456789';
+
+describe('parseClientTokens (TF_VAR_client_tokens)', () => {
+  it('reads a JSON object of name to token; unset or empty means none', () => {
+    expect(parseClientTokens(JSON.stringify({ alice: ALICE, bob: `${ALICE}b` }), 'p')).toEqual({
+      alice: ALICE,
+      bob: `${ALICE}b`,
+    });
+    expect(parseClientTokens(undefined, 'p')).toEqual({});
+    expect(parseClientTokens(' ', 'p')).toEqual({});
+  });
+
+  it.each([
+    [
+      'not JSON',
+      `{alice:${ALICE}`,
+      /^TF_VAR_client_tokens must be a JSON object of client name to token.*not valid JSON$/,
+    ],
+    ['an array', JSON.stringify([ALICE]), /^TF_VAR_client_tokens must be a JSON object/],
+    ['null', 'null', /^TF_VAR_client_tokens must be a JSON object/],
+    ['a bad name', JSON.stringify({ 'Alice Smith': ALICE }), /^TF_VAR_client_tokens: client_tokens names must/],
+    [
+      'a short token',
+      JSON.stringify({ alice: 'short' }),
+      /^TF_VAR_client_tokens: client_tokens tokens must be at least 24/,
+    ],
+    ['a shared token', JSON.stringify({ alice: ALICE, bob: ALICE }), /same token/],
+  ])('refuses %s as Terraform would, without echoing a token', (_label, raw, message) => {
+    let error: unknown;
+    try {
+      parseClientTokens(raw, 'p');
+    } catch (e) {
+      error = e;
+    }
+    expect((error as Error).message).toMatch(message);
+    expect((error as Error).message).not.toContain(ALICE);
   });
 });
 
@@ -112,16 +170,28 @@ describe('banner', () => {
   };
 
   it('prints the URL, the demo password and ready-to-paste examples', () => {
-    const text = banner({ ...base, secrets: { apiKeys: ['d1'], pass: 'demo-abc', demo: true } });
+    const text = banner({ ...base, secrets: { apiKeys: ['d1'], pass: 'demo-abc', clientTokens: {}, demo: true } });
     expect(text).toContain('URL       http://127.0.0.1:8787/v1');
+    expect(text).toContain('s + Enter prints it');
+    expect(text).toContain('curl http://127.0.0.1:8787/zen/status -H "Authorization: Bearer demo-abc"');
+    expect(text).not.toContain('tokens ');
     expect(text).toContain('curl http://127.0.0.1:8787/v1/chat/completions -H "Authorization: Bearer demo-abc"');
     expect(text).toContain("new OpenAI({ baseURL: 'http://127.0.0.1:8787/v1', apiKey: 'demo-abc' })");
   });
 
   it('never prints a real password or key', () => {
-    const text = banner({ ...base, secrets: { apiKeys: ['canary-key'], pass: 'canary-pass', demo: false } });
+    const text = banner({
+      ...base,
+      secrets: {
+        apiKeys: ['canary-key'],
+        pass: 'canary-pass',
+        clientTokens: { bob: ALICE, alice: ALICE },
+        demo: false,
+      },
+    });
     expect(text).not.toContain('canary');
     expect(text).toContain('-H "Authorization: Bearer $TF_VAR_pass"');
+    expect(text).toContain('  tokens    alice, bob   (from TF_VAR_client_tokens, also accepted)');
   });
 });
 
@@ -193,6 +263,17 @@ describe('formatRequest', () => {
     expect(formatRequest({ requestId: 'r3', status: 502, ms: 3, shard: 0, error: 'shard_error' }, prod)).toBe(
       '502      3 ms  shard 0 (zen-ai-router-worker-0)  no key  error=shard_error  [r3]',
     );
+  });
+
+  it('names a client token, never PASS, and sums up a status view by the shards that answered', () => {
+    const summary = { requestId: 'r4', status: 200, ms: 5, shard: 1, keyIndex: 1, route: 'models.list' };
+    expect(formatRequest({ ...summary, client: 'alice' }, prod)).toBe(
+      '200      5 ms  shard 1 (zen-ai-router-worker-1)  KEY9  models.list  client=alice  [r4]',
+    );
+    expect(formatRequest({ ...summary, client: 'pass' }, prod)).not.toContain('client=');
+    expect(
+      formatRequest({ requestId: 's1', status: 200, ms: 7, route: 'zen.status', queried: 2, answered: 1 }, prod),
+    ).toBe('200      7 ms  2 shards asked, 1 answered  zen.status  [s1]');
   });
 
   it("reads a directly served request's key from the public worker, and says when the shard is unknown", () => {

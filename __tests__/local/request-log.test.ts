@@ -62,6 +62,45 @@ describe('RequestLog', () => {
     expect(requests).toEqual([{ requestId: 'd', status: 200, ms: 30, keyIndex: 5, route: 'embeddings', model: 'm' }]);
   });
 
+  it('prints a status view through the orchestrator once, from its own line, whatever the shards logged', () => {
+    const { log, requests, others } = collector(true);
+    const shardStatus = (id: string) =>
+      JSON.stringify({
+        event: 'request',
+        requestId: id,
+        route: 'zen.status',
+        client: 'pass',
+        attempts: 0,
+        status: 200,
+        ms: 1,
+      });
+    log.accept(shardStatus('s'), 0);
+    log.accept(shardStatus('s'), 0);
+    log.accept(
+      JSON.stringify({
+        event: 'orchestrator_request',
+        requestId: 's',
+        route: 'zen.status',
+        status: 200,
+        queried: 3,
+        answered: 2,
+        ms: 9,
+      }),
+      0,
+    );
+    log.accept(shardStatus('s'), 0);
+    log.flush(Number.POSITIVE_INFINITY);
+    expect(requests).toEqual([{ requestId: 's', status: 200, ms: 9, route: 'zen.status', queried: 3, answered: 2 }]);
+    expect(others).toEqual([]);
+  });
+
+  it('carries the client name of the shard line', () => {
+    const { log, requests } = collector(true);
+    log.accept(JSON.stringify({ ...JSON.parse(shardLine('t')), client: 'alice' }), 0);
+    log.accept(orchestratorLine('t'), 0);
+    expect(requests[0]?.client).toBe('alice');
+  });
+
   it('passes key events and plain output through unchanged', () => {
     const { log, requests, others } = collector(true);
     const keyEvent = JSON.stringify({ event: 'key_cooldown', keyIndex: 2, until: 1, reason: 'quota' });

@@ -9,10 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { FAKE_REPLY_TEXT, fakeEmbeddingValues, startFakeGemini, type FakeGemini } from '../../dev/fake-gemini';
-import { synthEnv } from '../../scripts/local/cli';
+import { requestLineContext, synthEnv } from '../../scripts/local/cli';
 import { startTopology, type RunningTopology } from '../../scripts/local/start';
 import { runSynth } from '../../scripts/local/synth';
+import { formatStatusView } from '../../scripts/local/status-view';
 import { backendScripts, buildTopology, type Topology } from '../../scripts/local/topology';
+import type { GatewayStatus } from '../../workers/orchestrator/status';
+import type { WorkerStatus } from '../../workers/src/status';
 import { defined, tally } from '../helpers/guards';
 import { keyOwners, replaceContents } from '../helpers/topology';
 import { chiSquareUniform, chiSquareWeighted } from './chi-square';
@@ -22,7 +25,8 @@ const KEY_COUNT = 20;
 const PR = '3';
 const API_KEYS = Array.from({ length: KEY_COUNT }, (_, i) => `canary-key-${String(i).padStart(2, '0')}-e2e`);
 const PASS = 'canary-pass-e2e';
-const SECRETS = { apiKeys: API_KEYS, pass: PASS };
+const ALICE = 'canary-token-alice-e2e-0123456789';
+const SECRETS = { apiKeys: API_KEYS, pass: PASS, clientTokens: { alice: ALICE } };
 const THROWING_SCRIPT = `export default { async fetch() { throw new Error('canary-shard-crash ${API_KEYS[8]}'); } };`;
 
 jest.setTimeout(90_000);
@@ -80,7 +84,17 @@ async function inParallel<T>(count: number, concurrency: number, task: (i: numbe
 }
 
 function expectNoCanaryIn(text: string): void {
-  expect(text).not.toMatch(/canary-(key|pass)/);
+  expect(text).not.toMatch(/canary-(key|pass|token)/);
+}
+
+/** GET /zen/status on the public worker with `headers`; the body parsed. */
+async function status<T>(
+  url: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: T; text: string }> {
+  const res = await fetch(`${url}/zen/status`, { headers });
+  const text = await res.text();
+  return { status: res.status, body: JSON.parse(text) as T, text };
 }
 
 beforeAll(async () => {
@@ -225,6 +239,158 @@ describe('prod stack', () => {
   });
 });
 
+describe('prod stack: the key status view and named client tokens', () => {
+  let topology: Topology;
+  let running: RunningTopology;
+  let owners: Map<string, number>;
+
+  beforeAll(async () => {
+    topology = topologyFor('prod', fake.url);
+    owners = keyOwners(topology, API_KEYS);
+    running = await start(topology);
+  });
+
+  afterAll(async () => {
+    await running?.dispose();
+  });
+
+  const chat = (credential: string, requestId: string) =>
+    fetch(`${running.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${credential}`, 'content-type': 'application/json', 'x-request-id': requestId },
+      body: JSON.stringify({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'Hi' }] }),
+    });
+
+  it('shows a removed key and a cooling key by index and global number, with the counters each shard kept', async () => {
+    // one faulty key in shard 0, one in shard 1
+    const invalid = API_KEYS.find((key) => owners.get(key) === 0 && key !== API_KEYS[0]) as string;
+    const rationed = API_KEYS.find((key) => owners.get(key) === 1) as string;
+    fake.setKeyBehaviour(invalid, 'invalid-key');
+    fake.setKeyBehaviour(rationed, 'quota-minute');
+    const asked = (key: string): boolean => fake.calls.some((call) => call.apiKey === key);
+    let sent = 0;
+    while (!(asked(invalid) && asked(rationed)) && sent < 400) {
+      const res = await chat(PASS, `status-fill-${sent++}`);
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+    }
+    expect(asked(invalid) && asked(rationed)).toBe(true);
+
+    const { status: code, body, text } = await status<GatewayStatus>(running.url, { authorization: `Bearer ${PASS}` });
+    expect(code).toBe(200);
+    expectNoCanaryIn(text);
+    expect(body).toMatchObject({ scope: 'isolate', shardCount: 3, queried: 3, answered: 3 });
+    expect(body.shards.map((s) => [s.shard, s.keyCount, s.firstKey])).toEqual([
+      [0, 8, 1],
+      [1, 8, 9],
+      [2, 4, 17],
+    ]);
+    const keys = body.shards.flatMap((s) =>
+      (s.status as WorkerStatus).keys.map((k) => ({
+        ...k,
+        shard: s.shard,
+        globalKey: (k as { globalKey?: number }).globalKey,
+      })),
+    );
+    expect(keys.map((k) => k.globalKey)).toEqual(API_KEYS.map((_, i) => i + 1));
+    const entry = (key: string) => keys.find((k) => k.globalKey === API_KEYS.indexOf(key) + 1);
+    expect(entry(invalid)).toMatchObject({ shard: 0, state: 'removed', reason: 'API_KEY_INVALID', requests: 1 });
+    expect(entry(rationed)).toMatchObject({
+      shard: 1,
+      key: 1,
+      state: 'cooling',
+      cooling: [expect.objectContaining({ model: 'gemini-2.5-flash', reason: 'quota-minute' })],
+      rateLimited: 1,
+      lastError: expect.objectContaining({ status: 429, code: 'RESOURCE_EXHAUSTED' }),
+    });
+    expect(keys.filter((k) => k.state === 'ok')).toHaveLength(API_KEYS.length - 2);
+    // every call Google received is counted once, on the key that made it
+    for (const key of API_KEYS) {
+      expect(entry(key)?.requests).toBe(fake.calls.filter((call) => call.apiKey === key).length);
+    }
+    const requests = body.shards.reduce((sum, s) => sum + (s.status as WorkerStatus).requests, 0);
+    expect(requests).toBe(sent);
+
+    // npm start prints the same view, one line per key by its global number
+    const printed = formatStatusView(body, requestLineContext(topology));
+    expect(printed).toContain(`KEY${API_KEYS.indexOf(invalid) + 1} `);
+    expect(printed).toMatch(new RegExp(`KEY${API_KEYS.indexOf(invalid) + 1} +removed API_KEY_INVALID`));
+    expect(printed).toMatch(new RegExp(`KEY${API_KEYS.indexOf(rationed) + 1} +cooling gemini-2\\.5-flash until`));
+    expectNoCanaryIn(printed);
+  });
+
+  it("answers the shards' 401 for a wrong password, and accepts the password or a token in either header", async () => {
+    const wrong = await status<{ error: { code: string } }>(running.url, { authorization: 'Bearer not-the-password' });
+    expect(wrong.status).toBe(401);
+    expect(wrong.body.error.code).toBe('invalid_api_key');
+    const missing = await status<{ error: { code: string } }>(running.url, {});
+    expect([missing.status, missing.body.error.code]).toEqual([401, 'missing_api_key']);
+    const accepted: Record<string, string>[] = [
+      { 'x-goog-api-key': PASS },
+      { authorization: `Bearer ${ALICE}` },
+      { 'x-goog-api-key': ALICE },
+    ];
+    for (const headers of accepted) {
+      expect((await status<GatewayStatus>(running.url, headers)).body.answered).toBe(3);
+    }
+  });
+
+  it("serves a named token's requests like the password's, and the shard's log line names the client", async () => {
+    for (let i = 0; i < 5; i++) expect((await chat(ALICE, `token-${i}`)).status).toBe(200);
+    expect((await chat(PASS, 'token-pass')).status).toBe(200);
+    await orchestratorLines('token-', 6);
+    for (
+      let wait = 0;
+      parsedLogs('request').filter((l) => String(l.requestId).startsWith('token-')).length < 6 && wait < 5000;
+      wait += 20
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const lines = parsedLogs('request').filter((l) => String(l.requestId).startsWith('token-'));
+    expect(lines.map((l) => [l.requestId, l.client]).sort()).toEqual([
+      ['token-0', 'alice'],
+      ['token-1', 'alice'],
+      ['token-2', 'alice'],
+      ['token-3', 'alice'],
+      ['token-4', 'alice'],
+      ['token-pass', 'pass'],
+    ]);
+    expect(fake.calls.every((call) => API_KEYS.includes(call.apiKey ?? ''))).toBe(true);
+    logs.forEach(expectNoCanaryIn);
+  });
+});
+
+describe('prod stack with one shard that never answers: the status view', () => {
+  let running: RunningTopology;
+  const HANGING = 2;
+
+  beforeAll(async () => {
+    const synthesized = topologyFor('prod', fake.url);
+    const hangingScript = backendScripts(synthesized).get(HANGING);
+    // a pending timer keeps workerd from cancelling the request as hung, so only the orchestrator's deadline ends it
+    const script =
+      'export default { async fetch() { await new Promise((r) => setTimeout(r, 60_000)); return new Response("late"); } };';
+    const workers = synthesized.workers.map((worker) =>
+      worker.scriptName === hangingScript
+        ? { ...worker, options: { ...worker.options, modules: replaceContents(worker.options.modules, script) } }
+        : worker,
+    );
+    running = await start({ ...synthesized, workers });
+  });
+
+  afterAll(async () => {
+    await running?.dispose();
+  });
+
+  it('marks the shard timeout after the 3 s deadline and still answers every other shard', async () => {
+    const { status: code, body } = await status<GatewayStatus>(running.url, { authorization: `Bearer ${PASS}` });
+    expect(code).toBe(200);
+    expect(body.shards.map((s) => s.error ?? 'ok')).toEqual(['ok', 'ok', 'timeout']);
+    expect(body).toMatchObject({ queried: 3, answered: 2 });
+    expect(body.shards[2]).toEqual({ shard: 2, keyCount: 4, firstKey: 17, error: 'timeout' });
+  });
+});
+
 describe('prod stack with one shard whose script throws', () => {
   let running: RunningTopology;
   let owners: Map<string, number>;
@@ -257,6 +423,13 @@ describe('prod stack with one shard whose script throws', () => {
     });
     return { status: res.status, body: await res.text(), requestId: res.headers.get('x-request-id') };
   }
+
+  it('marks that shard shard_error in the status view, without its exception text', async () => {
+    const { status: code, body, text } = await status<GatewayStatus>(running.url, { authorization: `Bearer ${PASS}` });
+    expect(code).toBe(200);
+    expect(body.shards.map((s) => s.error ?? 'ok')).toEqual(['ok', 'shard_error', 'ok']);
+    expect(text).not.toContain('canary-shard-crash');
+  });
 
   it("answers the orchestrator's JSON 502 for that shard, and the next requests still succeed", async () => {
     const answers: { status: number; body: string }[] = [];
@@ -467,5 +640,26 @@ describe(`preview-${PR} stack`, () => {
     expect(new Set(statuses)).toEqual(new Set([FAKE_REPLY_TEXT]));
     expect(new Set(fake.calls.map((c) => c.apiKey))).toEqual(new Set(API_KEYS));
     expect(parsedLogs('orchestrator_request')).toHaveLength(0);
+  });
+
+  it('answers its own status view: every key it holds, counted, numbered as in TF_VAR_api_keys', async () => {
+    const auth = { authorization: `Bearer ${ALICE}` };
+    const before = (await status<WorkerStatus>(running.url, auth)).body;
+    for (let i = 0; i < 10; i++) {
+      expect((await fetch(`${running.url}/v1/models`, { headers: auth })).status).toBe(200);
+    }
+    const { status: code, body, text } = await status<WorkerStatus>(running.url, auth);
+    expect(code).toBe(200);
+    expectNoCanaryIn(text);
+    expect(body.keys.map((k) => k.key)).toEqual(API_KEYS.map((_, i) => i + 1));
+    expect(body.requests - before.requests).toBe(10);
+    // each key's count grew by the calls Google received with it
+    for (const [i, key] of API_KEYS.entries()) {
+      const grew = (body.keys[i]?.requests ?? 0) - (before.keys[i]?.requests ?? 0);
+      expect(grew).toBe(fake.calls.filter((call) => call.apiKey === key).length);
+    }
+    const printed = formatStatusView(body, requestLineContext(topology)).split('\n');
+    expect(printed[1]).toMatch(/^ {2}zen-ai-router-worker-preview-3: \d+ requests since .*, 20 keys$/);
+    expect(printed.slice(2).map((line) => line.trim().split(' ')[0])).toEqual(API_KEYS.map((_, i) => `KEY${i + 1}`));
   });
 });

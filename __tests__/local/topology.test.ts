@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import { backendScripts, buildTopology, requiredApiKeyCount, type TopologyOptions } from '../../scripts/local/topology';
+import {
+  backendScripts,
+  buildTopology,
+  requiredApiKeyCount,
+  terraformJsonEncode,
+  type TopologyOptions,
+} from '../../scripts/local/topology';
 import { defined } from '../helpers/guards';
 
 const STACK_DIR = '/fixture/cdktf.out/stacks/prod';
@@ -304,5 +310,47 @@ describe('requiredApiKeyCount', () => {
   it('is the highest var.api_keys index read, plus one', () => {
     expect(requiredApiKeyCount(prodStack())).toBe(4);
     expect(requiredApiKeyCount({ resource: {} })).toBe(0);
+  });
+});
+
+describe('client tokens', () => {
+  const withTokens = (): Stack => {
+    const stack = prodStack();
+    for (const id of ['Shards_0', 'Shards_1'] as const) {
+      stack.resource.cloudflare_workers_script[id].bindings.push({
+        name: 'CLIENT_TOKENS',
+        type: 'secret_text',
+        text: '${jsonencode(var.client_tokens)}',
+      });
+    }
+    return stack;
+  };
+
+  it('binds ${jsonencode(var.client_tokens)} as Terraform encodes TF_VAR_client_tokens: sorted, <>& escaped', () => {
+    const topology = buildTopology(
+      withTokens(),
+      options({ secrets: { ...SECRETS, clientTokens: { zed: 'canary-z<>&', alice: 'canary-a' } } }),
+    );
+    expect(topology.workers[1]?.options.bindings).toMatchObject({
+      CLIENT_TOKENS: '{"alice":"canary-a","zed":"canary-z\\u003c\\u003e\\u0026"}',
+    });
+    expect(topology.workers[1]?.apiKeyIndexes).toEqual({ KEY1: 0, KEY2: 1 });
+  });
+
+  it("binds the variable's default, an empty map, without TF_VAR_client_tokens", () => {
+    expect(buildTopology(withTokens(), options()).workers[2]?.options.bindings).toMatchObject({ CLIENT_TOKENS: '{}' });
+  });
+
+  it('still refuses any other expression over client_tokens', () => {
+    const stack = withTokens();
+    defined(stack.resource.cloudflare_workers_script.Shards_0.bindings.at(-1), 'the CLIENT_TOKENS binding').text =
+      '${jsonencode(var.client_tokens)}x';
+    expect(() => buildTopology(stack, options())).toThrow(
+      'cloudflare_workers_script.Shards_0.bindings[4].text is the Terraform expression "${jsonencode(var.client_tokens)}x", which cannot be emulated',
+    );
+  });
+
+  it('terraformJsonEncode matches Terraform on U+2028 and non-ASCII text', () => {
+    expect(terraformJsonEncode({ b: 'x\u2028\u2029é', a: '' })).toBe('{"a":"","b":"x\\u2028\\u2029é"}');
   });
 });

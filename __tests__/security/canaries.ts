@@ -18,6 +18,9 @@ export function canaryApiKeys(count: number): string[] {
 
 export const CANARY_PASS = `${CANARY_STEM}pass-7d3f19e2b4`;
 
+/** A named client token (`TF_VAR_client_tokens`): at least 24 printable characters, as the variable requires. */
+export const CANARY_CLIENT_TOKEN = `${CANARY_STEM}token-5a9c0e7d21b84f36`;
+
 /** The forms each secret would take if it leaked through an encoder. */
 function encodings(secret: string): string[] {
   const bytes = Buffer.from(secret, 'utf8');

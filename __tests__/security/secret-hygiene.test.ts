@@ -1,6 +1,6 @@
 /**
- * Secret hygiene, end to end: canary API keys and a canary password go everywhere a deploy would put them (the
- * TF_VAR_* variables and the KEY<n>/PASS names a careless config might read at synth), then the whole error matrix of
+ * Secret hygiene, end to end: canary API keys, a canary password and a canary client token go everywhere a deploy
+ * would put them (the TF_VAR_* variables and the KEY<n>/PASS names a careless config might read at synth), then the whole error matrix of
  * docs/errors.md is driven through the emulated prod topology of that very synth. No canary may appear in a
  * synthesized file, a response body, a response header (name or value), anything workerd printed, or a request
  * Google received (the password). Every response is also checked against its matrix row, so a run that leaked nothing
@@ -26,13 +26,15 @@ import { backendScripts, buildTopology, type EmulatedWorker, type Topology } fro
 import { defined } from '../helpers/guards';
 import { rawRequest, type RawRequest } from '../helpers/raw-http';
 import { keyOwners, replaceContents } from '../helpers/topology';
-import { CANARY_PASS, canaryApiKeys, canarySearch } from './canaries';
+import { CANARY_CLIENT_TOKEN, CANARY_PASS, canaryApiKeys, canarySearch } from './canaries';
 import { startGatewayProxy, type GatewayProxy } from './gateway-proxy';
 import { startCapturedTopology, type CapturedTopology, type Json } from './captured-topology';
 
 const KEYS = canaryApiKeys(12); // KEYS_PER_SHARD defaults to 8: two shards, of 8 and 4 keys
 const PASS = CANARY_PASS;
-const findCanaries = canarySearch([...KEYS, PASS]);
+const CLIENT_TOKEN = CANARY_CLIENT_TOKEN;
+const CLIENT_TOKENS = { 'hygiene-bot': CLIENT_TOKEN };
+const findCanaries = canarySearch([...KEYS, PASS, CLIENT_TOKEN]);
 /** KEY1 is `keyAt(0)` */
 const keyAt = (i: number): string => defined(KEYS[i], `KEY${i + 1}`);
 /** short enough that a hung upstream costs a second, long enough for the fake to answer everything else */
@@ -137,7 +139,7 @@ const header = (e: Exchange, name: string): string | undefined => e.headers.find
 function stackTopology(overrides: Record<string, string>): Topology {
   return buildTopology(stack, {
     stackDir: join(outDir, 'stacks', 'prod'),
-    secrets: { apiKeys: KEYS, pass: PASS },
+    secrets: { apiKeys: KEYS, pass: PASS, clientTokens: CLIENT_TOKENS },
     plainTextOverrides: overrides,
   });
 }
@@ -254,7 +256,9 @@ beforeAll(async () => {
   const secretsEverywhere = {
     TF_VAR_api_keys: JSON.stringify(KEYS),
     TF_VAR_pass: PASS,
+    TF_VAR_client_tokens: JSON.stringify(CLIENT_TOKENS),
     PASS,
+    CLIENT_TOKENS: JSON.stringify(CLIENT_TOKENS),
     ...Object.fromEntries(KEYS.map((key, i) => [`KEY${i + 1}`, key])),
   };
   const [, started] = await Promise.all([
@@ -284,7 +288,7 @@ beforeEach(snapshotUpstream);
 
 describe('the canary search', () => {
   it('finds each canary whole, base64- or percent-encoded, or cut short, and nothing in clean text', () => {
-    for (const secret of [...KEYS, PASS]) {
+    for (const secret of [...KEYS, PASS, CLIENT_TOKEN]) {
       expect(findCanaries(`{"message":"Consumer 'api_key:${secret}' has been suspended."}`)).toHaveLength(1);
       expect(findCanaries(`authorization: Basic ${Buffer.from(secret).toString('base64')}`)).toHaveLength(1);
       expect(findCanaries(`GET /v1/models?key=${encodeURIComponent(secret)}`)).toHaveLength(1);
@@ -296,7 +300,7 @@ describe('the canary search', () => {
   });
 });
 
-describe('cdktf synth with canaries in TF_VAR_api_keys, TF_VAR_pass, KEY1..KEY12 and PASS', () => {
+describe('cdktf synth with canaries in TF_VAR_api_keys, TF_VAR_pass, TF_VAR_client_tokens, KEY1..KEY12, PASS and CLIENT_TOKENS', () => {
   it('writes no canary into any file, and binds the secrets as variable references', () => {
     const files = (readdirSync(outDir, { recursive: true }) as string[])
       .map((name) => join(outDir, name))
@@ -306,6 +310,7 @@ describe('cdktf synth with canaries in TF_VAR_api_keys, TF_VAR_pass, KEY1..KEY12
     const synthesized = JSON.stringify(stack);
     expect(synthesized).toContain('${var.api_keys[11]}');
     expect(synthesized).toContain('${var.pass}');
+    expect(synthesized).toContain('${jsonencode(var.client_tokens)}');
   });
 });
 
@@ -1105,6 +1110,55 @@ describe('Google behind an AI Gateway-shaped base URL, refusing and rationing ke
     expect(new Date(String(zero.until)).getUTCHours()).toBeGreaterThanOrEqual(7);
     expect(new Date(String(zero.until)).getUTCHours()).toBeLessThanOrEqual(8);
     expect(proxy.paths.every((path) => path.startsWith(`${PREFIX}/v1beta/`))).toBe(true);
+  });
+
+  it('serves a client token like the password, and its log lines name the client, never the token', async () => {
+    const asBot = { authorization: `Bearer ${CLIENT_TOKEN}` };
+    const answers = [
+      await send(gateway, 'chat as a token client', { ...chat(), headers: { ...asBot, ...jsonType } }),
+      await send(gateway, 'native as a token client', {
+        ...native('generateContent'),
+        headers: { 'x-goog-api-key': CLIENT_TOKEN, ...jsonType },
+      }),
+      await send(gateway, 'status as a token client', { path: '/zen/status', headers: asBot }),
+    ];
+    expect(answers.map(outcome)).toEqual(answers.map((a) => ({ label: a.label, status: 200, code: undefined })));
+    await gateway.waitForLines(
+      'request',
+      answers.map((a) => a.id),
+    );
+    for (const answer of answers) {
+      expect(gateway.linesFor('request', answer.id).map((l) => l.client)).toEqual(
+        answer.label.startsWith('status') ? ['hygiene-bot', 'hygiene-bot'] : ['hygiene-bot'],
+      );
+    }
+    const wrong = await send(gateway, 'status, wrong token', {
+      path: '/zen/status',
+      headers: { authorization: `Bearer ${CLIENT_TOKEN}x` },
+    });
+    expect(outcome(wrong)).toEqual({ label: 'status, wrong token', status: 401, code: 'invalid_api_key' });
+  });
+
+  it("shows the refused and rationed keys in the status view by index and global number, with every shard's counters", async () => {
+    const answer = await send(gateway, 'status view', { path: '/zen/status', headers: bearer });
+    expect(outcome(answer)).toEqual({ label: 'status view', status: 200, code: undefined });
+    const view = JSON.parse(answer.body) as {
+      shards: { shard: number; firstKey: number; status: { keys: Json[] } }[];
+    };
+    const keys = view.shards.flatMap((s) => s.status.keys.map((k): Json => ({ ...k, shard: s.shard })));
+    const byValue = (value: string): Json | undefined => keys.find((k) => k.globalKey === KEYS.indexOf(value) + 1);
+    const { key } = shardKeys;
+    expect(byValue(key(0, 0))).toMatchObject({ shard: 0, key: 1, state: 'removed', reason: 'UNAUTHENTICATED' });
+    expect(byValue(key(0, 1))).toMatchObject({ state: 'removed', reason: 'SERVICE_DISABLED' });
+    expect(byValue(key(1, 0))).toMatchObject({ shard: 1, key: 1, state: 'removed', reason: 'BILLING_DISABLED' });
+    expect(byValue(key(0, 2))).toMatchObject({
+      state: 'cooling',
+      cooling: [expect.objectContaining({ model: 'gemini-2.5-pro', reason: 'quota-zero' })],
+      rateLimited: 1,
+    });
+    expect(keys.map((k) => k.globalKey).sort((a, b) => (a as number) - (b as number))).toEqual(
+      KEYS.map((_, i) => i + 1),
+    );
   });
 
   it('logged every request it answered, and no log line holds a canary', async () => {

@@ -16,6 +16,7 @@ const KEYS = ['AIzaCANARYkeyOne0001', 'AIzaCANARYkeyTwo0002', 'AIzaCANARYkeyThre
 const CANARIES = [
   ...KEYS,
   'CANARY-pass-7c1e',
+  'CANARY-client-token-alice-0000',
   'CANARYAWSACCESSKEYID',
   'CANARY/aws/secret/access/key',
   'CANARY-cloudflare-api-token',
@@ -61,6 +62,8 @@ describe('cdktf synth with canary secrets in the environment', () => {
       STATE_BUCKET: 'zen-state',
       TF_VAR_api_keys: JSON.stringify(KEYS),
       TF_VAR_pass: 'CANARY-pass-7c1e',
+      TF_VAR_client_tokens: JSON.stringify({ alice: 'CANARY-client-token-alice-0000' }),
+      CLIENT_TOKENS: JSON.stringify({ alice: 'CANARY-client-token-alice-0000' }),
       ...Object.fromEntries(KEYS.map((key, i) => [`KEY${i + 1}`, key])),
       PASS: 'CANARY-pass-7c1e',
       AWS_ACCESS_KEY_ID: 'CANARYAWSACCESSKEYID',

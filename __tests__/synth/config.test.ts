@@ -110,7 +110,7 @@ describe('loadConfig', () => {
 
 const NAME_RULE = 'must be a worker name of 1 to 63 characters (lower-case letters, digits and inner hyphens)';
 const FREE_ENV_VARS =
-  'the free Workers plan allows 64 environment variables per worker, 4 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS, MAX_WAIT_MS';
+  'the free Workers plan allows 64 environment variables per worker, 5 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS, MAX_WAIT_MS, CLIENT_TOKENS';
 
 // every invalid configuration, with the exact message synth fails with
 const invalid: [Record<string, string>, string][] = [
@@ -127,12 +127,12 @@ const invalid: [Record<string, string>, string][] = [
   ],
   [{ WORKERS_PLAN: 'enterprise' }, 'WORKERS_PLAN must be one of free, paid, got "enterprise"'],
   [
-    { KEYS_PER_SHARD: '61' },
-    `KEYS_PER_SHARD must be an integer from 1 to 60 (${FREE_ENV_VARS}), or set WORKERS_PLAN=paid, got "61"`,
+    { KEYS_PER_SHARD: '60' },
+    `KEYS_PER_SHARD must be an integer from 1 to 59 (${FREE_ENV_VARS}), or set WORKERS_PLAN=paid, got "60"`,
   ],
   [
-    { KEYS_PER_SHARD: '125', WORKERS_PLAN: 'paid' },
-    'KEYS_PER_SHARD must be an integer from 1 to 124 (the paid Workers plan allows 128 environment variables per worker, 4 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS, MAX_WAIT_MS), got "125"',
+    { KEYS_PER_SHARD: '124', WORKERS_PLAN: 'paid' },
+    'KEYS_PER_SHARD must be an integer from 1 to 123 (the paid Workers plan allows 128 environment variables per worker, 5 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS, MAX_WAIT_MS, CLIENT_TOKENS), got "124"',
   ],
   [{ PREVIEW_KEY_LIMIT: '0' }, 'PREVIEW_KEY_LIMIT must be a positive integer (1, 2, 3, ...), got "0"'],
   [{ PREVIEW_KEY_LIMIT: 'all' }, 'PREVIEW_KEY_LIMIT must be a positive integer (1, 2, 3, ...), got "all"'],
@@ -268,10 +268,10 @@ describe('configNotices', () => {
 
   test('names how many keys a preview holds when one worker cannot hold them all', () => {
     expect(notices({ KEY_COUNT: '200', PR_NUMBER: '7' })).toEqual([
-      'the preview-7 worker holds the first 60 of the 200 keys (one worker on the free Workers plan holds at most 60 keys); TF_VAR_api_keys must still hold all 200, and prod uses every key.',
+      'the preview-7 worker holds the first 59 of the 200 keys (one worker on the free Workers plan holds at most 59 keys); TF_VAR_api_keys must still hold all 200, and prod uses every key.',
     ]);
     expect(notices({ KEY_COUNT: '200', PR_NUMBER: '7', WORKERS_PLAN: 'paid', PREVIEW_KEY_LIMIT: '150' })).toEqual([
-      'the preview-7 worker holds the first 124 of the 200 keys (one worker on the paid Workers plan holds at most 124 keys); TF_VAR_api_keys must still hold all 200, and prod uses every key.',
+      'the preview-7 worker holds the first 123 of the 200 keys (one worker on the paid Workers plan holds at most 123 keys); TF_VAR_api_keys must still hold all 200, and prod uses every key.',
     ]);
   });
 
@@ -282,7 +282,7 @@ describe('configNotices', () => {
   });
 
   test('says nothing when every key fits, or without a preview', () => {
-    expect(notices({ KEY_COUNT: '60', PR_NUMBER: '7' })).toEqual([]);
+    expect(notices({ KEY_COUNT: '59', PR_NUMBER: '7' })).toEqual([]);
     expect(notices({ KEY_COUNT: '20', PR_NUMBER: '7', PREVIEW_KEY_LIMIT: '20' })).toEqual([]);
     expect(notices({ KEY_COUNT: '200', PREVIEW_KEY_LIMIT: '4' })).toEqual([]);
   });

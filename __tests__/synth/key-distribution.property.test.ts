@@ -14,7 +14,7 @@ function planFor(workers: number): WorkersPlan | undefined {
 
 const keyIndex = (binding: Binding): number => Number(/^\$\{var\.api_keys\[(\d+)\]\}$/.exec(binding.text ?? '')?.[1]);
 const keyBindings = (bindings: readonly Binding[]) =>
-  bindings.filter((b) => b.type === 'secret_text' && b.name !== 'PASS');
+  bindings.filter((b) => b.type === 'secret_text' && b.name !== 'PASS' && b.name !== 'CLIENT_TOKENS');
 
 describe('key distribution (property)', () => {
   test('prod binds every key exactly once, KEY1..KEYk per shard in order; the orchestrator binds every shard once in order, weighted so each key gets 1/K', () => {

@@ -472,6 +472,7 @@ describe('key pool in workerd and its log lines', () => {
       event: 'request',
       requestId: 'faults-req-1',
       route: 'chat.completions',
+      client: 'pass',
       model: 'gemini-2.5-flash',
       keyIndex,
       attempts: 1,

@@ -238,6 +238,7 @@ describe('readConfig', () => {
           { index: 10, value: 'k10' },
         ],
         pass: 'p',
+        clientTokens: [],
         baseUrl: 'http://127.0.0.1:9/kept/path',
         timeoutMs: 120_000,
         maxWaitMs: 0,

@@ -1,5 +1,5 @@
 import { matchRoute, normaliseModel } from '../../workers/src/routes';
-import { missingCredentialMessage, passwordMatches, presentedCredential } from '../../workers/src/auth';
+import { missingCredentialMessage, presentedCredential } from '../../workers/src/auth';
 
 const q = (s = '') => new URLSearchParams(s);
 
@@ -142,14 +142,5 @@ describe('presentedCredential', () => {
     });
     expect(presentedCredential('native', h({}), q())).toEqual({ kind: 'missing' });
     expect(missingCredentialMessage('native')).toMatch(/x-goog-api-key/);
-  });
-});
-
-describe('passwordMatches', () => {
-  it('accepts only the exact password, and never an empty expected one', async () => {
-    expect(await passwordMatches('correct horse', 'correct horse')).toBe(true);
-    expect(await passwordMatches('correct hors', 'correct horse')).toBe(false);
-    expect(await passwordMatches('correct horsf', 'correct horse')).toBe(false);
-    expect(await passwordMatches('', '')).toBe(false);
   });
 });

@@ -1,8 +1,8 @@
 /**
- * The smoke test against the emulated prod topology: what `cdktf synth` really produces (here with Smart Placement on,
+ * The smoke test against the emulated topologies: what `cdktf synth` really produces (here with Smart Placement on,
  * which the emulation ignores the way it ignores observability), run in workerd by `npm start`'s own modules, with the
- * fake Gemini behind it. `/v1/models` must pass through orchestrator, shard and a pool key; `/zen/status` is checked
- * the same way and its result reported whatever it is.
+ * fake Gemini behind it. Both checks must pass on the prod orchestrator and on the preview worker: `/v1/models`
+ * through orchestrator, shard and a pool key, `/zen/status` through every shard.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +22,7 @@ jest.setTimeout(90_000);
 let outDir: string;
 let fake: FakeGemini;
 let running: RunningTopology;
+let preview: RunningTopology;
 let stack: { resource: { cloudflare_workers_script: Record<string, { script_name: string; placement?: unknown }> } };
 const logs: string[] = [];
 
@@ -44,10 +45,19 @@ beforeAll(async () => {
     plainTextOverrides: { GEMINI_BASE_URL: fake.url },
   });
   running = await startTopology({ topology, port: 0, onLog: (message) => logs.push(message) });
+  // synthEnv sets PR_NUMBER=1, so the same synth wrote the preview stack
+  const previewDir = join(outDir, 'stacks', 'preview-1');
+  const previewTopology = buildTopology(JSON.parse(readFileSync(join(previewDir, 'cdk.tf.json'), 'utf8')), {
+    stackDir: previewDir,
+    secrets: { apiKeys: API_KEYS, pass: PASS },
+    plainTextOverrides: { GEMINI_BASE_URL: fake.url },
+  });
+  preview = await startTopology({ topology: previewTopology, port: 0, onLog: (message) => logs.push(message) });
 });
 
 afterAll(async () => {
   await running?.dispose();
+  await preview?.dispose();
   await fake?.close();
   if (outDir) rmSync(outDir, { recursive: true, force: true });
 });
@@ -63,23 +73,47 @@ it('the synthesized shards carry placement "smart" and the emulation runs them a
   ]);
 });
 
-it('GET /v1/models passes through orchestrator, shard and a pool key; every result is reported, the password nowhere', async () => {
-  const result = await runSmoke({ baseUrl: running.url, pass: PASS, sleep: async () => undefined, retryDelaysMs: [0] });
-  expect(result.checks[0]).toEqual({ path: '/v1/models', status: 200, ok: true, detail: '200', attempts: 1 });
-  // Google (the fake) was asked for the model list with one of the pool keys, never with the password
-  const modelCalls = fake.calls.filter((c) => /\/models\/?$/.test(c.path));
-  expect(modelCalls.length).toBeGreaterThanOrEqual(1);
-  for (const call of modelCalls) expect(API_KEYS).toContain(call.apiKey);
+it.each([
+  ['prod', () => running],
+  ['preview-1', () => preview],
+])(
+  '%s passes both checks at once: /v1/models through a pool key, /zen/status from every shard',
+  async (name, target) => {
+    const before = fake.calls.length;
+    const result = await runSmoke({
+      baseUrl: target().url,
+      pass: PASS,
+      sleep: async () => undefined,
+      retryDelaysMs: [],
+    });
+    expect(result).toEqual({
+      ok: true,
+      checks: [
+        { path: '/v1/models', status: 200, ok: true, detail: '200', attempts: 1 },
+        { path: '/zen/status', status: 200, ok: true, detail: '200', attempts: 1 },
+      ],
+    });
+    // Google (the fake) was asked for the model list once, with one of the pool keys, never with the password; the
+    // status view asked Google nothing
+    const calls = fake.calls.slice(before);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.path).toMatch(/\/models\/?$/);
+    expect(API_KEYS).toContain(calls[0]?.apiKey);
 
-  // /zen/status: required by the smoke test; whatever the gateway answers today, the verdict follows the status
-  const status = result.checks[1];
-  expect(status?.path).toBe('/zen/status');
-  expect(status?.ok).toBe(status?.status === 200);
-  expect(result.ok).toBe(result.checks.every((c) => c.ok));
+    const text = [smokeDetail(result), renderSmokeSummary(name, target().url, result)].join('\n');
+    expect(text).toContain('GET /zen/status 200');
+    expect(text).not.toContain(PASS);
+    expect(text).not.toMatch(/canary-key/);
+  },
+);
 
-  const text = [smokeDetail(result), renderSmokeSummary('prod', running.url, result)].join('\n');
-  expect(text).not.toContain(PASS);
-  expect(text).not.toMatch(/canary-key/);
+it('the status the smoke test accepts names every key of every shard, by index only', async () => {
+  const res = await fetch(`${running.url}/zen/status`, { headers: { authorization: `Bearer ${PASS}` } });
+  const text = await res.text();
+  const body = JSON.parse(text) as { answered: number; shards: { status: { keys: unknown[] } }[] };
+  expect(body.answered).toBe(2);
+  expect(body.shards.map((s) => s.status.keys.length)).toEqual([2, 2]);
+  expect(text).not.toMatch(/canary-(key|pass)/);
 });
 
 it("the wrong password fails both checks with the gateway's 401, and no key is spent", async () => {
@@ -92,5 +126,7 @@ it("the wrong password fails both checks with the gateway's 401, and no key is s
   });
   expect(result.ok).toBe(false);
   expect(result.checks[0]).toMatchObject({ status: 401, detail: 'answered 401 (invalid_api_key)' });
+  // every shard refused the password, so the orchestrator passes their 401 on
+  expect(result.checks[1]).toMatchObject({ status: 401, detail: 'answered 401 (invalid_api_key)' });
   expect(fake.calls.length).toBe(before);
 });

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { clientTokensProblem } from '../../constructs/client-tokens';
 import type { RequestSummary } from './request-log';
 import { backendScripts, type Topology } from './topology';
 
@@ -20,7 +21,9 @@ export interface CliArgs {
 export const USAGE = `usage: npm start -- [--stack prod|preview-<n>] [--port <n>] [--skip-synth]
 
 Runs the synthesized stack in workerd. Without TF_VAR_api_keys it uses demo keys and a fake Gemini on loopback.
-Environment: PORT (default ${DEFAULT_PORT}), TF_VAR_api_keys (JSON array), TF_VAR_pass, GEMINI_BASE_URL, KEY_COUNT.`;
+Environment: PORT (default ${DEFAULT_PORT}), TF_VAR_api_keys (JSON array), TF_VAR_pass, TF_VAR_client_tokens (JSON
+object of name to token), GEMINI_BASE_URL, KEY_COUNT.
+While it runs: s + Enter prints every key's status (as GET /zen/status does); the last view is printed at exit.`;
 
 export class CliError extends Error {
   override readonly name = 'CliError';
@@ -70,6 +73,28 @@ export function parseApiKeys(raw: string): string[] {
 }
 
 /**
+ * Parses `TF_VAR_client_tokens` the way Terraform reads the `map(string)` variable, and applies the variable's
+ * validation (next to `pass`), so `npm start` accepts exactly what a deploy would. Messages never quote a token.
+ */
+export function parseClientTokens(raw: string | undefined, pass: string): Record<string, string> {
+  if (raw === undefined || raw.trim() === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new CliError(
+      'TF_VAR_client_tokens must be a JSON object of client name to token, e.g. {"alice":"<token>"}; it is not valid JSON',
+    );
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new CliError('TF_VAR_client_tokens must be a JSON object of client name to token, e.g. {"alice":"<token>"}');
+  }
+  const problem = clientTokensProblem(parsed as Record<string, unknown>, pass);
+  if (problem !== undefined) throw new CliError(`TF_VAR_client_tokens: ${problem}`);
+  return parsed as Record<string, string>;
+}
+
+/**
  * The environment synth runs with: no `TF_VAR_*` (secrets never reach synth), no `GEMINI_BASE_URL` (locally it
  * overrides the emulated binding instead), `PR_NUMBER` set so the preview
  * stack exists, and `KEY_COUNT` taken from the real key list when the user gave keys but no count.
@@ -99,6 +124,8 @@ export function synthEnv(
 export interface LocalSecrets {
   readonly apiKeys: string[];
   readonly pass: string;
+  /** `TF_VAR_client_tokens`, validated; empty without it */
+  readonly clientTokens: Readonly<Record<string, string>>;
   /** demo keys and a generated password, served by the fake Gemini */
   readonly demo: boolean;
 }
@@ -112,7 +139,8 @@ export function resolveSecrets(
   const raw = env.TF_VAR_api_keys;
   if (raw === undefined || raw === '') {
     const apiKeys = Array.from({ length: requiredKeyCount }, (_, i) => `demo-key-${String(i + 1).padStart(2, '0')}`);
-    return { apiKeys, pass: env.TF_VAR_pass || `demo-${randomToken()}`, demo: true };
+    const pass = env.TF_VAR_pass || `demo-${randomToken()}`;
+    return { apiKeys, pass, clientTokens: parseClientTokens(env.TF_VAR_client_tokens, pass), demo: true };
   }
   const pass = env.TF_VAR_pass;
   if (pass === undefined || pass.trim() === '') {
@@ -120,7 +148,12 @@ export function resolveSecrets(
       'TF_VAR_pass is not set: with real keys in TF_VAR_api_keys, choose the password clients must send',
     );
   }
-  return { apiKeys: parseApiKeys(raw), pass, demo: false };
+  return {
+    apiKeys: parseApiKeys(raw),
+    pass,
+    clientTokens: parseClientTokens(env.TF_VAR_client_tokens, pass),
+    demo: false,
+  };
 }
 
 export interface BannerInput {
@@ -141,6 +174,7 @@ export function banner({ stack, url, secrets, upstream, workers }: BannerInput):
     `  URL       ${url}/v1`,
     `  password  ${secrets.demo ? `${pass}   (demo; set TF_VAR_api_keys and TF_VAR_pass to use real keys)` : 'from TF_VAR_pass'}`,
     `  upstream  ${upstream}${secrets.demo ? `   (fake Gemini, ${secrets.apiKeys.length} demo keys)` : ''}`,
+    ...clientTokenLine(secrets.clientTokens),
     '',
     'Try it:',
     `  curl ${url}/v1/chat/completions -H "Authorization: Bearer ${pass}" -H "Content-Type: application/json" \\`,
@@ -152,8 +186,19 @@ export function banner({ stack, url, secrets, upstream, workers }: BannerInput):
     "  const reply = await client.chat.completions.create({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'Hello' }] });",
     '  console.log(reply.choices[0].message.content);',
     '',
+    '',
+    `Key status: s + Enter prints it (also at exit), or: curl ${url}/zen/status -H "Authorization: Bearer ${pass}"`,
+    '',
     'Requests (Ctrl-C to stop):',
   ].join('\n');
+}
+
+/** The names of the client tokens in force, never the tokens. */
+function clientTokenLine(tokens: Readonly<Record<string, string>>): string[] {
+  const names = Object.keys(tokens).sort();
+  return names.length === 0
+    ? []
+    : [`  tokens    ${printable(names.join(', '))}   (from TF_VAR_client_tokens, also accepted)`];
 }
 
 /** A worker whose `KEY<n>` bindings a request line can translate into the key's place in `TF_VAR_api_keys`. */
@@ -227,9 +272,13 @@ export function formatRequest(summary: RequestSummary, context: RequestLineConte
     const name = context.shards.get(summary.shard)?.scriptName;
     parts.push(`shard ${summary.shard}${name ? ` (${name})` : ''}`);
   }
-  parts.push(keyLabel(summary, context));
+  // the status view through the orchestrator asked every shard, so it used no key: say how many shards answered
+  if (summary.queried !== undefined) parts.push(`${summary.queried} shards asked, ${summary.answered ?? 0} answered`);
+  else parts.push(keyLabel(summary, context));
   if (summary.route) parts.push(summary.route);
   if (summary.model) parts.push(summary.model);
+  // PASS is the default; a named token is worth saying
+  if (summary.client && summary.client !== 'pass') parts.push(`client=${summary.client}`);
   if (summary.error) parts.push(`error=${summary.error}`);
   parts.push(`[${summary.requestId}]`);
   return printable(parts.join('  '));

@@ -19,7 +19,12 @@ export interface RequestSummary {
   readonly keyIndex?: number;
   readonly route?: string;
   readonly model?: string;
+  /** the credential's name: `pass`, or a client token's */
+  readonly client?: string;
   readonly error?: string;
+  /** status view through the orchestrator: shards asked, and of those, shards that answered with their view */
+  readonly queried?: number;
+  readonly answered?: number;
 }
 
 /** Any line that is not a request: key events, uncaught exceptions, plain console output. */
@@ -38,6 +43,9 @@ export interface RequestLogOptions {
 
 type Fields = Record<string, unknown>;
 
+/** The route name both workers log for `GET /zen/status`. */
+const STATUS_ROUTE = 'zen.status';
+
 interface Pending {
   readonly at: number;
   readonly orchestrator?: Fields;
@@ -55,9 +63,12 @@ function summarize(requestId: string, orchestrator: Fields | undefined, shard: F
     ms: num(outer.ms) ?? 0,
     shard: num(orchestrator?.shard),
     keyIndex: num(shard?.keyIndex),
-    route: str(shard?.route),
+    route: str(shard?.route) ?? str(orchestrator?.route),
     model: str(shard?.model),
+    client: str(shard?.client),
     error: str(orchestrator?.error) ?? str(shard?.error),
+    queried: num(orchestrator?.queried),
+    answered: num(orchestrator?.answered),
   };
   return Object.fromEntries(Object.entries(summary).filter(([, v]) => v !== undefined)) as unknown as RequestSummary;
 }
@@ -84,6 +95,11 @@ export class RequestLog {
     }
     if (!this.options.orchestrated) {
       this.options.onRequest(summarize(requestId, undefined, fields));
+      return;
+    }
+    // the status view asks every shard under one request id: the orchestrator's line stands for all of them
+    if (fields.route === STATUS_ROUTE) {
+      if (event === 'orchestrator_request') this.options.onRequest(summarize(requestId, fields, undefined));
       return;
     }
     const seen = this.pending.get(requestId) ?? { at: now };

@@ -20,10 +20,16 @@ export class TopologyError extends Error {
   override readonly name = 'TopologyError';
 }
 
-/** The values Terraform would read from `TF_VAR_api_keys` and `TF_VAR_pass`. */
+/** The values Terraform would read from `TF_VAR_api_keys`, `TF_VAR_pass` and `TF_VAR_client_tokens`. */
 export interface TopologySecrets {
   readonly apiKeys: readonly string[];
   readonly pass: string;
+  /**
+   * Named client tokens (`var.client_tokens`).
+   *
+   * @default - none, the variable's default
+   */
+  readonly clientTokens?: Readonly<Record<string, string>>;
 }
 
 export interface TopologyOptions {
@@ -65,6 +71,8 @@ type Json = Record<string, unknown>;
 
 const KEY_REFERENCE = /^\$\{var\.api_keys\[(0|[1-9][0-9]*)\]\}$/;
 const PASS_REFERENCE = /^\$\{var\.pass\}$/;
+/** the whole client token map, as the src worker construct binds it */
+const CLIENT_TOKENS_REFERENCE = '${jsonencode(var.client_tokens)}';
 const SCRIPT_NAME_REFERENCE = /^\$\{cloudflare_workers_script\.([A-Za-z0-9_-]+)\.script_name\}$/;
 /** an interpolation or directive that is not escaped as `$${` / `%%{` */
 const UNESCAPED_TEMPLATE = /(^|[^$%])[$%]\{/;
@@ -140,6 +148,22 @@ interface ScriptContext {
   readonly options: TopologyOptions;
 }
 
+/**
+ * What Terraform's `jsonencode` makes of a map of strings: keys in lexical order, and `<`, `>`, `&`, U+2028 and
+ * U+2029 escaped as `\u` sequences, so the emulated binding holds the very bytes a deployed one would.
+ */
+export function terraformJsonEncode(map: Readonly<Record<string, string>>): string {
+  const sorted = Object.fromEntries(
+    Object.keys(map)
+      .sort()
+      .map((key) => [key, map[key]]),
+  );
+  return JSON.stringify(sorted).replace(
+    /[<>&\u2028\u2029]/g,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
 function resolveText(
   ctx: ScriptContext,
   where: string,
@@ -161,6 +185,7 @@ function resolveText(
       return value;
     }
     if (PASS_REFERENCE.test(text)) return ctx.options.secrets.pass;
+    if (text === CLIENT_TOKENS_REFERENCE) return terraformJsonEncode(ctx.options.secrets.clientTokens ?? {});
   }
   return literalString(where, text);
 }

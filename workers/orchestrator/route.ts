@@ -10,6 +10,7 @@ import { isPoolRefusal } from '../shared/pool-refusal';
 import { REQUEST_ID_HEADER, requestIdOf } from '../shared/request-id';
 import { shardWeights, type Backend, type BoundBackend } from './backends';
 import { shardOrder, type RandomSource } from './pick';
+import { STATUS_PATH, statusRequest } from './status';
 
 export interface RouteDeps {
   readonly random: RandomSource;
@@ -32,6 +33,8 @@ export interface RouteDeps {
 export interface OrchestratorLogLine {
   readonly event: 'orchestrator_request';
   readonly requestId: string;
+  /** only on `GET /zen/status`, which asks every shard instead of one */
+  readonly route?: 'zen.status';
   /** n of the `BACKEND_SERVICE_<n>` that produced the answer (or failed); absent when none is bound */
   readonly shard?: number;
   readonly status: number;
@@ -39,9 +42,12 @@ export interface OrchestratorLogLine {
   readonly ms: number;
   /** shards tried, only when more than one was */
   readonly attempts?: number;
-  readonly error?: 'no_backend' | 'shard_error' | 'shard_timeout';
+  readonly error?: 'no_backend' | 'shard_error' | 'shard_timeout' | 'invalid_query';
   /** only when shards were drawn uniformly because `SHARD_KEY_COUNTS` was missing or malformed */
   readonly shardKeyCounts?: 'missing' | 'malformed';
+  /** status view only: shards asked, and of those, shards that answered with their view */
+  readonly queried?: number;
+  readonly answered?: number;
 }
 
 /** A shard's pool refusal held back while other shards are tried. */
@@ -110,7 +116,7 @@ async function callShard(backend: Backend, request: Request, deps: RouteDeps): P
 
 /**
  * Forwards `request` to one shard drawn at random in proportion to its key count, and returns the shard's response
- * untouched except for `x-request-id`.
+ * untouched except for `x-request-id`. `GET /zen/status` is the exception: it asks every shard (see `./status`).
  *
  * Only a pool refusal (a 429/503 marked `x-zen-pool: exhausted`: the shard did no billable work) sends the request
  * on to another shard not tried yet, up to `attempts` shards; when every shard tried refuses, the refusal with the
@@ -128,6 +134,9 @@ export async function routeRequest(
   backends: readonly BoundBackend[],
   deps: RouteDeps,
 ): Promise<Response> {
+  if (request.method === 'GET' && new URL(request.url).pathname === STATUS_PATH) {
+    return statusRequest(request, backends, deps);
+  }
   const started = deps.now();
   const requestId = requestIdOf(request.headers, deps.randomUUID);
   const idHeader = { ...corsHeaders(), [REQUEST_ID_HEADER]: requestId };

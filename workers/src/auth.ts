@@ -1,8 +1,13 @@
 /**
  * Client authentication. OpenAI routes take the password as `Authorization: Bearer <PASS>` (what every OpenAI
- * client sends); native routes take it where Google's clients put an API key: `x-goog-api-key` or `?key=`.
+ * client sends); native routes take it where Google's clients put an API key: `x-goog-api-key` or `?key=`; the
+ * gateway's own `/zen/status` takes either header. The password is `PASS` or any named client token.
  */
+import type { ClientCredential } from './client-tokens';
 import type { Surface } from './routes';
+
+/** Where a route reads the credential: a surface's places, or `headers` (Bearer or `x-goog-api-key`, never the URL). */
+export type CredentialPlaces = Surface | 'headers';
 
 export type Credential =
   | { readonly kind: 'present'; readonly value: string }
@@ -12,6 +17,13 @@ export type Credential =
 
 const OPENAI_PLACE = 'the Authorization header as "Bearer <password>"';
 const NATIVE_PLACE = 'the x-goog-api-key header or the key query parameter';
+const HEADERS_PLACE = 'the Authorization header as "Bearer <password>" or the x-goog-api-key header';
+
+const PLACES: Readonly<Record<CredentialPlaces, string>> = {
+  openai: OPENAI_PLACE,
+  native: NATIVE_PLACE,
+  headers: HEADERS_PLACE,
+};
 
 function bearer(headers: Headers): string | undefined {
   const value = headers.get('authorization');
@@ -20,7 +32,7 @@ function bearer(headers: Headers): string | undefined {
 }
 
 /** Where the client put its password, for the route's surface. */
-export function presentedCredential(surface: Surface, headers: Headers, params: URLSearchParams): Credential {
+export function presentedCredential(surface: CredentialPlaces, headers: Headers, params: URLSearchParams): Credential {
   const inAuthorization = bearer(headers);
   const inGoogHeader = headers.get('x-goog-api-key') ?? undefined;
   const inQuery = params.get('key') ?? undefined;
@@ -32,6 +44,13 @@ export function presentedCredential(surface: Surface, headers: Headers, params: 
       return { kind: 'wrong-place', expected: OPENAI_PLACE };
     return { kind: 'missing' };
   }
+  if (surface === 'headers') {
+    const value = inAuthorization ?? inGoogHeader;
+    if (value) return { kind: 'present', value };
+    // a password in the URL ends up in proxy logs and shell history; the status view does not read it there
+    if (inQuery || elsewhere || headers.has('authorization')) return { kind: 'wrong-place', expected: HEADERS_PLACE };
+    return { kind: 'missing' };
+  }
   if (inGoogHeader) return { kind: 'present', value: inGoogHeader };
   if (inQuery) return { kind: 'present', value: inQuery };
   if (headers.has('authorization') || elsewhere) return { kind: 'wrong-place', expected: NATIVE_PLACE };
@@ -39,8 +58,8 @@ export function presentedCredential(surface: Surface, headers: Headers, params: 
 }
 
 /** What to tell a client that sent no credential. */
-export function missingCredentialMessage(surface: Surface): string {
-  return `Missing password: send it in ${surface === 'openai' ? OPENAI_PLACE : NATIVE_PLACE}.`;
+export function missingCredentialMessage(surface: CredentialPlaces): string {
+  return `Missing password: send it in ${PLACES[surface]}.`;
 }
 
 async function sha256(text: string): Promise<Uint8Array> {
@@ -48,13 +67,21 @@ async function sha256(text: string): Promise<Uint8Array> {
 }
 
 /**
- * Compares a presented password with the expected one in constant time. Hashing first makes both operands 32 bytes,
- * so neither the length nor the position of the first difference shows in the timing.
+ * The name of the credential `presented` matches (`pass` for `PASS`, else a client token's name), or undefined.
+ * Every credential is compared, in constant time and without stopping at a match, so the time taken does not say
+ * which one matched or how close a guess came; what remains is one branch per credential on the final result.
  */
-export async function passwordMatches(presented: string, expected: string): Promise<boolean> {
-  const [a, b] = await Promise.all([sha256(presented), sha256(expected)]);
-  let diff = 0;
-  // both are 32-byte digests, so b[i] is always there; were it missing, 0x100 differs from every byte
-  for (const [i, byte] of a.entries()) diff |= byte ^ (b[i] ?? 0x100);
-  return diff === 0 && expected.length > 0;
+export async function identifyClient(
+  presented: string,
+  credentials: readonly ClientCredential[],
+): Promise<string | undefined> {
+  const [mine, ...theirs] = await Promise.all([presented, ...credentials.map((c) => c.value)].map(sha256));
+  let matched: string | undefined;
+  theirs.forEach((digest, i) => {
+    let diff = 0;
+    for (let j = 0; j < digest.length; j++) diff |= (mine?.[j] ?? 0) ^ (digest[j] ?? 0);
+    const credential = credentials[i];
+    if (diff === 0 && credential !== undefined && credential.value.length > 0) matched = credential.name;
+  });
+  return matched;
 }

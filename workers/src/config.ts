@@ -2,6 +2,7 @@
  * Reads the worker's bindings into a typed configuration. The same code serves 1 key or 120: keys are every
  * `KEY<n>` binding, in numeric order, empty ones ignored.
  */
+import { parseClientTokens, type ClientCredential } from './client-tokens';
 
 export const DEFAULT_GEMINI_BASE_URL = 'https://generativelanguage.googleapis.com';
 export const DEFAULT_UPSTREAM_TIMEOUT_MS = 120_000;
@@ -15,6 +16,8 @@ export const MAX_MAX_WAIT_MS = 60_000;
 /** The bindings the src worker reads (see docs/errors.md and the construct that binds them). */
 export interface SrcEnv {
   readonly PASS?: string;
+  /** named client tokens, `{"name":"token",...}`; see `./client-tokens` */
+  readonly CLIENT_TOKENS?: string;
   readonly GEMINI_BASE_URL?: string;
   readonly UPSTREAM_TIMEOUT_MS?: string;
   readonly MAX_WAIT_MS?: string;
@@ -31,6 +34,8 @@ export interface PoolKey {
 export interface SrcConfig {
   readonly keys: readonly PoolKey[];
   readonly pass: string;
+  /** accepted alongside `pass`; each request's log line names the one it carried */
+  readonly clientTokens: readonly ClientCredential[];
   /**
    * Google's API (or a gateway in front of it, such as Cloudflare AI Gateway), with its path and without a trailing
    * slash; every upstream URL is this plus a whitelisted route path
@@ -68,6 +73,8 @@ export function readConfig(env: SrcEnv): ConfigResult {
     .sort((a, b) => a.index - b.index);
   // problems name the binding, never its value
   if (typeof env.PASS !== 'string' || env.PASS === '') return { ok: false, problem: 'PASS is not set' };
+  const clientTokens = parseClientTokens(env.CLIENT_TOKENS, env.PASS);
+  if (!clientTokens.ok) return clientTokens;
   let baseUrl: string;
   try {
     const url = new URL(env.GEMINI_BASE_URL || DEFAULT_GEMINI_BASE_URL);
@@ -89,5 +96,8 @@ export function readConfig(env: SrcEnv): ConfigResult {
     return { ok: false, problem: `MAX_WAIT_MS must be an integer from 0 to ${MAX_MAX_WAIT_MS}` };
   const maxBodyBytes = positiveInt(env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES);
   if (maxBodyBytes === undefined) return { ok: false, problem: 'MAX_BODY_BYTES must be a positive integer' };
-  return { ok: true, config: { keys, pass: env.PASS, baseUrl, timeoutMs, maxWaitMs, maxBodyBytes } };
+  return {
+    ok: true,
+    config: { keys, pass: env.PASS, clientTokens: clientTokens.tokens, baseUrl, timeoutMs, maxWaitMs, maxBodyBytes },
+  };
 }

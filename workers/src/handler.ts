@@ -9,7 +9,8 @@ import { errorBody, jsonError, jsonResponse, openAIErrorType } from '../shared/h
 import { parseJson } from '../shared/json';
 import { POOL_EXHAUSTED, POOL_HEADER } from '../shared/pool-refusal';
 import { requestIdOf } from '../shared/request-id';
-import { missingCredentialMessage, passwordMatches, presentedCredential } from './auth';
+import { identifyClient, missingCredentialMessage, presentedCredential, type CredentialPlaces } from './auth';
+import { PASS_CLIENT_NAME } from './client-tokens';
 import { readConfig, type SrcConfig, type SrcEnv } from './config';
 import { preflightHeaders } from './cors';
 import {
@@ -23,6 +24,7 @@ import {
 import { ANY_MODEL } from './key-pool';
 import type { RequestLine } from './log';
 import { matchRoute, normaliseModel, type Route } from './routes';
+import { STATUS_PATH, STATUS_ROUTE, workerStatus } from './status';
 import { sendUpstream, type UpstreamDeps, type UpstreamResult } from './upstream';
 
 /** Longer URLs are refused before routing; no legitimate call to this API comes near it. */
@@ -266,16 +268,87 @@ async function deliver(
   };
 }
 
+/** What the request's log line says beyond its outcome, filled in as the pipeline learns it. */
+interface RequestFacts {
+  route: string;
+  /** the name of the credential the client presented: `pass`, or a client token's name */
+  client?: string;
+}
+
+/**
+ * Checks the client's credential against `PASS` and every client token; a Refusal, or undefined once it matched
+ * (and `facts.client` names it).
+ */
+async function authenticate(
+  places: CredentialPlaces,
+  request: Request,
+  url: URL,
+  config: SrcConfig,
+  facts: RequestFacts,
+): Promise<Refusal | undefined> {
+  const credential = presentedCredential(places, request.headers, url.searchParams);
+  if (credential.kind === 'missing') return new Refusal(401, 'missing_api_key', missingCredentialMessage(places));
+  if (credential.kind === 'wrong-place') {
+    return new Refusal(
+      401,
+      'wrong_auth_header',
+      `Password sent in the wrong place: this route reads it from ${credential.expected}.`,
+    );
+  }
+  const client = await identifyClient(credential.value, [
+    { name: PASS_CLIENT_NAME, value: config.pass },
+    ...config.clientTokens,
+  ]);
+  if (client === undefined) return new Refusal(401, 'invalid_api_key', 'Incorrect password.');
+  facts.client = client;
+  return undefined;
+}
+
+/** `GET /zen/status`: this isolate's view of its keys, behind the same password as every other route. */
+async function statusOutcome(
+  request: Request,
+  url: URL,
+  env: SrcEnv,
+  deps: HandlerDeps,
+  facts: RequestFacts,
+): Promise<Outcome> {
+  facts.route = STATUS_ROUTE;
+  if (request.method !== 'GET') {
+    return refusalOutcome(
+      new Refusal(405, 'method_not_allowed', 'This path only accepts GET.', { allow: 'GET, OPTIONS' }),
+    );
+  }
+  const configResult = readConfig(env);
+  if (!configResult.ok)
+    return refusalOutcome(
+      new Refusal(500, 'server_misconfigured', `The worker is misconfigured: ${configResult.problem}.`),
+    );
+  const config = configResult.config;
+  const refused = await authenticate('headers', request, url, config, facts);
+  if (refused) return refusalOutcome(refused);
+  const now = deps.now();
+  const body = workerStatus(
+    deps.pool.snapshot(
+      config.keys.map((k) => k.index),
+      now,
+    ),
+    deps.pool.requests(),
+    now,
+  );
+  return { response: jsonResponse(200, body, { 'cache-control': 'no-store' }), line: { attempts: 0, status: 200 } };
+}
+
 async function pipeline(
   request: Request,
   env: SrcEnv,
   deps: HandlerDeps,
   requestId: string,
-  routeName: { value: string },
+  facts: RequestFacts,
 ): Promise<Outcome> {
   if (request.url.length > MAX_URL_LENGTH)
     return refusalOutcome(new Refusal(414, 'url_too_long', `URL exceeds ${MAX_URL_LENGTH} characters.`));
   const url = new URL(request.url);
+  if (url.pathname === STATUS_PATH) return statusOutcome(request, url, env, deps, facts);
   const match = matchRoute(request.method, url.pathname, url.searchParams);
   switch (match.kind) {
     case 'not-found':
@@ -283,7 +356,7 @@ async function pipeline(
         new Refusal(
           404,
           'unknown_url',
-          'Unknown path. Routes: /v1/chat/completions, /v1/embeddings, /v1/models[/{model}], /v1beta/models[/{model}[:{action}]].',
+          'Unknown path. Routes: /v1/chat/completions, /v1/embeddings, /v1/models[/{model}], /v1beta/models[/{model}[:{action}]], /zen/status.',
         ),
       );
     case 'method-not-allowed':
@@ -298,7 +371,7 @@ async function pipeline(
       break;
   }
   const { route } = match;
-  routeName.value = route.name;
+  facts.route = route.name;
 
   const configResult = readConfig(env);
   if (!configResult.ok)
@@ -307,20 +380,8 @@ async function pipeline(
     );
   const config = configResult.config;
 
-  const credential = presentedCredential(route.surface, request.headers, url.searchParams);
-  if (credential.kind === 'missing')
-    return refusalOutcome(new Refusal(401, 'missing_api_key', missingCredentialMessage(route.surface)));
-  if (credential.kind === 'wrong-place') {
-    return refusalOutcome(
-      new Refusal(
-        401,
-        'wrong_auth_header',
-        `Password sent in the wrong place: this route reads it from ${credential.expected}.`,
-      ),
-    );
-  }
-  if (!(await passwordMatches(credential.value, config.pass)))
-    return refusalOutcome(new Refusal(401, 'invalid_api_key', 'Incorrect password.'));
+  const refused = await authenticate(route.surface, request, url, config, facts);
+  if (refused) return refusalOutcome(refused);
 
   if (config.keys.length === 0) {
     return refusalOutcome(
@@ -362,7 +423,7 @@ async function pipeline(
     },
     deps,
   );
-  const secrets = [config.pass, ...config.keys.map((k) => k.value)];
+  const secrets = [config.pass, ...config.clientTokens.map((t) => t.value), ...config.keys.map((k) => k.value)];
   const attempts = {
     attempts: result.attempts,
     ...(result.keyIndex !== undefined ? { keyIndex: result.keyIndex } : {}),
@@ -414,8 +475,10 @@ async function pipeline(
         ...(result.upstreamStatus !== undefined ? { upstreamStatus: result.upstreamStatus } : {}),
       });
     case 'response': {
-      const onStreamError = (): void =>
+      const onStreamError = (): void => {
+        deps.pool.recordError(result.keyIndex, { code: 'upstream_stream_interrupted', at: deps.now() });
         deps.log({ event: 'stream_error', requestId, route: route.name, keyIndex: result.keyIndex });
+      };
       const outcome = await deliver(result, route, prepared, secrets, onStreamError);
       return { ...outcome, line: { ...modelField, ...outcome.line } };
     }
@@ -435,17 +498,27 @@ export async function handleRequest(request: Request, env: SrcEnv, deps: Handler
       },
     });
   }
-  const routeName = { value: 'unmatched' };
+  const facts: RequestFacts = { route: 'unmatched' };
   let outcome: Outcome;
   try {
-    outcome = await pipeline(request, env, deps, requestId, routeName);
+    outcome = await pipeline(request, env, deps, requestId, facts);
   } catch {
     // the exception text could quote request data; the log line records that it happened, the client gets a code
     outcome = refusalOutcome(new Refusal(500, 'internal_error', 'The worker failed unexpectedly.'));
   }
+  // the status view counts the requests clients make, not the operators' looks at it
+  if (facts.route !== STATUS_ROUTE) deps.pool.countRequest(started);
   const headers = new Headers(outcome.response.headers);
   for (const [name, value] of Object.entries(corsHeaders())) headers.set(name, value);
   headers.set('x-request-id', requestId);
-  deps.log({ event: 'request', requestId, route: routeName.value, ...outcome.line, ms: deps.now() - started });
+  const client = facts.client !== undefined ? { client: facts.client } : {};
+  deps.log({
+    event: 'request',
+    requestId,
+    route: facts.route,
+    ...client,
+    ...outcome.line,
+    ms: deps.now() - started,
+  });
   return new Response(outcome.response.body, { status: outcome.response.status, headers });
 }

@@ -1,7 +1,8 @@
 /**
  * The per-isolate key pool: which keys may serve a request now. Gemini quotas are per project and per model, so a
  * cooldown is scoped to (key, model): a key out of `gemini-2.5-pro` requests can still serve `gemini-2.5-flash`.
- * Time and randomness are parameters so the cooldown rules are tested without waiting.
+ * It also counts what this isolate has seen per key, for the status view (`./status`). Time and randomness are
+ * parameters so the cooldown rules are tested without waiting.
  */
 
 /**
@@ -22,6 +23,37 @@ export interface Cooldown {
 /** Used for requests that name no model (model lists). */
 export const ANY_MODEL = '*';
 
+/** The last failed upstream call made with a key: Google's status and error code, or the worker's own code. */
+export interface KeyError {
+  /** HTTP status of Google's answer; absent when none came (timeout, unreachable) */
+  readonly status?: number;
+  /** `ErrorInfo.reason` or `error.status` (`RESOURCE_EXHAUSTED`, `API_KEY_INVALID`), or e.g. `upstream_timeout` */
+  readonly code?: string;
+  /** epoch milliseconds */
+  readonly at: number;
+}
+
+/** What this isolate has seen of one key. */
+export interface KeyCounters {
+  /** upstream calls made with the key (failovers and 403 probes included) */
+  readonly calls: number;
+  /** of those, answered 429 */
+  readonly rateLimited: number;
+  readonly lastError?: KeyError;
+}
+
+/** One key's state and counters at an instant, for the status view. */
+export interface KeySnapshot extends KeyCounters {
+  readonly index: number;
+  /** why the key was taken out of rotation; absent while it is in */
+  readonly removed?: string;
+  /** cooldowns in force, per model (`*` for requests that name none), soonest first */
+  readonly cooldowns: readonly (Cooldown & { readonly model: string })[];
+}
+
+/** Only well-formed codes are kept: the status view and `npm start` print them as they are. */
+const ERROR_CODE = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+
 export type PoolStatus =
   | { readonly kind: 'available'; readonly keys: readonly number[] }
   /** every usable key is cooling; `retryAfterMs` until the first frees, `allDay` when all are out for the day */
@@ -32,6 +64,9 @@ export type PoolStatus =
 export class KeyPool {
   private readonly removed = new Map<number, string>();
   private readonly cooldowns = new Map<string, Cooldown>();
+  private readonly counters = new Map<number, KeyCounters>();
+  private requestCount = 0;
+  private firstRequestAt: number | undefined;
 
   private static slot(index: number, model: string): string {
     return `${index}\u0000${model}`;
@@ -80,6 +115,61 @@ export class KeyPool {
   /** Takes a key out of rotation for the life of the isolate (invalid, suspended or leaked). */
   remove(index: number, reason: string): void {
     this.removed.set(index, reason);
+  }
+
+  /** Counts one client request this isolate handled (the status view's own requests are not counted). */
+  countRequest(now: number): void {
+    this.requestCount++;
+    this.firstRequestAt ??= now;
+  }
+
+  /** Client requests counted so far, and when the first was (undefined before any). */
+  requests(): { readonly count: number; readonly since?: number } {
+    return { count: this.requestCount, ...(this.firstRequestAt !== undefined ? { since: this.firstRequestAt } : {}) };
+  }
+
+  /** Counts one upstream call made with key `index`. */
+  recordCall(index: number): void {
+    const current = this.countersOf(index);
+    this.counters.set(index, { ...current, calls: current.calls + 1 });
+  }
+
+  /** Records a failed upstream call made with key `index`; a 429 also counts as rate limited. */
+  recordError(index: number, error: KeyError): void {
+    const current = this.countersOf(index);
+    const code = error.code !== undefined && ERROR_CODE.test(error.code) ? error.code : undefined;
+    this.counters.set(index, {
+      ...current,
+      rateLimited: current.rateLimited + (error.status === 429 ? 1 : 0),
+      lastError: {
+        ...(error.status !== undefined ? { status: error.status } : {}),
+        ...(code !== undefined ? { code } : {}),
+        at: error.at,
+      },
+    });
+  }
+
+  /** Each key's state and counters at `now`, in the order of `indices`; expired cooldowns are dropped. */
+  snapshot(indices: readonly number[], now: number): KeySnapshot[] {
+    const cooling = new Map<number, (Cooldown & { model: string })[]>();
+    for (const [slot, cooldown] of [...this.cooldowns]) {
+      const [index, model] = slot.split('\u0000') as [string, string];
+      if (this.cooldownOf(Number(index), model, now) === undefined) continue;
+      cooling.set(Number(index), [...(cooling.get(Number(index)) ?? []), { model, ...cooldown }]);
+    }
+    return indices.map((index) => {
+      const removed = this.removed.get(index);
+      return {
+        index,
+        ...this.countersOf(index),
+        ...(removed !== undefined ? { removed } : {}),
+        cooldowns: (cooling.get(index) ?? []).sort((a, b) => a.until - b.until || a.model.localeCompare(b.model)),
+      };
+    });
+  }
+
+  private countersOf(index: number): KeyCounters {
+    return this.counters.get(index) ?? { calls: 0, rateLimited: 0 };
   }
 
   status(indices: readonly number[], model: string, now: number): PoolStatus {

@@ -7,6 +7,8 @@ export interface RequestLine {
   readonly event: 'request';
   readonly requestId: string;
   readonly route: string;
+  /** who the request authenticated as: `pass` for the shared password, else the client token's name (never a token) */
+  readonly client?: string;
   readonly model?: string;
   readonly keyIndex?: number;
   readonly attempts: number;

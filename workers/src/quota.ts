@@ -113,6 +113,14 @@ function errorInfoReasons(err: GoogleError): string[] {
     .filter((r): r is string => typeof r === 'string');
 }
 
+/**
+ * The code that names a Google error in the status view: its first `ErrorInfo.reason` (`API_KEY_INVALID`), else
+ * `error.status` (`RESOURCE_EXHAUSTED`). Both are enum values Google sets, never text quoted from the request.
+ */
+export function errorCodeOf(err: GoogleError | undefined): string | undefined {
+  return (err ? errorInfoReasons(err)[0] : undefined) ?? err?.status;
+}
+
 interface QuotaViolation {
   readonly quotaId?: string;
   readonly quotaValue?: string;

@@ -8,6 +8,7 @@ import type { PoolKey } from './config';
 import type { KeyPool } from './key-pool';
 import type { Logger } from './log';
 import {
+  errorCodeOf,
   googleErrorOf,
   isUnsupportedLocation,
   keyFaultOf,
@@ -124,8 +125,10 @@ async function probeKey(
   req: UpstreamRequest,
   deps: UpstreamDeps,
   key: string,
+  keyIndex: number,
 ): Promise<{ status: number; err: GoogleError | undefined } | undefined> {
   let response: Response;
+  deps.pool.recordCall(keyIndex);
   try {
     response = await fetchWithDeadline(
       deps,
@@ -142,7 +145,17 @@ async function probeKey(
     await response.body?.cancel().catch(() => undefined);
     return isRedirect(response.status) ? undefined : { status: response.status, err: undefined };
   }
-  return { status: response.status, err: (await googleErrorFrom(response)).err };
+  const { err } = await googleErrorFrom(response);
+  recordError(deps, keyIndex, response.status, errorCodeOf(err));
+  return { status: response.status, err };
+}
+
+function recordError(deps: UpstreamDeps, keyIndex: number, status: number | undefined, code?: string): void {
+  deps.pool.recordError(keyIndex, {
+    ...(status !== undefined ? { status } : {}),
+    ...(code !== undefined ? { code } : {}),
+    at: deps.now(),
+  });
 }
 
 export async function sendUpstream(req: UpstreamRequest, deps: UpstreamDeps): Promise<UpstreamResult> {
@@ -176,6 +189,7 @@ export async function sendUpstream(req: UpstreamRequest, deps: UpstreamDeps): Pr
       const key = keyByIndex.get(keyIndex);
       // the pool picks from `indices` only; this guards that contract, and names an index, never a key
       if (key === undefined) throw new Error(`the key pool picked key ${keyIndex}, which this request does not hold`);
+      deps.pool.recordCall(keyIndex);
       const headers = new Headers(req.headers);
       if (req.keyStyle === 'bearer') headers.set('authorization', `Bearer ${key}`);
       else headers.set('x-goog-api-key', key);
@@ -192,19 +206,25 @@ export async function sendUpstream(req: UpstreamRequest, deps: UpstreamDeps): Pr
       } catch (e) {
         if (e instanceof ClientGone) throw e;
         // neither a hang nor a refused connection is the key's fault, and trying another key would only repeat it
-        return { kind: e instanceof DeadlineExceeded ? 'timeout' : 'unreachable', attempts, waitedMs, keyIndex };
+        const kind = e instanceof DeadlineExceeded ? 'timeout' : 'unreachable';
+        recordError(deps, keyIndex, undefined, `upstream_${kind}`);
+        return { kind, attempts, waitedMs, keyIndex };
       }
       if (isRedirect(response.status)) {
         // Google does not redirect API calls: a 3xx comes from a proxy or a misconfiguration, and following it would
         // send the key to whatever host it names
         await response.body?.cancel().catch(() => undefined);
+        recordError(deps, keyIndex, response.status, 'upstream_redirect');
         deps.log({ event: 'upstream_redirect', requestId: req.requestId, keyIndex, upstreamStatus: response.status });
         return { kind: 'redirect', attempts, waitedMs, keyIndex, upstreamStatus: response.status };
       }
       if (response.status !== 429 && response.status !== 400 && response.status !== 401 && response.status !== 403) {
+        // the body of a 5xx is the client's to read; its status is enough for the status view
+        if (response.status >= 400) recordError(deps, keyIndex, response.status);
         return { kind: 'response', response, keyIndex, attempts, waitedMs };
       }
       const { text: errorText, err } = await googleErrorFrom(response);
+      recordError(deps, keyIndex, response.status, errorCodeOf(err));
       const now = deps.now();
       const fault = keyFaultOf(response.status, err, now);
       if (!fault) {
@@ -217,7 +237,7 @@ export async function sendUpstream(req: UpstreamRequest, deps: UpstreamDeps): Pr
             ...(err?.message !== undefined ? { googleMessage: err.message } : {}),
           };
         }
-        const probe = needsKeyProbe(response.status, err) ? await probeKey(req, deps, key) : undefined;
+        const probe = needsKeyProbe(response.status, err) ? await probeKey(req, deps, key, keyIndex) : undefined;
         if (!probe || !probeBlamesKey(probe.status, probe.err, deps.now())) {
           const replay = new Response(errorText, { status: response.status, headers: response.headers });
           return { kind: 'response', response: replay, keyIndex, attempts, waitedMs, errorText };

@@ -1,0 +1,99 @@
+/**
+ * The `client_tokens` Terraform variable: named client tokens accepted alongside `pass`, so each client can be told
+ * apart in the logs and the shared password can be rotated without a window of 401s. Every src worker binds the whole
+ * map as one secret, `CLIENT_TOKENS = jsonencode(var.client_tokens)`, so it costs one environment variable however
+ * many tokens there are.
+ *
+ * The rules are checked three times from these constants: by Terraform (the variable's validation), by `npm start`
+ * ({@link clientTokensProblem}) and by the worker at run time (`workers/src/client-tokens.ts`, kept equal by a test).
+ *
+ * @module
+ */
+import { Fn, TerraformVariable, type TerraformVariableValidationConfig } from 'cdktf';
+import type { Construct } from 'constructs';
+
+/** A client name: it goes into log lines and terminal output as it is. */
+export const CLIENT_NAME_PATTERN = '^[a-z0-9][a-z0-9_-]{0,31}$';
+
+/** The name `PASS` is logged under, so no token may carry it. */
+export const RESERVED_CLIENT_NAME = 'pass';
+
+/** Shortest token accepted. */
+export const MIN_CLIENT_TOKEN_LENGTH = 24;
+
+/** Printable ASCII without spaces (`!` to `~`): what an HTTP header carries unchanged. */
+export const CLIENT_TOKEN_PATTERN = '^[!-~]+$';
+
+/** Cloudflare's limit on the size of one environment variable (5 KB), which the encoded map must fit. */
+export const MAX_CLIENT_TOKENS_JSON_LENGTH = 5 * 1024;
+
+/** The binding name on every src worker. */
+export const CLIENT_TOKENS_BINDING = 'CLIENT_TOKENS';
+
+const EXAMPLE = 'set TF_VAR_client_tokens to a JSON object of name to token, e.g. {"alice":"<at least 24 characters>"}';
+
+/** The variable's validation blocks; none of their messages quotes a value, since the variable is sensitive. */
+function validation(): TerraformVariableValidationConfig[] {
+  return [
+    {
+      condition: `\${alltrue([for name in keys(var.client_tokens) : can(regex("${CLIENT_NAME_PATTERN}", name)) && name != "${RESERVED_CLIENT_NAME}"])}`,
+      errorMessage: `client_tokens names must be 1 to 32 lower-case letters, digits, "_" or "-", starting with a letter or digit, and not "${RESERVED_CLIENT_NAME}" (the name PASS is logged under): ${EXAMPLE}.`,
+    },
+    {
+      condition: `\${alltrue([for token in values(var.client_tokens) : length(token) >= ${MIN_CLIENT_TOKEN_LENGTH} && can(regex("${CLIENT_TOKEN_PATTERN}", token))])}`,
+      errorMessage: `client_tokens tokens must be at least ${MIN_CLIENT_TOKEN_LENGTH} printable ASCII characters without spaces (e.g. openssl rand -base64 33): ${EXAMPLE}.`,
+    },
+    {
+      condition: '${length(distinct(values(var.client_tokens))) == length(var.client_tokens)}',
+      errorMessage: 'client_tokens must not give two clients the same token: each client needs its own.',
+    },
+    {
+      condition: '${!contains(values(var.client_tokens), var.pass)}',
+      errorMessage:
+        'client_tokens must not contain the value of pass: the log line would not say which client it was. Give that client its own token.',
+    },
+    {
+      condition: `\${length(jsonencode(var.client_tokens)) <= ${MAX_CLIENT_TOKENS_JSON_LENGTH}}`,
+      errorMessage: `client_tokens, encoded as JSON, must fit in ${MAX_CLIENT_TOKENS_JSON_LENGTH} characters (Cloudflare's 5 KB limit for one environment variable): use fewer or shorter tokens.`,
+    },
+  ];
+}
+
+/** Declares the `client_tokens` variable in `scope` (a stack). */
+export function declareClientTokens(scope: Construct): TerraformVariable {
+  return new TerraformVariable(scope, 'client_tokens', {
+    type: 'map(string)',
+    sensitive: true,
+    nullable: false,
+    default: {},
+    description:
+      'named client tokens accepted alongside pass, from TF_VAR_client_tokens (a JSON object of name to token); logs name the client',
+    validation: validation(),
+  });
+}
+
+/** The text of the `CLIENT_TOKENS` binding: the whole map, encoded by Terraform at plan time. */
+export function clientTokensBindingText(clientTokens: TerraformVariable): string {
+  return Fn.jsonencode(clientTokens.value);
+}
+
+/**
+ * What Terraform's validation would say about `tokens` (as `TF_VAR_client_tokens` holds them) next to `pass`, or
+ * undefined when they pass. For `npm start`, which reads the variable without Terraform.
+ */
+export function clientTokensProblem(tokens: Readonly<Record<string, unknown>>, pass: string): string | undefined {
+  const names = new RegExp(CLIENT_NAME_PATTERN);
+  const token = new RegExp(CLIENT_TOKEN_PATTERN);
+  const messages = validation().map((v) => v.errorMessage);
+  const entries = Object.entries(tokens);
+  if (!entries.every(([name]) => names.test(name) && name !== RESERVED_CLIENT_NAME)) return messages[0];
+  if (!entries.every(([, value]) => typeof value === 'string')) {
+    return `client_tokens tokens must be strings: ${EXAMPLE}.`;
+  }
+  const values = entries.map(([, value]) => value as string);
+  if (!values.every((v) => v.length >= MIN_CLIENT_TOKEN_LENGTH && token.test(v))) return messages[1];
+  if (new Set(values).size !== values.length) return messages[2];
+  if (values.includes(pass)) return messages[3];
+  if (JSON.stringify(tokens).length > MAX_CLIENT_TOKENS_JSON_LENGTH) return messages[4];
+  return undefined;
+}

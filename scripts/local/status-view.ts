@@ -1,0 +1,93 @@
+/**
+ * `npm start`'s key status view: the answer of `GET /zen/status` (the orchestrator's combined view, or a preview
+ * worker's own) as one compact line per key, each named by its global number (`KEY13`, the 13th entry of
+ * `TF_VAR_api_keys`) as the request lines name it.
+ *
+ * @module
+ */
+import { printable, type KeyedWorker, type RequestLineContext } from './cli';
+
+type Json = Record<string, unknown>;
+
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+const num = (value: unknown): number | undefined => (typeof value === 'number' ? value : undefined);
+const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
+
+/** `12:00:17Z` for an instant on the answer's day (UTC), the whole ISO time otherwise (a cooldown until tomorrow). */
+function clock(iso: string | undefined, day: string): string {
+  if (iso === undefined) return '?';
+  return iso.startsWith(day) && iso.length >= 19 ? `${iso.slice(11, 19)}Z` : iso;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** The global name of a shard-local key: from the emulated bindings, else the orchestrator's `globalKey`. */
+function keyName(local: number | undefined, worker: KeyedWorker | undefined, globalKey: number | undefined): string {
+  if (local === undefined) return 'KEY?';
+  const index = worker?.apiKeyIndexes[`KEY${local}`];
+  if (index !== undefined) return `KEY${index + 1}`;
+  return globalKey !== undefined ? `KEY${globalKey}` : `shard key ${local}`;
+}
+
+function keyLine(entry: Json, worker: KeyedWorker | undefined, day: string, width: number): string {
+  const name = keyName(num(entry.key), worker, num(entry.globalKey)).padEnd(width);
+  const state = str(entry.state) ?? '?';
+  let detail = '';
+  if (state === 'removed') detail = str(entry.reason) ?? '';
+  if (state === 'cooling') {
+    detail = list(entry.cooling)
+      .filter(isObject)
+      .map((c) => `${str(c.model) ?? '?'} until ${clock(str(c.until), day)} (${str(c.reason) ?? '?'})`)
+      .join(', ');
+  }
+  const calls = num(entry.requests) ?? 0;
+  const counters = [plural(calls, 'call'), `${num(entry.rateLimited) ?? 0} × 429`];
+  if (isObject(entry.lastError)) {
+    const status = num(entry.lastError.status);
+    const code = str(entry.lastError.code);
+    const what = [status, code].filter((part) => part !== undefined).join(' ');
+    counters.push(`last error ${what || '?'} at ${clock(str(entry.lastError.at), day)}`);
+  }
+  return `    ${name}  ${state.padEnd(8)}${detail ? `${detail}  ` : ''}${counters.join(', ')}`;
+}
+
+function workerLines(label: string, status: Json, worker: KeyedWorker | undefined, day: string): string[] {
+  const requests = num(status.requests) ?? 0;
+  const since = str(status.since);
+  const keys = list(status.keys).filter(isObject);
+  const names = keys.map((k) => keyName(num(k.key), worker, num(k.globalKey)));
+  const width = Math.max(5, ...names.map((n) => n.length));
+  return [
+    `  ${label}: ${plural(requests, 'request')}${since ? ` since ${clock(since, day)}` : ''}, ${plural(keys.length, 'key')}`,
+    ...keys.map((k) => keyLine(k, worker, day, width)),
+  ];
+}
+
+/**
+ * The status view as printed: a heading with the answer's time, then per worker its request count and one line per
+ * key (state, cooldowns or removal reason, calls, 429s, last error). Every value passes through {@link printable}.
+ */
+export function formatStatusView(body: unknown, context: RequestLineContext): string {
+  if (!isObject(body)) return 'key status: the answer was not a JSON object';
+  const time = str(body.time) ?? '';
+  const day = time.slice(0, 10);
+  const lines = [`key status at ${clock(time, day)} (each worker as its answering isolate sees it)`];
+  if (Array.isArray(body.shards)) {
+    for (const entry of body.shards.filter(isObject)) {
+      const shard = num(entry.shard);
+      const worker = shard === undefined ? undefined : context.shards.get(shard);
+      const label = `shard ${shard ?? '?'}${worker ? ` (${worker.scriptName})` : ''}`;
+      if (isObject(entry.status)) lines.push(...workerLines(label, entry.status, worker, day));
+      else lines.push(`  ${label}: ${str(entry.error) ?? 'no answer'}`);
+    }
+    const notQueried = str(body.notQueried);
+    if (notQueried) lines.push(`  ${notQueried}`);
+  } else {
+    lines.push(...workerLines(context.publicWorker.scriptName, body, context.publicWorker, day));
+  }
+  return lines.map(printable).join('\n');
+}

@@ -1,0 +1,259 @@
+/**
+ * `GET /zen/status` on the orchestrator: asks every shard for its own status view, in parallel and with the client's
+ * headers (the orchestrator holds no password; each shard checks it), and answers one JSON object with each shard's
+ * view under its index and its keys' global numbers. Never retried and never drawn at random: a status view that
+ * skipped or doubled shards would be no view at all.
+ *
+ * @module
+ */
+import { corsHeaders } from '../shared/cors';
+import { jsonError, jsonResponse } from '../shared/http';
+import { REQUEST_ID_HEADER, requestIdOf } from '../shared/request-id';
+import type { BoundBackend } from './backends';
+import type { OrchestratorLogLine, RouteDeps } from './route';
+import { shardWeights } from './backends';
+
+/** The gateway's own status path, as on the shards. */
+export const STATUS_PATH = '/zen/status';
+
+/** How long a shard has to answer its status, headers and body; a status view must come back while someone waits. */
+export const STATUS_TIMEOUT_MS = 3_000;
+
+/**
+ * Most shards one status request asks. Each call through a service binding is a Worker invocation and a subrequest:
+ * Cloudflare allows 32 invocations per request (this worker's own included) and 50 subrequests on Workers Free.
+ */
+export const MAX_STATUS_SHARDS = 31;
+
+/** Why a shard's entry holds no status view. */
+export type ShardStatusError = 'timeout' | 'shard_error' | 'not_queried' | `status ${number}`;
+
+export interface ShardStatusEntry {
+  /** n of `BACKEND_SERVICE_<n>` */
+  readonly shard: number;
+  /** the shard's entry in `SHARD_KEY_COUNTS`; absent when those counts are not usable */
+  readonly keyCount?: number;
+  /** global number of the shard's `KEY1` (its `KEY<n>` is global key `firstKey + n - 1`); absent with `keyCount` */
+  readonly firstKey?: number;
+  /** the shard's own answer, each key entry with its `globalKey` added */
+  readonly status?: unknown;
+  readonly error?: ShardStatusError;
+}
+
+export interface GatewayStatus {
+  /** ISO-8601 time of the answer */
+  readonly time: string;
+  readonly scope: 'isolate';
+  readonly note: string;
+  /** shards bound, queried, and answered with a status view */
+  readonly shardCount: number;
+  readonly queried: number;
+  readonly answered: number;
+  /** set when `SHARD_KEY_COUNTS` was missing or malformed, so global key numbers are unknown */
+  readonly shardKeyCounts?: 'missing' | 'malformed';
+  /** set when some shards were not asked: which, why, and how to see them */
+  readonly notQueried?: string;
+  readonly shards: readonly ShardStatusEntry[];
+}
+
+const NOTE =
+  "Each shard's view is that of the shard isolate that answered: Cloudflare runs many isolates of a worker, each with its own cooldowns, removals and counters.";
+
+/** What one shard answered: its status and body, or why there is none. */
+export type ShardAnswer =
+  | { readonly kind: 'answered'; readonly status: number; readonly body: string; readonly contentType: string | null }
+  | { readonly kind: 'timeout' }
+  | { readonly kind: 'threw' }
+  | { readonly kind: 'not-queried' };
+
+function parseObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The shard's status view with `globalKey` beside each key's local `key`, when the first global number is known. */
+function withGlobalKeys(status: Record<string, unknown>, firstKey: number | undefined): Record<string, unknown> {
+  if (firstKey === undefined || !Array.isArray(status.keys)) return status;
+  const keys = status.keys.map((entry: unknown) => {
+    if (!entry || typeof entry !== 'object') return entry;
+    const local = (entry as { key?: unknown }).key;
+    return Number.isSafeInteger(local) && (local as number) > 0
+      ? { ...(entry as object), globalKey: firstKey + (local as number) - 1 }
+      : entry;
+  });
+  return { ...status, keys };
+}
+
+/** One shard's entry of the combined view. */
+export function shardEntry(
+  shard: number,
+  answer: ShardAnswer,
+  keyCount: number | undefined,
+  firstKey: number | undefined,
+): ShardStatusEntry {
+  const numbers = keyCount !== undefined && firstKey !== undefined ? { keyCount, firstKey } : {};
+  const failed = (error: ShardStatusError): ShardStatusEntry => ({ shard, ...numbers, error });
+  switch (answer.kind) {
+    case 'timeout':
+      return failed('timeout');
+    case 'threw':
+      return failed('shard_error');
+    case 'not-queried':
+      return failed('not_queried');
+    case 'answered': {
+      if (answer.status !== 200) return failed(`status ${answer.status}`);
+      const status = parseObject(answer.body);
+      return status ? { shard, ...numbers, status: withGlobalKeys(status, firstKey) } : failed('shard_error');
+    }
+  }
+}
+
+/**
+ * The combined view. `keyCounts` is `SHARD_KEY_COUNTS` as parsed, one count per binding position, or undefined
+ * when unusable; shard n's keys are then global keys `sum(counts[0..n-1]) + 1 ...`.
+ */
+export function gatewayStatus(
+  now: number,
+  answers: readonly { readonly shard: number; readonly answer: ShardAnswer }[],
+  keyCounts: readonly number[] | undefined,
+  fallback: 'missing' | 'malformed' | undefined,
+): GatewayStatus {
+  const shards = answers.map(({ shard, answer }) => {
+    const keyCount = keyCounts?.[shard];
+    const firstKey = keyCounts === undefined ? undefined : keyCounts.slice(0, shard).reduce((a, b) => a + b, 0) + 1;
+    return shardEntry(shard, answer, keyCount, keyCount === undefined ? undefined : firstKey);
+  });
+  const skipped = answers.filter((a) => a.answer.kind === 'not-queried').map((a) => a.shard);
+  const notQueried =
+    skipped.length === 0
+      ? {}
+      : {
+          notQueried:
+            `shards ${skipped.join(', ')} were not asked: one request may invoke at most ${MAX_STATUS_SHARDS + 1} ` +
+            `workers (this one included); ask ${STATUS_PATH}?from=<shard> for the shards from that index on.`,
+        };
+  return {
+    time: new Date(now).toISOString(),
+    scope: 'isolate',
+    note: NOTE,
+    shardCount: answers.length,
+    queried: answers.filter((a) => a.answer.kind !== 'not-queried').length,
+    answered: shards.filter((s) => s.status !== undefined).length,
+    ...(fallback !== undefined ? { shardKeyCounts: fallback } : {}),
+    ...notQueried,
+    shards,
+  };
+}
+
+/**
+ * The `from` query parameter: the lowest shard index to ask, so a gateway of more than {@link MAX_STATUS_SHARDS}
+ * shards can be seen in pages. Absent means 0; undefined when it is not a shard index.
+ */
+export function parseFrom(params: URLSearchParams): number | undefined {
+  const raw = params.get('from');
+  if (raw === null) return 0;
+  return /^(0|[1-9][0-9]{0,5})$/.test(raw) ? Number(raw) : undefined;
+}
+
+/** Asks one shard for its status, with a deadline on the whole exchange (headers and body). */
+async function askShard(backend: BoundBackend['backend'], request: Request, deps: RouteDeps): Promise<ShardAnswer> {
+  let cancel: () => void = () => undefined;
+  const deadline = new Promise<ShardAnswer>((resolve) => {
+    cancel = deps.startTimer(STATUS_TIMEOUT_MS, () => resolve({ kind: 'timeout' }));
+  });
+  const call = (async (): Promise<ShardAnswer> => {
+    const response = await backend.fetch(request);
+    const body = await response.text();
+    return { kind: 'answered', status: response.status, body, contentType: response.headers.get('content-type') };
+  })().catch((): ShardAnswer => ({ kind: 'threw' }));
+  try {
+    return await Promise.race([call, deadline]);
+  } finally {
+    cancel();
+  }
+}
+
+/** The counts as a list aligned with binding positions, when `SHARD_KEY_COUNTS` is usable. */
+function keyCountsOf(raw: unknown, backends: readonly BoundBackend[]): readonly number[] | undefined {
+  const { fallback } = shardWeights(raw, backends);
+  if (fallback !== undefined || typeof raw !== 'string') return undefined;
+  return raw.split(',').map((entry) => Number(entry.trim()));
+}
+
+/**
+ * Answers `GET /zen/status`: every bound shard (up to {@link MAX_STATUS_SHARDS}) is asked at once with the client's
+ * headers; a shard that does not answer 200 with a JSON object in {@link STATUS_TIMEOUT_MS} is marked with why. When
+ * every shard asked answered 401 the client's credential is wrong, and the first shard's 401 goes back as it is.
+ */
+export async function statusRequest(
+  request: Request,
+  backends: readonly BoundBackend[],
+  deps: RouteDeps,
+): Promise<Response> {
+  const started = deps.now();
+  const requestId = requestIdOf(request.headers, deps.randomUUID);
+  const idHeader = { ...corsHeaders(), [REQUEST_ID_HEADER]: requestId };
+  const log = (
+    status: number,
+    extra: Pick<OrchestratorLogLine, 'error' | 'queried' | 'answered' | 'shardKeyCounts'> = {},
+  ): void => {
+    const line: OrchestratorLogLine = {
+      event: 'orchestrator_request',
+      requestId,
+      route: 'zen.status',
+      status,
+      ...extra,
+      ms: deps.now() - started,
+    };
+    deps.log(JSON.stringify(line));
+  };
+  if (backends.length === 0) {
+    log(503, { error: 'no_backend' });
+    return jsonError(503, 'No backend shard is configured for this gateway', 'server_error', 'no_backend', idHeader);
+  }
+  const from = parseFrom(new URL(request.url).searchParams);
+  if (from === undefined) {
+    log(400, { error: 'invalid_query' });
+    return jsonError(
+      400,
+      'invalid value for query parameter "from": give the lowest shard index to ask (0, 1, 2, ...)',
+      'invalid_request_error',
+      'invalid_query',
+      idHeader,
+    );
+  }
+
+  const headers = new Headers(request.headers);
+  headers.set(REQUEST_ID_HEADER, requestId);
+  const asked = backends.filter((b) => b.index >= from).slice(0, MAX_STATUS_SHARDS);
+  const answers = await Promise.all(
+    backends.map(async ({ index, backend }) => ({
+      shard: index,
+      answer: asked.some((b) => b.index === index)
+        ? await askShard(backend, new Request(request.url, { method: 'GET', headers, redirect: 'manual' }), deps)
+        : ({ kind: 'not-queried' } as const),
+    })),
+  );
+  const queried = answers.filter((a) => a.answer.kind !== 'not-queried');
+  const unauthorized = queried.map((a) => a.answer).filter((a) => a.kind === 'answered' && a.status === 401);
+  const first = unauthorized[0];
+  if (first?.kind === 'answered' && unauthorized.length === queried.length) {
+    log(401, { queried: queried.length });
+    const headers401 = new Headers(idHeader);
+    headers401.set('content-type', first.contentType ?? 'application/json; charset=utf-8');
+    return new Response(first.body, { status: 401, headers: headers401 });
+  }
+
+  const { fallback } = shardWeights(deps.shardKeyCounts, backends);
+  const body = gatewayStatus(deps.now(), answers, keyCountsOf(deps.shardKeyCounts, backends), fallback);
+  log(200, {
+    queried: body.queried,
+    answered: body.answered,
+    ...(fallback !== undefined ? { shardKeyCounts: fallback } : {}),
+  });
+  return jsonResponse(200, body, { ...idHeader, 'cache-control': 'no-store' });
+}
