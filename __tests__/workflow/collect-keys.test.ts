@@ -1,13 +1,17 @@
+import fc from 'fast-check';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { CLIENT_NAME_PATTERN, clientTokensProblem } from '../../constructs/client-tokens';
 import {
   childEnv,
+  clientNameOf,
   collectSecrets,
   CollectKeysError,
   escapeCommandData,
   maskCommands,
+  terraformJson,
 } from '../../scripts/ci/collect-keys';
 import { defined } from '../helpers/guards';
 
@@ -17,6 +21,19 @@ const TSX_CLI = require.resolve('tsx/cli');
 // Canary values: if one of these shows up anywhere outside an ::add-mask:: line, a key leaked.
 const canary = (n: number): string => `CANARY-key-${n}-AIzaSy${'x'.repeat(8)}${n}`;
 const PASS = 'CANARY-pass-"quoted"-\\back';
+// Client tokens: at least 24 printable ASCII characters; one with the characters JSON and Terraform escape.
+const token = (name: string): string => `CANARY-token-${name}-${'y'.repeat(12)}`;
+const ODD_TOKEN = 'CANARY-tok"en\\<b>&-zzzzzzzzzzzz';
+
+/** The message of what `fn` throws; fails the test when it does not throw. */
+function thrown(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+  throw new Error('expected a throw');
+}
 
 describe('collectSecrets', () => {
   it('orders KEY1..KEY12 numerically whatever order the JSON has them in', () => {
@@ -100,6 +117,127 @@ describe('collectSecrets', () => {
   });
 });
 
+describe('collectSecrets: client tokens', () => {
+  const base = { KEY1: canary(1), PASS };
+
+  it('collects CLIENT_TOKEN_<NAME> as client <name> in lower case, in name order, and nothing else', () => {
+    const out = collectSecrets(
+      JSON.stringify({
+        ...base,
+        CLIENT_TOKEN_ZED: token('z'),
+        CLIENT_TOKEN_CI_BOT: token('ci'),
+        client_token_alice2: token('a'),
+        MY_CLIENT_TOKEN_X: 'nope',
+        CLIENT_TOKEN_UNSET: '',
+      }),
+    );
+    expect(out.clientTokens).toEqual({ alice2: token('a'), ci_bot: token('ci'), zed: token('z') });
+    expect(Object.keys(out.clientTokens)).toEqual(['alice2', 'ci_bot', 'zed']);
+    expect(out.keys).toEqual([canary(1)]);
+  });
+
+  it('collects no tokens, as an empty object, when there are no CLIENT_TOKEN_ secrets', () => {
+    expect(collectSecrets(JSON.stringify(base)).clientTokens).toEqual({});
+  });
+
+  it('gives every allowed client name without "-" exactly one secret name, and back', () => {
+    const namePattern = new RegExp(CLIENT_NAME_PATTERN);
+    const first = fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789');
+    const rest = fc.array(fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789_'), { maxLength: 31 });
+    fc.assert(
+      fc.property(first, rest, (head, tail) => {
+        const client = `${head}${tail.join('')}`;
+        fc.pre(client !== 'pass');
+        expect(client).toMatch(namePattern);
+        // GitHub shows and stores secret names in upper case
+        const secret = `CLIENT_TOKEN_${client.toUpperCase()}`;
+        expect(secret).toMatch(/^[A-Z0-9_]+$/);
+        expect(clientNameOf(secret)).toBe(client);
+        const out = collectSecrets(JSON.stringify({ ...base, [secret]: token('t') }));
+        expect(out.clientTokens).toEqual({ [client]: token('t') });
+        expect(clientTokensProblem(out.clientTokens, PASS)).toBeUndefined();
+      }),
+    );
+  });
+
+  it.each([
+    ['CLIENT_TOKEN_', 'nothing after the prefix'],
+    ['CLIENT_TOKEN__BOT', 'a leading "_"'],
+    ['CLIENT_TOKEN_PASS', 'the name PASS is logged under'],
+    [`CLIENT_TOKEN_${'A'.repeat(33)}`, 'over 32 characters'],
+  ])('rejects %s (%s), naming the secret and the rule', (secret) => {
+    const message = thrown(() => collectSecrets(JSON.stringify({ ...base, [secret]: token('x') })));
+    expect(message).toBe(
+      `secret ${secret} does not name a client: after CLIENT_TOKEN_ come 1 to 32 letters, digits or "_", starting ` +
+        'with a letter or digit, and not PASS (e.g. CLIENT_TOKEN_CI_BOT for client ci_bot)',
+    );
+  });
+
+  it.each([
+    ['too short', 'CANARY-short'],
+    ['with a space', 'CANARY-with a space-xxxxxxxxxxxx'],
+    ['with a trailing line break, as a paste gives', `${token('nl')}\n`],
+    ['not ASCII', 'CANARY-not-ascii-ü-xxxxxxxxxxxx'],
+  ])('rejects a token %s, naming the secret and never the value', (_what, value) => {
+    const message = thrown(() => collectSecrets(JSON.stringify({ ...base, CLIENT_TOKEN_BOB: value })));
+    expect(message).toBe(
+      'secret CLIENT_TOKEN_BOB must hold a token of at least 24 printable ASCII characters without spaces or line ' +
+        'breaks (e.g. openssl rand -base64 33)',
+    );
+    expect(message).not.toContain('CANARY');
+  });
+
+  it('rejects a token equal to PASS, two clients with one token, and two secrets for one client', () => {
+    // PASS is itself a valid token (26 printable characters), which is what makes this mistake possible
+    expect(thrown(() => collectSecrets(JSON.stringify({ ...base, CLIENT_TOKEN_NEXT: PASS })))).toBe(
+      'secret CLIENT_TOKEN_NEXT holds the same value as PASS, so the logs could not tell that client apart: give it its own token',
+    );
+    expect(
+      thrown(() => collectSecrets(JSON.stringify({ ...base, CLIENT_TOKEN_B: token('s'), CLIENT_TOKEN_A: token('s') }))),
+    ).toBe('secrets CLIENT_TOKEN_A and CLIENT_TOKEN_B hold the same token: each client needs its own');
+    expect(
+      thrown(() => collectSecrets(JSON.stringify({ ...base, CLIENT_TOKEN_A: token('1'), client_token_a: token('2') }))),
+    ).toBe('secrets CLIENT_TOKEN_A and CLIENT_TOKEN_A both name client a: keep one of them');
+  });
+
+  it('rejects a CLIENT_TOKENS or CLIENT_TOKEN secret instead of deploying no tokens', () => {
+    for (const secret of ['CLIENT_TOKENS', 'client_token']) {
+      const message = thrown(() =>
+        collectSecrets(JSON.stringify({ ...base, [secret]: JSON.stringify({ alice: token('a') }) })),
+      );
+      expect(message).toBe(
+        `secret ${secret.toUpperCase()} is not read: create one secret per client named CLIENT_TOKEN_<NAME> ` +
+          "(e.g. CLIENT_TOKEN_ALICE), holding that client's token",
+      );
+      expect(message).not.toContain('CANARY');
+    }
+  });
+
+  it('rejects a non-string token', () => {
+    expect(thrown(() => collectSecrets(JSON.stringify({ ...base, CLIENT_TOKEN_X: 42 })))).toBe(
+      'secret CLIENT_TOKEN_X must be a string, got number',
+    );
+  });
+
+  it("counts the 5 KB limit on the JSON as Terraform's jsonencode writes it, < > & escaped", () => {
+    // 100 tokens of 40 characters: about 4.7 KB as JSON.stringify writes it, over 5 KB once each "<" takes 6
+    const tokens = Object.fromEntries(
+      Array.from({ length: 100 }, (_, i) => [
+        `CLIENT_TOKEN_C${i}`,
+        `CANARY<${String(i).padStart(3, '0')}${'x'.repeat(29)}`,
+      ]),
+    );
+    const plain = JSON.stringify(Object.fromEntries(Object.entries(tokens).map(([k, v]) => [clientNameOf(k), v])));
+    expect(plain.length).toBeLessThanOrEqual(5120);
+    expect(terraformJson(JSON.parse(plain)).length).toBeGreaterThan(5120);
+    const message = thrown(() => collectSecrets(JSON.stringify({ ...base, ...tokens })));
+    expect(message).toBe(
+      `the CLIENT_TOKEN_* secrets take ${terraformJson(JSON.parse(plain)).length} characters as JSON, over the 5120 ` +
+        'Cloudflare allows for one environment variable: use fewer or shorter tokens',
+    );
+  });
+});
+
 describe('maskCommands', () => {
   it('masks each value, each line of a multi-line value, its JSON-escaped form and the whole list', () => {
     const lines = maskCommands(['one"two', 'l1\nl2']);
@@ -117,6 +255,19 @@ describe('maskCommands', () => {
     expect(lines.every((l) => l.startsWith('::add-mask::') && !l.includes('\n'))).toBe(true);
   });
 
+  it("also masks the form Terraform's jsonencode gives <, > and &, and the encoded wholes it is given", () => {
+    const lines = maskCommands([ODD_TOKEN], ['{"bob":"whole"}']);
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        `::add-mask::${ODD_TOKEN}`,
+        '::add-mask::CANARY-tok\\"en\\\\<b>&-zzzzzzzzzzzz',
+        '::add-mask::CANARY-tok\\"en\\\\\\u003cb\\u003e\\u0026-zzzzzzzzzzzz',
+        '::add-mask::{"bob":"whole"}',
+      ]),
+    );
+    expect(lines).not.toContain(`::add-mask::${JSON.stringify([ODD_TOKEN])}`);
+  });
+
   it('escapes % so the runner unescapes to the real value', () => {
     expect(escapeCommandData('100%0A\r\n')).toBe('100%250A%0D%0A');
   });
@@ -126,11 +277,20 @@ describe('childEnv', () => {
   it('drops SECRETS_JSON and adds only the Terraform inputs and the count', () => {
     const env = childEnv(
       { SECRETS_JSON: '{}', PATH: '/bin', CLOUDFLARE_API_TOKEN: 't' },
-      { keys: [canary(1), canary(2)], keyNames: ['KEY1', 'KEY2'], pass: PASS },
+      { keys: [canary(1), canary(2)], keyNames: ['KEY1', 'KEY2'], pass: PASS, clientTokens: { alice: token('a') } },
     );
     expect(env).not.toHaveProperty('SECRETS_JSON');
     expect(env).toMatchObject({ PATH: '/bin', CLOUDFLARE_API_TOKEN: 't', KEY_COUNT: '2', TF_VAR_pass: PASS });
     expect(JSON.parse(defined(env.TF_VAR_api_keys, 'TF_VAR_api_keys'))).toEqual([canary(1), canary(2)]);
+    expect(JSON.parse(defined(env.TF_VAR_client_tokens, 'TF_VAR_client_tokens'))).toEqual({ alice: token('a') });
+  });
+
+  it('sets TF_VAR_client_tokens to {} without tokens, replacing any inherited value', () => {
+    const env = childEnv(
+      { TF_VAR_client_tokens: '{"old":"x"}' },
+      { keys: [canary(1)], keyNames: ['KEY1'], pass: PASS, clientTokens: {} },
+    );
+    expect(env.TF_VAR_client_tokens).toBe('{}');
   });
 });
 
@@ -146,6 +306,7 @@ describe('collect-keys CLI', () => {
     const fs = require('node:fs');
     fs.writeFileSync(process.env.OUT_FILE, JSON.stringify({
       keys: JSON.parse(process.env.TF_VAR_api_keys), pass: process.env.TF_VAR_pass,
+      tokens: JSON.parse(process.env.TF_VAR_client_tokens),
       count: process.env.KEY_COUNT, sawSecretsJson: 'SECRETS_JSON' in process.env,
     }));
     console.log('child ran');
@@ -174,6 +335,7 @@ describe('collect-keys CLI', () => {
         return JSON.parse(readFileSync(outFile, 'utf8')) as {
           keys: string[];
           pass: string;
+          tokens: Record<string, string>;
           count: string;
           sawSecretsJson: boolean;
         };
@@ -199,7 +361,9 @@ describe('collect-keys CLI', () => {
     const firstOther = lines.findIndex((l) => !l.startsWith('::add-mask::'));
     expect(firstOther).toBeGreaterThan(0);
     expect(lines.slice(firstOther).some((l) => l.startsWith('::add-mask::'))).toBe(false);
-    expect(lines).toContain('collect-keys: 3 key(s) from KEY1, KEY2, KEY10; PASS set');
+    expect(lines).toContain('collect-keys: 3 key(s) from KEY1, KEY2, KEY10; PASS set; no client tokens');
+    // `{}` is not a secret: masking it would star out every empty object in the log
+    expect(lines).not.toContain('::add-mask::{}');
     expect(lines).toContain('child ran');
 
     // no canary outside the mask lines, on either stream; github_token is not even masked because it is not used
@@ -207,8 +371,56 @@ describe('collect-keys CLI', () => {
     expect(unmasked).not.toContain('CANARY');
     expect(r.stdout).not.toContain('ghs_CANARY');
 
-    expect(r.child).toEqual({ keys: [canary(1), canary(2), multi], pass: PASS, count: '3', sawSecretsJson: false });
-    expect(r.ghOutput).toBe('key-count=3\n');
+    expect(r.child).toEqual({
+      keys: [canary(1), canary(2), multi],
+      pass: PASS,
+      tokens: {},
+      count: '3',
+      sawSecretsJson: false,
+    });
+    expect(r.ghOutput).toBe('key-count=3\nclient-token-count=0\n');
+  });
+
+  it('masks every client token first, hands the tokens only to the child, and reports their names and count', () => {
+    const r = run({
+      KEY1: canary(1),
+      PASS,
+      CLIENT_TOKEN_ALICE: token('alice'),
+      CLIENT_TOKEN_CI_BOT: ODD_TOKEN,
+      github_token: 'ghs_CANARY',
+    });
+    expect(r.status).toBe(0);
+
+    const lines = r.stdout.split('\n').filter(Boolean);
+    const firstOther = lines.findIndex((l) => !l.startsWith('::add-mask::'));
+    const masks = lines.slice(0, firstOther);
+    expect(lines.slice(firstOther).some((l) => l.startsWith('::add-mask::'))).toBe(false);
+    const tokensJson = JSON.stringify({ alice: token('alice'), ci_bot: ODD_TOKEN });
+    expect(masks).toEqual(
+      expect.arrayContaining([
+        `::add-mask::${token('alice')}`,
+        `::add-mask::${ODD_TOKEN}`,
+        `::add-mask::${JSON.stringify(ODD_TOKEN).slice(1, -1)}`,
+        `::add-mask::${terraformJson(ODD_TOKEN).slice(1, -1)}`,
+        `::add-mask::${tokensJson}`,
+      ]),
+    );
+    expect(lines).toContain('collect-keys: 1 key(s) from KEY1; PASS set; 2 client token(s): alice, ci_bot');
+    const unmasked = [...lines.slice(firstOther), ...r.stderr.split('\n')].join('\n');
+    expect(unmasked).not.toContain('CANARY');
+
+    expect(r.child).toMatchObject({ tokens: { alice: token('alice'), ci_bot: ODD_TOKEN }, sawSecretsJson: false });
+    expect(r.ghOutput).toBe('key-count=1\nclient-token-count=2\n');
+    expect(r.ghOutput).not.toContain('CANARY');
+  });
+
+  it('fails on a bad client token, naming its secret and not its value, and never starts the child', () => {
+    const r = run({ KEY1: canary(1), PASS, CLIENT_TOKEN_BOB: 'CANARY-too-short' });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/^::error title=collect-keys::secret CLIENT_TOKEN_BOB must hold a token of at least 24 /m);
+    expect(`${r.stdout}${r.stderr}`).not.toContain('CANARY');
+    expect(r.child).toBeUndefined();
+    expect(r.ghOutput).toBe('');
   });
 
   it("propagates the child's exit code", () => {
