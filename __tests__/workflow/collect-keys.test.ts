@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CLIENT_NAME_PATTERN, clientTokensProblem } from '../../constructs/client-tokens';
+import { terraformJsonEncode } from '../../scripts/local/topology';
 import {
   childEnv,
   clientNameOf,
@@ -266,6 +267,12 @@ describe('maskCommands', () => {
       ]),
     );
     expect(lines).not.toContain(`::add-mask::${JSON.stringify([ODD_TOKEN])}`);
+  });
+
+  it("writes Terraform's jsonencode form the way the emulated topology does (the bytes of the CLIENT_TOKENS binding)", () => {
+    const tokens = { alice: ODD_TOKEN, bob: 'CANARY-\u2028-&&-<<>>-zzzzzzzzzzzz' };
+    expect(terraformJson(tokens)).toBe(terraformJsonEncode(tokens));
+    expect(terraformJson(tokens)).not.toMatch(/[<>&\u2028]/);
   });
 
   it('escapes % so the runner unescapes to the real value', () => {
