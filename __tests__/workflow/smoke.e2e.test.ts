@@ -2,7 +2,8 @@
  * The smoke test against the emulated topologies: what `cdktf synth` really produces (here with Smart Placement on,
  * which the emulation ignores the way it ignores observability), run in workerd by `npm start`'s own modules, with the
  * fake Gemini behind it. Both checks must pass on the prod orchestrator and on the preview worker: `/v1/models`
- * through orchestrator, shard and a pool key, `/zen/status` through every shard.
+ * through orchestrator, shard and a pool key, `/zen/status` through every shard. A shard that refuses its part of the
+ * status view (here one still holding an old password, as in a half-applied rotation) fails prod's check, by name.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,7 @@ import { synthEnv } from '../../scripts/local/cli';
 import { startTopology, type RunningTopology } from '../../scripts/local/start';
 import { runSynth } from '../../scripts/local/synth';
 import { buildTopology } from '../../scripts/local/topology';
+import { defined } from '../helpers/guards';
 
 const API_KEYS = ['canary-key-smoke-0', 'canary-key-smoke-1', 'canary-key-smoke-2', 'canary-key-smoke-3'];
 const PASS = 'canary-pass-smoke-e2e';
@@ -23,6 +25,7 @@ let outDir: string;
 let fake: FakeGemini;
 let running: RunningTopology;
 let preview: RunningTopology;
+let stale: RunningTopology | undefined;
 let stack: { resource: { cloudflare_workers_script: Record<string, { script_name: string; placement?: unknown }> } };
 const logs: string[] = [];
 
@@ -58,6 +61,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await running?.dispose();
   await preview?.dispose();
+  await stale?.dispose();
   await fake?.close();
   if (outDir) rmSync(outDir, { recursive: true, force: true });
 });
@@ -85,6 +89,8 @@ it.each([
       pass: PASS,
       sleep: async () => undefined,
       retryDelaysMs: [],
+      // as the workflow step runs it: prod's public worker is the orchestrator, and must list its shards
+      requireShards: name === 'prod',
     });
     expect(result).toEqual({
       ok: true,
@@ -129,4 +135,48 @@ it("the wrong password fails both checks with the gateway's 401, and no key is s
   // every shard refused the password, so the orchestrator passes their 401 on
   expect(result.checks[1]).toMatchObject({ status: 401, detail: 'answered 401 (invalid_api_key)' });
   expect(fake.calls.length).toBe(before);
+});
+
+it('fails prod when a shard does not answer its part of the status, naming that shard', async () => {
+  // the same stack, except that worker-1 holds another password, as it would half-way through a PASS change
+  const stackDir = join(outDir, 'stacks', 'prod');
+  const edited = JSON.parse(readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8')) as {
+    resource: {
+      cloudflare_workers_script: Record<string, { script_name: string; bindings: { name: string; text?: string }[] }>;
+    };
+  };
+  const shard1 = defined(
+    Object.values(edited.resource.cloudflare_workers_script).find((s) => s.script_name === 'zen-ai-router-worker-1'),
+    'the worker-1 script',
+  );
+  const passBinding = defined(
+    shard1.bindings.find((b) => b.name === 'PASS'),
+    "worker-1's PASS binding",
+  );
+  passBinding.text = 'canary-pass-smoke-old';
+  stale = await startTopology({
+    topology: buildTopology(edited as unknown as Record<string, unknown>, {
+      stackDir,
+      secrets: { apiKeys: API_KEYS, pass: PASS },
+      plainTextOverrides: { GEMINI_BASE_URL: fake.url },
+    }),
+    port: 0,
+    onLog: (message) => logs.push(message),
+  });
+  const result = await runSmoke({
+    baseUrl: stale.url,
+    pass: PASS,
+    sleep: async () => undefined,
+    retryDelaysMs: [],
+    requireShards: true,
+  });
+  expect(result.ok).toBe(false);
+  expect(result.checks[1]).toEqual({
+    path: '/zen/status',
+    status: 200,
+    ok: false,
+    detail: 'answered 200, but 1 of 2 shards did not answer: shard 1 (status 401)',
+    attempts: 1,
+  });
+  expect(smokeDetail(result)).not.toMatch(/canary-(key|pass)/);
 });
