@@ -40,7 +40,7 @@ import {
   type Variant,
 } from './capacity-topology';
 import { fmt, printTable, runBenchmark, summarize } from './stats';
-import { BENCH_PASS, QUIET, timedRequest } from './topology';
+import { BENCH_PASS, QUIET, timedRequest } from './bench-topology';
 
 const CHAT = JSON.stringify({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'ping' }] });
 

@@ -22,7 +22,7 @@ import { RequestLog } from './local/request-log';
 import { PortInUseError, startTopology, type RunningTopology } from './local/start';
 import { formatStatusView } from './local/status-view';
 import { PROJECT_ROOT, SynthError, runSynth } from './local/synth';
-import { TopologyError, buildTopology, requiredApiKeyCount } from './local/topology';
+import { TopologyError, buildTopology, requiredApiKeyCount } from './local/emulated-topology';
 
 const REAL_GEMINI = 'https://generativelanguage.googleapis.com';
 /** request ids of the status views `npm start` fetches itself; their log lines are not printed */

@@ -22,10 +22,15 @@ import {
   type FakeGeminiCall,
 } from '../../dev/fake-gemini';
 import { runSynth } from '../../scripts/local/synth';
-import { backendScripts, buildTopology, type EmulatedWorker, type Topology } from '../../scripts/local/topology';
+import {
+  backendScripts,
+  buildTopology,
+  type EmulatedWorker,
+  type Topology,
+} from '../../scripts/local/emulated-topology';
 import { defined } from '../helpers/guards';
 import { rawRequest, type RawRequest } from '../helpers/raw-http';
-import { keyOwners, replaceContents } from '../helpers/topology';
+import { keyOwners, replaceContents } from '../helpers/emulated-topology';
 import { CANARY_CLIENT_TOKEN, CANARY_PASS, canaryApiKeys, canarySearch } from './canaries';
 import { startGatewayProxy, type GatewayProxy } from './gateway-proxy';
 import { startCapturedTopology, type CapturedTopology, type Json } from './captured-topology';

@@ -4,7 +4,7 @@
  * harness's, fired by hand.
  */
 import { DEFAULT_SHARD_ATTEMPTS, type Backend, type BoundBackend } from '../../workers/orchestrator/backends';
-import { routeRequest, type RouteDeps } from '../../workers/orchestrator/route';
+import { routeRequest, type RouteDeps } from '../../workers/orchestrator/route-request';
 import {
   MAX_STATUS_SHARDS,
   STATUS_TIMEOUT_MS,

@@ -12,7 +12,7 @@ import { runSmoke, smokeDetail, renderSmokeSummary } from '../../scripts/ci/smok
 import { synthEnv } from '../../scripts/local/cli';
 import { startTopology, type RunningTopology } from '../../scripts/local/start';
 import { runSynth } from '../../scripts/local/synth';
-import { buildTopology } from '../../scripts/local/topology';
+import { buildTopology } from '../../scripts/local/emulated-topology';
 
 const API_KEYS = ['canary-key-smoke-0', 'canary-key-smoke-1', 'canary-key-smoke-2', 'canary-key-smoke-3'];
 const PASS = 'canary-pass-smoke-e2e';

@@ -10,7 +10,7 @@ import {
   type BoundBackend,
 } from '../../workers/orchestrator/backends';
 import { pickWeighted, shardOrder, shardShares } from '../../workers/orchestrator/pick';
-import { routeRequest, type RouteDeps } from '../../workers/orchestrator/route';
+import { routeRequest, type RouteDeps } from '../../workers/orchestrator/route-request';
 import { readConfig } from '../../workers/src/config';
 import { POOL_EXHAUSTED, POOL_HEADER } from '../../workers/shared/pool-refusal';
 import { requestIdOf } from '../../workers/shared/request-id';
