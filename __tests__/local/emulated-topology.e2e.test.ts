@@ -18,7 +18,7 @@ import type { GatewayStatus } from '../../workers/orchestrator/status';
 import type { WorkerStatus } from '../../workers/src/status';
 import { defined, tally } from '../helpers/guards';
 import { keyOwners, replaceContents } from '../helpers/emulated-topology';
-import { chiSquareUniform, chiSquareWeighted } from './chi-square';
+import { chiSquareUniform, chiSquareWeighted } from '../helpers/chi-square';
 import { startUpstreamTap, type UpstreamTap } from './upstream-tap';
 
 const KEY_COUNT = 20;
