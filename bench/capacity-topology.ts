@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { CONFIG_VARIABLES } from '../config';
 import { synthEnv } from '../scripts/local/cli';
 import { runSynth } from '../scripts/local/synth';
-import { backendScripts, buildTopology, type EmulatedWorker, type Topology } from '../scripts/local/topology';
+import { backendScripts, buildTopology, type EmulatedWorker, type Topology } from '../scripts/local/emulated-topology';
 
 /** The bench-only stand-in for the old worker's key handling: round robin, no failover, no cooldown. */
 export const ROUND_ROBIN_WORKER = readFileSync(resolve(__dirname, 'capacity-round-robin-worker.js'), 'utf8');

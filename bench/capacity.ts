@@ -3,7 +3,7 @@
  *
  * The prod stack as `cdktf synth` writes it (20 keys = shards of 8, 8, 4; 9 keys = 8, 1) runs in workerd against the
  * fake Gemini, which allows each key `limit` calls per model per fixed window and answers Google's quota 429 beyond
- * (`dev/fake-gemini-rate-limit.ts`). Open-loop Poisson arrivals from a seeded PRNG offer 50, 80, 95 and 110 % of the
+ * (`dev/fake-gemini/rate-limit.ts`). Open-loop Poisson arrivals from a seeded PRNG offer 50, 80, 95 and 110 % of the
  * pooled limit; every configuration of a cell sees the same arrival times, each in a fresh workerd (cooldowns start
  * empty). Configurations differ only in bindings or shard code (`bench/capacity-topology.ts`), so the same run
  * measures whatever the synthesized stack binds. Each cell is judged against what a perfect global scheduler without
@@ -18,7 +18,7 @@
 import { Miniflare, type WorkerOptions } from 'miniflare';
 import { Agent } from 'node:http';
 import { startFakeGemini, type FakeGemini } from '../dev/fake-gemini';
-import { WindowedRateLimit } from '../dev/fake-gemini-rate-limit';
+import { WindowedRateLimit } from '../dev/fake-gemini/rate-limit';
 import {
   CAPACITY_CONFIGS,
   cellSeed,
@@ -40,7 +40,7 @@ import {
   type Variant,
 } from './capacity-topology';
 import { fmt, printTable, runBenchmark, summarize } from './stats';
-import { BENCH_PASS, QUIET, timedRequest } from './topology';
+import { BENCH_PASS, QUIET, timedRequest } from './bench-topology';
 
 const CHAT = JSON.stringify({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'ping' }] });
 

@@ -8,7 +8,7 @@ import { Agent } from 'node:http';
 import { bundleWorker } from '../scripts/build-workers';
 import { startFakeGemini, type FakeGemini } from '../dev/fake-gemini';
 import { fmt, printTable, runBenchmark, summarize } from './stats';
-import { BENCH_PASS, QUIET, timedRequest } from './topology';
+import { BENCH_PASS, QUIET, timedRequest } from './bench-topology';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 400);
 const KEYS = 8;

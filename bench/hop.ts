@@ -4,7 +4,7 @@
  */
 import { startFakeGemini } from '../dev/fake-gemini';
 import { fmt, printTable, runBenchmark, summarize } from './stats';
-import { startBenchTopology } from './topology';
+import { startBenchTopology } from './bench-topology';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 3000);
 const WARMUP = 200;

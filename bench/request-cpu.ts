@@ -10,7 +10,7 @@ import { Agent } from 'node:http';
 import { bundleWorker } from '../scripts/build-workers';
 import { startFakeGemini } from '../dev/fake-gemini';
 import { fmt, printTable, runBenchmark } from './stats';
-import { BENCH_PASS, QUIET, timedRequest } from './topology';
+import { BENCH_PASS, QUIET, timedRequest } from './bench-topology';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux

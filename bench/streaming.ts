@@ -5,7 +5,7 @@
 import { Agent } from 'node:http';
 import { startFakeGemini } from '../dev/fake-gemini';
 import { fmt, printTable, runBenchmark, summarize } from './stats';
-import { startBenchTopology, timedRequest } from './topology';
+import { startBenchTopology, timedRequest } from './bench-topology';
 
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 40);
 const CHUNKS = 20;

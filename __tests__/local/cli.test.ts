@@ -13,7 +13,7 @@ import {
   type RequestLineContext,
 } from '../../scripts/local/cli';
 import { RequestLog, type RequestSummary } from '../../scripts/local/request-log';
-import { buildTopology } from '../../scripts/local/topology';
+import { buildTopology } from '../../scripts/local/emulated-topology';
 
 describe('parseArgs', () => {
   it('defaults to the prod stack on port 8787 with a fresh synth', () => {

@@ -5,7 +5,7 @@
 import type { WorkerOptions } from 'miniflare';
 import { createServer, type AddressInfo } from 'node:net';
 import { startTopology, type RunningTopology } from '../../scripts/local/start';
-import type { EmulatedWorker, Topology } from '../../scripts/local/topology';
+import type { EmulatedWorker, Topology } from '../../scripts/local/emulated-topology';
 
 /** Answers with its name, the URL it saw and the request's `mf-*` headers; `/private` calls the private worker. */
 const code = (name: string): string => `export default {

@@ -7,7 +7,7 @@
  */
 import { Log, LogLevel } from 'miniflare';
 import { startTopology } from '../../scripts/local/start';
-import type { Topology } from '../../scripts/local/topology';
+import type { Topology } from '../../scripts/local/emulated-topology';
 
 export type Json = Record<string, unknown>;
 

@@ -22,12 +22,17 @@ import {
   type FakeGeminiCall,
 } from '../../dev/fake-gemini';
 import { runSynth } from '../../scripts/local/synth';
-import { backendScripts, buildTopology, type EmulatedWorker, type Topology } from '../../scripts/local/topology';
+import {
+  backendScripts,
+  buildTopology,
+  type EmulatedWorker,
+  type Topology,
+} from '../../scripts/local/emulated-topology';
 import { defined } from '../helpers/guards';
 import { rawRequest, type RawRequest } from '../helpers/raw-http';
-import { keyOwners, replaceContents } from '../helpers/topology';
+import { keyOwners, replaceContents } from '../helpers/emulated-topology';
 import { CANARY_CLIENT_TOKEN, CANARY_PASS, canaryApiKeys, canarySearch } from './canaries';
-import { startGatewayProxy, type GatewayProxy } from './gateway-proxy';
+import { startGatewayProxy, type GatewayProxy } from '../helpers/gateway-proxy';
 import { startCapturedTopology, type CapturedTopology, type Json } from './captured-topology';
 
 const KEYS = canaryApiKeys(12); // KEYS_PER_SHARD defaults to 8: two shards, of 8 and 4 keys

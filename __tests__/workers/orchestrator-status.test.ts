@@ -3,8 +3,8 @@
  * answer under its index with its keys' global numbers, failures marked, no randomness and no retry; timers are the
  * harness's, fired by hand.
  */
-import { DEFAULT_SHARD_ATTEMPTS, type Backend, type BoundBackend } from '../../workers/orchestrator/backends';
-import { routeRequest, type RouteDeps } from '../../workers/orchestrator/route';
+import { DEFAULT_SHARD_ATTEMPTS } from '../../workers/orchestrator/backends';
+import { routeRequest, type RouteDeps } from '../../workers/orchestrator/route-request';
 import {
   MAX_STATUS_SHARDS,
   STATUS_TIMEOUT_MS,
@@ -13,6 +13,7 @@ import {
   shardEntry,
   type GatewayStatus,
 } from '../../workers/orchestrator/status';
+import { backend as stub, bind } from '../helpers/stub-backends';
 
 const T0 = Date.parse('2026-05-01T12:00:00Z');
 
@@ -62,17 +63,6 @@ function srcStatus(keys: number): Record<string, unknown> {
   };
 }
 
-function stub(handler: (request: Request) => Promise<Response>): Backend & { seen: Request[] } {
-  const seen: Request[] = [];
-  return {
-    seen,
-    fetch: (request) => {
-      seen.push(request);
-      return handler(request);
-    },
-  };
-}
-
 const answering = (keys: number) => stub(() => Promise.resolve(Response.json(srcStatus(keys))));
 const unauthorized = () =>
   stub(() =>
@@ -85,7 +75,6 @@ const unauthorized = () =>
       ),
     ),
   );
-const bind = (...backends: Backend[]): BoundBackend[] => backends.map((backend, index) => ({ index, backend }));
 const statusRequest = (headers: Record<string, string> = { authorization: 'Bearer pw' }, query = '') =>
   new Request(`https://gw.example/zen/status${query}`, { headers });
 

@@ -1,6 +1,6 @@
 /**
  * The orchestrator bundle running in workerd, bound to small stub shards, exactly as service bindings wire it in
- * production. The pure routing rules are covered in orchestrator-route.test.ts; this file checks what only the
+ * production. The pure routing rules are covered in orchestrator-route-request.test.ts; this file checks what only the
  * runtime can show: real service bindings, streaming across both hops, and what a throwing or hanging shard does.
  */
 import { Miniflare } from 'miniflare';

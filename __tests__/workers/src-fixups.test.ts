@@ -9,9 +9,6 @@ import {
   StreamEndedMidEvent,
   toOpenAIError,
 } from '../../workers/src/fixups';
-import { readConfig, type SrcEnv } from '../../workers/src/config';
-import { preflightHeaders } from '../../workers/src/cors';
-import { requestIdOf } from '../../workers/shared/request-id';
 import { defined } from '../helpers/guards';
 
 function decodeFloat32(b64: string): number[] {
@@ -214,100 +211,5 @@ describe('sseWithErrorEvent', () => {
     expect(ends('a\n', '\r\nb')).toEqual([-1, 2]);
     expect(ends('a\n', 'b\n')).toEqual([-1, -1]);
     expect(ends('a\r\nb\r\n')).toEqual([-1]);
-  });
-});
-
-describe('readConfig', () => {
-  it('collects KEY<n> in numeric order, ignoring empty and malformed names', () => {
-    const result = readConfig({
-      PASS: 'p',
-      KEY10: 'k10',
-      KEY2: 'k2',
-      KEY1: 'k1',
-      KEY3: '',
-      KEY04: 'x',
-      KEYX: 'y',
-      GEMINI_BASE_URL: 'http://127.0.0.1:9/kept/path/',
-    });
-    expect(result).toEqual({
-      ok: true,
-      config: {
-        keys: [
-          { index: 1, value: 'k1' },
-          { index: 2, value: 'k2' },
-          { index: 10, value: 'k10' },
-        ],
-        pass: 'p',
-        clientTokens: [],
-        baseUrl: 'http://127.0.0.1:9/kept/path',
-        timeoutMs: 120_000,
-        maxWaitMs: 0,
-        maxBodyBytes: 20 * 1024 * 1024,
-      },
-    });
-  });
-
-  it.each<[SrcEnv, string]>([
-    [{}, 'PASS is not set'],
-    [{ PASS: 'p', GEMINI_BASE_URL: 'not a url' }, 'GEMINI_BASE_URL is not a URL'],
-    [{ PASS: 'p', GEMINI_BASE_URL: 'ftp://x' }, 'GEMINI_BASE_URL must be http(s)'],
-    [{ PASS: 'p', UPSTREAM_TIMEOUT_MS: '0' }, 'UPSTREAM_TIMEOUT_MS must be a positive integer'],
-    [{ PASS: 'p', MAX_BODY_BYTES: '1.5' }, 'MAX_BODY_BYTES must be a positive integer'],
-    [
-      { PASS: 'p', GEMINI_BASE_URL: 'https://gateway.example/v1/a/b?token=x' },
-      'GEMINI_BASE_URL must not have a query, a fragment or credentials',
-    ],
-    [
-      { PASS: 'p', GEMINI_BASE_URL: 'https://user:pw@gateway.example/v1' },
-      'GEMINI_BASE_URL must not have a query, a fragment or credentials',
-    ],
-    ...['-1', '1.5', '60001', 'abc', ' 5', '1e3'].map((v): [SrcEnv, string] => [
-      { PASS: 'p', MAX_WAIT_MS: v },
-      'MAX_WAIT_MS must be an integer from 0 to 60000',
-    ]),
-  ])('names the binding at fault: %p', (env, problem) => {
-    expect(readConfig(env)).toEqual({ ok: false, problem });
-  });
-
-  it.each([
-    ['https://generativelanguage.googleapis.com', 'https://generativelanguage.googleapis.com'],
-    ['https://generativelanguage.googleapis.com/', 'https://generativelanguage.googleapis.com'],
-    [
-      'https://gateway.ai.cloudflare.com/v1/acct123/gw-1/google-ai-studio',
-      'https://gateway.ai.cloudflare.com/v1/acct123/gw-1/google-ai-studio',
-    ],
-    [
-      'https://gateway.ai.cloudflare.com/v1/acct123/gw-1/google-ai-studio//',
-      'https://gateway.ai.cloudflare.com/v1/acct123/gw-1/google-ai-studio',
-    ],
-  ])('keeps the path of GEMINI_BASE_URL %s', (given, baseUrl) => {
-    expect(readConfig({ PASS: 'p', GEMINI_BASE_URL: given })).toMatchObject({ ok: true, config: { baseUrl } });
-  });
-
-  it('reads MAX_WAIT_MS from 0 to 60000, 0 by default', () => {
-    expect(readConfig({ PASS: 'p' })).toMatchObject({ config: { maxWaitMs: 0 } });
-    expect(readConfig({ PASS: 'p', MAX_WAIT_MS: '' })).toMatchObject({ config: { maxWaitMs: 0 } });
-    expect(readConfig({ PASS: 'p', MAX_WAIT_MS: '0' })).toMatchObject({ config: { maxWaitMs: 0 } });
-    expect(readConfig({ PASS: 'p', MAX_WAIT_MS: '2000' })).toMatchObject({ config: { maxWaitMs: 2000 } });
-    expect(readConfig({ PASS: 'p', MAX_WAIT_MS: '60000' })).toMatchObject({ config: { maxWaitMs: 60_000 } });
-  });
-});
-
-describe('cors and request ids', () => {
-  it('echoes a well-formed requested header list and falls back otherwise', () => {
-    expect(preflightHeaders('Authorization, X-Stainless-Os')['access-control-allow-headers']).toBe(
-      'Authorization, X-Stainless-Os',
-    );
-    expect(preflightHeaders('x\r\nset-cookie: a')['access-control-allow-headers']).toMatch(
-      /^authorization, content-type/,
-    );
-  });
-
-  it('prefers cf-ray, then a valid x-request-id, then a generated id', () => {
-    const gen = () => 'generated';
-    expect(requestIdOf(new Headers({ 'cf-ray': '8a1b2c-SJC', 'x-request-id': 'mine' }), gen)).toBe('8a1b2c-SJC');
-    expect(requestIdOf(new Headers({ 'x-request-id': 'mine.1_2-3' }), gen)).toBe('mine.1_2-3');
-    expect(requestIdOf(new Headers({ 'x-request-id': 'has space' }), gen)).toBe('generated');
-    expect(requestIdOf(new Headers({ 'x-request-id': 'a'.repeat(129) }), gen)).toBe('generated');
   });
 });

@@ -1,61 +1,14 @@
 /**
  * `GET /zen/status` on the src worker, in workerd against the fake Gemini: each key by index with its state and what
- * the isolate has seen of it, behind the password; plus the pure builders and the pool's counters.
+ * the isolate has seen of it, behind the password; plus the pure builders (the pool's counters are in
+ * src-key-pool.test.ts).
  */
-import { KeyPool } from '../../workers/src/key-pool';
 import { ISOLATE_NOTE, keyStatus, workerStatus, type WorkerStatus } from '../../workers/src/status';
 import { startSrcWorker, type SrcWorkerHarness } from '../helpers/src-worker';
 
 const KEYS = ['canary-status-key-1', 'canary-status-key-2', 'canary-status-key-3', 'canary-status-key-4'];
 const PASS = 'canary-status-pass';
 const T0 = Date.parse('2026-05-01T12:00:00Z');
-
-describe('KeyPool counters and snapshot', () => {
-  it('counts calls, 429s and the last error per key, and lists cooldowns soonest first with expired ones gone', () => {
-    const pool = new KeyPool();
-    pool.recordCall(1);
-    pool.recordCall(1);
-    pool.recordError(1, { status: 429, code: 'RESOURCE_EXHAUSTED', at: T0 });
-    pool.recordCall(2);
-    pool.recordError(2, { status: 500, at: T0 + 1 });
-    pool.recordError(2, { code: 'upstream_timeout', at: T0 + 2 });
-    pool.coolDown(1, 'gemini-2.5-pro', { until: T0 + 60_000, reason: 'quota-minute' });
-    pool.coolDown(1, 'gemini-2.5-flash', { until: T0 + 5_000, reason: 'quota-unspecified' });
-    pool.coolDown(3, 'gemini-2.5-flash', { until: T0 + 1_000, reason: 'quota-minute' });
-    pool.remove(4, 'API_KEY_INVALID');
-
-    expect(pool.snapshot([1, 2, 3, 4], T0 + 2_000)).toEqual([
-      {
-        index: 1,
-        calls: 2,
-        rateLimited: 1,
-        lastError: { status: 429, code: 'RESOURCE_EXHAUSTED', at: T0 },
-        cooldowns: [
-          { model: 'gemini-2.5-flash', until: T0 + 5_000, reason: 'quota-unspecified' },
-          { model: 'gemini-2.5-pro', until: T0 + 60_000, reason: 'quota-minute' },
-        ],
-      },
-      { index: 2, calls: 1, rateLimited: 0, lastError: { code: 'upstream_timeout', at: T0 + 2 }, cooldowns: [] },
-      // key 3's cooldown ended at T0 + 1000
-      { index: 3, calls: 0, rateLimited: 0, cooldowns: [] },
-      { index: 4, calls: 0, rateLimited: 0, removed: 'API_KEY_INVALID', cooldowns: [] },
-    ]);
-  });
-
-  it('keeps only well-formed error codes, since the status view and npm start print them as they are', () => {
-    const pool = new KeyPool();
-    pool.recordError(1, { status: 400, code: 'BAD\u001b[2J', at: T0 });
-    expect(pool.snapshot([1], T0)[0]?.lastError).toEqual({ status: 400, at: T0 });
-  });
-
-  it('counts requests and remembers when the first came', () => {
-    const pool = new KeyPool();
-    expect(pool.requests()).toEqual({ count: 0 });
-    pool.countRequest(T0);
-    pool.countRequest(T0 + 10);
-    expect(pool.requests()).toEqual({ count: 2, since: T0 });
-  });
-});
 
 describe('workerStatus', () => {
   it('gives each key one state: removed over cooling over ok, with ISO times and the isolate note', () => {

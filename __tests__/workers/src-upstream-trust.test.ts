@@ -11,7 +11,7 @@ import OpenAI from 'openai';
 import { FAKE_REPLY_TEXT, startFakeGemini, type FakeGemini } from '../../dev/fake-gemini';
 import { rawRequest, type RawRequest } from '../helpers/raw-http';
 import { ABORT_AFTER_HEADER, startSrcWorker, type SrcWorkerHarness } from '../helpers/src-worker';
-import { startGatewayProxy, type GatewayProxy } from '../security/gateway-proxy';
+import { startGatewayProxy, type GatewayProxy } from '../helpers/gateway-proxy';
 
 const PASS = 'CANARY-PASS-trust-9e2b';
 const KEYS = ['CANARY-KEY-1-trust-aa01', 'CANARY-KEY-2-trust-bb02', 'CANARY-KEY-3-trust-cc03'];

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CLIENT_NAME_PATTERN, clientTokensProblem } from '../../constructs/client-tokens';
-import { terraformJsonEncode } from '../../scripts/local/topology';
+import { terraformJsonEncode } from '../../scripts/local/emulated-topology';
 import {
   childEnv,
   clientNameOf,

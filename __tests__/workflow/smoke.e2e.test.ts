@@ -13,7 +13,7 @@ import { runSmoke, smokeDetail, renderSmokeSummary } from '../../scripts/ci/smok
 import { synthEnv } from '../../scripts/local/cli';
 import { startTopology, type RunningTopology } from '../../scripts/local/start';
 import { runSynth } from '../../scripts/local/synth';
-import { buildTopology } from '../../scripts/local/topology';
+import { buildTopology } from '../../scripts/local/emulated-topology';
 import { defined } from '../helpers/guards';
 
 const API_KEYS = ['canary-key-smoke-0', 'canary-key-smoke-1', 'canary-key-smoke-2', 'canary-key-smoke-3'];

@@ -5,7 +5,7 @@
  */
 import { clientTokensProblem } from '../../constructs/client-tokens';
 import type { RequestSummary } from './request-log';
-import { backendScripts, type Topology } from './topology';
+import { backendScripts, type Topology } from './emulated-topology';
 
 export const DEFAULT_PORT = 8787;
 export const DEFAULT_PREVIEW_PR = '1';

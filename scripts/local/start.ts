@@ -7,7 +7,7 @@
 import { Miniflare, type Log } from 'miniflare';
 import type { Readable } from 'node:stream';
 import { createServer } from 'node:net';
-import type { Topology } from './topology';
+import type { Topology } from './emulated-topology';
 
 export interface StartOptions {
   readonly topology: Topology;

@@ -5,7 +5,7 @@
  * @module
  */
 import { discoverBackends, parseShardAttempts, parseShardTimeoutMs } from './backends';
-import { routeRequest } from './route';
+import { routeRequest } from './route-request';
 
 export interface Env {
   /** Service bindings to the src shards, `BACKEND_SERVICE_0..N-1`, declared by the Orchestrator construct. */

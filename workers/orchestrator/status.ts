@@ -10,7 +10,7 @@ import { corsHeaders } from '../shared/cors';
 import { jsonError, jsonResponse } from '../shared/http';
 import { REQUEST_ID_HEADER, requestIdOf } from '../shared/request-id';
 import type { BoundBackend } from './backends';
-import type { OrchestratorLogLine, RouteDeps } from './route';
+import type { OrchestratorLogLine, RouteDeps } from './route-request';
 import { shardWeights } from './backends';
 
 /** The gateway's own status path, as on the shards. */

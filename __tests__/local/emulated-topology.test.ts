@@ -5,7 +5,7 @@ import {
   requiredApiKeyCount,
   terraformJsonEncode,
   type TopologyOptions,
-} from '../../scripts/local/topology';
+} from '../../scripts/local/emulated-topology';
 import { defined } from '../helpers/guards';
 
 const STACK_DIR = '/fixture/cdktf.out/stacks/prod';

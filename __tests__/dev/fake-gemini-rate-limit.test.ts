@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { protoDuration, WindowedRateLimit } from '../../dev/fake-gemini-rate-limit';
+import { protoDuration, WindowedRateLimit } from '../../dev/fake-gemini/rate-limit';
 import { startFakeGemini, type FakeGemini } from '../../dev/fake-gemini';
 import { startSrcWorker } from '../helpers/src-worker';
 

@@ -13,12 +13,12 @@ import { requestLineContext, synthEnv } from '../../scripts/local/cli';
 import { startTopology, type RunningTopology } from '../../scripts/local/start';
 import { runSynth } from '../../scripts/local/synth';
 import { formatStatusView } from '../../scripts/local/status-view';
-import { backendScripts, buildTopology, type Topology } from '../../scripts/local/topology';
+import { backendScripts, buildTopology, type Topology } from '../../scripts/local/emulated-topology';
 import type { GatewayStatus } from '../../workers/orchestrator/status';
 import type { WorkerStatus } from '../../workers/src/status';
 import { defined, tally } from '../helpers/guards';
-import { keyOwners, replaceContents } from '../helpers/topology';
-import { chiSquareUniform, chiSquareWeighted } from './chi-square';
+import { keyOwners, replaceContents } from '../helpers/emulated-topology';
+import { chiSquareUniform, chiSquareWeighted } from '../helpers/chi-square';
 import { startUpstreamTap, type UpstreamTap } from './upstream-tap';
 
 const KEY_COUNT = 20;

@@ -1,33 +1,17 @@
 import {
   DEFAULT_SHARD_ATTEMPTS,
-  DEFAULT_SHARD_TIMEOUT_MS,
   MAX_SHARD_ATTEMPTS,
-  discoverBackends,
   parseShardAttempts,
   parseShardTimeoutMs,
-  shardWeights,
   type Backend,
-  type BoundBackend,
 } from '../../workers/orchestrator/backends';
-import { pickWeighted, shardOrder, shardShares } from '../../workers/orchestrator/pick';
-import { routeRequest, type RouteDeps } from '../../workers/orchestrator/route';
+import { routeRequest, type RouteDeps } from '../../workers/orchestrator/route-request';
 import { readConfig } from '../../workers/src/config';
 import { POOL_EXHAUSTED, POOL_HEADER } from '../../workers/shared/pool-refusal';
-import { requestIdOf } from '../../workers/shared/request-id';
-import { defined, tally } from '../helpers/guards';
-import { chiSquareUniform, chiSquareWeighted } from '../local/chi-square';
-
-/** mulberry32: a small seeded PRNG so the statistical test is deterministic. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { chiSquareWeighted } from '../helpers/chi-square';
+import { defined } from '../helpers/guards';
+import { seeded } from '../helpers/seeded-random';
+import { backend, bind, ok } from '../helpers/stub-backends';
 
 interface Harness {
   deps: RouteDeps;
@@ -60,20 +44,7 @@ function harness(overrides: Partial<RouteDeps> = {}): Harness {
   };
 }
 
-function backend(handler: (request: Request) => Promise<Response>): Backend & { seen: Request[] } {
-  const seen: Request[] = [];
-  return {
-    seen,
-    fetch: (request) => {
-      seen.push(request);
-      return handler(request);
-    },
-  };
-}
-
-const ok = (): Promise<Response> => Promise.resolve(new Response('ok'));
 const boom = (): Promise<Response> => Promise.reject(new Error('internal detail: stack at shard.js:1'));
-const bind = (...backends: Backend[]): BoundBackend[] => backends.map((b, index) => ({ index, backend: b }));
 
 /**
  * A shard refusing from its own key pool, as the src worker does; `released` says whether its body was read to the
@@ -113,41 +84,7 @@ function refusing(
   return Object.assign(shard, { released: () => released });
 }
 
-describe('discoverBackends', () => {
-  it('returns every BACKEND_SERVICE_<n> fetcher in numeric order, skipping other bindings and non-fetchers', () => {
-    const fetcher = (): Backend => ({ fetch: ok });
-    const env = {
-      BACKEND_SERVICE_10: fetcher(),
-      BACKEND_SERVICE_2: fetcher(),
-      BACKEND_SERVICE_0: fetcher(),
-      BACKEND_SERVICE_1: 'not a fetcher',
-      BACKEND_SERVICE_03: fetcher(),
-      BACKEND_SERVICE_X: fetcher(),
-      SHARD_ATTEMPTS: '1',
-    };
-    expect(discoverBackends(env).map((b) => b.index)).toEqual([0, 2, 10]);
-  });
-
-  it('finds nothing in an empty env', () => {
-    expect(discoverBackends({})).toEqual([]);
-  });
-});
-
 describe('settings', () => {
-  it.each([
-    [undefined, DEFAULT_SHARD_ATTEMPTS],
-    ['1', 1],
-    ['3', 3],
-    [' 2 ', 2],
-    ['0', DEFAULT_SHARD_ATTEMPTS],
-    ['-2', DEFAULT_SHARD_ATTEMPTS],
-    ['2.5', DEFAULT_SHARD_ATTEMPTS],
-    ['abc', DEFAULT_SHARD_ATTEMPTS],
-    ['99', MAX_SHARD_ATTEMPTS],
-  ])('SHARD_ATTEMPTS %p means %p', (raw, expected) => {
-    expect(parseShardAttempts(raw)).toBe(expected);
-  });
-
   it('without SHARD_ATTEMPTS, a request every shard refuses from its pool tries 3 shards', async () => {
     const shards = Array.from({ length: 5 }, () => refusing(429, 'all_keys_cooling', { 'retry-after': '5' }));
     const { deps, logs } = harness({ attempts: parseShardAttempts(undefined), shardKeyCounts: '1,1,1,1,1' });
@@ -155,12 +92,6 @@ describe('settings', () => {
     expect(res.status).toBe(429);
     expect(shards.map((s) => s.seen.length).reduce((a, b) => a + b)).toBe(3);
     expect(logs).toEqual([expect.objectContaining({ status: 429, attempts: 3 })]);
-  });
-
-  it('SHARD_TIMEOUT_MS falls back to the default when absent or malformed', () => {
-    expect(parseShardTimeoutMs('250')).toBe(250);
-    expect(parseShardTimeoutMs(undefined)).toBe(DEFAULT_SHARD_TIMEOUT_MS);
-    expect(parseShardTimeoutMs('0')).toBe(DEFAULT_SHARD_TIMEOUT_MS);
   });
 
   it("by default outwaits the shard's own upstream deadline, so a slow Gemini reaches the client as the shard's 504", async () => {
@@ -193,119 +124,6 @@ describe('settings', () => {
     // a shard stuck past the orchestrator's own deadline is the orchestrator's 504, so the clock above is not blind
     const stuckShard = await answersAfter(parseShardTimeoutMs(undefined));
     expect(await stuckShard.json()).toMatchObject({ error: { code: 'shard_timeout' } });
-  });
-});
-
-describe('shardWeights (SHARD_KEY_COUNTS)', () => {
-  const three = bind(...[0, 1, 2].map(() => backend(ok)));
-
-  it('gives each bound shard its key count, by binding number', () => {
-    expect(shardWeights('8,8,4', three)).toEqual({ weights: [8, 8, 4] });
-    expect(shardWeights(' 8 , 0 ,4', three)).toEqual({ weights: [8, 0, 4] });
-    // a gap in the bindings keeps the entry of each bound number
-    const gapped: BoundBackend[] = [
-      { index: 0, backend: backend(ok) },
-      { index: 2, backend: backend(ok) },
-    ];
-    expect(shardWeights('8,8,4', gapped)).toEqual({ weights: [8, 4] });
-  });
-
-  it.each([
-    [undefined, 'missing'],
-    ['', 'missing'],
-    ['8,8', 'malformed'],
-    ['8,8,4,4', 'malformed'],
-    ['8,8,x', 'malformed'],
-    ['8,-1,4', 'malformed'],
-    ['8,1.5,4', 'malformed'],
-    ['8;8;4', 'malformed'],
-    ['0,0,0', 'malformed'],
-    [8, 'malformed'],
-  ])('%p falls back to uniform weights, saying why (%p)', (raw, fallback) => {
-    expect(shardWeights(raw, three)).toEqual({ weights: [1, 1, 1], fallback });
-  });
-});
-
-describe('shardShares / pickWeighted / shardOrder', () => {
-  it('shares are the weights over their sum, so each key of any shard gets 1/K', () => {
-    expect(shardShares([8, 8, 4])).toEqual([0.4, 0.4, 0.2]);
-    expect(shardShares([0, 0])).toEqual([0, 0]);
-  });
-
-  it('maps the whole [0, 1) range onto positive weights, even a source that returns 1', () => {
-    expect(pickWeighted([8, 8, 4], () => 0)).toBe(0);
-    expect(pickWeighted([8, 8, 4], () => 0.39)).toBe(0);
-    expect(pickWeighted([8, 8, 4], () => 0.4)).toBe(1);
-    expect(pickWeighted([8, 8, 4], () => 0.8)).toBe(2);
-    expect(pickWeighted([8, 8, 4], () => 1)).toBe(2);
-    expect(pickWeighted([0, 3, 0], () => 0)).toBe(1);
-    expect(pickWeighted([3, 0, 0], () => 0.9999)).toBe(0);
-    expect(() => pickWeighted([0, 0], () => 0)).toThrow('at least one weight must be positive, got [0, 0]');
-  });
-
-  it('never draws a shard with zero keys', () => {
-    const random = seeded(3);
-    for (let i = 0; i < 5000; i++) expect(pickWeighted([5, 0, 1, 0], random)).not.toBe(1);
-  });
-
-  it('does not reject the key-count weights at p = 0.001 over 30,000 draws from shards of 8, 8, 4, 1 keys', () => {
-    const weights = [8, 8, 4, 1];
-    const random = seeded(20260426);
-    const counts = weights.map(() => 0);
-    for (let i = 0; i < 30_000; i++) tally(counts, pickWeighted(weights, random));
-    expect(chiSquareWeighted(counts, weights).pValue).toBeGreaterThan(0.001);
-  });
-
-  it('rejects a uniform chooser for unequal shards, so the weighted check can fail', () => {
-    const random = seeded(1);
-    const counts = [0, 0, 0];
-    for (let i = 0; i < 30_000; i++) tally(counts, pickWeighted([1, 1, 1], random));
-    expect(chiSquareWeighted(counts, [8, 8, 4]).pValue).toBeLessThan(0.001);
-    expect(chiSquareUniform(counts).pValue).toBeGreaterThan(0.001);
-  });
-
-  it('orders distinct shards with keys, capped by their number', () => {
-    const random = seeded(7);
-    for (let i = 0; i < 200; i++) {
-      const order = shardOrder([2, 2, 2, 2], 3, random);
-      expect(new Set(order).size).toBe(3);
-      for (const n of order) expect(n).toBeGreaterThanOrEqual(0);
-    }
-    expect(shardOrder([1, 1], 5, random).sort()).toEqual([0, 1]);
-    expect(shardOrder([4, 0, 4, 0], 3, random).sort()).toEqual([0, 2]);
-  });
-
-  it('draws the next shard among the untried ones in proportion to their keys', () => {
-    // after shard 0 (8 keys) is tried, shard 1 (8 keys) should come second twice as often as shard 2 (4 keys)
-    const random = seeded(11);
-    const second = [0, 0];
-    for (let i = 0; i < 20_000; i++) {
-      const [first, next] = shardOrder([8, 8, 4], 2, random);
-      if (first === 0) tally(second, defined(next, 'a second shard') - 1);
-    }
-    expect(chiSquareWeighted(second, [8, 4]).pValue).toBeGreaterThan(0.001);
-  });
-});
-
-describe('requestIdOf (one rule for both workers)', () => {
-  const id = (headers: Record<string, string>): string => requestIdOf(new Headers(headers), () => 'fresh');
-
-  it('prefers a safe cf-ray, then a well-formed client id, else a fresh one', () => {
-    expect(id({ 'cf-ray': '8abc-FRA', 'x-request-id': 'client' })).toBe('8abc-FRA');
-    expect(id({ 'x-request-id': 'client-1.2_3' })).toBe('client-1.2_3');
-    expect(id({ 'x-request-id': 'has space' })).toBe('fresh');
-    expect(id({ 'x-request-id': 'a'.repeat(129) })).toBe('fresh');
-    expect(id({})).toBe('fresh');
-  });
-
-  it.each([
-    ['log-injection JSON', '1","status":200,"shard":"x'],
-    ['a terminal escape sequence', '\u001b[2J\u001b[31mFAKE'],
-    ['a tab', 'ray\tother'],
-    ['an over-long ray', 'r'.repeat(129)],
-  ])('ignores a cf-ray holding %s, falling back to the client id or a fresh one', (_name, ray) => {
-    expect(id({ 'cf-ray': ray, 'x-request-id': 'client-7' })).toBe('client-7');
-    expect(id({ 'cf-ray': ray })).toBe('fresh');
   });
 });
 

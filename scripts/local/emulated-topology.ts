@@ -210,15 +210,24 @@ function resolveService(ctx: ScriptContext, where: string, service: unknown): st
   return literal;
 }
 
-function buildWorker(ctx: ScriptContext, resourceId: string, script: Json, isPublic: boolean): EmulatedWorker {
-  const { where, options } = ctx;
+/** Every attribute of the script is one the emulation either applies or knows to be irrelevant to a request. */
+function checkScriptAttributes(where: string, script: Json): void {
   for (const attribute of Object.keys(script)) {
     if (!IGNORED_SCRIPT_ATTRIBUTES.has(attribute) && !EMULATED_SCRIPT_ATTRIBUTES.has(attribute)) {
       throw new TopologyError(`${where}.${attribute} is not supported by the local emulation`);
     }
   }
-  const scriptName = literalString(`${where}.script_name`, script.script_name);
+}
 
+interface ScriptCode {
+  readonly code: Uint8Array;
+  /** where the code lives (or would, for inline `content`), so workerd's errors point somewhere meaningful */
+  readonly modulePath: string;
+}
+
+/** The script's code from `content_file` or `content`, checked against `content_sha256` when the stack pins it. */
+function readScriptCode(ctx: ScriptContext, resourceId: string, script: Json): ScriptCode {
+  const { where, options } = ctx;
   let code: Uint8Array;
   let modulePath: string;
   if (script.content_file !== undefined) {
@@ -244,7 +253,11 @@ function buildWorker(ctx: ScriptContext, resourceId: string, script: Json, isPub
       );
     }
   }
+  return { code, modulePath };
+}
 
+/** The runtime behaviour the script asks workerd for. */
+function compatibilityOf(where: string, script: Json): Pick<WorkerOptions, 'compatibilityDate' | 'compatibilityFlags'> {
   if (script.compatibility_date === undefined) {
     throw new TopologyError(`${where}.compatibility_date is missing; workerd needs one to pick runtime behaviour`);
   }
@@ -252,27 +265,45 @@ function buildWorker(ctx: ScriptContext, resourceId: string, script: Json, isPub
   const flags = script.compatibility_flags ?? [];
   if (!Array.isArray(flags)) throw new TopologyError(`${where}.compatibility_flags must be a list of strings`);
   const compatibilityFlags = flags.map((flag, i) => literalString(`${where}.compatibility_flags[${i}]`, flag));
+  return { compatibilityDate, compatibilityFlags };
+}
 
-  const bindings: Record<string, string> = {};
-  const serviceBindings: Record<string, string> = {};
-  const apiKeyIndexes: Record<string, number> = {};
+interface ResolvedBindings {
+  /** name → value, for text bindings (secret or plain) */
+  readonly bindings: Record<string, string>;
+  /** name → target script name, for service bindings */
+  readonly serviceBindings: Record<string, string>;
+  readonly apiKeyIndexes: Record<string, number>;
+}
+
+/** The binding's type, once it is known to be one the emulation supports with only attributes it understands. */
+function bindingType(at: string, raw: Json): string {
+  const type = literalString(`${at}.type`, raw.type);
+  const allowed = BINDING_ATTRIBUTES[type];
+  if (allowed === undefined) {
+    throw new TopologyError(
+      `${at}.type is "${type}", which the local emulation does not support (supported: ${Object.keys(BINDING_ATTRIBUTES).join(', ')})`,
+    );
+  }
+  for (const attribute of Object.keys(raw)) {
+    if (!allowed.includes(attribute) && raw[attribute] !== null) {
+      throw new TopologyError(`${at}.${attribute} is not supported for a ${type} binding by the local emulation`);
+    }
+  }
+  return type;
+}
+
+/** Each binding with its value as Terraform would send it, overrides applied to `plain_text` ones. */
+function resolveBindings(ctx: ScriptContext, script: Json): ResolvedBindings {
+  const { where, options } = ctx;
+  const resolved: ResolvedBindings = { bindings: {}, serviceBindings: {}, apiKeyIndexes: {} };
+  const { bindings, serviceBindings } = resolved;
   const list = script.bindings ?? [];
   if (!Array.isArray(list)) throw new TopologyError(`${where}.bindings must be a list`);
   list.forEach((raw, i) => {
     const at = `${where}.bindings[${i}]`;
     if (!isObject(raw)) throw new TopologyError(`${at} must be an object`);
-    const type = literalString(`${at}.type`, raw.type);
-    const allowed = BINDING_ATTRIBUTES[type];
-    if (allowed === undefined) {
-      throw new TopologyError(
-        `${at}.type is "${type}", which the local emulation does not support (supported: ${Object.keys(BINDING_ATTRIBUTES).join(', ')})`,
-      );
-    }
-    for (const attribute of Object.keys(raw)) {
-      if (!allowed.includes(attribute) && raw[attribute] !== null) {
-        throw new TopologyError(`${at}.${attribute} is not supported for a ${type} binding by the local emulation`);
-      }
-    }
+    const type = bindingType(at, raw);
     const name = literalString(`${at}.name`, raw.name);
     if (name in bindings || name in serviceBindings) throw new TopologyError(`${at}.name "${name}" is bound twice`);
     const override = options.plainTextOverrides?.[name];
@@ -281,17 +312,26 @@ function buildWorker(ctx: ScriptContext, resourceId: string, script: Json, isPub
     } else if (type === 'plain_text' && override !== undefined) {
       bindings[name] = override;
     } else {
-      bindings[name] = resolveText(ctx, `${at}.text`, raw.text, apiKeyIndexes, name);
+      bindings[name] = resolveText(ctx, `${at}.text`, raw.text, resolved.apiKeyIndexes, name);
     }
   });
+  return resolved;
+}
+
+function buildWorker(ctx: ScriptContext, resourceId: string, script: Json, isPublic: boolean): EmulatedWorker {
+  const { where, options } = ctx;
+  checkScriptAttributes(where, script);
+  const scriptName = literalString(`${where}.script_name`, script.script_name);
+  const { code, modulePath } = readScriptCode(ctx, resourceId, script);
+  const compatibility = compatibilityOf(where, script);
+  const { bindings, serviceBindings, apiKeyIndexes } = resolveBindings(ctx, script);
 
   const mainModule =
     script.main_module === undefined ? undefined : literalString(`${where}.main_module`, script.main_module);
   const contents = new TextDecoder().decode(code);
   const workerOptions: WorkerOptions = {
     name: scriptName,
-    compatibilityDate,
-    compatibilityFlags,
+    ...compatibility,
     bindings,
     serviceBindings,
     ...(mainModule === undefined

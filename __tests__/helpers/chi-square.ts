@@ -2,7 +2,7 @@
  * Pearson's chi-square goodness-of-fit test against a uniform or weighted distribution, shared by the orchestrator
  * unit test and the end-to-end distribution test.
  */
-import { defined } from '../helpers/guards';
+import { defined } from './guards';
 
 /** ln Γ(x), Lanczos approximation (g = 7), accurate to ~1e-13 for x > 0. */
 function logGamma(x: number): number {

@@ -1,7 +1,7 @@
 /**
- * Small helpers for tests that run a synthesized topology (`scripts/local/topology.ts`) in workerd.
+ * Small helpers for tests that run a synthesized topology (`scripts/local/emulated-topology.ts`) in workerd.
  */
-import { backendScripts, type Topology } from '../../scripts/local/topology';
+import { backendScripts, type Topology } from '../../scripts/local/emulated-topology';
 import { defined } from './guards';
 
 /** key value → index n of the BACKEND_SERVICE_<n> whose shard holds it (`apiKeys` as given to the topology). */

@@ -1,0 +1,41 @@
+/**
+ * A fake Gemini API on 127.0.0.1 for tests, local runs and benchmarks.
+ *
+ * It speaks the shapes Google's real endpoints use, including their failure modes, so the src worker's fix-ups and
+ * key-pool logic are tested against what production sends rather than what we wish it sent:
+ * - OpenAI-compatible surface under `/v1beta/openai/` (chat completions with SSE, tools carrying
+ *   `extra_content.google.thought_signature`, embeddings as float arrays, models list/retrieve); its errors are a JSON
+ *   ARRAY `[{"error":{...}}]`, as Google's compat endpoint really answers (`./openai.ts`).
+ * - Native surface under `/v1beta/models` (`:generateContent`, `:streamGenerateContent`, `:countTokens`,
+ *   `:embedContent`, `:batchEmbedContents`); errors are `{"error":{...}}` with google.rpc details (`./native.ts`).
+ *
+ * Behaviour is chosen per API key (`setKeyBehaviour`, `./behaviours.ts`) so one test can make one key of eight fail;
+ * the error each one answers is in `./google-errors.ts`, the broken replies in `./respond.ts`. Replies are
+ * deterministic ({@link FAKE_REPLY_TEXT}, {@link fakeEmbeddingValues}) so tests can assert exact content and numbers.
+ * The API key is never written into any response, except by the two opt-in behaviours that quote it the way some of
+ * Google's messages do (`suspended-key`, `denied-quoting-key`), so a gateway's redaction can be proven end to end.
+ * Behaviours about a requested resource (`resource-denied-403`, `denied-quoting-key`) answer only calls that carry
+ * a request body; a model list or lookup with the same key succeeds, as it does at Google.
+ *
+ * Standalone: `tsx dev/fake-gemini/cli.ts --port 8788 [--stream-chunks 5] [--chunk-delay-ms 50] [--behaviour ok]`.
+ *
+ * @module
+ */
+export { FAKE_BEHAVIOURS, type FakeBehaviour } from './behaviours';
+export type { FakeGeminiCall } from './call';
+export {
+  FAKE_PROJECT_NUMBER,
+  FAKE_RETRY_DELAY,
+  type GoogleErrorObject,
+  invalidValueError,
+  unknownFieldsError,
+} from './google-errors';
+export {
+  FAKE_MODELS,
+  FAKE_MODEL_VERSION,
+  FAKE_REPLY_TEXT,
+  FAKE_THOUGHT_SIGNATURE,
+  fakeEmbeddingValues,
+  fakeReplyPieces,
+} from './replies';
+export { type FakeGemini, type FakeGeminiOptions, startFakeGemini } from './server';

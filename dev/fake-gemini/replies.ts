@@ -1,0 +1,34 @@
+/**
+ * The fake's successful content: deterministic, so tests can assert exact text and numbers.
+ *
+ * @module
+ */
+
+/** The text of every successful reply; a streamed reply's chunks concatenate to it. */
+export const FAKE_REPLY_TEXT = 'Hello from fake Gemini';
+/** The model version the fake reports in native replies. */
+export const FAKE_MODEL_VERSION = 'gemini-2.5-flash-fake-001';
+/** The thought signature attached to every tool call; clients must send it back unchanged. */
+export const FAKE_THOUGHT_SIGNATURE = 'ZmFrZS10aG91Z2h0LXNpZ25hdHVyZQ==';
+/** Models the fake knows; others get 404. */
+export const FAKE_MODELS: readonly string[] = ['gemini-2.5-flash', 'gemini-2.5-pro', 'gemini-embedding-001'];
+
+export const DEFAULT_STREAM_CHUNKS = 3;
+export const DEFAULT_EMBEDDING_DIMENSIONS = 4;
+
+/**
+ * The embedding of the `index`-th input. Every value is exactly representable as float32, so a base64 float32
+ * round trip must reproduce these numbers exactly.
+ */
+export function fakeEmbeddingValues(index: number, dimensions: number = DEFAULT_EMBEDDING_DIMENSIONS): number[] {
+  const base = [(index + 1) * 0.5, -0.25, 0.125, -(index + 1)];
+  return Array.from({ length: dimensions }, (_, j) => base[j] ?? j / 8);
+}
+
+/** Splits {@link FAKE_REPLY_TEXT} into `n` pieces (some empty when n exceeds its length). */
+export function fakeReplyPieces(n: number): string[] {
+  const text = FAKE_REPLY_TEXT;
+  return Array.from({ length: n }, (_, i) =>
+    text.slice(Math.floor((i * text.length) / n), Math.floor(((i + 1) * text.length) / n)),
+  );
+}

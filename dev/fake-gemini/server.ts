@@ -1,0 +1,171 @@
+/**
+ * The fake's HTTP server: records every call, answers it by its key's behaviour (an error, a redirect, silence or a
+ * quota refusal), and hands the rest to the OpenAI-compatible or the native surface.
+ *
+ * @module
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { FakeBehaviour } from './behaviours';
+import { apiKeyOf, headerRecord, parseJsonObject, type FakeGeminiCall, type Settings, type Surface } from './call';
+import { admissionError, FAKE_RETRY_DELAY, googleError, UNREGISTERED_CALLER } from './google-errors';
+import { handleNative } from './native';
+import { handleOpenAI } from './openai';
+import type { Admission } from './rate-limit';
+import { DEFAULT_STREAM_CHUNKS } from './replies';
+import { notFound, sendError, sendJson, sendRedirect } from './respond';
+
+export interface FakeGeminiOptions {
+  /** TCP port; 0 picks a free one. @default 0 */
+  port?: number;
+  /** content chunks per streamed reply (before the finish chunk). @default 3 */
+  streamChunks?: number;
+  /** delay before each streamed chunk, in milliseconds. @default 0 */
+  chunkDelayMs?: number;
+  /** where the `redirect` behaviour points (the request's path and query are appended). @default 'https://redirect.invalid' */
+  redirectTo?: string;
+  /** the status the `redirect` behaviour answers. @default 302 */
+  redirectStatus?: 301 | 302 | 303 | 307 | 308;
+  /** `RetryInfo.retryDelay` of the `quota-minute` behaviour. @default {@link FAKE_RETRY_DELAY} */
+  retryDelay?: string;
+  /**
+   * Asked once per call that its key's behaviour would serve; a refusal is answered as Google's per-minute quota 429
+   * (e.g. a `WindowedRateLimit` of `dev/fake-gemini/rate-limit.ts`, for the capacity benchmark).
+   * @default - every call is admitted
+   */
+  admission?: Admission;
+}
+
+export interface FakeGemini {
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  readonly calls: FakeGeminiCall[];
+  setKeyBehaviour(key: string, b: FakeBehaviour | undefined): void;
+  setDefaultBehaviour(b: FakeBehaviour): void;
+  configure(o: Partial<FakeGeminiOptions>): void;
+  /** clears calls, per-key behaviours, the default behaviour and stream and redirect settings */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+/** What the running fake has been told, read afresh by every call. */
+interface FakeState {
+  settings: Settings;
+  defaultBehaviour: FakeBehaviour;
+  readonly behaviours: Map<string, FakeBehaviour>;
+  readonly calls: FakeGeminiCall[];
+  readonly admission: Admission | undefined;
+}
+
+/** `next` over `current`, field by field. */
+function mergeSettings(current: Settings, next: Partial<FakeGeminiOptions>): Settings {
+  return {
+    streamChunks: next.streamChunks ?? current.streamChunks,
+    chunkDelayMs: next.chunkDelayMs ?? current.chunkDelayMs,
+    redirectTo: next.redirectTo ?? current.redirectTo,
+    redirectStatus: next.redirectStatus ?? current.redirectStatus,
+    retryDelay: next.retryDelay ?? current.retryDelay,
+  };
+}
+
+function recordCall(req: IncomingMessage, body: string, apiKey: string | undefined): FakeGeminiCall {
+  const rawUrl = req.url ?? '/';
+  const queryAt = rawUrl.indexOf('?');
+  return {
+    method: req.method ?? '',
+    path: queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt),
+    search: queryAt === -1 ? '' : rawUrl.slice(queryAt),
+    headers: headerRecord(req),
+    apiKey,
+    body,
+  };
+}
+
+async function handleCall(state: FakeState, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const body = Buffer.concat(chunks).toString('utf8');
+  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+  const apiKey = apiKeyOf(req, url);
+  state.calls.push(recordCall(req, body, apiKey));
+  const surface: Surface = url.pathname.startsWith('/v1beta/openai/') ? 'openai' : 'native';
+  if (!apiKey) return sendError(res, surface, UNREGISTERED_CALLER);
+  const { settings } = state;
+  const behaviour = state.behaviours.get(apiKey) ?? state.defaultBehaviour;
+  if (behaviour === 'hang') return; // never answers; close() tears the socket down
+  if (behaviour === 'redirect') return sendRedirect(res, settings, req.url ?? '/');
+  const model = /models\/([^/:]+)/.exec(url.pathname)?.[1] ?? parseJsonObject(body)?.model;
+  const err = googleError(behaviour, {
+    surface,
+    method: req.method ?? '',
+    model: typeof model === 'string' ? model : 'gemini-2.5-flash',
+    apiKey,
+    body,
+    retryDelay: settings.retryDelay,
+  });
+  if (err) return sendError(res, surface, err);
+  const refused = admissionError(state.admission, apiKey, model);
+  if (refused) return sendError(res, surface, refused);
+
+  const ctx = { req, res, url, body, behaviour, settings };
+  if (surface === 'openai') return handleOpenAI(ctx, url.pathname.slice('/v1beta/openai/'.length));
+  if (url.pathname.startsWith('/v1beta/')) return handleNative(ctx, url.pathname.slice('/v1beta/'.length));
+  return notFound(res, 'native', `Unknown path ${url.pathname}`);
+}
+
+/** Starts the fake on 127.0.0.1. */
+export async function startFakeGemini(o: FakeGeminiOptions = {}): Promise<FakeGemini> {
+  const initial: Settings = {
+    streamChunks: o.streamChunks ?? DEFAULT_STREAM_CHUNKS,
+    chunkDelayMs: o.chunkDelayMs ?? 0,
+    redirectTo: o.redirectTo ?? 'https://redirect.invalid',
+    redirectStatus: o.redirectStatus ?? 302,
+    retryDelay: o.retryDelay ?? FAKE_RETRY_DELAY,
+  };
+  const state: FakeState = {
+    settings: { ...initial },
+    defaultBehaviour: 'ok',
+    behaviours: new Map(),
+    calls: [],
+    admission: o.admission,
+  };
+  const server = createServer((req, res) => {
+    handleCall(state, req, res).catch((e: unknown) => {
+      if (!res.headersSent) sendJson(res, 500, { error: { code: 500, message: String(e), status: 'INTERNAL' } });
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    calls: state.calls,
+    setKeyBehaviour(key, b) {
+      if (b === undefined) state.behaviours.delete(key);
+      else state.behaviours.set(key, b);
+    },
+    setDefaultBehaviour(b) {
+      state.defaultBehaviour = b;
+    },
+    configure(next) {
+      state.settings = mergeSettings(state.settings, next);
+    },
+    reset() {
+      state.calls.length = 0;
+      state.behaviours.clear();
+      state.defaultBehaviour = 'ok';
+      state.settings = { ...initial };
+    },
+    close() {
+      return new Promise<void>((resolve, reject) => {
+        server.close((e) => (e ? reject(e) : resolve()));
+        // hung requests and keep-alive sockets would otherwise keep close() waiting forever
+        server.closeAllConnections();
+      });
+    },
+  };
+}
