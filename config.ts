@@ -15,6 +15,9 @@ import {
   MAX_MAX_WAIT_MS,
   MAX_SHARD_ATTEMPTS,
   MAX_SHARD_TIMEOUT_MS,
+  MAX_UPSTREAM_TIMEOUT_MS,
+  MIN_SHARD_TIMEOUT_MS,
+  MIN_UPSTREAM_TIMEOUT_MS,
   PLAN_LIMITS,
   WORKERS_PLANS,
   maxKeysPerWorker,
@@ -163,12 +166,14 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
   ]);
 
   const upstreamTimeoutMs =
-    upstreamTimeout === undefined ? undefined : integer('UPSTREAM_TIMEOUT_MS', upstreamTimeout, 1_000, 600_000);
+    upstreamTimeout === undefined
+      ? undefined
+      : integer('UPSTREAM_TIMEOUT_MS', upstreamTimeout, MIN_UPSTREAM_TIMEOUT_MS, MAX_UPSTREAM_TIMEOUT_MS);
   const maxWaitMs = rawMaxWait === undefined ? undefined : integer('MAX_WAIT_MS', rawMaxWait, 0, MAX_MAX_WAIT_MS);
   const shardTimeoutMs =
     rawShardTimeout === undefined
       ? undefined
-      : integer('SHARD_TIMEOUT_MS', rawShardTimeout, 1_000, MAX_SHARD_TIMEOUT_MS);
+      : integer('SHARD_TIMEOUT_MS', rawShardTimeout, MIN_SHARD_TIMEOUT_MS, MAX_SHARD_TIMEOUT_MS);
   // a shard may wait MAX_WAIT_MS for a key and then UPSTREAM_TIMEOUT_MS for Gemini; at or below that sum the
   // orchestrator's generic 504 always wins the race and hides the shard's own 504 (which says Gemini was slow), so
   // the combination is rejected here rather than silently misbehaving in production.

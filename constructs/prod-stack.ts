@@ -3,8 +3,9 @@ import type { WorkerBundles } from '../scripts/build-workers';
 import { GatewayStack, type GatewayStackProps } from './gateway-stack';
 import { PLAN_LIMITS, maxKeysPerWorker } from './limits';
 import { orchestratorScriptName, shardCount, shardScriptName } from './names';
-import { DEFAULT_SHARD_TIMEOUT_MS, Orchestrator } from './orchestrator';
-import { DEFAULT_MAX_WAIT_MS, DEFAULT_UPSTREAM_TIMEOUT_MS, SrcWorkerShard } from './src-worker-shard';
+import { DEFAULT_MAX_WAIT_MS, DEFAULT_SHARD_TIMEOUT_MS, DEFAULT_UPSTREAM_TIMEOUT_MS } from '../workers/shared/contract';
+import { Orchestrator } from './orchestrator';
+import { SrcWorkerShard } from './src-worker-shard';
 import * as rules from './validate';
 
 export const DEFAULT_KEYS_PER_SHARD = 8;

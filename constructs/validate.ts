@@ -5,13 +5,8 @@
  * are skipped because their value is only known to Terraform.
  */
 import { Token } from 'cdktf';
-import {
-  PLAN_LIMITS,
-  SCRIPT_NAME_MAX_LENGTH,
-  SCRIPT_NAME_PATTERN,
-  SRC_WORKER_FIXED_ENV_VARS,
-  type WorkersPlan,
-} from './limits';
+import { SRC_WORKER_FIXED_BINDINGS } from '../workers/shared/contract';
+import { PLAN_LIMITS, SCRIPT_NAME_MAX_LENGTH, SCRIPT_NAME_PATTERN, type WorkersPlan } from './limits';
 
 /** A failed check's message, or undefined when the value is fine. */
 export type RuleResult = string | undefined;
@@ -115,6 +110,6 @@ export function utcToday(): string {
 export function envVarLimitReason(plan: WorkersPlan): string {
   return (
     `the ${plan} Workers plan allows ${PLAN_LIMITS[plan].envVarsPerWorker} environment variables per worker, ` +
-    `${SRC_WORKER_FIXED_ENV_VARS.length} of them taken by ${SRC_WORKER_FIXED_ENV_VARS.join(', ')}`
+    `${SRC_WORKER_FIXED_BINDINGS.length} of them taken by ${SRC_WORKER_FIXED_BINDINGS.join(', ')}`
   );
 }

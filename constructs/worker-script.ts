@@ -8,9 +8,6 @@ import { WorkersScript, type WorkersScriptBindings } from '@cdktf/provider-cloud
 import { WorkersScriptSubdomain } from '@cdktf/provider-cloudflare/lib/workers-script-subdomain';
 import type { WorkerBundle } from '../scripts/build-workers';
 
-/** Recent enough for current runtime APIs, and within what the pinned miniflare/workerd supports locally. */
-export const DEFAULT_COMPATIBILITY_DATE = '2026-04-20';
-
 /**
  * Every request is logged by default: this gateway's value is explaining failures (which key, which status), one
  * failed request must be findable, and a small gateway stays well inside the included Workers Logs volume. Lower it

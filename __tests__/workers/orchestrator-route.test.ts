@@ -1,7 +1,4 @@
 import {
-  DEFAULT_SHARD_ATTEMPTS,
-  DEFAULT_SHARD_TIMEOUT_MS,
-  MAX_SHARD_ATTEMPTS,
   discoverBackends,
   parseShardAttempts,
   parseShardTimeoutMs,
@@ -9,6 +6,7 @@ import {
   type Backend,
   type BoundBackend,
 } from '../../workers/orchestrator/backends';
+import { DEFAULT_SHARD_ATTEMPTS, DEFAULT_SHARD_TIMEOUT_MS, MAX_SHARD_ATTEMPTS } from '../../workers/shared/contract';
 import { pickWeighted, shardOrder, shardShares } from '../../workers/orchestrator/pick';
 import { routeRequest, type RouteDeps } from '../../workers/orchestrator/route';
 import { readConfig } from '../../workers/src/config';

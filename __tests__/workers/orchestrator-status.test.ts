@@ -3,7 +3,8 @@
  * answer under its index with its keys' global numbers, failures marked, no randomness and no retry; timers are the
  * harness's, fired by hand.
  */
-import { DEFAULT_SHARD_ATTEMPTS, type Backend, type BoundBackend } from '../../workers/orchestrator/backends';
+import type { Backend, BoundBackend } from '../../workers/orchestrator/backends';
+import { DEFAULT_SHARD_ATTEMPTS } from '../../workers/shared/contract';
 import { routeRequest, type RouteDeps } from '../../workers/orchestrator/route';
 import {
   MAX_STATUS_SHARDS,
