@@ -4,7 +4,7 @@
 import { App } from 'cdktf';
 import { configNotices, loadConfig } from './config';
 import { PreviewStack, ProdStack, ValidationError, type GatewayStackProps } from './constructs';
-import { buildWorkerBundles } from './scripts/build-workers';
+import { buildWorkerBundles } from './bundler/worker-bundles';
 
 function main(): void {
   const config = loadConfig(process.env);

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { bundleWorker, type WorkerName } from '../scripts/build-workers';
+import { bundleWorker, type WorkerName } from '../bundler/worker-bundles';
 import { DEFAULT_COMPATIBILITY_DATE } from '../workers/shared/contract';
 import { fmt, printTable, runBenchmark, summarize } from './stats';
 

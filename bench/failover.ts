@@ -5,7 +5,7 @@
  */
 import { Miniflare } from 'miniflare';
 import { Agent } from 'node:http';
-import { bundleWorker } from '../scripts/build-workers';
+import { bundleWorker } from '../bundler/worker-bundles';
 import { startFakeGemini, type FakeGemini } from '../dev/fake-gemini';
 import { DEFAULT_COMPATIBILITY_DATE } from '../workers/shared/contract';
 import { fmt, printTable, runBenchmark, summarize } from './stats';

@@ -7,7 +7,7 @@
 import { Miniflare } from 'miniflare';
 import { readdirSync, readFileSync } from 'node:fs';
 import { Agent } from 'node:http';
-import { bundleWorker } from '../scripts/build-workers';
+import { bundleWorker } from '../bundler/worker-bundles';
 import { startFakeGemini } from '../dev/fake-gemini';
 import { DEFAULT_COMPATIBILITY_DATE } from '../workers/shared/contract';
 import { fmt, printTable, runBenchmark } from './stats';

@@ -4,6 +4,7 @@ export type { SrcWorkerShardProps } from './src-worker-shard';
 export { Orchestrator } from './orchestrator';
 export type { OrchestratorProps, IWorkerScriptRef } from './orchestrator';
 export { DEFAULT_LOG_SAMPLING_RATE } from './worker-script';
+export type { WorkerBundle, WorkerBundles } from './worker-bundle';
 // binding names, defaults and bounds the workers share, from the one contract both sides import
 export {
   CLIENT_TOKENS_BINDING,

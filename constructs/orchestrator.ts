@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import type { WorkersScriptBindings } from '@cdktf/provider-cloudflare/lib/workers-script';
-import type { WorkerBundle } from '../scripts/build-workers';
+import type { WorkerBundle } from './worker-bundle';
 import {
   DEFAULT_COMPATIBILITY_DATE,
   DEFAULT_SHARD_ATTEMPTS,

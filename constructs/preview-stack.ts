@@ -1,6 +1,6 @@
 import { TerraformOutput } from 'cdktf';
 import type { Construct } from 'constructs';
-import type { WorkerBundle } from '../scripts/build-workers';
+import type { WorkerBundle } from './worker-bundle';
 import { GatewayStack, type GatewayStackProps } from './gateway-stack';
 import { previewBoundKeyCount } from './limits';
 import { previewScriptName } from './names';

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import type { WorkerBundles } from '../scripts/build-workers';
+import type { WorkerBundles } from './worker-bundle';
 import { GatewayStack, type GatewayStackProps } from './gateway-stack';
 import { PLAN_LIMITS, maxKeysPerWorker } from './limits';
 import { orchestratorScriptName, shardCount, shardScriptName } from './names';
@@ -12,7 +12,7 @@ export const DEFAULT_KEYS_PER_SHARD = 8;
 
 export interface ProdStackProps extends GatewayStackProps {
   /** The bundled workers (`buildWorkerBundles()`). */
-  readonly bundles: Pick<WorkerBundles, 'src' | 'orchestrator'>;
+  readonly bundles: WorkerBundles;
 
   /**
    * Keys per src worker; the last shard holds the remainder.

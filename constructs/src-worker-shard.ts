@@ -1,7 +1,7 @@
 import { Token, ref, type TerraformVariable } from 'cdktf';
 import { Construct } from 'constructs';
 import type { WorkersScriptBindings } from '@cdktf/provider-cloudflare/lib/workers-script';
-import type { WorkerBundle } from '../scripts/build-workers';
+import type { WorkerBundle } from './worker-bundle';
 import {
   CLIENT_TOKENS_BINDING,
   DEFAULT_COMPATIBILITY_DATE,

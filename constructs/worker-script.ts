@@ -6,7 +6,7 @@ import { AssetType, TerraformAsset, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { WorkersScript, type WorkersScriptBindings } from '@cdktf/provider-cloudflare/lib/workers-script';
 import { WorkersScriptSubdomain } from '@cdktf/provider-cloudflare/lib/workers-script-subdomain';
-import type { WorkerBundle } from '../scripts/build-workers';
+import type { WorkerBundle } from './worker-bundle';
 
 /**
  * Every request is logged by default: this gateway's value is explaining failures (which key, which status), one

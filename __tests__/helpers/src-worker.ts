@@ -6,7 +6,7 @@
  */
 import { Miniflare } from 'miniflare';
 import { startFakeGemini, type FakeGemini } from '../../dev/fake-gemini';
-import { bundleWorker } from '../../scripts/build-workers';
+import { bundleWorker } from '../../bundler/worker-bundles';
 import { DEFAULT_COMPATIBILITY_DATE } from '../../workers/shared/contract';
 
 export interface SrcWorkerOptions {

@@ -5,7 +5,7 @@
  */
 import { Miniflare } from 'miniflare';
 import { connect } from 'node:net';
-import { bundleWorker } from '../../scripts/build-workers';
+import { bundleWorker } from '../../bundler/worker-bundles';
 import { DEFAULT_COMPATIBILITY_DATE, POOL_EXHAUSTED, POOL_HEADER } from '../../workers/shared/contract';
 import { defined } from '../helpers/guards';
 
