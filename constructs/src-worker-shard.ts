@@ -18,7 +18,7 @@ import {
   keyBindingName,
 } from '../workers/shared/contract';
 import { clientTokensBindingText } from './client-tokens';
-import { WORKERS_PLANS, maxKeysPerWorker, type WorkersPlan } from './limits';
+import { WORKERS_PLANS, type WorkersPlan } from './limits';
 import * as rules from './validate';
 import { DEFAULT_LOG_SAMPLING_RATE, createWorkerScript, type WorkerScriptResources } from './worker-script';
 
@@ -147,7 +147,7 @@ export class SrcWorkerShard extends Construct {
       rules.nonEmpty('accountId', props.accountId),
       rules.sha256Hex('bundle.sha256', props.bundle.sha256),
       rules.integerInRange('firstKeyIndex', props.firstKeyIndex, 0, Number.MAX_SAFE_INTEGER),
-      rules.integerInRange('keyCount', props.keyCount, 1, maxKeysPerWorker(plan), rules.envVarLimitReason(plan)),
+      rules.keysPerWorker('keyCount', props.keyCount, plan),
       rules.httpsBaseUrl('geminiBaseUrl', geminiBaseUrl),
       rules.integerInRange('upstreamTimeoutMs', upstreamTimeoutMs, MIN_UPSTREAM_TIMEOUT_MS, MAX_UPSTREAM_TIMEOUT_MS),
       rules.integerInRange('maxWaitMs', maxWaitMs, 0, MAX_MAX_WAIT_MS),
