@@ -85,7 +85,8 @@ export const CONFIG_VARIABLES = [
   'SMART_PLACEMENT',
 ] as const;
 
-type Env = Readonly<Record<string, string | undefined>>;
+/** The environment variables as `process.env` holds them. */
+type ProcessEnv = Readonly<Record<string, string | undefined>>;
 
 /**
  * Parses and validates the configuration.
@@ -94,7 +95,7 @@ type Env = Readonly<Record<string, string | undefined>>;
  * @param cwd - base for a relative `STATE_DIR`, so the local state path is absolute in the synthesized JSON
  * @throws Error naming the variable, the allowed values and the value received
  */
-export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
+export function loadConfig(env: ProcessEnv, cwd: string = process.cwd()): AppConfig {
   // CI systems often set a variable to "" to mean unset.
   const get = (name: (typeof CONFIG_VARIABLES)[number]): string | undefined => {
     const value = env[name]?.trim();

@@ -9,7 +9,7 @@ import {
 import { DEFAULT_SHARD_ATTEMPTS, DEFAULT_SHARD_TIMEOUT_MS, MAX_SHARD_ATTEMPTS } from '../../workers/shared/contract';
 import { pickWeighted, shardOrder, shardShares } from '../../workers/orchestrator/pick';
 import { routeRequest, type RouteDeps } from '../../workers/orchestrator/route';
-import { readConfig } from '../../workers/src/config';
+import { readConfig } from '../../workers/src/bindings';
 import { POOL_EXHAUSTED, POOL_HEADER } from '../../workers/shared/pool-refusal';
 import { requestIdOf } from '../../workers/shared/request-id';
 import { defined, tally } from '../helpers/guards';

@@ -24,7 +24,7 @@ import {
   backendBindingName,
   keyBindingName,
 } from '../../workers/shared/contract';
-import { readConfig } from '../../workers/src/config';
+import { readConfig } from '../../workers/src/bindings';
 import { fixtureBundles } from '../fixtures/bundles';
 import { LOCAL_STATE, scriptsByName, synthJson, type Binding, type ScriptJson } from '../fixtures/synth';
 import { defined } from '../helpers/guards';

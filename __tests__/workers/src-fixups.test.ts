@@ -9,8 +9,8 @@ import {
   StreamEndedMidEvent,
   toOpenAIError,
 } from '../../workers/src/fixups';
-import { readConfig, type SrcEnv } from '../../workers/src/config';
-import { preflightHeaders } from '../../workers/src/cors';
+import { readConfig, type SrcEnv } from '../../workers/src/bindings';
+import { preflightHeaders } from '../../workers/src/preflight';
 import { requestIdOf } from '../../workers/shared/request-id';
 import { defined } from '../helpers/guards';
 

@@ -15,7 +15,7 @@ import { routeRequest } from './route';
  * (deadline in ms for a shard's response headers) and `SHARD_KEY_COUNTS` (key count of each shard, "8,8,4", entry n
  * for `BACKEND_SERVICE_<n>`; absent means uniform weights, logged).
  */
-export type Env = TextBindings<OrchestratorSettingName> & { readonly [K in BackendBindingName]: Fetcher };
+export type OrchestratorEnv = TextBindings<OrchestratorSettingName> & { readonly [K in BackendBindingName]: Fetcher };
 
 export default {
   fetch(request, env) {
@@ -34,4 +34,4 @@ export default {
     });
   },
   // `satisfies` keeps the handler type-checked while leaving `fetch` callable with plain arguments.
-} satisfies ExportedHandler<Env>;
+} satisfies ExportedHandler<OrchestratorEnv>;
