@@ -2,8 +2,9 @@
  * The app's configuration, read from the environment in this one module and nowhere else.
  *
  * Secret values are never read here: API keys, the password and the client tokens reach Terraform only through
- * `TF_VAR_api_keys`, `TF_VAR_pass` and `TF_VAR_client_tokens` at plan/apply time. Every bad value fails synth with a message naming the variable, the allowed
- * values and the value received.
+ * `TF_VAR_api_keys`, `TF_VAR_pass` and `TF_VAR_client_tokens` at plan/apply time. Every bad value fails synth with a
+ * message naming the variable, the allowed values and the value received; the rules are the constructs' own
+ * (`constructs/validate.ts`), named here for the variables, so a value synth accepts is one the constructs accept.
  */
 import { resolve } from 'node:path';
 import {
@@ -15,7 +16,9 @@ import {
   MAX_MAX_WAIT_MS,
   MAX_SHARD_ATTEMPTS,
   MAX_SHARD_TIMEOUT_MS,
-  PLAN_LIMITS,
+  MAX_UPSTREAM_TIMEOUT_MS,
+  MIN_SHARD_TIMEOUT_MS,
+  MIN_UPSTREAM_TIMEOUT_MS,
   WORKERS_PLANS,
   maxKeysPerWorker,
   orchestratorScriptName,
@@ -23,6 +26,9 @@ import {
   previewScriptName,
   shardCount,
   shardScriptName,
+  type GatewayStackProps,
+  type PreviewStackProps,
+  type ProdStackProps,
   type StateConfig,
   type WorkersPlan,
 } from './constructs';
@@ -34,27 +40,24 @@ export const DEFAULT_STATE_KEY_PREFIX = 'zen-ai-router';
 export const DEFAULT_STATE_REGION = 'auto';
 export const DEFAULT_STATE_DIR = 'terraform-state';
 
+/** What both stacks are built from, with the plan and the name prefix always chosen. */
+export type StackSettings = GatewayStackProps & Required<Pick<GatewayStackProps, 'workersPlan' | 'namePrefix'>>;
+
+/** What only the prod stack takes, besides the bundles. */
+export type ProdSettings = Required<Pick<ProdStackProps, 'keysPerShard'>> &
+  Pick<ProdStackProps, 'shardAttempts' | 'shardTimeoutMs'>;
+
+/** What only a preview stack takes, besides the bundle. */
+export type PreviewSettings = Pick<PreviewStackProps, 'prNumber' | 'keyLimit'>;
+
+/** The configuration, shaped as the stacks' props so main.ts passes each part through as it is. */
 export interface AppConfig {
-  readonly keyCount: number;
+  readonly stack: StackSettings;
+  readonly prod: ProdSettings;
+  /** the preview stack to synthesize beside prod; undefined when PR_NUMBER is unset */
+  readonly preview: PreviewSettings | undefined;
   /** true when KEY_COUNT was unset and {@link DEMO_KEY_COUNT} is used; main.ts prints a notice. */
   readonly keyCountIsDemo: boolean;
-  readonly keysPerShard: number;
-  readonly prNumber: number | undefined;
-  /** PREVIEW_KEY_LIMIT: most keys the preview worker binds */
-  readonly previewKeyLimit: number | undefined;
-  readonly accountId: string | undefined;
-  readonly workersPlan: WorkersPlan;
-  readonly namePrefix: string;
-  readonly state: StateConfig;
-  readonly geminiBaseUrl: string | undefined;
-  readonly upstreamTimeoutMs: number | undefined;
-  readonly maxWaitMs: number | undefined;
-  readonly shardAttempts: number | undefined;
-  readonly shardTimeoutMs: number | undefined;
-  readonly logSamplingRate: number | undefined;
-  readonly compatibilityDate: string | undefined;
-  readonly workersDevSubdomain: string | undefined;
-  readonly smartPlacement: boolean | undefined;
 }
 
 /** Every variable {@link loadConfig} reads, for documentation and for tests that start from a clean env. */
@@ -82,7 +85,8 @@ export const CONFIG_VARIABLES = [
   'SMART_PLACEMENT',
 ] as const;
 
-type Env = Readonly<Record<string, string | undefined>>;
+/** The environment variables as `process.env` holds them. */
+type ProcessEnv = Readonly<Record<string, string | undefined>>;
 
 /**
  * Parses and validates the configuration.
@@ -91,47 +95,54 @@ type Env = Readonly<Record<string, string | undefined>>;
  * @param cwd - base for a relative `STATE_DIR`, so the local state path is absolute in the synthesized JSON
  * @throws Error naming the variable, the allowed values and the value received
  */
-export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
+export function loadConfig(env: ProcessEnv, cwd: string = process.cwd()): AppConfig {
   // CI systems often set a variable to "" to mean unset.
   const get = (name: (typeof CONFIG_VARIABLES)[number]): string | undefined => {
     const value = env[name]?.trim();
     return value === '' ? undefined : value;
   };
+  /** The variable's value as a number, once `rule` (named for the variable) accepts its text; undefined when unset. */
+  const numberFrom = (
+    name: (typeof CONFIG_VARIABLES)[number],
+    rule: (field: string, raw: string) => rules.RuleResult,
+  ): number | undefined => {
+    const raw = get(name);
+    if (raw === undefined) return undefined;
+    rules.assertValid([rule(name, raw)]);
+    return Number(raw);
+  };
+  const inRange = (min: number, max: number) => (field: string, raw: string) =>
+    rules.integerInRange(field, raw, min, max);
 
   const rawPlan = get('WORKERS_PLAN') ?? 'free';
   rules.assertValid([rules.oneOf('WORKERS_PLAN', rawPlan, WORKERS_PLANS as readonly string[])]);
   const workersPlan = rawPlan as WorkersPlan;
-  const limits = PLAN_LIMITS[workersPlan];
+  const planHint = workersPlan === 'free' ? ', or set WORKERS_PLAN=paid' : '';
 
-  const rawKeyCount = get('KEY_COUNT');
-  const keyCount = rawKeyCount === undefined ? DEMO_KEY_COUNT : positiveInteger('KEY_COUNT', rawKeyCount);
-  const rawKeysPerShard = get('KEYS_PER_SHARD');
-  const keysPerShard =
-    rawKeysPerShard === undefined ? DEFAULT_KEYS_PER_SHARD : positiveInteger('KEYS_PER_SHARD', rawKeysPerShard);
-  const rawPr = get('PR_NUMBER');
-  const prNumber = rawPr === undefined ? undefined : positiveInteger('PR_NUMBER', rawPr);
-  const rawPreviewKeyLimit = get('PREVIEW_KEY_LIMIT');
-  const previewKeyLimit =
-    rawPreviewKeyLimit === undefined ? undefined : positiveInteger('PREVIEW_KEY_LIMIT', rawPreviewKeyLimit);
+  const givenKeyCount = numberFrom('KEY_COUNT', rules.positiveInteger);
+  const keyCount = givenKeyCount ?? DEMO_KEY_COUNT;
+  const keysPerShard = numberFrom('KEYS_PER_SHARD', rules.positiveInteger) ?? DEFAULT_KEYS_PER_SHARD;
+  const prNumber = numberFrom('PR_NUMBER', rules.positiveInteger);
+  const previewKeyLimit = numberFrom('PREVIEW_KEY_LIMIT', rules.positiveInteger);
   const namePrefix = get('WORKER_NAME_PREFIX') ?? DEFAULT_NAME_PREFIX;
 
-  const maxKeys = maxKeysPerWorker(workersPlan);
-  const shards = shardCount(keyCount, keysPerShard);
-  const workers = shards + 1 + (prNumber === undefined ? 0 : 1);
-  const planHint = workersPlan === 'free' ? ', or set WORKERS_PLAN=paid' : '';
   rules.assertValid([
-    keysPerShard <= maxKeys
-      ? undefined
-      : `KEYS_PER_SHARD must be an integer from 1 to ${maxKeys} (${rules.envVarLimitReason(workersPlan)})${planHint}, got "${rawKeysPerShard}"`,
-    workers <= limits.workersPerAccount
-      ? undefined
-      : `KEY_COUNT and KEYS_PER_SHARD must need at most ${limits.workersPerAccount} workers (the ${workersPlan} Workers ` +
-        `plan's limit per account; raise KEYS_PER_SHARD or lower KEY_COUNT${planHint}), got KEY_COUNT=${keyCount} and ` +
-        `KEYS_PER_SHARD=${keysPerShard}: ${shards} shards + the orchestrator${prNumber === undefined ? '' : ' + the preview'} = ${workers} workers`,
+    rules.keysPerWorker('KEYS_PER_SHARD', get('KEYS_PER_SHARD') ?? keysPerShard, workersPlan, planHint),
+    rules.workersPerAccount(
+      { keyCount: 'KEY_COUNT', keysPerShard: 'KEYS_PER_SHARD' },
+      keyCount,
+      keysPerShard,
+      workersPlan,
+      prNumber !== undefined,
+      planHint,
+    ),
   ]);
   // the longest names are the highest shard index and the preview, so checking those covers every worker.
   rules.assertValid([
-    rules.scriptName('WORKER_NAME_PREFIX (in the last shard name)', shardScriptName(namePrefix, shards - 1)),
+    rules.scriptName(
+      'WORKER_NAME_PREFIX (in the last shard name)',
+      shardScriptName(namePrefix, shardCount(keyCount, keysPerShard) - 1),
+    ),
     rules.scriptName('WORKER_NAME_PREFIX (in the orchestrator name)', orchestratorScriptName(namePrefix)),
     prNumber === undefined
       ? undefined
@@ -149,11 +160,6 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
   ]);
 
   const geminiBaseUrl = get('GEMINI_BASE_URL');
-  const upstreamTimeout = get('UPSTREAM_TIMEOUT_MS');
-  const rawMaxWait = get('MAX_WAIT_MS');
-  const shardAttempts = get('SHARD_ATTEMPTS');
-  const rawShardTimeout = get('SHARD_TIMEOUT_MS');
-  const logSamplingRate = get('LOG_SAMPLING_RATE');
   const compatibilityDate = get('COMPATIBILITY_DATE');
   const workersDevSubdomain = get('WORKERS_DEV_SUBDOMAIN');
   rules.assertValid([
@@ -162,47 +168,47 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
     workersDevSubdomain === undefined ? undefined : rules.dnsLabel('WORKERS_DEV_SUBDOMAIN', workersDevSubdomain),
   ]);
 
-  const upstreamTimeoutMs =
-    upstreamTimeout === undefined ? undefined : integer('UPSTREAM_TIMEOUT_MS', upstreamTimeout, 1_000, 600_000);
-  const maxWaitMs = rawMaxWait === undefined ? undefined : integer('MAX_WAIT_MS', rawMaxWait, 0, MAX_MAX_WAIT_MS);
-  const shardTimeoutMs =
-    rawShardTimeout === undefined
-      ? undefined
-      : integer('SHARD_TIMEOUT_MS', rawShardTimeout, 1_000, MAX_SHARD_TIMEOUT_MS);
-  // a shard may wait MAX_WAIT_MS for a key and then UPSTREAM_TIMEOUT_MS for Gemini; at or below that sum the
-  // orchestrator's generic 504 always wins the race and hides the shard's own 504 (which says Gemini was slow), so
-  // the combination is rejected here rather than silently misbehaving in production.
-  const effectiveUpstream = upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
-  const effectiveWait = maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
-  const effectiveShard = shardTimeoutMs ?? DEFAULT_SHARD_TIMEOUT_MS;
+  const upstreamTimeoutMs = numberFrom(
+    'UPSTREAM_TIMEOUT_MS',
+    inRange(MIN_UPSTREAM_TIMEOUT_MS, MAX_UPSTREAM_TIMEOUT_MS),
+  );
+  const maxWaitMs = numberFrom('MAX_WAIT_MS', inRange(0, MAX_MAX_WAIT_MS));
+  const shardTimeoutMs = numberFrom('SHARD_TIMEOUT_MS', inRange(MIN_SHARD_TIMEOUT_MS, MAX_SHARD_TIMEOUT_MS));
+  // checked here as well as in ProdStack so the message names the variables, not the props.
   rules.assertValid([
-    effectiveShard > effectiveUpstream + effectiveWait
-      ? undefined
-      : `SHARD_TIMEOUT_MS must be greater than UPSTREAM_TIMEOUT_MS + MAX_WAIT_MS (${effectiveUpstream} + ${effectiveWait} = ` +
-        `${effectiveUpstream + effectiveWait}) so the shard's own answer (its 504 for a slow Gemini) arrives first, got ` +
-        (rawShardTimeout === undefined ? `${effectiveShard} (the default)` : rules.received(rawShardTimeout)),
+    rules.shardTimeoutOutlastsShard(
+      { shardTimeoutMs: 'SHARD_TIMEOUT_MS', upstreamTimeoutMs: 'UPSTREAM_TIMEOUT_MS', maxWaitMs: 'MAX_WAIT_MS' },
+      {
+        shardTimeoutMs: shardTimeoutMs ?? DEFAULT_SHARD_TIMEOUT_MS,
+        upstreamTimeoutMs: upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS,
+        maxWaitMs: maxWaitMs ?? DEFAULT_MAX_WAIT_MS,
+      },
+      get('SHARD_TIMEOUT_MS'),
+    ),
   ]);
 
+  const state = stateConfig(get, accountId, cwd);
+  const shardAttempts = numberFrom('SHARD_ATTEMPTS', inRange(1, MAX_SHARD_ATTEMPTS));
+  const logSamplingRate = numberFrom('LOG_SAMPLING_RATE', rules.samplingRate);
+  const smartPlacement = booleanFlag('SMART_PLACEMENT', get('SMART_PLACEMENT'));
   return {
-    keyCount,
-    keyCountIsDemo: rawKeyCount === undefined,
-    keysPerShard,
-    prNumber,
-    previewKeyLimit,
-    accountId,
-    workersPlan,
-    namePrefix,
-    state: stateConfig(get, accountId, cwd),
-    geminiBaseUrl,
-    upstreamTimeoutMs,
-    maxWaitMs,
-    shardAttempts:
-      shardAttempts === undefined ? undefined : integer('SHARD_ATTEMPTS', shardAttempts, 1, MAX_SHARD_ATTEMPTS),
-    shardTimeoutMs,
-    logSamplingRate: logSamplingRate === undefined ? undefined : samplingRate(logSamplingRate),
-    compatibilityDate,
-    workersDevSubdomain,
-    smartPlacement: booleanFlag('SMART_PLACEMENT', get('SMART_PLACEMENT')),
+    stack: {
+      keyCount,
+      state,
+      workersPlan,
+      namePrefix,
+      accountId,
+      geminiBaseUrl,
+      upstreamTimeoutMs,
+      maxWaitMs,
+      logSamplingRate,
+      compatibilityDate,
+      workersDevSubdomain,
+      smartPlacement,
+    },
+    prod: { keysPerShard, shardAttempts, shardTimeoutMs },
+    preview: prNumber === undefined ? undefined : { prNumber, keyLimit: previewKeyLimit },
+    keyCountIsDemo: givenKeyCount === undefined,
   };
 }
 
@@ -212,22 +218,24 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
  */
 export function configNotices(config: AppConfig): string[] {
   const notices: string[] = [];
+  const { keyCount, workersPlan } = config.stack;
   if (config.keyCountIsDemo) {
     notices.push(
       `KEY_COUNT is not set; synthesizing for ${DEMO_KEY_COUNT} demo keys. Set KEY_COUNT to the length of ` +
         'TF_VAR_api_keys before deploying, or the plan fails its api_keys validation.',
     );
   }
-  if (config.prNumber !== undefined) {
-    const bound = previewBoundKeyCount(config.keyCount, config.workersPlan, config.previewKeyLimit);
-    if (bound < config.keyCount) {
+  if (config.preview !== undefined) {
+    const { prNumber, keyLimit } = config.preview;
+    const bound = previewBoundKeyCount(keyCount, workersPlan, keyLimit);
+    if (bound < keyCount) {
       const why =
-        config.previewKeyLimit !== undefined && config.previewKeyLimit === bound
-          ? `PREVIEW_KEY_LIMIT=${config.previewKeyLimit}`
-          : `one worker on the ${config.workersPlan} Workers plan holds at most ${maxKeysPerWorker(config.workersPlan)} keys`;
+        keyLimit !== undefined && keyLimit === bound
+          ? `PREVIEW_KEY_LIMIT=${keyLimit}`
+          : `one worker on the ${workersPlan} Workers plan holds at most ${maxKeysPerWorker(workersPlan)} keys`;
       notices.push(
-        `the preview-${config.prNumber} worker holds the first ${bound} of the ${config.keyCount} keys (${why}); ` +
-          `TF_VAR_api_keys must still hold all ${config.keyCount}, and prod uses every key.`,
+        `the preview-${prNumber} worker holds the first ${bound} of the ${keyCount} keys (${why}); ` +
+          `TF_VAR_api_keys must still hold all ${keyCount}, and prod uses every key.`,
       );
     }
   }
@@ -278,28 +286,9 @@ function stateConfig(
   };
 }
 
-function positiveInteger(name: string, raw: string): number {
-  if (/^[1-9][0-9]*$/.test(raw) && Number.isSafeInteger(Number(raw))) return Number(raw);
-  throw new rules.ValidationError(`${name} must be a positive integer (1, 2, 3, ...), got ${rules.received(raw)}`);
-}
-
-function integer(name: string, raw: string, min: number, max: number): number {
-  const value = /^-?[0-9]+$/.test(raw) ? Number(raw) : Number.NaN;
-  if (Number.isSafeInteger(value) && value >= min && value <= max) return value;
-  throw new rules.ValidationError(`${name} must be an integer from ${min} to ${max}, got ${rules.received(raw)}`);
-}
-
 /** `true` or `false` only: a typo such as `yes` or `1` must not silently mean either. */
 function booleanFlag(name: string, raw: string | undefined): boolean | undefined {
   if (raw === undefined) return undefined;
   if (raw === 'true' || raw === 'false') return raw === 'true';
   throw new rules.ValidationError(`${name} must be true or false, got ${rules.received(raw)}`);
-}
-
-function samplingRate(raw: string): number {
-  const value = /^[0-9]*\.?[0-9]+$/.test(raw) ? Number(raw) : Number.NaN;
-  if (value > 0 && value <= 1) return value;
-  throw new rules.ValidationError(
-    `LOG_SAMPLING_RATE must be a number greater than 0 and at most 1 (e.g. 0.1 for 10%), got ${rules.received(raw)}`,
-  );
 }

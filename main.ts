@@ -3,8 +3,8 @@
  */
 import { App } from 'cdktf';
 import { configNotices, loadConfig } from './config';
-import { PreviewStack, ProdStack, ValidationError, type GatewayStackProps } from './constructs';
-import { buildWorkerBundles } from './scripts/build-workers';
+import { PreviewStack, ProdStack, ValidationError } from './constructs';
+import { buildWorkerBundles } from './bundler/worker-bundles';
 
 function main(): void {
   const config = loadConfig(process.env);
@@ -12,33 +12,12 @@ function main(): void {
 
   const bundles = buildWorkerBundles();
   const app = new App();
-  const shared: GatewayStackProps = {
-    keyCount: config.keyCount,
-    state: config.state,
-    workersPlan: config.workersPlan,
-    namePrefix: config.namePrefix,
-    accountId: config.accountId,
-    geminiBaseUrl: config.geminiBaseUrl,
-    upstreamTimeoutMs: config.upstreamTimeoutMs,
-    maxWaitMs: config.maxWaitMs,
-    logSamplingRate: config.logSamplingRate,
-    compatibilityDate: config.compatibilityDate,
-    workersDevSubdomain: config.workersDevSubdomain,
-    smartPlacement: config.smartPlacement,
-  };
-  new ProdStack(app, 'prod', {
-    ...shared,
-    bundles,
-    keysPerShard: config.keysPerShard,
-    shardAttempts: config.shardAttempts,
-    shardTimeoutMs: config.shardTimeoutMs,
-  });
-  if (config.prNumber !== undefined) {
-    new PreviewStack(app, `preview-${config.prNumber}`, {
-      ...shared,
-      prNumber: config.prNumber,
+  new ProdStack(app, 'prod', { ...config.stack, ...config.prod, bundles });
+  if (config.preview !== undefined) {
+    new PreviewStack(app, `preview-${config.preview.prNumber}`, {
+      ...config.stack,
+      ...config.preview,
       bundle: bundles.src,
-      keyLimit: config.previewKeyLimit,
     });
   }
   app.synth();

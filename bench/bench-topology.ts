@@ -5,7 +5,7 @@
 import { Miniflare, type WorkerOptions } from 'miniflare';
 import { Agent, request } from 'node:http';
 import type { Readable } from 'node:stream';
-import { bundleWorker } from '../scripts/build-workers';
+import { bundleWorker } from '../bundler/worker-bundles';
 
 export const BENCH_PASS = 'bench-password';
 const COMPATIBILITY_DATE = '2026-04-20';

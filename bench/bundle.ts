@@ -13,11 +13,11 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { bundleWorker, type WorkerName } from '../scripts/build-workers';
+import { bundleWorker, type WorkerName } from '../bundler/worker-bundles';
+import { DEFAULT_COMPATIBILITY_DATE } from '../workers/shared/contract';
 import { fmt, printTable, runBenchmark, summarize } from './stats';
 
 const STARTS = Number(process.env.BENCH_STARTS ?? 7);
-const COMPATIBILITY_DATE = '2026-04-20';
 /** openai-gemini's translating worker bundled with esbuild --minify (figure given in issue 6). */
 const OPENAI_GEMINI = { minified: 11.3 * 1024, gzip: 4.6 * 1024 };
 const EMPTY_WORKER = 'export default { fetch() { return new Response("ok"); } };';
@@ -27,7 +27,7 @@ async function startupMs(script: string): Promise<number> {
   const mf = new Miniflare({
     modules: true,
     script,
-    compatibilityDate: COMPATIBILITY_DATE,
+    compatibilityDate: DEFAULT_COMPATIBILITY_DATE,
     bindings: { KEY1: 'bench-key', PASS: 'bench-pass', GEMINI_BASE_URL: 'http://127.0.0.1:9' },
     handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
       stdout.resume();

@@ -5,8 +5,9 @@
  */
 import { Miniflare } from 'miniflare';
 import { Agent } from 'node:http';
-import { bundleWorker } from '../scripts/build-workers';
+import { bundleWorker } from '../bundler/worker-bundles';
 import { startFakeGemini, type FakeGemini } from '../dev/fake-gemini';
+import { DEFAULT_COMPATIBILITY_DATE } from '../workers/shared/contract';
 import { fmt, printTable, runBenchmark, summarize } from './stats';
 import { BENCH_PASS, QUIET, timedRequest } from './bench-topology';
 
@@ -47,7 +48,7 @@ async function scenario(fake: FakeGemini, script: string, badKeys: number): Prom
     port: 0,
     modules: true,
     script,
-    compatibilityDate: '2026-04-20',
+    compatibilityDate: DEFAULT_COMPATIBILITY_DATE,
     bindings: {
       ...Object.fromEntries(keys.map((k, i) => [`KEY${i + 1}`, k])),
       PASS: BENCH_PASS,

@@ -7,8 +7,9 @@
 import { Miniflare } from 'miniflare';
 import { readdirSync, readFileSync } from 'node:fs';
 import { Agent } from 'node:http';
-import { bundleWorker } from '../scripts/build-workers';
+import { bundleWorker } from '../bundler/worker-bundles';
 import { startFakeGemini } from '../dev/fake-gemini';
+import { DEFAULT_COMPATIBILITY_DATE } from '../workers/shared/contract';
 import { fmt, printTable, runBenchmark } from './stats';
 import { BENCH_PASS, QUIET, timedRequest } from './bench-topology';
 
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
     port: 0,
     modules: true,
     script: bundleWorker('src'),
-    compatibilityDate: '2026-04-20',
+    compatibilityDate: DEFAULT_COMPATIBILITY_DATE,
     bindings: { KEY1: 'bench-cpu-key-1', KEY2: 'bench-cpu-key-2', PASS: BENCH_PASS, GEMINI_BASE_URL: fake.url },
   });
   const port = Number((await mf.ready).port);

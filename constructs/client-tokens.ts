@@ -27,9 +27,6 @@ export const CLIENT_TOKEN_PATTERN = '^[!-~]+$';
 /** Cloudflare's limit on the size of one environment variable (5 KB), which the encoded map must fit. */
 export const MAX_CLIENT_TOKENS_JSON_LENGTH = 5 * 1024;
 
-/** The binding name on every src worker. */
-export const CLIENT_TOKENS_BINDING = 'CLIENT_TOKENS';
-
 const EXAMPLE = 'set TF_VAR_client_tokens to a JSON object of name to token, e.g. {"alice":"<at least 24 characters>"}';
 
 /** The variable's validation blocks; none of their messages quotes a value, since the variable is sensitive. */

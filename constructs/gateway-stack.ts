@@ -111,7 +111,7 @@ export abstract class GatewayStack extends TerraformStack {
     this.plan = props.workersPlan ?? 'free';
     this.namePrefix = props.namePrefix ?? DEFAULT_NAME_PREFIX;
     rules.assertValid([
-      rules.integerInRange('keyCount', props.keyCount, 1, Number.MAX_SAFE_INTEGER),
+      rules.positiveInteger('keyCount', props.keyCount),
       rules.oneOf('workersPlan', this.plan, WORKERS_PLANS),
       rules.nonEmpty('namePrefix', this.namePrefix),
       props.workersDevSubdomain === undefined

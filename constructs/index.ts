@@ -1,22 +1,27 @@
 // workers
+export { SrcWorkerShard } from './src-worker-shard';
+export type { SrcWorkerShardProps } from './src-worker-shard';
+export { Orchestrator } from './orchestrator';
+export type { OrchestratorProps, IWorkerScriptRef } from './orchestrator';
+export { DEFAULT_LOG_SAMPLING_RATE } from './worker-script';
+export type { WorkerBundle, WorkerBundles } from './worker-bundle';
+// binding names, defaults and bounds the workers share, from the one contract both sides import
 export {
-  SrcWorkerShard,
+  CLIENT_TOKENS_BINDING,
+  DEFAULT_COMPATIBILITY_DATE,
   DEFAULT_GEMINI_BASE_URL,
   DEFAULT_MAX_WAIT_MS,
+  DEFAULT_SHARD_ATTEMPTS,
+  DEFAULT_SHARD_TIMEOUT_MS,
   DEFAULT_UPSTREAM_TIMEOUT_MS,
   MAX_MAX_WAIT_MS,
-} from './src-worker-shard';
-export type { SrcWorkerShardProps } from './src-worker-shard';
-export {
-  Orchestrator,
-  DEFAULT_SHARD_ATTEMPTS,
   MAX_SHARD_ATTEMPTS,
   MAX_SHARD_KEY_COUNT,
-  DEFAULT_SHARD_TIMEOUT_MS,
   MAX_SHARD_TIMEOUT_MS,
-} from './orchestrator';
-export type { OrchestratorProps, IWorkerScriptRef } from './orchestrator';
-export { DEFAULT_COMPATIBILITY_DATE, DEFAULT_LOG_SAMPLING_RATE } from './worker-script';
+  MAX_UPSTREAM_TIMEOUT_MS,
+  MIN_SHARD_TIMEOUT_MS,
+  MIN_UPSTREAM_TIMEOUT_MS,
+} from '../workers/shared/contract';
 
 // stacks
 export { ProdStack, DEFAULT_KEYS_PER_SHARD } from './prod-stack';
@@ -28,20 +33,13 @@ export { addStateBackend, REQUIRED_TERRAFORM_VERSION } from './state-backend';
 export type { StateConfig, LocalStateConfig, S3StateConfig } from './state-backend';
 
 // limits, names and validation rules shared with config.ts
-export {
-  PLAN_LIMITS,
-  WORKERS_PLANS,
-  SRC_WORKER_FIXED_ENV_VARS,
-  maxKeysPerWorker,
-  previewBoundKeyCount,
-} from './limits';
+export { PLAN_LIMITS, WORKERS_PLANS, maxKeysPerWorker, previewBoundKeyCount } from './limits';
 export type { PlanLimits, WorkersPlan } from './limits';
 export { DEFAULT_NAME_PREFIX, orchestratorScriptName, previewScriptName, shardCount, shardScriptName } from './names';
 export { ValidationError } from './validate';
 export {
   CLIENT_NAME_PATTERN,
   CLIENT_TOKEN_PATTERN,
-  CLIENT_TOKENS_BINDING,
   MAX_CLIENT_TOKENS_JSON_LENGTH,
   MIN_CLIENT_TOKEN_LENGTH,
   RESERVED_CLIENT_NAME,

@@ -3,6 +3,7 @@
  *
  * @see https://developers.cloudflare.com/workers/platform/limits/
  */
+import { SRC_WORKER_FIXED_BINDINGS } from '../workers/shared/contract';
 
 export const WORKERS_PLANS = ['free', 'paid'] as const;
 export type WorkersPlan = (typeof WORKERS_PLANS)[number];
@@ -19,18 +20,9 @@ export const PLAN_LIMITS: Readonly<Record<WorkersPlan, PlanLimits>> = {
   paid: { envVarsPerWorker: 128, workersPerAccount: 500 },
 };
 
-/** The env vars a src worker holds besides its keys, in binding order after `KEY1..KEYk`. */
-export const SRC_WORKER_FIXED_ENV_VARS = [
-  'PASS',
-  'GEMINI_BASE_URL',
-  'UPSTREAM_TIMEOUT_MS',
-  'MAX_WAIT_MS',
-  'CLIENT_TOKENS',
-] as const;
-
 /** How many `KEY<n>` bindings one src worker can hold on a plan. */
 export function maxKeysPerWorker(plan: WorkersPlan): number {
-  return PLAN_LIMITS[plan].envVarsPerWorker - SRC_WORKER_FIXED_ENV_VARS.length;
+  return PLAN_LIMITS[plan].envVarsPerWorker - SRC_WORKER_FIXED_BINDINGS.length;
 }
 
 /**

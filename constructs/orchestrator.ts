@@ -1,13 +1,21 @@
 import { Construct } from 'constructs';
 import type { WorkersScriptBindings } from '@cdktf/provider-cloudflare/lib/workers-script';
-import type { WorkerBundle } from '../scripts/build-workers';
-import * as rules from './validate';
+import type { WorkerBundle } from './worker-bundle';
 import {
   DEFAULT_COMPATIBILITY_DATE,
-  DEFAULT_LOG_SAMPLING_RATE,
-  createWorkerScript,
-  type WorkerScriptResources,
-} from './worker-script';
+  DEFAULT_SHARD_ATTEMPTS,
+  DEFAULT_SHARD_TIMEOUT_MS,
+  MAX_SHARD_ATTEMPTS,
+  MAX_SHARD_KEY_COUNT,
+  MAX_SHARD_TIMEOUT_MS,
+  MIN_SHARD_TIMEOUT_MS,
+  SHARD_ATTEMPTS_BINDING,
+  SHARD_KEY_COUNTS_BINDING,
+  SHARD_TIMEOUT_MS_BINDING,
+  backendBindingName,
+} from '../workers/shared/contract';
+import * as rules from './validate';
+import { DEFAULT_LOG_SAMPLING_RATE, createWorkerScript, type WorkerScriptResources } from './worker-script';
 
 /** A worker the orchestrator can route to, e.g. a {@link SrcWorkerShard}. */
 export interface IWorkerScriptRef {
@@ -17,29 +25,6 @@ export interface IWorkerScriptRef {
   /** How many keys the worker holds: its weight in the orchestrator's draw (0 = never chosen). */
   readonly keyCount: number;
 }
-
-/** Most shards the orchestrator may try per request; each one is a subrequest and a worker invocation. */
-export const MAX_SHARD_ATTEMPTS = 10;
-
-/**
- * Shards one request may try while they refuse from their own key pool. Re-routing a pool refusal costs no billed
- * upstream call, and three shards turn a momentarily cooling shard into a success in nearly every case. Matches the
- * worker's default in `workers/orchestrator/backends.ts`.
- */
-export const DEFAULT_SHARD_ATTEMPTS = 3;
-
-/** Largest key count the worker's `SHARD_KEY_COUNTS` parser accepts per shard. */
-export const MAX_SHARD_KEY_COUNT = 999_999;
-
-/**
- * Default deadline for a shard's response headers, in ms. Above the shards' 120 s upstream deadline
- * (`UPSTREAM_TIMEOUT_MS`), so a slow Gemini surfaces as the shard's own 504 with its message, and the orchestrator's
- * 504 only fires when the shard itself is stuck. Matches the worker's default in `workers/orchestrator/backends.ts`.
- */
-export const DEFAULT_SHARD_TIMEOUT_MS = 130_000;
-
-/** Leaves room above the largest upstream deadline a shard accepts (600000 ms). */
-export const MAX_SHARD_TIMEOUT_MS = 900_000;
 
 export interface OrchestratorProps {
   /** Cloudflare account that owns the worker (a string or a Terraform variable reference). */
@@ -132,14 +117,14 @@ export class Orchestrator extends Construct {
         ? undefined
         : `backends must hold at least one shard with keys (keyCount above 0), got key counts ${keyCounts.join(', ')}`,
       rules.integerInRange('shardAttempts', shardAttempts, 1, MAX_SHARD_ATTEMPTS),
-      rules.integerInRange('shardTimeoutMs', shardTimeoutMs, 1_000, MAX_SHARD_TIMEOUT_MS),
+      rules.integerInRange('shardTimeoutMs', shardTimeoutMs, MIN_SHARD_TIMEOUT_MS, MAX_SHARD_TIMEOUT_MS),
       rules.samplingRate('logSamplingRate', logSamplingRate),
       rules.compatibilityDate('compatibilityDate', compatibilityDate),
     ]);
 
     const serviceBindings = props.backends.map(
       (backend, i): WorkersScriptBindings => ({
-        name: `BACKEND_SERVICE_${i}`,
+        name: backendBindingName(i),
         type: 'service',
         service: backend.scriptName,
         // Set explicitly because the API reports "production" for a binding sent without one, and provider 5.14 does
@@ -155,9 +140,9 @@ export class Orchestrator extends Construct {
       bundle: props.bundle,
       bindings: [
         ...serviceBindings,
-        { name: 'SHARD_ATTEMPTS', type: 'plain_text', text: String(shardAttempts) },
-        { name: 'SHARD_TIMEOUT_MS', type: 'plain_text', text: String(shardTimeoutMs) },
-        { name: 'SHARD_KEY_COUNTS', type: 'plain_text', text: keyCounts.join(',') },
+        { name: SHARD_ATTEMPTS_BINDING, type: 'plain_text', text: String(shardAttempts) },
+        { name: SHARD_TIMEOUT_MS_BINDING, type: 'plain_text', text: String(shardTimeoutMs) },
+        { name: SHARD_KEY_COUNTS_BINDING, type: 'plain_text', text: keyCounts.join(',') },
       ],
       publicOnWorkersDev: props.publicOnWorkersDev ?? true,
       logSamplingRate,

@@ -1,6 +1,6 @@
 import { TerraformOutput } from 'cdktf';
 import type { Construct } from 'constructs';
-import type { WorkerBundle } from '../scripts/build-workers';
+import type { WorkerBundle } from './worker-bundle';
 import { GatewayStack, type GatewayStackProps } from './gateway-stack';
 import { previewBoundKeyCount } from './limits';
 import { previewScriptName } from './names';
@@ -41,10 +41,8 @@ export class PreviewStack extends GatewayStack {
   constructor(scope: Construct, id: string, props: PreviewStackProps) {
     super(scope, id, props);
     rules.assertValid([
-      rules.integerInRange('prNumber', props.prNumber, 1, Number.MAX_SAFE_INTEGER),
-      props.keyLimit === undefined
-        ? undefined
-        : rules.integerInRange('keyLimit', props.keyLimit, 1, Number.MAX_SAFE_INTEGER),
+      rules.positiveInteger('prNumber', props.prNumber),
+      props.keyLimit === undefined ? undefined : rules.positiveInteger('keyLimit', props.keyLimit),
     ]);
     this.boundKeyCount = previewBoundKeyCount(props.keyCount, this.plan, props.keyLimit);
     this.worker = new SrcWorkerShard(this, 'Worker', {

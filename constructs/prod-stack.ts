@@ -1,17 +1,17 @@
 import { Construct } from 'constructs';
-import type { WorkerBundles } from '../scripts/build-workers';
+import type { WorkerBundles } from './worker-bundle';
 import { GatewayStack, type GatewayStackProps } from './gateway-stack';
-import { PLAN_LIMITS, maxKeysPerWorker } from './limits';
 import { orchestratorScriptName, shardCount, shardScriptName } from './names';
-import { DEFAULT_SHARD_TIMEOUT_MS, Orchestrator } from './orchestrator';
-import { DEFAULT_MAX_WAIT_MS, DEFAULT_UPSTREAM_TIMEOUT_MS, SrcWorkerShard } from './src-worker-shard';
+import { DEFAULT_MAX_WAIT_MS, DEFAULT_SHARD_TIMEOUT_MS, DEFAULT_UPSTREAM_TIMEOUT_MS } from '../workers/shared/contract';
+import { Orchestrator } from './orchestrator';
+import { SrcWorkerShard } from './src-worker-shard';
 import * as rules from './validate';
 
 export const DEFAULT_KEYS_PER_SHARD = 8;
 
 export interface ProdStackProps extends GatewayStackProps {
   /** The bundled workers (`buildWorkerBundles()`). */
-  readonly bundles: Pick<WorkerBundles, 'src' | 'orchestrator'>;
+  readonly bundles: WorkerBundles;
 
   /**
    * Keys per src worker; the last shard holds the remainder.
@@ -53,31 +53,27 @@ export class ProdStack extends GatewayStack {
   constructor(scope: Construct, id: string, props: ProdStackProps) {
     super(scope, id, props);
     const keysPerShard = props.keysPerShard ?? DEFAULT_KEYS_PER_SHARD;
-    const maxKeys = maxKeysPerWorker(this.plan);
-    rules.assertValid([
-      rules.integerInRange('keysPerShard', keysPerShard, 1, maxKeys, rules.envVarLimitReason(this.plan)),
-    ]);
+    rules.assertValid([rules.keysPerWorker('keysPerShard', keysPerShard, this.plan)]);
     const count = shardCount(props.keyCount, keysPerShard);
-    const maxWorkers = PLAN_LIMITS[this.plan].workersPerAccount;
     rules.assertValid([
-      count + 1 <= maxWorkers
-        ? undefined
-        : `keyCount / keysPerShard must need at most ${maxWorkers - 1} shards plus the orchestrator (the ${this.plan} ` +
-          `Workers plan allows ${maxWorkers} workers per account), got keyCount ${props.keyCount} / keysPerShard ` +
-          `${keysPerShard} = ${count} shards`,
+      rules.workersPerAccount(
+        { keyCount: 'keyCount', keysPerShard: 'keysPerShard' },
+        props.keyCount,
+        keysPerShard,
+        this.plan,
+        false,
+      ),
     ]);
-
-    // a shard may wait maxWaitMs for a key and then upstreamTimeoutMs for Gemini; at or below that sum the
-    // orchestrator's generic 504 would win the race, hiding the shard's own answer (which names the upstream timeout)
-    // and cancelling a request Gemini may still complete.
-    const upstreamTimeoutMs = props.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
-    const maxWaitMs = props.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
-    const shardTimeoutMs = props.shardTimeoutMs ?? DEFAULT_SHARD_TIMEOUT_MS;
     rules.assertValid([
-      shardTimeoutMs > upstreamTimeoutMs + maxWaitMs
-        ? undefined
-        : `shardTimeoutMs must be greater than upstreamTimeoutMs + maxWaitMs (${upstreamTimeoutMs} + ${maxWaitMs} = ` +
-          `${upstreamTimeoutMs + maxWaitMs}) so the shard's own answer (its 504 for a slow Gemini) arrives first, got ${shardTimeoutMs}`,
+      rules.shardTimeoutOutlastsShard(
+        { shardTimeoutMs: 'shardTimeoutMs', upstreamTimeoutMs: 'upstreamTimeoutMs', maxWaitMs: 'maxWaitMs' },
+        {
+          shardTimeoutMs: props.shardTimeoutMs ?? DEFAULT_SHARD_TIMEOUT_MS,
+          upstreamTimeoutMs: props.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS,
+          maxWaitMs: props.maxWaitMs ?? DEFAULT_MAX_WAIT_MS,
+        },
+        props.shardTimeoutMs,
+      ),
     ]);
 
     const accountId = this.inputs.accountId.stringValue;

@@ -1,23 +1,26 @@
 import { Token, ref, type TerraformVariable } from 'cdktf';
 import { Construct } from 'constructs';
 import type { WorkersScriptBindings } from '@cdktf/provider-cloudflare/lib/workers-script';
-import type { WorkerBundle } from '../scripts/build-workers';
-import { CLIENT_TOKENS_BINDING, clientTokensBindingText } from './client-tokens';
-import { WORKERS_PLANS, maxKeysPerWorker, type WorkersPlan } from './limits';
-import * as rules from './validate';
+import type { WorkerBundle } from './worker-bundle';
 import {
+  CLIENT_TOKENS_BINDING,
   DEFAULT_COMPATIBILITY_DATE,
-  DEFAULT_LOG_SAMPLING_RATE,
-  createWorkerScript,
-  type WorkerScriptResources,
-} from './worker-script';
-
-export const DEFAULT_GEMINI_BASE_URL = 'https://generativelanguage.googleapis.com';
-export const DEFAULT_UPSTREAM_TIMEOUT_MS = 120_000;
-/** No waiting: a shard whose keys are all cooling refuses at once, and the orchestrator tries another shard. */
-export const DEFAULT_MAX_WAIT_MS = 0;
-/** Longest wait for a cooling key the worker accepts; longer waits would hold clients past any SDK timeout. */
-export const MAX_MAX_WAIT_MS = 60_000;
+  DEFAULT_GEMINI_BASE_URL,
+  DEFAULT_MAX_WAIT_MS,
+  DEFAULT_UPSTREAM_TIMEOUT_MS,
+  GEMINI_BASE_URL_BINDING,
+  MAX_MAX_WAIT_MS,
+  MAX_UPSTREAM_TIMEOUT_MS,
+  MAX_WAIT_MS_BINDING,
+  MIN_UPSTREAM_TIMEOUT_MS,
+  PASS_BINDING,
+  UPSTREAM_TIMEOUT_MS_BINDING,
+  keyBindingName,
+} from '../workers/shared/contract';
+import { clientTokensBindingText } from './client-tokens';
+import { WORKERS_PLANS, type WorkersPlan } from './limits';
+import * as rules from './validate';
+import { DEFAULT_LOG_SAMPLING_RATE, createWorkerScript, type WorkerScriptResources } from './worker-script';
 
 export interface SrcWorkerShardProps {
   /** Cloudflare account that owns the worker (a string or a Terraform variable reference). */
@@ -144,9 +147,9 @@ export class SrcWorkerShard extends Construct {
       rules.nonEmpty('accountId', props.accountId),
       rules.sha256Hex('bundle.sha256', props.bundle.sha256),
       rules.integerInRange('firstKeyIndex', props.firstKeyIndex, 0, Number.MAX_SAFE_INTEGER),
-      rules.integerInRange('keyCount', props.keyCount, 1, maxKeysPerWorker(plan), rules.envVarLimitReason(plan)),
+      rules.keysPerWorker('keyCount', props.keyCount, plan),
       rules.httpsBaseUrl('geminiBaseUrl', geminiBaseUrl),
-      rules.integerInRange('upstreamTimeoutMs', upstreamTimeoutMs, 1_000, 600_000),
+      rules.integerInRange('upstreamTimeoutMs', upstreamTimeoutMs, MIN_UPSTREAM_TIMEOUT_MS, MAX_UPSTREAM_TIMEOUT_MS),
       rules.integerInRange('maxWaitMs', maxWaitMs, 0, MAX_MAX_WAIT_MS),
       rules.samplingRate('logSamplingRate', logSamplingRate),
       rules.compatibilityDate('compatibilityDate', compatibilityDate),
@@ -155,7 +158,7 @@ export class SrcWorkerShard extends Construct {
     const keyBindings = Array.from(
       { length: props.keyCount },
       (_, j): WorkersScriptBindings => ({
-        name: `KEY${j + 1}`,
+        name: keyBindingName(j + 1),
         type: 'secret_text',
         text: Token.asString(ref(`${props.apiKeys.fqn}[${props.firstKeyIndex + j}]`)),
       }),
@@ -166,10 +169,10 @@ export class SrcWorkerShard extends Construct {
       bundle: props.bundle,
       bindings: [
         ...keyBindings,
-        { name: 'PASS', type: 'secret_text', text: props.pass.stringValue },
-        { name: 'GEMINI_BASE_URL', type: 'plain_text', text: geminiBaseUrl },
-        { name: 'UPSTREAM_TIMEOUT_MS', type: 'plain_text', text: String(upstreamTimeoutMs) },
-        { name: 'MAX_WAIT_MS', type: 'plain_text', text: String(maxWaitMs) },
+        { name: PASS_BINDING, type: 'secret_text', text: props.pass.stringValue },
+        { name: GEMINI_BASE_URL_BINDING, type: 'plain_text', text: geminiBaseUrl },
+        { name: UPSTREAM_TIMEOUT_MS_BINDING, type: 'plain_text', text: String(upstreamTimeoutMs) },
+        { name: MAX_WAIT_MS_BINDING, type: 'plain_text', text: String(maxWaitMs) },
         // last, so adding it moved no existing binding
         { name: CLIENT_TOKENS_BINDING, type: 'secret_text', text: clientTokensBindingText(props.clientTokens) },
       ],

@@ -1,17 +1,15 @@
 /**
- * Validation rules shared by the constructs (field = prop name) and `config.ts` (field = environment variable).
+ * Validation rules shared by the constructs (field = prop name) and `config.ts` (field = environment variable): each
+ * rule is written once, and each caller names its own fields.
  *
  * Each rule yields a message that names the field, the allowed values and the value received; unresolved Tokens
- * are skipped because their value is only known to Terraform.
+ * are skipped because their value is only known to Terraform. A numeric rule takes a number (a prop) or the text of
+ * one (an environment variable, quoted in the message as it was given).
  */
 import { Token } from 'cdktf';
-import {
-  PLAN_LIMITS,
-  SCRIPT_NAME_MAX_LENGTH,
-  SCRIPT_NAME_PATTERN,
-  SRC_WORKER_FIXED_ENV_VARS,
-  type WorkersPlan,
-} from './limits';
+import { SRC_WORKER_FIXED_BINDINGS } from '../workers/shared/contract';
+import { PLAN_LIMITS, SCRIPT_NAME_MAX_LENGTH, SCRIPT_NAME_PATTERN, maxKeysPerWorker, type WorkersPlan } from './limits';
+import { shardCount } from './names';
 
 /** A failed check's message, or undefined when the value is fine. */
 export type RuleResult = string | undefined;
@@ -36,12 +34,37 @@ function unresolved(value: unknown): boolean {
   return Token.isUnresolved(value);
 }
 
-/** @param why - where the bounds come from, when it is not obvious (e.g. a plan limit) */
-export function integerInRange(field: string, value: number, min: number, max: number, why?: string): RuleResult {
+/** An integer as a prop holds it, or as an environment variable spells it (digits, an optional minus); else NaN. */
+function integerOf(value: number | string): number {
+  if (typeof value === 'number') return value;
+  return /^-?[0-9]+$/.test(value) ? Number(value) : Number.NaN;
+}
+
+/**
+ * @param why - where the bounds come from, when it is not obvious (e.g. a plan limit)
+ * @param hint - what else the caller's user can change, appended after the bounds (e.g. `, or set WORKERS_PLAN=paid`)
+ */
+export function integerInRange(
+  field: string,
+  value: number | string,
+  min: number,
+  max: number,
+  why?: string,
+  hint = '',
+): RuleResult {
   if (unresolved(value)) return undefined;
-  if (Number.isInteger(value) && value >= min && value <= max) return undefined;
+  const n = integerOf(value);
+  if (Number.isInteger(n) && n >= min && n <= max) return undefined;
   const reason = why === undefined ? '' : ` (${why})`;
-  return `${field} must be an integer from ${min} to ${max}${reason}, got ${received(value)}`;
+  return `${field} must be an integer from ${min} to ${max}${reason}${hint}, got ${received(value)}`;
+}
+
+/** A count or number that starts at 1 and has no useful upper bound (a key count, a pull request number). */
+export function positiveInteger(field: string, value: number | string): RuleResult {
+  if (unresolved(value)) return undefined;
+  const n = typeof value === 'number' ? value : /^[1-9][0-9]*$/.test(value) ? Number(value) : Number.NaN;
+  if (Number.isSafeInteger(n) && n >= 1) return undefined;
+  return `${field} must be a positive integer (1, 2, 3, ...), got ${received(value)}`;
 }
 
 export function oneOf<T extends string>(field: string, value: T, allowed: readonly T[]): RuleResult {
@@ -68,10 +91,11 @@ export function nonEmpty(field: string, value: string): RuleResult {
   return value.trim() === '' ? `${field} must be a non-empty string, got ${received(value)}` : undefined;
 }
 
-export function samplingRate(field: string, value: number): RuleResult {
+export function samplingRate(field: string, value: number | string): RuleResult {
   if (unresolved(value)) return undefined;
-  if (Number.isFinite(value) && value > 0 && value <= 1) return undefined;
-  return `${field} must be a number greater than 0 and at most 1, got ${received(value)}`;
+  const n = typeof value === 'number' ? value : /^[0-9]*\.?[0-9]+$/.test(value) ? Number(value) : Number.NaN;
+  if (Number.isFinite(n) && n > 0 && n <= 1) return undefined;
+  return `${field} must be a number greater than 0 and at most 1 (e.g. 0.1 for 10%), got ${received(value)}`;
 }
 
 export function sha256Hex(field: string, value: string): RuleResult {
@@ -112,9 +136,82 @@ export function utcToday(): string {
 }
 
 /** Why a src worker's key count is capped: the plan's env-var limit minus the fixed bindings. */
-export function envVarLimitReason(plan: WorkersPlan): string {
+function envVarLimitReason(plan: WorkersPlan): string {
   return (
     `the ${plan} Workers plan allows ${PLAN_LIMITS[plan].envVarsPerWorker} environment variables per worker, ` +
-    `${SRC_WORKER_FIXED_ENV_VARS.length} of them taken by ${SRC_WORKER_FIXED_ENV_VARS.join(', ')}`
+    `${SRC_WORKER_FIXED_BINDINGS.length} of them taken by ${SRC_WORKER_FIXED_BINDINGS.join(', ')}`
+  );
+}
+
+/**
+ * How many keys one src worker may hold: from 1 to what the plan's environment-variable limit leaves beside the
+ * fixed bindings.
+ *
+ * @param hint - see {@link integerInRange}
+ */
+export function keysPerWorker(field: string, value: number | string, plan: WorkersPlan, hint = ''): RuleResult {
+  return integerInRange(field, value, 1, maxKeysPerWorker(plan), envVarLimitReason(plan), hint);
+}
+
+/** The callers' names for the inputs of {@link workersPerAccount}. */
+export interface WorkerCountFields {
+  readonly keyCount: string;
+  readonly keysPerShard: string;
+}
+
+/**
+ * The workers a deployment needs, one per shard plus the orchestrator (plus the preview, when `withPreview`), must fit
+ * the plan's limit per account.
+ *
+ * @param hint - what else the caller's user can change, appended to the advice (e.g. `, or set WORKERS_PLAN=paid`)
+ */
+export function workersPerAccount(
+  fields: WorkerCountFields,
+  keyCount: number,
+  keysPerShard: number,
+  plan: WorkersPlan,
+  withPreview: boolean,
+  hint = '',
+): RuleResult {
+  const shards = shardCount(keyCount, keysPerShard);
+  const workers = shards + 1 + (withPreview ? 1 : 0);
+  const limit = PLAN_LIMITS[plan].workersPerAccount;
+  if (workers <= limit) return undefined;
+  const { keyCount: count, keysPerShard: perShard } = fields;
+  return (
+    `${count} and ${perShard} must need at most ${limit} workers (the ${plan} Workers plan's limit per account; raise ` +
+    `${perShard} or lower ${count}${hint}), got ${count}=${keyCount} and ${perShard}=${keysPerShard}: ${shards} shards ` +
+    `+ the orchestrator${withPreview ? ' + the preview' : ''} = ${workers} workers`
+  );
+}
+
+/** The callers' names for the inputs of {@link shardTimeoutOutlastsShard}. */
+export interface ShardDeadlineFields {
+  readonly shardTimeoutMs: string;
+  readonly upstreamTimeoutMs: string;
+  readonly maxWaitMs: string;
+}
+
+/**
+ * The orchestrator's deadline for a shard must exceed the longest a shard takes to answer by itself: waiting
+ * `maxWaitMs` for a key, then `upstreamTimeoutMs` for Gemini. At or below that sum the orchestrator's generic 504
+ * wins the race, hiding the shard's own answer (which names the upstream timeout) and cancelling a request Gemini
+ * may still complete.
+ *
+ * @param values - the values in effect, defaults applied
+ * @param givenShardTimeout - the shard deadline as the user gave it, or undefined when it is the default
+ */
+export function shardTimeoutOutlastsShard(
+  fields: ShardDeadlineFields,
+  values: { readonly shardTimeoutMs: number; readonly upstreamTimeoutMs: number; readonly maxWaitMs: number },
+  givenShardTimeout: number | string | undefined,
+): RuleResult {
+  const { shardTimeoutMs, upstreamTimeoutMs, maxWaitMs } = values;
+  if (shardTimeoutMs > upstreamTimeoutMs + maxWaitMs) return undefined;
+  const got = givenShardTimeout === undefined ? `${shardTimeoutMs} (the default)` : received(givenShardTimeout);
+  return (
+    `${fields.shardTimeoutMs} must be greater than ${fields.upstreamTimeoutMs} + ${fields.maxWaitMs} (${upstreamTimeoutMs} + ` +
+    `${maxWaitMs} = ${upstreamTimeoutMs + maxWaitMs}) so the shard's own answer (its 504 for a slow Gemini) arrives ` +
+    `first, got ${got}`
   );
 }

@@ -6,10 +6,7 @@ import { AssetType, TerraformAsset, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { WorkersScript, type WorkersScriptBindings } from '@cdktf/provider-cloudflare/lib/workers-script';
 import { WorkersScriptSubdomain } from '@cdktf/provider-cloudflare/lib/workers-script-subdomain';
-import type { WorkerBundle } from '../scripts/build-workers';
-
-/** Recent enough for current runtime APIs, and within what the pinned miniflare/workerd supports locally. */
-export const DEFAULT_COMPATIBILITY_DATE = '2026-04-20';
+import type { WorkerBundle } from './worker-bundle';
 
 /**
  * Every request is logged by default: this gateway's value is explaining failures (which key, which status), one

@@ -128,7 +128,9 @@ describe('ProdStack', () => {
   });
 
   test('workersPlan paid allows more shards than the free plan', () => {
-    expect(() => prod({ keyCount: 100, keysPerShard: 1 })).toThrow(/100 workers per account/);
+    expect(() => prod({ keyCount: 100, keysPerShard: 1 })).toThrow(
+      /at most 100 workers \(the free Workers plan's limit per account/,
+    );
     expect(Object.keys(scriptsByName(prod({ keyCount: 100, keysPerShard: 1, workersPlan: 'paid' })))).toHaveLength(101);
   });
 

@@ -128,12 +128,12 @@ const cases: [string, () => void, string][] = [
   [
     'shard: logSamplingRate 0',
     () => shard({ logSamplingRate: 0 }),
-    'logSamplingRate must be a number greater than 0 and at most 1, got 0',
+    'logSamplingRate must be a number greater than 0 and at most 1 (e.g. 0.1 for 10%), got 0',
   ],
   [
     'shard: logSamplingRate over 1',
     () => shard({ logSamplingRate: 1.5 }),
-    'logSamplingRate must be a number greater than 0 and at most 1, got 1.5',
+    'logSamplingRate must be a number greater than 0 and at most 1 (e.g. 0.1 for 10%), got 1.5',
   ],
   [
     'shard: compatibilityDate in the future',
@@ -188,11 +188,7 @@ const cases: [string, () => void, string][] = [
     () => orchestrator({ scriptName: 'Orchestrator' }),
     `scriptName ${NAME_RULE}, got "Orchestrator" (12 characters)`,
   ],
-  [
-    'prod: keyCount 0',
-    () => prod({ keyCount: 0 }),
-    `keyCount must be an integer from 1 to ${Number.MAX_SAFE_INTEGER}, got 0`,
-  ],
+  ['prod: keyCount 0', () => prod({ keyCount: 0 }), 'keyCount must be a positive integer (1, 2, 3, ...), got 0'],
   [
     'prod: workersPlan',
     () => prod({ workersPlan: 'pro' as WorkersPlan }),
@@ -217,12 +213,12 @@ const cases: [string, () => void, string][] = [
   [
     'prod: upstreamTimeoutMs raised past the default shardTimeoutMs',
     () => prod({ upstreamTimeoutMs: 300_000 }),
-    "shardTimeoutMs must be greater than upstreamTimeoutMs + maxWaitMs (300000 + 0 = 300000) so the shard's own answer (its 504 for a slow Gemini) arrives first, got 130000",
+    "shardTimeoutMs must be greater than upstreamTimeoutMs + maxWaitMs (300000 + 0 = 300000) so the shard's own answer (its 504 for a slow Gemini) arrives first, got 130000 (the default)",
   ],
   [
     'prod: maxWaitMs pushing the shards past the default shardTimeoutMs',
     () => prod({ maxWaitMs: 10_000 }),
-    "shardTimeoutMs must be greater than upstreamTimeoutMs + maxWaitMs (120000 + 10000 = 130000) so the shard's own answer (its 504 for a slow Gemini) arrives first, got 130000",
+    "shardTimeoutMs must be greater than upstreamTimeoutMs + maxWaitMs (120000 + 10000 = 130000) so the shard's own answer (its 504 for a slow Gemini) arrives first, got 130000 (the default)",
   ],
   [
     'prod: keysPerShard 0',
@@ -237,23 +233,15 @@ const cases: [string, () => void, string][] = [
   [
     'prod: more workers than the free plan allows',
     () => prod({ keyCount: 800, keysPerShard: 8 }),
-    'keyCount / keysPerShard must need at most 99 shards plus the orchestrator (the free Workers plan allows 100 workers per account), got keyCount 800 / keysPerShard 8 = 100 shards',
+    "keyCount and keysPerShard must need at most 100 workers (the free Workers plan's limit per account; raise keysPerShard or lower keyCount), got keyCount=800 and keysPerShard=8: 100 shards + the orchestrator = 101 workers",
   ],
   [
     'prod: more workers than the paid plan allows',
     () => prod({ keyCount: 500, keysPerShard: 1, workersPlan: 'paid' }),
-    'keyCount / keysPerShard must need at most 499 shards plus the orchestrator (the paid Workers plan allows 500 workers per account), got keyCount 500 / keysPerShard 1 = 500 shards',
+    "keyCount and keysPerShard must need at most 500 workers (the paid Workers plan's limit per account; raise keysPerShard or lower keyCount), got keyCount=500 and keysPerShard=1: 500 shards + the orchestrator = 501 workers",
   ],
-  [
-    'preview: prNumber 0',
-    () => preview({ prNumber: 0 }),
-    `prNumber must be an integer from 1 to ${Number.MAX_SAFE_INTEGER}, got 0`,
-  ],
-  [
-    'preview: keyLimit 0',
-    () => preview({ keyLimit: 0 }),
-    `keyLimit must be an integer from 1 to ${Number.MAX_SAFE_INTEGER}, got 0`,
-  ],
+  ['preview: prNumber 0', () => preview({ prNumber: 0 }), 'prNumber must be a positive integer (1, 2, 3, ...), got 0'],
+  ['preview: keyLimit 0', () => preview({ keyLimit: 0 }), 'keyLimit must be a positive integer (1, 2, 3, ...), got 0'],
   [
     'preview: name over 63 characters',
     () => preview({ namePrefix: 'a'.repeat(40), prNumber: 12345678 }),

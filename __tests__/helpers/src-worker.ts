@@ -6,9 +6,8 @@
  */
 import { Miniflare } from 'miniflare';
 import { startFakeGemini, type FakeGemini } from '../../dev/fake-gemini';
-import { bundleWorker } from '../../scripts/build-workers';
-
-export const COMPATIBILITY_DATE = '2026-04-20';
+import { bundleWorker } from '../../bundler/worker-bundles';
+import { DEFAULT_COMPATIBILITY_DATE } from '../../workers/shared/contract';
 
 export interface SrcWorkerOptions {
   /** bound as KEY1..KEYn in order */
@@ -85,7 +84,7 @@ export async function startSrcWorker(o: SrcWorkerOptions): Promise<SrcWorkerHarn
     name: 'src',
     modules: true,
     script: srcBundle(),
-    compatibilityDate: COMPATIBILITY_DATE,
+    compatibilityDate: DEFAULT_COMPATIBILITY_DATE,
     compatibilityFlags: [...(o.compatibilityFlags ?? [])],
     bindings: { ...keyBindings, PASS: o.pass, GEMINI_BASE_URL: fake.url, ...o.bindings },
   };
@@ -93,7 +92,7 @@ export async function startSrcWorker(o: SrcWorkerOptions): Promise<SrcWorkerHarn
     name: 'caller',
     modules: true,
     script: CALLER_SCRIPT,
-    compatibilityDate: COMPATIBILITY_DATE,
+    compatibilityDate: DEFAULT_COMPATIBILITY_DATE,
     serviceBindings: { SRC: 'src' },
   };
   const mf = new Miniflare({

@@ -5,26 +5,25 @@ const ACCOUNT = '0123456789abcdef0123456789abcdef';
 const load = (env: Record<string, string>) => loadConfig(env, '/repo');
 
 describe('loadConfig', () => {
-  test('an empty environment gives a synthesizable demo configuration with local state', () => {
-    expect(load({})).toEqual({
-      keyCount: DEMO_KEY_COUNT,
+  test('an empty environment gives a synthesizable demo configuration with local state and no preview', () => {
+    expect(load({})).toStrictEqual({
+      stack: {
+        keyCount: DEMO_KEY_COUNT,
+        state: { kind: 'local', dir: '/repo/terraform-state' },
+        workersPlan: 'free',
+        namePrefix: 'zen-ai-router',
+        accountId: undefined,
+        geminiBaseUrl: undefined,
+        upstreamTimeoutMs: undefined,
+        maxWaitMs: undefined,
+        logSamplingRate: undefined,
+        compatibilityDate: undefined,
+        workersDevSubdomain: undefined,
+        smartPlacement: undefined,
+      },
+      prod: { keysPerShard: 8, shardAttempts: undefined, shardTimeoutMs: undefined },
+      preview: undefined,
       keyCountIsDemo: true,
-      keysPerShard: 8,
-      prNumber: undefined,
-      previewKeyLimit: undefined,
-      accountId: undefined,
-      workersPlan: 'free',
-      namePrefix: 'zen-ai-router',
-      state: { kind: 'local', dir: '/repo/terraform-state' },
-      geminiBaseUrl: undefined,
-      upstreamTimeoutMs: undefined,
-      maxWaitMs: undefined,
-      shardAttempts: undefined,
-      shardTimeoutMs: undefined,
-      logSamplingRate: undefined,
-      compatibilityDate: undefined,
-      workersDevSubdomain: undefined,
-      smartPlacement: undefined,
     });
   });
 
@@ -50,49 +49,47 @@ describe('loadConfig', () => {
         WORKERS_DEV_SUBDOMAIN: 'acme',
         SMART_PLACEMENT: 'true',
       }),
-    ).toEqual({
-      keyCount: 40,
-      keyCountIsDemo: false,
-      keysPerShard: 10,
-      prNumber: 42,
-      previewKeyLimit: 12,
-      accountId: ACCOUNT,
-      workersPlan: 'paid',
-      namePrefix: 'gw',
-      state: {
-        kind: 's3',
-        bucket: 'tf-state',
-        endpoint: `https://${ACCOUNT}.r2.cloudflarestorage.com`,
-        keyPrefix: 'teams/gw',
-        region: 'auto',
+    ).toStrictEqual({
+      stack: {
+        keyCount: 40,
+        state: {
+          kind: 's3',
+          bucket: 'tf-state',
+          endpoint: `https://${ACCOUNT}.r2.cloudflarestorage.com`,
+          keyPrefix: 'teams/gw',
+          region: 'auto',
+        },
+        workersPlan: 'paid',
+        namePrefix: 'gw',
+        accountId: ACCOUNT,
+        geminiBaseUrl: 'https://proxy.example.com/google',
+        upstreamTimeoutMs: 30000,
+        maxWaitMs: 2000,
+        logSamplingRate: 0.25,
+        compatibilityDate: '2025-10-01',
+        workersDevSubdomain: 'acme',
+        smartPlacement: true,
       },
-      geminiBaseUrl: 'https://proxy.example.com/google',
-      upstreamTimeoutMs: 30000,
-      maxWaitMs: 2000,
-      shardAttempts: 2,
-      shardTimeoutMs: 40000,
-      logSamplingRate: 0.25,
-      compatibilityDate: '2025-10-01',
-      workersDevSubdomain: 'acme',
-      smartPlacement: true,
+      prod: { keysPerShard: 10, shardAttempts: 2, shardTimeoutMs: 40000 },
+      preview: { prNumber: 42, keyLimit: 12 },
+      keyCountIsDemo: false,
     });
   });
 
   test('empty and blank values count as unset, the way CI passes absent variables', () => {
     expect(load({ KEY_COUNT: '', PR_NUMBER: '  ', STATE_BUCKET: '' })).toMatchObject({
-      keyCount: DEMO_KEY_COUNT,
-      prNumber: undefined,
-      state: { kind: 'local' },
+      stack: { keyCount: DEMO_KEY_COUNT, state: { kind: 'local' } },
+      preview: undefined,
     });
   });
 
   test('names up to 63 characters are accepted', () => {
-    expect(load({ WORKER_NAME_PREFIX: 'z'.repeat(50) }).namePrefix).toHaveLength(50);
+    expect(load({ WORKER_NAME_PREFIX: 'z'.repeat(50) }).stack.namePrefix).toHaveLength(50);
   });
 
   test('an explicit STATE_ENDPOINT and STATE_REGION win; a relative STATE_DIR is made absolute', () => {
     expect(
-      load({ STATE_BUCKET: 'b-1', STATE_ENDPOINT: 'https://s3.example.com', STATE_REGION: 'eu-west-1' }).state,
+      load({ STATE_BUCKET: 'b-1', STATE_ENDPOINT: 'https://s3.example.com', STATE_REGION: 'eu-west-1' }).stack.state,
     ).toEqual({
       kind: 's3',
       bucket: 'b-1',
@@ -100,11 +97,11 @@ describe('loadConfig', () => {
       keyPrefix: 'zen-ai-router',
       region: 'eu-west-1',
     });
-    expect(load({ STATE_DIR: 'state/here' }).state).toEqual({ kind: 'local', dir: '/repo/state/here' });
+    expect(load({ STATE_DIR: 'state/here' }).stack.state).toEqual({ kind: 'local', dir: '/repo/state/here' });
   });
 
   test('SMART_PLACEMENT=false is an explicit off, distinct from unset', () => {
-    expect(load({ SMART_PLACEMENT: 'false' }).smartPlacement).toBe(false);
+    expect(load({ SMART_PLACEMENT: 'false' }).stack.smartPlacement).toBe(false);
   });
 });
 
@@ -247,13 +244,16 @@ describe('loadConfig rejects', () => {
 
 describe('loadConfig accepts', () => {
   test('a preview with more keys than one worker holds: it binds the first ones instead of failing synth', () => {
-    expect(load({ KEY_COUNT: '200', PR_NUMBER: '7' })).toMatchObject({ keyCount: 200, prNumber: 7 });
+    expect(load({ KEY_COUNT: '200', PR_NUMBER: '7' })).toMatchObject({
+      stack: { keyCount: 200 },
+      preview: { prNumber: 7 },
+    });
   });
 
   test('MAX_WAIT_MS at its bounds, with SHARD_TIMEOUT_MS just above UPSTREAM_TIMEOUT_MS + MAX_WAIT_MS', () => {
-    expect(load({ MAX_WAIT_MS: '0' }).maxWaitMs).toBe(0);
-    expect(load({ MAX_WAIT_MS: '60000', SHARD_TIMEOUT_MS: '180001' }).maxWaitMs).toBe(60000);
-    expect(load({ MAX_WAIT_MS: '9999' }).maxWaitMs).toBe(9999);
+    expect(load({ MAX_WAIT_MS: '0' }).stack.maxWaitMs).toBe(0);
+    expect(load({ MAX_WAIT_MS: '60000', SHARD_TIMEOUT_MS: '180001' }).stack.maxWaitMs).toBe(60000);
+    expect(load({ MAX_WAIT_MS: '9999' }).stack.maxWaitMs).toBe(9999);
   });
 });
 

@@ -31,7 +31,7 @@ describe('key distribution (property)', () => {
             state: LOCAL_STATE,
           });
         if (plan === undefined) {
-          expect(build).toThrow(/the paid Workers plan allows 500 workers per account/);
+          expect(build).toThrow(/at most 500 workers \(the paid Workers plan's limit per account/);
           return;
         }
         const json = synthJson(build());

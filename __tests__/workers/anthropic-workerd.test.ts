@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import Anthropic, { type APIError } from '@anthropic-ai/sdk';
 import { buildSync } from 'esbuild';
 import { Miniflare } from 'miniflare';
-import { COMPATIBILITY_DATE } from '../helpers/src-worker';
+import { DEFAULT_COMPATIBILITY_DATE } from '../../workers/shared/contract';
 import {
   COUNT_TOKENS_REPLY,
   geminiSse,
@@ -123,7 +123,7 @@ beforeAll(async () => {
   mf = new Miniflare({
     modules: true,
     script: bundle(),
-    compatibilityDate: COMPATIBILITY_DATE,
+    compatibilityDate: DEFAULT_COMPATIBILITY_DATE,
     bindings: { GEMINI: `http://127.0.0.1:${port}`, KEY },
   });
   const url = (await mf.ready).toString().replace(/\/$/, '');

@@ -1,7 +1,4 @@
 import {
-  DEFAULT_SHARD_ATTEMPTS,
-  DEFAULT_SHARD_TIMEOUT_MS,
-  MAX_SHARD_ATTEMPTS,
   discoverBackends,
   parseShardAttempts,
   parseShardTimeoutMs,
@@ -9,6 +6,7 @@ import {
   type Backend,
   type BoundBackend,
 } from '../../workers/orchestrator/backends';
+import { DEFAULT_SHARD_ATTEMPTS, DEFAULT_SHARD_TIMEOUT_MS, MAX_SHARD_ATTEMPTS } from '../../workers/shared/contract';
 import { backend, bind, ok } from '../helpers/stub-backends';
 
 describe('discoverBackends', () => {

@@ -1,12 +1,7 @@
-import {
-  DEFAULT_SHARD_ATTEMPTS,
-  MAX_SHARD_ATTEMPTS,
-  parseShardAttempts,
-  parseShardTimeoutMs,
-  type Backend,
-} from '../../workers/orchestrator/backends';
+import { parseShardAttempts, parseShardTimeoutMs, type Backend } from '../../workers/orchestrator/backends';
+import { DEFAULT_SHARD_ATTEMPTS, MAX_SHARD_ATTEMPTS } from '../../workers/shared/contract';
 import { routeRequest, type RouteDeps } from '../../workers/orchestrator/route-request';
-import { readConfig } from '../../workers/src/config';
+import { readConfig } from '../../workers/src/bindings';
 import { POOL_EXHAUSTED, POOL_HEADER } from '../../workers/shared/pool-refusal';
 import { chiSquareWeighted } from '../helpers/chi-square';
 import { defined } from '../helpers/guards';

@@ -3,7 +3,7 @@
  * answer under its index with its keys' global numbers, failures marked, no randomness and no retry; timers are the
  * harness's, fired by hand.
  */
-import { DEFAULT_SHARD_ATTEMPTS } from '../../workers/orchestrator/backends';
+import { DEFAULT_SHARD_ATTEMPTS } from '../../workers/shared/contract';
 import { routeRequest, type RouteDeps } from '../../workers/orchestrator/route-request';
 import {
   MAX_STATUS_SHARDS,

@@ -5,11 +5,9 @@
  */
 import { Miniflare } from 'miniflare';
 import { connect } from 'node:net';
-import { bundleWorker } from '../../scripts/build-workers';
-import { POOL_EXHAUSTED, POOL_HEADER } from '../../workers/shared/pool-refusal';
+import { bundleWorker } from '../../bundler/worker-bundles';
+import { DEFAULT_COMPATIBILITY_DATE, POOL_EXHAUSTED, POOL_HEADER } from '../../workers/shared/contract';
 import { defined } from '../helpers/guards';
-
-const COMPATIBILITY_DATE = '2026-04-20';
 
 /** A shard that reports who it is and what it received, or echoes a streamed body back as it arrives. */
 const echoShard = (name: string): string => `
@@ -40,7 +38,7 @@ const worker = (name: string, script: string, extra: Record<string, unknown> = {
   name,
   modules: true,
   script,
-  compatibilityDate: COMPATIBILITY_DATE,
+  compatibilityDate: DEFAULT_COMPATIBILITY_DATE,
   ...extra,
 });
 

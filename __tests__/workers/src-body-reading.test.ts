@@ -7,7 +7,7 @@
  */
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
-import { DEFAULT_MAX_BODY_BYTES } from '../../workers/src/config';
+import { DEFAULT_MAX_BODY_BYTES } from '../../workers/shared/contract';
 import { startSrcWorker, type SrcWorkerHarness } from '../helpers/src-worker';
 
 const PASS = 'body-reading-pass';

@@ -3,6 +3,13 @@
  *
  * @module
  */
+import {
+  BACKEND_BINDING_PATTERN,
+  DEFAULT_SHARD_ATTEMPTS,
+  DEFAULT_SHARD_TIMEOUT_MS,
+  MAX_SHARD_ATTEMPTS,
+  MAX_SHARD_KEY_COUNT,
+} from '../shared/contract';
 
 /** Anything a request can be forwarded to: a service binding in production, a stub in tests. */
 export interface Backend {
@@ -15,23 +22,6 @@ export interface BoundBackend<B extends Backend = Backend> {
   readonly backend: B;
 }
 
-/** Ceiling on `SHARD_ATTEMPTS`; matches the Orchestrator construct's validation. */
-export const MAX_SHARD_ATTEMPTS = 10;
-
-/**
- * Shards one request may try when shards refuse from their own key pool; matches the Orchestrator construct's
- * default. Re-routing a refusal is safe because a refusing shard did no billable work.
- */
-export const DEFAULT_SHARD_ATTEMPTS = 3;
-
-/**
- * Default deadline for a shard's response headers. Above the shard's own 120 s upstream deadline, so a slow Gemini
- * surfaces as the shard's 504 (with its message) and this one only fires when the shard itself is stuck.
- */
-export const DEFAULT_SHARD_TIMEOUT_MS = 130_000;
-
-const BACKEND_NAME = /^BACKEND_SERVICE_(0|[1-9][0-9]{0,5})$/;
-
 function isBackend(value: unknown): value is Backend {
   return typeof value === 'object' && value !== null && typeof (value as { fetch?: unknown }).fetch === 'function';
 }
@@ -43,7 +33,7 @@ function isBackend(value: unknown): value is Backend {
 export function discoverBackends<B extends Backend>(env: Readonly<Record<string, unknown>>): BoundBackend<B>[] {
   const found: BoundBackend<B>[] = [];
   for (const [name, value] of Object.entries(env)) {
-    const match = BACKEND_NAME.exec(name);
+    const match = BACKEND_BINDING_PATTERN.exec(name);
     if (match && isBackend(value)) found.push({ index: Number(match[1]), backend: value as B });
   }
   return found.sort((a, b) => a.index - b.index);
@@ -74,7 +64,10 @@ export interface ShardWeights {
   readonly fallback?: 'missing' | 'malformed';
 }
 
-const KEY_COUNT = /^(0|[1-9][0-9]{0,5})$/;
+/** One entry of `SHARD_KEY_COUNTS`: a count from 0 to {@link MAX_SHARD_KEY_COUNT}, without leading zeros. */
+function isKeyCount(entry: string): boolean {
+  return /^(0|[1-9][0-9]*)$/.test(entry) && Number(entry) <= MAX_SHARD_KEY_COUNT;
+}
 
 /**
  * `SHARD_KEY_COUNTS` ("8,8,4": entry n is the key count of `BACKEND_SERVICE_<n>`) as one weight per bound backend.
@@ -86,7 +79,7 @@ export function shardWeights(raw: unknown, backends: readonly BoundBackend[]): S
   if (raw === undefined || raw === null || raw === '') return uniform('missing');
   if (typeof raw !== 'string') return uniform('malformed');
   const entries = raw.split(',').map((entry) => entry.trim());
-  if (!entries.every((entry) => KEY_COUNT.test(entry))) return uniform('malformed');
+  if (!entries.every(isKeyCount)) return uniform('malformed');
   const counts = entries.map(Number);
   // the construct writes exactly one entry per binding position, so a different length means the two disagree
   const highest = backends.reduce((max, b) => Math.max(max, b.index), -1);

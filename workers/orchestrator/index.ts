@@ -4,23 +4,22 @@
  *
  * @module
  */
+import type { BackendBindingName, OrchestratorSettingName, TextBindings } from '../shared/contract';
 import { discoverBackends, parseShardAttempts, parseShardTimeoutMs } from './backends';
 import { routeRequest } from './route-request';
 
-export interface Env {
-  /** Service bindings to the src shards, `BACKEND_SERVICE_0..N-1`, declared by the Orchestrator construct. */
-  readonly [binding: `BACKEND_SERVICE_${number}`]: Fetcher;
-  /** Shards one request may try while shards refuse from their own key pool; plain text. @default "3" */
-  readonly SHARD_ATTEMPTS?: string;
-  /** Deadline in ms for a shard's response headers; plain text. @default "130000" */
-  readonly SHARD_TIMEOUT_MS?: string;
-  /** Key count of each shard, "8,8,4" (entry n for `BACKEND_SERVICE_<n>`); plain text. @default - uniform, logged */
-  readonly SHARD_KEY_COUNTS?: string;
-}
+/**
+ * The bindings the orchestrator reads, named by the contract (which also holds their defaults) and declared by the
+ * Orchestrator construct: service bindings to the src shards, `BACKEND_SERVICE_0..N-1`, and as plain text
+ * `SHARD_ATTEMPTS` (shards one request may try while shards refuse from their own key pool), `SHARD_TIMEOUT_MS`
+ * (deadline in ms for a shard's response headers) and `SHARD_KEY_COUNTS` (key count of each shard, "8,8,4", entry n
+ * for `BACKEND_SERVICE_<n>`; absent means uniform weights, logged).
+ */
+export type OrchestratorEnv = TextBindings<OrchestratorSettingName> & { readonly [K in BackendBindingName]: Fetcher };
 
 export default {
   fetch(request, env) {
-    return routeRequest(request, discoverBackends<Fetcher>(env as unknown as Record<string, unknown>), {
+    return routeRequest(request, discoverBackends<Fetcher>(env), {
       random: Math.random,
       now: Date.now,
       randomUUID: () => crypto.randomUUID(),
@@ -35,4 +34,4 @@ export default {
     });
   },
   // `satisfies` keeps the handler type-checked while leaving `fetch` callable with plain arguments.
-} satisfies ExportedHandler<Env>;
+} satisfies ExportedHandler<OrchestratorEnv>;

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { STATUS_PATH } from '../shared/contract';
 import { corsHeaders } from '../shared/cors';
 import { jsonError, jsonResponse } from '../shared/http';
 import { REQUEST_ID_HEADER, requestIdOf } from '../shared/request-id';
@@ -13,8 +14,8 @@ import type { BoundBackend } from './backends';
 import type { OrchestratorLogLine, RouteDeps } from './route-request';
 import { shardWeights } from './backends';
 
-/** The gateway's own status path, as on the shards. */
-export const STATUS_PATH = '/zen/status';
+// the contract defines it; re-exported so the handler routes on it with the status module's other names
+export { STATUS_PATH };
 
 /** How long a shard has to answer its status, headers and body; a status view must come back while someone waits. */
 export const STATUS_TIMEOUT_MS = 3_000;

@@ -3,9 +3,10 @@
  * exactly like a shard's. The password travels in a header, never a cookie, so a wildcard origin grants a page
  * nothing it could not do with the password anyway.
  */
+import { REQUEST_ID_HEADER } from './contract';
 
 /** Response headers a browser script may read: the id to quote in a bug report, and the SDKs' retry hints. */
-const EXPOSED = 'x-request-id, retry-after, x-should-retry';
+const EXPOSED = `${REQUEST_ID_HEADER}, retry-after, x-should-retry`;
 
 /** Headers every response carries. */
 export function corsHeaders(): Record<string, string> {

@@ -6,12 +6,10 @@
  *
  * @module
  */
+import { POOL_EXHAUSTED, POOL_HEADER } from './contract';
 
-/** Response header a shard sets on its own pool refusals; never on a status passed through from Google. */
-export const POOL_HEADER = 'x-zen-pool';
-
-/** The only value of {@link POOL_HEADER}. */
-export const POOL_EXHAUSTED = 'exhausted';
+// the contract defines them; re-exported so a module that sets or tests a refusal needs one import
+export { POOL_EXHAUSTED, POOL_HEADER };
 
 /** Whether `response` is a shard's pool refusal: a 429 or 503 carrying `x-zen-pool: exhausted`. */
 export function isPoolRefusal(response: Pick<Response, 'status' | 'headers'>): boolean {

@@ -5,8 +5,10 @@
  *
  * @module
  */
+import { REQUEST_ID_HEADER } from './contract';
 
-export const REQUEST_ID_HEADER = 'x-request-id';
+// the contract defines it; re-exported so a caller of requestIdOf needs one import
+export { REQUEST_ID_HEADER };
 
 /**
  * What an id may look like. Anything else (spaces, quotes, braces, control characters) could forge fields in a JSON

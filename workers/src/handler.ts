@@ -11,8 +11,8 @@ import { POOL_EXHAUSTED, POOL_HEADER } from '../shared/pool-refusal';
 import { requestIdOf } from '../shared/request-id';
 import { identifyClient, missingCredentialMessage, presentedCredential, type CredentialPlaces } from './auth';
 import { PASS_CLIENT_NAME } from './client-tokens';
-import { readConfig, type SrcConfig, type SrcEnv } from './config';
-import { preflightHeaders } from './cors';
+import { readConfig, type SrcConfig, type SrcEnv } from './bindings';
+import { preflightHeaders } from './preflight';
 import {
   embeddingsRequest,
   embeddingsResponse,

@@ -3,12 +3,10 @@
  * them, cooling rate-limited keys and failing over between them. Logic lives in the modules beside this file;
  * this handler only supplies the real clock, timers, randomness, network and the per-isolate key pool.
  */
-import type { SrcEnv } from './config';
+import type { SrcEnv } from './bindings';
 import { handleRequest } from './handler';
 import { KeyPool } from './key-pool';
 import { consoleLogger } from './log';
-
-export type Env = SrcEnv;
 
 // module scope: cooldowns and removed keys last as long as the isolate, shared by its concurrent requests
 const pool = new KeyPool();
@@ -41,4 +39,4 @@ export default {
       pool,
     });
   },
-} satisfies ExportedHandler<Env>;
+} satisfies ExportedHandler<SrcEnv>;

@@ -8,10 +8,11 @@
  *
  * @module
  */
+import { STATUS_PATH } from '../shared/contract';
 import type { CooldownReason, KeySnapshot } from './key-pool';
 
-/** The gateway's own status path, on both workers. */
-export const STATUS_PATH = '/zen/status';
+// the contract defines it (both workers serve it); re-exported so the handler routes on it with this module's names
+export { STATUS_PATH };
 
 /** The route name status requests carry in log lines. */
 export const STATUS_ROUTE = 'zen.status';

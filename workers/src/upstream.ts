@@ -4,7 +4,7 @@
  * that has begun is never replayed. Keys go only to the configured base URL: redirects are never followed.
  */
 import { parseJson } from '../shared/json';
-import type { PoolKey } from './config';
+import type { PoolKey } from './bindings';
 import type { KeyPool } from './key-pool';
 import type { Logger } from './log';
 import {

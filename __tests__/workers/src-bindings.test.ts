@@ -1,7 +1,9 @@
-import { readConfig, type SrcEnv } from '../../workers/src/config';
+import { readConfig, type SrcEnv } from '../../workers/src/bindings';
 
 describe('readConfig', () => {
   it('collects KEY<n> in numeric order, ignoring empty and malformed names', () => {
+    // SrcEnv names only what the worker reads; workerd hands over any other binding too
+    const unread = { KEYX: 'y' };
     const result = readConfig({
       PASS: 'p',
       KEY10: 'k10',
@@ -9,7 +11,7 @@ describe('readConfig', () => {
       KEY1: 'k1',
       KEY3: '',
       KEY04: 'x',
-      KEYX: 'y',
+      ...unread,
       GEMINI_BASE_URL: 'http://127.0.0.1:9/kept/path/',
     });
     expect(result).toEqual({

@@ -1,4 +1,4 @@
-import { preflightHeaders } from '../../workers/src/cors';
+import { preflightHeaders } from '../../workers/src/preflight';
 
 describe('preflightHeaders', () => {
   it('echoes a well-formed requested header list and falls back otherwise', () => {

@@ -2,9 +2,10 @@
  * Preflight answers. Only the src worker answers `OPTIONS`: the orchestrator forwards it to a shard like any other
  * request, so there is one preflight policy. The headers every response carries live in `../shared/cors`.
  */
+import { REQUEST_ID_HEADER } from '../shared/contract';
 import { corsHeaders } from '../shared/cors';
 
-const DEFAULT_ALLOWED_HEADERS = 'authorization, content-type, x-goog-api-key, x-goog-api-client, x-request-id';
+const DEFAULT_ALLOWED_HEADERS = `authorization, content-type, x-goog-api-key, x-goog-api-client, ${REQUEST_ID_HEADER}`;
 /** header-name tokens separated by commas, bounded so a preflight cannot make us echo kilobytes */
 const HEADER_LIST = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+(?:\s*,\s*[A-Za-z0-9!#$%&'*+.^_`|~-]+)*$/;
 

@@ -2,28 +2,25 @@
  * Reads the worker's bindings into a typed configuration. The same code serves 1 key or 120: keys are every
  * `KEY<n>` binding, in numeric order, empty ones ignored.
  */
+import {
+  DEFAULT_GEMINI_BASE_URL,
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_WAIT_MS,
+  DEFAULT_UPSTREAM_TIMEOUT_MS,
+  KEY_BINDING_PATTERN,
+  MAX_MAX_WAIT_MS,
+  type KeyBindingName,
+  type SrcWorkerSettingName,
+  type TextBindings,
+} from '../shared/contract';
 import { parseClientTokens, type ClientCredential } from './client-tokens';
 
-export const DEFAULT_GEMINI_BASE_URL = 'https://generativelanguage.googleapis.com';
-export const DEFAULT_UPSTREAM_TIMEOUT_MS = 120_000;
-/** Gemini caps an inline request at 20 MB; a bounded buffer is what makes replay on another key possible. */
-export const DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024;
-/** By default a shard whose keys all cool refuses at once (429 with retry-after) rather than holding the request. */
-export const DEFAULT_MAX_WAIT_MS = 0;
-/** The longest a shard may hold one request waiting for a key to free. */
-export const MAX_MAX_WAIT_MS = 60_000;
-
-/** The bindings the src worker reads (see docs/errors.md and the construct that binds them). */
-export interface SrcEnv {
-  readonly PASS?: string;
-  /** named client tokens, `{"name":"token",...}`; see `./client-tokens` */
-  readonly CLIENT_TOKENS?: string;
-  readonly GEMINI_BASE_URL?: string;
-  readonly UPSTREAM_TIMEOUT_MS?: string;
-  readonly MAX_WAIT_MS?: string;
-  readonly MAX_BODY_BYTES?: string;
-  readonly [binding: string]: unknown;
-}
+/**
+ * The bindings the src worker reads, named by the contract (see docs/errors.md and the construct that binds them):
+ * `KEY1..KEYn`, `PASS`, `CLIENT_TOKENS` (named client tokens, `{"name":"token",...}`, see `./client-tokens`),
+ * `GEMINI_BASE_URL`, `UPSTREAM_TIMEOUT_MS`, `MAX_WAIT_MS` and `MAX_BODY_BYTES`.
+ */
+export type SrcEnv = TextBindings<KeyBindingName | SrcWorkerSettingName>;
 
 export interface PoolKey {
   /** n of `KEY<n>`, 1-based; the only way a key is ever named in logs */
@@ -64,10 +61,12 @@ function boundedInt(value: unknown, fallback: number, max: number): number | und
 }
 
 export function readConfig(env: SrcEnv): ConfigResult {
+  // the key bindings are found by name, so they are read through a view indexed by any string
+  const bindings: Readonly<Record<string, unknown>> = env;
   const keys = Object.keys(env)
-    .map((name) => /^KEY([1-9][0-9]{0,3})$/.exec(name))
+    .map((name) => KEY_BINDING_PATTERN.exec(name))
     .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => ({ index: Number(m[1]), value: env[m[0]] }))
+    .map((m) => ({ index: Number(m[1]), value: bindings[m[0]] }))
     .filter((k): k is PoolKey => typeof k.value === 'string' && k.value.trim() !== '')
     .map((k) => ({ index: k.index, value: k.value.trim() }))
     .sort((a, b) => a.index - b.index);

@@ -4,27 +4,19 @@
  * The output is deterministic (same sources, same bytes) so `content_sha256` only changes when the code does,
  * and Terraform only re-uploads a worker whose code changed.
  *
- * Run directly (`tsx scripts/build-workers.ts`) to write `dist/workers/<name>.js`; `main.ts` calls
- * {@link buildWorkerBundles} so `cdktf synth` never picks up a stale bundle.
+ * A library, not a script: `main.ts` calls {@link buildWorkerBundles} so `cdktf synth` never picks up a stale bundle,
+ * and the tests and benchmarks bundle through {@link bundleWorker}. Run directly (`npm run build:workers`) it writes
+ * `dist/workers/<name>.js`.
  */
 import { buildSync, type BuildOptions } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { WorkerBundle, WorkerBundles } from '../constructs/worker-bundle';
 
-export const WORKER_NAMES = ['src', 'orchestrator'] as const;
+/** The workers under `workers/`, each bundled from its `index.ts`. */
+export const WORKER_NAMES = ['src', 'orchestrator'] as const satisfies readonly (keyof WorkerBundles)[];
 export type WorkerName = (typeof WORKER_NAMES)[number];
-
-export interface WorkerBundle {
-  /** absolute path of the bundled ES module */
-  readonly path: string;
-  /** hex SHA-256 of the bundle's bytes, as the provider's `content_sha256` expects */
-  readonly sha256: string;
-  /** the module file name the script is uploaded as (`main_module`) */
-  readonly mainModule: string;
-}
-
-export type WorkerBundles = Readonly<Record<WorkerName, WorkerBundle>>;
 
 const ROOT = resolve(__dirname, '..');
 

@@ -1,0 +1,173 @@
+/**
+ * The contract between the constructs and the workers (workers/shared/contract.ts), checked from both ends: the
+ * synthesized stacks bind exactly the names the contract lists, in its order, and the workers' own readers, given
+ * those bindings with the values Terraform fills in, read every one of them and no other name.
+ */
+import { Testing } from 'cdktf';
+import { PreviewStack, ProdStack } from '../../constructs';
+import {
+  discoverBackends,
+  parseShardAttempts,
+  parseShardTimeoutMs,
+  shardWeights,
+  type Backend,
+} from '../../workers/orchestrator/backends';
+import {
+  BACKEND_BINDING_PATTERN,
+  KEY_BINDING_PATTERN,
+  ORCHESTRATOR_FIXED_BINDINGS,
+  SHARD_ATTEMPTS_BINDING,
+  SHARD_KEY_COUNTS_BINDING,
+  SHARD_TIMEOUT_MS_BINDING,
+  SRC_WORKER_FIXED_BINDINGS,
+  SRC_WORKER_OPTIONAL_BINDINGS,
+  backendBindingName,
+  keyBindingName,
+} from '../../workers/shared/contract';
+import { readConfig } from '../../workers/src/bindings';
+import { fixtureBundles } from '../fixtures/bundles';
+import { LOCAL_STATE, scriptsByName, synthJson, type Binding, type ScriptJson } from '../fixtures/synth';
+import { defined } from '../helpers/guards';
+
+const PASS = 'contract-pass-canary';
+const TOKENS = { alice: 'contract-token-canary-alice-0123' };
+
+/** Non-default settings, so a value read from anywhere but its binding shows. */
+const SETTINGS = {
+  geminiBaseUrl: 'https://gateway.example/v1/acct/gw/google-ai-studio',
+  upstreamTimeoutMs: 45_000,
+  maxWaitMs: 2_500,
+  shardAttempts: 5,
+  shardTimeoutMs: 50_000,
+};
+
+function prodScripts(): Record<string, ScriptJson> {
+  return scriptsByName(
+    synthJson(
+      new ProdStack(Testing.app(), 'prod', {
+        keyCount: 20,
+        keysPerShard: 8,
+        bundles: fixtureBundles,
+        state: LOCAL_STATE,
+        ...SETTINGS,
+      }),
+    ),
+  );
+}
+
+function previewScripts(): Record<string, ScriptJson> {
+  return scriptsByName(
+    synthJson(
+      new PreviewStack(Testing.app(), 'preview-7', {
+        prNumber: 7,
+        keyCount: 20,
+        bundle: fixtureBundles.src,
+        state: LOCAL_STATE,
+        ...SETTINGS,
+      }),
+    ),
+  );
+}
+
+/** What Terraform puts into a secret binding at apply time; a secret this test does not know fails it. */
+function secretValue(binding: Binding): string {
+  const key = /^\$\{var\.api_keys\[([0-9]+)\]\}$/.exec(binding.text ?? '');
+  if (key) return `contract-key-canary-${key[1]}`;
+  if (binding.text === '${var.pass}') return PASS;
+  if (binding.text === '${jsonencode(var.client_tokens)}') return JSON.stringify(TOKENS);
+  throw new Error(`binding ${binding.name} holds ${binding.text}, which this test cannot fill in`);
+}
+
+/** The env workerd hands a src worker deployed with these bindings. */
+function textEnv(script: ScriptJson): Record<string, string> {
+  return Object.fromEntries(
+    script.bindings.map((b) => [
+      b.name,
+      b.type === 'secret_text' ? secretValue(b) : defined(b.text, `${b.name}'s text`),
+    ]),
+  );
+}
+
+/** `env` behind a proxy that records every binding name the reader asks for, or lists. */
+function recording<T extends object>(env: T): { env: T; read: Set<string>; listed: { value: boolean } } {
+  const read = new Set<string>();
+  const listed = { value: false };
+  const proxy = new Proxy(env, {
+    get(target, name, receiver) {
+      if (typeof name === 'string') read.add(name);
+      return Reflect.get(target, name, receiver);
+    },
+    ownKeys(target) {
+      listed.value = true;
+      return Reflect.ownKeys(target);
+    },
+  });
+  return { env: proxy, read, listed };
+}
+
+describe('the src worker contract', () => {
+  const scripts = { ...prodScripts(), ...previewScripts() };
+
+  test.each([
+    ['zen-ai-router-worker-0', 8],
+    ['zen-ai-router-worker-1', 8],
+    ['zen-ai-router-worker-2', 4],
+    ['zen-ai-router-worker-preview-7', 20],
+  ])('%s binds its %i keys as KEY1..KEYk and then exactly the fixed bindings, in the contract order', (name, keys) => {
+    const script = defined(scripts[name], name);
+    expect(script.bindings.map((b) => b.name)).toEqual([
+      ...Array.from({ length: keys }, (_unused, j) => keyBindingName(j + 1)),
+      ...SRC_WORKER_FIXED_BINDINGS,
+    ]);
+    expect(script.bindings.filter((b) => b.name.startsWith('KEY')).every((b) => KEY_BINDING_PATTERN.test(b.name))).toBe(
+      true,
+    );
+  });
+
+  test('the worker reads every binding the construct writes, with the values written, and asks for no other name', () => {
+    const script = defined(scripts['zen-ai-router-worker-1'], 'shard 1');
+    const { env, read, listed } = recording(textEnv(script));
+    const result = readConfig(env);
+    if (!result.ok) throw new Error(`the src worker refuses its synthesized bindings: ${result.problem}`);
+    expect(result.config).toEqual({
+      keys: Array.from({ length: 8 }, (_, j) => ({ index: j + 1, value: `contract-key-canary-${8 + j}` })),
+      pass: PASS,
+      clientTokens: [{ name: 'alice', value: TOKENS.alice }],
+      baseUrl: SETTINGS.geminiBaseUrl,
+      timeoutMs: SETTINGS.upstreamTimeoutMs,
+      maxWaitMs: SETTINGS.maxWaitMs,
+      // never bound, so the worker's default
+      maxBodyBytes: 20 * 1024 * 1024,
+    });
+    // the keys are found by listing the env; every name asked for by name is a fixed or optional binding or a key
+    expect(listed.value).toBe(true);
+    const named = [...read].filter((name) => !KEY_BINDING_PATTERN.test(name)).sort();
+    expect(named).toEqual([...SRC_WORKER_FIXED_BINDINGS, ...SRC_WORKER_OPTIONAL_BINDINGS].sort());
+  });
+});
+
+describe('the orchestrator contract', () => {
+  const orchestrator = defined(prodScripts()['zen-ai-router-orchestrator'], 'the orchestrator');
+
+  test('binds BACKEND_SERVICE_0..N-1 and then exactly the fixed bindings, in the contract order', () => {
+    expect(orchestrator.bindings.map((b) => b.name)).toEqual([
+      ...[0, 1, 2].map(backendBindingName),
+      ...ORCHESTRATOR_FIXED_BINDINGS,
+    ]);
+    const services = orchestrator.bindings.filter((b) => b.type === 'service');
+    expect(services.map((b) => b.name).every((name) => BACKEND_BINDING_PATTERN.test(name))).toBe(true);
+  });
+
+  test('the worker finds every shard and reads every setting the construct writes, with the values written', () => {
+    const stub: Backend = { fetch: async () => new Response(null) };
+    const env: Record<string, unknown> = Object.fromEntries(
+      orchestrator.bindings.map((b) => [b.name, b.type === 'service' ? stub : b.text]),
+    );
+    const backends = discoverBackends(env);
+    expect(backends.map((b) => b.index)).toEqual([0, 1, 2]);
+    // read by name, as the handler (workers/orchestrator/index.ts) reads them from its typed env
+    expect(parseShardAttempts(env[SHARD_ATTEMPTS_BINDING])).toBe(SETTINGS.shardAttempts);
+    expect(parseShardTimeoutMs(env[SHARD_TIMEOUT_MS_BINDING])).toBe(SETTINGS.shardTimeoutMs);
+    expect(shardWeights(env[SHARD_KEY_COUNTS_BINDING], backends)).toEqual({ weights: [8, 8, 4] });
+  });
+});

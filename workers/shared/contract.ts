@@ -1,0 +1,150 @@
+/**
+ * The contract between the constructs that deploy the workers (`constructs/`) and the workers that read what they
+ * deploy: every binding's name, default and bounds, and the headers and path one worker uses to talk to the other.
+ *
+ * Plain TypeScript with neither Workers nor Node.js types, so both tsconfigs compile it. The workers' env types are
+ * derived from the names here, so renaming a binding fails to compile wherever the old name is still read, instead
+ * of failing in production; `__tests__/workers/shared-contract.test.ts` checks that the synthesized bindings are exactly these.
+ *
+ * @module
+ */
+
+/**
+ * Workers runtime compatibility date of every worker, deployed (unless `compatibilityDate` says otherwise) and
+ * emulated alike: recent enough for current runtime APIs, and within what the pinned miniflare/workerd supports.
+ */
+export const DEFAULT_COMPATIBILITY_DATE = '2026-04-20';
+
+// ---- src worker (a shard, or the preview worker) ----
+
+/** A src worker's keys are bound as `KEY1..KEYn`, in key order; the n is how logs name a key. */
+export const KEY_BINDING_PREFIX = 'KEY';
+export type KeyBindingName = `${typeof KEY_BINDING_PREFIX}${number}`;
+/** The key bindings a src worker reads, `KEY1` to `KEY9999`; group 1 is the n. */
+export const KEY_BINDING_PATTERN = new RegExp(`^${KEY_BINDING_PREFIX}([1-9][0-9]{0,3})$`);
+
+/** The n-th key binding, 1-based. */
+export function keyBindingName(n: number): KeyBindingName {
+  return `${KEY_BINDING_PREFIX}${n}`;
+}
+
+/** The client password (secret). */
+export const PASS_BINDING = 'PASS';
+/** The named client tokens, `jsonencode(var.client_tokens)` (secret). */
+export const CLIENT_TOKENS_BINDING = 'CLIENT_TOKENS';
+/** Upstream base URL (plain text). */
+export const GEMINI_BASE_URL_BINDING = 'GEMINI_BASE_URL';
+/** Deadline in ms for upstream response headers (plain text). */
+export const UPSTREAM_TIMEOUT_MS_BINDING = 'UPSTREAM_TIMEOUT_MS';
+/** Longest wait in ms for a cooling key before refusing (plain text). */
+export const MAX_WAIT_MS_BINDING = 'MAX_WAIT_MS';
+/** Largest request body in bytes (plain text); read with a default, never bound by the constructs. */
+export const MAX_BODY_BYTES_BINDING = 'MAX_BODY_BYTES';
+
+/**
+ * The bindings a src worker holds besides its keys, in the order `SrcWorkerShard` binds them after `KEY1..KEYk`.
+ * Each counts against the plan's environment-variable limit, so it caps the keys one worker can hold.
+ */
+export const SRC_WORKER_FIXED_BINDINGS = [
+  PASS_BINDING,
+  GEMINI_BASE_URL_BINDING,
+  UPSTREAM_TIMEOUT_MS_BINDING,
+  MAX_WAIT_MS_BINDING,
+  CLIENT_TOKENS_BINDING,
+] as const;
+
+/** Bindings a src worker reads when present but the constructs never bind: tests and hand-made deployments do. */
+export const SRC_WORKER_OPTIONAL_BINDINGS = [MAX_BODY_BYTES_BINDING] as const;
+
+/** Every binding a src worker reads besides its keys. */
+export type SrcWorkerSettingName =
+  | (typeof SRC_WORKER_FIXED_BINDINGS)[number]
+  | (typeof SRC_WORKER_OPTIONAL_BINDINGS)[number];
+
+export const DEFAULT_GEMINI_BASE_URL = 'https://generativelanguage.googleapis.com';
+
+/** Long enough for slow non-streamed generations. */
+export const DEFAULT_UPSTREAM_TIMEOUT_MS = 120_000;
+/** Bounds of `UPSTREAM_TIMEOUT_MS` that synth accepts. */
+export const MIN_UPSTREAM_TIMEOUT_MS = 1_000;
+export const MAX_UPSTREAM_TIMEOUT_MS = 600_000;
+
+/**
+ * No waiting: a shard whose keys are all cooling refuses at once (429 with retry-after), and the orchestrator tries
+ * another shard.
+ */
+export const DEFAULT_MAX_WAIT_MS = 0;
+/** Longest wait for a cooling key a shard accepts; longer waits would hold clients past any SDK timeout. */
+export const MAX_MAX_WAIT_MS = 60_000;
+
+/** Gemini caps an inline request at 20 MB; a bounded buffer is what makes replay on another key possible. */
+export const DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024;
+
+// ---- orchestrator ----
+
+/** The orchestrator's service bindings to the shards are `BACKEND_SERVICE_0..N-1`; the n is how logs name a shard. */
+export const BACKEND_BINDING_PREFIX = 'BACKEND_SERVICE_';
+export type BackendBindingName = `${typeof BACKEND_BINDING_PREFIX}${number}`;
+/** The service bindings the orchestrator reads, `BACKEND_SERVICE_0` to `BACKEND_SERVICE_999999`; group 1 is the n. */
+export const BACKEND_BINDING_PATTERN = new RegExp(`^${BACKEND_BINDING_PREFIX}(0|[1-9][0-9]{0,5})$`);
+
+/** The n-th service binding, 0-based. */
+export function backendBindingName(n: number): BackendBindingName {
+  return `${BACKEND_BINDING_PREFIX}${n}`;
+}
+
+/** How many shards one request may try (plain text). */
+export const SHARD_ATTEMPTS_BINDING = 'SHARD_ATTEMPTS';
+/** Deadline in ms for a shard's response headers (plain text). */
+export const SHARD_TIMEOUT_MS_BINDING = 'SHARD_TIMEOUT_MS';
+/** Each shard's key count, `"8,8,4"`: entry n for `BACKEND_SERVICE_<n>` (plain text). */
+export const SHARD_KEY_COUNTS_BINDING = 'SHARD_KEY_COUNTS';
+
+/** The bindings the orchestrator holds besides its service bindings, in the order `Orchestrator` binds them. */
+export const ORCHESTRATOR_FIXED_BINDINGS = [
+  SHARD_ATTEMPTS_BINDING,
+  SHARD_TIMEOUT_MS_BINDING,
+  SHARD_KEY_COUNTS_BINDING,
+] as const;
+
+/** Every binding the orchestrator reads besides its service bindings. */
+export type OrchestratorSettingName = (typeof ORCHESTRATOR_FIXED_BINDINGS)[number];
+
+/**
+ * Shards one request may try while they refuse from their own key pool. Re-routing a pool refusal costs no billed
+ * upstream call, and three shards turn a momentarily cooling shard into a success in nearly every case.
+ */
+export const DEFAULT_SHARD_ATTEMPTS = 3;
+/** Most shards one request may try; each one is a subrequest and a worker invocation. */
+export const MAX_SHARD_ATTEMPTS = 10;
+
+/**
+ * Deadline for a shard's response headers, in ms. Above the shards' default upstream deadline, so a slow Gemini
+ * surfaces as the shard's own 504 with its message, and the orchestrator's 504 only fires when the shard itself is
+ * stuck.
+ */
+export const DEFAULT_SHARD_TIMEOUT_MS = 130_000;
+/** Bounds of `SHARD_TIMEOUT_MS` that synth accepts; the top leaves room above the largest upstream deadline. */
+export const MIN_SHARD_TIMEOUT_MS = 1_000;
+export const MAX_SHARD_TIMEOUT_MS = 900_000;
+
+/** Largest entry of `SHARD_KEY_COUNTS` the orchestrator accepts. */
+export const MAX_SHARD_KEY_COUNT = 999_999;
+
+// ---- between the workers, and toward clients ----
+
+/** The gateway's own status path, on both workers: the orchestrator asks every shard's. */
+export const STATUS_PATH = '/zen/status';
+
+/** The request id both workers log and answer with; the orchestrator passes its id to the shard in it. */
+export const REQUEST_ID_HEADER = 'x-request-id';
+
+/** Response header a shard sets on its own pool refusals; never on a status passed through from Google. */
+export const POOL_HEADER = 'x-zen-pool';
+/** The only value of {@link POOL_HEADER}. */
+export const POOL_EXHAUSTED = 'exhausted';
+
+// ---- env types ----
+
+/** Text bindings (secret or plain) by name; any may be absent from an env, which the reader handles. */
+export type TextBindings<Name extends string> = { readonly [K in Name]?: string };
