@@ -6,9 +6,9 @@ import { Miniflare, type WorkerOptions } from 'miniflare';
 import { Agent, request } from 'node:http';
 import type { Readable } from 'node:stream';
 import { bundleWorker } from '../bundler/worker-bundles';
+import { DEFAULT_COMPATIBILITY_DATE } from '../workers/shared/contract';
 
 export const BENCH_PASS = 'bench-password';
-const COMPATIBILITY_DATE = '2026-04-20';
 
 /** Miniflare options that drop the workers' per-request log lines, which would drown the figures. */
 export const QUIET = {
@@ -50,7 +50,7 @@ export async function startBenchTopology(options: BenchTopologyOptions): Promise
     name: `shard-${i}`,
     modules: true,
     script: srcScript,
-    compatibilityDate: COMPATIBILITY_DATE,
+    compatibilityDate: DEFAULT_COMPATIBILITY_DATE,
     routes: [`shard-${i}.bench/*`],
     bindings: {
       ...Object.fromEntries(Array.from({ length: keysPerShard }, (_, k) => [`KEY${k + 1}`, `bench-key-${i}-${k + 1}`])),
@@ -62,7 +62,7 @@ export async function startBenchTopology(options: BenchTopologyOptions): Promise
     name: 'orchestrator',
     modules: true,
     script: bundleWorker('orchestrator'),
-    compatibilityDate: COMPATIBILITY_DATE,
+    compatibilityDate: DEFAULT_COMPATIBILITY_DATE,
     serviceBindings: Object.fromEntries(shardWorkers.map((w, i) => [`BACKEND_SERVICE_${i}`, w.name as string])),
   };
   const mf = new Miniflare({

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { BACKEND_BINDING_PATTERN } from '../../workers/shared/contract';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
@@ -388,7 +389,7 @@ export function buildTopology(stack: Json, options: TopologyOptions): Topology {
 export function backendScripts(topology: Topology): ReadonlyMap<number, string> {
   const out = new Map<number, string>();
   for (const [name, target] of Object.entries(topology.publicWorker.services)) {
-    const match = /^BACKEND_SERVICE_([0-9]+)$/.exec(name);
+    const match = BACKEND_BINDING_PATTERN.exec(name);
     if (match) out.set(Number(match[1]), target);
   }
   return out;
