@@ -4,28 +4,28 @@
  * map as one secret, `CLIENT_TOKENS = jsonencode(var.client_tokens)`, so it costs one environment variable however
  * many tokens there are.
  *
- * The rules are checked three times from these constants: by Terraform (the variable's validation), by `npm start`
- * ({@link clientTokensProblem}) and by the worker at run time (`workers/src/client-tokens.ts`, kept equal by a test).
+ * The rules live in the contract (`workers/shared/contract.ts`) and are checked by Terraform (the variable's
+ * validation), by `npm start` and the deploy workflow ({@link clientTokensProblem}) and by the worker at run time.
  *
  * @module
  */
 import { Fn, TerraformVariable, type TerraformVariableValidationConfig } from 'cdktf';
 import type { Construct } from 'constructs';
+import {
+  CLIENT_NAME_PATTERN,
+  CLIENT_TOKEN_PATTERN,
+  MAX_CLIENT_TOKENS_JSON_LENGTH,
+  MIN_CLIENT_TOKEN_LENGTH,
+  PASS_CLIENT_NAME as RESERVED_CLIENT_NAME,
+} from '../workers/shared/contract';
 
-/** A client name: it goes into log lines and terminal output as it is. */
-export const CLIENT_NAME_PATTERN = '^[a-z0-9][a-z0-9_-]{0,31}$';
-
-/** The name `PASS` is logged under, so no token may carry it. */
-export const RESERVED_CLIENT_NAME = 'pass';
-
-/** Shortest token accepted. */
-export const MIN_CLIENT_TOKEN_LENGTH = 24;
-
-/** Printable ASCII without spaces (`!` to `~`): what an HTTP header carries unchanged. */
-export const CLIENT_TOKEN_PATTERN = '^[!-~]+$';
-
-/** Cloudflare's limit on the size of one environment variable (5 KB), which the encoded map must fit. */
-export const MAX_CLIENT_TOKENS_JSON_LENGTH = 5 * 1024;
+export {
+  CLIENT_NAME_PATTERN,
+  CLIENT_TOKEN_PATTERN,
+  MAX_CLIENT_TOKENS_JSON_LENGTH,
+  MIN_CLIENT_TOKEN_LENGTH,
+  RESERVED_CLIENT_NAME,
+};
 
 const EXAMPLE = 'set TF_VAR_client_tokens to a JSON object of name to token, e.g. {"alice":"<at least 24 characters>"}';
 
@@ -91,6 +91,31 @@ export function clientTokensProblem(tokens: Readonly<Record<string, unknown>>, p
   if (!values.every((v) => v.length >= MIN_CLIENT_TOKEN_LENGTH && token.test(v))) return messages[1];
   if (new Set(values).size !== values.length) return messages[2];
   if (values.includes(pass)) return messages[3];
-  if (JSON.stringify(tokens).length > MAX_CLIENT_TOKENS_JSON_LENGTH) return messages[4];
+  if (
+    terraformJsonEncode(Object.fromEntries(entries.map(([n, v]) => [n, String(v)]))).length >
+    MAX_CLIENT_TOKENS_JSON_LENGTH
+  ) {
+    return messages[4];
+  }
   return undefined;
+}
+
+/**
+ * `jsonencode(value)` as Terraform writes it, for a string or a map of strings: keys sorted, and `<`, `>`, `&`, U+2028
+ * and U+2029 escaped as `\u` sequences (so the text can be longer than `JSON.stringify` gives). The emulated topology
+ * binds `CLIENT_TOKENS` with it and the size rule measures it.
+ */
+export function terraformJsonEncode(value: string | Readonly<Record<string, string>>): string {
+  const sorted =
+    typeof value === 'string'
+      ? value
+      : Object.fromEntries(
+          Object.keys(value)
+            .sort()
+            .map((key) => [key, value[key]]),
+        );
+  return JSON.stringify(sorted).replace(
+    /[<>&\u2028\u2029]/g,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }

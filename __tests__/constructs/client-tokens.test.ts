@@ -5,6 +5,7 @@
  */
 import { Testing } from 'cdktf';
 import { PreviewStack, ProdStack, clientTokensProblem } from '../../constructs';
+import { terraformJsonEncode } from '../../constructs/client-tokens';
 import { fixtureBundles } from '../fixtures/bundles';
 import { LOCAL_STATE, scriptsByName, synthJson, type StackJson } from '../fixtures/synth';
 
@@ -98,5 +99,24 @@ describe('clientTokensProblem (what Terraform would say, for npm start)', () => 
     const problem = clientTokensProblem(tokens as Record<string, unknown>, pass);
     expect(problem).toMatch(message);
     expect(problem).not.toContain(TOKEN);
+  });
+});
+
+describe('terraformJsonEncode', () => {
+  it("writes what Terraform's jsonencode writes: keys sorted, <, >, &, U+2028 and U+2029 escaped, other text as is", () => {
+    expect(terraformJsonEncode({ b: 'x\u2028\u2029é', a: '<&>' })).toBe(
+      '{"a":"\\u003c\\u0026\\u003e","b":"x\\u2028\\u2029é"}',
+    );
+    expect(terraformJsonEncode('a&b')).toBe('"a\\u0026b"');
+  });
+
+  it('measures the size rule on that text, which is longer than JSON.stringify when tokens hold <, > or &', () => {
+    const amp = '&'.repeat(24);
+    const tokens = Object.fromEntries(
+      Array.from({ length: 50 }, (_, i) => [`c${i}`, `${amp}${String(i).padStart(2, '0')}`]),
+    );
+    expect(JSON.stringify(tokens).length).toBeLessThanOrEqual(5 * 1024);
+    expect(terraformJsonEncode(tokens).length).toBeGreaterThan(5 * 1024);
+    expect(clientTokensProblem(tokens, 'p')).toMatch(/must fit in 5120 characters/);
   });
 });

@@ -3,7 +3,6 @@ import {
   backendScripts,
   buildTopology,
   requiredApiKeyCount,
-  terraformJsonEncode,
   type TopologyOptions,
 } from '../../scripts/local/emulated-topology';
 import { defined } from '../helpers/guards';
@@ -348,9 +347,5 @@ describe('client tokens', () => {
     expect(() => buildTopology(stack, options())).toThrow(
       'cloudflare_workers_script.Shards_0.bindings[4].text is the Terraform expression "${jsonencode(var.client_tokens)}x", which cannot be emulated',
     );
-  });
-
-  it('terraformJsonEncode matches Terraform on U+2028 and non-ASCII text', () => {
-    expect(terraformJsonEncode({ b: 'x\u2028\u2029é', a: '' })).toBe('{"a":"","b":"x\\u2028\\u2029é"}');
   });
 });

@@ -25,6 +25,7 @@ import {
   MAX_CLIENT_TOKENS_JSON_LENGTH,
   MIN_CLIENT_TOKEN_LENGTH,
   RESERVED_CLIENT_NAME,
+  terraformJsonEncode,
 } from '../../constructs/client-tokens';
 
 /** Name of the step env var that carries `${{ toJSON(secrets) }}`. */
@@ -60,18 +61,6 @@ export const CLIENT_TOKEN_PREFIX = 'CLIENT_TOKEN_';
  */
 export function clientNameOf(secretName: string): string {
   return secretName.slice(CLIENT_TOKEN_PREFIX.length).toLowerCase();
-}
-
-/**
- * JSON as Terraform's `jsonencode` writes it: like `JSON.stringify`, but with `<`, `>`, `&`, U+2028 and U+2029 as
- * `\uXXXX` escapes (Go's HTML-safe encoding). That is the text of the `CLIENT_TOKENS` binding, so it is what Cloudflare's
- * size limit and any printed form of a value are about.
- */
-export function terraformJson(value: unknown): string {
-  return JSON.stringify(value).replace(
-    /[<>&\u2028\u2029]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
 }
 
 const TOKEN_RULE =
@@ -119,7 +108,7 @@ function clientTokensOf(
     secretOfToken.set(value, secret);
   }
   const tokens = Object.fromEntries(named.map(({ client, value }) => [client, value]));
-  const length = terraformJson(tokens).length;
+  const length = terraformJsonEncode(tokens).length;
   if (length > MAX_CLIENT_TOKENS_JSON_LENGTH) {
     throw new CollectKeysError(
       `the ${CLIENT_TOKEN_PREFIX}* secrets take ${length} characters as JSON, over the ${MAX_CLIENT_TOKENS_JSON_LENGTH} ` +
@@ -236,7 +225,7 @@ export function maskCommands(
     add(value);
     for (const line of value.split(/\r?\n|\r/)) add(line);
     add(JSON.stringify(value).slice(1, -1));
-    add(terraformJson(value).slice(1, -1));
+    add(terraformJsonEncode(value).slice(1, -1));
   }
   for (const whole of encoded) add(whole);
   return [...masks].map((m) => `::add-mask::${escapeCommandData(m)}`);

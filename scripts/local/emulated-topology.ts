@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { terraformJsonEncode } from '../../constructs/client-tokens';
 import { BACKEND_BINDING_PATTERN } from '../../workers/shared/contract';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -147,22 +148,6 @@ interface ScriptContext {
   readonly where: string;
   readonly scriptNames: ReadonlyMap<string, string>;
   readonly options: TopologyOptions;
-}
-
-/**
- * What Terraform's `jsonencode` makes of a map of strings: keys in lexical order, and `<`, `>`, `&`, U+2028 and
- * U+2029 escaped as `\u` sequences, so the emulated binding holds the very bytes a deployed one would.
- */
-export function terraformJsonEncode(map: Readonly<Record<string, string>>): string {
-  const sorted = Object.fromEntries(
-    Object.keys(map)
-      .sort()
-      .map((key) => [key, map[key]]),
-  );
-  return JSON.stringify(sorted).replace(
-    /[<>&\u2028\u2029]/g,
-    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
 }
 
 function resolveText(

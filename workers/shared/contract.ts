@@ -131,6 +131,20 @@ export const MAX_SHARD_TIMEOUT_MS = 900_000;
 /** Largest entry of `SHARD_KEY_COUNTS` the orchestrator accepts. */
 export const MAX_SHARD_KEY_COUNT = 999_999;
 
+// ---- named client tokens (CLIENT_TOKENS) ----
+// Terraform's validation, `npm start`, the deploy workflow and the worker at run time all apply these rules.
+
+/** A client name: it goes into log lines and terminal output as it is (a regex source, also valid in Terraform). */
+export const CLIENT_NAME_PATTERN = '^[a-z0-9][a-z0-9_-]{0,31}$';
+/** The name `PASS` is logged under, so no token may carry it. */
+export const PASS_CLIENT_NAME = 'pass';
+/** Shortest token accepted: guessing 24 random printable characters is out of reach. */
+export const MIN_CLIENT_TOKEN_LENGTH = 24;
+/** Printable ASCII without spaces (`!` to `~`): what an HTTP header carries unchanged (a regex source). */
+export const CLIENT_TOKEN_PATTERN = '^[!-~]+$';
+/** Cloudflare's limit on one environment variable (5 KB), which the encoded map must fit. */
+export const MAX_CLIENT_TOKENS_JSON_LENGTH = 5 * 1024;
+
 // ---- between the workers, and toward clients ----
 
 /** The gateway's own status path, on both workers: the orchestrator asks every shard's. */

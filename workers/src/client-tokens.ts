@@ -3,11 +3,17 @@
  * `jsonencode(var.client_tokens)`), accepted alongside `PASS`. A name lets the logs tell clients apart, and several
  * valid credentials at once make rotation a matter of add, deploy, move clients, remove, deploy, with no failed request.
  *
- * The rules are the Terraform variable's validation rules (constructs/client-tokens.ts), checked again here so a
- * binding edited by hand can never weaken them; a test keeps the two copies equal.
+ * The rules are the Terraform variable's validation rules, from the contract both sides import, checked again here so
+ * a binding edited by hand can never weaken them.
  *
  * @module
  */
+import {
+  CLIENT_NAME_PATTERN,
+  CLIENT_TOKEN_PATTERN,
+  MIN_CLIENT_TOKEN_LENGTH,
+  PASS_CLIENT_NAME,
+} from '../shared/contract';
 
 /** One credential a client may present; `name` is what the request's log line records, never `value`. */
 export interface ClientCredential {
@@ -15,17 +21,10 @@ export interface ClientCredential {
   readonly value: string;
 }
 
-/** The name the shared password `PASS` is logged under, so no token may carry it. */
-export const PASS_CLIENT_NAME = 'pass';
+export { MIN_CLIENT_TOKEN_LENGTH, PASS_CLIENT_NAME };
 
-/** Short identifiers: they go into log lines and terminal output as they are. */
-export const CLIENT_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
-
-/** Shortest token accepted: guessing 24 random printable characters is out of reach. */
-export const MIN_CLIENT_TOKEN_LENGTH = 24;
-
-/** Printable ASCII without spaces: what survives an HTTP header unchanged (the worker trims what it reads). */
-export const CLIENT_TOKEN_PATTERN = /^[!-~]+$/;
+const CLIENT_NAME = new RegExp(CLIENT_NAME_PATTERN);
+const CLIENT_TOKEN = new RegExp(CLIENT_TOKEN_PATTERN);
 
 export type ClientTokensResult =
   | { readonly ok: true; readonly tokens: readonly ClientCredential[] }
@@ -49,12 +48,12 @@ export function parseClientTokens(raw: unknown, pass: string): ClientTokensResul
   }
   const tokens: ClientCredential[] = [];
   for (const [name, value] of Object.entries(parsed)) {
-    if (!CLIENT_NAME_PATTERN.test(name) || name === PASS_CLIENT_NAME) {
+    if (!CLIENT_NAME.test(name) || name === PASS_CLIENT_NAME) {
       return fail(
         `names must be 1 to 32 lower-case letters, digits, "_" or "-" (starting with a letter or digit) and not "${PASS_CLIENT_NAME}", got ${JSON.stringify(name)}`,
       );
     }
-    if (typeof value !== 'string' || value.length < MIN_CLIENT_TOKEN_LENGTH || !CLIENT_TOKEN_PATTERN.test(value)) {
+    if (typeof value !== 'string' || value.length < MIN_CLIENT_TOKEN_LENGTH || !CLIENT_TOKEN.test(value)) {
       return fail(
         `token "${name}" must be at least ${MIN_CLIENT_TOKEN_LENGTH} printable ASCII characters without spaces`,
       );
