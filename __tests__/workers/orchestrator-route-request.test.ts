@@ -419,7 +419,9 @@ describe('routeRequest', () => {
       const res = await routeRequest(post(source.body), bind(...shards), deps);
       expect(res.status).toBe(401);
       expect(unauthorized.seen).toHaveLength(1);
-      expect(source.pulledBytes()).toBeLessThanOrEqual(64 * 1024);
+      // a runtime's stream plumbing may pull a few chunks ahead (Node 24's fetch takes four 64 KiB chunks, Node 20's
+      // one); what matters is that the 40 MiB body is not read, which a buffering orchestrator would do
+      expect(source.pulledBytes()).toBeLessThanOrEqual(1024 * 1024);
       // both the shard's branch and the orchestrator's copy are gone, so the client's upload is cancelled
       expect(source.cancelled()).toBe(true);
     },
