@@ -104,6 +104,13 @@ export interface FakeGeminiOptions {
    * @default - every call is admitted
    */
   admission?: Admission;
+  /**
+   * Answers native `generateContent`, `streamGenerateContent` and `countTokens` calls before the fake, for any model:
+   * a reply body (for a stream, an array of chunks, one SSE event each), a Google error as `{ error: {code, …} }`, or
+   * undefined to leave the call to the fake. Key behaviours and `admission` still apply first.
+   * @default - the fake's own replies only
+   */
+  nativeReply?: (model: string, action: string, body: Record<string, unknown>) => unknown;
 }
 
 export interface FakeGeminiCall {
@@ -953,6 +960,16 @@ export async function startFakeGemini(o: FakeGeminiOptions = {}): Promise<FakeGe
     if (refused) return sendError(res, surface, refused);
 
     const ctx: Ctx = { req, res, url, body, behaviour, settings };
+    const [, hookModel = '', hookAction] =
+      /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent|countTokens)$/.exec(url.pathname) ?? [];
+    const hooked = hookAction ? o.nativeReply?.(hookModel, hookAction, parseJsonObject(body) ?? {}) : undefined;
+    if (hooked !== undefined) {
+      const error = (hooked as { error?: GoogleErrorObject }).error;
+      if (error) return sendError(res, 'native', error);
+      if (hookAction !== 'streamGenerateContent') return sendJson(res, 200, hooked);
+      const events = (hooked as unknown[]).map((chunk) => JSON.stringify(chunk));
+      return writeSse(ctx, events, '\r\n\r\n', behaviour === 'cut-stream', behaviour === 'truncated-stream');
+    }
     if (surface === 'openai') return handleOpenAI(ctx, url.pathname.slice('/v1beta/openai/'.length));
     if (url.pathname.startsWith('/v1beta/')) return handleNative(ctx, url.pathname.slice('/v1beta/'.length));
     return notFound(res, 'native', `Unknown path ${url.pathname}`);
