@@ -58,7 +58,10 @@ function contentsOf(body: Record<string, unknown>): readonly Content[] {
   return Array.isArray(body.contents) ? (body.contents as Content[]) : [];
 }
 
+/** The first declared function's name, unless the request forbids function calls (`toolConfig` mode NONE). */
 function firstFunctionName(body: Record<string, unknown>): string | undefined {
+  const config = body.toolConfig as { functionCallingConfig?: { mode?: unknown } } | undefined;
+  if (config?.functionCallingConfig?.mode === 'NONE') return undefined;
   const tools = Array.isArray(body.tools) ? (body.tools as { functionDeclarations?: { name?: unknown }[] }[]) : [];
   const name = tools[0]?.functionDeclarations?.[0]?.name;
   return typeof name === 'string' ? name : undefined;
@@ -75,7 +78,7 @@ function missingSignature(index: number): { error: GoogleErrorObject } {
   };
 }
 
-/** The `nativeReply` of a Gemini 3 model with tools (undefined, so the fake answers, when the request has none). */
+/** The `nativeReply` of a Gemini 3 model with tools (undefined, so the fake answers, when it may call none). */
 export const toolCallingGemini: NativeReply = (model, action, body) => {
   const name = firstFunctionName(body);
   if (name === undefined || action === 'countTokens') return undefined;
