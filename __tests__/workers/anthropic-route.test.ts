@@ -315,6 +315,13 @@ describe('errors in Anthropic shape', () => {
       error: { type: 'not_found_error', message: expect.stringContaining('sonnet → gemini-2.5-flash') },
     });
     expect(fake.calls).toHaveLength(0);
+    const requestId = defined((error as APIError).requestID, 'the request-id header');
+    expect(await h.waitForRequestLog(requestId)).toMatchObject({
+      route: 'anthropic.messages',
+      status: 404,
+      error: 'unknown_model',
+      attempts: 0,
+    });
   });
 
   it('answers 429 rate_limit_error with retry-after and x-zen-pool when every key is rate limited (RateLimitError)', async () => {

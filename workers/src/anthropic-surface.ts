@@ -49,13 +49,28 @@ function modelMapOf(env: SrcEnv): { readonly ok: true; readonly map: AnthropicMo
   return parsed.ok ? parsed : misconfigured(parsed.problem);
 }
 
-/** An error the adapter produced (a request it cannot translate, a reply it cannot use), with the request id. */
-function failureOutcome(failure: AnthropicFailure, a: Admitted, facts: Partial<LineFacts> = {}): Outcome {
+/**
+ * An error in Anthropic's shape, with the request id: the adapter's refusal of the request, its verdict on a reply it
+ * cannot use, or Google's error passed on. `code` goes in the log line for the worker's own errors; Google's have none.
+ */
+function failureOutcome(
+  failure: AnthropicFailure,
+  a: Admitted,
+  code: string | undefined,
+  facts: Partial<LineFacts> = {},
+): Outcome {
   return {
     response: anthropicErrorResponse({ ...failure, body: { ...failure.body, request_id: a.requestId } }),
-    line: { attempts: 0, ...facts, status: failure.status, error: failure.body.error.type },
+    line: { attempts: 0, ...facts, status: failure.status, ...(code !== undefined ? { error: code } : {}) },
   };
 }
+
+/** Log codes of the adapter's refusals: a model no line maps (404), else a request it cannot translate (400). */
+const planFailureCode = (failure: AnthropicFailure): string =>
+  failure.status === 404 ? 'unknown_model' : 'invalid_request';
+
+/** Log code of a Gemini reply the adapter cannot give as a message (no candidate, an unusable finish reason, …). */
+const UNUSABLE_REPLY = 'upstream_unusable_reply';
 
 type Planned =
   | { readonly ok: true; readonly plan: AnthropicUpstreamPlan }
@@ -73,7 +88,7 @@ async function planOf(route: AnthropicRoute, a: Admitted): Promise<Planned> {
     route.name === 'anthropic.countTokens'
       ? planCountTokens(read.json, models.map)
       : planMessages(read.json, models.map);
-  return planned.ok ? planned : { ok: false, outcome: failureOutcome(planned, a) };
+  return planned.ok ? planned : { ok: false, outcome: failureOutcome(planned, a, planFailureCode(planned)) };
 }
 
 /** Serves an Anthropic route through the key core. */
@@ -115,7 +130,7 @@ async function translate(
   const secrets = secretsOf(a.config);
   if (!upstream.ok) {
     const text = answer.errorText ?? (await upstream.text().catch(() => ''));
-    return failureOutcome(anthropicFailureFromBody(upstream.status, text, secrets), a, line);
+    return failureOutcome(anthropicFailureFromBody(upstream.status, text, secrets), a, undefined, line);
   }
   const options = { messageId: newMessageId(deps.randomUUID()), model: plan.requestedModel, secrets };
   if (plan.stream && upstream.body) {
@@ -133,10 +148,12 @@ async function translate(
   if (reply instanceof Refusal) return refusalOutcome(reply, 'anthropic', a.requestId, line);
   if (route.name === 'anthropic.countTokens') {
     const counted = countTokensFromGemini(reply.json);
-    return counted.ok ? { response: jsonResponse(200, counted.body), line } : failureOutcome(counted, a, line);
+    return counted.ok
+      ? { response: jsonResponse(200, counted.body), line }
+      : failureOutcome(counted, a, UNUSABLE_REPLY, line);
   }
   const translated = anthropicMessageFromGemini(reply.json, options);
   return translated.ok
     ? { response: jsonResponse(200, translated.message), line }
-    : failureOutcome(translated, a, line);
+    : failureOutcome(translated, a, UNUSABLE_REPLY, line);
 }
