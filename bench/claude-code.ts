@@ -12,7 +12,7 @@ import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { FAKE_REPLY_TEXT, type FakeGeminiOptions, fakeReplyPieces, startFakeGemini } from '../dev/fake-gemini';
+import { FAKE_REPLY_TEXT, startFakeGemini } from '../dev/fake-gemini';
 import { startTopology } from '../scripts/local/start';
 import { synthesizeProd } from './capacity-topology';
 import { printTable, runBenchmark } from './stats';
@@ -69,21 +69,6 @@ function ensureInstalled(): string {
     throw new Error(`no Claude Code binary for ${process.platform}-${process.arch} in ${CACHE_DIR}`);
   return binary;
 }
-
-/** The fake's text reply for whatever model the gateway maps Claude's to (the default map names current models). */
-const anyModelText: NonNullable<FakeGeminiOptions['nativeReply']> = (model, action) => {
-  const chunk = (text: string, last: boolean) => ({
-    candidates: [
-      { content: { parts: [{ text }], role: 'model' }, index: 0, ...(last ? { finishReason: 'STOP' } : {}) },
-    ],
-    ...(last ? { usageMetadata: { promptTokenCount: 1000, candidatesTokenCount: 5, totalTokenCount: 1005 } } : {}),
-    modelVersion: model,
-  });
-  if (action === 'countTokens') return { totalTokens: 1000 };
-  if (action === 'generateContent') return chunk(FAKE_REPLY_TEXT, true);
-  const pieces = fakeReplyPieces(3);
-  return pieces.map((text, i) => chunk(text, i === pieces.length - 1));
-};
 
 interface Recorded {
   readonly method: string;
@@ -206,7 +191,8 @@ function tally(requests: readonly Recorded[]): string {
 
 async function main(): Promise<void> {
   const binary = ensureInstalled();
-  const fake = await startFakeGemini({ port: 0, nativeReply: anyModelText });
+  // the fake as `npm start` runs it: its own replies, for the models the default Anthropic model map names
+  const fake = await startFakeGemini({ port: 0, chunkDelayMs: 40 });
   const prod = await synthesizeProd(16, 8, fake.url, PASS);
   const topology = await startTopology({ topology: prod.topology, port: 0, onLog: () => undefined });
   const recorder = await startRecorder(topology.url);

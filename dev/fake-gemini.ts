@@ -146,8 +146,15 @@ export const FAKE_MODEL_VERSION = 'gemini-2.5-flash-fake-001';
 export const FAKE_THOUGHT_SIGNATURE = 'ZmFrZS10aG91Z2h0LXNpZ25hdHVyZQ==';
 /** `retryDelay` in per-minute quota errors, as Google words it. */
 export const FAKE_RETRY_DELAY = '17s';
-/** Models the fake knows; others get 404. */
-export const FAKE_MODELS: readonly string[] = ['gemini-2.5-flash', 'gemini-2.5-pro', 'gemini-embedding-001'];
+/** Models the fake knows; others get 404. The Gemini 3 ones are what the Anthropic routes map Claude models to. */
+export const FAKE_MODELS: readonly string[] = [
+  'gemini-2.5-flash',
+  'gemini-2.5-pro',
+  'gemini-embedding-001',
+  'gemini-3.5-flash',
+  'gemini-3.5-flash-lite',
+  'gemini-3.8-flash',
+];
 
 const DEFAULT_STREAM_CHUNKS = 3;
 const DEFAULT_EMBEDDING_DIMENSIONS = 4;
