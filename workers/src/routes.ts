@@ -126,12 +126,23 @@ function route(method: string, want: 'GET' | 'POST', r: Omit<GoogleRoute, 'metho
  * (percent-encoding intact), `params` its query.
  */
 export function matchRoute(method: string, pathname: string, params: URLSearchParams): RouteMatch {
-  const anthropic = ANTHROPIC_PATHS.get(pathname);
-  if (anthropic !== undefined) {
+  return (
+    matchAnthropic(method, pathname) ??
+    matchOpenAI(method, pathname) ??
+    matchNative(method, pathname, params) ?? { kind: 'not-found' }
+  );
+}
+
+function matchAnthropic(method: string, pathname: string): RouteMatch | undefined {
+  const name = ANTHROPIC_PATHS.get(pathname);
+  if (name !== undefined) {
     if (method !== 'POST') return { kind: 'method-not-allowed', allow: 'POST', surface: 'anthropic' };
-    return { kind: 'route', route: { name: anthropic, surface: 'anthropic', method: 'POST' } };
+    return { kind: 'route', route: { name, surface: 'anthropic', method: 'POST' } };
   }
-  if (pathname.startsWith('/v1/messages/')) return { kind: 'not-found', surface: 'anthropic' };
+  return pathname.startsWith('/v1/messages/') ? { kind: 'not-found', surface: 'anthropic' } : undefined;
+}
+
+function matchOpenAI(method: string, pathname: string): RouteMatch | undefined {
   if (OPENAI_CHAT.test(pathname)) {
     return route(method, 'POST', {
       name: 'chat.completions',
@@ -166,6 +177,10 @@ export function matchRoute(method: string, pathname: string, params: URLSearchPa
       model: openaiModel,
     });
   }
+  return undefined;
+}
+
+function matchNative(method: string, pathname: string, params: URLSearchParams): RouteMatch | undefined {
   if (NATIVE_MODELS.test(pathname)) {
     const search = nativeSearch(params, ['pageSize', 'pageToken']);
     if (typeof search !== 'string') return { kind: 'bad-query', message: search.error };
@@ -198,5 +213,5 @@ export function matchRoute(method: string, pathname: string, params: URLSearchPa
       model,
     });
   }
-  return { kind: 'not-found' };
+  return undefined;
 }
