@@ -39,6 +39,32 @@ function cpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
 }
 
+/** A streamed request the size of Claude Code's: a system prompt, 24 tools with JSON Schemas, one user turn. */
+function claudeCodeSizedBody(): string {
+  const tools = Array.from({ length: 24 }, (_, i) => ({
+    name: `tool_${i}`,
+    description: `Tool ${i}. ${'Explains at length when to use it and when not to. '.repeat(40)}`,
+    input_schema: {
+      $schema: 'https://json-schema.org/draft/2020-12/schema',
+      type: 'object',
+      properties: Object.fromEntries(
+        Array.from({ length: 8 }, (_, p) => [`param_${p}`, { type: 'string', description: `Parameter ${p}.` }]),
+      ),
+      required: ['param_0'],
+      additionalProperties: false,
+    },
+  }));
+  return JSON.stringify({
+    model: 'gemini-2.5-flash',
+    max_tokens: 32_000,
+    stream: true,
+    system: [{ type: 'text', text: 'You are a coding agent. '.repeat(400) }],
+    tools,
+    thinking: { type: 'adaptive' },
+    messages: [{ role: 'user', content: [{ type: 'text', text: 'Say hello' }] }],
+  });
+}
+
 async function main(): Promise<void> {
   const fake = await startFakeGemini({ port: 0 });
   const mf = new Miniflare({
@@ -83,6 +109,32 @@ async function main(): Promise<void> {
         encoding_format: 'base64',
       }),
     ],
+    [
+      'native generateContent, pass-through',
+      `/v1beta/models/gemini-2.5-flash:generateContent?key=${BENCH_PASS}`,
+      JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'ping' }] }] }),
+    ],
+    [
+      'native streamGenerateContent (SSE), pass-through',
+      `/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse&key=${BENCH_PASS}`,
+      JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'ping' }] }] }),
+    ],
+    [
+      'Anthropic message, translated to native generateContent',
+      '/v1/messages',
+      JSON.stringify({ model: 'gemini-2.5-flash', max_tokens: 256, messages: [{ role: 'user', content: 'ping' }] }),
+    ],
+    [
+      'Anthropic message, streamed, translated per chunk (SSE)',
+      '/v1/messages',
+      JSON.stringify({
+        model: 'gemini-2.5-flash',
+        max_tokens: 256,
+        stream: true,
+        messages: [{ role: 'user', content: 'ping' }],
+      }),
+    ],
+    ['Anthropic message as Claude Code sends it (24 tools, ~75 KB), streamed', '/v1/messages', claudeCodeSizedBody()],
   ];
   try {
     const rows: (string | number)[][] = [];

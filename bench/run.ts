@@ -5,7 +5,16 @@
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 
-const BENCHES = ['synth-scaling', 'hop', 'streaming', 'failover', 'bundle', 'request-cpu', 'capacity'] as const;
+const BENCHES = [
+  'synth-scaling',
+  'hop',
+  'streaming',
+  'failover',
+  'bundle',
+  'request-cpu',
+  'capacity',
+  'claude-code',
+] as const;
 const only = process.argv.slice(2);
 let failed = 0;
 for (const name of BENCHES.filter((b) => only.length === 0 || only.includes(b))) {

@@ -38,4 +38,4 @@ export {
   fakeEmbeddingValues,
   fakeReplyPieces,
 } from './replies';
-export { type FakeGemini, type FakeGeminiOptions, startFakeGemini } from './server';
+export { type FakeGemini, type FakeGeminiOptions, type NativeReply, startFakeGemini } from './server';

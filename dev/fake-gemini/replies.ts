@@ -10,8 +10,15 @@ export const FAKE_REPLY_TEXT = 'Hello from fake Gemini';
 export const FAKE_MODEL_VERSION = 'gemini-2.5-flash-fake-001';
 /** The thought signature attached to every tool call; clients must send it back unchanged. */
 export const FAKE_THOUGHT_SIGNATURE = 'ZmFrZS10aG91Z2h0LXNpZ25hdHVyZQ==';
-/** Models the fake knows; others get 404. */
-export const FAKE_MODELS: readonly string[] = ['gemini-2.5-flash', 'gemini-2.5-pro', 'gemini-embedding-001'];
+/** Models the fake knows; others get 404. The Gemini 3 ones are what the Anthropic routes map Claude models to. */
+export const FAKE_MODELS: readonly string[] = [
+  'gemini-2.5-flash',
+  'gemini-2.5-pro',
+  'gemini-embedding-001',
+  'gemini-3.5-flash',
+  'gemini-3.5-flash-lite',
+  'gemini-3.8-flash',
+];
 
 export const DEFAULT_STREAM_CHUNKS = 3;
 export const DEFAULT_EMBEDDING_DIMENSIONS = 4;

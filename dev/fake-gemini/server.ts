@@ -7,13 +7,27 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FakeBehaviour } from './behaviours';
-import { apiKeyOf, headerRecord, parseJsonObject, type FakeGeminiCall, type Settings, type Surface } from './call';
-import { admissionError, FAKE_RETRY_DELAY, googleError, UNREGISTERED_CALLER } from './google-errors';
+import {
+  apiKeyOf,
+  headerRecord,
+  parseJsonObject,
+  type Ctx,
+  type FakeGeminiCall,
+  type Settings,
+  type Surface,
+} from './call';
+import {
+  admissionError,
+  FAKE_RETRY_DELAY,
+  googleError,
+  UNREGISTERED_CALLER,
+  type GoogleErrorObject,
+} from './google-errors';
 import { handleNative } from './native';
 import { handleOpenAI } from './openai';
 import type { Admission } from './rate-limit';
 import { DEFAULT_STREAM_CHUNKS } from './replies';
-import { notFound, sendError, sendJson, sendRedirect } from './respond';
+import { notFound, sendError, sendJson, sendRedirect, sendStream } from './respond';
 
 export interface FakeGeminiOptions {
   /** TCP port; 0 picks a free one. @default 0 */
@@ -34,7 +48,17 @@ export interface FakeGeminiOptions {
    * @default - every call is admitted
    */
   admission?: Admission;
+  /**
+   * Answers native `generateContent`, `streamGenerateContent` and `countTokens` calls before the fake, for any model:
+   * a reply body (for a stream, an array of chunks, one SSE event each), a Google error as `{ error: {code, …} }`, or
+   * undefined to leave the call to the fake. Key behaviours and `admission` still apply first.
+   * @default - the fake's own replies only
+   */
+  nativeReply?: NativeReply;
 }
+
+/** See {@link FakeGeminiOptions.nativeReply}. */
+export type NativeReply = (model: string, action: string, body: Record<string, unknown>) => unknown;
 
 export interface FakeGemini {
   /** `http://127.0.0.1:<port>` */
@@ -55,6 +79,7 @@ interface FakeState {
   readonly behaviours: Map<string, FakeBehaviour>;
   readonly calls: FakeGeminiCall[];
   readonly admission: Admission | undefined;
+  readonly nativeReply: NativeReply | undefined;
 }
 
 /** `next` over `current`, field by field. */
@@ -108,9 +133,40 @@ async function handleCall(state: FakeState, req: IncomingMessage, res: ServerRes
   if (refused) return sendError(res, surface, refused);
 
   const ctx = { req, res, url, body, behaviour, settings };
+  const hooked = nativeHook(state.nativeReply, url.pathname, body);
+  if (hooked !== undefined) return sendHooked(ctx, hooked);
   if (surface === 'openai') return handleOpenAI(ctx, url.pathname.slice('/v1beta/openai/'.length));
   if (url.pathname.startsWith('/v1beta/')) return handleNative(ctx, url.pathname.slice('/v1beta/'.length));
   return notFound(res, 'native', `Unknown path ${url.pathname}`);
+}
+
+const HOOKED_ACTION = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent|countTokens)$/;
+
+/** The hook's answer to a native call it covers, with the action it answered; undefined leaves the call to the fake. */
+function nativeHook(
+  hook: NativeReply | undefined,
+  pathname: string,
+  body: string,
+): { readonly action: string; readonly reply: unknown } | undefined {
+  const [, model = '', action] = HOOKED_ACTION.exec(pathname) ?? [];
+  if (hook === undefined || action === undefined) return undefined;
+  const reply = hook(model, action, parseJsonObject(body) ?? {});
+  return reply === undefined ? undefined : { action, reply };
+}
+
+function sendHooked(
+  ctx: Ctx,
+  { action, reply }: { readonly action: string; readonly reply: unknown },
+): Promise<void> | void {
+  const error = (reply as { error?: GoogleErrorObject }).error;
+  if (error) return sendError(ctx.res, 'native', error);
+  if (action !== 'streamGenerateContent') return sendJson(ctx.res, 200, reply);
+  const chunks = Array.isArray(reply) ? reply : [reply];
+  return sendStream(
+    ctx,
+    chunks.map((chunk) => JSON.stringify(chunk)),
+    '\r\n\r\n',
+  );
 }
 
 /** Starts the fake on 127.0.0.1. */
@@ -128,6 +184,7 @@ export async function startFakeGemini(o: FakeGeminiOptions = {}): Promise<FakeGe
     behaviours: new Map(),
     calls: [],
     admission: o.admission,
+    nativeReply: o.nativeReply,
   };
   const server = createServer((req, res) => {
     handleCall(state, req, res).catch((e: unknown) => {

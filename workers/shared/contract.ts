@@ -40,6 +40,8 @@ export const UPSTREAM_TIMEOUT_MS_BINDING = 'UPSTREAM_TIMEOUT_MS';
 export const MAX_WAIT_MS_BINDING = 'MAX_WAIT_MS';
 /** Largest request body in bytes (plain text); read with a default, never bound by the constructs. */
 export const MAX_BODY_BYTES_BINDING = 'MAX_BODY_BYTES';
+/** Claude model lines to Gemini models for the Anthropic routes, JSON (plain text); absent means the defaults. */
+export const ANTHROPIC_MODEL_MAP_BINDING = 'ANTHROPIC_MODEL_MAP';
 
 /**
  * The bindings a src worker holds besides its keys, in the order `SrcWorkerShard` binds them after `KEY1..KEYk`.
@@ -54,7 +56,7 @@ export const SRC_WORKER_FIXED_BINDINGS = [
 ] as const;
 
 /** Bindings a src worker reads when present but the constructs never bind: tests and hand-made deployments do. */
-export const SRC_WORKER_OPTIONAL_BINDINGS = [MAX_BODY_BYTES_BINDING] as const;
+export const SRC_WORKER_OPTIONAL_BINDINGS = [MAX_BODY_BYTES_BINDING, ANTHROPIC_MODEL_MAP_BINDING] as const;
 
 /** Every binding a src worker reads besides its keys. */
 export type SrcWorkerSettingName =

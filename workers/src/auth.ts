@@ -1,7 +1,9 @@
 /**
  * Client authentication. OpenAI routes take the password as `Authorization: Bearer <PASS>` (what every OpenAI
- * client sends); native routes take it where Google's clients put an API key: `x-goog-api-key` or `?key=`; the
- * gateway's own `/zen/status` takes either header. The password is `PASS` or any named client token.
+ * client sends); native routes take it where Google's clients put an API key: `x-goog-api-key` or `?key=`;
+ * Anthropic routes where Anthropic's clients put one: `x-api-key` (an API key) or `Authorization: Bearer` (Claude
+ * Code's `ANTHROPIC_AUTH_TOKEN`); the gateway's own `/zen/status` takes Bearer or `x-goog-api-key`. The password is
+ * `PASS` or any named client token.
  */
 import type { ClientCredential } from './client-tokens';
 import type { Surface } from './routes';
@@ -18,10 +20,12 @@ export type Credential =
 const OPENAI_PLACE = 'the Authorization header as "Bearer <password>"';
 const NATIVE_PLACE = 'the x-goog-api-key header or the key query parameter';
 const HEADERS_PLACE = 'the Authorization header as "Bearer <password>" or the x-goog-api-key header';
+const ANTHROPIC_PLACE = 'the x-api-key header or the Authorization header as "Bearer <password>"';
 
 const PLACES: Readonly<Record<CredentialPlaces, string>> = {
   openai: OPENAI_PLACE,
   native: NATIVE_PLACE,
+  anthropic: ANTHROPIC_PLACE,
   headers: HEADERS_PLACE,
 };
 
@@ -42,6 +46,13 @@ export function presentedCredential(surface: CredentialPlaces, headers: Headers,
     if (inAuthorization) return { kind: 'present', value: inAuthorization };
     if (inGoogHeader || inQuery || elsewhere || headers.has('authorization'))
       return { kind: 'wrong-place', expected: OPENAI_PLACE };
+    return { kind: 'missing' };
+  }
+  if (surface === 'anthropic') {
+    const value = headers.get('x-api-key') || inAuthorization;
+    if (value) return { kind: 'present', value };
+    if (inGoogHeader || inQuery || headers.has('api-key') || headers.has('authorization'))
+      return { kind: 'wrong-place', expected: ANTHROPIC_PLACE };
     return { kind: 'missing' };
   }
   if (surface === 'headers') {

@@ -4,9 +4,10 @@
  * produce a 404 here, not a request to an unintended Google URL.
  */
 
-export type Surface = 'openai' | 'native';
+export type Surface = 'openai' | 'native' | 'anthropic';
 
-export type RouteName =
+/** Routes forwarded to the Google endpoint of the same shape (OpenAI-compatible or native). */
+export type GoogleRouteName =
   | 'chat.completions'
   | 'embeddings'
   | 'models.list'
@@ -19,9 +20,14 @@ export type RouteName =
   | 'native.embedContent'
   | 'native.batchEmbedContents';
 
-export interface Route {
-  readonly name: RouteName;
-  readonly surface: Surface;
+/** Anthropic Messages routes: translated to Gemini's native API by `./anthropic/adapter`. */
+export type AnthropicRouteName = 'anthropic.messages' | 'anthropic.countTokens';
+
+export type RouteName = GoogleRouteName | AnthropicRouteName;
+
+export interface GoogleRoute {
+  readonly name: GoogleRouteName;
+  readonly surface: 'openai' | 'native';
   readonly method: 'GET' | 'POST';
   /** path on Google's host, e.g. `/v1beta/openai/chat/completions` */
   readonly upstreamPath: string;
@@ -31,10 +37,23 @@ export interface Route {
   readonly model?: string;
 }
 
+/**
+ * An Anthropic route has no upstream URL of its own: the Gemini model, and so the path, come from the body, and the
+ * adapter builds them from a validated model id.
+ */
+export interface AnthropicRoute {
+  readonly name: AnthropicRouteName;
+  readonly surface: 'anthropic';
+  readonly method: 'POST';
+}
+
+export type Route = GoogleRoute | AnthropicRoute;
+
 export type RouteMatch =
   | { readonly kind: 'route'; readonly route: Route }
-  | { readonly kind: 'not-found' }
-  | { readonly kind: 'method-not-allowed'; readonly allow: 'GET' | 'POST' }
+  /** `surface` only under `/v1/messages/`, where the client speaks Anthropic and expects its error shape */
+  | { readonly kind: 'not-found'; readonly surface?: 'anthropic' }
+  | { readonly kind: 'method-not-allowed'; readonly allow: 'GET' | 'POST'; readonly surface?: 'anthropic' }
   | { readonly kind: 'bad-query'; readonly message: string };
 
 /** Gemini model ids: `gemini-2.5-flash`, `gemini-2.5-flash-preview-05-20`, `gemma-3-27b-it`, `embedding-001`. */
@@ -62,6 +81,11 @@ const OPENAI_MODEL = new RegExp(`^${OPENAI_PREFIX}/models/(?:models/)?(${MODEL_I
 const NATIVE_MODELS = /^\/v1beta\/models$/;
 const NATIVE_MODEL = new RegExp(`^/v1beta/models/(${MODEL_ID})$`);
 const NATIVE_ACTION = new RegExp(`^/v1beta/models/(${MODEL_ID}):(${NATIVE_ACTIONS.join('|')})$`);
+// Anthropic's own paths; the query (Claude Code sends `?beta=true`) is ignored, since nothing of it goes upstream
+const ANTHROPIC_PATHS: ReadonlyMap<string, AnthropicRouteName> = new Map([
+  ['/v1/messages', 'anthropic.messages'],
+  ['/v1/messages/count_tokens', 'anthropic.countTokens'],
+]);
 
 /** Normalises a model name from a request body (`models/x` → `x`); undefined when it is not a plausible id. */
 export function normaliseModel(value: unknown): string | undefined {
@@ -92,7 +116,7 @@ function nativeSearch(
   return text ? `?${text}` : '';
 }
 
-function route(method: string, want: 'GET' | 'POST', r: Omit<Route, 'method'>): RouteMatch {
+function route(method: string, want: 'GET' | 'POST', r: Omit<GoogleRoute, 'method'>): RouteMatch {
   if (method !== want) return { kind: 'method-not-allowed', allow: want };
   return { kind: 'route', route: { ...r, method: want } };
 }
@@ -102,6 +126,23 @@ function route(method: string, want: 'GET' | 'POST', r: Omit<Route, 'method'>): 
  * (percent-encoding intact), `params` its query.
  */
 export function matchRoute(method: string, pathname: string, params: URLSearchParams): RouteMatch {
+  return (
+    matchAnthropic(method, pathname) ??
+    matchOpenAI(method, pathname) ??
+    matchNative(method, pathname, params) ?? { kind: 'not-found' }
+  );
+}
+
+function matchAnthropic(method: string, pathname: string): RouteMatch | undefined {
+  const name = ANTHROPIC_PATHS.get(pathname);
+  if (name !== undefined) {
+    if (method !== 'POST') return { kind: 'method-not-allowed', allow: 'POST', surface: 'anthropic' };
+    return { kind: 'route', route: { name, surface: 'anthropic', method: 'POST' } };
+  }
+  return pathname.startsWith('/v1/messages/') ? { kind: 'not-found', surface: 'anthropic' } : undefined;
+}
+
+function matchOpenAI(method: string, pathname: string): RouteMatch | undefined {
   if (OPENAI_CHAT.test(pathname)) {
     return route(method, 'POST', {
       name: 'chat.completions',
@@ -136,6 +177,10 @@ export function matchRoute(method: string, pathname: string, params: URLSearchPa
       model: openaiModel,
     });
   }
+  return undefined;
+}
+
+function matchNative(method: string, pathname: string, params: URLSearchParams): RouteMatch | undefined {
   if (NATIVE_MODELS.test(pathname)) {
     const search = nativeSearch(params, ['pageSize', 'pageToken']);
     if (typeof search !== 'string') return { kind: 'bad-query', message: search.error };
@@ -168,5 +213,5 @@ export function matchRoute(method: string, pathname: string, params: URLSearchPa
       model,
     });
   }
-  return { kind: 'not-found' };
+  return undefined;
 }

@@ -1,0 +1,157 @@
+/**
+ * The OpenAI-compatible and native surfaces: each route is forwarded to the Google endpoint of the same shape, the
+ * body byte for byte (re-serialising could alter what Google signed, thought signatures, and costs CPU), with thin
+ * fix-ups where Google's compat endpoint differs from OpenAI (see `./fixups`). Google's errors reach OpenAI clients
+ * as OpenAI errors and native clients as Google sent them, secrets redacted.
+ */
+import { errorBody, jsonResponse } from '../shared/http';
+import type { SrcConfig } from './bindings';
+import { embeddingsRequest, embeddingsResponse, redactJsonText, sseWithErrorEvent, toOpenAIError } from './fixups';
+import { ANY_MODEL } from './key-pool';
+import { Refusal, refusalOutcome } from './refusal';
+import { readJsonObject } from './request-body';
+import { normaliseModel, type GoogleRoute } from './routes';
+import { type Admitted, type HandlerDeps, type LineFacts, type Outcome, secretsOf } from './surface-contract';
+import {
+  answerFacts,
+  attemptFacts,
+  type GoogleAnswer,
+  noAnswerRefusal,
+  noKeysConfigured,
+  readWholeReply,
+  sendPlan,
+  streamCutReporter,
+} from './upstream-plan';
+
+const FORWARDED_REQUEST_HEADERS = ['accept', 'user-agent', 'x-goog-api-client'] as const;
+
+interface Prepared {
+  readonly body?: Uint8Array | string;
+  readonly model?: string;
+  readonly streaming: boolean;
+  /** embeddings only: whether the client wants base64 */
+  readonly base64?: boolean;
+}
+
+/** Validates the client's body for the route and derives what the call needs from it. */
+async function prepare(request: Request, route: GoogleRoute, config: SrcConfig): Promise<Prepared | Refusal> {
+  if (route.method === 'GET') return { ...(route.model ? { model: route.model } : {}), streaming: false };
+  const read = await readJsonObject(request, config.maxBodyBytes);
+  if (read instanceof Refusal) return read;
+  const { bytes, json } = read;
+  if (route.name === 'embeddings') {
+    const prepared = embeddingsRequest(json);
+    if (!prepared.ok) return new Refusal(400, 'invalid_encoding_format', prepared.message);
+    const model = normaliseModel(json.model);
+    return { body: prepared.upstreamBody, ...(model ? { model } : {}), streaming: false, base64: prepared.base64 };
+  }
+  const model = route.model ?? normaliseModel(json.model);
+  const streaming =
+    route.name === 'native.streamGenerateContent' || (route.name === 'chat.completions' && json.stream === true);
+  return { body: bytes, ...(model ? { model } : {}), streaming };
+}
+
+function forwardedHeaders(request: Request, route: GoogleRoute): Headers {
+  const headers = new Headers();
+  for (const name of FORWARDED_REQUEST_HEADERS) {
+    const value = request.headers.get(name);
+    if (value !== null) headers.set(name, value);
+  }
+  if (route.method === 'POST') headers.set('content-type', 'application/json');
+  return headers;
+}
+
+/** Serves an OpenAI-compatible or native route through the key core. */
+export async function serveGoogleRoute(route: GoogleRoute, a: Admitted, deps: HandlerDeps): Promise<Outcome> {
+  if (a.config.keys.length === 0) return refusalOutcome(noKeysConfigured(), 'openai', a.requestId);
+  const prepared = await prepare(a.request, route, a.config);
+  if (prepared instanceof Refusal) return refusalOutcome(prepared, 'openai', a.requestId);
+  const model = prepared.model ?? ANY_MODEL;
+  const modelField = prepared.model ? { model: prepared.model } : {};
+  const result = await sendPlan(
+    {
+      path: `${route.upstreamPath}${route.upstreamSearch}`,
+      method: route.method,
+      headers: forwardedHeaders(a.request, route),
+      ...(prepared.body !== undefined ? { body: prepared.body } : {}),
+      keyStyle: route.surface === 'openai' ? 'bearer' : 'goog-header',
+      model,
+    },
+    a,
+    deps,
+  );
+  const secrets = secretsOf(a.config);
+  if (result.kind !== 'response') {
+    const { refusal, facts } = noAnswerRefusal(result, a, deps, model, secrets);
+    return refusalOutcome(refusal, 'openai', a.requestId, { ...modelField, ...attemptFacts(result), ...facts });
+  }
+  const outcome = await deliver(result, route, prepared, a, secrets, streamCutReporter(result, a, route.name, deps));
+  return { ...outcome, line: { ...modelField, ...outcome.line } };
+}
+
+/** The error event that ends a stream Google cut off, in the surface's own error shape. */
+function streamErrorEvent(route: GoogleRoute): string {
+  const message = 'The connection to Gemini broke before the reply was complete.';
+  return JSON.stringify(
+    route.surface === 'openai'
+      ? errorBody(message, 'server_error', 'upstream_stream_interrupted')
+      : { error: { code: 502, message, status: 'UNAVAILABLE' } },
+  );
+}
+
+/** Google's error, as OpenAI's error object on the OpenAI surface, as Google sent it on the native one. */
+async function deliverError(answer: GoogleAnswer, route: GoogleRoute, secrets: readonly string[]): Promise<Outcome> {
+  const upstream = answer.response;
+  const text = answer.errorText ?? (await upstream.text().catch(() => ''));
+  const response =
+    route.surface === 'openai'
+      ? jsonResponse(upstream.status, toOpenAIError(upstream.status, text, secrets))
+      : new Response(redactJsonText(text, secrets), {
+          status: upstream.status,
+          headers: { 'content-type': upstream.headers.get('content-type') ?? 'application/json; charset=UTF-8' },
+        });
+  return { response, line: answerFacts(answer) };
+}
+
+/** Shapes Google's answer for the client: errors, streams event by event, whole replies checked. */
+async function deliver(
+  answer: GoogleAnswer,
+  route: GoogleRoute,
+  prepared: Prepared,
+  a: Admitted,
+  secrets: readonly string[],
+  onStreamError: () => void,
+): Promise<Outcome> {
+  const upstream = answer.response;
+  if (!upstream.ok) return deliverError(answer, route, secrets);
+  const line = answerFacts(answer);
+  const contentType = upstream.headers.get('content-type') ?? 'application/json; charset=UTF-8';
+  if (prepared.streaming && upstream.body) {
+    const body = contentType.startsWith('text/event-stream')
+      ? sseWithErrorEvent(upstream.body, streamErrorEvent(route), onStreamError)
+      : upstream.body;
+    return {
+      response: new Response(body, {
+        status: upstream.status,
+        headers: { 'content-type': contentType, 'cache-control': 'no-cache' },
+      }),
+      line,
+    };
+  }
+  const reply = await readWholeReply(upstream);
+  const failed = (r: Refusal, facts: Partial<LineFacts>): Outcome => refusalOutcome(r, 'openai', a.requestId, facts);
+  if (reply instanceof Refusal) return failed(reply, line);
+  if (route.name === 'embeddings') {
+    const fixed = embeddingsResponse(reply.json, prepared.base64 ?? true);
+    if (fixed === undefined)
+      return failed(
+        new Refusal(502, 'upstream_invalid_response', 'Gemini answered embeddings in an unexpected shape.'),
+        line,
+      );
+    return { response: jsonResponse(upstream.status, fixed), line };
+  }
+  return {
+    response: new Response(reply.text, { status: upstream.status, headers: { 'content-type': contentType } }),
+    line,
+  };
+}

@@ -1,0 +1,37 @@
+/**
+ * What the edge of the src worker hands a surface (an admitted request) and what a surface hands back (an outcome:
+ * the response and the facts for the request's log line). The edge (`handler.ts`) has checked the URL, matched a
+ * route, read the configuration and identified the client; a surface (`google-surfaces.ts`,
+ * `anthropic-surface.ts`) reads the body, plans the upstream call, has the key core (`upstream.ts`) make it, and
+ * shapes the answer.
+ */
+import type { SrcConfig, SrcEnv } from './bindings';
+import type { RequestLine } from './log';
+import type { UpstreamDeps } from './upstream';
+
+export interface HandlerDeps extends UpstreamDeps {
+  readonly randomUUID: () => string;
+}
+
+/** A request the edge let through: its route matched and its credential is `PASS` or a client token. */
+export interface Admitted {
+  readonly request: Request;
+  readonly url: URL;
+  /** the raw bindings, for settings only one surface reads (e.g. `ANTHROPIC_MODEL_MAP`) */
+  readonly env: SrcEnv;
+  readonly config: SrcConfig;
+  readonly requestId: string;
+}
+
+/** The request line's fields a surface knows; the edge adds the event, request id, route, client and time. */
+export type LineFacts = Omit<RequestLine, 'event' | 'requestId' | 'route' | 'client' | 'ms'>;
+
+export interface Outcome {
+  readonly response: Response;
+  readonly line: LineFacts;
+}
+
+/** Every value that must never reach a client, a log line or Google's answer passed on: pool keys and passwords. */
+export function secretsOf(config: SrcConfig): readonly string[] {
+  return [config.pass, ...config.clientTokens.map((t) => t.value), ...config.keys.map((k) => k.value)];
+}
