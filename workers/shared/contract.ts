@@ -56,12 +56,19 @@ export const SRC_WORKER_FIXED_BINDINGS = [
 ] as const;
 
 /** Bindings a src worker reads when present but the constructs never bind: tests and hand-made deployments do. */
-export const SRC_WORKER_OPTIONAL_BINDINGS = [MAX_BODY_BYTES_BINDING, ANTHROPIC_MODEL_MAP_BINDING] as const;
+export const SRC_WORKER_OPTIONAL_BINDINGS = [MAX_BODY_BYTES_BINDING] as const;
+
+/**
+ * Optional bindings only one surface reads (when present), so a malformed value fails that surface's routes alone; the
+ * constructs do not bind them yet.
+ */
+export const SRC_WORKER_SURFACE_BINDINGS = [ANTHROPIC_MODEL_MAP_BINDING] as const;
 
 /** Every binding a src worker reads besides its keys. */
 export type SrcWorkerSettingName =
   | (typeof SRC_WORKER_FIXED_BINDINGS)[number]
-  | (typeof SRC_WORKER_OPTIONAL_BINDINGS)[number];
+  | (typeof SRC_WORKER_OPTIONAL_BINDINGS)[number]
+  | (typeof SRC_WORKER_SURFACE_BINDINGS)[number];
 
 export const DEFAULT_GEMINI_BASE_URL = 'https://generativelanguage.googleapis.com';
 
