@@ -171,6 +171,14 @@ export async function routeRequest(
     const outcome = await callShard(backend, forwarded, deps);
 
     if (outcome.kind === 'response') {
+      if (outcome.response.status === 101) {
+        // a WebSocket upgrade (a Live API session): a rebuilt response would drop its socket, and an upgrade has no
+        // body to replay; the shard set x-request-id from the header forwarded to it
+        release(copy);
+        if (refused !== undefined) discard(refused.response);
+        log({ shard, status: 101, ...tried });
+        return outcome.response;
+      }
       const response = new Response(outcome.response.body, outcome.response);
       response.headers.set(REQUEST_ID_HEADER, requestId);
       if (isPoolRefusal(response) && mayReplay) {

@@ -2,7 +2,8 @@
  * Client authentication. OpenAI routes take the password as `Authorization: Bearer <PASS>` (what every OpenAI
  * client sends); native routes take it where Google's clients put an API key: `x-goog-api-key` or `?key=`;
  * Anthropic routes where Anthropic's clients put one: `x-api-key` (an API key) or `Authorization: Bearer` (Claude
- * Code's `ANTHROPIC_AUTH_TOKEN`); the gateway's own `/zen/status` takes Bearer or `x-goog-api-key`. The password is
+ * Code's `ANTHROPIC_AUTH_TOKEN`); Live API sessions where native routes do (`live.connect` puts it in `?key=`, or
+ * `httpOptions.headers` in `x-goog-api-key`); the gateway's own `/zen/status` takes Bearer or `x-goog-api-key`. The password is
  * `PASS` or any named client token.
  */
 import type { ClientCredential } from './client-tokens';
@@ -26,6 +27,7 @@ const PLACES: Readonly<Record<CredentialPlaces, string>> = {
   openai: OPENAI_PLACE,
   native: NATIVE_PLACE,
   anthropic: ANTHROPIC_PLACE,
+  live: NATIVE_PLACE,
   headers: HEADERS_PLACE,
 };
 

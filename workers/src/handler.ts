@@ -16,6 +16,7 @@ import { PASS_CLIENT_NAME } from './client-tokens';
 import { readConfig, type SrcConfig, type SrcEnv } from './bindings';
 import { preflightHeaders } from './preflight';
 import { serveGoogleRoute } from './google-surfaces';
+import { serveLiveRoute } from './live-surface';
 import { type ErrorShape, misconfigured, Refusal, refusalOutcome } from './refusal';
 import { matchRoute, type Route } from './routes';
 import { STATUS_PATH, STATUS_ROUTE, workerStatus } from './status';
@@ -33,7 +34,7 @@ export const ROOT_ROUTE = 'root';
 const UNMATCHED = 'unmatched';
 
 const ROUTES_HINT =
-  'Unknown path. Routes: /v1/chat/completions, /v1/embeddings, /v1/models[/{model}], /v1beta/models[/{model}[:{action}]], /v1/messages[/count_tokens], /zen/status.';
+  'Unknown path. Routes: /v1/chat/completions, /v1/embeddings, /v1/models[/{model}], /v1beta/models[/{model}[:{action}]], /v1/messages[/count_tokens], /ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent (WebSocket), /zen/status.';
 
 /** Where the edge sends a request whose credential it has checked. */
 type Target = { readonly kind: 'status' } | { readonly kind: 'route'; readonly route: Route };
@@ -179,6 +180,7 @@ function statusOutcome(config: SrcConfig, deps: HandlerDeps): Outcome {
 function serve(target: Target, a: Admitted, deps: HandlerDeps): Promise<Outcome> {
   if (target.kind === 'status') return Promise.resolve(statusOutcome(a.config, deps));
   const { route } = target;
+  if (route.surface === 'live') return serveLiveRoute(route, a, deps);
   return route.surface === 'anthropic' ? serveAnthropicRoute(route, a, deps) : serveGoogleRoute(route, a, deps);
 }
 
@@ -235,5 +237,7 @@ export async function handleRequest(request: Request, env: SrcEnv, deps: Handler
     ...outcome.line,
     ms: deps.now() - started,
   });
+  // a Live API session's 101 carries the client's socket, which a rebuilt response would drop; it holds its id already
+  if (outcome.response.status === 101) return outcome.response;
   return new Response(outcome.response.body, { status: outcome.response.status, headers });
 }

@@ -6,6 +6,7 @@
 import type { SrcEnv } from './bindings';
 import { handleRequest } from './handler';
 import { KeyPool } from './key-pool';
+import type { LiveSocket, WebSocketRuntime } from './live-bridge';
 import { consoleLogger } from './log';
 
 // module scope: cooldowns and removed keys last as long as the isolate, shared by its concurrent requests
@@ -27,6 +28,29 @@ function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
   });
 }
 
+/** A runtime WebSocket, accepted, behind the bridge's interface. */
+function liveSocket(socket: WebSocket): LiveSocket {
+  socket.accept();
+  return {
+    send: (message) => socket.send(message),
+    close: (code, reason) => socket.close(code, reason),
+    onMessage: (listener) =>
+      socket.addEventListener('message', (event) => {
+        if (typeof event.data === 'string' || event.data instanceof ArrayBuffer) listener(event.data);
+      }),
+    onClose: (listener) => socket.addEventListener('close', (event) => listener(event.code, event.reason)),
+    onError: (listener) => socket.addEventListener('error', () => listener()),
+  };
+}
+
+const webSockets: WebSocketRuntime = {
+  socketOf: (response) => (response.webSocket ? liveSocket(response.webSocket) : undefined),
+  upgrade: (headers) => {
+    const pair = new WebSocketPair();
+    return { server: liveSocket(pair[1]), response: new Response(null, { status: 101, webSocket: pair[0], headers }) };
+  },
+};
+
 export default {
   fetch(request, env) {
     return handleRequest(request, env, {
@@ -37,6 +61,7 @@ export default {
       randomUUID: () => crypto.randomUUID(),
       log: consoleLogger,
       pool,
+      webSockets,
     });
   },
 } satisfies ExportedHandler<SrcEnv>;

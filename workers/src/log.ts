@@ -63,7 +63,28 @@ export interface StreamErrorLine {
   readonly keyIndex: number;
 }
 
-export type LogLine = RequestLine | KeyCooldownLine | KeyRemovedLine | UpstreamRedirectLine | StreamErrorLine;
+/** A Live API session ended; its `request` line (status 101) was written when it opened. */
+export interface LiveClosedLine {
+  readonly event: 'live_closed';
+  readonly requestId: string;
+  readonly route: string;
+  /** absent on `live.bidiConstrained`, which runs on the client's own ephemeral token */
+  readonly keyIndex?: number;
+  /** which side closed first; the other was closed with the same code */
+  readonly by: 'client' | 'upstream';
+  /** the WebSocket close code that side sent (1005: none, 1006: the connection dropped without a close frame) */
+  readonly code: number;
+  /** session length from the upgrade */
+  readonly ms: number;
+}
+
+export type LogLine =
+  | RequestLine
+  | KeyCooldownLine
+  | KeyRemovedLine
+  | UpstreamRedirectLine
+  | StreamErrorLine
+  | LiveClosedLine;
 
 export type Logger = (line: LogLine) => void;
 

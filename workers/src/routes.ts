@@ -4,7 +4,7 @@
  * produce a 404 here, not a request to an unintended Google URL.
  */
 
-export type Surface = 'openai' | 'native' | 'anthropic';
+export type Surface = 'openai' | 'native' | 'anthropic' | 'live';
 
 /** Routes forwarded to the Google endpoint of the same shape (OpenAI-compatible or native). */
 export type GoogleRouteName =
@@ -23,7 +23,10 @@ export type GoogleRouteName =
 /** Anthropic Messages routes: translated to Gemini's native API by `./anthropic/adapter`. */
 export type AnthropicRouteName = 'anthropic.messages' | 'anthropic.countTokens';
 
-export type RouteName = GoogleRouteName | AnthropicRouteName;
+/** Live API WebSocket sessions: on a pool key, or on the client's own ephemeral token (`Constrained`). */
+export type LiveRouteName = 'live.bidi' | 'live.bidiConstrained';
+
+export type RouteName = GoogleRouteName | AnthropicRouteName | LiveRouteName;
 
 export interface GoogleRoute {
   readonly name: GoogleRouteName;
@@ -47,7 +50,18 @@ export interface AnthropicRoute {
   readonly method: 'POST';
 }
 
-export type Route = GoogleRoute | AnthropicRoute;
+/** A Live API session: a WebSocket upgrade proxied to Google's endpoint of the same path. */
+export interface LiveRoute {
+  readonly name: LiveRouteName;
+  readonly surface: 'live';
+  readonly method: 'GET';
+  /** path on Google's host, e.g. `/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent` */
+  readonly upstreamPath: string;
+  /** `live.bidiConstrained` only: Google's ephemeral token (`auth_tokens/...`), sent upstream as `access_token` */
+  readonly accessToken?: string;
+}
+
+export type Route = GoogleRoute | AnthropicRoute | LiveRoute;
 
 export type RouteMatch =
   | { readonly kind: 'route'; readonly route: Route }
@@ -86,6 +100,13 @@ const ANTHROPIC_PATHS: ReadonlyMap<string, AnthropicRouteName> = new Map([
   ['/v1/messages', 'anthropic.messages'],
   ['/v1/messages/count_tokens', 'anthropic.countTokens'],
 ]);
+
+// `live.connect` of `@google/genai` joins a base URL's trailing slash with its own leading one, so `//ws/` is what it
+// sends to a base URL without a path; v1alpha is the version its ephemeral tokens need
+const LIVE_PATH =
+  /^\/\/?ws\/google\.ai\.generativelanguage\.(v1alpha|v1beta)\.GenerativeService\.(BidiGenerateContent|BidiGenerateContentConstrained)$/;
+// the `name` of a token Google minted (`auth_tokens/...`)
+const ACCESS_TOKEN = /^auth_tokens\/[A-Za-z0-9._~-]{1,1024}$/;
 
 /** Normalises a model name from a request body (`models/x` → `x`); undefined when it is not a plausible id. */
 export function normaliseModel(value: unknown): string | undefined {
@@ -128,6 +149,7 @@ function route(method: string, want: 'GET' | 'POST', r: Omit<GoogleRoute, 'metho
 export function matchRoute(method: string, pathname: string, params: URLSearchParams): RouteMatch {
   return (
     matchAnthropic(method, pathname) ??
+    matchLive(method, pathname, params) ??
     matchOpenAI(method, pathname) ??
     matchNative(method, pathname, params) ?? { kind: 'not-found' }
   );
@@ -140,6 +162,27 @@ function matchAnthropic(method: string, pathname: string): RouteMatch | undefine
     return { kind: 'route', route: { name, surface: 'anthropic', method: 'POST' } };
   }
   return pathname.startsWith('/v1/messages/') ? { kind: 'not-found', surface: 'anthropic' } : undefined;
+}
+
+function matchLive(method: string, pathname: string, params: URLSearchParams): RouteMatch | undefined {
+  const [, version, rpc] = LIVE_PATH.exec(pathname) ?? [];
+  if (version === undefined || rpc === undefined) return undefined;
+  if (method !== 'GET') return { kind: 'method-not-allowed', allow: 'GET' };
+  const upstreamPath = `/ws/google.ai.generativelanguage.${version}.GenerativeService.${rpc}`;
+  if (rpc === 'BidiGenerateContent') {
+    return { kind: 'route', route: { name: 'live.bidi', surface: 'live', method: 'GET', upstreamPath } };
+  }
+  const accessToken = params.get('access_token');
+  if (accessToken === null || !ACCESS_TOKEN.test(accessToken)) {
+    return {
+      kind: 'bad-query',
+      message: 'BidiGenerateContentConstrained needs an ephemeral token from Google as access_token=auth_tokens/...',
+    };
+  }
+  return {
+    kind: 'route',
+    route: { name: 'live.bidiConstrained', surface: 'live', method: 'GET', upstreamPath, accessToken },
+  };
 }
 
 function matchOpenAI(method: string, pathname: string): RouteMatch | undefined {

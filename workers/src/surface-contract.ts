@@ -6,11 +6,18 @@
  * shapes the answer.
  */
 import type { SrcConfig, SrcEnv } from './bindings';
+import type { WebSocketRuntime } from './live-bridge';
 import type { RequestLine } from './log';
 import type { UpstreamDeps } from './upstream';
 
 export interface HandlerDeps extends UpstreamDeps {
   readonly randomUUID: () => string;
+  /**
+   * The runtime's WebSockets, for Live API sessions (`./live-surface`).
+   *
+   * @default - none: Live API routes answer 501 (only workerd has them; Node unit tests run without)
+   */
+  readonly webSockets?: WebSocketRuntime;
 }
 
 /** A request the edge let through: its route matched and its credential is `PASS` or a client token. */
