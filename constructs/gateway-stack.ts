@@ -47,7 +47,7 @@ export interface GatewayStackProps {
   /**
    * Upstream response-header deadline of the src workers.
    *
-   * @default 120000
+   * @default 300000
    */
   readonly upstreamTimeoutMs?: number;
 

@@ -30,7 +30,7 @@ export interface ProdStackProps extends GatewayStackProps {
   /**
    * The orchestrator's deadline for a shard's response headers, in ms; must exceed `upstreamTimeoutMs + maxWaitMs`.
    *
-   * @default 130000 - above the shards' default 120 s upstream deadline, so a slow Gemini surfaces as the shard's 504
+   * @default 310000 - above the shards' default 300 s upstream deadline, so a slow Gemini surfaces as the shard's 504
    */
   readonly shardTimeoutMs?: number;
 }

@@ -65,7 +65,7 @@ export interface SrcWorkerShardProps {
   /**
    * How long the worker waits for upstream response headers before answering 504, bound as `UPSTREAM_TIMEOUT_MS`.
    *
-   * @default 120000 - long enough for slow non-streamed generations
+   * @default 300000 - long enough for a non-streamed thinking model's answer
    */
   readonly upstreamTimeoutMs?: number;
 

@@ -29,7 +29,7 @@ describe('PreviewStack', () => {
       ...firstKeys(20),
       'PASS=${var.pass}',
       'GEMINI_BASE_URL=https://generativelanguage.googleapis.com',
-      'UPSTREAM_TIMEOUT_MS=120000',
+      'UPSTREAM_TIMEOUT_MS=300000',
       'MAX_WAIT_MS=0',
       'CLIENT_TOKENS=${jsonencode(var.client_tokens)}',
     ]);

@@ -23,7 +23,7 @@ function synthShard(overrides: Partial<Omit<SrcWorkerShardProps, 'apiKeys' | 'pa
 }
 
 describe('SrcWorkerShard', () => {
-  test('defaults: its keys by index as KEY1..KEYk, then PASS, the Google base URL, a 120 s timeout, no wait and the client tokens', () => {
+  test('defaults: its keys by index as KEY1..KEYk, then PASS, the Google base URL, a 300 s timeout, no wait and the client tokens', () => {
     const synth = synthShard();
     expect(synth).toHaveResourceWithProperties(WorkersScript, {
       script_name: 'zen-ai-router-worker-1',
@@ -37,7 +37,7 @@ describe('SrcWorkerShard', () => {
         { name: 'KEY3', type: 'secret_text', text: '${var.api_keys[10]}' },
         { name: 'PASS', type: 'secret_text', text: '${var.pass}' },
         { name: 'GEMINI_BASE_URL', type: 'plain_text', text: 'https://generativelanguage.googleapis.com' },
-        { name: 'UPSTREAM_TIMEOUT_MS', type: 'plain_text', text: '120000' },
+        { name: 'UPSTREAM_TIMEOUT_MS', type: 'plain_text', text: '300000' },
         { name: 'MAX_WAIT_MS', type: 'plain_text', text: '0' },
         { name: 'CLIENT_TOKENS', type: 'secret_text', text: '${jsonencode(var.client_tokens)}' },
       ],

@@ -207,18 +207,18 @@ const cases: [string, () => void, string][] = [
   ],
   [
     'prod: shardTimeoutMs not above the default upstream deadline',
-    () => prod({ shardTimeoutMs: 120_000 }),
-    "shardTimeoutMs must be greater than upstreamTimeoutMs + maxWaitMs (120000 + 0 = 120000) so the shard's own answer (its 504 for a slow Gemini) arrives first, got 120000",
+    () => prod({ shardTimeoutMs: 300_000 }),
+    "shardTimeoutMs must be greater than upstreamTimeoutMs + maxWaitMs (300000 + 0 = 300000) so the shard's own answer (its 504 for a slow Gemini) arrives first, got 300000",
   ],
   [
     'prod: upstreamTimeoutMs raised past the default shardTimeoutMs',
-    () => prod({ upstreamTimeoutMs: 300_000 }),
-    "shardTimeoutMs must be greater than upstreamTimeoutMs + maxWaitMs (300000 + 0 = 300000) so the shard's own answer (its 504 for a slow Gemini) arrives first, got 130000 (the default)",
+    () => prod({ upstreamTimeoutMs: 310_000 }),
+    "shardTimeoutMs must be greater than upstreamTimeoutMs + maxWaitMs (310000 + 0 = 310000) so the shard's own answer (its 504 for a slow Gemini) arrives first, got 310000 (the default)",
   ],
   [
     'prod: maxWaitMs pushing the shards past the default shardTimeoutMs',
     () => prod({ maxWaitMs: 10_000 }),
-    "shardTimeoutMs must be greater than upstreamTimeoutMs + maxWaitMs (120000 + 10000 = 130000) so the shard's own answer (its 504 for a slow Gemini) arrives first, got 130000 (the default)",
+    "shardTimeoutMs must be greater than upstreamTimeoutMs + maxWaitMs (300000 + 10000 = 310000) so the shard's own answer (its 504 for a slow Gemini) arrives first, got 310000 (the default)",
   ],
   [
     'prod: keysPerShard 0',
@@ -262,7 +262,7 @@ describe('construct validation', () => {
   });
 
   test('a shard deadline 1 ms above the upstream one is accepted, as are both timeout bounds', () => {
-    expect(() => prod({ shardTimeoutMs: 120_001 })).not.toThrow();
+    expect(() => prod({ shardTimeoutMs: 300_001 })).not.toThrow();
     expect(() => prod({ maxWaitMs: 9_999 })).not.toThrow();
     expect(() => prod({ upstreamTimeoutMs: 1_000, shardTimeoutMs: 1_001 })).not.toThrow();
     expect(() => orchestrator({ shardTimeoutMs: 1_000 })).not.toThrow();

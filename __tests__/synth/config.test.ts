@@ -174,16 +174,16 @@ const invalid: [Record<string, string>, string][] = [
   [{ SHARD_TIMEOUT_MS: '900001' }, 'SHARD_TIMEOUT_MS must be an integer from 1000 to 900000, got "900001"'],
   [{ SHARD_TIMEOUT_MS: '130s' }, 'SHARD_TIMEOUT_MS must be an integer from 1000 to 900000, got "130s"'],
   [
-    { SHARD_TIMEOUT_MS: '120000' },
-    `SHARD_TIMEOUT_MS must be greater than UPSTREAM_TIMEOUT_MS + MAX_WAIT_MS (120000 + 0 = 120000) so the shard's own answer (its 504 for a slow Gemini) arrives first, got "120000"`,
+    { SHARD_TIMEOUT_MS: '300000' },
+    `SHARD_TIMEOUT_MS must be greater than UPSTREAM_TIMEOUT_MS + MAX_WAIT_MS (300000 + 0 = 300000) so the shard's own answer (its 504 for a slow Gemini) arrives first, got "300000"`,
   ],
   [
-    { UPSTREAM_TIMEOUT_MS: '300000' },
-    `SHARD_TIMEOUT_MS must be greater than UPSTREAM_TIMEOUT_MS + MAX_WAIT_MS (300000 + 0 = 300000) so the shard's own answer (its 504 for a slow Gemini) arrives first, got 130000 (the default)`,
+    { UPSTREAM_TIMEOUT_MS: '310000' },
+    `SHARD_TIMEOUT_MS must be greater than UPSTREAM_TIMEOUT_MS + MAX_WAIT_MS (310000 + 0 = 310000) so the shard's own answer (its 504 for a slow Gemini) arrives first, got 310000 (the default)`,
   ],
   [
     { MAX_WAIT_MS: '10000' },
-    `SHARD_TIMEOUT_MS must be greater than UPSTREAM_TIMEOUT_MS + MAX_WAIT_MS (120000 + 10000 = 130000) so the shard's own answer (its 504 for a slow Gemini) arrives first, got 130000 (the default)`,
+    `SHARD_TIMEOUT_MS must be greater than UPSTREAM_TIMEOUT_MS + MAX_WAIT_MS (300000 + 10000 = 310000) so the shard's own answer (its 504 for a slow Gemini) arrives first, got 310000 (the default)`,
   ],
   [
     { UPSTREAM_TIMEOUT_MS: '30000', MAX_WAIT_MS: '5000', SHARD_TIMEOUT_MS: '35000' },
@@ -252,7 +252,7 @@ describe('loadConfig accepts', () => {
 
   test('MAX_WAIT_MS at its bounds, with SHARD_TIMEOUT_MS just above UPSTREAM_TIMEOUT_MS + MAX_WAIT_MS', () => {
     expect(load({ MAX_WAIT_MS: '0' }).stack.maxWaitMs).toBe(0);
-    expect(load({ MAX_WAIT_MS: '60000', SHARD_TIMEOUT_MS: '180001' }).stack.maxWaitMs).toBe(60000);
+    expect(load({ MAX_WAIT_MS: '60000', SHARD_TIMEOUT_MS: '360001' }).stack.maxWaitMs).toBe(60000);
     expect(load({ MAX_WAIT_MS: '9999' }).stack.maxWaitMs).toBe(9999);
   });
 });

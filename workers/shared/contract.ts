@@ -72,8 +72,12 @@ export type SrcWorkerSettingName =
 
 export const DEFAULT_GEMINI_BASE_URL = 'https://generativelanguage.googleapis.com';
 
-/** Long enough for slow non-streamed generations. */
-export const DEFAULT_UPSTREAM_TIMEOUT_MS = 120_000;
+/**
+ * Five minutes: a non-streamed call to a thinking model sends no response headers until it has thought and answered,
+ * which takes minutes on a long prompt; a shorter deadline cuts off answers Google would still deliver (and bill).
+ * A stuck upstream still fails within the time clients' own SDK timeouts allow (the openai SDK waits 10 minutes).
+ */
+export const DEFAULT_UPSTREAM_TIMEOUT_MS = 300_000;
 /** Bounds of `UPSTREAM_TIMEOUT_MS` that synth accepts. */
 export const MIN_UPSTREAM_TIMEOUT_MS = 1_000;
 export const MAX_UPSTREAM_TIMEOUT_MS = 600_000;
@@ -128,11 +132,11 @@ export const DEFAULT_SHARD_ATTEMPTS = 3;
 export const MAX_SHARD_ATTEMPTS = 10;
 
 /**
- * Deadline for a shard's response headers, in ms. Above the shards' default upstream deadline, so a slow Gemini
+ * Deadline for a shard's response headers, in ms: the shards' default upstream deadline plus 10 s, so a slow Gemini
  * surfaces as the shard's own 504 with its message, and the orchestrator's 504 only fires when the shard itself is
- * stuck.
+ * stuck. The 10 s also leave room for a `MAX_WAIT_MS` up to 9999 without raising this.
  */
-export const DEFAULT_SHARD_TIMEOUT_MS = 130_000;
+export const DEFAULT_SHARD_TIMEOUT_MS = 310_000;
 /** Bounds of `SHARD_TIMEOUT_MS` that synth accepts; the top leaves room above the largest upstream deadline. */
 export const MIN_SHARD_TIMEOUT_MS = 1_000;
 export const MAX_SHARD_TIMEOUT_MS = 900_000;
