@@ -60,6 +60,14 @@ export interface GatewayStackProps {
   readonly maxWaitMs?: number;
 
   /**
+   * Claude model lines to Gemini model ids for the Anthropic routes, bound as `ANTHROPIC_MODEL_MAP` on every src
+   * worker (see `SrcWorkerShardProps.anthropicModelMap`); a worker then holds one key fewer.
+   *
+   * @default - none: the worker's default map, no binding
+   */
+  readonly anthropicModelMap?: Readonly<Record<string, string>>;
+
+  /**
    * Share of requests recorded in Workers Logs, for every worker.
    *
    * @default 1

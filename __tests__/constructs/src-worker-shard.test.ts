@@ -49,6 +49,30 @@ describe('SrcWorkerShard', () => {
     });
   });
 
+  test('anthropicModelMap: bound as plain-text JSON ANTHROPIC_MODEL_MAP after every fixed binding', () => {
+    const json = JSON.parse(
+      synthShard({ anthropicModelMap: { opus: 'gemini-3.5-pro', saga: 'gemini-3.5-flash' } }),
+    ) as StackJson;
+    const [script] = Object.values(json.resource.cloudflare_workers_script) as { bindings: { name: string }[] }[];
+    const bindings = script?.bindings ?? [];
+    expect(bindings.map((b) => b.name)).toEqual([
+      'KEY1',
+      'KEY2',
+      'KEY3',
+      'PASS',
+      'GEMINI_BASE_URL',
+      'UPSTREAM_TIMEOUT_MS',
+      'MAX_WAIT_MS',
+      'CLIENT_TOKENS',
+      'ANTHROPIC_MODEL_MAP',
+    ]);
+    expect(bindings.at(-1)).toEqual({
+      name: 'ANTHROPIC_MODEL_MAP',
+      type: 'plain_text',
+      text: '{"opus":"gemini-3.5-pro","saga":"gemini-3.5-flash"}',
+    });
+  });
+
   test('defaults: private on workers.dev, preview URLs off, for this script', () => {
     const json = JSON.parse(synthShard()) as StackJson;
     const [subdomain] = Object.values(json.resource.cloudflare_workers_script_subdomain);

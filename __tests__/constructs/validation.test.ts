@@ -105,6 +105,26 @@ const cases: [string, () => void, string][] = [
     'keyCount must be an integer from 1 to 123 (the paid Workers plan allows 128 environment variables per worker, 5 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS, MAX_WAIT_MS, CLIENT_TOKENS), got 124',
   ],
   [
+    'shard: keyCount over the free env-var limit less the ANTHROPIC_MODEL_MAP binding',
+    () => shard({ keyCount: 59, anthropicModelMap: { opus: 'gemini-3.5-pro' } }),
+    'keyCount must be an integer from 1 to 58 (the free Workers plan allows 64 environment variables per worker, 6 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS, MAX_WAIT_MS, CLIENT_TOKENS, ANTHROPIC_MODEL_MAP), got 59',
+  ],
+  [
+    'shard: anthropicModelMap with a key that is not a Claude line',
+    () => shard({ anthropicModelMap: { 'Opus 5': 'gemini-3.5-pro' } }),
+    'anthropicModelMap has the key "Opus 5"; keys are Claude model lines in lowercase letters (opus, sonnet, haiku, fable, mythos, …), got "{\\"Opus 5\\":\\"gemini-3.5-pro\\"}"',
+  ],
+  [
+    'shard: anthropicModelMap with a value that is not a Gemini model id',
+    () => shard({ anthropicModelMap: { haiku: 'models/../x' } }),
+    'anthropicModelMap.haiku must be a Gemini model id of letters, digits, ".", "_" or "-" (e.g. "gemini-3.5-flash"), got "{\\"haiku\\":\\"models/../x\\"}"',
+  ],
+  [
+    'prod: keysPerShard over the free env-var limit less the ANTHROPIC_MODEL_MAP binding',
+    () => prod({ keysPerShard: 59, anthropicModelMap: {} }),
+    'keysPerShard must be an integer from 1 to 58 (the free Workers plan allows 64 environment variables per worker, 6 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS, MAX_WAIT_MS, CLIENT_TOKENS, ANTHROPIC_MODEL_MAP), got 59',
+  ],
+  [
     'shard: geminiBaseUrl over http',
     () => shard({ geminiBaseUrl: 'http://generativelanguage.googleapis.com' }),
     'geminiBaseUrl must be an https:// URL without credentials, query, fragment or trailing slash (e.g. https://generativelanguage.googleapis.com), got "http://generativelanguage.googleapis.com"',
@@ -256,6 +276,7 @@ describe('construct validation', () => {
 
   test('the limits are inclusive: 59 keys per shard on free and 99 shards plus the orchestrator are accepted', () => {
     expect(() => shard({ keyCount: 59 })).not.toThrow();
+    expect(() => shard({ keyCount: 58, anthropicModelMap: { opus: 'gemini-3.5-pro' } })).not.toThrow();
     expect(() => shard({ maxWaitMs: 0 })).not.toThrow();
     expect(() => shard({ maxWaitMs: 60_000 })).not.toThrow();
     expect(() => prod({ keyCount: 792, keysPerShard: 8 })).not.toThrow();

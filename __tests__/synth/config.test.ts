@@ -16,6 +16,7 @@ describe('loadConfig', () => {
         geminiBaseUrl: undefined,
         upstreamTimeoutMs: undefined,
         maxWaitMs: undefined,
+        anthropicModelMap: undefined,
         logSamplingRate: undefined,
         compatibilityDate: undefined,
         workersDevSubdomain: undefined,
@@ -48,6 +49,7 @@ describe('loadConfig', () => {
         COMPATIBILITY_DATE: '2025-10-01',
         WORKERS_DEV_SUBDOMAIN: 'acme',
         SMART_PLACEMENT: 'true',
+        ANTHROPIC_MODEL_MAP: '{"opus":"gemini-3.5-pro"}',
       }),
     ).toStrictEqual({
       stack: {
@@ -65,6 +67,7 @@ describe('loadConfig', () => {
         geminiBaseUrl: 'https://proxy.example.com/google',
         upstreamTimeoutMs: 30000,
         maxWaitMs: 2000,
+        anthropicModelMap: { opus: 'gemini-3.5-pro' },
         logSamplingRate: 0.25,
         compatibilityDate: '2025-10-01',
         workersDevSubdomain: 'acme',
@@ -130,6 +133,26 @@ const invalid: [Record<string, string>, string][] = [
   [
     { KEYS_PER_SHARD: '124', WORKERS_PLAN: 'paid' },
     'KEYS_PER_SHARD must be an integer from 1 to 123 (the paid Workers plan allows 128 environment variables per worker, 5 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS, MAX_WAIT_MS, CLIENT_TOKENS), got "124"',
+  ],
+  [
+    { KEYS_PER_SHARD: '59', ANTHROPIC_MODEL_MAP: '{"opus":"gemini-3.5-pro"}' },
+    'KEYS_PER_SHARD must be an integer from 1 to 58 (the free Workers plan allows 64 environment variables per worker, 6 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS, MAX_WAIT_MS, CLIENT_TOKENS, ANTHROPIC_MODEL_MAP), or set WORKERS_PLAN=paid, or leave ANTHROPIC_MODEL_MAP unset, got "59"',
+  ],
+  [
+    { ANTHROPIC_MODEL_MAP: '{"opus":' },
+    'ANTHROPIC_MODEL_MAP is not JSON; expected an object such as {"opus":"gemini-3.8-flash"}, got "{\\"opus\\":"',
+  ],
+  [
+    { ANTHROPIC_MODEL_MAP: '["gemini-3.5-pro"]' },
+    'ANTHROPIC_MODEL_MAP must be a JSON object from Claude model lines (opus, sonnet, …) to Gemini model ids, got "[\\"gemini-3.5-pro\\"]"',
+  ],
+  [
+    { ANTHROPIC_MODEL_MAP: '{"Sonnet":"gemini-3.5-flash"}' },
+    'ANTHROPIC_MODEL_MAP has the key "Sonnet"; keys are Claude model lines in lowercase letters (opus, sonnet, haiku, fable, mythos, …), got "{\\"Sonnet\\":\\"gemini-3.5-flash\\"}"',
+  ],
+  [
+    { ANTHROPIC_MODEL_MAP: '{"opus":42}' },
+    'ANTHROPIC_MODEL_MAP.opus must be a Gemini model id of letters, digits, ".", "_" or "-" (e.g. "gemini-3.5-flash"), got "{\\"opus\\":42}"',
   ],
   [{ PREVIEW_KEY_LIMIT: '0' }, 'PREVIEW_KEY_LIMIT must be a positive integer (1, 2, 3, ...), got "0"'],
   [{ PREVIEW_KEY_LIMIT: 'all' }, 'PREVIEW_KEY_LIMIT must be a positive integer (1, 2, 3, ...), got "all"'],
@@ -243,6 +266,15 @@ describe('loadConfig rejects', () => {
 });
 
 describe('loadConfig accepts', () => {
+  test('ANTHROPIC_MODEL_MAP as the JSON object it holds, and leaves it undefined when unset or blank', () => {
+    expect(load({ ANTHROPIC_MODEL_MAP: ' {"opus":"gemini-3.5-pro","saga":"gemini-3.5-flash"} ' }).stack).toMatchObject({
+      anthropicModelMap: { opus: 'gemini-3.5-pro', saga: 'gemini-3.5-flash' },
+    });
+    expect(load({}).stack.anthropicModelMap).toBeUndefined();
+    expect(load({ ANTHROPIC_MODEL_MAP: '  ' }).stack.anthropicModelMap).toBeUndefined();
+    expect(load({ ANTHROPIC_MODEL_MAP: '{}', KEYS_PER_SHARD: '58' }).prod.keysPerShard).toBe(58);
+  });
+
   test('a preview with more keys than one worker holds: it binds the first ones instead of failing synth', () => {
     expect(load({ KEY_COUNT: '200', PR_NUMBER: '7' })).toMatchObject({
       stack: { keyCount: 200 },
@@ -272,6 +304,12 @@ describe('configNotices', () => {
     ]);
     expect(notices({ KEY_COUNT: '200', PR_NUMBER: '7', WORKERS_PLAN: 'paid', PREVIEW_KEY_LIMIT: '150' })).toEqual([
       'the preview-7 worker holds the first 123 of the 200 keys (one worker on the paid Workers plan holds at most 123 keys); TF_VAR_api_keys must still hold all 200, and prod uses every key.',
+    ]);
+  });
+
+  test('counts the ANTHROPIC_MODEL_MAP binding against the preview worker when it is set', () => {
+    expect(notices({ KEY_COUNT: '59', PR_NUMBER: '7', ANTHROPIC_MODEL_MAP: '{"opus":"gemini-3.5-pro"}' })).toEqual([
+      'the preview-7 worker holds the first 58 of the 59 keys (one worker on the free Workers plan holds at most 58 keys beside ANTHROPIC_MODEL_MAP); TF_VAR_api_keys must still hold all 59, and prod uses every key.',
     ]);
   });
 

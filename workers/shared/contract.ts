@@ -59,8 +59,9 @@ export const SRC_WORKER_FIXED_BINDINGS = [
 export const SRC_WORKER_OPTIONAL_BINDINGS = [MAX_BODY_BYTES_BINDING] as const;
 
 /**
- * Optional bindings only one surface reads (when present), so a malformed value fails that surface's routes alone; the
- * constructs do not bind them yet.
+ * Optional bindings only one surface reads (when present), so a malformed value fails that surface's routes alone.
+ * `SrcWorkerShard` binds each only when its setting is given, after the fixed bindings and in this order; each then
+ * takes one environment variable from the keys.
  */
 export const SRC_WORKER_SURFACE_BINDINGS = [ANTHROPIC_MODEL_MAP_BINDING] as const;
 
