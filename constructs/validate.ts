@@ -7,8 +7,7 @@
  * one (an environment variable, quoted in the message as it was given).
  */
 import { Token } from 'cdktf';
-import { parseAnthropicModelMap } from '../workers/src/anthropic/model-map';
-import { SRC_WORKER_FIXED_BINDINGS } from '../workers/shared/contract';
+import { SRC_WORKER_FIXED_BINDINGS, parseAnthropicModelMap } from '../workers/shared/contract';
 import { PLAN_LIMITS, SCRIPT_NAME_MAX_LENGTH, SCRIPT_NAME_PATTERN, maxKeysPerWorker, type WorkersPlan } from './limits';
 import { shardCount } from './names';
 

@@ -24,8 +24,8 @@ import {
   SRC_WORKER_SURFACE_BINDINGS,
   backendBindingName,
   keyBindingName,
+  parseAnthropicModelMap,
 } from '../../workers/shared/contract';
-import { parseAnthropicModelMap } from '../../workers/src/anthropic/model-map';
 import { readConfig } from '../../workers/src/bindings';
 import { fixtureBundles } from '../fixtures/bundles';
 import { LOCAL_STATE, scriptsByName, synthJson, type Binding, type ScriptJson } from '../fixtures/synth';
