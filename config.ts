@@ -20,6 +20,7 @@ import {
   MIN_SHARD_TIMEOUT_MS,
   MIN_UPSTREAM_TIMEOUT_MS,
   WORKERS_PLANS,
+  boundSurfaceBindings,
   maxKeysPerWorker,
   orchestratorScriptName,
   previewBoundKeyCount,
@@ -83,6 +84,7 @@ export const CONFIG_VARIABLES = [
   'COMPATIBILITY_DATE',
   'WORKERS_DEV_SUBDOMAIN',
   'SMART_PLACEMENT',
+  'ANTHROPIC_MODEL_MAP',
 ] as const;
 
 /** The environment variables as `process.env` holds them. */
@@ -125,9 +127,18 @@ export function loadConfig(env: ProcessEnv, cwd: string = process.cwd()): AppCon
   const prNumber = numberFrom('PR_NUMBER', rules.positiveInteger);
   const previewKeyLimit = numberFrom('PREVIEW_KEY_LIMIT', rules.positiveInteger);
   const namePrefix = get('WORKER_NAME_PREFIX') ?? DEFAULT_NAME_PREFIX;
+  const anthropicModelMap = anthropicModelMapFrom(get('ANTHROPIC_MODEL_MAP'));
+  const surfaceBindings = boundSurfaceBindings({ anthropicModelMap });
+  const mapHint = anthropicModelMap === undefined ? '' : ', or leave ANTHROPIC_MODEL_MAP unset';
 
   rules.assertValid([
-    rules.keysPerWorker('KEYS_PER_SHARD', get('KEYS_PER_SHARD') ?? keysPerShard, workersPlan, planHint),
+    rules.keysPerWorker(
+      'KEYS_PER_SHARD',
+      get('KEYS_PER_SHARD') ?? keysPerShard,
+      workersPlan,
+      planHint + mapHint,
+      surfaceBindings,
+    ),
     rules.workersPerAccount(
       { keyCount: 'KEY_COUNT', keysPerShard: 'KEYS_PER_SHARD' },
       keyCount,
@@ -201,6 +212,7 @@ export function loadConfig(env: ProcessEnv, cwd: string = process.cwd()): AppCon
       geminiBaseUrl,
       upstreamTimeoutMs,
       maxWaitMs,
+      anthropicModelMap,
       logSamplingRate,
       compatibilityDate,
       workersDevSubdomain,
@@ -227,12 +239,14 @@ export function configNotices(config: AppConfig): string[] {
   }
   if (config.preview !== undefined) {
     const { prNumber, keyLimit } = config.preview;
-    const bound = previewBoundKeyCount(keyCount, workersPlan, keyLimit);
+    const surfaceBindings = boundSurfaceBindings(config.stack);
+    const bound = previewBoundKeyCount(keyCount, workersPlan, keyLimit, surfaceBindings);
     if (bound < keyCount) {
+      const beside = surfaceBindings.length === 0 ? '' : ` beside ${surfaceBindings.join(', ')}`;
       const why =
         keyLimit !== undefined && keyLimit === bound
           ? `PREVIEW_KEY_LIMIT=${keyLimit}`
-          : `one worker on the ${workersPlan} Workers plan holds at most ${maxKeysPerWorker(workersPlan)} keys`;
+          : `one worker on the ${workersPlan} Workers plan holds at most ${maxKeysPerWorker(workersPlan, surfaceBindings)} keys${beside}`;
       notices.push(
         `the preview-${prNumber} worker holds the first ${bound} of the ${keyCount} keys (${why}); ` +
           `TF_VAR_api_keys must still hold all ${keyCount}, and prod uses every key.`,
@@ -284,6 +298,17 @@ function stateConfig(
     keyPrefix,
     region,
   };
+}
+
+/**
+ * `ANTHROPIC_MODEL_MAP` as the prop takes it, once the worker's own parser accepts the text: a JSON object from Claude
+ * model lines to Gemini model ids.
+ */
+function anthropicModelMapFrom(raw: string | undefined): Readonly<Record<string, string>> | undefined {
+  if (raw === undefined) return undefined;
+  rules.assertValid([rules.anthropicModelMap('ANTHROPIC_MODEL_MAP', raw)]);
+  // the parser has checked it is an object of strings
+  return JSON.parse(raw) as Record<string, string>;
 }
 
 /** `true` or `false` only: a typo such as `yes` or `1` must not silently mean either. */

@@ -47,7 +47,7 @@ export interface GatewayStackProps {
   /**
    * Upstream response-header deadline of the src workers.
    *
-   * @default 120000
+   * @default 300000
    */
   readonly upstreamTimeoutMs?: number;
 
@@ -58,6 +58,14 @@ export interface GatewayStackProps {
    * @default 0 - no waiting
    */
   readonly maxWaitMs?: number;
+
+  /**
+   * Claude model lines to Gemini model ids for the Anthropic routes, bound as `ANTHROPIC_MODEL_MAP` on every src
+   * worker (see `SrcWorkerShardProps.anthropicModelMap`); a worker then holds one key fewer.
+   *
+   * @default - none: the worker's default map, no binding
+   */
+  readonly anthropicModelMap?: Readonly<Record<string, string>>;
 
   /**
    * Share of requests recorded in Workers Logs, for every worker.

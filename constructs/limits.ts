@@ -3,7 +3,11 @@
  *
  * @see https://developers.cloudflare.com/workers/platform/limits/
  */
-import { SRC_WORKER_FIXED_BINDINGS } from '../workers/shared/contract';
+import {
+  ANTHROPIC_MODEL_MAP_BINDING,
+  SRC_WORKER_FIXED_BINDINGS,
+  type SRC_WORKER_SURFACE_BINDINGS,
+} from '../workers/shared/contract';
 
 export const WORKERS_PLANS = ['free', 'paid'] as const;
 export type WorkersPlan = (typeof WORKERS_PLANS)[number];
@@ -20,17 +24,37 @@ export const PLAN_LIMITS: Readonly<Record<WorkersPlan, PlanLimits>> = {
   paid: { envVarsPerWorker: 128, workersPerAccount: 500 },
 };
 
-/** How many `KEY<n>` bindings one src worker can hold on a plan. */
-export function maxKeysPerWorker(plan: WorkersPlan): number {
-  return PLAN_LIMITS[plan].envVarsPerWorker - SRC_WORKER_FIXED_BINDINGS.length;
+export type SrcWorkerSurfaceBindingName = (typeof SRC_WORKER_SURFACE_BINDINGS)[number];
+
+/**
+ * The surface bindings a src worker binds with these settings, in binding order: each is bound only when its setting
+ * is given, and each takes one environment variable from the keys.
+ */
+export function boundSurfaceBindings(settings: {
+  readonly anthropicModelMap?: unknown;
+}): readonly SrcWorkerSurfaceBindingName[] {
+  return settings.anthropicModelMap === undefined ? [] : [ANTHROPIC_MODEL_MAP_BINDING];
+}
+
+/**
+ * How many `KEY<n>` bindings one src worker can hold on a plan, beside the fixed bindings and the surface bindings it
+ * binds (see {@link boundSurfaceBindings}).
+ */
+export function maxKeysPerWorker(plan: WorkersPlan, surfaceBindings: readonly string[] = []): number {
+  return PLAN_LIMITS[plan].envVarsPerWorker - SRC_WORKER_FIXED_BINDINGS.length - surfaceBindings.length;
 }
 
 /**
  * How many keys the preview worker binds: the first `keyCount` keys, fewer when one worker cannot hold them all or
  * `keyLimit` asks for fewer. `config.ts` prints the notice and `PreviewStack` binds them, from this one rule.
  */
-export function previewBoundKeyCount(keyCount: number, plan: WorkersPlan, keyLimit?: number): number {
-  return Math.min(keyCount, maxKeysPerWorker(plan), keyLimit ?? Number.POSITIVE_INFINITY);
+export function previewBoundKeyCount(
+  keyCount: number,
+  plan: WorkersPlan,
+  keyLimit?: number,
+  surfaceBindings: readonly string[] = [],
+): number {
+  return Math.min(keyCount, maxKeysPerWorker(plan, surfaceBindings), keyLimit ?? Number.POSITIVE_INFINITY);
 }
 
 /**

@@ -56,7 +56,7 @@ export interface OrchestratorProps {
    * bound as `SHARD_TIMEOUT_MS`. Keep it above the shards' `upstreamTimeoutMs`, or a slow Gemini is reported as a
    * stuck shard instead of the shard's own, more specific 504.
    *
-   * @default 130000 - above the shards' 120 s upstream deadline, so a slow Gemini surfaces as the shard's own 504
+   * @default 310000 - above the shards' 300 s upstream deadline, so a slow Gemini surfaces as the shard's own 504
    */
   readonly shardTimeoutMs?: number;
 

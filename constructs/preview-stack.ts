@@ -2,7 +2,7 @@ import { TerraformOutput } from 'cdktf';
 import type { Construct } from 'constructs';
 import type { WorkerBundle } from './worker-bundle';
 import { GatewayStack, type GatewayStackProps } from './gateway-stack';
-import { previewBoundKeyCount } from './limits';
+import { boundSurfaceBindings, previewBoundKeyCount } from './limits';
 import { previewScriptName } from './names';
 import { SrcWorkerShard } from './src-worker-shard';
 import * as rules from './validate';
@@ -17,7 +17,8 @@ export interface PreviewStackProps extends GatewayStackProps {
   /**
    * Most keys the preview worker binds (a positive integer); it binds the first ones of `var.api_keys`.
    *
-   * @default - as many as one worker can hold on the plan (60 free, 124 paid), or every key when there are fewer
+   * @default - as many as one worker can hold on the plan (59 free, 123 paid, one fewer with `anthropicModelMap`), or
+   * every key when there are fewer
    */
   readonly keyLimit?: number;
 }
@@ -44,7 +45,7 @@ export class PreviewStack extends GatewayStack {
       rules.positiveInteger('prNumber', props.prNumber),
       props.keyLimit === undefined ? undefined : rules.positiveInteger('keyLimit', props.keyLimit),
     ]);
-    this.boundKeyCount = previewBoundKeyCount(props.keyCount, this.plan, props.keyLimit);
+    this.boundKeyCount = previewBoundKeyCount(props.keyCount, this.plan, props.keyLimit, boundSurfaceBindings(props));
     this.worker = new SrcWorkerShard(this, 'Worker', {
       accountId: this.inputs.accountId.stringValue,
       scriptName: previewScriptName(this.namePrefix, props.prNumber),
@@ -59,6 +60,7 @@ export class PreviewStack extends GatewayStack {
       geminiBaseUrl: props.geminiBaseUrl,
       upstreamTimeoutMs: props.upstreamTimeoutMs,
       maxWaitMs: props.maxWaitMs,
+      anthropicModelMap: props.anthropicModelMap,
       logSamplingRate: props.logSamplingRate,
       compatibilityDate: props.compatibilityDate,
       smartPlacement: props.smartPlacement,

@@ -4,6 +4,7 @@ import { GatewayStack, type GatewayStackProps } from './gateway-stack';
 import { orchestratorScriptName, shardCount, shardScriptName } from './names';
 import { DEFAULT_MAX_WAIT_MS, DEFAULT_SHARD_TIMEOUT_MS, DEFAULT_UPSTREAM_TIMEOUT_MS } from '../workers/shared/contract';
 import { Orchestrator } from './orchestrator';
+import { boundSurfaceBindings } from './limits';
 import { SrcWorkerShard } from './src-worker-shard';
 import * as rules from './validate';
 
@@ -30,7 +31,7 @@ export interface ProdStackProps extends GatewayStackProps {
   /**
    * The orchestrator's deadline for a shard's response headers, in ms; must exceed `upstreamTimeoutMs + maxWaitMs`.
    *
-   * @default 130000 - above the shards' default 120 s upstream deadline, so a slow Gemini surfaces as the shard's 504
+   * @default 310000 - above the shards' default 300 s upstream deadline, so a slow Gemini surfaces as the shard's 504
    */
   readonly shardTimeoutMs?: number;
 }
@@ -53,7 +54,7 @@ export class ProdStack extends GatewayStack {
   constructor(scope: Construct, id: string, props: ProdStackProps) {
     super(scope, id, props);
     const keysPerShard = props.keysPerShard ?? DEFAULT_KEYS_PER_SHARD;
-    rules.assertValid([rules.keysPerWorker('keysPerShard', keysPerShard, this.plan)]);
+    rules.assertValid([rules.keysPerWorker('keysPerShard', keysPerShard, this.plan, '', boundSurfaceBindings(props))]);
     const count = shardCount(props.keyCount, keysPerShard);
     rules.assertValid([
       rules.workersPerAccount(
@@ -99,6 +100,7 @@ export class ProdStack extends GatewayStack {
         geminiBaseUrl: props.geminiBaseUrl,
         upstreamTimeoutMs: props.upstreamTimeoutMs,
         maxWaitMs: props.maxWaitMs,
+        anthropicModelMap: props.anthropicModelMap,
         smartPlacement: props.smartPlacement,
       });
     });

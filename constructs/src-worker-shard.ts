@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import type { WorkersScriptBindings } from '@cdktf/provider-cloudflare/lib/workers-script';
 import type { WorkerBundle } from './worker-bundle';
 import {
+  ANTHROPIC_MODEL_MAP_BINDING,
   CLIENT_TOKENS_BINDING,
   DEFAULT_COMPATIBILITY_DATE,
   DEFAULT_GEMINI_BASE_URL,
@@ -18,7 +19,7 @@ import {
   keyBindingName,
 } from '../workers/shared/contract';
 import { clientTokensBindingText } from './client-tokens';
-import { WORKERS_PLANS, type WorkersPlan } from './limits';
+import { WORKERS_PLANS, boundSurfaceBindings, type WorkersPlan } from './limits';
 import * as rules from './validate';
 import { DEFAULT_LOG_SAMPLING_RATE, createWorkerScript, type WorkerScriptResources } from './worker-script';
 
@@ -65,7 +66,7 @@ export interface SrcWorkerShardProps {
   /**
    * How long the worker waits for upstream response headers before answering 504, bound as `UPSTREAM_TIMEOUT_MS`.
    *
-   * @default 120000 - long enough for slow non-streamed generations
+   * @default 300000 - long enough for a non-streamed thinking model's answer
    */
   readonly upstreamTimeoutMs?: number;
 
@@ -76,6 +77,16 @@ export interface SrcWorkerShardProps {
    * @default 0 - refuse at once, so the orchestrator can try another shard
    */
   readonly maxWaitMs?: number;
+
+  /**
+   * Claude model lines to Gemini model ids for the Anthropic routes (`{ opus: 'gemini-3.5-pro' }`), bound as the
+   * plain-text `ANTHROPIC_MODEL_MAP` (JSON) on every src worker; lines left out keep the worker's defaults. The
+   * binding takes one environment variable, so a worker holds one key fewer.
+   *
+   * @default - none: no binding, the worker's defaults (opus, fable, mythos → gemini-3.8-flash, sonnet →
+   * gemini-3.5-flash, haiku → gemini-3.5-flash-lite)
+   */
+  readonly anthropicModelMap?: Readonly<Record<string, string>>;
 
   /**
    * Whether the worker answers on `<scriptName>.<subdomain>.workers.dev`.
@@ -118,7 +129,8 @@ export interface SrcWorkerShardProps {
  * One src worker holding a slice of the API keys as secret bindings.
  *
  * Bindings are emitted in a fixed order (`KEY1..KEYk`, `PASS`, `GEMINI_BASE_URL`, `UPSTREAM_TIMEOUT_MS`,
- * `MAX_WAIT_MS`, `CLIENT_TOKENS`) so the provider never sees a reordering as a change.
+ * `MAX_WAIT_MS`, `CLIENT_TOKENS`, then `ANTHROPIC_MODEL_MAP` when given) so the provider never sees a reordering as a
+ * change.
  *
  * @example
  * new SrcWorkerShard(shards, '0', {
@@ -141,18 +153,22 @@ export class SrcWorkerShard extends Construct {
     const maxWaitMs = props.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
     const logSamplingRate = props.logSamplingRate ?? DEFAULT_LOG_SAMPLING_RATE;
     const compatibilityDate = props.compatibilityDate ?? DEFAULT_COMPATIBILITY_DATE;
+    const anthropicModelMap =
+      props.anthropicModelMap === undefined ? undefined : JSON.stringify(props.anthropicModelMap);
+    const surfaceBindings = boundSurfaceBindings(props);
     rules.assertValid([rules.oneOf('workersPlan', plan, WORKERS_PLANS)]);
     rules.assertValid([
       rules.scriptName('scriptName', props.scriptName),
       rules.nonEmpty('accountId', props.accountId),
       rules.sha256Hex('bundle.sha256', props.bundle.sha256),
       rules.integerInRange('firstKeyIndex', props.firstKeyIndex, 0, Number.MAX_SAFE_INTEGER),
-      rules.keysPerWorker('keyCount', props.keyCount, plan),
+      rules.keysPerWorker('keyCount', props.keyCount, plan, '', surfaceBindings),
       rules.httpsBaseUrl('geminiBaseUrl', geminiBaseUrl),
       rules.integerInRange('upstreamTimeoutMs', upstreamTimeoutMs, MIN_UPSTREAM_TIMEOUT_MS, MAX_UPSTREAM_TIMEOUT_MS),
       rules.integerInRange('maxWaitMs', maxWaitMs, 0, MAX_MAX_WAIT_MS),
       rules.samplingRate('logSamplingRate', logSamplingRate),
       rules.compatibilityDate('compatibilityDate', compatibilityDate),
+      anthropicModelMap === undefined ? undefined : rules.anthropicModelMap('anthropicModelMap', anthropicModelMap),
     ]);
 
     const keyBindings = Array.from(
@@ -175,6 +191,10 @@ export class SrcWorkerShard extends Construct {
         { name: MAX_WAIT_MS_BINDING, type: 'plain_text', text: String(maxWaitMs) },
         // last, so adding it moved no existing binding
         { name: CLIENT_TOKENS_BINDING, type: 'secret_text', text: clientTokensBindingText(props.clientTokens) },
+        // the surface bindings after every fixed one, so setting or unsetting one moves no other binding
+        ...(anthropicModelMap === undefined
+          ? []
+          : [{ name: ANTHROPIC_MODEL_MAP_BINDING, type: 'plain_text', text: anthropicModelMap }]),
       ],
       publicOnWorkersDev: props.publicOnWorkersDev ?? false,
       logSamplingRate,

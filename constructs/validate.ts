@@ -7,7 +7,7 @@
  * one (an environment variable, quoted in the message as it was given).
  */
 import { Token } from 'cdktf';
-import { SRC_WORKER_FIXED_BINDINGS } from '../workers/shared/contract';
+import { SRC_WORKER_FIXED_BINDINGS, parseAnthropicModelMap } from '../workers/shared/contract';
 import { PLAN_LIMITS, SCRIPT_NAME_MAX_LENGTH, SCRIPT_NAME_PATTERN, maxKeysPerWorker, type WorkersPlan } from './limits';
 import { shardCount } from './names';
 
@@ -135,22 +135,41 @@ export function utcToday(): string {
   return new Date().toISOString().slice(0, 10);
 }
 
-/** Why a src worker's key count is capped: the plan's env-var limit minus the fixed bindings. */
-function envVarLimitReason(plan: WorkersPlan): string {
+/** Why a src worker's key count is capped: the plan's env-var limit minus the fixed and bound surface bindings. */
+function envVarLimitReason(plan: WorkersPlan, surfaceBindings: readonly string[]): string {
+  const taken = [...SRC_WORKER_FIXED_BINDINGS, ...surfaceBindings];
   return (
     `the ${plan} Workers plan allows ${PLAN_LIMITS[plan].envVarsPerWorker} environment variables per worker, ` +
-    `${SRC_WORKER_FIXED_BINDINGS.length} of them taken by ${SRC_WORKER_FIXED_BINDINGS.join(', ')}`
+    `${taken.length} of them taken by ${taken.join(', ')}`
   );
 }
 
 /**
  * How many keys one src worker may hold: from 1 to what the plan's environment-variable limit leaves beside the
- * fixed bindings.
+ * fixed bindings and the surface bindings it binds.
  *
  * @param hint - see {@link integerInRange}
+ * @param surfaceBindings - the surface bindings the worker binds (`boundSurfaceBindings`)
  */
-export function keysPerWorker(field: string, value: number | string, plan: WorkersPlan, hint = ''): RuleResult {
-  return integerInRange(field, value, 1, maxKeysPerWorker(plan), envVarLimitReason(plan), hint);
+export function keysPerWorker(
+  field: string,
+  value: number | string,
+  plan: WorkersPlan,
+  hint = '',
+  surfaceBindings: readonly string[] = [],
+): RuleResult {
+  const max = maxKeysPerWorker(plan, surfaceBindings);
+  return integerInRange(field, value, 1, max, envVarLimitReason(plan, surfaceBindings), hint);
+}
+
+/**
+ * The Claude-line-to-Gemini-model map of the Anthropic routes, as JSON text, checked by the worker's own parser so
+ * synth accepts exactly what the worker reads.
+ */
+export function anthropicModelMap(field: string, text: string): RuleResult {
+  if (unresolved(text)) return undefined;
+  const parsed = parseAnthropicModelMap(text, field);
+  return parsed.ok ? undefined : `${parsed.problem}, got ${received(text)}`;
 }
 
 /** The callers' names for the inputs of {@link workersPerAccount}. */

@@ -32,7 +32,7 @@ function synthOrchestrator(overrides: Partial<Omit<OrchestratorProps, 'backends'
 }
 
 describe('Orchestrator', () => {
-  test('defaults: one production service binding per shard, by reference and in order, then SHARD_ATTEMPTS=3, SHARD_TIMEOUT_MS=130000 and the key counts', () => {
+  test('defaults: one production service binding per shard, by reference and in order, then SHARD_ATTEMPTS=3, SHARD_TIMEOUT_MS=310000 and the key counts', () => {
     const synth = synthOrchestrator();
     expect(synth).toHaveResourceWithProperties(WorkersScript, {
       script_name: 'zen-ai-router-orchestrator',
@@ -56,7 +56,7 @@ describe('Orchestrator', () => {
       { name: 'BACKEND_SERVICE_1', type: 'service', environment: 'production', service: 'w-1' },
       { name: 'BACKEND_SERVICE_2', type: 'service', environment: 'production', service: 'w-2' },
       { name: 'SHARD_ATTEMPTS', type: 'plain_text', text: '3', service: undefined },
-      { name: 'SHARD_TIMEOUT_MS', type: 'plain_text', text: '130000', service: undefined },
+      { name: 'SHARD_TIMEOUT_MS', type: 'plain_text', text: '310000', service: undefined },
       { name: 'SHARD_KEY_COUNTS', type: 'plain_text', text: '8,8,4', service: undefined },
     ]);
   });

@@ -21,6 +21,18 @@ const keyBindings = (json: StackJson): string[] =>
 const firstKeys = (n: number): string[] => Array.from({ length: n }, (_, i) => `KEY${i + 1}=\${var.api_keys[${i}]}`);
 
 describe('PreviewStack', () => {
+  test('anthropicModelMap: bound after the fixed bindings, and one key fewer fits the worker', () => {
+    const json = preview({ keyCount: 59, anthropicModelMap: { haiku: 'gemini-3.5-flash' } });
+    const script = Object.values(scriptsByName(json))[0];
+    expect(script?.bindings.slice(-2).map((b) => `${b.name}=${b.text}`)).toEqual([
+      'CLIENT_TOKENS=${jsonencode(var.client_tokens)}',
+      'ANTHROPIC_MODEL_MAP={"haiku":"gemini-3.5-flash"}',
+    ]);
+    expect(keyBindings(json)).toEqual(firstKeys(58));
+    expect(json.output.bound_key_count?.value).toBe(58);
+    expect(keyBindings(preview({ keyCount: 59 }))).toEqual(firstKeys(59));
+  });
+
   test('defaults: one public worker holding every key as KEY1..KEYN, no orchestrator', () => {
     const json = preview();
     const scripts = scriptsByName(json);
@@ -29,7 +41,7 @@ describe('PreviewStack', () => {
       ...firstKeys(20),
       'PASS=${var.pass}',
       'GEMINI_BASE_URL=https://generativelanguage.googleapis.com',
-      'UPSTREAM_TIMEOUT_MS=120000',
+      'UPSTREAM_TIMEOUT_MS=300000',
       'MAX_WAIT_MS=0',
       'CLIENT_TOKENS=${jsonencode(var.client_tokens)}',
     ]);

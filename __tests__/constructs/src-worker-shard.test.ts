@@ -23,7 +23,7 @@ function synthShard(overrides: Partial<Omit<SrcWorkerShardProps, 'apiKeys' | 'pa
 }
 
 describe('SrcWorkerShard', () => {
-  test('defaults: its keys by index as KEY1..KEYk, then PASS, the Google base URL, a 120 s timeout, no wait and the client tokens', () => {
+  test('defaults: its keys by index as KEY1..KEYk, then PASS, the Google base URL, a 300 s timeout, no wait and the client tokens', () => {
     const synth = synthShard();
     expect(synth).toHaveResourceWithProperties(WorkersScript, {
       script_name: 'zen-ai-router-worker-1',
@@ -37,7 +37,7 @@ describe('SrcWorkerShard', () => {
         { name: 'KEY3', type: 'secret_text', text: '${var.api_keys[10]}' },
         { name: 'PASS', type: 'secret_text', text: '${var.pass}' },
         { name: 'GEMINI_BASE_URL', type: 'plain_text', text: 'https://generativelanguage.googleapis.com' },
-        { name: 'UPSTREAM_TIMEOUT_MS', type: 'plain_text', text: '120000' },
+        { name: 'UPSTREAM_TIMEOUT_MS', type: 'plain_text', text: '300000' },
         { name: 'MAX_WAIT_MS', type: 'plain_text', text: '0' },
         { name: 'CLIENT_TOKENS', type: 'secret_text', text: '${jsonencode(var.client_tokens)}' },
       ],
@@ -46,6 +46,30 @@ describe('SrcWorkerShard', () => {
         head_sampling_rate: 1,
         logs: { enabled: true, invocation_logs: true, head_sampling_rate: 1 },
       },
+    });
+  });
+
+  test('anthropicModelMap: bound as plain-text JSON ANTHROPIC_MODEL_MAP after every fixed binding', () => {
+    const json = JSON.parse(
+      synthShard({ anthropicModelMap: { opus: 'gemini-3.5-pro', saga: 'gemini-3.5-flash' } }),
+    ) as StackJson;
+    const [script] = Object.values(json.resource.cloudflare_workers_script) as { bindings: { name: string }[] }[];
+    const bindings = script?.bindings ?? [];
+    expect(bindings.map((b) => b.name)).toEqual([
+      'KEY1',
+      'KEY2',
+      'KEY3',
+      'PASS',
+      'GEMINI_BASE_URL',
+      'UPSTREAM_TIMEOUT_MS',
+      'MAX_WAIT_MS',
+      'CLIENT_TOKENS',
+      'ANTHROPIC_MODEL_MAP',
+    ]);
+    expect(bindings.at(-1)).toEqual({
+      name: 'ANTHROPIC_MODEL_MAP',
+      type: 'plain_text',
+      text: '{"opus":"gemini-3.5-pro","saga":"gemini-3.5-flash"}',
     });
   });
 

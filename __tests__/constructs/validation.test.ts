@@ -105,6 +105,26 @@ const cases: [string, () => void, string][] = [
     'keyCount must be an integer from 1 to 123 (the paid Workers plan allows 128 environment variables per worker, 5 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS, MAX_WAIT_MS, CLIENT_TOKENS), got 124',
   ],
   [
+    'shard: keyCount over the free env-var limit less the ANTHROPIC_MODEL_MAP binding',
+    () => shard({ keyCount: 59, anthropicModelMap: { opus: 'gemini-3.5-pro' } }),
+    'keyCount must be an integer from 1 to 58 (the free Workers plan allows 64 environment variables per worker, 6 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS, MAX_WAIT_MS, CLIENT_TOKENS, ANTHROPIC_MODEL_MAP), got 59',
+  ],
+  [
+    'shard: anthropicModelMap with a key that is not a Claude line',
+    () => shard({ anthropicModelMap: { 'Opus 5': 'gemini-3.5-pro' } }),
+    'anthropicModelMap has the key "Opus 5"; keys are Claude model lines in lowercase letters (opus, sonnet, haiku, fable, mythos, …), got "{\\"Opus 5\\":\\"gemini-3.5-pro\\"}"',
+  ],
+  [
+    'shard: anthropicModelMap with a value that is not a Gemini model id',
+    () => shard({ anthropicModelMap: { haiku: 'models/../x' } }),
+    'anthropicModelMap.haiku must be a Gemini model id of letters, digits, ".", "_" or "-" (e.g. "gemini-3.5-flash"), got "{\\"haiku\\":\\"models/../x\\"}"',
+  ],
+  [
+    'prod: keysPerShard over the free env-var limit less the ANTHROPIC_MODEL_MAP binding',
+    () => prod({ keysPerShard: 59, anthropicModelMap: {} }),
+    'keysPerShard must be an integer from 1 to 58 (the free Workers plan allows 64 environment variables per worker, 6 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS, MAX_WAIT_MS, CLIENT_TOKENS, ANTHROPIC_MODEL_MAP), got 59',
+  ],
+  [
     'shard: geminiBaseUrl over http',
     () => shard({ geminiBaseUrl: 'http://generativelanguage.googleapis.com' }),
     'geminiBaseUrl must be an https:// URL without credentials, query, fragment or trailing slash (e.g. https://generativelanguage.googleapis.com), got "http://generativelanguage.googleapis.com"',
@@ -207,18 +227,18 @@ const cases: [string, () => void, string][] = [
   ],
   [
     'prod: shardTimeoutMs not above the default upstream deadline',
-    () => prod({ shardTimeoutMs: 120_000 }),
-    "shardTimeoutMs must be greater than upstreamTimeoutMs + maxWaitMs (120000 + 0 = 120000) so the shard's own answer (its 504 for a slow Gemini) arrives first, got 120000",
+    () => prod({ shardTimeoutMs: 300_000 }),
+    "shardTimeoutMs must be greater than upstreamTimeoutMs + maxWaitMs (300000 + 0 = 300000) so the shard's own answer (its 504 for a slow Gemini) arrives first, got 300000",
   ],
   [
     'prod: upstreamTimeoutMs raised past the default shardTimeoutMs',
-    () => prod({ upstreamTimeoutMs: 300_000 }),
-    "shardTimeoutMs must be greater than upstreamTimeoutMs + maxWaitMs (300000 + 0 = 300000) so the shard's own answer (its 504 for a slow Gemini) arrives first, got 130000 (the default)",
+    () => prod({ upstreamTimeoutMs: 310_000 }),
+    "shardTimeoutMs must be greater than upstreamTimeoutMs + maxWaitMs (310000 + 0 = 310000) so the shard's own answer (its 504 for a slow Gemini) arrives first, got 310000 (the default)",
   ],
   [
     'prod: maxWaitMs pushing the shards past the default shardTimeoutMs',
     () => prod({ maxWaitMs: 10_000 }),
-    "shardTimeoutMs must be greater than upstreamTimeoutMs + maxWaitMs (120000 + 10000 = 130000) so the shard's own answer (its 504 for a slow Gemini) arrives first, got 130000 (the default)",
+    "shardTimeoutMs must be greater than upstreamTimeoutMs + maxWaitMs (300000 + 10000 = 310000) so the shard's own answer (its 504 for a slow Gemini) arrives first, got 310000 (the default)",
   ],
   [
     'prod: keysPerShard 0',
@@ -256,13 +276,14 @@ describe('construct validation', () => {
 
   test('the limits are inclusive: 59 keys per shard on free and 99 shards plus the orchestrator are accepted', () => {
     expect(() => shard({ keyCount: 59 })).not.toThrow();
+    expect(() => shard({ keyCount: 58, anthropicModelMap: { opus: 'gemini-3.5-pro' } })).not.toThrow();
     expect(() => shard({ maxWaitMs: 0 })).not.toThrow();
     expect(() => shard({ maxWaitMs: 60_000 })).not.toThrow();
     expect(() => prod({ keyCount: 792, keysPerShard: 8 })).not.toThrow();
   });
 
   test('a shard deadline 1 ms above the upstream one is accepted, as are both timeout bounds', () => {
-    expect(() => prod({ shardTimeoutMs: 120_001 })).not.toThrow();
+    expect(() => prod({ shardTimeoutMs: 300_001 })).not.toThrow();
     expect(() => prod({ maxWaitMs: 9_999 })).not.toThrow();
     expect(() => prod({ upstreamTimeoutMs: 1_000, shardTimeoutMs: 1_001 })).not.toThrow();
     expect(() => orchestrator({ shardTimeoutMs: 1_000 })).not.toThrow();

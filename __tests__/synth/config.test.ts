@@ -16,6 +16,7 @@ describe('loadConfig', () => {
         geminiBaseUrl: undefined,
         upstreamTimeoutMs: undefined,
         maxWaitMs: undefined,
+        anthropicModelMap: undefined,
         logSamplingRate: undefined,
         compatibilityDate: undefined,
         workersDevSubdomain: undefined,
@@ -48,6 +49,7 @@ describe('loadConfig', () => {
         COMPATIBILITY_DATE: '2025-10-01',
         WORKERS_DEV_SUBDOMAIN: 'acme',
         SMART_PLACEMENT: 'true',
+        ANTHROPIC_MODEL_MAP: '{"opus":"gemini-3.5-pro"}',
       }),
     ).toStrictEqual({
       stack: {
@@ -65,6 +67,7 @@ describe('loadConfig', () => {
         geminiBaseUrl: 'https://proxy.example.com/google',
         upstreamTimeoutMs: 30000,
         maxWaitMs: 2000,
+        anthropicModelMap: { opus: 'gemini-3.5-pro' },
         logSamplingRate: 0.25,
         compatibilityDate: '2025-10-01',
         workersDevSubdomain: 'acme',
@@ -131,6 +134,26 @@ const invalid: [Record<string, string>, string][] = [
     { KEYS_PER_SHARD: '124', WORKERS_PLAN: 'paid' },
     'KEYS_PER_SHARD must be an integer from 1 to 123 (the paid Workers plan allows 128 environment variables per worker, 5 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS, MAX_WAIT_MS, CLIENT_TOKENS), got "124"',
   ],
+  [
+    { KEYS_PER_SHARD: '59', ANTHROPIC_MODEL_MAP: '{"opus":"gemini-3.5-pro"}' },
+    'KEYS_PER_SHARD must be an integer from 1 to 58 (the free Workers plan allows 64 environment variables per worker, 6 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS, MAX_WAIT_MS, CLIENT_TOKENS, ANTHROPIC_MODEL_MAP), or set WORKERS_PLAN=paid, or leave ANTHROPIC_MODEL_MAP unset, got "59"',
+  ],
+  [
+    { ANTHROPIC_MODEL_MAP: '{"opus":' },
+    'ANTHROPIC_MODEL_MAP is not JSON; expected an object such as {"opus":"gemini-3.8-flash"}, got "{\\"opus\\":"',
+  ],
+  [
+    { ANTHROPIC_MODEL_MAP: '["gemini-3.5-pro"]' },
+    'ANTHROPIC_MODEL_MAP must be a JSON object from Claude model lines (opus, sonnet, …) to Gemini model ids, got "[\\"gemini-3.5-pro\\"]"',
+  ],
+  [
+    { ANTHROPIC_MODEL_MAP: '{"Sonnet":"gemini-3.5-flash"}' },
+    'ANTHROPIC_MODEL_MAP has the key "Sonnet"; keys are Claude model lines in lowercase letters (opus, sonnet, haiku, fable, mythos, …), got "{\\"Sonnet\\":\\"gemini-3.5-flash\\"}"',
+  ],
+  [
+    { ANTHROPIC_MODEL_MAP: '{"opus":42}' },
+    'ANTHROPIC_MODEL_MAP.opus must be a Gemini model id of letters, digits, ".", "_" or "-" (e.g. "gemini-3.5-flash"), got "{\\"opus\\":42}"',
+  ],
   [{ PREVIEW_KEY_LIMIT: '0' }, 'PREVIEW_KEY_LIMIT must be a positive integer (1, 2, 3, ...), got "0"'],
   [{ PREVIEW_KEY_LIMIT: 'all' }, 'PREVIEW_KEY_LIMIT must be a positive integer (1, 2, 3, ...), got "all"'],
   [
@@ -174,16 +197,16 @@ const invalid: [Record<string, string>, string][] = [
   [{ SHARD_TIMEOUT_MS: '900001' }, 'SHARD_TIMEOUT_MS must be an integer from 1000 to 900000, got "900001"'],
   [{ SHARD_TIMEOUT_MS: '130s' }, 'SHARD_TIMEOUT_MS must be an integer from 1000 to 900000, got "130s"'],
   [
-    { SHARD_TIMEOUT_MS: '120000' },
-    `SHARD_TIMEOUT_MS must be greater than UPSTREAM_TIMEOUT_MS + MAX_WAIT_MS (120000 + 0 = 120000) so the shard's own answer (its 504 for a slow Gemini) arrives first, got "120000"`,
+    { SHARD_TIMEOUT_MS: '300000' },
+    `SHARD_TIMEOUT_MS must be greater than UPSTREAM_TIMEOUT_MS + MAX_WAIT_MS (300000 + 0 = 300000) so the shard's own answer (its 504 for a slow Gemini) arrives first, got "300000"`,
   ],
   [
-    { UPSTREAM_TIMEOUT_MS: '300000' },
-    `SHARD_TIMEOUT_MS must be greater than UPSTREAM_TIMEOUT_MS + MAX_WAIT_MS (300000 + 0 = 300000) so the shard's own answer (its 504 for a slow Gemini) arrives first, got 130000 (the default)`,
+    { UPSTREAM_TIMEOUT_MS: '310000' },
+    `SHARD_TIMEOUT_MS must be greater than UPSTREAM_TIMEOUT_MS + MAX_WAIT_MS (310000 + 0 = 310000) so the shard's own answer (its 504 for a slow Gemini) arrives first, got 310000 (the default)`,
   ],
   [
     { MAX_WAIT_MS: '10000' },
-    `SHARD_TIMEOUT_MS must be greater than UPSTREAM_TIMEOUT_MS + MAX_WAIT_MS (120000 + 10000 = 130000) so the shard's own answer (its 504 for a slow Gemini) arrives first, got 130000 (the default)`,
+    `SHARD_TIMEOUT_MS must be greater than UPSTREAM_TIMEOUT_MS + MAX_WAIT_MS (300000 + 10000 = 310000) so the shard's own answer (its 504 for a slow Gemini) arrives first, got 310000 (the default)`,
   ],
   [
     { UPSTREAM_TIMEOUT_MS: '30000', MAX_WAIT_MS: '5000', SHARD_TIMEOUT_MS: '35000' },
@@ -243,6 +266,15 @@ describe('loadConfig rejects', () => {
 });
 
 describe('loadConfig accepts', () => {
+  test('ANTHROPIC_MODEL_MAP as the JSON object it holds, and leaves it undefined when unset or blank', () => {
+    expect(load({ ANTHROPIC_MODEL_MAP: ' {"opus":"gemini-3.5-pro","saga":"gemini-3.5-flash"} ' }).stack).toMatchObject({
+      anthropicModelMap: { opus: 'gemini-3.5-pro', saga: 'gemini-3.5-flash' },
+    });
+    expect(load({}).stack.anthropicModelMap).toBeUndefined();
+    expect(load({ ANTHROPIC_MODEL_MAP: '  ' }).stack.anthropicModelMap).toBeUndefined();
+    expect(load({ ANTHROPIC_MODEL_MAP: '{}', KEYS_PER_SHARD: '58' }).prod.keysPerShard).toBe(58);
+  });
+
   test('a preview with more keys than one worker holds: it binds the first ones instead of failing synth', () => {
     expect(load({ KEY_COUNT: '200', PR_NUMBER: '7' })).toMatchObject({
       stack: { keyCount: 200 },
@@ -252,7 +284,7 @@ describe('loadConfig accepts', () => {
 
   test('MAX_WAIT_MS at its bounds, with SHARD_TIMEOUT_MS just above UPSTREAM_TIMEOUT_MS + MAX_WAIT_MS', () => {
     expect(load({ MAX_WAIT_MS: '0' }).stack.maxWaitMs).toBe(0);
-    expect(load({ MAX_WAIT_MS: '60000', SHARD_TIMEOUT_MS: '180001' }).stack.maxWaitMs).toBe(60000);
+    expect(load({ MAX_WAIT_MS: '60000', SHARD_TIMEOUT_MS: '360001' }).stack.maxWaitMs).toBe(60000);
     expect(load({ MAX_WAIT_MS: '9999' }).stack.maxWaitMs).toBe(9999);
   });
 });
@@ -272,6 +304,12 @@ describe('configNotices', () => {
     ]);
     expect(notices({ KEY_COUNT: '200', PR_NUMBER: '7', WORKERS_PLAN: 'paid', PREVIEW_KEY_LIMIT: '150' })).toEqual([
       'the preview-7 worker holds the first 123 of the 200 keys (one worker on the paid Workers plan holds at most 123 keys); TF_VAR_api_keys must still hold all 200, and prod uses every key.',
+    ]);
+  });
+
+  test('counts the ANTHROPIC_MODEL_MAP binding against the preview worker when it is set', () => {
+    expect(notices({ KEY_COUNT: '59', PR_NUMBER: '7', ANTHROPIC_MODEL_MAP: '{"opus":"gemini-3.5-pro"}' })).toEqual([
+      'the preview-7 worker holds the first 58 of the 59 keys (one worker on the free Workers plan holds at most 58 keys beside ANTHROPIC_MODEL_MAP); TF_VAR_api_keys must still hold all 59, and prod uses every key.',
     ]);
   });
 

@@ -21,8 +21,10 @@ import {
   SHARD_TIMEOUT_MS_BINDING,
   SRC_WORKER_FIXED_BINDINGS,
   SRC_WORKER_OPTIONAL_BINDINGS,
+  SRC_WORKER_SURFACE_BINDINGS,
   backendBindingName,
   keyBindingName,
+  parseAnthropicModelMap,
 } from '../../workers/shared/contract';
 import { readConfig } from '../../workers/src/bindings';
 import { fixtureBundles } from '../fixtures/bundles';
@@ -143,6 +145,45 @@ describe('the src worker contract', () => {
     expect(listed.value).toBe(true);
     const named = [...read].filter((name) => !KEY_BINDING_PATTERN.test(name)).sort();
     expect(named).toEqual([...SRC_WORKER_FIXED_BINDINGS, ...SRC_WORKER_OPTIONAL_BINDINGS].sort());
+  });
+});
+
+describe('the src worker contract with its surface bindings set', () => {
+  const MAP = { opus: 'gemini-3.5-pro', saga: 'gemini-3.5-flash' };
+  const scripts = scriptsByName(
+    synthJson(
+      new ProdStack(Testing.app(), 'prod', {
+        keyCount: 12,
+        keysPerShard: 8,
+        bundles: fixtureBundles,
+        state: LOCAL_STATE,
+        anthropicModelMap: MAP,
+      }),
+    ),
+  );
+
+  test.each([
+    ['zen-ai-router-worker-0', 8],
+    ['zen-ai-router-worker-1', 4],
+  ])('%s binds its %i keys, the fixed bindings, then the surface bindings in the contract order', (name, keys) => {
+    const script = defined(scripts[name], name);
+    expect(script.bindings.map((b) => b.name)).toEqual([
+      ...Array.from({ length: keys }, (_unused, j) => keyBindingName(j + 1)),
+      ...SRC_WORKER_FIXED_BINDINGS,
+      ...SRC_WORKER_SURFACE_BINDINGS,
+    ]);
+  });
+
+  test("the Anthropic routes' parser reads the bound map, with the lines it does not name left at their defaults", () => {
+    const script = defined(scripts['zen-ai-router-worker-1'], 'shard 1');
+    const binding = defined(
+      script.bindings.find((b) => b.name === 'ANTHROPIC_MODEL_MAP'),
+      'the ANTHROPIC_MODEL_MAP binding',
+    );
+    expect(binding.type).toBe('plain_text');
+    const parsed = parseAnthropicModelMap(binding.text);
+    if (!parsed.ok) throw new Error(`the src worker refuses its synthesized map: ${parsed.problem}`);
+    expect(parsed.map).toMatchObject({ ...MAP, sonnet: expect.any(String), haiku: expect.any(String) });
   });
 });
 

@@ -25,7 +25,7 @@ describe('readConfig', () => {
         pass: 'p',
         clientTokens: [],
         baseUrl: 'http://127.0.0.1:9/kept/path',
-        timeoutMs: 120_000,
+        timeoutMs: 300_000,
         maxWaitMs: 0,
         maxBodyBytes: 20 * 1024 * 1024,
       },

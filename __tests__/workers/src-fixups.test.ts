@@ -34,11 +34,11 @@ describe('encodeFloat32Base64', () => {
 });
 
 describe('embeddings fix-up', () => {
-  it('drops encoding_format upstream and remembers whether the client wants base64', () => {
+  it('drops encoding_format upstream and remembers whether the client wants base64 (floats when it does not say)', () => {
     expect(embeddingsRequest({ model: 'm', input: 'x' })).toEqual({
       ok: true,
       upstreamBody: '{"model":"m","input":"x"}',
-      base64: true,
+      base64: false,
     });
     expect(embeddingsRequest({ model: 'm', input: 'x', encoding_format: 'base64' })).toMatchObject({
       ok: true,

@@ -93,11 +93,35 @@ describe('openai SDK', () => {
     });
   });
 
-  it('returns exact embeddings with the default (base64) encoding, asking Google for floats', async () => {
-    const res = await openai.embeddings.create({ model: 'gemini-embedding-001', input: ['a', 'b'] });
+  it('returns exact embeddings with the SDK default (base64 on the wire), asking Google for floats', async () => {
+    const wire: unknown[] = [];
+    const recording = new OpenAI({
+      apiKey: PASS,
+      baseURL: `${h.url}/v1`,
+      maxRetries: 0,
+      fetch: async (input, init) => {
+        const response = await fetch(input, init);
+        wire.push(await response.clone().json());
+        return response;
+      },
+    });
+    const res = await recording.embeddings.create({ model: 'gemini-embedding-001', input: ['a', 'b'] });
     expect(res.data.map((d) => d.embedding)).toEqual([fakeEmbeddingValues(0), fakeEmbeddingValues(1)]);
+    // the SDK asked for base64 itself and decoded the strings the worker sent
+    expect(wire).toMatchObject([{ data: [{ embedding: expect.any(String) }, { embedding: expect.any(String) }] }]);
     const upstream = JSON.parse(defined(h.fake.calls[0], 'the upstream call').body) as Record<string, unknown>;
     expect(upstream).not.toHaveProperty('encoding_format');
+  });
+
+  it('answers floats to a client that sends no encoding_format (curl, hand-written clients), as OpenAI does', async () => {
+    const res = await fetch(`${h.url}/v1/embeddings`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${PASS}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gemini-embedding-001', input: ['a', 'b'] }),
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { data: { embedding: unknown }[] };
+    expect(body.data.map((d) => d.embedding)).toEqual([fakeEmbeddingValues(0), fakeEmbeddingValues(1)]);
   });
 
   it('returns exact embeddings with encoding_format float', async () => {

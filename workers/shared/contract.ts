@@ -40,7 +40,7 @@ export const UPSTREAM_TIMEOUT_MS_BINDING = 'UPSTREAM_TIMEOUT_MS';
 export const MAX_WAIT_MS_BINDING = 'MAX_WAIT_MS';
 /** Largest request body in bytes (plain text); read with a default, never bound by the constructs. */
 export const MAX_BODY_BYTES_BINDING = 'MAX_BODY_BYTES';
-/** Claude model lines to Gemini models for the Anthropic routes, JSON (plain text); absent means the defaults. */
+/** Claude model lines to Gemini models for the Anthropic routes, JSON (plain text); absent means the defaults (see {@link parseAnthropicModelMap}). */
 export const ANTHROPIC_MODEL_MAP_BINDING = 'ANTHROPIC_MODEL_MAP';
 
 /**
@@ -59,8 +59,9 @@ export const SRC_WORKER_FIXED_BINDINGS = [
 export const SRC_WORKER_OPTIONAL_BINDINGS = [MAX_BODY_BYTES_BINDING] as const;
 
 /**
- * Optional bindings only one surface reads (when present), so a malformed value fails that surface's routes alone; the
- * constructs do not bind them yet.
+ * Optional bindings only one surface reads (when present), so a malformed value fails that surface's routes alone.
+ * `SrcWorkerShard` binds each only when its setting is given, after the fixed bindings and in this order; each then
+ * takes one environment variable from the keys.
  */
 export const SRC_WORKER_SURFACE_BINDINGS = [ANTHROPIC_MODEL_MAP_BINDING] as const;
 
@@ -72,8 +73,12 @@ export type SrcWorkerSettingName =
 
 export const DEFAULT_GEMINI_BASE_URL = 'https://generativelanguage.googleapis.com';
 
-/** Long enough for slow non-streamed generations. */
-export const DEFAULT_UPSTREAM_TIMEOUT_MS = 120_000;
+/**
+ * Five minutes: a non-streamed call to a thinking model sends no response headers until it has thought and answered,
+ * which takes minutes on a long prompt; a shorter deadline cuts off answers Google would still deliver (and bill).
+ * A stuck upstream still fails within the time clients' own SDK timeouts allow (the openai SDK waits 10 minutes).
+ */
+export const DEFAULT_UPSTREAM_TIMEOUT_MS = 300_000;
 /** Bounds of `UPSTREAM_TIMEOUT_MS` that synth accepts. */
 export const MIN_UPSTREAM_TIMEOUT_MS = 1_000;
 export const MAX_UPSTREAM_TIMEOUT_MS = 600_000;
@@ -88,6 +93,84 @@ export const MAX_MAX_WAIT_MS = 60_000;
 
 /** Gemini caps an inline request at 20 MB; a bounded buffer is what makes replay on another key possible. */
 export const DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024;
+
+// ---- ANTHROPIC_MODEL_MAP: its shape, defaults and parser, which the worker and synth both apply ----
+
+/**
+ * The Gemini model (an id such as `gemini-3.5-flash`) behind each Claude model line. The three classic lines are
+ * always there; Anthropic adds lines now and then (fable and mythos sit above opus), and the setting may name more.
+ */
+export interface AnthropicModelMap {
+  readonly opus: string;
+  readonly sonnet: string;
+  readonly haiku: string;
+  readonly [line: string]: string;
+}
+
+/**
+ * Defaults: stable models every free-tier key can call, one per tier so each tier draws on its own per-model
+ * quota. The top tiers get Google's strongest stable Flash (the replacement Google names for `gemini-2.5-pro`), not
+ * a Pro model: Pro models have no free-tier quota, and Claude Code asks for a top-tier model by default.
+ */
+export const DEFAULT_ANTHROPIC_MODEL_MAP: AnthropicModelMap = {
+  opus: 'gemini-3.8-flash',
+  sonnet: 'gemini-3.5-flash',
+  haiku: 'gemini-3.5-flash-lite',
+  fable: 'gemini-3.8-flash',
+  mythos: 'gemini-3.8-flash',
+};
+
+/**
+ * Gemini model ids as the Anthropic routes and `ANTHROPIC_MODEL_MAP` accept them: letters, digits, `.`, `_`, `-`, at
+ * most 128 characters.
+ */
+export const ANTHROPIC_MODEL_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** A Claude model line as the setting may name it. */
+export const ANTHROPIC_MODEL_LINE_PATTERN = /^[a-z]{2,32}$/;
+
+export type ModelMapParse =
+  | { readonly ok: true; readonly map: AnthropicModelMap }
+  | { readonly ok: false; readonly problem: string };
+
+/**
+ * Reads the synth-time setting: a JSON object naming a Gemini model per Claude model line (`opus`, `sonnet`,
+ * `haiku`, `fable`, `mythos`, or a line Anthropic adds later); lines left out keep their default. Empty or absent
+ * means the defaults. The problem text names the setting's fields and the allowed values, nothing else.
+ */
+export function parseAnthropicModelMap(text: string | undefined, setting = 'ANTHROPIC_MODEL_MAP'): ModelMapParse {
+  if (text === undefined || text.trim() === '') return { ok: true, map: DEFAULT_ANTHROPIC_MODEL_MAP };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { ok: false, problem: `${setting} is not JSON; expected an object such as {"opus":"gemini-3.8-flash"}` };
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    return {
+      ok: false,
+      problem: `${setting} must be a JSON object from Claude model lines (opus, sonnet, …) to Gemini model ids`,
+    };
+  }
+  const map: { opus: string; sonnet: string; haiku: string; [line: string]: string } = {
+    ...DEFAULT_ANTHROPIC_MODEL_MAP,
+  };
+  for (const [line, model] of Object.entries(parsed)) {
+    if (!ANTHROPIC_MODEL_LINE_PATTERN.test(line)) {
+      return {
+        ok: false,
+        problem: `${setting} has the key ${JSON.stringify(line.slice(0, 40))}; keys are Claude model lines in lowercase letters (opus, sonnet, haiku, fable, mythos, …)`,
+      };
+    }
+    if (typeof model !== 'string' || !ANTHROPIC_MODEL_ID_PATTERN.test(model)) {
+      return {
+        ok: false,
+        problem: `${setting}.${line} must be a Gemini model id of letters, digits, ".", "_" or "-" (e.g. "gemini-3.5-flash")`,
+      };
+    }
+    map[line] = model;
+  }
+  return { ok: true, map };
+}
 
 // ---- orchestrator ----
 
@@ -128,11 +211,11 @@ export const DEFAULT_SHARD_ATTEMPTS = 3;
 export const MAX_SHARD_ATTEMPTS = 10;
 
 /**
- * Deadline for a shard's response headers, in ms. Above the shards' default upstream deadline, so a slow Gemini
+ * Deadline for a shard's response headers, in ms: the shards' default upstream deadline plus 10 s, so a slow Gemini
  * surfaces as the shard's own 504 with its message, and the orchestrator's 504 only fires when the shard itself is
- * stuck.
+ * stuck. The 10 s also leave room for a `MAX_WAIT_MS` up to 9999 without raising this.
  */
-export const DEFAULT_SHARD_TIMEOUT_MS = 130_000;
+export const DEFAULT_SHARD_TIMEOUT_MS = 310_000;
 /** Bounds of `SHARD_TIMEOUT_MS` that synth accepts; the top leaves room above the largest upstream deadline. */
 export const MIN_SHARD_TIMEOUT_MS = 1_000;
 export const MAX_SHARD_TIMEOUT_MS = 900_000;

@@ -71,8 +71,9 @@ export type EmbeddingsRequest =
   | { readonly ok: false; readonly message: string };
 
 /**
- * Prepares an embeddings request for Google. The `openai` SDK sends `encoding_format: "base64"` unless told
- * otherwise; Google's endpoint answers floats, so the field is dropped upstream and the worker encodes instead.
+ * Prepares an embeddings request for Google. Without `encoding_format` the answer is floats, OpenAI's own default,
+ * which curl and hand-written clients rely on; the `openai` SDKs send `"base64"` explicitly (and decode it). Google's
+ * endpoint answers floats either way, so the field is dropped upstream and the worker encodes when asked.
  */
 export function embeddingsRequest(body: Record<string, unknown>): EmbeddingsRequest {
   const format = body.encoding_format;
@@ -80,7 +81,7 @@ export function embeddingsRequest(body: Record<string, unknown>): EmbeddingsRequ
     return { ok: false, message: 'encoding_format must be "float" or "base64".' };
   }
   const { encoding_format: _dropped, ...rest } = body;
-  return { ok: true, upstreamBody: JSON.stringify(rest), base64: format !== 'float' };
+  return { ok: true, upstreamBody: JSON.stringify(rest), base64: format === 'base64' };
 }
 
 /** Rewrites Google's float embeddings to base64 when the client asked for it; undefined when the shape is wrong. */
