@@ -1,5 +1,7 @@
 import {
   FAKE_BEHAVIOURS,
+  FAKE_IMAGE_B64,
+  FAKE_IMAGE_MODEL,
   FAKE_PROJECT_NUMBER,
   FAKE_REPLY_TEXT,
   FAKE_THOUGHT_SIGNATURE,
@@ -93,6 +95,20 @@ describe('fake Gemini', () => {
       encoding_format: 'base64',
     });
     expect(b64.status).toBe(400);
+  });
+
+  it('answers images/generations with n base64 PNGs and refuses an unknown image model', async () => {
+    const res = await post('/v1beta/openai/images/generations', { model: FAKE_IMAGE_MODEL, prompt: 'a cat', n: 3 });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { created: unknown; data: Array<{ b64_json: string }> };
+    expect(body.created).toEqual(expect.any(Number));
+    expect(body.data).toEqual(Array(3).fill({ b64_json: FAKE_IMAGE_B64 }));
+    expect(Buffer.from(FAKE_IMAGE_B64, 'base64').subarray(0, 8)).toEqual(
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    );
+    const unknown = await post('/v1beta/openai/images/generations', { model: 'imagen-0-nope', prompt: 'a cat' });
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toEqual([{ error: expect.objectContaining({ status: 'NOT_FOUND' }) }]);
   });
 
   it('wraps compat errors in an array and native errors in an object, per key, without echoing the key', async () => {

@@ -8,7 +8,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
-import { FAKE_REPLY_TEXT, fakeEmbeddingValues, startFakeGemini, type FakeGemini } from '../../dev/fake-gemini';
+import {
+  FAKE_IMAGE_B64,
+  FAKE_IMAGE_MODEL,
+  FAKE_REPLY_TEXT,
+  fakeEmbeddingValues,
+  startFakeGemini,
+  type FakeGemini,
+} from '../../dev/fake-gemini';
 import { requestLineContext, synthEnv } from '../../scripts/local/cli';
 import { startTopology, type RunningTopology } from '../../scripts/local/start';
 import { runSynth } from '../../scripts/local/synth';
@@ -147,7 +154,7 @@ describe('prod stack', () => {
     expect(keyOwners(topology, API_KEYS).size).toBe(KEY_COUNT);
   });
 
-  it('answers the openai SDK: chat, streamed chat, embeddings and models', async () => {
+  it('answers the openai SDK: chat, streamed chat, embeddings, models and images', async () => {
     const chat = await openai.chat.completions.create({
       model: 'gemini-2.5-flash',
       messages: [{ role: 'user', content: 'Hi' }],
@@ -168,6 +175,9 @@ describe('prod stack', () => {
 
     const models = await openai.models.list();
     expect(models.data.map((m) => m.id).join(',')).toContain('gemini-2.5-flash');
+
+    const images = await openai.images.generate({ model: FAKE_IMAGE_MODEL, prompt: 'a cat' });
+    expect(images.data?.map((d) => d.b64_json)).toEqual([FAKE_IMAGE_B64]);
 
     expect(fake.calls.every((call) => API_KEYS.includes(call.apiKey ?? ''))).toBe(true);
     expect(fake.calls.some((call) => JSON.stringify(call.headers).includes(PASS))).toBe(false);

@@ -9,6 +9,9 @@ describe('matchRoute', () => {
     ['POST', '/v1beta/openai/chat/completions', 'chat.completions', '/v1beta/openai/chat/completions'],
     ['POST', '/v1/embeddings', 'embeddings', '/v1beta/openai/embeddings'],
     ['POST', '/embeddings', 'embeddings', '/v1beta/openai/embeddings'],
+    ['POST', '/v1/images/generations', 'images.generations', '/v1beta/openai/images/generations'],
+    ['POST', '/images/generations', 'images.generations', '/v1beta/openai/images/generations'],
+    ['POST', '/v1beta/openai/images/generations', 'images.generations', '/v1beta/openai/images/generations'],
     ['GET', '/v1/models', 'models.list', '/v1beta/openai/models'],
     ['GET', '/models', 'models.list', '/v1beta/openai/models'],
     ['GET', '/v1/models/gemini-2.5-flash', 'models.retrieve', '/v1beta/openai/models/gemini-2.5-flash'],
@@ -65,6 +68,10 @@ describe('matchRoute', () => {
     '/v1/chat/completionsx',
     '/v2/chat/completions',
     '/v1beta/files',
+    '/v1/images/generations/',
+    '/v1/images/edits',
+    '/v1/images/variations',
+    '/v1/audio/speech',
     '/upload/v1beta/files',
     '/v1beta/models/gemini-2.5-flash:batchGenerateContent',
     '/v1beta/models/gemini-2.5-flash:generateContent:x',
@@ -81,6 +88,7 @@ describe('matchRoute', () => {
   it('answers method-not-allowed with the method the path takes', () => {
     expect(matchRoute('GET', '/v1/chat/completions', q())).toEqual({ kind: 'method-not-allowed', allow: 'POST' });
     expect(matchRoute('DELETE', '/v1/models', q())).toEqual({ kind: 'method-not-allowed', allow: 'GET' });
+    expect(matchRoute('GET', '/v1/images/generations', q())).toEqual({ kind: 'method-not-allowed', allow: 'POST' });
     expect(matchRoute('PUT', '/v1beta/models/gemini-2.5-flash:generateContent', q())).toEqual({
       kind: 'method-not-allowed',
       allow: 'POST',

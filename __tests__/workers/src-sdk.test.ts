@@ -4,7 +4,13 @@
  */
 import { GoogleGenAI } from '@google/genai';
 import OpenAI from 'openai';
-import { FAKE_REPLY_TEXT, FAKE_THOUGHT_SIGNATURE, fakeEmbeddingValues } from '../../dev/fake-gemini';
+import {
+  FAKE_IMAGE_B64,
+  FAKE_IMAGE_MODEL,
+  FAKE_REPLY_TEXT,
+  FAKE_THOUGHT_SIGNATURE,
+  fakeEmbeddingValues,
+} from '../../dev/fake-gemini';
 import { defined } from '../helpers/guards';
 import { startSrcWorker, type SrcWorkerHarness } from '../helpers/src-worker';
 
@@ -139,6 +145,54 @@ describe('openai SDK', () => {
     for await (const model of openai.models.list()) ids.push(model.id);
     expect(ids).toContain('models/gemini-2.5-flash');
     expect((await openai.models.retrieve('gemini-2.5-pro')).id).toBe('models/gemini-2.5-pro');
+  });
+
+  it('generates images (Imagen) through the compat endpoint, the body forwarded as sent', async () => {
+    const res = await openai.images.generate({
+      model: FAKE_IMAGE_MODEL,
+      prompt: 'a sheepadoodle in a cape',
+      response_format: 'b64_json',
+      n: 2,
+    });
+    expect(res.data?.map((d) => d.b64_json)).toEqual([FAKE_IMAGE_B64, FAKE_IMAGE_B64]);
+    expect(Buffer.from(defined(res.data?.[0]?.b64_json, 'an image'), 'base64').subarray(1, 4).toString()).toBe('PNG');
+    const call = defined(h.fake.calls[0], 'the upstream call');
+    expect(call.path).toBe('/v1beta/openai/images/generations');
+    expect(KEYS).toContain(call.apiKey);
+    expect(JSON.parse(call.body)).toEqual({
+      model: FAKE_IMAGE_MODEL,
+      prompt: 'a sheepadoodle in a cape',
+      response_format: 'b64_json',
+      n: 2,
+    });
+  });
+
+  it('fails an image generation over from a rate-limited key, cooling that key for the image model only', async () => {
+    const [limited, healthy] = KEYS;
+    h.fake.setKeyBehaviour(defined(limited, 'a key'), 'quota-minute');
+    // the first pick is random: generate until the limited key has been tried
+    for (let i = 0; i < 40 && !h.fake.calls.some((c) => c.apiKey === limited); i++) {
+      const res = await openai.images.generate(
+        { model: FAKE_IMAGE_MODEL, prompt: 'a cat' },
+        { headers: { 'x-request-id': `sdk-images-${i}` } },
+      );
+      expect(res.data?.[0]?.b64_json).toBe(FAKE_IMAGE_B64);
+    }
+    const keysCalled = h.fake.calls.map((c) => c.apiKey);
+    expect(keysCalled.filter((k) => k === limited)).toHaveLength(1);
+    // the refused call was retried at once on the other key
+    expect(keysCalled[keysCalled.indexOf(limited) + 1]).toBe(healthy);
+    expect(h.fake.calls.every((c) => c.path === '/v1beta/openai/images/generations')).toBe(true);
+    const cooldown = h.jsonLogs().find((l) => l.event === 'key_cooldown');
+    expect(cooldown).toMatchObject({ model: FAKE_IMAGE_MODEL });
+  });
+
+  it("raises an OpenAI error carrying Google's message when Google refuses an image request", async () => {
+    h.fake.setDefaultBehaviour('bad-request-400');
+    const err = await openai.images.generate({ model: FAKE_IMAGE_MODEL, prompt: 'a cat' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(err).toMatchObject({ status: 400, code: 'INVALID_ARGUMENT', type: 'invalid_request_error' });
+    expect(h.fake.calls).toHaveLength(1);
   });
 
   it('raises AuthenticationError for a wrong password, without calling Google', async () => {

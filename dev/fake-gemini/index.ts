@@ -4,7 +4,8 @@
  * It speaks the shapes Google's real endpoints use, including their failure modes, so the src worker's fix-ups and
  * key-pool logic are tested against what production sends rather than what we wish it sent:
  * - OpenAI-compatible surface under `/v1beta/openai/` (chat completions with SSE, tools carrying
- *   `extra_content.google.thought_signature`, embeddings as float arrays, models list/retrieve); its errors are a JSON
+ *   `extra_content.google.thought_signature`, embeddings as float arrays, Imagen's `images/generations`, models
+ *   list/retrieve); its errors are a JSON
  *   ARRAY `[{"error":{...}}]`, as Google's compat endpoint really answers (`./openai.ts`).
  * - Native surface under `/v1beta/models` (`:generateContent`, `:streamGenerateContent`, `:countTokens`,
  *   `:embedContent`, `:batchEmbedContents`); errors are `{"error":{...}}` with google.rpc details (`./native.ts`).
@@ -31,6 +32,8 @@ export {
   unknownFieldsError,
 } from './google-errors';
 export {
+  FAKE_IMAGE_B64,
+  FAKE_IMAGE_MODEL,
   FAKE_MODELS,
   FAKE_MODEL_VERSION,
   FAKE_REPLY_TEXT,

@@ -1,6 +1,7 @@
 /**
  * The OpenAI-compatible surface under `/v1beta/openai/`: chat completions (SSE too), tools carrying
- * `extra_content.google.thought_signature`, embeddings as float arrays, models list and retrieve.
+ * `extra_content.google.thought_signature`, embeddings as float arrays, Imagen's `images/generations` (images inline
+ * as `b64_json`), models list and retrieve.
  *
  * @module
  */
@@ -8,6 +9,7 @@ import { parseJsonObject, type Ctx } from './call';
 import type { GoogleErrorObject } from './google-errors';
 import {
   DEFAULT_EMBEDDING_DIMENSIONS,
+  FAKE_IMAGE_B64,
   FAKE_MODELS,
   FAKE_REPLY_TEXT,
   FAKE_THOUGHT_SIGNATURE,
@@ -41,7 +43,7 @@ export async function handleOpenAI(ctx: Ctx, rest: string): Promise<void> {
     sendJson(res, 200, { id: `models/${id}`, object: 'model', created: 0, owned_by: 'google' });
     return;
   }
-  if (req.method !== 'POST' || (rest !== 'chat/completions' && rest !== 'embeddings')) {
+  if (req.method !== 'POST' || !['chat/completions', 'embeddings', 'images/generations'].includes(rest)) {
     return notFound(res, 'openai', `Unknown path /v1beta/openai/${rest}`);
   }
   const body = parseJsonObject(ctx.body);
@@ -51,6 +53,7 @@ export async function handleOpenAI(ctx: Ctx, rest: string): Promise<void> {
     return notFound(res, 'openai', `models/${model} is not found for API version v1beta, or is not supported.`);
   }
   if (rest === 'embeddings') return openAIEmbeddings(ctx, body, model);
+  if (rest === 'images/generations') return openAIImages(ctx, body);
   return openAIChat(ctx, body, model);
 }
 
@@ -72,6 +75,12 @@ function openAIEmbeddings(ctx: Ctx, body: Record<string, unknown>, model: string
     model,
     usage: { prompt_tokens: inputs.length, total_tokens: inputs.length },
   });
+}
+
+/** `n` images inline as base64 PNG, the shape Google documents (with `response_format: "b64_json"`); no URLs. */
+function openAIImages(ctx: Ctx, body: Record<string, unknown>): void {
+  const n = typeof body.n === 'number' && Number.isInteger(body.n) && body.n > 0 ? body.n : 1;
+  sendReply(ctx, { created: CREATED, data: Array.from({ length: n }, () => ({ b64_json: FAKE_IMAGE_B64 })) });
 }
 
 /** Gemini 3 rejects a replayed tool call whose thought signature was dropped; proves a gateway kept it intact. */

@@ -18,7 +18,14 @@ export const FAKE_MODELS: readonly string[] = [
   'gemini-3.5-flash',
   'gemini-3.5-flash-lite',
   'gemini-3.8-flash',
+  'imagen-4.0-generate-001',
 ];
+
+/** The Imagen model `images/generations` serves, listed with the others as Google lists its Imagen models. */
+export const FAKE_IMAGE_MODEL = 'imagen-4.0-generate-001';
+/** Every generated image: a 1×1 PNG, base64-encoded, as Google's `b64_json` carries it. */
+export const FAKE_IMAGE_B64 =
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
 
 export const DEFAULT_STREAM_CHUNKS = 3;
 export const DEFAULT_EMBEDDING_DIMENSIONS = 4;

@@ -10,6 +10,7 @@ export type Surface = 'openai' | 'native' | 'anthropic' | 'live';
 export type GoogleRouteName =
   | 'chat.completions'
   | 'embeddings'
+  | 'images.generations'
   | 'models.list'
   | 'models.retrieve'
   | 'native.models.list'
@@ -89,6 +90,7 @@ const isNativeAction = (value: string | undefined): value is NativeAction =>
 const OPENAI_PREFIX = '(?:/v1|/v1beta/openai)?';
 const OPENAI_CHAT = new RegExp(`^${OPENAI_PREFIX}/chat/completions$`);
 const OPENAI_EMBEDDINGS = new RegExp(`^${OPENAI_PREFIX}/embeddings$`);
+const OPENAI_IMAGES = new RegExp(`^${OPENAI_PREFIX}/images/generations$`);
 const OPENAI_MODELS = new RegExp(`^${OPENAI_PREFIX}/models$`);
 // `models/` is optional because Google's list returns ids like `models/gemini-2.5-flash`
 const OPENAI_MODEL = new RegExp(`^${OPENAI_PREFIX}/models/(?:models/)?(${MODEL_ID})$`);
@@ -199,6 +201,15 @@ function matchOpenAI(method: string, pathname: string): RouteMatch | undefined {
       name: 'embeddings',
       surface: 'openai',
       upstreamPath: '/v1beta/openai/embeddings',
+      upstreamSearch: '',
+    });
+  }
+  // image generation (Imagen) is stateless like chat: the model is in the body and the images come back inline
+  if (OPENAI_IMAGES.test(pathname)) {
+    return route(method, 'POST', {
+      name: 'images.generations',
+      surface: 'openai',
+      upstreamPath: '/v1beta/openai/images/generations',
       upstreamSearch: '',
     });
   }
