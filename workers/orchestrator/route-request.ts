@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { REPLAY_MAX_BYTES } from '../shared/contract';
 import { corsHeaders } from '../shared/cors';
 import { jsonError } from '../shared/http';
 import { isPoolRefusal } from '../shared/pool-refusal';
@@ -96,6 +97,27 @@ function withBody(request: Request, headers: Headers, body: ReadableStream<Uint8
   return new Request(request.url, init);
 }
 
+/**
+ * `body` as it streams to the shard, counted: once more than `bound` bytes have passed, `onOverflow` runs (once), so
+ * the copy kept for a re-route is dropped instead of growing with the upload.
+ */
+function counted(body: ReadableStream<Uint8Array>, bound: number, onOverflow: () => void): ReadableStream<Uint8Array> {
+  let size = 0;
+  let overflowed = false;
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        size += chunk.byteLength;
+        if (!overflowed && size > bound) {
+          overflowed = true;
+          onOverflow();
+        }
+        controller.enqueue(chunk);
+      },
+    }),
+  );
+}
+
 type Outcome = { kind: 'response'; response: Response } | { kind: 'threw' } | { kind: 'timeout' };
 
 async function callShard(backend: Backend, request: Request, deps: RouteDeps): Promise<Outcome> {
@@ -128,6 +150,8 @@ async function callShard(backend: Backend, request: Request, deps: RouteDeps): P
  * the other keeps a copy of only what the shard consumed. A shard checks the credential and `content-length` before
  * reading, so an unauthenticated or oversized upload is refused while this worker holds nothing, and the copy is
  * released as soon as the answer is not a pool refusal.
+ * The copy is also dropped once the shard has read more than `REPLAY_MAX_BYTES`: such a request goes to that shard
+ * alone, and its pool refusal reaches the client as the shard sent it.
  */
 export async function routeRequest(
   request: Request,
@@ -162,8 +186,16 @@ export async function routeRequest(
     if (chosen === undefined) throw new Error(`shard position ${position} is outside the ${backends.length} backends`);
     const { index: shard, backend } = chosen;
     const tried = attempt > 0 ? { attempts: attempt + 1 } : {};
-    const mayReplay = attempt < order.length - 1;
-    const [sent, copy] = body !== null && mayReplay ? body.tee() : [body, null];
+    let mayReplay = attempt < order.length - 1;
+    let [sent, copy] = body !== null && mayReplay ? body.tee() : [body, null];
+    if (sent !== null && copy !== null) {
+      // a body over the replay bound goes to this shard alone: the copy would hold it all (an isolate has 128 MB)
+      sent = counted(sent, REPLAY_MAX_BYTES, () => {
+        release(copy);
+        copy = null;
+        mayReplay = false;
+      });
+    }
     const forwarded =
       attempt === 0 && copy === null
         ? new Request(request, { headers, redirect: 'manual' })

@@ -91,8 +91,16 @@ export const DEFAULT_MAX_WAIT_MS = 0;
 /** Longest wait for a cooling key a shard accepts; longer waits would hold clients past any SDK timeout. */
 export const MAX_MAX_WAIT_MS = 60_000;
 
-/** Gemini caps an inline request at 20 MB; a bounded buffer is what makes replay on another key possible. */
-export const DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024;
+/** Cloudflare's request-body limit on every plan, and Google's cap on an inline request payload: 100 MB. */
+export const DEFAULT_MAX_BODY_BYTES = 100 * 1000 * 1000;
+
+/**
+ * The largest body kept whole for failover (another key, another shard). An isolate has 128 MB and serves several
+ * requests at once; a buffered body lives in the shard (the copy it replays) and in the orchestrator (the copy it
+ * re-routes), so 16 MiB each leaves room for a few such requests plus the replies. Above it the body streams to
+ * Google once, on one key, without failover; routes that must parse the body refuse it with 413.
+ */
+export const REPLAY_MAX_BYTES = 16 * 1024 * 1024;
 
 // ---- ANTHROPIC_MODEL_MAP: its shape, defaults and parser, which the worker and synth both apply ----
 

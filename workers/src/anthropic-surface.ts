@@ -5,7 +5,7 @@
  * answer: a stream event by event as Gemini's chunks arrive, a whole reply at once. Every error here is in
  * Anthropic's shape with Anthropic's type for its status, keeping `retry-after` and `x-zen-pool`.
  */
-import { ANTHROPIC_MODEL_MAP_BINDING } from '../shared/contract';
+import { ANTHROPIC_MODEL_MAP_BINDING, REPLAY_MAX_BYTES } from '../shared/contract';
 import { jsonResponse } from '../shared/http';
 import {
   type AnthropicFailure,
@@ -23,7 +23,7 @@ import {
 } from './anthropic/adapter';
 import type { SrcEnv } from './bindings';
 import { misconfigured, Refusal, refusalOutcome } from './refusal';
-import { readJsonObject } from './request-body';
+import { readJsonObject, tooLargeRefusal } from './request-body';
 import type { AnthropicRoute } from './routes';
 import { type Admitted, type HandlerDeps, type LineFacts, type Outcome, secretsOf } from './surface-contract';
 import {
@@ -66,6 +66,12 @@ function failureOutcome(
   };
 }
 
+const ANTHROPIC_TOO_LARGE = new Refusal(
+  413,
+  'request_too_large',
+  `Request body exceeds ${REPLAY_MAX_BYTES} bytes, the most the Anthropic routes read whole (they parse the body to translate it for Gemini); send images by URL, or less context.`,
+);
+
 /** Log codes of the adapter's refusals: a model no line maps (404), else a request it cannot translate (400). */
 const planFailureCode = (failure: AnthropicFailure): string =>
   failure.status === 404 ? 'unknown_model' : 'invalid_request';
@@ -83,7 +89,11 @@ async function planOf(route: AnthropicRoute, a: Admitted): Promise<Planned> {
   const models = modelMapOf(a.env);
   if (models instanceof Refusal) return refuse(models);
   if (a.config.keys.length === 0) return refuse(noKeysConfigured());
-  const read = await readJsonObject(a.request, a.config.maxBodyBytes);
+  // the request is translated, so it must be parsed whole: the replay bound is this route's limit
+  const read =
+    REPLAY_MAX_BYTES < a.config.maxBodyBytes
+      ? await readJsonObject(a.request, REPLAY_MAX_BYTES, ANTHROPIC_TOO_LARGE)
+      : await readJsonObject(a.request, a.config.maxBodyBytes, tooLargeRefusal(a.config.maxBodyBytes));
   if (read instanceof Refusal) return refuse(read);
   const planned =
     route.name === 'anthropic.countTokens'

@@ -4,12 +4,19 @@
  * fix-ups where Google's compat endpoint differs from OpenAI (see `./fixups`). Google's errors reach OpenAI clients
  * as OpenAI errors and native clients as Google sent them, secrets redacted.
  */
+import { REPLAY_MAX_BYTES } from '../shared/contract';
 import { errorBody, jsonResponse } from '../shared/http';
 import type { SrcConfig } from './bindings';
 import { embeddingsRequest, embeddingsResponse, redactJsonText, sseWithErrorEvent, toOpenAIError } from './fixups';
 import { ANY_MODEL } from './key-pool';
 import { Refusal, refusalOutcome } from './refusal';
-import { readJsonObject } from './request-body';
+import {
+  NOT_A_JSON_OBJECT,
+  parseJsonObject,
+  readBodyOrStream,
+  type StreamedBody,
+  tooLargeRefusal,
+} from './request-body';
 import { normaliseModel, type GoogleRoute } from './routes';
 import { type Admitted, type HandlerDeps, type LineFacts, type Outcome, secretsOf } from './surface-contract';
 import {
@@ -27,18 +34,42 @@ const FORWARDED_REQUEST_HEADERS = ['accept', 'user-agent', 'x-goog-api-client'] 
 
 interface Prepared {
   readonly body?: Uint8Array | string;
+  /** a body over the replay bound, forwarded unparsed, once */
+  readonly stream?: StreamedBody;
   readonly model?: string;
-  readonly streaming: boolean;
+  /** 'by-reply': the body was not parsed, so the reply's content-type tells whether it streams */
+  readonly streaming: boolean | 'by-reply';
   /** embeddings only: whether the client wants base64 */
   readonly base64?: boolean;
 }
 
+const EMBEDDINGS_TOO_LARGE = new Refusal(
+  413,
+  'request_too_large',
+  `Request body exceeds ${REPLAY_MAX_BYTES} bytes, the most the embeddings route reads whole (it parses the body to rewrite it); send fewer or shorter inputs per request.`,
+);
+
 /** Validates the client's body for the route and derives what the call needs from it. */
 async function prepare(request: Request, route: GoogleRoute, config: SrcConfig): Promise<Prepared | Refusal> {
   if (route.method === 'GET') return { ...(route.model ? { model: route.model } : {}), streaming: false };
-  const read = await readJsonObject(request, config.maxBodyBytes);
+  // embeddings are rewritten (encoding_format), so their body must be parsed, which needs it whole
+  const wholeOnly = route.name === 'embeddings' && REPLAY_MAX_BYTES < config.maxBodyBytes;
+  const read = wholeOnly
+    ? await readBodyOrStream(request, REPLAY_MAX_BYTES, REPLAY_MAX_BYTES, EMBEDDINGS_TOO_LARGE)
+    : await readBodyOrStream(request, config.maxBodyBytes, REPLAY_MAX_BYTES);
   if (read instanceof Refusal) return read;
-  const { bytes, json } = read;
+  if (read.kind === 'stream') {
+    // sent once, unparsed: a native route's model is in its path; a chat or image body's model is not known, so a
+    // key fault cools the key for every model (ANY_MODEL) and the reply's content-type says whether it streams
+    return {
+      stream: read,
+      ...(route.model ? { model: route.model } : {}),
+      streaming: route.surface === 'native' ? route.name === 'native.streamGenerateContent' : 'by-reply',
+    };
+  }
+  const { bytes } = read;
+  const json = parseJsonObject(bytes);
+  if (json === undefined) return NOT_A_JSON_OBJECT;
   if (route.name === 'embeddings') {
     const prepared = embeddingsRequest(json);
     if (!prepared.ok) return new Refusal(400, 'invalid_encoding_format', prepared.message);
@@ -73,7 +104,11 @@ export async function serveGoogleRoute(route: GoogleRoute, a: Admitted, deps: Ha
       path: `${route.upstreamPath}${route.upstreamSearch}`,
       method: route.method,
       headers: forwardedHeaders(a.request, route),
-      ...(prepared.body !== undefined ? { body: prepared.body } : {}),
+      ...(prepared.stream !== undefined
+        ? { body: prepared.stream.body }
+        : prepared.body !== undefined
+          ? { body: prepared.body }
+          : {}),
       keyStyle: route.surface === 'openai' ? 'bearer' : 'goog-header',
       model,
     },
@@ -81,7 +116,16 @@ export async function serveGoogleRoute(route: GoogleRoute, a: Admitted, deps: Ha
     deps,
   );
   const secrets = secretsOf(a.config);
+  if (prepared.stream?.exceeded()) {
+    // a chunked upload ran past MAX_BODY_BYTES while it streamed to Google: that, not Google, is why the call failed
+    if (result.kind === 'response') await result.response.body?.cancel().catch(() => undefined);
+    return refusalOutcome(tooLargeRefusal(a.config.maxBodyBytes), 'openai', a.requestId, {
+      ...modelField,
+      ...attemptFacts(result),
+    });
+  }
   if (result.kind !== 'response') {
+    await prepared.stream?.body.cancel().catch(() => undefined);
     const { refusal, facts } = noAnswerRefusal(result, a, deps, model, secrets);
     return refusalOutcome(refusal, 'openai', a.requestId, { ...modelField, ...attemptFacts(result), ...facts });
   }
@@ -126,7 +170,9 @@ async function deliver(
   if (!upstream.ok) return deliverError(answer, route, secrets);
   const line = answerFacts(answer);
   const contentType = upstream.headers.get('content-type') ?? 'application/json; charset=UTF-8';
-  if (prepared.streaming && upstream.body) {
+  const streaming =
+    prepared.streaming === 'by-reply' ? contentType.startsWith('text/event-stream') : prepared.streaming;
+  if (streaming && upstream.body) {
     const body = contentType.startsWith('text/event-stream')
       ? sseWithErrorEvent(upstream.body, streamErrorEvent(route), onStreamError)
       : upstream.body;

@@ -17,7 +17,8 @@ export interface UpstreamPlan {
   readonly method: 'GET' | 'POST';
   /** headers without any credential; the key core adds the pool key */
   readonly headers: Headers;
-  readonly body?: Uint8Array | string;
+  /** a stream (a body over the replay bound) is sent once, on one key, without failover */
+  readonly body?: Uint8Array | string | ReadableStream<Uint8Array>;
   readonly keyStyle: 'bearer' | 'goog-header';
   /** cooldown scope: the Gemini model id, or ANY_MODEL */
   readonly model: string;

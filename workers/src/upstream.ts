@@ -1,7 +1,9 @@
 /**
  * Sends one client request to Google on a pool key, failing over to another key when the first is rate limited or
  * rejected. Only key faults fail over; the response is handed back before any byte reaches the client, so a stream
- * that has begun is never replayed. Keys go only to the configured base URL: redirects are never followed.
+ * that has begun is never replayed. A body given as a stream (one over the replay bound) is sent once, on one key:
+ * a key fault still cools or removes that key, and Google's answer goes to the client. Keys go only to the
+ * configured base URL: redirects are never followed.
  */
 import { parseJson } from '../shared/json';
 import type { PoolKey } from './bindings';
@@ -41,7 +43,8 @@ export interface UpstreamRequest {
   readonly method: 'GET' | 'POST';
   /** headers without any credential; the pool key is added per attempt */
   readonly headers: Headers;
-  readonly body?: Uint8Array | string;
+  /** a stream is sent once, without failover: it cannot be read twice */
+  readonly body?: Uint8Array | string | ReadableStream<Uint8Array>;
   /** how Google expects the key on this surface */
   readonly keyStyle: 'bearer' | 'goog-header';
   /** cooldown scope: the model id, or ANY_MODEL */
@@ -165,6 +168,8 @@ export async function sendUpstream(req: UpstreamRequest, deps: UpstreamDeps): Pr
   let attempts = 0;
   let waitedMs = 0;
   let last: { keyIndex: number; status: number } | undefined;
+  const once = req.body instanceof ReadableStream;
+  const maxAttempts = once ? 1 : MAX_ATTEMPTS;
 
   /** The next key to try, waiting within the request's budget when every key for the model is cooling. */
   const nextKey = async (): Promise<number | undefined> => {
@@ -181,7 +186,7 @@ export async function sendUpstream(req: UpstreamRequest, deps: UpstreamDeps): Pr
   };
 
   try {
-    while (attempts < MAX_ATTEMPTS) {
+    while (attempts < maxAttempts) {
       const keyIndex = await nextKey();
       if (keyIndex === undefined) break;
       tried.add(keyIndex);
@@ -238,10 +243,11 @@ export async function sendUpstream(req: UpstreamRequest, deps: UpstreamDeps): Pr
           };
         }
         const probe = needsKeyProbe(response.status, err) ? await probeKey(req, deps, key, keyIndex) : undefined;
-        if (!probe || !probeBlamesKey(probe.status, probe.err, deps.now())) {
+        const passOn = (): UpstreamResult => {
           const replay = new Response(errorText, { status: response.status, headers: response.headers });
           return { kind: 'response', response: replay, keyIndex, attempts, waitedMs, errorText };
-        }
+        };
+        if (!probe || !probeBlamesKey(probe.status, probe.err, deps.now())) return passOn();
         last = { keyIndex, status: response.status };
         deps.pool.remove(keyIndex, 'PERMISSION_DENIED');
         deps.log({
@@ -254,6 +260,7 @@ export async function sendUpstream(req: UpstreamRequest, deps: UpstreamDeps): Pr
           until: null,
           probeStatus: probe.status,
         });
+        if (once) return passOn();
         continue;
       }
       last = { keyIndex, status: response.status };
@@ -280,6 +287,16 @@ export async function sendUpstream(req: UpstreamRequest, deps: UpstreamDeps): Pr
           until: null,
         });
       }
+      // the body is spent: Google's answer about the key is the client's, with its status
+      if (once)
+        return {
+          kind: 'response',
+          response: new Response(errorText, { status: response.status, headers: response.headers }),
+          keyIndex,
+          attempts,
+          waitedMs,
+          errorText,
+        };
     }
   } catch (e) {
     if (e instanceof ClientGone)
