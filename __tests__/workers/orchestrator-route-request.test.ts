@@ -1,5 +1,5 @@
 import { parseShardAttempts, parseShardTimeoutMs, type Backend } from '../../workers/orchestrator/backends';
-import { DEFAULT_SHARD_ATTEMPTS, MAX_SHARD_ATTEMPTS } from '../../workers/shared/contract';
+import { DEFAULT_SHARD_ATTEMPTS, MAX_SHARD_ATTEMPTS, REPLAY_MAX_BYTES } from '../../workers/shared/contract';
 import { routeRequest, type RouteDeps } from '../../workers/orchestrator/route-request';
 import { readConfig } from '../../workers/src/bindings';
 import { POOL_EXHAUSTED, POOL_HEADER } from '../../workers/shared/pool-refusal';
@@ -290,6 +290,25 @@ describe('routeRequest', () => {
     const { deps } = harness({ random: () => 0, shardKeyCounts: '1,1' });
     const res = await routeRequest(post(source.body), bind(partial, healthy), deps);
     expect(await res.text()).toBe(String(3 * 64 * 1024));
+  });
+
+  it('does not keep a body over REPLAY_MAX_BYTES for a re-route: the shard that read it answers, refusal or not', async () => {
+    const source = countingBody(REPLAY_MAX_BYTES + 4 * 64 * 1024);
+    const cooling = backend(async (request) => {
+      await request.arrayBuffer();
+      return new Response('{"error":{"code":"all_keys_cooling"}}', {
+        status: 429,
+        headers: { 'retry-after': '7', [POOL_HEADER]: POOL_EXHAUSTED },
+      });
+    });
+    const healthy = backend(ok);
+    const { deps, logs } = harness({ random: () => 0, shardKeyCounts: '1,1' });
+    const res = await routeRequest(post(source.body), bind(cooling, healthy), deps);
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toBe('7');
+    expect(cooling.seen).toHaveLength(1);
+    expect(healthy.seen).toHaveLength(0);
+    expect(logs).toEqual([{ event: 'orchestrator_request', requestId: 'generated-id', shard: 0, status: 429, ms: 0 }]);
   });
 
   it('tries at most SHARD_ATTEMPTS shards, each once, and passes on the refusal with the smallest retry-after', async () => {
