@@ -4,6 +4,7 @@
  * (with PR_NUMBER so the preview stack exists too); each topology gets one Miniflare instance.
  */
 import { GoogleGenAI } from '@google/genai';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +24,7 @@ import { formatStatusView } from '../../scripts/local/status-view';
 import { backendScripts, buildTopology, type Topology } from '../../scripts/local/emulated-topology';
 import type { GatewayStatus } from '../../workers/orchestrator/status';
 import type { WorkerStatus } from '../../workers/src/status';
+import { DEFAULT_MAX_BODY_BYTES, REPLAY_MAX_BYTES } from '../../workers/shared/contract';
 import { defined, tally } from '../helpers/guards';
 import { keyOwners, replaceContents } from '../helpers/emulated-topology';
 import { chiSquareUniform, chiSquareWeighted } from '../helpers/chi-square';
@@ -508,7 +510,8 @@ export default {
     }
     const headers = { 'content-type': 'application/json', 'x-request-id': params.get('id') };
     if (params.get('auth')) headers.authorization = 'Bearer ' + params.get('auth');
-    const res = await env.GATEWAY.fetch('http://gateway.local/v1/chat/completions', { method: 'POST', headers, body });
+    const path = params.get('path') ?? '/v1/chat/completions';
+    const res = await env.GATEWAY.fetch('http://gateway.local' + path, { method: 'POST', headers, body });
     const text = await res.text();
     return Response.json({ status: res.status, body: text, pulled });
   },
@@ -557,20 +560,78 @@ describe('prod stack: request bodies through the orchestrator (default SHARD_ATT
     expect(await orchestratorLines('body-noauth', 1)).toEqual([expect.objectContaining({ status: 401 })]);
   });
 
-  it('refuses a declared 40 MiB body with 413 before reading it', async () => {
-    const answer = await upload({ total: String(40 * MiB), length: '1', auth: PASS, id: 'body-declared' });
+  it('refuses a declared body over MAX_BODY_BYTES with 413 before reading it', async () => {
+    const total = String(DEFAULT_MAX_BODY_BYTES + 1);
+    const answer = await upload({ total, length: '1', auth: PASS, id: 'body-declared' });
     expect(answer.status).toBe(413);
     expect(JSON.parse(answer.body)).toMatchObject({ error: { code: 'request_too_large' } });
     expect(answer.pulled).toBeLessThan(MiB);
     expect(fake.calls).toHaveLength(0);
   });
 
-  it("stops reading a chunked authenticated body at the 20 MiB limit, the orchestrator's copy included", async () => {
-    const answer = await upload({ total: String(40 * MiB), auth: PASS, id: 'body-chunked' });
+  it("stops reading a chunked body to embeddings at the replay bound, the orchestrator's copy included", async () => {
+    const answer = await upload({ total: String(40 * MiB), auth: PASS, id: 'body-chunked', path: '/v1/embeddings' });
     expect(answer.status).toBe(413);
-    expect(answer.pulled).toBeGreaterThan(20 * MiB);
-    expect(answer.pulled).toBeLessThan(22 * MiB);
+    expect(answer.pulled).toBeGreaterThan(REPLAY_MAX_BYTES);
+    expect(answer.pulled).toBeLessThan(REPLAY_MAX_BYTES + 2 * MiB);
     expect(fake.calls).toHaveLength(0);
+  });
+
+  /** A native generateContent body of about `bytes` bytes of random base64 text, so a hash match means every byte arrived. */
+  const nativeBody = (bytes: number): Buffer =>
+    Buffer.from(
+      JSON.stringify({
+        contents: [{ role: 'user', parts: [{ text: randomBytes((bytes * 3) / 4).toString('base64') }] }],
+      }),
+    );
+  const sha256 = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
+  const sendNative = async (
+    model: string,
+    body: Buffer | ReadableStream<Uint8Array>,
+    id: string,
+  ): Promise<{ status: number; text: string }> => {
+    const res = await fetch(`${running.url}/v1beta/models/${model}:generateContent`, {
+      method: 'POST',
+      headers: { 'x-goog-api-key': PASS, 'content-type': 'application/json', 'x-request-id': id },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    return { status: res.status, text: await res.text() };
+  };
+
+  it('forwards a ~40 MB native body to Google once, byte for byte, past the replay bound', async () => {
+    const body = nativeBody(40 * MiB);
+    const res = await sendNative('gemini-2.5-flash', body, 'big-native');
+    expect(res.status).toBe(200);
+    expect(fake.calls).toHaveLength(1);
+    expect(sha256(defined(fake.calls[0], 'the call').body)).toBe(sha256(body));
+    expect(await orchestratorLines('big-native', 1)).toEqual([expect.objectContaining({ status: 200 })]);
+  });
+
+  it('forwards a chunked ~24 MB native body byte for byte', async () => {
+    const body = nativeBody(24 * MiB);
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let at = 0; at < body.length; at += MiB) controller.enqueue(new Uint8Array(body.subarray(at, at + MiB)));
+        controller.close();
+      },
+    });
+    const res = await sendNative('gemini-2.5-flash', stream, 'big-chunked');
+    expect(res.status).toBe(200);
+    expect(fake.calls).toHaveLength(1);
+    expect(sha256(defined(fake.calls[0], 'the call').body)).toBe(sha256(body));
+  });
+
+  it('sends a body over the bound on one key only: its 429 reaches the client, no failover, no re-route', async () => {
+    fake.setDefaultBehaviour('quota-minute');
+    // a model of its own: the 429 cools the key for it, which must not touch the other tests
+    const res = await sendNative('gemini-3.5-flash', nativeBody(20 * MiB), 'big-429');
+    expect(res.status).toBe(429);
+    expect(JSON.parse(res.text)).toMatchObject({ error: { status: 'RESOURCE_EXHAUSTED' } });
+    expect(fake.calls).toHaveLength(1);
+    expect(await orchestratorLines('big-429', 1)).toEqual([
+      expect.not.objectContaining({ attempts: expect.anything() }),
+    ]);
   });
 
   it('re-routes a pool refusal to another shard, which sends Google the identical body bytes', async () => {
