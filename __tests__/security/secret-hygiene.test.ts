@@ -515,12 +515,12 @@ describe('the prod topology of that synth, against the fake Gemini', () => {
         'invalid_api_key',
       ],
       [
-        'content-length over 20 MiB',
-        // only declared: the worker refuses on the header without reading, and a client still sending 20 MiB
+        'content-length over 100 MB',
+        // only declared: the worker refuses on the header without reading, and a client still sending 100 MB
         // would see its connection reset mid-upload instead of the answer
         {
           ...chat(),
-          headers: { ...bearer, ...jsonType, 'content-length': String(20 * 1024 * 1024 + 1) },
+          headers: { ...bearer, ...jsonType, 'content-length': String(100_000_000 + 1) },
           body: chatBody(),
         },
         413,
@@ -752,7 +752,7 @@ describe('the prod topology of that synth, against the fake Gemini', () => {
     expect(prod.linesFor('request', id)).toEqual([expect.objectContaining({ status: 401, error: 'missing_api_key' })]);
     await prod.waitForLines('orchestrator_request', [id]);
     expect(prod.linesFor('orchestrator_request', id)).toEqual([expect.objectContaining({ status: 401 })]);
-    // socket buffers hold a few MiB of a body nobody reads; reading it would take all 64 MiB (or 20 MiB, then 413)
+    // socket buffers hold a few MiB of a body nobody reads; reading it would take all 64 MiB
     expect(written).toBeLessThan(8 * 1024 * 1024);
     expect(fake.calls).toEqual([]);
   });

@@ -139,7 +139,7 @@ describe('the src worker contract', () => {
       timeoutMs: SETTINGS.upstreamTimeoutMs,
       maxWaitMs: SETTINGS.maxWaitMs,
       // never bound, so the worker's default
-      maxBodyBytes: 20 * 1024 * 1024,
+      maxBodyBytes: 100_000_000,
     });
     // the keys are found by listing the env; every name asked for by name is a fixed or optional binding or a key
     expect(listed.value).toBe(true);

@@ -27,7 +27,7 @@ describe('readConfig', () => {
         baseUrl: 'http://127.0.0.1:9/kept/path',
         timeoutMs: 300_000,
         maxWaitMs: 0,
-        maxBodyBytes: 20 * 1024 * 1024,
+        maxBodyBytes: 100_000_000,
       },
     });
   });
