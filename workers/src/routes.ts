@@ -88,9 +88,16 @@ const isNativeAction = (value: string | undefined): value is NativeAction =>
 
 // OpenAI clients use `/v1`; some tools are configured with no version, others copy Google's `/v1beta/openai` base.
 const OPENAI_PREFIX = '(?:/v1|/v1beta/openai)?';
-const OPENAI_CHAT = new RegExp(`^${OPENAI_PREFIX}/chat/completions$`);
-const OPENAI_EMBEDDINGS = new RegExp(`^${OPENAI_PREFIX}/embeddings$`);
-const OPENAI_IMAGES = new RegExp(`^${OPENAI_PREFIX}/images/generations$`);
+/** An OpenAI-compatible POST route, forwarded to the same path under Google's `/v1beta/openai/`. */
+function openAIPost(name: GoogleRouteName, path: string): { name: GoogleRouteName; path: string; pattern: RegExp } {
+  return { name, path, pattern: new RegExp(`^${OPENAI_PREFIX}/${path}$`) };
+}
+// image generation (Imagen) is stateless like chat: the model is in the body and the images come back inline
+const OPENAI_POSTS = [
+  openAIPost('chat.completions', 'chat/completions'),
+  openAIPost('embeddings', 'embeddings'),
+  openAIPost('images.generations', 'images/generations'),
+] as const;
 const OPENAI_MODELS = new RegExp(`^${OPENAI_PREFIX}/models$`);
 // `models/` is optional because Google's list returns ids like `models/gemini-2.5-flash`
 const OPENAI_MODEL = new RegExp(`^${OPENAI_PREFIX}/models/(?:models/)?(${MODEL_ID})$`);
@@ -188,28 +195,12 @@ function matchLive(method: string, pathname: string, params: URLSearchParams): R
 }
 
 function matchOpenAI(method: string, pathname: string): RouteMatch | undefined {
-  if (OPENAI_CHAT.test(pathname)) {
+  const post = OPENAI_POSTS.find((r) => r.pattern.test(pathname));
+  if (post !== undefined) {
     return route(method, 'POST', {
-      name: 'chat.completions',
+      name: post.name,
       surface: 'openai',
-      upstreamPath: '/v1beta/openai/chat/completions',
-      upstreamSearch: '',
-    });
-  }
-  if (OPENAI_EMBEDDINGS.test(pathname)) {
-    return route(method, 'POST', {
-      name: 'embeddings',
-      surface: 'openai',
-      upstreamPath: '/v1beta/openai/embeddings',
-      upstreamSearch: '',
-    });
-  }
-  // image generation (Imagen) is stateless like chat: the model is in the body and the images come back inline
-  if (OPENAI_IMAGES.test(pathname)) {
-    return route(method, 'POST', {
-      name: 'images.generations',
-      surface: 'openai',
-      upstreamPath: '/v1beta/openai/images/generations',
+      upstreamPath: `/v1beta/openai/${post.path}`,
       upstreamSearch: '',
     });
   }
