@@ -1,8 +1,29 @@
 /**
  * Small helpers for tests that run a synthesized topology (`scripts/local/emulated-topology.ts`) in workerd.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { synthEnv } from '../../scripts/local/cli';
 import { backendScripts, type Topology } from '../../scripts/local/emulated-topology';
+import { runSynth } from '../../scripts/local/synth';
 import { defined } from './guards';
+
+/**
+ * Synthesizes the app into a fresh temporary folder, as `npm start` does for `stack` (a `preview-<n>` stack also
+ * writes prod), from a clean environment holding only `settings`: nothing of the test runner's environment, and no
+ * `TF_VAR_*`, reaches synth. Returns the folder; the caller removes it.
+ */
+export async function synthesizeToTempDir(
+  prefix: string,
+  stack: string,
+  settings: Readonly<Record<string, string>>,
+): Promise<string> {
+  const outDir = mkdtempSync(join(tmpdir(), prefix));
+  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), ...settings };
+  await runSynth({ outDir, env: synthEnv(env, stack, undefined) });
+  return outDir;
+}
 
 /** key value → index n of the BACKEND_SERVICE_<n> whose shard holds it (`apiKeys` as given to the topology). */
 export function keyOwners(topology: Topology, apiKeys: readonly string[]): Map<string, number> {

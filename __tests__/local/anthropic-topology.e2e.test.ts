@@ -4,19 +4,17 @@
  * the fake Gemini. The stacks bind no `ANTHROPIC_MODEL_MAP`, so Claude model names resolve through the adapter's
  * defaults, which are current Gemini models the fake answers through its `nativeReply` hook.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Anthropic, { type APIError, type RateLimitError } from '@anthropic-ai/sdk';
 import { FAKE_REPLY_TEXT, FAKE_THOUGHT_SIGNATURE, type FakeGemini, startFakeGemini } from '../../dev/fake-gemini';
-import { synthEnv } from '../../scripts/local/cli';
 import { type RunningTopology, startTopology } from '../../scripts/local/start';
-import { runSynth } from '../../scripts/local/synth';
 import { buildTopology, type Topology } from '../../scripts/local/emulated-topology';
 import { DEFAULT_ANTHROPIC_MODEL_MAP } from '../../workers/src/anthropic/adapter';
 import { defined } from '../helpers/guards';
 import { everyModel, FAKE_CALL_ARGS, FAKE_CALL_ID } from '../helpers/gemini-native-replies';
 import { startUpstreamTap, type UpstreamTap } from './upstream-tap';
+import { synthesizeToTempDir } from '../helpers/emulated-topology';
 
 const KEY_COUNT = 12;
 const PR = '5';
@@ -74,9 +72,7 @@ function claudeCodeSizedTools(): Anthropic.Tool[] {
 }
 
 beforeAll(async () => {
-  outDir = mkdtempSync(join(tmpdir(), 'zen-anthropic-e2e-'));
-  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), KEY_COUNT: String(KEY_COUNT) };
-  await runSynth({ outDir, env: synthEnv(env, `preview-${PR}`, undefined) });
+  outDir = await synthesizeToTempDir('zen-anthropic-e2e-', `preview-${PR}`, { KEY_COUNT: String(KEY_COUNT) });
   fake = await startFakeGemini({ port: 0, nativeReply: everyModel(4) });
 });
 

@@ -5,8 +5,7 @@
  */
 import { GoogleGenAI } from '@google/genai';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import {
@@ -17,16 +16,15 @@ import {
   startFakeGemini,
   type FakeGemini,
 } from '../../dev/fake-gemini';
-import { requestLineContext, synthEnv } from '../../scripts/local/cli';
+import { requestLineContext } from '../../scripts/local/cli';
 import { startTopology, type RunningTopology } from '../../scripts/local/start';
-import { runSynth } from '../../scripts/local/synth';
 import { formatStatusView } from '../../scripts/local/status-view';
 import { backendScripts, buildTopology, type Topology } from '../../scripts/local/emulated-topology';
 import type { GatewayStatus } from '../../workers/orchestrator/status';
 import type { WorkerStatus } from '../../workers/src/status';
 import { DEFAULT_MAX_BODY_BYTES, REPLAY_MAX_BYTES } from '../../workers/shared/contract';
 import { defined, tally } from '../helpers/guards';
-import { keyOwners, replaceContents } from '../helpers/emulated-topology';
+import { keyOwners, replaceContents, synthesizeToTempDir } from '../helpers/emulated-topology';
 import { chiSquareUniform, chiSquareWeighted } from '../helpers/chi-square';
 import { startUpstreamTap, type UpstreamTap } from './upstream-tap';
 
@@ -107,14 +105,10 @@ async function status<T>(
 }
 
 beforeAll(async () => {
-  outDir = mkdtempSync(join(tmpdir(), 'zen-e2e-'));
-  const env = {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? tmpdir(),
+  outDir = await synthesizeToTempDir('zen-e2e-', `preview-${PR}`, {
     KEY_COUNT: String(KEY_COUNT),
     KEYS_PER_SHARD: '8',
-  };
-  await runSynth({ outDir, env: synthEnv(env, `preview-${PR}`, undefined) });
+  });
   fake = await startFakeGemini({ port: 0 });
 });
 

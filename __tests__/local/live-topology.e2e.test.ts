@@ -3,17 +3,15 @@
  * driven by `@google/genai`'s `live.connect` through the prod orchestrator (and on the preview worker), against a
  * fake Live endpoint that records the credential it was given.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { GoogleGenAI, type LiveServerMessage, Modality, type Session } from '@google/genai';
 import { WebSocket } from 'ws';
-import { synthEnv } from '../../scripts/local/cli';
 import { buildTopology, type Topology } from '../../scripts/local/emulated-topology';
 import { type RunningTopology, startTopology } from '../../scripts/local/start';
-import { runSynth } from '../../scripts/local/synth';
 import { CLOSE_CODE, CLOSE_REASON, CLOSE_TEXT, type FakeLive, startFakeLive } from '../helpers/fake-live';
 import { defined } from '../helpers/guards';
+import { synthesizeToTempDir } from '../helpers/emulated-topology';
 
 const KEY_COUNT = 10;
 const PR = '6';
@@ -108,9 +106,7 @@ function wsUrl(base: string, path: string): string {
 }
 
 beforeAll(async () => {
-  outDir = mkdtempSync(join(tmpdir(), 'zen-live-e2e-'));
-  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), KEY_COUNT: String(KEY_COUNT) };
-  await runSynth({ outDir, env: synthEnv(env, `preview-${PR}`, undefined) });
+  outDir = await synthesizeToTempDir('zen-live-e2e-', `preview-${PR}`, { KEY_COUNT: String(KEY_COUNT) });
   fake = await startFakeLive();
 });
 

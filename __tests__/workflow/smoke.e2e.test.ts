@@ -5,16 +5,14 @@
  * through orchestrator, shard and a pool key, `/zen/status` through every shard. A shard that refuses its part of the
  * status view (here one still holding an old password, as in a half-applied rotation) fails prod's check, by name.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFakeGemini, type FakeGemini } from '../../dev/fake-gemini';
 import { runSmoke, smokeDetail, renderSmokeSummary } from '../../scripts/ci/smoke';
-import { synthEnv } from '../../scripts/local/cli';
 import { startTopology, type RunningTopology } from '../../scripts/local/start';
-import { runSynth } from '../../scripts/local/synth';
 import { buildTopology } from '../../scripts/local/emulated-topology';
 import { defined } from '../helpers/guards';
+import { synthesizeToTempDir } from '../helpers/emulated-topology';
 
 const API_KEYS = ['canary-key-smoke-0', 'canary-key-smoke-1', 'canary-key-smoke-2', 'canary-key-smoke-3'];
 const PASS = 'canary-pass-smoke-e2e';
@@ -30,15 +28,11 @@ let stack: { resource: { cloudflare_workers_script: Record<string, { script_name
 const logs: string[] = [];
 
 beforeAll(async () => {
-  outDir = mkdtempSync(join(tmpdir(), 'zen-smoke-'));
-  const env = {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? tmpdir(),
+  outDir = await synthesizeToTempDir('zen-smoke-', 'prod', {
     KEY_COUNT: '4',
     KEYS_PER_SHARD: '2',
     SMART_PLACEMENT: 'true',
-  };
-  await runSynth({ outDir, env: synthEnv(env, 'prod', undefined) });
+  });
   fake = await startFakeGemini({ port: 0 });
   const stackDir = join(outDir, 'stacks', 'prod');
   stack = JSON.parse(readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8')) as typeof stack;
