@@ -1,11 +1,2 @@
-/** mulberry32: a small seeded PRNG so the statistical tests are deterministic. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded PRNG (mulberry32) so the statistical tests are deterministic: the one the capacity benchmark uses. */
+export { seededRandom as seeded } from '../../bench/capacity-model';
