@@ -3,23 +3,12 @@
  * stacks with its validation blocks, bound once to every src worker and never to the orchestrator; and the rule
  * mirror `npm start` uses without Terraform.
  */
-import { Testing } from 'cdktf';
-import { PreviewStack, ProdStack, clientTokensProblem } from '../../constructs';
+import { clientTokensProblem } from '../../constructs';
 import { terraformJsonEncode } from '../../constructs/client-tokens';
-import { fixtureBundles } from '../fixtures/bundles';
-import { LOCAL_STATE, scriptsByName, synthJson, type StackJson } from '../fixtures/synth';
+import { previewStack, prodStack, scriptsByName, synthJson, type StackJson } from '../fixtures/synth';
 
-const prod = (): StackJson =>
-  synthJson(new ProdStack(Testing.app(), 'prod', { keyCount: 20, bundles: fixtureBundles, state: LOCAL_STATE }));
-const preview = (): StackJson =>
-  synthJson(
-    new PreviewStack(Testing.app(), 'preview-7', {
-      prNumber: 7,
-      keyCount: 20,
-      bundle: fixtureBundles.src,
-      state: LOCAL_STATE,
-    }),
-  );
+const prod = (): StackJson => synthJson(prodStack());
+const preview = (): StackJson => synthJson(previewStack());
 
 const TOKEN = 'a'.repeat(24);
 

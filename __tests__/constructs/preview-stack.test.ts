@@ -1,17 +1,8 @@
-import { Testing } from 'cdktf';
-import { PreviewStack, type PreviewStackProps } from '../../constructs';
-import { fixtureBundles } from '../fixtures/bundles';
-import { LOCAL_STATE, resolveScriptRef, scriptsByName, synthJson, type StackJson } from '../fixtures/synth';
+import type { PreviewStackProps } from '../../constructs';
+import { previewStack, resolveScriptRef, scriptsByName, synthJson, type StackJson } from '../fixtures/synth';
 
 function preview(props: Partial<PreviewStackProps> = {}): StackJson {
-  const stack = new PreviewStack(Testing.app(), 'preview-7', {
-    prNumber: 7,
-    keyCount: 20,
-    bundle: fixtureBundles.src,
-    state: LOCAL_STATE,
-    ...props,
-  });
-  return synthJson(stack);
+  return synthJson(previewStack(props));
 }
 
 const keyBindings = (json: StackJson): string[] =>

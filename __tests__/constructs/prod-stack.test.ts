@@ -1,12 +1,8 @@
-import { Testing } from 'cdktf';
-import { ProdStack, type ProdStackProps } from '../../constructs';
-import { fixtureBundles } from '../fixtures/bundles';
-import { LOCAL_STATE, resolveScriptRef, scriptsByName, synthJson, type StackJson } from '../fixtures/synth';
+import type { ProdStackProps } from '../../constructs';
+import { prodStack, resolveScriptRef, scriptsByName, synthJson, type StackJson } from '../fixtures/synth';
 
 function prod(props: Partial<ProdStackProps> = {}): StackJson {
-  return synthJson(
-    new ProdStack(Testing.app(), 'prod', { keyCount: 20, bundles: fixtureBundles, state: LOCAL_STATE, ...props }),
-  );
+  return synthJson(prodStack(props));
 }
 
 describe('ProdStack', () => {

@@ -1,8 +1,6 @@
 import { Testing, TerraformStack } from 'cdktf';
 import {
   Orchestrator,
-  PreviewStack,
-  ProdStack,
   SrcWorkerShard,
   type OrchestratorProps,
   type PreviewStackProps,
@@ -12,7 +10,7 @@ import {
 } from '../../constructs';
 import { utcToday } from '../../constructs/validate';
 import { fixtureBundles } from '../fixtures/bundles';
-import { LOCAL_STATE, secretInputs } from '../fixtures/synth';
+import { previewStack, prodStack, secretInputs } from '../fixtures/synth';
 
 function shard(props: Partial<SrcWorkerShardProps>): void {
   const stack = new TerraformStack(Testing.app(), 'test');
@@ -39,17 +37,11 @@ function orchestrator(props: Partial<OrchestratorProps>): void {
 }
 
 function prod(props: Partial<ProdStackProps>): void {
-  new ProdStack(Testing.app(), 'prod', { keyCount: 20, bundles: fixtureBundles, state: LOCAL_STATE, ...props });
+  prodStack(props);
 }
 
 function preview(props: Partial<PreviewStackProps>): void {
-  new PreviewStack(Testing.app(), 'preview-7', {
-    prNumber: 7,
-    keyCount: 20,
-    bundle: fixtureBundles.src,
-    state: LOCAL_STATE,
-    ...props,
-  });
+  previewStack(props);
 }
 
 const FREE_ENV_VARS =

@@ -3,10 +3,10 @@
  * full, so a plan after an apply is empty, and the optional Smart Placement of the src workers.
  */
 import { Testing } from 'cdktf';
-import { PreviewStack, ProdStack, SrcWorkerShard } from '../../constructs';
+import { SrcWorkerShard } from '../../constructs';
 import { fixtureBundles } from '../fixtures/bundles';
 import { defined } from '../helpers/guards';
-import { LOCAL_STATE, scriptsByName, secretInputs, synthJson, type ScriptJson } from '../fixtures/synth';
+import { previewStack, prodStack, scriptsByName, secretInputs, synthJson, type ScriptJson } from '../fixtures/synth';
 
 interface Observability {
   readonly enabled: boolean;
@@ -19,24 +19,10 @@ interface Observability {
 }
 
 const prod = (props: { logSamplingRate?: number; smartPlacement?: boolean } = {}): Record<string, ScriptJson> =>
-  scriptsByName(
-    synthJson(
-      new ProdStack(Testing.app(), 'prod', { keyCount: 20, bundles: fixtureBundles, state: LOCAL_STATE, ...props }),
-    ),
-  );
+  scriptsByName(synthJson(prodStack(props)));
 
 const preview = (props: { logSamplingRate?: number; smartPlacement?: boolean } = {}): Record<string, ScriptJson> =>
-  scriptsByName(
-    synthJson(
-      new PreviewStack(Testing.app(), 'preview-7', {
-        prNumber: 7,
-        keyCount: 20,
-        bundle: fixtureBundles.src,
-        state: LOCAL_STATE,
-        ...props,
-      }),
-    ),
-  );
+  scriptsByName(synthJson(previewStack(props)));
 
 describe('observability', () => {
   test.each([

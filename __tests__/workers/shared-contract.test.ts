@@ -3,8 +3,6 @@
  * synthesized stacks bind exactly the names the contract lists, in its order, and the workers' own readers, given
  * those bindings with the values Terraform fills in, read every one of them and no other name.
  */
-import { Testing } from 'cdktf';
-import { PreviewStack, ProdStack } from '../../constructs';
 import {
   discoverBackends,
   parseShardAttempts,
@@ -27,8 +25,7 @@ import {
   parseAnthropicModelMap,
 } from '../../workers/shared/contract';
 import { readConfig } from '../../workers/src/bindings';
-import { fixtureBundles } from '../fixtures/bundles';
-import { LOCAL_STATE, scriptsByName, synthJson, type Binding, type ScriptJson } from '../fixtures/synth';
+import { previewStack, prodStack, scriptsByName, synthJson, type Binding, type ScriptJson } from '../fixtures/synth';
 import { defined } from '../helpers/guards';
 
 const PASS = 'contract-pass-canary';
@@ -44,31 +41,11 @@ const SETTINGS = {
 };
 
 function prodScripts(): Record<string, ScriptJson> {
-  return scriptsByName(
-    synthJson(
-      new ProdStack(Testing.app(), 'prod', {
-        keyCount: 20,
-        keysPerShard: 8,
-        bundles: fixtureBundles,
-        state: LOCAL_STATE,
-        ...SETTINGS,
-      }),
-    ),
-  );
+  return scriptsByName(synthJson(prodStack({ keysPerShard: 8, ...SETTINGS })));
 }
 
 function previewScripts(): Record<string, ScriptJson> {
-  return scriptsByName(
-    synthJson(
-      new PreviewStack(Testing.app(), 'preview-7', {
-        prNumber: 7,
-        keyCount: 20,
-        bundle: fixtureBundles.src,
-        state: LOCAL_STATE,
-        ...SETTINGS,
-      }),
-    ),
-  );
+  return scriptsByName(synthJson(previewStack(SETTINGS)));
 }
 
 /** What Terraform puts into a secret binding at apply time; a secret this test does not know fails it. */
@@ -150,17 +127,7 @@ describe('the src worker contract', () => {
 
 describe('the src worker contract with its surface bindings set', () => {
   const MAP = { opus: 'gemini-3.5-pro', saga: 'gemini-3.5-flash' };
-  const scripts = scriptsByName(
-    synthJson(
-      new ProdStack(Testing.app(), 'prod', {
-        keyCount: 12,
-        keysPerShard: 8,
-        bundles: fixtureBundles,
-        state: LOCAL_STATE,
-        anthropicModelMap: MAP,
-      }),
-    ),
-  );
+  const scripts = scriptsByName(synthJson(prodStack({ keyCount: 12, keysPerShard: 8, anthropicModelMap: MAP })));
 
   test.each([
     ['zen-ai-router-worker-0', 8],
