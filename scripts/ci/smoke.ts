@@ -13,6 +13,7 @@
  * each check is retried on a fixed schedule before it counts as failed; times and sleeping are injected for tests.
  */
 import { appendFileSync, readFileSync } from 'node:fs';
+import { STATUS_PATH } from '../../workers/shared/contract';
 import { requireEnv } from './github';
 import { extractPreviewOutputs, writeOutputs } from './preview-comment';
 
@@ -25,11 +26,11 @@ export interface SmokeCheck {
 /** Both with the password: without it each would be a 401, which says nothing about the deploy. */
 export const SMOKE_CHECKS: readonly SmokeCheck[] = [
   { path: '/v1/models', proves: 'password, routing to a shard and one key reach Google' },
-  { path: '/zen/status', proves: 'the status view answers; on the orchestrator, from every shard' },
+  { path: STATUS_PATH, proves: 'the status view answers; on the orchestrator, from every shard' },
 ];
 
 /** The status path, whose body is read: see {@link shardPage}. */
-export const STATUS_PATH = '/zen/status';
+export { STATUS_PATH };
 
 /**
  * Most pages of `/zen/status?from=<shard>` one attempt reads. The orchestrator asks at most 31 shards per request and

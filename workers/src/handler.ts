@@ -9,7 +9,7 @@
  */
 import { corsHeaders } from '../shared/cors';
 import { jsonResponse } from '../shared/http';
-import { requestIdOf } from '../shared/request-id';
+import { REQUEST_ID_HEADER, requestIdOf } from '../shared/request-id';
 import { serveAnthropicRoute } from './anthropic-surface';
 import { identifyClient, missingCredentialMessage, presentedCredential, type CredentialPlaces } from './auth';
 import { PASS_CLIENT_NAME } from './client-tokens';
@@ -211,7 +211,7 @@ function preflight(request: Request, requestId: string): Response {
     status: 204,
     headers: {
       ...preflightHeaders(request.headers.get('access-control-request-headers')),
-      'x-request-id': requestId,
+      [REQUEST_ID_HEADER]: requestId,
     },
   });
 }
@@ -226,7 +226,7 @@ export async function handleRequest(request: Request, env: SrcEnv, deps: Handler
   if (route !== STATUS_ROUTE) deps.pool.countRequest(started);
   const headers = new Headers(outcome.response.headers);
   for (const [name, value] of Object.entries(corsHeaders())) headers.set(name, value);
-  headers.set('x-request-id', requestId);
+  headers.set(REQUEST_ID_HEADER, requestId);
   // where Anthropic's SDKs read the request id (`APIError.requestID`, a message's `_request_id`)
   if (shape === 'anthropic') headers.set('request-id', requestId);
   deps.log({
