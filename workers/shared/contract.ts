@@ -65,11 +65,22 @@ export const SRC_WORKER_OPTIONAL_BINDINGS = [MAX_BODY_BYTES_BINDING] as const;
  */
 export const SRC_WORKER_SURFACE_BINDINGS = [ANTHROPIC_MODEL_MAP_BINDING] as const;
 
+/**
+ * The shard's own index, n of the orchestrator's `BACKEND_SERVICE_<n>` that reaches it (plain text). Owner tags name
+ * it (see `./owner-tag`). Bound by the prod stack on every shard, after the fixed bindings; a worker without it
+ * stands alone (the preview): it tags as shard 0 and answers a tag naming any other shard with 404.
+ */
+export const SHARD_INDEX_BINDING = 'SHARD_INDEX';
+
+/** Bindings a src worker holds only as a shard behind the orchestrator; each takes one environment variable. */
+export const SRC_WORKER_SHARD_BINDINGS = [SHARD_INDEX_BINDING] as const;
+
 /** Every binding a src worker reads besides its keys. */
 export type SrcWorkerSettingName =
   | (typeof SRC_WORKER_FIXED_BINDINGS)[number]
   | (typeof SRC_WORKER_OPTIONAL_BINDINGS)[number]
-  | (typeof SRC_WORKER_SURFACE_BINDINGS)[number];
+  | (typeof SRC_WORKER_SURFACE_BINDINGS)[number]
+  | (typeof SRC_WORKER_SHARD_BINDINGS)[number];
 
 export const DEFAULT_GEMINI_BASE_URL = 'https://generativelanguage.googleapis.com';
 
@@ -257,6 +268,21 @@ export const REQUEST_ID_HEADER = 'x-request-id';
 export const POOL_HEADER = 'x-zen-pool';
 /** The only value of {@link POOL_HEADER}. */
 export const POOL_EXHAUSTED = 'exhausted';
+
+/**
+ * A shard's answer to a request whose body names a resource another shard owns: status {@link MISDIRECTED_STATUS}
+ * with the owning shard's index in {@link OWNER_HEADER}. Nothing was sent to Google; the orchestrator sends the
+ * request on to that shard. A worker that stands alone never sends it.
+ */
+export const OWNER_HEADER = 'x-zen-owner';
+/** HTTP 421 Misdirected Request: the request was sent to a shard that cannot produce the answer. */
+export const MISDIRECTED_STATUS = 421;
+
+/**
+ * Request header the orchestrator sets on every request it forwards (replacing any a client sent): how many shards
+ * there are, so a shard knows whether a merged listing goes on to the next one.
+ */
+export const SHARD_COUNT_HEADER = 'x-zen-shard-count';
 
 // ---- env types ----
 
