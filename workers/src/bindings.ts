@@ -13,12 +13,14 @@ import {
   type SrcWorkerSettingName,
   type TextBindings,
 } from '../shared/contract';
+import { MAX_TAG_SHARD } from '../shared/owner-tag';
 import { parseClientTokens, type ClientCredential } from './client-tokens';
 
 /**
  * The bindings the src worker reads, named by the contract (see docs/errors.md and the construct that binds them):
  * `KEY1..KEYn`, `PASS`, `CLIENT_TOKENS` (named client tokens, `{"name":"token",...}`, see `./client-tokens`),
- * `GEMINI_BASE_URL`, `UPSTREAM_TIMEOUT_MS`, `MAX_WAIT_MS` and `MAX_BODY_BYTES`.
+ * `GEMINI_BASE_URL`, `UPSTREAM_TIMEOUT_MS`, `MAX_WAIT_MS`, `MAX_BODY_BYTES` and, on a shard behind the orchestrator,
+ * `SHARD_INDEX`.
  */
 export type SrcEnv = TextBindings<KeyBindingName | SrcWorkerSettingName>;
 
@@ -42,6 +44,11 @@ export interface SrcConfig {
   /** how long one request may wait, in total, for a cooling key to free before the shard refuses it */
   readonly maxWaitMs: number;
   readonly maxBodyBytes: number;
+  /**
+   * n of the orchestrator's `BACKEND_SERVICE_<n>` that reaches this worker (`SHARD_INDEX`); undefined on a worker
+   * that stands alone (the preview), which tags its resources as shard 0 (see `./owner-keys`)
+   */
+  readonly shardIndex?: number;
 }
 
 export type ConfigResult =
@@ -95,8 +102,20 @@ export function readConfig(env: SrcEnv): ConfigResult {
     return { ok: false, problem: `MAX_WAIT_MS must be an integer from 0 to ${MAX_MAX_WAIT_MS}` };
   const maxBodyBytes = positiveInt(env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES);
   if (maxBodyBytes === undefined) return { ok: false, problem: 'MAX_BODY_BYTES must be a positive integer' };
+  const shardIndex = boundedInt(env.SHARD_INDEX, -1, MAX_TAG_SHARD);
+  if (shardIndex === undefined)
+    return { ok: false, problem: `SHARD_INDEX must be an integer from 0 to ${MAX_TAG_SHARD}` };
   return {
     ok: true,
-    config: { keys, pass: env.PASS, clientTokens: clientTokens.tokens, baseUrl, timeoutMs, maxWaitMs, maxBodyBytes },
+    config: {
+      keys,
+      pass: env.PASS,
+      clientTokens: clientTokens.tokens,
+      baseUrl,
+      timeoutMs,
+      maxWaitMs,
+      maxBodyBytes,
+      ...(shardIndex >= 0 ? { shardIndex } : {}),
+    },
   };
 }

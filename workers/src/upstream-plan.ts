@@ -5,7 +5,7 @@
  * becomes the same refusal on every surface; only its shape differs (see `./refusal`).
  */
 import { parseJson } from '../shared/json';
-import type { SrcConfig } from './bindings';
+import type { PoolKey, SrcConfig } from './bindings';
 import { redact } from './fixups';
 import { POOL_REFUSAL, Refusal } from './refusal';
 import type { Admitted, HandlerDeps, LineFacts } from './surface-contract';
@@ -22,6 +22,13 @@ export interface UpstreamPlan {
   readonly keyStyle: 'bearer' | 'goog-header';
   /** cooldown scope: the Gemini model id, or ANY_MODEL */
   readonly model: string;
+  /**
+   * The key that owns a resource the request names (see `./owner-keys`): the call is made with it alone, never
+   * failing over to another key, and a refusal says that key is cooling or gone instead of refusing for the pool.
+   *
+   * @default - any key of the pool
+   */
+  readonly owner?: PoolKey;
 }
 
 export type GoogleAnswer = Extract<UpstreamResult, { kind: 'response' }>;
@@ -40,7 +47,7 @@ export function sendPlan(plan: UpstreamPlan, a: Admitted, deps: HandlerDeps): Pr
       ...(plan.body !== undefined ? { body: plan.body } : {}),
       keyStyle: plan.keyStyle,
       model: plan.model,
-      keys: config.keys,
+      keys: plan.owner !== undefined ? [plan.owner] : config.keys,
       timeoutMs: config.timeoutMs,
       maxWaitMs: config.maxWaitMs,
       signal: a.request.signal,
@@ -70,6 +77,28 @@ export function attemptFacts(result: UpstreamResult): Partial<LineFacts> {
 
 function retryAfterSeconds(ms: number): string {
   return String(Math.max(1, Math.ceil(ms / 1000)));
+}
+
+/**
+ * The answer when the one key that owns the resource could not serve the request: cooling (429 with retry-after) or
+ * removed after Google rejected it (410). Never a pool refusal: no other key or shard holds the resource.
+ */
+function ownerKeyUnavailable(deps: HandlerDeps, owner: PoolKey, model: string): Refusal {
+  const status = deps.pool.status([owner.index], model, deps.now());
+  if (status.kind === 'exhausted') {
+    return new Refusal(
+      410,
+      'owner_key_removed',
+      'Google rejected the Gemini API key that owns the resources this request names (invalid, suspended or leaked), so the gateway took it out of use; those resources cannot be reached any more: create them again.',
+    );
+  }
+  const retryAfterMs = status.kind === 'cooling' ? status.retryAfterMs : 1000;
+  return new Refusal(
+    429,
+    'owner_key_cooling',
+    'The Gemini API key that owns the resources this request names is rate limited for this model, and only that key can use them (Google keeps files, cached contents, batches and interactions per key); retry after the retry-after delay.',
+    { 'retry-after': retryAfterSeconds(retryAfterMs) },
+  );
 }
 
 /**
@@ -124,13 +153,17 @@ function unsupportedLocationMessage(googleMessage: string | undefined, secrets: 
   );
 }
 
-/** The refusal for a call that got no answer to pass on, and the log facts beyond `attemptFacts`. */
+/**
+ * The refusal for a call that got no answer to pass on, and the log facts beyond `attemptFacts`. `owner` is the
+ * plan's owning key, when the request named an owned resource.
+ */
 export function noAnswerRefusal(
   result: NoAnswer,
   a: Admitted,
   deps: HandlerDeps,
   model: string,
   secrets: readonly string[],
+  owner?: PoolKey,
 ): { readonly refusal: Refusal; readonly facts: Partial<LineFacts> } {
   switch (result.kind) {
     case 'timeout':
@@ -166,7 +199,7 @@ export function noAnswerRefusal(
       };
     case 'keys-failed':
       return {
-        refusal: keysUnavailable(deps, a.config, model),
+        refusal: owner !== undefined ? ownerKeyUnavailable(deps, owner, model) : keysUnavailable(deps, a.config, model),
         facts: result.upstreamStatus !== undefined ? { upstreamStatus: result.upstreamStatus } : {},
       };
   }

@@ -1,0 +1,91 @@
+/**
+ * The owned resources a request body names, found and stripped of their owner tags before the body goes to Google
+ * (which knows only its own ids). A reference is a whole string value, never a part of one, so a prompt that merely
+ * mentions a name is text, not a reference:
+ * - `files/<tagged>`, `cachedContents/<tagged>`, `batches/<tagged>` anywhere (`fileData.fileUri` may hold the short
+ *   form, `cachedContent`, `cached_content`, a batch's `inputConfig.fileName`);
+ * - a file URI, `<scheme>://<host>/<path>/files/<tagged>` (`fileData.fileUri`, `file_data.file_uri`, an OpenAI
+ *   content part's URL);
+ * - a bare tagged id in a field that holds one: `previous_interaction_id` / `previousInteractionId` (interactions),
+ *   `file_id` / `input_file_id` (the OpenAI-compatible files and batches).
+ *
+ * Every anchored pattern fails at the first characters of an ordinary string, so a body without references costs one
+ * walk and no copy.
+ */
+import { parseTaggedId, type ResourceOwner } from '../shared/owner-tag';
+
+/** One reference: the owner its tag names, and the reference as the client wrote it (for messages). */
+export interface OwnedReference {
+  readonly owner: ResourceOwner;
+  readonly reference: string;
+}
+
+export interface ReferenceScan {
+  /** every reference found, in document order */
+  readonly references: readonly OwnedReference[];
+  /** the body with every tag removed; the same object when there was none */
+  readonly stripped: unknown;
+}
+
+const NAMED = /^(files|cachedContents|batches)\/([^/]+)$/;
+const FILE_URI = /^(https?:\/\/[^\s?#]+\/files\/)([^/?#]+)$/;
+const ID_FIELDS: ReadonlySet<string> = new Set([
+  'previous_interaction_id',
+  'previousInteractionId',
+  'file_id',
+  'input_file_id',
+]);
+/** Deeper bodies are Google's to refuse; the walk stops rather than overflow the stack. */
+const MAX_DEPTH = 64;
+
+/** The reference a string is, with its tag stripped; undefined when it is none. */
+function referenceIn(value: string, field: string | undefined): { owner: ResourceOwner; stripped: string } | undefined {
+  // the shortest tagged id is `z0k1abcd-x`; ordinary short strings end here
+  if (value.length < 10) return undefined;
+  const named = NAMED.exec(value) ?? FILE_URI.exec(value);
+  if (named?.[1] !== undefined && named[2] !== undefined) {
+    const tagged = parseTaggedId(named[2]);
+    return (
+      tagged && { owner: tagged.owner, stripped: `${named[1]}${named[1].endsWith('/') ? '' : '/'}${tagged.googleId}` }
+    );
+  }
+  if (field !== undefined && ID_FIELDS.has(field)) {
+    const tagged = parseTaggedId(value);
+    return tagged && { owner: tagged.owner, stripped: tagged.googleId };
+  }
+  return undefined;
+}
+
+/** Finds every owned reference in a parsed JSON body and returns the body as Google must receive it. */
+export function scanReferences(body: unknown): ReferenceScan {
+  const references: OwnedReference[] = [];
+  const walk = (value: unknown, field: string | undefined, depth: number): unknown => {
+    if (typeof value === 'string') {
+      const found = referenceIn(value, field);
+      if (found === undefined) return value;
+      references.push({ owner: found.owner, reference: value });
+      return found.stripped;
+    }
+    if (value === null || typeof value !== 'object' || depth >= MAX_DEPTH) return value;
+    if (Array.isArray(value)) {
+      let copy: unknown[] | undefined;
+      value.forEach((item, i) => {
+        const next = walk(item, undefined, depth + 1);
+        if (next === item) return;
+        copy ??= [...value];
+        copy[i] = next;
+      });
+      return copy ?? value;
+    }
+    let copy: Record<string, unknown> | undefined;
+    for (const [name, item] of Object.entries(value)) {
+      const next = walk(item, name, depth + 1);
+      if (next === item) continue;
+      copy ??= { ...value };
+      copy[name] = next;
+    }
+    return copy ?? value;
+  };
+  const stripped = walk(body, undefined, 0);
+  return { references, stripped };
+}
