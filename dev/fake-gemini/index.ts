@@ -41,4 +41,5 @@ export {
   fakeEmbeddingValues,
   fakeReplyPieces,
 } from './replies';
+export { FILE_ID_RULE, type FakeResourceNames, RETAINED_UPLOAD_BYTES } from './resources';
 export { type FakeGemini, type FakeGeminiOptions, type NativeReply, startFakeGemini } from './server';
