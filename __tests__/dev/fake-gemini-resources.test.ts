@@ -124,6 +124,23 @@ describe('fake Gemini stateful resources through @google/genai', () => {
     });
   });
 
+  it('refuses an OpenAI-compatible chat part carrying another key’s file URI, in the compat error shape', async () => {
+    const file = await uploadText(sdk(KEY_A), 'image-ish');
+    const chat = (key: string) =>
+      raw('/v1beta/openai/chat/completions', key, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model: 'gemini-2.5-flash',
+          messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: file.uri } }] }],
+        }),
+      });
+    expect((await chat(KEY_A)).status).toBe(200);
+    const denied = await chat(KEY_B);
+    expect(denied.status).toBe(403);
+    expect(((await denied.json()) as Array<{ error: { status: string } }>)[0]?.error.status).toBe('PERMISSION_DENIED');
+  });
+
   it('creates, gets, lists, updates and deletes cached contents, per key', async () => {
     const a = sdk(KEY_A);
     const file = await uploadText(a, 'cached context');
