@@ -20,6 +20,7 @@ import {
   MIN_SHARD_TIMEOUT_MS,
   MIN_UPSTREAM_TIMEOUT_MS,
   WORKERS_PLANS,
+  boundOptionalBindings,
   boundSurfaceBindings,
   maxKeysPerWorker,
   orchestratorScriptName,
@@ -128,7 +129,8 @@ export function loadConfig(env: ProcessEnv, cwd: string = process.cwd()): AppCon
   const previewKeyLimit = numberFrom('PREVIEW_KEY_LIMIT', rules.positiveInteger);
   const namePrefix = get('WORKER_NAME_PREFIX') ?? DEFAULT_NAME_PREFIX;
   const anthropicModelMap = anthropicModelMapFrom(get('ANTHROPIC_MODEL_MAP'));
-  const surfaceBindings = boundSurfaceBindings({ anthropicModelMap });
+  // a prod shard binds SHARD_INDEX beside the surface bindings; each takes one environment variable from its keys
+  const shardBindings = boundOptionalBindings({ anthropicModelMap, asShard: true });
   const mapHint = anthropicModelMap === undefined ? '' : ', or leave ANTHROPIC_MODEL_MAP unset';
 
   rules.assertValid([
@@ -137,7 +139,7 @@ export function loadConfig(env: ProcessEnv, cwd: string = process.cwd()): AppCon
       get('KEYS_PER_SHARD') ?? keysPerShard,
       workersPlan,
       planHint + mapHint,
-      surfaceBindings,
+      shardBindings,
     ),
     rules.workersPerAccount(
       { keyCount: 'KEY_COUNT', keysPerShard: 'KEYS_PER_SHARD' },

@@ -3,10 +3,18 @@
  * mitigation), so in-worker clocks cannot measure CPU; instead this reads the workerd process's own user+system CPU
  * time from /proc before and after a batch of requests. That includes workerd's HTTP handling, so it is an upper bound
  * for what Cloudflare bills as CPU time; a request to an unknown path gives the runtime's floor for comparison.
+ *
+ * Then the orchestrator's CPU per chat request (issue 13): the orchestrator in front of three stub shards that answer
+ * a canned reply, against the stub shard called directly, so the difference is the orchestrator's own work. With
+ * `BENCH_BASELINE_REF=<git ref>` the orchestrator bundled from that commit runs in the same workerd process, in
+ * interleaved rounds, so before and after are measured under the same conditions.
  */
 import { Miniflare } from 'miniflare';
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { bundleWorker } from '../bundler/worker-bundles';
 import { startFakeGemini } from '../dev/fake-gemini';
 import { DEFAULT_COMPATIBILITY_DATE } from '../workers/shared/contract';
@@ -162,4 +170,95 @@ async function main(): Promise<void> {
   }
 }
 
-runBenchmark(main);
+/** A shard that reads the body, as a src worker does, and answers a canned chat completion: no upstream, no pool. */
+const STUB_SHARD = `export default { async fetch(request) {
+  await request.arrayBuffer();
+  return Response.json({ id: 'c', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant',
+    content: 'pong' }, finish_reason: 'stop' }] });
+} };`;
+
+/** The orchestrator bundled from the tree of `ref` (e.g. main before a change), extracted to a temporary folder. */
+function orchestratorAt(ref: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-orchestrator-'));
+  try {
+    const archive = execFileSync('git', ['archive', '--format=tar', ref, 'workers'], { cwd: resolve(__dirname, '..') });
+    execFileSync('tar', ['-x', '-C', dir], { input: archive });
+    return bundleWorker('orchestrator', { entryPoints: [join(dir, 'workers', 'orchestrator', 'index.ts')] });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function orchestratorCpu(): Promise<void> {
+  const baselineRef = process.env.BENCH_BASELINE_REF;
+  const variants: [string, string][] = [['this tree', bundleWorker('orchestrator')]];
+  if (baselineRef !== undefined && baselineRef !== '') variants.unshift([baselineRef, orchestratorAt(baselineRef)]);
+  const shardBindings = { BACKEND_SERVICE_0: 'stub', BACKEND_SERVICE_1: 'stub', BACKEND_SERVICE_2: 'stub' };
+  const mf = new Miniflare({
+    ...QUIET,
+    host: '127.0.0.1',
+    port: 0,
+    workers: [
+      {
+        name: 'stub',
+        modules: true,
+        script: STUB_SHARD,
+        compatibilityDate: DEFAULT_COMPATIBILITY_DATE,
+        routes: ['stub.bench/*'],
+      },
+      ...variants.map(([, script], i) => ({
+        name: `orchestrator-${i}`,
+        modules: true,
+        script,
+        compatibilityDate: DEFAULT_COMPATIBILITY_DATE,
+        routes: [`orchestrator-${i}.bench/*`],
+        serviceBindings: shardBindings,
+        bindings: { SHARD_KEY_COUNTS: '8,8,4' },
+      })),
+    ],
+  });
+  const port = Number((await mf.ready).port);
+  const [pid] = workerdPids();
+  if (pid === undefined) throw new Error('could not find the workerd process started by miniflare');
+  const agent = new Agent({ keepAlive: true });
+  const chat = JSON.stringify({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'ping' }] });
+  const hosts = [
+    ['stub shard alone (floor)', 'stub.bench'],
+    ...variants.map(([name], i) => [`orchestrator (${name}) + stub shard`, `orchestrator-${i}.bench`]),
+  ];
+  const rounds = 10;
+  const perRound = Math.max(1, Math.round(REQUESTS / rounds));
+  const spent = hosts.map(() => 0);
+  try {
+    for (const [, host] of hosts)
+      for (let i = 0; i < 100; i++) await timedRequest(agent, port, host ?? '', '/v1/chat/completions', chat);
+    // interleaved rounds, so a change in the machine's load weighs on every row alike
+    for (let round = 0; round < rounds; round++) {
+      for (const [h, [name, host]] of hosts.entries()) {
+        const before = cpuMs(pid);
+        for (let i = 0; i < perRound; i++) {
+          const res = await timedRequest(agent, port, host ?? '', '/v1/chat/completions', chat);
+          if (res.status !== 200) throw new Error(`${name}: ${res.status} ${res.body.slice(0, 200)}`);
+        }
+        spent[h] = (spent[h] ?? 0) + cpuMs(pid) - before;
+      }
+    }
+    const floor = (spent[0] ?? 0) / (rounds * perRound);
+    const rows = hosts.map(([name], h) => {
+      const perRequest = (spent[h] ?? 0) / (rounds * perRound);
+      return [name ?? '', fmt(perRequest, 3), h === 0 ? '-' : fmt(perRequest - floor, 3)];
+    });
+    process.stdout.write(
+      `\nOrchestrator CPU per chat request without files (workerd process CPU over ${rounds * perRound} requests per row, ${rounds} interleaved rounds; 3 shards bound)\n\n`,
+    );
+    printTable(['request', 'CPU ms / request (upper bound)', 'orchestrator share (minus the floor)'], rows);
+  } finally {
+    agent.destroy();
+    await mf.dispose();
+  }
+}
+
+runBenchmark(async () => {
+  if (process.env.BENCH_ONLY !== 'orchestrator') await main();
+  await orchestratorCpu();
+});

@@ -33,8 +33,15 @@ export { addStateBackend, REQUIRED_TERRAFORM_VERSION } from './state-backend';
 export type { StateConfig, LocalStateConfig, S3StateConfig } from './state-backend';
 
 // limits, names and validation rules shared with config.ts
-export { PLAN_LIMITS, WORKERS_PLANS, boundSurfaceBindings, maxKeysPerWorker, previewBoundKeyCount } from './limits';
-export type { PlanLimits, SrcWorkerSurfaceBindingName, WorkersPlan } from './limits';
+export {
+  PLAN_LIMITS,
+  WORKERS_PLANS,
+  boundOptionalBindings,
+  boundSurfaceBindings,
+  maxKeysPerWorker,
+  previewBoundKeyCount,
+} from './limits';
+export type { PlanLimits, SrcWorkerShardBindingName, SrcWorkerSurfaceBindingName, WorkersPlan } from './limits';
 export { DEFAULT_NAME_PREFIX, orchestratorScriptName, previewScriptName, shardCount, shardScriptName } from './names';
 export { ValidationError } from './validate';
 export {

@@ -5,7 +5,9 @@
  */
 import {
   ANTHROPIC_MODEL_MAP_BINDING,
+  SHARD_INDEX_BINDING,
   SRC_WORKER_FIXED_BINDINGS,
+  type SRC_WORKER_SHARD_BINDINGS,
   type SRC_WORKER_SURFACE_BINDINGS,
 } from '../workers/shared/contract';
 
@@ -36,12 +38,27 @@ export function boundSurfaceBindings(settings: {
   return settings.anthropicModelMap === undefined ? [] : [ANTHROPIC_MODEL_MAP_BINDING];
 }
 
+export type SrcWorkerShardBindingName = (typeof SRC_WORKER_SHARD_BINDINGS)[number];
+
 /**
- * How many `KEY<n>` bindings one src worker can hold on a plan, beside the fixed bindings and the surface bindings it
- * binds (see {@link boundSurfaceBindings}).
+ * Every binding a src worker binds besides its keys and the fixed ones, in binding order: `SHARD_INDEX` when it is a
+ * shard behind the orchestrator (`asShard`), then the surface bindings (see {@link boundSurfaceBindings}). Each takes
+ * one environment variable from the keys, so this is what the env-var limit checks count.
  */
-export function maxKeysPerWorker(plan: WorkersPlan, surfaceBindings: readonly string[] = []): number {
-  return PLAN_LIMITS[plan].envVarsPerWorker - SRC_WORKER_FIXED_BINDINGS.length - surfaceBindings.length;
+export function boundOptionalBindings(settings: {
+  readonly asShard: boolean;
+  readonly anthropicModelMap?: unknown;
+}): readonly (SrcWorkerShardBindingName | SrcWorkerSurfaceBindingName)[] {
+  const shard: readonly SrcWorkerShardBindingName[] = settings.asShard ? [SHARD_INDEX_BINDING] : [];
+  return [...shard, ...boundSurfaceBindings(settings)];
+}
+
+/**
+ * How many `KEY<n>` bindings one src worker can hold on a plan, beside the fixed bindings and the optional bindings it
+ * binds (see {@link boundOptionalBindings}).
+ */
+export function maxKeysPerWorker(plan: WorkersPlan, optionalBindings: readonly string[] = []): number {
+  return PLAN_LIMITS[plan].envVarsPerWorker - SRC_WORKER_FIXED_BINDINGS.length - optionalBindings.length;
 }
 
 /**

@@ -4,7 +4,7 @@ import { GatewayStack, type GatewayStackProps } from './gateway-stack';
 import { orchestratorScriptName, shardCount, shardScriptName } from './names';
 import { DEFAULT_MAX_WAIT_MS, DEFAULT_SHARD_TIMEOUT_MS, DEFAULT_UPSTREAM_TIMEOUT_MS } from '../workers/shared/contract';
 import { Orchestrator } from './orchestrator';
-import { boundSurfaceBindings } from './limits';
+import { boundOptionalBindings } from './limits';
 import { SrcWorkerShard } from './src-worker-shard';
 import * as rules from './validate';
 
@@ -54,7 +54,8 @@ export class ProdStack extends GatewayStack {
   constructor(scope: Construct, id: string, props: ProdStackProps) {
     super(scope, id, props);
     const keysPerShard = props.keysPerShard ?? DEFAULT_KEYS_PER_SHARD;
-    rules.assertValid([rules.keysPerWorker('keysPerShard', keysPerShard, this.plan, '', boundSurfaceBindings(props))]);
+    const optionalBindings = boundOptionalBindings({ ...props, asShard: true });
+    rules.assertValid([rules.keysPerWorker('keysPerShard', keysPerShard, this.plan, '', optionalBindings)]);
     const count = shardCount(props.keyCount, keysPerShard);
     rules.assertValid([
       rules.workersPerAccount(
@@ -94,6 +95,8 @@ export class ProdStack extends GatewayStack {
         apiKeys: this.inputs.apiKeys,
         firstKeyIndex: first,
         keyCount: Math.min(keysPerShard, props.keyCount - first),
+        // the same i as the orchestrator's BACKEND_SERVICE_i for this shard (it binds `backends` in this order)
+        shardIndex: i,
         pass: this.inputs.pass,
         clientTokens: this.inputs.clientTokens,
         publicOnWorkersDev: false,

@@ -15,13 +15,17 @@ import {
   MAX_WAIT_MS_BINDING,
   MIN_UPSTREAM_TIMEOUT_MS,
   PASS_BINDING,
+  SHARD_INDEX_BINDING,
   UPSTREAM_TIMEOUT_MS_BINDING,
   keyBindingName,
 } from '../workers/shared/contract';
 import { clientTokensBindingText } from './client-tokens';
-import { WORKERS_PLANS, boundSurfaceBindings, type WorkersPlan } from './limits';
+import { WORKERS_PLANS, boundOptionalBindings, type WorkersPlan } from './limits';
 import * as rules from './validate';
 import { DEFAULT_LOG_SAMPLING_RATE, createWorkerScript, type WorkerScriptResources } from './worker-script';
+
+/** Largest `shardIndex`: the contract's `BACKEND_SERVICE_<n>` bound, which owner tags share (`MAX_TAG_SHARD`). */
+const MAX_SHARD_INDEX = 999_999;
 
 export interface SrcWorkerShardProps {
   /** Cloudflare account that owns the worker (a string or a Terraform variable reference). */
@@ -89,6 +93,16 @@ export interface SrcWorkerShardProps {
   readonly anthropicModelMap?: Readonly<Record<string, string>>;
 
   /**
+   * This worker's index as a shard behind the orchestrator, the n of the orchestrator's `BACKEND_SERVICE_<n>` that
+   * reaches it (0..999999), bound as the plain-text `SHARD_INDEX`: the worker names it in the owner tag of every
+   * resource it hands out (files, cached contents, batches, …), so the orchestrator can send a request naming one back
+   * to it. The binding takes one environment variable, so a shard holds one key fewer.
+   *
+   * @default - none: the worker stands alone (the preview): it tags resources as shard 0
+   */
+  readonly shardIndex?: number;
+
+  /**
    * Whether the worker answers on `<scriptName>.<subdomain>.workers.dev`.
    *
    * @default false - prod shards are reachable only through the orchestrator's service bindings
@@ -129,8 +143,9 @@ export interface SrcWorkerShardProps {
  * One src worker holding a slice of the API keys as secret bindings.
  *
  * Bindings are emitted in a fixed order (`KEY1..KEYk`, `PASS`, `GEMINI_BASE_URL`, `UPSTREAM_TIMEOUT_MS`,
- * `MAX_WAIT_MS`, `CLIENT_TOKENS`, then `ANTHROPIC_MODEL_MAP` when given) so the provider never sees a reordering as a
- * change.
+ * `MAX_WAIT_MS`, `CLIENT_TOKENS`, then `SHARD_INDEX` when `shardIndex` is given, then `ANTHROPIC_MODEL_MAP` when given)
+ * so the provider never sees a reordering as a change. `SHARD_INDEX` comes before the surface bindings because a
+ * shard always binds it, so setting or unsetting a surface setting later moves no other binding.
  *
  * @example
  * new SrcWorkerShard(shards, '0', {
@@ -155,14 +170,17 @@ export class SrcWorkerShard extends Construct {
     const compatibilityDate = props.compatibilityDate ?? DEFAULT_COMPATIBILITY_DATE;
     const anthropicModelMap =
       props.anthropicModelMap === undefined ? undefined : JSON.stringify(props.anthropicModelMap);
-    const surfaceBindings = boundSurfaceBindings(props);
+    const optionalBindings = boundOptionalBindings({ ...props, asShard: props.shardIndex !== undefined });
     rules.assertValid([rules.oneOf('workersPlan', plan, WORKERS_PLANS)]);
     rules.assertValid([
       rules.scriptName('scriptName', props.scriptName),
       rules.nonEmpty('accountId', props.accountId),
       rules.sha256Hex('bundle.sha256', props.bundle.sha256),
       rules.integerInRange('firstKeyIndex', props.firstKeyIndex, 0, Number.MAX_SAFE_INTEGER),
-      rules.keysPerWorker('keyCount', props.keyCount, plan, '', surfaceBindings),
+      props.shardIndex === undefined
+        ? undefined
+        : rules.integerInRange('shardIndex', props.shardIndex, 0, MAX_SHARD_INDEX),
+      rules.keysPerWorker('keyCount', props.keyCount, plan, '', optionalBindings),
       rules.httpsBaseUrl('geminiBaseUrl', geminiBaseUrl),
       rules.integerInRange('upstreamTimeoutMs', upstreamTimeoutMs, MIN_UPSTREAM_TIMEOUT_MS, MAX_UPSTREAM_TIMEOUT_MS),
       rules.integerInRange('maxWaitMs', maxWaitMs, 0, MAX_MAX_WAIT_MS),
@@ -191,6 +209,9 @@ export class SrcWorkerShard extends Construct {
         { name: MAX_WAIT_MS_BINDING, type: 'plain_text', text: String(maxWaitMs) },
         // last, so adding it moved no existing binding
         { name: CLIENT_TOKENS_BINDING, type: 'secret_text', text: clientTokensBindingText(props.clientTokens) },
+        ...(props.shardIndex === undefined
+          ? []
+          : [{ name: SHARD_INDEX_BINDING, type: 'plain_text', text: String(props.shardIndex) }]),
         // the surface bindings after every fixed one, so setting or unsetting one moves no other binding
         ...(anthropicModelMap === undefined
           ? []

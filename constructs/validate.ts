@@ -135,9 +135,9 @@ export function utcToday(): string {
   return new Date().toISOString().slice(0, 10);
 }
 
-/** Why a src worker's key count is capped: the plan's env-var limit minus the fixed and bound surface bindings. */
-function envVarLimitReason(plan: WorkersPlan, surfaceBindings: readonly string[]): string {
-  const taken = [...SRC_WORKER_FIXED_BINDINGS, ...surfaceBindings];
+/** Why a src worker's key count is capped: the plan's env-var limit minus the fixed and bound optional bindings. */
+function envVarLimitReason(plan: WorkersPlan, optionalBindings: readonly string[]): string {
+  const taken = [...SRC_WORKER_FIXED_BINDINGS, ...optionalBindings];
   return (
     `the ${plan} Workers plan allows ${PLAN_LIMITS[plan].envVarsPerWorker} environment variables per worker, ` +
     `${taken.length} of them taken by ${taken.join(', ')}`
@@ -146,20 +146,21 @@ function envVarLimitReason(plan: WorkersPlan, surfaceBindings: readonly string[]
 
 /**
  * How many keys one src worker may hold: from 1 to what the plan's environment-variable limit leaves beside the
- * fixed bindings and the surface bindings it binds.
+ * fixed bindings and the optional bindings it binds.
  *
  * @param hint - see {@link integerInRange}
- * @param surfaceBindings - the surface bindings the worker binds (`boundSurfaceBindings`)
+ * @param optionalBindings - the optional bindings the worker binds (`boundOptionalBindings`: `SHARD_INDEX` on a
+ * shard, the surface bindings whose settings are given)
  */
 export function keysPerWorker(
   field: string,
   value: number | string,
   plan: WorkersPlan,
   hint = '',
-  surfaceBindings: readonly string[] = [],
+  optionalBindings: readonly string[] = [],
 ): RuleResult {
-  const max = maxKeysPerWorker(plan, surfaceBindings);
-  return integerInRange(field, value, 1, max, envVarLimitReason(plan, surfaceBindings), hint);
+  const max = maxKeysPerWorker(plan, optionalBindings);
+  return integerInRange(field, value, 1, max, envVarLimitReason(plan, optionalBindings), hint);
 }
 
 /**

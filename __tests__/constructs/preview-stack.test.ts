@@ -24,7 +24,7 @@ describe('PreviewStack', () => {
     expect(keyBindings(preview({ keyCount: 59 }))).toEqual(firstKeys(59));
   });
 
-  test('defaults: one public worker holding every key as KEY1..KEYN, no orchestrator', () => {
+  test('defaults: one public worker holding every key as KEY1..KEYN, no orchestrator, no SHARD_INDEX (it stands alone)', () => {
     const json = preview();
     const scripts = scriptsByName(json);
     expect(Object.keys(scripts)).toEqual(['zen-ai-router-worker-preview-7']);

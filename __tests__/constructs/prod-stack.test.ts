@@ -110,6 +110,7 @@ describe('ProdStack', () => {
       'UPSTREAM_TIMEOUT_MS=5000',
       'MAX_WAIT_MS=500',
       'CLIENT_TOKENS=${jsonencode(var.client_tokens)}',
+      'SHARD_INDEX=2',
     ]);
     expect(scripts['gw-orchestrator']?.bindings.slice(-3)).toEqual([
       { name: 'SHARD_ATTEMPTS', type: 'plain_text', text: '2' },
@@ -147,6 +148,22 @@ describe('ProdStack', () => {
       );
     expect(counts).toEqual([8, 8, 4]);
     expect(bound).toEqual(counts);
+  });
+
+  test("each shard's SHARD_INDEX is the n of the orchestrator's BACKEND_SERVICE_<n> that reaches it", () => {
+    const json = prod({ keyCount: 20, keysPerShard: 4 });
+    const scripts = scriptsByName(json);
+    const services = (scripts['zen-ai-router-orchestrator']?.bindings ?? []).filter((b) => b.type === 'service');
+    expect(services).toHaveLength(5);
+    for (const service of services) {
+      const n = /^BACKEND_SERVICE_([0-9]+)$/.exec(service.name)?.[1];
+      const shard = scripts[resolveScriptRef(json, service.service ?? '') ?? ''];
+      const shardIndex = shard?.bindings.filter((b) => b.name === 'SHARD_INDEX');
+      expect({ binding: service.name, shardIndex }).toEqual({
+        binding: service.name,
+        shardIndex: [{ name: 'SHARD_INDEX', type: 'plain_text', text: n }],
+      });
+    }
   });
 
   test("appending a key changes the last shard and the orchestrator's key counts; filling it adds one shard and one orchestrator binding", () => {

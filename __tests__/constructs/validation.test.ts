@@ -9,6 +9,7 @@ import {
   type WorkersPlan,
 } from '../../constructs';
 import { utcToday } from '../../constructs/validate';
+import { MAX_TAG_SHARD } from '../../workers/shared/owner-tag';
 import { fixtureBundles } from '../fixtures/bundles';
 import { previewStack, prodStack, secretInputs } from '../fixtures/synth';
 
@@ -46,6 +47,9 @@ function preview(props: Partial<PreviewStackProps>): void {
 
 const FREE_ENV_VARS =
   'the free Workers plan allows 64 environment variables per worker, 5 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS, MAX_WAIT_MS, CLIENT_TOKENS';
+// a prod shard's: the fixed bindings and SHARD_INDEX
+const FREE_SHARD_ENV_VARS =
+  'the free Workers plan allows 64 environment variables per worker, 6 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS, MAX_WAIT_MS, CLIENT_TOKENS, SHARD_INDEX';
 const NAME_RULE = 'must be a worker name of 1 to 63 characters (lower-case letters, digits and inner hyphens)';
 
 // every construct-level validation error, with its exact message
@@ -102,6 +106,26 @@ const cases: [string, () => void, string][] = [
     'keyCount must be an integer from 1 to 58 (the free Workers plan allows 64 environment variables per worker, 6 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS, MAX_WAIT_MS, CLIENT_TOKENS, ANTHROPIC_MODEL_MAP), got 59',
   ],
   [
+    'shard: keyCount over the free env-var limit less the SHARD_INDEX binding',
+    () => shard({ keyCount: 59, shardIndex: 0 }),
+    `keyCount must be an integer from 1 to 58 (${FREE_SHARD_ENV_VARS}), got 59`,
+  ],
+  [
+    'shard: shardIndex not an integer',
+    () => shard({ shardIndex: 1.5 }),
+    'shardIndex must be an integer from 0 to 999999, got 1.5',
+  ],
+  [
+    'shard: shardIndex negative',
+    () => shard({ shardIndex: -1 }),
+    'shardIndex must be an integer from 0 to 999999, got -1',
+  ],
+  [
+    'shard: shardIndex past what an owner tag can name',
+    () => shard({ shardIndex: MAX_TAG_SHARD + 1 }),
+    'shardIndex must be an integer from 0 to 999999, got 1000000',
+  ],
+  [
     'shard: anthropicModelMap with a key that is not a Claude line',
     () => shard({ anthropicModelMap: { 'Opus 5': 'gemini-3.5-pro' } }),
     'anthropicModelMap has the key "Opus 5"; keys are Claude model lines in lowercase letters (opus, sonnet, haiku, fable, mythos, …), got "{\\"Opus 5\\":\\"gemini-3.5-pro\\"}"',
@@ -113,8 +137,8 @@ const cases: [string, () => void, string][] = [
   ],
   [
     'prod: keysPerShard over the free env-var limit less the ANTHROPIC_MODEL_MAP binding',
-    () => prod({ keysPerShard: 59, anthropicModelMap: {} }),
-    'keysPerShard must be an integer from 1 to 58 (the free Workers plan allows 64 environment variables per worker, 6 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS, MAX_WAIT_MS, CLIENT_TOKENS, ANTHROPIC_MODEL_MAP), got 59',
+    () => prod({ keysPerShard: 58, anthropicModelMap: {} }),
+    'keysPerShard must be an integer from 1 to 57 (the free Workers plan allows 64 environment variables per worker, 7 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS, MAX_WAIT_MS, CLIENT_TOKENS, SHARD_INDEX, ANTHROPIC_MODEL_MAP), got 58',
   ],
   [
     'shard: geminiBaseUrl over http',
@@ -235,12 +259,12 @@ const cases: [string, () => void, string][] = [
   [
     'prod: keysPerShard 0',
     () => prod({ keysPerShard: 0 }),
-    `keysPerShard must be an integer from 1 to 59 (${FREE_ENV_VARS}), got 0`,
+    `keysPerShard must be an integer from 1 to 58 (${FREE_SHARD_ENV_VARS}), got 0`,
   ],
   [
     'prod: keysPerShard over the env-var limit',
-    () => prod({ keysPerShard: 60 }),
-    `keysPerShard must be an integer from 1 to 59 (${FREE_ENV_VARS}), got 60`,
+    () => prod({ keysPerShard: 59 }),
+    `keysPerShard must be an integer from 1 to 58 (${FREE_SHARD_ENV_VARS}), got 59`,
   ],
   [
     'prod: more workers than the free plan allows',
@@ -269,6 +293,9 @@ describe('construct validation', () => {
   test('the limits are inclusive: 59 keys per shard on free and 99 shards plus the orchestrator are accepted', () => {
     expect(() => shard({ keyCount: 59 })).not.toThrow();
     expect(() => shard({ keyCount: 58, anthropicModelMap: { opus: 'gemini-3.5-pro' } })).not.toThrow();
+    expect(() => shard({ keyCount: 58, shardIndex: MAX_TAG_SHARD })).not.toThrow();
+    expect(() => shard({ keyCount: 57, shardIndex: 0, anthropicModelMap: { opus: 'gemini-3.5-pro' } })).not.toThrow();
+    expect(() => prod({ keysPerShard: 58 })).not.toThrow();
     expect(() => shard({ maxWaitMs: 0 })).not.toThrow();
     expect(() => shard({ maxWaitMs: 60_000 })).not.toThrow();
     expect(() => prod({ keyCount: 792, keysPerShard: 8 })).not.toThrow();

@@ -109,8 +109,9 @@ describe('loadConfig', () => {
 });
 
 const NAME_RULE = 'must be a worker name of 1 to 63 characters (lower-case letters, digits and inner hyphens)';
-const FREE_ENV_VARS =
-  'the free Workers plan allows 64 environment variables per worker, 5 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS, MAX_WAIT_MS, CLIENT_TOKENS';
+// a prod shard's: the fixed bindings and SHARD_INDEX
+const FREE_SHARD_ENV_VARS =
+  'the free Workers plan allows 64 environment variables per worker, 6 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS, MAX_WAIT_MS, CLIENT_TOKENS, SHARD_INDEX';
 
 // every invalid configuration, with the exact message synth fails with
 const invalid: [Record<string, string>, string][] = [
@@ -127,16 +128,16 @@ const invalid: [Record<string, string>, string][] = [
   ],
   [{ WORKERS_PLAN: 'enterprise' }, 'WORKERS_PLAN must be one of free, paid, got "enterprise"'],
   [
-    { KEYS_PER_SHARD: '60' },
-    `KEYS_PER_SHARD must be an integer from 1 to 59 (${FREE_ENV_VARS}), or set WORKERS_PLAN=paid, got "60"`,
+    { KEYS_PER_SHARD: '59' },
+    `KEYS_PER_SHARD must be an integer from 1 to 58 (${FREE_SHARD_ENV_VARS}), or set WORKERS_PLAN=paid, got "59"`,
   ],
   [
-    { KEYS_PER_SHARD: '124', WORKERS_PLAN: 'paid' },
-    'KEYS_PER_SHARD must be an integer from 1 to 123 (the paid Workers plan allows 128 environment variables per worker, 5 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS, MAX_WAIT_MS, CLIENT_TOKENS), got "124"',
+    { KEYS_PER_SHARD: '123', WORKERS_PLAN: 'paid' },
+    'KEYS_PER_SHARD must be an integer from 1 to 122 (the paid Workers plan allows 128 environment variables per worker, 6 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS, MAX_WAIT_MS, CLIENT_TOKENS, SHARD_INDEX), got "123"',
   ],
   [
-    { KEYS_PER_SHARD: '59', ANTHROPIC_MODEL_MAP: '{"opus":"gemini-3.5-pro"}' },
-    'KEYS_PER_SHARD must be an integer from 1 to 58 (the free Workers plan allows 64 environment variables per worker, 6 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS, MAX_WAIT_MS, CLIENT_TOKENS, ANTHROPIC_MODEL_MAP), or set WORKERS_PLAN=paid, or leave ANTHROPIC_MODEL_MAP unset, got "59"',
+    { KEYS_PER_SHARD: '58', ANTHROPIC_MODEL_MAP: '{"opus":"gemini-3.5-pro"}' },
+    'KEYS_PER_SHARD must be an integer from 1 to 57 (the free Workers plan allows 64 environment variables per worker, 7 of them taken by PASS, GEMINI_BASE_URL, UPSTREAM_TIMEOUT_MS, MAX_WAIT_MS, CLIENT_TOKENS, SHARD_INDEX, ANTHROPIC_MODEL_MAP), or set WORKERS_PLAN=paid, or leave ANTHROPIC_MODEL_MAP unset, got "58"',
   ],
   [
     { ANTHROPIC_MODEL_MAP: '{"opus":' },
@@ -272,7 +273,7 @@ describe('loadConfig accepts', () => {
     });
     expect(load({}).stack.anthropicModelMap).toBeUndefined();
     expect(load({ ANTHROPIC_MODEL_MAP: '  ' }).stack.anthropicModelMap).toBeUndefined();
-    expect(load({ ANTHROPIC_MODEL_MAP: '{}', KEYS_PER_SHARD: '58' }).prod.keysPerShard).toBe(58);
+    expect(load({ ANTHROPIC_MODEL_MAP: '{}', KEYS_PER_SHARD: '57' }).prod.keysPerShard).toBe(57);
   });
 
   test('a preview with more keys than one worker holds: it binds the first ones instead of failing synth', () => {

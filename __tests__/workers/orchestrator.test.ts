@@ -32,6 +32,12 @@ const COOLING_SHARD = (retryAfter: number): string => `export default { async fe
   return Response.json({ error: { message: 'cooling', type: 'rate_limit_error', code: 'all_keys_cooling' } },
     { status: 429, headers: { 'retry-after': '${retryAfter}', '${POOL_HEADER}': '${POOL_EXHAUSTED}' } });
 } };`;
+/** A shard that reads a generateContent body whole, as one that looks for resource names does, and misdirects it to shard 1. */
+const MISDIRECTING_SHARD = `export default { async fetch(request) {
+  if (!new URL(request.url).pathname.endsWith(':generateContent')) return new Response('not misdirected');
+  await request.arrayBuffer();
+  return Response.json({ error: { code: 'misdirected_request' } }, { status: 421, headers: { 'x-zen-owner': '1' } });
+} };`;
 const HANGING_SHARD = `export default { async fetch() { await new Promise((r) => setTimeout(r, 30000)); return new Response('late'); } };`;
 
 const worker = (name: string, script: string, extra: Record<string, unknown> = {}) => ({
@@ -81,12 +87,18 @@ describe('orchestrator in workerd', () => {
           serviceBindings: { BACKEND_SERVICE_0: 'shard-hangs', BACKEND_SERVICE_1: 'shard-0' },
           bindings: { SHARD_TIMEOUT_MS: '300', SHARD_KEY_COUNTS: '1,0' },
         }),
+        // every draw picks shard 0, which misdirects to shard 1; no pool re-route, so only the misdirect keeps a copy
+        worker('orchestrator-owned', orchestrator, {
+          serviceBindings: { BACKEND_SERVICE_0: 'shard-misdirects', BACKEND_SERVICE_1: 'shard-1' },
+          bindings: { SHARD_ATTEMPTS: '1', SHARD_KEY_COUNTS: '1,0' },
+        }),
         worker('orchestrator-empty', orchestrator),
         worker('shard-0', echoShard('shard-0')),
         worker('shard-1', echoShard('shard-1')),
         worker('shard-2', echoShard('shard-2')),
         worker('shard-throws', THROWING_SHARD),
         worker('shard-hangs', HANGING_SHARD),
+        worker('shard-misdirects', MISDIRECTING_SHARD),
         worker('shard-cooling-30', COOLING_SHARD(30)),
         worker('shard-cooling-7', COOLING_SHARD(7)),
       ],
@@ -332,5 +344,36 @@ describe('orchestrator in workerd', () => {
     const lines = await logsFor('empty-', 1);
     expect(lines).toEqual([expect.objectContaining({ status: 503, error: 'no_backend' })]);
     expect(lines[0]).not.toHaveProperty('shard');
+  });
+
+  it("follows a shard's misdirect once, with the whole body, and tells the owner how many shards there are", async () => {
+    const payload = JSON.stringify({ contents: [{ parts: [{ text: 'é✓'.repeat(400_000) }] }] });
+    const res = await via('orchestrator-owned', '/v1beta/models/m:generateContent', {
+      method: 'POST',
+      body: payload,
+      headers: { ...id('misdirect'), 'content-type': 'application/json', 'x-zen-shard-count': '9' },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-shard')).toBe('shard-1');
+    expect(res.headers.get('x-zen-owner')).toBeNull();
+    const echoed = (await res.json()) as { headers: Record<string, string>; body: string };
+    expect(echoed.body).toBe(payload);
+    expect(echoed.headers['x-zen-shard-count']).toBe('2');
+    expect(await logsFor('misdirect-', 1)).toEqual([
+      expect.objectContaining({ shard: 1, status: 200, attempts: 2, owner: 1, misdirectedBy: 0 }),
+    ]);
+  });
+
+  it('sends a URL naming an owned resource to its shard, and answers an untagged one with 404', async () => {
+    const owned = await via('orchestrator-owned', '/v1beta/files/z1k1abcd-f1', { headers: id('owned') });
+    expect(owned.headers.get('x-shard')).toBe('shard-1');
+    await owned.arrayBuffer();
+    const unknown = await via('orchestrator-owned', '/v1beta/files/f1', { headers: id('unowned') });
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ error: { code: 'unknown_resource_owner' } });
+    expect(await logsFor('owned-', 1)).toEqual([expect.objectContaining({ shard: 1, status: 200, owner: 1 })]);
+    expect(await logsFor('unowned-', 1)).toEqual([
+      expect.objectContaining({ status: 404, error: 'unknown_resource_owner' }),
+    ]);
   });
 });

@@ -18,14 +18,24 @@ import {
   SHARD_KEY_COUNTS_BINDING,
   SHARD_TIMEOUT_MS_BINDING,
   SRC_WORKER_FIXED_BINDINGS,
+  SHARD_INDEX_BINDING,
   SRC_WORKER_OPTIONAL_BINDINGS,
+  SRC_WORKER_SHARD_BINDINGS,
   SRC_WORKER_SURFACE_BINDINGS,
   backendBindingName,
   keyBindingName,
   parseAnthropicModelMap,
 } from '../../workers/shared/contract';
 import { readConfig } from '../../workers/src/bindings';
-import { previewStack, prodStack, scriptsByName, synthJson, type Binding, type ScriptJson } from '../fixtures/synth';
+import {
+  previewStack,
+  prodStack,
+  resolveScriptRef,
+  scriptsByName,
+  synthJson,
+  type Binding,
+  type ScriptJson,
+} from '../fixtures/synth';
 import { defined } from '../helpers/guards';
 
 const PASS = 'contract-pass-canary';
@@ -88,15 +98,16 @@ describe('the src worker contract', () => {
   const scripts = { ...prodScripts(), ...previewScripts() };
 
   test.each([
-    ['zen-ai-router-worker-0', 8],
-    ['zen-ai-router-worker-1', 8],
-    ['zen-ai-router-worker-2', 4],
-    ['zen-ai-router-worker-preview-7', 20],
-  ])('%s binds its %i keys as KEY1..KEYk and then exactly the fixed bindings, in the contract order', (name, keys) => {
+    ['zen-ai-router-worker-0', 8, SRC_WORKER_SHARD_BINDINGS],
+    ['zen-ai-router-worker-1', 8, SRC_WORKER_SHARD_BINDINGS],
+    ['zen-ai-router-worker-2', 4, SRC_WORKER_SHARD_BINDINGS],
+    ['zen-ai-router-worker-preview-7', 20, []],
+  ])('%s binds its %i keys as KEY1..KEYk, the fixed bindings, then %p, in the contract order', (name, keys, shard) => {
     const script = defined(scripts[name], name);
     expect(script.bindings.map((b) => b.name)).toEqual([
       ...Array.from({ length: keys }, (_unused, j) => keyBindingName(j + 1)),
       ...SRC_WORKER_FIXED_BINDINGS,
+      ...shard,
     ]);
     expect(script.bindings.filter((b) => b.name.startsWith('KEY')).every((b) => KEY_BINDING_PATTERN.test(b.name))).toBe(
       true,
@@ -132,11 +143,12 @@ describe('the src worker contract with its surface bindings set', () => {
   test.each([
     ['zen-ai-router-worker-0', 8],
     ['zen-ai-router-worker-1', 4],
-  ])('%s binds its %i keys, the fixed bindings, then the surface bindings in the contract order', (name, keys) => {
+  ])('%s binds its %i keys, the fixed, the shard, then the surface bindings in the contract order', (name, keys) => {
     const script = defined(scripts[name], name);
     expect(script.bindings.map((b) => b.name)).toEqual([
       ...Array.from({ length: keys }, (_unused, j) => keyBindingName(j + 1)),
       ...SRC_WORKER_FIXED_BINDINGS,
+      ...SRC_WORKER_SHARD_BINDINGS,
       ...SRC_WORKER_SURFACE_BINDINGS,
     ]);
   });
@@ -177,5 +189,16 @@ describe('the orchestrator contract', () => {
     expect(parseShardAttempts(env[SHARD_ATTEMPTS_BINDING])).toBe(SETTINGS.shardAttempts);
     expect(parseShardTimeoutMs(env[SHARD_TIMEOUT_MS_BINDING])).toBe(SETTINGS.shardTimeoutMs);
     expect(shardWeights(env[SHARD_KEY_COUNTS_BINDING], backends)).toEqual({ weights: [8, 8, 4] });
+  });
+
+  test('each BACKEND_SERVICE_<n> reaches the shard whose SHARD_INDEX is n, which its owner tags name', () => {
+    const json = synthJson(prodStack({ keysPerShard: 8, ...SETTINGS }));
+    const scripts = scriptsByName(json);
+    const services = orchestrator.bindings.filter((b) => b.type === 'service');
+    const pairs = services.map((b) => {
+      const shard = defined(scripts[defined(resolveScriptRef(json, b.service ?? ''), b.name)], b.name);
+      return [b.name, shard.bindings.find((s) => s.name === SHARD_INDEX_BINDING)?.text];
+    });
+    expect(pairs).toEqual([0, 1, 2].map((n) => [backendBindingName(n), String(n)]));
   });
 });

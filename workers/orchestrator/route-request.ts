@@ -4,13 +4,16 @@
  *
  * @module
  */
-import { REPLAY_MAX_BYTES } from '../shared/contract';
+import { REPLAY_MAX_BYTES, SHARD_COUNT_HEADER } from '../shared/contract';
 import { corsHeaders } from '../shared/cors';
 import { jsonError } from '../shared/http';
 import { isPoolRefusal } from '../shared/pool-refusal';
 import { REQUEST_ID_HEADER, requestIdOf } from '../shared/request-id';
 import { shardWeights, type Backend, type BoundBackend } from './backends';
+import { copyBody, release, type BodyCopy } from './body-copy';
+import { misdirectOwner, unknownOwnerError, urlRoute } from './owner-route';
 import { shardOrder, type RandomSource } from './pick';
+import { discard, preferred, settled, type Refused } from './refusals';
 import { STATUS_PATH, statusRequest } from './status';
 
 export interface RouteDeps {
@@ -41,9 +44,21 @@ export interface OrchestratorLogLine {
   readonly status: number;
   /** time until the shard's response headers (a stream may go on much longer) */
   readonly ms: number;
-  /** shards tried, only when more than one was */
+  /** shards called, only when more than one was (a followed misdirect counts its second call) */
   readonly attempts?: number;
-  readonly error?: 'no_backend' | 'shard_error' | 'shard_timeout' | 'invalid_query';
+  /**
+   * The shard that owns a resource the request names, when the orchestrator learned it: from the owner tag in the URL
+   * (then `shard` is the owner, or absent with the 404 `unknown_resource_owner` when no bound shard is), or from a
+   * shard's misdirect (421 with `x-zen-owner`; then `misdirectedBy` is set too)
+   */
+  readonly owner?: number;
+  /**
+   * The shard that answered a misdirect naming `owner`. The request then went on to `owner` (which `shard` names),
+   * except when `shard` equals this: the body was past the replay bound and the shard's 421 was passed on, or
+   * `owner` is not bound and the answer is the 404 `unknown_resource_owner`.
+   */
+  readonly misdirectedBy?: number;
+  readonly error?: 'no_backend' | 'shard_error' | 'shard_timeout' | 'invalid_query' | 'unknown_resource_owner';
   /** only when shards were drawn uniformly because `SHARD_KEY_COUNTS` was missing or malformed */
   readonly shardKeyCounts?: 'missing' | 'malformed';
   /** status view only: shards asked, and of those, shards that answered with their view */
@@ -51,71 +66,43 @@ export interface OrchestratorLogLine {
   readonly answered?: number;
 }
 
-/** A shard's pool refusal held back while other shards are tried. */
-interface Refused {
-  readonly shard: number;
-  readonly response: Response;
+type LogFields = Omit<OrchestratorLogLine, 'event' | 'requestId' | 'ms'>;
+
+/** What every send of one request shares. */
+interface Forwarding {
+  readonly request: Request;
+  /** the client's headers with this request's id and the shard count */
+  readonly headers: Headers;
+  readonly backends: readonly BoundBackend[];
+  readonly deps: RouteDeps;
+  readonly requestId: string;
+  /** the headers of the orchestrator's own errors */
+  readonly idHeader: Record<string, string>;
+  readonly log: (line: LogFields) => void;
 }
 
-/** `retry-after` in seconds; a refusal without one (no usable key) ranks last. */
-function retryAfter(response: Response): number {
-  const seconds = Number(response.headers.get('retry-after') ?? Number.NaN);
-  return Number.isFinite(seconds) ? seconds : Number.POSITIVE_INFINITY;
-}
-
-/** Drops a response the client will never see, so its shard's stream is released. */
-function discard(response: Response): void {
-  response.body?.cancel().catch(() => undefined);
-}
-
-/** Releases the replay copy of the body: whatever it buffered is freed and the client's upload is not read further. */
-function release(body: ReadableStream<Uint8Array> | null): void {
-  body?.cancel().catch(() => undefined);
-}
-
-/**
- * A refusal read to its end (a few hundred bytes the shard wrote itself). Finishing it ends the refusing shard's
- * subrequest, which releases its branch of the teed body: until then workerd holds reads of the other branch, and
- * the next shard would wait for the body for ever.
- */
-async function settled(response: Response): Promise<Response> {
-  return new Response(await response.arrayBuffer(), response);
-}
-
-/** The refusal worth passing on: the one whose shard frees soonest, the later one on a tie. */
-function preferred(held: Refused | undefined, next: Refused): Refused {
-  if (held === undefined) return next;
-  const [keep, drop] = retryAfter(next.response) <= retryAfter(held.response) ? [next, held] : [held, next];
-  discard(drop.response);
-  return keep;
+/** Where one request stands between its sends. */
+interface Trip {
+  /** the shards still to try, in order */
+  queue: BoundBackend[];
+  /** what the next send reads: the client's body, or the copy kept of it */
+  body: ReadableStream<Uint8Array> | null;
+  /** the pool refusal held back while other shards are tried */
+  refused: Refused | undefined;
+  /** shards called so far */
+  tried: number;
+  /** set once the owner is known (from the URL or a misdirect): its answer is final, no other shard is tried */
+  owner: number | undefined;
+  misdirectedBy: number | undefined;
 }
 
 /** `request` with `headers` and `body` instead of its own; a shard's redirect is passed back, never followed. */
 function withBody(request: Request, headers: Headers, body: ReadableStream<Uint8Array> | null): Request {
+  // the client's own body untouched (or none): the request as it came, so the runtime keeps its known length
+  if (body === null || body === request.body) return new Request(request, { headers, redirect: 'manual' });
   // `duplex` is what Node's Request needs for a stream body (the unit tests); workerd ignores it
   const init = { method: request.method, headers, body, redirect: 'manual' as const, duplex: 'half' as const };
   return new Request(request.url, init);
-}
-
-/**
- * `body` as it streams to the shard, counted: once more than `bound` bytes have passed, `onOverflow` runs (once), so
- * the copy kept for a re-route is dropped instead of growing with the upload.
- */
-function counted(body: ReadableStream<Uint8Array>, bound: number, onOverflow: () => void): ReadableStream<Uint8Array> {
-  let size = 0;
-  let overflowed = false;
-  return body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        size += chunk.byteLength;
-        if (!overflowed && size > bound) {
-          overflowed = true;
-          onOverflow();
-        }
-        controller.enqueue(chunk);
-      },
-    }),
-  );
 }
 
 type Outcome = { kind: 'response'; response: Response } | { kind: 'threw' } | { kind: 'timeout' };
@@ -136,22 +123,160 @@ async function callShard(backend: Backend, request: Request, deps: RouteDeps): P
   }
 }
 
+/** The log fields that describe the trip as a whole. */
+function tripFields(trip: Trip): Pick<LogFields, 'attempts' | 'owner' | 'misdirectedBy'> {
+  return {
+    ...(trip.tried > 1 ? { attempts: trip.tried } : {}),
+    ...(trip.owner === undefined ? {} : { owner: trip.owner }),
+    ...(trip.misdirectedBy === undefined ? {} : { misdirectedBy: trip.misdirectedBy }),
+  };
+}
+
+function dropRefused(trip: Trip): void {
+  if (trip.refused !== undefined) discard(trip.refused.response);
+  trip.refused = undefined;
+}
+
+/** A shard that threw or hung: it may have spent a key's quota, so its failure is the answer even after a refusal. */
+function failed(ctx: Forwarding, trip: Trip, shard: number, kind: 'threw' | 'timeout'): Response {
+  dropRefused(trip);
+  if (kind === 'timeout') {
+    ctx.log({ shard, status: 504, error: 'shard_timeout', ...tripFields(trip) });
+    return jsonError(504, 'The backend shard did not answer in time', 'server_error', 'shard_timeout', ctx.idHeader);
+  }
+  ctx.log({ shard, status: 502, error: 'shard_error', ...tripFields(trip) });
+  // the shard's exception stays in the shard's own Workers Logs; the client only learns that it failed
+  const message = 'The backend shard failed to answer; retry the request';
+  return jsonError(502, message, 'server_error', 'shard_error', ctx.idHeader);
+}
+
 /**
- * Forwards `request` to one shard drawn at random in proportion to its key count, and returns the shard's response
- * untouched except for `x-request-id`. `GET /zen/status` is the exception: it asks every shard (see `./status`).
+ * A shard's misdirect: the body names a resource of shard `owner`, and nothing went to Google. The request goes on to
+ * that shard once, from the copy of the body (undefined: send on); an unbound owner is the 404; without the copy
+ * (the body was past the replay bound) the 421 goes to the client as the shard sent it.
+ */
+async function misdirected(
+  ctx: Forwarding,
+  trip: Trip,
+  shard: number,
+  owner: number,
+  copy: BodyCopy,
+  response: Response,
+): Promise<Response | undefined> {
+  trip.owner = owner;
+  trip.misdirectedBy = shard;
+  const target = ctx.backends.find((b) => b.index === owner);
+  if (target !== undefined && copy.replayable()) {
+    // read to its end first, so the shard lets go of its branch of the body and the copy can flow
+    await response.arrayBuffer().catch(() => undefined);
+    dropRefused(trip);
+    trip.queue = [target];
+    trip.body = copy.take();
+    return undefined;
+  }
+  copy.release();
+  dropRefused(trip);
+  if (target !== undefined) {
+    ctx.log({ shard, status: response.status, ...tripFields(trip) });
+    return response;
+  }
+  discard(response);
+  ctx.log({ shard, status: 404, error: 'unknown_resource_owner', ...tripFields(trip) });
+  return unknownOwnerError({}, ctx.idHeader);
+}
+
+/** What a shard's answer means for the trip: the client's response, or undefined to send the request on. */
+async function answered(
+  ctx: Forwarding,
+  trip: Trip,
+  shard: number,
+  copy: BodyCopy,
+  shardResponse: Response,
+): Promise<Response | undefined> {
+  if (shardResponse.status === 101) {
+    // a WebSocket upgrade (a Live API session): a rebuilt response would drop its socket, and an upgrade has no
+    // body to replay; the shard set x-request-id from the header forwarded to it
+    copy.release();
+    dropRefused(trip);
+    ctx.log({ shard, status: 101, ...tripFields(trip) });
+    return shardResponse;
+  }
+  const response = new Response(shardResponse.body, shardResponse);
+  response.headers.set(REQUEST_ID_HEADER, ctx.requestId);
+  // a misdirect is followed once, and only for a request the URL did not already send to its owner
+  const owner = trip.owner === undefined ? misdirectOwner(response) : undefined;
+  if (owner !== undefined && owner !== shard) return misdirected(ctx, trip, shard, owner, copy, response);
+  if (isPoolRefusal(response) && trip.queue.length > 0 && copy.replayable()) {
+    trip.refused = preferred(trip.refused, { shard, response: await settled(response) });
+    trip.body = copy.take();
+    return undefined;
+  }
+  copy.release();
+  if (isPoolRefusal(response)) {
+    // the last shard tried refused too: pass on whichever refusal frees soonest
+    const chosen = preferred(trip.refused, { shard, response });
+    ctx.log({ shard: chosen.shard, status: chosen.response.status, ...tripFields(trip) });
+    return chosen.response;
+  }
+  dropRefused(trip);
+  ctx.log({ shard, status: response.status, ...tripFields(trip) });
+  return response;
+}
+
+/**
+ * Sends the request to `targets` in order while they refuse from their own pool, or to the one owner a misdirect
+ * names, and returns the answer. `owner` is set when the URL named it: then `targets` is that one shard.
+ */
+async function forward(ctx: Forwarding, targets: readonly BoundBackend[], owner?: number): Promise<Response> {
+  const trip: Trip = {
+    queue: [...targets],
+    body: ctx.request.body,
+    refused: undefined,
+    tried: 0,
+    owner,
+    misdirectedBy: undefined,
+  };
+  for (let target = trip.queue.shift(); target !== undefined; target = trip.queue.shift()) {
+    trip.tried += 1;
+    // a copy is kept while another pool can still be tried, or a shard may still misdirect the request
+    const copy = copyBody(trip.body, trip.queue.length > 0 || trip.owner === undefined, REPLAY_MAX_BYTES);
+    const outcome = await callShard(target.backend, withBody(ctx.request, ctx.headers, copy.sent), ctx.deps);
+    if (outcome.kind !== 'response') {
+      copy.release();
+      return failed(ctx, trip, target.index, outcome.kind);
+    }
+    const response = await answered(ctx, trip, target.index, copy, outcome.response);
+    if (response !== undefined) return response;
+  }
+  // only with attempts < 1: shardWeights always leaves a positive weight, so any other order holds a shard
+  ctx.log({ status: 503, error: 'no_backend' });
+  return noBackend(ctx.idHeader);
+}
+
+function noBackend(idHeader: Record<string, string>): Response {
+  return jsonError(503, 'No backend shard is configured for this gateway', 'server_error', 'no_backend', idHeader);
+}
+
+/**
+ * Forwards `request` to one shard and returns the shard's response untouched except for `x-request-id`. `GET
+ * /zen/status` is the exception: it asks every shard (see `./status`).
  *
- * Only a pool refusal (a 429/503 marked `x-zen-pool: exhausted`: the shard did no billable work) sends the request
- * on to another shard not tried yet, up to `attempts` shards; when every shard tried refuses, the refusal with the
- * smallest `retry-after` goes to the client as the shard sent it. Anything else is the answer: a shard's own status,
- * or, when the shard threw or hung past the deadline, a failure that is logged and answered with 502 / 504 and never
- * retried, because that shard may already have had Gemini do (and bill) the work.
+ * A URL that names an owned resource (by its owner tag, see `shardRouteOf`) goes to the owning shard alone, whatever
+ * it answers; a tag that is malformed or names no bound shard is answered here with 404 `unknown_resource_owner`.
+ * Any other request goes to a shard drawn at random in proportion to its key count. Only a pool refusal (a 429/503
+ * marked `x-zen-pool: exhausted`: the shard did no billable work) sends it on to another shard not tried yet, up to
+ * `attempts` shards; when every shard tried refuses, the refusal with the smallest `retry-after` goes to the client
+ * as the shard sent it. A misdirect (421 with `x-zen-owner: <n>`: the body names a resource of shard n, and nothing
+ * went to Google) sends the request to shard n once, outside that count, and shard n's answer is final. Anything
+ * else is the answer: a shard's own status, or, when the shard threw or hung past the deadline, a failure that is
+ * logged and answered with 502 / 504 and never retried, because that shard may already have had Gemini do (and
+ * bill) the work.
  *
- * The request body streams through. When another shard may still be tried it is teed: the shard reads one branch and
- * the other keeps a copy of only what the shard consumed. A shard checks the credential and `content-length` before
- * reading, so an unauthenticated or oversized upload is refused while this worker holds nothing, and the copy is
- * released as soon as the answer is not a pool refusal.
- * The copy is also dropped once the shard has read more than `REPLAY_MAX_BYTES`: such a request goes to that shard
- * alone, and its pool refusal reaches the client as the shard sent it.
+ * The request body streams through, teed whenever it may be sent again: the shard reads one branch and the other
+ * keeps a copy of only what the shard consumed. A shard checks the credential and `content-length` before reading,
+ * so an unauthenticated or oversized upload is refused while this worker holds nothing, and the copy is released as
+ * soon as the answer is final. The copy is also dropped once the shard has read more than `REPLAY_MAX_BYTES`: such a
+ * request goes to that shard alone, and its pool refusal or misdirect reaches the client as the shard sent it.
  */
 export async function routeRequest(
   request: Request,
@@ -166,88 +291,32 @@ export async function routeRequest(
   const idHeader = { ...corsHeaders(), [REQUEST_ID_HEADER]: requestId };
   const { weights, fallback } = shardWeights(deps.shardKeyCounts, backends);
   const noted = fallback === undefined ? {} : { shardKeyCounts: fallback };
-  const log = (line: Omit<OrchestratorLogLine, 'event' | 'requestId' | 'ms'>): void =>
+  const log = (line: LogFields): void =>
     deps.log(JSON.stringify({ event: 'orchestrator_request', requestId, ...line, ...noted, ms: deps.now() - started }));
 
   if (backends.length === 0) {
     log({ status: 503, error: 'no_backend' });
-    return jsonError(503, 'No backend shard is configured for this gateway', 'server_error', 'no_backend', idHeader);
+    return noBackend(idHeader);
   }
-
   const headers = new Headers(request.headers);
   headers.set(REQUEST_ID_HEADER, requestId);
-  const order = shardOrder(weights, deps.attempts, deps.random);
+  // the shards go on to the next shard of a merged listing by this count, so a client's value never reaches them
+  headers.set(SHARD_COUNT_HEADER, String(backends.length));
+  const ctx: Forwarding = { request, headers, backends, deps, requestId, idHeader, log };
 
-  let body = request.body;
-  let refused: Refused | undefined;
-  for (const [attempt, position] of order.entries()) {
-    const chosen = backends[position];
-    // shardOrder draws positions among `weights`, one per backend, so this holds unless that contract breaks
-    if (chosen === undefined) throw new Error(`shard position ${position} is outside the ${backends.length} backends`);
-    const { index: shard, backend } = chosen;
-    const tried = attempt > 0 ? { attempts: attempt + 1 } : {};
-    let mayReplay = attempt < order.length - 1;
-    let [sent, copy] = body !== null && mayReplay ? body.tee() : [body, null];
-    if (sent !== null && copy !== null) {
-      // a body over the replay bound goes to this shard alone: the copy would hold it all (an isolate has 128 MB)
-      sent = counted(sent, REPLAY_MAX_BYTES, () => {
-        release(copy);
-        copy = null;
-        mayReplay = false;
-      });
-    }
-    const forwarded =
-      attempt === 0 && copy === null
-        ? new Request(request, { headers, redirect: 'manual' })
-        : withBody(request, headers, sent);
-    const outcome = await callShard(backend, forwarded, deps);
-
-    if (outcome.kind === 'response') {
-      if (outcome.response.status === 101) {
-        // a WebSocket upgrade (a Live API session): a rebuilt response would drop its socket, and an upgrade has no
-        // body to replay; the shard set x-request-id from the header forwarded to it
-        release(copy);
-        if (refused !== undefined) discard(refused.response);
-        log({ shard, status: 101, ...tried });
-        return outcome.response;
-      }
-      const response = new Response(outcome.response.body, outcome.response);
-      response.headers.set(REQUEST_ID_HEADER, requestId);
-      if (isPoolRefusal(response) && mayReplay) {
-        refused = preferred(refused, { shard, response: await settled(response) });
-        body = copy;
-        continue;
-      }
-      release(copy);
-      if (isPoolRefusal(response)) {
-        // the last shard tried refused too: pass on whichever refusal frees soonest
-        const chosen = preferred(refused, { shard, response });
-        log({ shard: chosen.shard, status: chosen.response.status, ...tried });
-        return chosen.response;
-      }
-      if (refused !== undefined) discard(refused.response);
-      log({ shard, status: response.status, ...tried });
-      return response;
-    }
-
-    // a failure: the shard may have spent a key's quota, so its error is the honest answer even after a refusal
-    release(copy);
-    if (refused !== undefined) discard(refused.response);
-    if (outcome.kind === 'timeout') {
-      log({ shard, status: 504, error: 'shard_timeout', ...tried });
-      return jsonError(504, 'The backend shard did not answer in time', 'server_error', 'shard_timeout', idHeader);
-    }
-    log({ shard, status: 502, error: 'shard_error', ...tried });
-    // the shard's exception stays in the shard's own Workers Logs; the client only learns that it failed
-    return jsonError(
-      502,
-      'The backend shard failed to answer; retry the request',
-      'server_error',
-      'shard_error',
-      idHeader,
-    );
+  const route = urlRoute(request, backends);
+  if (route.kind === 'owned') return forward(ctx, [route.target], route.owner);
+  if (route.kind === 'unknown-owner') {
+    release(request.body);
+    log({ status: 404, error: 'unknown_resource_owner', ...(route.owner === undefined ? {} : { owner: route.owner }) });
+    return unknownOwnerError(route, idHeader);
   }
-  // only with attempts < 1: shardWeights always leaves a positive weight, so any other order holds a shard
-  log({ status: 503, error: 'no_backend' });
-  return jsonError(503, 'No backend shard is configured for this gateway', 'server_error', 'no_backend', idHeader);
+  const order = shardOrder(weights, deps.attempts, deps.random);
+  // shardOrder draws positions among `weights`, one per backend, so this holds unless that contract breaks
+  const targets = order.map((position) => {
+    const target = backends[position];
+    if (target === undefined) throw new Error(`shard position ${position} is outside the ${backends.length} backends`);
+    return target;
+  });
+  return forward(ctx, targets);
 }
