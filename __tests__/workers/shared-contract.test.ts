@@ -128,11 +128,15 @@ describe('the src worker contract', () => {
       maxWaitMs: SETTINGS.maxWaitMs,
       // never bound, so the worker's default
       maxBodyBytes: 100_000_000,
+      // BACKEND_SERVICE_1 reaches it, and its owner tags say so
+      shardIndex: 1,
     });
     // the keys are found by listing the env; every name asked for by name is a fixed or optional binding or a key
     expect(listed.value).toBe(true);
     const named = [...read].filter((name) => !KEY_BINDING_PATTERN.test(name)).sort();
-    expect(named).toEqual([...SRC_WORKER_FIXED_BINDINGS, ...SRC_WORKER_OPTIONAL_BINDINGS].sort());
+    expect(named).toEqual(
+      [...SRC_WORKER_FIXED_BINDINGS, ...SRC_WORKER_OPTIONAL_BINDINGS, ...SRC_WORKER_SHARD_BINDINGS].sort(),
+    );
   });
 });
 
