@@ -16,7 +16,10 @@ export interface FakeGeminiCall {
   headers: Record<string, string>;
   /** from `Authorization: Bearer`, else `x-goog-api-key`, else `?key=` */
   apiKey: string | undefined;
+  /** the request body; '' for an upload chunk (`POST /upload/v1beta/files?upload_id=…`), which is never held */
   body: string;
+  /** for an upload chunk only: how many body bytes the fake has received (and hashed, then dropped) */
+  bodyBytes?: number;
 }
 
 /** Google's two API surfaces, which word their errors differently. */

@@ -10,6 +10,14 @@
  * - Native surface under `/v1beta/models` (`:generateContent`, `:streamGenerateContent`, `:countTokens`,
  *   `:embedContent`, `:batchEmbedContents`); errors are `{"error":{...}}` with google.rpc details (`./native.ts`).
  *
+ * - Stateful resources per API key, the key standing for Google's project (`./files.ts`, `./stateful.ts`,
+ *   `./resources.ts`): the resumable upload under `/upload/v1beta/files` (bodies streamed, hashed and counted, never
+ *   held: an upload call is recorded with `body: ''` and its size in `bodyBytes`), `files` get/list/delete and
+ *   `:download` (generated files only, e.g. batch outputs, also under `/download/v1beta/`), `cachedContents`,
+ *   `models/{m}:batchGenerateContent` and `batches` (a batch completes on its first get), and `interactions`. Another
+ *   key's (or an unknown) file or cached content answers Google's 403 PERMISSION_DENIED, also when a generation call,
+ *   a batch or a cache merely references it; `resources(key)` and `resourceOwner(name)` let tests see who owns what.
+ *
  * Behaviour is chosen per API key (`setKeyBehaviour`, `./behaviours.ts`) so one test can make one key of eight fail;
  * the error each one answers is in `./google-errors.ts`, the broken replies in `./respond.ts`. Replies are
  * deterministic ({@link FAKE_REPLY_TEXT}, {@link fakeEmbeddingValues}) so tests can assert exact content and numbers.
@@ -41,4 +49,5 @@ export {
   fakeEmbeddingValues,
   fakeReplyPieces,
 } from './replies';
+export { FILE_ID_RULE, type FakeResourceNames, RETAINED_UPLOAD_BYTES } from './resources';
 export { type FakeGemini, type FakeGeminiOptions, type NativeReply, startFakeGemini } from './server';

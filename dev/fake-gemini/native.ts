@@ -58,7 +58,11 @@ export async function handleNative(ctx: Ctx, rest: string): Promise<void> {
 }
 
 /** One `generateContent` reply, or one chunk of a stream (only the last, `finish`, carries the end and usage). */
-function generateContentReply(body: Record<string, unknown>, text: string, finish: boolean): Record<string, unknown> {
+export function generateContentReply(
+  body: Record<string, unknown>,
+  text: string,
+  finish: boolean,
+): Record<string, unknown> {
   const usageMetadata = {
     promptTokenCount: countWords(body.contents),
     candidatesTokenCount: 4,

@@ -23,11 +23,14 @@ import {
   UNREGISTERED_CALLER,
   type GoogleErrorObject,
 } from './google-errors';
+import { uploadChunk } from './files';
 import { handleNative } from './native';
 import { handleOpenAI } from './openai';
 import type { Admission } from './rate-limit';
 import { DEFAULT_STREAM_CHUNKS } from './replies';
+import { FakeResources, type FakeResourceNames, referenceError } from './resources';
 import { notFound, sendError, sendJson, sendRedirect, sendStream } from './respond';
+import { handleResourceCall } from './stateful';
 
 export interface FakeGeminiOptions {
   /** TCP port; 0 picks a free one. @default 0 */
@@ -67,7 +70,14 @@ export interface FakeGemini {
   setKeyBehaviour(key: string, b: FakeBehaviour | undefined): void;
   setDefaultBehaviour(b: FakeBehaviour): void;
   configure(o: Partial<FakeGeminiOptions>): void;
-  /** clears calls, per-key behaviours, the default behaviour and stream and redirect settings */
+  /**
+   * The stateful resources `apiKey` owns (its "project"): files, cached contents, batches, interactions and open
+   * upload sessions, by the names Google gives them.
+   */
+  resources(apiKey: string): FakeResourceNames;
+  /** The key owning a resource (`files/x`, `cachedContents/x`, `batches/x`, an interaction or upload id). */
+  resourceOwner(name: string): string | undefined;
+  /** clears calls, resources, per-key behaviours, the default behaviour and stream and redirect settings */
   reset(): void;
   close(): Promise<void>;
 }
@@ -80,6 +90,9 @@ interface FakeState {
   readonly calls: FakeGeminiCall[];
   readonly admission: Admission | undefined;
   readonly nativeReply: NativeReply | undefined;
+  readonly resources: FakeResources;
+  /** `http://127.0.0.1:<port>`, known once the server listens */
+  origin: string;
 }
 
 /** `next` over `current`, field by field. */
@@ -91,6 +104,12 @@ function mergeSettings(current: Settings, next: Partial<FakeGeminiOptions>): Set
     redirectStatus: next.redirectStatus ?? current.redirectStatus,
     retryDelay: next.retryDelay ?? current.retryDelay,
   };
+}
+
+/** `POST /upload/v1beta/files?upload_id=…`: a chunk of an upload, whose body is streamed and never held. */
+function uploadIdOf(req: IncomingMessage, url: URL): string | undefined {
+  if (req.method !== 'POST' || url.pathname !== '/upload/v1beta/files') return undefined;
+  return url.searchParams.get('upload_id') ?? undefined;
 }
 
 function recordCall(req: IncomingMessage, body: string, apiKey: string | undefined): FakeGeminiCall {
@@ -107,10 +126,19 @@ function recordCall(req: IncomingMessage, body: string, apiKey: string | undefin
 }
 
 async function handleCall(state: FakeState, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+  const uploadId = uploadIdOf(req, url);
+  if (uploadId !== undefined) {
+    // the session URL authorizes the upload by itself, as Google's does: no key needed, no behaviour applied
+    const record: FakeGeminiCall = { ...recordCall(req, '', apiKeyOf(req, url)), bodyBytes: 0 };
+    state.calls.push(record);
+    return uploadChunk(state.resources, state.origin, record.apiKey, uploadId, req, res, (n) => {
+      record.bodyBytes = n;
+    });
+  }
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   const body = Buffer.concat(chunks).toString('utf8');
-  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
   const apiKey = apiKeyOf(req, url);
   state.calls.push(recordCall(req, body, apiKey));
   const surface: Surface = url.pathname.startsWith('/v1beta/openai/') ? 'openai' : 'native';
@@ -131,6 +159,13 @@ async function handleCall(state: FakeState, req: IncomingMessage, res: ServerRes
   if (err) return sendError(res, surface, err);
   const refused = admissionError(state.admission, apiKey, model);
   if (refused) return sendError(res, surface, refused);
+
+  const { resources, origin } = state;
+  const method = req.method ?? '';
+  if (handleResourceCall({ store: resources, origin, apiKey, method, url, body, req, res })) return;
+  // a generation call may only reference this key's files and cached contents, as at Google
+  const denied = method === 'POST' ? referenceError(resources, apiKey, parseJsonObject(body)) : undefined;
+  if (denied) return sendError(res, surface, denied);
 
   const ctx = { req, res, url, body, behaviour, settings };
   const hooked = nativeHook(state.nativeReply, url.pathname, body);
@@ -185,6 +220,8 @@ export async function startFakeGemini(o: FakeGeminiOptions = {}): Promise<FakeGe
     calls: [],
     admission: o.admission,
     nativeReply: o.nativeReply,
+    resources: new FakeResources(),
+    origin: '',
   };
   const server = createServer((req, res) => {
     handleCall(state, req, res).catch((e: unknown) => {
@@ -197,9 +234,10 @@ export async function startFakeGemini(o: FakeGeminiOptions = {}): Promise<FakeGe
     server.listen(o.port ?? 0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  state.origin = `http://127.0.0.1:${port}`;
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: state.origin,
     calls: state.calls,
     setKeyBehaviour(key, b) {
       if (b === undefined) state.behaviours.delete(key);
@@ -211,8 +249,15 @@ export async function startFakeGemini(o: FakeGeminiOptions = {}): Promise<FakeGe
     configure(next) {
       state.settings = mergeSettings(state.settings, next);
     },
+    resources(apiKey) {
+      return state.resources.ownedBy(apiKey);
+    },
+    resourceOwner(name) {
+      return state.resources.ownerOf(name);
+    },
     reset() {
       state.calls.length = 0;
+      state.resources.clear();
       state.behaviours.clear();
       state.defaultBehaviour = 'ok';
       state.settings = { ...initial };

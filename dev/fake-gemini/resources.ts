@@ -1,0 +1,233 @@
+/**
+ * Google's stateful resources as the fake keeps them: files, upload sessions, cached contents, batches and
+ * interactions, each owned by the API key (the "project") that created it.
+ *
+ * Ids are global, as Google's are, so a call can tell "another project's resource" from "no such resource" — and,
+ * like Google, answers both the same way (403 for files and cached contents), so the owner never leaks.
+ *
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import type { GoogleErrorObject } from './google-errors';
+
+/** A file of the Files API; uploaded bytes are never kept, generated ones (batch outputs) are. */
+export interface StoredFile {
+  readonly id: string;
+  readonly apiKey: string;
+  readonly displayName: string | undefined;
+  readonly mimeType: string;
+  readonly sizeBytes: number;
+  /** base64 of the SHA-256 digest of the bytes */
+  readonly sha256Hash: string;
+  readonly createTime: string;
+  readonly source: 'UPLOADED' | 'GENERATED';
+  /** the bytes of a generated file (only generated files can be downloaded) */
+  readonly content: Buffer | undefined;
+  /** up to {@link RETAINED_UPLOAD_BYTES} of an uploaded file, kept so a batch can read a small JSONL input */
+  readonly head: Buffer | undefined;
+  /** newline-terminated lines of an uploaded file, counted while streaming (a batch input's request count) */
+  readonly lines: number;
+}
+
+/** An upload started with `x-goog-upload-command: start` and not yet finalized. */
+export interface UploadSession {
+  readonly id: string;
+  readonly apiKey: string;
+  readonly fileId: string | undefined;
+  readonly displayName: string | undefined;
+  readonly mimeType: string;
+  /** `x-goog-upload-header-content-length` of the start call, when given */
+  readonly declaredBytes: number | undefined;
+  received: number;
+}
+
+export interface StoredCache {
+  readonly id: string;
+  readonly apiKey: string;
+  readonly model: string;
+  readonly displayName: string;
+  readonly createTime: string;
+  updateTime: string;
+  expireTime: string;
+  readonly totalTokenCount: number;
+}
+
+export type BatchState = 'BATCH_STATE_PENDING' | 'BATCH_STATE_SUCCEEDED' | 'BATCH_STATE_CANCELLED';
+
+export interface StoredBatch {
+  readonly id: string;
+  readonly apiKey: string;
+  readonly model: string;
+  readonly displayName: string;
+  readonly createTime: string;
+  updateTime: string;
+  endTime: string | undefined;
+  state: BatchState;
+  /** the inline requests, or undefined for a file input */
+  readonly inlineRequests: ReadonlyArray<Record<string, unknown>> | undefined;
+  /** `files/<id>` of the input file */
+  readonly inputFile: string | undefined;
+  output: Record<string, unknown> | undefined;
+}
+
+export interface StoredInteraction {
+  readonly id: string;
+  readonly apiKey: string;
+  readonly body: Record<string, unknown>;
+  readonly created: string;
+  status: 'completed' | 'cancelled';
+}
+
+/** What one key owns, by resource name; see {@link FakeResources.ownedBy}. */
+export interface FakeResourceNames {
+  /** `files/<id>`, uploaded and generated */
+  readonly files: string[];
+  /** `cachedContents/<id>` */
+  readonly cachedContents: string[];
+  /** `batches/<id>` */
+  readonly batches: string[];
+  /** interaction ids */
+  readonly interactions: string[];
+  /** upload ids of started, unfinished uploads */
+  readonly uploadSessions: string[];
+}
+
+/** How much of an uploaded file the fake keeps (for batch inputs); the rest is hashed and counted, never held. */
+export const RETAINED_UPLOAD_BYTES = 64 * 1024;
+
+/** Google's rule for a client-chosen file id (ai.google.dev/api/files, `File.name`). */
+export const FILE_ID_RULE = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
+
+/** A random id of lowercase letters and digits, as Google's generated ids look. */
+export function randomId(length: number): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  return [...randomBytes(length)].map((b) => alphabet[b % alphabet.length]).join('');
+}
+
+/** Every resource of every key. */
+export class FakeResources {
+  readonly files = new Map<string, StoredFile>();
+  readonly uploads = new Map<string, UploadSession>();
+  readonly caches = new Map<string, StoredCache>();
+  readonly batches = new Map<string, StoredBatch>();
+  readonly interactions = new Map<string, StoredInteraction>();
+
+  clear(): void {
+    this.files.clear();
+    this.uploads.clear();
+    this.caches.clear();
+    this.batches.clear();
+    this.interactions.clear();
+  }
+
+  ownedBy(apiKey: string): FakeResourceNames {
+    const mine = <T extends { apiKey: string; id: string }>(m: Map<string, T>): string[] =>
+      [...m.values()].filter((r) => r.apiKey === apiKey).map((r) => r.id);
+    return {
+      files: mine(this.files).map((id) => `files/${id}`),
+      cachedContents: mine(this.caches).map((id) => `cachedContents/${id}`),
+      batches: mine(this.batches).map((id) => `batches/${id}`),
+      interactions: mine(this.interactions),
+      uploadSessions: mine(this.uploads),
+    };
+  }
+
+  /** The key owning `name` (`files/x`, `cachedContents/x`, `batches/x`, an interaction id, an upload id). */
+  ownerOf(name: string): string | undefined {
+    const [collection, id = ''] = name.includes('/') ? name.split('/', 2) : ['', name];
+    const map = {
+      files: this.files,
+      cachedContents: this.caches,
+      batches: this.batches,
+    }[collection ?? ''] as Map<string, { apiKey: string }> | undefined;
+    if (map) return map.get(id)?.apiKey;
+    return (this.interactions.get(name) ?? this.uploads.get(name))?.apiKey;
+  }
+}
+
+/** Google's answer for a file that is not this project's or does not exist (python-genai #1218, the issue's text). */
+export function fileDenied(id: string): GoogleErrorObject {
+  return {
+    code: 403,
+    message: `You do not have permission to access the File ${id} or it may not exist.`,
+    status: 'PERMISSION_DENIED',
+  };
+}
+
+/** Google's answer for a cached content that is not this project's, was deleted or never existed (probed live). */
+export const CACHE_DENIED: GoogleErrorObject = {
+  code: 403,
+  message: 'CachedContent not found (or permission denied)',
+  status: 'PERMISSION_DENIED',
+};
+
+export function invalidArgument(message: string): GoogleErrorObject {
+  return { code: 400, message, status: 'INVALID_ARGUMENT' };
+}
+
+/** A page of `items` at `pageToken` (an offset the fake wrote), or the 400 Google answers to a token it did not. */
+export function pageOf<T>(
+  items: readonly T[],
+  search: URLSearchParams,
+  defaultSize: number,
+  maxSize: number,
+): { readonly page: T[]; readonly nextPageToken: string | undefined } | GoogleErrorObject {
+  const sizeParam = search.get('pageSize');
+  const asked = sizeParam === null ? defaultSize : Number(sizeParam);
+  if (!Number.isInteger(asked) || asked < 0) return invalidArgument(`Invalid value for pageSize: ${sizeParam ?? ''}`);
+  const size = Math.min(asked === 0 ? defaultSize : asked, maxSize);
+  const token = search.get('pageToken');
+  const start = token
+    ? Number(
+        Buffer.from(token, 'base64url')
+          .toString('utf8')
+          .replace(/^offset:/, ''),
+      )
+    : 0;
+  if (!Number.isInteger(start) || start < 0 || start > items.length) return invalidArgument('Invalid page token.');
+  const end = start + size;
+  return {
+    page: items.slice(start, end),
+    nextPageToken: end < items.length ? Buffer.from(`offset:${end}`).toString('base64url') : undefined,
+  };
+}
+
+/** The id of a Gemini file reference: `files/<id>` or a URI ending in `/files/<id>`; undefined for anything else. */
+export function fileIdOf(reference: string): string | undefined {
+  return /^(?:[a-z]+:\/\/[^/]+\/(?:v1beta|v1|v1alpha)\/)?files\/([a-z0-9-]+)$/.exec(reference)?.[1];
+}
+
+/** Keys whose string values name a file: native (both casings), interactions (`uri`), OpenAI-compatible parts. */
+const FILE_REFERENCE_KEYS = new Set(['fileUri', 'file_uri', 'uri', 'url', 'file_id', 'fileName', 'file_name']);
+const CACHE_REFERENCE_KEYS = new Set(['cachedContent', 'cached_content']);
+
+/**
+ * The error Google answers for a request body that references a file or cached content the key does not own, or
+ * undefined when every reference is the key's own.
+ */
+export function referenceError(store: FakeResources, apiKey: string, body: unknown): GoogleErrorObject | undefined {
+  if (Array.isArray(body)) {
+    for (const item of body) {
+      const err = referenceError(store, apiKey, item);
+      if (err) return err;
+    }
+    return undefined;
+  }
+  if (!body || typeof body !== 'object') return undefined;
+  for (const [key, value] of Object.entries(body)) {
+    if (typeof value === 'string') {
+      const fileId = FILE_REFERENCE_KEYS.has(key) ? fileIdOf(value) : undefined;
+      if (fileId !== undefined && store.files.get(fileId)?.apiKey !== apiKey) return fileDenied(fileId);
+      if (
+        CACHE_REFERENCE_KEYS.has(key) &&
+        store.caches.get(value.replace(/^cachedContents\//, ''))?.apiKey !== apiKey
+      ) {
+        return CACHE_DENIED;
+      }
+    } else {
+      const err = referenceError(store, apiKey, value);
+      if (err) return err;
+    }
+  }
+  return undefined;
+}
