@@ -2,16 +2,18 @@
  * Merged listings (`GET /v1beta/files`, `cachedContents`, `batches`): Google lists a project's resources, one key's,
  * so the gateway walks its keys in order, shard by shard, and its page token says where the walk goes on
  * (`encodeListCursor`: shard, key, and Google's own page token for that key). A page:
- * - starts at the cursor's key (the first key from index 1 on a first page), with Google's page token when the
- *   previous page of that key was cut by the page size;
- * - takes one Google page of that key; when Google says that key has more, the page ends there and the next one
- *   resumes it; when the key's listing ended with items, the page ends there and the next one starts at the next key;
- *   a key with nothing moves on to the next key at once, up to `MAX_LIST_CALLS` Google calls;
+ * - starts at the cursor's key (key 1 on a first page), with Google's page token when the previous page stopped
+ *   inside that key's listing;
+ * - asks each key in turn for as many items as the page still has room for, so a page may hold the resources of
+ *   several keys, each name tagged with its own key's owner;
+ * - stops inside a key when Google says that key has more (the next page resumes it with Google's token), or when
+ *   the page is full; a full page first checks, one item's worth, that a following key has anything, so that a
+ *   `nextPageToken` is only handed out when there is more to list (`@google/genai`'s pager yields `undefined` for an
+ *   empty page);
  * - after the shard's last key, hands on to the next shard (key 1) when the orchestrator says there is one
- *   (`x-zen-shard-count`), else ends the listing: no `nextPageToken`.
- * So a page holds one key's resources, at most `pageSize` of them, and may be shorter than `pageSize` (or even
- * empty, when it hands on to the next shard or stops at the call bound); only the absence of `nextPageToken` means
- * the end, as in Google's own listings.
+ *   (`x-zen-shard-count`), else ends the listing: no `nextPageToken`;
+ * - makes at most `MAX_LIST_CALLS` Google calls; a page that reaches the bound ends there, its token pointing on.
+ * Only the absence of `nextPageToken` means the end, as in Google's own listings.
  */
 import { encodeListCursor, type ListCursor } from '../shared/owner-tag';
 
@@ -35,8 +37,10 @@ export interface ListingWalk<F> {
   readonly keys: readonly number[];
   /** the shard that comes after this one, or undefined when this is the last (or the worker stands alone) */
   readonly nextShard?: number;
-  /** one Google listing call of one key, with Google's page token when resuming that key */
-  readonly list: (key: number, pageToken: string | undefined) => Promise<KeyPage<F>>;
+  /** the most items a page holds */
+  readonly pageSize: number;
+  /** one Google listing call of one key for up to `pageSize` items, with Google's page token when resuming that key */
+  readonly list: (key: number, pageToken: string | undefined, pageSize: number) => Promise<KeyPage<F>>;
   /** @default MAX_LIST_CALLS */
   readonly maxCalls?: number;
 }
@@ -44,9 +48,8 @@ export interface ListingWalk<F> {
 export type MergedPage<F> =
   | {
       readonly kind: 'page';
-      /** the key whose items these are (undefined when the page is empty) */
-      readonly key?: number;
-      readonly items: readonly unknown[];
+      /** each item with the key it came from */
+      readonly items: readonly { readonly key: number; readonly item: unknown }[];
       readonly nextPageToken?: string;
       /** Google calls made */
       readonly calls: number;
@@ -58,29 +61,30 @@ export async function walkListing<F>(walk: ListingWalk<F>): Promise<MergedPage<F
   const maxCalls = walk.maxCalls ?? MAX_LIST_CALLS;
   const startKey = walk.cursor?.key ?? 1;
   const keys = walk.keys.filter((k) => k >= startKey);
-  const handOn = (): string | undefined =>
-    walk.nextShard === undefined ? undefined : encodeListCursor({ shard: walk.nextShard, key: 1 });
+  const items: { key: number; item: unknown }[] = [];
   let calls = 0;
-  for (const [i, key] of keys.entries()) {
-    if (calls >= maxCalls) {
-      // the bound reached on empty keys: the next page starts where this one stopped
-      return { kind: 'page', items: [], nextPageToken: encodeListCursor({ shard: walk.shard, key }), calls };
-    }
+  const page = (nextPageToken: string | undefined): MergedPage<F> => ({
+    kind: 'page',
+    items,
+    ...(nextPageToken !== undefined ? { nextPageToken } : {}),
+    calls,
+  });
+  for (const key of keys) {
+    if (calls >= maxCalls) return page(encodeListCursor({ shard: walk.shard, key }));
+    const full = items.length >= walk.pageSize;
     const resume = key === walk.cursor?.key ? walk.cursor.pageToken : undefined;
     calls++;
-    const page = await walk.list(key, resume);
-    if (page.kind === 'failed') return { kind: 'failed', failure: page.failure, calls };
-    if (page.nextPageToken !== undefined && page.nextPageToken !== '') {
-      const nextPageToken = encodeListCursor({ shard: walk.shard, key, pageToken: page.nextPageToken });
-      return { kind: 'page', key, items: page.items, nextPageToken, calls };
+    // a full page only asks whether this key has anything, so a next page is announced only when there is one
+    const answer = await walk.list(key, full ? undefined : resume, full ? 1 : walk.pageSize - items.length);
+    if (answer.kind === 'failed') return { kind: 'failed', failure: answer.failure, calls };
+    if (full) {
+      if (answer.items.length > 0) return page(encodeListCursor({ shard: walk.shard, key }));
+      continue;
     }
-    if (page.items.length > 0) {
-      const following = keys[i + 1];
-      const nextPageToken =
-        following === undefined ? handOn() : encodeListCursor({ shard: walk.shard, key: following });
-      return { kind: 'page', key, items: page.items, ...(nextPageToken ? { nextPageToken } : {}), calls };
+    for (const item of answer.items) items.push({ key, item });
+    if (answer.nextPageToken !== undefined && answer.nextPageToken !== '') {
+      return page(encodeListCursor({ shard: walk.shard, key, pageToken: answer.nextPageToken }));
     }
   }
-  const nextPageToken = handOn();
-  return { kind: 'page', items: [], ...(nextPageToken ? { nextPageToken } : {}), calls };
+  return page(walk.nextShard === undefined ? undefined : encodeListCursor({ shard: walk.nextShard, key: 1 }));
 }

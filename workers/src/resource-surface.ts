@@ -49,6 +49,13 @@ const LIST_FIELDS: Readonly<Record<ListResourceRoute['collection'], string>> = {
   batches: 'operations',
 };
 
+function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** Items per page when the client asks for no size (Google's own default for files). */
+const DEFAULT_PAGE_SIZE = 10;
+
 const tagOptions = (collection: OwnedCollection) => ({ interactions: collection === 'interactions' });
 
 function tooLarge(what: string): Refusal {
@@ -206,22 +213,26 @@ async function serveListing(route: ListResourceRoute, a: Admitted, deps: Handler
   const keys = new Map(config.keys.map((k) => [k.index, k]));
   // a key the pool removed has lost its resources to the gateway: its listing would only fail
   const listable = config.keys.filter((k) => !deps.pool.isRemoved(k.index)).map((k) => k.index);
+  const owners = new Map<number, ResourceOwner>();
+  for (const key of config.keys) owners.set(key.index, await ownerOf(key, config));
+  const nextShard = nextShardOf(a);
   let attempts = 0;
   const page = await walkListing<Outcome>({
     shard,
     ...(cursor !== undefined ? { cursor } : {}),
     keys: listable,
-    ...(nextShardOf(a) !== undefined ? { nextShard: nextShardOf(a) } : {}),
-    list: async (index, pageToken): Promise<KeyPage<Outcome>> => {
+    ...(nextShard !== undefined ? { nextShard } : {}),
+    pageSize: route.pageSize ?? DEFAULT_PAGE_SIZE,
+    list: async (index, pageToken, pageSize): Promise<KeyPage<Outcome>> => {
       const key = keys.get(index);
-      if (key === undefined) throw new Error(`no key ${index}`);
-      const query = new URLSearchParams();
-      if (route.pageSize !== undefined) query.set('pageSize', String(route.pageSize));
+      // unreachable: the walk lists the keys it was given
+      if (key === undefined)
+        throw new Error(`the listing walk asked for key ${index}, which this worker does not hold`);
+      const query = new URLSearchParams({ pageSize: String(pageSize) });
       if (pageToken !== undefined) query.set('pageToken', pageToken);
-      const search = query.toString();
       const result = await sendPlan(
         {
-          path: `/v1beta/${route.collection}${search ? `?${search}` : ''}`,
+          path: `/v1beta/${route.collection}?${query}`,
           method: 'GET',
           headers: forwardedHeaders(a.request),
           keyStyle: 'goog-header',
@@ -236,28 +247,26 @@ async function serveListing(route: ListResourceRoute, a: Admitted, deps: Handler
       if (!result.response.ok) return { kind: 'failed', failure: await googleError(result, secrets) };
       const reply = await readWholeReply(result.response);
       if (reply instanceof Refusal) return { kind: 'failed', failure: refused(reply, a, attemptFacts(result)) };
-      const json = reply.json;
-      const items =
-        json !== null && typeof json === 'object' && !Array.isArray(json)
-          ? (json as Record<string, unknown>)[field]
-          : undefined;
-      const token =
-        json !== null && typeof json === 'object' ? (json as Record<string, unknown>).nextPageToken : undefined;
-      const owner = await ownerOf(key, config);
+      const json = isRecord(reply.json) ? reply.json : {};
+      const items = json[field];
+      const token = json.nextPageToken;
       return {
         kind: 'page',
-        items: Array.isArray(items) ? items.map((item) => tagNames(item, owner, tagOptions(route.collection))) : [],
+        items: Array.isArray(items) ? items : [],
         ...(typeof token === 'string' ? { nextPageToken: token } : {}),
       };
     },
   });
   if (page.kind === 'failed') return page.failure;
-  const body: Record<string, unknown> = { [field]: page.items };
-  if (page.nextPageToken !== undefined) body.nextPageToken = page.nextPageToken;
-  return {
-    response: jsonResponse(200, body),
-    line: { attempts, status: 200, ...(page.key !== undefined ? { keyIndex: page.key } : {}) },
+  const options = tagOptions(route.collection);
+  const body: Record<string, unknown> = {
+    [field]: page.items.map(({ key, item }) => {
+      const owner = owners.get(key);
+      return owner === undefined ? item : tagNames(item, owner, options);
+    }),
   };
+  if (page.nextPageToken !== undefined) body.nextPageToken = page.nextPageToken;
+  return { response: jsonResponse(200, body), line: { attempts, status: 200 } };
 }
 
 /** Serves a route of Google's stateful resources. */
