@@ -64,7 +64,13 @@ describe('walkListing', () => {
   });
 
   it('hands out no nextPageToken when nothing follows, so no page is ever empty on a worker that stands alone', async () => {
-    for (const counts of [{ 1: 2 }, { 1: 2, 2: 0, 3: 0 }, { 1: 1, 2: 1 }, { 1: 0, 2: 4, 3: 0 }]) {
+    const cases: Readonly<Record<number, number>>[] = [
+      { 1: 2 },
+      { 1: 2, 2: 0, 3: 0 },
+      { 1: 1, 2: 1 },
+      { 1: 0, 2: 4, 3: 0 },
+    ];
+    for (const counts of cases) {
       const { pageLengths } = await listAll([counts], 2);
       expect(pageLengths.every((n) => n > 0)).toBe(true);
     }
