@@ -400,7 +400,7 @@ describe('the prod topology of that synth, against the fake Gemini', () => {
       ],
       ['unknown path', { path: '/nope', headers: bearer }, 404, 'unknown_url'],
       ['/v1/responses', { ...chat(), path: '/v1/responses' }, 404, 'unknown_url'],
-      ['/v1beta/files', { path: '/v1beta/files', headers: googKey }, 404, 'unknown_url'],
+      ['/v1beta/tunedModels', { path: '/v1beta/tunedModels', headers: googKey }, 404, 'unknown_url'],
       ['leading double slash', { path: '//v1/models', headers: bearer }, 404, 'unknown_url'],
       ['inner double slash', { path: '/v1//models', headers: bearer }, 404, 'unknown_url'],
       ['upper-case /V1', { path: '/V1/models', headers: bearer }, 404, 'unknown_url'],
@@ -538,7 +538,7 @@ describe('the prod topology of that synth, against the fake Gemini', () => {
     for (const [label, request] of rows) answers.push(await send(prod, label, request));
     expect(answers.map(outcome)).toEqual(rows.map(([label, , status, code]) => ({ label, status, code })));
     expect(header(defined(answers[0], 'the preflight answer'), 'access-control-allow-methods')).toBe(
-      'GET, POST, OPTIONS',
+      'GET, POST, PATCH, DELETE, OPTIONS',
     );
     for (const answer of answers.filter((a) => a.status === 405)) expect(header(answer, 'allow')).toBe('POST, OPTIONS');
     expect(fake.calls).toEqual([]);

@@ -125,7 +125,7 @@ describe('client bad input: refused before anything is sent upstream', () => {
     ['an unknown path', { method: 'POST', path: '/v1/responses', headers: auth, body: '{}' }, 404, 'unknown_url'],
     [
       'an unsupported native path',
-      { method: 'GET', path: '/v1beta/files', headers: { 'x-goog-api-key': PASS } },
+      { method: 'GET', path: '/v1beta/tunedModels', headers: { 'x-goog-api-key': PASS } },
       404,
       'unknown_url',
     ],
@@ -246,7 +246,7 @@ describe('client bad input: refused before anything is sent upstream', () => {
     '//v1/chat/completions',
     '/v1//chat/completions',
     '/V1/chat/completions',
-    '/v1beta/models\\..\\files',
+    '/v1beta/models\\..\\tunedModels',
   ])('path trick %s → 404, nothing sent', async (path) => {
     const res = await send({ method: 'POST', path, headers: { ...auth, 'x-goog-api-key': PASS }, body: '{}' });
     expect(res.status).toBe(404);
@@ -324,7 +324,7 @@ describe('client bad input: refused before anything is sent upstream', () => {
     expect(res.status).toBe(204);
     expect(res.headers['access-control-allow-origin']).toBe('*');
     expect(res.headers['access-control-allow-headers']).toBe('authorization, x-stainless-os');
-    expect(res.headers['access-control-allow-methods']).toBe('GET, POST, OPTIONS');
+    expect(res.headers['access-control-allow-methods']).toBe('GET, POST, PATCH, DELETE, OPTIONS');
     expect(h.fake.calls).toHaveLength(0);
     const normal = await send({ path: '/v1/models', headers: auth });
     expect(normal.headers['access-control-allow-origin']).toBe('*');

@@ -5,8 +5,8 @@
  */
 import { REQUEST_ID_HEADER } from './contract';
 
-/** Response headers a browser script may read: the id to quote in a bug report, and the SDKs' retry hints. */
-const EXPOSED = `${REQUEST_ID_HEADER}, retry-after, x-should-retry`;
+/** Response headers a browser script may read: the id to quote in a bug report, the SDKs' retry hints, and the resumable upload's URL and status. */
+const EXPOSED = `${REQUEST_ID_HEADER}, retry-after, x-should-retry, x-goog-upload-url, x-goog-upload-status, x-goog-upload-size-received, x-goog-upload-chunk-granularity`;
 
 /** Headers every response carries. */
 export function corsHeaders(): Record<string, string> {

@@ -17,6 +17,7 @@ import { readConfig, type SrcConfig, type SrcEnv } from './bindings';
 import { preflightHeaders } from './preflight';
 import { serveGoogleRoute } from './google-surfaces';
 import { serveLiveRoute } from './live-surface';
+import { serveResourceRoute } from './resource-surface';
 import { type ErrorShape, misconfigured, Refusal, refusalOutcome } from './refusal';
 import { matchRoute, type Route } from './routes';
 import { STATUS_PATH, STATUS_ROUTE, workerStatus } from './status';
@@ -34,7 +35,7 @@ export const ROOT_ROUTE = 'root';
 const UNMATCHED = 'unmatched';
 
 const ROUTES_HINT =
-  'Unknown path. Routes: /v1/chat/completions, /v1/embeddings, /v1/images/generations, /v1/models[/{model}], /v1beta/models[/{model}[:{action}]], /v1/messages[/count_tokens], /ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent (WebSocket), /zen/status.';
+  'Unknown path. Routes: /v1/chat/completions, /v1/embeddings, /v1/images/generations, /v1/models[/{model}], /v1beta/models[/{model}[:{action}]], /upload/v1beta/files, /v1beta/files[/{file}[:download]], /v1beta/cachedContents[/{id}], /v1beta/batches[/{id}[:cancel]], /v1beta/interactions[/{id}[/cancel]], /v1/messages[/count_tokens], /ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent (WebSocket), /zen/status.';
 
 /** Where the edge sends a request whose credential it has checked. */
 type Target = { readonly kind: 'status' } | { readonly kind: 'route'; readonly route: Route };
@@ -181,6 +182,7 @@ function serve(target: Target, a: Admitted, deps: HandlerDeps): Promise<Outcome>
   if (target.kind === 'status') return Promise.resolve(statusOutcome(a.config, deps));
   const { route } = target;
   if (route.surface === 'live') return serveLiveRoute(route, a, deps);
+  if ('family' in route) return serveResourceRoute(route, a, deps);
   return route.surface === 'anthropic' ? serveAnthropicRoute(route, a, deps) : serveGoogleRoute(route, a, deps);
 }
 

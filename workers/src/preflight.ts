@@ -15,7 +15,7 @@ export function preflightHeaders(requestedHeaders: string | null): Record<string
   const allowHeaders = requested.length <= 2048 && HEADER_LIST.test(requested) ? requested : DEFAULT_ALLOWED_HEADERS;
   return {
     ...corsHeaders(),
-    'access-control-allow-methods': 'GET, POST, OPTIONS',
+    'access-control-allow-methods': 'GET, POST, PATCH, DELETE, OPTIONS',
     'access-control-allow-headers': allowHeaders,
     'access-control-max-age': '86400',
   };

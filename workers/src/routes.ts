@@ -1,8 +1,15 @@
 /**
- * The src worker's whitelist of routes. Upstream URLs are built only from these templates and validated model ids,
- * never by concatenating a client's raw path, so dot segments, encoded slashes or doubled slashes can only ever
- * produce a 404 here, not a request to an unintended Google URL.
+ * The src worker's whitelist of routes. Upstream URLs are built only from these templates and validated model ids
+ * and resource ids, never by concatenating a client's raw path, so dot segments, encoded slashes or doubled slashes
+ * can only ever produce a 404 here, not a request to an unintended Google URL.
  */
+import {
+  decodeListCursor,
+  type ListCursor,
+  type OwnedCollection,
+  parseTaggedId,
+  type ResourceOwner,
+} from '../shared/owner-tag';
 
 export type Surface = 'openai' | 'native' | 'anthropic' | 'live';
 
@@ -27,7 +34,31 @@ export type AnthropicRouteName = 'anthropic.messages' | 'anthropic.countTokens';
 /** Live API WebSocket sessions: on a pool key, or on the client's own ephemeral token (`Constrained`). */
 export type LiveRouteName = 'live.bidi' | 'live.bidiConstrained';
 
-export type RouteName = GoogleRouteName | AnthropicRouteName | LiveRouteName;
+/** Google's stateful resources (files, cached contents, batches, interactions): see `./resource-surface`. */
+export type ResourceRouteName =
+  | 'files.uploadStart'
+  | 'files.upload'
+  | 'files.get'
+  | 'files.delete'
+  | 'files.download'
+  | 'files.list'
+  | 'cachedContents.create'
+  | 'cachedContents.get'
+  | 'cachedContents.update'
+  | 'cachedContents.delete'
+  | 'cachedContents.list'
+  | 'batches.create'
+  | 'batches.get'
+  | 'batches.update'
+  | 'batches.delete'
+  | 'batches.cancel'
+  | 'batches.list'
+  | 'interactions.create'
+  | 'interactions.get'
+  | 'interactions.delete'
+  | 'interactions.cancel';
+
+export type RouteName = GoogleRouteName | AnthropicRouteName | LiveRouteName | ResourceRouteName;
 
 export interface GoogleRoute {
   readonly name: GoogleRouteName;
@@ -62,13 +93,64 @@ export interface LiveRoute {
   readonly accessToken?: string;
 }
 
-export type Route = GoogleRoute | AnthropicRoute | LiveRoute;
+export type ResourceMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
+/** The resource a path names: its owner and Google's id from a well-formed tag, or the reference that has none. */
+export type OwnedTarget =
+  | {
+      readonly kind: 'tagged';
+      readonly owner: ResourceOwner;
+      /** the path or query on Google's host with Google's own id, built from the validated id only */
+      readonly upstreamPath: string;
+      /** the reference as the client wrote it, for messages (e.g. `files/z0k1qmfa-abc`) */
+      readonly reference: string;
+    }
+  | { readonly kind: 'untagged'; readonly reference: string };
+
+interface ResourceRouteBase {
+  /** tells a resource route from the other routes of the native and OpenAI surfaces */
+  readonly family: 'resource';
+  readonly name: ResourceRouteName;
+  readonly surface: 'native';
+  readonly method: ResourceMethod;
+  readonly collection: OwnedCollection;
+}
+
+/** A call that creates a resource: its owner is the key a body reference names, else the pool key that served it. */
+export interface CreateResourceRoute extends ResourceRouteBase {
+  readonly kind: 'create';
+  readonly upstreamPath: string;
+  /** the model id of a batch's path, the cooldown scope */
+  readonly model?: string;
+}
+
+/** A call on one owned resource (or on an upload session, `files.upload`): that resource's key only. */
+export interface OwnedResourceRoute extends ResourceRouteBase {
+  readonly kind: 'owned';
+  readonly target: OwnedTarget;
+  /** query string to send upstream (`''` or starting with `?`), built from validated parameters only */
+  readonly upstreamSearch: string;
+}
+
+/** A merged listing of every key's resources of one collection. */
+export interface ListResourceRoute extends ResourceRouteBase {
+  readonly kind: 'list';
+  readonly collection: 'files' | 'cachedContents' | 'batches';
+  readonly pageSize?: number;
+  /** where the page starts: the decoded `pageToken` (undefined: the first page) */
+  readonly cursor?: ListCursor;
+}
+
+export type ResourceRoute = CreateResourceRoute | OwnedResourceRoute | ListResourceRoute;
+
+export type Route = GoogleRoute | AnthropicRoute | LiveRoute | ResourceRoute;
 
 export type RouteMatch =
   | { readonly kind: 'route'; readonly route: Route }
   /** `surface` only under `/v1/messages/`, where the client speaks Anthropic and expects its error shape */
   | { readonly kind: 'not-found'; readonly surface?: 'anthropic' }
-  | { readonly kind: 'method-not-allowed'; readonly allow: 'GET' | 'POST'; readonly surface?: 'anthropic' }
+  /** `allow` lists the methods the path takes, e.g. `GET, DELETE` */
+  | { readonly kind: 'method-not-allowed'; readonly allow: string; readonly surface?: 'anthropic' }
   | { readonly kind: 'bad-query'; readonly message: string };
 
 /** Gemini model ids: `gemini-2.5-flash`, `gemini-2.5-flash-preview-05-20`, `gemma-3-27b-it`, `embedding-001`. */
@@ -160,6 +242,7 @@ export function matchRoute(method: string, pathname: string, params: URLSearchPa
     matchAnthropic(method, pathname) ??
     matchLive(method, pathname, params) ??
     matchOpenAI(method, pathname) ??
+    matchResource(method, pathname, params) ??
     matchNative(method, pathname, params) ?? { kind: 'not-found' }
   );
 }
@@ -259,4 +342,217 @@ function matchNative(method: string, pathname: string, params: URLSearchParams):
     });
   }
   return undefined;
+}
+
+// ---- Google's stateful resources ----
+
+/** Google's id inside a tag: the tag grammar's characters, and no leading dot, so no id is ever a dot segment. */
+const GOOGLE_ID = /^[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,1023}$/;
+const UPLOAD_PATH = '/upload/v1beta/files';
+const RESOURCE_LIST = /^\/v1beta\/(files|cachedContents|batches)$/;
+const RESOURCE_ITEM = /^\/v1beta\/(files|cachedContents|batches|interactions)\/([^/:]+)(?::([A-Za-z]+)|\/(cancel))?$/;
+const FILE_DOWNLOAD = /^\/download\/v1beta\/files\/([^/:]+):download$/;
+const BATCH_CREATE = new RegExp(`^/v1beta/models/(${MODEL_ID}):(batchGenerateContent|asyncBatchEmbedContent)$`);
+const INTERACTIONS = '/v1beta/interactions';
+const CACHED_CONTENTS = '/v1beta/cachedContents';
+
+const PAGE_SIZE = /^[1-9][0-9]{0,3}$/;
+const UPDATE_MASK = /^[A-Za-z0-9_.,]{1,512}$/;
+const BOOLEAN = /^(?:true|false)$/;
+
+/** Whitelisted query parameters of a resource call, each checked against its pattern; everything else is dropped. */
+function resourceSearch(
+  params: URLSearchParams,
+  allowed: Readonly<Record<string, RegExp>>,
+): string | { error: string } {
+  const out = new URLSearchParams();
+  for (const [name, pattern] of Object.entries(allowed)) {
+    const value = params.get(name);
+    if (value === null) continue;
+    if (!pattern.test(value)) return { error: `invalid value for query parameter "${name}"` };
+    out.set(name, value);
+  }
+  const text = out.toString();
+  return text ? `?${text}` : '';
+}
+
+/** The owner and Google's id of a tagged id from a path or query, with the upstream path built from them. */
+function ownedTarget(collection: string, id: string, upstream: (googleId: string) => string): OwnedTarget {
+  const reference = collection === 'upload' ? `upload session ${id}` : `${collection}/${id}`;
+  const tagged = parseTaggedId(id);
+  if (tagged === undefined || !GOOGLE_ID.test(tagged.googleId)) return { kind: 'untagged', reference };
+  return { kind: 'tagged', owner: tagged.owner, upstreamPath: upstream(tagged.googleId), reference };
+}
+
+function resourceRoute(method: string, allowed: Partial<Record<ResourceMethod, ResourceRoute>>): RouteMatch {
+  const match = allowed[method as ResourceMethod];
+  if (match !== undefined && Object.hasOwn(allowed, method)) return { kind: 'route', route: match };
+  return { kind: 'method-not-allowed', allow: Object.keys(allowed).join(', ') };
+}
+
+function listRoute(
+  collection: 'files' | 'cachedContents' | 'batches',
+  params: URLSearchParams,
+): ListResourceRoute | { error: string } {
+  const pageSize = params.get('pageSize');
+  if (pageSize !== null && !PAGE_SIZE.test(pageSize)) return { error: 'pageSize must be an integer from 1 to 9999' };
+  const token = params.get('pageToken');
+  const cursor = token === null || token === '' ? undefined : decodeListCursor(token);
+  if (token !== null && token !== '' && cursor === undefined) {
+    return {
+      error: `pageToken was not issued by this gateway: a listing of ${collection} merges the listings of every Gemini API key of the gateway, so pass the nextPageToken of the previous page unchanged, or omit pageToken for the first page`,
+    };
+  }
+  return {
+    family: 'resource',
+    kind: 'list',
+    name: `${collection}.list`,
+    surface: 'native',
+    method: 'GET',
+    collection,
+    ...(pageSize !== null ? { pageSize: Number(pageSize) } : {}),
+    ...(cursor !== undefined ? { cursor } : {}),
+  };
+}
+
+function createRoute(
+  name: CreateResourceRoute['name'],
+  collection: OwnedCollection,
+  upstreamPath: string,
+  model?: string,
+): CreateResourceRoute {
+  return {
+    family: 'resource',
+    kind: 'create',
+    name,
+    surface: 'native',
+    method: 'POST',
+    collection,
+    upstreamPath,
+    ...(model !== undefined ? { model } : {}),
+  };
+}
+
+function ownedRoute(
+  name: ResourceRouteName,
+  method: ResourceMethod,
+  collection: OwnedCollection,
+  target: OwnedTarget,
+  upstreamSearch = '',
+): OwnedResourceRoute {
+  return { family: 'resource', kind: 'owned', name, surface: 'native', method, collection, target, upstreamSearch };
+}
+
+/** The routes of Google's files, cached contents, batches and interactions (native paths, `v1beta`). */
+function matchResource(method: string, pathname: string, params: URLSearchParams): RouteMatch | undefined {
+  if (pathname === UPLOAD_PATH) {
+    const uploadId = params.get('upload_id');
+    if (uploadId === null) {
+      return resourceRoute(method, { POST: createRoute('files.uploadStart', 'files', UPLOAD_PATH) });
+    }
+    const target = ownedTarget(
+      'upload',
+      uploadId,
+      (id) => `${UPLOAD_PATH}?${new URLSearchParams({ upload_id: id, upload_protocol: 'resumable' })}`,
+    );
+    return resourceRoute(method, { POST: ownedRoute('files.upload', 'POST', 'files', target) });
+  }
+  const list = RESOURCE_LIST.exec(pathname)?.[1];
+  if (list === 'files' || list === 'cachedContents' || list === 'batches') {
+    if (method === 'GET') {
+      const listing = listRoute(list, params);
+      return 'error' in listing ? { kind: 'bad-query', message: listing.error } : { kind: 'route', route: listing };
+    }
+    if (list === 'cachedContents' && method === 'POST') {
+      return { kind: 'route', route: createRoute('cachedContents.create', 'cachedContents', CACHED_CONTENTS) };
+    }
+    return { kind: 'method-not-allowed', allow: list === 'cachedContents' ? 'GET, POST' : 'GET' };
+  }
+  if (pathname === INTERACTIONS) {
+    return resourceRoute(method, { POST: createRoute('interactions.create', 'interactions', INTERACTIONS) });
+  }
+  const [, batchModel, batchAction] = BATCH_CREATE.exec(pathname) ?? [];
+  if (batchModel !== undefined && batchAction !== undefined) {
+    const upstreamPath = `/v1beta/models/${encodeURIComponent(batchModel)}:${batchAction}`;
+    return resourceRoute(method, { POST: createRoute('batches.create', 'batches', upstreamPath, batchModel) });
+  }
+  const download = FILE_DOWNLOAD.exec(pathname)?.[1];
+  if (download !== undefined) return matchItem(method, params, 'files', download, 'download', '/download');
+  const [, collection, id, action, cancel] = RESOURCE_ITEM.exec(pathname) ?? [];
+  if (collection === undefined || id === undefined) return undefined;
+  return matchItem(method, params, collection as OwnedCollection, id, action ?? (cancel ? '/cancel' : undefined), '');
+}
+
+/** `/v1beta/{collection}/{id}` with an optional `:action` (or `/cancel` for interactions). */
+function matchItem(
+  method: string,
+  params: URLSearchParams,
+  collection: OwnedCollection,
+  id: string,
+  action: string | undefined,
+  prefix: '' | '/download',
+): RouteMatch {
+  const target = (suffix: string): OwnedTarget =>
+    ownedTarget(collection, id, (googleId) => `${prefix}/v1beta/${collection}/${googleId}${suffix}`);
+  const search = (allowed: Readonly<Record<string, RegExp>>): string | { error: string } =>
+    resourceSearch(params, allowed);
+  const withSearch = (
+    name: ResourceRouteName,
+    m: ResourceMethod,
+    suffix: string,
+    allowed: Readonly<Record<string, RegExp>>,
+  ): OwnedResourceRoute | { error: string } => {
+    const s = search(allowed);
+    return typeof s === 'string' ? ownedRoute(name, m, collection, target(suffix), s) : s;
+  };
+  const routes = (table: Partial<Record<ResourceMethod, OwnedResourceRoute | { error: string }>>): RouteMatch => {
+    const chosen = table[method as ResourceMethod];
+    if (chosen !== undefined && Object.hasOwn(table, method) && 'error' in chosen) {
+      return { kind: 'bad-query', message: chosen.error };
+    }
+    const valid = Object.fromEntries(Object.entries(table).filter(([, r]) => !('error' in r)));
+    return resourceRoute(method, valid as Partial<Record<ResourceMethod, ResourceRoute>>);
+  };
+  switch (collection) {
+    case 'files':
+      if (action === 'download') {
+        return routes({ GET: withSearch('files.download', 'GET', ':download', { alt: /^(?:media|json)$/ }) });
+      }
+      if (action !== undefined || prefix !== '') return { kind: 'not-found' };
+      return routes({
+        GET: ownedRoute('files.get', 'GET', collection, target('')),
+        DELETE: ownedRoute('files.delete', 'DELETE', collection, target('')),
+      });
+    case 'cachedContents':
+      if (action !== undefined) return { kind: 'not-found' };
+      return routes({
+        GET: ownedRoute('cachedContents.get', 'GET', collection, target('')),
+        PATCH: withSearch('cachedContents.update', 'PATCH', '', { updateMask: UPDATE_MASK }),
+        DELETE: ownedRoute('cachedContents.delete', 'DELETE', collection, target('')),
+      });
+    case 'batches':
+      if (action === 'cancel')
+        return routes({ POST: ownedRoute('batches.cancel', 'POST', collection, target(':cancel')) });
+      if (action === 'updateGenerateContentBatch' || action === 'updateEmbedContentBatch') {
+        return routes({ PATCH: withSearch('batches.update', 'PATCH', `:${action}`, { updateMask: UPDATE_MASK }) });
+      }
+      if (action !== undefined) return { kind: 'not-found' };
+      return routes({
+        GET: ownedRoute('batches.get', 'GET', collection, target('')),
+        DELETE: ownedRoute('batches.delete', 'DELETE', collection, target('')),
+      });
+    case 'interactions':
+      if (action === '/cancel') {
+        return routes({ POST: ownedRoute('interactions.cancel', 'POST', collection, target('/cancel')) });
+      }
+      if (action !== undefined) return { kind: 'not-found' };
+      return routes({
+        GET: withSearch('interactions.get', 'GET', '', {
+          include_input: BOOLEAN,
+          last_event_id: /^[A-Za-z0-9._~=-]{1,256}$/,
+          stream: BOOLEAN,
+        }),
+        DELETE: ownedRoute('interactions.delete', 'DELETE', collection, target('')),
+      });
+  }
 }

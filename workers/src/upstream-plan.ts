@@ -14,7 +14,7 @@ import { sendUpstream, type UpstreamResult } from './upstream';
 export interface UpstreamPlan {
   /** path and query on Google's host, built from validated parts only (e.g. `/v1beta/models/m:generateContent`) */
   readonly path: string;
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   /** headers without any credential; the key core adds the pool key */
   readonly headers: Headers;
   /** a stream (a body over the replay bound) is sent once, on one key, without failover */

@@ -40,7 +40,7 @@ export interface UpstreamRequest {
    * client sent. Used to tell a 403 about the key from a 403 about the request.
    */
   readonly probeUrl: string;
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   /** headers without any credential; the pool key is added per attempt */
   readonly headers: Headers;
   /** a stream is sent once, without failover: it cannot be read twice */

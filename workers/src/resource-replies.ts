@@ -1,0 +1,136 @@
+/**
+ * What every resource route shares: finding the one key a resource (or the set of resources a body names) belongs
+ * to, the headers a call forwards, and Google's answer passed on with its names tagged (`./resource-names`) and its
+ * errors as the native routes pass them (status and body as Google sent them, secrets redacted).
+ */
+import type { ResourceOwner } from '../shared/owner-tag';
+import type { PoolKey, SrcConfig } from './bindings';
+import { redactJsonText } from './fixups';
+import { ANY_MODEL } from './key-pool';
+import { lookUpOwner, misdirected, soleOwner } from './owner-keys';
+import { Refusal, refusalOutcome } from './refusal';
+import type { OwnedReference } from './resource-references';
+import { tagEventStream, tagNamesInText, type TagOptions } from './resource-names';
+import type { Admitted, HandlerDeps, LineFacts, Outcome } from './surface-contract';
+import { answerFacts, attemptFacts, type GoogleAnswer, type NoAnswer, noAnswerRefusal } from './upstream-plan';
+
+const FORWARDED_REQUEST_HEADERS = ['accept', 'user-agent', 'x-goog-api-client'] as const;
+
+/** The client's headers a resource call forwards (plus `extra`, when the client sent them), never a credential. */
+export function forwardedHeaders(request: Request, extra: readonly string[] = []): Headers {
+  const headers = new Headers();
+  for (const name of [...FORWARDED_REQUEST_HEADERS, ...extra]) {
+    const value = request.headers.get(name);
+    if (value !== null) headers.set(name, value);
+  }
+  return headers;
+}
+
+/** The key of an owner tag: this worker's key, or the refusal (another shard's: 421; unknown: 404; gone: 410). */
+export async function keyOfOwner(
+  owner: ResourceOwner,
+  reference: string,
+  config: SrcConfig,
+): Promise<PoolKey | Refusal> {
+  const found = await lookUpOwner(owner, reference, config);
+  switch (found.kind) {
+    case 'key':
+      return found.key;
+    case 'elsewhere':
+      return misdirected(found.shard);
+    case 'refused':
+      return found.refusal;
+  }
+}
+
+/**
+ * The key every reference belongs to (`references` may start with the path's own resource), undefined when there is
+ * none, or the refusal: resources of two keys (400), or an owner this worker cannot serve.
+ */
+export async function keyOfReferences(
+  references: readonly OwnedReference[],
+  config: SrcConfig,
+): Promise<{ readonly key: PoolKey; readonly owner: ResourceOwner } | Refusal | undefined> {
+  const [first, ...rest] = references;
+  if (first === undefined) return undefined;
+  const sole = soleOwner([first, ...rest]);
+  if (sole instanceof Refusal) return sole;
+  const key = await keyOfOwner(sole.owner, sole.reference, config);
+  return key instanceof Refusal ? key : { key, owner: sole.owner };
+}
+
+/** The gateway's own refusal on a resource route: the OpenAI error shape, as on the other Google routes. */
+export function refused(r: Refusal, a: Admitted, facts: Partial<LineFacts> = {}): Outcome {
+  return refusalOutcome(r, 'openai', a.requestId, facts);
+}
+
+/** No answer from Google to pass on: the key core's refusal, for the owning key when there is one. */
+export function noAnswer(
+  result: NoAnswer,
+  a: Admitted,
+  deps: HandlerDeps,
+  secrets: readonly string[],
+  owner?: PoolKey,
+  model = ANY_MODEL,
+): Outcome {
+  const { refusal, facts } = noAnswerRefusal(result, a, deps, model, secrets, owner);
+  return refused(refusal, a, { ...attemptFacts(result), ...facts });
+}
+
+/** Google's error, as the native routes pass it: its status and body, secrets redacted. */
+export async function googleError(answer: GoogleAnswer, secrets: readonly string[]): Promise<Outcome> {
+  const upstream = answer.response;
+  const text = answer.errorText ?? (await upstream.text().catch(() => ''));
+  const response = new Response(redactJsonText(text, secrets), {
+    status: upstream.status,
+    headers: { 'content-type': upstream.headers.get('content-type') ?? 'application/json; charset=UTF-8' },
+  });
+  return { response, line: answerFacts(answer) };
+}
+
+/**
+ * Google's answer with every name in it tagged with `owner`: a stream event by event, anything else read whole
+ * (Google's resource replies are small metadata). `extraHeaders` are set on the reply (the upload headers).
+ */
+export async function deliverTagged(
+  answer: GoogleAnswer,
+  owner: ResourceOwner,
+  options: TagOptions,
+  a: Admitted,
+  secrets: readonly string[],
+  extraHeaders: Readonly<Record<string, string>> = {},
+): Promise<Outcome> {
+  const upstream = answer.response;
+  if (!upstream.ok) return googleError(answer, secrets);
+  const line = answerFacts(answer);
+  const contentType = upstream.headers.get('content-type') ?? 'application/json; charset=UTF-8';
+  if (contentType.startsWith('text/event-stream') && upstream.body) {
+    const body = tagEventStream(upstream.body, owner, options);
+    return {
+      response: new Response(body, {
+        status: upstream.status,
+        headers: { 'content-type': contentType, 'cache-control': 'no-cache', ...extraHeaders },
+      }),
+      line,
+    };
+  }
+  let text: string;
+  try {
+    text = await upstream.text();
+  } catch {
+    return refused(
+      new Refusal(502, 'upstream_interrupted', 'The connection to Gemini broke before the reply was complete.'),
+      a,
+      line,
+    );
+  }
+  const headers: Record<string, string> = { ...extraHeaders };
+  if (text !== '') headers['content-type'] = contentType;
+  return {
+    response: new Response(text === '' ? null : tagNamesInText(text, owner, options), {
+      status: upstream.status,
+      headers,
+    }),
+    line,
+  };
+}
