@@ -7,13 +7,16 @@
 import { REPLAY_MAX_BYTES, SHARD_COUNT_HEADER } from '../shared/contract';
 import { corsHeaders } from '../shared/cors';
 import { jsonError } from '../shared/http';
+import { listedCollectionOf } from '../shared/owner-tag';
 import { isPoolRefusal } from '../shared/pool-refusal';
 import { REQUEST_ID_HEADER, requestIdOf } from '../shared/request-id';
-import { shardWeights, type Backend, type BoundBackend } from './backends';
+import { shardWeights, type BoundBackend } from './backends';
 import { copyBody, release, type BodyCopy } from './body-copy';
+import { serveListing } from './listing';
 import { misdirectOwner, unknownOwnerError, urlRoute } from './owner-route';
 import { shardOrder, type RandomSource } from './pick';
 import { discard, preferred, settled, type Refused } from './refusals';
+import { callShard, shardFailure, withBody } from './shard-call';
 import { STATUS_PATH, statusRequest } from './status';
 
 export interface RouteDeps {
@@ -58,6 +61,13 @@ export interface OrchestratorLogLine {
    * `owner` is not bound and the answer is the 404 `unknown_resource_owner`.
    */
   readonly misdirectedBy?: number;
+  /**
+   * Merged listings only, when more than one shard was called: the shards called, in order (empty pages followed,
+   * then shards asked ahead for one item); `shard` is the one whose page the client got
+   */
+  readonly asked?: readonly number[];
+  /** merged listings only: the page's `nextPageToken` was removed because every shard after it was empty */
+  readonly nextPageToken?: 'dropped';
   readonly error?: 'no_backend' | 'shard_error' | 'shard_timeout' | 'invalid_query' | 'unknown_resource_owner';
   /** only when shards were drawn uniformly because `SHARD_KEY_COUNTS` was missing or malformed */
   readonly shardKeyCounts?: 'missing' | 'malformed';
@@ -66,10 +76,10 @@ export interface OrchestratorLogLine {
   readonly answered?: number;
 }
 
-type LogFields = Omit<OrchestratorLogLine, 'event' | 'requestId' | 'ms'>;
+export type LogFields = Omit<OrchestratorLogLine, 'event' | 'requestId' | 'ms'>;
 
 /** What every send of one request shares. */
-interface Forwarding {
+export interface Forwarding {
   readonly request: Request;
   /** the client's headers with this request's id and the shard count */
   readonly headers: Headers;
@@ -96,33 +106,6 @@ interface Trip {
   misdirectedBy: number | undefined;
 }
 
-/** `request` with `headers` and `body` instead of its own; a shard's redirect is passed back, never followed. */
-function withBody(request: Request, headers: Headers, body: ReadableStream<Uint8Array> | null): Request {
-  // the client's own body untouched (or none): the request as it came, so the runtime keeps its known length
-  if (body === null || body === request.body) return new Request(request, { headers, redirect: 'manual' });
-  // `duplex` is what Node's Request needs for a stream body (the unit tests); workerd ignores it
-  const init = { method: request.method, headers, body, redirect: 'manual' as const, duplex: 'half' as const };
-  return new Request(request.url, init);
-}
-
-type Outcome = { kind: 'response'; response: Response } | { kind: 'threw' } | { kind: 'timeout' };
-
-async function callShard(backend: Backend, request: Request, deps: RouteDeps): Promise<Outcome> {
-  let cancel: () => void = () => undefined;
-  const deadline = new Promise<Outcome>((resolve) => {
-    cancel = deps.startTimer(deps.timeoutMs, () => resolve({ kind: 'timeout' }));
-  });
-  const call = backend.fetch(request).then(
-    (response): Outcome => ({ kind: 'response', response }),
-    (): Outcome => ({ kind: 'threw' }),
-  );
-  try {
-    return await Promise.race([call, deadline]);
-  } finally {
-    cancel();
-  }
-}
-
 /** The log fields that describe the trip as a whole. */
 function tripFields(trip: Trip): Pick<LogFields, 'attempts' | 'owner' | 'misdirectedBy'> {
   return {
@@ -140,14 +123,9 @@ function dropRefused(trip: Trip): void {
 /** A shard that threw or hung: it may have spent a key's quota, so its failure is the answer even after a refusal. */
 function failed(ctx: Forwarding, trip: Trip, shard: number, kind: 'threw' | 'timeout'): Response {
   dropRefused(trip);
-  if (kind === 'timeout') {
-    ctx.log({ shard, status: 504, error: 'shard_timeout', ...tripFields(trip) });
-    return jsonError(504, 'The backend shard did not answer in time', 'server_error', 'shard_timeout', ctx.idHeader);
-  }
-  ctx.log({ shard, status: 502, error: 'shard_error', ...tripFields(trip) });
-  // the shard's exception stays in the shard's own Workers Logs; the client only learns that it failed
-  const message = 'The backend shard failed to answer; retry the request';
-  return jsonError(502, message, 'server_error', 'shard_error', ctx.idHeader);
+  const error = kind === 'timeout' ? 'shard_timeout' : 'shard_error';
+  ctx.log({ shard, status: kind === 'timeout' ? 504 : 502, error, ...tripFields(trip) });
+  return shardFailure(kind, ctx.idHeader);
 }
 
 /**
@@ -305,7 +283,11 @@ export async function routeRequest(
   const ctx: Forwarding = { request, headers, backends, deps, requestId, idHeader, log };
 
   const route = urlRoute(request, backends);
-  if (route.kind === 'owned') return forward(ctx, [route.target], route.owner);
+  if (route.kind === 'owned') {
+    const listed = listedCollectionOf(request.method, new URL(request.url));
+    if (listed !== undefined) return serveListing(ctx, route.target, listed, route.owner);
+    return forward(ctx, [route.target], route.owner);
+  }
   if (route.kind === 'unknown-owner') {
     release(request.body);
     log({ status: 404, error: 'unknown_resource_owner', ...(route.owner === undefined ? {} : { owner: route.owner }) });

@@ -116,6 +116,14 @@ export type OwnedCollection = (typeof OWNED_COLLECTIONS)[number];
 
 /** The collections a merged listing covers. */
 export const LISTED_COLLECTIONS = ['files', 'cachedContents', 'batches'] as const;
+export type ListedCollection = (typeof LISTED_COLLECTIONS)[number];
+
+/** The field of a listing reply that holds the items, Google's and the gateway's alike (a batch listing lists operations). */
+export const LIST_ITEM_FIELDS: Readonly<Record<ListedCollection, string>> = {
+  files: 'files',
+  cachedContents: 'cachedContents',
+  batches: 'operations',
+};
 
 /**
  * Where the URL alone sends a request: to any shard (nothing owned is named in the URL; a body may still name
@@ -135,6 +143,13 @@ const NATIVE_RESOURCE =
 const OPENAI_RESOURCE = /^(?:\/v1|\/v1beta\/openai)?\/(files|batches)\/([^/]+)(?:\/content|\/cancel)?$/;
 const LISTING = /^\/v1beta\/(files|cachedContents|batches)$/;
 const UPLOAD = /^\/upload\/v1beta\/files$/;
+
+/** The collection a request lists: a GET of the collection itself (a merged listing); undefined for anything else. */
+export function listedCollectionOf(method: string, url: URL): ListedCollection | undefined {
+  if (method !== 'GET') return undefined;
+  const collection = LISTING.exec(url.pathname)?.[1];
+  return LISTED_COLLECTIONS.find((c) => c === collection);
+}
 
 function owned(id: string): ShardRoute {
   const tagged = parseTaggedId(id);
