@@ -12,7 +12,7 @@ import { buildTopology, type Topology } from '../../scripts/local/emulated-topol
 import { type RunningTopology, startTopology } from '../../scripts/local/start';
 import { DEFAULT_MAX_BODY_BYTES } from '../../workers/shared/contract';
 import { parseTaggedId, type ResourceOwner } from '../../workers/shared/owner-tag';
-import { synthesizeToTempDir } from '../helpers/emulated-topology';
+import { keyOwners, synthesizeToTempDir } from '../helpers/emulated-topology';
 import { defined } from '../helpers/guards';
 
 const KEY_COUNT = 20;
@@ -130,6 +130,43 @@ describe('files through the prod topology', () => {
     expect(listed).toEqual(uploaded);
     // every key of the deployment was asked once its turn came
     expect(new Set(keysOn(/^\/v1beta\/files$/))).toEqual(new Set(API_KEYS));
+  });
+
+  it('pages through shards that hold nothing without an empty page, which the SDK pager would yield as undefined', async () => {
+    const owners = keyOwners(topologyFor(API_KEYS), API_KEYS);
+    const keysOf = (shard: number): string[] => API_KEYS.filter((k) => owners.get(k) === shard);
+    /** files put straight into the fake with `key`, as its project's files: Google's names */
+    const seed = async (key: string, count: number): Promise<string[]> => {
+      const direct = new GoogleGenAI({ apiKey: key, httpOptions: { baseUrl: fake.url, fetch: (i, o) => fetch(i, o) } });
+      const names: string[] = [];
+      for (let i = 0; i < count; i++) {
+        const file = await direct.files.upload({ file: new Blob([`seeded ${i}`], { type: 'text/plain' }) });
+        names.push(defined(file.name, 'seeded name'));
+      }
+      return names;
+    };
+    const listAll = async (): Promise<(string | undefined)[]> => {
+      const listed: (string | undefined)[] = [];
+      for await (const file of await genai.files.list({ config: { pageSize: 2 } })) listed.push(file?.name);
+      return listed;
+    };
+    const googleNames = (listed: (string | undefined)[]): string[] =>
+      listed.map((name) => owned(defined(name, 'a listed file (the pager yielded an empty page)')).google).sort();
+
+    // every file on shard 0: shards 1 and 2 are empty, and the last page must say so
+    const [k0a, k0b] = [defined(keysOf(0)[1], 'a key of shard 0'), defined(keysOf(0)[4], 'another key of shard 0')];
+    const onShard0 = [...(await seed(k0a, 2)), ...(await seed(k0b, 1))];
+    expect(googleNames(await listAll())).toEqual([...onShard0].sort());
+
+    // shard 1 empty between shards 0 and 2 that hold files
+    fake.reset();
+    const k2 = keysOf(2);
+    const spread = [
+      ...(await seed(defined(keysOf(0)[0], 'key 1 of shard 0'), 1)),
+      ...(await seed(defined(k2[0], 'a key of shard 2'), 2)),
+      ...(await seed(defined(k2[3], 'another key of shard 2'), 1)),
+    ];
+    expect(googleNames(await listAll())).toEqual([...spread].sort());
   });
 
   it('refuses a request naming files of two keys, with nothing sent to Google', async () => {
