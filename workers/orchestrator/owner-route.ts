@@ -2,7 +2,8 @@
  * Requests that name an owned resource (a file, a cached content, a batch, an interaction, an upload session): only
  * the shard whose key created it can serve them. The orchestrator learns the owner from the URL alone
  * (`shardRouteOf`), or, for a resource named in the body, from the shard that read the body and answered with a
- * misdirect (421 and `x-zen-owner`); it never parses a body itself.
+ * misdirect (421 and `x-zen-owner`); it never parses a request body (of replies, only a merged listing's pages, see
+ * `./listing`).
  *
  * @module
  */

@@ -241,6 +241,7 @@ function noBackend(idHeader: Record<string, string>): Response {
  *
  * A URL that names an owned resource (by its owner tag, see `shardRouteOf`) goes to the owning shard alone, whatever
  * it answers; a tag that is malformed or names no bound shard is answered here with 404 `unknown_resource_owner`.
+ * A merged listing's page may take more than one shard, so that no page is empty (see `./listing`).
  * Any other request goes to a shard drawn at random in proportion to its key count. Only a pool refusal (a 429/503
  * marked `x-zen-pool: exhausted`: the shard did no billable work) sends it on to another shard not tried yet, up to
  * `attempts` shards; when every shard tried refuses, the refusal with the smallest `retry-after` goes to the client
