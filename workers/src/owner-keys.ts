@@ -4,9 +4,10 @@
  * that names one must use the key that created it: no other key of this worker, and no other shard, can serve it.
  */
 import { MISDIRECTED_STATUS, OWNER_HEADER } from '../shared/contract';
-import { FINGERPRINT_LENGTH, type ResourceOwner } from '../shared/owner-tag';
+import { FINGERPRINT_LENGTH, formatOwnerTag, type ResourceOwner, sameOwner } from '../shared/owner-tag';
 import type { PoolKey, SrcConfig } from './bindings';
 import { Refusal } from './refusal';
+import type { OwnedReference } from './resource-references';
 
 // a label in front of the key, so the digest is of no use anywhere else
 const FINGERPRINT_LABEL = 'zen-ai-router owner tag\u0000';
@@ -90,5 +91,32 @@ export function misdirected(shard: number): Refusal {
     'misdirected_request',
     `This request names a resource of shard ${shard}, and its body was too large for the gateway to send it there; send the large content as a file instead, or split the request.`,
     { [OWNER_HEADER]: String(shard) },
+  );
+}
+
+/**
+ * The one owner of every resource a request body names, or the 400 when they belong to different keys: Google would
+ * refuse whichever key the gateway chose for the resources of the other.
+ */
+export function soleOwner(references: readonly [OwnedReference, ...OwnedReference[]]): OwnedReference | Refusal {
+  const [first, ...rest] = references;
+  const other = rest.find((r) => !sameOwner(r.owner, first.owner));
+  if (other === undefined) return first;
+  return new Refusal(
+    400,
+    'mixed_resource_owners',
+    `This request names ${first.reference} and ${other.reference}, which were created through different Gemini API keys of this gateway (owner tags ${formatOwnerTag(first.owner)} and ${formatOwnerTag(other.owner)}). Google keeps each file, cached content, batch and interaction per key, so one request can only use resources created through the same key: use them in separate requests, or create the resources this request needs again so that their names carry the same owner tag.`,
+  );
+}
+
+/**
+ * The refusal of a body over the replay bound that names an owned resource: such a body streams to Google unread, on
+ * a key chosen before its content is known, so the upload was stopped before Google received all of it.
+ */
+export function ownedReferenceInLargeBody(reference: string, replayMaxBytes: number): Refusal {
+  return new Refusal(
+    400,
+    'large_body_names_resource',
+    `This request body is over ${replayMaxBytes} bytes and names an owned resource (${reference}…). The gateway streams a body that large to Gemini without reading it first, so it cannot send it to the key that owns the resource, and it stopped the upload. Upload the large content as a file and reference it, or split the request so that each body stays within ${replayMaxBytes} bytes.`,
   );
 }
