@@ -41,16 +41,16 @@ beforeAll(async () => {
   shard1 = await startSrcWorker({ keys: KEYS, pass: PASS, fake, bindings: { SHARD_INDEX: '1' } });
 });
 afterAll(async () => {
+  await h.close();
+  await shard1.close();
+  await fake.close();
   // the canary: no key (nor the password) in any answer or any line either worker logged
   const logged = [...h.logs, ...shard1.logs].map((l) => l.message);
+  expect(logged.length).toBeGreaterThan(0);
   for (const secret of [...KEYS, PASS]) {
     expect(answers.filter((a) => a.includes(secret))).toEqual([]);
     expect(logged.filter((l) => l.includes(secret))).toEqual([]);
   }
-  expect(answers.length).toBeGreaterThan(20);
-  await h.close();
-  await shard1.close();
-  await fake.close();
 });
 beforeEach(() => fake.reset());
 
