@@ -2,13 +2,16 @@
  * The OpenAI-compatible and native surfaces: each route is forwarded to the Google endpoint of the same shape, the
  * body byte for byte (re-serialising could alter what Google signed, thought signatures, and costs CPU), with thin
  * fix-ups where Google's compat endpoint differs from OpenAI (see `./fixups`). Google's errors reach OpenAI clients
- * as OpenAI errors and native clients as Google sent them, secrets redacted.
+ * as OpenAI errors and native clients as Google sent them, secrets redacted. A body that names an owned resource (a
+ * file, a cached content: see `./resource-references`) goes, stripped of its owner tags, to the one key that owns it.
  */
 import { REPLAY_MAX_BYTES } from '../shared/contract';
 import { errorBody, jsonResponse } from '../shared/http';
-import type { SrcConfig } from './bindings';
+import { formatOwnerTag } from '../shared/owner-tag';
+import type { PoolKey, SrcConfig } from './bindings';
 import { embeddingsRequest, embeddingsResponse, redactJsonText, sseWithErrorEvent, toOpenAIError } from './fixups';
 import { ANY_MODEL } from './key-pool';
+import { lookUpOwner, misdirected, ownedReferenceInLargeBody, soleOwner } from './owner-keys';
 import { Refusal, refusalOutcome } from './refusal';
 import {
   NOT_A_JSON_OBJECT,
@@ -17,6 +20,7 @@ import {
   type StreamedBody,
   tooLargeRefusal,
 } from './request-body';
+import { type OwnedReference, scanReferences, watchForReferences } from './resource-references';
 import { normaliseModel, type GoogleRoute } from './routes';
 import { type Admitted, type HandlerDeps, type LineFacts, type Outcome, secretsOf } from './surface-contract';
 import {
@@ -41,6 +45,10 @@ interface Prepared {
   readonly streaming: boolean | 'by-reply';
   /** embeddings only: whether the client wants base64 */
   readonly base64?: boolean;
+  /** the owned resources the body names all belong to this reference's owner (`body` is stripped of the tags) */
+  readonly owned?: OwnedReference;
+  /** a streamed body: the reference whose tag stopped the upload, if one appeared */
+  readonly referenceSeen?: () => string | undefined;
 }
 
 const EMBEDDINGS_TOO_LARGE = new Refusal(
@@ -60,9 +68,12 @@ async function prepare(request: Request, route: GoogleRoute, config: SrcConfig):
   if (read instanceof Refusal) return read;
   if (read.kind === 'stream') {
     // sent once, unparsed: a native route's model is in its path; a chat or image body's model is not known, so a
-    // key fault cools the key for every model (ANY_MODEL) and the reply's content-type says whether it streams
+    // key fault cools the key for every model (ANY_MODEL) and the reply's content-type says whether it streams.
+    // Nor can its owned references be found before the key is chosen: one that shows up stops the upload.
+    const watched = watchForReferences(read.body);
     return {
-      stream: read,
+      stream: { ...read, body: watched.body },
+      referenceSeen: watched.seen,
       ...(route.model ? { model: route.model } : {}),
       streaming: route.surface === 'native' ? route.name === 'native.streamGenerateContent' : 'by-reply',
     };
@@ -70,16 +81,49 @@ async function prepare(request: Request, route: GoogleRoute, config: SrcConfig):
   const { bytes } = read;
   const json = parseJsonObject(bytes);
   if (json === undefined) return NOT_A_JSON_OBJECT;
+  const scan = scanReferences(json);
+  const [first, ...rest] = scan.references;
+  const owned = first === undefined ? undefined : soleOwner([first, ...rest]);
+  if (owned instanceof Refusal) return owned;
+  const ownedField = owned !== undefined ? { owned } : {};
+  // a body that names nothing owned is the very object parsed: `stripped` is `json` then
+  const upstreamJson = scan.stripped as Record<string, unknown>;
   if (route.name === 'embeddings') {
-    const prepared = embeddingsRequest(json);
+    const prepared = embeddingsRequest(upstreamJson);
     if (!prepared.ok) return new Refusal(400, 'invalid_encoding_format', prepared.message);
     const model = normaliseModel(json.model);
-    return { body: prepared.upstreamBody, ...(model ? { model } : {}), streaming: false, base64: prepared.base64 };
+    return {
+      body: prepared.upstreamBody,
+      ...(model ? { model } : {}),
+      streaming: false,
+      base64: prepared.base64,
+      ...ownedField,
+    };
   }
   const model = route.model ?? normaliseModel(json.model);
   const streaming =
     route.name === 'native.streamGenerateContent' || (route.name === 'chat.completions' && json.stream === true);
-  return { body: bytes, ...(model ? { model } : {}), streaming };
+  // the bytes as sent when nothing is owned; else the tags must go, and re-serialising is the price of that
+  const body = owned === undefined ? bytes : JSON.stringify(upstreamJson);
+  return { body, ...(model ? { model } : {}), streaming, ...ownedField };
+}
+
+/**
+ * The key that owns the resources a prepared body names, or the refusal to answer instead: another shard's (421, the
+ * orchestrator sends the request there), a key this worker no longer holds (410), a tag no part of this gateway
+ * issued (404). Undefined when the body names nothing owned.
+ */
+async function owningKey(prepared: Prepared, config: SrcConfig): Promise<PoolKey | Refusal | undefined> {
+  if (prepared.owned === undefined) return undefined;
+  const found = await lookUpOwner(prepared.owned.owner, prepared.owned.reference, config);
+  switch (found.kind) {
+    case 'key':
+      return found.key;
+    case 'elsewhere':
+      return misdirected(found.shard);
+    case 'refused':
+      return found.refusal;
+  }
 }
 
 function forwardedHeaders(request: Request, route: GoogleRoute): Headers {
@@ -98,7 +142,13 @@ export async function serveGoogleRoute(route: GoogleRoute, a: Admitted, deps: Ha
   const prepared = await prepare(a.request, route, a.config);
   if (prepared instanceof Refusal) return refusalOutcome(prepared, 'openai', a.requestId);
   const model = prepared.model ?? ANY_MODEL;
-  const modelField = prepared.model ? { model: prepared.model } : {};
+  // the owner's tag, never its key, says in the log line that the request could use that key only
+  const modelField = {
+    ...(prepared.model ? { model: prepared.model } : {}),
+    ...(prepared.owned ? { owner: formatOwnerTag(prepared.owned.owner) } : {}),
+  };
+  const owner = await owningKey(prepared, a.config);
+  if (owner instanceof Refusal) return refusalOutcome(owner, 'openai', a.requestId, modelField);
   const result = await sendPlan(
     {
       path: `${route.upstreamPath}${route.upstreamSearch}`,
@@ -111,6 +161,7 @@ export async function serveGoogleRoute(route: GoogleRoute, a: Admitted, deps: Ha
           : {}),
       keyStyle: route.surface === 'openai' ? 'bearer' : 'goog-header',
       model,
+      ...(owner !== undefined ? { owner } : {}),
     },
     a,
     deps,
@@ -124,9 +175,17 @@ export async function serveGoogleRoute(route: GoogleRoute, a: Admitted, deps: Ha
       ...attemptFacts(result),
     });
   }
+  const seen = prepared.referenceSeen?.();
+  if (seen !== undefined) {
+    if (result.kind === 'response') await result.response.body?.cancel().catch(() => undefined);
+    return refusalOutcome(ownedReferenceInLargeBody(seen, REPLAY_MAX_BYTES), 'openai', a.requestId, {
+      ...modelField,
+      ...attemptFacts(result),
+    });
+  }
   if (result.kind !== 'response') {
     await prepared.stream?.body.cancel().catch(() => undefined);
-    const { refusal, facts } = noAnswerRefusal(result, a, deps, model, secrets);
+    const { refusal, facts } = noAnswerRefusal(result, a, deps, model, secrets, owner);
     return refusalOutcome(refusal, 'openai', a.requestId, { ...modelField, ...attemptFacts(result), ...facts });
   }
   const outcome = await deliver(result, route, prepared, a, secrets, streamCutReporter(result, a, route.name, deps));

@@ -20,6 +20,11 @@ export interface RequestLine {
   readonly ms: number;
   /** the worker's error code when it answered with its own error */
   readonly error?: string;
+  /**
+   * The owner tag (e.g. `z3k5qmfa`, see `../shared/owner-tag`) of the resources the request named: it could use that
+   * key only. A tag names a key by index and a 4-letter fingerprint, never by value.
+   */
+  readonly owner?: string;
 }
 
 export interface KeyCooldownLine {

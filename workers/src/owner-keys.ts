@@ -108,3 +108,15 @@ export function soleOwner(references: readonly [OwnedReference, ...OwnedReferenc
     `This request names ${first.reference} and ${other.reference}, which were created through different Gemini API keys of this gateway (owner tags ${formatOwnerTag(first.owner)} and ${formatOwnerTag(other.owner)}). Google keeps each file, cached content, batch and interaction per key, so one request can only use resources created through the same key: use them in separate requests, or create the resources this request needs again so that their names carry the same owner tag.`,
   );
 }
+
+/**
+ * The refusal of a body over the replay bound that names an owned resource: such a body streams to Google unread, on
+ * a key chosen before its content is known, so the upload was stopped before Google received all of it.
+ */
+export function ownedReferenceInLargeBody(reference: string, replayMaxBytes: number): Refusal {
+  return new Refusal(
+    400,
+    'large_body_names_resource',
+    `This request body is over ${replayMaxBytes} bytes and names an owned resource (${reference}…). The gateway streams a body that large to Gemini without reading it first, so it cannot send it to the key that owns the resource, and it stopped the upload. Upload the large content as a file and reference it, or split the request so that each body stays within ${replayMaxBytes} bytes.`,
+  );
+}

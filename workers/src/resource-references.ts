@@ -89,3 +89,54 @@ export function scanReferences(body: unknown): ReferenceScan {
   const stripped = walk(body, undefined, 0);
   return { references, stripped };
 }
+
+/**
+ * A reference as it appears in raw JSON text, up to the end of its tag: `"files/z0k1abcd-` (the short form),
+ * `/files/z0k1abcd-` (a file URI) or `"cachedContents/z0k1abcd-`, with the slash also as JSON's `\/`. Only the
+ * collections a generation request names; the tag's grammar is `../shared/owner-tag`'s.
+ */
+const STREAMED_REFERENCE = /["/]((?:files|cachedContents)\\?\/z(?:0|[1-9][0-9]{0,5})k[1-9][0-9]{0,3}[a-z]{4}-)/;
+/** Longer than any match, so a reference split across chunks is found in the previous chunk's tail and the next. */
+const TAIL_CHARS = 48;
+
+/** A streamed body watched for references: `seen()` is the first one found, which stopped the stream. */
+export interface WatchedBody {
+  readonly body: ReadableStream<Uint8Array>;
+  readonly seen: () => string | undefined;
+}
+
+/**
+ * Passes `source` through chunk by chunk until a reference's tag appears in it; then the stream errors (and the
+ * source is cancelled) before the chunk that holds the end of the tag is passed on, so the upload it feeds never
+ * completes. For bodies too large to parse: it cannot tell a reference from text that merely quotes one.
+ */
+export function watchForReferences(source: ReadableStream<Uint8Array>): WatchedBody {
+  const reader = source.getReader();
+  const decoder = new TextDecoder();
+  let tail = '';
+  let seen: string | undefined;
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (done) {
+        controller.close();
+        return;
+      }
+      // the pattern is ASCII, which UTF-8 never uses inside another character: a decoding of the bytes is enough
+      const text = tail + decoder.decode(value, { stream: true });
+      const found = STREAMED_REFERENCE.exec(text)?.[1];
+      if (found !== undefined) {
+        seen = found.replace('\\/', '/');
+        await reader.cancel().catch(() => undefined);
+        controller.error(new Error('the request body names an owned resource'));
+        return;
+      }
+      tail = text.slice(-TAIL_CHARS);
+      controller.enqueue(value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+  return { body, seen: () => seen };
+}
