@@ -191,6 +191,29 @@ describe('files through the prod topology', () => {
     expect(fake.calls).toHaveLength(0);
   });
 
+  it('places a second upload on the key of the first when its name starts with that owner tag, so both serve one request', async () => {
+    const first = await upload('first of two');
+    const { owner } = owned(first.name);
+    const tag = defined(first.name.split('/')[1], 'id').split('-')[0];
+    const second = await genai.files.upload({
+      file: new Blob(['second of two'], { type: 'text/plain' }),
+      config: { mimeType: 'text/plain', name: `${tag}-second` },
+    });
+    expect(second.name).toBe(`files/${tag}-second`);
+    expect(owned(second.name).owner).toEqual(owner);
+    const ownerKey = defined(fake.resourceOwner(owned(first.name).google), 'owner key');
+    expect(fake.resourceOwner('files/second')).toBe(ownerKey);
+    await genai.models.generateContent({
+      model: MODEL,
+      contents: [
+        createPartFromUri(first.uri, first.mimeType),
+        createPartFromUri(defined(second.uri, 'uri'), 'text/plain'),
+        'compare',
+      ],
+    });
+    expect(keysOn(/:generateContent$/)).toEqual([ownerKey]);
+  });
+
   it('answers a forged or unknown owner with 404 and a changed key with 410, never calling Google', async () => {
     const file = await upload('forgery target');
     const { owner } = owned(file.name);

@@ -52,7 +52,21 @@ afterAll(async () => {
     expect(logged.filter((l) => l.includes(secret))).toEqual([]);
   }
 });
-beforeEach(() => fake.reset());
+// the resources these tests name, as KEY3 created them: the fake refuses another key's, as Google does
+const KEY3_RESOURCES = [
+  'files/abc',
+  ...Array.from({ length: 12 }, (_, i) => `files/abc${i}`),
+  'files/img1',
+  'files/doc',
+  'cachedContents/cache1',
+  'cachedContents/c2',
+  'cachedContents/e1',
+  'cachedContents/c',
+];
+beforeEach(() => {
+  fake.reset();
+  for (const name of KEY3_RESOURCES) fake.seedResource(KEY3, name);
+});
 
 /** The tag of KEY<n> on `shard`, as the gateway hands it out. */
 async function tagOf(n: number, shard = 0): Promise<string> {
@@ -203,6 +217,7 @@ describe('a body that names resources of one key', () => {
 
   it('sends native embedContent naming a file to its owner', async () => {
     const tag = await tagOf(2);
+    fake.seedResource(defined(KEYS[1], 'KEY2'), 'files/doc');
     const res = await post(`/v1beta/models/gemini-embedding-001:embedContent`, {
       content: { parts: [{ text: 'x' }, { fileData: { fileUri: `files/${tag}-doc` } }] },
     });
@@ -219,8 +234,10 @@ describe('a body that names resources of one key', () => {
       `{"contents":[{"parts":[{"fileData":{"fileUri":"files/z0k3abc-abc"}}]}]   }`,
       `{"contents":[{"parts":[{"fileData":{"fileUri":"files/plain-google-id"}}]}]}`,
     ];
-    for (const body of bodies) expect((await native('generateContent', body)).status).toBe(200);
-    expect(fake.calls.map((c) => c.body)).toEqual(bodies);
+    // what Google answers depends on which key served it (the untagged names are nobody's here): not the point
+    // (a 403 for a name nobody owns here also brings the worker's one-entry key probe, which has no body)
+    for (const body of bodies) await native('generateContent', body);
+    expect(fake.calls.filter((c) => c.path.endsWith(':generateContent')).map((c) => c.body)).toEqual(bodies);
   });
 });
 
@@ -304,7 +321,9 @@ describe('the owning key cooling or rejected', () => {
     expect(again.headers.get('retry-after')).not.toBeNull();
     expect(fake.calls).toEqual([]);
     // a request naming nothing owned is served by the other keys meanwhile
-    const plain = await post(`/v1beta/models/${COOL_MODEL}:generateContent`, fileContents('files/plain-id'));
+    const plain = await post(`/v1beta/models/${COOL_MODEL}:generateContent`, {
+      contents: [{ role: 'user', parts: [{ text: 'nothing owned here' }] }],
+    });
     expect(plain.status).toBe(200);
     expect(keysCalled()).not.toContain(3);
   });

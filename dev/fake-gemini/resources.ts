@@ -132,6 +132,44 @@ export class FakeResources {
     };
   }
 
+  /**
+   * Registers `name` (`files/x` or `cachedContents/x`) as `apiKey`'s, as if that key had uploaded or created it, so a
+   * test can name a resource without creating it through the API first.
+   */
+  seed(apiKey: string, name: string, now = new Date()): void {
+    const [collection, id] = name.split('/', 2);
+    if (id === undefined || id === '') throw new Error(`seed takes files/<id> or cachedContents/<id>, got ${name}`);
+    const createTime = now.toISOString();
+    if (collection === 'files') {
+      this.files.set(id, {
+        id,
+        apiKey,
+        displayName: undefined,
+        mimeType: 'text/plain',
+        sizeBytes: 0,
+        sha256Hash: '47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=',
+        createTime,
+        source: 'UPLOADED',
+        content: undefined,
+        head: undefined,
+        lines: 0,
+      });
+      return;
+    }
+    if (collection !== 'cachedContents') throw new Error(`seed takes files/<id> or cachedContents/<id>, got ${name}`);
+    const expireTime = new Date(now.getTime() + 3600 * 1000).toISOString();
+    this.caches.set(id, {
+      id,
+      apiKey,
+      model: 'models/gemini-2.5-flash',
+      displayName: '',
+      createTime,
+      updateTime: createTime,
+      expireTime,
+      totalTokenCount: 0,
+    });
+  }
+
   /** The key owning `name` (`files/x`, `cachedContents/x`, `batches/x`, an interaction id, an upload id). */
   ownerOf(name: string): string | undefined {
     const [collection, id = ''] = name.includes('/') ? name.split('/', 2) : ['', name];

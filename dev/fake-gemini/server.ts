@@ -77,6 +77,8 @@ export interface FakeGemini {
   resources(apiKey: string): FakeResourceNames;
   /** The key owning a resource (`files/x`, `cachedContents/x`, `batches/x`, an interaction or upload id). */
   resourceOwner(name: string): string | undefined;
+  /** registers `files/<id>` or `cachedContents/<id>` as `apiKey`'s, as if it had created it (cleared by `reset`) */
+  seedResource(apiKey: string, name: string): void;
   /** clears calls, resources, per-key behaviours, the default behaviour and stream and redirect settings */
   reset(): void;
   close(): Promise<void>;
@@ -254,6 +256,9 @@ export async function startFakeGemini(o: FakeGeminiOptions = {}): Promise<FakeGe
     },
     resourceOwner(name) {
       return state.resources.ownerOf(name);
+    },
+    seedResource(apiKey, name) {
+      state.resources.seed(apiKey, name);
     },
     reset() {
       state.calls.length = 0;

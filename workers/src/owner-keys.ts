@@ -105,7 +105,7 @@ export function soleOwner(references: readonly [OwnedReference, ...OwnedReferenc
   return new Refusal(
     400,
     'mixed_resource_owners',
-    `This request names ${first.reference} and ${other.reference}, which were created through different Gemini API keys of this gateway (owner tags ${formatOwnerTag(first.owner)} and ${formatOwnerTag(other.owner)}). Google keeps each file, cached content, batch and interaction per key, so one request can only use resources created through the same key: use them in separate requests, or create the resources this request needs again so that their names carry the same owner tag.`,
+    `This request names ${first.reference} and ${other.reference}, which were created through different Gemini API keys of this gateway (owner tags ${formatOwnerTag(first.owner)} and ${formatOwnerTag(other.owner)}). Google keeps each file, cached content, batch and interaction per key, so one request can only use resources created through the same key: use them in separate requests, or create them again on one key: an upload whose name starts with an owner tag goes to that tag's key (e.g. name "${formatOwnerTag(first.owner)}-report" with @google/genai's files.upload), and a cache or batch goes to the key of the files it names.`,
   );
 }
 
