@@ -6,25 +6,12 @@
 import type { Backend } from '../../workers/orchestrator/backends';
 import { LISTING_READ_MAX_BYTES, MAX_LISTING_SHARD_CALLS } from '../../workers/orchestrator/listing';
 import { routeRequest, type RouteDeps } from '../../workers/orchestrator/route-request';
-import { DEFAULT_SHARD_ATTEMPTS, SHARD_COUNT_HEADER } from '../../workers/shared/contract';
+import { SHARD_COUNT_HEADER } from '../../workers/shared/contract';
 import { decodeListCursor, encodeListCursor } from '../../workers/shared/owner-tag';
 import { defined } from '../helpers/guards';
-import { backend, bind } from '../helpers/stub-backends';
+import { backend, bind, routeHarness } from '../helpers/stub-backends';
 
-function harness(overrides: Partial<RouteDeps> = {}): { deps: RouteDeps; logs: Record<string, unknown>[] } {
-  const logs: Record<string, unknown>[] = [];
-  const deps: RouteDeps = {
-    random: () => 0,
-    now: () => 1000,
-    randomUUID: () => 'generated-id',
-    log: (line) => logs.push(JSON.parse(line) as Record<string, unknown>),
-    attempts: DEFAULT_SHARD_ATTEMPTS,
-    timeoutMs: 50,
-    startTimer: () => () => undefined,
-    ...overrides,
-  };
-  return { deps, logs };
-}
+const harness = routeHarness;
 
 const get = (path: string, headers: Record<string, string> = {}): Request =>
   new Request(`https://gw.example${path}`, { headers });

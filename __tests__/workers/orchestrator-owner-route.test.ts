@@ -5,33 +5,13 @@
 import { createHash } from 'node:crypto';
 import type { Backend } from '../../workers/orchestrator/backends';
 import { routeRequest, type RouteDeps } from '../../workers/orchestrator/route-request';
-import {
-  DEFAULT_SHARD_ATTEMPTS,
-  MISDIRECTED_STATUS,
-  OWNER_HEADER,
-  REPLAY_MAX_BYTES,
-  SHARD_COUNT_HEADER,
-} from '../../workers/shared/contract';
+import { MISDIRECTED_STATUS, OWNER_HEADER, REPLAY_MAX_BYTES, SHARD_COUNT_HEADER } from '../../workers/shared/contract';
 import { encodeListCursor } from '../../workers/shared/owner-tag';
 import { POOL_EXHAUSTED, POOL_HEADER } from '../../workers/shared/pool-refusal';
 import { defined } from '../helpers/guards';
-import { backend, bind, ok } from '../helpers/stub-backends';
+import { backend, bind, ok, routeHarness } from '../helpers/stub-backends';
 
-function harness(overrides: Partial<RouteDeps> = {}): { deps: RouteDeps; logs: Record<string, unknown>[] } {
-  const logs: Record<string, unknown>[] = [];
-  const deps: RouteDeps = {
-    random: () => 0,
-    now: () => 1000,
-    randomUUID: () => 'generated-id',
-    log: (line) => logs.push(JSON.parse(line) as Record<string, unknown>),
-    attempts: DEFAULT_SHARD_ATTEMPTS,
-    timeoutMs: 50,
-    startTimer: () => () => undefined,
-    shardKeyCounts: '1,1,1',
-    ...overrides,
-  };
-  return { deps, logs };
-}
+const harness = (overrides: Partial<RouteDeps> = {}) => routeHarness({ shardKeyCounts: '1,1,1', ...overrides });
 
 const get = (path: string, headers: Record<string, string> = {}): Request =>
   new Request(`https://gw.example${path}`, { headers });

@@ -1,43 +1,14 @@
 import { parseShardAttempts, parseShardTimeoutMs, type Backend } from '../../workers/orchestrator/backends';
 import { DEFAULT_SHARD_ATTEMPTS, MAX_SHARD_ATTEMPTS, REPLAY_MAX_BYTES } from '../../workers/shared/contract';
-import { routeRequest, type RouteDeps } from '../../workers/orchestrator/route-request';
+import { routeRequest } from '../../workers/orchestrator/route-request';
 import { readConfig } from '../../workers/src/bindings';
 import { POOL_EXHAUSTED, POOL_HEADER } from '../../workers/shared/pool-refusal';
 import { chiSquareWeighted } from '../helpers/chi-square';
 import { defined } from '../helpers/guards';
 import { seeded } from '../helpers/seeded-random';
-import { backend, bind, ok } from '../helpers/stub-backends';
+import { backend, bind, ok, routeHarness } from '../helpers/stub-backends';
 
-interface Harness {
-  deps: RouteDeps;
-  logs: Record<string, unknown>[];
-  expireTimers: () => void;
-}
-
-function harness(overrides: Partial<RouteDeps> = {}): Harness {
-  const logs: Record<string, unknown>[] = [];
-  const timers = new Set<() => void>();
-  const deps: RouteDeps = {
-    random: () => 0,
-    now: () => 1000,
-    randomUUID: () => 'generated-id',
-    log: (line) => logs.push(JSON.parse(line) as Record<string, unknown>),
-    attempts: DEFAULT_SHARD_ATTEMPTS,
-    timeoutMs: 50,
-    startTimer: (_ms, onExpire) => {
-      timers.add(onExpire);
-      return () => timers.delete(onExpire);
-    },
-    ...overrides,
-  };
-  return {
-    deps,
-    logs,
-    expireTimers: () => {
-      for (const fire of [...timers]) fire();
-    },
-  };
-}
+const harness = routeHarness;
 
 const boom = (): Promise<Response> => Promise.reject(new Error('internal detail: stack at shard.js:1'));
 
