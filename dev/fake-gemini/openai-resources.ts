@@ -172,14 +172,18 @@ function listPage<T>(
   const limitParam = search.get('limit');
   const limit = limitParam === null ? 20 : Number(limitParam);
   if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
-    return sendError(res, 'openai', invalidArgument(`Invalid value for limit: ${limitParam ?? ''}`));
+    sendError(res, 'openai', invalidArgument(`Invalid value for limit: ${limitParam ?? ''}`));
+    return;
   }
   const after = search.get('after');
   let start = 0;
   if (after !== null) {
     const id = compatIdOf(collection, after);
     const at = items.findIndex((item) => idOf(item) === id);
-    if (at === -1) return sendError(res, 'openai', invalidArgument(`Invalid value for after: ${after}`));
+    if (at === -1) {
+      sendError(res, 'openai', invalidArgument(`Invalid value for after: ${after}`));
+      return;
+    }
     start = at + 1;
   }
   const page = items.slice(start, start + limit).map(render);
@@ -287,18 +291,27 @@ function createBatch(call: OpenAIResourceCall): void {
   const { store, apiKey, res } = call;
   const body = parseJsonObject(call.body);
   if (!body) {
-    return sendError(res, 'openai', invalidArgument('Invalid JSON payload received.'));
+    sendError(res, 'openai', invalidArgument('Invalid JSON payload received.'));
+    return;
   }
   const { input_file_id: inputFileId, endpoint, completion_window: window } = body;
-  if (typeof inputFileId !== 'string') return sendError(res, 'openai', invalidArgument('input_file_id is required.'));
+  if (typeof inputFileId !== 'string') {
+    sendError(res, 'openai', invalidArgument('input_file_id is required.'));
+    return;
+  }
   if (typeof endpoint !== 'string' || !ENDPOINTS.includes(endpoint)) {
-    return sendError(res, 'openai', invalidArgument(`Invalid value for endpoint: ${String(endpoint)}`));
+    sendError(res, 'openai', invalidArgument(`Invalid value for endpoint: ${String(endpoint)}`));
+    return;
   }
   if (window !== '24h') {
-    return sendError(res, 'openai', invalidArgument(`Invalid value for completion_window: ${String(window)}`));
+    sendError(res, 'openai', invalidArgument(`Invalid value for completion_window: ${String(window)}`));
+    return;
   }
   const fileId = compatIdOf('files', inputFileId) ?? '';
-  if (store.files.get(fileId)?.apiKey !== apiKey) return sendError(res, 'openai', fileDenied(fileId));
+  if (store.files.get(fileId)?.apiKey !== apiKey) {
+    sendError(res, 'openai', fileDenied(fileId));
+    return;
+  }
   const now = new Date().toISOString();
   const stored: StoredBatch = {
     id: randomId(24),
