@@ -384,7 +384,7 @@ export async function uploadOpenAIFile(
   let state: 'preamble' | 'headers' | 'body' | 'done' = 'preamble';
   let current: { name: string; isFile: boolean; text: string } | undefined;
   // a leading CRLF lets the first delimiter match the same pattern as every later one
-  let buf = Buffer.from('\r\n');
+  let buf: Buffer = Buffer.from('\r\n');
   let received = 0;
   const emit = (chunk: Buffer): void => {
     if (current === undefined || chunk.length === 0) return;
@@ -442,6 +442,8 @@ export async function uploadOpenAIFile(
       state = after === '--' ? 'done' : 'headers';
     }
   };
+  // `advance` moves the state; read through a function so the compiler does not narrow it to its initial value
+  const finished = (): boolean => state === 'done';
   for await (const piece of req) {
     const chunk = piece as Buffer;
     received += chunk.length;
@@ -449,7 +451,7 @@ export async function uploadOpenAIFile(
     buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
     advance();
   }
-  if (boundary === null || !sawFile || state !== 'done') {
+  if (boundary === null || !sawFile || !finished()) {
     return sendError(
       res,
       'openai',
