@@ -7,6 +7,7 @@
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPartFromUri, GoogleGenAI } from '@google/genai';
+import OpenAI, { toFile } from 'openai';
 import { type FakeGemini, startFakeGemini } from '../../dev/fake-gemini';
 import { buildTopology, type Topology } from '../../scripts/local/emulated-topology';
 import { type RunningTopology, startTopology } from '../../scripts/local/start';
@@ -295,6 +296,43 @@ describe('cached contents, batches and interactions through the prod topology', 
       expect(parseTaggedId(defined(next.id, 'next id'))?.owner).toEqual(parseTaggedId(firstId)?.owner);
     }
     expect(new Set(keysOn(/interactions/))).toEqual(new Set([ownerKey]));
+  });
+});
+
+describe('OpenAI-compatible files and batches through the prod topology', () => {
+  it('runs a batch on the key of its input file across shards, with the real openai SDK', async () => {
+    const openai = new OpenAI({
+      apiKey: PASS,
+      baseURL: `${running.url}/v1`,
+      maxRetries: 0,
+      fetch: (input, init) => fetch(input, init),
+    });
+    const line = { custom_id: 'r1', method: 'POST', url: '/v1/chat/completions', body: { model: MODEL, messages: [] } };
+    const file = await openai.files.create({
+      file: await toFile(Buffer.from(`${JSON.stringify(line)}\n`), 'in.jsonl'),
+      purpose: 'batch',
+    });
+    const { owner, google } = owned(file.id);
+    const ownerKey = defined(fake.resourceOwner(google), 'file owner');
+    for (let i = 0; i < 6; i++) {
+      const batch = await openai.batches.create({
+        input_file_id: file.id,
+        endpoint: '/v1/chat/completions',
+        completion_window: '24h',
+      });
+      expect(owned(batch.id).owner).toEqual(owner);
+      const done = await openai.batches.retrieve(batch.id);
+      expect(done.status).toBe('completed');
+      const output = defined(done.output_file_id, 'output file');
+      expect(owned(output).owner).toEqual(owner);
+      expect(await (await openai.files.content(output)).text()).toContain('"custom_id":"r1"');
+    }
+    expect((await openai.files.retrieve(file.id)).id).toBe(file.id);
+    await openai.files.delete(file.id);
+    expect(new Set(keysOn(/^\/v1beta\/openai\/(files|batches)/))).toEqual(new Set([ownerKey]));
+    // several shards: an OpenAI listing cannot page across them, and says where to list instead
+    await expect(openai.files.list()).rejects.toMatchObject({ status: 501, code: 'listing_not_merged' });
+    expectNoSecretIn(logs.join('\n'));
   });
 });
 

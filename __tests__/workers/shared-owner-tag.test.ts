@@ -92,6 +92,15 @@ describe('shardRouteOf (the orchestrator reads the URL only)', () => {
     ['POST', '/upload/v1beta/files?upload_id=z3k5qmfa-AbC_d-e&upload_protocol=resumable'],
     ['GET', '/v1/files/z3k5qmfa-abc/content'],
     ['POST', '/v1/batches/z3k5qmfa-abc/cancel'],
+    // OpenAI-compatible ids that are Google's native names, as the `openai` SDK encodes them, and with a raw slash
+    ['GET', '/v1/files/files%2Fz3k5qmfa-abc'],
+    ['DELETE', '/v1beta/openai/files/files%2fz3k5qmfa-abc'],
+    ['GET', '/v1/files/files%2Fz3k5qmfa-abc/content'],
+    ['GET', '/files/files/z3k5qmfa-abc/content'],
+    ['GET', '/v1/batches/batches%2Fz3k5qmfa-abc'],
+    ['POST', '/v1/batches/batches%2Fz3k5qmfa-abc/cancel'],
+    ['GET', '/v1/files?after=files%2Fz3k5qmfa-abc&limit=2'],
+    ['GET', '/v1/batches?after=z3k5qmfa-abc'],
   ])('%s %s goes to the owning shard', (method, path) => {
     expect(route(method, path)).toEqual({ kind: 'shard', shard: 3 });
   });
@@ -101,6 +110,9 @@ describe('shardRouteOf (the orchestrator reads the URL only)', () => {
     ['GET', '/v1beta/cachedContents/z3k5qm-abc'],
     ['POST', '/upload/v1beta/files?upload_id=AbC'],
     ['GET', '/v1/files/file-abc'],
+    ['GET', '/v1/files/files%2Fabc'],
+    ['GET', '/v1/batches/batches%2Fz3k5qmfa-a%2Fb'],
+    ['GET', '/v1/files/files%252Fz3k5qmfa-abc'],
   ])('%s %s names a resource without a valid tag', (method, path) => {
     expect(route(method, path).kind).toBe('unknown-owner');
   });
@@ -119,6 +131,10 @@ describe('shardRouteOf (the orchestrator reads the URL only)', () => {
     ['POST', '/v1beta/interactions'],
     ['POST', '/upload/v1beta/files'],
     ['GET', '/v1/models'],
+    ['POST', '/v1/files'],
+    ['POST', '/v1/batches'],
+    ['GET', '/v1/files'],
+    ['GET', '/v1/batches?after=not-ours'],
   ])('%s %s may go to any shard', (method, path) => {
     expect(route(method, path)).toEqual({ kind: 'any' });
   });

@@ -17,6 +17,8 @@
  *   `models/{m}:batchGenerateContent` and `batches` (a batch completes on its first get), and `interactions`. Another
  *   key's (or an unknown) file or cached content answers Google's 403 PERMISSION_DENIED, also when a generation call,
  *   a batch or a cache merely references it; `resources(key)` and `resourceOwner(name)` let tests see who owns what.
+ *   The OpenAI-compatible `files` (multipart upload, streamed) and `batches` under `/v1beta/openai/` share that store,
+ *   with Google's native names as ids (`./openai-resources.ts`).
  *
  * Behaviour is chosen per API key (`setKeyBehaviour`, `./behaviours.ts`) so one test can make one key of eight fail;
  * the error each one answers is in `./google-errors.ts`, the broken replies in `./respond.ts`. Replies are

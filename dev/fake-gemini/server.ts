@@ -26,6 +26,7 @@ import {
 import { uploadChunk } from './files';
 import { handleNative } from './native';
 import { handleOpenAI } from './openai';
+import { handleOpenAIResources, OPENAI_FILES_PATH, uploadOpenAIFile } from './openai-resources';
 import type { Admission } from './rate-limit';
 import { DEFAULT_STREAM_CHUNKS } from './replies';
 import { FakeResources, type FakeResourceNames, referenceError } from './resources';
@@ -138,6 +139,7 @@ async function handleCall(state: FakeState, req: IncomingMessage, res: ServerRes
       record.bodyBytes = n;
     });
   }
+  if (req.method === 'POST' && url.pathname === OPENAI_FILES_PATH) return openAIUpload(state, req, res, url);
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   const body = Buffer.concat(chunks).toString('utf8');
@@ -165,6 +167,7 @@ async function handleCall(state: FakeState, req: IncomingMessage, res: ServerRes
   const { resources, origin } = state;
   const method = req.method ?? '';
   if (handleResourceCall({ store: resources, origin, apiKey, method, url, body, req, res })) return;
+  if (surface === 'openai' && handleOpenAIResources({ store: resources, apiKey, method, url, body, res })) return;
   // a generation call may only reference this key's files and cached contents, as at Google
   const denied = method === 'POST' ? referenceError(resources, apiKey, parseJsonObject(body)) : undefined;
   if (denied) return sendError(res, surface, denied);
@@ -175,6 +178,36 @@ async function handleCall(state: FakeState, req: IncomingMessage, res: ServerRes
   if (surface === 'openai') return handleOpenAI(ctx, url.pathname.slice('/v1beta/openai/'.length));
   if (url.pathname.startsWith('/v1beta/')) return handleNative(ctx, url.pathname.slice('/v1beta/'.length));
   return notFound(res, 'native', `Unknown path ${url.pathname}`);
+}
+
+/**
+ * `POST /v1beta/openai/files`: the multipart upload, streamed (recorded with `body: ''` and its size in
+ * `bodyBytes`, like an upload chunk), after the key and its behaviour are checked as for any call.
+ */
+async function openAIUpload(state: FakeState, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  const apiKey = apiKeyOf(req, url);
+  const record: FakeGeminiCall = { ...recordCall(req, '', apiKey), bodyBytes: 0 };
+  state.calls.push(record);
+  const refuse = async (err: GoogleErrorObject): Promise<void> => {
+    for await (const _ of req);
+    sendError(res, 'openai', err);
+  };
+  if (!apiKey) return refuse(UNREGISTERED_CALLER);
+  const behaviour = state.behaviours.get(apiKey) ?? state.defaultBehaviour;
+  if (behaviour === 'hang') return;
+  if (behaviour === 'redirect') return sendRedirect(res, state.settings, req.url ?? '/');
+  const err = googleError(behaviour, {
+    surface: 'openai',
+    method: 'POST',
+    model: 'gemini-2.5-flash',
+    apiKey,
+    body: '',
+    retryDelay: state.settings.retryDelay,
+  });
+  if (err) return refuse(err);
+  return uploadOpenAIFile(state.resources, apiKey, req, res, (n) => {
+    record.bodyBytes = n;
+  });
 }
 
 const HOOKED_ACTION = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent|countTokens)$/;

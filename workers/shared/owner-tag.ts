@@ -140,7 +140,11 @@ export type ShardRoute =
 // `/v1/files/{id}/content`, `/v1/batches/{id}`, `/v1/batches/{id}/cancel`
 const NATIVE_RESOURCE =
   /^\/(?:download\/)?v1beta\/(files|cachedContents|batches|interactions)\/([^/:]+)(?::[A-Za-z]+|\/cancel)?$/;
-const OPENAI_RESOURCE = /^(?:\/v1|\/v1beta\/openai)?\/(files|batches)\/([^/]+)(?:\/content|\/cancel)?$/;
+// an OpenAI-compatible id may be Google's native name (`files/<id>`), which the `openai` SDK sends percent-encoded
+// (`files%2F<id>`) and a hand-written client perhaps with its slash
+const OPENAI_RESOURCE =
+  /^(?:\/v1|\/v1beta\/openai)?\/(files|batches)\/(?:(?:files|batches)(?:%2[Ff]|\/))?([^/]+)(?:\/content|\/cancel)?$/;
+const OPENAI_LISTING = /^(?:\/v1|\/v1beta\/openai)?\/(files|batches)$/;
 const LISTING = /^\/v1beta\/(files|cachedContents|batches)$/;
 const UPLOAD = /^\/upload\/v1beta\/files$/;
 
@@ -158,7 +162,8 @@ function owned(id: string): ShardRoute {
 
 /**
  * Where the method and URL send a request, reading the path and query only (never a body). `url.pathname` as the
- * runtime parsed it; an encoded character in an id makes it malformed, since no tagged id needs one.
+ * runtime parsed it; an encoded character in an id makes it malformed, since no tagged id needs one (only the slash of
+ * an OpenAI-compatible `files%2F<id>` name is read as one).
  */
 export function shardRouteOf(method: string, url: URL): ShardRoute {
   const { pathname, searchParams } = url;
@@ -178,5 +183,12 @@ export function shardRouteOf(method: string, url: URL): ShardRoute {
   if (native?.[2] !== undefined) return owned(native[2]);
   const openai = OPENAI_RESOURCE.exec(pathname);
   if (openai?.[2] !== undefined) return owned(openai[2]);
+  if (method === 'GET' && OPENAI_LISTING.test(pathname)) {
+    // OpenAI's paging resumes after the last item it saw: that id's shard lists on; a first page goes anywhere
+    const after = searchParams.get('after');
+    const id = after?.replace(/^(?:files|batches)\//, '');
+    const tagged = id === undefined ? undefined : parseTaggedId(id);
+    return tagged === undefined ? { kind: 'any' } : { kind: 'shard', shard: tagged.owner.shard };
+  }
   return { kind: 'any' };
 }

@@ -31,6 +31,7 @@ import {
   noAnswer,
   refused,
 } from './resource-replies';
+import { serveCompatRoute } from './resource-compat';
 import { serveUploadChunk, serveUploadStart } from './resource-upload';
 import {
   type CreateResourceRoute,
@@ -279,5 +280,7 @@ export async function serveResourceRoute(route: ResourceRoute, a: Admitted, deps
       return route.name === 'files.uploadStart' ? serveUploadStart(route, a, deps) : serveCreate(route, a, deps);
     case 'owned':
       return route.name === 'files.upload' ? serveUploadChunk(route, a, deps) : serveOwned(route, a, deps);
+    case 'compat':
+      return serveCompatRoute(route, a, deps);
   }
 }

@@ -58,7 +58,19 @@ export type ResourceRouteName =
   | 'interactions.delete'
   | 'interactions.cancel';
 
-export type RouteName = GoogleRouteName | AnthropicRouteName | LiveRouteName | ResourceRouteName;
+/** The OpenAI-compatible files and batches (`/v1/files`, `/v1/batches`): see `./resource-compat`. */
+export type CompatRouteName =
+  | 'openai.files.create'
+  | 'openai.files.get'
+  | 'openai.files.delete'
+  | 'openai.files.content'
+  | 'openai.files.list'
+  | 'openai.batches.create'
+  | 'openai.batches.get'
+  | 'openai.batches.cancel'
+  | 'openai.batches.list';
+
+export type RouteName = GoogleRouteName | AnthropicRouteName | LiveRouteName | ResourceRouteName | CompatRouteName;
 
 export interface GoogleRoute {
   readonly name: GoogleRouteName;
@@ -141,7 +153,32 @@ export interface ListResourceRoute extends ResourceRouteBase {
   readonly cursor?: ListCursor;
 }
 
-export type ResourceRoute = CreateResourceRoute | OwnedResourceRoute | ListResourceRoute;
+interface CompatRouteBase {
+  readonly family: 'resource';
+  readonly kind: 'compat';
+  readonly name: CompatRouteName;
+  /** the OpenAI surface: a Bearer credential, OpenAI-shaped errors */
+  readonly surface: 'openai';
+  readonly method: 'GET' | 'POST' | 'DELETE';
+  readonly collection: 'files' | 'batches';
+}
+
+/**
+ * An OpenAI-compatible file or batch route (Google's `/v1beta/openai/files`, `/batches`): a creation (on a pool key,
+ * or the key of the file a batch names), a call on one owned file or batch, or a listing of this worker's keys.
+ */
+export type CompatResourceRoute =
+  | (CompatRouteBase & { readonly action: 'create'; readonly upstreamPath: string })
+  | (CompatRouteBase & { readonly action: 'owned'; readonly target: OwnedTarget })
+  | (CompatRouteBase & {
+      readonly action: 'list';
+      /** OpenAI's `limit` */
+      readonly limit?: number;
+      /** OpenAI's `after`: the id of the last item of the previous page, whose tag says where the walk resumes */
+      readonly after?: OwnedTarget;
+    });
+
+export type ResourceRoute = CreateResourceRoute | OwnedResourceRoute | ListResourceRoute | CompatResourceRoute;
 
 export type Route = GoogleRoute | AnthropicRoute | LiveRoute | ResourceRoute;
 
@@ -242,6 +279,7 @@ export function matchRoute(method: string, pathname: string, params: URLSearchPa
     matchAnthropic(method, pathname) ??
     matchLive(method, pathname, params) ??
     matchOpenAI(method, pathname) ??
+    matchCompatResource(method, pathname, params) ??
     matchResource(method, pathname, params) ??
     matchNative(method, pathname, params) ?? { kind: 'not-found' }
   );
@@ -555,4 +593,95 @@ function matchItem(
         DELETE: ownedRoute('interactions.delete', 'DELETE', collection, target('')),
       });
   }
+}
+
+// ---- the OpenAI-compatible files and batches ----
+
+const COMPAT_LIST = new RegExp(`^${OPENAI_PREFIX}/(files|batches)$`);
+// an id may be Google's native name (`files/<id>`), which the `openai` SDK percent-encodes as a path parameter
+// (`files%2F<id>`); a hand-written client may send the slash as is
+const COMPAT_ITEM = new RegExp(
+  `^${OPENAI_PREFIX}/(files|batches)/(?:(files|batches)(?:%2[Ff]|/))?([^/]+)(/content|/cancel)?$`,
+);
+const COMPAT_LIMIT = /^[1-9][0-9]{0,3}$/;
+
+/**
+ * The owner and Google's id of an OpenAI-compatible id: `<tagged>` or `<collection>/<tagged>`, Google's id sent on
+ * in the same shape (a name's slash encoded, as the `openai` SDK sends it to Google).
+ */
+export function compatTarget(collection: 'files' | 'batches', id: string, named: boolean, suffix = ''): OwnedTarget {
+  const reference = named ? `${collection}/${id}` : id;
+  const tagged = parseTaggedId(id);
+  if (tagged === undefined || !GOOGLE_ID.test(tagged.googleId)) return { kind: 'untagged', reference };
+  const googleId = named ? `${collection}%2F${tagged.googleId}` : tagged.googleId;
+  return {
+    kind: 'tagged',
+    owner: tagged.owner,
+    upstreamPath: `/v1beta/openai/${collection}/${googleId}${suffix}`,
+    reference,
+  };
+}
+
+/** An `after` cursor as the client sent it (decoded from the query): a bare tagged id or a tagged name. */
+function compatAfter(collection: 'files' | 'batches', after: string): OwnedTarget {
+  const prefix = `${collection}/`;
+  return after.startsWith(prefix)
+    ? compatTarget(collection, after.slice(prefix.length), true)
+    : compatTarget(collection, after, false);
+}
+
+function compatRoute(
+  method: string,
+  allowed: Partial<Record<'GET' | 'POST' | 'DELETE', CompatResourceRoute>>,
+): RouteMatch {
+  const match = allowed[method as 'GET' | 'POST' | 'DELETE'];
+  if (match !== undefined && Object.hasOwn(allowed, method)) return { kind: 'route', route: match };
+  return { kind: 'method-not-allowed', allow: Object.keys(allowed).join(', ') };
+}
+
+/** `/v1/files[/{id}[/content]]` and `/v1/batches[/{id}[/cancel]]`, also under `/v1beta/openai/` and without `/v1`. */
+function matchCompatResource(method: string, pathname: string, params: URLSearchParams): RouteMatch | undefined {
+  const base = (collection: 'files' | 'batches', name: CompatRouteName, m: 'GET' | 'POST' | 'DELETE') =>
+    ({ family: 'resource', kind: 'compat', name, surface: 'openai', method: m, collection }) as const;
+  const listed = COMPAT_LIST.exec(pathname)?.[1];
+  if (listed === 'files' || listed === 'batches') {
+    const limit = params.get('limit');
+    if (method === 'GET' && limit !== null && !COMPAT_LIMIT.test(limit)) {
+      return { kind: 'bad-query', message: 'limit must be an integer from 1 to 9999' };
+    }
+    const after = params.get('after');
+    return compatRoute(method, {
+      GET: {
+        ...base(listed, `openai.${listed}.list`, 'GET'),
+        action: 'list',
+        ...(limit !== null ? { limit: Number(limit) } : {}),
+        ...(after !== null && after !== '' ? { after: compatAfter(listed, after) } : {}),
+      },
+      POST: {
+        ...base(listed, `openai.${listed}.create`, 'POST'),
+        action: 'create',
+        upstreamPath: `/v1beta/openai/${listed}`,
+      },
+    });
+  }
+  const [, collection, prefix, id, suffix] = COMPAT_ITEM.exec(pathname) ?? [];
+  if ((collection !== 'files' && collection !== 'batches') || id === undefined) return undefined;
+  if (prefix !== undefined && prefix !== collection) return { kind: 'not-found' };
+  const named = prefix !== undefined;
+  const owned = (name: CompatRouteName, m: 'GET' | 'POST' | 'DELETE', upstreamSuffix = ''): CompatResourceRoute => ({
+    ...base(collection, name, m),
+    action: 'owned',
+    target: compatTarget(collection, id, named, upstreamSuffix),
+  });
+  if (collection === 'files') {
+    if (suffix === '/cancel') return { kind: 'not-found' };
+    if (suffix === '/content') return compatRoute(method, { GET: owned('openai.files.content', 'GET', '/content') });
+    return compatRoute(method, {
+      GET: owned('openai.files.get', 'GET'),
+      DELETE: owned('openai.files.delete', 'DELETE'),
+    });
+  }
+  if (suffix === '/content') return { kind: 'not-found' };
+  if (suffix === '/cancel') return compatRoute(method, { POST: owned('openai.batches.cancel', 'POST', '/cancel') });
+  return compatRoute(method, { GET: owned('openai.batches.get', 'GET') });
 }
