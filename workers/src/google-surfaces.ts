@@ -8,10 +8,10 @@
 import { REPLAY_MAX_BYTES } from '../shared/contract';
 import { errorBody, jsonResponse } from '../shared/http';
 import { formatOwnerTag } from '../shared/owner-tag';
-import type { PoolKey, SrcConfig } from './bindings';
+import type { SrcConfig } from './bindings';
 import { embeddingsRequest, embeddingsResponse, redactJsonText, sseWithErrorEvent, toOpenAIError } from './fixups';
 import { ANY_MODEL } from './key-pool';
-import { lookUpOwner, misdirected, ownedReferenceInLargeBody, soleOwner } from './owner-keys';
+import { keyOfOwner, ownedReferenceInLargeBody, soleOwner } from './owner-keys';
 import { Refusal, refusalOutcome } from './refusal';
 import {
   NOT_A_JSON_OBJECT,
@@ -108,24 +108,6 @@ async function prepare(request: Request, route: GoogleRoute, config: SrcConfig):
   return { body, ...(model ? { model } : {}), streaming, ...ownedField };
 }
 
-/**
- * The key that owns the resources a prepared body names, or the refusal to answer instead: another shard's (421, the
- * orchestrator sends the request there), a key this worker no longer holds (410), a tag no part of this gateway
- * issued (404). Undefined when the body names nothing owned.
- */
-async function owningKey(prepared: Prepared, config: SrcConfig): Promise<PoolKey | Refusal | undefined> {
-  if (prepared.owned === undefined) return undefined;
-  const found = await lookUpOwner(prepared.owned.owner, prepared.owned.reference, config);
-  switch (found.kind) {
-    case 'key':
-      return found.key;
-    case 'elsewhere':
-      return misdirected(found.shard);
-    case 'refused':
-      return found.refusal;
-  }
-}
-
 function forwardedHeaders(request: Request, route: GoogleRoute): Headers {
   const headers = new Headers();
   for (const name of FORWARDED_REQUEST_HEADERS) {
@@ -147,7 +129,10 @@ export async function serveGoogleRoute(route: GoogleRoute, a: Admitted, deps: Ha
     ...(prepared.model ? { model: prepared.model } : {}),
     ...(prepared.owned ? { owner: formatOwnerTag(prepared.owned.owner) } : {}),
   };
-  const owner = await owningKey(prepared, a.config);
+  const owner =
+    prepared.owned === undefined
+      ? undefined
+      : await keyOfOwner(prepared.owned.owner, prepared.owned.reference, a.config);
   if (owner instanceof Refusal) return refusalOutcome(owner, 'openai', a.requestId, modelField);
   const result = await sendPlan(
     {

@@ -120,3 +120,36 @@ export function ownedReferenceInLargeBody(reference: string, replayMaxBytes: num
     `This request body is over ${replayMaxBytes} bytes and names an owned resource (${reference}…). The gateway streams a body that large to Gemini without reading it first, so it cannot send it to the key that owns the resource, and it stopped the upload. Upload the large content as a file and reference it, or split the request so that each body stays within ${replayMaxBytes} bytes.`,
   );
 }
+
+/** The key of an owner tag: this worker's key, or the refusal (another shard's: 421; unknown: 404; gone: 410). */
+export async function keyOfOwner(
+  owner: ResourceOwner,
+  reference: string,
+  config: SrcConfig,
+): Promise<PoolKey | Refusal> {
+  const found = await lookUpOwner(owner, reference, config);
+  switch (found.kind) {
+    case 'key':
+      return found.key;
+    case 'elsewhere':
+      return misdirected(found.shard);
+    case 'refused':
+      return found.refusal;
+  }
+}
+
+/**
+ * The key every reference belongs to (`references` may start with the path's own resource), undefined when there is
+ * none, or the refusal: resources of two keys (400), or an owner this worker cannot serve.
+ */
+export async function keyOfReferences(
+  references: readonly OwnedReference[],
+  config: SrcConfig,
+): Promise<{ readonly key: PoolKey; readonly owner: ResourceOwner } | Refusal | undefined> {
+  const [first, ...rest] = references;
+  if (first === undefined) return undefined;
+  const sole = soleOwner([first, ...rest]);
+  if (sole instanceof Refusal) return sole;
+  const key = await keyOfOwner(sole.owner, sole.reference, config);
+  return key instanceof Refusal ? key : { key, owner: sole.owner };
+}

@@ -1,15 +1,13 @@
 /**
- * What every resource route shares: finding the one key a resource (or the set of resources a body names) belongs
- * to, the headers a call forwards, and Google's answer passed on with its names tagged (`./resource-names`) and its
- * errors as the native routes pass them (status and body as Google sent them, secrets redacted).
+ * What every resource route shares: the headers a call forwards, and Google's answer passed on with its names tagged
+ * (`./resource-names`) and its errors as the native routes pass them (status and body as Google sent them, secrets
+ * redacted). Which key a resource belongs to is `./owner-keys`' to say.
  */
 import type { ResourceOwner } from '../shared/owner-tag';
-import type { PoolKey, SrcConfig } from './bindings';
+import type { PoolKey } from './bindings';
 import { redactJsonText } from './fixups';
 import { ANY_MODEL } from './key-pool';
-import { lookUpOwner, misdirected, soleOwner } from './owner-keys';
 import { Refusal, refusalOutcome } from './refusal';
-import type { OwnedReference } from './resource-references';
 import { tagEventStream, tagNamesInText, type TagOptions } from './resource-names';
 import type { Admitted, HandlerDeps, LineFacts, Outcome } from './surface-contract';
 import { answerFacts, attemptFacts, type GoogleAnswer, type NoAnswer, noAnswerRefusal } from './upstream-plan';
@@ -24,39 +22,6 @@ export function forwardedHeaders(request: Request, extra: readonly string[] = []
     if (value !== null) headers.set(name, value);
   }
   return headers;
-}
-
-/** The key of an owner tag: this worker's key, or the refusal (another shard's: 421; unknown: 404; gone: 410). */
-export async function keyOfOwner(
-  owner: ResourceOwner,
-  reference: string,
-  config: SrcConfig,
-): Promise<PoolKey | Refusal> {
-  const found = await lookUpOwner(owner, reference, config);
-  switch (found.kind) {
-    case 'key':
-      return found.key;
-    case 'elsewhere':
-      return misdirected(found.shard);
-    case 'refused':
-      return found.refusal;
-  }
-}
-
-/**
- * The key every reference belongs to (`references` may start with the path's own resource), undefined when there is
- * none, or the refusal: resources of two keys (400), or an owner this worker cannot serve.
- */
-export async function keyOfReferences(
-  references: readonly OwnedReference[],
-  config: SrcConfig,
-): Promise<{ readonly key: PoolKey; readonly owner: ResourceOwner } | Refusal | undefined> {
-  const [first, ...rest] = references;
-  if (first === undefined) return undefined;
-  const sole = soleOwner([first, ...rest]);
-  if (sole instanceof Refusal) return sole;
-  const key = await keyOfOwner(sole.owner, sole.reference, config);
-  return key instanceof Refusal ? key : { key, owner: sole.owner };
 }
 
 /** The gateway's own refusal on a resource route: the OpenAI error shape, as on the other Google routes. */

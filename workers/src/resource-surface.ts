@@ -16,21 +16,13 @@ import { jsonResponse } from '../shared/http';
 import type { OwnedCollection, ResourceOwner } from '../shared/owner-tag';
 import type { PoolKey } from './bindings';
 import { ANY_MODEL } from './key-pool';
-import { misdirected, ownerOf, ownShard, unknownOwner } from './owner-keys';
+import { keyOfOwner, keyOfReferences, misdirected, ownerOf, ownShard, unknownOwner } from './owner-keys';
 import { Refusal } from './refusal';
 import { NOT_A_JSON_OBJECT, parseJsonObject, readBodyOrStream } from './request-body';
 import { type OwnedReference, scanReferences } from './resource-references';
 import { type KeyPage, walkListing } from './resource-listing';
 import { tagNames } from './resource-names';
-import {
-  deliverTagged,
-  forwardedHeaders,
-  googleError,
-  keyOfOwner,
-  keyOfReferences,
-  noAnswer,
-  refused,
-} from './resource-replies';
+import { deliverTagged, forwardedHeaders, googleError, noAnswer, refused } from './resource-replies';
 import { serveCompatRoute } from './resource-compat';
 import { serveUploadChunk, serveUploadStart } from './resource-upload';
 import {

@@ -12,19 +12,11 @@ import { REPLAY_MAX_BYTES } from '../shared/contract';
 import { type ResourceOwner, tagId } from '../shared/owner-tag';
 import type { PoolKey } from './bindings';
 import { ANY_MODEL } from './key-pool';
-import { ownerOf, unknownOwner } from './owner-keys';
+import { keyOfOwner, keyOfReferences, ownerOf, unknownOwner } from './owner-keys';
 import { Refusal } from './refusal';
 import { parseJsonObject, readBodyOrStream, tooLargeRefusal, NOT_A_JSON_OBJECT } from './request-body';
 import { scanReferences } from './resource-references';
-import {
-  deliverTagged,
-  forwardedHeaders,
-  googleError,
-  keyOfReferences,
-  keyOfOwner,
-  noAnswer,
-  refused,
-} from './resource-replies';
+import { deliverTagged, forwardedHeaders, googleError, noAnswer, refused } from './resource-replies';
 import type { CreateResourceRoute, OwnedResourceRoute } from './routes';
 import { type Admitted, type HandlerDeps, type Outcome, secretsOf } from './surface-contract';
 import { attemptFacts, sendPlan } from './upstream-plan';
