@@ -25,7 +25,7 @@ import { Refusal } from './refusal';
 import { NOT_A_JSON_OBJECT, parseJsonObject, readBodyOrStream, tooLargeRefusal } from './request-body';
 import { scanReferences } from './resource-references';
 import { type KeyPage, walkListing } from './resource-listing';
-import { forwardedHeaders, noAnswer, refused } from './resource-replies';
+import { forwardedHeaders, isRecord, listingCall, noAnswer, refused } from './resource-replies';
 import type { CompatResourceRoute } from './routes';
 import { type Admitted, type HandlerDeps, type Outcome, secretsOf } from './surface-contract';
 import { answerFacts, attemptFacts, type GoogleAnswer, readWholeReply, sendPlan } from './upstream-plan';
@@ -37,10 +37,6 @@ const ID_FIELDS = ['input_file_id', 'output_file_id', 'error_file_id'] as const;
 const NAMED = /^(files|batches)\/(.+)$/;
 
 type Route<A extends CompatResourceRoute['action']> = Extract<CompatResourceRoute, { action: A }>;
-
-function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
 
 /** One id tagged, in its own shape (`files/<id>` or bare); unchanged when the tagged form would not read back. */
 function tagOne(owner: ResourceOwner, value: string): string {
@@ -246,7 +242,6 @@ async function serveCompatListing(route: Route<'list'>, a: Admitted, deps: Handl
       : (tagged?.googleId ?? '');
     cursor = { shard: ownShard(config), key: key.index, pageToken: googleAfter };
   }
-  const secrets = secretsOf(config);
   const keys = new Map(config.keys.map((k) => [k.index, k]));
   const owners = new Map<number, ResourceOwner>();
   for (const key of config.keys) owners.set(key.index, await ownerOf(key, config));
@@ -263,24 +258,17 @@ async function serveCompatListing(route: Route<'list'>, a: Admitted, deps: Handl
         throw new Error(`the listing walk asked for key ${index}, which this worker does not hold`);
       const query = new URLSearchParams({ limit: String(limit) });
       if (googleAfter !== undefined) query.set('after', googleAfter);
-      const result = await sendPlan(
-        {
-          path: `/v1beta/openai/${route.collection}?${query}`,
-          method: 'GET',
-          headers: forwardedHeaders(a.request),
-          keyStyle: 'bearer',
-          model: ANY_MODEL,
-          owner: key,
-        },
+      const call = await listingCall(
+        key,
+        `/v1beta/openai/${route.collection}?${query}`,
+        'bearer',
         a,
         deps,
+        openAIError,
       );
-      attempts += result.attempts;
-      if (result.kind !== 'response') return { kind: 'failed', failure: noAnswer(result, a, deps, secrets, key) };
-      if (!result.response.ok) return { kind: 'failed', failure: await openAIError(result, secrets) };
-      const reply = await readWholeReply(result.response);
-      if (reply instanceof Refusal) return { kind: 'failed', failure: refused(reply, a, attemptFacts(result)) };
-      const json = isRecord(reply.json) ? reply.json : {};
+      attempts += call.attempts;
+      if (call.kind === 'failed') return call;
+      const { json } = call;
       const items = Array.isArray(json.data) ? json.data : [];
       const last = items.at(-1);
       // only whether more follows matters: the client resumes after the last item it saw, by its id

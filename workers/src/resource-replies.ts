@@ -9,8 +9,16 @@ import { redactJsonText } from './fixups';
 import { ANY_MODEL } from './key-pool';
 import { Refusal, refusalOutcome } from './refusal';
 import { tagEventStream, tagNamesInText, type TagOptions } from './resource-names';
-import type { Admitted, HandlerDeps, LineFacts, Outcome } from './surface-contract';
-import { answerFacts, attemptFacts, type GoogleAnswer, type NoAnswer, noAnswerRefusal } from './upstream-plan';
+import { type Admitted, type HandlerDeps, type LineFacts, type Outcome, secretsOf } from './surface-contract';
+import {
+  answerFacts,
+  attemptFacts,
+  type GoogleAnswer,
+  type NoAnswer,
+  noAnswerRefusal,
+  readWholeReply,
+  sendPlan,
+} from './upstream-plan';
 
 const FORWARDED_REQUEST_HEADERS = ['accept', 'user-agent', 'x-goog-api-client'] as const;
 
@@ -98,4 +106,36 @@ export async function deliverTagged(
     }),
     line,
   };
+}
+
+export function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** One key's call of a merged listing: Google's reply as a JSON object, or the outcome to answer instead. */
+export type ListingCall =
+  | { readonly kind: 'json'; readonly json: Readonly<Record<string, unknown>>; readonly attempts: number }
+  | { readonly kind: 'failed'; readonly failure: Outcome; readonly attempts: number };
+
+/**
+ * Asks Google for one page of `key`'s listing at `path` (with its query), on that key alone. `errorOf` shapes
+ * Google's own error for the surface (native or OpenAI); a reply that is not a JSON object counts as an empty one.
+ */
+export async function listingCall(
+  key: PoolKey,
+  path: string,
+  keyStyle: 'bearer' | 'goog-header',
+  a: Admitted,
+  deps: HandlerDeps,
+  errorOf: (answer: GoogleAnswer, secrets: readonly string[]) => Promise<Outcome>,
+): Promise<ListingCall> {
+  const secrets = secretsOf(a.config);
+  const headers = forwardedHeaders(a.request);
+  const result = await sendPlan({ path, method: 'GET', headers, keyStyle, model: ANY_MODEL, owner: key }, a, deps);
+  const { attempts } = result;
+  if (result.kind !== 'response') return { kind: 'failed', failure: noAnswer(result, a, deps, secrets, key), attempts };
+  if (!result.response.ok) return { kind: 'failed', failure: await errorOf(result, secrets), attempts };
+  const reply = await readWholeReply(result.response);
+  if (reply instanceof Refusal) return { kind: 'failed', failure: refused(reply, a, attemptFacts(result)), attempts };
+  return { kind: 'json', json: isRecord(reply.json) ? reply.json : {}, attempts };
 }

@@ -22,7 +22,7 @@ import { NOT_A_JSON_OBJECT, parseJsonObject, readBodyOrStream } from './request-
 import { type OwnedReference, scanReferences } from './resource-references';
 import { type KeyPage, walkListing } from './resource-listing';
 import { tagNames } from './resource-names';
-import { deliverTagged, forwardedHeaders, googleError, noAnswer, refused } from './resource-replies';
+import { deliverTagged, forwardedHeaders, googleError, listingCall, noAnswer, refused } from './resource-replies';
 import { serveCompatRoute } from './resource-compat';
 import { serveUploadChunk, serveUploadStart } from './resource-upload';
 import {
@@ -33,7 +33,7 @@ import {
   type ResourceRoute,
 } from './routes';
 import { type Admitted, type HandlerDeps, type Outcome, secretsOf } from './surface-contract';
-import { attemptFacts, noKeysConfigured, readWholeReply, sendPlan } from './upstream-plan';
+import { attemptFacts, noKeysConfigured, sendPlan } from './upstream-plan';
 
 /** The field of Google's listing reply that holds the items (a batch listing is a list of operations). */
 const LIST_FIELDS: Readonly<Record<ListResourceRoute['collection'], string>> = {
@@ -41,10 +41,6 @@ const LIST_FIELDS: Readonly<Record<ListResourceRoute['collection'], string>> = {
   cachedContents: 'cachedContents',
   batches: 'operations',
 };
-
-function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
 
 /** Items per page when the client asks for no size (Google's own default for files). */
 const DEFAULT_PAGE_SIZE = 10;
@@ -201,7 +197,6 @@ async function serveListing(route: ListResourceRoute, a: Admitted, deps: Handler
       a,
     );
   }
-  const secrets = secretsOf(config);
   const field = LIST_FIELDS[route.collection];
   const keys = new Map(config.keys.map((k) => [k.index, k]));
   // a key the pool removed has lost its resources to the gateway: its listing would only fail
@@ -223,24 +218,10 @@ async function serveListing(route: ListResourceRoute, a: Admitted, deps: Handler
         throw new Error(`the listing walk asked for key ${index}, which this worker does not hold`);
       const query = new URLSearchParams({ pageSize: String(pageSize) });
       if (pageToken !== undefined) query.set('pageToken', pageToken);
-      const result = await sendPlan(
-        {
-          path: `/v1beta/${route.collection}?${query}`,
-          method: 'GET',
-          headers: forwardedHeaders(a.request),
-          keyStyle: 'goog-header',
-          model: ANY_MODEL,
-          owner: key,
-        },
-        a,
-        deps,
-      );
-      attempts += result.attempts;
-      if (result.kind !== 'response') return { kind: 'failed', failure: noAnswer(result, a, deps, secrets, key) };
-      if (!result.response.ok) return { kind: 'failed', failure: await googleError(result, secrets) };
-      const reply = await readWholeReply(result.response);
-      if (reply instanceof Refusal) return { kind: 'failed', failure: refused(reply, a, attemptFacts(result)) };
-      const json = isRecord(reply.json) ? reply.json : {};
+      const call = await listingCall(key, `/v1beta/${route.collection}?${query}`, 'goog-header', a, deps, googleError);
+      attempts += call.attempts;
+      if (call.kind === 'failed') return call;
+      const { json } = call;
       const items = json[field];
       const token = json.nextPageToken;
       return {
