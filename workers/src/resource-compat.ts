@@ -22,13 +22,13 @@ import { toOpenAIError } from './fixups';
 import { ANY_MODEL } from './key-pool';
 import { keyOfOwner, keyOfReferences, ownerOf, ownShard, unknownOwner } from './owner-keys';
 import { Refusal } from './refusal';
-import { NOT_A_JSON_OBJECT, parseJsonObject, readBodyOrStream, tooLargeRefusal } from './request-body';
+import { NOT_A_JSON_OBJECT, parseJsonObject, readBodyOrStream } from './request-body';
 import { scanReferences } from './resource-references';
 import { type KeyPage, walkListing } from './resource-listing';
-import { forwardedHeaders, isRecord, listingCall, noAnswer, refused } from './resource-replies';
+import { forwardedHeaders, isRecord, listingCall, noAnswer, refused, settleCall } from './resource-replies';
 import type { CompatResourceRoute } from './routes';
 import { type Admitted, type HandlerDeps, type Outcome, secretsOf } from './surface-contract';
-import { answerFacts, attemptFacts, type GoogleAnswer, readWholeReply, sendPlan } from './upstream-plan';
+import { answerFacts, type GoogleAnswer, readWholeReply, sendPlan } from './upstream-plan';
 
 /** OpenAI's default page size for files and batches listings. */
 const DEFAULT_LIMIT = 20;
@@ -133,16 +133,11 @@ async function serveFileCreate(route: Route<'create'>, a: Admitted, deps: Handle
     a,
     deps,
   );
-  if (read.kind === 'stream' && read.exceeded()) {
-    if (result.kind === 'response') await result.response.body?.cancel().catch(() => undefined);
-    return refused(tooLargeRefusal(config.maxBodyBytes), a, attemptFacts(result));
-  }
-  if (result.kind !== 'response') {
-    if (read.kind === 'stream') await read.body.cancel().catch(() => undefined);
-    return noAnswer(result, a, deps, secrets);
-  }
-  if (!result.response.ok) return openAIError(result, secrets);
-  return deliver(result, await ownerOfIndex(result.keyIndex, a), a, secrets);
+  const settled = await settleCall(result, read.kind === 'stream' ? read : undefined, a, deps);
+  if (settled.kind === 'outcome') return settled.outcome;
+  const { answer } = settled;
+  if (!answer.response.ok) return openAIError(answer, secrets);
+  return deliver(answer, await ownerOfIndex(answer.keyIndex, a), a, secrets);
 }
 
 const BATCH_TOO_LARGE = new Refusal(

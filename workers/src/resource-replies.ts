@@ -8,6 +8,7 @@ import type { PoolKey } from './bindings';
 import { redactJsonText } from './fixups';
 import { ANY_MODEL } from './key-pool';
 import { Refusal, refusalOutcome } from './refusal';
+import { type StreamedBody, tooLargeRefusal } from './request-body';
 import { tagEventStream, tagNamesInText, type TagOptions } from './resource-names';
 import { type Admitted, type HandlerDeps, type LineFacts, type Outcome, secretsOf } from './surface-contract';
 import {
@@ -19,6 +20,7 @@ import {
   readWholeReply,
   sendPlan,
 } from './upstream-plan';
+import type { UpstreamResult } from './upstream';
 
 const FORWARDED_REQUEST_HEADERS = ['accept', 'user-agent', 'x-goog-api-client'] as const;
 
@@ -138,4 +140,28 @@ export async function listingCall(
   const reply = await readWholeReply(result.response);
   if (reply instanceof Refusal) return { kind: 'failed', failure: refused(reply, a, attemptFacts(result)), attempts };
   return { kind: 'json', json: isRecord(reply.json) ? reply.json : {}, attempts };
+}
+
+/**
+ * Google's answer to deliver, or what the call ends in instead: a 413 when the client's upload ran past
+ * `MAX_BODY_BYTES` while it streamed to Google (that, not Google, is why the call failed), or the key core's refusal
+ * when Google gave no answer, the rest of the upload then dropped. `streamed` is the body when it streamed from the
+ * client; `owner` the owning key when the call could use no other.
+ */
+export async function settleCall(
+  result: UpstreamResult,
+  streamed: StreamedBody | undefined,
+  a: Admitted,
+  deps: HandlerDeps,
+  owner?: PoolKey,
+): Promise<
+  { readonly kind: 'answer'; readonly answer: GoogleAnswer } | { readonly kind: 'outcome'; readonly outcome: Outcome }
+> {
+  if (streamed?.exceeded()) {
+    if (result.kind === 'response') await result.response.body?.cancel().catch(() => undefined);
+    return { kind: 'outcome', outcome: refused(tooLargeRefusal(a.config.maxBodyBytes), a, attemptFacts(result)) };
+  }
+  if (result.kind === 'response') return { kind: 'answer', answer: result };
+  await streamed?.body.cancel().catch(() => undefined);
+  return { kind: 'outcome', outcome: noAnswer(result, a, deps, secretsOf(a.config), owner) };
 }

@@ -14,9 +14,9 @@ import type { PoolKey } from './bindings';
 import { ANY_MODEL } from './key-pool';
 import { keyOfOwner, keyOfReferences, ownerOf, unknownOwner } from './owner-keys';
 import { Refusal } from './refusal';
-import { parseJsonObject, readBodyOrStream, tooLargeRefusal, NOT_A_JSON_OBJECT } from './request-body';
+import { NOT_A_JSON_OBJECT, parseJsonObject, readBodyOrStream, type StreamedBody } from './request-body';
 import { scanReferences } from './resource-references';
-import { deliverTagged, forwardedHeaders, googleError, noAnswer, refused } from './resource-replies';
+import { deliverTagged, forwardedHeaders, googleError, refused, settleCall } from './resource-replies';
 import type { CreateResourceRoute, OwnedResourceRoute } from './routes';
 import { type Admitted, type HandlerDeps, type Outcome, secretsOf } from './surface-contract';
 import { attemptFacts, sendPlan } from './upstream-plan';
@@ -82,7 +82,7 @@ export async function serveUploadStart(route: CreateResourceRoute, a: Admitted, 
   const secrets = secretsOf(config);
   const headers = forwardedHeaders(request, START_HEADERS);
   let body: Uint8Array | string | ReadableStream<Uint8Array> | undefined;
-  let exceeded = (): boolean => false;
+  let streamed: StreamedBody | undefined;
   let owned: { readonly key: PoolKey; readonly owner: ResourceOwner } | undefined;
   if (resumable) {
     // the start's body is the file's metadata: small, JSON, and it may name a file by a tagged name
@@ -112,7 +112,7 @@ export async function serveUploadStart(route: CreateResourceRoute, a: Admitted, 
     if (read instanceof Refusal) return refused(read, a);
     if (read.kind === 'stream') {
       body = read.body;
-      exceeded = read.exceeded;
+      streamed = read;
     } else {
       body = read.bytes;
     }
@@ -130,25 +130,20 @@ export async function serveUploadStart(route: CreateResourceRoute, a: Admitted, 
     a,
     deps,
   );
-  if (exceeded()) {
-    if (result.kind === 'response') await result.response.body?.cancel().catch(() => undefined);
-    return refused(tooLargeRefusal(config.maxBodyBytes), a, attemptFacts(result));
-  }
-  if (result.kind !== 'response') {
-    if (body instanceof ReadableStream) await body.cancel().catch(() => undefined);
-    return noAnswer(result, a, deps, secrets, owned?.key);
-  }
-  if (!result.response.ok) return googleError(result, secrets);
-  const key = config.keys.find((k) => k.index === result.keyIndex);
+  const settled = await settleCall(result, streamed, a, deps, owned?.key);
+  if (settled.kind === 'outcome') return settled.outcome;
+  const { answer } = settled;
+  if (!answer.response.ok) return googleError(answer, secrets);
+  const key = config.keys.find((k) => k.index === answer.keyIndex);
   // unreachable: the key core answers with one of the keys it was given
   if (key === undefined)
-    throw new Error(`the key core answered with key ${result.keyIndex}, which this worker does not hold`);
+    throw new Error(`the key core answered with key ${answer.keyIndex}, which this worker does not hold`);
   const owner = owned?.owner ?? (await ownerOf(key, config));
-  const extra = returnedHeaders(result.response);
+  const extra = returnedHeaders(answer.response);
   if (resumable) {
-    const googleId = googleUploadId(result.response.headers.get('x-goog-upload-url'));
+    const googleId = googleUploadId(answer.response.headers.get('x-goog-upload-url'));
     if (googleId === undefined) {
-      await result.response.body?.cancel().catch(() => undefined);
+      await answer.response.body?.cancel().catch(() => undefined);
       return refused(
         new Refusal(
           502,
@@ -156,12 +151,12 @@ export async function serveUploadStart(route: CreateResourceRoute, a: Admitted, 
           'Gemini started the upload without an upload URL the gateway could hand on (x-goog-upload-url with an upload_id).',
         ),
         a,
-        attemptFacts(result),
+        attemptFacts(answer),
       );
     }
     extra['x-goog-upload-url'] = gatewayUploadUrl(a.url.origin, owner, googleId);
   }
-  return deliverTagged(result, owner, { interactions: false }, a, secrets, extra);
+  return deliverTagged(answer, owner, { interactions: false }, a, secrets, extra);
 }
 
 /**
@@ -192,13 +187,8 @@ export async function serveUploadChunk(route: OwnedResourceRoute, a: Admitted, d
     a,
     deps,
   );
-  if (read.kind === 'stream' && read.exceeded()) {
-    if (result.kind === 'response') await result.response.body?.cancel().catch(() => undefined);
-    return refused(tooLargeRefusal(config.maxBodyBytes), a, attemptFacts(result));
-  }
-  if (result.kind !== 'response') {
-    if (read.kind === 'stream') await read.body.cancel().catch(() => undefined);
-    return noAnswer(result, a, deps, secrets, key);
-  }
-  return deliverTagged(result, target.owner, { interactions: false }, a, secrets, returnedHeaders(result.response));
+  const settled = await settleCall(result, read.kind === 'stream' ? read : undefined, a, deps, key);
+  if (settled.kind === 'outcome') return settled.outcome;
+  const { answer } = settled;
+  return deliverTagged(answer, target.owner, { interactions: false }, a, secrets, returnedHeaders(answer.response));
 }
