@@ -225,19 +225,32 @@ describe('a body that names resources of one key', () => {
     expect(keysCalled()).toEqual([2]);
   });
 
-  it('forwards a body that names nothing owned byte for byte, to any key (a malformed tag is text)', async () => {
+  it('forwards a body that only mentions a name byte for byte, to any key', async () => {
     const tag = await tagOf(3);
     // odd spacing and key order: any re-serialisation would show
     const bodies = [
       `{ "contents" : [ {"parts":[{"text":"files/${tag}-abc is quoted, not named"}], "role":"user"} ] }`,
-      // fingerprint of three letters: not a tag, so not a reference
-      `{"contents":[{"parts":[{"fileData":{"fileUri":"files/z0k3abc-abc"}}]}]   }`,
-      `{"contents":[{"parts":[{"fileData":{"fileUri":"files/plain-google-id"}}]}]}`,
+      // a URI that is not Google's and only has /files/ in its path is not a Gemini file
+      `{"contents":[{"parts":[{"fileData":{"fileUri":"https://example.com/files/report.pdf","mimeType":"application/pdf"}}]}]   }`,
     ];
-    // what Google answers depends on which key served it (the untagged names are nobody's here): not the point
-    // (a 403 for a name nobody owns here also brings the worker's one-entry key probe, which has no body)
-    for (const body of bodies) await native('generateContent', body);
-    expect(fake.calls.filter((c) => c.path.endsWith(':generateContent')).map((c) => c.body)).toEqual(bodies);
+    for (const body of bodies) expect((await native('generateContent', body)).status).toBe(200);
+    expect(fake.calls.map((c) => c.body)).toEqual(bodies);
+  });
+
+  it.each([
+    ['a fingerprint of three letters (no tag)', 'files/z0k3abc-abc'],
+    ['a name Google gave out directly', 'files/plain-google-id'],
+    ["a file URI on Google's host without a tag", 'https://generativelanguage.googleapis.com/v1beta/files/abc123'],
+    ['a cached content without a tag', 'cachedContents/abc123'],
+  ])('refuses %s with 404 unknown_resource_owner, sending nothing upstream', async (_what, name) => {
+    const body = name.startsWith('cachedContents/')
+      ? { cachedContent: name, contents: [{ role: 'user', parts: [{ text: 'hi' }] }] }
+      : fileContents(name);
+    const res = await native('generateContent', body);
+    expect(res.status).toBe(404);
+    expect(res.json.error?.code).toBe('unknown_resource_owner');
+    expect(res.json.error?.message).toContain(name);
+    expect(fake.calls).toEqual([]);
   });
 });
 

@@ -208,4 +208,24 @@ describe('watchForReferences (bodies too large to parse)', () => {
     await expect(new Response(watch.body).text()).rejects.toThrow();
     expect(watch.seen()).toBe('files/z0k3abcd-');
   });
+
+  it('lists names shaped like Google resources without a valid tag, and leaves them as they are', () => {
+    const body = {
+      a: 'files/abc123',
+      b: 'https://generativelanguage.googleapis.com/v1beta/files/abc123',
+      c: 'cachedContents/z0k3abc-x',
+      previous_interaction_id: 'v1_plain',
+      d: 'https://example.com/files/report.pdf',
+      e: 'see files/abc123',
+    };
+    const scan = scanReferences(body);
+    expect(scan.untagged).toEqual([
+      'files/abc123',
+      'https://generativelanguage.googleapis.com/v1beta/files/abc123',
+      'cachedContents/z0k3abc-x',
+      'v1_plain',
+    ]);
+    expect(scan.references).toEqual([]);
+    expect(scan.stripped).toBe(body);
+  });
 });

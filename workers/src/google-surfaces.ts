@@ -11,7 +11,7 @@ import { formatOwnerTag } from '../shared/owner-tag';
 import type { SrcConfig } from './bindings';
 import { embeddingsRequest, embeddingsResponse, redactJsonText, sseWithErrorEvent, toOpenAIError } from './fixups';
 import { ANY_MODEL } from './key-pool';
-import { keyOfOwner, ownedReferenceInLargeBody, soleOwner } from './owner-keys';
+import { keyOfOwner, ownedReferenceInLargeBody, soleOwner, unknownOwner } from './owner-keys';
 import { Refusal, refusalOutcome } from './refusal';
 import {
   NOT_A_JSON_OBJECT,
@@ -82,6 +82,7 @@ async function prepare(request: Request, route: GoogleRoute, config: SrcConfig):
   const json = parseJsonObject(bytes);
   if (json === undefined) return NOT_A_JSON_OBJECT;
   const scan = scanReferences(json);
+  if (scan.untagged[0] !== undefined) return unknownOwner(scan.untagged[0]);
   const [first, ...rest] = scan.references;
   const owned = first === undefined ? undefined : soleOwner([first, ...rest]);
   if (owned instanceof Refusal) return owned;

@@ -23,12 +23,19 @@ export interface OwnedReference {
 export interface ReferenceScan {
   /** every reference found, in document order */
   readonly references: readonly OwnedReference[];
+  /**
+   * strings shaped like a reference to a Google resource whose id carries no valid owner tag (`files/abc123`, a file
+   * URI on Google's host, an untagged `previous_interaction_id`): no key of the gateway is known to hold them, so a
+   * request naming one is refused rather than sent with a key Google would refuse it for
+   */
+  readonly untagged: readonly string[];
   /** the body with every tag removed; the same object when there was none */
   readonly stripped: unknown;
 }
 
-const NAMED = /^(files|cachedContents|batches)\/([^/]+)$/;
-const FILE_URI = /^(https?:\/\/[^\s?#]+\/files\/)([^/?#]+)$/;
+// an id as Google writes one (and a tagged one): no spaces, slashes or punctuation a sentence would hold
+const NAMED = /^(files|cachedContents|batches)\/([A-Za-z0-9._~-]+)$/;
+const FILE_URI = /^(https?:\/\/[^\s?#]+\/files\/)([A-Za-z0-9._~-]+)$/;
 const ID_FIELDS: ReadonlySet<string> = new Set([
   'previous_interaction_id',
   'previousInteractionId',
@@ -38,20 +45,32 @@ const ID_FIELDS: ReadonlySet<string> = new Set([
 /** Deeper bodies are Google's to refuse; the walk stops rather than overflow the stack. */
 const MAX_DEPTH = 64;
 
+/** Google's file URIs name this host; a URI elsewhere whose path merely has `/files/` in it is none of Google's. */
+const GOOGLE_FILE_HOST = /^https:\/\/generativelanguage\.googleapis\.com\//;
+
+type Found =
+  | { readonly kind: 'tagged'; readonly owner: ResourceOwner; readonly stripped: string }
+  | { readonly kind: 'untagged' };
+
 /** The reference a string is, with its tag stripped; undefined when it is none. */
-function referenceIn(value: string, field: string | undefined): { owner: ResourceOwner; stripped: string } | undefined {
-  // the shortest tagged id is `z0k1abcd-x`; ordinary short strings end here
-  if (value.length < 10) return undefined;
-  const named = NAMED.exec(value) ?? FILE_URI.exec(value);
-  if (named?.[1] !== undefined && named[2] !== undefined) {
-    const tagged = parseTaggedId(named[2]);
-    return (
-      tagged && { owner: tagged.owner, stripped: `${named[1]}${named[1].endsWith('/') ? '' : '/'}${tagged.googleId}` }
-    );
+function referenceIn(value: string, field: string | undefined): Found | undefined {
+  const named = NAMED.exec(value);
+  const uri = named === null ? FILE_URI.exec(value) : null;
+  const [, prefix, id] = named ?? uri ?? [];
+  if (prefix !== undefined && id !== undefined) {
+    const tagged = parseTaggedId(id);
+    if (tagged !== undefined) {
+      return {
+        kind: 'tagged',
+        owner: tagged.owner,
+        stripped: `${prefix}${prefix.endsWith('/') ? '' : '/'}${tagged.googleId}`,
+      };
+    }
+    return named !== null || GOOGLE_FILE_HOST.test(value) ? { kind: 'untagged' } : undefined;
   }
   if (field !== undefined && ID_FIELDS.has(field)) {
     const tagged = parseTaggedId(value);
-    return tagged && { owner: tagged.owner, stripped: tagged.googleId };
+    return tagged ? { kind: 'tagged', owner: tagged.owner, stripped: tagged.googleId } : { kind: 'untagged' };
   }
   return undefined;
 }
@@ -59,10 +78,15 @@ function referenceIn(value: string, field: string | undefined): { owner: Resourc
 /** Finds every owned reference in a parsed JSON body and returns the body as Google must receive it. */
 export function scanReferences(body: unknown): ReferenceScan {
   const references: OwnedReference[] = [];
+  const untagged: string[] = [];
   const walk = (value: unknown, field: string | undefined, depth: number): unknown => {
     if (typeof value === 'string') {
       const found = referenceIn(value, field);
       if (found === undefined) return value;
+      if (found.kind === 'untagged') {
+        untagged.push(value);
+        return value;
+      }
       references.push({ owner: found.owner, reference: value });
       return found.stripped;
     }
@@ -87,7 +111,7 @@ export function scanReferences(body: unknown): ReferenceScan {
     return copy ?? value;
   };
   const stripped = walk(body, undefined, 0);
-  return { references, stripped };
+  return { references, untagged, stripped };
 }
 
 /**

@@ -80,6 +80,7 @@ async function readScanned(
   const json = parseJsonObject(read.bytes);
   if (json === undefined) return NOT_A_JSON_OBJECT;
   const scan = scanReferences(json);
+  if (scan.untagged[0] !== undefined) return unknownOwner(scan.untagged[0]);
   references.push(...scan.references);
   // the bytes as sent when nothing is tagged; else the tags must go, and re-serialising is the price of that
   return { body: scan.references.length === 0 ? read.bytes : JSON.stringify(scan.stripped), json, references };
