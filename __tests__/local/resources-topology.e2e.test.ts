@@ -29,8 +29,10 @@ let running: RunningTopology;
 let genai: GoogleGenAI;
 const logs: string[] = [];
 
-function topologyFor(apiKeys: readonly string[]): Topology {
-  const stackDir = join(outDir, 'stacks', 'prod');
+const PR = '13';
+
+function topologyFor(apiKeys: readonly string[], stack = 'prod'): Topology {
+  const stackDir = join(outDir, 'stacks', stack);
   return buildTopology(JSON.parse(readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8')) as Record<string, unknown>, {
     stackDir,
     secrets: { apiKeys, pass: PASS },
@@ -38,8 +40,8 @@ function topologyFor(apiKeys: readonly string[]): Topology {
   });
 }
 
-function start(apiKeys: readonly string[]): Promise<RunningTopology> {
-  return startTopology({ topology: topologyFor(apiKeys), port: 0, onLog: (message) => logs.push(message) });
+function start(apiKeys: readonly string[], stack = 'prod'): Promise<RunningTopology> {
+  return startTopology({ topology: topologyFor(apiKeys, stack), port: 0, onLog: (message) => logs.push(message) });
 }
 
 function client(baseUrl: string): GoogleGenAI {
@@ -76,7 +78,11 @@ function expectNoSecretIn(text: string): void {
 }
 
 beforeAll(async () => {
-  outDir = await synthesizeToTempDir('zen-owned-', 'prod', { KEY_COUNT: String(KEY_COUNT), KEYS_PER_SHARD: '8' });
+  // a preview stack's synth writes prod too
+  outDir = await synthesizeToTempDir('zen-owned-', `preview-${PR}`, {
+    KEY_COUNT: String(KEY_COUNT),
+    KEYS_PER_SHARD: '8',
+  });
   fake = await startFakeGemini({ port: 0 });
   running = await start(API_KEYS);
   genai = client(running.url);
@@ -410,5 +416,50 @@ describe('a 100 MB upload through the prod topology', () => {
     const after = workerdPeakBytes();
     expect(before).toBeGreaterThan(0);
     expect(after - before).toBeLessThan(size / 2);
+  });
+});
+
+describe('the preview worker', () => {
+  let preview: RunningTopology;
+  let previewAi: GoogleGenAI;
+
+  beforeAll(async () => {
+    preview = await start(API_KEYS, `preview-${PR}`);
+    previewAi = client(preview.url);
+  });
+  afterAll(() => preview?.dispose());
+
+  it('serves files, caches, batches and interactions on the owning key, all its keys in one worker (shard 0)', async () => {
+    const file = await previewAi.files.upload({
+      file: new Blob(['on the preview'], { type: 'text/plain' }),
+      config: { mimeType: 'text/plain' },
+    });
+    const { owner, google } = owned(file.name);
+    expect(owner.shard).toBe(0);
+    const ownerKey = defined(fake.resourceOwner(google), 'owner key');
+    for (let i = 0; i < 4; i++) {
+      await previewAi.models.generateContent({
+        model: MODEL,
+        contents: [createPartFromUri(defined(file.uri, 'uri'), 'text/plain'), `question ${i}`],
+      });
+    }
+    const cache = await previewAi.caches.create({
+      model: MODEL,
+      config: { contents: [{ role: 'user', parts: [createPartFromUri(defined(file.uri, 'uri'), 'text/plain')] }] },
+    });
+    expect(owned(cache.name).owner).toEqual(owner);
+    const listed: string[] = [];
+    for await (const f of await previewAi.files.list({ config: { pageSize: 3 } })) listed.push(defined(f.name, 'name'));
+    expect(listed).toEqual([file.name]);
+    const first = await previewAi.interactions.create({ model: MODEL, input: 'hello' });
+    await previewAi.interactions.create({ model: MODEL, input: 'again', previous_interaction_id: first.id });
+    const interactionKey = fake.resourceOwner(defined(parseTaggedId(defined(first.id, 'id')), 'tagged').googleId);
+    expect(new Set(keysOn(/:generateContent$|cachedContents/))).toEqual(new Set([ownerKey]));
+    expect(new Set(keysOn(/interactions/))).toEqual(new Set([interactionKey]));
+    // a tag naming shard 1 means nothing on a worker that stands alone
+    await expect(
+      previewAi.files.get({ name: `files/z1k${owner.key}${owner.fingerprint}-${google.split('/')[1]}` }),
+    ).rejects.toMatchObject({ status: 404 });
+    expectNoSecretIn(logs.join('\n'));
   });
 });

@@ -18,10 +18,12 @@
 import { encodeListCursor, type ListCursor } from '../shared/owner-tag';
 
 /**
- * Google calls one page may make: empty keys are skipped without answering, and each call is a subrequest (Workers
- * Free allows 50 per request, and a call that meets a 403 may add a key probe).
+ * Google calls one page may make. Each call is a subrequest, Workers Free allows 50 per request, and a call that
+ * meets a 403 may add a key probe: 24 calls and their probes stay under it. A shard of 8 keys, and a preview worker
+ * of up to 24 keys, walks all its keys in one page; a larger worker whose first 24 keys hold nothing returns an empty
+ * page with a `nextPageToken` (which `@google/genai`'s pager yields as one `undefined`).
  */
-export const MAX_LIST_CALLS = 8;
+export const MAX_LIST_CALLS = 24;
 
 /** One key's page from Google, or why it could not be had (the caller's own failure value, passed on as is). */
 export type KeyPage<F> =
