@@ -375,6 +375,62 @@ describe('the prod topology of that synth, against the fake Gemini', () => {
     expect(fake.calls.filter((c) => c.path.includes(':')).map((c) => c.search)).toEqual(['', '', '?alt=sse']);
   });
 
+  it('hands out resource names, upload URLs and listings that hold no canary, and redacts a key Google quotes there', async () => {
+    const first = exchanges.length;
+    const start = await send(prod, 'upload start', {
+      method: 'POST',
+      path: '/upload/v1beta/files',
+      headers: {
+        ...googKey,
+        ...jsonType,
+        'x-goog-upload-protocol': 'resumable',
+        'x-goog-upload-command': 'start',
+        'x-goog-upload-header-content-length': '5',
+        'x-goog-upload-header-content-type': 'text/plain',
+      },
+      body: JSON.stringify({ file: { displayName: 'hygiene check' } }),
+    });
+    const uploadUrl = new URL(defined(header(start, 'x-goog-upload-url'), 'x-goog-upload-url'));
+    expect(uploadUrl.origin).toBe(prod.url);
+    const finished = await send(prod, 'upload finalize', {
+      method: 'POST',
+      path: `${uploadUrl.pathname}${uploadUrl.search}`,
+      headers: { ...googKey, 'x-goog-upload-command': 'upload, finalize', 'x-goog-upload-offset': '0' },
+      body: 'hello',
+    });
+    const file = (JSON.parse(finished.body) as { file: { name: string; uri: string } }).file;
+    const referenced = await send(prod, 'generate with the file', {
+      ...native('generateContent'),
+      body: JSON.stringify({
+        contents: [{ role: 'user', parts: [{ fileData: { fileUri: file.uri, mimeType: 'text/plain' } }] }],
+      }),
+    });
+    const listed = await send(prod, 'merged listing', { path: '/v1beta/files?pageSize=3', headers: googKey });
+    const forged = await send(prod, 'forged tag', { path: '/v1beta/files/z1k1abcd-abc', headers: googKey });
+    // Google's 403 that quotes the key, on a resource route: passed on, the key redacted
+    fake.setDefaultBehaviour('denied-quoting-key');
+    const quoted = await send(prod, 'cache create, Google quotes the key', {
+      method: 'POST',
+      path: '/v1beta/cachedContents',
+      headers: { ...googKey, ...jsonType },
+      body: JSON.stringify({ model: 'models/gemini-2.5-flash', contents: [{ role: 'user', parts: [{ text: 'x' }] }] }),
+    });
+    fake.setDefaultBehaviour('ok');
+    expect([start, finished, referenced, listed, forged, quoted].map(outcome)).toEqual([
+      { label: 'upload start', status: 200, code: undefined },
+      { label: 'upload finalize', status: 200, code: undefined },
+      { label: 'generate with the file', status: 200, code: undefined },
+      { label: 'merged listing', status: 200, code: undefined },
+      { label: 'forged tag', status: 410, code: 'owner_key_gone' },
+      { label: 'cache create, Google quotes the key', status: 403, code: 'PERMISSION_DENIED' },
+    ]);
+    expect(JSON.parse(listed.body)).toMatchObject({ files: [{ name: file.name }] });
+    const leaks = exchanges
+      .slice(first)
+      .flatMap((e) => findCanaries(`${e.headers.map(([name, value]) => `${name}: ${value}`).join('\n')}\n${e.body}`));
+    expect(leaks).toEqual([]);
+  });
+
   it('answers every client-input row with its status and code, sending nothing upstream', async () => {
     const basic = `Basic ${Buffer.from(`user:${PASS}`).toString('base64')}`;
     const rows: [string, RawRequest, number, string | undefined][] = [
