@@ -342,6 +342,47 @@ describe('OpenAI-compatible files and batches through the prod topology', () => 
   });
 });
 
+describe("Google's documented OpenAI batch flow through the prod topology", () => {
+  it('uploads the input natively, batches it with the openai SDK and downloads the output natively, all on one key', async () => {
+    const line = {
+      custom_id: 'doc-1',
+      method: 'POST',
+      url: '/v1/chat/completions',
+      body: { model: MODEL, messages: [] },
+    };
+    const input = await genai.files.upload({
+      file: new Blob([`${JSON.stringify(line)}\n`], { type: 'application/jsonl' }),
+      config: { mimeType: 'application/jsonl' },
+    });
+    const { owner, google } = owned(input.name);
+    const ownerKey = defined(fake.resourceOwner(google), 'input owner');
+    const openai = new OpenAI({
+      apiKey: PASS,
+      baseURL: `${running.url}/v1`,
+      maxRetries: 0,
+      fetch: (url, init) => fetch(url, init),
+    });
+    const batch = await openai.batches.create({
+      input_file_id: defined(input.name, 'input name'),
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+    });
+    expect(owned(batch.id).owner).toEqual(owner);
+    const done = await openai.batches.retrieve(batch.id);
+    expect(done.status).toBe('completed');
+    const output = defined(done.output_file_id, 'output file');
+    expect(owned(output).owner).toEqual(owner);
+    // the native download Google's docs use for the output, through the gateway's native route
+    const id = defined(output.split('/')[1], 'output id');
+    const downloaded = await fetch(`${running.url}/v1beta/files/${id}:download?alt=media`, {
+      headers: { 'x-goog-api-key': PASS },
+    });
+    expect(downloaded.status).toBe(200);
+    expect(await downloaded.text()).toContain('"custom_id":"doc-1"');
+    expect(new Set(keysOn(/files|batches/))).toEqual(new Set([ownerKey]));
+  });
+});
+
 describe('a 100 MB upload through the prod topology', () => {
   /** Peak resident memory (VmHWM) of the workerd processes this test runner started, in bytes. */
   function workerdPeakBytes(): number {
