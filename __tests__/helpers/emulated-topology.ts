@@ -1,11 +1,16 @@
 /**
  * Small helpers for tests that run a synthesized topology (`scripts/local/emulated-topology.ts`) in workerd.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { synthEnv } from '../../scripts/local/cli';
-import { backendScripts, type Topology } from '../../scripts/local/emulated-topology';
+import {
+  backendScripts,
+  buildTopology,
+  type Topology,
+  type TopologySecrets,
+} from '../../scripts/local/emulated-topology';
 import { runSynth } from '../../scripts/local/synth';
 import { defined } from './guards';
 
@@ -23,6 +28,21 @@ export async function synthesizeToTempDir(
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), ...settings };
   await runSynth({ outDir, env: synthEnv(env, stack, undefined) });
   return outDir;
+}
+
+/**
+ * The emulated topology of `stack` as synthesized into `outDir` (see {@link synthesizeToTempDir}), with `secrets` for
+ * the Terraform variables and every worker's `GEMINI_BASE_URL` pointed at `upstream`.
+ */
+export function synthesizedTopology(
+  outDir: string,
+  stack: string,
+  secrets: TopologySecrets,
+  upstream: string,
+): Topology {
+  const stackDir = join(outDir, 'stacks', stack);
+  const json = JSON.parse(readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8')) as Record<string, unknown>;
+  return buildTopology(json, { stackDir, secrets, plainTextOverrides: { GEMINI_BASE_URL: upstream } });
 }
 
 /** key value → index n of the BACKEND_SERVICE_<n> whose shard holds it (`apiKeys` as given to the topology). */

@@ -4,17 +4,16 @@
  * the fake Gemini. The stacks bind no `ANTHROPIC_MODEL_MAP`, so Claude model names resolve through the adapter's
  * defaults, which are current Gemini models the fake answers through its `nativeReply` hook.
  */
-import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import Anthropic, { type APIError, type RateLimitError } from '@anthropic-ai/sdk';
 import { FAKE_REPLY_TEXT, FAKE_THOUGHT_SIGNATURE, type FakeGemini, startFakeGemini } from '../../dev/fake-gemini';
 import { type RunningTopology, startTopology } from '../../scripts/local/start';
-import { buildTopology, type Topology } from '../../scripts/local/emulated-topology';
+import type { Topology } from '../../scripts/local/emulated-topology';
 import { DEFAULT_ANTHROPIC_MODEL_MAP } from '../../workers/src/anthropic/adapter';
 import { defined } from '../helpers/guards';
 import { everyModel, FAKE_CALL_ARGS, FAKE_CALL_ID } from '../helpers/gemini-native-replies';
 import { startUpstreamTap, type UpstreamTap } from './upstream-tap';
-import { synthesizeToTempDir } from '../helpers/emulated-topology';
+import { synthesizeToTempDir, synthesizedTopology } from '../helpers/emulated-topology';
 
 const KEY_COUNT = 12;
 const PR = '5';
@@ -29,12 +28,7 @@ let fake: FakeGemini;
 const logs: string[] = [];
 
 function topologyFor(stack: string, upstream: string): Topology {
-  const stackDir = join(outDir, 'stacks', stack);
-  return buildTopology(JSON.parse(readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8')) as Record<string, unknown>, {
-    stackDir,
-    secrets: SECRETS,
-    plainTextOverrides: { GEMINI_BASE_URL: upstream },
-  });
+  return synthesizedTopology(outDir, stack, SECRETS, upstream);
 }
 
 function start(topology: Topology): Promise<RunningTopology> {

@@ -5,8 +5,7 @@
  */
 import { GoogleGenAI } from '@google/genai';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import OpenAI from 'openai';
 import {
   FAKE_IMAGE_B64,
@@ -19,12 +18,12 @@ import {
 import { requestLineContext } from '../../scripts/local/cli';
 import { startTopology, type RunningTopology } from '../../scripts/local/start';
 import { formatStatusView } from '../../scripts/local/status-view';
-import { backendScripts, buildTopology, type Topology } from '../../scripts/local/emulated-topology';
+import { backendScripts, type Topology } from '../../scripts/local/emulated-topology';
 import type { GatewayStatus } from '../../workers/orchestrator/status';
 import type { WorkerStatus } from '../../workers/src/status';
 import { DEFAULT_MAX_BODY_BYTES, REPLAY_MAX_BYTES } from '../../workers/shared/contract';
 import { defined, tally } from '../helpers/guards';
-import { keyOwners, replaceContents, synthesizeToTempDir } from '../helpers/emulated-topology';
+import { keyOwners, replaceContents, synthesizeToTempDir, synthesizedTopology } from '../helpers/emulated-topology';
 import { chiSquareUniform, chiSquareWeighted } from '../helpers/chi-square';
 import { startUpstreamTap, type UpstreamTap } from './upstream-tap';
 
@@ -43,15 +42,9 @@ let fake: FakeGemini;
 const logs: string[] = [];
 
 type Json = Record<string, unknown>;
-const stackJson = (stack: string): Json =>
-  JSON.parse(readFileSync(join(outDir, 'stacks', stack, 'cdk.tf.json'), 'utf8')) as Json;
 
 function topologyFor(stack: string, upstream: string): Topology {
-  return buildTopology(stackJson(stack), {
-    stackDir: join(outDir, 'stacks', stack),
-    secrets: SECRETS,
-    plainTextOverrides: { GEMINI_BASE_URL: upstream },
-  });
+  return synthesizedTopology(outDir, stack, SECRETS, upstream);
 }
 
 async function start(topology: Topology): Promise<RunningTopology> {

@@ -3,15 +3,14 @@
  * driven by `@google/genai`'s `live.connect` through the prod orchestrator (and on the preview worker), against a
  * fake Live endpoint that records the credential it was given.
  */
-import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { GoogleGenAI, type LiveServerMessage, Modality, type Session } from '@google/genai';
 import { WebSocket } from 'ws';
-import { buildTopology, type Topology } from '../../scripts/local/emulated-topology';
+import type { Topology } from '../../scripts/local/emulated-topology';
 import { type RunningTopology, startTopology } from '../../scripts/local/start';
 import { CLOSE_CODE, CLOSE_REASON, CLOSE_TEXT, type FakeLive, startFakeLive } from '../helpers/fake-live';
 import { defined } from '../helpers/guards';
-import { synthesizeToTempDir } from '../helpers/emulated-topology';
+import { synthesizeToTempDir, synthesizedTopology } from '../helpers/emulated-topology';
 
 const KEY_COUNT = 10;
 const PR = '6';
@@ -28,12 +27,7 @@ let fake: FakeLive;
 const logs: string[] = [];
 
 function topologyFor(stack: string): Topology {
-  const stackDir = join(outDir, 'stacks', stack);
-  return buildTopology(JSON.parse(readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8')) as Record<string, unknown>, {
-    stackDir,
-    secrets: { apiKeys: API_KEYS, pass: PASS },
-    plainTextOverrides: { GEMINI_BASE_URL: fake.url },
-  });
+  return synthesizedTopology(outDir, stack, { apiKeys: API_KEYS, pass: PASS }, fake.url);
 }
 
 function start(topology: Topology): Promise<RunningTopology> {

@@ -5,15 +5,14 @@
  * way Google does. Every request that names a resource must reach the key that created it, counted at the fake.
  */
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { createPartFromUri, GoogleGenAI } from '@google/genai';
 import OpenAI, { toFile } from 'openai';
 import { type FakeGemini, startFakeGemini } from '../../dev/fake-gemini';
-import { buildTopology, type Topology } from '../../scripts/local/emulated-topology';
+import type { Topology } from '../../scripts/local/emulated-topology';
 import { type RunningTopology, startTopology } from '../../scripts/local/start';
 import { DEFAULT_MAX_BODY_BYTES } from '../../workers/shared/contract';
 import { parseTaggedId, type ResourceOwner } from '../../workers/shared/owner-tag';
-import { keyOwners, synthesizeToTempDir } from '../helpers/emulated-topology';
+import { keyOwners, synthesizeToTempDir, synthesizedTopology } from '../helpers/emulated-topology';
 import { defined } from '../helpers/guards';
 
 const KEY_COUNT = 20;
@@ -32,12 +31,7 @@ const logs: string[] = [];
 const PR = '13';
 
 function topologyFor(apiKeys: readonly string[], stack = 'prod'): Topology {
-  const stackDir = join(outDir, 'stacks', stack);
-  return buildTopology(JSON.parse(readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8')) as Record<string, unknown>, {
-    stackDir,
-    secrets: { apiKeys, pass: PASS },
-    plainTextOverrides: { GEMINI_BASE_URL: fake.url },
-  });
+  return synthesizedTopology(outDir, stack, { apiKeys, pass: PASS }, fake.url);
 }
 
 function start(apiKeys: readonly string[], stack = 'prod'): Promise<RunningTopology> {
