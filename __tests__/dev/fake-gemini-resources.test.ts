@@ -2,6 +2,7 @@ import { createPartFromUri, GoogleGenAI } from '@google/genai';
 import { request } from 'node:http';
 import { FAKE_REPLY_TEXT, type FakeGemini, startFakeGemini } from '../../dev/fake-gemini';
 import { defined } from '../helpers/guards';
+import { resumableStart } from '../helpers/resumable-upload';
 
 const KEY_A = 'fake-resources-key-CANARY-A';
 const KEY_B = 'fake-resources-key-CANARY-B';
@@ -29,17 +30,7 @@ function raw(path: string, apiKey: string | undefined, init: RequestInit = {}): 
 
 /** Starts a resumable upload with `apiKey` and returns the session URL the fake handed back. */
 async function startUpload(apiKey: string, bytes: number, file: Record<string, unknown> = {}): Promise<Response> {
-  return raw('/upload/v1beta/files', apiKey, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'x-goog-upload-protocol': 'resumable',
-      'x-goog-upload-command': 'start',
-      'x-goog-upload-header-content-length': String(bytes),
-      'x-goog-upload-header-content-type': 'text/plain',
-    },
-    body: JSON.stringify({ file }),
-  });
+  return fetch(`${fake.url}/upload/v1beta/files`, resumableStart(apiKey, bytes, 'text/plain', file));
 }
 
 async function sessionUrl(apiKey: string, bytes: number, file: Record<string, unknown> = {}): Promise<string> {

@@ -14,6 +14,7 @@ import { DEFAULT_MAX_BODY_BYTES } from '../../workers/shared/contract';
 import { parseTaggedId, type ResourceOwner } from '../../workers/shared/owner-tag';
 import { keyOwners, synthesizeToTempDir, synthesizedTopology } from '../helpers/emulated-topology';
 import { defined } from '../helpers/guards';
+import { resumableStart } from '../helpers/resumable-upload';
 
 const KEY_COUNT = 20;
 const API_KEYS = Array.from({ length: KEY_COUNT }, (_, i) => `canary-key-${String(i).padStart(2, '0')}-owned`);
@@ -41,6 +42,15 @@ function start(apiKeys: readonly string[], stack = 'prod'): Promise<RunningTopol
 function client(baseUrl: string): GoogleGenAI {
   // Jest's sandbox hides the undici dispatcher the SDK looks up for its own fetch; the sandbox's changes nothing on the wire
   return new GoogleGenAI({ apiKey: PASS, httpOptions: { baseUrl, fetch: (input, init) => fetch(input, init) } });
+}
+
+function openaiClient(baseUrl: string): OpenAI {
+  return new OpenAI({
+    apiKey: PASS,
+    baseURL: `${baseUrl}/v1`,
+    maxRetries: 0,
+    fetch: (input, init) => fetch(input, init),
+  });
 }
 
 /** The owner a gateway name carries (`files/z1k3abcd-xyz`), and Google's own name behind it. */
@@ -301,12 +311,7 @@ describe('cached contents, batches and interactions through the prod topology', 
 
 describe('OpenAI-compatible files and batches through the prod topology', () => {
   it('runs a batch on the key of its input file across shards, with the real openai SDK', async () => {
-    const openai = new OpenAI({
-      apiKey: PASS,
-      baseURL: `${running.url}/v1`,
-      maxRetries: 0,
-      fetch: (input, init) => fetch(input, init),
-    });
+    const openai = openaiClient(running.url);
     const line = { custom_id: 'r1', method: 'POST', url: '/v1/chat/completions', body: { model: MODEL, messages: [] } };
     const file = await openai.files.create({
       file: await toFile(Buffer.from(`${JSON.stringify(line)}\n`), 'in.jsonl'),
@@ -350,12 +355,7 @@ describe("Google's documented OpenAI batch flow through the prod topology", () =
     });
     const { owner, google } = owned(input.name);
     const ownerKey = defined(fake.resourceOwner(google), 'input owner');
-    const openai = new OpenAI({
-      apiKey: PASS,
-      baseURL: `${running.url}/v1`,
-      maxRetries: 0,
-      fetch: (url, init) => fetch(url, init),
-    });
+    const openai = openaiClient(running.url);
     const batch = await openai.batches.create({
       input_file_id: defined(input.name, 'input name'),
       endpoint: '/v1/chat/completions',
@@ -398,18 +398,10 @@ describe('a 100 MB upload through the prod topology', () => {
   it('streams every byte to the owning key while workerd holds far less than the file', async () => {
     // one call of 100 MB, the most a Cloudflare request (and MAX_BODY_BYTES) may carry; the SDK sends 8 MiB chunks
     const size = DEFAULT_MAX_BODY_BYTES;
-    const start = await fetch(`${running.url}/upload/v1beta/files`, {
-      method: 'POST',
-      headers: {
-        'x-goog-api-key': PASS,
-        'content-type': 'application/json',
-        'x-goog-upload-protocol': 'resumable',
-        'x-goog-upload-command': 'start',
-        'x-goog-upload-header-content-length': String(size),
-        'x-goog-upload-header-content-type': 'application/octet-stream',
-      },
-      body: JSON.stringify({ file: { displayName: 'big' } }),
-    });
+    const start = await fetch(
+      `${running.url}/upload/v1beta/files`,
+      resumableStart(PASS, size, 'application/octet-stream', { displayName: 'big' }),
+    );
     expect(start.status).toBe(200);
     const sessionUrl = defined(start.headers.get('x-goog-upload-url') ?? undefined, 'x-goog-upload-url');
     expect(new URL(sessionUrl).origin).toBe(running.url);

@@ -8,6 +8,7 @@ import { createPartFromUri, GoogleGenAI } from '@google/genai';
 import { formatOwnerTag, parseTaggedId } from '../../workers/shared/owner-tag';
 import { keyFingerprint } from '../../workers/src/owner-keys';
 import { defined } from '../helpers/guards';
+import { finalizeWhole, resumableStart } from '../helpers/resumable-upload';
 import { startSrcWorker, type SrcWorkerHarness } from '../helpers/src-worker';
 
 const KEYS = [
@@ -48,24 +49,12 @@ function googleName(name: string): string {
 
 /** Uploads a file straight to the fake with `key` (not through the worker): Google's name. */
 async function seedFile(key: string, text: string): Promise<string> {
-  const start = await fetch(`${h.fake.url}/upload/v1beta/files`, {
-    method: 'POST',
-    headers: {
-      'x-goog-api-key': key,
-      'content-type': 'application/json',
-      'x-goog-upload-protocol': 'resumable',
-      'x-goog-upload-command': 'start',
-      'x-goog-upload-header-content-length': String(text.length),
-      'x-goog-upload-header-content-type': 'text/plain',
-    },
-    body: JSON.stringify({ file: { displayName: text } }),
-  });
+  const start = await fetch(
+    `${h.fake.url}/upload/v1beta/files`,
+    resumableStart(key, text.length, 'text/plain', { displayName: text }),
+  );
   const url = defined(start.headers.get('x-goog-upload-url'), 'an upload url');
-  const done = await fetch(url, {
-    method: 'POST',
-    headers: { 'x-goog-api-key': key, 'x-goog-upload-command': 'upload, finalize', 'x-goog-upload-offset': '0' },
-    body: text,
-  });
+  const done = await fetch(url, finalizeWhole(key, text));
   const json = (await done.json()) as { file: { name: string } };
   return json.file.name;
 }
@@ -270,28 +259,16 @@ describe('interactions', () => {
 
 describe('upload URL', () => {
   it("hands out the gateway's own origin, never Google's host or a key, and routes the upload by its tag", async () => {
-    const start = await fetch(`${h.url}/upload/v1beta/files`, {
-      method: 'POST',
-      headers: {
-        'x-goog-api-key': PASS,
-        'content-type': 'application/json',
-        'x-goog-upload-protocol': 'resumable',
-        'x-goog-upload-command': 'start',
-        'x-goog-upload-header-content-length': '5',
-        'x-goog-upload-header-content-type': 'text/plain',
-      },
-      body: '{"file":{"displayName":"raw"}}',
-    });
+    const start = await fetch(
+      `${h.url}/upload/v1beta/files`,
+      resumableStart(PASS, 5, 'text/plain', { displayName: 'raw' }),
+    );
     expect(start.status).toBe(200);
     const url = new URL(defined(start.headers.get('x-goog-upload-url'), 'the upload url'));
     expect(url.origin).toBe(h.url);
     expect(url.toString()).not.toContain(new URL(h.fake.url).port);
     expectNoKeyLeaked([...start.headers].join('\n'));
-    const done = await fetch(url, {
-      method: 'POST',
-      headers: { 'x-goog-api-key': PASS, 'x-goog-upload-command': 'upload, finalize', 'x-goog-upload-offset': '0' },
-      body: 'hello',
-    });
+    const done = await fetch(url, finalizeWhole(PASS, 'hello'));
     expect(done.headers.get('x-goog-upload-status')).toBe('final');
     const text = await done.text();
     expectNoKeyLeaked(text);
