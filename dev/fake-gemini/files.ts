@@ -16,7 +16,7 @@ import {
   fileDenied,
   type FakeResources,
   invalidArgument,
-  pageOf,
+  sendListing,
   RETAINED_UPLOAD_BYTES,
   randomId,
   type StoredFile,
@@ -266,13 +266,7 @@ export function handleFiles(
     if (method !== 'GET') return undefined;
     const mine = [...store.files.values()].filter((f) => f.apiKey === apiKey);
     // files.list: pageSize defaults to 10, at most 100 (ai.google.dev/api/files#method:-files.list)
-    const paged = pageOf(mine, search, 10, 100);
-    if ('code' in paged) sendError(res, 'native', paged);
-    else
-      sendJson(res, 200, {
-        ...(paged.page.length > 0 ? { files: paged.page.map((f) => fileResource(origin, f)) } : {}),
-        ...(paged.nextPageToken === undefined ? {} : { nextPageToken: paged.nextPageToken }),
-      });
+    sendListing(res, mine, search, { defaultSize: 10, maxSize: 100 }, 'files', (f) => fileResource(origin, f));
     return true;
   }
   const match = /^files\/([^/:]+)(:download)?$/.exec(path);

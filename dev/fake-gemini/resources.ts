@@ -8,7 +8,9 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import type { GoogleErrorObject } from './google-errors';
+import { sendError, sendJson } from './respond';
 
 /** A file of the Files API; uploaded bytes are never kept, generated ones (batch outputs) are. */
 export interface StoredFile {
@@ -268,4 +270,27 @@ export function referenceError(store: FakeResources, apiKey: string, body: unkno
     }
   }
   return undefined;
+}
+
+/**
+ * Answers a native listing of `items` as Google does: the page under `field` (left out when empty), its
+ * `nextPageToken` when more follow, or the 400 for a bad `pageSize` or `pageToken`.
+ */
+export function sendListing<T>(
+  res: ServerResponse,
+  items: readonly T[],
+  search: URLSearchParams,
+  sizes: { readonly defaultSize: number; readonly maxSize: number },
+  field: string,
+  toResource: (item: T) => unknown,
+): void {
+  const paged = pageOf(items, search, sizes.defaultSize, sizes.maxSize);
+  if ('code' in paged) {
+    sendError(res, 'native', paged);
+    return;
+  }
+  sendJson(res, 200, {
+    ...(paged.page.length > 0 ? { [field]: paged.page.map(toResource) } : {}),
+    ...(paged.nextPageToken === undefined ? {} : { nextPageToken: paged.nextPageToken }),
+  });
 }

@@ -16,7 +16,7 @@ import {
   fileDenied,
   fileIdOf,
   invalidArgument,
-  pageOf,
+  sendListing,
   RETAINED_UPLOAD_BYTES,
   randomId,
   referenceError,
@@ -25,6 +25,9 @@ import {
   type StoredInteraction,
 } from './resources';
 import { notFound, sendError, sendInvalidJson, sendJson } from './respond';
+
+/** Page sizes of the cached-content and batch listings: 100 by default, 1000 at most (Google's docs give no numbers we could confirm). */
+const LIST_SIZES = { defaultSize: 100, maxSize: 1000 } as const;
 
 /** Without `ttl` or `expireTime` a cached content lives one hour (probed live: expireTime - createTime = 1 h). */
 const DEFAULT_CACHE_TTL_MS = 3600 * 1000;
@@ -81,14 +84,7 @@ function handleCaches(call: ResourceCall, path: string): true | undefined {
   if (path === 'cachedContents') {
     if (method === 'GET') {
       const mine = [...store.caches.values()].filter((c) => c.apiKey === apiKey);
-      // cachedContents.list: the fake uses 100 by default and 1000 at most (Google's docs give no numbers we could confirm)
-      const paged = pageOf(mine, call.url.searchParams, 100, 1000);
-      if ('code' in paged) sendError(res, 'native', paged);
-      else
-        sendJson(res, 200, {
-          ...(paged.page.length > 0 ? { cachedContents: paged.page.map(cacheResource) } : {}),
-          ...(paged.nextPageToken === undefined ? {} : { nextPageToken: paged.nextPageToken }),
-        });
+      sendListing(res, mine, call.url.searchParams, LIST_SIZES, 'cachedContents', cacheResource);
       return true;
     }
     if (method !== 'POST') return undefined;
@@ -273,14 +269,8 @@ function handleBatches(call: ResourceCall, path: string): true | undefined {
   const { store, apiKey, method, res } = call;
   if (path === 'batches' && method === 'GET') {
     const mine = [...store.batches.values()].filter((b) => b.apiKey === apiKey);
-    // batches.list is Google's Operations list; the fake pages by 100 by default, 1000 at most (unconfirmed numbers)
-    const paged = pageOf(mine, call.url.searchParams, 100, 1000);
-    if ('code' in paged) sendError(res, 'native', paged);
-    else
-      sendJson(res, 200, {
-        ...(paged.page.length > 0 ? { operations: paged.page.map(batchResource) } : {}),
-        ...(paged.nextPageToken === undefined ? {} : { nextPageToken: paged.nextPageToken }),
-      });
+    // batches.list is Google's Operations list
+    sendListing(res, mine, call.url.searchParams, LIST_SIZES, 'operations', batchResource);
     return true;
   }
   const match = /^batches\/([^/:]+)(:cancel)?$/.exec(path);
