@@ -18,6 +18,8 @@
  *
  * @module
  */
+import { concatBytes } from '../shared/bytes';
+import { isJsonObject } from '../shared/json';
 import { decodeListCursor, LIST_ITEM_FIELDS, type ListCursor, type ListedCollection } from '../shared/owner-tag';
 import { REQUEST_ID_HEADER } from '../shared/request-id';
 import type { BoundBackend } from './backends';
@@ -55,21 +57,6 @@ type Reading =
   | { readonly kind: 'page'; readonly page: ListingPage }
   | { readonly kind: 'other'; readonly response: Response };
 
-function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-/** Joins chunks read from a stream. */
-function concat(chunks: readonly Uint8Array[], size: number): Uint8Array {
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
-}
-
 /**
  * The body read whole when it is at most `max` bytes; past that, a stream that gives back what was read and then the
  * rest, so the body can still go to the client as it came.
@@ -86,7 +73,7 @@ async function readBounded(
   let size = 0;
   for (;;) {
     const { done, value } = await reader.read();
-    if (done) return { kind: 'whole', bytes: concat(chunks, size) };
+    if (done) return { kind: 'whole', bytes: concatBytes(chunks, size) };
     chunks.push(value);
     size += value.byteLength;
     if (size > max) break;
@@ -122,8 +109,8 @@ async function readPage(response: Response, field: string): Promise<Reading> {
     json = undefined;
   }
   // Google leaves an empty list out of its JSON; a gateway page always has it
-  const list = isRecord(json) ? (json[field] ?? []) : undefined;
-  if (!isRecord(json) || !Array.isArray(list)) return { kind: 'other', response: new Response(bytes, response) };
+  const list = isJsonObject(json) ? (json[field] ?? []) : undefined;
+  if (!isJsonObject(json) || !Array.isArray(list)) return { kind: 'other', response: new Response(bytes, response) };
   const token = typeof json.nextPageToken === 'string' && json.nextPageToken !== '' ? json.nextPageToken : undefined;
   const next = token === undefined ? undefined : decodeListCursor(token);
   const page: ListingPage = {

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { parseJsonObject } from '../shared/json';
 import { STATUS_PATH } from '../shared/contract';
 import { corsHeaders } from '../shared/cors';
 import { jsonError, jsonResponse } from '../shared/http';
@@ -67,15 +68,6 @@ export type ShardAnswer =
   | { readonly kind: 'threw' }
   | { readonly kind: 'not-queried' };
 
-function parseObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** The shard's status view with `globalKey` beside each key's local `key`, when the first global number is known. */
 function withGlobalKeys(status: Record<string, unknown>, firstKey: number | undefined): Record<string, unknown> {
   if (firstKey === undefined || !Array.isArray(status.keys)) return status;
@@ -107,7 +99,7 @@ export function shardEntry(
       return failed('not_queried');
     case 'answered': {
       if (answer.status !== 200) return failed(`status ${answer.status}`);
-      const status = parseObject(answer.body);
+      const status = parseJsonObject(answer.body);
       return status ? { shard, ...numbers, status: withGlobalKeys(status, firstKey) } : failed('shard_error');
     }
   }

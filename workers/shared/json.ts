@@ -15,3 +15,14 @@ export function parseJson(input: string | Uint8Array): unknown {
     return undefined;
   }
 }
+
+/** Whether a parsed JSON value is an object (not null, not an array): the shape every request and reply body has. */
+export function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** The JSON object a text or its UTF-8 bytes encode; undefined for anything else (invalid JSON, an array, a number). */
+export function parseJsonObject(input: string | Uint8Array): Record<string, unknown> | undefined {
+  const value = parseJson(input);
+  return isJsonObject(value) ? value : undefined;
+}

@@ -5,6 +5,7 @@
  * as OpenAI errors and native clients as Google sent them, secrets redacted. A body that names an owned resource (a
  * file, a cached content: see `./resource-references`) goes, stripped of its owner tags, to the one key that owns it.
  */
+import { parseJsonObject } from '../shared/json';
 import { REPLAY_MAX_BYTES } from '../shared/contract';
 import { errorBody, jsonResponse } from '../shared/http';
 import { formatOwnerTag } from '../shared/owner-tag';
@@ -13,13 +14,7 @@ import { embeddingsRequest, embeddingsResponse, redactJsonText, sseWithErrorEven
 import { ANY_MODEL } from './key-pool';
 import { keyOfOwner, ownedReferenceInLargeBody, soleOwner, unknownOwner } from './owner-keys';
 import { Refusal, refusalOutcome } from './refusal';
-import {
-  NOT_A_JSON_OBJECT,
-  parseJsonObject,
-  readBodyOrStream,
-  type StreamedBody,
-  tooLargeRefusal,
-} from './request-body';
+import { NOT_A_JSON_OBJECT, readBodyOrStream, type StreamedBody, tooLargeRefusal } from './request-body';
 import { type OwnedReference, scanReferences, watchForReferences } from './resource-references';
 import { normaliseModel, type GoogleRoute } from './routes';
 import { type Admitted, type HandlerDeps, type LineFacts, type Outcome, secretsOf } from './surface-contract';

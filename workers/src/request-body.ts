@@ -4,7 +4,8 @@
  * failover may send it again to another key; a larger one (routes that can forward it unparsed) streams to Google
  * once, its prefix read so far followed by the rest of the upload.
  */
-import { parseJson } from '../shared/json';
+import { concatBytes } from '../shared/bytes';
+import { parseJsonObject } from '../shared/json';
 import { Refusal } from './refusal';
 
 /**
@@ -72,7 +73,7 @@ export async function readBodyOrStream(
         return BODY_READ_ERROR;
       }
       const { done, value } = read;
-      if (done) return { kind: 'buffered', bytes: concat(chunks, size) };
+      if (done) return { kind: 'buffered', bytes: concatBytes(chunks, size) };
       size += value.byteLength;
       if (size > limit) {
         await reader.cancel().catch(() => undefined);
@@ -120,22 +121,6 @@ function continuedStream(
     },
   });
   return { kind: 'stream', body, exceeded: () => exceeded };
-}
-
-function concat(chunks: readonly Uint8Array[], size: number): Uint8Array {
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return body;
-}
-
-/** The body as a JSON object, or undefined when it is anything else (invalid JSON or UTF-8, an array, a number). */
-export function parseJsonObject(bytes: Uint8Array): Record<string, unknown> | undefined {
-  const value = parseJson(bytes);
-  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
 /** A POST body that is not a JSON object. */

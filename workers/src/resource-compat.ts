@@ -14,6 +14,8 @@
  *   shard, so the listing answers 501 and points at the merged native listings.
  * Google's errors reach the client as OpenAI errors, as on the other OpenAI routes.
  */
+import { parseJsonObject } from '../shared/json';
+import { isJsonObject } from '../shared/json';
 import { REPLAY_MAX_BYTES, SHARD_COUNT_HEADER } from '../shared/contract';
 import { jsonResponse } from '../shared/http';
 import { parseTaggedId, type ResourceOwner, tagId } from '../shared/owner-tag';
@@ -22,10 +24,10 @@ import { toOpenAIError } from './fixups';
 import { ANY_MODEL } from './key-pool';
 import { keyOfOwner, keyOfReferences, ownerOf, ownShard, unknownOwner } from './owner-keys';
 import { Refusal } from './refusal';
-import { NOT_A_JSON_OBJECT, parseJsonObject, readBodyOrStream } from './request-body';
+import { NOT_A_JSON_OBJECT, readBodyOrStream } from './request-body';
 import { scanReferences } from './resource-references';
 import { type KeyPage, walkListing } from './resource-listing';
-import { forwardedHeaders, isRecord, listingCall, noAnswer, refused, settleCall } from './resource-replies';
+import { forwardedHeaders, listingCall, noAnswer, refused, settleCall } from './resource-replies';
 import type { CompatResourceRoute } from './routes';
 import { type Admitted, type HandlerDeps, type Outcome, secretsOf } from './surface-contract';
 import { answerFacts, type GoogleAnswer, readWholeReply, sendPlan } from './upstream-plan';
@@ -48,7 +50,7 @@ function tagOne(owner: ResourceOwner, value: string): string {
 }
 
 function tagObject(item: unknown, owner: ResourceOwner): unknown {
-  if (!isRecord(item)) return item;
+  if (!isJsonObject(item)) return item;
   const out: Record<string, unknown> = { ...item };
   if ((item.object === 'file' || item.object === 'batch') && typeof item.id === 'string')
     out.id = tagOne(owner, item.id);
@@ -61,7 +63,7 @@ function tagObject(item: unknown, owner: ResourceOwner): unknown {
 
 /** Every Google id in an OpenAI file, batch, deletion or list reply, tagged with `owner`. */
 export function tagCompatIds(body: unknown, owner: ResourceOwner): unknown {
-  if (isRecord(body) && body.object === 'list' && Array.isArray(body.data)) {
+  if (isJsonObject(body) && body.object === 'list' && Array.isArray(body.data)) {
     const data = body.data.map((item) => tagObject(item, owner));
     return { ...body, data, ...listEnds(data) };
   }
@@ -69,7 +71,7 @@ export function tagCompatIds(body: unknown, owner: ResourceOwner): unknown {
 }
 
 function listEnds(data: readonly unknown[]): { first_id: unknown; last_id: unknown } {
-  const idOf = (item: unknown): unknown => (isRecord(item) ? (item.id ?? null) : null);
+  const idOf = (item: unknown): unknown => (isJsonObject(item) ? (item.id ?? null) : null);
   return { first_id: data.length > 0 ? idOf(data[0]) : null, last_id: data.length > 0 ? idOf(data.at(-1)) : null };
 }
 
@@ -267,7 +269,7 @@ async function serveCompatListing(route: Route<'list'>, a: Admitted, deps: Handl
       const items = Array.isArray(json.data) ? json.data : [];
       const last = items.at(-1);
       // only whether more follows matters: the client resumes after the last item it saw, by its id
-      const more = json.has_more === true && isRecord(last) && typeof last.id === 'string';
+      const more = json.has_more === true && isJsonObject(last) && typeof last.id === 'string';
       return { kind: 'page', items, ...(more ? { nextPageToken: String(last.id) } : {}) };
     },
   });

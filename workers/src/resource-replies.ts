@@ -3,6 +3,7 @@
  * (`./resource-names`) and its errors as the native routes pass them (status and body as Google sent them, secrets
  * redacted). Which key a resource belongs to is `./owner-keys`' to say.
  */
+import { isJsonObject } from '../shared/json';
 import type { ResourceOwner } from '../shared/owner-tag';
 import type { PoolKey } from './bindings';
 import { redactJsonText } from './fixups';
@@ -110,10 +111,6 @@ export async function deliverTagged(
   };
 }
 
-export function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
 /** One key's call of a merged listing: Google's reply as a JSON object, or the outcome to answer instead. */
 export type ListingCall =
   | { readonly kind: 'json'; readonly json: Readonly<Record<string, unknown>>; readonly attempts: number }
@@ -139,7 +136,7 @@ export async function listingCall(
   if (!result.response.ok) return { kind: 'failed', failure: await errorOf(result, secrets), attempts };
   const reply = await readWholeReply(result.response);
   if (reply instanceof Refusal) return { kind: 'failed', failure: refused(reply, a, attemptFacts(result)), attempts };
-  return { kind: 'json', json: isRecord(reply.json) ? reply.json : {}, attempts };
+  return { kind: 'json', json: isJsonObject(reply.json) ? reply.json : {}, attempts };
 }
 
 /**

@@ -11,6 +11,7 @@
  *   (`./resource-references`), so Google only ever sees its own ids.
  * Google's errors pass as on the native routes; the gateway's own refusals have the OpenAI shape, as on the others.
  */
+import { parseJsonObject } from '../shared/json';
 import { REPLAY_MAX_BYTES, SHARD_COUNT_HEADER } from '../shared/contract';
 import { jsonResponse } from '../shared/http';
 import type { OwnedCollection, ResourceOwner } from '../shared/owner-tag';
@@ -18,7 +19,7 @@ import type { PoolKey } from './bindings';
 import { ANY_MODEL } from './key-pool';
 import { keyOfOwner, keyOfReferences, misdirected, ownerOf, ownShard, unknownOwner } from './owner-keys';
 import { Refusal } from './refusal';
-import { NOT_A_JSON_OBJECT, parseJsonObject, readBodyOrStream } from './request-body';
+import { NOT_A_JSON_OBJECT, readBodyOrStream } from './request-body';
 import { type OwnedReference, scanReferences } from './resource-references';
 import { type KeyPage, walkListing } from './resource-listing';
 import { tagNames } from './resource-names';

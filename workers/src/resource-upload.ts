@@ -8,13 +8,14 @@
  * come back. An upload that is not resumable (`x-goog-upload-protocol: multipart` or `raw`) is one call that
  * creates the file.
  */
+import { parseJsonObject } from '../shared/json';
 import { REPLAY_MAX_BYTES } from '../shared/contract';
 import { type ResourceOwner, tagId } from '../shared/owner-tag';
 import type { PoolKey } from './bindings';
 import { ANY_MODEL } from './key-pool';
 import { keyOfOwner, keyOfReferences, ownerOf, unknownOwner } from './owner-keys';
 import { Refusal } from './refusal';
-import { NOT_A_JSON_OBJECT, parseJsonObject, readBodyOrStream, type StreamedBody } from './request-body';
+import { NOT_A_JSON_OBJECT, readBodyOrStream, type StreamedBody } from './request-body';
 import { scanReferences } from './resource-references';
 import { deliverTagged, forwardedHeaders, googleError, refused, settleCall } from './resource-replies';
 import type { CreateResourceRoute, OwnedResourceRoute } from './routes';

@@ -14,6 +14,7 @@
  * Gemini does not say which stop sequence ended a reply, so `stop_sequence` is never set. A signature on a text
  * part with no thought before it is not carried: Gemini checks signatures only on function calls, which keep theirs.
  */
+import { isJsonObject } from '../../shared/json';
 import type {
   AnthropicContentBlock,
   AnthropicFailure,
@@ -51,10 +52,6 @@ const REFUSALS = new Set([
 ]);
 
 type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return !!value && typeof value === 'object' && !Array.isArray(value);
-}
 
 function count(value: unknown): number {
   return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : 0;
@@ -97,7 +94,7 @@ export class ReplyTranslator {
   /** The events one Gemini chunk (or a whole reply) adds. */
   push(chunk: unknown): AnthropicStreamEvent[] {
     if (this.failure) return [];
-    if (!isObject(chunk)) {
+    if (!isJsonObject(chunk)) {
       this.failure = anthropicFailure(502, 'Gemini sent a reply that is not a JSON object.');
       return [];
     }
@@ -109,19 +106,19 @@ export class ReplyTranslator {
       return [];
     }
     const events: AnthropicStreamEvent[] = [];
-    if (isObject(chunk.usageMetadata)) this.usage = chunk.usageMetadata as GeminiUsage;
+    if (isJsonObject(chunk.usageMetadata)) this.usage = chunk.usageMetadata as GeminiUsage;
     if (!this.started) {
       this.started = true;
       events.push({ type: 'message_start', message: this.message([], null) }, { type: 'ping' });
     }
     const feedback = chunk.promptFeedback;
-    if (isObject(feedback) && typeof feedback.blockReason === 'string') this.blockReason = feedback.blockReason;
+    if (isJsonObject(feedback) && typeof feedback.blockReason === 'string') this.blockReason = feedback.blockReason;
     const candidate = Array.isArray(chunk.candidates) ? chunk.candidates[0] : undefined;
-    if (!isObject(candidate)) return events;
+    if (!isJsonObject(candidate)) return events;
     this.sawCandidate = true;
     const content = candidate.content;
-    const parts = isObject(content) && Array.isArray(content.parts) ? content.parts : [];
-    for (const part of parts) if (isObject(part)) this.part(part, events);
+    const parts = isJsonObject(content) && Array.isArray(content.parts) ? content.parts : [];
+    for (const part of parts) if (isJsonObject(part)) this.part(part, events);
     if (typeof candidate.finishReason === 'string') this.finishReason = candidate.finishReason;
     if (typeof candidate.finishMessage === 'string') this.finishMessage = candidate.finishMessage;
     return events;
@@ -204,7 +201,7 @@ export class ReplyTranslator {
       return;
     }
     const call = part.functionCall;
-    if (isObject(call) && typeof call.name === 'string') {
+    if (isJsonObject(call) && typeof call.name === 'string') {
       this.close(signature, events);
       const id = encodeToolUseId(`${this.o.messageId.replace(/^msg_/, '')}x${this.calls}`, {
         ...(typeof call.id === 'string' ? { callId: call.id } : {}),
@@ -212,7 +209,7 @@ export class ReplyTranslator {
       });
       this.calls++;
       const index = this.nextIndex++;
-      const args = isObject(call.args) ? call.args : {};
+      const args = isJsonObject(call.args) ? call.args : {};
       events.push(
         { type: 'content_block_start', index, content_block: { type: 'tool_use', id, name: call.name, input: {} } },
         { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: JSON.stringify(args) } },

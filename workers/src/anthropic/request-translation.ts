@@ -6,6 +6,7 @@
  * silence; fields that only tune Anthropic's own service (`metadata`, `cache_control`, `service_tier`, …) are
  * ignored.
  */
+import { isJsonObject } from '../../shared/json';
 import type { AnthropicFailure } from './anthropic-types';
 import { anthropicFailure } from './errors';
 import type {
@@ -53,10 +54,6 @@ class Invalid extends Error {}
 
 type Json = Record<string, unknown>;
 
-function isObject(value: unknown): value is Json {
-  return !!value && typeof value === 'object' && !Array.isArray(value);
-}
-
 function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'null';
@@ -70,7 +67,7 @@ function fail(path: string, message: string): never {
 }
 
 function expectObject(value: unknown, path: string): Json {
-  if (!isObject(value)) fail(path, `expected an object, received ${describe(value)}.`);
+  if (!isJsonObject(value)) fail(path, `expected an object, received ${describe(value)}.`);
   return value;
 }
 
@@ -307,7 +304,7 @@ function assistantParts(content: readonly unknown[], path: string, ctx: MessageC
         const id = expectString(block.id, `${blockPath}.id`);
         const name = expectString(block.name, `${blockPath}.name`);
         const input = block.input ?? {};
-        if (!isObject(input)) fail(`${blockPath}.input`, `expected an object, received ${describe(input)}.`);
+        if (!isJsonObject(input)) fail(`${blockPath}.input`, `expected an object, received ${describe(input)}.`);
         const carried = decodeToolUseId(id);
         let signature = carried.signature ?? pendingSignature;
         if (signature === undefined && firstCall && ctx.placeholderSignatures) signature = SKIP_SIGNATURE_VALIDATOR;
@@ -330,10 +327,10 @@ function assistantParts(content: readonly unknown[], path: string, ctx: MessageC
 function toolNamesOf(messages: readonly unknown[]): Map<string, string> {
   const names = new Map<string, string>();
   for (const message of messages) {
-    if (!isObject(message) || message.role !== 'assistant' || !Array.isArray(message.content)) continue;
+    if (!isJsonObject(message) || message.role !== 'assistant' || !Array.isArray(message.content)) continue;
     for (const block of message.content) {
       if (
-        isObject(block) &&
+        isJsonObject(block) &&
         block.type === 'tool_use' &&
         typeof block.id === 'string' &&
         typeof block.name === 'string'
@@ -478,7 +475,7 @@ function thinkingConfigOf(value: unknown): GeminiGenerationConfig['thinkingConfi
 function responseFormatOf(body: Json): Pick<GeminiGenerationConfig, 'responseMimeType' | 'responseJsonSchema'> {
   const config = body.output_config;
   const [format, path] =
-    isObject(config) && config.format !== undefined && config.format !== null
+    isJsonObject(config) && config.format !== undefined && config.format !== null
       ? [config.format, 'output_config.format']
       : [body.output_format, 'output_format'];
   if (format === undefined || format === null) return {};
