@@ -17,7 +17,7 @@ function main(): void {
     new PreviewStack(app, `preview-${config.preview.prNumber}`, {
       ...config.stack,
       ...config.preview,
-      bundle: bundles.src,
+      bundle: bundles.shard,
     });
   }
   app.synth();

@@ -1,5 +1,5 @@
 /**
- * The benchmarks' own workerd topology: an orchestrator in front of `shards` src workers, each shard also reachable
+ * The benchmarks' own workerd topology: an orchestrator in front of `shards` shard workers, each shard also reachable
  * directly by Host header, all in one workerd process so both paths are measured under the same conditions.
  */
 import { Miniflare, type WorkerOptions } from 'miniflare';
@@ -45,7 +45,7 @@ export interface BenchTopologyOptions {
 export async function startBenchTopology(options: BenchTopologyOptions): Promise<BenchTopology> {
   const shards = options.shards ?? 2;
   const keysPerShard = options.keysPerShard ?? 8;
-  const srcScript = bundleWorker('src');
+  const srcScript = bundleWorker('shard');
   const shardWorkers: WorkerOptions[] = Array.from({ length: shards }, (_, i) => ({
     name: `shard-${i}`,
     modules: true,

@@ -72,7 +72,7 @@ async function v8EvaluateMs(code: string): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const names = ['src', 'orchestrator'] as const satisfies readonly WorkerName[];
+  const names = ['shard', 'orchestrator'] as const satisfies readonly WorkerName[];
   const bundles = names.map((name) => ({ name, code: bundleWorker(name) }));
   const startups = await workerdStartups([EMPTY_WORKER, ...bundles.map((b) => b.code)]);
   const startupOf = (script: number): number => {

@@ -95,7 +95,7 @@ export interface Variant {
   /**
    * ES module that replaces every shard's code; the shard keeps its bindings.
    *
-   * @default - the synthesized src worker
+   * @default - the synthesized shard worker
    */
   readonly shardCode?: string;
   /**

@@ -80,7 +80,7 @@ async function scenario(fake: FakeGemini, script: string, badKeys: number): Prom
 
 async function main(): Promise<void> {
   const fake = await startFakeGemini({ port: 0 });
-  const src = bundleWorker('src');
+  const src = bundleWorker('shard');
   try {
     // one discarded run per worker, so the first measured scenario does not also pay for JIT and socket warm-up
     await scenario(fake, src, 0);

@@ -1,5 +1,5 @@
 /**
- * Benchmark 6: CPU the src worker spends per request. workerd freezes timers while JavaScript runs (a Spectre
+ * Benchmark 6: CPU the shard worker spends per request. workerd freezes timers while JavaScript runs (a Spectre
  * mitigation), so in-worker clocks cannot measure CPU; instead this reads the workerd process's own user+system CPU
  * time from /proc before and after a batch of requests. That includes workerd's HTTP handling, so it is an upper bound
  * for what Cloudflare bills as CPU time; a request to an unknown path gives the runtime's floor for comparison.
@@ -80,7 +80,7 @@ async function main(): Promise<void> {
     host: '127.0.0.1',
     port: 0,
     modules: true,
-    script: bundleWorker('src'),
+    script: bundleWorker('shard'),
     compatibilityDate: DEFAULT_COMPATIBILITY_DATE,
     bindings: { KEY1: 'bench-cpu-key-1', KEY2: 'bench-cpu-key-2', PASS: BENCH_PASS, GEMINI_BASE_URL: fake.url },
   });
@@ -170,7 +170,7 @@ async function main(): Promise<void> {
   }
 }
 
-/** A shard that reads the body, as a src worker does, and answers a canned chat completion: no upstream, no pool. */
+/** A shard that reads the body, as a shard worker does, and answers a canned chat completion: no upstream, no pool. */
 const STUB_SHARD = `export default { async fetch(request) {
   await request.arrayBuffer();
   return Response.json({ id: 'c', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant',

@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import type { WorkerBundle, WorkerBundles } from '../constructs/worker-bundle';
 
 /** The workers under `workers/`, each bundled from its `index.ts`. */
-export const WORKER_NAMES = ['src', 'orchestrator'] as const satisfies readonly (keyof WorkerBundles)[];
+export const WORKER_NAMES = ['shard', 'orchestrator'] as const satisfies readonly (keyof WorkerBundles)[];
 export type WorkerName = (typeof WORKER_NAMES)[number];
 
 const ROOT = resolve(__dirname, '..');

@@ -1,6 +1,6 @@
 /**
  * The `client_tokens` Terraform variable: named client tokens accepted alongside `pass`, so each client can be told
- * apart in the logs and the shared password can be rotated without a window of 401s. Every src worker binds the whole
+ * apart in the logs and the shared password can be rotated without a window of 401s. Every shard worker binds the whole
  * map as one secret, `CLIENT_TOKENS = jsonencode(var.client_tokens)`, so it costs one environment variable however
  * many tokens there are.
  *

@@ -38,30 +38,30 @@ export interface GatewayStackProps {
   readonly namePrefix?: string;
 
   /**
-   * Upstream base URL for the src workers.
+   * Upstream base URL for the shard workers.
    *
    * @default 'https://generativelanguage.googleapis.com'
    */
   readonly geminiBaseUrl?: string;
 
   /**
-   * Upstream response-header deadline of the src workers.
+   * Upstream response-header deadline of the shard workers.
    *
    * @default 300000
    */
   readonly upstreamTimeoutMs?: number;
 
   /**
-   * How long a src worker may wait, in ms, for its earliest cooling key before refusing (0..60000), bound as
-   * `MAX_WAIT_MS` on every src worker.
+   * How long a shard worker may wait, in ms, for its earliest cooling key before refusing (0..60000), bound as
+   * `MAX_WAIT_MS` on every shard worker.
    *
    * @default 0 - no waiting
    */
   readonly maxWaitMs?: number;
 
   /**
-   * Claude model lines to Gemini model ids for the Anthropic routes, bound as `ANTHROPIC_MODEL_MAP` on every src
-   * worker (see `SrcWorkerShardProps.anthropicModelMap`); a worker then holds one key fewer.
+   * Claude model lines to Gemini model ids for the Anthropic routes, bound as `ANTHROPIC_MODEL_MAP` on every shard
+   * worker (see `ShardWorkerProps.anthropicModelMap`); a worker then holds one key fewer.
    *
    * @default - none: the worker's default map, no binding
    */
@@ -90,7 +90,7 @@ export interface GatewayStackProps {
   readonly workersDevSubdomain?: string;
 
   /**
-   * Smart Placement for the src workers (the prod shards and the preview worker); the orchestrator always runs near
+   * Smart Placement for the shard workers (the prod shards and the preview worker); the orchestrator always runs near
    * the client.
    *
    * @default false

@@ -1,6 +1,6 @@
 // workers
-export { SrcWorkerShard } from './src-worker-shard';
-export type { SrcWorkerShardProps } from './src-worker-shard';
+export { ShardWorker } from './shard-worker';
+export type { ShardWorkerProps } from './shard-worker';
 export { Orchestrator } from './orchestrator';
 export type { OrchestratorProps, IWorkerScriptRef } from './orchestrator';
 export { DEFAULT_LOG_SAMPLING_RATE } from './worker-script';
@@ -41,7 +41,7 @@ export {
   maxKeysPerWorker,
   previewBoundKeyCount,
 } from './limits';
-export type { PlanLimits, SrcWorkerShardBindingName, SrcWorkerSurfaceBindingName, WorkersPlan } from './limits';
+export type { PlanLimits, ShardWorkerBindingName, ShardWorkerSurfaceBindingName, WorkersPlan } from './limits';
 export { DEFAULT_NAME_PREFIX, orchestratorScriptName, previewScriptName, shardCount, shardScriptName } from './names';
 export { ValidationError } from './validate';
 export {

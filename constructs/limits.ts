@@ -26,35 +26,35 @@ export const PLAN_LIMITS: Readonly<Record<WorkersPlan, PlanLimits>> = {
   paid: { envVarsPerWorker: 128, workersPerAccount: 500 },
 };
 
-export type SrcWorkerSurfaceBindingName = (typeof SRC_WORKER_SURFACE_BINDINGS)[number];
+export type ShardWorkerSurfaceBindingName = (typeof SRC_WORKER_SURFACE_BINDINGS)[number];
 
 /**
- * The surface bindings a src worker binds with these settings, in binding order: each is bound only when its setting
+ * The surface bindings a shard worker binds with these settings, in binding order: each is bound only when its setting
  * is given, and each takes one environment variable from the keys.
  */
 export function boundSurfaceBindings(settings: {
   readonly anthropicModelMap?: unknown;
-}): readonly SrcWorkerSurfaceBindingName[] {
+}): readonly ShardWorkerSurfaceBindingName[] {
   return settings.anthropicModelMap === undefined ? [] : [ANTHROPIC_MODEL_MAP_BINDING];
 }
 
-export type SrcWorkerShardBindingName = (typeof SRC_WORKER_SHARD_BINDINGS)[number];
+export type ShardWorkerBindingName = (typeof SRC_WORKER_SHARD_BINDINGS)[number];
 
 /**
- * Every binding a src worker binds besides its keys and the fixed ones, in binding order: `SHARD_INDEX` when it is a
+ * Every binding a shard worker binds besides its keys and the fixed ones, in binding order: `SHARD_INDEX` when it is a
  * shard behind the orchestrator (`asShard`), then the surface bindings (see {@link boundSurfaceBindings}). Each takes
  * one environment variable from the keys, so this is what the env-var limit checks count.
  */
 export function boundOptionalBindings(settings: {
   readonly asShard: boolean;
   readonly anthropicModelMap?: unknown;
-}): readonly (SrcWorkerShardBindingName | SrcWorkerSurfaceBindingName)[] {
-  const shard: readonly SrcWorkerShardBindingName[] = settings.asShard ? [SHARD_INDEX_BINDING] : [];
+}): readonly (ShardWorkerBindingName | ShardWorkerSurfaceBindingName)[] {
+  const shard: readonly ShardWorkerBindingName[] = settings.asShard ? [SHARD_INDEX_BINDING] : [];
   return [...shard, ...boundSurfaceBindings(settings)];
 }
 
 /**
- * How many `KEY<n>` bindings one src worker can hold on a plan, beside the fixed bindings and the optional bindings it
+ * How many `KEY<n>` bindings one shard worker can hold on a plan, beside the fixed bindings and the optional bindings it
  * binds (see {@link boundOptionalBindings}).
  */
 export function maxKeysPerWorker(plan: WorkersPlan, optionalBindings: readonly string[] = []): number {

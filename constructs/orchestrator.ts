@@ -17,7 +17,7 @@ import {
 import * as rules from './validate';
 import { DEFAULT_LOG_SAMPLING_RATE, createWorkerScript, type WorkerScriptResources } from './worker-script';
 
-/** A worker the orchestrator can route to, e.g. a {@link SrcWorkerShard}. */
+/** A worker the orchestrator can route to, e.g. a {@link ShardWorker}. */
 export interface IWorkerScriptRef {
   /** The script name; pass a Terraform reference so the target is created (and deleted) in the right order. */
   readonly scriptName: string;

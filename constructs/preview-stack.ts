@@ -4,14 +4,14 @@ import type { WorkerBundle } from './worker-bundle';
 import { GatewayStack, type GatewayStackProps } from './gateway-stack';
 import { boundSurfaceBindings, previewBoundKeyCount } from './limits';
 import { previewScriptName } from './names';
-import { SrcWorkerShard } from './src-worker-shard';
+import { ShardWorker } from './shard-worker';
 import * as rules from './validate';
 
 export interface PreviewStackProps extends GatewayStackProps {
   /** The pull request this preview belongs to; part of the worker name. */
   readonly prNumber: number;
 
-  /** The bundled src worker (`buildWorkerBundles().src`). */
+  /** The bundled shard worker (`buildWorkerBundles().src`). */
   readonly bundle: WorkerBundle;
 
   /**
@@ -24,7 +24,7 @@ export interface PreviewStackProps extends GatewayStackProps {
 }
 
 /**
- * A per-pull-request deployment: one public src worker holding the first keys as `KEY1..KEYn`, no orchestrator.
+ * A per-pull-request deployment: one public shard worker holding the first keys as `KEY1..KEYn`, no orchestrator.
  *
  * One worker keeps a preview cheap and fast to create and destroy; the price is that it holds at most one worker's
  * worth of keys: n = min(keyCount, keyLimit, the plan's keys per worker). `var.api_keys` must still hold all
@@ -32,10 +32,10 @@ export interface PreviewStackProps extends GatewayStackProps {
  * the preview holds.
  *
  * @example
- * new PreviewStack(app, 'preview-7', { prNumber: 7, keyCount: 20, bundle: bundles.src, state });
+ * new PreviewStack(app, 'preview-7', { prNumber: 7, keyCount: 20, bundle: bundles.shard, state });
  */
 export class PreviewStack extends GatewayStack {
-  public readonly worker: SrcWorkerShard;
+  public readonly worker: ShardWorker;
   /** How many keys the preview worker binds. */
   public readonly boundKeyCount: number;
 
@@ -46,7 +46,7 @@ export class PreviewStack extends GatewayStack {
       props.keyLimit === undefined ? undefined : rules.positiveInteger('keyLimit', props.keyLimit),
     ]);
     this.boundKeyCount = previewBoundKeyCount(props.keyCount, this.plan, props.keyLimit, boundSurfaceBindings(props));
-    this.worker = new SrcWorkerShard(this, 'Worker', {
+    this.worker = new ShardWorker(this, 'Worker', {
       accountId: this.inputs.accountId.stringValue,
       scriptName: previewScriptName(this.namePrefix, props.prNumber),
       bundle: props.bundle,

@@ -5,7 +5,7 @@ import { orchestratorScriptName, shardCount, shardScriptName } from './names';
 import { DEFAULT_MAX_WAIT_MS, DEFAULT_SHARD_TIMEOUT_MS, DEFAULT_UPSTREAM_TIMEOUT_MS } from '../workers/shared/contract';
 import { Orchestrator } from './orchestrator';
 import { boundOptionalBindings } from './limits';
-import { SrcWorkerShard } from './src-worker-shard';
+import { ShardWorker } from './shard-worker';
 import * as rules from './validate';
 
 export const DEFAULT_KEYS_PER_SHARD = 8;
@@ -15,7 +15,7 @@ export interface ProdStackProps extends GatewayStackProps {
   readonly bundles: WorkerBundles;
 
   /**
-   * Keys per src worker; the last shard holds the remainder.
+   * Keys per shard worker; the last shard holds the remainder.
    *
    * @default 8
    */
@@ -37,7 +37,7 @@ export interface ProdStackProps extends GatewayStackProps {
 }
 
 /**
- * The production deployment: N = ceil(keyCount / keysPerShard) private src workers and one public orchestrator
+ * The production deployment: N = ceil(keyCount / keysPerShard) private shard workers and one public orchestrator
  * that draws a shard in proportion to its key count.
  *
  * Shard i holds keys `i*k .. i*k+k-1` of `var.api_keys` as its `KEY1..KEYk`, so appending keys changes only the last
@@ -48,7 +48,7 @@ export interface ProdStackProps extends GatewayStackProps {
  * new ProdStack(app, 'prod', { keyCount: 20, bundles, state: { kind: 'local', dir: '/abs/state' } });
  */
 export class ProdStack extends GatewayStack {
-  public readonly shards: readonly SrcWorkerShard[];
+  public readonly shards: readonly ShardWorker[];
   public readonly orchestrator: Orchestrator;
 
   constructor(scope: Construct, id: string, props: ProdStackProps) {
@@ -88,10 +88,10 @@ export class ProdStack extends GatewayStack {
     const namespace = new Construct(this, 'Shards');
     this.shards = Array.from({ length: count }, (_, i) => {
       const first = i * keysPerShard;
-      return new SrcWorkerShard(namespace, String(i), {
+      return new ShardWorker(namespace, String(i), {
         ...common,
         scriptName: shardScriptName(this.namePrefix, i),
-        bundle: props.bundles.src,
+        bundle: props.bundles.shard,
         apiKeys: this.inputs.apiKeys,
         firstKeyIndex: first,
         keyCount: Math.min(keysPerShard, props.keyCount - first),

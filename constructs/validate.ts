@@ -135,7 +135,7 @@ export function utcToday(): string {
   return new Date().toISOString().slice(0, 10);
 }
 
-/** Why a src worker's key count is capped: the plan's env-var limit minus the fixed and bound optional bindings. */
+/** Why a shard worker's key count is capped: the plan's env-var limit minus the fixed and bound optional bindings. */
 function envVarLimitReason(plan: WorkersPlan, optionalBindings: readonly string[]): string {
   const taken = [...SRC_WORKER_FIXED_BINDINGS, ...optionalBindings];
   return (
@@ -145,7 +145,7 @@ function envVarLimitReason(plan: WorkersPlan, optionalBindings: readonly string[
 }
 
 /**
- * How many keys one src worker may hold: from 1 to what the plan's environment-variable limit leaves beside the
+ * How many keys one shard worker may hold: from 1 to what the plan's environment-variable limit leaves beside the
  * fixed bindings and the optional bindings it binds.
  *
  * @param hint - see {@link integerInRange}

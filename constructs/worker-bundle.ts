@@ -15,6 +15,6 @@ export interface WorkerBundle {
 
 /** The bundles of both workers, as a prod deployment uploads them. */
 export interface WorkerBundles {
-  readonly src: WorkerBundle;
+  readonly shard: WorkerBundle;
   readonly orchestrator: WorkerBundle;
 }

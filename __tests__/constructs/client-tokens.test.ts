@@ -1,6 +1,6 @@
 /**
  * The `client_tokens` variable and the `CLIENT_TOKENS` binding, as synthesized: one sensitive map declared by both
- * stacks with its validation blocks, bound once to every src worker and never to the orchestrator; and the rule
+ * stacks with its validation blocks, bound once to every shard worker and never to the orchestrator; and the rule
  * mirror `npm start` uses without Terraform.
  */
 import { clientTokensProblem } from '../../constructs';
@@ -47,7 +47,7 @@ describe('client_tokens variable', () => {
     ]);
   });
 
-  test('every src worker binds the whole map as one secret, CLIENT_TOKENS, and the orchestrator does not', () => {
+  test('every shard worker binds the whole map as one secret, CLIENT_TOKENS, and the orchestrator does not', () => {
     const scripts = { ...scriptsByName(prod()), ...scriptsByName(preview()) };
     for (const [name, script] of Object.entries(scripts)) {
       const bound = script.bindings.filter((b) => b.name === 'CLIENT_TOKENS');

@@ -1,6 +1,6 @@
 import { Testing } from 'cdktf';
 import { WorkersScript } from '@cdktf/provider-cloudflare/lib/workers-script';
-import { Orchestrator, SrcWorkerShard, type OrchestratorProps } from '../../constructs';
+import { Orchestrator, ShardWorker, type OrchestratorProps } from '../../constructs';
 import { fixtureBundles } from '../fixtures/bundles';
 import { resolveScriptRef, secretInputs, type StackJson } from '../fixtures/synth';
 
@@ -10,10 +10,10 @@ function synthOrchestrator(overrides: Partial<Omit<OrchestratorProps, 'backends'
     const { apiKeys, pass, clientTokens } = secretInputs(scope);
     const shards = [8, 8, 4].map(
       (keyCount, i) =>
-        new SrcWorkerShard(scope, `Shard${i}`, {
+        new ShardWorker(scope, `Shard${i}`, {
           accountId: 'acc',
           scriptName: `w-${i}`,
-          bundle: fixtureBundles.src,
+          bundle: fixtureBundles.shard,
           apiKeys,
           pass,
           clientTokens,

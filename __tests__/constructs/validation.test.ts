@@ -1,11 +1,11 @@
 import { Testing, TerraformStack } from 'cdktf';
 import {
   Orchestrator,
-  SrcWorkerShard,
+  ShardWorker,
   type OrchestratorProps,
   type PreviewStackProps,
   type ProdStackProps,
-  type SrcWorkerShardProps,
+  type ShardWorkerProps,
   type WorkersPlan,
 } from '../../constructs';
 import { utcToday } from '../../constructs/validate';
@@ -13,13 +13,13 @@ import { MAX_TAG_SHARD } from '../../workers/shared/owner-tag';
 import { fixtureBundles } from '../fixtures/bundles';
 import { previewStack, prodStack, secretInputs } from '../fixtures/synth';
 
-function shard(props: Partial<SrcWorkerShardProps>): void {
+function shard(props: Partial<ShardWorkerProps>): void {
   const stack = new TerraformStack(Testing.app(), 'test');
-  new SrcWorkerShard(stack, 'Shard', {
+  new ShardWorker(stack, 'Shard', {
     ...secretInputs(stack),
     accountId: 'acc',
     scriptName: 'w-0',
-    bundle: fixtureBundles.src,
+    bundle: fixtureBundles.shard,
     firstKeyIndex: 0,
     keyCount: 1,
     ...props,
@@ -77,7 +77,7 @@ const cases: [string, () => void, string][] = [
   ['shard: accountId empty', () => shard({ accountId: ' ' }), 'accountId must be a non-empty string, got " "'],
   [
     'shard: bundle hash',
-    () => shard({ bundle: { ...fixtureBundles.src, sha256: 'abc' } }),
+    () => shard({ bundle: { ...fixtureBundles.shard, sha256: 'abc' } }),
     'bundle.sha256 must be 64 lower-case hex characters (a SHA-256), got "abc"',
   ],
   [

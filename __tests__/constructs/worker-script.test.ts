@@ -1,9 +1,9 @@
 /**
  * What every worker script carries whatever its role (constructs/worker-script.ts): the observability block written in
- * full, so a plan after an apply is empty, and the optional Smart Placement of the src workers.
+ * full, so a plan after an apply is empty, and the optional Smart Placement of the shard workers.
  */
 import { Testing } from 'cdktf';
-import { SrcWorkerShard } from '../../constructs';
+import { ShardWorker } from '../../constructs';
 import { fixtureBundles } from '../fixtures/bundles';
 import { defined } from '../helpers/guards';
 import { previewStack, prodStack, scriptsByName, secretInputs, synthJson, type ScriptJson } from '../fixtures/synth';
@@ -72,14 +72,14 @@ describe('smartPlacement', () => {
     expect(prod({ smartPlacement: false })).toEqual(prod());
   });
 
-  test('a single SrcWorkerShard takes the prop directly', () => {
+  test('a single ShardWorker takes the prop directly', () => {
     const json = JSON.parse(
       Testing.synthScope((scope) => {
         const { apiKeys, pass, clientTokens } = secretInputs(scope);
-        new SrcWorkerShard(scope, 'Shard', {
+        new ShardWorker(scope, 'Shard', {
           accountId: '0123456789abcdef0123456789abcdef',
           scriptName: 'zen-ai-router-worker-0',
-          bundle: fixtureBundles.src,
+          bundle: fixtureBundles.shard,
           apiKeys,
           firstKeyIndex: 0,
           keyCount: 2,

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { protoDuration, WindowedRateLimit } from '../../dev/fake-gemini/rate-limit';
 import { startFakeGemini, type FakeGemini } from '../../dev/fake-gemini';
-import { startSrcWorker } from '../helpers/src-worker';
+import { startShardWorker } from '../helpers/shard-worker';
 
 const M = 'gemini-2.5-flash';
 const PRO = 'gemini-2.5-pro';
@@ -176,12 +176,12 @@ describe('fake Gemini with a windowed rate limit', () => {
   });
 });
 
-describe('the src worker against the windowed rate limit (workerd)', () => {
+describe('the shard worker against the windowed rate limit (workerd)', () => {
   it('cools each refused key for the retryDelay the fake gave and then refuses from its pool without calling Google', async () => {
     // the fake's clock stands still 500 ms into a 3 s window: every refusal says "retry in 2.5 s"
     const limit = new WindowedRateLimit({ limit: 1, windowMs: 3000, now: () => 9_000_500 });
     const fake = await startFakeGemini({ admission: (key, model) => limit.admit(key, model) });
-    const worker = await startSrcWorker({ keys: ['rl-key-1', 'rl-key-2'], pass: 'rl-pass', fake });
+    const worker = await startShardWorker({ keys: ['rl-key-1', 'rl-key-2'], pass: 'rl-pass', fake });
     const chat = (): Promise<Response> =>
       fetch(`${worker.url}/v1/chat/completions`, {
         method: 'POST',

@@ -13,7 +13,7 @@ import {
   fakeReplyPieces,
   type GoogleErrorObject,
 } from '../../dev/fake-gemini';
-import { SKIP_SIGNATURE_VALIDATOR } from '../../workers/src/anthropic/request-translation';
+import { SKIP_SIGNATURE_VALIDATOR } from '../../workers/shard/surfaces/anthropic/request-translation';
 
 export type NativeReply = NonNullable<FakeGeminiOptions['nativeReply']>;
 

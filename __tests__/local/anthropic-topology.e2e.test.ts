@@ -9,7 +9,7 @@ import Anthropic, { type APIError, type RateLimitError } from '@anthropic-ai/sdk
 import { FAKE_REPLY_TEXT, FAKE_THOUGHT_SIGNATURE, type FakeGemini, startFakeGemini } from '../../dev/fake-gemini';
 import { type RunningTopology, startTopology } from '../../scripts/local/start';
 import type { Topology } from '../../scripts/local/emulated-topology';
-import { DEFAULT_ANTHROPIC_MODEL_MAP } from '../../workers/src/anthropic/adapter';
+import { DEFAULT_ANTHROPIC_MODEL_MAP } from '../../workers/shard/surfaces/anthropic/adapter';
 import { defined } from '../helpers/guards';
 import { everyModel, FAKE_CALL_ARGS, FAKE_CALL_ID } from '../helpers/gemini-native-replies';
 import { startUpstreamTap, type UpstreamTap } from './upstream-tap';

@@ -20,7 +20,7 @@ import { startTopology, type RunningTopology } from '../../scripts/local/start';
 import { formatStatusView } from '../../scripts/local/status-view';
 import { backendScripts, type Topology } from '../../scripts/local/emulated-topology';
 import type { GatewayStatus } from '../../workers/orchestrator/status';
-import type { WorkerStatus } from '../../workers/src/status';
+import type { WorkerStatus } from '../../workers/shard/core/status';
 import { DEFAULT_MAX_BODY_BYTES, REPLAY_MAX_BYTES } from '../../workers/shared/contract';
 import { defined, tally } from '../helpers/guards';
 import { keyOwners, replaceContents, synthesizeToTempDir, synthesizedTopology } from '../helpers/emulated-topology';

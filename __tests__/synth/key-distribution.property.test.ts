@@ -103,7 +103,7 @@ describe('key distribution (property)', () => {
               prNumber,
               workersPlan: plan,
               keyLimit,
-              bundle: fixtureBundles.src,
+              bundle: fixtureBundles.shard,
               state: LOCAL_STATE,
             }),
           );

@@ -32,7 +32,7 @@ describe('synthesized stacks (change detectors, built from fixture bundles)', ()
     const stack = new PreviewStack(app, 'preview-7', {
       prNumber: 7,
       keyCount: 20,
-      bundle: fixtureBundles.src,
+      bundle: fixtureBundles.shard,
       state: LOCAL_STATE,
     });
     expect(compact(synthJson(stack))).toMatchSnapshot();

@@ -1,7 +1,7 @@
 /**
  * A fake Gemini API on 127.0.0.1 for tests, local runs and benchmarks.
  *
- * It speaks the shapes Google's real endpoints use, including their failure modes, so the src worker's fix-ups and
+ * It speaks the shapes Google's real endpoints use, including their failure modes, so the shard worker's fix-ups and
  * key-pool logic are tested against what production sends rather than what we wish it sent:
  * - OpenAI-compatible surface under `/v1beta/openai/` (chat completions with SSE, tools carrying
  *   `extra_content.google.thought_signature`, embeddings as float arrays, Imagen's `images/generations`, models

@@ -73,7 +73,7 @@ type Json = Record<string, unknown>;
 
 const KEY_REFERENCE = /^\$\{var\.api_keys\[(0|[1-9][0-9]*)\]\}$/;
 const PASS_REFERENCE = /^\$\{var\.pass\}$/;
-/** the whole client token map, as the src worker construct binds it */
+/** the whole client token map, as the shard worker construct binds it */
 const CLIENT_TOKENS_REFERENCE = '${jsonencode(var.client_tokens)}';
 const SCRIPT_NAME_REFERENCE = /^\$\{cloudflare_workers_script\.([A-Za-z0-9_-]+)\.script_name\}$/;
 /** an interpolation or directive that is not escaped as `$${` / `%%{` */

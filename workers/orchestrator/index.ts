@@ -10,7 +10,7 @@ import { routeRequest } from './route-request';
 
 /**
  * The bindings the orchestrator reads, named by the contract (which also holds their defaults) and declared by the
- * Orchestrator construct: service bindings to the src shards, `BACKEND_SERVICE_0..N-1`, and as plain text
+ * Orchestrator construct: service bindings to the shards, `BACKEND_SERVICE_0..N-1`, and as plain text
  * `SHARD_ATTEMPTS` (shards one request may try while shards refuse from their own key pool), `SHARD_TIMEOUT_MS`
  * (deadline in ms for a shard's response headers) and `SHARD_KEY_COUNTS` (key count of each shard, "8,8,4", entry n
  * for `BACKEND_SERVICE_<n>`; absent means uniform weights, logged).

@@ -15,12 +15,12 @@
  */
 export const DEFAULT_COMPATIBILITY_DATE = '2026-04-20';
 
-// ---- src worker (a shard, or the preview worker) ----
+// ---- shard worker (a shard, or the preview worker) ----
 
-/** A src worker's keys are bound as `KEY1..KEYn`, in key order; the n is how logs name a key. */
+/** A shard worker's keys are bound as `KEY1..KEYn`, in key order; the n is how logs name a key. */
 export const KEY_BINDING_PREFIX = 'KEY';
 export type KeyBindingName = `${typeof KEY_BINDING_PREFIX}${number}`;
-/** The key bindings a src worker reads, `KEY1` to `KEY9999`; group 1 is the n. */
+/** The key bindings a shard worker reads, `KEY1` to `KEY9999`; group 1 is the n. */
 export const KEY_BINDING_PATTERN = new RegExp(`^${KEY_BINDING_PREFIX}([1-9][0-9]{0,3})$`);
 
 /** The n-th key binding, 1-based. */
@@ -44,7 +44,7 @@ export const MAX_BODY_BYTES_BINDING = 'MAX_BODY_BYTES';
 export const ANTHROPIC_MODEL_MAP_BINDING = 'ANTHROPIC_MODEL_MAP';
 
 /**
- * The bindings a src worker holds besides its keys, in the order `SrcWorkerShard` binds them after `KEY1..KEYk`.
+ * The bindings a shard worker holds besides its keys, in the order `ShardWorker` binds them after `KEY1..KEYk`.
  * Each counts against the plan's environment-variable limit, so it caps the keys one worker can hold.
  */
 export const SRC_WORKER_FIXED_BINDINGS = [
@@ -55,12 +55,12 @@ export const SRC_WORKER_FIXED_BINDINGS = [
   CLIENT_TOKENS_BINDING,
 ] as const;
 
-/** Bindings a src worker reads when present but the constructs never bind: tests and hand-made deployments do. */
+/** Bindings a shard worker reads when present but the constructs never bind: tests and hand-made deployments do. */
 export const SRC_WORKER_OPTIONAL_BINDINGS = [MAX_BODY_BYTES_BINDING] as const;
 
 /**
  * Optional bindings only one surface reads (when present), so a malformed value fails that surface's routes alone.
- * `SrcWorkerShard` binds each only when its setting is given, after the fixed bindings and in this order; each then
+ * `ShardWorker` binds each only when its setting is given, after the fixed bindings and in this order; each then
  * takes one environment variable from the keys.
  */
 export const SRC_WORKER_SURFACE_BINDINGS = [ANTHROPIC_MODEL_MAP_BINDING] as const;
@@ -72,11 +72,11 @@ export const SRC_WORKER_SURFACE_BINDINGS = [ANTHROPIC_MODEL_MAP_BINDING] as cons
  */
 export const SHARD_INDEX_BINDING = 'SHARD_INDEX';
 
-/** Bindings a src worker holds only as a shard behind the orchestrator; each takes one environment variable. */
+/** Bindings a shard worker holds only as a shard behind the orchestrator; each takes one environment variable. */
 export const SRC_WORKER_SHARD_BINDINGS = [SHARD_INDEX_BINDING] as const;
 
-/** Every binding a src worker reads besides its keys. */
-export type SrcWorkerSettingName =
+/** Every binding a shard worker reads besides its keys. */
+export type ShardWorkerSettingName =
   | (typeof SRC_WORKER_FIXED_BINDINGS)[number]
   | (typeof SRC_WORKER_OPTIONAL_BINDINGS)[number]
   | (typeof SRC_WORKER_SURFACE_BINDINGS)[number]

@@ -25,7 +25,7 @@ export interface ResourceOwner {
   readonly shard: number;
   /** n of the shard's `KEY<n>` binding */
   readonly key: number;
-  /** four lowercase letters derived from the key's value (see the src worker's `owner-keys.ts`) */
+  /** four lowercase letters derived from the key's value (see the shard worker's `owner-keys.ts`) */
   readonly fingerprint: string;
 }
 

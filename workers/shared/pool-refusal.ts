@@ -1,5 +1,5 @@
 /**
- * How a src shard tells the orchestrator that it refused a request from its own key pool (every key cooling, out
+ * How a shard tells the orchestrator that it refused a request from its own key pool (every key cooling, out
  * for the day, removed, none configured, or every key this request tried was rate limited or rejected). Such a
  * refusal means no billable work was done: nothing was sent to Google, or Google only refused the keys. So another
  * shard, with other keys, may safely be tried.

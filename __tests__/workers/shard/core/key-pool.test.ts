@@ -1,0 +1,116 @@
+import fc from 'fast-check';
+import { ANY_MODEL, KeyPool } from '../../../../workers/shard/core/key-pool';
+
+const KEYS = [1, 2, 3, 4];
+const M = 'gemini-2.5-flash';
+const T0 = Date.parse('2026-05-01T12:00:00Z');
+
+describe('KeyPool', () => {
+  it('picks uniformly among available keys using the injected random', () => {
+    const pool = new KeyPool();
+    const picks = [0, 0.25, 0.5, 0.75, 0.999].map((r) => pool.pick(KEYS, M, 0, new Set(), () => r));
+    expect(picks).toEqual([1, 2, 3, 4, 4]);
+  });
+
+  it('never picks a key that is cooling, removed or already tried', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (r) => {
+        const pool = new KeyPool();
+        pool.coolDown(1, M, { until: 1000, reason: 'quota-minute' });
+        pool.remove(2, 'API_KEY_INVALID');
+        return pool.pick(KEYS, M, 500, new Set([3]), () => r) === 4;
+      }),
+    );
+  });
+
+  it('frees a cooled key exactly when its cooldown ends', () => {
+    const pool = new KeyPool();
+    pool.coolDown(1, M, { until: 17_000, reason: 'quota-minute' });
+    expect(pool.available([1], M, 16_999)).toEqual([]);
+    expect(pool.available([1], M, 17_000)).toEqual([1]);
+  });
+
+  it('scopes cooldowns to the model: a key out of one model still serves another', () => {
+    const pool = new KeyPool();
+    pool.coolDown(1, 'gemini-2.5-pro', { until: 60_000, reason: 'quota-day' });
+    expect(pool.available([1], 'gemini-2.5-pro', 0)).toEqual([]);
+    expect(pool.available([1], M, 0)).toEqual([1]);
+    expect(pool.available([1], ANY_MODEL, 0)).toEqual([1]);
+  });
+
+  it('does not let a shorter cooldown replace a longer one', () => {
+    const pool = new KeyPool();
+    pool.coolDown(1, M, { until: 86_400_000, reason: 'quota-day' });
+    pool.coolDown(1, M, { until: 17_000, reason: 'quota-minute' });
+    expect(pool.cooldownOf(1, M, 20_000)).toEqual({ until: 86_400_000, reason: 'quota-day' });
+  });
+
+  it('reports the wait until the first key frees, and whether all are out for the day', () => {
+    const pool = new KeyPool();
+    pool.coolDown(1, M, { until: 30_000, reason: 'quota-minute' });
+    pool.coolDown(2, M, { until: 12_000, reason: 'quota-minute' });
+    pool.coolDown(3, M, { until: 90_000, reason: 'quota-day' });
+    pool.remove(4, 'PERMISSION_DENIED');
+    expect(pool.status(KEYS, M, 2_000)).toEqual({ kind: 'cooling', retryAfterMs: 10_000, allDay: false });
+    expect(pool.status(KEYS, M, 12_000)).toEqual({ kind: 'available', keys: [2] });
+
+    const daily = new KeyPool();
+    daily.coolDown(1, M, { until: 90_000, reason: 'quota-day' });
+    daily.coolDown(2, M, { until: 80_000, reason: 'quota-day' });
+    expect(daily.status([1, 2], M, 40_000)).toEqual({ kind: 'cooling', retryAfterMs: 40_000, allDay: true });
+  });
+
+  it('is exhausted when every key was removed, and removal outlives any clock', () => {
+    const pool = new KeyPool();
+    for (const k of KEYS) pool.remove(k, 'API_KEY_INVALID');
+    expect(pool.status(KEYS, M, Number.MAX_SAFE_INTEGER)).toEqual({ kind: 'exhausted' });
+    expect(pool.isRemoved(3)).toBe(true);
+  });
+});
+
+describe('KeyPool counters and snapshot', () => {
+  it('counts calls, 429s and the last error per key, and lists cooldowns soonest first with expired ones gone', () => {
+    const pool = new KeyPool();
+    pool.recordCall(1);
+    pool.recordCall(1);
+    pool.recordError(1, { status: 429, code: 'RESOURCE_EXHAUSTED', at: T0 });
+    pool.recordCall(2);
+    pool.recordError(2, { status: 500, at: T0 + 1 });
+    pool.recordError(2, { code: 'upstream_timeout', at: T0 + 2 });
+    pool.coolDown(1, 'gemini-2.5-pro', { until: T0 + 60_000, reason: 'quota-minute' });
+    pool.coolDown(1, 'gemini-2.5-flash', { until: T0 + 5_000, reason: 'quota-unspecified' });
+    pool.coolDown(3, 'gemini-2.5-flash', { until: T0 + 1_000, reason: 'quota-minute' });
+    pool.remove(4, 'API_KEY_INVALID');
+
+    expect(pool.snapshot([1, 2, 3, 4], T0 + 2_000)).toEqual([
+      {
+        index: 1,
+        calls: 2,
+        rateLimited: 1,
+        lastError: { status: 429, code: 'RESOURCE_EXHAUSTED', at: T0 },
+        cooldowns: [
+          { model: 'gemini-2.5-flash', until: T0 + 5_000, reason: 'quota-unspecified' },
+          { model: 'gemini-2.5-pro', until: T0 + 60_000, reason: 'quota-minute' },
+        ],
+      },
+      { index: 2, calls: 1, rateLimited: 0, lastError: { code: 'upstream_timeout', at: T0 + 2 }, cooldowns: [] },
+      // key 3's cooldown ended at T0 + 1000
+      { index: 3, calls: 0, rateLimited: 0, cooldowns: [] },
+      { index: 4, calls: 0, rateLimited: 0, removed: 'API_KEY_INVALID', cooldowns: [] },
+    ]);
+  });
+
+  it('keeps only well-formed error codes, since the status view and npm start print them as they are', () => {
+    const pool = new KeyPool();
+    pool.recordError(1, { status: 400, code: 'BAD\u001b[2J', at: T0 });
+    expect(pool.snapshot([1], T0)[0]?.lastError).toEqual({ status: 400, at: T0 });
+  });
+
+  it('counts requests and remembers when the first came', () => {
+    const pool = new KeyPool();
+    expect(pool.requests()).toEqual({ count: 0 });
+    pool.countRequest(T0);
+    pool.countRequest(T0 + 10);
+    expect(pool.requests()).toEqual({ count: 2, since: T0 });
+  });
+});

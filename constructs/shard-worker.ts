@@ -1,0 +1,228 @@
+import { Token, ref, type TerraformVariable } from 'cdktf';
+import { Construct } from 'constructs';
+import type { WorkersScriptBindings } from '@cdktf/provider-cloudflare/lib/workers-script';
+import type { WorkerBundle } from './worker-bundle';
+import {
+  ANTHROPIC_MODEL_MAP_BINDING,
+  CLIENT_TOKENS_BINDING,
+  DEFAULT_COMPATIBILITY_DATE,
+  DEFAULT_GEMINI_BASE_URL,
+  DEFAULT_MAX_WAIT_MS,
+  DEFAULT_UPSTREAM_TIMEOUT_MS,
+  GEMINI_BASE_URL_BINDING,
+  MAX_MAX_WAIT_MS,
+  MAX_UPSTREAM_TIMEOUT_MS,
+  MAX_WAIT_MS_BINDING,
+  MIN_UPSTREAM_TIMEOUT_MS,
+  PASS_BINDING,
+  SHARD_INDEX_BINDING,
+  UPSTREAM_TIMEOUT_MS_BINDING,
+  keyBindingName,
+} from '../workers/shared/contract';
+import { clientTokensBindingText } from './client-tokens';
+import { WORKERS_PLANS, boundOptionalBindings, type WorkersPlan } from './limits';
+import * as rules from './validate';
+import { DEFAULT_LOG_SAMPLING_RATE, createWorkerScript, type WorkerScriptResources } from './worker-script';
+
+/** Largest `shardIndex`: the contract's `BACKEND_SERVICE_<n>` bound, which owner tags share (`MAX_TAG_SHARD`). */
+const MAX_SHARD_INDEX = 999_999;
+
+export interface ShardWorkerProps {
+  /** Cloudflare account that owns the worker (a string or a Terraform variable reference). */
+  readonly accountId: string;
+
+  /** Worker script name; also its workers.dev label, so at most 63 DNS characters. */
+  readonly scriptName: string;
+
+  /** The bundled shard worker (`buildWorkerBundles().src`). */
+  readonly bundle: WorkerBundle;
+
+  /**
+   * The sensitive `list(string)` Terraform variable holding every API key.
+   *
+   * The shard binds `keyCount` consecutive elements starting at `firstKeyIndex` as `KEY1..KEY<keyCount>`; the
+   * values never pass through TypeScript.
+   */
+  readonly apiKeys: TerraformVariable;
+
+  /** 0-based index into `apiKeys` of this shard's `KEY1`. */
+  readonly firstKeyIndex: number;
+
+  /** How many keys this shard holds. */
+  readonly keyCount: number;
+
+  /** The sensitive string Terraform variable holding the client password, bound as `PASS`. */
+  readonly pass: TerraformVariable;
+
+  /**
+   * The sensitive `map(string)` Terraform variable of named client tokens (see `declareClientTokens`), bound as one
+   * secret, `CLIENT_TOKENS = jsonencode(var.client_tokens)`; any token authenticates like `PASS`.
+   */
+  readonly clientTokens: TerraformVariable;
+
+  /**
+   * Upstream base URL, bound as `GEMINI_BASE_URL`.
+   *
+   * @default 'https://generativelanguage.googleapis.com'
+   */
+  readonly geminiBaseUrl?: string;
+
+  /**
+   * How long the worker waits for upstream response headers before answering 504, bound as `UPSTREAM_TIMEOUT_MS`.
+   *
+   * @default 300000 - long enough for a non-streamed thinking model's answer
+   */
+  readonly upstreamTimeoutMs?: number;
+
+  /**
+   * How long a request may wait, in ms, for the earliest cooling key when every key that could serve it is cooling,
+   * instead of being refused, bound as `MAX_WAIT_MS` (0..60000). The worker never waits past a client disconnect.
+   *
+   * @default 0 - refuse at once, so the orchestrator can try another shard
+   */
+  readonly maxWaitMs?: number;
+
+  /**
+   * Claude model lines to Gemini model ids for the Anthropic routes (`{ opus: 'gemini-3.5-pro' }`), bound as the
+   * plain-text `ANTHROPIC_MODEL_MAP` (JSON) on every shard worker; lines left out keep the worker's defaults. The
+   * binding takes one environment variable, so a worker holds one key fewer.
+   *
+   * @default - none: no binding, the worker's defaults (opus, fable, mythos → gemini-3.8-flash, sonnet →
+   * gemini-3.5-flash, haiku → gemini-3.5-flash-lite)
+   */
+  readonly anthropicModelMap?: Readonly<Record<string, string>>;
+
+  /**
+   * This worker's index as a shard behind the orchestrator, the n of the orchestrator's `BACKEND_SERVICE_<n>` that
+   * reaches it (0..999999), bound as the plain-text `SHARD_INDEX`: the worker names it in the owner tag of every
+   * resource it hands out (files, cached contents, batches, …), so the orchestrator can send a request naming one back
+   * to it. The binding takes one environment variable, so a shard holds one key fewer.
+   *
+   * @default - none: the worker stands alone (the preview): it tags resources as shard 0
+   */
+  readonly shardIndex?: number;
+
+  /**
+   * Whether the worker answers on `<scriptName>.<subdomain>.workers.dev`.
+   *
+   * @default false - prod shards are reachable only through the orchestrator's service bindings
+   */
+  readonly publicOnWorkersDev?: boolean;
+
+  /**
+   * Share of requests recorded in Workers Logs (0 < rate <= 1).
+   *
+   * @default 1 - every request: failures must be findable and a small gateway stays inside the included volume
+   */
+  readonly logSamplingRate?: number;
+
+  /**
+   * Workers runtime compatibility date, `YYYY-MM-DD`, not in the future.
+   *
+   * @default '2026-04-20'
+   */
+  readonly compatibilityDate?: string;
+
+  /**
+   * Which plan's env-var limit to check `keyCount` against.
+   *
+   * @default 'free'
+   */
+  readonly workersPlan?: WorkersPlan;
+
+  /**
+   * Run the worker where Cloudflare's Smart Placement finds the lowest latency to its upstream (Google) instead of
+   * in the data center that received the request (`placement = { mode = "smart" }`).
+   *
+   * @default false - the worker runs where the request arrived
+   */
+  readonly smartPlacement?: boolean;
+}
+
+/**
+ * One shard worker holding a slice of the API keys as secret bindings.
+ *
+ * Bindings are emitted in a fixed order (`KEY1..KEYk`, `PASS`, `GEMINI_BASE_URL`, `UPSTREAM_TIMEOUT_MS`,
+ * `MAX_WAIT_MS`, `CLIENT_TOKENS`, then `SHARD_INDEX` when `shardIndex` is given, then `ANTHROPIC_MODEL_MAP` when given)
+ * so the provider never sees a reordering as a change. `SHARD_INDEX` comes before the surface bindings because a
+ * shard always binds it, so setting or unsetting a surface setting later moves no other binding.
+ *
+ * @example
+ * new ShardWorker(shards, '0', {
+ *   accountId: accountId.stringValue, scriptName: 'zen-ai-router-worker-0', bundle: bundles.shard,
+ *   apiKeys, firstKeyIndex: 0, keyCount: 8, pass, clientTokens,
+ * });
+ */
+export class ShardWorker extends Construct {
+  /** The script name as a Terraform reference, so dependants are ordered after this worker. */
+  public readonly scriptName: string;
+  /** How many keys this worker binds; the orchestrator's weight for it. */
+  public readonly keyCount: number;
+  public readonly resources: WorkerScriptResources;
+
+  constructor(scope: Construct, id: string, props: ShardWorkerProps) {
+    super(scope, id);
+    const plan = props.workersPlan ?? 'free';
+    const geminiBaseUrl = props.geminiBaseUrl ?? DEFAULT_GEMINI_BASE_URL;
+    const upstreamTimeoutMs = props.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
+    const maxWaitMs = props.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
+    const logSamplingRate = props.logSamplingRate ?? DEFAULT_LOG_SAMPLING_RATE;
+    const compatibilityDate = props.compatibilityDate ?? DEFAULT_COMPATIBILITY_DATE;
+    const anthropicModelMap =
+      props.anthropicModelMap === undefined ? undefined : JSON.stringify(props.anthropicModelMap);
+    const optionalBindings = boundOptionalBindings({ ...props, asShard: props.shardIndex !== undefined });
+    rules.assertValid([rules.oneOf('workersPlan', plan, WORKERS_PLANS)]);
+    rules.assertValid([
+      rules.scriptName('scriptName', props.scriptName),
+      rules.nonEmpty('accountId', props.accountId),
+      rules.sha256Hex('bundle.sha256', props.bundle.sha256),
+      rules.integerInRange('firstKeyIndex', props.firstKeyIndex, 0, Number.MAX_SAFE_INTEGER),
+      props.shardIndex === undefined
+        ? undefined
+        : rules.integerInRange('shardIndex', props.shardIndex, 0, MAX_SHARD_INDEX),
+      rules.keysPerWorker('keyCount', props.keyCount, plan, '', optionalBindings),
+      rules.httpsBaseUrl('geminiBaseUrl', geminiBaseUrl),
+      rules.integerInRange('upstreamTimeoutMs', upstreamTimeoutMs, MIN_UPSTREAM_TIMEOUT_MS, MAX_UPSTREAM_TIMEOUT_MS),
+      rules.integerInRange('maxWaitMs', maxWaitMs, 0, MAX_MAX_WAIT_MS),
+      rules.samplingRate('logSamplingRate', logSamplingRate),
+      rules.compatibilityDate('compatibilityDate', compatibilityDate),
+      anthropicModelMap === undefined ? undefined : rules.anthropicModelMap('anthropicModelMap', anthropicModelMap),
+    ]);
+
+    const keyBindings = Array.from(
+      { length: props.keyCount },
+      (_, j): WorkersScriptBindings => ({
+        name: keyBindingName(j + 1),
+        type: 'secret_text',
+        text: Token.asString(ref(`${props.apiKeys.fqn}[${props.firstKeyIndex + j}]`)),
+      }),
+    );
+    this.resources = createWorkerScript(this, {
+      accountId: props.accountId,
+      scriptName: props.scriptName,
+      bundle: props.bundle,
+      bindings: [
+        ...keyBindings,
+        { name: PASS_BINDING, type: 'secret_text', text: props.pass.stringValue },
+        { name: GEMINI_BASE_URL_BINDING, type: 'plain_text', text: geminiBaseUrl },
+        { name: UPSTREAM_TIMEOUT_MS_BINDING, type: 'plain_text', text: String(upstreamTimeoutMs) },
+        { name: MAX_WAIT_MS_BINDING, type: 'plain_text', text: String(maxWaitMs) },
+        // last, so adding it moved no existing binding
+        { name: CLIENT_TOKENS_BINDING, type: 'secret_text', text: clientTokensBindingText(props.clientTokens) },
+        ...(props.shardIndex === undefined
+          ? []
+          : [{ name: SHARD_INDEX_BINDING, type: 'plain_text', text: String(props.shardIndex) }]),
+        // the surface bindings after every fixed one, so setting or unsetting one moves no other binding
+        ...(anthropicModelMap === undefined
+          ? []
+          : [{ name: ANTHROPIC_MODEL_MAP_BINDING, type: 'plain_text', text: anthropicModelMap }]),
+      ],
+      publicOnWorkersDev: props.publicOnWorkersDev ?? false,
+      logSamplingRate,
+      compatibilityDate,
+      smartPlacement: props.smartPlacement ?? false,
+    });
+    this.scriptName = this.resources.script.scriptName;
+    this.keyCount = props.keyCount;
+  }
+}

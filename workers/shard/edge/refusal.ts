@@ -1,0 +1,50 @@
+/**
+ * The worker's own refusals (status, code, message, headers) and how each surface's clients receive them: OpenAI's
+ * error object on the OpenAI-compatible and native routes (the gateway's convention there), Anthropic's on the
+ * Anthropic routes. Status and headers are the same in both shapes, so `retry-after`, `x-should-retry` and
+ * `x-zen-pool` steer clients and the orchestrator alike whatever the surface.
+ */
+import { jsonError, openAIErrorType } from '../../shared/http';
+import { POOL_EXHAUSTED, POOL_HEADER } from '../../shared/pool-refusal';
+import { anthropicErrorResponse, anthropicFailure } from '../surfaces/anthropic/adapter';
+import type { LineFacts, Outcome } from '../surfaces/contract';
+
+/** A refusal: status, the worker's error code (logged; in the body on the OpenAI shape) and message, plus headers. */
+export class Refusal {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly message: string,
+    readonly headers: Record<string, string> = {},
+  ) {}
+}
+
+/** The error body a surface's clients read. */
+export type ErrorShape = 'openai' | 'anthropic';
+
+/** Marks a refusal that spent no billable upstream work, so the orchestrator may try another shard's keys. */
+export const POOL_REFUSAL = { [POOL_HEADER]: POOL_EXHAUSTED } as const;
+
+export function refusalResponse(r: Refusal, shape: ErrorShape, requestId: string): Response {
+  if (shape === 'openai') return jsonError(r.status, r.message, openAIErrorType(r.status), r.code, r.headers);
+  const failure = anthropicFailure(r.status, r.message);
+  // Anthropic's API names the request in its error bodies too, so a pasted error can be matched to the log line
+  return anthropicErrorResponse({ ...failure, body: { ...failure.body, request_id: requestId } }, r.headers);
+}
+
+export function refusalOutcome(
+  r: Refusal,
+  shape: ErrorShape,
+  requestId: string,
+  extra: Partial<LineFacts> = {},
+): Outcome {
+  return {
+    response: refusalResponse(r, shape, requestId),
+    line: { attempts: 0, ...extra, status: r.status, error: r.code },
+  };
+}
+
+/** A binding is missing or malformed; `problem` names the binding, never its value. */
+export function misconfigured(problem: string): Refusal {
+  return new Refusal(500, 'server_misconfigured', `The worker is misconfigured: ${problem}.`);
+}

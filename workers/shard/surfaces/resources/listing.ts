@@ -1,0 +1,92 @@
+/**
+ * Merged listings (`GET /v1beta/files`, `cachedContents`, `batches`): Google lists a project's resources, one key's,
+ * so the gateway walks its keys in order, shard by shard, and its page token says where the walk goes on
+ * (`encodeListCursor`: shard, key, and Google's own page token for that key). A page:
+ * - starts at the cursor's key (key 1 on a first page), with Google's page token when the previous page stopped
+ *   inside that key's listing;
+ * - asks each key in turn for as many items as the page still has room for, so a page may hold the resources of
+ *   several keys, each name tagged with its own key's owner;
+ * - stops inside a key when Google says that key has more (the next page resumes it with Google's token), or when
+ *   the page is full; a full page first checks, one item's worth, that a following key has anything, so that a
+ *   `nextPageToken` is only handed out when there is more to list (`@google/genai`'s pager yields `undefined` for an
+ *   empty page);
+ * - after the shard's last key, hands on to the next shard (key 1) when the orchestrator says there is one
+ *   (`x-zen-shard-count`), else ends the listing: no `nextPageToken`;
+ * - makes at most `MAX_LIST_CALLS` Google calls; a page that reaches the bound ends there, its token pointing on.
+ * Only the absence of `nextPageToken` means the end, as in Google's own listings.
+ */
+import { encodeListCursor, type ListCursor } from '../../../shared/owner-tag';
+
+/**
+ * Google calls one page may make. Each call is a subrequest, Workers Free allows 50 per request, and a call that
+ * meets a 403 may add a key probe: 24 calls and their probes stay under it. A shard of 8 keys, and a preview worker
+ * of up to 24 keys, walks all its keys in one page; a larger worker whose first 24 keys hold nothing returns an empty
+ * page with a `nextPageToken` (which `@google/genai`'s pager yields as one `undefined`).
+ */
+export const MAX_LIST_CALLS = 24;
+
+/** One key's page from Google, or why it could not be had (the caller's own failure value, passed on as is). */
+export type KeyPage<F> =
+  | { readonly kind: 'page'; readonly items: readonly unknown[]; readonly nextPageToken?: string }
+  | { readonly kind: 'failed'; readonly failure: F };
+
+export interface ListingWalk<F> {
+  /** this worker's shard index (0 when it stands alone) */
+  readonly shard: number;
+  /** where the page starts; undefined on the first page */
+  readonly cursor?: ListCursor;
+  /** the indices of this worker's keys that can list, ascending */
+  readonly keys: readonly number[];
+  /** the shard that comes after this one, or undefined when this is the last (or the worker stands alone) */
+  readonly nextShard?: number;
+  /** the most items a page holds */
+  readonly pageSize: number;
+  /** one Google listing call of one key for up to `pageSize` items, with Google's page token when resuming that key */
+  readonly list: (key: number, pageToken: string | undefined, pageSize: number) => Promise<KeyPage<F>>;
+  /** @default MAX_LIST_CALLS */
+  readonly maxCalls?: number;
+}
+
+export type MergedPage<F> =
+  | {
+      readonly kind: 'page';
+      /** each item with the key it came from */
+      readonly items: readonly { readonly key: number; readonly item: unknown }[];
+      readonly nextPageToken?: string;
+      /** Google calls made */
+      readonly calls: number;
+    }
+  | { readonly kind: 'failed'; readonly failure: F; readonly calls: number };
+
+/** Walks this shard's keys from the cursor and returns one page of the merged listing. */
+export async function walkListing<F>(walk: ListingWalk<F>): Promise<MergedPage<F>> {
+  const maxCalls = walk.maxCalls ?? MAX_LIST_CALLS;
+  const startKey = walk.cursor?.key ?? 1;
+  const keys = walk.keys.filter((k) => k >= startKey);
+  const items: { key: number; item: unknown }[] = [];
+  let calls = 0;
+  const page = (nextPageToken: string | undefined): MergedPage<F> => ({
+    kind: 'page',
+    items,
+    ...(nextPageToken !== undefined ? { nextPageToken } : {}),
+    calls,
+  });
+  for (const key of keys) {
+    if (calls >= maxCalls) return page(encodeListCursor({ shard: walk.shard, key }));
+    const full = items.length >= walk.pageSize;
+    const resume = key === walk.cursor?.key ? walk.cursor.pageToken : undefined;
+    calls++;
+    // a full page only asks whether this key has anything, so a next page is announced only when there is one
+    const answer = await walk.list(key, full ? undefined : resume, full ? 1 : walk.pageSize - items.length);
+    if (answer.kind === 'failed') return { kind: 'failed', failure: answer.failure, calls };
+    if (full) {
+      if (answer.items.length > 0) return page(encodeListCursor({ shard: walk.shard, key }));
+      continue;
+    }
+    for (const item of answer.items) items.push({ key, item });
+    if (answer.nextPageToken !== undefined && answer.nextPageToken !== '') {
+      return page(encodeListCursor({ shard: walk.shard, key, pageToken: answer.nextPageToken }));
+    }
+  }
+  return page(walk.nextShard === undefined ? undefined : encodeListCursor({ shard: walk.nextShard, key: 1 }));
+}
