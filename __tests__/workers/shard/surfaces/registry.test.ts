@@ -1,4 +1,4 @@
-import { matchRoute, normaliseModel } from '../../../../workers/shard/edge/routes';
+import { matchRoute } from '../../../../workers/shard/surfaces/registry';
 
 const q = (s = '') => new URLSearchParams(s);
 
@@ -104,15 +104,5 @@ describe('matchRoute', () => {
       message: 'invalid value for query parameter "alt"',
     });
     expect(matchRoute('GET', '/v1beta/models', q('pageSize=-1'))).toMatchObject({ kind: 'bad-query' });
-  });
-});
-
-describe('normaliseModel', () => {
-  it('strips models/ and rejects what is not a model id', () => {
-    expect(normaliseModel('models/gemini-2.5-flash')).toBe('gemini-2.5-flash');
-    expect(normaliseModel('gemini-2.5-flash')).toBe('gemini-2.5-flash');
-    expect(normaliseModel('../x')).toBeUndefined();
-    expect(normaliseModel(42)).toBeUndefined();
-    expect(normaliseModel('a'.repeat(200))).toBeUndefined();
   });
 });
