@@ -1,16 +1,12 @@
 /**
- * Client authentication. OpenAI routes take the password as `Authorization: Bearer <PASS>` (what every OpenAI
- * client sends); native routes take it where Google's clients put an API key: `x-goog-api-key` or `?key=`;
- * Anthropic routes where Anthropic's clients put one: `x-api-key` (an API key) or `Authorization: Bearer` (Claude
- * Code's `ANTHROPIC_AUTH_TOKEN`); Live API sessions where native routes do (`live.connect` puts it in `?key=`, or
- * `httpOptions.headers` in `x-goog-api-key`); the gateway's own `/zen/status` takes Bearer or `x-goog-api-key`. The password is
- * `PASS` or any named client token.
+ * Client authentication. The password is `PASS` or any named client token; each surface names where its clients put
+ * it (`../surfaces/registry.ts`), one of a small vocabulary of credential places: `bearer` (`Authorization: Bearer
+ * <PASS>`, what every OpenAI client sends), `google` (where Google's clients put an API key: `x-goog-api-key` or
+ * `?key=`; `live.connect` puts it in `?key=`, or `httpOptions.headers` in `x-goog-api-key`), `anthropic` (where
+ * Anthropic's clients put one: `x-api-key`, or `Authorization: Bearer`, Claude Code's `ANTHROPIC_AUTH_TOKEN`) and
+ * `headers` (Bearer or `x-goog-api-key`, never the URL: the gateway's own `/zen/status`).
  */
 import type { ClientCredential } from './client-tokens';
-import type { Surface } from './routes';
-
-/** Where a route reads the credential: a surface's places, or `headers` (Bearer or `x-goog-api-key`, never the URL). */
-export type CredentialPlaces = Surface | 'headers';
 
 export type Credential =
   | { readonly kind: 'present'; readonly value: string }
@@ -18,18 +14,54 @@ export type Credential =
   /** a credential was sent, but where this surface does not read it */
   | { readonly kind: 'wrong-place'; readonly expected: string };
 
-const OPENAI_PLACE = 'the Authorization header as "Bearer <password>"';
-const NATIVE_PLACE = 'the x-goog-api-key header or the key query parameter';
-const HEADERS_PLACE = 'the Authorization header as "Bearer <password>" or the x-goog-api-key header';
-const ANTHROPIC_PLACE = 'the x-api-key header or the Authorization header as "Bearer <password>"';
+/** What a request carries where clients put credentials. */
+interface Sent {
+  readonly headers: Headers;
+  /** the token of `Authorization: Bearer <token>` */
+  readonly bearer?: string;
+  readonly googHeader?: string;
+  readonly query?: string;
+  /** an `Authorization` header of any scheme */
+  readonly authorization: boolean;
+  // other places OpenAI-style tools put keys; reading them would only widen what can leak into logs or proxies
+  readonly elsewhere: boolean;
+}
 
-const PLACES: Readonly<Record<CredentialPlaces, string>> = {
-  openai: OPENAI_PLACE,
-  native: NATIVE_PLACE,
-  anthropic: ANTHROPIC_PLACE,
-  live: NATIVE_PLACE,
-  headers: HEADERS_PLACE,
-};
+/** A credential place: how to tell a client where to put the password, where to read it, and what is misplaced. */
+interface Place {
+  readonly where: string;
+  readonly read: (sent: Sent) => string | null | undefined;
+  readonly misplaced: (sent: Sent) => boolean;
+}
+
+const BEARER_WHERE = 'the Authorization header as "Bearer <password>"';
+
+const PLACES = {
+  bearer: {
+    where: BEARER_WHERE,
+    read: (s) => s.bearer,
+    misplaced: (s) => Boolean(s.googHeader || s.query || s.elsewhere || s.authorization),
+  },
+  google: {
+    where: 'the x-goog-api-key header or the key query parameter',
+    read: (s) => s.googHeader || s.query,
+    misplaced: (s) => s.authorization || s.elsewhere,
+  },
+  anthropic: {
+    where: 'the x-api-key header or the Authorization header as "Bearer <password>"',
+    read: (s) => s.headers.get('x-api-key') || s.bearer,
+    misplaced: (s) => Boolean(s.googHeader || s.query || s.headers.has('api-key') || s.authorization),
+  },
+  headers: {
+    where: 'the Authorization header as "Bearer <password>" or the x-goog-api-key header',
+    read: (s) => s.bearer ?? s.googHeader,
+    // a password in the URL ends up in proxy logs and shell history; the status view does not read it there
+    misplaced: (s) => Boolean(s.query || s.elsewhere || s.authorization),
+  },
+} as const satisfies Readonly<Record<string, Place>>;
+
+/** Where a surface's clients put the credential. */
+export type CredentialPlaces = keyof typeof PLACES;
 
 function bearer(headers: Headers): string | undefined {
   const value = headers.get('authorization');
@@ -37,42 +69,26 @@ function bearer(headers: Headers): string | undefined {
   return match?.[1]?.trim();
 }
 
-/** Where the client put its password, for the route's surface. */
-export function presentedCredential(surface: CredentialPlaces, headers: Headers, params: URLSearchParams): Credential {
-  const inAuthorization = bearer(headers);
-  const inGoogHeader = headers.get('x-goog-api-key') ?? undefined;
-  const inQuery = params.get('key') ?? undefined;
-  // other places OpenAI-style tools put keys; reading them would only widen what can leak into logs or proxies
-  const elsewhere = headers.has('x-api-key') || headers.has('api-key');
-  if (surface === 'openai') {
-    if (inAuthorization) return { kind: 'present', value: inAuthorization };
-    if (inGoogHeader || inQuery || elsewhere || headers.has('authorization'))
-      return { kind: 'wrong-place', expected: OPENAI_PLACE };
-    return { kind: 'missing' };
-  }
-  if (surface === 'anthropic') {
-    const value = headers.get('x-api-key') || inAuthorization;
-    if (value) return { kind: 'present', value };
-    if (inGoogHeader || inQuery || headers.has('api-key') || headers.has('authorization'))
-      return { kind: 'wrong-place', expected: ANTHROPIC_PLACE };
-    return { kind: 'missing' };
-  }
-  if (surface === 'headers') {
-    const value = inAuthorization ?? inGoogHeader;
-    if (value) return { kind: 'present', value };
-    // a password in the URL ends up in proxy logs and shell history; the status view does not read it there
-    if (inQuery || elsewhere || headers.has('authorization')) return { kind: 'wrong-place', expected: HEADERS_PLACE };
-    return { kind: 'missing' };
-  }
-  if (inGoogHeader) return { kind: 'present', value: inGoogHeader };
-  if (inQuery) return { kind: 'present', value: inQuery };
-  if (headers.has('authorization') || elsewhere) return { kind: 'wrong-place', expected: NATIVE_PLACE };
+/** Where the client put its password, for the places its route's surface reads. */
+export function presentedCredential(places: CredentialPlaces, headers: Headers, params: URLSearchParams): Credential {
+  const sent: Sent = {
+    headers,
+    bearer: bearer(headers),
+    googHeader: headers.get('x-goog-api-key') ?? undefined,
+    query: params.get('key') ?? undefined,
+    authorization: headers.has('authorization'),
+    elsewhere: headers.has('x-api-key') || headers.has('api-key'),
+  };
+  const place: Place = PLACES[places];
+  const value = place.read(sent);
+  if (value) return { kind: 'present', value };
+  if (place.misplaced(sent)) return { kind: 'wrong-place', expected: place.where };
   return { kind: 'missing' };
 }
 
 /** What to tell a client that sent no credential. */
-export function missingCredentialMessage(surface: CredentialPlaces): string {
-  return `Missing password: send it in ${PLACES[surface]}.`;
+export function missingCredentialMessage(places: CredentialPlaces): string {
+  return `Missing password: send it in ${PLACES[places].where}.`;
 }
 
 async function sha256(text: string): Promise<Uint8Array> {

@@ -9,30 +9,30 @@ describe('presentedCredential', () => {
   const h = (init: Record<string, string>) => new Headers(init);
 
   it('reads a Bearer password on OpenAI routes only', () => {
-    expect(presentedCredential('openai', h({ authorization: 'Bearer pw' }), q())).toEqual({
+    expect(presentedCredential('bearer', h({ authorization: 'Bearer pw' }), q())).toEqual({
       kind: 'present',
       value: 'pw',
     });
-    expect(presentedCredential('openai', h({ 'x-goog-api-key': 'pw' }), q())).toMatchObject({ kind: 'wrong-place' });
-    expect(presentedCredential('openai', h({ 'x-api-key': 'pw' }), q())).toMatchObject({ kind: 'wrong-place' });
-    expect(presentedCredential('openai', h({ authorization: 'Basic cHc=' }), q())).toMatchObject({
+    expect(presentedCredential('bearer', h({ 'x-goog-api-key': 'pw' }), q())).toMatchObject({ kind: 'wrong-place' });
+    expect(presentedCredential('bearer', h({ 'x-api-key': 'pw' }), q())).toMatchObject({ kind: 'wrong-place' });
+    expect(presentedCredential('bearer', h({ authorization: 'Basic cHc=' }), q())).toMatchObject({
       kind: 'wrong-place',
     });
-    expect(presentedCredential('openai', h({}), q('key=pw'))).toMatchObject({ kind: 'wrong-place' });
-    expect(presentedCredential('openai', h({}), q())).toEqual({ kind: 'missing' });
+    expect(presentedCredential('bearer', h({}), q('key=pw'))).toMatchObject({ kind: 'wrong-place' });
+    expect(presentedCredential('bearer', h({}), q())).toEqual({ kind: 'missing' });
   });
 
   it('reads x-goog-api-key, then ?key=, on native routes', () => {
-    expect(presentedCredential('native', h({ 'x-goog-api-key': 'a' }), q('key=b'))).toEqual({
+    expect(presentedCredential('google', h({ 'x-goog-api-key': 'a' }), q('key=b'))).toEqual({
       kind: 'present',
       value: 'a',
     });
-    expect(presentedCredential('native', h({}), q('key=b'))).toEqual({ kind: 'present', value: 'b' });
-    expect(presentedCredential('native', h({ authorization: 'Bearer pw' }), q())).toMatchObject({
+    expect(presentedCredential('google', h({}), q('key=b'))).toEqual({ kind: 'present', value: 'b' });
+    expect(presentedCredential('google', h({ authorization: 'Bearer pw' }), q())).toMatchObject({
       kind: 'wrong-place',
     });
-    expect(presentedCredential('native', h({}), q())).toEqual({ kind: 'missing' });
-    expect(missingCredentialMessage('native')).toMatch(/x-goog-api-key/);
+    expect(presentedCredential('google', h({}), q())).toEqual({ kind: 'missing' });
+    expect(missingCredentialMessage('google')).toMatch(/x-goog-api-key/);
   });
 });
 

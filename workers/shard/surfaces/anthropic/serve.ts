@@ -24,7 +24,7 @@ import {
 import type { ShardEnv } from '../../edge/bindings';
 import { misconfigured, Refusal, refusalOutcome } from '../../edge/refusal';
 import { readJsonObject, tooLargeRefusal } from '../../edge/request-body';
-import type { AnthropicRoute } from '../../edge/routes';
+import type { AnthropicRoute } from './routes';
 import { type Admitted, type HandlerDeps, type LineFacts, type Outcome, secretsOf } from '../contract';
 import {
   answerFacts,

@@ -19,7 +19,8 @@ import { keyOfOwner, ownedReferenceInLargeBody, soleOwner, unknownOwner } from '
 import { Refusal, refusalOutcome } from '../../edge/refusal';
 import { NOT_A_JSON_OBJECT, readBodyOrStream, type StreamedBody, tooLargeRefusal } from '../../edge/request-body';
 import { type OwnedReference, scanReferences, watchForReferences } from '../resources/references';
-import { normaliseModel, type GoogleRoute } from '../../edge/routes';
+import { normaliseModel } from '../route-matching';
+import type { GoogleRoute } from './routes';
 import { type Admitted, type HandlerDeps, type LineFacts, type Outcome, secretsOf } from '../contract';
 import {
   answerFacts,

@@ -13,7 +13,7 @@ import { bridgeSockets, type WebSocketRuntime } from './bridge';
 import { redact } from '../../core/redaction';
 import { ANY_MODEL } from '../../core/key-pool';
 import { Refusal, refusalOutcome } from '../../edge/refusal';
-import type { LiveRoute } from '../../edge/routes';
+import type { LiveRoute } from './routes';
 import { type Admitted, type HandlerDeps, type LineFacts, type Outcome, secretsOf } from '../contract';
 import { attemptFacts, noAnswerRefusal, noKeysConfigured, sendPlan } from '../../core/upstream-plan';
 

@@ -28,9 +28,9 @@ import { NOT_A_JSON_OBJECT, readBodyOrStream } from '../../edge/request-body';
 import { scanReferences } from './references';
 import { type KeyPage, walkListing } from './listing';
 import { forwardedHeaders, listingCall, noAnswer, refused, settleCall } from './replies';
-import type { CompatResourceRoute } from '../../edge/routes';
+import type { CompatResourceRoute } from './compat-routes';
 import { type Admitted, type HandlerDeps, type Outcome, secretsOf } from '../contract';
-import { answerFacts, type GoogleAnswer, readWholeReply, sendPlan } from '../../core/upstream-plan';
+import { answerFacts, type GoogleAnswer, noKeysConfigured, readWholeReply, sendPlan } from '../../core/upstream-plan';
 
 /** OpenAI's default page size for files and batches listings. */
 const DEFAULT_LIMIT = 20;
@@ -283,7 +283,8 @@ async function serveCompatListing(route: Route<'list'>, a: Admitted, deps: Handl
 }
 
 /** Serves an OpenAI-compatible file or batch route. */
-export function serveCompatRoute(route: CompatResourceRoute, a: Admitted, deps: HandlerDeps): Promise<Outcome> {
+export async function serveCompatRoute(route: CompatResourceRoute, a: Admitted, deps: HandlerDeps): Promise<Outcome> {
+  if (a.config.keys.length === 0) return refused(noKeysConfigured(), a);
   switch (route.action) {
     case 'create':
       return route.collection === 'files' ? serveFileCreate(route, a, deps) : serveBatchCreate(route, a, deps);

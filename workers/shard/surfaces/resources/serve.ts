@@ -24,15 +24,9 @@ import { type OwnedReference, scanReferences } from './references';
 import { type KeyPage, walkListing } from './listing';
 import { tagNames } from './names';
 import { deliverTagged, forwardedHeaders, googleError, listingCall, noAnswer, refused } from './replies';
-import { serveCompatRoute } from './compat';
 import { serveUploadChunk, serveUploadStart } from './upload';
-import {
-  type CreateResourceRoute,
-  type ListResourceRoute,
-  normaliseModel,
-  type OwnedResourceRoute,
-  type ResourceRoute,
-} from '../../edge/routes';
+import { normaliseModel } from '../route-matching';
+import type { CreateResourceRoute, ListResourceRoute, OwnedResourceRoute, ResourceRoute } from './routes';
 import { type Admitted, type HandlerDeps, type Outcome, secretsOf } from '../contract';
 import { attemptFacts, noKeysConfigured, sendPlan } from '../../core/upstream-plan';
 
@@ -255,7 +249,5 @@ export async function serveResourceRoute(route: ResourceRoute, a: Admitted, deps
       return route.name === 'files.uploadStart' ? serveUploadStart(route, a, deps) : serveCreate(route, a, deps);
     case 'owned':
       return route.name === 'files.upload' ? serveUploadChunk(route, a, deps) : serveOwned(route, a, deps);
-    case 'compat':
-      return serveCompatRoute(route, a, deps);
   }
 }

@@ -18,7 +18,7 @@ import { Refusal } from '../../edge/refusal';
 import { NOT_A_JSON_OBJECT, readBodyOrStream, type StreamedBody } from '../../edge/request-body';
 import { scanReferences } from './references';
 import { deliverTagged, forwardedHeaders, googleError, refused, settleCall } from './replies';
-import type { CreateResourceRoute, OwnedResourceRoute } from '../../edge/routes';
+import type { CreateResourceRoute, OwnedResourceRoute } from './routes';
 import { type Admitted, type HandlerDeps, type Outcome, secretsOf } from '../contract';
 import { attemptFacts, sendPlan } from '../../core/upstream-plan';
 

@@ -3,7 +3,7 @@
  * and how the bridge passes messages and close codes between the client's socket and Google's.
  */
 import { bridgeSockets, type LiveSocket, PEER_LOST } from '../../../../../workers/shard/surfaces/live/bridge';
-import { matchRoute } from '../../../../../workers/shard/edge/routes';
+import { matchRoute } from '../../../../../workers/shard/surfaces/registry';
 
 const BIDI = 'ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent';
 const CONSTRAINED = 'ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateContentConstrained';

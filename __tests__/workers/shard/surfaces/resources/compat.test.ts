@@ -7,7 +7,7 @@
 import OpenAI, { toFile } from 'openai';
 import { formatOwnerTag, parseTaggedId } from '../../../../../workers/shared/owner-tag';
 import { keyFingerprint } from '../../../../../workers/shard/surfaces/resources/owner-keys';
-import { matchRoute } from '../../../../../workers/shard/edge/routes';
+import { matchRoute } from '../../../../../workers/shard/surfaces/registry';
 import { tagCompatIds } from '../../../../../workers/shard/surfaces/resources/compat';
 import { defined } from '../../../../helpers/guards';
 import { startShardWorker, type ShardWorkerHarness } from '../../../../helpers/shard-worker';

@@ -1,4 +1,5 @@
-import { matchRoute, normaliseModel } from '../../../../workers/shard/edge/routes';
+import { anthropicSurface } from '../../../../workers/shard/surfaces/anthropic/routes';
+import { HINT_ORDER, MATCH_ORDER, matchRoute, ROUTES_HINT } from '../../../../workers/shard/surfaces/registry';
 
 const q = (s = '') => new URLSearchParams(s);
 
@@ -107,12 +108,34 @@ describe('matchRoute', () => {
   });
 });
 
-describe('normaliseModel', () => {
-  it('strips models/ and rejects what is not a model id', () => {
-    expect(normaliseModel('models/gemini-2.5-flash')).toBe('gemini-2.5-flash');
-    expect(normaliseModel('gemini-2.5-flash')).toBe('gemini-2.5-flash');
-    expect(normaliseModel('../x')).toBeUndefined();
-    expect(normaliseModel(42)).toBeUndefined();
-    expect(normaliseModel('a'.repeat(200))).toBeUndefined();
+describe('the surface registry', () => {
+  it('builds the 404 hint from every surface, in the order it has always listed them', () => {
+    expect(ROUTES_HINT).toBe(
+      'Unknown path. Routes: /v1/chat/completions, /v1/embeddings, /v1/images/generations, /v1/models[/{model}], /v1beta/models[/{model}[:{action}]], /upload/v1beta/files, /v1beta/files[/{file}[:download]], /v1beta/cachedContents[/{id}], /v1beta/batches[/{id}[:cancel]], /v1beta/interactions[/{id}[/cancel]], /v1/files[/{id}[/content]], /v1/batches[/{id}[/cancel]], /v1/messages[/count_tokens], /ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent (WebSocket), /zen/status.',
+    );
+    expect(anthropicSurface.notFoundHint).toBe(
+      'Unknown path. Anthropic routes: POST /v1/messages, POST /v1/messages/count_tokens.',
+    );
+  });
+
+  it('matches and lists the same surfaces, each once, in the order matchers have always been tried', () => {
+    const names = MATCH_ORDER.map((s) => s.name);
+    expect(names).toEqual(['zen', 'anthropic', 'live', 'openai', 'openai-resources', 'resources', 'google']);
+    expect(new Set(names).size).toBe(names.length);
+    expect([...HINT_ORDER].sort((a, b) => a.name.localeCompare(b.name))).toEqual(
+      [...MATCH_ORDER].sort((a, b) => a.name.localeCompare(b.name)),
+    );
+  });
+
+  it("routes the gateway's own status view, and logs a refused method under its name", () => {
+    expect(matchRoute('GET', '/zen/status', q())).toEqual({
+      kind: 'route',
+      route: { name: 'zen.status', surface: 'zen', method: 'GET' },
+    });
+    expect(matchRoute('POST', '/zen/status', q())).toEqual({
+      kind: 'method-not-allowed',
+      allow: 'GET',
+      route: 'zen.status',
+    });
   });
 });

@@ -1,0 +1,11 @@
+import { normaliseModel } from '../../../../workers/shard/surfaces/route-matching';
+
+describe('normaliseModel', () => {
+  it('strips models/ and rejects what is not a model id', () => {
+    expect(normaliseModel('models/gemini-2.5-flash')).toBe('gemini-2.5-flash');
+    expect(normaliseModel('gemini-2.5-flash')).toBe('gemini-2.5-flash');
+    expect(normaliseModel('../x')).toBeUndefined();
+    expect(normaliseModel(42)).toBeUndefined();
+    expect(normaliseModel('a'.repeat(200))).toBeUndefined();
+  });
+});

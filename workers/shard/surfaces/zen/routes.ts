@@ -1,0 +1,46 @@
+/**
+ * The gateway's own surface: `GET /zen/status`, this isolate's view of its keys (`../../core/status.ts`), behind the
+ * same password as every other route, read from the headers only (a password in a URL ends up in proxy logs and
+ * shell history). Operators' looks at it are not counted as clients' requests, and are logged as `zen.status` even
+ * when refused.
+ */
+import { jsonResponse } from '../../../shared/http';
+import { STATUS_PATH, STATUS_ROUTE, workerStatus } from '../../core/status';
+import { type Admitted, defineSurface, type HandlerDeps, type Outcome, type RouteMatch } from '../contract';
+
+export interface ZenRoute {
+  readonly name: typeof STATUS_ROUTE;
+  readonly surface: 'zen';
+  readonly method: 'GET';
+}
+
+function matchZen(method: string, pathname: string): RouteMatch<ZenRoute> | undefined {
+  if (pathname !== STATUS_PATH) return undefined;
+  if (method !== 'GET') return { kind: 'method-not-allowed', allow: 'GET', route: STATUS_ROUTE };
+  return { kind: 'route', route: { name: STATUS_ROUTE, surface: 'zen', method: 'GET' } };
+}
+
+/** The status view of the isolate's pool, now. */
+function serveStatus(_route: ZenRoute, a: Admitted, deps: HandlerDeps): Promise<Outcome> {
+  const now = deps.now();
+  const body = workerStatus(
+    deps.pool.snapshot(
+      a.config.keys.map((k) => k.index),
+      now,
+    ),
+    deps.pool.requests(),
+    now,
+  );
+  const response = jsonResponse(200, body, { 'cache-control': 'no-store' });
+  return Promise.resolve({ response, line: { attempts: 0, status: 200 } });
+}
+
+export const zenSurface = defineSurface({
+  name: 'zen',
+  match: matchZen,
+  hint: [STATUS_PATH],
+  credential: 'headers',
+  errors: 'openai',
+  uncounted: true,
+  serve: serveStatus,
+});
