@@ -201,7 +201,7 @@ async function nextKey(req: UpstreamRequest, deps: UpstreamDeps, progress: Progr
 
 /** The value of pool key `keyIndex`, which the pool picked from this request's keys. */
 function keyValueOf(req: UpstreamRequest, keyIndex: number): string {
-  const key = req.keys.find((k) => k.index === keyIndex)?.value;
+  const key = new Map(req.keys.map((k) => [k.index, k.value])).get(keyIndex);
   // the pool picks from `req.keys` only; this guards that contract, and names an index, never a key
   if (key === undefined) throw new Error(`the key pool picked key ${keyIndex}, which this request does not hold`);
   return key;
@@ -225,13 +225,13 @@ function replayed(response: Response, errorText: string, keyIndex: number): Upst
 async function attemptOnce(req: UpstreamRequest, deps: UpstreamDeps, keyIndex: number): Promise<AttemptOutcome> {
   const key = keyValueOf(req, keyIndex);
   deps.pool.recordCall(keyIndex);
+  const init = {
+    method: req.method,
+    headers: headersWithKey(req, key),
+    ...(req.body !== undefined ? { body: req.body } : {}),
+  };
   let response: Response;
   try {
-    const init = {
-      method: req.method,
-      headers: headersWithKey(req, key),
-      ...(req.body !== undefined ? { body: req.body } : {}),
-    };
     response = await fetchWithDeadline(deps, req.url, init, req.timeoutMs, req.signal);
   } catch (e) {
     if (e instanceof ClientGone) throw e;
