@@ -24,7 +24,7 @@ import { decodeListCursor, LIST_ITEM_FIELDS, type ListCursor, type ListedCollect
 import { REQUEST_ID_HEADER } from '../shared/request-id';
 import type { BoundBackend } from './backends';
 import { discard } from './refusals';
-import type { Forwarding, LogFields } from './route-request';
+import type { Forwarding, LogFields } from './route-context';
 import { callShard, shardFailure, withBody } from './shard-call';
 
 /**

@@ -12,7 +12,7 @@ import { corsHeaders } from '../shared/cors';
 import { jsonError, jsonResponse } from '../shared/http';
 import { REQUEST_ID_HEADER, requestIdOf } from '../shared/request-id';
 import type { BoundBackend } from './backends';
-import type { OrchestratorLogLine, RouteDeps } from './route-request';
+import type { OrchestratorLogLine, RouteDeps } from './route-context';
 import { shardWeights } from './backends';
 
 // the contract defines it; re-exported so the handler routes on it with the status module's other names
