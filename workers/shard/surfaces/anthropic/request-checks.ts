@@ -8,8 +8,10 @@ import { isJsonObject } from '../../../shared/json';
 /** A validation failure deep inside the request; caught at the top and answered as a 400. */
 export class Invalid extends Error {}
 
+/** A JSON object of the request, its fields not yet checked. */
 export type Json = Record<string, unknown>;
 
+/** Names what a client sent in an error message: its kind, and at most 60 characters of a string. */
 export function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'null';
