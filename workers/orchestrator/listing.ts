@@ -24,7 +24,7 @@ import { decodeListCursor, LIST_ITEM_FIELDS, type ListCursor, type ListedCollect
 import { REQUEST_ID_HEADER } from '../shared/request-id';
 import type { BoundBackend } from './backends';
 import { discard } from './refusals';
-import type { Forwarding, LogFields } from './route-request';
+import type { Forwarding, LogFields } from './route-context';
 import { callShard, shardFailure, withBody } from './shard-call';
 
 /**
@@ -145,6 +145,97 @@ function requestAt(ctx: Forwarding, token: string, pageSize?: number): Request {
   return withBody(new Request(url, ctx.request), ctx.headers, null);
 }
 
+/** One merged listing request: what each of its shard calls shares. */
+interface Listing {
+  readonly ctx: Forwarding;
+  /** the page's field that holds the items */
+  readonly field: string;
+  /** shards called so far, in order */
+  readonly asked: number[];
+  /** the shard the URL named, for the log */
+  readonly owner: number;
+}
+
+function logListing(l: Listing, fields: LogFields): void {
+  l.ctx.log({
+    ...fields,
+    ...(l.asked.length > 1 ? { attempts: l.asked.length, asked: [...l.asked] } : {}),
+    owner: l.owner,
+  });
+}
+
+function shardOf(l: Listing, cursor: ListCursor): BoundBackend | undefined {
+  return l.ctx.backends.find((b) => b.index === cursor.shard);
+}
+
+function ask(l: Listing, target: BoundBackend, request: Request) {
+  l.asked.push(target.index);
+  return callShard(target.backend, request, l.ctx.deps);
+}
+
+/**
+ * The page `first` answers, following empty pages to where their cursor goes on, within the bound: the page and the
+ * shard it came from, or the response for the client when a shard failed or answered anything but a listing.
+ */
+async function firstPage(l: Listing, first: BoundBackend): Promise<{ page: ListingPage; shard: number } | Response> {
+  let target = first;
+  let request = withBody(l.ctx.request, l.ctx.headers, null);
+  for (;;) {
+    const outcome = await ask(l, target, request);
+    if (outcome.kind !== 'response') {
+      const status = outcome.kind === 'timeout' ? 504 : 502;
+      logListing(l, {
+        shard: target.index,
+        status,
+        error: outcome.kind === 'timeout' ? 'shard_timeout' : 'shard_error',
+      });
+      return shardFailure(outcome.kind, l.ctx.idHeader);
+    }
+    const response = new Response(outcome.response.body, outcome.response);
+    response.headers.set(REQUEST_ID_HEADER, l.ctx.requestId);
+    const reading = await readPage(response, l.field);
+    if (reading.kind === 'other') {
+      logListing(l, { shard: target.index, status: reading.response.status });
+      return reading.response;
+    }
+    const page = reading.page;
+    // an empty page is followed to where its cursor goes on, within the bound
+    const onward = page.items === 0 && page.next !== undefined ? shardOf(l, page.next) : undefined;
+    if (onward === undefined || page.token === undefined || l.asked.length >= MAX_LISTING_SHARD_CALLS) {
+      return { page, shard: target.index };
+    }
+    target = onward;
+    request = requestAt(l.ctx, page.token);
+  }
+}
+
+/**
+ * Whether the shards from `cursor` on may hold anything: each is asked for one item while they are empty and hand
+ * on. False only when that chain ends with nothing; a failure, a reply that is no listing, or the bound say maybe.
+ */
+async function anythingAhead(l: Listing, cursor: ListCursor, token: string | undefined): Promise<boolean> {
+  let at = cursor;
+  let next = token;
+  while (next !== undefined && l.asked.length < MAX_LISTING_SHARD_CALLS) {
+    const ahead = shardOf(l, at);
+    if (ahead === undefined) break;
+    const outcome = await ask(l, ahead, requestAt(l.ctx, next, 1));
+    if (outcome.kind !== 'response') break;
+    const reading = await readPage(outcome.response, l.field);
+    if (reading.kind === 'other') {
+      discard(reading.response);
+      break;
+    }
+    const peek = reading.page;
+    if (peek.items > 0) break;
+    if (peek.token === undefined) return false;
+    if (peek.next === undefined) break;
+    at = peek.next;
+    next = peek.token;
+  }
+  return true;
+}
+
 /**
  * Serves a merged listing of `collection` whose page (by its cursor, or the first page) is `first`'s; `owner` is that
  * shard as the URL named it, for the log.
@@ -155,69 +246,17 @@ export async function serveListing(
   collection: ListedCollection,
   owner: number,
 ): Promise<Response> {
-  const field = LIST_ITEM_FIELDS[collection];
-  const asked: number[] = [];
-  const log = (fields: LogFields): void =>
-    ctx.log({ ...fields, ...(asked.length > 1 ? { attempts: asked.length, asked: [...asked] } : {}), owner });
-  const shardOf = (cursor: ListCursor): BoundBackend | undefined => ctx.backends.find((b) => b.index === cursor.shard);
-  const ask = (target: BoundBackend, request: Request) => {
-    asked.push(target.index);
-    return callShard(target.backend, request, ctx.deps);
-  };
-
-  let target = first;
-  let request = withBody(ctx.request, ctx.headers, null);
-  let page: ListingPage;
-  for (;;) {
-    const outcome = await ask(target, request);
-    if (outcome.kind !== 'response') {
-      const status = outcome.kind === 'timeout' ? 504 : 502;
-      log({ shard: target.index, status, error: outcome.kind === 'timeout' ? 'shard_timeout' : 'shard_error' });
-      return shardFailure(outcome.kind, ctx.idHeader);
-    }
-    const response = new Response(outcome.response.body, outcome.response);
-    response.headers.set(REQUEST_ID_HEADER, ctx.requestId);
-    const reading = await readPage(response, field);
-    if (reading.kind === 'other') {
-      log({ shard: target.index, status: reading.response.status });
-      return reading.response;
-    }
-    page = reading.page;
-    // an empty page is followed to where its cursor goes on, within the bound
-    const onward = page.items === 0 && page.next !== undefined ? shardOf(page.next) : undefined;
-    if (onward === undefined || page.token === undefined || asked.length >= MAX_LISTING_SHARD_CALLS) break;
-    target = onward;
-    request = requestAt(ctx, page.token);
-  }
-
-  const answering = target.index;
-  if (page.items === 0 || page.next === undefined || page.next.shard === answering) {
-    log({ shard: answering, status: page.response.status });
-    return unchanged(page);
-  }
-  // the page hands on to another shard: is there anything from there on?
-  let cursor: ListCursor = page.next;
-  let token = page.token;
-  while (token !== undefined && asked.length < MAX_LISTING_SHARD_CALLS) {
-    const ahead = shardOf(cursor);
-    if (ahead === undefined) break;
-    const outcome = await ask(ahead, requestAt(ctx, token, 1));
-    if (outcome.kind !== 'response') break;
-    const reading = await readPage(outcome.response, field);
-    if (reading.kind === 'other') {
-      discard(reading.response);
-      break;
-    }
-    const peek = reading.page;
-    if (peek.items > 0) break;
-    if (peek.token === undefined) {
-      log({ shard: answering, status: page.response.status, nextPageToken: 'dropped' });
+  const l: Listing = { ctx, field: LIST_ITEM_FIELDS[collection], asked: [], owner };
+  const found = await firstPage(l, first);
+  if (found instanceof Response) return found;
+  const { page, shard } = found;
+  // a page that hands on to another shard ends the listing when nothing lies from there on
+  if (page.items > 0 && page.next !== undefined && page.next.shard !== shard) {
+    if (!(await anythingAhead(l, page.next, page.token))) {
+      logListing(l, { shard, status: page.response.status, nextPageToken: 'dropped' });
       return ended(page);
     }
-    if (peek.next === undefined) break;
-    cursor = peek.next;
-    token = peek.token;
   }
-  log({ shard: answering, status: page.response.status });
+  logListing(l, { shard, status: page.response.status });
   return unchanged(page);
 }

@@ -12,7 +12,7 @@ import { corsHeaders } from '../shared/cors';
 import { jsonError, jsonResponse } from '../shared/http';
 import { REQUEST_ID_HEADER, requestIdOf } from '../shared/request-id';
 import type { BoundBackend } from './backends';
-import type { OrchestratorLogLine, RouteDeps } from './route-request';
+import type { OrchestratorLogLine, RouteDeps } from './route-context';
 import { shardWeights } from './backends';
 
 // the contract defines it; re-exported so the handler routes on it with the status module's other names
@@ -177,6 +177,61 @@ function keyCountsOf(raw: unknown, backends: readonly BoundBackend[]): readonly 
   return raw.split(',').map((entry) => Number(entry.trim()));
 }
 
+type StatusLog = (
+  status: number,
+  extra?: Pick<OrchestratorLogLine, 'error' | 'queried' | 'answered' | 'shardKeyCounts'>,
+) => void;
+
+/** Writes the status request's one log line, timed from `started`. */
+function statusLog(deps: RouteDeps, requestId: string, started: number): StatusLog {
+  return (status, extra = {}) => {
+    const line: OrchestratorLogLine = {
+      event: 'orchestrator_request',
+      requestId,
+      route: 'zen.status',
+      status,
+      ...extra,
+      ms: deps.now() - started,
+    };
+    deps.log(JSON.stringify(line));
+  };
+}
+
+/** Every bound shard's answer: the shards from `from` on (up to {@link MAX_STATUS_SHARDS}) asked at once. */
+function askShards(
+  request: Request,
+  backends: readonly BoundBackend[],
+  from: number,
+  requestId: string,
+  deps: RouteDeps,
+): Promise<{ readonly shard: number; readonly answer: ShardAnswer }[]> {
+  const headers = new Headers(request.headers);
+  headers.set(REQUEST_ID_HEADER, requestId);
+  const asked = backends.filter((b) => b.index >= from).slice(0, MAX_STATUS_SHARDS);
+  return Promise.all(
+    backends.map(async ({ index, backend }) => ({
+      shard: index,
+      answer: asked.some((b) => b.index === index)
+        ? await askShard(backend, new Request(request.url, { method: 'GET', headers, redirect: 'manual' }), deps)
+        : ({ kind: 'not-queried' } as const),
+    })),
+  );
+}
+
+/** The first shard's 401 as it came, when every shard asked answered 401: the client's credential is wrong. */
+function credentialRefused(
+  answers: readonly { readonly answer: ShardAnswer }[],
+  idHeader: Record<string, string>,
+): { readonly response: Response; readonly queried: number } | undefined {
+  const queried = answers.filter((a) => a.answer.kind !== 'not-queried');
+  const unauthorized = queried.map((a) => a.answer).filter((a) => a.kind === 'answered' && a.status === 401);
+  const first = unauthorized[0];
+  if (first?.kind !== 'answered' || unauthorized.length !== queried.length) return undefined;
+  const headers = new Headers(idHeader);
+  headers.set('content-type', first.contentType ?? 'application/json; charset=utf-8');
+  return { response: new Response(first.body, { status: 401, headers }), queried: queried.length };
+}
+
 /**
  * Answers `GET /zen/status`: every bound shard (up to {@link MAX_STATUS_SHARDS}) is asked at once with the client's
  * headers; a shard that does not answer 200 with a JSON object in {@link STATUS_TIMEOUT_MS} is marked with why. When
@@ -190,20 +245,7 @@ export async function statusRequest(
   const started = deps.now();
   const requestId = requestIdOf(request.headers, deps.randomUUID);
   const idHeader = { ...corsHeaders(), [REQUEST_ID_HEADER]: requestId };
-  const log = (
-    status: number,
-    extra: Pick<OrchestratorLogLine, 'error' | 'queried' | 'answered' | 'shardKeyCounts'> = {},
-  ): void => {
-    const line: OrchestratorLogLine = {
-      event: 'orchestrator_request',
-      requestId,
-      route: 'zen.status',
-      status,
-      ...extra,
-      ms: deps.now() - started,
-    };
-    deps.log(JSON.stringify(line));
-  };
+  const log = statusLog(deps, requestId, started);
   if (backends.length === 0) {
     log(503, { error: 'no_backend' });
     return jsonError(503, 'No backend shard is configured for this gateway', 'server_error', 'no_backend', idHeader);
@@ -219,28 +261,12 @@ export async function statusRequest(
       idHeader,
     );
   }
-
-  const headers = new Headers(request.headers);
-  headers.set(REQUEST_ID_HEADER, requestId);
-  const asked = backends.filter((b) => b.index >= from).slice(0, MAX_STATUS_SHARDS);
-  const answers = await Promise.all(
-    backends.map(async ({ index, backend }) => ({
-      shard: index,
-      answer: asked.some((b) => b.index === index)
-        ? await askShard(backend, new Request(request.url, { method: 'GET', headers, redirect: 'manual' }), deps)
-        : ({ kind: 'not-queried' } as const),
-    })),
-  );
-  const queried = answers.filter((a) => a.answer.kind !== 'not-queried');
-  const unauthorized = queried.map((a) => a.answer).filter((a) => a.kind === 'answered' && a.status === 401);
-  const first = unauthorized[0];
-  if (first?.kind === 'answered' && unauthorized.length === queried.length) {
-    log(401, { queried: queried.length });
-    const headers401 = new Headers(idHeader);
-    headers401.set('content-type', first.contentType ?? 'application/json; charset=utf-8');
-    return new Response(first.body, { status: 401, headers: headers401 });
+  const answers = await askShards(request, backends, from, requestId, deps);
+  const refused = credentialRefused(answers, idHeader);
+  if (refused !== undefined) {
+    log(401, { queried: refused.queried });
+    return refused.response;
   }
-
   const { fallback } = shardWeights(deps.shardKeyCounts, backends);
   const body = gatewayStatus(deps.now(), answers, keyCountsOf(deps.shardKeyCounts, backends), fallback);
   log(200, {

@@ -17,6 +17,7 @@ import {
   needsKeyProbe,
   probeBlamesKey,
   type GoogleError,
+  type KeyFault,
 } from './key-faults';
 
 /** Attempts per request, first try included; each is a subrequest, and Workers Free allows 50. */
@@ -63,21 +64,22 @@ interface Attempted {
   readonly waitedMs: number;
 }
 
-export type UpstreamResult = Attempted &
+/** How a request to Google ended, whichever attempt it took. */
+export type UpstreamOutcome =
   /** Google answered with something to give the client (success, or an error that is not the key's fault) */
-  (
-    | { readonly kind: 'response'; readonly response: Response; readonly keyIndex: number; readonly errorText?: string }
-    /** every attempt hit a key fault, or no key was available to try */
-    | { readonly kind: 'keys-failed'; readonly keyIndex?: number; readonly upstreamStatus?: number }
-    | { readonly kind: 'timeout'; readonly keyIndex: number }
-    | { readonly kind: 'unreachable'; readonly keyIndex: number }
-    /** the upstream answered 3xx: not followed, so the key went nowhere but the configured base URL */
-    | { readonly kind: 'redirect'; readonly keyIndex: number; readonly upstreamStatus: number }
-    /** Google refuses the region the Worker ran in; no key is to blame */
-    | { readonly kind: 'unsupported-location'; readonly keyIndex: number; readonly googleMessage?: string }
-    /** the client went away; nothing more was sent upstream */
-    | { readonly kind: 'client-gone'; readonly keyIndex?: number }
-  );
+  | { readonly kind: 'response'; readonly response: Response; readonly keyIndex: number; readonly errorText?: string }
+  /** every attempt hit a key fault, or no key was available to try */
+  | { readonly kind: 'keys-failed'; readonly keyIndex?: number; readonly upstreamStatus?: number }
+  | { readonly kind: 'timeout'; readonly keyIndex: number }
+  | { readonly kind: 'unreachable'; readonly keyIndex: number }
+  /** the upstream answered 3xx: not followed, so the key went nowhere but the configured base URL */
+  | { readonly kind: 'redirect'; readonly keyIndex: number; readonly upstreamStatus: number }
+  /** Google refuses the region the Worker ran in; no key is to blame */
+  | { readonly kind: 'unsupported-location'; readonly keyIndex: number; readonly googleMessage?: string }
+  /** the client went away; nothing more was sent upstream */
+  | { readonly kind: 'client-gone'; readonly keyIndex?: number };
+
+export type UpstreamResult = Attempted & UpstreamOutcome;
 
 class DeadlineExceeded extends Error {}
 class ClientGone extends Error {}
@@ -161,152 +163,202 @@ function recordError(deps: UpstreamDeps, keyIndex: number, status: number | unde
   });
 }
 
-export async function sendUpstream(req: UpstreamRequest, deps: UpstreamDeps): Promise<UpstreamResult> {
+/** Where a request stands between attempts. */
+interface Progress {
+  /** keys this request has tried since its last wait for a cooling key */
+  readonly tried: Set<number>;
+  attempts: number;
+  waitedMs: number;
+  /** the last key a fault was blamed on, and Google's status then */
+  last?: { readonly keyIndex: number; readonly status: number };
+}
+
+/**
+ * What one attempt came to: an outcome for the client, or a fault of the key's (already acted on: the key cooled or
+ * removed) after which another key may be tried; `errorText` is the body of Google's answer, already read.
+ */
+type AttemptOutcome =
+  | UpstreamOutcome
+  | { readonly kind: 'key-fault'; readonly response: Response; readonly errorText: string };
+
+/** Statuses whose error body may blame the key; any other answer goes to the client as it is. */
+const KEY_FAULT_STATUSES: ReadonlySet<number> = new Set([400, 401, 403, 429]);
+
+/** The next key to try, waiting within the request's budget when every key for the model is cooling. */
+async function nextKey(req: UpstreamRequest, deps: UpstreamDeps, progress: Progress): Promise<number | undefined> {
   const indices = req.keys.map((k) => k.index);
-  const keyByIndex = new Map(req.keys.map((k) => [k.index, k.value]));
-  const tried = new Set<number>();
-  let attempts = 0;
-  let waitedMs = 0;
-  let last: { keyIndex: number; status: number } | undefined;
+  for (;;) {
+    const keyIndex = deps.pool.pick(indices, req.model, deps.now(), progress.tried, deps.random);
+    if (keyIndex !== undefined) return keyIndex;
+    const status = deps.pool.status(indices, req.model, deps.now());
+    if (status.kind !== 'cooling' || status.retryAfterMs > req.maxWaitMs - progress.waitedMs) return undefined;
+    if (!(await deps.sleep(status.retryAfterMs, req.signal))) throw new ClientGone();
+    progress.waitedMs += status.retryAfterMs;
+    // a key this request already tried may serve again now that its cooldown is over
+    progress.tried.clear();
+  }
+}
+
+/** The value of pool key `keyIndex`, which the pool picked from this request's keys. */
+function keyValueOf(req: UpstreamRequest, keyIndex: number): string {
+  const key = new Map(req.keys.map((k) => [k.index, k.value])).get(keyIndex);
+  // the pool picks from `req.keys` only; this guards that contract, and names an index, never a key
+  if (key === undefined) throw new Error(`the key pool picked key ${keyIndex}, which this request does not hold`);
+  return key;
+}
+
+/** The client's headers with the pool key added the way this surface's Google endpoint expects it. */
+function headersWithKey(req: UpstreamRequest, key: string): Headers {
+  const headers = new Headers(req.headers);
+  if (req.keyStyle === 'bearer') headers.set('authorization', `Bearer ${key}`);
+  else headers.set('x-goog-api-key', key);
+  return headers;
+}
+
+/** Google's error answer handed to the client as it came: its body was read, so it is replayed from the text. */
+function replayed(response: Response, errorText: string, keyIndex: number): UpstreamOutcome {
+  const replay = new Response(errorText, { status: response.status, headers: response.headers });
+  return { kind: 'response', response: replay, keyIndex, errorText };
+}
+
+/** Makes one call to Google on key `keyIndex` and reads what its answer says, acting on any fault of the key's. */
+async function attemptOnce(req: UpstreamRequest, deps: UpstreamDeps, keyIndex: number): Promise<AttemptOutcome> {
+  const key = keyValueOf(req, keyIndex);
+  deps.pool.recordCall(keyIndex);
+  const init = {
+    method: req.method,
+    headers: headersWithKey(req, key),
+    ...(req.body !== undefined ? { body: req.body } : {}),
+  };
+  let response: Response;
+  try {
+    response = await fetchWithDeadline(deps, req.url, init, req.timeoutMs, req.signal);
+  } catch (e) {
+    if (e instanceof ClientGone) throw e;
+    // neither a hang nor a refused connection is the key's fault, and trying another key would only repeat it
+    const kind = e instanceof DeadlineExceeded ? 'timeout' : 'unreachable';
+    recordError(deps, keyIndex, undefined, `upstream_${kind}`);
+    return { kind, keyIndex };
+  }
+  if (isRedirect(response.status)) {
+    // Google does not redirect API calls: a 3xx comes from a proxy or a misconfiguration, and following it would
+    // send the key to whatever host it names
+    await response.body?.cancel().catch(() => undefined);
+    recordError(deps, keyIndex, response.status, 'upstream_redirect');
+    deps.log({ event: 'upstream_redirect', requestId: req.requestId, keyIndex, upstreamStatus: response.status });
+    return { kind: 'redirect', keyIndex, upstreamStatus: response.status };
+  }
+  if (!KEY_FAULT_STATUSES.has(response.status)) {
+    // the body of a 5xx is the client's to read; its status is enough for the status view
+    if (response.status >= 400) recordError(deps, keyIndex, response.status);
+    return { kind: 'response', response, keyIndex };
+  }
+  return readKeyError(req, deps, key, keyIndex, response);
+}
+
+/**
+ * Reads a 400, 401, 403 or 429 for what it says about the key: a quota or key fault cools or removes the key; a
+ * region refusal blames no key; a bare 403 is told apart by a probe; anything else is the client's answer.
+ */
+async function readKeyError(
+  req: UpstreamRequest,
+  deps: UpstreamDeps,
+  key: string,
+  keyIndex: number,
+  response: Response,
+): Promise<AttemptOutcome> {
+  const { text: errorText, err } = await googleErrorFrom(response);
+  recordError(deps, keyIndex, response.status, errorCodeOf(err));
+  const fault = keyFaultOf(response.status, err, deps.now());
+  if (fault) {
+    applyKeyFault(req, deps, keyIndex, response.status, fault);
+    return { kind: 'key-fault', response, errorText };
+  }
+  if (isUnsupportedLocation(response.status, err)) {
+    return {
+      kind: 'unsupported-location',
+      keyIndex,
+      ...(err?.message !== undefined ? { googleMessage: err.message } : {}),
+    };
+  }
+  const probe = needsKeyProbe(response.status, err) ? await probeKey(req, deps, key, keyIndex) : undefined;
+  if (!probe || !probeBlamesKey(probe.status, probe.err, deps.now())) return replayed(response, errorText, keyIndex);
+  removeKey(req, deps, keyIndex, 'PERMISSION_DENIED', response.status, probe.status);
+  return { kind: 'key-fault', response, errorText };
+}
+
+/** Cools the key for the request's model, or takes it out of rotation, as the fault says, and logs it. */
+function applyKeyFault(
+  req: UpstreamRequest,
+  deps: UpstreamDeps,
+  keyIndex: number,
+  status: number,
+  fault: KeyFault,
+): void {
+  if (fault.kind === 'removed') {
+    removeKey(req, deps, keyIndex, fault.reason, status);
+    return;
+  }
+  deps.pool.coolDown(keyIndex, req.model, fault.cooldown);
+  deps.log({
+    event: 'key_cooldown',
+    requestId: req.requestId,
+    keyIndex,
+    model: req.model,
+    until: new Date(fault.cooldown.until).toISOString(),
+    reason: fault.cooldown.reason,
+    ...(fault.quotaId ? { quotaId: fault.quotaId } : {}),
+  });
+}
+
+function removeKey(
+  req: UpstreamRequest,
+  deps: UpstreamDeps,
+  keyIndex: number,
+  reason: string,
+  upstreamStatus: number,
+  probeStatus?: number,
+): void {
+  deps.pool.remove(keyIndex, reason);
+  deps.log({
+    event: 'key_removed',
+    requestId: req.requestId,
+    keyIndex,
+    model: req.model,
+    reason,
+    upstreamStatus,
+    until: null,
+    ...(probeStatus !== undefined ? { probeStatus } : {}),
+  });
+}
+
+/** Tries keys one after another until Google gives an answer for the client, or the attempts or keys run out. */
+export async function sendUpstream(req: UpstreamRequest, deps: UpstreamDeps): Promise<UpstreamResult> {
+  const progress: Progress = { tried: new Set<number>(), attempts: 0, waitedMs: 0 };
   const once = req.body instanceof ReadableStream;
   const maxAttempts = once ? 1 : MAX_ATTEMPTS;
-
-  /** The next key to try, waiting within the request's budget when every key for the model is cooling. */
-  const nextKey = async (): Promise<number | undefined> => {
-    for (;;) {
-      const keyIndex = deps.pool.pick(indices, req.model, deps.now(), tried, deps.random);
-      if (keyIndex !== undefined) return keyIndex;
-      const status = deps.pool.status(indices, req.model, deps.now());
-      if (status.kind !== 'cooling' || status.retryAfterMs > req.maxWaitMs - waitedMs) return undefined;
-      if (!(await deps.sleep(status.retryAfterMs, req.signal))) throw new ClientGone();
-      waitedMs += status.retryAfterMs;
-      // a key this request already tried may serve again now that its cooldown is over
-      tried.clear();
-    }
-  };
-
+  const ended = (outcome: UpstreamOutcome): UpstreamResult => ({
+    ...outcome,
+    attempts: progress.attempts,
+    waitedMs: progress.waitedMs,
+  });
   try {
-    while (attempts < maxAttempts) {
-      const keyIndex = await nextKey();
+    while (progress.attempts < maxAttempts) {
+      const keyIndex = await nextKey(req, deps, progress);
       if (keyIndex === undefined) break;
-      tried.add(keyIndex);
-      attempts++;
-      const key = keyByIndex.get(keyIndex);
-      // the pool picks from `indices` only; this guards that contract, and names an index, never a key
-      if (key === undefined) throw new Error(`the key pool picked key ${keyIndex}, which this request does not hold`);
-      deps.pool.recordCall(keyIndex);
-      const headers = new Headers(req.headers);
-      if (req.keyStyle === 'bearer') headers.set('authorization', `Bearer ${key}`);
-      else headers.set('x-goog-api-key', key);
-
-      let response: Response;
-      try {
-        response = await fetchWithDeadline(
-          deps,
-          req.url,
-          { method: req.method, headers, ...(req.body !== undefined ? { body: req.body } : {}) },
-          req.timeoutMs,
-          req.signal,
-        );
-      } catch (e) {
-        if (e instanceof ClientGone) throw e;
-        // neither a hang nor a refused connection is the key's fault, and trying another key would only repeat it
-        const kind = e instanceof DeadlineExceeded ? 'timeout' : 'unreachable';
-        recordError(deps, keyIndex, undefined, `upstream_${kind}`);
-        return { kind, attempts, waitedMs, keyIndex };
-      }
-      if (isRedirect(response.status)) {
-        // Google does not redirect API calls: a 3xx comes from a proxy or a misconfiguration, and following it would
-        // send the key to whatever host it names
-        await response.body?.cancel().catch(() => undefined);
-        recordError(deps, keyIndex, response.status, 'upstream_redirect');
-        deps.log({ event: 'upstream_redirect', requestId: req.requestId, keyIndex, upstreamStatus: response.status });
-        return { kind: 'redirect', attempts, waitedMs, keyIndex, upstreamStatus: response.status };
-      }
-      if (response.status !== 429 && response.status !== 400 && response.status !== 401 && response.status !== 403) {
-        // the body of a 5xx is the client's to read; its status is enough for the status view
-        if (response.status >= 400) recordError(deps, keyIndex, response.status);
-        return { kind: 'response', response, keyIndex, attempts, waitedMs };
-      }
-      const { text: errorText, err } = await googleErrorFrom(response);
-      recordError(deps, keyIndex, response.status, errorCodeOf(err));
-      const now = deps.now();
-      const fault = keyFaultOf(response.status, err, now);
-      if (!fault) {
-        if (isUnsupportedLocation(response.status, err)) {
-          return {
-            kind: 'unsupported-location',
-            attempts,
-            waitedMs,
-            keyIndex,
-            ...(err?.message !== undefined ? { googleMessage: err.message } : {}),
-          };
-        }
-        const probe = needsKeyProbe(response.status, err) ? await probeKey(req, deps, key, keyIndex) : undefined;
-        const passOn = (): UpstreamResult => {
-          const replay = new Response(errorText, { status: response.status, headers: response.headers });
-          return { kind: 'response', response: replay, keyIndex, attempts, waitedMs, errorText };
-        };
-        if (!probe || !probeBlamesKey(probe.status, probe.err, deps.now())) return passOn();
-        last = { keyIndex, status: response.status };
-        deps.pool.remove(keyIndex, 'PERMISSION_DENIED');
-        deps.log({
-          event: 'key_removed',
-          requestId: req.requestId,
-          keyIndex,
-          model: req.model,
-          reason: 'PERMISSION_DENIED',
-          upstreamStatus: response.status,
-          until: null,
-          probeStatus: probe.status,
-        });
-        if (once) return passOn();
-        continue;
-      }
-      last = { keyIndex, status: response.status };
-      if (fault.kind === 'cooldown') {
-        deps.pool.coolDown(keyIndex, req.model, fault.cooldown);
-        deps.log({
-          event: 'key_cooldown',
-          requestId: req.requestId,
-          keyIndex,
-          model: req.model,
-          until: new Date(fault.cooldown.until).toISOString(),
-          reason: fault.cooldown.reason,
-          ...(fault.quotaId ? { quotaId: fault.quotaId } : {}),
-        });
-      } else {
-        deps.pool.remove(keyIndex, fault.reason);
-        deps.log({
-          event: 'key_removed',
-          requestId: req.requestId,
-          keyIndex,
-          model: req.model,
-          reason: fault.reason,
-          upstreamStatus: response.status,
-          until: null,
-        });
-      }
+      progress.tried.add(keyIndex);
+      progress.attempts++;
+      const outcome = await attemptOnce(req, deps, keyIndex);
+      if (outcome.kind !== 'key-fault') return ended(outcome);
+      progress.last = { keyIndex, status: outcome.response.status };
       // the body is spent: Google's answer about the key is the client's, with its status
-      if (once)
-        return {
-          kind: 'response',
-          response: new Response(errorText, { status: response.status, headers: response.headers }),
-          keyIndex,
-          attempts,
-          waitedMs,
-          errorText,
-        };
+      if (once) return ended(replayed(outcome.response, outcome.errorText, keyIndex));
     }
   } catch (e) {
     if (e instanceof ClientGone)
-      return { kind: 'client-gone', attempts, waitedMs, ...(last ? { keyIndex: last.keyIndex } : {}) };
+      return ended({ kind: 'client-gone', ...(progress.last ? { keyIndex: progress.last.keyIndex } : {}) });
     throw e;
   }
-  return {
-    kind: 'keys-failed',
-    attempts,
-    waitedMs,
-    ...(last ? { keyIndex: last.keyIndex, upstreamStatus: last.status } : {}),
-  };
+  const last = progress.last;
+  return ended({ kind: 'keys-failed', ...(last ? { keyIndex: last.keyIndex, upstreamStatus: last.status } : {}) });
 }

@@ -25,106 +25,116 @@ export function encodeEvent(event: AnthropicStreamEvent): string {
   return `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
 }
 
+const encoder = new TextEncoder();
+
+/** One translated stream, as its pulls share it. */
+interface Translation {
+  readonly reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly decoder: SseDataDecoder;
+  readonly translator: ReplyTranslator;
+  readonly onError: StreamTranslationOptions['onError'];
+  /** the stream was closed (its end or an error event sent) or cancelled: nothing more is read or sent */
+  finished: boolean;
+}
+
+type Controller = ReadableStreamDefaultController<Uint8Array>;
+
+/** Feeds event payloads to the translator: the wire text they add, and the failure that stopped them, if any. */
+function translate(
+  translator: ReplyTranslator,
+  payloads: readonly string[],
+): { text: string; failure?: AnthropicFailure } {
+  let text = '';
+  for (const payload of payloads) {
+    let chunk: unknown;
+    try {
+      chunk = JSON.parse(payload);
+    } catch {
+      return {
+        text,
+        failure: anthropicFailure(502, 'Gemini sent a stream event that is not JSON; retry the request.'),
+      };
+    }
+    for (const event of translator.push(chunk)) text += encodeEvent(event);
+    const failure = translator.failed;
+    if (failure) return { text, failure };
+  }
+  return { text };
+}
+
+/** Sends what was translated before a failure, then the error event, and closes the stream. */
+function failAfter(t: Translation, controller: Controller, text: string, failure: AnthropicFailure, reason: unknown) {
+  if (text) controller.enqueue(encoder.encode(text));
+  t.finished = true;
+  t.onError?.(reason);
+  controller.enqueue(encoder.encode(anthropicErrorEvent(failure.body)));
+  controller.close();
+}
+
+/** Gemini's stream ended: sends the events its last bytes complete and Anthropic's closing events, or an error. */
+function finish(t: Translation, controller: Controller) {
+  const tail = t.decoder.end();
+  const { text, failure } = translate(t.translator, tail.events);
+  if (failure) return failAfter(t, controller, text, failure, new UpstreamStreamCut(failure.body.error.message));
+  if (!tail.complete) {
+    return failAfter(
+      t,
+      controller,
+      text,
+      anthropicFailure(502, CUT_MESSAGE),
+      new UpstreamStreamCut('ended inside an event'),
+    );
+  }
+  const end = t.translator.finish();
+  if (!Array.isArray(end)) return failAfter(t, controller, text, end, new UpstreamStreamCut(end.body.error.message));
+  t.finished = true;
+  controller.enqueue(encoder.encode(text + end.map(encodeEvent).join('')));
+  controller.close();
+}
+
+/** Reads from Gemini until there is something to send, and sends it. */
+async function pull(t: Translation, controller: Controller): Promise<void> {
+  // a pull that enqueues nothing is not called again, so read on until there is something to send
+  for (;;) {
+    let read: Awaited<ReturnType<typeof t.reader.read>>;
+    try {
+      read = await t.reader.read();
+    } catch (e) {
+      return failAfter(t, controller, '', anthropicFailure(502, CUT_MESSAGE), e);
+    }
+    if (read.done) return finish(t, controller);
+    const payloads = t.decoder.push(read.value);
+    if (payloads.length === 0) continue;
+    const { text, failure } = translate(t.translator, payloads);
+    if (failure) {
+      await t.reader.cancel().catch(() => undefined);
+      return failAfter(t, controller, text, failure, new UpstreamStreamCut(failure.body.error.message));
+    }
+    if (text === '') continue;
+    controller.enqueue(encoder.encode(text));
+    return;
+  }
+}
+
 /** Translates a Gemini SSE body into an Anthropic SSE body (`content-type: text/event-stream`). */
 export function anthropicStreamFromGemini(
   upstream: ReadableStream<Uint8Array>,
   o: StreamTranslationOptions,
 ): ReadableStream<Uint8Array> {
-  const reader = upstream.getReader();
-  const encoder = new TextEncoder();
-  const decoder = new SseDataDecoder();
-  const translator = new ReplyTranslator(o);
-  let finished = false;
-
-  const fail = (
-    controller: ReadableStreamDefaultController<Uint8Array>,
-    failure: AnthropicFailure,
-    reason: unknown,
-  ) => {
-    finished = true;
-    o.onError?.(reason);
-    controller.enqueue(encoder.encode(anthropicErrorEvent(failure.body)));
-    controller.close();
+  const t: Translation = {
+    reader: upstream.getReader(),
+    decoder: new SseDataDecoder(),
+    translator: new ReplyTranslator(o),
+    onError: o.onError,
+    finished: false,
   };
-
-  /** Feeds event payloads to the translator: the wire text they add, and the failure that stopped them, if any. */
-  const translate = (payloads: readonly string[]): { text: string; failure?: AnthropicFailure } => {
-    let text = '';
-    for (const payload of payloads) {
-      let chunk: unknown;
-      try {
-        chunk = JSON.parse(payload);
-      } catch {
-        return {
-          text,
-          failure: anthropicFailure(502, 'Gemini sent a stream event that is not JSON; retry the request.'),
-        };
-      }
-      for (const event of translator.push(chunk)) text += encodeEvent(event);
-      const failure = translator.failed;
-      if (failure) return { text, failure };
-    }
-    return { text };
-  };
-
-  /** Sends what was translated before a failure, then the error event. */
-  const failAfter = (
-    controller: ReadableStreamDefaultController<Uint8Array>,
-    text: string,
-    failure: AnthropicFailure,
-    reason: unknown,
-  ) => {
-    if (text) controller.enqueue(encoder.encode(text));
-    fail(controller, failure, reason);
-  };
-
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      if (finished) return;
-      // a pull that enqueues nothing is not called again, so read on until there is something to send
-      for (;;) {
-        let read: Awaited<ReturnType<typeof reader.read>>;
-        try {
-          read = await reader.read();
-        } catch (e) {
-          fail(controller, anthropicFailure(502, CUT_MESSAGE), e);
-          return;
-        }
-        if (read.done) {
-          const tail = decoder.end();
-          const { text, failure } = translate(tail.events);
-          if (failure) return failAfter(controller, text, failure, new UpstreamStreamCut(failure.body.error.message));
-          if (!tail.complete) {
-            return failAfter(
-              controller,
-              text,
-              anthropicFailure(502, CUT_MESSAGE),
-              new UpstreamStreamCut('ended inside an event'),
-            );
-          }
-          const end = translator.finish();
-          if (!Array.isArray(end))
-            return failAfter(controller, text, end, new UpstreamStreamCut(end.body.error.message));
-          finished = true;
-          controller.enqueue(encoder.encode(text + end.map(encodeEvent).join('')));
-          controller.close();
-          return;
-        }
-        const payloads = decoder.push(read.value);
-        if (payloads.length === 0) continue;
-        const { text, failure } = translate(payloads);
-        if (failure) {
-          await reader.cancel().catch(() => undefined);
-          return failAfter(controller, text, failure, new UpstreamStreamCut(failure.body.error.message));
-        }
-        if (text === '') continue;
-        controller.enqueue(encoder.encode(text));
-        return;
-      }
+      if (!t.finished) await pull(t, controller);
     },
     cancel(reason) {
-      finished = true;
-      return reader.cancel(reason);
+      t.finished = true;
+      return t.reader.cancel(reason);
     },
   });
 }

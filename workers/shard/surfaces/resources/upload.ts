@@ -20,7 +20,7 @@ import { scanReferences } from './references';
 import { deliverTagged, forwardedHeaders, googleError, refused, settleCall } from './replies';
 import type { CreateResourceRoute, OwnedResourceRoute } from './routes';
 import { type Admitted, type HandlerDeps, type Outcome, secretsOf } from '../contract';
-import { attemptFacts, sendPlan } from '../../core/upstream-plan';
+import { attemptFacts, type GoogleAnswer, sendPlan } from '../../core/upstream-plan';
 
 /** The upload headers a start call forwards to Google. */
 const START_HEADERS = [
@@ -76,48 +76,86 @@ const START_TOO_LARGE = new Refusal(
   `The start of a resumable upload carries the file's metadata only, at most ${REPLAY_MAX_BYTES} bytes; send the file's bytes to the upload URL it returns.`,
 );
 
+const NO_UPLOAD_URL = new Refusal(
+  502,
+  'upstream_invalid_response',
+  'Gemini started the upload without an upload URL the gateway could hand on (x-goog-upload-url with an upload_id).',
+);
+
+/** What a start call sends Google: its body, whether it streams, and the key owning a file its metadata names. */
+interface StartBody {
+  readonly body?: Uint8Array | string | ReadableStream<Uint8Array>;
+  readonly streamed?: StreamedBody;
+  readonly owned?: { readonly key: PoolKey; readonly owner: ResourceOwner };
+}
+
+/** A resumable start's body is the file's metadata: small, JSON, and it may name a file by a tagged name. */
+async function readStartMetadata(a: Admitted): Promise<StartBody | Refusal> {
+  const { request, config } = a;
+  const read = await readBodyOrStream(
+    request,
+    Math.min(config.maxBodyBytes, REPLAY_MAX_BYTES),
+    REPLAY_MAX_BYTES,
+    START_TOO_LARGE,
+  );
+  if (read instanceof Refusal) return read;
+  if (read.kind === 'stream') {
+    await read.body.cancel().catch(() => undefined);
+    return START_TOO_LARGE;
+  }
+  if (read.bytes.byteLength === 0) return {};
+  const json = parseJsonObject(read.bytes);
+  if (json === undefined) return NOT_A_JSON_OBJECT;
+  const scan = scanReferences(json);
+  const owned = await keyOfReferences(scan.references, config);
+  if (owned instanceof Refusal) return owned;
+  return owned === undefined ? { body: read.bytes } : { body: JSON.stringify(scan.stripped), owned };
+}
+
+/**
+ * A whole upload's body is the file: replayed on another key after a key fault while it fits the replay bound, else
+ * sent once.
+ */
+async function readWholeFile(a: Admitted): Promise<StartBody | Refusal> {
+  const read = await readBodyOrStream(a.request, a.config.maxBodyBytes, REPLAY_MAX_BYTES);
+  if (read instanceof Refusal) return read;
+  return read.kind === 'stream' ? { body: read.body, streamed: read } : { body: read.bytes };
+}
+
+/** Google's answer to a start, for the client: the file's names tagged, and a resumable start's upload URL. */
+async function deliverStart(
+  answer: GoogleAnswer,
+  resumable: boolean,
+  owned: StartBody['owned'],
+  a: Admitted,
+): Promise<Outcome> {
+  const { config } = a;
+  const secrets = secretsOf(config);
+  if (!answer.response.ok) return googleError(answer, secrets);
+  const key = config.keys.find((k) => k.index === answer.keyIndex);
+  // unreachable: the key core answers with one of the keys it was given
+  if (key === undefined)
+    throw new Error(`the key core answered with key ${answer.keyIndex}, which this worker does not hold`);
+  const owner = owned?.owner ?? (await ownerOf(key, config));
+  const extra = returnedHeaders(answer.response);
+  if (resumable) {
+    const googleId = googleUploadId(answer.response.headers.get('x-goog-upload-url'));
+    if (googleId === undefined) {
+      await answer.response.body?.cancel().catch(() => undefined);
+      return refused(NO_UPLOAD_URL, a, attemptFacts(answer));
+    }
+    extra['x-goog-upload-url'] = gatewayUploadUrl(a.url.origin, owner, googleId);
+  }
+  return deliverTagged(answer, owner, { interactions: false }, a, secrets, extra);
+}
+
 /** `POST /upload/v1beta/files`: a resumable upload's start, or a whole upload in one call. */
 export async function serveUploadStart(route: CreateResourceRoute, a: Admitted, deps: HandlerDeps): Promise<Outcome> {
-  const { request, config } = a;
-  const resumable = request.headers.get('x-goog-upload-protocol')?.toLowerCase() === 'resumable';
-  const secrets = secretsOf(config);
-  const headers = forwardedHeaders(request, START_HEADERS);
-  let body: Uint8Array | string | ReadableStream<Uint8Array> | undefined;
-  let streamed: StreamedBody | undefined;
-  let owned: { readonly key: PoolKey; readonly owner: ResourceOwner } | undefined;
-  if (resumable) {
-    // the start's body is the file's metadata: small, JSON, and it may name a file by a tagged name
-    const read = await readBodyOrStream(
-      request,
-      Math.min(config.maxBodyBytes, REPLAY_MAX_BYTES),
-      REPLAY_MAX_BYTES,
-      START_TOO_LARGE,
-    );
-    if (read instanceof Refusal) return refused(read, a);
-    if (read.kind === 'stream') {
-      await read.body.cancel().catch(() => undefined);
-      return refused(START_TOO_LARGE, a);
-    }
-    if (read.bytes.byteLength > 0) {
-      const json = parseJsonObject(read.bytes);
-      if (json === undefined) return refused(NOT_A_JSON_OBJECT, a);
-      const scan = scanReferences(json);
-      const found = await keyOfReferences(scan.references, config);
-      if (found instanceof Refusal) return refused(found, a);
-      owned = found;
-      body = owned === undefined ? read.bytes : JSON.stringify(scan.stripped);
-    }
-  } else {
-    // the file itself: replayed on another key after a key fault while it fits the replay bound, else sent once
-    const read = await readBodyOrStream(request, config.maxBodyBytes, REPLAY_MAX_BYTES);
-    if (read instanceof Refusal) return refused(read, a);
-    if (read.kind === 'stream') {
-      body = read.body;
-      streamed = read;
-    } else {
-      body = read.bytes;
-    }
-  }
+  const resumable = a.request.headers.get('x-goog-upload-protocol')?.toLowerCase() === 'resumable';
+  const headers = forwardedHeaders(a.request, START_HEADERS);
+  const start = resumable ? await readStartMetadata(a) : await readWholeFile(a);
+  if (start instanceof Refusal) return refused(start, a);
+  const { body, streamed, owned } = start;
   const result = await sendPlan(
     {
       path: route.upstreamPath,
@@ -133,31 +171,7 @@ export async function serveUploadStart(route: CreateResourceRoute, a: Admitted, 
   );
   const settled = await settleCall(result, streamed, a, deps, owned?.key);
   if (settled.kind === 'outcome') return settled.outcome;
-  const { answer } = settled;
-  if (!answer.response.ok) return googleError(answer, secrets);
-  const key = config.keys.find((k) => k.index === answer.keyIndex);
-  // unreachable: the key core answers with one of the keys it was given
-  if (key === undefined)
-    throw new Error(`the key core answered with key ${answer.keyIndex}, which this worker does not hold`);
-  const owner = owned?.owner ?? (await ownerOf(key, config));
-  const extra = returnedHeaders(answer.response);
-  if (resumable) {
-    const googleId = googleUploadId(answer.response.headers.get('x-goog-upload-url'));
-    if (googleId === undefined) {
-      await answer.response.body?.cancel().catch(() => undefined);
-      return refused(
-        new Refusal(
-          502,
-          'upstream_invalid_response',
-          'Gemini started the upload without an upload URL the gateway could hand on (x-goog-upload-url with an upload_id).',
-        ),
-        a,
-        attemptFacts(answer),
-      );
-    }
-    extra['x-goog-upload-url'] = gatewayUploadUrl(a.url.origin, owner, googleId);
-  }
-  return deliverTagged(answer, owner, { interactions: false }, a, secrets, extra);
+  return deliverStart(settled.answer, resumable, owned, a);
 }
 
 /**
