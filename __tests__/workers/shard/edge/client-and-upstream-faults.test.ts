@@ -418,7 +418,18 @@ describe('upstream faults', () => {
 
   it('lets the SDK raise on a malformed streamed event rather than finish cleanly', async () => {
     h.fake.setDefaultBehaviour('malformed-json');
-    const stream = await openai.chat.completions.create({
+    // The SDK reports the event it cannot parse to its logger (console.error by default) before it throws. A logger of
+    // this test's own receives it, so the report is asserted rather than printed; a spy on console.error would miss
+    // it, since the SDK binds console.error once per log level and reuses that binding for every client.
+    const sdkLogger = { error: jest.fn(), warn: jest.fn(), info: jest.fn(), debug: jest.fn() };
+    const client = new OpenAI({
+      apiKey: PASS,
+      baseURL: `${h.url}/v1`,
+      maxRetries: 0,
+      fetch: recordingFetch,
+      logger: sdkLogger,
+    });
+    const stream = await client.chat.completions.create({
       model: 'gemini-2.5-flash',
       messages: [{ role: 'user', content: 'hi' }],
       stream: true,
@@ -428,6 +439,7 @@ describe('upstream faults', () => {
         for await (const chunk of stream) void chunk;
       })(),
     ).rejects.toThrow();
+    expect(sdkLogger.error).toHaveBeenCalledWith('Could not parse message into JSON:', expect.any(String));
   });
 
   it.each([
