@@ -5,6 +5,10 @@
  * `TF_VAR_api_keys`, `TF_VAR_pass` and `TF_VAR_client_tokens` at plan/apply time. Every bad value fails synth with a
  * message naming the variable, the allowed values and the value received; the rules are the constructs' own
  * (`constructs/validate.ts`), named here for the variables, so a value synth accepts is one the constructs accept.
+ *
+ * `CONFIG_TABLE` holds one row per variable; `loadConfig` reads the rows in a loop, each checked by its own rule, then
+ * runs the few rules that span variables as named steps. So when two variables are wrong, the one wrong by itself is
+ * reported before a combination.
  */
 import { resolve } from 'node:path';
 import {
@@ -62,81 +66,154 @@ export interface AppConfig {
   readonly keyCountIsDemo: boolean;
 }
 
+/** The state variables as given; the `stateConfig` step checks them together and makes the {@link StateConfig}. */
+interface StateVariables {
+  readonly stateBucket?: string;
+  readonly stateEndpoint?: string;
+  readonly stateKeyPrefix?: string;
+  readonly stateRegion?: string;
+  readonly stateDir?: string;
+}
+
+/** The stack settings before the `stateConfig` step, as the steps that span variables check them. */
+type StackWithoutState = Omit<StackSettings, 'state'>;
+
+/** One value per variable: what {@link loadConfig}'s loop reads before the steps that span variables. */
+type ConfigValues = StackWithoutState & ProdSettings & Partial<PreviewSettings> & StateVariables;
+
+/**
+ * How a row turns its variable's text into the prop's value, or throws a {@link rules.ValidationError} naming the
+ * variable. The rules are the constructs' own, named for the variable.
+ */
+type Reader<T> = (name: string, raw: string) => T;
+
+/** One environment variable: how its text is read, and the value when it is unset (else undefined). */
+interface Row<T> {
+  readonly env: string;
+  readonly read: Reader<T>;
+  readonly fallback?: T;
+}
+
+/** A row for every prop of T, keyed by the prop, in the order the variables are checked. */
+type Rows<T> = { readonly [P in keyof T]-?: Row<NonNullable<T[P]>> };
+
+/** The text as given, once `rule` (if any) accepts it. */
+const text =
+  (rule?: (field: string, raw: string) => rules.RuleResult): Reader<string> =>
+  (name, raw) => {
+    if (rule !== undefined) rules.assertValid([rule(name, raw)]);
+    return raw;
+  };
+/** The number the text spells, once `rule` accepts it. */
+const number =
+  (rule: (field: string, raw: string) => rules.RuleResult): Reader<number> =>
+  (name, raw) => {
+    rules.assertValid([rule(name, raw)]);
+    return Number(raw);
+  };
+const integerIn = (min: number, max: number): Reader<number> =>
+  number((field, raw) => rules.integerInRange(field, raw, min, max));
+const positiveInteger = number(rules.positiveInteger);
+
+/**
+ * The configuration table: every variable synth reads, keyed by the prop it sets, in the order they are checked; each
+ * row's own rule runs in the loop of {@link loadConfig}, and the rules that span variables are the named steps after
+ * it. Every prop not taken out for prod, the preview or the state is a stack setting, so a new shard setting is one
+ * row here.
+ */
+const CONFIG_TABLE = {
+  workersPlan: { env: 'WORKERS_PLAN', read: workersPlanFrom, fallback: 'free' },
+  keyCount: { env: 'KEY_COUNT', read: positiveInteger, fallback: DEMO_KEY_COUNT },
+  keysPerShard: { env: 'KEYS_PER_SHARD', read: positiveInteger, fallback: DEFAULT_KEYS_PER_SHARD },
+  prNumber: { env: 'PR_NUMBER', read: positiveInteger },
+  keyLimit: { env: 'PREVIEW_KEY_LIMIT', read: positiveInteger },
+  namePrefix: { env: 'WORKER_NAME_PREFIX', read: text(), fallback: DEFAULT_NAME_PREFIX },
+  anthropicModelMap: { env: 'ANTHROPIC_MODEL_MAP', read: anthropicModelMapFrom },
+  accountId: { env: 'CLOUDFLARE_ACCOUNT_ID', read: text(accountIdProblem) },
+  geminiBaseUrl: { env: 'GEMINI_BASE_URL', read: text(rules.httpsBaseUrl) },
+  compatibilityDate: { env: 'COMPATIBILITY_DATE', read: text(rules.compatibilityDate) },
+  workersDevSubdomain: { env: 'WORKERS_DEV_SUBDOMAIN', read: text(rules.dnsLabel) },
+  upstreamTimeoutMs: { env: 'UPSTREAM_TIMEOUT_MS', read: integerIn(MIN_UPSTREAM_TIMEOUT_MS, MAX_UPSTREAM_TIMEOUT_MS) },
+  maxWaitMs: { env: 'MAX_WAIT_MS', read: integerIn(0, MAX_MAX_WAIT_MS) },
+  shardTimeoutMs: { env: 'SHARD_TIMEOUT_MS', read: integerIn(MIN_SHARD_TIMEOUT_MS, MAX_SHARD_TIMEOUT_MS) },
+  // checked together by the stateConfig step
+  stateBucket: { env: 'STATE_BUCKET', read: text() },
+  stateEndpoint: { env: 'STATE_ENDPOINT', read: text() },
+  stateKeyPrefix: { env: 'STATE_KEY_PREFIX', read: text() },
+  stateRegion: { env: 'STATE_REGION', read: text() },
+  stateDir: { env: 'STATE_DIR', read: text() },
+  shardAttempts: { env: 'SHARD_ATTEMPTS', read: integerIn(1, MAX_SHARD_ATTEMPTS) },
+  logSamplingRate: { env: 'LOG_SAMPLING_RATE', read: number(rules.samplingRate) },
+  smartPlacement: { env: 'SMART_PLACEMENT', read: booleanFlag },
+} as const satisfies Rows<ConfigValues>;
+
+/** The name of a variable {@link loadConfig} reads. */
+export type ConfigVariable = (typeof CONFIG_TABLE)[keyof typeof CONFIG_TABLE]['env'];
+
 /** Every variable {@link loadConfig} reads, for documentation and for tests that start from a clean env. */
-export const CONFIG_VARIABLES = [
-  'KEY_COUNT',
-  'KEYS_PER_SHARD',
-  'PR_NUMBER',
-  'PREVIEW_KEY_LIMIT',
-  'CLOUDFLARE_ACCOUNT_ID',
-  'WORKERS_PLAN',
-  'WORKER_NAME_PREFIX',
-  'STATE_BUCKET',
-  'STATE_ENDPOINT',
-  'STATE_KEY_PREFIX',
-  'STATE_REGION',
-  'STATE_DIR',
-  'GEMINI_BASE_URL',
-  'UPSTREAM_TIMEOUT_MS',
-  'MAX_WAIT_MS',
-  'SHARD_ATTEMPTS',
-  'SHARD_TIMEOUT_MS',
-  'LOG_SAMPLING_RATE',
-  'COMPATIBILITY_DATE',
-  'WORKERS_DEV_SUBDOMAIN',
-  'SMART_PLACEMENT',
-  'ANTHROPIC_MODEL_MAP',
-] as const;
+export const CONFIG_VARIABLES: readonly ConfigVariable[] = Object.values(CONFIG_TABLE).map((row) => row.env);
 
 /** The environment variables as `process.env` holds them. */
 type ProcessEnv = Readonly<Record<string, string | undefined>>;
 
+/** A variable's text, trimmed; undefined when unset or blank, since CI systems often set "" to mean unset. */
+type Get = (name: ConfigVariable) => string | undefined;
+
 /**
- * Parses and validates the configuration.
+ * Parses and validates the configuration: each variable by its row's rule, in table order, then the rules that
+ * span variables.
  *
  * @param env - usually `process.env`; tests pass plain objects
  * @param cwd - base for a relative `STATE_DIR`, so the local state path is absolute in the synthesized JSON
  * @throws Error naming the variable, the allowed values and the value received
  */
 export function loadConfig(env: ProcessEnv, cwd: string = process.cwd()): AppConfig {
-  // CI systems often set a variable to "" to mean unset.
-  const get = (name: (typeof CONFIG_VARIABLES)[number]): string | undefined => {
+  const get: Get = (name) => {
     const value = env[name]?.trim();
     return value === '' ? undefined : value;
   };
-  /** The variable's value as a number, once `rule` (named for the variable) accepts its text; undefined when unset. */
-  const numberFrom = (
-    name: (typeof CONFIG_VARIABLES)[number],
-    rule: (field: string, raw: string) => rules.RuleResult,
-  ): number | undefined => {
-    const raw = get(name);
-    if (raw === undefined) return undefined;
-    rules.assertValid([rule(name, raw)]);
-    return Number(raw);
+  const { keysPerShard, shardAttempts, shardTimeoutMs, prNumber, keyLimit, ...rest } = readRows(CONFIG_TABLE, get);
+  const { stateBucket, stateEndpoint, stateKeyPrefix, stateRegion, stateDir, ...settings } = rest;
+  const prod = { keysPerShard, shardAttempts, shardTimeoutMs };
+  assertWorkersFit(settings, prod, prNumber, get);
+  assertNamesFit(settings, prod, prNumber);
+  assertShardDeadline(settings, prod, get);
+  const state = stateConfig(
+    { stateBucket, stateEndpoint, stateKeyPrefix, stateRegion, stateDir },
+    settings.accountId,
+    cwd,
+  );
+  return {
+    stack: { ...settings, state },
+    prod,
+    preview: prNumber === undefined ? undefined : { prNumber, keyLimit },
+    keyCountIsDemo: get('KEY_COUNT') === undefined,
   };
-  const inRange = (min: number, max: number) => (field: string, raw: string) =>
-    rules.integerInRange(field, raw, min, max);
+}
 
-  const rawPlan = get('WORKERS_PLAN') ?? 'free';
-  rules.assertValid([rules.oneOf('WORKERS_PLAN', rawPlan, WORKERS_PLANS as readonly string[])]);
-  const workersPlan = rawPlan as WorkersPlan;
+/** The loop: each row's value from its variable, or its fallback when the variable is unset. */
+function readRows(rows: Rows<ConfigValues>, get: Get): ConfigValues {
+  const values: Record<string, unknown> = {};
+  for (const [prop, row] of Object.entries<Row<unknown>>(rows)) {
+    // the rows are CONFIG_TABLE's, whose names make up ConfigVariable
+    const raw = get(row.env as ConfigVariable);
+    values[prop] = raw === undefined ? row.fallback : row.read(row.env, raw);
+  }
+  // every prop has a row (Rows<ConfigValues>), and a required one has a fallback
+  return values as unknown as ConfigValues;
+}
+
+/** Keys per shard within the plan's env-var limit, and every worker within the plan's limit per account. */
+function assertWorkersFit(stack: StackWithoutState, prod: ProdSettings, prNumber: number | undefined, get: Get): void {
+  const { workersPlan, keyCount, anthropicModelMap } = stack;
   const planHint = workersPlan === 'free' ? ', or set WORKERS_PLAN=paid' : '';
-
-  const givenKeyCount = numberFrom('KEY_COUNT', rules.positiveInteger);
-  const keyCount = givenKeyCount ?? DEMO_KEY_COUNT;
-  const keysPerShard = numberFrom('KEYS_PER_SHARD', rules.positiveInteger) ?? DEFAULT_KEYS_PER_SHARD;
-  const prNumber = numberFrom('PR_NUMBER', rules.positiveInteger);
-  const previewKeyLimit = numberFrom('PREVIEW_KEY_LIMIT', rules.positiveInteger);
-  const namePrefix = get('WORKER_NAME_PREFIX') ?? DEFAULT_NAME_PREFIX;
-  const anthropicModelMap = anthropicModelMapFrom(get('ANTHROPIC_MODEL_MAP'));
   // a prod shard binds SHARD_INDEX beside the surface bindings; each takes one environment variable from its keys
   const shardBindings = boundOptionalBindings({ anthropicModelMap, asShard: true });
   const mapHint = anthropicModelMap === undefined ? '' : ', or leave ANTHROPIC_MODEL_MAP unset';
-
   rules.assertValid([
     rules.keysPerWorker(
       'KEYS_PER_SHARD',
-      get('KEYS_PER_SHARD') ?? keysPerShard,
+      get('KEYS_PER_SHARD') ?? prod.keysPerShard,
       workersPlan,
       planHint + mapHint,
       shardBindings,
@@ -144,17 +221,21 @@ export function loadConfig(env: ProcessEnv, cwd: string = process.cwd()): AppCon
     rules.workersPerAccount(
       { keyCount: 'KEY_COUNT', keysPerShard: 'KEYS_PER_SHARD' },
       keyCount,
-      keysPerShard,
+      prod.keysPerShard,
       workersPlan,
       prNumber !== undefined,
       planHint,
     ),
   ]);
-  // the longest names are the highest shard index and the preview, so checking those covers every worker.
+}
+
+/** Every worker name is a DNS label: the longest are the highest shard index and the preview, so those cover all. */
+function assertNamesFit(stack: StackWithoutState, prod: ProdSettings, prNumber: number | undefined): void {
+  const { namePrefix, keyCount } = stack;
   rules.assertValid([
     rules.scriptName(
       'WORKER_NAME_PREFIX (in the last shard name)',
-      shardScriptName(namePrefix, shardCount(keyCount, keysPerShard) - 1),
+      shardScriptName(namePrefix, shardCount(keyCount, prod.keysPerShard) - 1),
     ),
     rules.scriptName('WORKER_NAME_PREFIX (in the orchestrator name)', orchestratorScriptName(namePrefix)),
     prNumber === undefined
@@ -164,66 +245,21 @@ export function loadConfig(env: ProcessEnv, cwd: string = process.cwd()): AppCon
           previewScriptName(namePrefix, prNumber),
         ),
   ]);
+}
 
-  const accountId = get('CLOUDFLARE_ACCOUNT_ID');
-  rules.assertValid([
-    accountId === undefined || /^[0-9a-f]{32}$/.test(accountId)
-      ? undefined
-      : `CLOUDFLARE_ACCOUNT_ID must be 32 lower-case hex characters (the account id shown in the dashboard), got ${rules.received(accountId)}`,
-  ]);
-
-  const geminiBaseUrl = get('GEMINI_BASE_URL');
-  const compatibilityDate = get('COMPATIBILITY_DATE');
-  const workersDevSubdomain = get('WORKERS_DEV_SUBDOMAIN');
-  rules.assertValid([
-    geminiBaseUrl === undefined ? undefined : rules.httpsBaseUrl('GEMINI_BASE_URL', geminiBaseUrl),
-    compatibilityDate === undefined ? undefined : rules.compatibilityDate('COMPATIBILITY_DATE', compatibilityDate),
-    workersDevSubdomain === undefined ? undefined : rules.dnsLabel('WORKERS_DEV_SUBDOMAIN', workersDevSubdomain),
-  ]);
-
-  const upstreamTimeoutMs = numberFrom(
-    'UPSTREAM_TIMEOUT_MS',
-    inRange(MIN_UPSTREAM_TIMEOUT_MS, MAX_UPSTREAM_TIMEOUT_MS),
-  );
-  const maxWaitMs = numberFrom('MAX_WAIT_MS', inRange(0, MAX_MAX_WAIT_MS));
-  const shardTimeoutMs = numberFrom('SHARD_TIMEOUT_MS', inRange(MIN_SHARD_TIMEOUT_MS, MAX_SHARD_TIMEOUT_MS));
-  // checked here as well as in ProdStack so the message names the variables, not the props.
+/** Checked here as well as in ProdStack so the message names the variables, not the props. */
+function assertShardDeadline(stack: StackWithoutState, prod: ProdSettings, get: Get): void {
   rules.assertValid([
     rules.shardTimeoutOutlastsShard(
       { shardTimeoutMs: 'SHARD_TIMEOUT_MS', upstreamTimeoutMs: 'UPSTREAM_TIMEOUT_MS', maxWaitMs: 'MAX_WAIT_MS' },
       {
-        shardTimeoutMs: shardTimeoutMs ?? DEFAULT_SHARD_TIMEOUT_MS,
-        upstreamTimeoutMs: upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS,
-        maxWaitMs: maxWaitMs ?? DEFAULT_MAX_WAIT_MS,
+        shardTimeoutMs: prod.shardTimeoutMs ?? DEFAULT_SHARD_TIMEOUT_MS,
+        upstreamTimeoutMs: stack.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS,
+        maxWaitMs: stack.maxWaitMs ?? DEFAULT_MAX_WAIT_MS,
       },
       get('SHARD_TIMEOUT_MS'),
     ),
   ]);
-
-  const state = stateConfig(get, accountId, cwd);
-  const shardAttempts = numberFrom('SHARD_ATTEMPTS', inRange(1, MAX_SHARD_ATTEMPTS));
-  const logSamplingRate = numberFrom('LOG_SAMPLING_RATE', rules.samplingRate);
-  const smartPlacement = booleanFlag('SMART_PLACEMENT', get('SMART_PLACEMENT'));
-  return {
-    stack: {
-      keyCount,
-      state,
-      workersPlan,
-      namePrefix,
-      accountId,
-      geminiBaseUrl,
-      upstreamTimeoutMs,
-      maxWaitMs,
-      anthropicModelMap,
-      logSamplingRate,
-      compatibilityDate,
-      workersDevSubdomain,
-      smartPlacement,
-    },
-    prod: { keysPerShard, shardAttempts, shardTimeoutMs },
-    preview: prNumber === undefined ? undefined : { prNumber, keyLimit: previewKeyLimit },
-    keyCountIsDemo: givenKeyCount === undefined,
-  };
 }
 
 /**
@@ -258,25 +294,21 @@ export function configNotices(config: AppConfig): string[] {
   return notices;
 }
 
-function stateConfig(
-  get: (name: (typeof CONFIG_VARIABLES)[number]) => string | undefined,
-  accountId: string | undefined,
-  cwd: string,
-): StateConfig {
-  const bucket = get('STATE_BUCKET');
-  const endpoint = get('STATE_ENDPOINT');
-  const keyPrefix = get('STATE_KEY_PREFIX') ?? DEFAULT_STATE_KEY_PREFIX;
-  const region = get('STATE_REGION') ?? DEFAULT_STATE_REGION;
+/** Local state unless STATE_BUCKET is set; remote state needs an endpoint, given or from the account id. */
+function stateConfig(given: StateVariables, accountId: string | undefined, cwd: string): StateConfig {
+  const { stateBucket: bucket, stateEndpoint: endpoint } = given;
+  const keyPrefix = given.stateKeyPrefix ?? DEFAULT_STATE_KEY_PREFIX;
+  const region = given.stateRegion ?? DEFAULT_STATE_REGION;
   if (bucket === undefined) {
-    const remoteOnly = (['STATE_ENDPOINT', 'STATE_KEY_PREFIX', 'STATE_REGION'] as const).filter(
-      (n) => get(n) !== undefined,
-    );
+    const remoteOnly = (['stateEndpoint', 'stateKeyPrefix', 'stateRegion'] as const)
+      .filter((prop) => given[prop] !== undefined)
+      .map((prop) => CONFIG_TABLE[prop].env);
     rules.assertValid([
       remoteOnly.length === 0
         ? undefined
         : `STATE_BUCKET must be set when ${remoteOnly.join(', ')} ${remoteOnly.length === 1 ? 'is' : 'are'} set (remote state needs a bucket), got nothing`,
     ]);
-    return { kind: 'local', dir: resolve(cwd, get('STATE_DIR') ?? DEFAULT_STATE_DIR) };
+    return { kind: 'local', dir: resolve(cwd, given.stateDir ?? DEFAULT_STATE_DIR) };
   }
   rules.assertValid([
     /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(bucket)
@@ -302,20 +334,29 @@ function stateConfig(
   };
 }
 
+function workersPlanFrom(name: string, raw: string): WorkersPlan {
+  rules.assertValid([rules.oneOf(name, raw, WORKERS_PLANS as readonly string[])]);
+  return raw as WorkersPlan;
+}
+
+function accountIdProblem(name: string, raw: string): rules.RuleResult {
+  return /^[0-9a-f]{32}$/.test(raw)
+    ? undefined
+    : `${name} must be 32 lower-case hex characters (the account id shown in the dashboard), got ${rules.received(raw)}`;
+}
+
 /**
  * `ANTHROPIC_MODEL_MAP` as the prop takes it, once the worker's own parser accepts the text: a JSON object from Claude
  * model lines to Gemini model ids.
  */
-function anthropicModelMapFrom(raw: string | undefined): Readonly<Record<string, string>> | undefined {
-  if (raw === undefined) return undefined;
-  rules.assertValid([rules.anthropicModelMap('ANTHROPIC_MODEL_MAP', raw)]);
+function anthropicModelMapFrom(name: string, raw: string): Readonly<Record<string, string>> {
+  rules.assertValid([rules.anthropicModelMap(name, raw)]);
   // the parser has checked it is an object of strings
   return JSON.parse(raw) as Record<string, string>;
 }
 
 /** `true` or `false` only: a typo such as `yes` or `1` must not silently mean either. */
-function booleanFlag(name: string, raw: string | undefined): boolean | undefined {
-  if (raw === undefined) return undefined;
+function booleanFlag(name: string, raw: string): boolean {
   if (raw === 'true' || raw === 'false') return raw === 'true';
   throw new rules.ValidationError(`${name} must be true or false, got ${rules.received(raw)}`);
 }

@@ -4,12 +4,17 @@ import { CloudflareProvider } from '@cdktf/provider-cloudflare/lib/provider';
 import type { WorkersScript } from '@cdktf/provider-cloudflare/lib/workers-script';
 import { declareClientTokens } from './client-tokens';
 import { WORKERS_PLANS, type WorkersPlan } from './limits';
+import type { ShardSettings } from './shard-worker';
 import { DEFAULT_NAME_PREFIX } from './names';
 import { addStateBackend, type StateConfig } from './state-backend';
 import * as rules from './validate';
 
-/** Props both deployments share. */
-export interface GatewayStackProps {
+/**
+ * Props both deployments share. The {@link ShardSettings} (upstream, timeouts, model map, logging, compatibility date,
+ * placement) are documented on `ShardWorkerProps` and passed unchanged to every shard worker; `logSamplingRate` and
+ * `compatibilityDate` also to the orchestrator.
+ */
+export interface GatewayStackProps extends ShardSettings {
   /** How many API keys `TF_VAR_api_keys` must hold; the plan fails on any other count. */
   readonly keyCount: number;
 
@@ -38,64 +43,12 @@ export interface GatewayStackProps {
   readonly namePrefix?: string;
 
   /**
-   * Upstream base URL for the shard workers.
-   *
-   * @default 'https://generativelanguage.googleapis.com'
-   */
-  readonly geminiBaseUrl?: string;
-
-  /**
-   * Upstream response-header deadline of the shard workers.
-   *
-   * @default 300000
-   */
-  readonly upstreamTimeoutMs?: number;
-
-  /**
-   * How long a shard worker may wait, in ms, for its earliest cooling key before refusing (0..60000), bound as
-   * `MAX_WAIT_MS` on every shard worker.
-   *
-   * @default 0 - no waiting
-   */
-  readonly maxWaitMs?: number;
-
-  /**
-   * Claude model lines to Gemini model ids for the Anthropic routes, bound as `ANTHROPIC_MODEL_MAP` on every shard
-   * worker (see `ShardWorkerProps.anthropicModelMap`); a worker then holds one key fewer.
-   *
-   * @default - none: the worker's default map, no binding
-   */
-  readonly anthropicModelMap?: Readonly<Record<string, string>>;
-
-  /**
-   * Share of requests recorded in Workers Logs, for every worker.
-   *
-   * @default 1
-   */
-  readonly logSamplingRate?: number;
-
-  /**
-   * Workers compatibility date for every worker.
-   *
-   * @default '2026-04-20'
-   */
-  readonly compatibilityDate?: string;
-
-  /**
    * The account's workers.dev subdomain (the `<sub>` of `<name>.<sub>.workers.dev`), default of the
    * `workers_dev_subdomain` variable; provider 5.14 has no data source to read it.
    *
    * @default - none: the `public_worker_url` output is empty
    */
   readonly workersDevSubdomain?: string;
-
-  /**
-   * Smart Placement for the shard workers (the prod shards and the preview worker); the orchestrator always runs near
-   * the client.
-   *
-   * @default false
-   */
-  readonly smartPlacement?: boolean;
 }
 
 /** Terraform variables both deployments declare. Secret values only ever arrive through `TF_VAR_*`. */

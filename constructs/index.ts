@@ -1,6 +1,6 @@
 // workers
-export { ShardWorker } from './shard-worker';
-export type { ShardWorkerProps } from './shard-worker';
+export { SHARD_SETTING_NAMES, ShardWorker, shardSettingsOf } from './shard-worker';
+export type { ShardSettings, ShardWorkerProps } from './shard-worker';
 export { Orchestrator } from './orchestrator';
 export type { OrchestratorProps, IWorkerScriptRef } from './orchestrator';
 export { DEFAULT_LOG_SAMPLING_RATE } from './worker-script';

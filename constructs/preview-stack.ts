@@ -4,14 +4,14 @@ import type { WorkerBundle } from './worker-bundle';
 import { GatewayStack, type GatewayStackProps } from './gateway-stack';
 import { boundSurfaceBindings, previewBoundKeyCount } from './limits';
 import { previewScriptName } from './names';
-import { ShardWorker } from './shard-worker';
+import { ShardWorker, shardSettingsOf } from './shard-worker';
 import * as rules from './validate';
 
 export interface PreviewStackProps extends GatewayStackProps {
   /** The pull request this preview belongs to; part of the worker name. */
   readonly prNumber: number;
 
-  /** The bundled shard worker (`buildWorkerBundles().src`). */
+  /** The bundled shard worker (`buildWorkerBundles().shard`). */
   readonly bundle: WorkerBundle;
 
   /**
@@ -47,7 +47,9 @@ export class PreviewStack extends GatewayStack {
     ]);
     this.boundKeyCount = previewBoundKeyCount(props.keyCount, this.plan, props.keyLimit, boundSurfaceBindings(props));
     this.worker = new ShardWorker(this, 'Worker', {
+      ...shardSettingsOf(props),
       accountId: this.inputs.accountId.stringValue,
+      workersPlan: this.plan,
       scriptName: previewScriptName(this.namePrefix, props.prNumber),
       bundle: props.bundle,
       apiKeys: this.inputs.apiKeys,
@@ -56,14 +58,6 @@ export class PreviewStack extends GatewayStack {
       pass: this.inputs.pass,
       clientTokens: this.inputs.clientTokens,
       publicOnWorkersDev: true,
-      workersPlan: this.plan,
-      geminiBaseUrl: props.geminiBaseUrl,
-      upstreamTimeoutMs: props.upstreamTimeoutMs,
-      maxWaitMs: props.maxWaitMs,
-      anthropicModelMap: props.anthropicModelMap,
-      logSamplingRate: props.logSamplingRate,
-      compatibilityDate: props.compatibilityDate,
-      smartPlacement: props.smartPlacement,
     });
     this.addPublicWorkerOutputs(this.worker.resources.script);
     new TerraformOutput(this, 'bound_key_count', {

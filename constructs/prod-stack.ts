@@ -4,8 +4,8 @@ import { GatewayStack, type GatewayStackProps } from './gateway-stack';
 import { orchestratorScriptName, shardCount, shardScriptName } from './names';
 import { DEFAULT_MAX_WAIT_MS, DEFAULT_SHARD_TIMEOUT_MS, DEFAULT_UPSTREAM_TIMEOUT_MS } from '../workers/shared/contract';
 import { Orchestrator } from './orchestrator';
-import { boundOptionalBindings } from './limits';
-import { ShardWorker } from './shard-worker';
+import { boundOptionalBindings, type WorkersPlan } from './limits';
+import { ShardWorker, shardSettingsOf } from './shard-worker';
 import * as rules from './validate';
 
 export const DEFAULT_KEYS_PER_SHARD = 8;
@@ -54,59 +54,9 @@ export class ProdStack extends GatewayStack {
   constructor(scope: Construct, id: string, props: ProdStackProps) {
     super(scope, id, props);
     const keysPerShard = props.keysPerShard ?? DEFAULT_KEYS_PER_SHARD;
-    const optionalBindings = boundOptionalBindings({ ...props, asShard: true });
-    rules.assertValid([rules.keysPerWorker('keysPerShard', keysPerShard, this.plan, '', optionalBindings)]);
-    const count = shardCount(props.keyCount, keysPerShard);
-    rules.assertValid([
-      rules.workersPerAccount(
-        { keyCount: 'keyCount', keysPerShard: 'keysPerShard' },
-        props.keyCount,
-        keysPerShard,
-        this.plan,
-        false,
-      ),
-    ]);
-    rules.assertValid([
-      rules.shardTimeoutOutlastsShard(
-        { shardTimeoutMs: 'shardTimeoutMs', upstreamTimeoutMs: 'upstreamTimeoutMs', maxWaitMs: 'maxWaitMs' },
-        {
-          shardTimeoutMs: props.shardTimeoutMs ?? DEFAULT_SHARD_TIMEOUT_MS,
-          upstreamTimeoutMs: props.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS,
-          maxWaitMs: props.maxWaitMs ?? DEFAULT_MAX_WAIT_MS,
-        },
-        props.shardTimeoutMs,
-      ),
-    ]);
-
+    assertValidLayout(props, keysPerShard, this.plan);
     const accountId = this.inputs.accountId.stringValue;
-    const common = {
-      accountId,
-      workersPlan: this.plan,
-      logSamplingRate: props.logSamplingRate,
-      compatibilityDate: props.compatibilityDate,
-    };
-    const namespace = new Construct(this, 'Shards');
-    this.shards = Array.from({ length: count }, (_, i) => {
-      const first = i * keysPerShard;
-      return new ShardWorker(namespace, String(i), {
-        ...common,
-        scriptName: shardScriptName(this.namePrefix, i),
-        bundle: props.bundles.shard,
-        apiKeys: this.inputs.apiKeys,
-        firstKeyIndex: first,
-        keyCount: Math.min(keysPerShard, props.keyCount - first),
-        // the same i as the orchestrator's BACKEND_SERVICE_i for this shard (it binds `backends` in this order)
-        shardIndex: i,
-        pass: this.inputs.pass,
-        clientTokens: this.inputs.clientTokens,
-        publicOnWorkersDev: false,
-        geminiBaseUrl: props.geminiBaseUrl,
-        upstreamTimeoutMs: props.upstreamTimeoutMs,
-        maxWaitMs: props.maxWaitMs,
-        anthropicModelMap: props.anthropicModelMap,
-        smartPlacement: props.smartPlacement,
-      });
-    });
+    this.shards = this.addShards(props, keysPerShard, accountId);
     this.orchestrator = new Orchestrator(this, 'Orchestrator', {
       accountId,
       scriptName: orchestratorScriptName(this.namePrefix),
@@ -120,4 +70,54 @@ export class ProdStack extends GatewayStack {
     });
     this.addPublicWorkerOutputs(this.orchestrator.resources.script);
   }
+
+  /** The shards under `Shards/<i>`, shard i holding keys `i*k .. i*k+k-1`. */
+  private addShards(props: ProdStackProps, keysPerShard: number, accountId: string): ShardWorker[] {
+    const namespace = new Construct(this, 'Shards');
+    const settings = shardSettingsOf(props);
+    return Array.from({ length: shardCount(props.keyCount, keysPerShard) }, (_, i) => {
+      const first = i * keysPerShard;
+      return new ShardWorker(namespace, String(i), {
+        ...settings,
+        accountId,
+        workersPlan: this.plan,
+        scriptName: shardScriptName(this.namePrefix, i),
+        bundle: props.bundles.shard,
+        apiKeys: this.inputs.apiKeys,
+        firstKeyIndex: first,
+        keyCount: Math.min(keysPerShard, props.keyCount - first),
+        // the same i as the orchestrator's BACKEND_SERVICE_i for this shard (it binds `backends` in this order)
+        shardIndex: i,
+        pass: this.inputs.pass,
+        clientTokens: this.inputs.clientTokens,
+        publicOnWorkersDev: false,
+      });
+    });
+  }
+}
+
+/** The checks that span props: keys per shard on the plan, workers per account, and the shard deadline. */
+function assertValidLayout(props: ProdStackProps, keysPerShard: number, plan: WorkersPlan): void {
+  const optionalBindings = boundOptionalBindings({ ...props, asShard: true });
+  rules.assertValid([rules.keysPerWorker('keysPerShard', keysPerShard, plan, '', optionalBindings)]);
+  rules.assertValid([
+    rules.workersPerAccount(
+      { keyCount: 'keyCount', keysPerShard: 'keysPerShard' },
+      props.keyCount,
+      keysPerShard,
+      plan,
+      false,
+    ),
+  ]);
+  rules.assertValid([
+    rules.shardTimeoutOutlastsShard(
+      { shardTimeoutMs: 'shardTimeoutMs', upstreamTimeoutMs: 'upstreamTimeoutMs', maxWaitMs: 'maxWaitMs' },
+      {
+        shardTimeoutMs: props.shardTimeoutMs ?? DEFAULT_SHARD_TIMEOUT_MS,
+        upstreamTimeoutMs: props.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS,
+        maxWaitMs: props.maxWaitMs ?? DEFAULT_MAX_WAIT_MS,
+      },
+      props.shardTimeoutMs,
+    ),
+  ]);
 }

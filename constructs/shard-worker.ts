@@ -34,7 +34,7 @@ export interface ShardWorkerProps {
   /** Worker script name; also its workers.dev label, so at most 63 DNS characters. */
   readonly scriptName: string;
 
-  /** The bundled shard worker (`buildWorkerBundles().src`). */
+  /** The bundled shard worker (`buildWorkerBundles().shard`). */
   readonly bundle: WorkerBundle;
 
   /**
@@ -140,6 +140,29 @@ export interface ShardWorkerProps {
 }
 
 /**
+ * The props that are settings of the deployment rather than of one worker: a stack takes them once
+ * (`GatewayStackProps` extends {@link ShardSettings}) and passes them unchanged to each of its shard workers, and
+ * `config.ts` reads each from one environment variable. A new shard setting is a prop above plus its name here.
+ */
+export const SHARD_SETTING_NAMES = [
+  'geminiBaseUrl',
+  'upstreamTimeoutMs',
+  'maxWaitMs',
+  'anthropicModelMap',
+  'logSamplingRate',
+  'compatibilityDate',
+  'smartPlacement',
+] as const satisfies readonly (keyof ShardWorkerProps)[];
+
+/** The settings every shard worker of a stack shares; see {@link SHARD_SETTING_NAMES}. */
+export type ShardSettings = Pick<ShardWorkerProps, (typeof SHARD_SETTING_NAMES)[number]>;
+
+/** Just the shard settings out of a larger props object (a stack's), to spread into each {@link ShardWorker}. */
+export function shardSettingsOf(props: ShardSettings): ShardSettings {
+  return Object.fromEntries(SHARD_SETTING_NAMES.map((name) => [name, props[name]])) as ShardSettings;
+}
+
+/**
  * One shard worker holding a slice of the API keys as secret bindings.
  *
  * Bindings are emitted in a fixed order (`KEY1..KEYk`, `PASS`, `GEMINI_BASE_URL`, `UPSTREAM_TIMEOUT_MS`,
@@ -162,67 +185,99 @@ export class ShardWorker extends Construct {
 
   constructor(scope: Construct, id: string, props: ShardWorkerProps) {
     super(scope, id);
-    const plan = props.workersPlan ?? 'free';
-    const geminiBaseUrl = props.geminiBaseUrl ?? DEFAULT_GEMINI_BASE_URL;
-    const upstreamTimeoutMs = props.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
-    const maxWaitMs = props.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
-    const logSamplingRate = props.logSamplingRate ?? DEFAULT_LOG_SAMPLING_RATE;
-    const compatibilityDate = props.compatibilityDate ?? DEFAULT_COMPATIBILITY_DATE;
-    const anthropicModelMap =
-      props.anthropicModelMap === undefined ? undefined : JSON.stringify(props.anthropicModelMap);
-    const optionalBindings = boundOptionalBindings({ ...props, asShard: props.shardIndex !== undefined });
-    rules.assertValid([rules.oneOf('workersPlan', plan, WORKERS_PLANS)]);
-    rules.assertValid([
-      rules.scriptName('scriptName', props.scriptName),
-      rules.nonEmpty('accountId', props.accountId),
-      rules.sha256Hex('bundle.sha256', props.bundle.sha256),
-      rules.integerInRange('firstKeyIndex', props.firstKeyIndex, 0, Number.MAX_SAFE_INTEGER),
-      props.shardIndex === undefined
-        ? undefined
-        : rules.integerInRange('shardIndex', props.shardIndex, 0, MAX_SHARD_INDEX),
-      rules.keysPerWorker('keyCount', props.keyCount, plan, '', optionalBindings),
-      rules.httpsBaseUrl('geminiBaseUrl', geminiBaseUrl),
-      rules.integerInRange('upstreamTimeoutMs', upstreamTimeoutMs, MIN_UPSTREAM_TIMEOUT_MS, MAX_UPSTREAM_TIMEOUT_MS),
-      rules.integerInRange('maxWaitMs', maxWaitMs, 0, MAX_MAX_WAIT_MS),
-      rules.samplingRate('logSamplingRate', logSamplingRate),
-      rules.compatibilityDate('compatibilityDate', compatibilityDate),
-      anthropicModelMap === undefined ? undefined : rules.anthropicModelMap('anthropicModelMap', anthropicModelMap),
-    ]);
-
-    const keyBindings = Array.from(
-      { length: props.keyCount },
-      (_, j): WorkersScriptBindings => ({
-        name: keyBindingName(j + 1),
-        type: 'secret_text',
-        text: Token.asString(ref(`${props.apiKeys.fqn}[${props.firstKeyIndex + j}]`)),
-      }),
-    );
+    const settings = settingsInEffect(props);
+    assertValidShard(props, settings);
     this.resources = createWorkerScript(this, {
       accountId: props.accountId,
       scriptName: props.scriptName,
       bundle: props.bundle,
-      bindings: [
-        ...keyBindings,
-        { name: PASS_BINDING, type: 'secret_text', text: props.pass.stringValue },
-        { name: GEMINI_BASE_URL_BINDING, type: 'plain_text', text: geminiBaseUrl },
-        { name: UPSTREAM_TIMEOUT_MS_BINDING, type: 'plain_text', text: String(upstreamTimeoutMs) },
-        { name: MAX_WAIT_MS_BINDING, type: 'plain_text', text: String(maxWaitMs) },
-        // last, so adding it moved no existing binding
-        { name: CLIENT_TOKENS_BINDING, type: 'secret_text', text: clientTokensBindingText(props.clientTokens) },
-        ...(props.shardIndex === undefined
-          ? []
-          : [{ name: SHARD_INDEX_BINDING, type: 'plain_text', text: String(props.shardIndex) }]),
-        // the surface bindings after every fixed one, so setting or unsetting one moves no other binding
-        ...(anthropicModelMap === undefined
-          ? []
-          : [{ name: ANTHROPIC_MODEL_MAP_BINDING, type: 'plain_text', text: anthropicModelMap }]),
-      ],
+      bindings: shardBindings(props, settings),
       publicOnWorkersDev: props.publicOnWorkersDev ?? false,
-      logSamplingRate,
-      compatibilityDate,
+      logSamplingRate: settings.logSamplingRate,
+      compatibilityDate: settings.compatibilityDate,
       smartPlacement: props.smartPlacement ?? false,
     });
     this.scriptName = this.resources.script.scriptName;
     this.keyCount = props.keyCount;
   }
+}
+
+/** The optional props a shard worker binds or checks, with their defaults applied; the model map as its JSON text. */
+interface SettingsInEffect {
+  readonly plan: WorkersPlan;
+  readonly geminiBaseUrl: string;
+  readonly upstreamTimeoutMs: number;
+  readonly maxWaitMs: number;
+  readonly logSamplingRate: number;
+  readonly compatibilityDate: string;
+  readonly anthropicModelMap: string | undefined;
+}
+
+function settingsInEffect(props: ShardWorkerProps): SettingsInEffect {
+  return {
+    plan: props.workersPlan ?? 'free',
+    geminiBaseUrl: props.geminiBaseUrl ?? DEFAULT_GEMINI_BASE_URL,
+    upstreamTimeoutMs: props.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS,
+    maxWaitMs: props.maxWaitMs ?? DEFAULT_MAX_WAIT_MS,
+    logSamplingRate: props.logSamplingRate ?? DEFAULT_LOG_SAMPLING_RATE,
+    compatibilityDate: props.compatibilityDate ?? DEFAULT_COMPATIBILITY_DATE,
+    anthropicModelMap: props.anthropicModelMap === undefined ? undefined : JSON.stringify(props.anthropicModelMap),
+  };
+}
+
+/** Throws the first problem: the plan on its own, since the key-count rule depends on it. */
+function assertValidShard(props: ShardWorkerProps, settings: SettingsInEffect): void {
+  const { plan, anthropicModelMap } = settings;
+  const optionalBindings = boundOptionalBindings({ ...props, asShard: props.shardIndex !== undefined });
+  rules.assertValid([rules.oneOf('workersPlan', plan, WORKERS_PLANS)]);
+  rules.assertValid([
+    rules.scriptName('scriptName', props.scriptName),
+    rules.nonEmpty('accountId', props.accountId),
+    rules.sha256Hex('bundle.sha256', props.bundle.sha256),
+    rules.integerInRange('firstKeyIndex', props.firstKeyIndex, 0, Number.MAX_SAFE_INTEGER),
+    props.shardIndex === undefined
+      ? undefined
+      : rules.integerInRange('shardIndex', props.shardIndex, 0, MAX_SHARD_INDEX),
+    rules.keysPerWorker('keyCount', props.keyCount, plan, '', optionalBindings),
+    rules.httpsBaseUrl('geminiBaseUrl', settings.geminiBaseUrl),
+    rules.integerInRange(
+      'upstreamTimeoutMs',
+      settings.upstreamTimeoutMs,
+      MIN_UPSTREAM_TIMEOUT_MS,
+      MAX_UPSTREAM_TIMEOUT_MS,
+    ),
+    rules.integerInRange('maxWaitMs', settings.maxWaitMs, 0, MAX_MAX_WAIT_MS),
+    rules.samplingRate('logSamplingRate', settings.logSamplingRate),
+    rules.compatibilityDate('compatibilityDate', settings.compatibilityDate),
+    anthropicModelMap === undefined ? undefined : rules.anthropicModelMap('anthropicModelMap', anthropicModelMap),
+  ]);
+}
+
+/** Every binding in the order the class comment gives. */
+function shardBindings(props: ShardWorkerProps, settings: SettingsInEffect): WorkersScriptBindings[] {
+  const { anthropicModelMap } = settings;
+  const keyBindings = Array.from(
+    { length: props.keyCount },
+    (_, j): WorkersScriptBindings => ({
+      name: keyBindingName(j + 1),
+      type: 'secret_text',
+      text: Token.asString(ref(`${props.apiKeys.fqn}[${props.firstKeyIndex + j}]`)),
+    }),
+  );
+  return [
+    ...keyBindings,
+    { name: PASS_BINDING, type: 'secret_text', text: props.pass.stringValue },
+    { name: GEMINI_BASE_URL_BINDING, type: 'plain_text', text: settings.geminiBaseUrl },
+    { name: UPSTREAM_TIMEOUT_MS_BINDING, type: 'plain_text', text: String(settings.upstreamTimeoutMs) },
+    { name: MAX_WAIT_MS_BINDING, type: 'plain_text', text: String(settings.maxWaitMs) },
+    // last, so adding it moved no existing binding
+    { name: CLIENT_TOKENS_BINDING, type: 'secret_text', text: clientTokensBindingText(props.clientTokens) },
+    ...(props.shardIndex === undefined
+      ? []
+      : [{ name: SHARD_INDEX_BINDING, type: 'plain_text', text: String(props.shardIndex) }]),
+    // the surface bindings after every fixed one, so setting or unsetting one moves no other binding
+    ...(anthropicModelMap === undefined
+      ? []
+      : [{ name: ANTHROPIC_MODEL_MAP_BINDING, type: 'plain_text', text: anthropicModelMap }]),
+  ];
 }

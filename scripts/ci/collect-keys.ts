@@ -127,6 +127,26 @@ function clientTokensOf(
  * or no PASS, or a client token breaks the `client_tokens` rules.
  */
 export function collectSecrets(secretsJson: string | undefined): CollectedSecrets {
+  const { keys, tokens, pass } = sortSecrets(secretsObject(secretsJson));
+  if (keys.length === 0) {
+    throw new CollectKeysError(
+      'no Gemini keys found: create secrets named KEY1, KEY2, ... KEYn (in the GitHub environment this job uses) holding one API key each',
+    );
+  }
+  if (pass === undefined || pass === '') {
+    throw new CollectKeysError('secret PASS is missing or empty: create it in the GitHub environment this job uses');
+  }
+  keys.sort((a, b) => a.n - b.n);
+  return {
+    keys: keys.map((k) => k.value),
+    keyNames: keys.map((k) => k.name),
+    pass,
+    clientTokens: clientTokensOf(tokens, pass),
+  };
+}
+
+/** The `toJSON(secrets)` text as the object of secret name to value it must be. */
+function secretsObject(secretsJson: string | undefined): Record<string, unknown> {
   if (secretsJson === undefined || secretsJson.trim() === '') {
     throw new CollectKeysError(
       `${SECRETS_ENV} is empty: set "${SECRETS_ENV}: \${{ toJSON(secrets) }}" in the env of the step that runs this script`,
@@ -144,11 +164,28 @@ export function collectSecrets(secretsJson: string | undefined): CollectedSecret
       `${SECRETS_ENV} must be a JSON object of secret name to value, got ${Array.isArray(parsed) ? 'an array' : typeof parsed}`,
     );
   }
+  return parsed as Record<string, unknown>;
+}
 
-  const found: { n: number; name: string; value: string }[] = [];
+/** A `KEY<n>` secret with a value. */
+interface KeySecret {
+  readonly n: number;
+  readonly name: string;
+  readonly value: string;
+}
+
+/** The secrets this script reads, in the order given, each checked by itself. */
+interface SortedSecrets {
+  readonly keys: KeySecret[];
+  readonly tokens: { secret: string; value: string }[];
+  readonly pass: string | undefined;
+}
+
+function sortSecrets(secrets: Record<string, unknown>): SortedSecrets {
+  const keys: KeySecret[] = [];
   const tokens: { secret: string; value: string }[] = [];
   let pass: string | undefined;
-  for (const [name, value] of Object.entries(parsed as Record<string, unknown>)) {
+  for (const [name, value] of Object.entries(secrets)) {
     const upper = name.toUpperCase();
     if (upper === 'PASS') {
       if (typeof value === 'string') pass = value;
@@ -168,37 +205,28 @@ export function collectSecrets(secretsJson: string | undefined): CollectedSecret
       if (value !== '') tokens.push({ secret: upper, value });
       continue;
     }
-    const digits = KEY_NAME.exec(name)?.[1];
-    if (digits === undefined) continue;
-    if (digits.startsWith('0')) {
-      // KEY01 next to KEY1 would silently reorder or duplicate keys; a clear failure is cheaper than a wrong key set.
-      throw new CollectKeysError(
-        `secret ${name} is not a valid key name: use KEY1, KEY2, ... (no leading zeros, no KEY0)`,
-      );
-    }
-    if (typeof value !== 'string') {
-      throw new CollectKeysError(`secret ${name} must be a string, got ${value === null ? 'null' : typeof value}`);
-    }
-    // An empty value is an unset slot, the same rule the worker applies to its KEY<n> bindings.
-    if (value === '') continue;
-    found.push({ n: Number(digits), name: name.toUpperCase(), value });
+    const key = keySecret(name, value);
+    if (key !== undefined) keys.push(key);
   }
+  return { keys, tokens, pass };
+}
 
-  if (found.length === 0) {
+/** The key a `KEY<n>` secret holds; undefined for any other secret and for an empty one. */
+function keySecret(name: string, value: unknown): KeySecret | undefined {
+  const digits = KEY_NAME.exec(name)?.[1];
+  if (digits === undefined) return undefined;
+  if (digits.startsWith('0')) {
+    // KEY01 next to KEY1 would silently reorder or duplicate keys; a clear failure is cheaper than a wrong key set.
     throw new CollectKeysError(
-      'no Gemini keys found: create secrets named KEY1, KEY2, ... KEYn (in the GitHub environment this job uses) holding one API key each',
+      `secret ${name} is not a valid key name: use KEY1, KEY2, ... (no leading zeros, no KEY0)`,
     );
   }
-  if (pass === undefined || pass === '') {
-    throw new CollectKeysError('secret PASS is missing or empty: create it in the GitHub environment this job uses');
+  if (typeof value !== 'string') {
+    throw new CollectKeysError(`secret ${name} must be a string, got ${value === null ? 'null' : typeof value}`);
   }
-  found.sort((a, b) => a.n - b.n);
-  return {
-    keys: found.map((k) => k.value),
-    keyNames: found.map((k) => k.name),
-    pass,
-    clientTokens: clientTokensOf(tokens, pass),
-  };
+  // An empty value is an unset slot, the same rule the worker applies to its KEY<n> bindings.
+  if (value === '') return undefined;
+  return { n: Number(digits), name: name.toUpperCase(), value };
 }
 
 /** Escapes a workflow-command value the way the runner unescapes it (same rules as @actions/core's escapeData). */
@@ -270,9 +298,16 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     }
     throw err;
   }
-
-  // Masks go out before ANY other output, so nothing printed later (by us or by the child) can show a value.
   const env = childEnv(io.env, secrets);
+  announce(io, env, secrets);
+  return runOnce(command as [string, ...string[]], env, io);
+}
+
+/**
+ * The masks, then a line naming what was collected (names and counts, never values), then the counts as step
+ * outputs. Masks go out before ANY other output, so nothing printed later (by us or by the child) can show a value.
+ */
+function announce(io: Io, env: NodeJS.ProcessEnv, secrets: CollectedSecrets): void {
   const clients = Object.keys(secrets.clientTokens);
   const encoded = [env.TF_VAR_api_keys, clients.length > 0 ? env.TF_VAR_client_tokens : undefined];
   const masks = maskCommands(
@@ -289,12 +324,21 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   const outputFile = io.env.GITHUB_OUTPUT;
   if (outputFile)
     appendFileSync(outputFile, `key-count=${secrets.keys.length}\nclient-token-count=${clients.length}\n`);
+}
 
-  const [file, ...args] = command as [string, ...string[]];
-  // Own process group + forwarding each signal once: Terraform must see exactly ONE interrupt when a run is
-  // cancelled. One lets it finish the current call and release the state lock; a second makes it exit at once,
-  // leaving the lock behind. Without the separate group, a signal sent to our whole group would reach it twice
-  // (directly, and again through us), and npx/tsx in front of us relay signals too.
+/**
+ * Runs the command with `env` and resolves to its exit code.
+ *
+ * Own process group + forwarding each signal once: Terraform must see exactly ONE interrupt when a run is cancelled.
+ * One lets it finish the current call and release the state lock; a second makes it exit at once, leaving the lock
+ * behind. Without the separate group, a signal sent to our whole group would reach it twice (directly, and again
+ * through us), and npx/tsx in front of us relay signals too.
+ */
+async function runOnce(
+  [file, ...args]: readonly [string, ...string[]],
+  env: NodeJS.ProcessEnv,
+  io: Io,
+): Promise<number> {
   const child = spawn(file, args, { stdio: 'inherit', env, detached: true });
   const forwarded = new Set<NodeJS.Signals>();
   const forward = (signal: NodeJS.Signals): void => {

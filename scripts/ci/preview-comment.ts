@@ -190,59 +190,71 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     writeOutputs(env, { open: String(open) });
     return open ? 'open' : 'closed';
   }
-  if (command === 'extract') {
-    const outputs = extractPreviewOutputs(
-      JSON.parse(readFileSync(requireEnv(env, 'OUTPUTS_FILE'), 'utf8')),
-      `preview-${prNumber}`,
-    );
-    // collect-keys' count of KEY<n> secrets: what the preview holds unless the stack says it holds fewer
-    const count = env.COLLECTED_KEY_COUNT ?? '';
-    const collected = /^[1-9][0-9]*$/.test(count) ? count : '';
-    const keyCount = outputs.boundKeyCount === undefined ? collected : String(outputs.boundKeyCount);
-    writeOutputs(env, { url: outputs.url ?? '', 'script-name': outputs.scriptName ?? '', 'key-count': keyCount });
-    return outputs.url ?? '(no url)';
-  }
+  if (command === 'extract') return extract(env, prNumber);
 
-  let state: PreviewState;
-  if (command === 'deployed') {
-    const rawCount = requireEnv(env, 'KEY_COUNT');
-    if (!/^[1-9][0-9]*$/.test(rawCount)) throw new Error(`KEY_COUNT must be a positive integer, got "${rawCount}"`);
-    const url = env.PREVIEW_URL || undefined;
-    state = {
-      kind: command,
-      // re-validated here: the values crossed a job boundary and end up in markdown
-      outputs: {
-        url: url && WORKERS_DEV_URL.test(url) ? url : undefined,
-        scriptName: /^[a-z0-9_-]+$/i.test(env.SCRIPT_NAME ?? '') ? env.SCRIPT_NAME : undefined,
-      },
-      keyCount: Number(rawCount),
-      configuredKeyCount: /^[1-9][0-9]*$/.test(env.CONFIGURED_KEY_COUNT ?? '')
-        ? Number(env.CONFIGURED_KEY_COUNT)
-        : undefined,
-      smoke:
-        env.SMOKE === 'passed' || env.SMOKE === 'failed'
-          ? {
-              passed: env.SMOKE === 'passed',
-              detail: SMOKE_DETAIL.test(env.SMOKE_DETAIL ?? '') ? env.SMOKE_DETAIL : undefined,
-            }
-          : undefined,
-    };
-  } else if (command === 'destroy-failed') {
-    const raw = env.DESTROY_RESULT || 'failure';
-    if (!(DESTROY_RESULTS as readonly string[]).includes(raw)) {
-      throw new Error(`DESTROY_RESULT must be one of ${DESTROY_RESULTS.join(', ')} (or unset), got "${raw}"`);
-    }
-    state = { kind: command, destroyResult: raw as DestroyResult };
-  } else {
-    state = { kind: command };
-  }
-  const body = renderPreviewComment(state, { prNumber, headSha: env.HEAD_SHA, runUrl: env.RUN_URL });
+  const body = renderPreviewComment(stateFrom(command, env), {
+    prNumber,
+    headSha: env.HEAD_SHA,
+    runUrl: env.RUN_URL,
+  });
   // A PR closed before any preview existed gets no new comment saying "gone"; a failed destroy is always reported,
   // since a worker may be up even when its comment is missing.
   const onlyIfExists = command === 'destroyed';
   const result = await clientFromEnv(env).upsertComment(prNumber, PREVIEW_MARKER, body, { onlyIfExists });
   if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, body.replace(PREVIEW_MARKER, ''));
   return result;
+}
+
+/** `extract`: the deploy's outputs file to step outputs; resolves to the URL for the log. */
+function extract(env: NodeJS.ProcessEnv, prNumber: number): string {
+  const outputs = extractPreviewOutputs(
+    JSON.parse(readFileSync(requireEnv(env, 'OUTPUTS_FILE'), 'utf8')),
+    `preview-${prNumber}`,
+  );
+  // collect-keys' count of KEY<n> secrets: what the preview holds unless the stack says it holds fewer
+  const count = env.COLLECTED_KEY_COUNT ?? '';
+  const collected = /^[1-9][0-9]*$/.test(count) ? count : '';
+  const keyCount = outputs.boundKeyCount === undefined ? collected : String(outputs.boundKeyCount);
+  writeOutputs(env, { url: outputs.url ?? '', 'script-name': outputs.scriptName ?? '', 'key-count': keyCount });
+  return outputs.url ?? '(no url)';
+}
+
+/** The state a comment command reports, from the values the comment job was handed. */
+function stateFrom(command: Exclude<Command, 'pr-open' | 'extract'>, env: NodeJS.ProcessEnv): PreviewState {
+  if (command === 'deployed') return deployedState(env);
+  if (command === 'destroy-failed') {
+    const raw = env.DESTROY_RESULT || 'failure';
+    if (!(DESTROY_RESULTS as readonly string[]).includes(raw)) {
+      throw new Error(`DESTROY_RESULT must be one of ${DESTROY_RESULTS.join(', ')} (or unset), got "${raw}"`);
+    }
+    return { kind: command, destroyResult: raw as DestroyResult };
+  }
+  return { kind: command };
+}
+
+/** Re-validated here: the values crossed a job boundary and end up in markdown. */
+function deployedState(env: NodeJS.ProcessEnv): PreviewState {
+  const rawCount = requireEnv(env, 'KEY_COUNT');
+  if (!/^[1-9][0-9]*$/.test(rawCount)) throw new Error(`KEY_COUNT must be a positive integer, got "${rawCount}"`);
+  const url = env.PREVIEW_URL || undefined;
+  return {
+    kind: 'deployed',
+    outputs: {
+      url: url && WORKERS_DEV_URL.test(url) ? url : undefined,
+      scriptName: /^[a-z0-9_-]+$/i.test(env.SCRIPT_NAME ?? '') ? env.SCRIPT_NAME : undefined,
+    },
+    keyCount: Number(rawCount),
+    configuredKeyCount: /^[1-9][0-9]*$/.test(env.CONFIGURED_KEY_COUNT ?? '')
+      ? Number(env.CONFIGURED_KEY_COUNT)
+      : undefined,
+    smoke:
+      env.SMOKE === 'passed' || env.SMOKE === 'failed'
+        ? {
+            passed: env.SMOKE === 'passed',
+            detail: SMOKE_DETAIL.test(env.SMOKE_DETAIL ?? '') ? env.SMOKE_DETAIL : undefined,
+          }
+        : undefined,
+  };
 }
 
 /** Appends single-line `name=value` pairs to GITHUB_OUTPUT (values with a line break are refused). */
