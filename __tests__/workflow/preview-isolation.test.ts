@@ -189,6 +189,24 @@ describe('preview isolation: bucket, R2 access key id and declarations (no netwo
     expect(titles({ R2_ACCESS_KEY_ID: PROD_TOKEN_ID })).toEqual(["prod's R2 token"]);
   });
 
+  it("compares with every id a PROD_ variable lists (prod's deploy and drift tokens), commas or blanks between", () => {
+    const drift = {
+      PROD_R2_ACCESS_KEY_ID: `${PROD_R2_KEY_ID}, ${'1'.repeat(32)}`,
+      PROD_CLOUDFLARE_TOKEN_ID: `${PROD_TOKEN_ID}\n${'2'.repeat(32)}`,
+    };
+    expect(titles(drift)).toEqual([]);
+    expect(titles({ ...drift, R2_ACCESS_KEY_ID: '1'.repeat(32) })).toEqual(["prod's R2 token"]);
+    expect(titles({ ...drift, R2_ACCESS_KEY_ID: '2'.repeat(32) })).toEqual(["prod's R2 token"]);
+    expect(titles({ ...drift, PROD_CLOUDFLARE_TOKEN_ID: `${PROD_TOKEN_ID} ${PROD_TOKEN}` })).toEqual([
+      'PROD_CLOUDFLARE_TOKEN_ID is not a list of token ids',
+    ]);
+  });
+
+  it("refuses the token of prod's drift check as well as the deploy's", async () => {
+    const r = await run({ PROD_CLOUDFLARE_TOKEN_ID: `${'2'.repeat(32)},${PREVIEW_TOKEN_ID}` });
+    expect([r.code, errors(r)]).toEqual([1, [expect.stringMatching(/prod's Cloudflare token/)]]);
+  });
+
   it('refuses a preview without its own bucket or R2 token', () => {
     expect(titles({ STATE_BUCKET: '', R2_ACCESS_KEY_ID: '' })).toEqual([
       'no preview state bucket',
@@ -209,8 +227,8 @@ describe('preview isolation: bucket, R2 access key id and declarations (no netwo
   it('refuses a secret pasted into a PROD_ variable, telling to roll it, without repeating it', () => {
     const found = problems({ PROD_CLOUDFLARE_TOKEN_ID: PROD_TOKEN, PROD_R2_ACCESS_KEY_ID: R2_SECRET_HALF });
     expect(found.map((p) => p.title)).toEqual([
-      'PROD_CLOUDFLARE_TOKEN_ID is not a token id',
-      'PROD_R2_ACCESS_KEY_ID is not an access key id',
+      'PROD_CLOUDFLARE_TOKEN_ID is not a list of token ids',
+      'PROD_R2_ACCESS_KEY_ID is not a list of access key ids',
     ]);
     for (const p of found) expect(p.message).toMatch(/roll that credential now/);
     expectNoSecretIn(JSON.stringify(found));

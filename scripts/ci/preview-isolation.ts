@@ -4,11 +4,15 @@
  * the password, in plaintext) nor prod's Cloudflare token. The check compares identifiers, never secrets:
  *
  * - the state bucket's name (`STATE_BUCKET` as the preview job sees it, vs the declared `PROD_STATE_BUCKET`);
- * - the R2 access key id (the non-secret half of an R2 token pair: it names the token and travels in clear in every
- *   signed S3 request, `Credential=<id>/...`; signing needs the secret half, which is never compared or printed);
+ * - the R2 access key id, vs the declared `PROD_R2_ACCESS_KEY_ID` (the non-secret half of an R2 token pair: it names
+ *   the token and travels in clear in every signed S3 request, `Credential=<id>/...`; signing needs the secret half,
+ *   which is never compared or printed);
  * - the Cloudflare API token's id, which Cloudflare's verify endpoint returns for the token (user-owned tokens at
  *   `/user/tokens/verify`, account-owned ones at `/accounts/<id>/tokens/verify`), vs the declared
  *   `PROD_CLOUDFLARE_TOKEN_ID`. The token is sent to the Cloudflare API only, never printed.
+ *
+ * The two PROD_ id variables may list several ids (prod's deploy and drift tokens), and a preview id matching any prod
+ * id of either kind is refused: an R2 access key id is the id of its Cloudflare token.
  *
  *   tsx scripts/ci/preview-isolation.ts
  *
@@ -28,14 +32,16 @@ export const CLOUDFLARE_API = 'https://api.cloudflare.com/client/v4';
 export const DEFAULT_VERIFY_TIMEOUT_MS = 15_000;
 const SETUP_DOC = 'docs/deploy.md, "Previews apart from prod"';
 
-/** The identifiers the check compares, as the preview job sees them (all trimmed; empty means unset). */
+/** The identifiers the check compares, as the preview job sees them (trimmed; empty means unset). */
 export interface IsolationInputs {
   readonly previewBucket: string;
   readonly previewR2KeyId: string;
   readonly accountId: string;
   readonly prodBucket: string;
-  readonly prodR2KeyId: string;
-  readonly prodTokenId: string;
+  /** the access key ids of prod's R2 tokens (the deploy's and the drift check's) */
+  readonly prodR2KeyIds: readonly string[];
+  /** the ids of prod's Cloudflare tokens (the deploy's and the drift check's) */
+  readonly prodTokenIds: readonly string[];
   readonly prodAccountId: string;
 }
 
@@ -55,28 +61,36 @@ const TOKEN_ID = /^[0-9a-f]{32}$/i;
 const ACCESS_KEY_ID = /^[A-Za-z0-9]{16,40}$/;
 const ACCOUNT_ID = /^[0-9a-f]{32}$/i;
 
+/** Reads the environment; a PROD_ list variable may hold several ids, separated by commas or blanks. */
 export function inputsFrom(env: NodeJS.ProcessEnv): IsolationInputs {
   const read = (name: string): string => (env[name] ?? '').trim();
+  const list = (name: string): string[] =>
+    read(name)
+      .split(/[\s,]+/)
+      .filter(Boolean);
   return {
     previewBucket: read('STATE_BUCKET'),
     previewR2KeyId: read('R2_ACCESS_KEY_ID'),
     accountId: read('CLOUDFLARE_ACCOUNT_ID'),
     prodBucket: read('PROD_STATE_BUCKET'),
-    prodR2KeyId: read('PROD_R2_ACCESS_KEY_ID'),
-    prodTokenId: read('PROD_CLOUDFLARE_TOKEN_ID'),
+    prodR2KeyIds: list('PROD_R2_ACCESS_KEY_ID'),
+    prodTokenIds: list('PROD_CLOUDFLARE_TOKEN_ID'),
     prodAccountId: read('PROD_CLOUDFLARE_ACCOUNT_ID'),
   };
 }
 
 const same = (a: string, b: string): boolean => a !== '' && a.toLowerCase() === b.toLowerCase();
+/** Whether `id` is one of prod's token ids or R2 access key ids (an R2 access key id is its token's id). */
+const isProdId = (id: string, inputs: IsolationInputs): boolean =>
+  [...inputs.prodTokenIds, ...inputs.prodR2KeyIds].some((prod) => same(id, prod));
 
 /** Prod's declarations: present, and identifiers rather than pasted secrets (variables are readable by everyone). */
 function declarationProblems(inputs: IsolationInputs): Problem[] {
   const missing = (
     [
       ['PROD_STATE_BUCKET', inputs.prodBucket],
-      ['PROD_R2_ACCESS_KEY_ID', inputs.prodR2KeyId],
-      ['PROD_CLOUDFLARE_TOKEN_ID', inputs.prodTokenId],
+      ['PROD_R2_ACCESS_KEY_ID', inputs.prodR2KeyIds.join('')],
+      ['PROD_CLOUDFLARE_TOKEN_ID', inputs.prodTokenIds.join('')],
     ] as const
   ).filter(([, value]) => value === '');
   const problems: Problem[] = [];
@@ -90,15 +104,15 @@ function declarationProblems(inputs: IsolationInputs): Problem[] {
   const pasted =
     'If it holds a secret, roll that credential now: repository variables are readable by anyone who can read the ' +
     'repository.';
-  if (inputs.prodTokenId !== '' && !TOKEN_ID.test(inputs.prodTokenId))
+  if (!inputs.prodTokenIds.every((id) => TOKEN_ID.test(id)))
     problems.push({
-      title: 'PROD_CLOUDFLARE_TOKEN_ID is not a token id',
-      message: `PROD_CLOUDFLARE_TOKEN_ID must be the 32-hex id of prod's token, not the token. ${pasted}`,
+      title: 'PROD_CLOUDFLARE_TOKEN_ID is not a list of token ids',
+      message: `PROD_CLOUDFLARE_TOKEN_ID must hold the 32-hex ids of prod's tokens, not the tokens. ${pasted}`,
     });
-  if (inputs.prodR2KeyId !== '' && !ACCESS_KEY_ID.test(inputs.prodR2KeyId))
+  if (!inputs.prodR2KeyIds.every((id) => ACCESS_KEY_ID.test(id)))
     problems.push({
-      title: 'PROD_R2_ACCESS_KEY_ID is not an access key id',
-      message: `PROD_R2_ACCESS_KEY_ID must be the Access Key ID of prod's R2 token, not its Secret Access Key. ${pasted}`,
+      title: 'PROD_R2_ACCESS_KEY_ID is not a list of access key ids',
+      message: `PROD_R2_ACCESS_KEY_ID must hold the Access Key IDs of prod's R2 tokens, not a Secret Access Key. ${pasted}`,
     });
   return problems;
 }
@@ -123,11 +137,12 @@ export function configurationProblems(inputs: IsolationInputs): Problem[] {
       title: 'no preview R2 token',
       message: `Set the preview environment's R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY secrets (${SETUP_DOC}).`,
     });
-  if (same(inputs.previewR2KeyId, inputs.prodR2KeyId) || same(inputs.previewR2KeyId, inputs.prodTokenId))
+  if (isProdId(inputs.previewR2KeyId, inputs))
     problems.push({
       title: "prod's R2 token",
       message:
-        "The preview environment's R2_ACCESS_KEY_ID is prod's (PROD_R2_ACCESS_KEY_ID or PROD_CLOUDFLARE_TOKEN_ID). " +
+        "The preview environment's R2_ACCESS_KEY_ID is one of prod's (listed in PROD_R2_ACCESS_KEY_ID or " +
+        'PROD_CLOUDFLARE_TOKEN_ID). ' +
         'Create an R2 API token scoped to the preview bucket only and store its pair as the preview ' +
         `environment's R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY (${SETUP_DOC}).`,
     });
@@ -138,12 +153,12 @@ export function configurationProblems(inputs: IsolationInputs): Problem[] {
 export function tokenProblems(identity: TokenIdentity, inputs: IsolationInputs): Problem[] {
   if (!identity.ok) return [identity.problem];
   const problems: Problem[] = [];
-  if (same(identity.id, inputs.prodTokenId) || same(identity.id, inputs.prodR2KeyId))
+  if (isProdId(identity.id, inputs))
     problems.push({
       title: "prod's Cloudflare token",
       message:
-        "The preview environment's CLOUDFLARE_API_TOKEN is prod's token (its id is PROD_CLOUDFLARE_TOKEN_ID or " +
-        "PROD_R2_ACCESS_KEY_ID): a pull request could redeploy prod's workers with it. Create a separate token for " +
+        "The preview environment's CLOUDFLARE_API_TOKEN is one of prod's tokens (its id is listed in " +
+        'PROD_CLOUDFLARE_TOKEN_ID or PROD_R2_ACCESS_KEY_ID): a pull request could use it on prod. Create a separate token for ' +
         `previews and store it as the preview environment's CLOUDFLARE_API_TOKEN (${SETUP_DOC}).`,
     });
   if (identity.status !== 'active')
@@ -267,7 +282,7 @@ export async function main(env: NodeJS.ProcessEnv, io: Io): Promise<number> {
   const inputs = inputsFrom(env);
   const problems = configurationProblems(inputs);
   // without a declared prod token id there is nothing to compare the token with: no need to send it anywhere
-  if (inputs.prodTokenId !== '') {
+  if (inputs.prodTokenIds.length > 0) {
     const options = { baseUrl: apiBaseFrom(env), fetch: io.fetch, timeoutMs: io.timeoutMs };
     const identity = await identifyToken(env.CLOUDFLARE_API_TOKEN ?? '', inputs.accountId, options);
     problems.push(...tokenProblems(identity, inputs));
