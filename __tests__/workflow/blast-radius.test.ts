@@ -156,7 +156,8 @@ describe('cf-deploy workflow: what each job can reach', () => {
     expect([...reached].sort()).toEqual(['none', 'preview']);
   });
 
-  it('reaches the prod environments only from main: a push, the schedule, a manual run', () => {
+  // A manual run on another branch would run that branch's file: the environments' rule (branch `main`) stops it.
+  it('reaches the prod environments only on a push to main, the schedule or a manual run', () => {
     const prodJobs = jobs.filter(([, j]) => /^production/.test(environmentOf(j) ?? '')).map(([id]) => id);
     expect(prodJobs.sort()).toEqual(['deploy-prod', 'drift']);
     for (const id of prodJobs)
