@@ -92,7 +92,7 @@ describe('preview isolation: the Cloudflare token, against a fake verify endpoin
   it("refuses when the preview holds prod's token, naming the variable to fix and never the token", async () => {
     const r = await run({ CLOUDFLARE_API_TOKEN: PROD_TOKEN });
     expect(r.code).toBe(1);
-    expect(errors(r)).toEqual([expect.stringMatching(/^::error title=Preview isolation: prod's Cloudflare token::/)]);
+    expect(errors(r)).toEqual([expect.stringMatching(/^::error title=Preview refused \(prod's Cloudflare token\)::/)]);
     expect(errors(r)[0]).toMatch(/separate token for previews .* preview environment's CLOUDFLARE_API_TOKEN/);
     expect(r.summary).toMatch(/^### Preview refused/);
     expectNoSecretIn(`${r.lines.join('\n')}\n${r.summary}`);
@@ -240,7 +240,7 @@ describe('preview isolation: bucket, R2 access key id and declarations (no netwo
       R2_ACCESS_KEY_ID: PROD_R2_KEY_ID,
       CLOUDFLARE_API_TOKEN: PROD_TOKEN,
     });
-    expect(errors(r).map((l) => /title=Preview isolation: ([^:]+)::/.exec(l)?.[1])).toEqual([
+    expect(errors(r).map((l) => /title=Preview refused \((.+?)\)::/.exec(l)?.[1])).toEqual([
       "prod's state bucket",
       "prod's R2 token",
       "prod's Cloudflare token",
@@ -290,7 +290,7 @@ describe('preview isolation: where the token may go', () => {
       });
     const [refused, allowed] = await Promise.all([runCli({ STATE_BUCKET: 'zen-ai-router-state' }), runCli({})]);
     expect([refused.status, allowed.status]).toEqual([1, 0]);
-    expect(refused.stdout).toMatch(/^::error title=Preview isolation: prod's state bucket::/m);
+    expect(refused.stdout).toMatch(/^::error title=Preview refused \(prod's state bucket\)::/m);
     expectNoSecretIn(refused.stdout + refused.stderr + allowed.stdout + allowed.stderr);
   });
 });

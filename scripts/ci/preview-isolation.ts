@@ -287,7 +287,7 @@ export async function main(env: NodeJS.ProcessEnv, io: Io): Promise<number> {
     const identity = await identifyToken(env.CLOUDFLARE_API_TOKEN ?? '', inputs.accountId, options);
     problems.push(...tokenProblems(identity, inputs));
   }
-  for (const p of problems) io.stdout(`::error title=Preview isolation: ${p.title}::${escapeCommandData(p.message)}`);
+  for (const p of problems) io.stdout(`::error title=Preview refused (${p.title})::${escapeCommandData(p.message)}`);
   if (problems.length > 0) {
     if (env.GITHUB_STEP_SUMMARY)
       appendFileSync(
