@@ -1,176 +1,40 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { parse } from 'yaml';
+import { join } from 'node:path';
 import { CONFIG_VARIABLES } from '../../config';
 import { REQUIRED_TERRAFORM_VERSION } from '../../constructs';
 import { PLAN_ARGS } from '../../scripts/ci/drift';
 import { defined } from '../helpers/guards';
-import { conditionPasses, evaluate, type EvalContext } from './gha-expr';
-
-const ROOT = resolve(__dirname, '../..');
-const WORKFLOW_PATH = '.github/workflows/cf-deploy.yml';
-const RAW = readFileSync(join(ROOT, WORKFLOW_PATH), 'utf8');
-
-interface Step {
-  name?: string;
-  id?: string;
-  uses?: string;
-  run?: string;
-  if?: string;
-  with?: Record<string, unknown>;
-  env?: Record<string, string>;
-}
-interface Job {
-  name?: string;
-  if?: string;
-  needs?: string | string[];
-  'runs-on': string;
-  'timeout-minutes'?: number;
-  environment?: string | { name: string };
-  concurrency?: { group: string; 'cancel-in-progress'?: boolean } | string;
-  permissions?: Record<string, string> | string;
-  outputs?: Record<string, string>;
-  env?: Record<string, string>;
-  steps: Step[];
-}
-interface Workflow {
-  on: Record<string, unknown>;
-  permissions?: unknown;
-  env?: Record<string, string | number>;
-  concurrency?: unknown;
-  jobs: Record<string, Job>;
-}
-
-/** the YAML without comments, for checks on what the workflow does rather than what it says about itself */
-const CODE = RAW.split('\n')
-  .map((line) => line.replace(/(^|\s)#.*$/, ''))
-  .join('\n');
-const SECRETS_EXPR = /\$\{\{[^}]*\bsecrets\b/;
-const wf = parse(RAW) as Workflow;
-const jobs = Object.entries(wf.jobs);
-const job = (id: string): Job => defined(wf.jobs[id], `job ${id}`);
-const stepIn = (steps: readonly Step[], matches: (s: Step) => unknown, what: string): Step =>
-  defined(steps.find(matches), what);
-const envOf = (step: Step, name: string): string =>
-  defined(step.env?.[name], `${name} in the env of step ${step.name ?? step.id ?? '(unnamed)'}`);
-const needsOf = (job: Job): string[] =>
-  job.needs === undefined ? [] : Array.isArray(job.needs) ? job.needs : [job.needs];
-const allSteps = jobs.flatMap(([jobId, job]) => job.steps.map((step) => ({ jobId, step })));
-const COLLECT = 'npx tsx scripts/ci/collect-keys.ts --';
-const isCollectStep = (s: Step): boolean => (s.run ?? '').trim().startsWith(COLLECT);
-const isSmokeStep = (s: Step): boolean => (s.run ?? '').trim() === 'npx tsx scripts/ci/smoke.ts';
-/** jobs that run Terraform: they hold Cloudflare and state credentials */
-const terraformJobs = jobs.filter(([, job]) => job.steps.some(isCollectStep)).map(([id]) => id);
-
-// ---------------------------------------------------------------------------------------------------------------
-// Simulating which jobs run for an event, by evaluating the real `if:` expressions.
-
-const REPO = 'acme/zen-ai-router';
-interface Scenario {
-  readonly event: 'push' | 'pull_request' | 'schedule' | 'workflow_dispatch' | 'pull_request_target';
-  readonly ref?: string;
-  readonly actor?: string;
-  readonly action?: string;
-  readonly headRepo?: string;
-  readonly author?: { login: string; type: 'User' | 'Bot' };
-  /** jobs that fail when they run */
-  readonly failing?: readonly string[];
-  /** outputs of jobs that run, instead of the defaults {@link simulate} gives them */
-  readonly outputs?: Readonly<Record<string, Record<string, string>>>;
-}
-
-function githubContext(s: Scenario): Record<string, unknown> {
-  const pr =
-    s.event === 'pull_request'
-      ? {
-          number: 42,
-          head: { repo: { full_name: s.headRepo ?? REPO }, sha: 'a'.repeat(40) },
-          base: { sha: 'b'.repeat(40) },
-          user: s.author ?? { login: 'alice', type: 'User' },
-        }
-      : undefined;
-  return {
-    event_name: s.event,
-    ref: s.ref ?? (s.event === 'pull_request' ? 'refs/pull/42/merge' : 'refs/heads/main'),
-    actor: s.actor ?? s.author?.login ?? 'alice',
-    repository: REPO,
-    run_id: 1,
-    server_url: 'https://github.com',
-    event: { action: s.action ?? null, pull_request: pr ?? null },
-  };
-}
-
-function triggered(s: Scenario): boolean {
-  const on = wf.on as Record<string, { branches?: string[]; types?: string[] } | null>;
-  if (!(s.event in on)) return false;
-  const filter = on[s.event];
-  if (s.event === 'push')
-    return (filter?.branches ?? []).some((b) => `refs/heads/${b}` === (s.ref ?? 'refs/heads/main'));
-  if (s.event === 'pull_request') return (filter?.types ?? []).includes(s.action ?? '');
-  return true;
-}
-
-interface JobRun {
-  result: 'success' | 'failure' | 'skipped';
-  outputs: Record<string, string>;
-}
-
-function simulate(s: Scenario): Record<string, JobRun> {
-  const runs: Record<string, JobRun> = {};
-  if (!triggered(s)) return runs;
-  const github = githubContext(s);
-  const pending = new Map(jobs);
-  while (pending.size > 0) {
-    const ready = [...pending].find(([, job]) => needsOf(job).every((n) => n in runs));
-    if (!ready) throw new Error('cycle in needs');
-    const [id, job] = ready;
-    pending.delete(id);
-    const needs = Object.fromEntries(needsOf(job).map((n) => [n, runs[n]]));
-    const results = needsOf(job).map((n) => runs[n]?.result);
-    const ctx: EvalContext = {
-      contexts: { github, needs },
-      status: { success: results.every((r) => r === 'success'), failure: results.some((r) => r === 'failure') },
-    };
-    if (!conditionPasses(job.if, ctx)) {
-      runs[id] = { result: 'skipped', outputs: {} };
-      continue;
-    }
-    const result = s.failing?.includes(id) ? 'failure' : 'success';
-    // the preview job's outputs, as its steps would set them
-    const defaults: Record<string, string> =
-      id === 'preview'
-        ? {
-            deployed: String(result === 'success'),
-            'key-count': '3',
-            url: 'https://x.y.workers.dev',
-            'script-name': 'x',
-          }
-        : {};
-    runs[id] = { result, outputs: s.outputs?.[id] ?? defaults };
-  }
-  return runs;
-}
-
-const ran = (s: Scenario): string[] =>
-  Object.entries(simulate(s))
-    .filter(([, r]) => r.result !== 'skipped')
-    .map(([id]) => id)
-    .sort();
-
-function stepRuns(jobId: string, stepName: RegExp, s: Scenario): boolean {
-  const step = wf.jobs[jobId]?.steps.find((st) => stepName.test(st.name ?? ''));
-  if (!step) throw new Error(`no step ${stepName} in ${jobId}`);
-  return conditionPasses(step.if, { contexts: { github: githubContext(s) } });
-}
-
-function interpolate(text: string, ctx: EvalContext): string {
-  return text.replace(/\$\{\{([\s\S]*?)\}\}/g, (_, e: string) => String(evaluate(e, ctx) ?? ''));
-}
-
-const PR = (over: Partial<Scenario> = {}): Scenario => ({ event: 'pull_request', action: 'opened', ...over });
-const FORK = { headRepo: 'mallory/zen-ai-router' };
-const DEPENDABOT = { author: { login: 'dependabot[bot]', type: 'Bot' as const }, actor: 'dependabot[bot]' };
+import {
+  allSteps,
+  CODE,
+  COLLECT,
+  DEPENDABOT,
+  envOf,
+  FORK,
+  githubContext,
+  interpolate,
+  isCollectStep,
+  isGuardStep,
+  isSmokeStep,
+  type JobRun,
+  job,
+  jobs,
+  needsOf,
+  PR,
+  RAW,
+  ROOT,
+  ran,
+  type Scenario,
+  SECRETS_EXPR,
+  type Step,
+  simulate,
+  stepIn,
+  stepRuns,
+  terraformJobs,
+  wf,
+} from './cf-deploy-model';
+import { conditionPasses, type EvalContext } from './gha-expr';
 
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -492,7 +356,19 @@ describe('cf-deploy workflow: secrets', () => {
         // the smoke test gets the password and nothing else: no key, no Cloudflare or state credential
         const { GATEWAY_PASS, ...rest } = isSmokeStep(step) ? (step.env ?? {}) : {};
         if (isSmokeStep(step)) expect([id, GATEWAY_PASS]).toEqual([id, '${{ secrets.PASS }}']);
-        const checked = isSmokeStep(step) ? { ...step, env: rest } : step;
+        // the preview isolation check gets the token it identifies and the R2 access key id (the non-secret half)
+        const { CLOUDFLARE_API_TOKEN, R2_ACCESS_KEY_ID, ...guardRest } = isGuardStep(step) ? (step.env ?? {}) : {};
+        if (isGuardStep(step))
+          expect([id, CLOUDFLARE_API_TOKEN, R2_ACCESS_KEY_ID]).toEqual([
+            id,
+            '${{ secrets.CLOUDFLARE_API_TOKEN }}',
+            '${{ secrets.R2_ACCESS_KEY_ID }}',
+          ]);
+        const checked = isSmokeStep(step)
+          ? { ...step, env: rest }
+          : isGuardStep(step)
+            ? { ...step, env: guardRest }
+            : step;
         expect([id, step.name, JSON.stringify(checked)]).not.toEqual([
           id,
           step.name,
