@@ -30,7 +30,7 @@ function post(path: string, body: unknown, headers: Record<string, string> = { a
   });
 }
 
-const chat = { model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'hi' }] };
+const chat = { model: 'gemini-3.8-flash', messages: [{ role: 'user', content: 'hi' }] };
 
 describe('fake Gemini', () => {
   it('answers OpenAI-compatible chat and records the call with the key from the Bearer header', async () => {
@@ -123,7 +123,7 @@ describe('fake Gemini', () => {
 
     fake.setKeyBehaviour(KEY, 'invalid-key');
     const native = await post(
-      '/v1beta/models/gemini-2.5-flash:generateContent',
+      '/v1beta/models/gemini-3.8-flash:generateContent',
       { contents: [] },
       { 'x-goog-api-key': KEY },
     );
@@ -135,7 +135,7 @@ describe('fake Gemini', () => {
     expect(nativeText).not.toContain(KEY);
 
     const other = await post(
-      '/v1beta/models/gemini-2.5-flash:generateContent',
+      '/v1beta/models/gemini-3.8-flash:generateContent',
       { contents: [] },
       { 'x-goog-api-key': 'other' },
     );
@@ -143,17 +143,17 @@ describe('fake Gemini', () => {
   });
 
   it('reads the key from ?key= and answers 403 when no key is sent', async () => {
-    expect((await post(`/v1beta/models/gemini-2.5-flash:countTokens?key=${KEY}`, { contents: [] }, {})).status).toBe(
+    expect((await post(`/v1beta/models/gemini-3.8-flash:countTokens?key=${KEY}`, { contents: [] }, {})).status).toBe(
       200,
     );
     expect(fake.calls[0]?.apiKey).toBe(KEY);
-    expect((await post('/v1beta/models/gemini-2.5-flash:countTokens', { contents: [] }, {})).status).toBe(403);
+    expect((await post('/v1beta/models/gemini-3.8-flash:countTokens', { contents: [] }, {})).status).toBe(403);
   });
 
   it('cuts a stream mid-way so the reader fails', async () => {
     fake.setDefaultBehaviour('cut-stream');
     const res = await post(
-      '/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse',
+      '/v1beta/models/gemini-3.8-flash:streamGenerateContent?alt=sse',
       { contents: [] },
       { 'x-goog-api-key': KEY },
     );
@@ -173,7 +173,7 @@ describe('fake Gemini', () => {
     async (behaviour, status, googleStatus, reason) => {
       fake.setKeyBehaviour(KEY, behaviour);
       const native = await post(
-        '/v1beta/models/gemini-2.5-flash:generateContent',
+        '/v1beta/models/gemini-3.8-flash:generateContent',
         { contents: [] },
         { 'x-goog-api-key': KEY },
       );
@@ -199,7 +199,7 @@ describe('fake Gemini', () => {
   it('names its project in SERVICE_DISABLED the way Google words it', async () => {
     fake.setKeyBehaviour(KEY, 'service-disabled-403');
     const { error } = (await (
-      await post('/v1beta/models/gemini-2.5-flash:generateContent', {}, { 'x-goog-api-key': KEY })
+      await post('/v1beta/models/gemini-3.8-flash:generateContent', {}, { 'x-goog-api-key': KEY })
     ).json()) as { error: { message: string } };
     expect(error.message).toMatch(
       new RegExp(
@@ -211,7 +211,7 @@ describe('fake Gemini', () => {
   it('answers quota-zero with quotaValue "0" and "limit: 0", whatever the retry delay', async () => {
     fake.setKeyBehaviour(KEY, 'quota-zero');
     const { error } = (await (
-      await post('/v1beta/models/gemini-2.5-pro:generateContent', {}, { 'x-goog-api-key': KEY })
+      await post('/v1beta/models/gemini-3.1-pro-preview:generateContent', {}, { 'x-goog-api-key': KEY })
     ).json()) as {
       error: {
         message: string;
@@ -222,10 +222,10 @@ describe('fake Gemini', () => {
         }[];
       };
     };
-    expect(error.message).toContain('limit: 0, model: gemini-2.5-pro');
+    expect(error.message).toContain('limit: 0, model: gemini-3.1-pro-preview');
     expect(error.details.find((d) => d.violations)?.violations?.[0]).toMatchObject({
       quotaValue: '0',
-      quotaDimensions: { model: 'gemini-2.5-pro' },
+      quotaDimensions: { model: 'gemini-3.1-pro-preview' },
     });
     expect(error.details.find((d) => d.retryDelay)?.retryDelay).toBe('27s');
   });
@@ -236,7 +236,7 @@ describe('fake Gemini', () => {
       200,
     );
     expect(
-      (await post('/v1beta/models/gemini-2.5-flash:generateContent', { contents: [] }, { 'x-goog-api-key': KEY }))
+      (await post('/v1beta/models/gemini-3.8-flash:generateContent', { contents: [] }, { 'x-goog-api-key': KEY }))
         .status,
     ).toBe(403);
   });
@@ -244,7 +244,7 @@ describe('fake Gemini', () => {
   it('redirects to the configured host with the path and query, never answering itself', async () => {
     fake.setKeyBehaviour(KEY, 'redirect');
     fake.configure({ redirectTo: 'http://127.0.0.1:9/elsewhere', redirectStatus: 307 });
-    const res = await fetch(`${fake.url}/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse`, {
+    const res = await fetch(`${fake.url}/v1beta/models/gemini-3.8-flash:streamGenerateContent?alt=sse`, {
       method: 'POST',
       headers: { 'x-goog-api-key': KEY },
       body: '{}',
@@ -252,14 +252,14 @@ describe('fake Gemini', () => {
     });
     expect(res.status).toBe(307);
     expect(res.headers.get('location')).toBe(
-      'http://127.0.0.1:9/elsewhere/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse',
+      'http://127.0.0.1:9/elsewhere/v1beta/models/gemini-3.8-flash:streamGenerateContent?alt=sse',
     );
   });
 
   it('echoes unknown field names back the way Google does, and answers normally without them', async () => {
     fake.setDefaultBehaviour('echo-unknown-field');
     const res = await post(
-      '/v1beta/models/gemini-2.5-flash:generateContent',
+      '/v1beta/models/gemini-3.8-flash:generateContent',
       { contents: [], 'API key not valid': 1, 'say "hi"': 2 },
       { 'x-goog-api-key': KEY },
     );
@@ -294,7 +294,7 @@ describe('fake Gemini', () => {
     fake.configure({ streamChunks: 4 });
     const sse = await (
       await post(
-        '/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse',
+        '/v1beta/models/gemini-3.8-flash:streamGenerateContent?alt=sse',
         { contents: [] },
         { 'x-goog-api-key': KEY },
       )
