@@ -31,6 +31,8 @@ function post(path: string, body: unknown, headers: Record<string, string> = { a
 }
 
 const chat = { model: 'gemini-3.8-flash', messages: [{ role: 'user', content: 'hi' }] };
+/** the smallest native prompt Google accepts: one content with one part */
+const PROMPT = { contents: [{ role: 'user', parts: [{ text: 'hi' }] }] };
 
 describe('fake Gemini', () => {
   it('answers OpenAI-compatible chat and records the call with the key from the Bearer header', async () => {
@@ -122,11 +124,7 @@ describe('fake Gemini', () => {
     expect(compatText).not.toContain(KEY);
 
     fake.setKeyBehaviour(KEY, 'invalid-key');
-    const native = await post(
-      '/v1beta/models/gemini-3.8-flash:generateContent',
-      { contents: [] },
-      { 'x-goog-api-key': KEY },
-    );
+    const native = await post('/v1beta/models/gemini-3.8-flash:generateContent', PROMPT, { 'x-goog-api-key': KEY });
     expect(native.status).toBe(400);
     const nativeText = await native.text();
     expect(JSON.parse(nativeText)).toMatchObject({
@@ -134,29 +132,21 @@ describe('fake Gemini', () => {
     });
     expect(nativeText).not.toContain(KEY);
 
-    const other = await post(
-      '/v1beta/models/gemini-3.8-flash:generateContent',
-      { contents: [] },
-      { 'x-goog-api-key': 'other' },
-    );
+    const other = await post('/v1beta/models/gemini-3.8-flash:generateContent', PROMPT, { 'x-goog-api-key': 'other' });
     expect(other.status).toBe(200);
   });
 
   it('reads the key from ?key= and answers 403 when no key is sent', async () => {
-    expect((await post(`/v1beta/models/gemini-3.8-flash:countTokens?key=${KEY}`, { contents: [] }, {})).status).toBe(
-      200,
-    );
+    expect((await post(`/v1beta/models/gemini-3.8-flash:countTokens?key=${KEY}`, PROMPT, {})).status).toBe(200);
     expect(fake.calls[0]?.apiKey).toBe(KEY);
-    expect((await post('/v1beta/models/gemini-3.8-flash:countTokens', { contents: [] }, {})).status).toBe(403);
+    expect((await post('/v1beta/models/gemini-3.8-flash:countTokens', PROMPT, {})).status).toBe(403);
   });
 
   it('cuts a stream mid-way so the reader fails', async () => {
     fake.setDefaultBehaviour('cut-stream');
-    const res = await post(
-      '/v1beta/models/gemini-3.8-flash:streamGenerateContent?alt=sse',
-      { contents: [] },
-      { 'x-goog-api-key': KEY },
-    );
+    const res = await post('/v1beta/models/gemini-3.8-flash:streamGenerateContent?alt=sse', PROMPT, {
+      'x-goog-api-key': KEY,
+    });
     expect(res.status).toBe(200);
     await expect(res.text()).rejects.toThrow();
   });
@@ -172,11 +162,7 @@ describe('fake Gemini', () => {
     'answers %s with %i %s and ErrorInfo reason %s, native and compat',
     async (behaviour, status, googleStatus, reason) => {
       fake.setKeyBehaviour(KEY, behaviour);
-      const native = await post(
-        '/v1beta/models/gemini-3.8-flash:generateContent',
-        { contents: [] },
-        { 'x-goog-api-key': KEY },
-      );
+      const native = await post('/v1beta/models/gemini-3.8-flash:generateContent', PROMPT, { 'x-goog-api-key': KEY });
       const compat = await post('/v1beta/openai/chat/completions', chat);
       const [nativeBody, [compatBody]] = [
         (await native.json()) as { error: Record<string, unknown> },
@@ -236,8 +222,7 @@ describe('fake Gemini', () => {
       200,
     );
     expect(
-      (await post('/v1beta/models/gemini-3.8-flash:generateContent', { contents: [] }, { 'x-goog-api-key': KEY }))
-        .status,
+      (await post('/v1beta/models/gemini-3.8-flash:generateContent', PROMPT, { 'x-goog-api-key': KEY })).status,
     ).toBe(403);
   });
 
@@ -293,11 +278,7 @@ describe('fake Gemini', () => {
     fake.setDefaultBehaviour('truncated-stream');
     fake.configure({ streamChunks: 4 });
     const sse = await (
-      await post(
-        '/v1beta/models/gemini-3.8-flash:streamGenerateContent?alt=sse',
-        { contents: [] },
-        { 'x-goog-api-key': KEY },
-      )
+      await post('/v1beta/models/gemini-3.8-flash:streamGenerateContent?alt=sse', PROMPT, { 'x-goog-api-key': KEY })
     ).text();
     expect(sse.startsWith('data: ')).toBe(true);
     expect(sse.endsWith('\r\n\r\n')).toBe(false);

@@ -314,7 +314,7 @@ describe('prod stack: the key status view and named client tokens', () => {
     const printed = formatStatusView(body, requestLineContext(topology));
     expect(printed).toContain(`KEY${API_KEYS.indexOf(invalid) + 1} `);
     expect(printed).toMatch(new RegExp(`KEY${API_KEYS.indexOf(invalid) + 1} +removed API_KEY_INVALID`));
-    expect(printed).toMatch(new RegExp(`KEY${API_KEYS.indexOf(rationed) + 1} +cooling gemini-2\\.5-flash until`));
+    expect(printed).toMatch(new RegExp(`KEY${API_KEYS.indexOf(rationed) + 1} +cooling gemini-3\\.8-flash until`));
     expectNoCanaryIn(printed);
   });
 

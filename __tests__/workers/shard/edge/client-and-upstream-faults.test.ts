@@ -302,7 +302,7 @@ describe('client bad input: refused before anything is sent upstream', () => {
       method: 'POST',
       path: `/v1beta/models/gemini-3.8-flash:streamGenerateContent?alt=sse&key=${PASS}`,
       headers: { 'content-type': 'application/json' },
-      body: '{"contents":[]}',
+      body: '{"contents":[{"parts":[{"text":"hi"}]}]}',
     });
     expect(res.status).toBe(200);
     const call = defined(h.fake.calls[0], 'the upstream call');
@@ -407,7 +407,7 @@ describe('upstream faults', () => {
   it.each([
     ['/v1/chat/completions', chatBody(), auth],
     ['/v1/embeddings', JSON.stringify({ model: 'gemini-embedding-001', input: 'x' }), auth],
-    ['/v1beta/models/gemini-3.8-flash:generateContent', '{"contents":[]}', { 'x-goog-api-key': PASS }],
+    ['/v1beta/models/gemini-3.8-flash:generateContent', '{"contents":[{"parts":[{"text":"hi"}]}]}', { 'x-goog-api-key': PASS }],
   ])('answers 502 for malformed JSON from Google on %s', async (path, body, headers) => {
     h.fake.setDefaultBehaviour('malformed-json');
     const res = await send({ method: 'POST', path, headers, body });
