@@ -30,7 +30,10 @@ const MODEL_PAGES = { defaultSize: 50, maxSize: 1000 } as const;
 
 function listModels(ctx: Ctx): void {
   const paged = pageOf(FAKE_MODELS, ctx.url.searchParams, MODEL_PAGES.defaultSize, MODEL_PAGES.maxSize);
-  if ('code' in paged) return sendError(ctx.res, 'native', paged);
+  if ('code' in paged) {
+    sendError(ctx.res, 'native', paged);
+    return;
+  }
   sendJson(ctx.res, 200, {
     models: paged.page.map(nativeModel),
     ...(paged.nextPageToken === undefined ? {} : { nextPageToken: paged.nextPageToken }),

@@ -132,7 +132,12 @@ function chatUsage(prompt: number, cached: number): Record<string, unknown> {
   };
 }
 
-function chatAnswer(ctx: Ctx, body: Record<string, unknown>, messages: readonly ToolCallMessage[], model: string): ChatAnswer {
+function chatAnswer(
+  ctx: Ctx,
+  body: Record<string, unknown>,
+  messages: readonly ToolCallMessage[],
+  model: string,
+): ChatAnswer {
   const last = messages.at(-1) as { role?: unknown; content?: unknown } | undefined;
   const tools = Array.isArray(body.tools) ? (body.tools as Array<{ function?: { name?: unknown } }>) : [];
   const toolName = String(tools[0]?.function?.name ?? 'tool');

@@ -9,11 +9,12 @@ import type { GoogleErrorObject } from './google-errors';
 import { FAKE_MODELS } from './replies';
 
 /**
- * Google's 404 for a model it does not serve, or does not serve for `method` (its long-standing wording; google/adk-python#200
- * quotes the whole body: `{"code": 404, "message": "models/gemini-2.0-flash-live-001 is not found for API version
- * v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their
- * supported methods.", "status": "NOT_FOUND"}`). A shut-down model answers it too: "Once a model is shut down, it is completely turned off,
- * and the endpoint is no longer available" (ai.google.dev/gemini-api/docs/deprecations).
+ * Google's 404 for a model it does not serve, or does not serve for `method` (its long-standing wording;
+ * google/adk-python#200 quotes the whole body: `{"code": 404, "message": "models/gemini-2.0-flash-live-001 is not
+ * found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available
+ * models and their supported methods.", "status": "NOT_FOUND"}`). A shut-down model answers it too: "Once a model is
+ * shut down, it is completely turned off, and the endpoint is no longer available"
+ * (ai.google.dev/gemini-api/docs/deprecations).
  */
 export function modelNotFound(model: string, method: string): GoogleErrorObject {
   return {
@@ -29,13 +30,7 @@ export function modelNotFound(model: string, method: string): GoogleErrorObject 
 export function supportedMethods(model: string): readonly string[] {
   if (model.startsWith('imagen-')) return ['predict'];
   if (model.includes('embedding')) return ['embedContent', 'batchEmbedContents', 'asyncBatchEmbedContent'];
-  return [
-    'generateContent',
-    'countTokens',
-    'createCachedContent',
-    'streamGenerateContent',
-    'batchGenerateContent',
-  ];
+  return ['generateContent', 'countTokens', 'createCachedContent', 'streamGenerateContent', 'batchGenerateContent'];
 }
 
 /** The 404 for `model` (with or without `models/`) and `method`, or undefined when the fake serves that pair. */

@@ -284,7 +284,10 @@ export function referenceError(store: FakeResources, apiKey: string, body: unkno
     if (typeof value === 'string') {
       const fileId = FILE_REFERENCE_KEYS.has(key) ? fileIdOf(value) : undefined;
       if (fileId !== undefined && !store.sees(apiKey, store.files.get(fileId))) return fileDenied(fileId);
-      if (CACHE_REFERENCE_KEYS.has(key) && !store.sees(apiKey, store.caches.get(value.replace(/^cachedContents\//, '')))) {
+      if (
+        CACHE_REFERENCE_KEYS.has(key) &&
+        !store.sees(apiKey, store.caches.get(value.replace(/^cachedContents\//, '')))
+      ) {
         return CACHE_DENIED;
       }
     } else {

@@ -69,7 +69,7 @@ export function keyStateOf(status: number, body: unknown): KeyState {
 
 /** The state of a key whose call got no answer: the error's name (or Node's code), never its message. */
 export function unansweredState(error: unknown): KeyState {
-  const cause = (error as { cause?: { code?: unknown } } | undefined)?.cause?.code;
-  const name = typeof cause === 'string' ? cause : error instanceof Error ? error.name : 'error';
+  const { cause, name: errorName } = (error ?? {}) as { cause?: { code?: unknown }; name?: unknown };
+  const name = typeof cause?.code === 'string' ? cause.code : typeof errorName === 'string' ? errorName : 'error';
   return { kind: 'other', detail: `no answer: ${/^[A-Za-z0-9_]{1,64}$/.test(name) ? name : 'error'}` };
 }

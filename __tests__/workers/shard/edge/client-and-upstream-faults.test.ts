@@ -407,7 +407,11 @@ describe('upstream faults', () => {
   it.each([
     ['/v1/chat/completions', chatBody(), auth],
     ['/v1/embeddings', JSON.stringify({ model: 'gemini-embedding-001', input: 'x' }), auth],
-    ['/v1beta/models/gemini-3.8-flash:generateContent', '{"contents":[{"parts":[{"text":"hi"}]}]}', { 'x-goog-api-key': PASS }],
+    [
+      '/v1beta/models/gemini-3.8-flash:generateContent',
+      '{"contents":[{"parts":[{"text":"hi"}]}]}',
+      { 'x-goog-api-key': PASS },
+    ],
   ])('answers 502 for malformed JSON from Google on %s', async (path, body, headers) => {
     h.fake.setDefaultBehaviour('malformed-json');
     const res = await send({ method: 'POST', path, headers, body });
