@@ -10,6 +10,7 @@ import { parseJsonObject } from './call';
 import { handleFiles, startUpload, storeGeneratedFile } from './files';
 import { generateContentReply } from './native';
 import { FAKE_MODELS, FAKE_REPLY_TEXT } from './replies';
+import { modelError } from './request-errors';
 import {
   CACHE_DENIED,
   type FakeResources,
@@ -94,8 +95,9 @@ function handleCaches(call: ResourceCall, path: string): true | undefined {
       return true;
     }
     const model = typeof body.model === 'string' ? body.model.replace(/^models\//, '') : '';
-    if (!FAKE_MODELS.includes(model)) {
-      notFound(res, 'native', `models/${model} is not found for API version v1beta, or is not supported.`);
+    const unserved = modelError(model, 'createCachedContent');
+    if (unserved) {
+      sendError(res, 'native', unserved);
       return true;
     }
     const denied = referenceError(store, apiKey, body);
@@ -229,9 +231,8 @@ function complete(store: FakeResources, b: StoredBatch): void {
 
 async function createBatch(call: ResourceCall, model: string): Promise<void> {
   const { store, apiKey, res } = call;
-  if (!FAKE_MODELS.includes(model)) {
-    return notFound(res, 'native', `models/${model} is not found for API version v1beta, or is not supported.`);
-  }
+  const unserved = modelError(model, 'batchGenerateContent');
+  if (unserved) return sendError(res, 'native', unserved);
   const body = parseJsonObject(call.body);
   if (!body) return sendInvalidJson(res, 'native');
   const batch = (body.batch ?? {}) as Record<string, unknown>;
