@@ -42,7 +42,7 @@ import {
 import { fmt, printTable, runBenchmark, summarize } from './stats';
 import { BENCH_PASS, QUIET, timedRequest } from './bench-topology';
 
-const CHAT = JSON.stringify({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'ping' }] });
+const CHAT = JSON.stringify({ model: 'gemini-3.8-flash', messages: [{ role: 'user', content: 'ping' }] });
 
 function label(config: CapacityConfig, options: CapacityOptions): string {
   switch (config) {

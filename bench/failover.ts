@@ -13,7 +13,7 @@ import { BENCH_PASS, QUIET, timedRequest } from './bench-topology';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 400);
 const KEYS = 8;
-const CHAT = JSON.stringify({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'ping' }] });
+const CHAT = JSON.stringify({ model: 'gemini-3.8-flash', messages: [{ role: 'user', content: 'ping' }] });
 
 /** Round robin over KEY<n> with a module counter and no failover, as zen-ai-router-worker did. */
 const BASELINE_WORKER = `

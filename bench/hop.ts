@@ -8,7 +8,7 @@ import { startBenchTopology } from './bench-topology';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 3000);
 const WARMUP = 200;
-const CHAT = JSON.stringify({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'ping' }] });
+const CHAT = JSON.stringify({ model: 'gemini-3.8-flash', messages: [{ role: 'user', content: 'ping' }] });
 
 async function main(): Promise<void> {
   const fake = await startFakeGemini({ port: 0 });

@@ -63,7 +63,7 @@ function claudeCodeSizedBody(): string {
     },
   }));
   return JSON.stringify({
-    model: 'gemini-2.5-flash',
+    model: 'gemini-3.8-flash',
     max_tokens: 32_000,
     stream: true,
     system: [{ type: 'text', text: 'You are a coding agent. '.repeat(400) }],
@@ -94,7 +94,7 @@ async function main(): Promise<void> {
     [
       'chat completion, pass-through',
       '/v1/chat/completions',
-      JSON.stringify({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'ping' }] }),
+      JSON.stringify({ model: 'gemini-3.8-flash', messages: [{ role: 'user', content: 'ping' }] }),
     ],
     // gemini-embedding-001's full size: 4 inputs x 3,072 floats, the JSON Google returns is about 100 KiB
     [
@@ -119,24 +119,24 @@ async function main(): Promise<void> {
     ],
     [
       'native generateContent, pass-through',
-      `/v1beta/models/gemini-2.5-flash:generateContent?key=${BENCH_PASS}`,
+      `/v1beta/models/gemini-3.8-flash:generateContent?key=${BENCH_PASS}`,
       JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'ping' }] }] }),
     ],
     [
       'native streamGenerateContent (SSE), pass-through',
-      `/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse&key=${BENCH_PASS}`,
+      `/v1beta/models/gemini-3.8-flash:streamGenerateContent?alt=sse&key=${BENCH_PASS}`,
       JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'ping' }] }] }),
     ],
     [
       'Anthropic message, translated to native generateContent',
       '/v1/messages',
-      JSON.stringify({ model: 'gemini-2.5-flash', max_tokens: 256, messages: [{ role: 'user', content: 'ping' }] }),
+      JSON.stringify({ model: 'gemini-3.8-flash', max_tokens: 256, messages: [{ role: 'user', content: 'ping' }] }),
     ],
     [
       'Anthropic message, streamed, translated per chunk (SSE)',
       '/v1/messages',
       JSON.stringify({
-        model: 'gemini-2.5-flash',
+        model: 'gemini-3.8-flash',
         max_tokens: 256,
         stream: true,
         messages: [{ role: 'user', content: 'ping' }],
@@ -221,7 +221,7 @@ async function orchestratorCpu(): Promise<void> {
   const [pid] = workerdPids();
   if (pid === undefined) throw new Error('could not find the workerd process started by miniflare');
   const agent = new Agent({ keepAlive: true });
-  const chat = JSON.stringify({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'ping' }] });
+  const chat = JSON.stringify({ model: 'gemini-3.8-flash', messages: [{ role: 'user', content: 'ping' }] });
   const hosts = [
     ['stub shard alone (floor)', 'stub.bench'],
     ...variants.map(([name], i) => [`orchestrator (${name}) + stub shard`, `orchestrator-${i}.bench`]),

@@ -11,7 +11,7 @@ const STREAMS = Number(process.env.BENCH_STREAMS ?? 40);
 const CHUNKS = 20;
 const GAP_MS = 50;
 const BODY = JSON.stringify({
-  model: 'gemini-2.5-flash',
+  model: 'gemini-3.8-flash',
   stream: true,
   messages: [{ role: 'user', content: 'count' }],
 });

@@ -20,6 +20,7 @@ import {
   resolveSecrets,
   synthEnv,
 } from './local/cli';
+import { demoQuota, fakeProjects, keyProjectsFor, projectSummary } from './local/key-projects';
 import { RequestLog } from './local/request-log';
 import { PortInUseError, startTopology, type RunningTopology } from './local/start';
 import { formatStatusView } from './local/status-view';
@@ -37,11 +38,12 @@ async function loadStack(
   args: CliArgs,
   env: NodeJS.ProcessEnv,
   realKeyCount: number | undefined,
+  keyProjects: readonly string[] | undefined,
 ): Promise<{ stack: Record<string, unknown>; stackDir: string }> {
   const outDir = join(PROJECT_ROOT, 'cdktf.out');
   if (!args.skipSynth) {
     process.stdout.write(`synthesizing (main.ts, as cdktf synth runs it; stack ${args.stack})...\n`);
-    const synth = await runSynth({ outDir, env: synthEnv(env, args.stack, realKeyCount) });
+    const synth = await runSynth({ outDir, env: synthEnv(env, args.stack, realKeyCount, keyProjects) });
     for (const line of synth.annotations) process.stdout.write(`${line}\n`);
   }
   const stackDir = join(outDir, 'stacks', args.stack);
@@ -63,10 +65,18 @@ interface Upstream {
   readonly overrides: Record<string, string>;
 }
 
-/** Where the shards send Gemini calls: a fake on loopback for demo keys, else `GEMINI_BASE_URL` or Google. */
-async function startUpstream(demo: boolean, env: NodeJS.ProcessEnv): Promise<Upstream> {
+/**
+ * Where the shards send Gemini calls: for demo keys a fake on loopback that counts per project (`projects`: key →
+ * label, the layout synth was given), else `GEMINI_BASE_URL` or Google.
+ */
+async function startUpstream(
+  demo: boolean,
+  env: NodeJS.ProcessEnv,
+  projects: Readonly<Record<string, string>>,
+): Promise<Upstream> {
   if (demo) {
-    const fake = await startFakeGemini({ port: 0, chunkDelayMs: 40 });
+    const admission = demoQuota(env.DEMO_QUOTA);
+    const fake = await startFakeGemini({ port: 0, chunkDelayMs: 40, projects, ...(admission ? { admission } : {}) });
     return { url: fake.url, fake, overrides: { GEMINI_BASE_URL: fake.url } };
   }
   const url = env.GEMINI_BASE_URL || REAL_GEMINI;
@@ -178,10 +188,11 @@ async function main(): Promise<void> {
   const env = process.env;
   const args = parseArgs(process.argv.slice(2), env);
   const realKeys = env.TF_VAR_api_keys ? parseApiKeys(env.TF_VAR_api_keys) : undefined;
-  const { stack, stackDir } = await loadStack(args, env, realKeys?.length);
+  const keyProjects = keyProjectsFor(env, realKeys?.length);
+  const { stack, stackDir } = await loadStack(args, env, realKeys?.length, keyProjects);
 
   const secrets = resolveSecrets(env, requiredApiKeyCount(stack), () => randomBytes(9).toString('base64url'));
-  const upstream = await startUpstream(secrets.demo, env);
+  const upstream = await startUpstream(secrets.demo, env, fakeProjects(secrets.apiKeys, keyProjects));
   const topology = buildTopology(stack, { stackDir, secrets, plainTextOverrides: upstream.overrides });
 
   const lineContext = requestLineContext(topology);
@@ -204,7 +215,14 @@ async function main(): Promise<void> {
   await views.fetch(running.url);
 
   process.stdout.write(
-    `${banner({ stack: args.stack, url: running.url, secrets, upstream: upstream.url, workers: topology.workers.map((w) => w.scriptName) })}\n`,
+    `${banner({
+      stack: args.stack,
+      url: running.url,
+      secrets,
+      upstream: upstream.url,
+      workers: topology.workers.map((w) => w.scriptName),
+      projects: projectSummary(secrets.apiKeys.length, keyProjects),
+    })}\n`,
   );
   handleInput(running, upstream, requestLog, views, flusher);
 }

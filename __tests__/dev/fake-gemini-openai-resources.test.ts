@@ -10,8 +10,8 @@ import { defined } from '../helpers/guards';
 const KEY_A = 'fake-openai-resources-CANARY-A';
 const KEY_B = 'fake-openai-resources-CANARY-B';
 const JSONL = [
-  { custom_id: 'one', method: 'POST', url: '/v1/chat/completions', body: { model: 'gemini-2.5-flash', messages: [] } },
-  { custom_id: 'two', method: 'POST', url: '/v1/chat/completions', body: { model: 'gemini-2.5-flash', messages: [] } },
+  { custom_id: 'one', method: 'POST', url: '/v1/chat/completions', body: { model: 'gemini-3.8-flash', messages: [] } },
+  { custom_id: 'two', method: 'POST', url: '/v1/chat/completions', body: { model: 'gemini-3.8-flash', messages: [] } },
 ]
   .map((l) => `${JSON.stringify(l)}\n`)
   .join('');

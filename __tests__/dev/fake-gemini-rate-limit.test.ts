@@ -3,8 +3,8 @@ import { protoDuration, WindowedRateLimit } from '../../dev/fake-gemini/rate-lim
 import { startFakeGemini, type FakeGemini } from '../../dev/fake-gemini';
 import { startShardWorker } from '../helpers/shard-worker';
 
-const M = 'gemini-2.5-flash';
-const PRO = 'gemini-2.5-pro';
+const M = 'gemini-3.8-flash';
+const PRO = 'gemini-3.1-pro-preview';
 
 /** A clock the test moves by hand. */
 function manualClock(start: number): { now: () => number; set: (t: number) => void } {

@@ -94,12 +94,12 @@ describe('fake Gemini stateful resources through @google/genai', () => {
     const file = await uploadText(sdk(KEY_A), 'context');
     const part = createPartFromUri(defined(file.uri, 'uri'), defined(file.mimeType, 'mimeType'));
     const reply = await sdk(KEY_A).models.generateContent({
-      model: 'gemini-2.5-flash',
+      model: 'gemini-3.8-flash',
       contents: [{ role: 'user', parts: [part, { text: 'summarize' }] }],
     });
     expect(reply.text).toBe(FAKE_REPLY_TEXT);
 
-    const res = await raw('/v1beta/models/gemini-2.5-flash:generateContent', KEY_B, {
+    const res = await raw('/v1beta/models/gemini-3.8-flash:generateContent', KEY_B, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ contents: [{ parts: [{ file_data: { file_uri: file.uri, mime_type: 'text/plain' } }] }] }),
@@ -122,7 +122,7 @@ describe('fake Gemini stateful resources through @google/genai', () => {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({
-          model: 'gemini-2.5-flash',
+          model: 'gemini-3.8-flash',
           messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: file.uri } }] }],
         }),
       });
@@ -136,7 +136,7 @@ describe('fake Gemini stateful resources through @google/genai', () => {
     const a = sdk(KEY_A);
     const file = await uploadText(a, 'cached context');
     const cache = await a.caches.create({
-      model: 'gemini-2.5-flash',
+      model: 'gemini-3.8-flash',
       config: {
         displayName: 'ctx',
         contents: [{ role: 'user', parts: [createPartFromUri(defined(file.uri, 'uri'), 'text/plain')] }],
@@ -146,7 +146,7 @@ describe('fake Gemini stateful resources through @google/genai', () => {
     });
     const name = defined(cache.name, 'cache name');
     expect(name).toMatch(/^cachedContents\/[a-z0-9]{40}$/);
-    expect(cache).toMatchObject({ model: 'models/gemini-2.5-flash', displayName: 'ctx' });
+    expect(cache).toMatchObject({ model: 'models/gemini-3.8-flash', displayName: 'ctx' });
     expect(await a.caches.get({ name })).toMatchObject({ name });
     const listed = await a.caches.list();
     expect(listed.page.map((c) => c.name)).toEqual([name]);
@@ -157,13 +157,13 @@ describe('fake Gemini stateful resources through @google/genai', () => {
     );
 
     const reply = await a.models.generateContent({
-      model: 'gemini-2.5-flash',
+      model: 'gemini-3.8-flash',
       contents: 'hi',
       config: { cachedContent: name },
     });
     expect(reply.text).toBe(FAKE_REPLY_TEXT);
     await expect(
-      sdk(KEY_B).models.generateContent({ model: 'gemini-2.5-flash', contents: 'hi', config: { cachedContent: name } }),
+      sdk(KEY_B).models.generateContent({ model: 'gemini-3.8-flash', contents: 'hi', config: { cachedContent: name } }),
     ).rejects.toThrow(/CachedContent not found \(or permission denied\)/);
     await expect(sdk(KEY_B).caches.get({ name })).rejects.toThrow(/CachedContent not found/);
 
@@ -175,7 +175,7 @@ describe('fake Gemini stateful resources through @google/genai', () => {
     const file = await uploadText(sdk(KEY_A), 'mine');
     await expect(
       sdk(KEY_B).caches.create({
-        model: 'gemini-2.5-flash',
+        model: 'gemini-3.8-flash',
         config: { contents: [{ role: 'user', parts: [createPartFromUri(defined(file.uri, 'uri'), 'text/plain')] }] },
       }),
     ).rejects.toThrow(/You do not have permission to access the File/);
@@ -184,7 +184,7 @@ describe('fake Gemini stateful resources through @google/genai', () => {
   it('runs an inline batch to completion on the first get, lists, cancels and deletes batches', async () => {
     const a = sdk(KEY_A);
     const job = await a.batches.create({
-      model: 'gemini-2.5-flash',
+      model: 'gemini-3.8-flash',
       src: [{ contents: [{ role: 'user', parts: [{ text: 'one' }] }] }, { contents: 'two', metadata: { k: 'v' } }],
       config: { displayName: 'inline-job' },
     });
@@ -192,7 +192,7 @@ describe('fake Gemini stateful resources through @google/genai', () => {
     expect(job).toMatchObject({
       displayName: 'inline-job',
       state: 'JOB_STATE_PENDING',
-      model: 'models/gemini-2.5-flash',
+      model: 'models/gemini-3.8-flash',
     });
 
     const done = await a.batches.get({ name });
@@ -204,7 +204,7 @@ describe('fake Gemini stateful resources through @google/genai', () => {
     ]);
     expect(responses[1]?.metadata).toEqual({ k: 'v' });
 
-    const other = await a.batches.create({ model: 'gemini-2.5-flash', src: [{ contents: 'three' }] });
+    const other = await a.batches.create({ model: 'gemini-3.8-flash', src: [{ contents: 'three' }] });
     await a.batches.cancel({ name: defined(other.name, 'name') });
     expect((await a.batches.get({ name: defined(other.name, 'name') })).state).toBe('JOB_STATE_CANCELLED');
 
@@ -224,7 +224,7 @@ describe('fake Gemini stateful resources through @google/genai', () => {
       file: new Blob([`${lines.join('\n')}\n`], { type: 'application/jsonl' }),
       config: { mimeType: 'application/jsonl' },
     });
-    const job = await a.batches.create({ model: 'gemini-2.5-flash', src: defined(input.name, 'input name') });
+    const job = await a.batches.create({ model: 'gemini-3.8-flash', src: defined(input.name, 'input name') });
     const done = await a.batches.get({ name: defined(job.name, 'batch name') });
     const output = defined(done.dest?.fileName, 'responses file');
     expect(fake.resourceOwner(output)).toBe(KEY_A);
@@ -241,7 +241,7 @@ describe('fake Gemini stateful resources through @google/genai', () => {
     // uploaded files are not downloadable at Google
     expect((await raw(`/v1beta/${defined(input.name, 'name')}:download?alt=media`, KEY_A)).status).toBe(400);
 
-    const foreign = await raw('/v1beta/models/gemini-2.5-flash:batchGenerateContent', KEY_B, {
+    const foreign = await raw('/v1beta/models/gemini-3.8-flash:batchGenerateContent', KEY_B, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ batch: { displayName: 'x', inputConfig: { fileName: input.name } } }),
@@ -251,12 +251,12 @@ describe('fake Gemini stateful resources through @google/genai', () => {
 
   it('creates, chains, gets, cancels and deletes interactions per key', async () => {
     const a = sdk(KEY_A);
-    const first = await a.interactions.create({ model: 'gemini-2.5-flash', input: 'hello' });
+    const first = await a.interactions.create({ model: 'gemini-3.8-flash', input: 'hello' });
     expect(first.status).toBe('completed');
     const id = defined(first.id, 'interaction id');
     expect(fake.resourceOwner(id)).toBe(KEY_A);
     const second = await a.interactions.create({
-      model: 'gemini-2.5-flash',
+      model: 'gemini-3.8-flash',
       input: 'again',
       previous_interaction_id: id,
     });
@@ -266,7 +266,7 @@ describe('fake Gemini stateful resources through @google/genai', () => {
     const foreign = await raw('/v1beta/interactions', KEY_B, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'gemini-2.5-flash', input: 'x', previous_interaction_id: id }),
+      body: JSON.stringify({ model: 'gemini-3.8-flash', input: 'x', previous_interaction_id: id }),
     });
     expect(foreign.status).toBe(404);
     expect((await raw(`/v1beta/interactions/${id}`, KEY_B)).status).toBe(404);

@@ -30,7 +30,9 @@ function post(path: string, body: unknown, headers: Record<string, string> = { a
   });
 }
 
-const chat = { model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'hi' }] };
+const chat = { model: 'gemini-3.8-flash', messages: [{ role: 'user', content: 'hi' }] };
+/** the smallest native prompt Google accepts: one content with one part */
+const PROMPT = { contents: [{ role: 'user', parts: [{ text: 'hi' }] }] };
 
 describe('fake Gemini', () => {
   it('answers OpenAI-compatible chat and records the call with the key from the Bearer header', async () => {
@@ -122,11 +124,7 @@ describe('fake Gemini', () => {
     expect(compatText).not.toContain(KEY);
 
     fake.setKeyBehaviour(KEY, 'invalid-key');
-    const native = await post(
-      '/v1beta/models/gemini-2.5-flash:generateContent',
-      { contents: [] },
-      { 'x-goog-api-key': KEY },
-    );
+    const native = await post('/v1beta/models/gemini-3.8-flash:generateContent', PROMPT, { 'x-goog-api-key': KEY });
     expect(native.status).toBe(400);
     const nativeText = await native.text();
     expect(JSON.parse(nativeText)).toMatchObject({
@@ -134,29 +132,21 @@ describe('fake Gemini', () => {
     });
     expect(nativeText).not.toContain(KEY);
 
-    const other = await post(
-      '/v1beta/models/gemini-2.5-flash:generateContent',
-      { contents: [] },
-      { 'x-goog-api-key': 'other' },
-    );
+    const other = await post('/v1beta/models/gemini-3.8-flash:generateContent', PROMPT, { 'x-goog-api-key': 'other' });
     expect(other.status).toBe(200);
   });
 
   it('reads the key from ?key= and answers 403 when no key is sent', async () => {
-    expect((await post(`/v1beta/models/gemini-2.5-flash:countTokens?key=${KEY}`, { contents: [] }, {})).status).toBe(
-      200,
-    );
+    expect((await post(`/v1beta/models/gemini-3.8-flash:countTokens?key=${KEY}`, PROMPT, {})).status).toBe(200);
     expect(fake.calls[0]?.apiKey).toBe(KEY);
-    expect((await post('/v1beta/models/gemini-2.5-flash:countTokens', { contents: [] }, {})).status).toBe(403);
+    expect((await post('/v1beta/models/gemini-3.8-flash:countTokens', PROMPT, {})).status).toBe(403);
   });
 
   it('cuts a stream mid-way so the reader fails', async () => {
     fake.setDefaultBehaviour('cut-stream');
-    const res = await post(
-      '/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse',
-      { contents: [] },
-      { 'x-goog-api-key': KEY },
-    );
+    const res = await post('/v1beta/models/gemini-3.8-flash:streamGenerateContent?alt=sse', PROMPT, {
+      'x-goog-api-key': KEY,
+    });
     expect(res.status).toBe(200);
     await expect(res.text()).rejects.toThrow();
   });
@@ -172,11 +162,7 @@ describe('fake Gemini', () => {
     'answers %s with %i %s and ErrorInfo reason %s, native and compat',
     async (behaviour, status, googleStatus, reason) => {
       fake.setKeyBehaviour(KEY, behaviour);
-      const native = await post(
-        '/v1beta/models/gemini-2.5-flash:generateContent',
-        { contents: [] },
-        { 'x-goog-api-key': KEY },
-      );
+      const native = await post('/v1beta/models/gemini-3.8-flash:generateContent', PROMPT, { 'x-goog-api-key': KEY });
       const compat = await post('/v1beta/openai/chat/completions', chat);
       const [nativeBody, [compatBody]] = [
         (await native.json()) as { error: Record<string, unknown> },
@@ -199,7 +185,7 @@ describe('fake Gemini', () => {
   it('names its project in SERVICE_DISABLED the way Google words it', async () => {
     fake.setKeyBehaviour(KEY, 'service-disabled-403');
     const { error } = (await (
-      await post('/v1beta/models/gemini-2.5-flash:generateContent', {}, { 'x-goog-api-key': KEY })
+      await post('/v1beta/models/gemini-3.8-flash:generateContent', {}, { 'x-goog-api-key': KEY })
     ).json()) as { error: { message: string } };
     expect(error.message).toMatch(
       new RegExp(
@@ -211,7 +197,7 @@ describe('fake Gemini', () => {
   it('answers quota-zero with quotaValue "0" and "limit: 0", whatever the retry delay', async () => {
     fake.setKeyBehaviour(KEY, 'quota-zero');
     const { error } = (await (
-      await post('/v1beta/models/gemini-2.5-pro:generateContent', {}, { 'x-goog-api-key': KEY })
+      await post('/v1beta/models/gemini-3.1-pro-preview:generateContent', {}, { 'x-goog-api-key': KEY })
     ).json()) as {
       error: {
         message: string;
@@ -222,10 +208,10 @@ describe('fake Gemini', () => {
         }[];
       };
     };
-    expect(error.message).toContain('limit: 0, model: gemini-2.5-pro');
+    expect(error.message).toContain('limit: 0, model: gemini-3.1-pro-preview');
     expect(error.details.find((d) => d.violations)?.violations?.[0]).toMatchObject({
       quotaValue: '0',
-      quotaDimensions: { model: 'gemini-2.5-pro' },
+      quotaDimensions: { model: 'gemini-3.1-pro-preview' },
     });
     expect(error.details.find((d) => d.retryDelay)?.retryDelay).toBe('27s');
   });
@@ -236,15 +222,14 @@ describe('fake Gemini', () => {
       200,
     );
     expect(
-      (await post('/v1beta/models/gemini-2.5-flash:generateContent', { contents: [] }, { 'x-goog-api-key': KEY }))
-        .status,
+      (await post('/v1beta/models/gemini-3.8-flash:generateContent', PROMPT, { 'x-goog-api-key': KEY })).status,
     ).toBe(403);
   });
 
   it('redirects to the configured host with the path and query, never answering itself', async () => {
     fake.setKeyBehaviour(KEY, 'redirect');
     fake.configure({ redirectTo: 'http://127.0.0.1:9/elsewhere', redirectStatus: 307 });
-    const res = await fetch(`${fake.url}/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse`, {
+    const res = await fetch(`${fake.url}/v1beta/models/gemini-3.8-flash:streamGenerateContent?alt=sse`, {
       method: 'POST',
       headers: { 'x-goog-api-key': KEY },
       body: '{}',
@@ -252,14 +237,14 @@ describe('fake Gemini', () => {
     });
     expect(res.status).toBe(307);
     expect(res.headers.get('location')).toBe(
-      'http://127.0.0.1:9/elsewhere/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse',
+      'http://127.0.0.1:9/elsewhere/v1beta/models/gemini-3.8-flash:streamGenerateContent?alt=sse',
     );
   });
 
   it('echoes unknown field names back the way Google does, and answers normally without them', async () => {
     fake.setDefaultBehaviour('echo-unknown-field');
     const res = await post(
-      '/v1beta/models/gemini-2.5-flash:generateContent',
+      '/v1beta/models/gemini-3.8-flash:generateContent',
       { contents: [], 'API key not valid': 1, 'say "hi"': 2 },
       { 'x-goog-api-key': KEY },
     );
@@ -293,11 +278,7 @@ describe('fake Gemini', () => {
     fake.setDefaultBehaviour('truncated-stream');
     fake.configure({ streamChunks: 4 });
     const sse = await (
-      await post(
-        '/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse',
-        { contents: [] },
-        { 'x-goog-api-key': KEY },
-      )
+      await post('/v1beta/models/gemini-3.8-flash:streamGenerateContent?alt=sse', PROMPT, { 'x-goog-api-key': KEY })
     ).text();
     expect(sse.startsWith('data: ')).toBe(true);
     expect(sse.endsWith('\r\n\r\n')).toBe(false);

@@ -252,12 +252,12 @@ describe('formatRequest', () => {
         shard: 1,
         keyIndex: 5,
         route: 'chat.completions',
-        model: 'gemini-2.5-flash',
+        model: 'gemini-3.8-flash',
       },
       prod,
     );
     expect(line).toBe(
-      '200     38 ms  shard 1 (zen-ai-router-worker-1)  KEY13  chat.completions  gemini-2.5-flash  [r1]',
+      '200     38 ms  shard 1 (zen-ai-router-worker-1)  KEY13  chat.completions  gemini-3.8-flash  [r1]',
     );
     expect(formatRequest({ requestId: 'r2', status: 200, ms: 3, shard: 0, keyIndex: 5 }, prod)).toContain('  KEY5  ');
     expect(formatRequest({ requestId: 'r3', status: 502, ms: 3, shard: 0, error: 'shard_error' }, prod)).toBe(
@@ -295,7 +295,7 @@ describe('printable and formatOther', () => {
   it('escapes every control character a terminal would act on', () => {
     expect(printable('a\x1b[2Jb\x07c\x00d\x7fe\x9bf\ng\rh\ti')).toBe('a\\x1b[2Jb\\x07c\\x00d\\x7fe\\x9bf\\ng\\rh\\ti');
     expect(printable('evil\u202Etxt.exe \u2066x\u2069 \u2028')).toBe('evil\\u202etxt.exe \\u2066x\\u2069 \\u2028');
-    expect(printable('gemini-2.5-flash ünïcödé 模型 \\x1b')).toBe('gemini-2.5-flash ünïcödé 模型 \\x1b');
+    expect(printable('gemini-3.8-flash ünïcödé 模型 \\x1b')).toBe('gemini-3.8-flash ünïcödé 模型 \\x1b');
   });
 
   it('keeps a multi-line message readable but indents every line after the first', () => {

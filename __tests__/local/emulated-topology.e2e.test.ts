@@ -145,13 +145,13 @@ describe('prod stack', () => {
 
   it('answers the openai SDK: chat, streamed chat, embeddings, models and images', async () => {
     const chat = await openai.chat.completions.create({
-      model: 'gemini-2.5-flash',
+      model: 'gemini-3.8-flash',
       messages: [{ role: 'user', content: 'Hi' }],
     });
     expect(chat.choices[0]?.message.content).toBe(FAKE_REPLY_TEXT);
 
     const stream = await openai.chat.completions.create({
-      model: 'gemini-2.5-flash',
+      model: 'gemini-3.8-flash',
       messages: [{ role: 'user', content: 'Hi' }],
       stream: true,
     });
@@ -163,7 +163,7 @@ describe('prod stack', () => {
     expect(embeddings.data.map((d) => d.embedding)).toEqual([fakeEmbeddingValues(0), fakeEmbeddingValues(1)]);
 
     const models = await openai.models.list();
-    expect(models.data.map((m) => m.id).join(',')).toContain('gemini-2.5-flash');
+    expect(models.data.map((m) => m.id).join(',')).toContain('gemini-3.8-flash');
 
     const images = await openai.images.generate({ model: FAKE_IMAGE_MODEL, prompt: 'a cat' });
     expect(images.data?.map((d) => d.b64_json)).toEqual([FAKE_IMAGE_B64]);
@@ -174,10 +174,10 @@ describe('prod stack', () => {
 
   it('answers @google/genai: generateContent and its stream', async () => {
     const genai = new GoogleGenAI({ apiKey: PASS, httpOptions: { baseUrl: running.url } });
-    const reply = await genai.models.generateContent({ model: 'gemini-2.5-flash', contents: 'Hi' });
+    const reply = await genai.models.generateContent({ model: 'gemini-3.8-flash', contents: 'Hi' });
     expect(reply.text).toBe(FAKE_REPLY_TEXT);
     let streamed = '';
-    for await (const chunk of await genai.models.generateContentStream({ model: 'gemini-2.5-flash', contents: 'Hi' })) {
+    for await (const chunk of await genai.models.generateContentStream({ model: 'gemini-3.8-flash', contents: 'Hi' })) {
       streamed += chunk.text ?? '';
     }
     expect(streamed).toBe(FAKE_REPLY_TEXT);
@@ -189,7 +189,7 @@ describe('prod stack', () => {
     const res = await fetch(`${running.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${PASS}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'gemini-2.5-flash', stream: true, messages: [{ role: 'user', content: 'Hi' }] }),
+      body: JSON.stringify({ model: 'gemini-3.8-flash', stream: true, messages: [{ role: 'user', content: 'Hi' }] }),
     });
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
     const first = await reader.read();
@@ -257,7 +257,7 @@ describe('prod stack: the key status view and named client tokens', () => {
     fetch(`${running.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${credential}`, 'content-type': 'application/json', 'x-request-id': requestId },
-      body: JSON.stringify({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'Hi' }] }),
+      body: JSON.stringify({ model: 'gemini-3.8-flash', messages: [{ role: 'user', content: 'Hi' }] }),
     });
 
   it('shows a removed key and a cooling key by index and global number, with the counters each shard kept', async () => {
@@ -298,7 +298,7 @@ describe('prod stack: the key status view and named client tokens', () => {
       shard: 1,
       key: 1,
       state: 'cooling',
-      cooling: [expect.objectContaining({ model: 'gemini-2.5-flash', reason: 'quota-minute' })],
+      cooling: [expect.objectContaining({ model: 'gemini-3.8-flash', reason: 'quota-minute' })],
       rateLimited: 1,
       lastError: expect.objectContaining({ status: 429, code: 'RESOURCE_EXHAUSTED' }),
     });
@@ -314,7 +314,7 @@ describe('prod stack: the key status view and named client tokens', () => {
     const printed = formatStatusView(body, requestLineContext(topology));
     expect(printed).toContain(`KEY${API_KEYS.indexOf(invalid) + 1} `);
     expect(printed).toMatch(new RegExp(`KEY${API_KEYS.indexOf(invalid) + 1} +removed API_KEY_INVALID`));
-    expect(printed).toMatch(new RegExp(`KEY${API_KEYS.indexOf(rationed) + 1} +cooling gemini-2\\.5-flash until`));
+    expect(printed).toMatch(new RegExp(`KEY${API_KEYS.indexOf(rationed) + 1} +cooling gemini-3\\.8-flash until`));
     expectNoCanaryIn(printed);
   });
 
@@ -418,7 +418,7 @@ describe('prod stack with one shard whose script throws', () => {
     const res = await fetch(`${running.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${PASS}`, 'content-type': 'application/json', 'x-request-id': requestId },
-      body: JSON.stringify({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'Hi' }] }),
+      body: JSON.stringify({ model: 'gemini-3.8-flash', messages: [{ role: 'user', content: 'Hi' }] }),
     });
     return { status: res.status, body: await res.text(), requestId: res.headers.get('x-request-id') };
   }
@@ -588,7 +588,7 @@ describe('prod stack: request bodies through the orchestrator (default SHARD_ATT
 
   it('forwards a ~40 MB native body to Google once, byte for byte, past the replay bound', async () => {
     const body = nativeBody(40 * MiB);
-    const res = await sendNative('gemini-2.5-flash', body, 'big-native');
+    const res = await sendNative('gemini-3.8-flash', body, 'big-native');
     expect(res.status).toBe(200);
     expect(fake.calls).toHaveLength(1);
     expect(sha256(defined(fake.calls[0], 'the call').body)).toBe(sha256(body));
@@ -603,7 +603,7 @@ describe('prod stack: request bodies through the orchestrator (default SHARD_ATT
         controller.close();
       },
     });
-    const res = await sendNative('gemini-2.5-flash', stream, 'big-chunked');
+    const res = await sendNative('gemini-3.8-flash', stream, 'big-chunked');
     expect(res.status).toBe(200);
     expect(fake.calls).toHaveLength(1);
     expect(sha256(defined(fake.calls[0], 'the call').body)).toBe(sha256(body));
@@ -626,7 +626,7 @@ describe('prod stack: request bodies through the orchestrator (default SHARD_ATT
     const owners = keyOwners(topology, API_KEYS);
     for (const key of API_KEYS) if (owners.get(key) === 0) fake.setKeyBehaviour(key, 'quota-day');
     const shard0 = await running.miniflare.getWorker(defined(backendScripts(topology).get(0), 'the script of shard 0'));
-    const chat = JSON.stringify({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'Hi' }] });
+    const chat = JSON.stringify({ model: 'gemini-3.8-flash', messages: [{ role: 'user', content: 'Hi' }] });
     // until shard 0 knows every key is out: before that it may also refuse (rate_limited) after three cooled keys
     let refusal: { status: number; pool: string | null; code?: unknown } | undefined;
     for (let i = 0; i < 10 && refusal?.code !== 'daily_quota_exhausted'; i++) {
@@ -643,7 +643,7 @@ describe('prod stack: request bodies through the orchestrator (default SHARD_ATT
 
     const bodies = Array.from({ length: 40 }, (_, i) =>
       JSON.stringify({
-        model: 'gemini-2.5-flash',
+        model: 'gemini-3.8-flash',
         messages: [{ role: 'user', content: `${i}:${'é✓ '.repeat(20_000)}` }],
       }),
     );
@@ -690,7 +690,7 @@ describe(`preview-${PR} stack`, () => {
     const openai = new OpenAI({ baseURL: `${running.url}/v1`, apiKey: PASS, maxRetries: 0 });
     const statuses = await inParallel(300, 16, async () => {
       const chat = await openai.chat.completions.create({
-        model: 'gemini-2.5-flash',
+        model: 'gemini-3.8-flash',
         messages: [{ role: 'user', content: 'Hi' }],
       });
       return chat.choices[0]?.message.content;

@@ -31,8 +31,8 @@ const shard1 = {
       key: 2,
       state: 'cooling',
       cooling: [
-        { model: 'gemini-2.5-flash', until: '2026-05-01T12:00:20.000Z', reason: 'quota-minute' },
-        { model: 'gemini-2.5-pro', until: '2026-05-02T07:00:00.000Z', reason: 'quota-day' },
+        { model: 'gemini-3.8-flash', until: '2026-05-01T12:00:20.000Z', reason: 'quota-minute' },
+        { model: 'gemini-3.1-pro-preview', until: '2026-05-02T07:00:00.000Z', reason: 'quota-day' },
       ],
       requests: 3,
       rateLimited: 2,
@@ -70,7 +70,7 @@ describe('formatStatusView', () => {
       '  shard 0 (zen-ai-router-worker-0): timeout',
       '  shard 1 (zen-ai-router-worker-1): 12 requests since 11:59:00Z, 3 keys',
       '    KEY9   ok      4 calls, 0 × 429',
-      '    KEY10  cooling gemini-2.5-flash until 12:00:20Z (quota-minute), gemini-2.5-pro until 2026-05-02T07:00:00.000Z (quota-day)  3 calls, 2 × 429, last error 429 RESOURCE_EXHAUSTED at 12:00:01Z',
+      '    KEY10  cooling gemini-3.8-flash until 12:00:20Z (quota-minute), gemini-3.1-pro-preview until 2026-05-02T07:00:00.000Z (quota-day)  3 calls, 2 × 429, last error 429 RESOURCE_EXHAUSTED at 12:00:01Z',
       '    KEY11  removed API_KEY_INVALID  1 call, 0 × 429, last error 400 API_KEY_INVALID at 11:59:30Z',
       // shard 2 is not in the emulated topology here: its index is all there is to print
       '  shard 2: status 401',

@@ -73,7 +73,7 @@ const nextId = (): string => `hyg-${++sequence}`;
 const bearer = { authorization: `Bearer ${PASS}` };
 const googKey = { 'x-goog-api-key': PASS };
 const jsonType = { 'content-type': 'application/json' };
-const chatBody = (model = 'gemini-2.5-flash', extra: Json = {}): string =>
+const chatBody = (model = 'gemini-3.8-flash', extra: Json = {}): string =>
   JSON.stringify({ model, messages: [{ role: 'user', content: 'Hi' }], ...extra });
 const nativeBody = JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'Hi' }] }] });
 const chat = (model?: string, extra?: Json): RawRequest => ({
@@ -84,7 +84,7 @@ const chat = (model?: string, extra?: Json): RawRequest => ({
 });
 const native = (action: string, search = ''): RawRequest => ({
   method: 'POST',
-  path: `/v1beta/models/gemini-2.5-flash:${action}${search}`,
+  path: `/v1beta/models/gemini-3.8-flash:${action}${search}`,
   headers: { ...googKey, ...jsonType },
   body: nativeBody,
 });
@@ -333,13 +333,13 @@ describe('the prod topology of that synth, against the fake Gemini', () => {
   it('serves the openai SDK (chat, stream, base64 embeddings) and native calls with the password in x-goog-api-key or ?key=', async () => {
     const client = openai(prod, 'sdk');
     const reply = await client.chat.completions.create({
-      model: 'gemini-2.5-flash',
+      model: 'gemini-3.8-flash',
       messages: [{ role: 'user', content: 'Hi' }],
     });
     expect(reply.choices[0]?.message.content).toBe(FAKE_REPLY_TEXT);
     let streamed = '';
     const stream = await client.chat.completions.create({
-      model: 'gemini-2.5-flash',
+      model: 'gemini-3.8-flash',
       messages: [{ role: 'user', content: 'Hi' }],
       stream: true,
     });
@@ -413,7 +413,7 @@ describe('the prod topology of that synth, against the fake Gemini', () => {
       method: 'POST',
       path: '/v1beta/cachedContents',
       headers: { ...googKey, ...jsonType },
-      body: JSON.stringify({ model: 'models/gemini-2.5-flash', contents: [{ role: 'user', parts: [{ text: 'x' }] }] }),
+      body: JSON.stringify({ model: 'models/gemini-3.8-flash', contents: [{ role: 'user', parts: [{ text: 'x' }] }] }),
     });
     fake.setDefaultBehaviour('ok');
     expect([start, finished, referenced, listed, forged, quoted].map(outcome)).toEqual([
@@ -462,13 +462,13 @@ describe('the prod topology of that synth, against the fake Gemini', () => {
       ['upper-case /V1', { path: '/V1/models', headers: bearer }, 404, 'unknown_url'],
       [
         'encoded slash',
-        { ...native('generateContent'), path: '/v1beta/models%2Fgemini-2.5-flash:generateContent' },
+        { ...native('generateContent'), path: '/v1beta/models%2Fgemini-3.8-flash:generateContent' },
         404,
         'unknown_url',
       ],
       [
         'encoded colon',
-        { ...native('generateContent'), path: '/v1beta/models/gemini-2.5-flash%3AgenerateContent' },
+        { ...native('generateContent'), path: '/v1beta/models/gemini-3.8-flash%3AgenerateContent' },
         404,
         'unknown_url',
       ],
@@ -476,12 +476,12 @@ describe('the prod topology of that synth, against the fake Gemini', () => {
         'CRLF header injection in the model id',
         {
           ...native('generateContent'),
-          path: '/v1beta/models/gemini-2.5-flash%0d%0aX-Injected:%20yes:generateContent',
+          path: '/v1beta/models/gemini-3.8-flash%0d%0aX-Injected:%20yes:generateContent',
         },
         404,
         'unknown_url',
       ],
-      ['trailing /..', { path: '/v1/models/gemini-2.5-flash/..', headers: bearer }, 404, 'unknown_url'],
+      ['trailing /..', { path: '/v1/models/gemini-3.8-flash/..', headers: bearer }, 404, 'unknown_url'],
       ['wrong method on chat', { path: '/v1/chat/completions', headers: bearer }, 405, 'method_not_allowed'],
       [
         'wrong method on native',
@@ -727,7 +727,7 @@ describe('the prod topology of that synth, against the fake Gemini', () => {
 
     // Google really does quote the key here (asked directly), and the gateway passes the error on without it
     fake.setKeyBehaviour(keyAt(0), 'denied-quoting-key');
-    const direct = await fetch(`${fake.url}/v1beta/models/gemini-2.5-flash:generateContent`, {
+    const direct = await fetch(`${fake.url}/v1beta/models/gemini-3.8-flash:generateContent`, {
       method: 'POST',
       headers: { 'x-goog-api-key': keyAt(0), ...jsonType },
       body: nativeBody,
@@ -890,7 +890,7 @@ describe('the prod topology of that synth, against the fake Gemini', () => {
   it('answers every key-pool row: failover on quota, invalid, leaked and suspended keys, then cooling, daily and exhausted pools', async () => {
     const { key } = shardKeys;
     const minuteAndDay = await failOver(
-      'gemini-2.5-flash',
+      'gemini-3.8-flash',
       { [key(0, 0)]: 'quota-minute', [key(0, 1)]: 'quota-day', [key(1, 0)]: 'quota-minute', [key(1, 1)]: 'quota-day' },
       'failover from a rate-limited key',
     );
@@ -901,7 +901,7 @@ describe('the prod topology of that synth, against the fake Gemini', () => {
     ).toEqual(['quota-day', 'quota-day', 'quota-minute', 'quota-minute']);
 
     const invalidAndLeaked = await failOver(
-      'gemini-2.5-pro',
+      'gemini-3.1-pro-preview',
       { [key(0, 2)]: 'invalid-key', [key(0, 3)]: 'leaked-key', [key(1, 2)]: 'invalid-key', [key(1, 3)]: 'leaked-key' },
       'failover from a rejected key',
     );
@@ -913,7 +913,7 @@ describe('the prod topology of that synth, against the fake Gemini', () => {
 
     // Google names the suspended key in its message; the key is dropped and the message goes nowhere
     const suspended = await failOver(
-      'gemini-2.5-pro',
+      'gemini-3.1-pro-preview',
       { [key(0, 0)]: 'suspended-key', [key(1, 0)]: 'suspended-key' },
       'failover from a suspended key',
     );
@@ -946,7 +946,13 @@ describe('the prod topology of that synth, against the fake Gemini', () => {
       expect(header(answer, 'x-should-retry')).toBe('false');
     }
     // last: this leaves the pools empty for the life of the isolates
-    await drain('gemini-2.5-pro', 'invalid-key', 'every key invalid', { status: 503, code: 'no_usable_keys' }, live);
+    await drain(
+      'gemini-3.1-pro-preview',
+      'invalid-key',
+      'every key invalid',
+      { status: 503, code: 'no_usable_keys' },
+      live,
+    );
   });
 
   it('logged every request it answered, and no log line holds a canary', async () => {
@@ -1092,15 +1098,15 @@ describe('Google behind an AI Gateway-shaped base URL, refusing and rationing ke
     expect(proxy.paths).toEqual([
       `${PREFIX}/v1beta/openai/chat/completions`,
       `${PREFIX}/v1beta/openai/chat/completions`,
-      `${PREFIX}/v1beta/models/gemini-2.5-flash:generateContent`,
-      `${PREFIX}/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse`,
+      `${PREFIX}/v1beta/models/gemini-3.8-flash:generateContent`,
+      `${PREFIX}/v1beta/models/gemini-3.8-flash:streamGenerateContent?alt=sse`,
       `${PREFIX}/v1beta/openai/models`,
       `${PREFIX}/v1beta/models`,
     ]);
   });
 
   /**
-   * Puts each behaviour on its key and sends requests (both surfaces, gemini-2.5-pro) until every one of those keys
+   * Puts each behaviour on its key and sends requests (both surfaces, gemini-3.1-pro-preview) until every one of those keys
    * has been asked. At most two keys per shard are faulty, so within three attempts every request ends on a good key.
    */
   async function hitEach(faulty: Record<string, FakeBehaviour>, label: string): Promise<Exchange[]> {
@@ -1113,8 +1119,8 @@ describe('Google behind an AI Gateway-shaped base URL, refusing and rationing ke
           gateway,
           label,
           answers.length % 2 === 0
-            ? chat('gemini-2.5-pro')
-            : { ...native('generateContent'), path: '/v1beta/models/gemini-2.5-pro:generateContent' },
+            ? chat('gemini-3.1-pro-preview')
+            : { ...native('generateContent'), path: '/v1beta/models/gemini-3.1-pro-preview:generateContent' },
         ),
       );
     }
@@ -1142,10 +1148,10 @@ describe('Google behind an AI Gateway-shaped base URL, refusing and rationing ke
     );
     const removed = answers.flatMap((a) => gateway.linesFor('key_removed', a.id));
     expect(removed.map((l) => [l.reason, l.until, l.model]).sort()).toEqual([
-      ['BILLING_DISABLED', null, 'gemini-2.5-pro'],
-      ['SERVICE_DISABLED', null, 'gemini-2.5-pro'],
-      ['UNAUTHENTICATED', null, 'gemini-2.5-pro'],
-      ['UNAUTHENTICATED', null, 'gemini-2.5-pro'],
+      ['BILLING_DISABLED', null, 'gemini-3.1-pro-preview'],
+      ['SERVICE_DISABLED', null, 'gemini-3.1-pro-preview'],
+      ['UNAUTHENTICATED', null, 'gemini-3.1-pro-preview'],
+      ['UNAUTHENTICATED', null, 'gemini-3.1-pro-preview'],
     ]);
     expect(answers.flatMap((a) => gateway.linesFor('key_cooldown', a.id))).toEqual([]);
   });
@@ -1214,7 +1220,7 @@ describe('Google behind an AI Gateway-shaped base URL, refusing and rationing ke
     expect(byValue(key(1, 0))).toMatchObject({ shard: 1, key: 1, state: 'removed', reason: 'BILLING_DISABLED' });
     expect(byValue(key(0, 2))).toMatchObject({
       state: 'cooling',
-      cooling: [expect.objectContaining({ model: 'gemini-2.5-pro', reason: 'quota-zero' })],
+      cooling: [expect.objectContaining({ model: 'gemini-3.1-pro-preview', reason: 'quota-zero' })],
       rateLimited: 1,
     });
     expect(keys.map((k) => k.globalKey).sort((a, b) => (a as number) - (b as number))).toEqual(
@@ -1253,7 +1259,7 @@ describe('everything the gateway said', () => {
       fake.setDefaultBehaviour('ok');
     }
     const sdk = await openai(own, 'own: sdk').chat.completions.create({
-      model: 'gemini-2.5-flash',
+      model: 'gemini-3.8-flash',
       messages: [{ role: 'user', content: 'Hi' }],
     });
     expect(sdk.choices[0]?.message.content).toBe(FAKE_REPLY_TEXT);

@@ -20,6 +20,7 @@ export interface Step {
   if?: string;
   with?: Record<string, unknown>;
   env?: Record<string, string>;
+  'continue-on-error'?: boolean | string;
 }
 export interface Job {
   name?: string;
@@ -58,7 +59,11 @@ export const needsOf = (job: Job): string[] =>
   job.needs === undefined ? [] : Array.isArray(job.needs) ? job.needs : [job.needs];
 export const allSteps = jobs.flatMap(([jobId, job]) => job.steps.map((step) => ({ jobId, step })));
 export const COLLECT = 'npx tsx scripts/ci/collect-keys.ts --';
-export const isCollectStep = (s: Step): boolean => (s.run ?? '').trim().startsWith(COLLECT);
+/** `npm run keys:check` before the prod deploy: it gets the keys through collect-keys, but runs no Terraform */
+export const KEYS_CHECK = `${COLLECT} npx tsx scripts/keys-check.ts`;
+export const isKeysCheckStep = (s: Step): boolean => (s.run ?? '').trim() === KEYS_CHECK;
+/** the step that runs Terraform with the collected keys */
+export const isCollectStep = (s: Step): boolean => (s.run ?? '').trim().startsWith(COLLECT) && !isKeysCheckStep(s);
 export const isSmokeStep = (s: Step): boolean => (s.run ?? '').trim() === 'npx tsx scripts/ci/smoke.ts';
 /** jobs that run Terraform: they hold Cloudflare and state credentials */
 export const terraformJobs = jobs.filter(([, job]) => job.steps.some(isCollectStep)).map(([id]) => id);

@@ -16,6 +16,7 @@ import {
   interpolate,
   isCollectStep,
   isGuardStep,
+  isKeysCheckStep,
   isSmokeStep,
   type JobRun,
   job,
@@ -334,6 +335,19 @@ describe('cf-deploy workflow: smoke test after each deploy', () => {
 
 describe('cf-deploy workflow: secrets', () => {
   const collectSteps = allSteps.filter(({ step }) => isCollectStep(step));
+  const keysCheckSteps = allSteps.filter(({ step }) => isKeysCheckStep(step));
+
+  it('checks the keys with Google right before the prod deploy, holding the keys and nothing else', () => {
+    expect(keysCheckSteps.map(({ jobId }) => jobId)).toEqual(['deploy-prod']);
+    const steps = job('deploy-prod').steps;
+    const check = stepIn(steps, isKeysCheckStep, 'the key check');
+    expect(steps.indexOf(check)).toBe(steps.findIndex(isCollectStep) - 1);
+    // no Cloudflare, state or other credential: the keys reach it through collect-keys, as they reach Terraform
+    expect(check.env).toEqual({ SECRETS_JSON: '${{ toJSON(secrets) }}' });
+    // it runs whenever the deploy would, and a failure (a KEY_PROJECTS that contradicts Google) stops the deploy
+    expect(check.if).toBeUndefined();
+    expect(check['continue-on-error']).toBeUndefined();
+  });
 
   it('reads toJSON(secrets) only in the step-level env of the collecting steps', () => {
     expect(collectSteps.map(({ jobId }) => jobId).sort()).toEqual([
@@ -343,8 +357,8 @@ describe('cf-deploy workflow: secrets', () => {
       'preview',
     ]);
     for (const { step } of collectSteps) expect(step.env?.SECRETS_JSON).toBe('${{ toJSON(secrets) }}');
-    // ...and nowhere else: one textual occurrence per collecting step
-    expect(CODE.match(/toJSON\(\s*secrets\s*\)/g)).toHaveLength(collectSteps.length);
+    // ...and nowhere else: one textual occurrence per collecting step, and the prod job's key check
+    expect(CODE.match(/toJSON\(\s*secrets\s*\)/g)).toHaveLength(collectSteps.length + keysCheckSteps.length);
   });
 
   it('references secrets only in those steps (no job- or workflow-level secret env)', () => {
@@ -352,7 +366,7 @@ describe('cf-deploy workflow: secrets', () => {
     for (const [id, job] of jobs) {
       expect([id, JSON.stringify(job.env ?? {})]).not.toEqual([id, expect.stringMatching(SECRETS_EXPR)]);
       for (const step of job.steps) {
-        if (isCollectStep(step)) continue;
+        if (isCollectStep(step) || isKeysCheckStep(step)) continue;
         // the smoke test gets the password and nothing else: no key, no Cloudflare or state credential
         const { GATEWAY_PASS, ...rest } = isSmokeStep(step) ? (step.env ?? {}) : {};
         if (isSmokeStep(step)) expect([id, GATEWAY_PASS]).toEqual([id, '${{ secrets.PASS }}']);

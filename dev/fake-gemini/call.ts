@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FakeBehaviour } from './behaviours';
+import type { ImplicitCache } from './implicit-cache';
 
 export interface FakeGeminiCall {
   method: string;
@@ -42,6 +43,10 @@ export interface Ctx {
   body: string;
   behaviour: FakeBehaviour;
   settings: Settings;
+  /** the caller key's project (its label in the `projects` option, else the key itself) */
+  project: string;
+  /** the implicit cache every project's generation calls share, each under its own project */
+  implicitCache: ImplicitCache;
 }
 
 export function parseJsonObject(text: string): Record<string, unknown> | undefined {

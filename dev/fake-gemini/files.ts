@@ -47,7 +47,7 @@ export function fileResource(origin: string, f: StoredFile): Record<string, unkn
   };
 }
 
-/** Stores a file the fake generated (a batch's responses), owned by `apiKey`. */
+/** Stores a file the fake generated (a batch's responses), owned by `apiKey`'s project. */
 export function storeGeneratedFile(
   store: FakeResources,
   apiKey: string,
@@ -56,7 +56,7 @@ export function storeGeneratedFile(
 ): StoredFile {
   const file: StoredFile = {
     id: randomId(12),
-    apiKey,
+    ...store.owner(apiKey),
     displayName: undefined,
     mimeType,
     sizeBytes: content.length,
@@ -77,7 +77,7 @@ function header(req: IncomingMessage, name: string): string | undefined {
 }
 
 /**
- * `POST /upload/v1beta/files` with `x-goog-upload-command: start`: opens an upload session owned by `apiKey` and
+ * `POST /upload/v1beta/files` with `x-goog-upload-command: start`: opens an upload session owned by `apiKey`'s project and
  * answers, as Google does, 200 with an empty body and the session URL in `x-goog-upload-url`.
  */
 export async function startUpload(
@@ -124,7 +124,7 @@ export async function startUpload(
   const id = randomId(32);
   store.uploads.set(id, {
     id,
-    apiKey,
+    ...store.owner(apiKey),
     fileId,
     displayName: typeof file.displayName === 'string' ? file.displayName : undefined,
     mimeType:
@@ -151,7 +151,8 @@ async function drain(req: IncomingMessage): Promise<void> {
 /**
  * `POST <x-goog-upload-url>`: one chunk (`upload`), or the last (`upload, finalize`). The body is streamed, hashed
  * and counted; `onBytes` is told the running size (the call record's `bodyBytes`). A session URL works without a key
- * (Google's session URL is self-authorizing); with another project's key it is refused.
+ * (Google's session URL is self-authorizing) and with any key of its project; with another project's key it is
+ * refused.
  */
 export async function uploadChunk(
   store: FakeResources,
@@ -168,7 +169,7 @@ export async function uploadChunk(
     sendError(res, 'native', err);
   };
   if (!session) return refuse({ code: 404, message: 'Upload session not found.', status: 'NOT_FOUND' });
-  if (apiKey !== undefined && apiKey !== session.apiKey) {
+  if (apiKey !== undefined && !store.sees(apiKey, session)) {
     return refuse({ code: 403, message: 'The caller does not have permission', status: 'PERMISSION_DENIED' });
   }
   const command = (header(req, 'x-goog-upload-command') ?? '').split(',').map((c) => c.trim());
@@ -226,6 +227,7 @@ export async function uploadChunk(
   const file: StoredFile = {
     id: session.fileId ?? randomId(12),
     apiKey: session.apiKey,
+    project: session.project,
     displayName: session.displayName,
     mimeType: session.mimeType,
     sizeBytes: session.received,
@@ -264,7 +266,7 @@ export function handleFiles(
 ): true | undefined {
   if (path === 'files') {
     if (method !== 'GET') return undefined;
-    const mine = [...store.files.values()].filter((f) => f.apiKey === apiKey);
+    const mine = [...store.files.values()].filter((f) => store.sees(apiKey, f));
     // files.list: pageSize defaults to 10, at most 100 (ai.google.dev/api/files#method:-files.list)
     sendListing(res, mine, search, { defaultSize: 10, maxSize: 100 }, 'files', (f) => fileResource(origin, f));
     return true;
@@ -273,7 +275,7 @@ export function handleFiles(
   if (!match) return undefined;
   const [, id = '', download] = match;
   const file = store.files.get(id);
-  if (!file || file.apiKey !== apiKey) {
+  if (!store.sees(apiKey, file)) {
     sendError(res, 'native', fileDenied(id));
     return true;
   }

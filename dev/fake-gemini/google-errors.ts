@@ -367,14 +367,19 @@ export function googleError(b: FakeBehaviour, call: CallShape): GoogleErrorObjec
   return ERROR_OF[b]?.(call);
 }
 
-/** The 429 for a call `admission` refuses, worded as Google's per-minute quota error, or undefined when admitted. */
+/**
+ * The 429 for a call of `apiKey` (in `project`) that `admission` refuses, worded as Google's per-minute quota error
+ * (its quota id says `PerProjectPerModel`: every key of the project shares the window), or undefined when admitted.
+ */
 export function admissionError(
   admission: Admission | undefined,
+  project: string,
   apiKey: string,
   model: unknown,
 ): GoogleErrorObject | undefined {
-  const name = typeof model === 'string' ? model : 'gemini-2.5-flash';
-  const refusal = admission?.(apiKey, name);
+  // `models/x` and `x` are one model, with one quota
+  const name = typeof model === 'string' ? model.replace(/^models\//, '') : 'gemini-3.8-flash';
+  const refusal = admission?.(project, name, apiKey);
   if (!refusal) return undefined;
   return quotaExhausted(name, PER_MINUTE_QUOTA, String(refusal.limit), protoDuration(refusal.retryDelayMs));
 }

@@ -1,6 +1,6 @@
 /**
  * The OpenAI-compatible files and batches under `/v1beta/openai/` (`files`, `files/{id}`, `files/{id}/content`,
- * `batches`, `batches/{id}`, `batches/{id}/cancel`), kept in the same per-key store as the native resources: a compat
+ * `batches`, `batches/{id}`, `batches/{id}/cancel`), kept in the same per-project store as the native resources: a compat
  * file is a Files API file and a compat batch a native batch, so each name works on both surfaces.
  *
  * What is Google's and what is the fake's guess (see the README, "OpenAI-compatible files and batches"):
@@ -11,7 +11,7 @@
  *   the `openai` SDK encodes path parameters) or bare (`<id>`); both name the same resource.
  * - Google says compat upload and download are "currently not supported"; the fake serves them anyway (multipart
  *   `POST files` with `purpose=batch`, `GET files/{id}/content`), in OpenAI's shapes, so a gateway is ready for both.
- * - Another key's resource: 403 PERMISSION_DENIED for a file (as natively), 404 NOT_FOUND for a batch (as the fake's
+ * - Another project's resource: 403 PERMISSION_DENIED for a file (as natively), 404 NOT_FOUND for a batch (as the fake's
  *   native batches), in the compat surface's array-wrapped error body. Google's real answer here is unconfirmed.
  *
  * The multipart upload is parsed as it streams: the file part is hashed, counted and dropped (its first
@@ -122,7 +122,7 @@ function outputLines(store: FakeResources, b: StoredBatch, endpoint: string): st
     .map((line, i) => {
       const request = parseJsonObject(line) ?? {};
       const body = (request.body ?? {}) as Record<string, unknown>;
-      const model = typeof body.model === 'string' ? body.model : 'gemini-2.5-flash';
+      const model = typeof body.model === 'string' ? body.model : 'gemini-3.8-flash';
       const reply =
         endpoint === '/v1/embeddings'
           ? { object: 'list', data: [{ object: 'embedding', index: 0, embedding: [0.1, 0.2, 0.3] }], model }
@@ -212,7 +212,7 @@ export function handleOpenAIResources(call: OpenAIResourceCall): boolean {
   const path = url.pathname.slice('/v1beta/openai/'.length);
   if (path === 'files') {
     if (method !== 'GET') return false;
-    const mine = [...store.files.values()].filter((f) => f.apiKey === apiKey);
+    const mine = [...store.files.values()].filter((f) => store.sees(apiKey, f));
     listPage(res, mine, (f) => f.id, fileObject, url.searchParams, 'files');
     return true;
   }
@@ -220,7 +220,7 @@ export function handleOpenAIResources(call: OpenAIResourceCall): boolean {
   if (file) {
     const id = compatIdOf('files', file[1] ?? '') ?? '';
     const stored = store.files.get(id);
-    if (!stored || stored.apiKey !== apiKey) {
+    if (!store.sees(apiKey, stored)) {
       sendError(res, 'openai', fileDenied(id));
       return true;
     }
@@ -244,7 +244,7 @@ export function handleOpenAIResources(call: OpenAIResourceCall): boolean {
   }
   if (path === 'batches') {
     if (method === 'GET') {
-      const mine = [...store.batches.values()].filter((b) => b.apiKey === apiKey && compat.has(b));
+      const mine = [...store.batches.values()].filter((b) => store.sees(apiKey, b) && compat.has(b));
       listPage(
         res,
         mine,
@@ -263,7 +263,7 @@ export function handleOpenAIResources(call: OpenAIResourceCall): boolean {
   if (!batch) return false;
   const id = compatIdOf('batches', batch[1] ?? '') ?? '';
   const stored = store.batches.get(id);
-  if (!stored || stored.apiKey !== apiKey) {
+  if (!store.sees(apiKey, stored)) {
     notFound(res, 'openai', `Batch batches/${id} not found.`);
     return true;
   }
@@ -308,15 +308,15 @@ function createBatch(call: OpenAIResourceCall): void {
     return;
   }
   const fileId = compatIdOf('files', inputFileId) ?? '';
-  if (store.files.get(fileId)?.apiKey !== apiKey) {
+  if (!store.sees(apiKey, store.files.get(fileId))) {
     sendError(res, 'openai', fileDenied(fileId));
     return;
   }
   const now = new Date().toISOString();
   const stored: StoredBatch = {
     id: randomId(24),
-    apiKey,
-    model: 'models/gemini-2.5-flash',
+    ...store.owner(apiKey),
+    model: 'models/gemini-3.8-flash',
     displayName: '',
     createTime: now,
     updateTime: now,
@@ -464,7 +464,7 @@ export async function uploadOpenAIFile(
   }
   const stored: StoredFile = {
     id: randomId(12),
-    apiKey,
+    ...store.owner(apiKey),
     displayName: file.filename,
     mimeType: 'application/jsonl',
     sizeBytes: file.bytes,

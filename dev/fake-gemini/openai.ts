@@ -1,7 +1,9 @@
 /**
  * The OpenAI-compatible surface under `/v1beta/openai/`: chat completions (SSE too), tools carrying
  * `extra_content.google.thought_signature`, embeddings as float arrays, Imagen's `images/generations` (images inline
- * as `b64_json`), models list and retrieve.
+ * as `b64_json`), models list and retrieve. As natively, a model the fake does not serve is Google's 404, a chat
+ * without messages Google's 400 (`./request-errors.ts`), and a prompt repeating a long prefix its project sent lately
+ * reports the hit in `usage.prompt_tokens_details.cached_tokens` (`./implicit-cache.ts`).
  *
  * @module
  */
@@ -16,7 +18,9 @@ import {
   fakeEmbeddingValues,
   fakeReplyPieces,
 } from './replies';
+import { emptyMessagesError, modelError } from './request-errors';
 import { notFound, sendError, sendInvalidJson, sendJson, sendReply, sendStream } from './respond';
+import { chatPrompt } from './tokens';
 
 interface ToolCallMessage {
   role?: unknown;
@@ -25,7 +29,15 @@ interface ToolCallMessage {
 
 const CHAT_ID = 'chatcmpl-fake-0001';
 const CREATED = 1_760_000_000;
-const USAGE = { prompt_tokens: 5, completion_tokens: 4, total_tokens: 9 };
+/** tokens of every reply, as in the native replies */
+const COMPLETION_TOKENS = 4;
+
+/** What a method of the compat surface is natively, for the 404 of a model that does not serve it. */
+const NATIVE_METHOD: Readonly<Record<string, string>> = {
+  'chat/completions': 'generateContent',
+  embeddings: 'embedContent',
+  'images/generations': 'predict',
+};
 
 /** Answers `/v1beta/openai/<rest>`. */
 export async function handleOpenAI(ctx: Ctx, rest: string): Promise<void> {
@@ -49,9 +61,8 @@ export async function handleOpenAI(ctx: Ctx, rest: string): Promise<void> {
   const body = parseJsonObject(ctx.body);
   if (!body) return sendInvalidJson(res, 'openai');
   const model = typeof body.model === 'string' ? body.model : '';
-  if (!FAKE_MODELS.includes(model.replace(/^models\//, ''))) {
-    return notFound(res, 'openai', `models/${model} is not found for API version v1beta, or is not supported.`);
-  }
+  const unserved = modelError(model, NATIVE_METHOD[rest] ?? rest);
+  if (unserved) return sendError(res, 'openai', unserved);
   if (rest === 'embeddings') return openAIEmbeddings(ctx, body, model);
   if (rest === 'images/generations') return openAIImages(ctx, body);
   return openAIChat(ctx, body, model);
@@ -107,12 +118,30 @@ interface ChatAnswer {
   readonly afterTool: boolean;
   readonly text: string;
   readonly toolCall: Record<string, unknown>;
+  /** token counts, with the implicit cache hit when there is one */
+  readonly usage: Record<string, unknown>;
 }
 
-function chatAnswer(body: Record<string, unknown>, messages: readonly ToolCallMessage[], model: string): ChatAnswer {
+/** The `usage` of a chat reply: the prompt's tokens as the fake counts them, and what of them hit the cache. */
+function chatUsage(prompt: number, cached: number): Record<string, unknown> {
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: COMPLETION_TOKENS,
+    total_tokens: prompt + COMPLETION_TOKENS,
+    ...(cached > 0 ? { prompt_tokens_details: { cached_tokens: cached } } : {}),
+  };
+}
+
+function chatAnswer(
+  ctx: Ctx,
+  body: Record<string, unknown>,
+  messages: readonly ToolCallMessage[],
+  model: string,
+): ChatAnswer {
   const last = messages.at(-1) as { role?: unknown; content?: unknown } | undefined;
   const tools = Array.isArray(body.tools) ? (body.tools as Array<{ function?: { name?: unknown } }>) : [];
   const toolName = String(tools[0]?.function?.name ?? 'tool');
+  const prompt = chatPrompt(body);
   return {
     model,
     wantsTool: tools.length > 0 && last?.role !== 'tool',
@@ -124,6 +153,7 @@ function chatAnswer(body: Record<string, unknown>, messages: readonly ToolCallMe
       function: { name: toolName, arguments: '{"city":"Paris"}' },
       extra_content: { google: { thought_signature: FAKE_THOUGHT_SIGNATURE } },
     },
+    usage: chatUsage(prompt.length, ctx.implicitCache.use(ctx.project, model.replace(/^models\//, ''), prompt)),
   };
 }
 
@@ -156,7 +186,7 @@ function chatStreamEvents(ctx: Ctx, body: Record<string, unknown>, answer: ChatA
         created: CREATED,
         model,
         choices: [],
-        usage: USAGE,
+        usage: answer.usage,
       }),
     );
   }
@@ -167,9 +197,9 @@ function chatStreamEvents(ctx: Ctx, body: Record<string, unknown>, answer: ChatA
 
 async function openAIChat(ctx: Ctx, body: Record<string, unknown>, model: string): Promise<void> {
   const messages = Array.isArray(body.messages) ? (body.messages as ToolCallMessage[]) : [];
-  const missing = missingThoughtSignature(messages);
-  if (missing) return sendError(ctx.res, 'openai', missing);
-  const answer = chatAnswer(body, messages, model);
+  const invalid = emptyMessagesError(body.messages) ?? missingThoughtSignature(messages);
+  if (invalid) return sendError(ctx.res, 'openai', invalid);
+  const answer = chatAnswer(ctx, body, messages, model);
   if (body.stream === true) return sendStream(ctx, chatStreamEvents(ctx, body, answer), '\n\n');
 
   const message = answer.wantsTool
@@ -181,6 +211,6 @@ async function openAIChat(ctx: Ctx, body: Record<string, unknown>, model: string
     created: CREATED,
     model,
     choices: [{ index: 0, message, finish_reason: answer.wantsTool ? 'tool_calls' : 'stop' }],
-    usage: USAGE,
+    usage: answer.usage,
   });
 }

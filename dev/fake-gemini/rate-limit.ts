@@ -1,10 +1,14 @@
 /**
- * A per-key, per-model windowed rate limit for the fake Gemini, the way Google enforces its per-minute quotas: at
- * most `limit` calls of one key on one model in each window of `windowMs`.
+ * A per-project, per-model windowed rate limit for the fake Gemini, the way Google enforces its per-minute quotas:
+ * at most `limit` calls of one project on one model in each window of `windowMs`. Google's rate-limits page: "Rate
+ * limits are applied per project, not per API key", and they are per model; its 429s name the quota
+ * `GenerateRequestsPerMinutePerProjectPerModel-FreeTier` (ai.google.dev/gemini-api/docs/rate-limits). The fake asks
+ * its admission hook with the caller's project, so every key of a project draws on the same windows; a key that is
+ * its own project (the default) is limited alone, as before projects existed.
  *
- * Windows are FIXED and aligned to multiples of `windowMs` since the epoch, so every key's window turns over at the
- * same instant and a pool of K keys can take exactly K × limit calls per window: the capacity the physical-limit
- * formula of `bench/capacity-model.ts` assumes. A refused call is told to retry when its window ends.
+ * Windows are FIXED and aligned to multiples of `windowMs` since the epoch, so every project's window turns over at
+ * the same instant and a pool of P projects can take exactly P × limit calls per window: the capacity the
+ * physical-limit formula of `bench/capacity-model.ts` assumes. A refused call is told to retry when its window ends.
  *
  * The clock is injected, so the rules are tested without waiting.
  */
@@ -17,11 +21,14 @@ export interface AdmissionRefusal {
   readonly limit: number;
 }
 
-/** Decides whether the fake serves a call; undefined admits it. */
-export type Admission = (apiKey: string, model: string) => AdmissionRefusal | undefined;
+/**
+ * Decides whether the fake serves a call of `project` (the caller key's project: its label in the fake's `projects`
+ * option, else the key itself) on `model`; undefined admits it. `apiKey` is the caller, for per-key accounting.
+ */
+export type Admission = (project: string, model: string, apiKey: string) => AdmissionRefusal | undefined;
 
 export interface WindowedRateLimitOptions {
-  /** calls admitted per key, per model, per window; a positive integer */
+  /** calls admitted per project, per model, per window; a positive integer */
   readonly limit: number;
   /** window length in milliseconds; a positive integer */
   readonly windowMs: number;
@@ -33,11 +40,11 @@ export interface WindowedRateLimitOptions {
   readonly now?: () => number;
 }
 
-/** What one key met, over every model and window since the limit was created. */
+/** What one project met, over every model and window since the limit was created. */
 export interface RateLimitStats {
   readonly admitted: number;
   readonly refused: number;
-  /** (model, window) pairs in which the key refused at least one call: how often it ran out */
+  /** (model, window) pairs in which the project refused at least one call: how often it ran out */
   readonly exhaustions: number;
 }
 
@@ -54,7 +61,7 @@ export class WindowedRateLimit {
   private readonly windowMs: number;
   private readonly now: () => number;
   private readonly windows = new Map<string, WindowCount>();
-  private readonly perKey = new Map<string, RateLimitStats>();
+  private readonly perProject = new Map<string, RateLimitStats>();
 
   constructor(options: WindowedRateLimitOptions) {
     for (const field of ['limit', 'windowMs'] as const) {
@@ -69,23 +76,23 @@ export class WindowedRateLimit {
   }
 
   /** Counts the call and admits it (undefined), or refuses it with the time until its window ends. */
-  admit(apiKey: string, model: string): AdmissionRefusal | undefined {
+  admit(project: string, model: string): AdmissionRefusal | undefined {
     const now = this.now();
     const window = Math.floor(now / this.windowMs);
-    const slot = `${apiKey}\u0000${model}`;
+    const slot = `${project}\u0000${model}`;
     let count = this.windows.get(slot);
     if (count === undefined || count.window !== window) {
       count = { window, admitted: 0, refused: 0 };
       this.windows.set(slot, count);
     }
-    const stats = this.perKey.get(apiKey) ?? NO_CALLS;
+    const stats = this.perProject.get(project) ?? NO_CALLS;
     if (count.admitted < this.limit) {
       count.admitted++;
-      this.perKey.set(apiKey, { ...stats, admitted: stats.admitted + 1 });
+      this.perProject.set(project, { ...stats, admitted: stats.admitted + 1 });
       return undefined;
     }
     count.refused++;
-    this.perKey.set(apiKey, {
+    this.perProject.set(project, {
       ...stats,
       refused: stats.refused + 1,
       exhaustions: stats.exhaustions + (count.refused === 1 ? 1 : 0),
@@ -93,17 +100,17 @@ export class WindowedRateLimit {
     return { retryDelayMs: (window + 1) * this.windowMs - now, limit: this.limit };
   }
 
-  /** Counts for one key; zeros for a key never seen. */
-  statsOf(apiKey: string): RateLimitStats {
-    return this.perKey.get(apiKey) ?? NO_CALLS;
+  /** Counts for one project; zeros for a project never seen. */
+  statsOf(project: string): RateLimitStats {
+    return this.perProject.get(project) ?? NO_CALLS;
   }
 
-  /** Counts summed over every key. */
+  /** Counts summed over every project. */
   totals(): RateLimitStats {
     let admitted = 0;
     let refused = 0;
     let exhaustions = 0;
-    for (const s of this.perKey.values()) {
+    for (const s of this.perProject.values()) {
       admitted += s.admitted;
       refused += s.refused;
       exhaustions += s.exhaustions;

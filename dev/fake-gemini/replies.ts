@@ -7,19 +7,32 @@
 /** The text of every successful reply; a streamed reply's chunks concatenate to it. */
 export const FAKE_REPLY_TEXT = 'Hello from fake Gemini';
 /** The model version the fake reports in native replies. */
-export const FAKE_MODEL_VERSION = 'gemini-2.5-flash-fake-001';
+export const FAKE_MODEL_VERSION = 'gemini-3.8-flash-fake-001';
 /** The thought signature attached to every tool call; clients must send it back unchanged. */
 export const FAKE_THOUGHT_SIGNATURE = 'ZmFrZS10aG91Z2h0LXNpZ25hdHVyZQ==';
-/** Models the fake knows; others get 404. The Gemini 3 ones are what the Anthropic routes map Claude models to. */
+/**
+ * Models the fake serves: current ids only (Google's deprecations page lists them with no shutdown date; 2.5 Flash-Lite
+ * "remains available through the API until further notice"). The Gemini 3 Flash ones are what the Anthropic routes
+ * map Claude models to. Any other id is unknown (404), a retired one answered as Google answers a shut-down model
+ * ({@link FAKE_RETIRED_MODELS}).
+ */
 export const FAKE_MODELS: readonly string[] = [
-  'gemini-2.5-flash',
-  'gemini-2.5-pro',
-  'gemini-embedding-001',
+  'gemini-2.5-flash-lite',
+  'gemini-3.1-pro-preview',
   'gemini-3.5-flash',
   'gemini-3.5-flash-lite',
   'gemini-3.8-flash',
+  'gemini-embedding-001',
   'imagen-4.0-generate-001',
 ];
+
+/**
+ * Shut-down models (ai.google.dev/gemini-api/docs/deprecations: "Once a model is shut down, it is completely turned
+ * off, and the endpoint is no longer available"). Reports differ on what a retired id answers (404, 503, or a silent
+ * route to a 3.x model; /work/shared/reference/agents-and-projects.md §3); the fake takes the strictest reading, the
+ * 404 NOT_FOUND Google gives any model that is not served, and never lists them.
+ */
+export const FAKE_RETIRED_MODELS: readonly string[] = ['gemini-2.0-flash', 'gemini-2.5-flash', 'gemini-2.5-pro'];
 
 /** The Imagen model `images/generations` serves, listed with the others as Google lists its Imagen models. */
 export const FAKE_IMAGE_MODEL = 'imagen-4.0-generate-001';

@@ -1,6 +1,8 @@
 /**
  * Google's stateful resources as the fake keeps them: files, upload sessions, cached contents, batches and
- * interactions, each owned by the API key (the "project") that created it.
+ * interactions, each owned by the project of the API key that created it. Every key of that project sees and uses
+ * it, no other key does (ai.google.dev/gemini-api/docs/files: files are stored per project; the same holds for
+ * cached contents and batches, see /work/shared/reference/agents-and-projects.md §1).
  *
  * Ids are global, as Google's are, so a call can tell "another project's resource" from "no such resource" — and,
  * like Google, answers both the same way (403 for files and cached contents), so the owner never leaks.
@@ -12,10 +14,15 @@ import type { ServerResponse } from 'node:http';
 import type { GoogleErrorObject } from './google-errors';
 import { sendError, sendJson } from './respond';
 
-/** A file of the Files API; uploaded bytes are never kept, generated ones (batch outputs) are. */
-export interface StoredFile {
-  readonly id: string;
+/** Who a stored resource belongs to: the key that created it, and that key's project, which owns it. */
+export interface Owned {
   readonly apiKey: string;
+  readonly project: string;
+}
+
+/** A file of the Files API; uploaded bytes are never kept, generated ones (batch outputs) are. */
+export interface StoredFile extends Owned {
+  readonly id: string;
   readonly displayName: string | undefined;
   readonly mimeType: string;
   readonly sizeBytes: number;
@@ -32,9 +39,8 @@ export interface StoredFile {
 }
 
 /** An upload started with `x-goog-upload-command: start` and not yet finalized. */
-export interface UploadSession {
+export interface UploadSession extends Owned {
   readonly id: string;
-  readonly apiKey: string;
   readonly fileId: string | undefined;
   readonly displayName: string | undefined;
   readonly mimeType: string;
@@ -43,9 +49,8 @@ export interface UploadSession {
   received: number;
 }
 
-export interface StoredCache {
+export interface StoredCache extends Owned {
   readonly id: string;
-  readonly apiKey: string;
   readonly model: string;
   readonly displayName: string;
   readonly createTime: string;
@@ -56,9 +61,8 @@ export interface StoredCache {
 
 export type BatchState = 'BATCH_STATE_PENDING' | 'BATCH_STATE_SUCCEEDED' | 'BATCH_STATE_CANCELLED';
 
-export interface StoredBatch {
+export interface StoredBatch extends Owned {
   readonly id: string;
-  readonly apiKey: string;
   readonly model: string;
   readonly displayName: string;
   readonly createTime: string;
@@ -72,15 +76,14 @@ export interface StoredBatch {
   output: Record<string, unknown> | undefined;
 }
 
-export interface StoredInteraction {
+export interface StoredInteraction extends Owned {
   readonly id: string;
-  readonly apiKey: string;
   readonly body: Record<string, unknown>;
   readonly created: string;
   status: 'completed' | 'cancelled';
 }
 
-/** What one key owns, by resource name; see {@link FakeResources.ownedBy}. */
+/** What one key's project owns, by resource name; see {@link FakeResources.ownedBy}. */
 export interface FakeResourceNames {
   /** `files/<id>`, uploaded and generated */
   readonly files: string[];
@@ -106,8 +109,11 @@ export function randomId(length: number): string {
   return [...randomBytes(length)].map((b) => alphabet[b % alphabet.length]).join('');
 }
 
-/** Every resource of every key. */
+/** Every resource of every project. */
 export class FakeResources {
+  /** @param projectOf the project of a key, read afresh on every call (a key not listed is its own project) */
+  constructor(readonly projectOf: (apiKey: string) => string = (apiKey) => apiKey) {}
+
   readonly files = new Map<string, StoredFile>();
   readonly uploads = new Map<string, UploadSession>();
   readonly caches = new Map<string, StoredCache>();
@@ -122,9 +128,20 @@ export class FakeResources {
     this.interactions.clear();
   }
 
+  /** The owner of what `apiKey` creates now: the key and its project. */
+  owner(apiKey: string): Owned {
+    return { apiKey, project: this.projectOf(apiKey) };
+  }
+
+  /** Whether `apiKey` may see and use `r`: `r` exists and belongs to the key's project. */
+  sees<T extends Owned>(apiKey: string, r: T | undefined): r is T {
+    return r !== undefined && r.project === this.projectOf(apiKey);
+  }
+
+  /** What `apiKey`'s project owns (whichever of its keys created it). */
   ownedBy(apiKey: string): FakeResourceNames {
-    const mine = <T extends { apiKey: string; id: string }>(m: Map<string, T>): string[] =>
-      [...m.values()].filter((r) => r.apiKey === apiKey).map((r) => r.id);
+    const mine = <T extends Owned & { id: string }>(m: Map<string, T>): string[] =>
+      [...m.values()].filter((r) => this.sees(apiKey, r)).map((r) => r.id);
     return {
       files: mine(this.files).map((id) => `files/${id}`),
       cachedContents: mine(this.caches).map((id) => `cachedContents/${id}`),
@@ -135,8 +152,8 @@ export class FakeResources {
   }
 
   /**
-   * Registers `name` (`files/x` or `cachedContents/x`) as `apiKey`'s, as if that key had uploaded or created it, so a
-   * test can name a resource without creating it through the API first.
+   * Registers `name` (`files/x` or `cachedContents/x`) as `apiKey`'s (and its project's), as if that key had uploaded
+   * or created it, so a test can name a resource without creating it through the API first.
    */
   seed(apiKey: string, name: string, now = new Date()): void {
     const [collection, id] = name.split('/', 2);
@@ -145,7 +162,7 @@ export class FakeResources {
     if (collection === 'files') {
       this.files.set(id, {
         id,
-        apiKey,
+        ...this.owner(apiKey),
         displayName: undefined,
         mimeType: 'text/plain',
         sizeBytes: 0,
@@ -162,8 +179,8 @@ export class FakeResources {
     const expireTime = new Date(now.getTime() + 3600 * 1000).toISOString();
     this.caches.set(id, {
       id,
-      apiKey,
-      model: 'models/gemini-2.5-flash',
+      ...this.owner(apiKey),
+      model: 'models/gemini-3.8-flash',
       displayName: '',
       createTime,
       updateTime: createTime,
@@ -172,16 +189,25 @@ export class FakeResources {
     });
   }
 
-  /** The key owning `name` (`files/x`, `cachedContents/x`, `batches/x`, an interaction id, an upload id). */
+  /** The key that created `name` (`files/x`, `cachedContents/x`, `batches/x`, an interaction id, an upload id). */
   ownerOf(name: string): string | undefined {
+    return this.find(name)?.apiKey;
+  }
+
+  /** The project owning `name`, named as in the fake's `projects` option (an unlisted key is its own project). */
+  projectOwning(name: string): string | undefined {
+    return this.find(name)?.project;
+  }
+
+  private find(name: string): Owned | undefined {
     const [collection, id = ''] = name.includes('/') ? name.split('/', 2) : ['', name];
     const map = {
       files: this.files,
       cachedContents: this.caches,
       batches: this.batches,
-    }[collection ?? ''] as Map<string, { apiKey: string }> | undefined;
-    if (map) return map.get(id)?.apiKey;
-    return (this.interactions.get(name) ?? this.uploads.get(name))?.apiKey;
+    }[collection ?? ''] as Map<string, Owned> | undefined;
+    if (map) return map.get(id);
+    return this.interactions.get(name) ?? this.uploads.get(name);
   }
 }
 
@@ -242,8 +268,8 @@ const FILE_REFERENCE_KEYS = new Set(['fileUri', 'file_uri', 'uri', 'url', 'file_
 const CACHE_REFERENCE_KEYS = new Set(['cachedContent', 'cached_content']);
 
 /**
- * The error Google answers for a request body that references a file or cached content the key does not own, or
- * undefined when every reference is the key's own.
+ * The error Google answers for a request body that references a file or cached content the key's project does not
+ * own, or undefined when every reference is the project's own.
  */
 export function referenceError(store: FakeResources, apiKey: string, body: unknown): GoogleErrorObject | undefined {
   if (Array.isArray(body)) {
@@ -257,10 +283,10 @@ export function referenceError(store: FakeResources, apiKey: string, body: unkno
   for (const [key, value] of Object.entries(body)) {
     if (typeof value === 'string') {
       const fileId = FILE_REFERENCE_KEYS.has(key) ? fileIdOf(value) : undefined;
-      if (fileId !== undefined && store.files.get(fileId)?.apiKey !== apiKey) return fileDenied(fileId);
+      if (fileId !== undefined && !store.sees(apiKey, store.files.get(fileId))) return fileDenied(fileId);
       if (
         CACHE_REFERENCE_KEYS.has(key) &&
-        store.caches.get(value.replace(/^cachedContents\//, ''))?.apiKey !== apiKey
+        !store.sees(apiKey, store.caches.get(value.replace(/^cachedContents\//, '')))
       ) {
         return CACHE_DENIED;
       }

@@ -1,6 +1,7 @@
 /**
- * The fake's HTTP server: records every call, answers it by its key's behaviour (an error, a redirect, silence or a
- * quota refusal), and hands the rest to the OpenAI-compatible or the native surface.
+ * The fake's HTTP server: records every call, answers it by its key's behaviour (an error, a redirect, silence) or
+ * its project's quota (a 429 from the admission hook), and hands the rest to the stateful routes, the
+ * OpenAI-compatible or the native surface, telling them the caller's project.
  *
  * @module
  */
@@ -26,6 +27,7 @@ import {
 import { uploadChunk } from './files';
 import { handleNative } from './native';
 import { handleOpenAI } from './openai';
+import { ImplicitCache, implicitCacheMinTokens } from './implicit-cache';
 import { handleOpenAIResources, OPENAI_FILES_PATH, uploadOpenAIFile } from './openai-resources';
 import type { Admission } from './rate-limit';
 import { DEFAULT_STREAM_CHUNKS } from './replies';
@@ -47,8 +49,22 @@ export interface FakeGeminiOptions {
   /** `RetryInfo.retryDelay` of the `quota-minute` behaviour. @default {@link FAKE_RETRY_DELAY} */
   retryDelay?: string;
   /**
-   * Asked once per call that its key's behaviour would serve; a refusal is answered as Google's per-minute quota 429
-   * (e.g. a `WindowedRateLimit` of `dev/fake-gemini/rate-limit.ts`, for the capacity benchmark).
+   * Which keys belong to one Google project: key → project label. Every key of a project shares its quota windows
+   * (the admission hook is asked with the project), its files, cached contents and batches, and its implicit cache;
+   * another project's resource is Google's 403. A key not listed is its own project (named by the key itself).
+   * `configure({ projects })` replaces the map; resources keep the project they were created in.
+   * @default {} - every key is its own project
+   */
+  projects?: Readonly<Record<string, string>>;
+  /**
+   * The smallest common prefix, in tokens (the fake's tokens are words), that an implicit cache hit needs.
+   * @default - Google's per-model minimum ({@link implicitCacheMinTokens}: 4,096 for Gemini 3.x)
+   */
+  implicitCacheMinTokens?: number;
+  /**
+   * Asked once per call that its key's behaviour would serve, with the caller's project; a refusal is answered as
+   * Google's per-minute, per-project quota 429 (e.g. a `WindowedRateLimit` of `dev/fake-gemini/rate-limit.ts`, for
+   * the capacity benchmark).
    * @default - every call is admitted
    */
   admission?: Admission;
@@ -72,15 +88,22 @@ export interface FakeGemini {
   setDefaultBehaviour(b: FakeBehaviour): void;
   configure(o: Partial<FakeGeminiOptions>): void;
   /**
-   * The stateful resources `apiKey` owns (its "project"): files, cached contents, batches, interactions and open
-   * upload sessions, by the names Google gives them.
+   * The stateful resources `apiKey`'s project owns (whichever of its keys created them): files, cached contents,
+   * batches, interactions and open upload sessions, by the names Google gives them.
    */
   resources(apiKey: string): FakeResourceNames;
-  /** The key owning a resource (`files/x`, `cachedContents/x`, `batches/x`, an interaction or upload id). */
+  /** The key that created a resource (`files/x`, `cachedContents/x`, `batches/x`, an interaction or upload id). */
   resourceOwner(name: string): string | undefined;
+  /** The project owning a resource, as {@link projectOf} names it. */
+  resourceProject(name: string): string | undefined;
+  /** `apiKey`'s project: its label in the `projects` option, else the key itself. */
+  projectOf(apiKey: string): string;
   /** registers `files/<id>` or `cachedContents/<id>` as `apiKey`'s, as if it had created it (cleared by `reset`) */
   seedResource(apiKey: string, name: string): void;
-  /** clears calls, resources, per-key behaviours, the default behaviour and stream and redirect settings */
+  /**
+   * clears calls, resources, the implicit cache, per-key behaviours, the default behaviour, and the stream, redirect
+   * and project settings (back to the options it started with)
+   */
   reset(): void;
   close(): Promise<void>;
 }
@@ -94,6 +117,8 @@ interface FakeState {
   readonly admission: Admission | undefined;
   readonly nativeReply: NativeReply | undefined;
   readonly resources: FakeResources;
+  readonly implicitCache: ImplicitCache;
+  projects: Readonly<Record<string, string>>;
   /** `http://127.0.0.1:<port>`, known once the server listens */
   origin: string;
 }
@@ -155,13 +180,14 @@ async function handleCall(state: FakeState, req: IncomingMessage, res: ServerRes
   const err = googleError(behaviour, {
     surface,
     method: req.method ?? '',
-    model: typeof model === 'string' ? model : 'gemini-2.5-flash',
+    model: typeof model === 'string' ? model : 'gemini-3.8-flash',
     apiKey,
     body,
     retryDelay: settings.retryDelay,
   });
   if (err) return sendError(res, surface, err);
-  const refused = admissionError(state.admission, apiKey, model);
+  const project = state.resources.projectOf(apiKey);
+  const refused = admissionError(state.admission, project, apiKey, model);
   if (refused) return sendError(res, surface, refused);
 
   const { resources, origin } = state;
@@ -172,7 +198,7 @@ async function handleCall(state: FakeState, req: IncomingMessage, res: ServerRes
   const denied = method === 'POST' ? referenceError(resources, apiKey, parseJsonObject(body)) : undefined;
   if (denied) return sendError(res, surface, denied);
 
-  const ctx = { req, res, url, body, behaviour, settings };
+  const ctx: Ctx = { req, res, url, body, behaviour, settings, project, implicitCache: state.implicitCache };
   const hooked = nativeHook(state.nativeReply, url.pathname, body);
   if (hooked !== undefined) return sendHooked(ctx, hooked);
   if (surface === 'openai') return handleOpenAI(ctx, url.pathname.slice('/v1beta/openai/'.length));
@@ -199,7 +225,7 @@ async function openAIUpload(state: FakeState, req: IncomingMessage, res: ServerR
   const err = googleError(behaviour, {
     surface: 'openai',
     method: 'POST',
-    model: 'gemini-2.5-flash',
+    model: 'gemini-3.8-flash',
     apiKey,
     body: '',
     retryDelay: state.settings.retryDelay,
@@ -248,6 +274,8 @@ export async function startFakeGemini(o: FakeGeminiOptions = {}): Promise<FakeGe
     redirectStatus: o.redirectStatus ?? 302,
     retryDelay: o.retryDelay ?? FAKE_RETRY_DELAY,
   };
+  const initialProjects = { ...o.projects };
+  const minTokens = o.implicitCacheMinTokens;
   const state: FakeState = {
     settings: { ...initial },
     defaultBehaviour: 'ok',
@@ -255,7 +283,12 @@ export async function startFakeGemini(o: FakeGeminiOptions = {}): Promise<FakeGe
     calls: [],
     admission: o.admission,
     nativeReply: o.nativeReply,
-    resources: new FakeResources(),
+    // a key not listed is its own project; an own property only, so a key named like an Object method stays alone
+    resources: new FakeResources((key) => (Object.hasOwn(state.projects, key) ? state.projects[key] : key) ?? key),
+    implicitCache: new ImplicitCache({
+      minTokens: minTokens === undefined ? implicitCacheMinTokens : () => minTokens,
+    }),
+    projects: initialProjects,
     origin: '',
   };
   const server = createServer((req, res) => {
@@ -283,6 +316,7 @@ export async function startFakeGemini(o: FakeGeminiOptions = {}): Promise<FakeGe
     },
     configure(next) {
       state.settings = mergeSettings(state.settings, next);
+      if (next.projects !== undefined) state.projects = { ...next.projects };
     },
     resources(apiKey) {
       return state.resources.ownedBy(apiKey);
@@ -290,12 +324,20 @@ export async function startFakeGemini(o: FakeGeminiOptions = {}): Promise<FakeGe
     resourceOwner(name) {
       return state.resources.ownerOf(name);
     },
+    resourceProject(name) {
+      return state.resources.projectOwning(name);
+    },
+    projectOf(apiKey) {
+      return state.resources.projectOf(apiKey);
+    },
     seedResource(apiKey, name) {
       state.resources.seed(apiKey, name);
     },
     reset() {
       state.calls.length = 0;
       state.resources.clear();
+      state.implicitCache.clear();
+      state.projects = initialProjects;
       state.behaviours.clear();
       state.defaultBehaviour = 'ok';
       state.settings = { ...initial };

@@ -1,6 +1,6 @@
 /**
  * The stateful routes besides files: `cachedContents`, batches (`models/{m}:batchGenerateContent`, `batches`) and
- * `interactions`, each resource owned by the key that created it; and {@link handleResourceCall}, which routes every
+ * `interactions`, each resource owned by the project of the key that created it; and {@link handleResourceCall}, which routes every
  * stateful call (files included) for the server.
  *
  * @module
@@ -10,6 +10,7 @@ import { parseJsonObject } from './call';
 import { handleFiles, startUpload, storeGeneratedFile } from './files';
 import { generateContentReply } from './native';
 import { FAKE_MODELS, FAKE_REPLY_TEXT } from './replies';
+import { modelError } from './request-errors';
 import {
   CACHE_DENIED,
   type FakeResources,
@@ -83,7 +84,7 @@ function handleCaches(call: ResourceCall, path: string): true | undefined {
   const { store, apiKey, method, res } = call;
   if (path === 'cachedContents') {
     if (method === 'GET') {
-      const mine = [...store.caches.values()].filter((c) => c.apiKey === apiKey);
+      const mine = [...store.caches.values()].filter((c) => store.sees(apiKey, c));
       sendListing(res, mine, call.url.searchParams, LIST_SIZES, 'cachedContents', cacheResource);
       return true;
     }
@@ -94,8 +95,9 @@ function handleCaches(call: ResourceCall, path: string): true | undefined {
       return true;
     }
     const model = typeof body.model === 'string' ? body.model.replace(/^models\//, '') : '';
-    if (!FAKE_MODELS.includes(model)) {
-      notFound(res, 'native', `models/${model} is not found for API version v1beta, or is not supported.`);
+    const unserved = modelError(model, 'createCachedContent');
+    if (unserved) {
+      sendError(res, 'native', unserved);
       return true;
     }
     const denied = referenceError(store, apiKey, body);
@@ -112,7 +114,7 @@ function handleCaches(call: ResourceCall, path: string): true | undefined {
     const created = new Date(now).toISOString();
     const cache: StoredCache = {
       id: randomId(40),
-      apiKey,
+      ...store.owner(apiKey),
       model: `models/${model}`,
       displayName: typeof body.displayName === 'string' ? body.displayName : '',
       createTime: created,
@@ -127,7 +129,7 @@ function handleCaches(call: ResourceCall, path: string): true | undefined {
   const match = /^cachedContents\/([^/:]+)$/.exec(path);
   if (!match) return undefined;
   const cache = store.caches.get(match[1] ?? '');
-  if (!cache || cache.apiKey !== apiKey) {
+  if (!store.sees(apiKey, cache)) {
     sendError(res, 'native', CACHE_DENIED);
     return true;
   }
@@ -229,9 +231,8 @@ function complete(store: FakeResources, b: StoredBatch): void {
 
 async function createBatch(call: ResourceCall, model: string): Promise<void> {
   const { store, apiKey, res } = call;
-  if (!FAKE_MODELS.includes(model)) {
-    return notFound(res, 'native', `models/${model} is not found for API version v1beta, or is not supported.`);
-  }
+  const unserved = modelError(model, 'batchGenerateContent');
+  if (unserved) return sendError(res, 'native', unserved);
   const body = parseJsonObject(call.body);
   if (!body) return sendInvalidJson(res, 'native');
   const batch = (body.batch ?? {}) as Record<string, unknown>;
@@ -243,14 +244,14 @@ async function createBatch(call: ResourceCall, model: string): Promise<void> {
   }
   if (fileName !== undefined) {
     const id = fileIdOf(fileName) ?? fileName;
-    if (store.files.get(id)?.apiKey !== apiKey) return sendError(res, 'native', fileDenied(id));
+    if (!store.sees(apiKey, store.files.get(id))) return sendError(res, 'native', fileDenied(id));
   }
   const denied = referenceError(store, apiKey, requests);
   if (denied) return sendError(res, 'native', denied);
   const now = new Date().toISOString();
   const stored: StoredBatch = {
     id: randomId(24),
-    apiKey,
+    ...store.owner(apiKey),
     model: `models/${model}`,
     displayName: typeof batch.displayName === 'string' ? batch.displayName : '',
     createTime: now,
@@ -268,7 +269,7 @@ async function createBatch(call: ResourceCall, model: string): Promise<void> {
 function handleBatches(call: ResourceCall, path: string): true | undefined {
   const { store, apiKey, method, res } = call;
   if (path === 'batches' && method === 'GET') {
-    const mine = [...store.batches.values()].filter((b) => b.apiKey === apiKey);
+    const mine = [...store.batches.values()].filter((b) => store.sees(apiKey, b));
     // batches.list is Google's Operations list
     sendListing(res, mine, call.url.searchParams, LIST_SIZES, 'operations', batchResource);
     return true;
@@ -277,7 +278,7 @@ function handleBatches(call: ResourceCall, path: string): true | undefined {
   if (!match) return undefined;
   const [, id = '', cancel] = match;
   const batch = store.batches.get(id);
-  if (!batch || batch.apiKey !== apiKey) {
+  if (!store.sees(apiKey, batch)) {
     // not confirmed against Google: an unknown batch answers 404, as Google's Operations do
     notFound(res, 'native', `Batch batches/${id} not found.`);
     return true;
@@ -335,7 +336,7 @@ function handleInteractions(call: ResourceCall, path: string): true | undefined 
     const previous = body.previous_interaction_id;
     if (
       previous !== undefined &&
-      (typeof previous !== 'string' || store.interactions.get(previous)?.apiKey !== apiKey)
+      (typeof previous !== 'string' || !store.sees(apiKey, store.interactions.get(previous)))
     ) {
       // the shape of Google's answer to another project's previous_interaction_id is not confirmed
       sendInteractionError(res, 404, 'not_found', `Interaction ${String(previous)} not found.`);
@@ -348,7 +349,7 @@ function handleInteractions(call: ResourceCall, path: string): true | undefined 
     }
     const interaction: StoredInteraction = {
       id: randomId(32),
-      apiKey,
+      ...store.owner(apiKey),
       body,
       created: new Date().toISOString(),
       status: 'completed',
@@ -361,7 +362,7 @@ function handleInteractions(call: ResourceCall, path: string): true | undefined 
   if (!match) return undefined;
   const [, id = '', cancel] = match;
   const interaction = store.interactions.get(id);
-  if (!interaction || interaction.apiKey !== apiKey) {
+  if (!store.sees(apiKey, interaction)) {
     sendInteractionError(res, 404, 'not_found', `Interaction ${id} not found.`);
     return true;
   }

@@ -20,9 +20,11 @@ export interface CliArgs {
 
 export const USAGE = `usage: npm start -- [--stack prod|preview-<n>] [--port <n>] [--skip-synth]
 
-Runs the synthesized stack in workerd. Without TF_VAR_api_keys it uses demo keys and a fake Gemini on loopback.
+Runs the synthesized stack in workerd. Without TF_VAR_api_keys it uses demo keys and a fake Gemini on loopback that
+counts quota per project, as Google does (demo layout: half the keys in one project, the others one each).
 Environment: PORT (default ${DEFAULT_PORT}), TF_VAR_api_keys (JSON array), TF_VAR_pass, TF_VAR_client_tokens (JSON
-object of name to token), GEMINI_BASE_URL, KEY_COUNT.
+object of name to token), GEMINI_BASE_URL, KEY_COUNT, KEY_PROJECTS (one project label per key, e.g. a,a,b),
+DEMO_QUOTA (the fake's calls per project and model per window, e.g. 4/1s).
 While it runs: s + Enter prints every key's status (as GET /zen/status does); the last view is printed at exit.`;
 
 export class CliError extends Error {
@@ -97,12 +99,14 @@ export function parseClientTokens(raw: string | undefined, pass: string): Record
 /**
  * The environment synth runs with: no `TF_VAR_*` (secrets never reach synth), no `GEMINI_BASE_URL` (locally it
  * overrides the emulated binding instead), `PR_NUMBER` set so the preview
- * stack exists, and `KEY_COUNT` taken from the real key list when the user gave keys but no count.
+ * stack exists, `KEY_COUNT` taken from the real key list when the user gave keys but no count, and `KEY_PROJECTS`
+ * from `keyProjects` (the demo layout) when the user set none.
  */
 export function synthEnv(
   env: Readonly<Record<string, string | undefined>>,
   stack: string,
   apiKeyCount: number | undefined,
+  keyProjects?: readonly string[],
 ): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
@@ -118,6 +122,7 @@ export function synthEnv(
     }
     out.KEY_COUNT = String(apiKeyCount);
   }
+  if (keyProjects !== undefined && !env.KEY_PROJECTS) out.KEY_PROJECTS = keyProjects.join(',');
   return out;
 }
 
@@ -163,27 +168,29 @@ export interface BannerInput {
   readonly upstream: string;
   /** script name of each emulated worker, public one first */
   readonly workers: readonly string[];
+  /** how the demo keys fall into projects, e.g. `20 keys in 11 projects` */
+  readonly projects?: string;
 }
 
 /** What `npm start` prints once the topology is up. Shows the password only when it is a generated demo one. */
-export function banner({ stack, url, secrets, upstream, workers }: BannerInput): string {
+export function banner({ stack, url, secrets, upstream, workers, projects }: BannerInput): string {
   // inside the curl example's double quotes the shell expands $TF_VAR_pass, so a real password is never printed
   const pass = secrets.demo ? secrets.pass : '$TF_VAR_pass';
   return [
     `zen-ai-router: stack ${stack} running in workerd (${workers.length} worker${workers.length === 1 ? '' : 's'}: ${workers.join(', ')})`,
     `  URL       ${url}/v1`,
     `  password  ${secrets.demo ? `${pass}   (demo; set TF_VAR_api_keys and TF_VAR_pass to use real keys)` : 'from TF_VAR_pass'}`,
-    `  upstream  ${upstream}${secrets.demo ? `   (fake Gemini, ${secrets.apiKeys.length} demo keys)` : ''}`,
+    `  upstream  ${upstream}${secrets.demo ? `   (fake Gemini, ${projects ?? `${secrets.apiKeys.length} demo keys`})` : ''}`,
     ...clientTokenLine(secrets.clientTokens),
     '',
     'Try it:',
     `  curl ${url}/v1/chat/completions -H "Authorization: Bearer ${pass}" -H "Content-Type: application/json" \\`,
-    `    -d '{"model":"gemini-2.5-flash","messages":[{"role":"user","content":"Hello"}]}'`,
+    `    -d '{"model":"gemini-3.8-flash","messages":[{"role":"user","content":"Hello"}]}'`,
     '',
     '  // node, with the openai package',
     "  import OpenAI from 'openai';",
     `  const client = new OpenAI({ baseURL: '${url}/v1', apiKey: ${secrets.demo ? `'${pass}'` : 'process.env.TF_VAR_pass'} });`,
-    "  const reply = await client.chat.completions.create({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'Hello' }] });",
+    "  const reply = await client.chat.completions.create({ model: 'gemini-3.8-flash', messages: [{ role: 'user', content: 'Hello' }] });",
     '  console.log(reply.choices[0].message.content);',
     '',
     '',
@@ -265,7 +272,7 @@ function keyLabel(summary: RequestSummary, context: RequestLineContext): string 
   return index === undefined ? `shard key ${summary.keyIndex}` : `KEY${index + 1}`;
 }
 
-/** One printed line per request, e.g. `200  38 ms  shard 1 (zen-ai-router-worker-1)  KEY12  chat.completions  gemini-2.5-flash  [id]`. */
+/** One printed line per request, e.g. `200  38 ms  shard 1 (zen-ai-router-worker-1)  KEY12  chat.completions  gemini-3.8-flash  [id]`. */
 export function formatRequest(summary: RequestSummary, context: RequestLineContext): string {
   const parts = [String(summary.status).padEnd(3), `${String(summary.ms).padStart(5)} ms`];
   if (summary.shard !== undefined) {

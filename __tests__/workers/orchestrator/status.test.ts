@@ -57,7 +57,7 @@ function srcStatus(keys: number): Record<string, unknown> {
     requests: 3,
     keys: Array.from({ length: keys }, (_, i) =>
       i === 0
-        ? { key: 1, state: 'cooling', cooling: [{ model: 'gemini-2.5-flash', until: 'x', reason: 'quota-minute' }] }
+        ? { key: 1, state: 'cooling', cooling: [{ model: 'gemini-3.8-flash', until: 'x', reason: 'quota-minute' }] }
         : { key: i + 1, state: 'ok' },
     ),
   };

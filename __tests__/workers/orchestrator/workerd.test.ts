@@ -153,7 +153,7 @@ describe('orchestrator in workerd', () => {
         'x-custom': 'kept',
         'x-request-id': 'client-req-1',
       },
-      body: '{"model":"gemini-2.5-flash"}',
+      body: '{"model":"gemini-3.8-flash"}',
     });
     expect(res.status).toBe(200);
     expect(res.headers.get('set-cookie')).toBe('a=b');
@@ -167,7 +167,7 @@ describe('orchestrator in workerd', () => {
       'x-custom': 'kept',
       'x-request-id': 'client-req-1',
     });
-    expect(echoed.body).toBe('{"model":"gemini-2.5-flash"}');
+    expect(echoed.body).toBe('{"model":"gemini-3.8-flash"}');
     expect(await logsFor('client-req-1', 1)).toEqual([
       expect.objectContaining({
         event: 'orchestrator_request',

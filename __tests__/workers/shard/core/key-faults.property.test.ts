@@ -102,10 +102,10 @@ describe('a key fault is never read from text a client can influence', () => {
         };
         const body = native
           ? { contents: [{ parts: [{ text: value }] }], [name]: value }
-          : { model: 'gemini-2.5-flash', messages: [{ role: 'user', content: value }], [name]: value };
+          : { model: 'gemini-3.8-flash', messages: [{ role: 'user', content: value }], [name]: value };
         const request = new Request(
           native
-            ? 'http://worker.test/v1beta/models/gemini-2.5-flash:generateContent'
+            ? 'http://worker.test/v1beta/models/gemini-3.8-flash:generateContent'
             : 'http://worker.test/v1/chat/completions',
           {
             method: 'POST',
@@ -117,7 +117,7 @@ describe('a key fault is never read from text a client can influence', () => {
         expect(res.status).toBe(400);
         expect(calls).toBe(1);
         expect(logs.filter((l) => l.event === 'key_removed' || l.event === 'key_cooldown')).toEqual([]);
-        expect(deps.pool.available([1, 2, 3], 'gemini-2.5-flash', NOW)).toEqual([1, 2, 3]);
+        expect(deps.pool.available([1, 2, 3], 'gemini-3.8-flash', NOW)).toEqual([1, 2, 3]);
       }),
       { numRuns: 200 },
     );

@@ -22,7 +22,7 @@ function quotaBody(quotaId: string, retryDelay?: string) {
       details: [
         {
           '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
-          violations: [{ quotaId, quotaDimensions: { model: 'gemini-2.5-flash' } }],
+          violations: [{ quotaId, quotaDimensions: { model: 'gemini-3.8-flash' } }],
         },
         { '@type': 'type.googleapis.com/google.rpc.Help', links: [] },
         ...(retryDelay ? [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay }] : []),
@@ -140,14 +140,16 @@ describe('keyFaultOf', () => {
         },
         { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '27s' },
       ]);
-    expect(keyFaultOf(429, googleErrorOf(zero('0', 'Quota exceeded, limit: 0, model: gemini-2.5-pro')), NOW)).toEqual({
+    expect(
+      keyFaultOf(429, googleErrorOf(zero('0', 'Quota exceeded, limit: 0, model: gemini-3.1-pro-preview')), NOW),
+    ).toEqual({
       kind: 'cooldown',
       cooldown: { until: Date.parse('2026-06-16T07:00:00Z'), reason: 'quota-zero' },
       quotaId: 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier',
     });
     // the message is free text: "limit: 0" there without the structured field is an ordinary per-minute quota
     expect(
-      keyFaultOf(429, googleErrorOf(zero('10', 'Quota exceeded, limit: 0, model: gemini-2.5-pro')), NOW),
+      keyFaultOf(429, googleErrorOf(zero('10', 'Quota exceeded, limit: 0, model: gemini-3.1-pro-preview')), NOW),
     ).toMatchObject({
       cooldown: { until: NOW + 27_000, reason: 'quota-minute' },
     });

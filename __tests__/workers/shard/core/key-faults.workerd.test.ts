@@ -33,13 +33,13 @@ async function send(r: RawRequest) {
   return { ...res, id, json: (): unknown => JSON.parse(res.body) };
 }
 
-const chat = (extra: Record<string, unknown> = {}, model = 'gemini-2.5-flash'): RawRequest => ({
+const chat = (extra: Record<string, unknown> = {}, model = 'gemini-3.8-flash'): RawRequest => ({
   method: 'POST',
   path: '/v1/chat/completions',
   headers: { authorization: `Bearer ${PASS}`, 'content-type': 'application/json' },
   body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }], ...extra }),
 });
-const native = (extra: Record<string, unknown> = {}, model = 'gemini-2.5-flash'): RawRequest => ({
+const native = (extra: Record<string, unknown> = {}, model = 'gemini-3.8-flash'): RawRequest => ({
   method: 'POST',
   path: `/v1beta/models/${model}:generateContent`,
   headers: { 'x-goog-api-key': PASS, 'content-type': 'application/json' },
@@ -113,7 +113,7 @@ describe('answers a client can provoke leave every key in rotation', () => {
     expect(h.fake.calls.map((c) => `${c.method} ${c.path}${c.search}`)).toEqual([
       'POST /v1beta/openai/chat/completions',
       'GET /v1beta/models?pageSize=1',
-      'POST /v1beta/models/gemini-2.5-flash:generateContent',
+      'POST /v1beta/models/gemini-3.8-flash:generateContent',
       'GET /v1beta/models?pageSize=1',
     ]);
     const call = defined(h.fake.calls[0], 'the first call');
@@ -179,7 +179,7 @@ describe("Google's key faults, read from structured fields", () => {
         event: 'key_removed',
         requestId: defined(answers.at(-1), 'an answer').id,
         keyIndex,
-        model: 'gemini-2.5-flash',
+        model: 'gemini-3.8-flash',
         reason,
         upstreamStatus,
         until: null,
@@ -188,28 +188,28 @@ describe("Google's key faults, read from structured fields", () => {
       h.fake.reset();
       h.fake.setKeyBehaviour(key, behaviour);
       for (let i = 0; i < 30; i++)
-        expect((await send(chat({}, i % 2 === 0 ? 'gemini-2.5-flash' : 'gemini-2.5-pro'))).status).toBe(200);
+        expect((await send(chat({}, i % 2 === 0 ? 'gemini-3.8-flash' : 'gemini-3.1-pro-preview'))).status).toBe(200);
       expect(h.fake.calls.filter((c) => c.apiKey === key)).toEqual([]);
     },
   );
 
   it('KEY4: a quota of zero cools (key, model) until Pacific midnight whatever retryDelay says; other models still use it', async () => {
     const before = Date.now();
-    const answers = await hitOnce(keyAt(3), 'quota-zero', () => chat({}, 'gemini-2.5-pro'));
+    const answers = await hitOnce(keyAt(3), 'quota-zero', () => chat({}, 'gemini-3.1-pro-preview'));
     const after = Date.now();
     const [line] = h.jsonLogs().filter((l) => l.event === 'key_cooldown');
     expect(line).toEqual({
       event: 'key_cooldown',
       requestId: defined(answers.at(-1), 'an answer').id,
       keyIndex: 4,
-      model: 'gemini-2.5-pro',
+      model: 'gemini-3.1-pro-preview',
       reason: 'quota-zero',
       until: expect.any(String),
       quotaId: 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier',
     });
     expect([nextPacificMidnight(before), nextPacificMidnight(after)]).toContain(Date.parse(String(line?.until)));
     h.fake.reset();
-    for (let i = 0; i < 20; i++) expect((await send(chat({}, 'gemini-2.5-pro'))).status).toBe(200);
+    for (let i = 0; i < 20; i++) expect((await send(chat({}, 'gemini-3.1-pro-preview'))).status).toBe(200);
     expect(h.fake.calls.filter((c) => c.apiKey === KEYS[3])).toEqual([]);
     h.fake.setKeyBehaviour(keyAt(3), undefined);
     await expectAllServe(KEYS.slice(3));
@@ -224,7 +224,7 @@ describe("Google's key faults, read from structured fields", () => {
       event: 'key_cooldown',
       requestId: defined(answers.at(-1), 'an answer').id,
       keyIndex: 5,
-      model: 'gemini-2.5-flash',
+      model: 'gemini-3.8-flash',
       reason: 'quota-unspecified',
       until: expect.any(String),
     });

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { ANY_MODEL, KeyPool } from '../../../../workers/shard/core/key-pool';
 
 const KEYS = [1, 2, 3, 4];
-const M = 'gemini-2.5-flash';
+const M = 'gemini-3.8-flash';
 const T0 = Date.parse('2026-05-01T12:00:00Z');
 
 describe('KeyPool', () => {
@@ -32,8 +32,8 @@ describe('KeyPool', () => {
 
   it('scopes cooldowns to the model: a key out of one model still serves another', () => {
     const pool = new KeyPool();
-    pool.coolDown(1, 'gemini-2.5-pro', { until: 60_000, reason: 'quota-day' });
-    expect(pool.available([1], 'gemini-2.5-pro', 0)).toEqual([]);
+    pool.coolDown(1, 'gemini-3.1-pro-preview', { until: 60_000, reason: 'quota-day' });
+    expect(pool.available([1], 'gemini-3.1-pro-preview', 0)).toEqual([]);
     expect(pool.available([1], M, 0)).toEqual([1]);
     expect(pool.available([1], ANY_MODEL, 0)).toEqual([1]);
   });
@@ -77,9 +77,9 @@ describe('KeyPool counters and snapshot', () => {
     pool.recordCall(2);
     pool.recordError(2, { status: 500, at: T0 + 1 });
     pool.recordError(2, { code: 'upstream_timeout', at: T0 + 2 });
-    pool.coolDown(1, 'gemini-2.5-pro', { until: T0 + 60_000, reason: 'quota-minute' });
-    pool.coolDown(1, 'gemini-2.5-flash', { until: T0 + 5_000, reason: 'quota-unspecified' });
-    pool.coolDown(3, 'gemini-2.5-flash', { until: T0 + 1_000, reason: 'quota-minute' });
+    pool.coolDown(1, 'gemini-3.1-pro-preview', { until: T0 + 60_000, reason: 'quota-minute' });
+    pool.coolDown(1, 'gemini-3.8-flash', { until: T0 + 5_000, reason: 'quota-unspecified' });
+    pool.coolDown(3, 'gemini-3.8-flash', { until: T0 + 1_000, reason: 'quota-minute' });
     pool.remove(4, 'API_KEY_INVALID');
 
     expect(pool.snapshot([1, 2, 3, 4], T0 + 2_000)).toEqual([
@@ -89,8 +89,8 @@ describe('KeyPool counters and snapshot', () => {
         rateLimited: 1,
         lastError: { status: 429, code: 'RESOURCE_EXHAUSTED', at: T0 },
         cooldowns: [
-          { model: 'gemini-2.5-flash', until: T0 + 5_000, reason: 'quota-unspecified' },
-          { model: 'gemini-2.5-pro', until: T0 + 60_000, reason: 'quota-minute' },
+          { model: 'gemini-3.8-flash', until: T0 + 5_000, reason: 'quota-unspecified' },
+          { model: 'gemini-3.1-pro-preview', until: T0 + 60_000, reason: 'quota-minute' },
         ],
       },
       { index: 2, calls: 1, rateLimited: 0, lastError: { code: 'upstream_timeout', at: T0 + 2 }, cooldowns: [] },

@@ -113,15 +113,15 @@ function harness(behaviour: (key: string) => Reply, options: HarnessOptions = {}
       new Request('http://worker.test/v1/chat/completions', {
         method: 'POST',
         headers: { authorization: `Bearer ${PASS}` },
-        body: JSON.stringify({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'hi' }] }),
+        body: JSON.stringify({ model: 'gemini-3.8-flash', messages: [{ role: 'user', content: 'hi' }] }),
         ...(signal ? { signal } : {}),
       }),
       { ...ENV, ...options.env },
       deps,
     );
-  /** cools every key of `indices` for gemini-2.5-flash until `ms` after the current clock */
+  /** cools every key of `indices` for gemini-3.8-flash until `ms` after the current clock */
   const coolAll = (indices: readonly number[], ms: number) => {
-    for (const i of indices) deps.pool.coolDown(i, 'gemini-2.5-flash', { until: now + ms, reason: 'quota-minute' });
+    for (const i of indices) deps.pool.coolDown(i, 'gemini-3.8-flash', { until: now + ms, reason: 'quota-minute' });
   };
   const requestLines = () => logs.filter((l) => l.event === 'request');
   return { deps, calls, logs, sleeps, signals, send, coolAll, requestLines, advance: (ms: number) => (now += ms) };
@@ -238,7 +238,7 @@ describe('key pool through the handler (injected time)', () => {
       error: { message: 'The model is overloaded.', type: 'server_error', code: 'UNAVAILABLE' },
     });
     expect(h.calls).toHaveLength(1);
-    expect(h.deps.pool.status([1, 2, 3, 4, 5, 6, 7, 8], 'gemini-2.5-flash', START).kind).toBe('available');
+    expect(h.deps.pool.status([1, 2, 3, 4, 5, 6, 7, 8], 'gemini-3.8-flash', START).kind).toBe('available');
   });
 });
 
@@ -333,7 +333,7 @@ describe('key pool in workerd', () => {
           fetch(`${h.url}/v1/chat/completions`, {
             method: 'POST',
             headers: { authorization: `Bearer ${PASS}` },
-            body: JSON.stringify({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'hi' }] }),
+            body: JSON.stringify({ model: 'gemini-3.8-flash', messages: [{ role: 'user', content: 'hi' }] }),
           }).then(async (r) => {
             await r.arrayBuffer();
             return r.status;

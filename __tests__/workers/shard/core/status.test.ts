@@ -19,7 +19,7 @@ describe('workerStatus', () => {
         calls: 1,
         rateLimited: 1,
         lastError: { status: 429, code: 'RESOURCE_EXHAUSTED', at: T0 },
-        cooldowns: [{ model: 'gemini-2.5-flash', until: T0 + 17_000, reason: 'quota-minute' as const }],
+        cooldowns: [{ model: 'gemini-3.8-flash', until: T0 + 17_000, reason: 'quota-minute' as const }],
       },
       {
         index: 3,
@@ -41,7 +41,7 @@ describe('workerStatus', () => {
         {
           key: 2,
           state: 'cooling',
-          cooling: [{ model: 'gemini-2.5-flash', until: '2026-05-01T12:00:17.000Z', reason: 'quota-minute' }],
+          cooling: [{ model: 'gemini-3.8-flash', until: '2026-05-01T12:00:17.000Z', reason: 'quota-minute' }],
           requests: 1,
           rateLimited: 1,
           lastError: { status: 429, code: 'RESOURCE_EXHAUSTED', at: '2026-05-01T12:00:00.000Z' },
@@ -72,7 +72,7 @@ describe('GET /zen/status in workerd', () => {
 
   const status = (headers: Record<string, string> = { authorization: `Bearer ${PASS}` }, path = '/zen/status') =>
     fetch(`${h.url}${path}`, { headers });
-  const chat = (model = 'gemini-2.5-flash') =>
+  const chat = (model = 'gemini-3.8-flash') =>
     fetch(`${h.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${PASS}`, 'content-type': 'application/json' },
@@ -121,7 +121,7 @@ describe('GET /zen/status in workerd', () => {
     });
     expect(byKey.get(3)).toMatchObject({
       state: 'cooling',
-      cooling: [{ model: 'gemini-2.5-flash', reason: 'quota-minute' }],
+      cooling: [{ model: 'gemini-3.8-flash', reason: 'quota-minute' }],
       rateLimited: 1,
       lastError: { status: 429, code: 'RESOURCE_EXHAUSTED' },
     });
@@ -155,8 +155,8 @@ describe('GET /zen/status in workerd', () => {
       ms: expect.any(Number),
     });
     const body = (await (await status()).json()) as WorkerStatus;
-    // key 3 cools for gemini-2.5-flash only: listed as cooling, with that model alone
-    expect(body.keys[2]?.cooling?.map((c) => c.model)).toEqual(['gemini-2.5-flash']);
+    // key 3 cools for gemini-3.8-flash only: listed as cooling, with that model alone
+    expect(body.keys[2]?.cooling?.map((c) => c.model)).toEqual(['gemini-3.8-flash']);
   });
 
   it.each([

@@ -25,11 +25,11 @@ const chat = (extra: Record<string, unknown> = {}): RawRequest => ({
   method: 'POST',
   path: '/v1/chat/completions',
   headers: bearer,
-  body: JSON.stringify({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'hi' }], ...extra }),
+  body: JSON.stringify({ model: 'gemini-3.8-flash', messages: [{ role: 'user', content: 'hi' }], ...extra }),
 });
 const native = (action = 'generateContent', search = ''): RawRequest => ({
   method: 'POST',
-  path: `/v1beta/models/gemini-2.5-flash:${action}${search}`,
+  path: `/v1beta/models/gemini-3.8-flash:${action}${search}`,
   headers: googKey,
   body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }] }),
 });
@@ -159,12 +159,12 @@ describe('a GEMINI_BASE_URL with a path (Cloudflare AI Gateway) keeps it on ever
       [chat({ stream: true }), '/v1beta/openai/chat/completions'],
       [embeddings, '/v1beta/openai/embeddings'],
       [{ path: '/v1/models', headers: bearer }, '/v1beta/openai/models'],
-      [{ path: '/v1/models/gemini-2.5-flash', headers: bearer }, '/v1beta/openai/models/gemini-2.5-flash'],
+      [{ path: '/v1/models/gemini-3.8-flash', headers: bearer }, '/v1beta/openai/models/gemini-3.8-flash'],
       [{ path: '/v1beta/models?pageSize=2', headers: googKey }, '/v1beta/models?pageSize=2'],
-      [{ path: '/v1beta/models/gemini-2.5-flash', headers: googKey }, '/v1beta/models/gemini-2.5-flash'],
-      [native(), '/v1beta/models/gemini-2.5-flash:generateContent'],
-      [native('streamGenerateContent', '?alt=sse'), '/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse'],
-      [native('countTokens'), '/v1beta/models/gemini-2.5-flash:countTokens'],
+      [{ path: '/v1beta/models/gemini-3.8-flash', headers: googKey }, '/v1beta/models/gemini-3.8-flash'],
+      [native(), '/v1beta/models/gemini-3.8-flash:generateContent'],
+      [native('streamGenerateContent', '?alt=sse'), '/v1beta/models/gemini-3.8-flash:streamGenerateContent?alt=sse'],
+      [native('countTokens'), '/v1beta/models/gemini-3.8-flash:countTokens'],
       [
         { ...native('embedContent'), path: '/v1beta/models/gemini-embedding-001:embedContent' },
         '/v1beta/models/gemini-embedding-001:embedContent',
@@ -185,7 +185,7 @@ describe('a GEMINI_BASE_URL with a path (Cloudflare AI Gateway) keeps it on ever
     h.fake.setDefaultBehaviour('resource-denied-403');
     expect((await send(h.url, native())).status).toBe(403);
     expect(proxy.paths).toEqual([
-      `${PREFIX}/v1beta/models/gemini-2.5-flash:generateContent`,
+      `${PREFIX}/v1beta/models/gemini-3.8-flash:generateContent`,
       `${PREFIX}/v1beta/models?pageSize=1`,
     ]);
   });
@@ -348,7 +348,7 @@ describe('an upstream stream that ends cleanly mid-event', () => {
   it('reaches the openai SDK as an error after the text received, not as a complete reply', async () => {
     const openai = new OpenAI({ apiKey: PASS, baseURL: `${h.url}/v1`, maxRetries: 0 });
     const stream = await openai.chat.completions.create({
-      model: 'gemini-2.5-flash',
+      model: 'gemini-3.8-flash',
       messages: [{ role: 'user', content: 'hi' }],
       stream: true,
     });
@@ -364,7 +364,7 @@ describe('an upstream stream that ends cleanly mid-event', () => {
   it('reaches @google/genai as an error, and is logged as a stream_error', async () => {
     const genai = new GoogleGenAI({ apiKey: PASS, httpOptions: { baseUrl: h.url } });
     const consume = async () => {
-      for await (const chunk of await genai.models.generateContentStream({ model: 'gemini-2.5-flash', contents: 'hi' }))
+      for await (const chunk of await genai.models.generateContentStream({ model: 'gemini-3.8-flash', contents: 'hi' }))
         void chunk;
     };
     await expect(consume()).rejects.toMatchObject({ status: 502 });

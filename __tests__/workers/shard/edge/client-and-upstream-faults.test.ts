@@ -46,7 +46,7 @@ async function send(r: RawRequest) {
 
 const auth = { authorization: `Bearer ${PASS}`, 'content-type': 'application/json' };
 const chatBody = (extra: Record<string, unknown> = {}) =>
-  JSON.stringify({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'hi' }], ...extra });
+  JSON.stringify({ model: 'gemini-3.8-flash', messages: [{ role: 'user', content: 'hi' }], ...extra });
 
 let openai: OpenAI;
 let genai: GoogleGenAI;
@@ -86,7 +86,7 @@ describe('client bad input: refused before anything is sent upstream', () => {
       'invalid UTF-8',
       {
         method: 'POST',
-        path: '/v1beta/models/gemini-2.5-flash:generateContent',
+        path: '/v1beta/models/gemini-3.8-flash:generateContent',
         headers: { 'x-goog-api-key': PASS },
         body: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]),
       },
@@ -116,7 +116,7 @@ describe('client bad input: refused before anything is sent upstream', () => {
       'the wrong method (native)',
       {
         method: 'DELETE',
-        path: '/v1beta/models/gemini-2.5-flash:generateContent',
+        path: '/v1beta/models/gemini-3.8-flash:generateContent',
         headers: { 'x-goog-api-key': PASS },
       },
       405,
@@ -180,7 +180,7 @@ describe('client bad input: refused before anything is sent upstream', () => {
       'a CRLF smuggled into a query parameter',
       {
         method: 'POST',
-        path: '/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse%0d%0aX-Evil:%201',
+        path: '/v1beta/models/gemini-3.8-flash:streamGenerateContent?alt=sse%0d%0aX-Evil:%201',
         headers: { 'x-goog-api-key': PASS },
         body: '{}',
       },
@@ -239,9 +239,9 @@ describe('client bad input: refused before anything is sent upstream', () => {
 
   it.each([
     '/v1beta/models/..%2F..%2Ffiles:generateContent',
-    '/v1beta/models/gemini-2.5-flash%2F..%2F..%2Ffiles:generateContent',
-    '/v1beta/models/gemini-2.5-flash%3AgenerateContent',
-    '/v1beta/models/gemini-2.5-flash:generateContent/..',
+    '/v1beta/models/gemini-3.8-flash%2F..%2F..%2Ffiles:generateContent',
+    '/v1beta/models/gemini-3.8-flash%3AgenerateContent',
+    '/v1beta/models/gemini-3.8-flash:generateContent/..',
     '/v1/chat/completions%2f..%2f..%2fmodels',
     '//v1/chat/completions',
     '/v1//chat/completions',
@@ -300,9 +300,9 @@ describe('client bad input: refused before anything is sent upstream', () => {
   it('strips ?key= from native calls and sends the pool key as x-goog-api-key', async () => {
     const res = await send({
       method: 'POST',
-      path: `/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse&key=${PASS}`,
+      path: `/v1beta/models/gemini-3.8-flash:streamGenerateContent?alt=sse&key=${PASS}`,
       headers: { 'content-type': 'application/json' },
-      body: '{"contents":[]}',
+      body: '{"contents":[{"parts":[{"text":"hi"}]}]}',
     });
     expect(res.status).toBe(200);
     const call = defined(h.fake.calls[0], 'the upstream call');
@@ -372,7 +372,7 @@ describe('upstream faults', () => {
     h.fake.configure({ streamChunks: 6 });
     h.fake.setDefaultBehaviour('cut-stream');
     const stream = await openai.chat.completions.create({
-      model: 'gemini-2.5-flash',
+      model: 'gemini-3.8-flash',
       messages: [{ role: 'user', content: 'hi' }],
       stream: true,
     });
@@ -390,7 +390,7 @@ describe('upstream faults', () => {
     h.fake.configure({ streamChunks: 6 });
     h.fake.setDefaultBehaviour('cut-stream');
     const consume = async () => {
-      for await (const chunk of await genai.models.generateContentStream({ model: 'gemini-2.5-flash', contents: 'hi' }))
+      for await (const chunk of await genai.models.generateContentStream({ model: 'gemini-3.8-flash', contents: 'hi' }))
         void chunk;
     };
     await expect(consume()).rejects.toMatchObject({ status: 502 });
@@ -407,7 +407,11 @@ describe('upstream faults', () => {
   it.each([
     ['/v1/chat/completions', chatBody(), auth],
     ['/v1/embeddings', JSON.stringify({ model: 'gemini-embedding-001', input: 'x' }), auth],
-    ['/v1beta/models/gemini-2.5-flash:generateContent', '{"contents":[]}', { 'x-goog-api-key': PASS }],
+    [
+      '/v1beta/models/gemini-3.8-flash:generateContent',
+      '{"contents":[{"parts":[{"text":"hi"}]}]}',
+      { 'x-goog-api-key': PASS },
+    ],
   ])('answers 502 for malformed JSON from Google on %s', async (path, body, headers) => {
     h.fake.setDefaultBehaviour('malformed-json');
     const res = await send({ method: 'POST', path, headers, body });
@@ -430,7 +434,7 @@ describe('upstream faults', () => {
       logger: sdkLogger,
     });
     const stream = await client.chat.completions.create({
-      model: 'gemini-2.5-flash',
+      model: 'gemini-3.8-flash',
       messages: [{ role: 'user', content: 'hi' }],
       stream: true,
     });
@@ -485,7 +489,7 @@ describe('key pool in workerd and its log lines', () => {
       requestId: 'faults-req-1',
       route: 'chat.completions',
       client: 'pass',
-      model: 'gemini-2.5-flash',
+      model: 'gemini-3.8-flash',
       keyIndex,
       attempts: 1,
       status: 200,
@@ -505,7 +509,7 @@ describe('key pool in workerd and its log lines', () => {
             method: 'POST',
             path: '/v1/chat/completions',
             headers: { ...auth, 'x-request-id': `faults-pool-${i}` },
-            body: chatBody({ model: 'gemini-2.5-pro' }),
+            body: chatBody({ model: 'gemini-3.1-pro-preview' }),
           })
         ).status,
       );
@@ -514,7 +518,7 @@ describe('key pool in workerd and its log lines', () => {
     const perKey = KEYS.map((k) => h.fake.calls.filter((c) => c.apiKey === k).length);
     expect(perKey).toEqual([1, 1, 20]);
     await h.waitForRequestLog('faults-pool-19');
-    const cooldowns = h.jsonLogs().filter((l) => l.event === 'key_cooldown' && l.model === 'gemini-2.5-pro');
+    const cooldowns = h.jsonLogs().filter((l) => l.event === 'key_cooldown' && l.model === 'gemini-3.1-pro-preview');
     expect(cooldowns.map((l) => l.keyIndex).sort()).toEqual([1, 2]);
     expect(cooldowns[0]).toMatchObject({
       reason: 'quota-minute',
@@ -544,7 +548,7 @@ describe('key pool in workerd and its log lines', () => {
       event: 'key_removed',
       requestId: expect.any(String),
       keyIndex: 3,
-      model: 'gemini-2.5-flash',
+      model: 'gemini-3.8-flash',
       reason: 'PERMISSION_DENIED',
       upstreamStatus: 403,
       until: null,

@@ -32,7 +32,7 @@ function nativeBody(bytes: number): Buffer {
 
 function chatBody(bytes: number, extra: Record<string, unknown> = {}): Buffer {
   const content = randomBytes(Math.ceil((bytes * 3) / 4)).toString('base64');
-  return Buffer.from(JSON.stringify({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content }], ...extra }));
+  return Buffer.from(JSON.stringify({ model: 'gemini-3.8-flash', messages: [{ role: 'user', content }], ...extra }));
 }
 
 /** `body` as a stream without a declared length: Node's fetch sends it chunked. */
@@ -81,7 +81,7 @@ async function refused(path: string, headers: Record<string, string>, json: unkn
   return h.waitForRequestLog(id, 10_000);
 }
 
-const NATIVE = { path: '/v1beta/models/gemini-2.5-flash:generateContent', headers: { 'x-goog-api-key': PASS } };
+const NATIVE = { path: '/v1beta/models/gemini-3.8-flash:generateContent', headers: { 'x-goog-api-key': PASS } };
 const CHAT = { path: '/v1/chat/completions', headers: { authorization: `Bearer ${PASS}` } };
 const posts = () => h.fake.calls.filter((c) => c.method === 'POST');
 
@@ -113,7 +113,7 @@ describe('bodies over the replay bound', () => {
     const line = await h.waitForRequestLog(res.id);
     expect(line).toMatchObject({ attempts: 1, status: 429, upstreamStatus: 429 });
     const cooled = h.jsonLogs().filter((l) => l.event === 'key_cooldown' && l.requestId === res.id);
-    expect(cooled).toEqual([expect.objectContaining({ model: 'gemini-2.5-flash' })]);
+    expect(cooled).toEqual([expect.objectContaining({ model: 'gemini-3.8-flash' })]);
   });
 
   it('a body under the bound still fails over to another key', async () => {
@@ -123,7 +123,7 @@ describe('bodies over the replay bound', () => {
     const triedFaulty = () => new Set(posts().flatMap((c) => (faulty.includes(c.apiKey ?? '') ? [c.apiKey] : [])));
     // its own model: the other tests leave keys cooling for theirs; each request that meets a 429 is served by another key
     for (let i = 0; i < 30 && triedFaulty().size < faulty.length; i++) {
-      const res = await post('/v1beta/models/gemini-2.5-pro:generateContent', NATIVE.headers, body);
+      const res = await post('/v1beta/models/gemini-3.1-pro-preview:generateContent', NATIVE.headers, body);
       expect(res.status).toBe(200);
     }
     expect(triedFaulty().size).toBe(faulty.length);

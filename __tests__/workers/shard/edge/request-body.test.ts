@@ -81,7 +81,7 @@ describe('no body byte is read before the checks that need none', () => {
     ['a wrong password', '/v1/chat/completions', { authorization: 'Bearer nope' }, 'POST', 401, 'invalid_api_key'],
     [
       'a wrong native password',
-      '/v1beta/models/gemini-2.5-flash:generateContent',
+      '/v1beta/models/gemini-3.8-flash:generateContent',
       { 'x-goog-api-key': 'nope' },
       'POST',
       401,
@@ -170,7 +170,7 @@ describe('a body that cannot be read is the client’s fault', () => {
   it('an upload cut short of its content-length is 400 body_read_error in the log', async () => {
     await rawExchange(
       head('cut-upload', 'content-length: 100000'),
-      '{"model":"gemini-2.5-flash","messages":[',
+      '{"model":"gemini-3.8-flash","messages":[',
       'half-close',
     );
     expect(await h.waitForRequestLog('cut-upload', 5000)).toMatchObject({ status: 400, error: 'body_read_error' });

@@ -15,27 +15,27 @@ describe('matchRoute', () => {
     ['POST', '/v1beta/openai/images/generations', 'images.generations', '/v1beta/openai/images/generations'],
     ['GET', '/v1/models', 'models.list', '/v1beta/openai/models'],
     ['GET', '/models', 'models.list', '/v1beta/openai/models'],
-    ['GET', '/v1/models/gemini-2.5-flash', 'models.retrieve', '/v1beta/openai/models/gemini-2.5-flash'],
-    ['GET', '/v1/models/models/gemini-2.5-flash', 'models.retrieve', '/v1beta/openai/models/gemini-2.5-flash'],
+    ['GET', '/v1/models/gemini-3.8-flash', 'models.retrieve', '/v1beta/openai/models/gemini-3.8-flash'],
+    ['GET', '/v1/models/models/gemini-3.8-flash', 'models.retrieve', '/v1beta/openai/models/gemini-3.8-flash'],
     ['GET', '/v1beta/models', 'native.models.list', '/v1beta/models'],
-    ['GET', '/v1beta/models/gemini-2.5-pro', 'native.models.get', '/v1beta/models/gemini-2.5-pro'],
+    ['GET', '/v1beta/models/gemini-3.1-pro-preview', 'native.models.get', '/v1beta/models/gemini-3.1-pro-preview'],
     [
       'POST',
-      '/v1beta/models/gemini-2.5-flash:generateContent',
+      '/v1beta/models/gemini-3.8-flash:generateContent',
       'native.generateContent',
-      '/v1beta/models/gemini-2.5-flash:generateContent',
+      '/v1beta/models/gemini-3.8-flash:generateContent',
     ],
     [
       'POST',
-      '/v1beta/models/gemini-2.5-flash:streamGenerateContent',
+      '/v1beta/models/gemini-3.8-flash:streamGenerateContent',
       'native.streamGenerateContent',
-      '/v1beta/models/gemini-2.5-flash:streamGenerateContent',
+      '/v1beta/models/gemini-3.8-flash:streamGenerateContent',
     ],
     [
       'POST',
-      '/v1beta/models/gemini-2.5-flash:countTokens',
+      '/v1beta/models/gemini-3.8-flash:countTokens',
       'native.countTokens',
-      '/v1beta/models/gemini-2.5-flash:countTokens',
+      '/v1beta/models/gemini-3.8-flash:countTokens',
     ],
     [
       'POST',
@@ -57,8 +57,8 @@ describe('matchRoute', () => {
     // dot segments the URL parser left in, encoded or not
     '/v1beta/models/..%2F..%2Ffiles:generateContent',
     '/v1beta/models/%2e%2e:generateContent',
-    '/v1beta/models/gemini-2.5-flash%2F..%2F..%2Ffiles:generateContent',
-    '/v1beta/models/gemini-2.5-flash/../files:generateContent',
+    '/v1beta/models/gemini-3.8-flash%2F..%2F..%2Ffiles:generateContent',
+    '/v1beta/models/gemini-3.8-flash/../files:generateContent',
     // encoded slashes and doubled slashes
     '/v1beta/models/tunedModels%2Fx:generateContent',
     '//v1/chat/completions',
@@ -72,7 +72,7 @@ describe('matchRoute', () => {
     '/v1/images/edits',
     '/v1/images/variations',
     '/v1/audio/speech',
-    '/v1beta/models/gemini-2.5-flash:generateContent:x',
+    '/v1beta/models/gemini-3.8-flash:generateContent:x',
     // control characters and CRLF
     '/v1beta/models/gemini%0d%0aHost:%20evil:generateContent',
     '/',
@@ -86,7 +86,7 @@ describe('matchRoute', () => {
     expect(matchRoute('GET', '/v1/chat/completions', q())).toEqual({ kind: 'method-not-allowed', allow: 'POST' });
     expect(matchRoute('DELETE', '/v1/models', q())).toEqual({ kind: 'method-not-allowed', allow: 'GET' });
     expect(matchRoute('GET', '/v1/images/generations', q())).toEqual({ kind: 'method-not-allowed', allow: 'POST' });
-    expect(matchRoute('PUT', '/v1beta/models/gemini-2.5-flash:generateContent', q())).toEqual({
+    expect(matchRoute('PUT', '/v1beta/models/gemini-3.8-flash:generateContent', q())).toEqual({
       kind: 'method-not-allowed',
       allow: 'POST',
     });

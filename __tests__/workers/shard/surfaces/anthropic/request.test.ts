@@ -114,7 +114,7 @@ describe('model names', () => {
     ['claude-haiku-4-5', 'gemini-3.5-flash-lite'],
     ['claude-fable-5', 'gemini-3.8-flash'],
     ['claude-mythos-5-2', 'gemini-3.8-flash'],
-    ['gemini-2.5-flash', 'gemini-2.5-flash'],
+    ['gemini-3.8-flash', 'gemini-3.8-flash'],
     ['models/gemini-3.5-flash', 'gemini-3.5-flash'],
     ['gemma-3-27b-it', 'gemma-3-27b-it'],
   ])('%s is answered by %s, and the client name is echoed', (requested, answered) => {
@@ -608,14 +608,14 @@ describe('tool use round trips', () => {
         { functionCall: { name: 'get_weather', args: { city: 'Paris' } }, thoughtSignature: SKIP_SIGNATURE_VALIDATOR },
       ],
     });
-    expect(model('gemini-2.5-flash')).toEqual({
+    expect(model('gemini-2.5-flash-lite')).toEqual({
       role: 'model',
       parts: [{ text: 'Let me check.' }, { functionCall: { name: 'get_weather', args: { city: 'Paris' } } }],
     });
     expect(needsPlaceholderSignatures('gemini-3.8-flash')).toBe(true);
     expect(needsPlaceholderSignatures('gemini-flash-latest')).toBe(true);
     expect(needsPlaceholderSignatures('gemini-10.0-ultra')).toBe(true);
-    expect(needsPlaceholderSignatures('gemini-2.5-pro')).toBe(false);
+    expect(needsPlaceholderSignatures('gemini-2.5-flash-lite')).toBe(false);
     expect(needsPlaceholderSignatures('gemma-3-27b-it')).toBe(false);
   });
 

@@ -26,7 +26,11 @@ import { startShardWorker, type ShardWorkerHarness } from '../../../../helpers/s
 const PASS = 'anthropic-route-canary-pass';
 const KEYS = ['anthropic-route-canary-key-1', 'anthropic-route-canary-key-2'];
 /** opus and sonnet on models the fake serves, fable on a Gemini 3 model only `nativeReply` answers */
-const MODEL_MAP = JSON.stringify({ opus: 'gemini-2.5-pro', sonnet: 'gemini-2.5-flash', fable: 'gemini-3.8-flash' });
+const MODEL_MAP = JSON.stringify({
+  opus: 'gemini-3.1-pro-preview',
+  sonnet: 'gemini-3.8-flash',
+  fable: 'gemini-3.8-flash',
+});
 
 let fake: FakeGemini;
 let h: ShardWorkerHarness;
@@ -90,7 +94,7 @@ describe('POST /v1/messages', () => {
     expect(message.id).toMatch(/^msg_[0-9a-f]{32}$/);
     expect(fake.calls).toHaveLength(1);
     const call = defined(fake.calls[0], 'the upstream call');
-    expect(`${call.path}${call.search}`).toBe('/v1beta/models/gemini-2.5-flash:generateContent');
+    expect(`${call.path}${call.search}`).toBe('/v1beta/models/gemini-3.8-flash:generateContent');
     expect(KEYS).toContain(call.headers['x-goog-api-key']);
     expect(call.headers.authorization).toBeUndefined();
     expectNoSecretIn(JSON.stringify(JSON.parse(call.body)));
@@ -100,7 +104,7 @@ describe('POST /v1/messages', () => {
     expect(await h.waitForRequestLog(requestId)).toMatchObject({
       route: 'anthropic.messages',
       client: 'pass',
-      model: 'gemini-2.5-flash',
+      model: 'gemini-3.8-flash',
       status: 200,
       upstreamStatus: 200,
       attempts: 1,
@@ -109,10 +113,10 @@ describe('POST /v1/messages', () => {
 
   it('maps each Claude model line through ANTHROPIC_MODEL_MAP and passes a Gemini model name through', async () => {
     await client.messages.create({ model: 'claude-opus-4-8', max_tokens: 16, messages: [question] });
-    await client.messages.create({ model: 'gemini-2.5-flash', max_tokens: 16, messages: [question] });
+    await client.messages.create({ model: 'gemini-3.8-flash', max_tokens: 16, messages: [question] });
     expect(fake.calls.map((c) => c.path)).toEqual([
-      '/v1beta/models/gemini-2.5-pro:generateContent',
-      '/v1beta/models/gemini-2.5-flash:generateContent',
+      '/v1beta/models/gemini-3.1-pro-preview:generateContent',
+      '/v1beta/models/gemini-3.8-flash:generateContent',
     ]);
   });
 
@@ -138,7 +142,7 @@ describe('POST /v1/messages', () => {
     expect(deltas.join('')).toBe(FAKE_REPLY_TEXT);
     expect(final).toMatchObject({ content: [{ type: 'text', text: FAKE_REPLY_TEXT }], stop_reason: 'end_turn' });
     const call = defined(fake.calls[0], 'the upstream call');
-    expect(`${call.path}${call.search}`).toBe('/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse');
+    expect(`${call.path}${call.search}`).toBe('/v1beta/models/gemini-3.8-flash:streamGenerateContent?alt=sse');
   });
 
   it('sends the full event sequence', async () => {
@@ -250,8 +254,8 @@ describe('POST /v1/messages/count_tokens', () => {
     });
     expect(counted).toEqual({ input_tokens: 3 });
     const call = defined(fake.calls[0], 'the upstream call');
-    expect(call.path).toBe('/v1beta/models/gemini-2.5-flash:countTokens');
-    expect(JSON.parse(call.body)).toMatchObject({ generateContentRequest: { model: 'models/gemini-2.5-flash' } });
+    expect(call.path).toBe('/v1beta/models/gemini-3.8-flash:countTokens');
+    expect(JSON.parse(call.body)).toMatchObject({ generateContentRequest: { model: 'models/gemini-3.8-flash' } });
   });
 });
 
@@ -322,7 +326,7 @@ describe('errors in Anthropic shape', () => {
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Anthropic.NotFoundError);
     expect((error as APIError).error).toMatchObject({
-      error: { type: 'not_found_error', message: expect.stringContaining('sonnet → gemini-2.5-flash') },
+      error: { type: 'not_found_error', message: expect.stringContaining('sonnet → gemini-3.8-flash') },
     });
     expect(fake.calls).toHaveLength(0);
     const requestId = defined((error as APIError).requestID, 'the request-id header');
@@ -449,7 +453,7 @@ describe('a stream in workerd', () => {
   it('translates each chunk as it arrives, never holding the reply back', async () => {
     const anthropic = new Anthropic({ apiKey: PASS, baseURL: streaming.url, maxRetries: 0 });
     const stream = await anthropic.messages.create({
-      model: 'gemini-2.5-flash',
+      model: 'gemini-3.8-flash',
       max_tokens: 64,
       messages: [question],
       stream: true,

@@ -37,7 +37,7 @@ const weatherTool: OpenAI.ChatCompletionTool = {
 
 describe('openai SDK', () => {
   it('completes a chat, sending a pool key (never the password) as Bearer to the compat endpoint', async () => {
-    const completion = await openai.chat.completions.create({ model: 'gemini-2.5-flash', messages });
+    const completion = await openai.chat.completions.create({ model: 'gemini-3.8-flash', messages });
     expect(completion.choices[0]?.message.content).toBe(FAKE_REPLY_TEXT);
     expect(h.fake.calls).toHaveLength(1);
     const call = defined(h.fake.calls[0], 'the upstream call');
@@ -48,7 +48,7 @@ describe('openai SDK', () => {
 
   it('streams chunks as they arrive (for await)', async () => {
     h.fake.configure({ streamChunks: 5, chunkDelayMs: 10 });
-    const stream = await openai.chat.completions.create({ model: 'gemini-2.5-flash', messages, stream: true });
+    const stream = await openai.chat.completions.create({ model: 'gemini-3.8-flash', messages, stream: true });
     const pieces: string[] = [];
     let finish: string | null = null;
     for await (const chunk of stream) {
@@ -61,7 +61,7 @@ describe('openai SDK', () => {
   });
 
   it('gives the .stream() helper a complete final message', async () => {
-    const stream = openai.chat.completions.stream({ model: 'gemini-2.5-flash', messages });
+    const stream = openai.chat.completions.stream({ model: 'gemini-3.8-flash', messages });
     const final = await stream.finalChatCompletion();
     const choice = defined(final.choices[0], 'a choice');
     expect(choice.message).toMatchObject({ role: 'assistant', content: FAKE_REPLY_TEXT });
@@ -69,7 +69,7 @@ describe('openai SDK', () => {
   });
 
   it('round-trips a tool call with its extra_content thought signature intact', async () => {
-    const first = await openai.chat.completions.create({ model: 'gemini-2.5-flash', messages, tools: [weatherTool] });
+    const first = await openai.chat.completions.create({ model: 'gemini-3.8-flash', messages, tools: [weatherTool] });
     const assistant = defined(first.choices[0], 'a choice').message;
     const call = defined(assistant.tool_calls?.[0], 'a tool call') as OpenAI.ChatCompletionMessageToolCall & {
       extra_content?: { google?: { thought_signature?: string } };
@@ -77,7 +77,7 @@ describe('openai SDK', () => {
     expect(call.extra_content?.google?.thought_signature).toBe(FAKE_THOUGHT_SIGNATURE);
     // the fake answers 400 (as Gemini 3 does) if the signature did not survive the trip back
     const second = await openai.chat.completions.create({
-      model: 'gemini-2.5-flash',
+      model: 'gemini-3.8-flash',
       tools: [weatherTool],
       messages: [...messages, assistant, { role: 'tool', tool_call_id: call.id, content: 'sunny' }],
     });
@@ -90,7 +90,7 @@ describe('openai SDK', () => {
 
   it('streams a tool call the .stream() helper can assemble', async () => {
     const final = await openai.chat.completions
-      .stream({ model: 'gemini-2.5-flash', messages, tools: [weatherTool] })
+      .stream({ model: 'gemini-3.8-flash', messages, tools: [weatherTool] })
       .finalChatCompletion();
     expect(final.choices[0]?.message.tool_calls?.[0]).toMatchObject({
       id: 'call_fake_0001',
@@ -143,8 +143,8 @@ describe('openai SDK', () => {
   it('lists and retrieves models', async () => {
     const ids: string[] = [];
     for await (const model of openai.models.list()) ids.push(model.id);
-    expect(ids).toContain('models/gemini-2.5-flash');
-    expect((await openai.models.retrieve('gemini-2.5-pro')).id).toBe('models/gemini-2.5-pro');
+    expect(ids).toContain('models/gemini-3.8-flash');
+    expect((await openai.models.retrieve('gemini-3.1-pro-preview')).id).toBe('models/gemini-3.1-pro-preview');
   });
 
   it('generates images (Imagen) through the compat endpoint, the body forwarded as sent', async () => {
@@ -212,7 +212,7 @@ describe('openai SDK', () => {
 
   it("raises BadRequestError carrying Google's message when Google rejects the request", async () => {
     h.fake.setDefaultBehaviour('bad-request-400');
-    const err = await openai.chat.completions.create({ model: 'gemini-2.5-flash', messages }).catch((e: unknown) => e);
+    const err = await openai.chat.completions.create({ model: 'gemini-3.8-flash', messages }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
     expect(err).toMatchObject({ status: 400, code: 'INVALID_ARGUMENT', type: 'invalid_request_error' });
     expect((err as Error).message).toMatch(/the fake was told to reject this request/);
@@ -220,7 +220,9 @@ describe('openai SDK', () => {
 
   it('raises RateLimitError with retry-after once every key is cooling (scoped to that model)', async () => {
     h.fake.setDefaultBehaviour('quota-minute');
-    const err = await openai.chat.completions.create({ model: 'gemini-2.5-pro', messages }).catch((e: unknown) => e);
+    const err = await openai.chat.completions
+      .create({ model: 'gemini-3.1-pro-preview', messages })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.RateLimitError);
     expect(err).toMatchObject({ status: 429, code: 'all_keys_cooling' });
     expect(
@@ -231,7 +233,7 @@ describe('openai SDK', () => {
     h.fake.setDefaultBehaviour('ok');
     const flashKeys = new Set<string | undefined>();
     for (let i = 0; i < 40 && flashKeys.size < KEYS.length; i++) {
-      const reply = await openai.chat.completions.create({ model: 'gemini-2.5-flash', messages });
+      const reply = await openai.chat.completions.create({ model: 'gemini-3.8-flash', messages });
       expect(reply.choices[0]?.message.content).toBe(FAKE_REPLY_TEXT);
       flashKeys.add(h.fake.calls.at(-1)?.apiKey);
     }
@@ -256,10 +258,10 @@ describe('openai SDK', () => {
 
 describe('@google/genai', () => {
   it('generateContent with the password in x-goog-api-key, forwarded with a pool key', async () => {
-    const res = await genai.models.generateContent({ model: 'gemini-2.5-flash', contents: 'Say hello' });
+    const res = await genai.models.generateContent({ model: 'gemini-3.8-flash', contents: 'Say hello' });
     expect(res.text).toBe(FAKE_REPLY_TEXT);
     const call = defined(h.fake.calls[0], 'the upstream call');
-    expect(call.path).toBe('/v1beta/models/gemini-2.5-flash:generateContent');
+    expect(call.path).toBe('/v1beta/models/gemini-3.8-flash:generateContent');
     expect(call.headers['x-goog-api-key']).toBeDefined();
     expect(KEYS).toContain(call.headers['x-goog-api-key']);
     expect(call.search).toBe('');
@@ -269,7 +271,7 @@ describe('@google/genai', () => {
     h.fake.configure({ streamChunks: 4 });
     const pieces: string[] = [];
     for await (const chunk of await genai.models.generateContentStream({
-      model: 'gemini-2.5-flash',
+      model: 'gemini-3.8-flash',
       contents: 'Say hello',
     })) {
       pieces.push(chunk.text ?? '');
@@ -280,7 +282,7 @@ describe('@google/genai', () => {
   });
 
   it('countTokens', async () => {
-    const res = await genai.models.countTokens({ model: 'gemini-2.5-flash', contents: 'one two three' });
+    const res = await genai.models.countTokens({ model: 'gemini-3.8-flash', contents: 'one two three' });
     expect(res.totalTokens).toBe(3);
   });
 
@@ -291,7 +293,7 @@ describe('@google/genai', () => {
 
   it('a wrong password is an ApiError 401 and reaches nobody', async () => {
     const wrong = new GoogleGenAI({ apiKey: 'nope', httpOptions: { baseUrl: h.url } });
-    await expect(wrong.models.generateContent({ model: 'gemini-2.5-flash', contents: 'x' })).rejects.toMatchObject({
+    await expect(wrong.models.generateContent({ model: 'gemini-3.8-flash', contents: 'x' })).rejects.toMatchObject({
       status: 401,
     });
     expect(h.fake.calls).toHaveLength(0);

@@ -21,7 +21,7 @@ const PASS = 'compat-resources-test-password';
 const JSONL = ['one', 'two', 'three']
   .map(
     (id) =>
-      `${JSON.stringify({ custom_id: id, method: 'POST', url: '/v1/chat/completions', body: { model: 'gemini-2.5-flash', messages: [{ role: 'user', content: id }] } })}\n`,
+      `${JSON.stringify({ custom_id: id, method: 'POST', url: '/v1/chat/completions', body: { model: 'gemini-3.8-flash', messages: [{ role: 'user', content: id }] } })}\n`,
   )
   .join('');
 

@@ -35,12 +35,12 @@ describe('tagNames (outbound names)', () => {
   it("tags a batch operation's name and its output file, and a cached content's name", () => {
     const batch = {
       name: 'batches/b1',
-      metadata: { model: 'models/gemini-2.5-flash', output: { responsesFile: 'files/batch-out-1' } },
+      metadata: { model: 'models/gemini-3.8-flash', output: { responsesFile: 'files/batch-out-1' } },
       response: { responsesFile: 'files/batch-out-1' },
     };
     expect(tagNames(batch, OWNER, PLAIN)).toEqual({
       name: 'batches/z2k5qmfa-b1',
-      metadata: { model: 'models/gemini-2.5-flash', output: { responsesFile: 'files/z2k5qmfa-batch-out-1' } },
+      metadata: { model: 'models/gemini-3.8-flash', output: { responsesFile: 'files/z2k5qmfa-batch-out-1' } },
       response: { responsesFile: 'files/z2k5qmfa-batch-out-1' },
     });
     expect(tagNames({ name: 'cachedContents/c9', model: 'models/m' }, OWNER, PLAIN)).toEqual({

@@ -23,7 +23,7 @@ const KEYS = [
   'CANARY-KEY-4-owned-refs-d4',
 ];
 const KEY3 = defined(KEYS[2], 'KEY3');
-const MODEL = 'gemini-2.5-flash';
+const MODEL = 'gemini-3.8-flash';
 const MiB = 1024 * 1024;
 
 jest.setTimeout(60_000);
@@ -313,7 +313,7 @@ describe('a body the worker refuses before anything goes upstream', () => {
 });
 
 describe('the owning key cooling or rejected', () => {
-  const COOL_MODEL = 'gemini-2.5-pro';
+  const COOL_MODEL = 'gemini-3.1-pro-preview';
 
   it('answers 429 owner_key_cooling with retry-after when Google rate limits the owner, trying no other key', async () => {
     const tag = await tagOf(3);

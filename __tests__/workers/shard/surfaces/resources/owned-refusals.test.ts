@@ -10,7 +10,7 @@ import type { Admitted, HandlerDeps } from '../../../../../workers/shard/surface
 import { type NoAnswer, noAnswerRefusal, sendPlan } from '../../../../../workers/shard/core/upstream-plan';
 
 const START = Date.parse('2026-06-15T10:00:00Z');
-const MODEL = 'gemini-2.5-flash';
+const MODEL = 'gemini-3.8-flash';
 const ENV = {
   PASS: 'CANARY-owned-refusals-pass',
   KEY1: 'CANARY-owned-1',
@@ -32,7 +32,7 @@ function setup(fetch: HandlerDeps['fetch'] = async () => new Response('{}')) {
     pool: new KeyPool(),
     fetch,
   };
-  const request = new Request('http://worker.test/v1beta/models/gemini-2.5-flash:generateContent', { method: 'POST' });
+  const request = new Request('http://worker.test/v1beta/models/gemini-3.8-flash:generateContent', { method: 'POST' });
   const a: Admitted = { request, url: new URL(request.url), env: ENV, config, requestId: 'req' };
   const owner = { index: 3, value: ENV.KEY3 };
   return { deps, a, config, owner, advance: (ms: number) => (now += ms) };
@@ -91,7 +91,7 @@ describe('sendPlan with an owner', () => {
       );
     });
     const plan = {
-      path: '/v1beta/models/gemini-2.5-flash:generateContent',
+      path: '/v1beta/models/gemini-3.8-flash:generateContent',
       method: 'POST' as const,
       headers: new Headers(),
       body: '{}',

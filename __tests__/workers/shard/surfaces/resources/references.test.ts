@@ -80,7 +80,7 @@ describe('scanReferences', () => {
 describe('scanReferences, more shapes', () => {
   it('finds the OpenAI-compatible references: a file URI in a content part, cached_content in extra_body', () => {
     const body = {
-      model: 'gemini-2.5-flash',
+      model: 'gemini-3.8-flash',
       messages: [
         {
           role: 'user',

@@ -17,7 +17,7 @@ const KEYS = [
   'AIzaCANARY-resource-key-three-03',
 ];
 const PASS = 'resource-surface-test-password';
-const MODEL = 'gemini-2.5-flash';
+const MODEL = 'gemini-3.8-flash';
 
 let h: ShardWorkerHarness;
 let genai: GoogleGenAI;
