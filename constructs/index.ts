@@ -34,6 +34,7 @@ export type { StateConfig, LocalStateConfig, S3StateConfig } from './state-backe
 
 // limits, names and validation rules shared with config.ts
 export {
+  INVOCATIONS_PER_REQUEST,
   PLAN_LIMITS,
   WORKERS_PLANS,
   boundOptionalBindings,
