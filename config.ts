@@ -36,7 +36,9 @@ import {
   type PreviewStackProps,
   type ProdStackProps,
   type StateConfig,
+  type UsageAlertSettings,
   type WorkersPlan,
+  usageAlertProblem,
 } from './constructs';
 import * as rules from './constructs/validate';
 
@@ -51,7 +53,7 @@ export type StackSettings = GatewayStackProps & Required<Pick<GatewayStackProps,
 
 /** What only the prod stack takes, besides the bundles. */
 export type ProdSettings = Required<Pick<ProdStackProps, 'keysPerShard'>> &
-  Pick<ProdStackProps, 'shardAttempts' | 'shardTimeoutMs'>;
+  Pick<ProdStackProps, 'shardAttempts' | 'shardTimeoutMs' | 'usageAlert'>;
 
 /** What only a preview stack takes, besides the bundle. */
 export type PreviewSettings = Pick<PreviewStackProps, 'prNumber' | 'keyLimit'>;
@@ -79,7 +81,18 @@ interface StateVariables {
 type StackWithoutState = Omit<StackSettings, 'state'>;
 
 /** One value per variable: what {@link loadConfig}'s loop reads before the steps that span variables. */
-type ConfigValues = StackWithoutState & ProdSettings & Partial<PreviewSettings> & StateVariables;
+type ConfigValues = StackWithoutState &
+  Omit<ProdSettings, 'usageAlert'> &
+  Partial<PreviewSettings> &
+  StateVariables &
+  AlertVariables;
+
+/** The usage alert's variables as given; the `usageAlertOf` step makes the prod stack's `usageAlert` of them. */
+interface AlertVariables {
+  readonly alertEmails?: readonly string[];
+  readonly alertWebhookIds?: readonly string[];
+  readonly alertRequests?: number;
+}
 
 /**
  * How a row turns its variable's text into the prop's value, or throws a {@link rules.ValidationError} naming the
@@ -145,6 +158,10 @@ const CONFIG_TABLE = {
   shardAttempts: { env: 'SHARD_ATTEMPTS', read: integerIn(1, MAX_SHARD_ATTEMPTS) },
   logSamplingRate: { env: 'LOG_SAMPLING_RATE', read: number(rules.samplingRate) },
   smartPlacement: { env: 'SMART_PLACEMENT', read: booleanFlag },
+  // checked together by the usageAlertOf step
+  alertEmails: { env: 'ALERT_EMAILS', read: commaList },
+  alertWebhookIds: { env: 'ALERT_WEBHOOK_IDS', read: commaList },
+  alertRequests: { env: 'ALERT_REQUESTS', read: positiveInteger },
 } as const satisfies Rows<ConfigValues>;
 
 /** The name of a variable {@link loadConfig} reads. */
@@ -173,8 +190,11 @@ export function loadConfig(env: ProcessEnv, cwd: string = process.cwd()): AppCon
     return value === '' ? undefined : value;
   };
   const { keysPerShard, shardAttempts, shardTimeoutMs, prNumber, keyLimit, ...rest } = readRows(CONFIG_TABLE, get);
-  const { stateBucket, stateEndpoint, stateKeyPrefix, stateRegion, stateDir, ...settings } = rest;
-  const prod = { keysPerShard, shardAttempts, shardTimeoutMs };
+  const { stateBucket, stateEndpoint, stateKeyPrefix, stateRegion, stateDir, ...withAlert } = rest;
+  const { alertEmails, alertWebhookIds, alertRequests, ...settings } = withAlert;
+  const usageAlert = usageAlertOf({ alertEmails, alertWebhookIds, alertRequests }, settings.workersPlan);
+  // the key only when an alert is configured, so a configuration without one is exactly what it was before
+  const prod = { keysPerShard, shardAttempts, shardTimeoutMs, ...(usageAlert === undefined ? {} : { usageAlert }) };
   assertWorkersFit(settings, prod, prNumber, get);
   assertNamesFit(settings, prod, prNumber);
   assertShardDeadline(settings, prod, get);
@@ -294,6 +314,22 @@ export function configNotices(config: AppConfig): string[] {
   return notices;
 }
 
+/** The usage alert when `ALERT_EMAILS` or `ALERT_WEBHOOK_IDS` names a destination; `ALERT_REQUESTS` alone is a mistake. */
+function usageAlertOf(given: AlertVariables, workersPlan: WorkersPlan): UsageAlertSettings | undefined {
+  const { alertEmails: emails = [], alertWebhookIds: webhookIds = [], alertRequests: requests } = given;
+  if (emails.length + webhookIds.length === 0 && requests === undefined) return undefined;
+  const settings = { emails, webhookIds, ...(requests === undefined ? {} : { requests }) };
+  rules.assertValid([
+    usageAlertProblem(settings, workersPlan, {
+      emails: 'ALERT_EMAILS',
+      webhookIds: 'ALERT_WEBHOOK_IDS',
+      requests: 'ALERT_REQUESTS',
+      plan: 'WORKERS_PLAN',
+    }),
+  ]);
+  return settings;
+}
+
 /** Local state unless STATE_BUCKET is set; remote state needs an endpoint, given or from the account id. */
 function stateConfig(given: StateVariables, accountId: string | undefined, cwd: string): StateConfig {
   const { stateBucket: bucket, stateEndpoint: endpoint } = given;
@@ -353,6 +389,14 @@ function anthropicModelMapFrom(name: string, raw: string): Readonly<Record<strin
   rules.assertValid([rules.anthropicModelMap(name, raw)]);
   // the parser has checked it is an object of strings
   return JSON.parse(raw) as Record<string, string>;
+}
+
+/** Comma-separated values, each trimmed; empty entries dropped. */
+function commaList(_name: string, raw: string): readonly string[] {
+  return raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
 }
 
 /** `true` or `false` only: a typo such as `yes` or `1` must not silently mean either. */

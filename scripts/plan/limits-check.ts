@@ -68,40 +68,42 @@ function workerCountCheck(stacks: readonly StackSummary[], plan: WorkersPlan): L
   );
 }
 
+interface RequestChain {
+  readonly worker: string;
+  readonly subrequests: number;
+  readonly invocations: number;
+  readonly note: string;
+}
+
+const KEY_CALLS = `${MAX_ATTEMPTS} key attempts + ${MAX_ATTEMPTS} key probes`;
+
 /** Subrequests and invocations of one client request to the stack's public worker, in the worst case. */
-function requestChain(stack: StackSummary): { worker: string; subrequests: number; invocations: number } | undefined {
+function requestChain(stack: StackSummary): RequestChain | undefined {
   const orchestrator = stack.workers.find((w) => w.role === 'orchestrator');
   if (orchestrator !== undefined) {
-    const attempts = Math.min(
-      orchestrator.shardAttempts ?? 1,
-      orchestrator.bindings.filter((b) => b.type === 'service').length,
-    );
+    const shards = orchestrator.bindings.filter((b) => b.type === 'service').length;
+    // it tries each shard at most once
+    const attempts = Math.min(orchestrator.shardAttempts ?? DEFAULT_SHARD_ATTEMPTS, shards);
     return {
       worker: orchestrator.scriptName,
       subrequests: attempts + attempts * SHARD_CALLS_PER_REQUEST,
       invocations: 1 + attempts,
+      note: `${attempts} shard attempts × (1 call + ${KEY_CALLS}), counted over the whole chain`,
     };
   }
   const single = stack.workers.find((w) => w.keys.length > 0);
-  return single === undefined
-    ? undefined
-    : { worker: single.scriptName, subrequests: SHARD_CALLS_PER_REQUEST, invocations: 1 };
+  if (single === undefined) return undefined;
+  return { worker: single.scriptName, subrequests: SHARD_CALLS_PER_REQUEST, invocations: 1, note: KEY_CALLS };
 }
 
 function chainChecks(stacks: readonly StackSummary[], plan: WorkersPlan): LimitCheck[] {
   return stacks.flatMap((stack) => {
     const chain = requestChain(stack);
     if (chain === undefined) return [];
-    const note = `shard attempts × (1 + ${MAX_ATTEMPTS} key attempts + ${MAX_ATTEMPTS} key probes), counted over the whole chain`;
+    const { worker, subrequests, invocations, note } = chain;
     return [
-      check(
-        'subrequests per client request',
-        chain.worker,
-        chain.subrequests,
-        PLAN_LIMITS[plan].subrequestsPerRequest,
-        { note },
-      ),
-      check('worker invocations per client request', chain.worker, chain.invocations, INVOCATIONS_PER_REQUEST),
+      check('subrequests per client request', worker, subrequests, PLAN_LIMITS[plan].subrequestsPerRequest, { note }),
+      check('worker invocations per client request', worker, invocations, INVOCATIONS_PER_REQUEST),
     ];
   });
 }
