@@ -133,7 +133,8 @@ export async function runPlan(argv: readonly string[], io: PlanIo): Promise<numb
   const args = parsePlanArgs(argv);
   const all = await synthesizedStacks(args, io);
   const stacks = args.stack === undefined ? all : all.filter((s) => s.name === args.stack);
-  if (args.stack !== undefined && stacks.length === 0)
+  // no stack at all (a deploy that failed before synth wrote one) is reported, not an error
+  if (args.stack !== undefined && stacks.length === 0 && all.length > 0)
     throw new PlanUsageError(
       `no stack ${args.stack} in ${args.outDir} (it has: ${all.map((s) => s.name).join(', ') || 'none'})`,
     );

@@ -48,7 +48,9 @@ function differencesOf(input: ReportInput, summaries: readonly StackSummary[], n
   const previous = input.previous;
   if (previous === undefined) return [];
   return summaries.flatMap((summary) => {
-    const old = previousOf(summary.stack, previous);
+    // one file for one stack is compared whatever its name says
+    const only = previous.length === 1 && summaries.length === 1 ? previous[0] : undefined;
+    const old = previousOf(summary.stack, previous) ?? only;
     if (old === undefined) {
       notes.push(`no previous synth of ${summary.stack} was given: it is compared with nothing`);
       return [];

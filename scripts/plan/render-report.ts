@@ -38,6 +38,7 @@ function workerChangeLines(change: WorkerChange): string[] {
   if (change.bindingsAdded.length > 0) lines.push(`bindings added: ${change.bindingsAdded.join(', ')}`);
   if (change.bindingsRemoved.length > 0) lines.push(`bindings removed: ${change.bindingsRemoved.join(', ')}`);
   if (change.bindingsRetyped.length > 0) lines.push(`bindings retyped: ${change.bindingsRetyped.join(', ')}`);
+  if (change.bindingsChanged.length > 0) lines.push(`binding values changed: ${change.bindingsChanged.join(', ')}`);
   if (change.workersDevChanged) lines.push('workers.dev switch changed');
   if (change.settingsChanged.length > 0) lines.push(`settings changed: ${change.settingsChanged.join(', ')}`);
   return lines.map((line) => `${change.scriptName}: ${line}`);

@@ -16,6 +16,8 @@ export interface WorkerChange {
   readonly bindingsRemoved: readonly string[];
   /** `NAME: old type → new type` */
   readonly bindingsRetyped: readonly string[];
+  /** `NAME (type)` of each binding kept with its type whose value (or reference) changed; the value is not shown */
+  readonly bindingsChanged: readonly string[];
   readonly codeChanged: boolean;
   /** the key numbers before and after, when they differ */
   readonly keys?: { readonly before: readonly number[]; readonly after: readonly number[] };
@@ -66,6 +68,9 @@ export function workerChange(before: WorkerSummary, after: WorkerSummary): Worke
     bindingsRetyped: after.bindings
       .filter((b) => oldTypes.has(b.name) && oldTypes.get(b.name) !== b.type)
       .map((b) => `${b.name}: ${oldTypes.get(b.name)} → ${b.type}`),
+    bindingsChanged: after.bindings
+      .filter((b) => oldTypes.get(b.name) === b.type && before.bindingDigests[b.name] !== after.bindingDigests[b.name])
+      .map(label),
     codeChanged: before.code.sha256 !== after.code.sha256,
     keys: sameList(before.keys, after.keys) ? undefined : { before: before.keys, after: after.keys },
     workersDevChanged:
@@ -74,7 +79,11 @@ export function workerChange(before: WorkerSummary, after: WorkerSummary): Worke
     settingsChanged: changedSettings(before, after),
   };
   const quiet =
-    change.bindingsAdded.length + change.bindingsRemoved.length + change.bindingsRetyped.length === 0 &&
+    change.bindingsAdded.length +
+      change.bindingsRemoved.length +
+      change.bindingsRetyped.length +
+      change.bindingsChanged.length ===
+      0 &&
     !change.codeChanged &&
     change.keys === undefined &&
     !change.workersDevChanged &&

@@ -59,6 +59,8 @@ export interface WorkerSummary {
   readonly smartPlacement: boolean;
   /** a short digest of every other attribute, so a change shows without its value */
   readonly settings: Readonly<Record<string, string>>;
+  /** a short digest of each binding's value or reference by binding name, for the same reason */
+  readonly bindingDigests: Readonly<Record<string, string>>;
 }
 
 export interface CodeSummary {
@@ -142,6 +144,12 @@ function digest(value: unknown): string {
     .slice(0, 12);
 }
 
+/** A binding's attributes besides its name, type, text and service (a dataset, an environment, ...). */
+function restOf(binding: BindingJson): Record<string, unknown> {
+  const { name: _name, type: _type, text: _text, service: _service, ...rest } = binding as Record<string, unknown>;
+  return rest;
+}
+
 function settingsOf(script: ResourceJson): Record<string, string> {
   return Object.fromEntries(
     Object.keys(script)
@@ -219,6 +227,9 @@ export function summarizeWorker(id: string, script: ResourceJson, context: Worke
     compatibilityDate: stringAt(script, 'compatibility_date'),
     smartPlacement: placement?.mode === 'smart',
     settings: settingsOf(script),
+    bindingDigests: Object.fromEntries(
+      raw.map((b) => [String(b.name), digest({ text: b.text, service: b.service, rest: restOf(b) })]),
+    ),
   };
 }
 
