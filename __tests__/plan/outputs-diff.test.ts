@@ -52,7 +52,9 @@ describe('diffOutputs', () => {
     const prod = summarizeStack(
       synthesized(
         'prod',
-        edited(prodJson(), (copy) => void (copy.output.shard_layout = { value: JSON.stringify(layout) })),
+        edited(prodJson(), (copy) => {
+          copy.output.shard_layout = { value: JSON.stringify(layout) };
+        }),
       ),
     );
     expect(diffOutputs(prod, new Map<string, unknown>([['shard_layout', layout]]))).toMatchObject({

@@ -27,9 +27,13 @@ export function previewJson(props: Partial<PreviewStackProps> = {}): StackJson {
   return synthJson(previewStack(props)) as unknown as StackJson;
 }
 
+/** Synthesized JSON opened up for a test's edits: any attribute at any depth. */
+// biome-ignore lint/suspicious/noExplicitAny: tests edit synthesized JSON freely, the way any tool could have written it
+export type LooseJson = any;
+
 /** A copy of `json` with `change` applied to it (a deep copy first, so fixtures never share state). */
-export function edited(json: StackJson, change: (copy: Record<string, any>) => void): StackJson {
-  const copy = JSON.parse(JSON.stringify(json)) as Record<string, any>;
+export function edited(json: StackJson, change: (copy: Record<string, LooseJson>) => void): StackJson {
+  const copy = JSON.parse(JSON.stringify(json)) as Record<string, LooseJson>;
   change(copy);
   return copy as StackJson;
 }

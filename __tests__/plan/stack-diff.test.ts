@@ -1,6 +1,6 @@
 import { diffStacks, isEmptyDiff } from '../../scripts/plan/stack-diff';
 import { summarizeStack } from '../../scripts/plan/stack-summary';
-import { edited, prodJson, synthesized } from './plan-fixtures';
+import { edited, prodJson, synthesized, type LooseJson } from './plan-fixtures';
 
 const summary = (json: ReturnType<typeof prodJson>, name = 'prod') => summarizeStack(synthesized(name, json));
 const before = prodJson();
@@ -53,7 +53,9 @@ test('20 → 12 keys: the third shard is removed', () => {
 test('new code, a retyped binding, a workers.dev switch and other settings show by name, without values', () => {
   const after = edited(before, (copy) => {
     const scripts = copy.resource.cloudflare_workers_script;
-    const shard = Object.values<Record<string, any>>(scripts).find((s) => s.script_name === 'zen-ai-router-worker-0');
+    const shard = Object.values<Record<string, LooseJson>>(scripts).find(
+      (s) => s.script_name === 'zen-ai-router-worker-0',
+    );
     if (shard === undefined) throw new Error('no shard 0');
     shard.content_sha256 = 'f'.repeat(64);
     shard.compatibility_date = '2026-05-01';
@@ -62,8 +64,8 @@ test('new code, a retyped binding, a workers.dev switch and other settings show 
     timeout.text = '1234';
     const gemini = shard.bindings.find((b: { name: string }) => b.name === 'GEMINI_BASE_URL');
     gemini.type = 'secret_text';
-    const subdomain = Object.values<Record<string, any>>(copy.resource.cloudflare_workers_script_subdomain).find((s) =>
-      String(s.script_name).includes('Shards_0'),
+    const subdomain = Object.values<Record<string, LooseJson>>(copy.resource.cloudflare_workers_script_subdomain).find(
+      (s) => String(s.script_name).includes('Shards_0'),
     );
     if (subdomain === undefined) throw new Error('no subdomain of shard 0');
     subdomain.enabled = true;

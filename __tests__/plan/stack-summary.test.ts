@@ -1,6 +1,6 @@
 import { layoutProjects, summarizeStack } from '../../scripts/plan/stack-summary';
 import { keyNumbersOf } from '../../scripts/plan/worker-summary';
-import { R2_STATE, edited, previewJson, prodJson, synthesized, twoKiB } from './plan-fixtures';
+import { R2_STATE, edited, previewJson, prodJson, synthesized, twoKiB, type LooseJson } from './plan-fixtures';
 
 describe('summarizeStack: prod with 20 keys', () => {
   const summary = summarizeStack(
@@ -109,7 +109,7 @@ describe('projects', () => {
 
   test("from a KEY_PROJECTS binding (the pool in key order): each shard lists its keys' projects once", () => {
     const json = edited(prodJson(), (copy) => {
-      for (const script of Object.values<Record<string, any>>(copy.resource.cloudflare_workers_script))
+      for (const script of Object.values<Record<string, LooseJson>>(copy.resource.cloudflare_workers_script))
         script.bindings.push({ name: 'KEY_PROJECTS', type: 'plain_text', text: labels.join(',') });
     });
     const shards = summarizeStack(synthesized('prod', json)).workers.filter((w) => w.role === 'shard');
