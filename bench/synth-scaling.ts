@@ -87,7 +87,7 @@ function main(): void {
     return;
   }
   const cli = CDKTF_CLI_PATH;
-  // the environment the project runs the CLI in (no checkpoint call, which offline would also cost a DNS timeout)
+  // the environment the project runs the CLI in: no call to HashiCorp's checkpoint service while it is timed
   const cliEnv = cdktfCliEnv({});
   const cliBase = timed(
     process.execPath,
