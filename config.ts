@@ -36,9 +36,8 @@ import {
   type PreviewStackProps,
   type ProdStackProps,
   type StateConfig,
-  type UsageAlertSettings,
   type WorkersPlan,
-  usageAlertProblem,
+  usageAlertFrom,
 } from './constructs';
 import * as rules from './constructs/validate';
 
@@ -87,7 +86,7 @@ type ConfigValues = StackWithoutState &
   StateVariables &
   AlertVariables;
 
-/** The usage alert's variables as given; the `usageAlertOf` step makes the prod stack's `usageAlert` of them. */
+/** The usage alert's variables as given; `usageAlertFrom` makes the prod stack's `usageAlert` of them. */
 interface AlertVariables {
   readonly alertEmails?: readonly string[];
   readonly alertWebhookIds?: readonly string[];
@@ -158,7 +157,7 @@ const CONFIG_TABLE = {
   shardAttempts: { env: 'SHARD_ATTEMPTS', read: integerIn(1, MAX_SHARD_ATTEMPTS) },
   logSamplingRate: { env: 'LOG_SAMPLING_RATE', read: number(rules.samplingRate) },
   smartPlacement: { env: 'SMART_PLACEMENT', read: booleanFlag },
-  // checked together by the usageAlertOf step
+  // checked together by usageAlertFrom
   alertEmails: { env: 'ALERT_EMAILS', read: commaList },
   alertWebhookIds: { env: 'ALERT_WEBHOOK_IDS', read: commaList },
   alertRequests: { env: 'ALERT_REQUESTS', read: positiveInteger },
@@ -192,7 +191,11 @@ export function loadConfig(env: ProcessEnv, cwd: string = process.cwd()): AppCon
   const { keysPerShard, shardAttempts, shardTimeoutMs, prNumber, keyLimit, ...rest } = readRows(CONFIG_TABLE, get);
   const { stateBucket, stateEndpoint, stateKeyPrefix, stateRegion, stateDir, ...withAlert } = rest;
   const { alertEmails, alertWebhookIds, alertRequests, ...settings } = withAlert;
-  const usageAlert = usageAlertOf({ alertEmails, alertWebhookIds, alertRequests }, settings.workersPlan);
+  const usageAlert = usageAlertFrom(
+    { emails: alertEmails, webhookIds: alertWebhookIds, requests: alertRequests },
+    settings.workersPlan,
+    { emails: 'ALERT_EMAILS', webhookIds: 'ALERT_WEBHOOK_IDS', requests: 'ALERT_REQUESTS', plan: 'WORKERS_PLAN' },
+  );
   // the key only when an alert is configured, so a configuration without one is exactly what it was before
   const prod = { keysPerShard, shardAttempts, shardTimeoutMs, ...(usageAlert === undefined ? {} : { usageAlert }) };
   assertWorkersFit(settings, prod, prNumber, get);
@@ -314,22 +317,6 @@ export function configNotices(config: AppConfig): string[] {
   return notices;
 }
 
-/** The usage alert when `ALERT_EMAILS` or `ALERT_WEBHOOK_IDS` names a destination; `ALERT_REQUESTS` alone is a mistake. */
-function usageAlertOf(given: AlertVariables, workersPlan: WorkersPlan): UsageAlertSettings | undefined {
-  const { alertEmails: emails = [], alertWebhookIds: webhookIds = [], alertRequests: requests } = given;
-  if (emails.length + webhookIds.length === 0 && requests === undefined) return undefined;
-  const settings = { emails, webhookIds, ...(requests === undefined ? {} : { requests }) };
-  rules.assertValid([
-    usageAlertProblem(settings, workersPlan, {
-      emails: 'ALERT_EMAILS',
-      webhookIds: 'ALERT_WEBHOOK_IDS',
-      requests: 'ALERT_REQUESTS',
-      plan: 'WORKERS_PLAN',
-    }),
-  ]);
-  return settings;
-}
-
 /** Local state unless STATE_BUCKET is set; remote state needs an endpoint, given or from the account id. */
 function stateConfig(given: StateVariables, accountId: string | undefined, cwd: string): StateConfig {
   const { stateBucket: bucket, stateEndpoint: endpoint } = given;
@@ -393,10 +380,7 @@ function anthropicModelMapFrom(name: string, raw: string): Readonly<Record<strin
 
 /** Comma-separated values, each trimmed; empty entries dropped. */
 function commaList(_name: string, raw: string): readonly string[] {
-  return raw
-    .split(',')
-    .map((item) => item.trim())
-    .filter((item) => item !== '');
+  return raw.split(',').flatMap((item) => (item.trim() === '' ? [] : [item.trim()]));
 }
 
 /** `true` or `false` only: a typo such as `yes` or `1` must not silently mean either. */

@@ -71,6 +71,24 @@ export function usageAlertProblem(
 }
 
 /**
+ * The alert as a caller's variables give it (`fields` names them): undefined when none is set, else checked settings;
+ * a threshold alone is a mistake (there is nowhere to send it).
+ *
+ * @throws ValidationError naming the field at fault
+ */
+export function usageAlertFrom(
+  given: { readonly emails?: readonly string[]; readonly webhookIds?: readonly string[]; readonly requests?: number },
+  plan: WorkersPlan,
+  fields: Parameters<typeof usageAlertProblem>[2],
+): UsageAlertSettings | undefined {
+  const { emails = [], webhookIds = [], requests } = given;
+  if (emails.length + webhookIds.length === 0 && requests === undefined) return undefined;
+  const settings = { emails, webhookIds, ...(requests === undefined ? {} : { requests }) };
+  rules.assertValid([usageAlertProblem(settings, plan, fields)]);
+  return settings;
+}
+
+/**
  * An account-wide notification: declare it in one stack only (prod), or two deployments would each own a copy.
  *
  * @example
