@@ -37,6 +37,7 @@ import {
   type ProdStackProps,
   type StateConfig,
   type WorkersPlan,
+  usageAlertFrom,
 } from './constructs';
 import * as rules from './constructs/validate';
 
@@ -51,7 +52,7 @@ export type StackSettings = GatewayStackProps & Required<Pick<GatewayStackProps,
 
 /** What only the prod stack takes, besides the bundles. */
 export type ProdSettings = Required<Pick<ProdStackProps, 'keysPerShard'>> &
-  Pick<ProdStackProps, 'shardAttempts' | 'shardTimeoutMs'>;
+  Pick<ProdStackProps, 'shardAttempts' | 'shardTimeoutMs' | 'usageAlert'>;
 
 /** What only a preview stack takes, besides the bundle. */
 export type PreviewSettings = Pick<PreviewStackProps, 'prNumber' | 'keyLimit'>;
@@ -79,7 +80,18 @@ interface StateVariables {
 type StackWithoutState = Omit<StackSettings, 'state'>;
 
 /** One value per variable: what {@link loadConfig}'s loop reads before the steps that span variables. */
-type ConfigValues = StackWithoutState & ProdSettings & Partial<PreviewSettings> & StateVariables;
+type ConfigValues = StackWithoutState &
+  Omit<ProdSettings, 'usageAlert'> &
+  Partial<PreviewSettings> &
+  StateVariables &
+  AlertVariables;
+
+/** The usage alert's variables as given; `usageAlertFrom` makes the prod stack's `usageAlert` of them. */
+interface AlertVariables {
+  readonly alertEmails?: readonly string[];
+  readonly alertWebhookIds?: readonly string[];
+  readonly alertRequests?: number;
+}
 
 /**
  * How a row turns its variable's text into the prop's value, or throws a {@link rules.ValidationError} naming the
@@ -145,6 +157,10 @@ const CONFIG_TABLE = {
   shardAttempts: { env: 'SHARD_ATTEMPTS', read: integerIn(1, MAX_SHARD_ATTEMPTS) },
   logSamplingRate: { env: 'LOG_SAMPLING_RATE', read: number(rules.samplingRate) },
   smartPlacement: { env: 'SMART_PLACEMENT', read: booleanFlag },
+  // checked together by usageAlertFrom
+  alertEmails: { env: 'ALERT_EMAILS', read: commaList },
+  alertWebhookIds: { env: 'ALERT_WEBHOOK_IDS', read: commaList },
+  alertRequests: { env: 'ALERT_REQUESTS', read: positiveInteger },
 } as const satisfies Rows<ConfigValues>;
 
 /** The name of a variable {@link loadConfig} reads. */
@@ -173,8 +189,15 @@ export function loadConfig(env: ProcessEnv, cwd: string = process.cwd()): AppCon
     return value === '' ? undefined : value;
   };
   const { keysPerShard, shardAttempts, shardTimeoutMs, prNumber, keyLimit, ...rest } = readRows(CONFIG_TABLE, get);
-  const { stateBucket, stateEndpoint, stateKeyPrefix, stateRegion, stateDir, ...settings } = rest;
-  const prod = { keysPerShard, shardAttempts, shardTimeoutMs };
+  const { stateBucket, stateEndpoint, stateKeyPrefix, stateRegion, stateDir, ...withAlert } = rest;
+  const { alertEmails, alertWebhookIds, alertRequests, ...settings } = withAlert;
+  const usageAlert = usageAlertFrom(
+    { emails: alertEmails, webhookIds: alertWebhookIds, requests: alertRequests },
+    settings.workersPlan,
+    { emails: 'ALERT_EMAILS', webhookIds: 'ALERT_WEBHOOK_IDS', requests: 'ALERT_REQUESTS', plan: 'WORKERS_PLAN' },
+  );
+  // the key only when an alert is configured, so a configuration without one is exactly what it was before
+  const prod = { keysPerShard, shardAttempts, shardTimeoutMs, ...(usageAlert === undefined ? {} : { usageAlert }) };
   assertWorkersFit(settings, prod, prNumber, get);
   assertNamesFit(settings, prod, prNumber);
   assertShardDeadline(settings, prod, get);
@@ -353,6 +376,11 @@ function anthropicModelMapFrom(name: string, raw: string): Readonly<Record<strin
   rules.assertValid([rules.anthropicModelMap(name, raw)]);
   // the parser has checked it is an object of strings
   return JSON.parse(raw) as Record<string, string>;
+}
+
+/** Comma-separated values, each trimmed; empty entries dropped. */
+function commaList(_name: string, raw: string): readonly string[] {
+  return raw.split(',').flatMap((item) => (item.trim() === '' ? [] : [item.trim()]));
 }
 
 /** `true` or `false` only: a typo such as `yes` or `1` must not silently mean either. */

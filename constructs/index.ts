@@ -30,10 +30,13 @@ export { PreviewStack } from './preview-stack';
 export type { PreviewStackProps } from './preview-stack';
 export type { GatewayStackProps, GatewayInputs } from './gateway-stack';
 export { addStateBackend, REQUIRED_TERRAFORM_VERSION } from './state-backend';
+export { DEFAULT_ALERT_REQUESTS, UsageAlert, usageAlertFrom, usageAlertProblem } from './usage-alert';
+export type { UsageAlertProps, UsageAlertSettings } from './usage-alert';
 export type { StateConfig, LocalStateConfig, S3StateConfig } from './state-backend';
 
 // limits, names and validation rules shared with config.ts
 export {
+  INVOCATIONS_PER_REQUEST,
   PLAN_LIMITS,
   WORKERS_PLANS,
   boundOptionalBindings,

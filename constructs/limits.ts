@@ -19,12 +19,21 @@ export interface PlanLimits {
   readonly envVarsPerWorker: number;
   /** scripts per account, counting every worker this app deploys */
   readonly workersPerAccount: number;
+  /** outgoing calls (fetch and service-binding calls) one request may make */
+  readonly subrequestsPerRequest: number;
+  /** size of one worker's code after compression (gzip), in bytes */
+  readonly workerSizeBytes: number;
 }
 
+const MIB = 1024 * 1024;
+
 export const PLAN_LIMITS: Readonly<Record<WorkersPlan, PlanLimits>> = {
-  free: { envVarsPerWorker: 64, workersPerAccount: 100 },
-  paid: { envVarsPerWorker: 128, workersPerAccount: 500 },
+  free: { envVarsPerWorker: 64, workersPerAccount: 100, subrequestsPerRequest: 50, workerSizeBytes: 3 * MIB },
+  paid: { envVarsPerWorker: 128, workersPerAccount: 500, subrequestsPerRequest: 10_000, workerSizeBytes: 10 * MIB },
 };
+
+/** Worker invocations one request may chain through service bindings, the first worker's own included, on every plan. */
+export const INVOCATIONS_PER_REQUEST = 32;
 
 export type ShardWorkerSurfaceBindingName = (typeof SRC_WORKER_SURFACE_BINDINGS)[number];
 

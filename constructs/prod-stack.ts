@@ -6,6 +6,7 @@ import { DEFAULT_MAX_WAIT_MS, DEFAULT_SHARD_TIMEOUT_MS, DEFAULT_UPSTREAM_TIMEOUT
 import { Orchestrator } from './orchestrator';
 import { boundOptionalBindings, type WorkersPlan } from './limits';
 import { ShardWorker, shardSettingsOf } from './shard-worker';
+import { UsageAlert, type UsageAlertSettings } from './usage-alert';
 import * as rules from './validate';
 
 export const DEFAULT_KEYS_PER_SHARD = 8;
@@ -34,6 +35,13 @@ export interface ProdStackProps extends GatewayStackProps {
    * @default 310000 - above the shards' default 300 s upstream deadline, so a slow Gemini surfaces as the shard's 504
    */
   readonly shardTimeoutMs?: number;
+
+  /**
+   * A Usage Based Billing notification on the account's Workers requests (needs `workersPlan: 'paid'`).
+   *
+   * @default - none
+   */
+  readonly usageAlert?: UsageAlertSettings;
 }
 
 /**
@@ -69,6 +77,13 @@ export class ProdStack extends GatewayStack {
       compatibilityDate: props.compatibilityDate,
     });
     this.addPublicWorkerOutputs(this.orchestrator.resources.script);
+    if (props.usageAlert !== undefined)
+      new UsageAlert(this, 'UsageAlert', {
+        ...props.usageAlert,
+        accountId,
+        workersPlan: this.plan,
+        namePrefix: this.namePrefix,
+      });
   }
 
   /** The shards under `Shards/<i>`, shard i holding keys `i*k .. i*k+k-1`. */

@@ -1,4 +1,6 @@
-import { nativeModuleProblem } from '../../scripts/local/cdktf-cli';
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { cdktfCliEnv, nativeModuleProblem } from '../../scripts/local/cdktf-cli';
 
 // the loader's output on Node.js 24, as npm leaves the module without and with a build for the wrong headers
 const NOT_BUILT = `innerError Error: Cannot find module '../build/Debug/pty.node'
@@ -29,4 +31,27 @@ describe('nativeModuleProblem', () => {
       '@cdktf/node-pty-prebuilt-multiarch does not load on Node.js v24.1.0: Error: libc.so.6: version GLIBC_2.38 not found',
     );
   });
+});
+
+describe('cdktfCliEnv', () => {
+  it("is the caller's environment with the checkpoint call turned off, whatever the caller had", () => {
+    expect(cdktfCliEnv({ PATH: '/bin', HOME: undefined })).toEqual({ PATH: '/bin', CHECKPOINT_DISABLE: '1' });
+    expect(cdktfCliEnv({ CHECKPOINT_DISABLE: '' }).CHECKPOINT_DISABLE).toBe('1');
+  });
+});
+
+describe('npm run cdktf', () => {
+  const run = (args: readonly string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', 'scripts/cdktf.ts', ...args], {
+      cwd: resolve(__dirname, '../..'),
+      env: Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'CHECKPOINT_DISABLE')),
+      encoding: 'utf8',
+    });
+
+  it("runs the project's CLI with the arguments given and passes its exit code back", () => {
+    const version = run(['--version']);
+    // its first line: a machine whose TF_CLI_CONFIG_FILE names a missing file gets Terraform's warning after it
+    expect([version.status, version.stdout.split('\n')[0]]).toEqual([0, '0.21.0']);
+    expect(run(['no-such-command']).status).not.toBe(0);
+  }, 60_000);
 });

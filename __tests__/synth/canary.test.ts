@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { CONFIG_VARIABLES } from '../../config';
-import { CDKTF_NATIVE_MODULE, cdktfCliLoadProblem } from '../../scripts/local/cdktf-cli';
+import { CDKTF_CLI_PATH, CDKTF_NATIVE_MODULE, cdktfCliEnv, cdktfCliLoadProblem } from '../../scripts/local/cdktf-cli';
 import { runSynth } from '../../scripts/local/synth';
 import { expectedR2Backend, type StackJson } from '../fixtures/synth';
 
@@ -35,6 +35,8 @@ describe('cdktf synth with canary secrets in the environment', () => {
   // what `npm start` and `npm run synth` write from the same environment, without the CLI
   const localOutDir = mkdtempSync(join(tmpdir(), 'zen-canary-local-'));
   let output = '';
+  // what the CLI alone printed
+  let cliOutput = '';
 
   beforeAll(async () => {
     // deploys run this CLI, so a Node.js it cannot start on is a failure to fix, never a reason to skip
@@ -45,16 +47,19 @@ describe('cdktf synth with canary secrets in the environment', () => {
           `Compile the module for this Node.js (README "Node.js versions": npm rebuild ${CDKTF_NATIVE_MODULE}).`,
       );
     }
-    // start from a clean slate so the developer's own configuration cannot change what is synthesized.
+    // start from a clean slate so the developer's own configuration cannot change what is synthesized, and without
+    // CHECKPOINT_DISABLE: turning the checkpoint off is the project's job (cdktfCliEnv), tested below
     const inherited = Object.fromEntries(
       Object.entries(process.env).filter(
-        ([name]) => !name.startsWith('TF_VAR_') && !(CONFIG_VARIABLES as readonly string[]).includes(name),
+        ([name]) =>
+          !name.startsWith('TF_VAR_') &&
+          name !== 'CHECKPOINT_DISABLE' &&
+          !(CONFIG_VARIABLES as readonly string[]).includes(name),
       ),
     );
     const env = {
       ...inherited,
       CI: '1',
-      CHECKPOINT_DISABLE: '1',
       KEY_COUNT: String(KEYS.length),
       KEYS_PER_SHARD: '2',
       PR_NUMBER: '7',
@@ -70,17 +75,17 @@ describe('cdktf synth with canary secrets in the environment', () => {
       AWS_SECRET_ACCESS_KEY: 'CANARY/aws/secret/access/key',
       CLOUDFLARE_API_TOKEN: 'CANARY-cloudflare-api-token',
     };
-    const cli = join(ROOT, 'node_modules', 'cdktf-cli', 'bundle', 'bin', 'cdktf');
     const [{ stdout, stderr }, local] = await Promise.all([
-      promisify(execFile)(process.execPath, [cli, 'synth', '--output', outDir], {
+      promisify(execFile)(process.execPath, [CDKTF_CLI_PATH, 'synth', '--output', outDir], {
         cwd: ROOT,
-        env,
+        env: cdktfCliEnv(env),
         timeout: 120_000,
         maxBuffer: 16 * 1024 * 1024,
       }),
       runSynth({ outDir: localOutDir, env }),
     ]);
-    output = stdout + stderr + local.output;
+    cliOutput = stdout + stderr;
+    output = cliOutput + local.output;
   }, 150_000);
 
   afterAll(() => {
@@ -90,6 +95,11 @@ describe('cdktf synth with canary secrets in the environment', () => {
 
   const stack = (name: string): StackJson =>
     JSON.parse(readFileSync(join(outDir, 'stacks', name, 'cdk.tf.json'), 'utf8')) as StackJson;
+
+  test('the CLI prints no checkpoint or telemetry error (offline it would: getaddrinfo ENOTFOUND checkpoint-api...)', () => {
+    expect(cliOutput).toContain('Generated Terraform code for the stacks');
+    expect(cliOutput).not.toMatch(/checkpoint|telemetry/i);
+  });
 
   test('writes prod and the preview stack', () => {
     expect(readdirSync(join(outDir, 'stacks')).sort()).toEqual(['preview-7', 'prod']);

@@ -326,3 +326,41 @@ describe('configNotices', () => {
     expect(notices({ KEY_COUNT: '200', PREVIEW_KEY_LIMIT: '4' })).toEqual([]);
   });
 });
+
+describe('the usage alert variables', () => {
+  const paid = { WORKERS_PLAN: 'paid' };
+
+  test("ALERT_EMAILS and ALERT_WEBHOOK_IDS (comma-separated) make the prod stack's usage alert", () => {
+    expect(
+      load({ ...paid, ALERT_EMAILS: ' ops@example.com, oncall@example.com ,', ALERT_REQUESTS: '20000000' }).prod,
+    ).toStrictEqual({
+      keysPerShard: 8,
+      shardAttempts: undefined,
+      shardTimeoutMs: undefined,
+      usageAlert: { emails: ['ops@example.com', 'oncall@example.com'], webhookIds: [], requests: 20_000_000 },
+    });
+    expect(load({ ...paid, ALERT_WEBHOOK_IDS: 'f174e90afafe4643bbbc4a0ed4fc8415' }).prod.usageAlert).toStrictEqual({
+      emails: [],
+      webhookIds: ['f174e90afafe4643bbbc4a0ed4fc8415'],
+    });
+  });
+
+  test('no alert variable, no usageAlert key at all', () => {
+    expect(load(paid).prod).not.toHaveProperty('usageAlert');
+  });
+
+  test('each mistake is named by its variable', () => {
+    expect(() => load({ ALERT_EMAILS: 'ops@example.com' })).toThrow(
+      'WORKERS_PLAN must be paid for a usage alert (ALERT_EMAILS/ALERT_WEBHOOK_IDS): Usage Based Billing notifications watch billed usage, and Workers Free bills none, got "free"',
+    );
+    expect(() => load({ ...paid, ALERT_REQUESTS: '5' })).toThrow(
+      'ALERT_EMAILS or ALERT_WEBHOOK_IDS must name where the usage alert goes, got neither',
+    );
+    expect(() => load({ ...paid, ALERT_EMAILS: 'ops' })).toThrow(
+      'ALERT_EMAILS must be email addresses separated by commas, got "ops"',
+    );
+    expect(() => load({ ...paid, ALERT_EMAILS: 'ops@example.com', ALERT_REQUESTS: 'lots' })).toThrow(
+      'ALERT_REQUESTS must be a positive integer (1, 2, 3, ...), got "lots"',
+    );
+  });
+});

@@ -1,5 +1,6 @@
 /**
- * Whether the cdktf CLI can start on this Node.js.
+ * How the project runs the cdktf CLI: its entry point, the environment it runs in, and whether it can start on this
+ * Node.js.
  *
  * Every command of the CLI but `--version` and `--help` loads the native module `@cdktf/node-pty-prebuilt-multiarch`,
  * which ships builds for Node.js up to 22 (ABI 127) only. On a newer Node.js the module exists only if npm compiled it
@@ -8,9 +9,25 @@
  * @module
  */
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { PROJECT_ROOT } from './synth';
 
 export const CDKTF_NATIVE_MODULE = '@cdktf/node-pty-prebuilt-multiarch';
+
+/** The CLI's entry point, run with this process's Node.js (`node <it> synth ...`). */
+export const CDKTF_CLI_PATH = join(PROJECT_ROOT, 'node_modules', 'cdktf-cli', 'bundle', 'bin', 'cdktf');
+
+/**
+ * The environment the project runs the CLI in: the caller's, with HashiCorp's checkpoint service turned off. Without
+ * `CHECKPOINT_DISABLE` every command asks checkpoint-api.hashicorp.com for news and, on a machine without that host
+ * (offline, a locked-down runner), prints `[ERROR] default - getaddrinfo ENOTFOUND checkpoint-api.hashicorp.com` in
+ * the middle of a good synth. cdktf-cli 0.21 checks only that the variable is set, and Terraform reads the same one.
+ */
+export function cdktfCliEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) if (value !== undefined) out[name] = value;
+  return { ...out, CHECKPOINT_DISABLE: '1' };
+}
 
 /** Why the CLI's native module did not load, from the loader's error output. */
 export function nativeModuleProblem(stderr: string, nodeVersion: string, abi: string): string {
