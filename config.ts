@@ -25,12 +25,13 @@ import {
   MIN_UPSTREAM_TIMEOUT_MS,
   WORKERS_PLANS,
   boundOptionalBindings,
-  boundSurfaceBindings,
+  describeLayout,
   maxKeysPerWorker,
   orchestratorScriptName,
   previewBoundKeyCount,
   previewScriptName,
   shardCount,
+  shardLayoutOutput,
   shardScriptName,
   type GatewayStackProps,
   type PreviewStackProps,
@@ -39,6 +40,7 @@ import {
   type WorkersPlan,
 } from './constructs';
 import * as rules from './constructs/validate';
+import { keyLayout, splitKeyProjects } from './workers/shared/key-layout';
 
 /** Synth works on a bare machine with this many keys; deploying needs the real count. */
 export const DEMO_KEY_COUNT = 20;
@@ -125,6 +127,7 @@ const CONFIG_TABLE = {
   workersPlan: { env: 'WORKERS_PLAN', read: workersPlanFrom, fallback: 'free' },
   keyCount: { env: 'KEY_COUNT', read: positiveInteger, fallback: DEMO_KEY_COUNT },
   keysPerShard: { env: 'KEYS_PER_SHARD', read: positiveInteger, fallback: DEFAULT_KEYS_PER_SHARD },
+  keyProjects: { env: 'KEY_PROJECTS', read: keyProjectsFrom },
   prNumber: { env: 'PR_NUMBER', read: positiveInteger },
   keyLimit: { env: 'PREVIEW_KEY_LIMIT', read: positiveInteger },
   namePrefix: { env: 'WORKER_NAME_PREFIX', read: text(), fallback: DEFAULT_NAME_PREFIX },
@@ -173,8 +176,11 @@ export function loadConfig(env: ProcessEnv, cwd: string = process.cwd()): AppCon
     return value === '' ? undefined : value;
   };
   const { keysPerShard, shardAttempts, shardTimeoutMs, prNumber, keyLimit, ...rest } = readRows(CONFIG_TABLE, get);
-  const { stateBucket, stateEndpoint, stateKeyPrefix, stateRegion, stateDir, ...settings } = rest;
+  const { stateBucket, stateEndpoint, stateKeyPrefix, stateRegion, stateDir, keyProjects, ...others } = rest;
+  // the prop is absent when KEY_PROJECTS is unset, so such a configuration is exactly what it was before projects
+  const settings = keyProjects === undefined ? others : { ...others, keyProjects };
   const prod = { keysPerShard, shardAttempts, shardTimeoutMs };
+  assertProjectsPerKey(settings);
   assertWorkersFit(settings, prod, prNumber, get);
   assertNamesFit(settings, prod, prNumber);
   assertShardDeadline(settings, prod, get);
@@ -203,12 +209,19 @@ function readRows(rows: Rows<ConfigValues>, get: Get): ConfigValues {
   return values as unknown as ConfigValues;
 }
 
+/** One project label per key, checked once KEY_COUNT is known. */
+function assertProjectsPerKey({ keyProjects, keyCount }: StackWithoutState): void {
+  if (keyProjects === undefined) return;
+  const fields = { keyProjects: 'KEY_PROJECTS', keyCount: 'KEY_COUNT' };
+  rules.assertValid([rules.projectsPerKey(fields, keyProjects, keyCount)]);
+}
+
 /** Keys per shard within the plan's env-var limit, and every worker within the plan's limit per account. */
 function assertWorkersFit(stack: StackWithoutState, prod: ProdSettings, prNumber: number | undefined, get: Get): void {
-  const { workersPlan, keyCount, anthropicModelMap } = stack;
+  const { workersPlan, keyCount, anthropicModelMap, keyProjects } = stack;
   const planHint = workersPlan === 'free' ? ', or set WORKERS_PLAN=paid' : '';
-  // a prod shard binds SHARD_INDEX beside the surface bindings; each takes one environment variable from its keys
-  const shardBindings = boundOptionalBindings({ anthropicModelMap, asShard: true });
+  // a prod shard binds SHARD_INDEX beside the surface and layout bindings; each takes one environment variable
+  const shardBindings = boundOptionalBindings({ anthropicModelMap, keyProjects, asShard: true });
   const mapHint = anthropicModelMap === undefined ? '' : ', or leave ANTHROPIC_MODEL_MAP unset';
   rules.assertValid([
     rules.keysPerWorker(
@@ -225,17 +238,18 @@ function assertWorkersFit(stack: StackWithoutState, prod: ProdSettings, prNumber
       workersPlan,
       prNumber !== undefined,
       planHint,
+      keyProjects,
     ),
   ]);
 }
 
 /** Every worker name is a DNS label: the longest are the highest shard index and the preview, so those cover all. */
 function assertNamesFit(stack: StackWithoutState, prod: ProdSettings, prNumber: number | undefined): void {
-  const { namePrefix, keyCount } = stack;
+  const { namePrefix, keyCount, keyProjects } = stack;
   rules.assertValid([
     rules.scriptName(
       'WORKER_NAME_PREFIX (in the last shard name)',
-      shardScriptName(namePrefix, shardCount(keyCount, prod.keysPerShard) - 1),
+      shardScriptName(namePrefix, shardCount(keyCount, prod.keysPerShard, keyProjects) - 1),
     ),
     rules.scriptName('WORKER_NAME_PREFIX (in the orchestrator name)', orchestratorScriptName(namePrefix)),
     prNumber === undefined
@@ -264,20 +278,25 @@ function assertShardDeadline(stack: StackWithoutState, prod: ProdSettings, get: 
 
 /**
  * What synth should tell the user about the configuration it was given (main.ts writes each to stderr): values it
- * chose for them, and a preview holding fewer keys than `KEY_COUNT`.
+ * chose for them, the layout of the keys' projects over the shards, and a preview holding fewer keys than `KEY_COUNT`.
  */
 export function configNotices(config: AppConfig): string[] {
   const notices: string[] = [];
-  const { keyCount, workersPlan } = config.stack;
+  const { keyCount, workersPlan, keyProjects, namePrefix } = config.stack;
   if (config.keyCountIsDemo) {
     notices.push(
       `KEY_COUNT is not set; synthesizing for ${DEMO_KEY_COUNT} demo keys. Set KEY_COUNT to the length of ` +
         'TF_VAR_api_keys before deploying, or the plan fails its api_keys validation.',
     );
   }
+  if (keyProjects !== undefined) {
+    const layout = keyLayout(keyProjects, keyCount, config.prod.keysPerShard);
+    const lines = describeLayout(shardLayoutOutput(layout, (i) => shardScriptName(namePrefix, i)));
+    notices.push(`KEY_PROJECTS places ${lines.join('\n  ')}`);
+  }
   if (config.preview !== undefined) {
     const { prNumber, keyLimit } = config.preview;
-    const surfaceBindings = boundSurfaceBindings(config.stack);
+    const surfaceBindings = boundOptionalBindings({ ...config.stack, asShard: false });
     const bound = previewBoundKeyCount(keyCount, workersPlan, keyLimit, surfaceBindings);
     if (bound < keyCount) {
       const beside = surfaceBindings.length === 0 ? '' : ` beside ${surfaceBindings.join(', ')}`;
@@ -353,6 +372,13 @@ function anthropicModelMapFrom(name: string, raw: string): Readonly<Record<strin
   rules.assertValid([rules.anthropicModelMap(name, raw)]);
   // the parser has checked it is an object of strings
   return JSON.parse(raw) as Record<string, string>;
+}
+
+/** `KEY_PROJECTS` as the prop takes it: one label per key (their count is checked against `KEY_COUNT` after the loop). */
+function keyProjectsFrom(name: string, raw: string): readonly string[] {
+  const labels = splitKeyProjects(raw);
+  rules.assertValid([rules.projectLabels(name, labels)]);
+  return labels;
 }
 
 /** `true` or `false` only: a typo such as `yes` or `1` must not silently mean either. */
