@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { shardRanking } from '../shared/affinity';
+import { rankShards } from '../shared/affinity';
 
 /** A source of uniform numbers in [0, 1), e.g. `Math.random`; injected so tests can drive it. */
 export type RandomSource = () => number;
@@ -69,6 +69,5 @@ export function conversationOrder(
   indexes: readonly number[],
   attempts: number,
 ): number[] {
-  const shards = indexes.map((index, position) => ({ index, weight: weights[position] ?? 0 }));
-  return shardRanking(fingerprint, shards).slice(0, Math.max(0, attempts));
+  return rankShards(fingerprint, indexes, weights, Math.max(0, attempts));
 }
