@@ -1,6 +1,7 @@
 import { Testing } from 'cdktf';
+import fc from 'fast-check';
 import { Orchestrator, describeLayout, keyRanges, type ShardLayoutEntry } from '../../constructs';
-import { layoutFromBindings } from '../../workers/shared/key-layout';
+import { keyLayout, layoutFromBindings } from '../../workers/shared/key-layout';
 import { fixtureBundles } from '../fixtures/bundles';
 import { previewStack, prodStack, scriptsByName, synthJson, type Binding, type StackJson } from '../fixtures/synth';
 
@@ -93,6 +94,27 @@ describe('ProdStack with keyProjects', () => {
     expect(() =>
       prodStack({ keyCount: 57, keysPerShard: 57, keyProjects: Array.from({ length: 57 }, () => 'a') }),
     ).toThrow('keysPerShard must be an integer from 1 to 56');
+  });
+});
+
+describe('ProdStack with keyProjects (property)', () => {
+  test('binds every key exactly once, shard by shard as the layout the workers recompute from their bindings', () => {
+    const labelsArb = fc.array(fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'), { minLength: 1, maxLength: 40 });
+    fc.assert(
+      fc.property(labelsArb, fc.integer({ min: 1, max: 12 }), (labels, keysPerShard) => {
+        const json = synthJson(prodStack({ keyCount: labels.length, keysPerShard, keyProjects: labels }));
+        const scripts = scriptsByName(json);
+        const layout = keyLayout(labels, labels.length, keysPerShard);
+        const bound = layout.shards.map((_, i) => keyIndexes(scripts[`zen-ai-router-worker-${i}`]?.bindings ?? []));
+        expect(bound).toEqual(layout.shards.map((shard) => shard.keys.map((n) => n - 1)));
+        expect(bound.flat().sort((a, b) => a - b)).toEqual(labels.map((_, i) => i));
+        expect(Object.keys(scripts)).toHaveLength(layout.shards.length + 1);
+        const orchestrator = scripts['zen-ai-router-orchestrator']?.bindings ?? [];
+        const told = layoutFromBindings(plain(orchestrator, 'KEY_PROJECTS'), plain(orchestrator, 'KEYS_PER_SHARD'));
+        expect(told).toEqual(layout);
+      }),
+      { numRuns: 25 },
+    );
   });
 });
 
