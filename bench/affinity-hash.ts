@@ -1,9 +1,9 @@
 /**
  * Benchmark 9: the orchestrator's extra work for conversation affinity (issue 22), which must stay under 0.1 ms per
- * request at the median. It times, in this process's V8 (the engine workerd runs), the orchestrator's choice of
- * shards for a request without a conversation (the weights, then a weighted draw) and for a request with one (the
- * weights, reading the two conversation headers, the fingerprint of the id, the rendezvous order of the shards), over
- * pools from 3 to 125 shards. workerd freezes its clocks while JavaScript runs, so this cannot be timed inside a
+ * request at the median. It times, in this process's V8 (the engine workerd runs), the parts of the orchestrator's
+ * choice of shards: the weights (every request), the weighted draw (a request without a conversation), and the hash
+ * work (a request with one: reading the two conversation headers, the fingerprint of the id, the rendezvous order of
+ * the shards), over pools from 3 to 125 shards. workerd freezes its clocks while JavaScript runs, so this cannot be timed inside a
  * worker; the work is the same pure functions the worker calls.
  *
  * Each figure is the median over 301 batches of 1,000 requests (each with its own conversation id), from the second of
@@ -57,7 +57,7 @@ const POOLS: readonly Pool[] = [
 ];
 
 /** Median ms per request of `choose`, over batches of requests whose headers name conversation `i`. */
-function medianMs(choose: (headers: Headers) => number[]): number {
+function medianMs(choose: (headers: Headers) => readonly unknown[]): number {
   const headers = Array.from({ length: BATCH }, (_, i) => new Headers({ 'x-claude-code-session-id': `session-${i}` }));
   let sink = 0;
   for (let warm = 0; warm < 20; warm++) for (const h of headers) sink += choose(h).length;
@@ -71,27 +71,23 @@ function medianMs(choose: (headers: Headers) => number[]): number {
   return summarize(samples).p50;
 }
 
-/** One row per pool: both paths' medians and the difference. */
+/**
+ * One row per pool: the weights (the same for both), the anonymous draw, and the conversation's hash work (reading its
+ * headers, the fingerprint, the rendezvous order), which replaces the draw; the hash work alone is the most the
+ * affinity can add to a request.
+ */
 function measure(): string[][] {
   return POOLS.map(({ name, settings, backends }) => {
-    const anonymous = medianMs(() =>
-      shardOrder(poolWeights(settings, backends).weights, DEFAULT_SHARD_ATTEMPTS, Math.random),
-    );
-    const conversation = medianMs((headers) => {
-      const { weights } = poolWeights(settings, backends);
+    const indexes = backends.map((b) => b.index);
+    const { weights } = poolWeights(settings, backends);
+    const weighing = medianMs(() => poolWeights(settings, backends).weights);
+    const draw = medianMs(() => shardOrder(weights, DEFAULT_SHARD_ATTEMPTS, Math.random));
+    const hash = medianMs((headers) => {
       const id = conversationIdOf(headers);
       if (id === undefined) throw new Error('the bench request names a conversation');
-      const indexes = backends.map((b) => b.index);
       return conversationOrder(fingerprintOf(id), weights, indexes, DEFAULT_SHARD_ATTEMPTS);
     });
-    const extra = conversation - anonymous;
-    return [
-      name,
-      fmt(anonymous * 1000, 2),
-      fmt(conversation * 1000, 2),
-      fmt(extra * 1000, 2),
-      extra < BUDGET_MS ? 'yes' : 'NO',
-    ];
+    return [name, fmt(weighing * 1000, 2), fmt(draw * 1000, 2), fmt(hash * 1000, 2), hash < BUDGET_MS ? 'yes' : 'NO'];
   });
 }
 
@@ -100,13 +96,7 @@ async function main(): Promise<void> {
   measure();
   const rows = measure();
   printTable(
-    [
-      'pool',
-      'anonymous µs / request',
-      'conversation µs / request',
-      'extra µs (median)',
-      `under ${BUDGET_MS * 1000} µs?`,
-    ],
+    ['pool', 'weights µs (both)', 'anonymous draw µs', 'conversation hash µs', `hash under ${BUDGET_MS * 1000} µs?`],
     rows,
   );
 }
