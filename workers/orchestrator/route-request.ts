@@ -74,6 +74,26 @@ function failed(ctx: Forwarding, trip: Trip, shard: number, kind: 'threw' | 'tim
 }
 
 /**
+ * Sends the request on, after a misdirect, to `queue` from the kept copy of the body: the misdirecting shard's answer
+ * is read to its end first, so the shard lets go of its branch of the body and the copy can flow.
+ */
+async function sendOn(trip: Trip, queue: BoundBackend[], copy: BodyCopy, response: Response): Promise<undefined> {
+  await response.arrayBuffer().catch(() => undefined);
+  dropRefused(trip);
+  trip.queue = queue;
+  trip.body = copy.take();
+  return undefined;
+}
+
+/** A misdirect that cannot be followed: the copy is let go, and the shard's 421 goes to the client as it sent it. */
+function passOn(ctx: Forwarding, trip: Trip, shard: number, copy: BodyCopy, response: Response): Response {
+  copy.release();
+  dropRefused(trip);
+  ctx.log({ shard, status: response.status, ...tripFields(trip) });
+  return response;
+}
+
+/**
  * A shard's misdirect: the body names a resource of shard `owner`, and nothing went to Google. The request goes on to
  * that shard once, from the copy of the body (undefined: send on); an unbound owner is the 404; without the copy
  * (the body was past the replay bound) the 421 goes to the client as the shard sent it.
@@ -89,20 +109,10 @@ async function misdirected(
   trip.owner = owner;
   trip.misdirectedBy = shard;
   const target = ctx.backends.find((b) => b.index === owner);
-  if (target !== undefined && copy.replayable()) {
-    // read to its end first, so the shard lets go of its branch of the body and the copy can flow
-    await response.arrayBuffer().catch(() => undefined);
-    dropRefused(trip);
-    trip.queue = [target];
-    trip.body = copy.take();
-    return undefined;
-  }
+  if (target !== undefined && copy.replayable()) return sendOn(trip, [target], copy, response);
+  if (target !== undefined) return passOn(ctx, trip, shard, copy, response);
   copy.release();
   dropRefused(trip);
-  if (target !== undefined) {
-    ctx.log({ shard, status: response.status, ...tripFields(trip) });
-    return response;
-  }
   discard(response);
   ctx.log({ shard, status: 404, error: 'unknown_resource_owner', ...tripFields(trip) });
   return unknownOwnerError({}, ctx.idHeader);
@@ -145,19 +155,9 @@ async function homed(
   trip.misdirectedBy = shard;
   trip.conversation = misdirect.affinity === undefined ? { home: misdirect.home } : misdirect;
   const queue = homeQueue(ctx, misdirect);
-  if (queue.length > 0 && copy.replayable()) {
-    // read to its end first, so the shard lets go of its branch of the body and the copy can flow
-    await response.arrayBuffer().catch(() => undefined);
-    dropRefused(trip);
-    if (misdirect.affinity !== undefined) ctx.headers.set(AFFINITY_HEADER, misdirect.affinity);
-    trip.queue = queue;
-    trip.body = copy.take();
-    return undefined;
-  }
-  copy.release();
-  dropRefused(trip);
-  ctx.log({ shard, status: response.status, ...tripFields(trip) });
-  return response;
+  if (queue.length === 0 || !copy.replayable()) return passOn(ctx, trip, shard, copy, response);
+  if (misdirect.affinity !== undefined) ctx.headers.set(AFFINITY_HEADER, misdirect.affinity);
+  return sendOn(trip, queue, copy, response);
 }
 
 /** What a shard's answer means for the trip: the client's response, or undefined to send the request on. */

@@ -46,12 +46,16 @@ const worker = (name: string, script: string, extra: Record<string, unknown> = {
 
 describe('conversations through the orchestrator in workerd', () => {
   let mf: Miniflare;
+  const logs: string[] = [];
   const bodyFingerprint = fingerprintOf('body-only-conversation');
 
   beforeAll(async () => {
     const orchestrator = bundleWorker('orchestrator');
     const bindings = { SHARD_KEY_COUNTS: '8,8,4', KEY_PROJECTS: LABELS.join(','), KEYS_PER_SHARD: '8' };
     mf = new Miniflare({
+      handleStructuredLogs: ({ message }: { message: string }) => {
+        logs.push(message);
+      },
       workers: [
         worker('orchestrator', orchestrator, {
           serviceBindings: { BACKEND_SERVICE_0: 'shard-0', BACKEND_SERVICE_1: 'shard-1', BACKEND_SERVICE_2: 'shard-2' },
@@ -97,6 +101,10 @@ describe('conversations through the orchestrator in workerd', () => {
       }
       expect([...shards]).toEqual([`shard-${home}`]);
     }
+    // the log names the fingerprint, never the conversation id (lines may trail their responses a little)
+    for (let waited = 0; logs.length < 20 && waited < 5000; waited += 10) await new Promise((r) => setTimeout(r, 10));
+    expect(logs.join('\n')).toContain(`"affinity":"${fingerprintOf('claude-code-session-0')}"`);
+    expect(logs.join('\n')).not.toContain('claude-code-session-');
   });
 
   it("follows a shard's home misdirect with the body and the fingerprint", async () => {
