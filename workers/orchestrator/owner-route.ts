@@ -44,24 +44,27 @@ export function misdirectOwner(response: Pick<Response, 'status' | 'headers'>): 
   return value !== undefined && OWNER_VALUE.test(value) ? Number(value) : undefined;
 }
 
-/** Where a shard's home misdirect sends a conversation: its home shard, and its fingerprint when well-formed. */
-export interface HomeMisdirect {
-  readonly home: number;
-  readonly affinity?: string;
-}
+/**
+ * Where a shard's home misdirect sends a conversation: its home shard when the shard could tell it (it knows the
+ * layout), and its fingerprint when well-formed. At least one of the two is there.
+ */
+export type HomeMisdirect =
+  | { readonly home: number; readonly affinity?: string }
+  | { readonly home?: undefined; readonly affinity: string };
 
 /**
- * The home shard a shard's conversation misdirect names: its 421 with `x-zen-home-shard: <n>` (and the fingerprint in
- * `x-zen-affinity`). Undefined for any other answer, including a 421 without a well-formed home.
+ * The conversation a shard's home misdirect names: its 421 with `x-zen-home-shard: <n>` and the fingerprint in
+ * `x-zen-affinity`, or the fingerprint alone (a shard that cannot place the conversation leaves its home to the
+ * orchestrator). Undefined for any other answer, including a 421 with neither well-formed, or an owner misdirect.
  */
 export function misdirectHome(response: Pick<Response, 'status' | 'headers'>): HomeMisdirect | undefined {
-  if (response.status !== MISDIRECTED_STATUS) return undefined;
+  if (response.status !== MISDIRECTED_STATUS || response.headers.has(OWNER_HEADER)) return undefined;
   const value = response.headers.get(HOME_SHARD_HEADER)?.trim();
-  if (value === undefined || !OWNER_VALUE.test(value)) return undefined;
-  const affinity = response.headers.get(AFFINITY_HEADER)?.trim();
-  return affinity !== undefined && AFFINITY_PATTERN.test(affinity)
-    ? { home: Number(value), affinity }
-    : { home: Number(value) };
+  const home = value !== undefined && OWNER_VALUE.test(value) ? Number(value) : undefined;
+  const given = response.headers.get(AFFINITY_HEADER)?.trim();
+  const affinity = given !== undefined && AFFINITY_PATTERN.test(given) ? given : undefined;
+  if (home === undefined) return affinity === undefined ? undefined : { affinity };
+  return affinity === undefined ? { home } : { home, affinity };
 }
 
 /** An id safe to quote back: what a tagged id may hold, short enough to read. */

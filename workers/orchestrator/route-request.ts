@@ -119,8 +119,9 @@ async function misdirected(
 }
 
 /**
- * The shards a conversation goes to after a home misdirect: its home, then the rest of its order (when the fingerprint
- * came with the misdirect), up to the attempts allowed; only bound shards.
+ * The shards a conversation goes to after a home misdirect: the home the shard named, then the rest of the
+ * conversation's order (when the fingerprint came with the misdirect; without a named home its order alone), up to
+ * the attempts allowed; only bound shards.
  */
 function homeQueue(ctx: Forwarding, misdirect: HomeMisdirect): BoundBackend[] {
   const { backends, weights, deps } = ctx;
@@ -139,10 +140,11 @@ function homeQueue(ctx: Forwarding, misdirect: HomeMisdirect): BoundBackend[] {
 }
 
 /**
- * A shard's home misdirect: the body names a conversation whose home is another shard, and nothing went to Google.
- * The request goes on once, from the copy of the body, to the home and then along the conversation's order, with
- * its fingerprint in `x-zen-affinity` (a shard never misdirects a request that carries one). Without the copy (the
- * body was past the replay bound), or with no bound shard to go to, the 421 goes to the client as the shard sent it.
+ * A shard's home misdirect: the body names a conversation whose home is another shard (or one the shard could not
+ * place), and nothing went to Google. The request goes on once, from the copy of the body, to the home and then
+ * along the conversation's order, with its fingerprint in `x-zen-affinity` (a shard never misdirects a request that
+ * carries one). Without the copy (the body was past the replay bound), or with no bound shard to go to, the 421 goes
+ * to the client as the shard sent it.
  */
 async function homed(
   ctx: Forwarding,
@@ -153,8 +155,9 @@ async function homed(
   response: Response,
 ): Promise<Response | undefined> {
   trip.misdirectedBy = shard;
-  trip.conversation = misdirect.affinity === undefined ? { home: misdirect.home } : misdirect;
   const queue = homeQueue(ctx, misdirect);
+  const home = misdirect.home ?? queue[0]?.index ?? shard;
+  trip.conversation = misdirect.affinity === undefined ? { home } : { home, affinity: misdirect.affinity };
   if (queue.length === 0 || !copy.replayable()) return passOn(ctx, trip, shard, copy, response);
   if (misdirect.affinity !== undefined) ctx.headers.set(AFFINITY_HEADER, misdirect.affinity);
   return sendOn(trip, queue, copy, response);

@@ -191,6 +191,36 @@ describe("following a shard's home misdirect", () => {
     expect(response.status).toBe(MISDIRECTED_STATUS);
   });
 
+  test('a misdirect with the fingerprint alone: the orchestrator finds the home, which may be the same shard', async () => {
+    for (const home of [0, 1, 2]) {
+      const id = conversationHomedOn(home, [8, 8, 4]);
+      const fingerprint = fingerprintOf(id);
+      // shard 0 cannot place conversations (no KEY_PROJECTS), so it misdirects any request without a fingerprint
+      const served = echo('0');
+      const asks = backend(async (req) => {
+        if (req.headers.has(AFFINITY_HEADER)) return served.fetch(req);
+        await req.arrayBuffer();
+        return new Response(null, { status: MISDIRECTED_STATUS, headers: { [AFFINITY_HEADER]: fingerprint } });
+      });
+      const { deps, logs } = routeHarness({ shardKeyCounts: '8,8,4', random: () => 0 });
+      const response = await routeRequest(request({}, '{"user":"x"}'), bind(asks, echo('1'), echo('2')), deps);
+      expect(await response.text()).toBe(`from ${home}`);
+      expect(logs).toEqual([expect.objectContaining({ shard: home, misdirectedBy: 0, home, affinity: fingerprint })]);
+    }
+  });
+
+  test('an owner misdirect wins over a fingerprint on the same 421', async () => {
+    const shard0 = backend(async (req) => {
+      await req.arrayBuffer();
+      const headers = { 'x-zen-owner': '1', [AFFINITY_HEADER]: fingerprintOf('c') };
+      return new Response(null, { status: MISDIRECTED_STATUS, headers });
+    });
+    const { deps, logs } = routeHarness({ ...PROJECTS, random: () => 0 });
+    const response = await routeRequest(request(), bind(shard0, echo('1'), echo('2')), deps);
+    expect(await response.text()).toBe('from 1');
+    expect(logs).toEqual([expect.objectContaining({ shard: 1, owner: 1, misdirectedBy: 0 })]);
+  });
+
   test('without the kept copy (a body past the replay bound) the 421 goes to the client', async () => {
     const big = 'x'.repeat(REPLAY_MAX_BYTES + 1);
     const { deps } = routeHarness({ ...PROJECTS, random: () => 0 });
