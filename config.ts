@@ -23,23 +23,36 @@ import {
   MAX_UPSTREAM_TIMEOUT_MS,
   MIN_SHARD_TIMEOUT_MS,
   MIN_UPSTREAM_TIMEOUT_MS,
-  WORKERS_PLANS,
   boundOptionalBindings,
-  boundSurfaceBindings,
+  describeLayout,
   maxKeysPerWorker,
   orchestratorScriptName,
   previewBoundKeyCount,
   previewScriptName,
   shardCount,
+  shardLayoutOutput,
   shardScriptName,
   type GatewayStackProps,
   type PreviewStackProps,
   type ProdStackProps,
   type StateConfig,
-  type WorkersPlan,
   usageAlertFrom,
 } from './constructs';
 import * as rules from './constructs/validate';
+import {
+  accountIdProblem,
+  anthropicModelMapFrom,
+  booleanFlag,
+  commaList,
+  integerIn,
+  keyProjectsFrom,
+  number,
+  positiveInteger,
+  type Reader,
+  text,
+  workersPlanFrom,
+} from './config-readers';
+import { keyLayout } from './workers/shared/key-layout';
 
 /** Synth works on a bare machine with this many keys; deploying needs the real count. */
 export const DEMO_KEY_COUNT = 20;
@@ -97,7 +110,6 @@ interface AlertVariables {
  * How a row turns its variable's text into the prop's value, or throws a {@link rules.ValidationError} naming the
  * variable. The rules are the constructs' own, named for the variable.
  */
-type Reader<T> = (name: string, raw: string) => T;
 
 /** One environment variable: how its text is read, and the value when it is unset (else undefined). */
 interface Row<T> {
@@ -109,24 +121,6 @@ interface Row<T> {
 /** A row for every prop of T, keyed by the prop, in the order the variables are checked. */
 type Rows<T> = { readonly [P in keyof T]-?: Row<NonNullable<T[P]>> };
 
-/** The text as given, once `rule` (if any) accepts it. */
-const text =
-  (rule?: (field: string, raw: string) => rules.RuleResult): Reader<string> =>
-  (name, raw) => {
-    if (rule !== undefined) rules.assertValid([rule(name, raw)]);
-    return raw;
-  };
-/** The number the text spells, once `rule` accepts it. */
-const number =
-  (rule: (field: string, raw: string) => rules.RuleResult): Reader<number> =>
-  (name, raw) => {
-    rules.assertValid([rule(name, raw)]);
-    return Number(raw);
-  };
-const integerIn = (min: number, max: number): Reader<number> =>
-  number((field, raw) => rules.integerInRange(field, raw, min, max));
-const positiveInteger = number(rules.positiveInteger);
-
 /**
  * The configuration table: every variable synth reads, keyed by the prop it sets, in the order they are checked; each
  * row's own rule runs in the loop of {@link loadConfig}, and the rules that span variables are the named steps after
@@ -137,6 +131,7 @@ const CONFIG_TABLE = {
   workersPlan: { env: 'WORKERS_PLAN', read: workersPlanFrom, fallback: 'free' },
   keyCount: { env: 'KEY_COUNT', read: positiveInteger, fallback: DEMO_KEY_COUNT },
   keysPerShard: { env: 'KEYS_PER_SHARD', read: positiveInteger, fallback: DEFAULT_KEYS_PER_SHARD },
+  keyProjects: { env: 'KEY_PROJECTS', read: keyProjectsFrom },
   prNumber: { env: 'PR_NUMBER', read: positiveInteger },
   keyLimit: { env: 'PREVIEW_KEY_LIMIT', read: positiveInteger },
   namePrefix: { env: 'WORKER_NAME_PREFIX', read: text(), fallback: DEFAULT_NAME_PREFIX },
@@ -189,8 +184,10 @@ export function loadConfig(env: ProcessEnv, cwd: string = process.cwd()): AppCon
     return value === '' ? undefined : value;
   };
   const { keysPerShard, shardAttempts, shardTimeoutMs, prNumber, keyLimit, ...rest } = readRows(CONFIG_TABLE, get);
-  const { stateBucket, stateEndpoint, stateKeyPrefix, stateRegion, stateDir, ...withAlert } = rest;
-  const { alertEmails, alertWebhookIds, alertRequests, ...settings } = withAlert;
+  const { stateBucket, stateEndpoint, stateKeyPrefix, stateRegion, stateDir, keyProjects, ...withAlert } = rest;
+  const { alertEmails, alertWebhookIds, alertRequests, ...others } = withAlert;
+  // the prop is absent when KEY_PROJECTS is unset, so such a configuration is exactly what it was before projects
+  const settings = keyProjects === undefined ? others : { ...others, keyProjects };
   const usageAlert = usageAlertFrom(
     { emails: alertEmails, webhookIds: alertWebhookIds, requests: alertRequests },
     settings.workersPlan,
@@ -198,6 +195,7 @@ export function loadConfig(env: ProcessEnv, cwd: string = process.cwd()): AppCon
   );
   // the key only when an alert is configured, so a configuration without one is exactly what it was before
   const prod = { keysPerShard, shardAttempts, shardTimeoutMs, ...(usageAlert === undefined ? {} : { usageAlert }) };
+  assertProjectsPerKey(settings);
   assertWorkersFit(settings, prod, prNumber, get);
   assertNamesFit(settings, prod, prNumber);
   assertShardDeadline(settings, prod, get);
@@ -226,12 +224,19 @@ function readRows(rows: Rows<ConfigValues>, get: Get): ConfigValues {
   return values as unknown as ConfigValues;
 }
 
+/** One project label per key, checked once KEY_COUNT is known. */
+function assertProjectsPerKey({ keyProjects, keyCount }: StackWithoutState): void {
+  if (keyProjects === undefined) return;
+  const fields = { keyProjects: 'KEY_PROJECTS', keyCount: 'KEY_COUNT' };
+  rules.assertValid([rules.projectsPerKey(fields, keyProjects, keyCount)]);
+}
+
 /** Keys per shard within the plan's env-var limit, and every worker within the plan's limit per account. */
 function assertWorkersFit(stack: StackWithoutState, prod: ProdSettings, prNumber: number | undefined, get: Get): void {
-  const { workersPlan, keyCount, anthropicModelMap } = stack;
+  const { workersPlan, keyCount, anthropicModelMap, keyProjects } = stack;
   const planHint = workersPlan === 'free' ? ', or set WORKERS_PLAN=paid' : '';
-  // a prod shard binds SHARD_INDEX beside the surface bindings; each takes one environment variable from its keys
-  const shardBindings = boundOptionalBindings({ anthropicModelMap, asShard: true });
+  // a prod shard binds SHARD_INDEX beside the surface and layout bindings; each takes one environment variable
+  const shardBindings = boundOptionalBindings({ anthropicModelMap, keyProjects, asShard: true });
   const mapHint = anthropicModelMap === undefined ? '' : ', or leave ANTHROPIC_MODEL_MAP unset';
   rules.assertValid([
     rules.keysPerWorker(
@@ -248,17 +253,18 @@ function assertWorkersFit(stack: StackWithoutState, prod: ProdSettings, prNumber
       workersPlan,
       prNumber !== undefined,
       planHint,
+      keyProjects,
     ),
   ]);
 }
 
 /** Every worker name is a DNS label: the longest are the highest shard index and the preview, so those cover all. */
 function assertNamesFit(stack: StackWithoutState, prod: ProdSettings, prNumber: number | undefined): void {
-  const { namePrefix, keyCount } = stack;
+  const { namePrefix, keyCount, keyProjects } = stack;
   rules.assertValid([
     rules.scriptName(
       'WORKER_NAME_PREFIX (in the last shard name)',
-      shardScriptName(namePrefix, shardCount(keyCount, prod.keysPerShard) - 1),
+      shardScriptName(namePrefix, shardCount(keyCount, prod.keysPerShard, keyProjects) - 1),
     ),
     rules.scriptName('WORKER_NAME_PREFIX (in the orchestrator name)', orchestratorScriptName(namePrefix)),
     prNumber === undefined
@@ -287,20 +293,25 @@ function assertShardDeadline(stack: StackWithoutState, prod: ProdSettings, get: 
 
 /**
  * What synth should tell the user about the configuration it was given (main.ts writes each to stderr): values it
- * chose for them, and a preview holding fewer keys than `KEY_COUNT`.
+ * chose for them, the layout of the keys' projects over the shards, and a preview holding fewer keys than `KEY_COUNT`.
  */
 export function configNotices(config: AppConfig): string[] {
   const notices: string[] = [];
-  const { keyCount, workersPlan } = config.stack;
+  const { keyCount, workersPlan, keyProjects, namePrefix } = config.stack;
   if (config.keyCountIsDemo) {
     notices.push(
       `KEY_COUNT is not set; synthesizing for ${DEMO_KEY_COUNT} demo keys. Set KEY_COUNT to the length of ` +
         'TF_VAR_api_keys before deploying, or the plan fails its api_keys validation.',
     );
   }
+  if (keyProjects !== undefined) {
+    const layout = keyLayout(keyProjects, keyCount, config.prod.keysPerShard);
+    const lines = describeLayout(shardLayoutOutput(layout, (i) => shardScriptName(namePrefix, i)));
+    notices.push(`KEY_PROJECTS places ${lines.join('\n  ')}`);
+  }
   if (config.preview !== undefined) {
     const { prNumber, keyLimit } = config.preview;
-    const surfaceBindings = boundSurfaceBindings(config.stack);
+    const surfaceBindings = boundOptionalBindings({ ...config.stack, asShard: false });
     const bound = previewBoundKeyCount(keyCount, workersPlan, keyLimit, surfaceBindings);
     if (bound < keyCount) {
       const beside = surfaceBindings.length === 0 ? '' : ` beside ${surfaceBindings.join(', ')}`;
@@ -355,36 +366,4 @@ function stateConfig(given: StateVariables, accountId: string | undefined, cwd: 
     keyPrefix,
     region,
   };
-}
-
-function workersPlanFrom(name: string, raw: string): WorkersPlan {
-  rules.assertValid([rules.oneOf(name, raw, WORKERS_PLANS as readonly string[])]);
-  return raw as WorkersPlan;
-}
-
-function accountIdProblem(name: string, raw: string): rules.RuleResult {
-  return /^[0-9a-f]{32}$/.test(raw)
-    ? undefined
-    : `${name} must be 32 lower-case hex characters (the account id shown in the dashboard), got ${rules.received(raw)}`;
-}
-
-/**
- * `ANTHROPIC_MODEL_MAP` as the prop takes it, once the worker's own parser accepts the text: a JSON object from Claude
- * model lines to Gemini model ids.
- */
-function anthropicModelMapFrom(name: string, raw: string): Readonly<Record<string, string>> {
-  rules.assertValid([rules.anthropicModelMap(name, raw)]);
-  // the parser has checked it is an object of strings
-  return JSON.parse(raw) as Record<string, string>;
-}
-
-/** Comma-separated values, each trimmed; empty entries dropped. */
-function commaList(_name: string, raw: string): readonly string[] {
-  return raw.split(',').flatMap((item) => (item.trim() === '' ? [] : [item.trim()]));
-}
-
-/** `true` or `false` only: a typo such as `yes` or `1` must not silently mean either. */
-function booleanFlag(name: string, raw: string): boolean {
-  if (raw === 'true' || raw === 'false') return raw === 'true';
-  throw new rules.ValidationError(`${name} must be true or false, got ${rules.received(raw)}`);
 }

@@ -18,6 +18,16 @@ export interface GatewayStackProps extends ShardSettings {
   /** How many API keys `TF_VAR_api_keys` must hold; the plan fails on any other count. */
   readonly keyCount: number;
 
+  /**
+   * The Google project of each key, one label per key in key order (`['a', 'a', 'b']`; labels as client names:
+   * lowercase letters, digits, `_`, `-`). Google counts rate limits per project, so a project's keys are placed in one
+   * shard where they fit, each shard is weighted by its share of the projects, and every worker is told the layout
+   * (bound as `KEY_PROJECTS` and `KEYS_PER_SHARD`, two environment variables each).
+   *
+   * @default - none: every key is its own project, the keys are placed in order and nothing more is bound
+   */
+  readonly keyProjects?: readonly string[];
+
   /** Where Terraform keeps this stack's state (it holds the keys in plaintext). */
   readonly state: StateConfig;
 
@@ -78,6 +88,10 @@ export abstract class GatewayStack extends TerraformStack {
       props.workersDevSubdomain === undefined
         ? undefined
         : rules.dnsLabel('workersDevSubdomain', props.workersDevSubdomain),
+      props.keyProjects === undefined ? undefined : rules.projectLabels('keyProjects', props.keyProjects),
+      props.keyProjects === undefined
+        ? undefined
+        : rules.projectsPerKey({ keyProjects: 'keyProjects', keyCount: 'keyCount' }, props.keyProjects, props.keyCount),
     ]);
 
     // the API token comes from CLOUDFLARE_API_TOKEN in the environment, never from the synthesized JSON.

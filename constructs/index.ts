@@ -1,6 +1,8 @@
 // workers
 export { SHARD_SETTING_NAMES, ShardWorker, shardSettingsOf } from './shard-worker';
-export type { ShardSettings, ShardWorkerProps } from './shard-worker';
+export type { ShardLayoutBindings, ShardSettings, ShardWorkerProps } from './shard-worker';
+export { describeLayout, keyRanges, shardLayoutOutput } from './shard-layout';
+export type { ShardLayoutEntry } from './shard-layout';
 export { Orchestrator } from './orchestrator';
 export type { OrchestratorProps, IWorkerScriptRef } from './orchestrator';
 export { DEFAULT_LOG_SAMPLING_RATE } from './worker-script';
@@ -44,7 +46,13 @@ export {
   maxKeysPerWorker,
   previewBoundKeyCount,
 } from './limits';
-export type { PlanLimits, ShardWorkerBindingName, ShardWorkerSurfaceBindingName, WorkersPlan } from './limits';
+export type {
+  LayoutBindingName,
+  PlanLimits,
+  ShardWorkerBindingName,
+  ShardWorkerSurfaceBindingName,
+  WorkersPlan,
+} from './limits';
 export { DEFAULT_NAME_PREFIX, orchestratorScriptName, previewScriptName, shardCount, shardScriptName } from './names';
 export { ValidationError } from './validate';
 export {

@@ -5,6 +5,7 @@
  */
 import {
   ANTHROPIC_MODEL_MAP_BINDING,
+  LAYOUT_BINDINGS,
   SHARD_INDEX_BINDING,
   SRC_WORKER_FIXED_BINDINGS,
   type SRC_WORKER_SHARD_BINDINGS,
@@ -49,17 +50,22 @@ export function boundSurfaceBindings(settings: {
 
 export type ShardWorkerBindingName = (typeof SRC_WORKER_SHARD_BINDINGS)[number];
 
+export type LayoutBindingName = (typeof LAYOUT_BINDINGS)[number];
+
 /**
  * Every binding a shard worker binds besides its keys and the fixed ones, in binding order: `SHARD_INDEX` when it is a
- * shard behind the orchestrator (`asShard`), then the surface bindings (see {@link boundSurfaceBindings}). Each takes
- * one environment variable from the keys, so this is what the env-var limit checks count.
+ * shard behind the orchestrator (`asShard`), then the surface bindings (see {@link boundSurfaceBindings}), then
+ * `KEY_PROJECTS` and `KEYS_PER_SHARD` when the keys' projects are given. Each takes one environment variable from the
+ * keys, so this is what the env-var limit checks count.
  */
 export function boundOptionalBindings(settings: {
   readonly asShard: boolean;
   readonly anthropicModelMap?: unknown;
-}): readonly (ShardWorkerBindingName | ShardWorkerSurfaceBindingName)[] {
+  readonly keyProjects?: unknown;
+}): readonly (ShardWorkerBindingName | ShardWorkerSurfaceBindingName | LayoutBindingName)[] {
   const shard: readonly ShardWorkerBindingName[] = settings.asShard ? [SHARD_INDEX_BINDING] : [];
-  return [...shard, ...boundSurfaceBindings(settings)];
+  const layout: readonly LayoutBindingName[] = settings.keyProjects === undefined ? [] : LAYOUT_BINDINGS;
+  return [...shard, ...boundSurfaceBindings(settings), ...layout];
 }
 
 /**

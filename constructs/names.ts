@@ -1,4 +1,5 @@
 /** Worker script names: one place, so config validation and the stacks can never disagree. */
+import { keyLayout } from '../workers/shared/key-layout';
 
 export const DEFAULT_NAME_PREFIX = 'zen-ai-router';
 
@@ -14,7 +15,11 @@ export function previewScriptName(prefix: string, prNumber: number): string {
   return `${prefix}-worker-preview-${prNumber}`;
 }
 
-/** N = ceil(keys / keysPerShard): every shard but the last is full, so appending keys only touches the tail. */
-export function shardCount(keyCount: number, keysPerShard: number): number {
-  return Math.ceil(keyCount / keysPerShard);
+/**
+ * N = ceil(keys / keysPerShard): every shard but the last is full, so appending keys only touches the tail. With
+ * `keyProjects` (one label per key), the layout's shard count: projects kept whole may leave room in a shard.
+ */
+export function shardCount(keyCount: number, keysPerShard: number, keyProjects?: readonly string[]): number {
+  if (keyProjects === undefined) return Math.ceil(keyCount / keysPerShard);
+  return keyLayout(keyProjects, keyCount, keysPerShard).shards.length;
 }

@@ -14,6 +14,8 @@ import {
   SHARD_TIMEOUT_MS_BINDING,
   backendBindingName,
 } from '../workers/shared/contract';
+import { keyLayout } from '../workers/shared/key-layout';
+import { layoutBindings, type ShardLayoutBindings } from './shard-worker';
 import * as rules from './validate';
 import { DEFAULT_LOG_SAMPLING_RATE, createWorkerScript, type WorkerScriptResources } from './worker-script';
 
@@ -41,6 +43,16 @@ export interface OrchestratorProps {
    * `SHARD_KEY_COUNTS`, so each shard is drawn in proportion to its keys and every key gets the same share.
    */
   readonly backends: readonly IWorkerScriptRef[];
+
+  /**
+   * The pool's layout the shards were placed by (`keyLayout` of these labels and keys per shard), bound as the
+   * plain-text `KEY_PROJECTS` and `KEYS_PER_SHARD` after the other bindings: the orchestrator then weighs each shard
+   * by its share of the pool's quota (of its projects) instead of its key count. Shard i of the layout must be
+   * `backends[i]`, holding as many keys.
+   *
+   * @default - none: every key is its own project, and a shard's weight is its key count
+   */
+  readonly layout?: ShardLayoutBindings;
 
   /**
    * How many shards one request may try, bound as `SHARD_ATTEMPTS`. Another shard is tried only when one refuses
@@ -116,6 +128,7 @@ export class Orchestrator extends Construct {
       props.backends.length === 0 || keyCounts.some((count) => count > 0)
         ? undefined
         : `backends must hold at least one shard with keys (keyCount above 0), got key counts ${keyCounts.join(', ')}`,
+      layoutProblem(props.layout, keyCounts),
       rules.integerInRange('shardAttempts', shardAttempts, 1, MAX_SHARD_ATTEMPTS),
       rules.integerInRange('shardTimeoutMs', shardTimeoutMs, MIN_SHARD_TIMEOUT_MS, MAX_SHARD_TIMEOUT_MS),
       rules.samplingRate('logSamplingRate', logSamplingRate),
@@ -143,6 +156,7 @@ export class Orchestrator extends Construct {
         { name: SHARD_ATTEMPTS_BINDING, type: 'plain_text', text: String(shardAttempts) },
         { name: SHARD_TIMEOUT_MS_BINDING, type: 'plain_text', text: String(shardTimeoutMs) },
         { name: SHARD_KEY_COUNTS_BINDING, type: 'plain_text', text: keyCounts.join(',') },
+        ...layoutBindings(props.layout),
       ],
       publicOnWorkersDev: props.publicOnWorkersDev ?? true,
       logSamplingRate,
@@ -150,4 +164,17 @@ export class Orchestrator extends Construct {
     });
     this.scriptName = this.resources.script.scriptName;
   }
+}
+
+/** The layout, when given, must be the one the backends were placed by: as many shards, each with as many keys. */
+function layoutProblem(layout: ShardLayoutBindings | undefined, keyCounts: readonly number[]): rules.RuleResult {
+  if (layout === undefined) return undefined;
+  const problem =
+    rules.projectLabels('layout.keyProjects', layout.keyProjects) ??
+    rules.positiveInteger('layout.keysPerShard', layout.keysPerShard);
+  if (problem !== undefined) return problem;
+  const placed = keyLayout(layout.keyProjects, layout.keyProjects.length, layout.keysPerShard).shards;
+  const counts = placed.map((shard) => shard.keys.length);
+  if (counts.join(',') === keyCounts.join(',')) return undefined;
+  return `layout must place the keys as the backends hold them (key counts ${keyCounts.join(', ')}), got key counts ${counts.join(', ')}`;
 }

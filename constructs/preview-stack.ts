@@ -2,7 +2,7 @@ import { TerraformOutput } from 'cdktf';
 import type { Construct } from 'constructs';
 import type { WorkerBundle } from './worker-bundle';
 import { GatewayStack, type GatewayStackProps } from './gateway-stack';
-import { boundSurfaceBindings, previewBoundKeyCount } from './limits';
+import { boundOptionalBindings, previewBoundKeyCount } from './limits';
 import { previewScriptName } from './names';
 import { ShardWorker, shardSettingsOf } from './shard-worker';
 import * as rules from './validate';
@@ -29,7 +29,7 @@ export interface PreviewStackProps extends GatewayStackProps {
  * One worker keeps a preview cheap and fast to create and destroy; the price is that it holds at most one worker's
  * worth of keys: n = min(keyCount, keyLimit, the plan's keys per worker). `var.api_keys` must still hold all
  * `keyCount` keys, so prod and preview read the same `TF_VAR_api_keys`; the `bound_key_count` output says how many
- * the preview holds.
+ * the preview holds. With `keyProjects`, the worker is told the projects of the keys it holds (its layout is itself).
  *
  * @example
  * new PreviewStack(app, 'preview-7', { prNumber: 7, keyCount: 20, bundle: bundles.shard, state });
@@ -45,7 +45,8 @@ export class PreviewStack extends GatewayStack {
       rules.positiveInteger('prNumber', props.prNumber),
       props.keyLimit === undefined ? undefined : rules.positiveInteger('keyLimit', props.keyLimit),
     ]);
-    this.boundKeyCount = previewBoundKeyCount(props.keyCount, this.plan, props.keyLimit, boundSurfaceBindings(props));
+    const optionalBindings = boundOptionalBindings({ ...props, asShard: false });
+    this.boundKeyCount = previewBoundKeyCount(props.keyCount, this.plan, props.keyLimit, optionalBindings);
     this.worker = new ShardWorker(this, 'Worker', {
       ...shardSettingsOf(props),
       accountId: this.inputs.accountId.stringValue,
@@ -55,6 +56,11 @@ export class PreviewStack extends GatewayStack {
       apiKeys: this.inputs.apiKeys,
       firstKeyIndex: 0,
       keyCount: this.boundKeyCount,
+      // its layout is this one worker: the projects of the keys it holds
+      layout:
+        props.keyProjects === undefined
+          ? undefined
+          : { keyProjects: props.keyProjects.slice(0, this.boundKeyCount), keysPerShard: this.boundKeyCount },
       pass: this.inputs.pass,
       clientTokens: this.inputs.clientTokens,
       publicOnWorkersDev: true,

@@ -1,13 +1,16 @@
+import { TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
 import type { WorkerBundles } from './worker-bundle';
 import { GatewayStack, type GatewayStackProps } from './gateway-stack';
-import { orchestratorScriptName, shardCount, shardScriptName } from './names';
+import { orchestratorScriptName, shardScriptName } from './names';
 import { DEFAULT_MAX_WAIT_MS, DEFAULT_SHARD_TIMEOUT_MS, DEFAULT_UPSTREAM_TIMEOUT_MS } from '../workers/shared/contract';
 import { Orchestrator } from './orchestrator';
 import { boundOptionalBindings, type WorkersPlan } from './limits';
-import { ShardWorker, shardSettingsOf } from './shard-worker';
+import { ShardWorker, shardSettingsOf, type ShardLayoutBindings } from './shard-worker';
+import { shardLayoutOutput } from './shard-layout';
 import { UsageAlert, type UsageAlertSettings } from './usage-alert';
 import * as rules from './validate';
+import { keyLayout, type KeyLayout } from '../workers/shared/key-layout';
 
 export const DEFAULT_KEYS_PER_SHARD = 8;
 
@@ -45,12 +48,15 @@ export interface ProdStackProps extends GatewayStackProps {
 }
 
 /**
- * The production deployment: N = ceil(keyCount / keysPerShard) private shard workers and one public orchestrator
- * that draws a shard in proportion to its key count.
+ * The production deployment: private shard workers placed by `keyLayout` and one public orchestrator that draws a
+ * shard in proportion to its share of the pool's quota.
  *
- * Shard i holds keys `i*k .. i*k+k-1` of `var.api_keys` as its `KEY1..KEYk`, so appending keys changes only the last
- * shard (or adds one). Shards live under the `Shards` namespace with their index as id: the index is part of the
- * Terraform address, so renumbering would recreate workers.
+ * Without `keyProjects` every key is its own project: N = ceil(keyCount / keysPerShard) shards, shard i holding keys
+ * `i*k .. i*k+k-1` of `var.api_keys` as its `KEY1..KEYk`, so appending keys changes only the last shard (or adds one).
+ * With `keyProjects`, a project's keys share a shard where they fit, shard i binds its layout keys in key order as
+ * `KEY1..KEYk`, every worker is told the layout, and the `shard_layout` output shows it. Shards live under the
+ * `Shards` namespace with their index as id: the index is part of the Terraform address, so renumbering would
+ * recreate workers.
  *
  * @example
  * new ProdStack(app, 'prod', { keyCount: 20, bundles, state: { kind: 'local', dir: '/abs/state' } });
@@ -64,8 +70,12 @@ export class ProdStack extends GatewayStack {
     const keysPerShard = props.keysPerShard ?? DEFAULT_KEYS_PER_SHARD;
     assertValidLayout(props, keysPerShard, this.plan);
     const accountId = this.inputs.accountId.stringValue;
-    this.shards = this.addShards(props, keysPerShard, accountId);
+    const layout = keyLayout(props.keyProjects, props.keyCount, keysPerShard);
+    const told: ShardLayoutBindings | undefined =
+      props.keyProjects === undefined ? undefined : { keyProjects: props.keyProjects, keysPerShard };
+    this.shards = this.addShards(props, layout, told, accountId);
     this.orchestrator = new Orchestrator(this, 'Orchestrator', {
+      layout: told,
       accountId,
       scriptName: orchestratorScriptName(this.namePrefix),
       bundle: props.bundles.orchestrator,
@@ -77,6 +87,12 @@ export class ProdStack extends GatewayStack {
       compatibilityDate: props.compatibilityDate,
     });
     this.addPublicWorkerOutputs(this.orchestrator.resources.script);
+    if (told !== undefined) {
+      new TerraformOutput(this, 'shard_layout', {
+        value: shardLayoutOutput(layout, (i) => shardScriptName(this.namePrefix, i)),
+        description: 'which key numbers (1-based, KEY13 = the 13th of api_keys) and projects each shard holds',
+      });
+    }
     if (props.usageAlert !== undefined)
       new UsageAlert(this, 'UsageAlert', {
         ...props.usageAlert,
@@ -86,12 +102,17 @@ export class ProdStack extends GatewayStack {
       });
   }
 
-  /** The shards under `Shards/<i>`, shard i holding keys `i*k .. i*k+k-1`. */
-  private addShards(props: ProdStackProps, keysPerShard: number, accountId: string): ShardWorker[] {
+  /** The shards under `Shards/<i>`, shard i holding the keys of shard i of the layout. */
+  private addShards(
+    props: ProdStackProps,
+    layout: KeyLayout,
+    told: ShardLayoutBindings | undefined,
+    accountId: string,
+  ): ShardWorker[] {
     const namespace = new Construct(this, 'Shards');
     const settings = shardSettingsOf(props);
-    return Array.from({ length: shardCount(props.keyCount, keysPerShard) }, (_, i) => {
-      const first = i * keysPerShard;
+    return layout.shards.map((placed, i) => {
+      const keyIndexes = placed.keys.map((n) => n - 1);
       return new ShardWorker(namespace, String(i), {
         ...settings,
         accountId,
@@ -99,8 +120,10 @@ export class ProdStack extends GatewayStack {
         scriptName: shardScriptName(this.namePrefix, i),
         bundle: props.bundles.shard,
         apiKeys: this.inputs.apiKeys,
-        firstKeyIndex: first,
-        keyCount: Math.min(keysPerShard, props.keyCount - first),
+        firstKeyIndex: keyIndexes[0] ?? 0,
+        keyCount: keyIndexes.length,
+        keyIndexes,
+        layout: told,
         // the same i as the orchestrator's BACKEND_SERVICE_i for this shard (it binds `backends` in this order)
         shardIndex: i,
         pass: this.inputs.pass,
@@ -122,6 +145,8 @@ function assertValidLayout(props: ProdStackProps, keysPerShard: number, plan: Wo
       keysPerShard,
       plan,
       false,
+      '',
+      props.keyProjects,
     ),
   ]);
   rules.assertValid([

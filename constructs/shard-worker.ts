@@ -10,6 +10,8 @@ import {
   DEFAULT_MAX_WAIT_MS,
   DEFAULT_UPSTREAM_TIMEOUT_MS,
   GEMINI_BASE_URL_BINDING,
+  KEY_PROJECTS_BINDING,
+  KEYS_PER_SHARD_BINDING,
   MAX_MAX_WAIT_MS,
   MAX_UPSTREAM_TIMEOUT_MS,
   MAX_WAIT_MS_BINDING,
@@ -50,6 +52,23 @@ export interface ShardWorkerProps {
 
   /** How many keys this shard holds. */
   readonly keyCount: number;
+
+  /**
+   * The 0-based indexes into `apiKeys` of `KEY1..KEY<keyCount>`, one per key, when the keys are not the consecutive
+   * run from `firstKeyIndex` (the prod stack places a project's keys together, see `keyLayout`).
+   *
+   * @default - `firstKeyIndex .. firstKeyIndex + keyCount - 1`
+   */
+  readonly keyIndexes?: readonly number[];
+
+  /**
+   * The pool's layout as the workers recompute it: every key's project label (the whole pool's, in key order) and
+   * the keys per shard it was computed with, bound as the plain-text `KEY_PROJECTS` ("a,a,b") and `KEYS_PER_SHARD`
+   * after every other binding. Two environment variables, so a worker holds two keys fewer.
+   *
+   * @default - none: every key is its own project
+   */
+  readonly layout?: ShardLayoutBindings;
 
   /** The sensitive string Terraform variable holding the client password, bound as `PASS`. */
   readonly pass: TerraformVariable;
@@ -139,6 +158,21 @@ export interface ShardWorkerProps {
   readonly smartPlacement?: boolean;
 }
 
+/** What a worker is told of the pool's layout (see {@link ShardWorkerProps.layout}). */
+export interface ShardLayoutBindings {
+  readonly keyProjects: readonly string[];
+  readonly keysPerShard: number;
+}
+
+/** The layout's two plain-text bindings, in binding order; the orchestrator binds the same. */
+export function layoutBindings(layout: ShardLayoutBindings | undefined): WorkersScriptBindings[] {
+  if (layout === undefined) return [];
+  return [
+    { name: KEY_PROJECTS_BINDING, type: 'plain_text', text: layout.keyProjects.join(',') },
+    { name: KEYS_PER_SHARD_BINDING, type: 'plain_text', text: String(layout.keysPerShard) },
+  ];
+}
+
 /**
  * The props that are settings of the deployment rather than of one worker: a stack takes them once
  * (`GatewayStackProps` extends {@link ShardSettings}) and passes them unchanged to each of its shard workers, and
@@ -166,8 +200,8 @@ export function shardSettingsOf(props: ShardSettings): ShardSettings {
  * One shard worker holding a slice of the API keys as secret bindings.
  *
  * Bindings are emitted in a fixed order (`KEY1..KEYk`, `PASS`, `GEMINI_BASE_URL`, `UPSTREAM_TIMEOUT_MS`,
- * `MAX_WAIT_MS`, `CLIENT_TOKENS`, then `SHARD_INDEX` when `shardIndex` is given, then `ANTHROPIC_MODEL_MAP` when given)
- * so the provider never sees a reordering as a change. `SHARD_INDEX` comes before the surface bindings because a
+ * `MAX_WAIT_MS`, `CLIENT_TOKENS`, then `SHARD_INDEX` when `shardIndex` is given, then `ANTHROPIC_MODEL_MAP` when given,
+ * then `KEY_PROJECTS` and `KEYS_PER_SHARD` when `layout` is given) so the provider never sees a reordering as a change. `SHARD_INDEX` comes before the surface bindings because a
  * shard always binds it, so setting or unsetting a surface setting later moves no other binding.
  *
  * @example
@@ -228,7 +262,11 @@ function settingsInEffect(props: ShardWorkerProps): SettingsInEffect {
 /** Throws the first problem: the plan on its own, since the key-count rule depends on it. */
 function assertValidShard(props: ShardWorkerProps, settings: SettingsInEffect): void {
   const { plan, anthropicModelMap } = settings;
-  const optionalBindings = boundOptionalBindings({ ...props, asShard: props.shardIndex !== undefined });
+  const optionalBindings = boundOptionalBindings({
+    ...props,
+    asShard: props.shardIndex !== undefined,
+    keyProjects: props.layout?.keyProjects,
+  });
   rules.assertValid([rules.oneOf('workersPlan', plan, WORKERS_PLANS)]);
   rules.assertValid([
     rules.scriptName('scriptName', props.scriptName),
@@ -239,6 +277,9 @@ function assertValidShard(props: ShardWorkerProps, settings: SettingsInEffect): 
       ? undefined
       : rules.integerInRange('shardIndex', props.shardIndex, 0, MAX_SHARD_INDEX),
     rules.keysPerWorker('keyCount', props.keyCount, plan, '', optionalBindings),
+    keyIndexesProblem(props),
+    props.layout === undefined ? undefined : rules.projectLabels('layout.keyProjects', props.layout.keyProjects),
+    props.layout === undefined ? undefined : rules.positiveInteger('layout.keysPerShard', props.layout.keysPerShard),
     rules.httpsBaseUrl('geminiBaseUrl', settings.geminiBaseUrl),
     rules.integerInRange(
       'upstreamTimeoutMs',
@@ -253,6 +294,24 @@ function assertValidShard(props: ShardWorkerProps, settings: SettingsInEffect): 
   ]);
 }
 
+/** `keyIndexes`, when given: one index into `apiKeys` per key, each a distinct integer from 0. */
+function keyIndexesProblem(props: ShardWorkerProps): rules.RuleResult {
+  const indexes = props.keyIndexes;
+  if (indexes === undefined) return undefined;
+  const wellFormed =
+    indexes.every((i) => Number.isSafeInteger(i) && i >= 0) && new Set(indexes).size === indexes.length;
+  if (indexes.length === props.keyCount && wellFormed) return undefined;
+  return (
+    `keyIndexes must hold keyCount (${props.keyCount}) distinct integers from 0 (indexes into apiKeys), got ` +
+    `[${indexes.join(', ')}]`
+  );
+}
+
+/** Where `KEY<j+1>` comes from in `apiKeys`. */
+function keyIndexOf(props: ShardWorkerProps, j: number): number {
+  return props.keyIndexes?.[j] ?? props.firstKeyIndex + j;
+}
+
 /** Every binding in the order the class comment gives. */
 function shardBindings(props: ShardWorkerProps, settings: SettingsInEffect): WorkersScriptBindings[] {
   const { anthropicModelMap } = settings;
@@ -261,7 +320,7 @@ function shardBindings(props: ShardWorkerProps, settings: SettingsInEffect): Wor
     (_, j): WorkersScriptBindings => ({
       name: keyBindingName(j + 1),
       type: 'secret_text',
-      text: Token.asString(ref(`${props.apiKeys.fqn}[${props.firstKeyIndex + j}]`)),
+      text: Token.asString(ref(`${props.apiKeys.fqn}[${keyIndexOf(props, j)}]`)),
     }),
   );
   return [
@@ -279,5 +338,7 @@ function shardBindings(props: ShardWorkerProps, settings: SettingsInEffect): Wor
     ...(anthropicModelMap === undefined
       ? []
       : [{ name: ANTHROPIC_MODEL_MAP_BINDING, type: 'plain_text', text: anthropicModelMap }]),
+    // last: set or unset, the layout moves no other binding
+    ...layoutBindings(props.layout),
   ];
 }

@@ -8,6 +8,7 @@
  */
 import { Token } from 'cdktf';
 import { SRC_WORKER_FIXED_BINDINGS, parseAnthropicModelMap } from '../workers/shared/contract';
+import { projectCountProblem, projectLabelsProblem } from '../workers/shared/key-layout';
 import { PLAN_LIMITS, SCRIPT_NAME_MAX_LENGTH, SCRIPT_NAME_PATTERN, maxKeysPerWorker, type WorkersPlan } from './limits';
 import { shardCount } from './names';
 
@@ -173,6 +174,20 @@ export function anthropicModelMap(field: string, text: string): RuleResult {
   return parsed.ok ? undefined : `${parsed.problem}, got ${received(text)}`;
 }
 
+/** Every project label of `KEY_PROJECTS` (the `keyProjects` prop) valid, checked by the workers' own rule. */
+export function projectLabels(field: string, labels: readonly string[]): RuleResult {
+  return projectLabelsProblem(field, labels);
+}
+
+/** One project label per key: `KEY_PROJECTS has 4 labels for KEY_COUNT=5; ...`. */
+export function projectsPerKey(
+  fields: { readonly keyProjects: string; readonly keyCount: string },
+  labels: readonly string[],
+  keyCount: number,
+): RuleResult {
+  return projectCountProblem(fields, labels, keyCount);
+}
+
 /** The callers' names for the inputs of {@link workersPerAccount}. */
 export interface WorkerCountFields {
   readonly keyCount: string;
@@ -184,6 +199,7 @@ export interface WorkerCountFields {
  * the plan's limit per account.
  *
  * @param hint - what else the caller's user can change, appended to the advice (e.g. `, or set WORKERS_PLAN=paid`)
+ * @param keyProjects - the keys' project labels, already checked (one per key): projects kept whole may need more shards
  */
 export function workersPerAccount(
   fields: WorkerCountFields,
@@ -192,8 +208,9 @@ export function workersPerAccount(
   plan: WorkersPlan,
   withPreview: boolean,
   hint = '',
+  keyProjects?: readonly string[],
 ): RuleResult {
-  const shards = shardCount(keyCount, keysPerShard);
+  const shards = shardCount(keyCount, keysPerShard, keyProjects);
   const workers = shards + 1 + (withPreview ? 1 : 0);
   const limit = PLAN_LIMITS[plan].workersPerAccount;
   if (workers <= limit) return undefined;

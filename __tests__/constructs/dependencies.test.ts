@@ -1,7 +1,8 @@
 /**
  * The layering the constructs keep: infrastructure code depends on the cdktf libraries, on itself and on the
- * contract with the workers, never on a build script, the bundler or the workers' code; the contract depends on
- * nothing, so both tsconfigs compile it.
+ * contract with the workers (and the key layout, the one pure function synth and the workers both place keys by),
+ * never on a build script, the bundler or the workers' code; the contract depends on nothing, and the key layout on
+ * the contract alone, so both tsconfigs compile them.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -9,6 +10,7 @@ import { preProcessFile } from 'typescript';
 
 const ROOT = resolve(__dirname, '..', '..');
 const CONTRACT = 'workers/shared/contract.ts';
+const KEY_LAYOUT = 'workers/shared/key-layout.ts';
 const PACKAGES = new Set(['cdktf', 'constructs', '@cdktf/provider-cloudflare']);
 
 /** Every module specifier `file` imports or re-exports. */
@@ -39,7 +41,7 @@ describe('module dependencies', () => {
         if (specifier.startsWith('node:')) return false;
         if (!specifier.startsWith('.')) return !PACKAGES.has(packageName(specifier));
         const target = rootPath(file, specifier);
-        return !(target.startsWith('constructs/') || target === CONTRACT);
+        return !(target.startsWith('constructs/') || target === CONTRACT || target === KEY_LAYOUT);
       });
       expect(outside).toEqual([]);
     },
@@ -47,5 +49,9 @@ describe('module dependencies', () => {
 
   test('the contract imports nothing', () => {
     expect(importsOf(CONTRACT)).toEqual([]);
+  });
+
+  test('the key layout imports the contract alone', () => {
+    expect(importsOf(KEY_LAYOUT)).toEqual(['./contract']);
   });
 });

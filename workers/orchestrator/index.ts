@@ -1,6 +1,7 @@
 /**
  * The public entry worker: forwards every request to one of the `BACKEND_SERVICE_<n>` shards, drawn at random in
- * proportion to its key count. All behaviour lives in {@link routeRequest}; this file only wires the runtime in.
+ * proportion to its share of the pool's quota, or a conversation's home shard. All behaviour lives in
+ * {@link routeRequest}; this file only wires the runtime in.
  *
  * @module
  */
@@ -13,7 +14,8 @@ import { routeRequest } from './route-request';
  * Orchestrator construct: service bindings to the shards, `BACKEND_SERVICE_0..N-1`, and as plain text
  * `SHARD_ATTEMPTS` (shards one request may try while shards refuse from their own key pool), `SHARD_TIMEOUT_MS`
  * (deadline in ms for a shard's response headers) and `SHARD_KEY_COUNTS` (key count of each shard, "8,8,4", entry n
- * for `BACKEND_SERVICE_<n>`; absent means uniform weights, logged).
+ * for `BACKEND_SERVICE_<n>`; absent means uniform weights, logged), and, only when the user declared the keys'
+ * projects, `KEY_PROJECTS` and `KEYS_PER_SHARD` (the layout the shards were placed by; see `../shared/key-layout`).
  */
 export type OrchestratorEnv = TextBindings<OrchestratorSettingName> & { readonly [K in BackendBindingName]: Fetcher };
 
@@ -27,6 +29,8 @@ export default {
       attempts: parseShardAttempts(env.SHARD_ATTEMPTS),
       timeoutMs: parseShardTimeoutMs(env.SHARD_TIMEOUT_MS),
       shardKeyCounts: env.SHARD_KEY_COUNTS,
+      keyProjects: env.KEY_PROJECTS,
+      keysPerShard: env.KEYS_PER_SHARD,
       startTimer: (ms, onExpire) => {
         const timer = setTimeout(onExpire, ms);
         return () => clearTimeout(timer);

@@ -3,11 +3,13 @@
  * the shard whose key created it can serve them. The orchestrator learns the owner from the URL alone
  * (`shardRouteOf`), or, for a resource named in the body, from the shard that read the body and answered with a
  * misdirect (421 and `x-zen-owner`); it never parses a request body (of replies, only a merged listing's pages, see
- * `./listing`).
+ * `./listing`). A conversation named only in the body is misdirected the same way, to its home shard (421 and
+ * `x-zen-home-shard`, with the conversation's fingerprint in `x-zen-affinity`).
  *
  * @module
  */
-import { MISDIRECTED_STATUS, OWNER_HEADER } from '../shared/contract';
+import { AFFINITY_PATTERN } from '../shared/affinity';
+import { AFFINITY_HEADER, HOME_SHARD_HEADER, MISDIRECTED_STATUS, OWNER_HEADER } from '../shared/contract';
 import { jsonError, openAIErrorType, type HeadersLike } from '../shared/http';
 import { shardRouteOf } from '../shared/owner-tag';
 import type { BoundBackend } from './backends';
@@ -40,6 +42,29 @@ export function misdirectOwner(response: Pick<Response, 'status' | 'headers'>): 
   if (response.status !== MISDIRECTED_STATUS) return undefined;
   const value = response.headers.get(OWNER_HEADER)?.trim();
   return value !== undefined && OWNER_VALUE.test(value) ? Number(value) : undefined;
+}
+
+/**
+ * Where a shard's home misdirect sends a conversation: its home shard when the shard could tell it (it knows the
+ * layout), and its fingerprint when well-formed. At least one of the two is there.
+ */
+export type HomeMisdirect =
+  | { readonly home: number; readonly affinity?: string }
+  | { readonly home?: undefined; readonly affinity: string };
+
+/**
+ * The conversation a shard's home misdirect names: its 421 with `x-zen-home-shard: <n>` and the fingerprint in
+ * `x-zen-affinity`, or the fingerprint alone (a shard that cannot place the conversation leaves its home to the
+ * orchestrator). Undefined for any other answer, including a 421 with neither well-formed, or an owner misdirect.
+ */
+export function misdirectHome(response: Pick<Response, 'status' | 'headers'>): HomeMisdirect | undefined {
+  if (response.status !== MISDIRECTED_STATUS || response.headers.has(OWNER_HEADER)) return undefined;
+  const value = response.headers.get(HOME_SHARD_HEADER)?.trim();
+  const home = value !== undefined && OWNER_VALUE.test(value) ? Number(value) : undefined;
+  const given = response.headers.get(AFFINITY_HEADER)?.trim();
+  const affinity = given !== undefined && AFFINITY_PATTERN.test(given) ? given : undefined;
+  if (home === undefined) return affinity === undefined ? undefined : { affinity };
+  return affinity === undefined ? { home } : { home, affinity };
 }
 
 /** An id safe to quote back: what a tagged id may hold, short enough to read. */

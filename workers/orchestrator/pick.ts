@@ -1,10 +1,13 @@
 /**
- * Shard choice, weighted by each shard's key count so that every key carries the same expected share of requests.
- * Stateless on purpose: a Worker isolate is shared by unrelated requests and may be recycled at any moment, so
- * counters or affinity would be both unfair and unreliable; a fresh weighted draw per request is neither.
+ * Shard choice, weighted by each shard's share of the pool's quota (its key count when every key is its own project)
+ * so that every project carries the same expected share of requests. Stateless on purpose: a Worker isolate is shared
+ * by unrelated requests and may be recycled at any moment, so counters or stored affinity would be both unfair and
+ * unreliable. A request without a conversation gets a fresh weighted draw; a conversation gets the same order on
+ * every request and in every isolate, from a weighted rendezvous hash of its fingerprint (see `../shared/affinity`).
  *
  * @module
  */
+import { rankShards } from '../shared/affinity';
 
 /** A source of uniform numbers in [0, 1), e.g. `Math.random`; injected so tests can drive it. */
 export type RandomSource = () => number;
@@ -53,4 +56,18 @@ export function shardOrder(weights: readonly number[], attempts: number, random:
     remaining[chosen] = 0;
   }
   return order;
+}
+
+/**
+ * A conversation's shards to try, in order: up to `attempts` positions of `indexes` (each shard's index, aligned with
+ * `weights`), its home first, by the weighted rendezvous hash of `fingerprint`; a zero weight is never chosen. The
+ * home is a shard's for a share of conversations equal to its share of the weights.
+ */
+export function conversationOrder(
+  fingerprint: string,
+  weights: readonly number[],
+  indexes: readonly number[],
+  attempts: number,
+): number[] {
+  return rankShards(fingerprint, indexes, weights, Math.max(0, attempts));
 }

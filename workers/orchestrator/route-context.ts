@@ -23,6 +23,10 @@ export interface RouteDeps {
   readonly startTimer: (ms: number, onExpire: () => void) => () => void;
   /** the `SHARD_KEY_COUNTS` binding as bound (see {@link shardWeights}); absent means uniform, noted in the log */
   readonly shardKeyCounts?: unknown;
+  /** the `KEY_PROJECTS` binding as bound (see `poolWeights`); absent means every key is its own project */
+  readonly keyProjects?: unknown;
+  /** the `KEYS_PER_SHARD` binding as bound, read with `KEY_PROJECTS` */
+  readonly keysPerShard?: unknown;
 }
 
 /** The orchestrator's log line; never holds a header or body value, so no key or password can reach the logs. */
@@ -45,11 +49,19 @@ export interface OrchestratorLogLine {
    */
   readonly owner?: number;
   /**
-   * The shard that answered a misdirect naming `owner`. The request then went on to `owner` (which `shard` names),
-   * except when `shard` equals this: the body was past the replay bound and the shard's 421 was passed on, or
+   * The shard that answered a misdirect naming `owner` (or `home`). The request then went on to `owner` (which `shard`
+   * names), except when `shard` equals this: the body was past the replay bound and the shard's 421 was passed on, or
    * `owner` is not bound and the answer is the 404 `unknown_resource_owner`.
    */
   readonly misdirectedBy?: number;
+  /**
+   * The request's conversation fingerprint (the hash of its conversation id, never the id), as sent to the shards in
+   * `x-zen-affinity`: from the request's `x-claude-code-session-id` or `session-id` header, or from a shard's home
+   * misdirect (the shard read the id in the body; then `misdirectedBy` is set too)
+   */
+  readonly affinity?: string;
+  /** the conversation's home shard: the first of its order, tried first unless a misdirect named another */
+  readonly home?: number;
   /**
    * Merged listings only, when more than one shard was called: the shards called, in order (empty pages followed,
    * then shards asked ahead for one item); `shard` is the one whose page the client got
@@ -60,6 +72,8 @@ export interface OrchestratorLogLine {
   readonly error?: 'no_backend' | 'shard_error' | 'shard_timeout' | 'invalid_query' | 'unknown_resource_owner';
   /** only when shards were drawn uniformly because `SHARD_KEY_COUNTS` was missing or malformed */
   readonly shardKeyCounts?: 'missing' | 'malformed';
+  /** only when `KEY_PROJECTS` is bound but unusable, so shards were weighted by key count instead of quota share */
+  readonly layout?: 'malformed';
   /** status view only: shards asked, and of those, shards that answered with their view */
   readonly queried?: number;
   readonly answered?: number;
@@ -73,6 +87,8 @@ export interface Forwarding {
   /** the client's headers with this request's id and the shard count */
   readonly headers: Headers;
   readonly backends: readonly BoundBackend[];
+  /** each backend's share of the pool's quota, aligned with `backends` */
+  readonly weights: readonly number[];
   readonly deps: RouteDeps;
   readonly requestId: string;
   /** the headers of the orchestrator's own errors */

@@ -4,21 +4,23 @@
  *
  * @module
  */
-import { REPLAY_MAX_BYTES, SHARD_COUNT_HEADER } from '../shared/contract';
+import { conversationIdOf, fingerprintOf } from '../shared/affinity';
+import { AFFINITY_HEADER, REPLAY_MAX_BYTES, SHARD_COUNT_HEADER } from '../shared/contract';
 import { corsHeaders } from '../shared/cors';
 import { jsonError } from '../shared/http';
 import { listedCollectionOf } from '../shared/owner-tag';
 import { isPoolRefusal } from '../shared/pool-refusal';
 import { REQUEST_ID_HEADER, requestIdOf } from '../shared/request-id';
-import { shardWeights, type BoundBackend } from './backends';
+import type { BoundBackend } from './backends';
 import { copyBody, release, type BodyCopy } from './body-copy';
 import { serveListing } from './listing';
-import { misdirectOwner, unknownOwnerError, urlRoute } from './owner-route';
-import { shardOrder } from './pick';
+import { misdirectHome, misdirectOwner, unknownOwnerError, urlRoute, type HomeMisdirect } from './owner-route';
+import { conversationOrder, shardOrder } from './pick';
 import { discard, preferred, settled, type Refused } from './refusals';
 import type { Forwarding, LogFields, RouteDeps } from './route-context';
 import { callShard, shardFailure, withBody } from './shard-call';
 import { STATUS_PATH, statusRequest } from './status';
+import { poolWeights } from './weights';
 
 // routeRequest's callers (the handler, tests) take the type of its deps from here, beside it
 export type { RouteDeps } from './route-context';
@@ -36,14 +38,25 @@ interface Trip {
   /** set once the owner is known (from the URL or a misdirect): its answer is final, no other shard is tried */
   owner: number | undefined;
   misdirectedBy: number | undefined;
+  /** the conversation's fingerprint and home shard, once known (from the headers or a home misdirect) */
+  conversation: Conversation | undefined;
+}
+
+/** A conversation the request belongs to: its fingerprint (absent when a misdirect did not give it) and home. */
+interface Conversation {
+  readonly affinity?: string;
+  readonly home: number;
 }
 
 /** The log fields that describe the trip as a whole. */
-function tripFields(trip: Trip): Pick<LogFields, 'attempts' | 'owner' | 'misdirectedBy'> {
+function tripFields(trip: Trip): Pick<LogFields, 'attempts' | 'owner' | 'misdirectedBy' | 'affinity' | 'home'> {
+  const { conversation } = trip;
   return {
     ...(trip.tried > 1 ? { attempts: trip.tried } : {}),
     ...(trip.owner === undefined ? {} : { owner: trip.owner }),
     ...(trip.misdirectedBy === undefined ? {} : { misdirectedBy: trip.misdirectedBy }),
+    ...(conversation?.affinity === undefined ? {} : { affinity: conversation.affinity }),
+    ...(conversation === undefined ? {} : { home: conversation.home }),
   };
 }
 
@@ -58,6 +71,26 @@ function failed(ctx: Forwarding, trip: Trip, shard: number, kind: 'threw' | 'tim
   const error = kind === 'timeout' ? 'shard_timeout' : 'shard_error';
   ctx.log({ shard, status: kind === 'timeout' ? 504 : 502, error, ...tripFields(trip) });
   return shardFailure(kind, ctx.idHeader);
+}
+
+/**
+ * Sends the request on, after a misdirect, to `queue` from the kept copy of the body: the misdirecting shard's answer
+ * is read to its end first, so the shard lets go of its branch of the body and the copy can flow.
+ */
+async function sendOn(trip: Trip, queue: BoundBackend[], copy: BodyCopy, response: Response): Promise<undefined> {
+  await response.arrayBuffer().catch(() => undefined);
+  dropRefused(trip);
+  trip.queue = queue;
+  trip.body = copy.take();
+  return undefined;
+}
+
+/** A misdirect that cannot be followed: the copy is let go, and the shard's 421 goes to the client as it sent it. */
+function passOn(ctx: Forwarding, trip: Trip, shard: number, copy: BodyCopy, response: Response): Response {
+  copy.release();
+  dropRefused(trip);
+  ctx.log({ shard, status: response.status, ...tripFields(trip) });
+  return response;
 }
 
 /**
@@ -76,23 +109,58 @@ async function misdirected(
   trip.owner = owner;
   trip.misdirectedBy = shard;
   const target = ctx.backends.find((b) => b.index === owner);
-  if (target !== undefined && copy.replayable()) {
-    // read to its end first, so the shard lets go of its branch of the body and the copy can flow
-    await response.arrayBuffer().catch(() => undefined);
-    dropRefused(trip);
-    trip.queue = [target];
-    trip.body = copy.take();
-    return undefined;
-  }
+  if (target !== undefined && copy.replayable()) return sendOn(trip, [target], copy, response);
+  if (target !== undefined) return passOn(ctx, trip, shard, copy, response);
   copy.release();
   dropRefused(trip);
-  if (target !== undefined) {
-    ctx.log({ shard, status: response.status, ...tripFields(trip) });
-    return response;
-  }
   discard(response);
   ctx.log({ shard, status: 404, error: 'unknown_resource_owner', ...tripFields(trip) });
   return unknownOwnerError({}, ctx.idHeader);
+}
+
+/**
+ * The shards a conversation goes to after a home misdirect: the home the shard named, then the rest of the
+ * conversation's order (when the fingerprint came with the misdirect; without a named home its order alone), up to
+ * the attempts allowed; only bound shards.
+ */
+function homeQueue(ctx: Forwarding, misdirect: HomeMisdirect): BoundBackend[] {
+  const { backends, weights, deps } = ctx;
+  const home = backends.filter((b) => b.index === misdirect.home);
+  const order =
+    misdirect.affinity === undefined
+      ? []
+      : conversationOrder(
+          misdirect.affinity,
+          weights,
+          backends.map((b) => b.index),
+          deps.attempts,
+        );
+  const rest = order.flatMap((position) => backends[position] ?? []).filter((b) => b.index !== misdirect.home);
+  return [...home, ...rest].slice(0, Math.max(1, deps.attempts));
+}
+
+/**
+ * A shard's home misdirect: the body names a conversation whose home is another shard (or one the shard could not
+ * place), and nothing went to Google. The request goes on once, from the copy of the body, to the home and then
+ * along the conversation's order, with its fingerprint in `x-zen-affinity` (a shard never misdirects a request that
+ * carries one). Without the copy (the body was past the replay bound), or with no bound shard to go to, the 421 goes
+ * to the client as the shard sent it.
+ */
+async function homed(
+  ctx: Forwarding,
+  trip: Trip,
+  shard: number,
+  misdirect: HomeMisdirect,
+  copy: BodyCopy,
+  response: Response,
+): Promise<Response | undefined> {
+  trip.misdirectedBy = shard;
+  const queue = homeQueue(ctx, misdirect);
+  const home = misdirect.home ?? queue[0]?.index ?? shard;
+  trip.conversation = misdirect.affinity === undefined ? { home } : { home, affinity: misdirect.affinity };
+  if (queue.length === 0 || !copy.replayable()) return passOn(ctx, trip, shard, copy, response);
+  if (misdirect.affinity !== undefined) ctx.headers.set(AFFINITY_HEADER, misdirect.affinity);
+  return sendOn(trip, queue, copy, response);
 }
 
 /** What a shard's answer means for the trip: the client's response, or undefined to send the request on. */
@@ -116,6 +184,9 @@ async function answered(
   // a misdirect is followed once, and only for a request the URL did not already send to its owner
   const owner = trip.owner === undefined ? misdirectOwner(response) : undefined;
   if (owner !== undefined && owner !== shard) return misdirected(ctx, trip, shard, owner, copy, response);
+  // so is a home misdirect, and only for a request that is not yet routed by its conversation
+  const home = trip.owner === undefined && trip.conversation === undefined ? misdirectHome(response) : undefined;
+  if (home !== undefined && home.home !== shard) return homed(ctx, trip, shard, home, copy, response);
   if (isPoolRefusal(response) && trip.queue.length > 0 && copy.replayable()) {
     trip.refused = preferred(trip.refused, { shard, response: await settled(response) });
     trip.body = copy.take();
@@ -136,8 +207,14 @@ async function answered(
 /**
  * Sends the request to `targets` in order while they refuse from their own pool, or to the one owner a misdirect
  * names, and returns the answer. `owner` is set when the URL named it: then `targets` is that one shard.
+ * `conversation` is set when the headers named one: then `targets` is its order.
  */
-async function forward(ctx: Forwarding, targets: readonly BoundBackend[], owner?: number): Promise<Response> {
+async function forward(
+  ctx: Forwarding,
+  targets: readonly BoundBackend[],
+  owner?: number,
+  conversation?: Conversation,
+): Promise<Response> {
   const trip: Trip = {
     queue: [...targets],
     body: ctx.request.body,
@@ -145,6 +222,7 @@ async function forward(ctx: Forwarding, targets: readonly BoundBackend[], owner?
     tried: 0,
     owner,
     misdirectedBy: undefined,
+    conversation,
   };
   for (let target = trip.queue.shift(); target !== undefined; target = trip.queue.shift()) {
     trip.tried += 1;
@@ -163,6 +241,50 @@ async function forward(ctx: Forwarding, targets: readonly BoundBackend[], owner?
   return noBackend(ctx.idHeader);
 }
 
+/**
+ * A request for any shard: a conversation (named in the headers) goes along its order, home first; any other request
+ * to shards drawn at random in proportion to their weights.
+ */
+function forwardAny(ctx: Forwarding, affinity: string | undefined): Promise<Response> {
+  const { backends, weights, deps } = ctx;
+  const order =
+    affinity === undefined
+      ? shardOrder(weights, deps.attempts, deps.random)
+      : conversationOrder(
+          affinity,
+          weights,
+          backends.map((b) => b.index),
+          deps.attempts,
+        );
+  // both draw positions among `weights`, one per backend, so this holds unless that contract breaks
+  const targets = order.map((position) => {
+    const target = backends[position];
+    if (target === undefined) throw new Error(`shard position ${position} is outside the ${backends.length} backends`);
+    return target;
+  });
+  const home = targets[0]?.index;
+  return forward(
+    ctx,
+    targets,
+    undefined,
+    affinity === undefined || home === undefined ? undefined : { affinity, home },
+  );
+}
+
+/**
+ * The client's headers as the shards get them: with this request's id, the shard count, and the conversation's
+ * fingerprint when its headers name one (a client's own `x-zen-affinity` never reaches a shard).
+ */
+function forwardedHeaders(request: Request, requestId: string, shards: number, affinity: string | undefined): Headers {
+  const headers = new Headers(request.headers);
+  headers.set(REQUEST_ID_HEADER, requestId);
+  // the shards go on to the next shard of a merged listing by this count, so a client's value never reaches them
+  headers.set(SHARD_COUNT_HEADER, String(shards));
+  headers.delete(AFFINITY_HEADER);
+  if (affinity !== undefined) headers.set(AFFINITY_HEADER, affinity);
+  return headers;
+}
+
 function noBackend(idHeader: Record<string, string>): Response {
   return jsonError(503, 'No backend shard is configured for this gateway', 'server_error', 'no_backend', idHeader);
 }
@@ -174,7 +296,12 @@ function noBackend(idHeader: Record<string, string>): Response {
  * A URL that names an owned resource (by its owner tag, see `shardRouteOf`) goes to the owning shard alone, whatever
  * it answers; a tag that is malformed or names no bound shard is answered here with 404 `unknown_resource_owner`.
  * A merged listing's page may take more than one shard, so that no page is empty (see `./listing`).
- * Any other request goes to a shard drawn at random in proportion to its key count. Only a pool refusal (a 429/503
+ * A request whose headers name a conversation (`x-claude-code-session-id`, `session-id`) goes along that
+ * conversation's order of shards, the same in every isolate (its home first: a weighted rendezvous hash of its
+ * fingerprint), with the fingerprint in `x-zen-affinity`; any other request goes to a shard drawn at random in
+ * proportion to its share of the pool's quota (its key count, when every key is its own project). A home misdirect
+ * (421 with `x-zen-home-shard: <n>`: the body names a conversation whose home is shard n) sends the request once
+ * along that conversation's order from shard n, like an owner misdirect below. Only a pool refusal (a 429/503
  * marked `x-zen-pool: exhausted`: the shard did no billable work) sends it on to another shard not tried yet, up to
  * `attempts` shards; when every shard tried refuses, the refusal with the smallest `retry-after` goes to the client
  * as the shard sent it. A misdirect (421 with `x-zen-owner: <n>`: the body names a resource of shard n, and nothing
@@ -200,8 +327,11 @@ export async function routeRequest(
   const started = deps.now();
   const requestId = requestIdOf(request.headers, deps.randomUUID);
   const idHeader = { ...corsHeaders(), [REQUEST_ID_HEADER]: requestId };
-  const { weights, fallback } = shardWeights(deps.shardKeyCounts, backends);
-  const noted = fallback === undefined ? {} : { shardKeyCounts: fallback };
+  const { weights, fallback, layoutFallback } = poolWeights(deps, backends);
+  const noted = {
+    ...(fallback === undefined ? {} : { shardKeyCounts: fallback }),
+    ...(layoutFallback === undefined ? {} : { layout: layoutFallback }),
+  };
   const log = (line: LogFields): void =>
     deps.log(JSON.stringify({ event: 'orchestrator_request', requestId, ...line, ...noted, ms: deps.now() - started }));
 
@@ -209,11 +339,10 @@ export async function routeRequest(
     log({ status: 503, error: 'no_backend' });
     return noBackend(idHeader);
   }
-  const headers = new Headers(request.headers);
-  headers.set(REQUEST_ID_HEADER, requestId);
-  // the shards go on to the next shard of a merged listing by this count, so a client's value never reaches them
-  headers.set(SHARD_COUNT_HEADER, String(backends.length));
-  const ctx: Forwarding = { request, headers, backends, deps, requestId, idHeader, log };
+  const conversationId = conversationIdOf(request.headers);
+  const affinity = conversationId === undefined ? undefined : fingerprintOf(conversationId);
+  const headers = forwardedHeaders(request, requestId, backends.length, affinity);
+  const ctx: Forwarding = { request, headers, backends, weights, deps, requestId, idHeader, log };
 
   const route = urlRoute(request, backends);
   if (route.kind === 'owned') {
@@ -226,12 +355,5 @@ export async function routeRequest(
     log({ status: 404, error: 'unknown_resource_owner', ...(route.owner === undefined ? {} : { owner: route.owner }) });
     return unknownOwnerError(route, idHeader);
   }
-  const order = shardOrder(weights, deps.attempts, deps.random);
-  // shardOrder draws positions among `weights`, one per backend, so this holds unless that contract breaks
-  const targets = order.map((position) => {
-    const target = backends[position];
-    if (target === undefined) throw new Error(`shard position ${position} is outside the ${backends.length} backends`);
-    return target;
-  });
-  return forward(ctx, targets);
+  return forwardAny(ctx, affinity);
 }

@@ -11,9 +11,11 @@ import { STATUS_PATH } from '../shared/contract';
 import { corsHeaders } from '../shared/cors';
 import { jsonError, jsonResponse } from '../shared/http';
 import { REQUEST_ID_HEADER, requestIdOf } from '../shared/request-id';
+import type { KeyLayout, LayoutShard } from '../shared/key-layout';
 import type { BoundBackend } from './backends';
 import type { OrchestratorLogLine, RouteDeps } from './route-context';
 import { shardWeights } from './backends';
+import { poolWeights } from './weights';
 
 // the contract defines it; re-exported so the handler routes on it with the status module's other names
 export { STATUS_PATH };
@@ -35,8 +37,15 @@ export interface ShardStatusEntry {
   readonly shard: number;
   /** the shard's entry in `SHARD_KEY_COUNTS`; absent when those counts are not usable */
   readonly keyCount?: number;
-  /** global number of the shard's `KEY1` (its `KEY<n>` is global key `firstKey + n - 1`); absent with `keyCount` */
+  /**
+   * global number of the shard's `KEY1` (its `KEY<n>` is global key `firstKey + n - 1`); absent with `keyCount`, and
+   * when the keys' projects place them out of order (then `globalKeys` says)
+   */
   readonly firstKey?: number;
+  /** with `KEY_PROJECTS`: the global number of each of the shard's keys, `KEY1` first */
+  readonly globalKeys?: readonly number[];
+  /** with `KEY_PROJECTS`: the project of each of the shard's keys, `KEY1` first */
+  readonly projects?: readonly string[];
   /** the shard's own answer, each key entry with its `globalKey` added */
   readonly status?: unknown;
   readonly error?: ShardStatusError;
@@ -53,6 +62,8 @@ export interface GatewayStatus {
   readonly answered: number;
   /** set when `SHARD_KEY_COUNTS` was missing or malformed, so global key numbers are unknown */
   readonly shardKeyCounts?: 'missing' | 'malformed';
+  /** with `KEY_PROJECTS`: the pool's capacity in Google's terms, e.g. `20 keys in 11 projects` */
+  readonly capacity?: string;
   /** set when some shards were not asked: which, why, and how to see them */
   readonly notQueried?: string;
   readonly shards: readonly ShardStatusEntry[];
@@ -68,27 +79,45 @@ export type ShardAnswer =
   | { readonly kind: 'threw' }
   | { readonly kind: 'not-queried' };
 
-/** The shard's status view with `globalKey` beside each key's local `key`, when the first global number is known. */
-function withGlobalKeys(status: Record<string, unknown>, firstKey: number | undefined): Record<string, unknown> {
-  if (firstKey === undefined || !Array.isArray(status.keys)) return status;
+/**
+ * The shard's status view with `globalKey` beside each key's local `key`, when the global numbers are known: from
+ * the layout (with the key's `project`), or from the first global number.
+ */
+function withGlobalKeys(
+  status: Record<string, unknown>,
+  firstKey: number | undefined,
+  placed?: LayoutShard,
+): Record<string, unknown> {
+  if ((firstKey === undefined && placed === undefined) || !Array.isArray(status.keys)) return status;
   const keys = status.keys.map((entry: unknown) => {
     if (!entry || typeof entry !== 'object') return entry;
     const local = (entry as { key?: unknown }).key;
-    return Number.isSafeInteger(local) && (local as number) > 0
-      ? { ...(entry as object), globalKey: firstKey + (local as number) - 1 }
-      : entry;
+    if (!Number.isSafeInteger(local) || (local as number) <= 0) return entry;
+    const n = local as number;
+    if (placed === undefined) return { ...(entry as object), globalKey: (firstKey ?? 1) + n - 1 };
+    const globalKey = placed.keys[n - 1];
+    return globalKey === undefined ? entry : { ...(entry as object), globalKey, project: placed.projects[n - 1] };
   });
   return { ...status, keys };
 }
 
-/** One shard's entry of the combined view. */
+/** The entry's numbers: from the layout when there is one, else from the key count and first global number. */
+function entryNumbers(keyCount: number | undefined, firstKey: number | undefined, placed: LayoutShard | undefined) {
+  if (placed !== undefined) {
+    return { keyCount: placed.keys.length, globalKeys: placed.keys, projects: placed.projects };
+  }
+  return keyCount !== undefined && firstKey !== undefined ? { keyCount, firstKey } : {};
+}
+
+/** One shard's entry of the combined view; `placed` is the shard in the layout, when `KEY_PROJECTS` is bound. */
 export function shardEntry(
   shard: number,
   answer: ShardAnswer,
   keyCount: number | undefined,
   firstKey: number | undefined,
+  placed?: LayoutShard,
 ): ShardStatusEntry {
-  const numbers = keyCount !== undefined && firstKey !== undefined ? { keyCount, firstKey } : {};
+  const numbers = entryNumbers(keyCount, firstKey, placed);
   const failed = (error: ShardStatusError): ShardStatusEntry => ({ shard, ...numbers, error });
   switch (answer.kind) {
     case 'timeout':
@@ -100,25 +129,27 @@ export function shardEntry(
     case 'answered': {
       if (answer.status !== 200) return failed(`status ${answer.status}`);
       const status = parseJsonObject(answer.body);
-      return status ? { shard, ...numbers, status: withGlobalKeys(status, firstKey) } : failed('shard_error');
+      return status ? { shard, ...numbers, status: withGlobalKeys(status, firstKey, placed) } : failed('shard_error');
     }
   }
 }
 
 /**
  * The combined view. `keyCounts` is `SHARD_KEY_COUNTS` as parsed, one count per binding position, or undefined
- * when unusable; shard n's keys are then global keys `sum(counts[0..n-1]) + 1 ...`.
+ * when unusable; shard n's keys are then global keys `sum(counts[0..n-1]) + 1 ...`. With `layout` (from
+ * `KEY_PROJECTS`), each shard's global key numbers and projects come from it instead.
  */
 export function gatewayStatus(
   now: number,
   answers: readonly { readonly shard: number; readonly answer: ShardAnswer }[],
   keyCounts: readonly number[] | undefined,
   fallback: 'missing' | 'malformed' | undefined,
+  layout?: KeyLayout,
 ): GatewayStatus {
   const shards = answers.map(({ shard, answer }) => {
     const keyCount = keyCounts?.[shard];
     const firstKey = keyCounts === undefined ? undefined : keyCounts.slice(0, shard).reduce((a, b) => a + b, 0) + 1;
-    return shardEntry(shard, answer, keyCount, keyCount === undefined ? undefined : firstKey);
+    return shardEntry(shard, answer, keyCount, keyCount === undefined ? undefined : firstKey, layout?.shards[shard]);
   });
   const skipped = answers.filter((a) => a.answer.kind === 'not-queried').map((a) => a.shard);
   const notQueried =
@@ -137,9 +168,16 @@ export function gatewayStatus(
     queried: answers.filter((a) => a.answer.kind !== 'not-queried').length,
     answered: shards.filter((s) => s.status !== undefined).length,
     ...(fallback !== undefined ? { shardKeyCounts: fallback } : {}),
+    ...(layout === undefined ? {} : { capacity: capacityLine(layout) }),
     ...notQueried,
     shards,
   };
+}
+
+/** `20 keys in 11 projects`: what the pool can do in Google's terms, where quotas are per project. */
+export function capacityLine(layout: KeyLayout): string {
+  const keys = layout.labels.length;
+  return `${keys} key${keys === 1 ? '' : 's'} in ${layout.projectCount} project${layout.projectCount === 1 ? '' : 's'}`;
 }
 
 /**
@@ -268,7 +306,8 @@ export async function statusRequest(
     return refused.response;
   }
   const { fallback } = shardWeights(deps.shardKeyCounts, backends);
-  const body = gatewayStatus(deps.now(), answers, keyCountsOf(deps.shardKeyCounts, backends), fallback);
+  const { layout } = poolWeights(deps, backends);
+  const body = gatewayStatus(deps.now(), answers, keyCountsOf(deps.shardKeyCounts, backends), fallback, layout);
   log(200, {
     queried: body.queried,
     answered: body.answered,
