@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { startFakeGemini, type FakeGemini } from '../dev/fake-gemini';
+import { scriptedCalls, startFakeGemini, type FakeGemini } from '../dev/fake-gemini';
 import {
   type CliArgs,
   CliError,
@@ -66,7 +66,8 @@ interface Upstream {
 /** Where the shards send Gemini calls: a fake on loopback for demo keys, else `GEMINI_BASE_URL` or Google. */
 async function startUpstream(demo: boolean, env: NodeJS.ProcessEnv): Promise<Upstream> {
   if (demo) {
-    const fake = await startFakeGemini({ port: 0, chunkDelayMs: 40 });
+    // scripted calls: a prompt line `CALL <function> <JSON>` makes the fake call that function, as agents need
+    const fake = await startFakeGemini({ port: 0, chunkDelayMs: 40, nativeReply: scriptedCalls });
     return { url: fake.url, fake, overrides: { GEMINI_BASE_URL: fake.url } };
   }
   const url = env.GEMINI_BASE_URL || REAL_GEMINI;

@@ -52,4 +52,5 @@ export {
   fakeReplyPieces,
 } from './replies';
 export { FILE_ID_RULE, type FakeResourceNames, RETAINED_UPLOAD_BYTES } from './resources';
+export { SCRIPTED_CALL_ID, SCRIPTED_THOUGHT, scriptedCalls } from './scripted-calls';
 export { type FakeGemini, type FakeGeminiOptions, type NativeReply, startFakeGemini } from './server';
