@@ -20,6 +20,7 @@ import type { Topology } from '../../scripts/local/emulated-topology';
 import { type RunningTopology, startTopology } from '../../scripts/local/start';
 import { synthesizeToTempDir, synthesizedTopology } from '../helpers/emulated-topology';
 import { defined } from '../helpers/guards';
+import { rawRequest } from '../helpers/raw-http';
 
 const KEY_COUNT = 12;
 const API_KEYS = Array.from({ length: KEY_COUNT }, (_, i) => `canary-key-${String(i).padStart(2, '0')}-codex`);
@@ -152,5 +153,24 @@ describe('Codex CLI through the prod topology', () => {
       { route: 'responses.create', status: 200 },
       { route: 'responses.create', status: 200 },
     ]);
+  });
+
+  it('answers a WebSocket upgrade to /v1/responses at once with 405, so a client falls back to HTTP', async () => {
+    const started = Date.now();
+    const answer = await rawRequest(running.url, {
+      path: '/v1/responses',
+      headers: {
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        'sec-websocket-version': '13',
+        authorization: `Bearer ${PASS}`,
+      },
+      timeoutMs: 3000,
+    });
+    expect(answer.status).toBe(405);
+    expect(answer.headers.allow).toBe('POST, OPTIONS');
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(fake.calls).toHaveLength(0);
   });
 });

@@ -136,5 +136,5 @@ async function translate(
   const translated = responseFromGemini(reply.json, options);
   return translated.ok
     ? { response: jsonResponse(200, translated.response), line }
-    : failureOutcome(translated, 'upstream_unusable_reply', line);
+    : failureOutcome(translated, translated.code, line);
 }

@@ -287,6 +287,17 @@ describe('errors, as the SDK raises them', () => {
     expect((error as Error).message).toContain('"file_search" is a tool OpenAI runs itself');
   });
 
+  it("redacts the key from Google's error, and never logs a key or the password", async () => {
+    fake.setDefaultBehaviour('denied-quoting-key');
+    const error = await client.responses.create({ model: MODEL, input: 'hi' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    const text = JSON.stringify((error as InstanceType<typeof OpenAI.APIError>).error);
+    for (const secret of [...KEYS, PASS]) {
+      expect(text).not.toContain(secret);
+      expect(h.logs.map((l) => l.message).join('\n')).not.toContain(secret);
+    }
+  });
+
   it('ends a stream Gemini breaks off with response.failed, which the SDK hands over', async () => {
     fake.setDefaultBehaviour('malformed-json');
     const stream = await client.responses.create({ model: MODEL, input: 'hi', stream: true });
