@@ -73,6 +73,14 @@ function claudeCodeSizedBody(): string {
   });
 }
 
+/** Codex CLI's first request as recorded (`__tests__/fixtures/codex/turn1.json`): 40 KB for a one-word prompt, streamed. */
+function codexFirstTurnBody(): string {
+  const capture = JSON.parse(readFileSync(resolve(__dirname, '../__tests__/fixtures/codex/turn1.json'), 'utf8')) as {
+    body: string;
+  };
+  return capture.body;
+}
+
 async function main(): Promise<void> {
   const fake = await startFakeGemini({ port: 0 });
   const mf = new Miniflare({
@@ -143,6 +151,21 @@ async function main(): Promise<void> {
       }),
     ],
     ['Anthropic message as Claude Code sends it (24 tools, ~75 KB), streamed', '/v1/messages', claudeCodeSizedBody()],
+    [
+      'Responses, translated to native generateContent',
+      '/v1/responses',
+      JSON.stringify({ model: 'gemini-3.8-flash', input: 'ping' }),
+    ],
+    [
+      'Responses, streamed, translated per chunk (SSE)',
+      '/v1/responses',
+      JSON.stringify({ model: 'gemini-3.8-flash', input: 'ping', stream: true }),
+    ],
+    [
+      'Responses as Codex CLI sends it (its recorded 40 KB first turn), streamed',
+      '/v1/responses',
+      codexFirstTurnBody(),
+    ],
   ];
   try {
     const rows: (string | number)[][] = [];
@@ -260,5 +283,5 @@ async function orchestratorCpu(): Promise<void> {
 
 runBenchmark(async () => {
   if (process.env.BENCH_ONLY !== 'orchestrator') await main();
-  await orchestratorCpu();
+  if (process.env.BENCH_ONLY !== 'shard') await orchestratorCpu();
 });

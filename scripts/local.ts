@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { startFakeGemini, type FakeGemini } from '../dev/fake-gemini';
+import { scriptedCalls, startFakeGemini, type FakeGemini } from '../dev/fake-gemini';
 import {
   type CliArgs,
   CliError,
@@ -76,7 +76,14 @@ async function startUpstream(
 ): Promise<Upstream> {
   if (demo) {
     const admission = demoQuota(env.DEMO_QUOTA);
-    const fake = await startFakeGemini({ port: 0, chunkDelayMs: 40, projects, ...(admission ? { admission } : {}) });
+    // scripted calls: a prompt line `CALL <function> <JSON>` makes the fake call that function, as agents need
+    const fake = await startFakeGemini({
+      port: 0,
+      chunkDelayMs: 40,
+      projects,
+      nativeReply: scriptedCalls,
+      ...(admission ? { admission } : {}),
+    });
     return { url: fake.url, fake, overrides: { GEMINI_BASE_URL: fake.url } };
   }
   const url = env.GEMINI_BASE_URL || REAL_GEMINI;

@@ -65,6 +65,8 @@ export interface ShardWorkerHarness {
   jsonLogs(): Record<string, unknown>[];
   /** waits until the worker has logged its `request` line for `requestId` (logs arrive asynchronously) */
   waitForRequestLog(requestId: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** waits until the worker has logged a JSON line that `matches` (logs arrive asynchronously) */
+  waitForLog(matches: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   close(): Promise<void>;
 }
 
@@ -112,20 +114,30 @@ export async function startShardWorker(o: ShardWorkerOptions): Promise<ShardWork
         return [];
       }
     });
+  const waitForLog = async (
+    matches: (line: Record<string, unknown>) => boolean,
+    timeoutMs: number,
+    what: string,
+  ): Promise<Record<string, unknown>> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const line = jsonLogs().find(matches);
+      if (line) return line;
+      if (Date.now() > deadline) throw new Error(`no log line: ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
   return {
     url,
     mf,
     fake,
     logs,
     jsonLogs,
-    async waitForRequestLog(requestId, timeoutMs = 2000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const line = jsonLogs().find((l) => l.event === 'request' && l.requestId === requestId);
-        if (line) return line;
-        if (Date.now() > deadline) throw new Error(`no request log line for ${requestId}`);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+    waitForRequestLog(requestId, timeoutMs = 2000) {
+      return waitForLog((l) => l.event === 'request' && l.requestId === requestId, timeoutMs, `request ${requestId}`);
+    },
+    waitForLog(matches, timeoutMs = 2000) {
+      return waitForLog(matches, timeoutMs, 'the expected one');
     },
     async close() {
       await mf.dispose();

@@ -455,7 +455,7 @@ describe('the prod topology of that synth, against the fake Gemini', () => {
         'url_too_long',
       ],
       ['unknown path', { path: '/nope', headers: bearer }, 404, 'unknown_url'],
-      ['/v1/responses', { ...chat(), path: '/v1/responses' }, 404, 'unknown_url'],
+      ['/v1/assistants', { ...chat(), path: '/v1/assistants' }, 404, 'unknown_url'],
       ['/v1beta/tunedModels', { path: '/v1beta/tunedModels', headers: googKey }, 404, 'unknown_url'],
       ['leading double slash', { path: '//v1/models', headers: bearer }, 404, 'unknown_url'],
       ['inner double slash', { path: '/v1//models', headers: bearer }, 404, 'unknown_url'],

@@ -63,4 +63,5 @@ export {
 } from './replies';
 export { modelNotFound } from './request-errors';
 export { FILE_ID_RULE, type FakeResourceNames, RETAINED_UPLOAD_BYTES } from './resources';
+export { SCRIPTED_CALL_ID, SCRIPTED_THOUGHT, scriptedCalls } from './scripted-calls';
 export { type FakeGemini, type FakeGeminiOptions, type NativeReply, startFakeGemini } from './server';

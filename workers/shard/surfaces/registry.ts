@@ -10,6 +10,7 @@ import { liveSurface } from './live/routes';
 import { openAISurface } from './openai/routes';
 import { compatSurface } from './resources/compat-routes';
 import { resourcesSurface } from './resources/routes';
+import { responsesSurface } from './responses/routes';
 import { zenSurface } from './zen/routes';
 
 /**
@@ -21,6 +22,7 @@ export const MATCH_ORDER = [
   anthropicSurface,
   liveSurface,
   openAISurface,
+  responsesSurface,
   compatSurface,
   resourcesSurface,
   googleSurface,
@@ -29,6 +31,7 @@ export const MATCH_ORDER = [
 /** The order the 404 hint lists the surfaces' routes in: the OpenAI and Gemini routes most clients use first. */
 export const HINT_ORDER = [
   openAISurface,
+  responsesSurface,
   googleSurface,
   resourcesSurface,
   compatSurface,

@@ -122,7 +122,7 @@ describe('client bad input: refused before anything is sent upstream', () => {
       405,
       'method_not_allowed',
     ],
-    ['an unknown path', { method: 'POST', path: '/v1/responses', headers: auth, body: '{}' }, 404, 'unknown_url'],
+    ['an unknown path', { method: 'POST', path: '/v1/assistants', headers: auth, body: '{}' }, 404, 'unknown_url'],
     [
       'an unsupported native path',
       { method: 'GET', path: '/v1beta/tunedModels', headers: { 'x-goog-api-key': PASS } },

@@ -87,7 +87,7 @@ describe('no body byte is read before the checks that need none', () => {
       401,
       'invalid_api_key',
     ],
-    ['an unknown path', '/v1/responses', { authorization: `Bearer ${PASS}` }, 'POST', 404, 'unknown_url'],
+    ['an unknown path', '/v1/assistants', { authorization: `Bearer ${PASS}` }, 'POST', 404, 'unknown_url'],
     ['the wrong method', '/v1/models', { authorization: `Bearer ${PASS}` }, 'PUT', 405, 'method_not_allowed'],
   ])(
     'an endless chunked upload with %s is answered while still sending',

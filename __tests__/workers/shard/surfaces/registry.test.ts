@@ -111,7 +111,7 @@ describe('matchRoute', () => {
 describe('the surface registry', () => {
   it('builds the 404 hint from every surface, in the order it has always listed them', () => {
     expect(ROUTES_HINT).toBe(
-      'Unknown path. Routes: /v1/chat/completions, /v1/embeddings, /v1/images/generations, /v1/models[/{model}], /v1beta/models[/{model}[:{action}]], /upload/v1beta/files, /v1beta/files[/{file}[:download]], /v1beta/cachedContents[/{id}], /v1beta/batches[/{id}[:cancel]], /v1beta/interactions[/{id}[/cancel]], /v1/files[/{id}[/content]], /v1/batches[/{id}[/cancel]], /v1/messages[/count_tokens], /ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent (WebSocket), /zen/status.',
+      'Unknown path. Routes: /v1/chat/completions, /v1/embeddings, /v1/images/generations, /v1/models[/{model}], /v1/responses, /v1beta/models[/{model}[:{action}]], /upload/v1beta/files, /v1beta/files[/{file}[:download]], /v1beta/cachedContents[/{id}], /v1beta/batches[/{id}[:cancel]], /v1beta/interactions[/{id}[/cancel]], /v1/files[/{id}[/content]], /v1/batches[/{id}[/cancel]], /v1/messages[/count_tokens], /ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent (WebSocket), /zen/status.',
     );
     expect(anthropicSurface.notFoundHint).toBe(
       'Unknown path. Anthropic routes: POST /v1/messages, POST /v1/messages/count_tokens.',
@@ -120,7 +120,16 @@ describe('the surface registry', () => {
 
   it('matches and lists the same surfaces, each once, in the order matchers have always been tried', () => {
     const names = MATCH_ORDER.map((s) => s.name);
-    expect(names).toEqual(['zen', 'anthropic', 'live', 'openai', 'openai-resources', 'resources', 'google']);
+    expect(names).toEqual([
+      'zen',
+      'anthropic',
+      'live',
+      'openai',
+      'responses',
+      'openai-resources',
+      'resources',
+      'google',
+    ]);
     expect(new Set(names).size).toBe(names.length);
     expect([...HINT_ORDER].sort((a, b) => a.name.localeCompare(b.name))).toEqual(
       [...MATCH_ORDER].sort((a, b) => a.name.localeCompare(b.name)),

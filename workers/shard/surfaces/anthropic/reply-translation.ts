@@ -40,7 +40,7 @@ export interface ReplyTranslationOptions {
 }
 
 /** Finish reasons that mean Google withheld (part of) the reply for its content policies. */
-const REFUSALS = new Set([
+export const REFUSALS = new Set([
   'SAFETY',
   'RECITATION',
   'BLOCKLIST',

@@ -23,7 +23,8 @@ const PREFIX = 'toolu_';
 /** Longer ids are not decoded: no signature comes near it, and decoding is work spent on client input. */
 const MAX_DECODED_ID_LENGTH = 64 * 1024;
 
-function toBase64Url(text: string): string {
+/** UTF-8 text as unpadded base64url, which ids and opaque fields carry without escaping. */
+export function toBase64Url(text: string): string {
   const bytes = new TextEncoder().encode(text);
   let binary = '';
   // String.fromCharCode over large arrays overflows the call stack; 32 KiB slices stay well within it
@@ -31,7 +32,8 @@ function toBase64Url(text: string): string {
   return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
-function fromBase64Url(text: string): string | undefined {
+/** The text {@link toBase64Url} encoded; undefined for anything else (bad characters, invalid UTF-8). */
+export function fromBase64Url(text: string): string | undefined {
   if (!/^[A-Za-z0-9_-]*$/.test(text)) return undefined;
   try {
     const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
@@ -42,19 +44,27 @@ function fromBase64Url(text: string): string | undefined {
   }
 }
 
-/** The tool_use id for a call; `unique` is made of letters and digits only (anything else is dropped from it). */
-export function encodeToolUseId(unique: string, carried: CarriedCall): string {
-  const base = `${PREFIX}${unique.replace(/[^A-Za-z0-9]/g, '')}`;
+/**
+ * An id in the form above under another surface's prefix (the Responses surface's `call_` ids); `unique` is made of
+ * letters and digits only (anything else is dropped from it).
+ */
+export function encodeCarryingId(prefix: string, unique: string, carried: CarriedCall): string {
+  const base = `${prefix}${unique.replace(/[^A-Za-z0-9]/g, '')}`;
   const payload: { i?: string; s?: string } = {};
   if (carried.callId !== undefined && carried.callId !== '') payload.i = carried.callId;
   if (carried.signature !== undefined && carried.signature !== '') payload.s = carried.signature;
   return payload.i === undefined && payload.s === undefined ? base : `${base}_${toBase64Url(JSON.stringify(payload))}`;
 }
 
-/** What an id carries; nothing for ids this gateway did not make (or that were altered). */
-export function decodeToolUseId(id: string): CarriedCall {
-  if (!id.startsWith(PREFIX) || id.length > MAX_DECODED_ID_LENGTH) return {};
-  const rest = id.slice(PREFIX.length);
+/** The tool_use id for a call; `unique` is made of letters and digits only (anything else is dropped from it). */
+export function encodeToolUseId(unique: string, carried: CarriedCall): string {
+  return encodeCarryingId(PREFIX, unique, carried);
+}
+
+/** What an id of {@link encodeCarryingId} under `prefix` carries; nothing for ids this gateway did not make. */
+export function decodeCarryingId(prefix: string, id: string): CarriedCall {
+  if (!id.startsWith(prefix) || id.length > MAX_DECODED_ID_LENGTH) return {};
+  const rest = id.slice(prefix.length);
   const separator = rest.indexOf('_');
   if (separator === -1) return {};
   const json = fromBase64Url(rest.slice(separator + 1));
@@ -71,4 +81,9 @@ export function decodeToolUseId(id: string): CarriedCall {
     ...(typeof i === 'string' && i !== '' ? { callId: i } : {}),
     ...(typeof s === 'string' && s !== '' ? { signature: s } : {}),
   };
+}
+
+/** What a tool_use id carries; nothing for ids this gateway did not make (or that were altered). */
+export function decodeToolUseId(id: string): CarriedCall {
+  return decodeCarryingId(PREFIX, id);
 }
