@@ -35,7 +35,7 @@ export function forwardedHeaders(request: Request, extra: readonly string[] = []
   return headers;
 }
 
-/** The gateway's own refusal on a resource route, in its surface's error shape (Google's, or OpenAI's on `/v1/files`). */
+/** The gateway's own refusal on a resource route, in its surface's error shape (Google's; OpenAI's on `/v1/files`). */
 export function refused(r: Refusal, a: Admitted, facts: Partial<LineFacts> = {}): Outcome {
   return refusalOutcome(r, a.errors, a.requestId, facts);
 }
