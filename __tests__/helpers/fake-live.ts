@@ -1,9 +1,11 @@
 /**
  * A fake of Google's Live API WebSocket endpoint on 127.0.0.1: answers `setup` with `setupComplete` and each
- * `clientContent` turn with a `serverContent` turn that echoes its text, and records every connection it accepted
- * (path, query, credential headers) so a test can tell which key reached Google and that a refused client never did.
- * A turn whose text is {@link CLOSE_TEXT} makes it close the session with {@link CLOSE_CODE}, as Google does when a
- * session breaks a limit mid-way.
+ * `clientContent` turn with a `serverContent` turn that echoes its text, each as a binary frame holding JSON (as
+ * Google sends every Live API message, which is why the SDKs decode Blob and ArrayBuffer messages), and records every
+ * connection it accepted (path, query, credential headers, the kind of each frame) so a test can tell which key
+ * reached Google and that a refused client never did. A turn whose text is {@link CLOSE_TEXT} makes it close the
+ * session with {@link CLOSE_CODE}, as Google does when a session breaks a limit mid-way. A frame that is not JSON
+ * comes back byte for byte in a frame of its own kind, so a test can tell that frames pass the gateway unchanged.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,8 +22,10 @@ export interface LiveConnection {
   readonly url: string;
   readonly apiKeyHeader?: string;
   readonly authorization?: string;
-  /** every message the client sent, parsed */
+  /** every message the client sent, parsed (a frame that is not JSON: its bytes as a Buffer) */
   readonly received: unknown[];
+  /** the kind of each frame the client sent, in order */
+  readonly frames: ('text' | 'binary')[];
 }
 
 export interface FakeLive {
@@ -42,6 +46,16 @@ function textOf(message: unknown): string {
     .join('');
 }
 
+/** A frame's JSON object, or undefined when it holds none. */
+function parsed(bytes: Buffer): object | undefined {
+  try {
+    const value: unknown = JSON.parse(bytes.toString('utf8'));
+    return typeof value === 'object' && value !== null ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function startFakeLive(): Promise<FakeLive> {
   const server = createServer((_request, response) => {
     response.writeHead(404, { 'content-type': 'application/json' });
@@ -58,14 +72,23 @@ export async function startFakeLive(): Promise<FakeLive> {
       ...(typeof apiKeyHeader === 'string' ? { apiKeyHeader } : {}),
       ...(authorization !== undefined ? { authorization } : {}),
       received: [],
+      frames: [],
     };
     connections.push(connection);
     closes.push(new Promise((resolve) => socket.on('close', (code) => resolve(code))));
-    socket.on('message', (data) => {
-      const message: unknown = JSON.parse(String(data));
+    // Google sends every message as a binary frame holding JSON, never as a text frame
+    const send = (message: unknown): void => socket.send(Buffer.from(JSON.stringify(message)), { binary: true });
+    socket.on('message', (data, isBinary) => {
+      const bytes = Buffer.isBuffer(data) ? data : Buffer.concat(Array.isArray(data) ? data : [Buffer.from(data)]);
+      connection.frames.push(isBinary ? 'binary' : 'text');
+      const message = parsed(bytes);
+      if (message === undefined) {
+        connection.received.push(bytes);
+        socket.send(bytes, { binary: isBinary });
+        return;
+      }
       connection.received.push(message);
-      if (typeof message !== 'object' || message === null) return;
-      if ('setup' in message) socket.send(JSON.stringify({ setupComplete: {} }));
+      if ('setup' in message) send({ setupComplete: {} });
       if ('clientContent' in message) {
         const text = textOf(message);
         if (text === CLOSE_TEXT) {
@@ -73,7 +96,7 @@ export async function startFakeLive(): Promise<FakeLive> {
           return;
         }
         const reply = { modelTurn: { role: 'model', parts: [{ text: `echo: ${text}` }] }, turnComplete: true };
-        socket.send(JSON.stringify({ serverContent: reply }));
+        send({ serverContent: reply });
       }
     });
   });

@@ -10,7 +10,8 @@ declare module 'ws' {
   class WebSocket {
     constructor(url: string, options?: { readonly headers?: Record<string, string> });
     readonly readyState: number;
-    send(data: string): void;
+    /** `binary` sets the frame's kind (by default a string goes as text, bytes as binary) */
+    send(data: string | Buffer, options?: { readonly binary?: boolean }): void;
     close(code?: number, reason?: string): void;
     terminate(): void;
     on(event: 'open', listener: () => void): this;

@@ -276,6 +276,13 @@ describe('formatRequest', () => {
     ).toBe('200      7 ms  2 shards asked, 1 answered  zen.status  [s1]');
   });
 
+  it('names the path of a request no route took', () => {
+    const summary = { requestId: 'u1', status: 404, ms: 2, shard: 0, route: 'unmatched', error: 'unknown_url' };
+    expect(formatRequest({ ...summary, path: '/v1/v1/messages' }, prod)).toBe(
+      '404      2 ms  shard 0 (zen-ai-router-worker-0)  no key  unmatched  /v1/v1/messages  error=unknown_url  [u1]',
+    );
+  });
+
   it("reads a directly served request's key from the public worker, and says when the shard is unknown", () => {
     const preview: RequestLineContext = {
       shards: new Map(),

@@ -101,6 +101,14 @@ describe('RequestLog', () => {
     expect(requests[0]?.client).toBe('alice');
   });
 
+  it('carries the path of a request no route took', () => {
+    const { log, requests } = collector(true);
+    const path = '/v1beta/v1beta/models/gemini-3.8-flash:generateContent';
+    log.accept(JSON.stringify({ event: 'request', requestId: 'u', route: 'unmatched', path, status: 404, ms: 1 }), 0);
+    log.accept(orchestratorLine('u', { status: 404 }), 0);
+    expect(requests[0]).toMatchObject({ route: 'unmatched', path, status: 404 });
+  });
+
   it('passes key events and plain output through unchanged', () => {
     const { log, requests, others } = collector(true);
     const keyEvent = JSON.stringify({ event: 'key_cooldown', keyIndex: 2, until: 1, reason: 'quota' });

@@ -22,6 +22,7 @@ import {
   type FakeGeminiCall,
 } from '../../dev/fake-gemini';
 import { runSynth } from '../../scripts/local/synth';
+import { ERROR_DOMAIN } from '../../workers/shard/edge/refusal';
 import {
   backendScripts,
   buildTopology,
@@ -123,11 +124,19 @@ function openai(topology: CapturedTopology, label: string): OpenAI {
   return new OpenAI({ baseURL: `${topology.url}/v1`, apiKey: PASS, maxRetries: 0, fetch: recordingFetch });
 }
 
-/** The error code of an OpenAI-shaped body, else the Google `status` of a passed-through native one. */
+/**
+ * The gateway's error code: an OpenAI-shaped body's `code`, or the reason of the gateway's ErrorInfo in a Google-shaped
+ * one (the native routes'); else the Google `status` of a passed-through native error.
+ */
 function codeOf(body: string): unknown {
   try {
-    const error = (JSON.parse(body) as { error?: { code?: unknown; status?: unknown } }).error;
-    return typeof error?.code === 'string' ? error.code : error?.status;
+    const error = (
+      JSON.parse(body) as {
+        error?: { code?: unknown; status?: unknown; details?: { reason?: unknown; domain?: unknown }[] };
+      }
+    ).error;
+    const gateway = error?.details?.find((d) => d.domain === ERROR_DOMAIN)?.reason;
+    return typeof error?.code === 'string' ? error.code : (gateway ?? error?.status);
   } catch {
     return undefined;
   }

@@ -6,6 +6,9 @@
 import { clientTokensProblem } from '../../constructs/client-tokens';
 import type { RequestSummary } from './request-log';
 import { backendScripts, type Topology } from './emulated-topology';
+import { printable } from '../../workers/shared/printable';
+
+export { printable };
 
 export const DEFAULT_PORT = 8787;
 export const DEFAULT_PREVIEW_PR = '1';
@@ -232,26 +235,6 @@ export function requestLineContext(topology: Topology): RequestLineContext {
   return { shards, publicWorker: topology.publicWorker };
 }
 
-/** Characters a terminal acts on rather than prints: C0 and C1 controls, DEL, line breaks and bidirectional marks. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: this pattern exists to find control characters and escape them
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-const NAMED_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-
-/**
- * `text` with every control character written as an escape (`\x1b`, `\n`, `\u202e`), so nothing a client put in a
- * request (a model name, a request id, a message quoting it) can move the cursor, recolour or clear the terminal,
- * change its title or fake a line of `npm start`'s output.
- */
-export function printable(text: string): string {
-  return text.replace(CONTROL, (char) => {
-    const code = char.charCodeAt(0);
-    return (
-      NAMED_ESCAPES[char] ??
-      (code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`)
-    );
-  });
-}
-
 /**
  * A worker line that is not a request (a key event, an uncaught exception with its stack), escaped line by line;
  * lines after the first are indented so none of them can pass for a request line.
@@ -283,6 +266,7 @@ export function formatRequest(summary: RequestSummary, context: RequestLineConte
   if (summary.queried !== undefined) parts.push(`${summary.queried} shards asked, ${summary.answered ?? 0} answered`);
   else parts.push(keyLabel(summary, context));
   if (summary.route) parts.push(summary.route);
+  if (summary.path) parts.push(summary.path);
   if (summary.model) parts.push(summary.model);
   // PASS is the default; a named token is worth saying
   if (summary.client && summary.client !== 'pass') parts.push(`client=${summary.client}`);

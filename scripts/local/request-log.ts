@@ -18,6 +18,8 @@ export interface RequestSummary {
   /** the shard's 1-based `KEY<n>` that served the request */
   readonly keyIndex?: number;
   readonly route?: string;
+  /** the path received, on a request no route took (the shard's line has it escaped and capped) */
+  readonly path?: string;
   readonly model?: string;
   /** the credential's name: `pass`, or a client token's */
   readonly client?: string;
@@ -64,6 +66,7 @@ function summarize(requestId: string, orchestrator: Fields | undefined, shard: F
     shard: num(orchestrator?.shard),
     keyIndex: num(shard?.keyIndex),
     route: str(shard?.route) ?? str(orchestrator?.route),
+    path: str(shard?.path),
     model: str(shard?.model),
     client: str(shard?.client),
     error: str(orchestrator?.error) ?? str(shard?.error),

@@ -30,6 +30,9 @@ function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
 
 /** A runtime WebSocket, accepted, behind the bridge's interface. */
 function liveSocket(socket: WebSocket): LiveSocket {
+  // Google sends every Live API message as a binary frame, which the runtime hands over as a Blob by default (the
+  // standard binary type of recent compatibility dates): an ArrayBuffer can be passed on at once, and in order
+  socket.binaryType = 'arraybuffer';
   socket.accept();
   return {
     send: (message) => socket.send(message),

@@ -5,7 +5,9 @@
  * route's surface says its clients put the credential; then that surface reads the body, plans the upstream call,
  * has the key core (`upstream.ts`) make it, and shapes the answer. Each step that refuses a request does so before
  * anything is sent upstream, in the surface's error shape, and no byte of the body is read before the URL, the
- * route, the credential and the declared size have passed.
+ * route, the credential and the declared size have passed. A path no route takes is named in the log line and in
+ * the 404, which says the base URL to use when the path looks like a doubled or missing version
+ * (`../surfaces/registry.ts`).
  */
 import { corsHeaders } from '../../shared/cors';
 import { REQUEST_ID_HEADER, requestIdOf } from '../../shared/request-id';
@@ -14,8 +16,10 @@ import { PASS_CLIENT_NAME } from './client-tokens';
 import { readConfig, type ShardConfig, type ShardEnv } from './bindings';
 import { preflightHeaders } from './preflight';
 import { type ErrorShape, misconfigured, Refusal, refusalOutcome } from './refusal';
-import { matchSurface, ROUTES_HINT } from '../surfaces/registry';
-import type { Admitted, HandlerDeps, Outcome } from '../surfaces/contract';
+import { baseUrlAdvice, matchSurface, ROUTES_HINT, shownPath, unknownPathMessage } from '../surfaces/registry';
+import { type Admitted, type HandlerDeps, type Outcome, secretsOf } from '../surfaces/contract';
+import type { RequestLine } from '../core/log';
+import { redact } from '../core/redaction';
 
 export type { HandlerDeps } from '../surfaces/contract';
 
@@ -32,6 +36,13 @@ interface Facts {
   readonly shape: ErrorShape;
   /** whether the status view counts it as a client's request (operators' looks at `/zen/status` are not) */
   readonly counted: boolean;
+  /** the path received, on the line of a request no route took (see {@link quotedPath}) */
+  readonly path?: string;
+}
+
+/** The request line as the edge writes it: one whose route is `unmatched` names the path it was sent to. */
+interface EdgeRequestLine extends RequestLine {
+  readonly path?: string;
 }
 
 /** Requests that matched no route. */
@@ -68,11 +79,33 @@ function rootOutcome(method: string): Outcome {
   return { response: new Response(body, { status: 200, headers }), line: { attempts: 0, status: 200 } };
 }
 
-/** Which handling the method and path ask for, or the refusal of a path or method this worker does not serve. */
-function matchEdge(method: string, url: URL): EdgeMatch {
+/**
+ * The path received as a 404 message or a log line quotes it: escaped and capped (`shownPath`), and without the
+ * secrets of the bindings, should a password have been pasted into a base URL.
+ */
+function quotedPath(url: URL, env: ShardEnv): string {
+  const config = readConfig(env);
+  return shownPath(redact(url.pathname, config.ok ? secretsOf(config.config) : []));
+}
+
+/**
+ * The 404 for a path no surface claims: the path named, and the base URL to use when it looks like a doubled or
+ * missing version, in the error shape of the surface the client meant to reach.
+ */
+function unknownPath(method: string, url: URL, shown: string): EdgeMatch {
+  const advice = baseUrlAdvice(method, url.pathname, url.searchParams);
+  const refusal = notFound(unknownPathMessage(ROUTES_HINT, shown, url.origin, advice));
+  return { kind: 'refused', facts: advice ? { ...UNMATCHED, shape: advice.surface.errors } : UNMATCHED, refusal };
+}
+
+/**
+ * Which handling the method and path ask for, or the refusal of a path or method this worker does not serve; `shown`
+ * quotes the path, for a 404.
+ */
+function matchEdge(method: string, url: URL, shown: () => string): EdgeMatch {
   if (url.pathname === '/' && (method === 'GET' || method === 'HEAD')) return { kind: 'root' };
   const found = matchSurface(method, url.pathname, url.searchParams);
-  if (found === undefined) return { kind: 'refused', facts: UNMATCHED, refusal: notFound(ROUTES_HINT) };
+  if (found === undefined) return unknownPath(method, url, shown());
   const { surface, match } = found;
   const facts = (route = UNMATCHED.route): Facts => ({
     route,
@@ -83,7 +116,11 @@ function matchEdge(method: string, url: URL): EdgeMatch {
     case 'route':
       return { kind: 'target', facts: facts(match.route.name), credential: surface.credential, serve: match.serve };
     case 'not-found':
-      return { kind: 'refused', facts: facts(), refusal: notFound(surface.notFoundHint ?? ROUTES_HINT) };
+      return {
+        kind: 'refused',
+        facts: facts(),
+        refusal: notFound(unknownPathMessage(surface.notFoundHint ?? ROUTES_HINT, shown(), url.origin)),
+      };
     case 'method-not-allowed': {
       const refusal = new Refusal(405, 'method_not_allowed', `This path only accepts ${match.allow}.`, {
         allow: `${match.allow}, OPTIONS`,
@@ -124,15 +161,21 @@ async function authenticate(
 
 /** The edge: URL length → route → configuration → credential. Nothing of the body is read here. */
 async function admit(request: Request, env: ShardEnv, requestId: string): Promise<Admission> {
+  const url = new URL(request.url);
+  let quoted: string | undefined;
+  const shown = (): string => {
+    quoted ??= quotedPath(url, env);
+    return quoted;
+  };
   const settle = (facts: Facts, refusal: Refusal): Admission => ({
     kind: 'settled',
     ...facts,
+    ...(facts.route === UNMATCHED.route ? { path: shown() } : {}),
     outcome: refusalOutcome(refusal, facts.shape, requestId),
   });
   if (request.url.length > MAX_URL_LENGTH)
     return settle(UNMATCHED, new Refusal(414, 'url_too_long', `URL exceeds ${MAX_URL_LENGTH} characters.`));
-  const url = new URL(request.url);
-  const edge = matchEdge(request.method, url);
+  const edge = matchEdge(request.method, url, shown);
   if (edge.kind === 'root') {
     return { kind: 'settled', route: ROOT_ROUTE, shape: 'openai', counted: true, outcome: rootOutcome(request.method) };
   }
@@ -143,7 +186,13 @@ async function admit(request: Request, env: ShardEnv, requestId: string): Promis
   const { config } = configResult;
   const client = await authenticate(edge.credential, request, url, config);
   if (client instanceof Refusal) return settle(facts, client);
-  return { kind: 'admitted', ...facts, client, serve: edge.serve, admitted: { request, url, env, config, requestId } };
+  return {
+    kind: 'admitted',
+    ...facts,
+    client,
+    serve: edge.serve,
+    admitted: { request, url, env, config, requestId, errors: facts.shape },
+  };
 }
 
 /** The worker failed unexpectedly; the exception text could quote request data, so the client gets a code only. */
@@ -183,7 +232,7 @@ export async function handleRequest(request: Request, env: ShardEnv, deps: Handl
   const started = deps.now();
   const requestId = requestIdOf(request.headers, deps.randomUUID);
   if (request.method === 'OPTIONS') return preflight(request, requestId);
-  const { route, client, shape, counted, outcome } = await settleRequest(request, env, deps, requestId);
+  const { route, client, shape, counted, path, outcome } = await settleRequest(request, env, deps, requestId);
   // the status view counts the requests clients make, not the operators' looks at it
   if (counted) deps.pool.countRequest(started);
   const headers = new Headers(outcome.response.headers);
@@ -191,14 +240,16 @@ export async function handleRequest(request: Request, env: ShardEnv, deps: Handl
   headers.set(REQUEST_ID_HEADER, requestId);
   // where Anthropic's SDKs read the request id (`APIError.requestID`, a message's `_request_id`)
   if (shape === 'anthropic') headers.set('request-id', requestId);
-  deps.log({
+  const line: EdgeRequestLine = {
     event: 'request',
     requestId,
     route,
+    ...(path !== undefined ? { path } : {}),
     ...(client !== undefined ? { client } : {}),
     ...outcome.line,
     ms: deps.now() - started,
-  });
+  };
+  deps.log(line);
   // a Live API session's 101 carries the client's socket, which a rebuilt response would drop; it holds its id already
   if (outcome.response.status === 101) return outcome.response;
   return new Response(outcome.response.body, { status: outcome.response.status, headers });

@@ -30,6 +30,8 @@ export interface Admitted {
   readonly env: ShardEnv;
   readonly config: ShardConfig;
   readonly requestId: string;
+  /** the error body the route's surface's clients read, for the surface's own refusals */
+  readonly errors: ErrorShape;
 }
 
 /** The request line's fields a surface knows; the edge adds the event, request id, route, client and time. */
@@ -70,6 +72,11 @@ export interface SurfaceDefinition<R extends NamedRoute> {
   readonly hint: readonly string[];
   /** the 404 message for a path this surface claims but has no route for, instead of the list of every route */
   readonly notFoundHint?: string;
+  /**
+   * the version paths its clients end a base URL with, or add to one themselves (`/v1`, `/v1beta`): a path no surface
+   * claims is tried with one of them taken off its front or put there, so the 404 can say which base URL to use
+   */
+  readonly basePaths?: readonly string[];
   /** where its clients put the credential */
   readonly credential: CredentialPlaces;
   /** the error body its clients read, for the edge's refusals */

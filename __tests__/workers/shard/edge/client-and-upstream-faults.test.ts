@@ -1,12 +1,14 @@
 /**
  * Faults and bad input at the shard worker (in workerd): each case gets its documented status (docs/errors.md) and
- * an OpenAI-shaped body, and the fake's call count shows whether anything reached "Google". Keys and password are
+ * the error body its surface's clients read (OpenAI's; Google's on the native routes), and the fake's call count
+ * shows whether anything reached "Google". Keys and password are
  * canaries; the last test proves none of them appeared in any response or log line of this file.
  */
 import { GoogleGenAI } from '@google/genai';
 import { createServer } from 'node:net';
 import OpenAI from 'openai';
 import { FAKE_REPLY_TEXT } from '../../../../dev/fake-gemini';
+import { googleErrorBody } from '../../../helpers/google-errors';
 import { defined } from '../../../helpers/guards';
 import { rawRequest, type RawRequest } from '../../../helpers/raw-http';
 import { startShardWorker, type ShardWorkerHarness } from '../../../helpers/shard-worker';
@@ -82,17 +84,6 @@ describe('client bad input: refused before anything is sent upstream', () => {
       400,
       'invalid_json',
     ],
-    [
-      'invalid UTF-8',
-      {
-        method: 'POST',
-        path: '/v1beta/models/gemini-3.8-flash:generateContent',
-        headers: { 'x-goog-api-key': PASS },
-        body: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]),
-      },
-      400,
-      'invalid_json',
-    ],
     ['an empty body', { method: 'POST', path: '/v1/embeddings', headers: auth, body: '' }, 400, 'invalid_json'],
     [
       'a body over the limit',
@@ -112,16 +103,6 @@ describe('client bad input: refused before anything is sent upstream', () => {
       'invalid_encoding_format',
     ],
     ['the wrong method', { method: 'GET', path: '/v1/chat/completions', headers: auth }, 405, 'method_not_allowed'],
-    [
-      'the wrong method (native)',
-      {
-        method: 'DELETE',
-        path: '/v1beta/models/gemini-3.8-flash:generateContent',
-        headers: { 'x-goog-api-key': PASS },
-      },
-      405,
-      'method_not_allowed',
-    ],
     ['an unknown path', { method: 'POST', path: '/v1/assistants', headers: auth, body: '{}' }, 404, 'unknown_url'],
     [
       'an unsupported native path',
@@ -147,12 +128,6 @@ describe('client bad input: refused before anything is sent upstream', () => {
       'invalid_api_key',
     ],
     [
-      'a wrong password (native)',
-      { method: 'GET', path: '/v1beta/models?key=nope', headers: {} },
-      401,
-      'invalid_api_key',
-    ],
-    [
       'the password in x-goog-api-key on an OpenAI route',
       { method: 'POST', path: '/v1/chat/completions', headers: { 'x-goog-api-key': PASS }, body: chatBody() },
       401,
@@ -169,23 +144,6 @@ describe('client bad input: refused before anything is sent upstream', () => {
       { method: 'GET', path: '/v1/models', headers: { 'x-api-key': PASS } },
       401,
       'wrong_auth_header',
-    ],
-    [
-      'the password as Bearer on a native route',
-      { method: 'GET', path: '/v1beta/models', headers: { authorization: `Bearer ${PASS}` } },
-      401,
-      'wrong_auth_header',
-    ],
-    [
-      'a CRLF smuggled into a query parameter',
-      {
-        method: 'POST',
-        path: '/v1beta/models/gemini-3.8-flash:streamGenerateContent?alt=sse%0d%0aX-Evil:%201',
-        headers: { 'x-goog-api-key': PASS },
-        body: '{}',
-      },
-      400,
-      'invalid_query',
     ],
     [
       'a CRLF smuggled into the model id',
@@ -209,6 +167,60 @@ describe('client bad input: refused before anything is sent upstream', () => {
     const res = await send(request);
     expect(res.status).toBe(status);
     expectOpenAIError(res.json(), code);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(h.fake.calls).toHaveLength(0);
+  });
+
+  // the native routes' clients read Google's error object, the gateway's code in an ErrorInfo
+  it.each<[string, RawRequest, number, string]>([
+    [
+      'invalid UTF-8',
+      {
+        method: 'POST',
+        path: '/v1beta/models/gemini-3.8-flash:generateContent',
+        headers: { 'x-goog-api-key': PASS },
+        body: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]),
+      },
+      400,
+      'invalid_json',
+    ],
+    [
+      'the wrong method (native)',
+      {
+        method: 'DELETE',
+        path: '/v1beta/models/gemini-3.8-flash:generateContent',
+        headers: { 'x-goog-api-key': PASS },
+      },
+      405,
+      'method_not_allowed',
+    ],
+    [
+      'a wrong password (native)',
+      { method: 'GET', path: '/v1beta/models?key=nope', headers: {} },
+      401,
+      'invalid_api_key',
+    ],
+    [
+      'the password as Bearer on a native route',
+      { method: 'GET', path: '/v1beta/models', headers: { authorization: `Bearer ${PASS}` } },
+      401,
+      'wrong_auth_header',
+    ],
+    [
+      'a CRLF smuggled into a query parameter',
+      {
+        method: 'POST',
+        path: '/v1beta/models/gemini-3.8-flash:streamGenerateContent?alt=sse%0d%0aX-Evil:%201',
+        headers: { 'x-goog-api-key': PASS },
+        body: '{}',
+      },
+      400,
+      'invalid_query',
+    ],
+  ])('%s → %i %s', async (_name, request, status, code) => {
+    const res = await send(request);
+    expect(res.status).toBe(status);
+    expect(res.json()).toEqual(googleErrorBody(status, code));
     expect(res.headers['content-type']).toMatch(/^application\/json/);
     expect(h.fake.calls).toHaveLength(0);
   });
@@ -407,16 +419,25 @@ describe('upstream faults', () => {
   it.each([
     ['/v1/chat/completions', chatBody(), auth],
     ['/v1/embeddings', JSON.stringify({ model: 'gemini-embedding-001', input: 'x' }), auth],
-    [
-      '/v1beta/models/gemini-3.8-flash:generateContent',
-      '{"contents":[{"parts":[{"text":"hi"}]}]}',
-      { 'x-goog-api-key': PASS },
-    ],
   ])('answers 502 for malformed JSON from Google on %s', async (path, body, headers) => {
     h.fake.setDefaultBehaviour('malformed-json');
     const res = await send({ method: 'POST', path, headers, body });
     expect(res.status).toBe(502);
     expectOpenAIError(res.json(), 'upstream_invalid_response');
+    expect(h.fake.calls).toHaveLength(1);
+  });
+
+  it('answers 502 for malformed JSON from Google on /v1beta/models/gemini-3.8-flash:generateContent', async () => {
+    h.fake.setDefaultBehaviour('malformed-json');
+    const path = '/v1beta/models/gemini-3.8-flash:generateContent';
+    const res = await send({
+      method: 'POST',
+      path,
+      headers: { 'x-goog-api-key': PASS },
+      body: '{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}',
+    });
+    expect(res.status).toBe(502);
+    expect(res.json()).toEqual(googleErrorBody(502, 'upstream_invalid_response'));
     expect(h.fake.calls).toHaveLength(1);
   });
 

@@ -1,5 +1,15 @@
 import { anthropicSurface } from '../../../../workers/shard/surfaces/anthropic/routes';
-import { HINT_ORDER, MATCH_ORDER, matchRoute, ROUTES_HINT } from '../../../../workers/shard/surfaces/registry';
+import { defined } from '../../../helpers/guards';
+import {
+  baseUrlAdvice,
+  HINT_ORDER,
+  MATCH_ORDER,
+  MAX_SHOWN_PATH,
+  matchRoute,
+  ROUTES_HINT,
+  shownPath,
+  unknownPathMessage,
+} from '../../../../workers/shard/surfaces/registry';
 
 const q = (s = '') => new URLSearchParams(s);
 
@@ -17,6 +27,16 @@ describe('matchRoute', () => {
     ['GET', '/models', 'models.list', '/v1beta/openai/models'],
     ['GET', '/v1/models/gemini-3.8-flash', 'models.retrieve', '/v1beta/openai/models/gemini-3.8-flash'],
     ['GET', '/v1/models/models/gemini-3.8-flash', 'models.retrieve', '/v1beta/openai/models/gemini-3.8-flash'],
+    // the `openai` SDK's models.retrieve(id) encodes the slash of the `models/...` ids models.list() returned
+    ['GET', '/v1/models/models%2Fgemini-3.8-flash', 'models.retrieve', '/v1beta/openai/models/gemini-3.8-flash'],
+    ['GET', '/v1/models/models%2fgemini-3.8-flash', 'models.retrieve', '/v1beta/openai/models/gemini-3.8-flash'],
+    ['GET', '/models/models%2Fgemini-3.8-flash', 'models.retrieve', '/v1beta/openai/models/gemini-3.8-flash'],
+    [
+      'GET',
+      '/v1beta/openai/models/models%2Fgemini-3.8-flash',
+      'models.retrieve',
+      '/v1beta/openai/models/gemini-3.8-flash',
+    ],
     ['GET', '/v1beta/models', 'native.models.list', '/v1beta/models'],
     ['GET', '/v1beta/models/gemini-3.1-pro-preview', 'native.models.get', '/v1beta/models/gemini-3.1-pro-preview'],
     [
@@ -75,6 +95,18 @@ describe('matchRoute', () => {
     '/v1beta/models/gemini-3.8-flash:generateContent:x',
     // control characters and CRLF
     '/v1beta/models/gemini%0d%0aHost:%20evil:generateContent',
+    // a name's encoded slash is decoded once, then validated: never a way to another path
+    '/v1/models/models%2F..',
+    '/v1/models/models%2F%2e%2e',
+    '/v1/models/%2e%2e',
+    '/v1/models/..%2Fchat%2Fcompletions',
+    '/v1/models/models%252Fgemini-3.8-flash',
+    '/v1/models/models%2Fmodels%2Fgemini-3.8-flash',
+    '/v1/models/models/models%2Fgemini-3.8-flash',
+    '/v1/models/gemini-3.8-flash%2F..%2F..%2Ffiles',
+    '/v1/models/tunedModels%2Fx',
+    '/v1/models/models%2F',
+    '/v1/models%2Fmodels%2Fgemini-3.8-flash',
     '/',
     '',
   ])('refuses %p with not-found', (path) => {
@@ -146,5 +178,79 @@ describe('the surface registry', () => {
       allow: 'GET',
       route: 'zen.status',
     });
+  });
+});
+
+describe('the 404 for an unknown path', () => {
+  const BIDI = 'ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent';
+
+  it.each([
+    // `@google/genai` with baseUrl `<gateway>/v1beta`: it adds /v1beta itself
+    ['POST', '/v1beta/v1beta/models/gemini-3.8-flash:generateContent', 'extra', '/v1beta', 'google'],
+    ['GET', '/v1beta/v1beta/models', 'extra', '/v1beta', 'google'],
+    ['POST', '/v1beta/upload/v1beta/files', 'extra', '/v1beta', 'resources'],
+    ['GET', `/v1beta//${BIDI}`, 'extra', '/v1beta', 'live'],
+    // the Anthropic SDK with baseURL `<gateway>/v1`: it adds /v1 itself
+    ['POST', '/v1/v1/messages', 'extra', '/v1', 'anthropic'],
+    ['POST', '/v1/v1/chat/completions', 'extra', '/v1', 'openai'],
+    ['GET', '/v1/v1/files', 'extra', '/v1', 'openai-resources'],
+    // a path taken with another method is still a route: the advice does not depend on the method
+    ['GET', '/v1/v1/chat/completions', 'extra', '/v1', 'openai'],
+    // clients that expect the version in their base URL (the AI SDK's Google and Anthropic providers)
+    ['POST', '/models/gemini-3.8-flash:generateContent', 'missing', '/v1beta', 'google'],
+    ['POST', '/messages', 'missing', '/v1', 'anthropic'],
+  ])('%s %s: %s %s (%s)', (method, path, kind, basePath, surface) => {
+    const advice = baseUrlAdvice(method, path, q());
+    expect(advice).toMatchObject({ kind, basePath });
+    expect(advice?.surface.name).toBe(surface);
+  });
+
+  it.each([
+    '/nope',
+    '/v1beta/tunedModels',
+    '//v1/models',
+    '/v1//models',
+    '/V1/models',
+    '/v1beta/models%2Fgemini-3.8-flash:generateContent',
+    '/v2/chat/completions',
+    '/v1beta/v1beta/models/gemini%0d%0a:generateContent',
+  ])('gives no advice for %s', (path) => {
+    expect(baseUrlAdvice('POST', path, q())).toBeUndefined();
+    expect(baseUrlAdvice('GET', path, q())).toBeUndefined();
+  });
+
+  it('names the path, then lists the routes', () => {
+    expect(unknownPathMessage(ROUTES_HINT, '/nope', 'https://gw.example')).toBe(
+      ROUTES_HINT.replace('Unknown path.', 'Unknown path /nope.'),
+    );
+    expect(unknownPathMessage(defined(anthropicSurface.notFoundHint, 'the hint'), '/v1/messages/batches', 'x')).toBe(
+      'Unknown path /v1/messages/batches. Anthropic routes: POST /v1/messages, POST /v1/messages/count_tokens.',
+    );
+  });
+
+  it('says which base URL to use for a doubled or a missing version', () => {
+    const doubled = '/v1beta/v1beta/models/gemini-3.8-flash:generateContent';
+    const extra = unknownPathMessage(ROUTES_HINT, doubled, 'https://gw.example', baseUrlAdvice('POST', doubled, q()));
+    expect(extra).toMatch(
+      /^Unknown path \/v1beta\/v1beta\/models\/gemini-3\.8-flash:generateContent\. The client's base URL has \/v1beta too many: use https:\/\/gw\.example rather than https:\/\/gw\.example\/v1beta\. Routes: \/v1\/chat\/completions, /,
+    );
+    const missing = unknownPathMessage(
+      ROUTES_HINT,
+      '/messages',
+      'http://127.0.0.1:8787',
+      baseUrlAdvice('POST', '/messages', q()),
+    );
+    expect(missing).toContain(
+      "The client's base URL lacks /v1: use http://127.0.0.1:8787/v1 rather than http://127.0.0.1:8787. Routes: ",
+    );
+  });
+
+  it('quotes a path with its control characters escaped and its length capped', () => {
+    expect(shownPath('/v1/\x1b[2J\u202emodels\n')).toBe('/v1/\\x1b[2J\\u202emodels\\n');
+    const long = `/${'a'.repeat(MAX_SHOWN_PATH * 2)}`;
+    expect(shownPath(long)).toBe(`${long.slice(0, MAX_SHOWN_PATH)}…`);
+    expect(shownPath('/v1beta/models/gemini-3.8-flash:generateContent')).toBe(
+      '/v1beta/models/gemini-3.8-flash:generateContent',
+    );
   });
 });

@@ -39,6 +39,9 @@ export const anthropicSurface = defineSurface({
   match: matchAnthropic,
   hint: ['/v1/messages[/count_tokens]'],
   notFoundHint: `Unknown path. Anthropic routes: ${[...ANTHROPIC_PATHS.keys()].map((path) => `POST ${path}`).join(', ')}.`,
+  // Anthropic's SDKs add `/v1` to the gateway's origin themselves; the AI SDK's Anthropic provider expects it in its
+  // base URL
+  basePaths: ['/v1'],
   credential: 'anthropic',
   errors: 'anthropic',
   serve: serveAnthropicRoute,

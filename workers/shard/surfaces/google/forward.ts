@@ -120,9 +120,9 @@ function forwardedHeaders(request: Request, route: GoogleRoute): Headers {
 
 /** Serves an OpenAI-compatible or native route through the key core. */
 export async function serveGoogleRoute(route: GoogleRoute, a: Admitted, deps: HandlerDeps): Promise<Outcome> {
-  if (a.config.keys.length === 0) return refusalOutcome(noKeysConfigured(), 'openai', a.requestId);
+  if (a.config.keys.length === 0) return refusalOutcome(noKeysConfigured(), a.errors, a.requestId);
   const prepared = await prepare(a.request, route, a.config);
-  if (prepared instanceof Refusal) return refusalOutcome(prepared, 'openai', a.requestId);
+  if (prepared instanceof Refusal) return refusalOutcome(prepared, a.errors, a.requestId);
   const model = prepared.model ?? ANY_MODEL;
   // the owner's tag, never its key, says in the log line that the request could use that key only
   const modelField = {
@@ -133,7 +133,7 @@ export async function serveGoogleRoute(route: GoogleRoute, a: Admitted, deps: Ha
     prepared.owned === undefined
       ? undefined
       : await keyOfOwner(prepared.owned.owner, prepared.owned.reference, a.config);
-  if (owner instanceof Refusal) return refusalOutcome(owner, 'openai', a.requestId, modelField);
+  if (owner instanceof Refusal) return refusalOutcome(owner, a.errors, a.requestId, modelField);
   const result = await sendPlan(
     {
       path: `${route.upstreamPath}${route.upstreamSearch}`,
@@ -155,7 +155,7 @@ export async function serveGoogleRoute(route: GoogleRoute, a: Admitted, deps: Ha
   if (prepared.stream?.exceeded()) {
     // a chunked upload ran past MAX_BODY_BYTES while it streamed to Google: that, not Google, is why the call failed
     if (result.kind === 'response') await result.response.body?.cancel().catch(() => undefined);
-    return refusalOutcome(tooLargeRefusal(a.config.maxBodyBytes), 'openai', a.requestId, {
+    return refusalOutcome(tooLargeRefusal(a.config.maxBodyBytes), a.errors, a.requestId, {
       ...modelField,
       ...attemptFacts(result),
     });
@@ -163,7 +163,7 @@ export async function serveGoogleRoute(route: GoogleRoute, a: Admitted, deps: Ha
   const seen = prepared.referenceSeen?.();
   if (seen !== undefined) {
     if (result.kind === 'response') await result.response.body?.cancel().catch(() => undefined);
-    return refusalOutcome(ownedReferenceInLargeBody(seen, REPLAY_MAX_BYTES), 'openai', a.requestId, {
+    return refusalOutcome(ownedReferenceInLargeBody(seen, REPLAY_MAX_BYTES), a.errors, a.requestId, {
       ...modelField,
       ...attemptFacts(result),
     });
@@ -171,7 +171,7 @@ export async function serveGoogleRoute(route: GoogleRoute, a: Admitted, deps: Ha
   if (result.kind !== 'response') {
     await prepared.stream?.body.cancel().catch(() => undefined);
     const { refusal, facts } = noAnswerRefusal(result, a, deps, model, secrets, owner);
-    return refusalOutcome(refusal, 'openai', a.requestId, { ...modelField, ...attemptFacts(result), ...facts });
+    return refusalOutcome(refusal, a.errors, a.requestId, { ...modelField, ...attemptFacts(result), ...facts });
   }
   const outcome = await deliver(result, route, prepared, a, secrets, streamCutReporter(result, a, route.name, deps));
   return { ...outcome, line: { ...modelField, ...outcome.line } };
@@ -229,7 +229,7 @@ async function deliver(
     };
   }
   const reply = await readWholeReply(upstream);
-  const failed = (r: Refusal, facts: Partial<LineFacts>): Outcome => refusalOutcome(r, 'openai', a.requestId, facts);
+  const failed = (r: Refusal, facts: Partial<LineFacts>): Outcome => refusalOutcome(r, a.errors, a.requestId, facts);
   if (reply instanceof Refusal) return failed(reply, line);
   if (route.name === 'embeddings') {
     const fixed = embeddingsResponse(reply.json, prepared.base64 ?? true);

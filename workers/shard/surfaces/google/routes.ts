@@ -94,7 +94,10 @@ export const googleSurface = defineSurface({
   name: 'google',
   match: matchNative,
   hint: ['/v1beta/models[/{model}[:{action}]]'],
+  // `@google/genai` adds the version to the gateway's origin itself; the AI SDK's Google provider expects it in its
+  // base URL
+  basePaths: ['/v1beta'],
   credential: 'google',
-  errors: 'openai',
+  errors: 'google',
   serve: serveGoogleRoute,
 });

@@ -9,6 +9,7 @@
 export interface LiveSocket {
   send(message: string | ArrayBuffer): void;
   close(code?: number, reason?: string): void;
+  /** a text frame as a string, a binary frame (every message Google sends) as an ArrayBuffer, each passed on as is */
   onMessage(listener: (data: string | ArrayBuffer) => void): void;
   /** a close frame arrived (`code` 1005 when it held none), or the connection dropped (1006) */
   onClose(listener: (code: number, reason: string) => void): void;

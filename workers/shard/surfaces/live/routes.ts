@@ -53,6 +53,6 @@ export const liveSurface = defineSurface({
   match: matchLive,
   hint: ['/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent (WebSocket)'],
   credential: 'google',
-  errors: 'openai',
+  errors: 'google',
   serve: serveLiveRoute,
 });

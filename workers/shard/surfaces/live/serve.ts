@@ -42,7 +42,7 @@ async function openUpstream(
     } catch {
       return refusalOutcome(
         new Refusal(502, 'upstream_unreachable', 'Gemini could not be reached.'),
-        'openai',
+        a.errors,
         a.requestId,
         {
           attempts: 1,
@@ -50,7 +50,7 @@ async function openUpstream(
       );
     }
   }
-  if (a.config.keys.length === 0) return refusalOutcome(noKeysConfigured(), 'openai', a.requestId);
+  if (a.config.keys.length === 0) return refusalOutcome(noKeysConfigured(), a.errors, a.requestId);
   const plan = {
     path: route.upstreamPath,
     method: 'GET' as const,
@@ -62,7 +62,7 @@ async function openUpstream(
   const result = await sendPlan(plan, a, deps);
   if (result.kind !== 'response') {
     const { refusal, facts } = noAnswerRefusal(result, a, deps, ANY_MODEL, secretsOf(a.config));
-    return refusalOutcome(refusal, 'openai', a.requestId, { ...attemptFacts(result), ...facts });
+    return refusalOutcome(refusal, a.errors, a.requestId, { ...attemptFacts(result), ...facts });
   }
   return { response: result.response, facts: attemptFacts(result) };
 }
@@ -73,7 +73,7 @@ export async function serveLiveRoute(route: LiveRoute, a: Admitted, deps: Handle
   if (runtime === undefined) {
     return refusalOutcome(
       new Refusal(501, 'websocket_unsupported', 'This runtime cannot open WebSockets.'),
-      'openai',
+      a.errors,
       a.requestId,
     );
   }
@@ -82,7 +82,7 @@ export async function serveLiveRoute(route: LiveRoute, a: Admitted, deps: Handle
       new Refusal(426, 'upgrade_required', 'The Live API is a WebSocket: connect with "Upgrade: websocket".', {
         upgrade: 'websocket',
       }),
-      'openai',
+      a.errors,
       a.requestId,
     );
   }

@@ -3,7 +3,7 @@
  * path under Google's `/v1beta/openai/` by `../google/forward.ts`. OpenAI's clients send the password as a Bearer
  * token and read OpenAI's error object.
  */
-import { byMethod, MODEL_ID, OPENAI_PREFIX } from '../route-matching';
+import { byMethod, decodeNameSlashes, normaliseModel, OPENAI_BASE_PATHS, OPENAI_PREFIX } from '../route-matching';
 import { defineSurface, type RouteMatch } from '../contract';
 import type { GoogleRoute } from '../google/routes';
 import { serveGoogleRoute } from '../google/forward';
@@ -26,8 +26,9 @@ const OPENAI_POSTS = [
   openAIPost('images.generations', 'images/generations'),
 ] as const;
 const OPENAI_MODELS = new RegExp(`^${OPENAI_PREFIX}/models$`);
-// `models/` is optional because Google's list returns ids like `models/gemini-2.5-flash`
-const OPENAI_MODEL = new RegExp(`^${OPENAI_PREFIX}/models/(?:models/)?(${MODEL_ID})$`);
+// one segment, or two when a client sends the `models/` of the ids Google's list returns (`models/gemini-2.5-flash`)
+// with its slash as is; the `openai` SDK sends it encoded, as `models%2Fgemini-2.5-flash`
+const OPENAI_MODEL = new RegExp(`^${OPENAI_PREFIX}/models/((?:models/)?[^/]+)$`);
 
 function openAIRoute(
   method: string,
@@ -51,7 +52,8 @@ function matchOpenAI(method: string, pathname: string): RouteMatch<GoogleRoute> 
   const post = OPENAI_POSTS.find((r) => r.pattern.test(pathname));
   if (post !== undefined) return openAIRoute(method, 'POST', post.name, `/v1beta/openai/${post.path}`);
   if (OPENAI_MODELS.test(pathname)) return openAIRoute(method, 'GET', 'models.list', '/v1beta/openai/models');
-  const model = OPENAI_MODEL.exec(pathname)?.[1];
+  const segment = OPENAI_MODEL.exec(pathname)?.[1];
+  const model = segment === undefined ? undefined : normaliseModel(decodeNameSlashes(segment));
   if (model === undefined) return undefined;
   return openAIRoute(method, 'GET', 'models.retrieve', `/v1beta/openai/models/${encodeURIComponent(model)}`, model);
 }
@@ -60,6 +62,7 @@ export const openAISurface = defineSurface({
   name: 'openai',
   match: matchOpenAI,
   hint: [...OPENAI_POSTS.map((r) => `/v1/${r.path}`), '/v1/models[/{model}]'],
+  basePaths: OPENAI_BASE_PATHS,
   credential: 'bearer',
   errors: 'openai',
   serve: serveGoogleRoute,

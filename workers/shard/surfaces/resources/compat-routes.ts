@@ -4,7 +4,7 @@
  * the password as a Bearer token and read OpenAI's error object.
  */
 import { parseTaggedId } from '../../../shared/owner-tag';
-import { byMethod, GOOGLE_ID, OPENAI_PREFIX } from '../route-matching';
+import { byMethod, GOOGLE_ID, OPENAI_BASE_PATHS, OPENAI_PREFIX } from '../route-matching';
 import { defineSurface, type RouteMatch } from '../contract';
 import type { OwnedTarget } from './routes';
 import { serveCompatRoute } from './compat';
@@ -145,6 +145,7 @@ export const compatSurface = defineSurface({
   name: 'openai-resources',
   match: matchCompatResource,
   hint: ['/v1/files[/{id}[/content]]', '/v1/batches[/{id}[/cancel]]'],
+  basePaths: OPENAI_BASE_PATHS,
   credential: 'bearer',
   errors: 'openai',
   serve: serveCompatRoute,

@@ -35,9 +35,9 @@ export function forwardedHeaders(request: Request, extra: readonly string[] = []
   return headers;
 }
 
-/** The gateway's own refusal on a resource route: the OpenAI error shape, as on the other Google routes. */
+/** The gateway's own refusal on a resource route, in its surface's error shape (Google's; OpenAI's on `/v1/files`). */
 export function refused(r: Refusal, a: Admitted, facts: Partial<LineFacts> = {}): Outcome {
-  return refusalOutcome(r, 'openai', a.requestId, facts);
+  return refusalOutcome(r, a.errors, a.requestId, facts);
 }
 
 /** No answer from Google to pass on: the key core's refusal, for the owning key when there is one. */

@@ -327,7 +327,8 @@ export const resourcesSurface = defineSurface({
     '/v1beta/batches[/{id}[:cancel]]',
     '/v1beta/interactions[/{id}[/cancel]]',
   ],
+  basePaths: ['/v1beta'],
   credential: 'google',
-  errors: 'openai',
+  errors: 'google',
   serve: serveResourceRoute,
 });

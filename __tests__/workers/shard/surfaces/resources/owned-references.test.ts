@@ -11,6 +11,7 @@ import { POOL_HEADER } from '../../../../../workers/shared/pool-refusal';
 import { formatOwnerTag } from '../../../../../workers/shared/owner-tag';
 import { keyFingerprint } from '../../../../../workers/shard/surfaces/resources/owner-keys';
 import { startFakeGemini, type FakeGemini } from '../../../../../dev/fake-gemini';
+import { gatewayReason } from '../../../../helpers/google-errors';
 import { defined } from '../../../../helpers/guards';
 import { rawRequest } from '../../../../helpers/raw-http';
 import { startShardWorker, type ShardWorkerHarness } from '../../../../helpers/shard-worker';
@@ -248,7 +249,7 @@ describe('a body that names resources of one key', () => {
       : fileContents(name);
     const res = await native('generateContent', body);
     expect(res.status).toBe(404);
-    expect(res.json.error?.code).toBe('unknown_resource_owner');
+    expect(gatewayReason(res.json)).toBe('unknown_resource_owner');
     expect(res.json.error?.message).toContain(name);
     expect(fake.calls).toEqual([]);
   });
@@ -260,7 +261,7 @@ describe('a body the worker refuses before anything goes upstream', () => {
     const two = `cachedContents/${await tagOf(1)}-cache1`;
     const res = await native('generateContent', { ...fileContents(one), cachedContent: two });
     expect(res.status).toBe(400);
-    expect(res.json.error?.code).toBe('mixed_resource_owners');
+    expect(gatewayReason(res.json)).toBe('mixed_resource_owners');
     expect(res.json.error?.message).toContain(one);
     expect(res.json.error?.message).toContain(two);
     expect(res.headers.get(POOL_HEADER)).toBeNull();
@@ -273,7 +274,7 @@ describe('a body the worker refuses before anything goes upstream', () => {
     for (const uri of [`files/z0k3${forged}-abc`, `files/z0k7${real}-abc`]) {
       const res = await native('generateContent', fileContents(uri));
       expect(res.status).toBe(410);
-      expect(res.json.error?.code).toBe('owner_key_gone');
+      expect(gatewayReason(res.json)).toBe('owner_key_gone');
       expect(res.json.error?.message).toContain(uri);
       expect(res.headers.get(POOL_HEADER)).toBeNull();
     }
@@ -302,7 +303,7 @@ describe('a body the worker refuses before anything goes upstream', () => {
     answers.push(other.body, JSON.stringify(other.headers));
     expect(other.status).toBe(421);
     expect(other.headers[OWNER_HEADER]).toBe('0');
-    expect(JSON.parse(other.body)).toMatchObject({ error: { code: 'misdirected_request' } });
+    expect(gatewayReason(JSON.parse(other.body))).toBe('misdirected_request');
     expect(other.headers[POOL_HEADER]).toBeUndefined();
     expect(fake.calls).toEqual([]);
     const own = await native('generateContent', fileContents(`files/${await tagOf(3, 1)}-abc`), shard1);
@@ -321,7 +322,7 @@ describe('the owning key cooling or rejected', () => {
     const body = fileContents(`files/${tag}-abc`);
     const res = await post(`/v1beta/models/${COOL_MODEL}:generateContent`, body);
     expect(res.status).toBe(429);
-    expect(res.json.error?.code).toBe('owner_key_cooling');
+    expect(gatewayReason(res.json)).toBe('owner_key_cooling');
     expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(res.headers.get(POOL_HEADER)).toBeNull();
     expect(keysCalled()).toEqual([3]);
@@ -330,7 +331,7 @@ describe('the owning key cooling or rejected', () => {
     fake.reset();
     const again = await post(`/v1beta/models/${COOL_MODEL}:generateContent`, body);
     expect(again.status).toBe(429);
-    expect(again.json.error?.code).toBe('owner_key_cooling');
+    expect(gatewayReason(again.json)).toBe('owner_key_cooling');
     expect(again.headers.get('retry-after')).not.toBeNull();
     expect(fake.calls).toEqual([]);
     // a request naming nothing owned is served by the other keys meanwhile
@@ -347,13 +348,13 @@ describe('the owning key cooling or rejected', () => {
     const body = fileContents(`files/${tag}-abc`);
     const res = await native('generateContent', body);
     expect(res.status).toBe(410);
-    expect(res.json.error?.code).toBe('owner_key_removed');
+    expect(gatewayReason(res.json)).toBe('owner_key_removed');
     expect(res.headers.get(POOL_HEADER)).toBeNull();
     expect(keysCalled()).toEqual([4]);
     fake.reset();
     const again = await native('generateContent', body);
     expect(again.status).toBe(410);
-    expect(again.json.error?.code).toBe('owner_key_removed');
+    expect(gatewayReason(again.json)).toBe('owner_key_removed');
     expect(fake.calls).toEqual([]);
   });
 });

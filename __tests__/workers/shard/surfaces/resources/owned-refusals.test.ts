@@ -33,7 +33,7 @@ function setup(fetch: HandlerDeps['fetch'] = async () => new Response('{}')) {
     fetch,
   };
   const request = new Request('http://worker.test/v1beta/models/gemini-3.8-flash:generateContent', { method: 'POST' });
-  const a: Admitted = { request, url: new URL(request.url), env: ENV, config, requestId: 'req' };
+  const a: Admitted = { request, url: new URL(request.url), env: ENV, config, requestId: 'req', errors: 'google' };
   const owner = { index: 3, value: ENV.KEY3 };
   return { deps, a, config, owner, advance: (ms: number) => (now += ms) };
 }

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { createPartFromUri, GoogleGenAI } from '@google/genai';
 import { formatOwnerTag, parseTaggedId } from '../../../../../workers/shared/owner-tag';
 import { keyFingerprint } from '../../../../../workers/shard/surfaces/resources/owner-keys';
+import { gatewayReason } from '../../../../helpers/google-errors';
 import { defined } from '../../../../helpers/guards';
 import { finalizeWhole, resumableStart } from '../../../../helpers/resumable-upload';
 import { startShardWorker, type ShardWorkerHarness } from '../../../../helpers/shard-worker';
@@ -127,11 +128,11 @@ describe('files', () => {
   it('refuses a forged or malformed tag with 404 and a tag whose key fingerprint differs with 410, calling no key', async () => {
     const forged = await fetch(`${h.url}/v1beta/files/not-a-tagged-id`, { headers: { 'x-goog-api-key': PASS } });
     expect(forged.status).toBe(404);
-    expect(((await forged.json()) as { error: { code: string } }).error.code).toBe('unknown_resource_owner');
+    expect(gatewayReason(await forged.json())).toBe('unknown_resource_owner');
     const wrongFingerprint = `z0k1${tags[0] === 'z0k1zzzz' ? 'yyyy' : 'zzzz'}-abc`;
     const gone = await fetch(`${h.url}/v1beta/files/${wrongFingerprint}`, { headers: { 'x-goog-api-key': PASS } });
     expect(gone.status).toBe(410);
-    expect(((await gone.json()) as { error: { code: string } }).error.code).toBe('owner_key_gone');
+    expect(gatewayReason(await gone.json())).toBe('owner_key_gone');
     const otherShard = await fetch(`${h.url}/v1beta/cachedContents/z4k1abcd-abc`, {
       headers: { 'x-goog-api-key': PASS },
     });
@@ -162,8 +163,9 @@ describe('files', () => {
       }),
     });
     expect(cache.status).toBe(400);
-    const error = ((await cache.json()) as { error: { code: string; message: string } }).error;
-    expect(error.code).toBe('mixed_resource_owners');
+    const body = await cache.json();
+    const error = (body as { error: { message: string } }).error;
+    expect(gatewayReason(body)).toBe('mixed_resource_owners');
     expect(error.message).toContain(one);
     expect(error.message).toContain(other);
   });
