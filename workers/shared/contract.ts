@@ -72,12 +72,32 @@ export const SRC_WORKER_SURFACE_BINDINGS = [ANTHROPIC_MODEL_MAP_BINDING] as cons
  */
 export const SHARD_INDEX_BINDING = 'SHARD_INDEX';
 
+// ---- projects: which keys share a Google project (see `./key-layout`) ----
+
+/**
+ * One project label per key of the whole pool, in key order, comma-separated (`a,a,a,b,c`), as the user set the
+ * `KEY_PROJECTS` synth setting (plain text). Bound on every worker only when the user set it; absent, every key is
+ * its own project and the layout is the sequential one.
+ */
+export const KEY_PROJECTS_BINDING = 'KEY_PROJECTS';
+/** Keys per shard the layout was computed with (plain text); bound beside {@link KEY_PROJECTS_BINDING} only. */
+export const KEYS_PER_SHARD_BINDING = 'KEYS_PER_SHARD';
+/** What a project label may look like (a regex source, also valid in Terraform): the same rule as client names. */
+export const PROJECT_LABEL_PATTERN = '^[a-z0-9][a-z0-9_-]{0,31}$';
+
+/**
+ * The bindings that let a worker recompute the pool's layout with `keyLayout`, bound (in this order, after the
+ * others) only when `KEY_PROJECTS` is set; each takes one environment variable.
+ */
+export const LAYOUT_BINDINGS = [KEY_PROJECTS_BINDING, KEYS_PER_SHARD_BINDING] as const;
+
 /** Bindings a shard worker holds only as a shard behind the orchestrator; each takes one environment variable. */
 export const SRC_WORKER_SHARD_BINDINGS = [SHARD_INDEX_BINDING] as const;
 
 /** Every binding a shard worker reads besides its keys. */
 export type ShardWorkerSettingName =
   | (typeof SRC_WORKER_FIXED_BINDINGS)[number]
+  | (typeof LAYOUT_BINDINGS)[number]
   | (typeof SRC_WORKER_OPTIONAL_BINDINGS)[number]
   | (typeof SRC_WORKER_SURFACE_BINDINGS)[number]
   | (typeof SRC_WORKER_SHARD_BINDINGS)[number];
@@ -219,7 +239,7 @@ export const ORCHESTRATOR_FIXED_BINDINGS = [
 ] as const;
 
 /** Every binding the orchestrator reads besides its service bindings. */
-export type OrchestratorSettingName = (typeof ORCHESTRATOR_FIXED_BINDINGS)[number];
+export type OrchestratorSettingName = (typeof ORCHESTRATOR_FIXED_BINDINGS)[number] | (typeof LAYOUT_BINDINGS)[number];
 
 /**
  * Shards one request may try while they refuse from their own key pool. Re-routing a pool refusal costs no billed
@@ -277,6 +297,19 @@ export const POOL_EXHAUSTED = 'exhausted';
 export const OWNER_HEADER = 'x-zen-owner';
 /** HTTP 421 Misdirected Request: the request was sent to a shard that cannot produce the answer. */
 export const MISDIRECTED_STATUS = 421;
+
+/**
+ * A conversation's fingerprint (see `./affinity`), eight lowercase hex digits, on a request sent to a shard: the
+ * orchestrator sets it from the conversation headers (replacing any a client sent), and a shard that found the id in
+ * the body puts it on its {@link HOME_SHARD_HEADER} misdirect, so the orchestrator sends it on with the request.
+ */
+export const AFFINITY_HEADER = 'x-zen-affinity';
+/**
+ * A shard's answer to a request whose conversation (an id found in the body) lives on another shard: status
+ * {@link MISDIRECTED_STATUS} with the home shard's index in this header and the fingerprint in
+ * {@link AFFINITY_HEADER}. Nothing was sent to Google; the orchestrator sends its copy of the body there once.
+ */
+export const HOME_SHARD_HEADER = 'x-zen-home-shard';
 
 /**
  * Request header the orchestrator sets on every request it forwards (replacing any a client sent): how many shards
