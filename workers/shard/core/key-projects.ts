@@ -6,6 +6,7 @@
  * `../edge/bindings`); without `KEY_PROJECTS` every key is its own project, which is the gateway's behaviour from
  * before projects.
  */
+import type { PoolKey, ShardConfig } from '../edge/bindings';
 import type { KeyGroup } from './key-pool';
 
 /** One Google project's keys in this worker. */
@@ -93,4 +94,24 @@ export function projectOfKey(projects: WorkerProjects, index: number): KeyProjec
 export function projectsAmong(projects: readonly KeyProject[], indices: readonly number[]): KeyProject[] {
   const allowed = new Set(indices);
   return projects.map((p) => ({ ...p, keys: p.keys.filter((k) => allowed.has(k)) })).filter((p) => p.keys.length > 0);
+}
+
+/** A worker's projects: as `KEY_PROJECTS` declares them, else every key its own. */
+export function workerProjects(config: ShardConfig): WorkerProjects {
+  return config.projects ?? implicitProjects(config.keys.map((k) => k.index));
+}
+
+/**
+ * The project whose keys may serve a call on `key`'s resources (Google keeps them per project); with `only`, a
+ * project of `key` alone (an upload session Google opened for that key).
+ */
+export function ownerProject(config: ShardConfig, key: PoolKey, only = false): KeyProject {
+  const project = only ? undefined : projectOfKey(workerProjects(config), key.index);
+  return project ?? { label: `key${key.index}`, keys: [key.index], weight: 1, lists: true };
+}
+
+/** The key that names a project's resources: its first key in this worker. */
+export function representativeKey(config: ShardConfig, key: PoolKey): PoolKey {
+  const first = ownerProject(config, key).keys[0];
+  return config.keys.find((k) => k.index === first) ?? key;
 }

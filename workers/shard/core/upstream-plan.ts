@@ -13,7 +13,7 @@ import { redact } from './redaction';
 import { POOL_REFUSAL, Refusal } from '../edge/refusal';
 import type { Admitted, HandlerDeps, LineFacts } from '../surfaces/contract';
 import { conversationOf, homeElsewhere, rankedProjects } from './conversation';
-import { implicitProjects, type KeyProject, projectOfKey, type WorkerProjects } from './key-projects';
+import { ownerProject, workerProjects } from './key-projects';
 import { sendUpstream, type UpstreamRequest, type UpstreamResult } from './upstream';
 
 export interface UpstreamPlan {
@@ -46,17 +46,6 @@ export interface UpstreamPlan {
 
 export type GoogleAnswer = Extract<UpstreamResult, { kind: 'response' }>;
 export type NoAnswer = Exclude<UpstreamResult, { kind: 'response' }>;
-
-/** This worker's projects: as `KEY_PROJECTS` declares them, else every key its own. */
-export function workerProjects(config: ShardConfig): WorkerProjects {
-  return config.projects ?? implicitProjects(config.keys.map((k) => k.index));
-}
-
-/** The keys that may serve a call on `owner`'s resources: its project's, or itself alone. */
-export function ownerProject(config: ShardConfig, owner: PoolKey, only = false): KeyProject {
-  const project = only ? undefined : projectOfKey(workerProjects(config), owner.index);
-  return project ?? { label: `key${owner.index}`, keys: [owner.index], weight: 1, lists: true };
-}
 
 type KeyChoice = Pick<UpstreamRequest, 'keys' | 'projects' | 'ordered'>;
 type Elsewhere = Extract<UpstreamResult, { kind: 'conversation-elsewhere' }>;
