@@ -134,7 +134,7 @@ function ownerKeyUnavailable(deps: HandlerDeps, config: ShardConfig, owner: Pool
   return new Refusal(
     429,
     'owner_key_cooling',
-    'The Gemini API key that owns the resources this request names is rate limited for this model, and only that key can use them (Google keeps files, cached contents, batches and interactions per key); retry after the retry-after delay.',
+    "The Gemini API key that owns the resources this request names is rate limited for this model (with every other key of its Google project in this gateway), and only that project's keys can use them (Google keeps files, cached contents, batches and interactions per project); retry after the retry-after delay.",
     { 'retry-after': retryAfterSeconds(retryAfterMs) },
   );
 }

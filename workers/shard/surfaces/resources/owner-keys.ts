@@ -68,7 +68,7 @@ export function ownerKeyGone(what: string): Refusal {
   return new Refusal(
     410,
     'owner_key_gone',
-    `The Gemini API key that created ${what} is no longer in this gateway's key pool (it was removed or the keys were reordered), and Google keeps such resources per key: create it again.`,
+    `The Gemini API key that created ${what} is no longer in this gateway's key pool (it was removed or the keys were reordered), and Google keeps such resources per project, which the gateway reaches through that key: create it again.`,
   );
 }
 
@@ -138,7 +138,7 @@ function mixedOwners(first: OwnedReference, other: OwnedReference): Refusal {
   return new Refusal(
     400,
     'mixed_resource_owners',
-    `This request names ${first.reference} and ${other.reference}, which were created through different Gemini API keys of this gateway (owner tags ${formatOwnerTag(first.owner)} and ${formatOwnerTag(other.owner)}). Google keeps each file, cached content, batch and interaction per key, so one request can only use resources created through the same key: use them in separate requests, or create them again on one key: an upload whose name starts with an owner tag goes to that tag's key (e.g. name "${formatOwnerTag(first.owner)}-report" with @google/genai's files.upload), and a cache or batch goes to the key of the files it names.`,
+    `This request names ${first.reference} and ${other.reference}, which were created through Gemini API keys of different Google projects of this gateway (owner tags ${formatOwnerTag(first.owner)} and ${formatOwnerTag(other.owner)}). Google keeps each file, cached content, batch and interaction per project (and the gateway counts each key as its own project, per key, unless KEY_PROJECTS says which keys share one), so one request can only use resources of one project: use them in separate requests, or create them again on one key: an upload whose name starts with an owner tag goes to that tag's key (e.g. name "${formatOwnerTag(first.owner)}-report" with @google/genai's files.upload), and a cache or batch goes to the key of the files it names.`,
   );
 }
 
