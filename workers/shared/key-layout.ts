@@ -59,33 +59,49 @@ export type KeyProjectsParse =
   | { readonly ok: true; readonly labels: readonly string[] | undefined }
   | { readonly ok: false; readonly problem: string };
 
+/** `KEY_PROJECTS` text as its labels, trimmed, in key order. */
+export function splitKeyProjects(text: string): string[] {
+  return text.split(',').map((label) => label.trim());
+}
+
+/**
+ * Why `labels` are not valid project labels, naming the setting, the rule and the first bad label (quoted only when
+ * it is short and printable); undefined when every label is valid.
+ */
+export function projectLabelsProblem(setting: string, labels: readonly string[]): string | undefined {
+  const bad = labels.findIndex((label) => !isProjectLabel(label));
+  if (bad < 0) return undefined;
+  const label = labels[bad] ?? '';
+  const shown = /^[!-~]{1,40}$/.test(label) ? JSON.stringify(label) : `a label of ${label.length} characters`;
+  return (
+    `${setting} label ${bad + 1} is ${label === '' ? 'empty' : shown}; labels are 1 to 32 lowercase letters, ` +
+    `digits, "_" or "-", starting with a letter or digit (${PROJECT_LABEL_PATTERN}), comma-separated, one per key`
+  );
+}
+
+/** Why `labels` do not give one label per key of a pool of `keyCount`; undefined when they do. */
+export function projectCountProblem(
+  fields: { readonly keyProjects: string; readonly keyCount: string },
+  labels: readonly string[],
+  keyCount: number,
+): string | undefined {
+  if (labels.length === keyCount) return undefined;
+  return `${fields.keyProjects} has ${labels.length} labels for ${fields.keyCount}=${keyCount}; give one project label per key, in key order`;
+}
+
 /**
  * Reads `KEY_PROJECTS` ("a,a,b": one label per key, in key order) for a pool of `keyCount` keys. Empty or absent
- * means undefined (every key its own project). The problem names the setting, the rule and the value received; a
- * label is quoted only when it is short and printable.
+ * means undefined (every key its own project). The problem names the setting, the rule and the value received.
  */
 export function parseKeyProjects(
   text: string | undefined,
   keyCount: number,
-  setting = 'KEY_PROJECTS',
+  fields = { keyProjects: 'KEY_PROJECTS', keyCount: 'KEY_COUNT' },
 ): KeyProjectsParse {
   if (text === undefined || text.trim() === '') return { ok: true, labels: undefined };
-  const labels = text.split(',').map((label) => label.trim());
-  const bad = labels.findIndex((label) => !isProjectLabel(label));
-  if (bad >= 0) {
-    const label = labels[bad] ?? '';
-    const shown = /^[!-~]{1,40}$/.test(label) ? JSON.stringify(label) : `a label of ${label.length} characters`;
-    return {
-      ok: false,
-      problem:
-        `${setting} label ${bad + 1} is ${label === '' ? 'empty' : shown}; labels are 1 to 32 lowercase letters, ` +
-        `digits, "_" or "-", starting with a letter or digit (${PROJECT_LABEL_PATTERN}), comma-separated, one per key`,
-    };
-  }
-  if (labels.length !== keyCount) {
-    return { ok: false, problem: `${setting} has ${labels.length} labels for KEY_COUNT=${keyCount}; give one per key` };
-  }
-  return { ok: true, labels };
+  const labels = splitKeyProjects(text);
+  const problem = projectLabelsProblem(fields.keyProjects, labels) ?? projectCountProblem(fields, labels, keyCount);
+  return problem === undefined ? { ok: true, labels } : { ok: false, problem };
 }
 
 /** Each project's global key numbers, ascending, in the order projects first appear. */
@@ -191,8 +207,7 @@ export function shardProjects(layout: KeyLayout, shard: LayoutShard): ShardProje
 export function layoutFromBindings(keyProjects: unknown, keysPerShard: unknown): KeyLayout | undefined {
   if (typeof keyProjects !== 'string' || typeof keysPerShard !== 'string') return undefined;
   if (!/^[1-9][0-9]{0,5}$/.test(keysPerShard.trim())) return undefined;
-  const count = keyProjects.split(',').length;
-  const parsed = parseKeyProjects(keyProjects, count);
+  const parsed = parseKeyProjects(keyProjects, splitKeyProjects(keyProjects).length);
   if (!parsed.ok || parsed.labels === undefined) return undefined;
   return cachedLayout(parsed.labels, Number(keysPerShard.trim()));
 }

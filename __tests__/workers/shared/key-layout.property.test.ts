@@ -147,7 +147,7 @@ describe('parseKeyProjects', () => {
   test('names the field, the rule and the value received', () => {
     expect(parseKeyProjects('a,a,b,c', 5)).toEqual({
       ok: false,
-      problem: 'KEY_PROJECTS has 4 labels for KEY_COUNT=5; give one per key',
+      problem: 'KEY_PROJECTS has 4 labels for KEY_COUNT=5; give one project label per key, in key order',
     });
     const bad = parseKeyProjects('a,Big', 2);
     expect(bad.ok).toBe(false);
