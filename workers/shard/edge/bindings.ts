@@ -8,6 +8,8 @@ import {
   DEFAULT_MAX_WAIT_MS,
   DEFAULT_UPSTREAM_TIMEOUT_MS,
   KEY_BINDING_PATTERN,
+  KEY_PROJECTS_BINDING,
+  KEYS_PER_SHARD_BINDING,
   MAX_MAX_WAIT_MS,
   type KeyBindingName,
   type ShardWorkerSettingName,
@@ -128,6 +130,16 @@ function readLimits(env: ShardEnv):
   return { timeoutMs, maxWaitMs, maxBodyBytes, shardIndex };
 }
 
+/**
+ * `KEY_PROJECTS` and `KEYS_PER_SHARD`, which the constructs bind only when the user set `KEY_PROJECTS`: like the keys,
+ * they are found by listing the env, so a worker without them asks for no name it was not given.
+ */
+function layoutBindings(env: ShardEnv): { keyProjects?: string; keysPerShard?: string } {
+  const bound = (name: typeof KEY_PROJECTS_BINDING | typeof KEYS_PER_SHARD_BINDING): string | undefined =>
+    Object.hasOwn(env, name) ? env[name] : undefined;
+  return { keyProjects: bound(KEY_PROJECTS_BINDING), keysPerShard: bound(KEYS_PER_SHARD_BINDING) };
+}
+
 export function readConfig(env: ShardEnv): ConfigResult {
   const keys = readKeys(env);
   // problems name the binding, never its value
@@ -140,7 +152,7 @@ export function readConfig(env: ShardEnv): ConfigResult {
   if ('problem' in limits) return { ok: false, problem: limits.problem };
   const { shardIndex, ...numbers } = limits;
   const projects = readProjects(
-    { keyProjects: env.KEY_PROJECTS, keysPerShard: env.KEYS_PER_SHARD },
+    layoutBindings(env),
     keys.map((k) => k.index),
     shardIndex >= 0 ? shardIndex : undefined,
   );

@@ -5,7 +5,7 @@
  * holds the pool's first keys, so its `KEY<n>` is global key n. Without `KEY_PROJECTS` every key is its own project.
  */
 import { KEY_PROJECTS_BINDING, KEYS_PER_SHARD_BINDING } from '../../shared/contract';
-import { type KeyLayout, layoutFromBindings, parseKeyProjects } from '../../shared/key-layout';
+import { type KeyLayout, layoutFromBindings, projectLabelsProblem, splitKeyProjects } from '../../shared/key-layout';
 import { declaredProjects, type HeldKey, type WorkerProjects } from '../core/key-projects';
 
 export type ProjectsResult =
@@ -19,8 +19,8 @@ export type ProjectsResult =
   | { readonly ok: false; readonly problem: string };
 
 interface ProjectBindings {
-  readonly keyProjects: string | undefined;
-  readonly keysPerShard: string | undefined;
+  readonly keyProjects?: string | undefined;
+  readonly keysPerShard?: string | undefined;
 }
 
 // an isolate reads the same bindings on every request: the projects are worked out once
@@ -45,9 +45,9 @@ function projectsOf(
   indices: readonly number[],
   shardIndex: number | undefined,
 ): ProjectsResult {
-  const parsed = parseKeyProjects(keyProjects, keyProjects.split(',').length, KEY_PROJECTS_BINDING);
-  if (!parsed.ok) return parsed;
-  const labels = parsed.labels ?? [];
+  const labels = splitKeyProjects(keyProjects);
+  const problem = projectLabelsProblem(KEY_PROJECTS_BINDING, labels);
+  if (problem !== undefined) return { ok: false, problem };
   if (shardIndex === undefined) {
     const beyond = indices.find((n) => n > labels.length);
     if (beyond !== undefined) return { ok: false, problem: `${KEY_PROJECTS_BINDING} has no label for KEY${beyond}` };
