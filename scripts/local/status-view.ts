@@ -102,17 +102,16 @@ function workerLines(label: string, status: Json, worker: KeyedWorker | undefine
 }
 
 /**
- * The pool's capacity line: the whole pool's, as a worker with the layout reports it; else the sum of the workers'
- * own (each key its own project); undefined when no worker reports a capacity.
+ * The pool's capacity line, as a worker that knows the layout (`KEY_PROJECTS`) reports it; undefined without one (every
+ * key its own project, the line would only repeat the key count).
  */
 function capacityLine(statuses: readonly Json[]): string | undefined {
-  const capacities = statuses.map((s) => s.capacity).filter(isObject);
-  const pool = capacities.map((c) => c.pool).find(isObject);
-  if (pool !== undefined) return `  capacity: ${str(pool.line) ?? '?'}`;
-  const parts = capacities.map((c) => c.worker).filter(isObject);
-  if (parts.length === 0) return undefined;
-  const sum = (field: string): number => parts.reduce((n, p) => n + (num(p[field]) ?? 0), 0);
-  return `  capacity: ${plural(sum('keys'), 'key')} in ${plural(sum('projects'), 'project')}`;
+  const pool = statuses
+    .map((s) => s.capacity)
+    .filter(isObject)
+    .map((c) => c.pool)
+    .find(isObject);
+  return pool === undefined ? undefined : `  capacity: ${str(pool.line) ?? '?'}`;
 }
 
 /**
