@@ -7,8 +7,9 @@
  * equal to its share of the weights: a shard ranked by its quota share, then its projects by theirs, puts each
  * project first for exactly its share of the pool's quota.
  *
- * A few string hashes per request (one per shard), non-cryptographic on purpose: nothing here is a secret, and the
- * orchestrator's budget for all of it is well under 0.1 ms. Plain TypeScript, compiled by both tsconfigs.
+ * One string hash per request (the conversation id's), then a few integer mixes per shard, non-cryptographic on
+ * purpose: nothing here is a secret, and the orchestrator's budget for all of it is well under 0.1 ms. Plain
+ * TypeScript, compiled by both tsconfigs.
  *
  * @module
  */
@@ -77,29 +78,77 @@ export function affinityOf(headers: HeaderReader): string | undefined {
   return value !== undefined && AFFINITY_PATTERN.test(value) ? value : undefined;
 }
 
-/** One candidate of a ranking: its name (what is hashed) and its weight (0 = never ranked). */
-interface Candidate {
-  readonly name: string;
-  readonly weight: number;
+/** Each candidate's own hash, kept: a pool has a few shards and projects, the same on every request. */
+const shardHashes: number[] = [];
+const projectHashes = new Map<string, number>();
+const MAX_KEPT_PROJECTS = 4096;
+
+/** Shard n's hash, of the name `s<n>`. */
+function shardHash(index: number): number {
+  let hash = shardHashes[index];
+  if (hash === undefined) {
+    hash = mix(fnv1a(`s${index}`));
+    if (Number.isSafeInteger(index) && index >= 0 && index <= 999_999) shardHashes[index] = hash;
+  }
+  return hash;
 }
 
-/** `u` in (0, 1] for the candidate `name`, from the hash state after the fingerprint. */
-function uniform(state: number, name: string): number {
-  return (mix(fnv1a(name, state)) + 1) / 4294967296;
+/** A project's hash, of the name `p<label>`. */
+function projectHash(label: string): number {
+  let hash = projectHashes.get(label);
+  if (hash === undefined) {
+    if (projectHashes.size >= MAX_KEPT_PROJECTS) projectHashes.clear();
+    hash = mix(fnv1a(`p${label}`));
+    projectHashes.set(label, hash);
+  }
+  return hash;
 }
 
 /**
- * The positions of `candidates` with a positive weight, best first by the weighted rendezvous hash of `fingerprint`;
- * a tie (practically never) goes to the earlier position.
+ * `u` in (0, 1] for a candidate, from the fingerprint's number and the candidate's name hash: two rounds of the
+ * finalizer, so the candidates' values for one fingerprint look independent, and with no string hashed per request.
  */
-function rendezvous(fingerprint: string, candidates: readonly Candidate[]): number[] {
-  const state = fnv1a(`${fingerprint}/`);
-  const scored: { position: number; score: number }[] = [];
-  candidates.forEach((c, position) => {
-    if (c.weight > 0) scored.push({ position, score: -Math.log(uniform(state, c.name)) / c.weight });
-  });
-  scored.sort((a, b) => a.score - b.score || a.position - b.position);
-  return scored.map((s) => s.position);
+function uniform(fingerprint: number, name: number): number {
+  return (mix((mix((fingerprint ^ name) >>> 0) + name) >>> 0) + 1) / 4294967296;
+}
+
+/** One ranked candidate: its position and its score (lower ranks first). */
+interface Scored {
+  readonly position: number;
+  readonly score: number;
+}
+
+/** Inserts `entry` into `best` (sorted, at most `limit` long), dropping what falls past the limit. */
+function keepBest(best: Scored[], entry: Scored, limit: number): void {
+  let at = best.length;
+  // ties keep the earlier position first: candidates arrive in position order
+  while (at > 0 && (best[at - 1]?.score ?? 0) > entry.score) at -= 1;
+  if (at >= limit) return;
+  best.splice(at, 0, entry);
+  if (best.length > limit) best.pop();
+}
+
+/**
+ * The first `limit` positions of 0..count-1 with a positive weight, best first by the weighted rendezvous hash of
+ * `fingerprint` over the candidates' hashes; a tie (practically never) goes to the earlier position. The orchestrator
+ * runs this on every conversation's request and needs only its few attempts, so it keeps only those.
+ */
+function rendezvous(
+  fingerprint: string,
+  count: number,
+  hashOf: (position: number) => number,
+  weightOf: (position: number) => number,
+  limit = count,
+): number[] {
+  // a fingerprint is eight hex digits; anything else is hashed as text, so it still ranks the same everywhere
+  const value = AFFINITY_PATTERN.test(fingerprint) ? Number.parseInt(fingerprint, 16) : mix(fnv1a(fingerprint));
+  const best: Scored[] = [];
+  for (let position = 0; position < count; position += 1) {
+    const weight = weightOf(position);
+    if (!(weight > 0)) continue;
+    keepBest(best, { position, score: -Math.log(uniform(value, hashOf(position))) / weight }, limit);
+  }
+  return best.map((entry) => entry.position);
 }
 
 /** A shard as ranked: its index (n of `BACKEND_SERVICE_<n>`, `SHARD_INDEX`) and its share of the pool's quota. */
@@ -115,7 +164,28 @@ export interface RankedShard {
 export function shardRanking(fingerprint: string, shards: readonly RankedShard[]): number[] {
   return rendezvous(
     fingerprint,
-    shards.map((s) => ({ name: `s${s.index}`, weight: s.weight })),
+    shards.length,
+    (i) => shardHash(shards[i]?.index ?? -1),
+    (i) => shards[i]?.weight ?? 0,
+  );
+}
+
+/**
+ * The first `limit` entries of {@link shardRanking}, over two aligned arrays: the shards' indexes and their weights
+ * (what the orchestrator holds).
+ */
+export function rankShards(
+  fingerprint: string,
+  indexes: readonly number[],
+  weights: readonly number[],
+  limit = indexes.length,
+): number[] {
+  return rendezvous(
+    fingerprint,
+    indexes.length,
+    (i) => shardHash(indexes[i] ?? -1),
+    (i) => weights[i] ?? 0,
+    limit,
   );
 }
 
@@ -132,7 +202,9 @@ export interface RankedProject {
 export function projectRanking(fingerprint: string, projects: readonly RankedProject[]): number[] {
   return rendezvous(
     fingerprint,
-    projects.map((p) => ({ name: `p${p.label}`, weight: p.weight })),
+    projects.length,
+    (i) => projectHash(projects[i]?.label ?? ''),
+    (i) => projects[i]?.weight ?? 0,
   );
 }
 

@@ -300,8 +300,10 @@ export const MISDIRECTED_STATUS = 421;
 
 /**
  * A conversation's fingerprint (see `./affinity`), eight lowercase hex digits, on a request sent to a shard: the
- * orchestrator sets it from the conversation headers (replacing any a client sent), and a shard that found the id in
- * the body puts it on its {@link HOME_SHARD_HEADER} misdirect, so the orchestrator sends it on with the request.
+ * orchestrator sets it from the conversation headers (replacing any a client sent; without such a header it sends
+ * none), and a shard that found the id in the body puts it on its {@link HOME_SHARD_HEADER} misdirect, so the
+ * orchestrator sends it on with the request. A request that carries it has been routed by its conversation already:
+ * the shard ranks its projects by it and never answers it with a home misdirect.
  */
 export const AFFINITY_HEADER = 'x-zen-affinity';
 /**

@@ -202,21 +202,24 @@ export function shardProjects(layout: KeyLayout, shard: LayoutShard): ShardProje
 
 /**
  * The layout a worker reads from its `KEY_PROJECTS` and `KEYS_PER_SHARD` bindings (both as bound, plain text), or
- * undefined when they are absent or unusable (the worker then keeps its one-project-per-key behaviour).
+ * undefined when they are absent or unusable (the worker then keeps its one-project-per-key behaviour). An isolate
+ * serves many requests with the same bindings, so the last layout is kept and returned while they stay the same.
  */
 export function layoutFromBindings(keyProjects: unknown, keysPerShard: unknown): KeyLayout | undefined {
   if (typeof keyProjects !== 'string' || typeof keysPerShard !== 'string') return undefined;
+  if (cached !== undefined && cached.keyProjects === keyProjects && cached.keysPerShard === keysPerShard) {
+    return cached.layout;
+  }
+  const layout = computedLayout(keyProjects, keysPerShard);
+  cached = { keyProjects, keysPerShard, layout };
+  return layout;
+}
+
+let cached: { readonly keyProjects: string; readonly keysPerShard: string; readonly layout?: KeyLayout } | undefined;
+
+function computedLayout(keyProjects: string, keysPerShard: string): KeyLayout | undefined {
   if (!/^[1-9][0-9]{0,5}$/.test(keysPerShard.trim())) return undefined;
   const parsed = parseKeyProjects(keyProjects, splitKeyProjects(keyProjects).length);
   if (!parsed.ok || parsed.labels === undefined) return undefined;
-  return cachedLayout(parsed.labels, Number(keysPerShard.trim()));
-}
-
-// an isolate serves many requests with the same bindings: compute their layout once
-let cached: { readonly key: string; readonly layout: KeyLayout } | undefined;
-
-function cachedLayout(labels: readonly string[], keysPerShard: number): KeyLayout {
-  const key = `${keysPerShard}:${labels.join(',')}`;
-  if (cached?.key !== key) cached = { key, layout: keyLayout(labels, labels.length, keysPerShard) };
-  return cached.layout;
+  return keyLayout(parsed.labels, parsed.labels.length, Number(keysPerShard.trim()));
 }
