@@ -117,7 +117,27 @@ describe('formatStatusView', () => {
   it('groups the keys under their projects, says which cool for what until when, and heads the view with the capacity line', () => {
     const withProjects = {
       ...shard1,
-      keys: shard1.keys.map((k, i) => ({ ...k, project: i < 2 ? 'big' : 'solo' })),
+      keys: [
+        { key: 1, state: 'ok', requests: 4, rateLimited: 0, globalKey: 9, project: 'big' },
+        {
+          key: 2,
+          state: 'cooling',
+          cooling: [{ model: 'gemini-3.8-flash', until: '2026-05-01T12:00:20.000Z', reason: 'quota-minute' }],
+          requests: 3,
+          rateLimited: 2,
+          globalKey: 10,
+          project: 'big',
+        },
+        {
+          key: 3,
+          state: 'removed',
+          reason: 'API_KEY_INVALID',
+          requests: 1,
+          rateLimited: 0,
+          globalKey: 11,
+          project: 'solo',
+        },
+      ],
       projects: [
         {
           project: 'big',
@@ -166,9 +186,9 @@ describe('formatStatusView', () => {
       '  shard 1 (zen-ai-router-worker-1): 12 requests since 11:59:00Z, 3 keys in 2 projects',
       '    project big  ok',
       '      KEY9   ok      4 calls, 0 × 429',
-      '      KEY10  cooling gemini-2.5-flash until 12:00:20Z (quota-minute), gemini-2.5-pro until 2026-05-02T07:00:00.000Z (quota-day)  3 calls, 2 × 429, last error 429 RESOURCE_EXHAUSTED at 12:00:01Z',
+      '      KEY10  cooling gemini-3.8-flash until 12:00:20Z (quota-minute)  3 calls, 2 × 429',
       '    project solo  removed',
-      '      KEY11  removed API_KEY_INVALID  1 call, 0 × 429, last error 400 API_KEY_INVALID at 11:59:30Z',
+      '      KEY11  removed API_KEY_INVALID  1 call, 0 × 429',
       '  shard 0 (zen-ai-router-worker-0): 0 requests, 1 key',
       '    project p0  cooling gemini-3.8-flash until 12:00:20Z (quota-minute)',
       '      KEY1   cooling 1 call, 1 × 429',
