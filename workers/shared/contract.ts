@@ -309,7 +309,10 @@ export const AFFINITY_HEADER = 'x-zen-affinity';
 /**
  * A shard's answer to a request whose conversation (an id found in the body) lives on another shard: status
  * {@link MISDIRECTED_STATUS} with the home shard's index in this header and the fingerprint in
- * {@link AFFINITY_HEADER}. Nothing was sent to Google; the orchestrator sends its copy of the body there once.
+ * {@link AFFINITY_HEADER}. Nothing was sent to Google; the orchestrator sends its copy of the body there once, then
+ * along the conversation's order. A shard that cannot place the conversation (it does not know the other shards'
+ * weights: no `KEY_PROJECTS`) may send the 421 with the fingerprint alone: the orchestrator then finds the home
+ * itself, which may be that same shard, called again with the fingerprint.
  */
 export const HOME_SHARD_HEADER = 'x-zen-home-shard';
 

@@ -7,7 +7,8 @@
  * The id is taken, in order, from `x-zen-affinity` (the fingerprint the orchestrator computed from the conversation
  * headers), the conversation headers themselves (a worker that stands alone has no orchestrator), and the body: an
  * id found only there may belong to another shard, which a shard behind the orchestrator answers with a misdirect
- * (`../core/upstream-plan`), since the orchestrator never reads bodies. Requests without an id keep the draw by quota
+ * (`../core/upstream-plan`), since the orchestrator never reads bodies: to the home shard when the layout says which,
+ * else with the fingerprint alone, for the orchestrator to place. Requests without an id keep the draw by quota
  * share.
  */
 import { affinityOf, conversationIdOf, fingerprintOf, homeShardOf, projectRanking } from '../../shared/affinity';
@@ -86,16 +87,23 @@ export function rankedProjects(projects: readonly KeyProject[], fingerprint: str
     .filter((p): p is KeyProject => p !== undefined);
 }
 
+/** Where a conversation found in the body goes instead: its home shard, or the orchestrator's choice of it. */
+export type Elsewhere = { readonly home: number } | { readonly home?: undefined };
+
 /**
- * The conversation's home shard when it is not `shardIndex`; undefined when it is, or when this worker cannot tell
- * (it stands alone, or has no layout: without `KEY_PROJECTS` it does not know the other shards' shares).
+ * Where a conversation whose id only the body held must go, when not here; undefined when this worker serves it.
+ * With the layout a shard knows the home; without it (no `KEY_PROJECTS`) it cannot weigh the other shards, so it
+ * leaves the home to the orchestrator whenever there are other shards (`shardCount`, from `x-zen-shard-count`). A
+ * worker that stands alone serves every conversation itself.
  */
 export function homeElsewhere(
   fingerprint: string,
   shardIndex: number | undefined,
   layout: KeyLayout | undefined,
-): number | undefined {
-  if (shardIndex === undefined || layout === undefined) return undefined;
+  shardCount: number,
+): Elsewhere | undefined {
+  if (shardIndex === undefined) return undefined;
+  if (layout === undefined) return shardCount > 1 ? {} : undefined;
   const home = homeShardOf(fingerprint, layout);
-  return home === undefined || home === shardIndex ? undefined : home;
+  return home === undefined || home === shardIndex ? undefined : { home };
 }

@@ -6,7 +6,7 @@
  * misdirect to its home shard), anything else drawn by quota share. What the key core reports when no answer came
  * from Google becomes the same refusal on every surface; only its shape differs (see `./refusal`).
  */
-import { AFFINITY_HEADER, HOME_SHARD_HEADER, MISDIRECTED_STATUS } from '../../shared/contract';
+import { AFFINITY_HEADER, HOME_SHARD_HEADER, MISDIRECTED_STATUS, SHARD_COUNT_HEADER } from '../../shared/contract';
 import { parseJson } from '../../shared/json';
 import type { PoolKey, ShardConfig } from '../edge/bindings';
 import { redact } from './redaction';
@@ -62,11 +62,14 @@ function keyChoice(plan: UpstreamPlan, a: Admitted): KeyChoice | Elsewhere {
   if (conversation === undefined) return { keys: config.keys, projects };
   const { fingerprint } = conversation;
   // a body over the replay bound streams to Google unread: no copy of it is left to send to another shard
-  const home =
+  const shardCount = Number(a.request.headers.get(SHARD_COUNT_HEADER));
+  const elsewhere =
     conversation.fromBody && !(plan.body instanceof ReadableStream)
-      ? homeElsewhere(fingerprint, config.shardIndex, config.layout)
+      ? homeElsewhere(fingerprint, config.shardIndex, config.layout, shardCount)
       : undefined;
-  if (home !== undefined) return { kind: 'conversation-elsewhere', home, fingerprint, attempts: 0, waitedMs: 0 };
+  if (elsewhere !== undefined) {
+    return { kind: 'conversation-elsewhere', ...elsewhere, fingerprint, attempts: 0, waitedMs: 0 };
+  }
   return { keys: config.keys, projects: rankedProjects(projects, fingerprint), ordered: true };
 }
 
@@ -182,15 +185,17 @@ function keysUnavailable(deps: HandlerDeps, config: ShardConfig, model: string):
 }
 
 /**
- * The answer of a shard sent a request whose conversation (an id found in its body) lives on another shard: nothing
- * went to Google, and the orchestrator sends its copy of the request there once, with the fingerprint.
+ * The answer of a shard sent a request whose conversation (an id found in its body) lives on another shard, `home`
+ * when it knows which: nothing went to Google, and the orchestrator sends its copy of the request there once, with the
+ * fingerprint.
  */
-function conversationElsewhere(home: number, fingerprint: string): Refusal {
+function conversationElsewhere(home: number | undefined, fingerprint: string): Refusal {
+  const where = home === undefined ? 'on another shard' : `on shard ${home}`;
   return new Refusal(
     MISDIRECTED_STATUS,
     'conversation_elsewhere',
-    `This request continues a conversation that the gateway serves on shard ${home}, so that it stays on one Google project (whose implicit cache holds its earlier turns); the gateway could not send it there.`,
-    { [HOME_SHARD_HEADER]: String(home), [AFFINITY_HEADER]: fingerprint },
+    `This request continues a conversation that the gateway serves ${where}, so that it stays on one Google project (whose implicit cache holds its earlier turns); the gateway could not send it there.`,
+    { ...(home !== undefined ? { [HOME_SHARD_HEADER]: String(home) } : {}), [AFFINITY_HEADER]: fingerprint },
   );
 }
 

@@ -89,10 +89,13 @@ export type UpstreamOutcome =
   | { readonly kind: 'unsupported-location'; readonly keyIndex: number; readonly googleMessage?: string }
   /** the client went away; nothing more was sent upstream */
   | { readonly kind: 'client-gone'; readonly keyIndex?: number }
-  /** the request's conversation lives on shard `home` (see `./conversation`); nothing was sent upstream */
+  /**
+   * the request's conversation lives on shard `home`, or (`home` absent) on a shard this worker cannot name (see
+   * `./conversation`); nothing was sent upstream
+   */
   | {
       readonly kind: 'conversation-elsewhere';
-      readonly home: number;
+      readonly home?: number;
       readonly fingerprint: string;
       readonly keyIndex?: never;
     };

@@ -64,9 +64,16 @@ describe('rankedProjects and homeElsewhere', () => {
     const layout = keyLayout(['a', 'a', 'b', 'c', 'd', 'e'], 6, 2);
     const fingerprint = fingerprintOf('conversation-1');
     const home = homeShardOf(fingerprint, layout) ?? -1;
-    expect(homeElsewhere(fingerprint, home, layout)).toBeUndefined();
-    expect(homeElsewhere(fingerprint, (home + 1) % layout.shards.length, layout)).toBe(home);
-    expect(homeElsewhere(fingerprint, undefined, layout)).toBeUndefined();
-    expect(homeElsewhere(fingerprint, 0, undefined)).toBeUndefined();
+    expect(homeElsewhere(fingerprint, home, layout, 3)).toBeUndefined();
+    expect(homeElsewhere(fingerprint, (home + 1) % layout.shards.length, layout, 3)).toEqual({ home });
+    expect(homeElsewhere(fingerprint, undefined, layout, 3)).toBeUndefined();
+  });
+
+  it('without the layout, leaves the home to the orchestrator when there are other shards', () => {
+    const fingerprint = fingerprintOf('conversation-2');
+    expect(homeElsewhere(fingerprint, 0, undefined, 3)).toEqual({});
+    expect(homeElsewhere(fingerprint, 0, undefined, 1)).toBeUndefined();
+    expect(homeElsewhere(fingerprint, 0, undefined, Number.NaN)).toBeUndefined();
+    expect(homeElsewhere(fingerprint, undefined, undefined, 3)).toBeUndefined();
   });
 });

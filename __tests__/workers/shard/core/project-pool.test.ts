@@ -265,6 +265,21 @@ describe('a conversation id found in the body on a shard behind the orchestrator
     expect(h.calls).toHaveLength(2);
   });
 
+  it('without KEY_PROJECTS, answers 421 with the fingerprint alone for the orchestrator to place, if there are other shards', async () => {
+    const { KEY_PROJECTS: _none, ...plain } = poolEnv(labels.slice(0, 4));
+    const h = harness({ ...plain, SHARD_INDEX: '0' }, () => 'ok');
+    const res = await h.chat({ prompt_cache_key: 'thread-x' }, { 'x-zen-shard-count': '2' });
+    expect(res.status).toBe(421);
+    expect(res.headers.get('x-zen-home-shard')).toBeNull();
+    expect(res.headers.get('x-zen-affinity')).toBe(fingerprintOf('thread-x'));
+    expect(h.calls).toEqual([]);
+    // sent back with the fingerprint, or to a gateway of one shard, it is served
+    expect(
+      (await h.chat({ prompt_cache_key: 'thread-x' }, { 'x-zen-affinity': fingerprintOf('thread-x') })).status,
+    ).toBe(200);
+    expect((await h.chat({ prompt_cache_key: 'thread-x' }, { 'x-zen-shard-count': '1' })).status).toBe(200);
+  });
+
   it('on the Anthropic route too (Claude Code’s metadata.user_id), and never on a worker that stands alone', async () => {
     const id = defined(homed(1)[0], 'a conversation homed on shard 1');
     const h = harness(shardEnv(0), () => 'ok');
