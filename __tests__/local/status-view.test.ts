@@ -114,6 +114,106 @@ describe('formatStatusView', () => {
     expect(text.split('\n')).toHaveLength(3);
   });
 
+  it('groups the keys under their projects, says which cool for what until when, and heads the view with the capacity line', () => {
+    const withProjects = {
+      ...shard1,
+      keys: [
+        { key: 1, state: 'ok', requests: 4, rateLimited: 0, globalKey: 9, project: 'big' },
+        {
+          key: 2,
+          state: 'cooling',
+          cooling: [{ model: 'gemini-3.8-flash', until: '2026-05-01T12:00:20.000Z', reason: 'quota-minute' }],
+          requests: 3,
+          rateLimited: 2,
+          globalKey: 10,
+          project: 'big',
+        },
+        {
+          key: 3,
+          state: 'removed',
+          reason: 'API_KEY_INVALID',
+          requests: 1,
+          rateLimited: 0,
+          globalKey: 11,
+          project: 'solo',
+        },
+      ],
+      projects: [
+        {
+          project: 'big',
+          keys: [1, 2],
+          weight: 0.2,
+          state: 'ok',
+        },
+        {
+          project: 'solo',
+          keys: [3],
+          weight: 1,
+          state: 'removed',
+        },
+      ],
+      capacity: {
+        declared: true,
+        pool: { keys: 20, projects: 11, line: '20 keys in 11 projects' },
+        worker: { keys: 3, projects: 2, share: 1.2 },
+      },
+    };
+    const cooling = {
+      requests: 0,
+      since: null,
+      keys: [{ key: 1, state: 'cooling', requests: 1, rateLimited: 1, project: 'p0' }],
+      projects: [
+        {
+          project: 'p0',
+          keys: [1],
+          weight: 1,
+          state: 'cooling',
+          cooling: [{ model: 'gemini-3.8-flash', until: '2026-05-01T12:00:20.000Z', reason: 'quota-minute' }],
+        },
+      ],
+      capacity: { declared: true, pool: { keys: 20, projects: 11, line: '20 keys in 11 projects' } },
+    };
+    const body = {
+      time: '2026-05-01T12:00:03.000Z',
+      shards: [
+        { shard: 1, status: withProjects },
+        { shard: 0, status: cooling },
+      ],
+    };
+    expect(formatStatusView(body, prod).split('\n')).toEqual([
+      'key status at 12:00:03Z (each worker as its answering isolate sees it)',
+      '  capacity: 20 keys in 11 projects',
+      '  shard 1 (zen-ai-router-worker-1): 12 requests since 11:59:00Z, 3 keys in 2 projects',
+      '    project big  ok',
+      '      KEY9   ok      4 calls, 0 × 429',
+      '      KEY10  cooling gemini-3.8-flash until 12:00:20Z (quota-minute)  3 calls, 2 × 429',
+      '    project solo  removed',
+      '      KEY11  removed API_KEY_INVALID  1 call, 0 × 429',
+      '  shard 0 (zen-ai-router-worker-0): 0 requests, 1 key',
+      '    project p0  cooling gemini-3.8-flash until 12:00:20Z (quota-minute)',
+      '      KEY1   cooling 1 call, 1 × 429',
+    ]);
+  });
+
+  it('prints no capacity line when no worker knows the pool (every key its own project)', () => {
+    const own = (keys: number) => ({
+      requests: 0,
+      keys: [],
+      capacity: { declared: false, worker: { keys, projects: keys, share: keys } },
+    });
+    const text = formatStatusView(
+      {
+        time: 'x',
+        shards: [
+          { shard: 0, status: own(8) },
+          { shard: 1, status: own(4) },
+        ],
+      },
+      prod,
+    );
+    expect(text).not.toContain('capacity');
+  });
+
   it('says so when the answer is not an object', () => {
     expect(formatStatusView([1], prod)).toBe('key status: the answer was not a JSON object');
   });

@@ -1,7 +1,9 @@
 /**
  * `npm start`'s key status view: the answer of `GET /zen/status` (the orchestrator's combined view, or a preview
  * worker's own) as one compact line per key, each named by its global number (`KEY13`, the 13th entry of
- * `TF_VAR_api_keys`) as the request lines name it.
+ * `TF_VAR_api_keys`) as the request lines name it. When the workers report Google projects (`KEY_PROJECTS`), the
+ * keys are grouped under a line per project saying whether it can serve, and a capacity line heads the view
+ * ("20 keys in 11 projects").
  *
  * @module
  */
@@ -55,16 +57,61 @@ function keyLine(entry: Json, worker: KeyedWorker | undefined, day: string, widt
   return `    ${name}  ${state.padEnd(8)}${detail ? `${detail}  ` : ''}${counters.join(', ')}`;
 }
 
+/** A project's line: its label, state, and for what and until when it cools. */
+function projectLine(entry: Json, day: string): string {
+  const state = str(entry.state) ?? '?';
+  const cooling = list(entry.cooling)
+    .filter(isObject)
+    .map((c) => `${str(c.model) ?? '?'} until ${clock(str(c.until), day)} (${str(c.reason) ?? '?'})`)
+    .join(', ');
+  return `    project ${str(entry.project) ?? '?'}  ${state}${cooling ? ` ${cooling}` : ''}`;
+}
+
+/** The key lines, under a line per project when the worker reports declared projects. */
+function keyLines(status: Json, keys: Json[], line: (key: Json) => string, day: string): string[] {
+  const projects = list(status.projects).filter(isObject);
+  if (!isObject(status.capacity) || status.capacity.declared !== true || projects.length === 0) return keys.map(line);
+  const byKey = new Map(keys.map((k) => [num(k.key), k]));
+  const listed = new Set<unknown>();
+  const lines: string[] = [];
+  for (const project of projects) {
+    lines.push(projectLine(project, day));
+    for (const n of list(project.keys)) {
+      const key = byKey.get(num(n));
+      if (key === undefined) continue;
+      listed.add(key);
+      lines.push(`  ${line(key)}`);
+    }
+  }
+  return [...lines, ...keys.filter((k) => !listed.has(k)).map(line)];
+}
+
 function workerLines(label: string, status: Json, worker: KeyedWorker | undefined, day: string): string[] {
   const requests = num(status.requests) ?? 0;
   const since = str(status.since);
   const keys = list(status.keys).filter(isObject);
   const names = keys.map((k) => keyName(num(k.key), worker, num(k.globalKey)));
   const width = Math.max(5, ...names.map((n) => n.length));
+  const capacity = isObject(status.capacity) ? status.capacity : undefined;
+  const part = capacity?.declared === true && isObject(capacity.worker) ? capacity.worker : undefined;
+  const held = plural(keys.length, 'key') + (part ? ` in ${plural(num(part.projects) ?? 0, 'project')}` : '');
   return [
-    `  ${label}: ${plural(requests, 'request')}${since ? ` since ${clock(since, day)}` : ''}, ${plural(keys.length, 'key')}`,
-    ...keys.map((k) => keyLine(k, worker, day, width)),
+    `  ${label}: ${plural(requests, 'request')}${since ? ` since ${clock(since, day)}` : ''}, ${held}`,
+    ...keyLines(status, keys, (k) => keyLine(k, worker, day, width), day),
   ];
+}
+
+/**
+ * The pool's capacity line, as a worker that knows the layout (`KEY_PROJECTS`) reports it; undefined without one (every
+ * key its own project, the line would only repeat the key count).
+ */
+function capacityLine(statuses: readonly Json[]): string | undefined {
+  const pool = statuses
+    .map((s) => s.capacity)
+    .filter(isObject)
+    .map((c) => c.pool)
+    .find(isObject);
+  return pool === undefined ? undefined : `  capacity: ${str(pool.line) ?? '?'}`;
 }
 
 /**
@@ -76,6 +123,14 @@ export function formatStatusView(body: unknown, context: RequestLineContext): st
   const time = str(body.time) ?? '';
   const day = time.slice(0, 10);
   const lines = [`key status at ${clock(time, day)} (each worker as its answering isolate sees it)`];
+  const statuses = Array.isArray(body.shards)
+    ? body.shards
+        .filter(isObject)
+        .map((entry) => entry.status)
+        .filter(isObject)
+    : [body];
+  const capacity = capacityLine(statuses);
+  if (capacity !== undefined) lines.push(capacity);
   if (Array.isArray(body.shards)) {
     for (const entry of body.shards.filter(isObject)) {
       const shard = num(entry.shard);

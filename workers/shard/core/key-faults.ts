@@ -86,6 +86,15 @@ export type KeyFault =
   | { readonly kind: 'cooldown'; readonly cooldown: Cooldown; readonly quotaId?: string }
   | { readonly kind: 'removed'; readonly reason: string };
 
+/**
+ * Whether a quota is the project's, shared by all its keys: Google's quota ids say so
+ * (`GenerateRequestsPerMinutePerProjectPerModel-FreeTier`, `GenerateRequestsPerDayPerProjectPerModel-FreeTier`).
+ * Any other quota id, and a 429 that names none, is kept to the key that got it.
+ */
+export function isProjectQuota(quotaId: string | undefined): boolean {
+  return quotaId !== undefined && /PerProject/i.test(quotaId);
+}
+
 /** Cooldown for a 429 that says nothing about which quota tripped: Google's transient pushback, not a spent quota. */
 export const BARE_429_COOLDOWN_MS = 5_000;
 

@@ -1,8 +1,10 @@
 /**
  * The per-isolate key pool: which keys may serve a request now. Gemini quotas are per project and per model, so a
- * cooldown is scoped to (key, model): a key out of `gemini-2.5-pro` requests can still serve `gemini-2.5-flash`.
- * It also counts what this isolate has seen per key, for the status view (`./status`). Time and randomness are
- * parameters so the cooldown rules are tested without waiting.
+ * cooldown is scoped to (key, model): a key out of `gemini-2.5-pro` requests can still serve `gemini-2.5-flash`; a
+ * quota the whole project shares cools each of its keys (see `./upstream`). Keys are drawn by group (a Google
+ * project, see `./key-projects`): a group by its weight, its share of the pool's quota, then one of its keys, so the
+ * load follows quota, not key count. It also counts what this isolate has seen per key, for the status view
+ * (`./status`). Time and randomness are parameters so the cooldown rules are tested without waiting.
  */
 
 /**
@@ -61,6 +63,25 @@ export type PoolStatus =
   /** no usable key at all: every configured key was removed */
   | { readonly kind: 'exhausted' };
 
+/** Keys that share one quota (a Google project's keys in this worker), and its weight in a draw. */
+export interface KeyGroup {
+  /** 1-based key indices */
+  readonly keys: readonly number[];
+  /** the group's share of the pool's quota; positive */
+  readonly weight: number;
+}
+
+/** A group's keys that may serve now, and its weight. */
+interface LiveGroup {
+  readonly keys: readonly number[];
+  readonly weight: number;
+}
+
+/** One of `keys` by a uniform `u` in [0, 1). */
+function keyAt(keys: readonly number[], u: number): number | undefined {
+  return keys[Math.min(keys.length - 1, Math.max(0, Math.floor(u * keys.length)))];
+}
+
 export class KeyPool {
   private readonly removed = new Map<number, string>();
   private readonly cooldowns = new Map<string, Cooldown>();
@@ -103,6 +124,55 @@ export class KeyPool {
     const candidates = this.available(indices, model, now).filter((i) => !exclude.has(i));
     if (candidates.length === 0) return undefined;
     return candidates[Math.min(candidates.length - 1, Math.floor(random() * candidates.length))];
+  }
+
+  /**
+   * Draws a group with a key that may serve `model` (available, not in `exclude`) in proportion to its weight, then
+   * one of those keys uniformly, from one draw of `random` (what is left of it inside the group picks the key). With
+   * every key its own group of weight 1 this is exactly {@link pick}.
+   */
+  pickSpread(
+    groups: readonly KeyGroup[],
+    model: string,
+    now: number,
+    exclude: ReadonlySet<number>,
+    random: () => number,
+  ): number | undefined {
+    const live = this.liveGroups(groups, model, now, exclude);
+    const total = live.reduce((sum, g) => sum + g.weight, 0);
+    if (live.length === 0 || !(total > 0)) return undefined;
+    let target = random() * total;
+    for (const [i, group] of live.entries()) {
+      if (target < group.weight || i === live.length - 1) return keyAt(group.keys, target / group.weight);
+      target -= group.weight;
+    }
+    return undefined;
+  }
+
+  /**
+   * The first group in `groups`' order with a key that may serve `model` (a conversation's ranking: its home project
+   * while it has quota), and one of those keys drawn uniformly.
+   */
+  pickFirst(
+    groups: readonly KeyGroup[],
+    model: string,
+    now: number,
+    exclude: ReadonlySet<number>,
+    random: () => number,
+  ): number | undefined {
+    const first = this.liveGroups(groups, model, now, exclude)[0];
+    return first === undefined ? undefined : keyAt(first.keys, random());
+  }
+
+  private liveGroups(
+    groups: readonly KeyGroup[],
+    model: string,
+    now: number,
+    exclude: ReadonlySet<number>,
+  ): LiveGroup[] {
+    return groups
+      .map((g) => ({ keys: this.available(g.keys, model, now).filter((i) => !exclude.has(i)), weight: g.weight }))
+      .filter((g) => g.keys.length > 0 && g.weight > 0);
   }
 
   coolDown(index: number, model: string, cooldown: Cooldown): void {

@@ -36,6 +36,10 @@ export interface KeyCooldownLine {
   readonly until: string;
   readonly reason: import('./key-pool').CooldownReason;
   readonly quotaId?: string;
+  /** a quota the project shares (`PerProject` in its id): its label, when the project has keys besides `keyIndex` */
+  readonly project?: string;
+  /** with `project`: every key of the project in this worker, all cooled with `keyIndex` */
+  readonly projectKeys?: readonly number[];
 }
 
 export interface KeyRemovedLine {

@@ -1,6 +1,7 @@
 /**
  * `GET /zen/status` on a shard worker: every key by its index (never its value) with its state in this isolate, what
- * this isolate has seen of it, and the isolate's request count. Pure: the handler passes the pool's snapshot and
+ * this isolate has seen of it, and the isolate's request count; then its Google projects and the pool's capacity
+ * (`./project-status`). Pure: the handler passes the pool's snapshot and
  * the time.
  *
  * Cloudflare runs a worker in many isolates at once, each with its own pool, so the answer describes the isolate
@@ -10,6 +11,8 @@
  */
 import { STATUS_PATH } from '../../shared/contract';
 import type { CooldownReason, KeySnapshot } from './key-pool';
+import type { WorkerProjects } from './key-projects';
+import { type Capacity, capacityOf, type ProjectStatus, projectStatuses } from './project-status';
 
 // the contract defines it (both workers serve it); re-exported so the handler routes on it with this module's names
 export { STATUS_PATH };
@@ -38,6 +41,10 @@ export interface KeyStatus {
   }[];
   /** upstream calls this isolate made with the key (failovers and 403 probes included) */
   readonly requests: number;
+  /** its Google project's label (see `projects`), when `KEY_PROJECTS` declares them */
+  readonly project?: string;
+  /** its global number (its place in `TF_VAR_api_keys`), where the layout says it */
+  readonly globalKey?: number;
   /** of those, answered 429 */
   readonly rateLimited: number;
   readonly lastError?: {
@@ -59,6 +66,10 @@ export interface WorkerStatus {
   readonly since: string | null;
   readonly summary: Readonly<Record<KeyState, number>>;
   readonly keys: readonly KeyStatus[];
+  /** the worker's Google projects, each with its keys and whether it can serve (see `./project-status`) */
+  readonly projects?: readonly ProjectStatus[];
+  /** "20 keys in 11 projects": the pool's capacity, and this worker's part of it */
+  readonly capacity?: Capacity;
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -87,11 +98,29 @@ export function keyStatus(snapshot: KeySnapshot): KeyStatus {
   return { key: snapshot.index, state: 'ok', ...counters };
 }
 
-/** The status answer of one shard worker isolate. */
+/** Each key's status with its project and global number beside it. */
+function withProjects(statuses: readonly KeyStatus[], projects: WorkerProjects): KeyStatus[] {
+  // an implicit label (`key3`) says nothing the key's own number does not
+  const labels = new Map(
+    projects.declared ? projects.projects.flatMap((p) => p.keys.map((k) => [k, p.label] as const)) : [],
+  );
+  return statuses.map((status) => {
+    const project = labels.get(status.key);
+    const globalKey = projects.globalKeys.get(status.key);
+    return {
+      ...status,
+      ...(project !== undefined ? { project } : {}),
+      ...(globalKey !== undefined ? { globalKey } : {}),
+    };
+  });
+}
+
+/** The status answer of one shard worker isolate; with `projects`, its projects and capacity too. */
 export function workerStatus(
   keys: readonly KeySnapshot[],
   requests: { readonly count: number; readonly since?: number },
   now: number,
+  projects?: WorkerProjects,
 ): WorkerStatus {
   const statuses = keys.map(keyStatus);
   const count = (state: KeyState): number => statuses.filter((k) => k.state === state).length;
@@ -102,6 +131,7 @@ export function workerStatus(
     requests: requests.count,
     since: requests.since === undefined ? null : iso(requests.since),
     summary: { ok: count('ok'), cooling: count('cooling'), removed: count('removed') },
-    keys: statuses,
+    keys: projects === undefined ? statuses : withProjects(statuses, projects),
+    ...(projects !== undefined ? { projects: projectStatuses(projects, keys), capacity: capacityOf(projects) } : {}),
   };
 }

@@ -1,15 +1,20 @@
 /**
  * The seam between a surface and the key core: a surface describes the call it needs (an upstream plan: path,
- * method, headers, body, how Google takes the key, the cooldown scope) and `sendPlan` has `sendUpstream` make it
- * with this worker's keys, deadlines and waiting budget. What the key core reports when no answer came from Google
- * becomes the same refusal on every surface; only its shape differs (see `./refusal`).
+ * method, headers, body, how Google takes the key, the cooldown scope, the conversation id its body holds) and
+ * `sendPlan` has `sendUpstream` make it with this worker's keys and projects, deadlines and waiting budget: a
+ * resource's call on its owner's project, a conversation's on its home project (or, for an id only the body held, a
+ * misdirect to its home shard), anything else drawn by quota share. What the key core reports when no answer came
+ * from Google becomes the same refusal on every surface; only its shape differs (see `./refusal`).
  */
+import { AFFINITY_HEADER, HOME_SHARD_HEADER, MISDIRECTED_STATUS, SHARD_COUNT_HEADER } from '../../shared/contract';
 import { parseJson } from '../../shared/json';
 import type { PoolKey, ShardConfig } from '../edge/bindings';
 import { redact } from './redaction';
 import { POOL_REFUSAL, Refusal } from '../edge/refusal';
 import type { Admitted, HandlerDeps, LineFacts } from '../surfaces/contract';
-import { sendUpstream, type UpstreamResult } from './upstream';
+import { conversationOf, homeElsewhere, rankedProjects } from './conversation';
+import { ownerProject, workerProjects } from './key-projects';
+import { sendUpstream, type UpstreamRequest, type UpstreamResult } from './upstream';
 
 export interface UpstreamPlan {
   /** path and query on Google's host, built from validated parts only (e.g. `/v1beta/models/m:generateContent`) */
@@ -23,20 +28,56 @@ export interface UpstreamPlan {
   /** cooldown scope: the Gemini model id, or ANY_MODEL */
   readonly model: string;
   /**
-   * The key that owns a resource the request names (see `./owner-keys`): the call is made with it alone, never
-   * failing over to another key, and a refusal says that key is cooling or gone instead of refusing for the pool.
+   * The key that owns a resource the request names (see `../surfaces/resources/owner-keys`): Google keeps resources
+   * per project, so the call is made with a key of its project (any that is not cooling or removed), never another
+   * project's, and a refusal says the owner is cooling or gone instead of refusing for the pool.
    *
    * @default - any key of the pool
    */
   readonly owner?: PoolKey;
+  /** the call is made with `owner` itself, no other key of its project (an upload session Google opened for it) */
+  readonly ownerOnly?: true;
+  /**
+   * The conversation id the request body holds (see `./conversation`'s `bodyConversationId`), read where the surface
+   * parsed the body; headers are read here.
+   */
+  readonly conversation?: string;
 }
 
 export type GoogleAnswer = Extract<UpstreamResult, { kind: 'response' }>;
 export type NoAnswer = Exclude<UpstreamResult, { kind: 'response' }>;
 
-/** Sends the plan through the key pool: failover, cooldowns, MAX_WAIT_MS and the deadline as on every route. */
-export function sendPlan(plan: UpstreamPlan, a: Admitted, deps: HandlerDeps): Promise<UpstreamResult> {
+type KeyChoice = Pick<UpstreamRequest, 'keys' | 'projects' | 'ordered'>;
+type Elsewhere = Extract<UpstreamResult, { kind: 'conversation-elsewhere' }>;
+
+/** Which keys the plan's call may use, in which order; or the conversation's home shard when it is another one. */
+function keyChoice(plan: UpstreamPlan, a: Admitted): KeyChoice | Elsewhere {
   const { config } = a;
+  if (plan.owner !== undefined) {
+    const project = ownerProject(config, plan.owner, plan.ownerOnly === true);
+    return { keys: config.keys.filter((k) => project.keys.includes(k.index)), projects: [project] };
+  }
+  const { projects } = workerProjects(config);
+  const conversation = conversationOf(a.request.headers, plan.conversation);
+  if (conversation === undefined) return { keys: config.keys, projects };
+  const { fingerprint } = conversation;
+  // a body over the replay bound streams to Google unread: no copy of it is left to send to another shard
+  const shardCount = Number(a.request.headers.get(SHARD_COUNT_HEADER));
+  const elsewhere =
+    conversation.fromBody && !(plan.body instanceof ReadableStream)
+      ? homeElsewhere(fingerprint, config.shardIndex, config.layout, shardCount)
+      : undefined;
+  if (elsewhere !== undefined) {
+    return { kind: 'conversation-elsewhere', ...elsewhere, fingerprint, attempts: 0, waitedMs: 0 };
+  }
+  return { keys: config.keys, projects: rankedProjects(projects, fingerprint), ordered: true };
+}
+
+/** Sends the plan through the key pool: failover, cooldowns, MAX_WAIT_MS and the deadline as on every route. */
+export async function sendPlan(plan: UpstreamPlan, a: Admitted, deps: HandlerDeps): Promise<UpstreamResult> {
+  const { config } = a;
+  const choice = keyChoice(plan, a);
+  if ('kind' in choice) return choice;
   return sendUpstream(
     {
       requestId: a.requestId,
@@ -47,7 +88,7 @@ export function sendPlan(plan: UpstreamPlan, a: Admitted, deps: HandlerDeps): Pr
       ...(plan.body !== undefined ? { body: plan.body } : {}),
       keyStyle: plan.keyStyle,
       model: plan.model,
-      keys: plan.owner !== undefined ? [plan.owner] : config.keys,
+      ...choice,
       timeoutMs: config.timeoutMs,
       maxWaitMs: config.maxWaitMs,
       signal: a.request.signal,
@@ -83,8 +124,8 @@ function retryAfterSeconds(ms: number): string {
  * The answer when the one key that owns the resource could not serve the request: cooling (429 with retry-after) or
  * removed after Google rejected it (410). Never a pool refusal: no other key or shard holds the resource.
  */
-function ownerKeyUnavailable(deps: HandlerDeps, owner: PoolKey, model: string): Refusal {
-  const status = deps.pool.status([owner.index], model, deps.now());
+function ownerKeyUnavailable(deps: HandlerDeps, config: ShardConfig, owner: PoolKey, model: string): Refusal {
+  const status = deps.pool.status(ownerProject(config, owner).keys, model, deps.now());
   if (status.kind === 'exhausted') {
     return new Refusal(
       410,
@@ -96,7 +137,7 @@ function ownerKeyUnavailable(deps: HandlerDeps, owner: PoolKey, model: string): 
   return new Refusal(
     429,
     'owner_key_cooling',
-    'The Gemini API key that owns the resources this request names is rate limited for this model, and only that key can use them (Google keeps files, cached contents, batches and interactions per key); retry after the retry-after delay.',
+    "The Gemini API key that owns the resources this request names is rate limited for this model (with every other key of its Google project in this gateway), and only that project's keys can use them (Google keeps files, cached contents, batches and interactions per project); retry after the retry-after delay.",
     { 'retry-after': retryAfterSeconds(retryAfterMs) },
   );
 }
@@ -141,6 +182,21 @@ function keysUnavailable(deps: HandlerDeps, config: ShardConfig, model: string):
         ...POOL_REFUSAL,
       });
   }
+}
+
+/**
+ * The answer of a shard sent a request whose conversation (an id found in its body) lives on another shard, `home`
+ * when it knows which: nothing went to Google, and the orchestrator sends its copy of the request there once, with the
+ * fingerprint.
+ */
+function conversationElsewhere(home: number | undefined, fingerprint: string): Refusal {
+  const where = home === undefined ? 'on another shard' : `on shard ${home}`;
+  return new Refusal(
+    MISDIRECTED_STATUS,
+    'conversation_elsewhere',
+    `This request continues a conversation that the gateway serves ${where}, so that it stays on one Google project (whose implicit cache holds its earlier turns); the gateway could not send it there.`,
+    { ...(home !== undefined ? { [HOME_SHARD_HEADER]: String(home) } : {}), [AFFINITY_HEADER]: fingerprint },
+  );
 }
 
 /** Why Google's refusal of the Worker's region is not the client's to fix, and what the operator can do. */
@@ -197,9 +253,14 @@ export function noAnswerRefusal(
         refusal: new Refusal(499, 'client_disconnected', 'The client went away before the answer was ready.'),
         facts: {},
       };
+    case 'conversation-elsewhere':
+      return { refusal: conversationElsewhere(result.home, result.fingerprint), facts: {} };
     case 'keys-failed':
       return {
-        refusal: owner !== undefined ? ownerKeyUnavailable(deps, owner, model) : keysUnavailable(deps, a.config, model),
+        refusal:
+          owner !== undefined
+            ? ownerKeyUnavailable(deps, a.config, owner, model)
+            : keysUnavailable(deps, a.config, model),
         facts: result.upstreamStatus !== undefined ? { upstreamStatus: result.upstreamStatus } : {},
       };
   }

@@ -1,17 +1,20 @@
 /**
  * Sends one client request to Google on a pool key, failing over to another key when the first is rate limited or
- * rejected. Only key faults fail over; the response is handed back before any byte reaches the client, so a stream
+ * rejected. Keys are drawn by project (`./key-projects`): by quota share, or in a conversation's order; a quota the
+ * project shares cools all its keys at once, so failover goes straight to another project. Only key faults fail over; the response is handed back before any byte reaches the client, so a stream
  * that has begun is never replayed. A body given as a stream (one over the replay bound) is sent once, on one key:
  * a key fault still cools or removes that key, and Google's answer goes to the client. Keys go only to the
  * configured base URL: redirects are never followed.
  */
 import { parseJson } from '../../shared/json';
 import type { PoolKey } from '../edge/bindings';
-import type { KeyPool } from './key-pool';
+import type { KeyGroup, KeyPool } from './key-pool';
+import type { KeyProject } from './key-projects';
 import type { Logger } from './log';
 import {
   errorCodeOf,
   googleErrorOf,
+  isProjectQuota,
   isUnsupportedLocation,
   keyFaultOf,
   needsKeyProbe,
@@ -51,6 +54,14 @@ export interface UpstreamRequest {
   /** cooldown scope: the model id, or ANY_MODEL */
   readonly model: string;
   readonly keys: readonly PoolKey[];
+  /**
+   * The Google projects of `keys` (no other key), each with its share of the pool's quota.
+   *
+   * @default - every key its own project of weight 1
+   */
+  readonly projects?: readonly KeyProject[];
+  /** try `projects` in their order (a conversation's ranking: its home first) instead of drawing by quota share */
+  readonly ordered?: boolean;
   readonly timeoutMs: number;
   /** the longest this request may wait, in total, for a cooling key to free (0: refuse at once) */
   readonly maxWaitMs: number;
@@ -77,7 +88,17 @@ export type UpstreamOutcome =
   /** Google refuses the region the Worker ran in; no key is to blame */
   | { readonly kind: 'unsupported-location'; readonly keyIndex: number; readonly googleMessage?: string }
   /** the client went away; nothing more was sent upstream */
-  | { readonly kind: 'client-gone'; readonly keyIndex?: number };
+  | { readonly kind: 'client-gone'; readonly keyIndex?: number }
+  /**
+   * the request's conversation lives on shard `home`, or (`home` absent) on a shard this worker cannot name (see
+   * `./conversation`); nothing was sent upstream
+   */
+  | {
+      readonly kind: 'conversation-elsewhere';
+      readonly home?: number;
+      readonly fingerprint: string;
+      readonly keyIndex?: never;
+    };
 
 export type UpstreamResult = Attempted & UpstreamOutcome;
 
@@ -187,8 +208,10 @@ const KEY_FAULT_STATUSES: ReadonlySet<number> = new Set([400, 401, 403, 429]);
 /** The next key to try, waiting within the request's budget when every key for the model is cooling. */
 async function nextKey(req: UpstreamRequest, deps: UpstreamDeps, progress: Progress): Promise<number | undefined> {
   const indices = req.keys.map((k) => k.index);
+  const groups: readonly KeyGroup[] = req.projects ?? indices.map((index) => ({ keys: [index], weight: 1 }));
+  const pick = req.ordered === true ? deps.pool.pickFirst : deps.pool.pickSpread;
   for (;;) {
-    const keyIndex = deps.pool.pick(indices, req.model, deps.now(), progress.tried, deps.random);
+    const keyIndex = pick.call(deps.pool, groups, req.model, deps.now(), progress.tried, deps.random);
     if (keyIndex !== undefined) return keyIndex;
     const status = deps.pool.status(indices, req.model, deps.now());
     if (status.kind !== 'cooling' || status.retryAfterMs > req.maxWaitMs - progress.waitedMs) return undefined;
@@ -287,7 +310,10 @@ async function readKeyError(
   return { kind: 'key-fault', response, errorText };
 }
 
-/** Cools the key for the request's model, or takes it out of rotation, as the fault says, and logs it. */
+/**
+ * Cools the key for the request's model (every key of its project, for a quota the project shares), or takes it out
+ * of rotation, as the fault says, and logs it.
+ */
 function applyKeyFault(
   req: UpstreamRequest,
   deps: UpstreamDeps,
@@ -299,7 +325,9 @@ function applyKeyFault(
     removeKey(req, deps, keyIndex, fault.reason, status);
     return;
   }
-  deps.pool.coolDown(keyIndex, req.model, fault.cooldown);
+  const project = isProjectQuota(fault.quotaId) ? req.projects?.find((p) => p.keys.includes(keyIndex)) : undefined;
+  const cooled = project !== undefined && project.keys.length > 1 ? project : undefined;
+  for (const index of cooled?.keys ?? [keyIndex]) deps.pool.coolDown(index, req.model, fault.cooldown);
   deps.log({
     event: 'key_cooldown',
     requestId: req.requestId,
@@ -308,6 +336,7 @@ function applyKeyFault(
     until: new Date(fault.cooldown.until).toISOString(),
     reason: fault.cooldown.reason,
     ...(fault.quotaId ? { quotaId: fault.quotaId } : {}),
+    ...(cooled !== undefined ? { project: cooled.label, projectKeys: cooled.keys } : {}),
   });
 }
 

@@ -114,3 +114,85 @@ describe('KeyPool counters and snapshot', () => {
     expect(pool.requests()).toEqual({ count: 2, since: T0 });
   });
 });
+
+describe('KeyPool draws by project', () => {
+  const uniform = fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true });
+
+  it('with every key its own project of weight 1, draws exactly as pick does', () => {
+    fc.assert(
+      fc.property(uniform, fc.subarray(KEYS), (r, tried) => {
+        const pool = new KeyPool();
+        pool.coolDown(2, M, { until: 1000, reason: 'quota-minute' });
+        const groups = KEYS.map((k) => ({ keys: [k], weight: 1 }));
+        const exclude = new Set(tried);
+        return pool.pickSpread(groups, M, 0, exclude, () => r) === pool.pick(KEYS, M, 0, exclude, () => r);
+      }),
+    );
+  });
+
+  it('draws a project by its weight, then one of its keys, from one draw', () => {
+    const pool = new KeyPool();
+    // project A: keys 1-3, weight 1; project B: key 4, weight 1
+    const groups = [
+      { keys: [1, 2, 3], weight: 1 },
+      { keys: [4], weight: 1 },
+    ];
+    const picks = [0, 0.2, 0.4, 0.49, 0.5, 0.99].map((r) => pool.pickSpread(groups, M, 0, new Set(), () => r));
+    expect(picks).toEqual([1, 2, 3, 3, 4, 4]);
+  });
+
+  it('gives a project of ten keys the same share as a project of one, by quota not key count', () => {
+    const pool = new KeyPool();
+    const big = Array.from({ length: 10 }, (_, i) => i + 1);
+    const groups = [
+      { keys: big, weight: 1 },
+      { keys: [11], weight: 1 },
+      { keys: [12], weight: 0.5 },
+    ];
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const counts = new Map<number, number>();
+    for (let i = 0; i < 25_000; i++) {
+      const key = pool.pickSpread(groups, M, 0, new Set(), random) ?? 0;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    const share = (keys: readonly number[]) => keys.reduce((n, k) => n + (counts.get(k) ?? 0), 0) / 25_000;
+    expect(share(big)).toBeCloseTo(0.4, 1);
+    expect(share([11])).toBeCloseTo(0.4, 1);
+    expect(share([12])).toBeCloseTo(0.2, 1);
+    // inside the big project, its keys share its draws evenly
+    for (const k of big) expect((counts.get(k) ?? 0) / 25_000).toBeCloseTo(0.04, 1);
+  });
+
+  it('skips a project whose keys are all cooling, removed or tried, and its unusable keys', () => {
+    fc.assert(
+      fc.property(uniform, (r) => {
+        const pool = new KeyPool();
+        for (const k of [1, 2]) pool.coolDown(k, M, { until: 1000, reason: 'quota-minute' });
+        pool.remove(3, 'API_KEY_INVALID');
+        const groups = [
+          { keys: [1, 2], weight: 5 },
+          { keys: [3, 4, 5], weight: 1 },
+        ];
+        const picked = pool.pickSpread(groups, M, 500, new Set([4]), () => r);
+        return picked === 5 && pool.pickSpread(groups, M, 500, new Set([4, 5]), () => r) === undefined;
+      }),
+    );
+  });
+
+  it('in a ranking, takes the first project with a usable key, and a random key of it', () => {
+    const pool = new KeyPool();
+    const ranking = [
+      { keys: [4], weight: 1 },
+      { keys: [1, 2, 3], weight: 1 },
+    ];
+    expect(pool.pickFirst(ranking, M, 0, new Set(), () => 0.9)).toBe(4);
+    pool.coolDown(4, M, { until: 1000, reason: 'quota-minute' });
+    expect([0, 0.5, 0.9].map((r) => pool.pickFirst(ranking, M, 0, new Set(), () => r))).toEqual([1, 2, 3]);
+    expect(pool.pickFirst(ranking, M, 0, new Set([1, 2, 3]), () => 0)).toBeUndefined();
+    expect(pool.pickFirst(ranking, M, 1000, new Set(), () => 0)).toBe(4);
+  });
+});

@@ -4,6 +4,8 @@
  * src-key-pool.test.ts).
  */
 import { ISOLATE_NOTE, keyStatus, workerStatus, type WorkerStatus } from '../../../../workers/shard/core/status';
+import { declaredProjects, implicitProjects } from '../../../../workers/shard/core/key-projects';
+import { capacityLine } from '../../../../workers/shard/core/project-status';
 import { startShardWorker, type ShardWorkerHarness } from '../../../helpers/shard-worker';
 
 const KEYS = ['canary-status-key-1', 'canary-status-key-2', 'canary-status-key-3', 'canary-status-key-4'];
@@ -56,6 +58,68 @@ describe('workerStatus', () => {
       requests: 0,
       rateLimited: 0,
     });
+  });
+});
+
+describe('workerStatus with projects', () => {
+  const M = 'gemini-3.8-flash';
+  const cooling = (until: number) => [{ model: M, until, reason: 'quota-minute' as const }];
+  // pool: a a a b c; this worker holds global keys 2..5 as KEY1..KEY4 (a: KEY1, KEY2; b: KEY3; c: KEY4)
+  const projects = declaredProjects(
+    ['a', 'a', 'a', 'b', 'c'],
+    [2, 3, 4, 5].map((global, i) => ({ index: i + 1, global })),
+  );
+
+  it('lists each project with its keys, share and state, and the pool’s capacity line', () => {
+    const snapshot = [
+      { index: 1, calls: 1, rateLimited: 1, cooldowns: cooling(T0 + 9_000) },
+      { index: 2, calls: 0, rateLimited: 0, cooldowns: cooling(T0 + 4_000) },
+      { index: 3, calls: 0, rateLimited: 0, removed: 'API_KEY_INVALID', cooldowns: [] },
+      { index: 4, calls: 2, rateLimited: 0, cooldowns: [] },
+    ];
+    const status = workerStatus(snapshot, { count: 3 }, T0, projects);
+    expect(status.projects).toEqual([
+      {
+        project: 'a',
+        keys: [1, 2],
+        globalKeys: [2, 3],
+        weight: 2 / 3,
+        state: 'cooling',
+        // the project frees for the model when its first key does
+        cooling: [{ model: M, until: '2026-05-01T12:00:04.000Z', reason: 'quota-minute' }],
+      },
+      { project: 'b', keys: [3], globalKeys: [4], weight: 1, state: 'removed' },
+      { project: 'c', keys: [4], globalKeys: [5], weight: 1, state: 'ok' },
+    ]);
+    expect(status.capacity).toEqual({
+      declared: true,
+      pool: { keys: 5, projects: 3, line: '5 keys in 3 projects' },
+      worker: { keys: 4, projects: 3, share: 2.667 },
+    });
+    expect(status.keys.map((k) => [k.key, k.project, k.globalKey])).toEqual([
+      [1, 'a', 2],
+      [2, 'a', 3],
+      [3, 'b', 4],
+      [4, 'c', 5],
+    ]);
+  });
+
+  it('calls a project ok while one of its keys may serve the model, and says nothing of the pool it cannot see', () => {
+    const snapshot = [
+      { index: 1, calls: 0, rateLimited: 0, cooldowns: cooling(T0 + 9_000) },
+      { index: 2, calls: 0, rateLimited: 0, cooldowns: [] },
+    ];
+    const implicit = implicitProjects([1, 2]);
+    const status = workerStatus(snapshot, { count: 0 }, T0, implicit);
+    expect(status.projects?.map((p) => [p.project, p.state])).toEqual([
+      ['key1', 'cooling'],
+      ['key2', 'ok'],
+    ]);
+    expect(status.capacity).toEqual({ declared: false, worker: { keys: 2, projects: 2, share: 2 } });
+    // implicit labels stay off the key entries
+    expect(status.keys[0]).not.toHaveProperty('project');
+    expect(capacityLine(20, 11)).toBe('20 keys in 11 projects');
+    expect(capacityLine(1, 1)).toBe('1 key in 1 project');
   });
 });
 

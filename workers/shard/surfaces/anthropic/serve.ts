@@ -22,6 +22,7 @@ import {
   planMessages,
 } from './adapter';
 import type { ShardEnv } from '../../edge/bindings';
+import { bodyConversationId } from '../../core/conversation';
 import { misconfigured, Refusal, refusalOutcome } from '../../edge/refusal';
 import { readJsonObject, tooLargeRefusal } from '../../edge/request-body';
 import type { AnthropicRoute } from './routes';
@@ -80,7 +81,12 @@ const planFailureCode = (failure: AnthropicFailure): string =>
 const UNUSABLE_REPLY = 'upstream_unusable_reply';
 
 type Planned =
-  | { readonly ok: true; readonly plan: AnthropicUpstreamPlan }
+  | {
+      readonly ok: true;
+      readonly plan: AnthropicUpstreamPlan;
+      /** Claude Code's session id from `metadata.user_id` (see `../../core/conversation`) */
+      readonly conversation?: string;
+    }
   | { readonly ok: false; readonly outcome: Outcome };
 
 /** Reads and plans the request: the upstream plan, or the outcome that refuses it before anything goes upstream. */
@@ -99,14 +105,16 @@ async function planOf(route: AnthropicRoute, a: Admitted): Promise<Planned> {
     route.name === 'anthropic.countTokens'
       ? planCountTokens(read.json, models.map)
       : planMessages(read.json, models.map);
-  return planned.ok ? planned : { ok: false, outcome: failureOutcome(planned, a, planFailureCode(planned)) };
+  if (!planned.ok) return { ok: false, outcome: failureOutcome(planned, a, planFailureCode(planned)) };
+  const conversation = bodyConversationId(read.json);
+  return { ok: true, plan: planned.plan, ...(conversation !== undefined ? { conversation } : {}) };
 }
 
 /** Serves an Anthropic route through the key core. */
 export async function serveAnthropicRoute(route: AnthropicRoute, a: Admitted, deps: HandlerDeps): Promise<Outcome> {
   const planned = await planOf(route, a);
   if (!planned.ok) return planned.outcome;
-  const { plan } = planned;
+  const { plan, conversation } = planned;
   const result = await sendPlan(
     {
       path: `${plan.upstreamPath}${plan.upstreamSearch}`,
@@ -115,6 +123,7 @@ export async function serveAnthropicRoute(route: AnthropicRoute, a: Admitted, de
       body: plan.body,
       keyStyle: 'goog-header',
       model: plan.geminiModel,
+      ...(conversation !== undefined ? { conversation } : {}),
     },
     a,
     deps,

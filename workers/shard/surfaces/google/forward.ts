@@ -3,7 +3,9 @@
  * body byte for byte (re-serialising could alter what Google signed, thought signatures, and costs CPU), with thin
  * fix-ups where Google's compat endpoint differs from OpenAI (see `../openai/embeddings.ts`). Google's errors reach OpenAI clients
  * as OpenAI errors and native clients as Google sent them, secrets redacted. A body that names an owned resource (a
- * file, a cached content: see `../resources/references.ts`) goes, stripped of its owner tags, to the one key that owns it.
+ * file, a cached content: see `../resources/references.ts`) goes, stripped of its owner tags, to a key of the project
+ * that owns it; a chat completion's conversation id (`prompt_cache_key`, `user`) keeps its turns on one project (see
+ * `../../core/conversation`).
  */
 import { parseJsonObject } from '../../../shared/json';
 import { REPLAY_MAX_BYTES } from '../../../shared/contract';
@@ -14,8 +16,9 @@ import { redactJsonText } from '../../core/redaction';
 import { sseWithErrorEvent } from '../../core/sse-framing';
 import { embeddingsRequest, embeddingsResponse } from '../openai/embeddings';
 import { toOpenAIError } from '../openai/errors';
+import { bodyConversationId } from '../../core/conversation';
 import { ANY_MODEL } from '../../core/key-pool';
-import { keyOfOwner, ownedReferenceInLargeBody, soleOwner, unknownOwner } from '../resources/owner-keys';
+import { keyOfOwner, ownedReferenceInLargeBody, soleProjectOwner, unknownOwner } from '../resources/owner-keys';
 import { Refusal, refusalOutcome } from '../../edge/refusal';
 import { NOT_A_JSON_OBJECT, readBodyOrStream, type StreamedBody, tooLargeRefusal } from '../../edge/request-body';
 import { type OwnedReference, scanReferences, watchForReferences } from '../resources/references';
@@ -48,6 +51,8 @@ interface Prepared {
   readonly owned?: OwnedReference;
   /** a streamed body: the reference whose tag stopped the upload, if one appeared */
   readonly referenceSeen?: () => string | undefined;
+  /** chat completions: the conversation id the body holds (see `../../core/conversation`) */
+  readonly conversation?: string;
 }
 
 const EMBEDDINGS_TOO_LARGE = new Refusal(
@@ -83,7 +88,7 @@ async function prepare(request: Request, route: GoogleRoute, config: ShardConfig
   const scan = scanReferences(json);
   if (scan.untagged[0] !== undefined) return unknownOwner(scan.untagged[0]);
   const [first, ...rest] = scan.references;
-  const owned = first === undefined ? undefined : soleOwner([first, ...rest]);
+  const owned = first === undefined ? undefined : await soleProjectOwner([first, ...rest], config);
   if (owned instanceof Refusal) return owned;
   const ownedField = owned !== undefined ? { owned } : {};
   // a body that names nothing owned is the very object parsed: `stripped` is `json` then
@@ -105,7 +110,14 @@ async function prepare(request: Request, route: GoogleRoute, config: ShardConfig
     route.name === 'native.streamGenerateContent' || (route.name === 'chat.completions' && json.stream === true);
   // the bytes as sent when nothing is owned; else the tags must go, and re-serialising is the price of that
   const body = owned === undefined ? bytes : JSON.stringify(upstreamJson);
-  return { body, ...(model ? { model } : {}), streaming, ...ownedField };
+  const conversation = route.name === 'chat.completions' ? bodyConversationId(json, { user: true }) : undefined;
+  return {
+    body,
+    ...(model ? { model } : {}),
+    streaming,
+    ...ownedField,
+    ...(conversation !== undefined ? { conversation } : {}),
+  };
 }
 
 function forwardedHeaders(request: Request, route: GoogleRoute): Headers {
@@ -147,6 +159,7 @@ export async function serveGoogleRoute(route: GoogleRoute, a: Admitted, deps: Ha
       keyStyle: route.surface === 'openai' ? 'bearer' : 'goog-header',
       model,
       ...(owner !== undefined ? { owner } : {}),
+      ...(prepared.conversation !== undefined ? { conversation: prepared.conversation } : {}),
     },
     a,
     deps,

@@ -3,13 +3,13 @@
  * `/batches`), under the same owner-tag rule as the native resources (`./serve.ts`):
  * - `files.create` (multipart, not parsed) goes to a pool key: replayed on another key after a key fault while it fits
  *   the replay bound, else streamed once; `batches.create`'s JSON body is read and its `input_file_id` names the key
- *   (that key only; a body naming another shard's file is a misdirect, one naming none a 404);
- * - a call on one file or batch goes to the key its id's tag names, the tag stripped, Google's id sent on in the
- *   shape the client used (`files/<id>`, percent-encoded as the `openai` SDK sends it, or the bare id);
+ *   (a key of its project; a body naming another shard's file is a misdirect, one naming none a 404);
+ * - a call on one file or batch goes to a key of the project its id's tag names, the tag stripped, Google's id sent
+ *   on in the shape the client used (`files/<id>`, percent-encoded as the `openai` SDK sends it, or the bare id);
  * - every id in Google's answer is tagged (`tagCompatIds`): a file's or batch's `id`, `input_file_id`,
  *   `output_file_id`, `error_file_id`, and each item of a list;
- * - a listing walks this worker's keys (`./listing.ts`) with OpenAI's paging: the client's `after` is the last
- *   item's tagged id, whose tag says which key to resume and whose Google id is that key's `after`; `has_more` is set
+ * - a listing walks this worker's projects, one key each (`./listing.ts`), with OpenAI's paging: the client's `after`
+ *   is the last item's tagged id, whose tag says which project to resume and whose Google id is its `after`; `has_more` is set
  *   only when something follows. Behind an orchestrator with several shards no OpenAI `after` can name the next
  *   shard, so the listing answers 501 and points at the merged native listings.
  * Google's errors reach the client as OpenAI errors, as on the other OpenAI routes.
@@ -18,11 +18,12 @@ import { parseJsonObject } from '../../../shared/json';
 import { isJsonObject } from '../../../shared/json';
 import { REPLAY_MAX_BYTES, SHARD_COUNT_HEADER } from '../../../shared/contract';
 import { jsonResponse } from '../../../shared/http';
-import { parseTaggedId, type ResourceOwner, tagId } from '../../../shared/owner-tag';
-import type { PoolKey } from '../../edge/bindings';
+import { type ListCursor, parseTaggedId, type ResourceOwner, tagId } from '../../../shared/owner-tag';
+import type { PoolKey, ShardConfig } from '../../edge/bindings';
 import { toOpenAIError } from '../openai/errors';
 import { ANY_MODEL } from '../../core/key-pool';
-import { keyOfOwner, keyOfReferences, ownerOf, ownShard, unknownOwner } from './owner-keys';
+import { keyOfOwner, keyOfReferences, listingKeys, ownerOf, ownShard, unknownOwner } from './owner-keys';
+import { representativeKey } from '../../core/key-projects';
 import { Refusal } from '../../edge/refusal';
 import { NOT_A_JSON_OBJECT, readBodyOrStream } from '../../edge/request-body';
 import { scanReferences } from './references';
@@ -209,7 +210,7 @@ async function serveCompatOwned(route: Route<'owned'>, a: Admitted, deps: Handle
     deps,
   );
   if (result.kind !== 'response') return noAnswer(result, a, deps, secrets, key);
-  return deliver(result, target.owner, a, secrets, route.name === 'openai.files.content');
+  return deliver(result, await ownerOf(key, config), a, secrets, route.name === 'openai.files.content');
 }
 
 function notMerged(collection: 'files' | 'batches'): Refusal {
@@ -220,25 +221,30 @@ function notMerged(collection: 'files' | 'batches'): Refusal {
   );
 }
 
-/** A listing of this worker's keys, one page, OpenAI's paging. */
+/** Where a listing resumes after the client's `after` (the last item's tagged id): that id's project and Google id. */
+async function afterCursor(route: Route<'list'>, config: ShardConfig): Promise<ListCursor | undefined | Refusal> {
+  const { after } = route;
+  if (after === undefined) return undefined;
+  if (after.kind === 'untagged') return unknownOwner(after.reference);
+  const key = await keyOfOwner(after.owner, after.reference, config);
+  if (key instanceof Refusal) return key;
+  // Google's own `after`: the id with its tag stripped, in the shape the client used
+  const tagged = parseTaggedId(after.reference.replace(NAMED, '$2'));
+  const googleAfter = after.reference.startsWith(`${route.collection}/`)
+    ? `${route.collection}/${tagged?.googleId ?? ''}`
+    : (tagged?.googleId ?? '');
+  // the listing walks one key per project, its representative: the walk resumes there
+  return { shard: ownShard(config), key: representativeKey(config, key).index, pageToken: googleAfter };
+}
+
+/** A listing of this worker's projects, one key each, one page, OpenAI's paging. */
 async function serveCompatListing(route: Route<'list'>, a: Admitted, deps: HandlerDeps): Promise<Outcome> {
   const { config } = a;
   const count = Number(a.request.headers.get(SHARD_COUNT_HEADER));
   if (config.shardIndex !== undefined && Number.isSafeInteger(count) && count > 1)
     return refused(notMerged(route.collection), a);
-  let cursor: { shard: number; key: number; pageToken?: string } | undefined;
-  const { after } = route;
-  if (after !== undefined) {
-    if (after.kind === 'untagged') return refused(unknownOwner(after.reference), a);
-    const key = await keyOfOwner(after.owner, after.reference, config);
-    if (key instanceof Refusal) return refused(key, a);
-    // Google's own `after`: the id with its tag stripped, in the shape the client used
-    const tagged = parseTaggedId(after.reference.replace(NAMED, '$2'));
-    const googleAfter = after.reference.startsWith(`${route.collection}/`)
-      ? `${route.collection}/${tagged?.googleId ?? ''}`
-      : (tagged?.googleId ?? '');
-    cursor = { shard: ownShard(config), key: key.index, pageToken: googleAfter };
-  }
+  const cursor = await afterCursor(route, config);
+  if (cursor instanceof Refusal) return refused(cursor, a);
   const keys = new Map(config.keys.map((k) => [k.index, k]));
   const owners = new Map<number, ResourceOwner>();
   for (const key of config.keys) owners.set(key.index, await ownerOf(key, config));
@@ -246,7 +252,7 @@ async function serveCompatListing(route: Route<'list'>, a: Admitted, deps: Handl
   const page = await walkListing<Outcome>({
     shard: ownShard(config),
     ...(cursor !== undefined ? { cursor } : {}),
-    keys: config.keys.filter((k) => !deps.pool.isRemoved(k.index)).map((k) => k.index),
+    keys: listingKeys(config, (index) => deps.pool.isRemoved(index)),
     pageSize: route.limit ?? DEFAULT_LIMIT,
     list: async (index, googleAfter, limit): Promise<KeyPage<Outcome>> => {
       const key: PoolKey | undefined = keys.get(index);

@@ -1,6 +1,7 @@
 /**
- * Merged listings (`GET /v1beta/files`, `cachedContents`, `batches`): Google lists a project's resources, one key's,
- * so the gateway walks its keys in order, shard by shard, and its page token says where the walk goes on
+ * Merged listings (`GET /v1beta/files`, `cachedContents`, `batches`): Google lists a project's resources to any of its
+ * keys, so the gateway walks one key per project (each project's first key, see `./owner-keys`' `listingKeys`) in
+ * order, shard by shard, and its page token says where the walk goes on
  * (`encodeListCursor`: shard, key, and Google's own page token for that key). A page:
  * - starts at the cursor's key (key 1 on a first page), with Google's page token when the previous page stopped
  *   inside that key's listing;

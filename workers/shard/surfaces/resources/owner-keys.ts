@@ -1,11 +1,15 @@
 /**
  * Which of this worker's keys owns a resource, from the owner tag in its name (see `../shared/owner-tag`), and the
  * tag a new resource gets. Google keeps files, cached contents, batches and interactions per project, so a request
- * that names one must use the key that created it: no other key of this worker, and no other shard, can serve it.
+ * that names one must use a key of the project that created it (see `../../core/key-projects`): no other project's
+ * key, and no other shard, can serve it. A resource is named once, by its project's representative key (the
+ * project's first key in this worker), whichever of its keys created it; a tag naming another key of the project
+ * (given out before the project was declared) still leads to the project.
  */
 import { MISDIRECTED_STATUS, OWNER_HEADER } from '../../../shared/contract';
 import { FINGERPRINT_LENGTH, formatOwnerTag, type ResourceOwner, sameOwner } from '../../../shared/owner-tag';
 import type { PoolKey, ShardConfig } from '../../edge/bindings';
+import { ownerProject, representativeKey, workerProjects } from '../../core/key-projects';
 import { Refusal } from '../../edge/refusal';
 import type { OwnedReference } from './references';
 
@@ -34,9 +38,14 @@ export function ownShard(config: ShardConfig): number {
   return config.shardIndex ?? 0;
 }
 
-/** The owner of a resource created with `key` on this worker. */
-export async function ownerOf(key: PoolKey, config: ShardConfig): Promise<ResourceOwner> {
+/** The owner naming `key` itself, whatever its project: an upload session, which Google opened for that key. */
+export async function keyOwnerOf(key: PoolKey, config: ShardConfig): Promise<ResourceOwner> {
   return { shard: ownShard(config), key: key.index, fingerprint: await keyFingerprint(key.value) };
+}
+
+/** The owner of a resource created (or reached) with `key` on this worker: its project's representative key. */
+export function ownerOf(key: PoolKey, config: ShardConfig): Promise<ResourceOwner> {
+  return keyOwnerOf(representativeKey(config, key), config);
 }
 
 /** Where a tagged resource's key is: one of this worker's keys, or another shard (only behind the orchestrator). */
@@ -59,7 +68,7 @@ export function ownerKeyGone(what: string): Refusal {
   return new Refusal(
     410,
     'owner_key_gone',
-    `The Gemini API key that created ${what} is no longer in this gateway's key pool (it was removed or the keys were reordered), and Google keeps such resources per key: create it again.`,
+    `The Gemini API key that created ${what} is no longer in this gateway's key pool (it was removed or the keys were reordered), and Google keeps such resources per project, which the gateway reaches through that key: create it again.`,
   );
 }
 
@@ -96,16 +105,40 @@ export function misdirected(shard: number): Refusal {
 
 /**
  * The one owner of every resource a request body names, or the 400 when they belong to different keys: Google would
- * refuse whichever key the gateway chose for the resources of the other.
+ * refuse whichever key the gateway chose for the resources of the other. See {@link soleProjectOwner} for tags of
+ * one project's different keys.
  */
 export function soleOwner(references: readonly [OwnedReference, ...OwnedReference[]]): OwnedReference | Refusal {
   const [first, ...rest] = references;
   const other = rest.find((r) => !sameOwner(r.owner, first.owner));
   if (other === undefined) return first;
+  return mixedOwners(first, other);
+}
+
+/**
+ * {@link soleOwner}, except that tags naming different keys of one project of this worker are one owner: Google keeps
+ * the resources per project, so any key of it reaches them all.
+ */
+export async function soleProjectOwner(
+  references: readonly [OwnedReference, ...OwnedReference[]],
+  config: ShardConfig,
+): Promise<OwnedReference | Refusal> {
+  const sole = soleOwner(references);
+  if (!(sole instanceof Refusal) || references.some((r) => r.owner.shard !== ownShard(config))) return sole;
+  const projects = new Set<string>();
+  for (const reference of references) {
+    const found = await lookUpOwner(reference.owner, reference.reference, config);
+    if (found.kind !== 'key') return sole;
+    projects.add(ownerProject(config, found.key).label);
+  }
+  return projects.size === 1 ? references[0] : sole;
+}
+
+function mixedOwners(first: OwnedReference, other: OwnedReference): Refusal {
   return new Refusal(
     400,
     'mixed_resource_owners',
-    `This request names ${first.reference} and ${other.reference}, which were created through different Gemini API keys of this gateway (owner tags ${formatOwnerTag(first.owner)} and ${formatOwnerTag(other.owner)}). Google keeps each file, cached content, batch and interaction per key, so one request can only use resources created through the same key: use them in separate requests, or create them again on one key: an upload whose name starts with an owner tag goes to that tag's key (e.g. name "${formatOwnerTag(first.owner)}-report" with @google/genai's files.upload), and a cache or batch goes to the key of the files it names.`,
+    `This request names ${first.reference} and ${other.reference}, which were created through Gemini API keys of different Google projects of this gateway (owner tags ${formatOwnerTag(first.owner)} and ${formatOwnerTag(other.owner)}). Google keeps each file, cached content, batch and interaction per project (and the gateway counts each key as its own project, per key, unless KEY_PROJECTS says which keys share one), so one request can only use resources of one project: use them in separate requests, or create them again on one key: an upload whose name starts with an owner tag goes to that tag's key (e.g. name "${formatOwnerTag(first.owner)}-report" with @google/genai's files.upload), and a cache or batch goes to the key of the files it names.`,
   );
 }
 
@@ -139,8 +172,9 @@ export async function keyOfOwner(
 }
 
 /**
- * The key every reference belongs to (`references` may start with the path's own resource), undefined when there is
- * none, or the refusal: resources of two keys (400), or an owner this worker cannot serve.
+ * The key every reference belongs to (`references` may start with the path's own resource) with its project's owner
+ * (the name a resource it creates gets), undefined when there is none, or the refusal: resources of two projects
+ * (400), or an owner this worker cannot serve.
  */
 export async function keyOfReferences(
   references: readonly OwnedReference[],
@@ -148,8 +182,20 @@ export async function keyOfReferences(
 ): Promise<{ readonly key: PoolKey; readonly owner: ResourceOwner } | Refusal | undefined> {
   const [first, ...rest] = references;
   if (first === undefined) return undefined;
-  const sole = soleOwner([first, ...rest]);
+  const sole = await soleProjectOwner([first, ...rest], config);
   if (sole instanceof Refusal) return sole;
   const key = await keyOfOwner(sole.owner, sole.reference, config);
-  return key instanceof Refusal ? key : { key, owner: sole.owner };
+  return key instanceof Refusal ? key : { key, owner: await ownerOf(key, config) };
+}
+
+/**
+ * The keys a merged listing asks, ascending: one per project, its representative, for each project this worker lists
+ * (a project split across shards is listed by the shard holding its first key) that has a key still in use.
+ */
+export function listingKeys(config: ShardConfig, isRemoved: (index: number) => boolean): number[] {
+  return workerProjects(config)
+    .projects.filter((p) => p.lists && p.keys.some((k) => !isRemoved(k)))
+    .map((p) => p.keys[0])
+    .filter((k): k is number => k !== undefined)
+    .sort((a, b) => a - b);
 }

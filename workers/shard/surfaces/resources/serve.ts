@@ -5,8 +5,8 @@
  * - a creation (`cachedContents`, `:batchGenerateContent`, `interactions`, an upload) goes to the key the resources
  *   its body names belong to (all of one key, or a 400), else to any key of the pool with the usual failover; the
  *   key that served it owns what it created;
- * - a call on one resource (its tagged id in the path) goes to the owning key alone, the tag stripped;
- * - a listing merges every key's listing (`./listing.ts`);
+ * - a call on one resource (its tagged id in the path) goes to a key of the owning project, the tag stripped;
+ * - a listing merges every project's listing (`./listing.ts`), one key asked per project;
  * - every name in Google's answer gets the owner's tag (`./names.ts`), every tag in the request is stripped
  *   (`./references.ts`), so Google only ever sees its own ids.
  * Google's errors pass as on the native routes; the gateway's own refusals have the OpenAI shape, as on the others.
@@ -17,7 +17,7 @@ import { jsonResponse } from '../../../shared/http';
 import type { OwnedCollection, ResourceOwner } from '../../../shared/owner-tag';
 import type { PoolKey } from '../../edge/bindings';
 import { ANY_MODEL } from '../../core/key-pool';
-import { keyOfOwner, keyOfReferences, misdirected, ownerOf, ownShard, unknownOwner } from './owner-keys';
+import { keyOfOwner, keyOfReferences, listingKeys, misdirected, ownerOf, ownShard, unknownOwner } from './owner-keys';
 import { Refusal } from '../../edge/refusal';
 import { NOT_A_JSON_OBJECT, readBodyOrStream } from '../../edge/request-body';
 import { type OwnedReference, scanReferences } from './references';
@@ -153,7 +153,8 @@ async function serveOwned(route: OwnedResourceRoute, a: Admitted, deps: HandlerD
   );
   if (result.kind !== 'response') return noAnswer(result, a, deps, secrets, key);
   if (route.name === 'files.download' && result.response.ok) return passBytes(result.response, attemptFacts(result));
-  return deliverTagged(result, target.owner, tagOptions(route.collection), a, secrets);
+  // the project's own name for the resource, whichever of its keys the client's tag named
+  return deliverTagged(result, await ownerOf(key, config), tagOptions(route.collection), a, secrets);
 }
 
 /** A file's bytes (`alt=media`), streamed through as Google sent them. */
@@ -195,8 +196,8 @@ async function serveListing(route: ListResourceRoute, a: Admitted, deps: Handler
   }
   const field = LIST_FIELDS[route.collection];
   const keys = new Map(config.keys.map((k) => [k.index, k]));
-  // a key the pool removed has lost its resources to the gateway: its listing would only fail
-  const listable = config.keys.filter((k) => !deps.pool.isRemoved(k.index)).map((k) => k.index);
+  // one key per project: each lists the whole project's resources; a project whose keys were all removed is lost
+  const listable = listingKeys(config, (index) => deps.pool.isRemoved(index));
   const owners = new Map<number, ResourceOwner>();
   for (const key of config.keys) owners.set(key.index, await ownerOf(key, config));
   const nextShard = nextShardOf(a);

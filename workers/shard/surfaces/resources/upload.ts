@@ -2,10 +2,10 @@
  * Google's resumable upload through the gateway. The start (`POST /upload/v1beta/files`, `x-goog-upload-command:
  * start`) goes to a key like any creation; Google answers with an `x-goog-upload-url` on its own host, which the
  * gateway never follows and never hands out: it keeps only Google's `upload_id` and gives the client an upload URL on
- * the gateway's own origin whose `upload_id` carries the owner tag. Each upload or finalize call to that URL goes to
- * the owning key alone, its body streamed to Google once as it arrives (never held whole: a 100 MB file passes in
- * the SDK's 8 MiB chunks, each one call), and Google's upload status headers and the finalized file (names tagged)
- * come back. An upload that is not resumable (`x-goog-upload-protocol: multipart` or `raw`) is one call that
+ * the gateway's own origin whose `upload_id` carries the tag of the key that started it. Each upload or finalize call
+ * to that URL goes to that key alone, its body streamed to Google once as it arrives (never held whole: a 100 MB file
+ * passes in the SDK's 8 MiB chunks, each one call), and Google's upload status headers and the finalized file (named
+ * for its project, as every resource is) come back. An upload that is not resumable (`x-goog-upload-protocol: multipart` or `raw`) is one call that
  * creates the file.
  */
 import { parseJsonObject } from '../../../shared/json';
@@ -13,7 +13,7 @@ import { REPLAY_MAX_BYTES } from '../../../shared/contract';
 import { type ResourceOwner, tagId } from '../../../shared/owner-tag';
 import type { PoolKey } from '../../edge/bindings';
 import { ANY_MODEL } from '../../core/key-pool';
-import { keyOfOwner, keyOfReferences, ownerOf, unknownOwner } from './owner-keys';
+import { keyOfOwner, keyOfReferences, keyOwnerOf, ownerOf, unknownOwner } from './owner-keys';
 import { Refusal } from '../../edge/refusal';
 import { NOT_A_JSON_OBJECT, readBodyOrStream, type StreamedBody } from '../../edge/request-body';
 import { scanReferences } from './references';
@@ -144,7 +144,8 @@ async function deliverStart(
       await answer.response.body?.cancel().catch(() => undefined);
       return refused(NO_UPLOAD_URL, a, attemptFacts(answer));
     }
-    extra['x-goog-upload-url'] = gatewayUploadUrl(a.url.origin, owner, googleId);
+    // Google opened the session for the key that started it: the session's name keeps that key, not its project
+    extra['x-goog-upload-url'] = gatewayUploadUrl(a.url.origin, await keyOwnerOf(key, config), googleId);
   }
   return deliverTagged(answer, owner, { interactions: false }, a, secrets, extra);
 }
@@ -198,6 +199,7 @@ export async function serveUploadChunk(route: OwnedResourceRoute, a: Admitted, d
       keyStyle: 'goog-header',
       model: ANY_MODEL,
       owner: key,
+      ownerOnly: true,
     },
     a,
     deps,
@@ -205,5 +207,7 @@ export async function serveUploadChunk(route: OwnedResourceRoute, a: Admitted, d
   const settled = await settleCall(result, read.kind === 'stream' ? read : undefined, a, deps, key);
   if (settled.kind === 'outcome') return settled.outcome;
   const { answer } = settled;
-  return deliverTagged(answer, target.owner, { interactions: false }, a, secrets, returnedHeaders(answer.response));
+  // the finalized file is the project's: named by its representative key, as a listing names it
+  const owner = await ownerOf(key, config);
+  return deliverTagged(answer, owner, { interactions: false }, a, secrets, returnedHeaders(answer.response));
 }

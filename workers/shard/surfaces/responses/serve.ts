@@ -89,6 +89,8 @@ export async function serveResponsesRoute(route: ResponsesRoute, a: Admitted, de
       body: plan.body,
       keyStyle: 'goog-header',
       model: plan.geminiModel,
+      // Codex's session id: its turns stay on one project, where Gemini's implicit cache holds their shared prefix
+      ...(plan.conversationId !== undefined ? { conversation: plan.conversationId } : {}),
     },
     a,
     deps,

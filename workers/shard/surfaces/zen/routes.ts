@@ -1,10 +1,11 @@
 /**
- * The gateway's own surface: `GET /zen/status`, this isolate's view of its keys (`../../core/status.ts`), behind the
+ * The gateway's own surface: `GET /zen/status`, this isolate's view of its keys and projects (`../../core/status.ts`), behind the
  * same password as every other route, read from the headers only (a password in a URL ends up in proxy logs and
  * shell history). Operators' looks at it are not counted as clients' requests, and are logged as `zen.status` even
  * when refused.
  */
 import { jsonResponse } from '../../../shared/http';
+import { workerProjects } from '../../core/key-projects';
 import { STATUS_PATH, STATUS_ROUTE, workerStatus } from '../../core/status';
 import { type Admitted, defineSurface, type HandlerDeps, type Outcome, type RouteMatch } from '../contract';
 
@@ -30,6 +31,7 @@ function serveStatus(_route: ZenRoute, a: Admitted, deps: HandlerDeps): Promise<
     ),
     deps.pool.requests(),
     now,
+    workerProjects(a.config),
   );
   const response = jsonResponse(200, body, { 'cache-control': 'no-store' });
   return Promise.resolve({ response, line: { attempts: 0, status: 200 } });
