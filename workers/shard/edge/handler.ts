@@ -191,7 +191,7 @@ async function admit(request: Request, env: ShardEnv, requestId: string): Promis
     ...facts,
     client,
     serve: edge.serve,
-    admitted: { request, url, env, config, requestId, errors: facts.shape },
+    admitted: { request, url, env, config, requestId, errors: facts.shape, client },
   };
 }
 

@@ -15,6 +15,12 @@
  *   (`x-zen-shard-count`), else ends the listing: no `nextPageToken`;
  * - makes at most `MAX_LIST_CALLS` Google calls; a page that reaches the bound ends there, its token pointing on.
  * Only the absence of `nextPageToken` means the end, as in Google's own listings.
+ *
+ * A client's listing keeps only its own items (`keep`, by the mark Google stores: `./tenant-marks.ts`), so a Google
+ * page may hold fewer of them than it holds items: the walk then goes on inside the key with Google's token until the
+ * page is full or the key ends, and a full page looks ahead a page's worth at a time (skipping Google's pages that hold
+ * none of the client's) before it hands out a `nextPageToken`. The filter sits in the shard, under the cursor, so the
+ * orchestrator's merging across shards works on kept items only and pages stay correct.
  */
 import { encodeListCursor, type ListCursor } from '../../../shared/owner-tag';
 
@@ -46,6 +52,8 @@ export interface ListingWalk<F> {
   readonly list: (key: number, pageToken: string | undefined, pageSize: number) => Promise<KeyPage<F>>;
   /** @default MAX_LIST_CALLS */
   readonly maxCalls?: number;
+  /** which items the page may hold (a client's own); every item when absent */
+  readonly keep?: (item: unknown) => boolean;
 }
 
 export type MergedPage<F> =
@@ -62,6 +70,7 @@ export type MergedPage<F> =
 /** Walks this shard's keys from the cursor and returns one page of the merged listing. */
 export async function walkListing<F>(walk: ListingWalk<F>): Promise<MergedPage<F>> {
   const maxCalls = walk.maxCalls ?? MAX_LIST_CALLS;
+  const { keep } = walk;
   const startKey = walk.cursor?.key ?? 1;
   const keys = walk.keys.filter((k) => k >= startKey);
   const items: { key: number; item: unknown }[] = [];
@@ -72,22 +81,31 @@ export async function walkListing<F>(walk: ListingWalk<F>): Promise<MergedPage<F
     ...(nextPageToken !== undefined ? { nextPageToken } : {}),
     calls,
   });
-  for (const key of keys) {
-    if (calls >= maxCalls) return page(encodeListCursor({ shard: walk.shard, key }));
+  const at = (key: number, pageToken: string | undefined) =>
+    encodeListCursor({ shard: walk.shard, key, ...(pageToken !== undefined ? { pageToken } : {}) });
+  let i = 0;
+  // Google's page token inside keys[i]: where the walk stands in that key's listing
+  let token = keys[0] !== undefined && keys[0] === walk.cursor?.key ? walk.cursor.pageToken : undefined;
+  for (let key = keys[i]; key !== undefined; key = keys[i]) {
+    if (calls >= maxCalls) return page(at(key, token));
     const full = items.length >= walk.pageSize;
-    const resume = key === walk.cursor?.key ? walk.cursor.pageToken : undefined;
     calls++;
-    // a full page only asks whether this key has anything, so a next page is announced only when there is one
-    const answer = await walk.list(key, full ? undefined : resume, full ? 1 : walk.pageSize - items.length);
+    // a full page only asks whether more follows, so a next page is announced only when there is one: one item
+    // unfiltered; a page's worth when filtering, which skips Google's pages that hold none of the kept items
+    const size = full ? (keep === undefined ? 1 : walk.pageSize) : walk.pageSize - items.length;
+    const answer = await walk.list(key, token, size);
     if (answer.kind === 'failed') return { kind: 'failed', failure: answer.failure, calls };
-    if (full) {
-      if (answer.items.length > 0) return page(encodeListCursor({ shard: walk.shard, key }));
+    const next = answer.nextPageToken !== undefined && answer.nextPageToken !== '' ? answer.nextPageToken : undefined;
+    const kept = keep === undefined ? answer.items : answer.items.filter(keep);
+    if (full && kept.length > 0) return page(at(key, token));
+    if (!full) for (const item of kept) items.push({ key, item });
+    if (next !== undefined && keep === undefined && !full) return page(at(key, next));
+    if (next !== undefined && keep !== undefined) {
+      token = next;
       continue;
     }
-    for (const item of answer.items) items.push({ key, item });
-    if (answer.nextPageToken !== undefined && answer.nextPageToken !== '') {
-      return page(encodeListCursor({ shard: walk.shard, key, pageToken: answer.nextPageToken }));
-    }
+    i++;
+    token = undefined;
   }
   return page(walk.nextShard === undefined ? undefined : encodeListCursor({ shard: walk.nextShard, key: 1 }));
 }
