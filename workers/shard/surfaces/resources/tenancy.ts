@@ -9,7 +9,7 @@
  *   Google's id, carried in the tag (`../../../shared/owner-tag`), so that a name works for the client it was handed
  *   to and for no other, and cannot be forged or moved to another key.
  * The operator (`PASS`) has no mark and no seal: what it creates carries neither, which is also how names made before
- * clients were kept apart look, and it may name any resource.
+ * clients were kept apart look, and it may name any resource, sealed or not.
  *
  * @module
  */
@@ -139,20 +139,23 @@ export interface SealedName {
 }
 
 /**
- * Whose a name is, when `tenant` may use it: the client it was sealed for (`pass` for an unsealed name, which only the
- * operator may use), or undefined when the tenant may not: a seal that does not verify for the tenant (forged,
- * tampered, another client's, or any seal at all when the client's name is not among the candidates) and, for a
- * client, every unsealed name.
+ * Whose a name is, when `tenant` may use it: the client it was sealed for, or `pass` for the operator's own; undefined
+ * when the tenant may not use it. A client may use only names sealed for it: a seal that does not verify (forged,
+ * tampered, another client's, or made under a previous password) and every unsealed name are refused. The operator may
+ * use every name: a seal that verifies for one of the worker's clients makes the name that client's (its replies stay
+ * sealed for it); any other name, unsealed or sealed for a client the worker no longer knows or under a previous
+ * password, is the operator's.
  */
 export async function nameOwner(tenant: Tenant, name: SealedName): Promise<string | undefined> {
   const { seal } = name;
-  if (seal === undefined) return tenant.operator ? PASS_CLIENT_NAME : undefined;
+  const fallback = tenant.operator ? PASS_CLIENT_NAME : undefined;
+  if (seal === undefined) return fallback;
   const candidates = tenant.operator ? tenant.clients : [tenant.client];
   for (const client of candidates) {
     const expected = await sealOf(tenant.pass, name.owner, client, name.collection, name.googleId);
     if (sameText(expected, seal)) return client;
   }
-  return undefined;
+  return fallback;
 }
 
 /** The client whose mark `mark` is, among the clients the worker knows; undefined for none. */
