@@ -11,18 +11,17 @@ import { parseJsonObject } from '../../../shared/json';
 import { REPLAY_MAX_BYTES } from '../../../shared/contract';
 import { errorBody, jsonResponse } from '../../../shared/http';
 import { formatOwnerTag } from '../../../shared/owner-tag';
-import type { ShardConfig } from '../../edge/bindings';
 import { redactJsonText } from '../../core/redaction';
 import { sseWithErrorEvent } from '../../core/sse-framing';
 import { embeddingsRequest, embeddingsResponse } from '../openai/embeddings';
 import { toOpenAIError } from '../openai/errors';
 import { bodyConversationId } from '../../core/conversation';
 import { ANY_MODEL } from '../../core/key-pool';
-import { keyOfOwner, ownedReferenceInLargeBody, soleProjectOwner, unknownOwner } from '../resources/owner-keys';
+import { keyOfOwner, ownedReferenceInLargeBody, referencedOwner, unknownOwner } from '../resources/owner-keys';
 import { Refusal, refusalOutcome } from '../../edge/refusal';
 import { NOT_A_JSON_OBJECT, readBodyOrStream, type StreamedBody, tooLargeRefusal } from '../../edge/request-body';
 import { type OwnedReference, scanReferences, watchForReferences } from '../resources/references';
-import { refuseForeign, type Tenant, tenantOf } from '../resources/tenancy';
+import { tenantOf } from '../resources/tenancy';
 import { normaliseModel } from '../route-matching';
 import type { GoogleRoute } from './routes';
 import { type Admitted, type HandlerDeps, type LineFacts, type Outcome, secretsOf } from '../contract';
@@ -63,12 +62,8 @@ const EMBEDDINGS_TOO_LARGE = new Refusal(
 );
 
 /** Validates the client's body for the route and derives what the call needs from it. */
-async function prepare(
-  request: Request,
-  route: GoogleRoute,
-  config: ShardConfig,
-  tenant: Tenant,
-): Promise<Prepared | Refusal> {
+async function prepare(route: GoogleRoute, a: Admitted): Promise<Prepared | Refusal> {
+  const { request, config } = a;
   if (route.method === 'GET') return { ...(route.model ? { model: route.model } : {}), streaming: false };
   // embeddings are rewritten (encoding_format), so their body must be parsed, which needs it whole
   const wholeOnly = route.name === 'embeddings' && REPLAY_MAX_BYTES < config.maxBodyBytes;
@@ -93,11 +88,8 @@ async function prepare(
   if (json === undefined) return NOT_A_JSON_OBJECT;
   const scan = scanReferences(json);
   if (scan.untagged[0] !== undefined) return unknownOwner(scan.untagged[0]);
-  // each file or cached content named must be the client's own (`../resources/tenancy.ts`), before any call or hop
-  const foreign = await refuseForeign(tenant, scan.references);
-  if (foreign !== undefined) return foreign;
-  const [first, ...rest] = scan.references;
-  const owned = first === undefined ? undefined : await soleProjectOwner([first, ...rest], config);
+  // each file or cached content named must be the client's own, and all of one project
+  const owned = await referencedOwner(scan.references, tenantOf(a), config);
   if (owned instanceof Refusal) return owned;
   const ownedField = owned !== undefined ? { owned } : {};
   // a body that names nothing owned is the very object parsed: `stripped` is `json` then
@@ -142,7 +134,7 @@ function forwardedHeaders(request: Request, route: GoogleRoute): Headers {
 /** Serves an OpenAI-compatible or native route through the key core. */
 export async function serveGoogleRoute(route: GoogleRoute, a: Admitted, deps: HandlerDeps): Promise<Outcome> {
   if (a.config.keys.length === 0) return refusalOutcome(noKeysConfigured(), a.errors, a.requestId);
-  const prepared = await prepare(a.request, route, a.config, tenantOf(a));
+  const prepared = await prepare(route, a);
   if (prepared instanceof Refusal) return refusalOutcome(prepared, a.errors, a.requestId);
   const model = prepared.model ?? ANY_MODEL;
   // the owner's tag, never its key, says in the log line that the request could use that key only
