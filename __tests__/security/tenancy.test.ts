@@ -423,6 +423,22 @@ describe('listings', () => {
   });
 });
 
+describe('marks', () => {
+  it("stay in front of a display name the client, or the operator, updates; Google sees the client's mark", async () => {
+    const { cache } = await store('alice');
+    const mark = await markOf(PASS, 'alice');
+    const sentTo = () => JSON.parse(defined(fake.calls.at(-1), 'the update at Google').body) as unknown;
+    await call('alice', 'PATCH', `/v1beta/${cache}?updateMask=displayName`, { displayName: 'zen:aaaaaaaa:renamed' });
+    expect(sentTo()).toEqual({ displayName: `zen:${mark}:zen:aaaaaaaa:renamed` });
+    await call('alice', 'PATCH', `/v1beta/${cache}?updateMask=displayName`, {});
+    expect(sentTo()).toEqual({ displayName: `zen:${mark}:` });
+    await call('operator', 'PATCH', `/v1beta/${cache}?updateMask=displayName`, { displayName: 'by the operator' });
+    expect(sentTo()).toEqual({ displayName: `zen:${mark}:by the operator` });
+    await call('alice', 'PATCH', `/v1beta/${cache}?updateMask=ttl`, { ttl: '60s' });
+    expect(sentTo()).toEqual({ ttl: '60s' });
+  });
+});
+
 describe('a PASS rotation', () => {
   it('leaves clients without their old names and listings, and the operator with everything', async () => {
     const { file } = await store('alice');
