@@ -14,6 +14,7 @@ const BENCHES = [
   'request-cpu',
   'capacity',
   'claude-code',
+  'redaction',
 ] as const;
 const only = process.argv.slice(2);
 let failed = 0;

@@ -10,7 +10,7 @@ declare module 'ws' {
   class WebSocket {
     constructor(url: string, options?: { readonly headers?: Record<string, string> });
     readonly readyState: number;
-    send(data: string): void;
+    send(data: string | Buffer): void;
     close(code?: number, reason?: string): void;
     terminate(): void;
     on(event: 'open', listener: () => void): this;
