@@ -122,7 +122,8 @@ export function redactText(text: string, secrets: readonly string[]): string {
 
 /**
  * A WebSocket message, redacted by `redact` (a text redactor such as {@link redactText}): text as it is, bytes as
- * the UTF-8 text they hold. Bytes that held no secret are passed on as they came, byte for byte.
+ * the UTF-8 text they hold (Google's are JSON). Bytes that held no secret are passed on as they came, byte for byte;
+ * in bytes that did, any that were not UTF-8 come out as U+FFFD.
  */
 export function redactMessage(data: string | ArrayBuffer, redact: (text: string) => string): string | ArrayBuffer {
   if (typeof data === 'string') return redact(data);
@@ -161,7 +162,7 @@ export function redactedStream(body: ReadableStream, spellings: SecretSpellings)
 
 /**
  * A response's headers and body as the client may see them: every header value and every byte of the body
- * redacted. A body that changes length cannot keep its `content-length`, so a redacted body goes without it.
+ * redacted. Whether a body changes length is known only at its end, so a body goes without its `content-length`.
  */
 export function redactedParts(
   response: Response,

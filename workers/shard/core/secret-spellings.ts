@@ -5,9 +5,11 @@
  * byte, `\u0034` for one of its hex digits). That is every spelling `redactJsonText` in `./redaction.ts` finds after
  * decoding a JSON body, found here in the raw bytes, so a stream can be searched without being parsed.
  *
- * The secrets are compiled once into a trie of their UTF-8 bytes and a table of the bytes a spelling can begin with
- * (a secret's first byte, `\`, `%`); a search looks only where the table says, so text that holds no secret costs one
- * table look-up per byte. `./redaction-stream.ts` uses it on every body the gateway passes on.
+ * The secrets are compiled once into a trie of their UTF-8 bytes and tables of the bytes, and byte pairs, a spelling
+ * can begin with (a secret's first two, `\u`, `%` and a hex digit); the trie is walked only where both tables agree,
+ * so text that holds no secret costs about one table look-up per byte. Secrets holding `\`, `%` or `+` can be read
+ * in several ways from the same bytes; the walk remembers where it has been, so it stays linear in the spelling's
+ * length. `./redaction-stream.ts` uses it on every body the gateway passes on.
  */
 
 const BACKSLASH = 0x5c;
@@ -61,7 +63,7 @@ function markStarts(secrets: readonly Uint8Array[], starts: Uint8Array, pairs: U
     pairs[(first << 8) | second] = 1;
   };
   // the first byte as is (a space also as `+`), then the next one as is, or the start of its escape or encoding
-  const firstUnits = new Set<number>([PERCENT, BACKSLASH]);
+  const firstUnits = new Set<number>();
   for (const bytes of secrets) {
     const [first, second] = bytes as unknown as [number, number | undefined];
     const as = first === SPACE ? [first, PLUS] : [first];
