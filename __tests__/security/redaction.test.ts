@@ -196,10 +196,8 @@ describe('a hostile upstream quoting the key it was sent, through the prod topol
       );
     }
     expectRedacted(answers, 200);
-    // whichever key each call got, the body around it came through byte for byte
-    expect(new Set(answers.map((a) => a.body.replace(/before .* after/, 'before K after')))).toEqual(
-      new Set([expected.replace(/before .* after/, 'before K after')]),
-    );
+    // whichever key each call got, its spelling became `[redacted]` and every other byte came through as sent
+    expect(new Set(answers.map((a) => a.body))).toEqual(new Set([expected]));
   });
 });
 
