@@ -47,6 +47,8 @@ export interface SecretSpellings {
   readonly starts: Uint8Array;
   /** 1 at `first << 8 | second` for each two bytes a spelling can begin with: most candidates fail here */
   readonly pairs: Uint8Array;
+  /** 1 at each ASCII character a spelling can begin with when `\uXXXX` spells it (Gemini escapes `<`, `>`, `=`, `&`) */
+  readonly escapedStarts: Uint8Array;
   readonly root: TrieNode;
   /** the bytes the longest spelling of the longest secret takes; 0 when there is no secret */
   readonly longest: number;
@@ -57,7 +59,7 @@ export interface SecretSpellings {
 const HEX_DIGITS = [...'0123456789abcdefABCDEF'].map((c) => c.charCodeAt(0));
 
 /** Marks the bytes and byte pairs a spelling can begin with, as a superset: a pair left out begins none. */
-function markStarts(secrets: readonly Uint8Array[], starts: Uint8Array, pairs: Uint8Array): void {
+function markStarts(secrets: readonly Uint8Array[], starts: Uint8Array, pairs: Uint8Array, escaped: Uint8Array): void {
   const pair = (first: number, second: number): void => {
     starts[first] = 1;
     pairs[(first << 8) | second] = 1;
@@ -79,6 +81,7 @@ function markStarts(secrets: readonly Uint8Array[], starts: Uint8Array, pairs: U
   // a JSON escape: `\u`, or a short one that stands for a byte a spelling can begin with
   pair(BACKSLASH, 0x75);
   for (const [letter, stands] of SHORT_ESCAPES) if (firstUnits.has(stands)) pair(BACKSLASH, letter);
+  for (const unit of [...firstUnits, PERCENT]) if (unit < 0x80) escaped[unit] = 1;
 }
 
 /** Compiles the secrets (empty ones ignored) for {@link SpellingSearch}. */
@@ -102,10 +105,11 @@ export function compileSpellings(secrets: readonly string[]): SecretSpellings {
   }
   const starts = new Uint8Array(256);
   const pairs = new Uint8Array(1 << 16);
-  if (encoded.length > 0) markStarts(encoded, starts, pairs);
+  const escapedStarts = new Uint8Array(0x80);
+  if (encoded.length > 0) markStarts(encoded, starts, pairs, escapedStarts);
   const longestBytes = Math.max(0, ...encoded.map((bytes) => bytes.length));
   const ambiguous = encoded.some((bytes) => bytes.some((b) => b === BACKSLASH || b === PERCENT || b === PLUS));
-  return { starts, pairs, root, longest: longestBytes * MAX_SPELLING_PER_BYTE, ambiguous };
+  return { starts, pairs, escapedStarts, root, longest: longestBytes * MAX_SPELLING_PER_BYTE, ambiguous };
 }
 
 /**
@@ -117,9 +121,26 @@ export function nextStart(spellings: SecretSpellings, data: Uint8Array, from: nu
   const last = data.length - 1;
   for (let i = from; i < last; i++) {
     const b = data[i] as number;
-    if (starts[b] === 1 && pairs[(b << 8) | (data[i + 1] as number)] === 1) return i;
+    if (starts[b] === 1 && pairs[(b << 8) | (data[i + 1] as number)] === 1 && !escapeBeginsNone(spellings, data, i))
+      return i;
   }
   return from <= last && starts[data[last] as number] === 1 ? last : data.length;
+}
+
+/**
+ * Whether the bytes at `i` are a whole `\uXXXX` escape of an ASCII character no spelling begins with, and no secret
+ * begins with a backslash (whose raw spelling the same bytes could begin).
+ */
+function escapeBeginsNone(spellings: SecretSpellings, data: Uint8Array, i: number): boolean {
+  if (data[i] !== BACKSLASH || data[i + 1] !== 0x75 || i + 5 >= data.length) return false;
+  if (spellings.escapedStarts[BACKSLASH] === 1) return false;
+  let unit = 0;
+  for (let at = i + 2; at < i + 6; at++) {
+    const digit = hexValue(data[at] as number);
+    if (digit < 0) return true;
+    unit = unit * 16 + digit;
+  }
+  return unit < 0x80 && spellings.escapedStarts[unit] === 0;
 }
 
 function hexValue(b: number): number {
