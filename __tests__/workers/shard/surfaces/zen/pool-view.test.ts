@@ -6,8 +6,14 @@
 import { gatewayStatus, type ShardAnswer } from '../../../../../workers/orchestrator/status';
 import { declaredProjects, implicitProjects } from '../../../../../workers/shard/core/key-projects';
 import { workerStatus } from '../../../../../workers/shard/core/status';
-import { clockTime, compact, countdown, heading } from '../../../../../workers/shard/surfaces/zen/page/client/format';
-import { poolView } from '../../../../../workers/shard/surfaces/zen/page/client/pool-view';
+import {
+  clockTime,
+  compact,
+  countdown,
+  counted,
+  heading,
+} from '../../../../../workers/shard/surfaces/zen/page/client/format';
+import { poolView, unanimousRefusal } from '../../../../../workers/shard/surfaces/zen/page/client/pool-view';
 import { usageTables } from '../../../../../workers/shard/surfaces/zen/page/client/usage-view';
 import { keyLayout } from '../../../../../workers/shared/key-layout';
 
@@ -135,6 +141,17 @@ describe("the orchestrator's merged status", () => {
     ]);
   });
 
+  it('stands for a refusal when every shard asked refused the credential alike', () => {
+    const entry = (shard: number, error: string) => ({ shard, error });
+    const view = (...shards: unknown[]) => ({ time: '2026-05-01T12:00:00Z', shards });
+    expect(unanimousRefusal(view(entry(0, 'status 403'), entry(1, 'status 403'), entry(2, 'not_queried')))).toBe(403);
+    expect(unanimousRefusal(view(entry(0, 'status 401')))).toBe(401);
+    expect(unanimousRefusal(view(entry(0, 'status 403'), entry(1, 'timeout')))).toBeUndefined();
+    expect(unanimousRefusal(view(entry(0, 'status 403'), { shard: 1, status: { keys: [] } }))).toBeUndefined();
+    expect(unanimousRefusal(view())).toBeUndefined();
+    expect(unanimousRefusal({ keys: [] })).toBeUndefined();
+  });
+
   it('passes on the note about shards not asked', () => {
     const view = poolView({ time: '2026-05-01T12:00:00Z', shards: [], notQueried: 'shards 31 were not asked' }, 0);
     expect(view?.problems).toEqual(['shards 31 were not asked']);
@@ -203,5 +220,10 @@ describe('how the page writes times and numbers', () => {
     expect([950, 12_345, 123_456, 4_560_000].map(compact)).toEqual(['950', '12.3k', '123k', '4.56M']);
     expect(heading('promptTokens')).toBe('prompt tokens');
     expect(heading('cached_tokens')).toBe('cached tokens');
+    expect([counted(1, 'call'), counted(0, 'call'), counted(12, 'request')]).toEqual([
+      '1 call',
+      '0 calls',
+      '12 requests',
+    ]);
   });
 });

@@ -32,6 +32,11 @@ export function compact(n: number): string {
   return `${(n / 1_000_000).toFixed(abs < 100_000_000 ? 2 : 0)}M`;
 }
 
+/** `1 call`, `12 calls`. */
+export function counted(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 /** A figure's name as a column heading: `promptTokens` → `prompt tokens`, `cached_tokens` → `cached tokens`. */
 export function heading(name: string): string {
   return name

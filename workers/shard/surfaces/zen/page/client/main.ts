@@ -8,7 +8,7 @@
  * @module
  */
 import { clockTime } from './format';
-import { poolView } from './pool-view';
+import { poolView, unanimousRefusal } from './pool-view';
 import { renderPool, tickCountdowns } from './render';
 
 const STATUS_URL = '/zen/status';
@@ -72,6 +72,7 @@ function refusalMessage(status: number, body: unknown): string {
   return `The gateway answered ${status}${typeof message === 'string' ? `: ${message}` : '.'}`;
 }
 
+/** The status answer; a merged view in which every shard refused the credential counts as that refusal. */
 async function fetchStatus(password: string): Promise<{ status: number; body: unknown }> {
   const response = await fetch(STATUS_URL, {
     headers: { authorization: `Bearer ${password}` },
@@ -79,7 +80,7 @@ async function fetchStatus(password: string): Promise<{ status: number; body: un
     credentials: 'omit',
   });
   const body: unknown = await response.json().catch(() => undefined);
-  return { status: response.status, body };
+  return { status: (response.status === 200 && unanimousRefusal(body)) || response.status, body };
 }
 
 function scheduleNext(): void {

@@ -229,6 +229,19 @@ export function poolView(answer: unknown, now: number): PoolView | undefined {
   };
 }
 
+/**
+ * The refusal a merged view stands for: every shard asked refused the credential with the same 401 or 403 (the
+ * orchestrator passes a unanimous 401 on as it is, but a shard's 403 becomes that shard's entry).
+ */
+export function unanimousRefusal(answer: unknown): 401 | 403 | undefined {
+  if (!isObject(answer) || !Array.isArray(answer.shards)) return undefined;
+  const asked = objects(answer.shards).filter((e) => e.error !== 'not_queried');
+  const errors = new Set(asked.map((e) => e.error));
+  if (asked.length === 0 || errors.size !== 1) return undefined;
+  const [error] = errors;
+  return error === 'status 401' ? 401 : error === 'status 403' ? 403 : undefined;
+}
+
 /** A lone worker's capacity: the pool's line, when its layout says it. */
 function capacityLine(capacity: Json): string | undefined {
   return isObject(capacity.pool) ? text(capacity.pool.line) : undefined;

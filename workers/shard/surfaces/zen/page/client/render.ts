@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { clockTime, compact, countdown, heading } from './format';
+import { clockTime, compact, countdown, counted, heading } from './format';
 import type { GroupView, KeyView, PoolView } from './pool-view';
 import type { UsageTable } from './usage-view';
 
@@ -63,7 +63,7 @@ function keyCard(key: KeyView, now: number): HTMLElement {
     `key ${key.state}`,
     el('div', 'key-head', el('strong', 'key-label', key.label), stateBadge(key.state)),
     keyDetail(key, now),
-    el('p', 'counters', `${key.requests} calls · ${key.rateLimited} × 429`),
+    el('p', 'counters', `${counted(key.requests, 'call')} · ${key.rateLimited} × 429`),
     lastErrorLine(key),
     usageLine(key),
   );
@@ -72,9 +72,11 @@ function keyCard(key: KeyView, now: number): HTMLElement {
   return card;
 }
 
+/** A heading and its keys' grid; a group of one key is narrow, so that several such share a row. */
 function groupSection(group: GroupView, now: number): HTMLElement {
   const title = el('h2', 'group-title', group.title, group.state !== undefined ? stateBadge(group.state) : undefined);
-  return el('section', 'group', title, el('ol', 'grid', ...group.keys.map((k) => keyCard(k, now))));
+  const width = group.keys.length > 1 ? 'group wide' : 'group';
+  return el('section', width, title, el('ol', 'grid', ...group.keys.map((k) => keyCard(k, now))));
 }
 
 function summaryLine(view: PoolView): HTMLElement {
@@ -85,7 +87,7 @@ function summaryLine(view: PoolView): HTMLElement {
     el('span', 'pill ok', `${ok} ok`),
     el('span', 'pill cooling', `${cooling} cooling`),
     el('span', 'pill removed', `${removed} removed`),
-    el('span', 'muted', `${view.requests} requests`),
+    el('span', 'muted', counted(view.requests, 'request')),
     view.capacity !== undefined ? el('span', 'muted', view.capacity) : undefined,
   );
 }
@@ -110,7 +112,7 @@ export function renderPool(container: HTMLElement, view: PoolView, now: number):
     ...[
       summaryLine(view),
       problems,
-      ...view.groups.map((g) => groupSection(g, now)),
+      el('div', 'groups', ...view.groups.map((g) => groupSection(g, now))),
       usageSection(view.usage),
       el('p', 'muted note', "Each worker's view is the isolate's that answered; another isolate may differ."),
     ].filter((n): n is HTMLElement => n !== undefined),
