@@ -7,6 +7,7 @@ import { clientTokensProblem } from '../../constructs/client-tokens';
 import type { RequestSummary } from './request-log';
 import { backendScripts, type Topology } from './emulated-topology';
 import { printable } from '../../workers/shared/printable';
+import { MIN_PASS_LENGTH } from '../../workers/shared/contract';
 
 export { printable };
 
@@ -154,6 +155,11 @@ export function resolveSecrets(
   if (pass === undefined || pass.trim() === '') {
     throw new CliError(
       'TF_VAR_pass is not set: with real keys in TF_VAR_api_keys, choose the password clients must send',
+    );
+  }
+  if (pass.length < MIN_PASS_LENGTH) {
+    throw new CliError(
+      `TF_VAR_pass must be at least ${MIN_PASS_LENGTH} characters, as a deploy requires: the gateway blanks the password out of every answer, so a short one would also blank out ordinary text`,
     );
   }
   return {

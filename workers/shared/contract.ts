@@ -269,6 +269,11 @@ export const MAX_SHARD_KEY_COUNT = 999_999;
 export const CLIENT_NAME_PATTERN = '^[a-z0-9][a-z0-9_-]{0,31}$';
 /** The name `PASS` is logged under, so no token may carry it. */
 export const PASS_CLIENT_NAME = 'pass';
+/**
+ * Shortest `PASS` accepted. The gateway blanks the password out of every answer it passes on, so a short one (`p`)
+ * would also blank out ordinary text in model replies; 16 characters never occur by chance.
+ */
+export const MIN_PASS_LENGTH = 16;
 /** Shortest token accepted: guessing 24 random printable characters is out of reach. */
 export const MIN_CLIENT_TOKEN_LENGTH = 24;
 /** Printable ASCII without spaces (`!` to `~`): what an HTTP header carries unchanged (a regex source). */

@@ -20,6 +20,7 @@ import { baseUrlAdvice, matchSurface, ROUTES_HINT, shownPath, unknownPathMessage
 import { type Admitted, type HandlerDeps, type Outcome, secretsOf } from '../surfaces/contract';
 import type { RequestLine } from '../core/log';
 import { redact } from '../core/redaction';
+import { redactedParts } from '../core/redaction-stream';
 
 export type { HandlerDeps } from '../surfaces/contract';
 
@@ -53,6 +54,8 @@ interface Settled extends Facts {
   /** the name of the credential the client presented: `pass`, or a client token's name */
   readonly client?: string;
   readonly outcome: Outcome;
+  /** what the response may not show in any byte: none before the configuration is read, which a refusal can precede */
+  readonly secrets?: readonly string[];
 }
 
 /** A matched route's surface `serve`, bound to the route. */
@@ -222,10 +225,11 @@ async function settleRequest(request: Request, env: ShardEnv, deps: HandlerDeps,
   }
   if (admission.kind === 'settled') return admission;
   const { route, client, shape, counted, serve, admitted } = admission;
+  const secrets = secretsOf(admitted.config);
   try {
-    return { route, client, shape, counted, outcome: await serve(admitted, deps) };
+    return { route, client, shape, counted, secrets, outcome: await serve(admitted, deps) };
   } catch {
-    return { route, client, shape, counted, outcome: internalError(shape, requestId) };
+    return { route, client, shape, counted, secrets, outcome: internalError(shape, requestId) };
   }
 }
 
@@ -244,14 +248,9 @@ export async function handleRequest(request: Request, env: ShardEnv, deps: Handl
   const started = deps.now();
   const requestId = requestIdOf(request.headers, deps.randomUUID);
   if (request.method === 'OPTIONS') return preflight(request, requestId);
-  const { route, client, shape, counted, path, outcome } = await settleRequest(request, env, deps, requestId);
+  const { route, client, shape, counted, path, outcome, secrets } = await settleRequest(request, env, deps, requestId);
   // the status view counts the requests clients make, not the operators' looks at it
   if (counted) deps.pool.countRequest(started);
-  const headers = new Headers(outcome.response.headers);
-  for (const [name, value] of Object.entries(corsHeaders())) headers.set(name, value);
-  headers.set(REQUEST_ID_HEADER, requestId);
-  // where Anthropic's SDKs read the request id (`APIError.requestID`, a message's `_request_id`)
-  if (shape === 'anthropic') headers.set('request-id', requestId);
   const line: EdgeRequestLine = {
     event: 'request',
     requestId,
@@ -264,5 +263,11 @@ export async function handleRequest(request: Request, env: ShardEnv, deps: Handl
   deps.log(line);
   // a Live API session's 101 carries the client's socket, which a rebuilt response would drop; it holds its id already
   if (outcome.response.status === 101) return outcome.response;
-  return new Response(outcome.response.body, { status: outcome.response.status, headers });
+  // every answer passes here: no secret leaves in any byte of a body or a header, whichever surface built it
+  const { headers, body } = redactedParts(outcome.response, secrets ?? []);
+  for (const [name, value] of Object.entries(corsHeaders())) headers.set(name, value);
+  headers.set(REQUEST_ID_HEADER, requestId);
+  // where Anthropic's SDKs read the request id (`APIError.requestID`, a message's `_request_id`)
+  if (shape === 'anthropic') headers.set('request-id', requestId);
+  return new Response(body, { status: outcome.response.status, headers });
 }
