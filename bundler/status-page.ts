@@ -53,10 +53,10 @@ function style(dir: string): string {
   return transformSync(css, { loader: 'css', minify: true, target: BROWSERS, legalComments: 'none' }).code.trim();
 }
 
-/** The markup without its leading comment and the indentation between tags. */
+/** The markup without its comments and the indentation between tags. */
 function markup(dir: string): string {
   return readFileSync(join(dir, 'status-page.html'), 'utf8')
-    .replace(/<!--[\s\S]*?-->\s*/, '')
+    .replace(/<!--[\s\S]*?-->\s*/g, '')
     .replace(/>\s+</g, '><')
     .trim();
 }

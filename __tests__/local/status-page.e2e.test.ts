@@ -159,13 +159,7 @@ function browserTests(): void {
     await page.locator('li.key[data-state="removed"]').waitFor({ timeout: SEEN_WITHIN_MS });
     expect(await page.locator('li.key[data-state="removed"] .detail').textContent()).toBe('removed: API_KEY_INVALID');
     expect(await inPage(page, 'document.documentElement.scrollWidth')).toBeLessThanOrEqual(360);
-    const overflowing = await inPage(
-      page,
-      `[...document.querySelectorAll('body *')]
-        .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5)
-        .map((e) => e.tagName + '.' + e.className)`,
-    );
-    expect(overflowing).toEqual([]);
+    expect(await overflowing(page)).toEqual([]);
     const screenshot = process.env.STATUS_PAGE_SCREENSHOT;
     if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
     await page.close();
@@ -199,6 +193,44 @@ function browserTests(): void {
     await page.close();
   });
 
+  it("shows the day's usage where the status carries it, on a phone too", async () => {
+    const { page, problems } = await openPage(browser, prod.url, { width: 360, height: 780 });
+    await page.route('**/zen/status', (route) => route.fulfill({ json: statusWithUsage() }));
+    await signIn(page, PASS);
+    const usage = page.locator('section.usage');
+    await usage.waitFor();
+    expect(await usage.locator('h2').textContent()).toBe('Usage todaysince 07:00:00 UTC');
+    expect(await usage.locator('table').count()).toBe(3);
+    expect(await usage.locator('tbody th').allTextContents()).toEqual(['all', 'KEY1', 'KEY2', 'alice', 'pass']);
+    expect(await page.locator('li.key[data-key="KEY1"] .usage-line').textContent()).toBe('12.3k tokens today');
+    expect(await overflowing(page)).toEqual([]);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it("tells a client token that the status is the operator's, however the gateway says it", async () => {
+    const refusal = { error: { message: 'The key status is for the operator.', type: 'permission_error' } };
+    const allRefused = {
+      time: '2026-05-01T12:00:00.000Z',
+      shards: [0, 1].map((shard) => ({ shard, error: 'status 403' })),
+    };
+    for (const answer of [
+      { status: 403, json: refusal },
+      { status: 200, json: allRefused },
+    ]) {
+      const { page } = await openPage(browser, prod.url);
+      await page.route('**/zen/status', (route) => route.fulfill(answer));
+      await signIn(page, ALICE);
+      await page.locator('#error').waitFor();
+      expect(await page.locator('#error').textContent()).toBe(
+        "This credential may not read the status: sign in with the operator's password (PASS).",
+      );
+      expect(await page.locator('#pool').isHidden()).toBe(true);
+      expect(await inPage(page, 'sessionStorage.length')).toBe(0);
+      await page.close();
+    }
+  });
+
   it('reads a lone worker (the preview worker) the same way', async () => {
     const topology = synthesizedTopology(outDir, `preview-${PR}`, SECRETS, fake.url);
     const preview = await startTopology({ topology, port: 0, onLog: () => undefined });
@@ -219,6 +251,35 @@ function browserTests(): void {
   });
 }
 
+/** A lone worker's status with a `usage` section as metering writes it (`core/usage-summary.ts`). */
+function statusWithUsage(): unknown {
+  const tokens = (total: number) => ({ prompt: total - 100, output: 100, cached: 0, thinking: 0, total });
+  const counts = (requests: number, total: number) => ({ requests, errors: 0, tokens: tokens(total) });
+  return {
+    time: '2026-05-01T12:00:00.000Z',
+    scope: 'isolate',
+    requests: 5,
+    since: null,
+    summary: { ok: 2, cooling: 0, removed: 0 },
+    keys: [1, 2].map((key) => ({ key, state: 'ok', requests: 3, rateLimited: 0 })),
+    usage: {
+      scope: 'dataset',
+      since: '2026-05-01T07:00:00.000Z',
+      ...counts(5, 20_000),
+      keys: [
+        { key: 'KEY1', keyIndex: 1, project: 'key1', ...counts(3, 12_345) },
+        { key: 'KEY2', keyIndex: 2, project: 'key2', ...counts(2, 7_655) },
+      ],
+      clients: [
+        { client: 'alice', ...counts(4, 19_000) },
+        { client: 'pass', ...counts(1, 1_000) },
+      ],
+      dropped: 0,
+      writeFailures: 0,
+    },
+  };
+}
+
 /** A new tab on the page, with the console errors and the responses it sees. */
 async function openPage(
   browser: BrowserContext,
@@ -237,6 +298,17 @@ async function openPage(
   const res = await page.goto(`${origin}/zen`);
   expect(res?.status()).toBe(200);
   return { page, problems, responses };
+}
+
+/** Every element wider than the screen reaches (a table scrolls inside its own box, which must fit). */
+function overflowing(page: Page): Promise<unknown> {
+  return inPage(
+    page,
+    `[...document.querySelectorAll('body *')]
+      .filter((e) => !e.parentElement.closest('.table-wrap'))
+      .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5)
+      .map((e) => e.tagName + '.' + e.className)`,
+  );
 }
 
 /** The value of a JavaScript expression in the page (a string: these tests are type-checked without the DOM's types). */

@@ -14,7 +14,7 @@ import {
   heading,
 } from '../../../../../workers/shard/surfaces/zen/page/client/format';
 import { poolView, unanimousRefusal } from '../../../../../workers/shard/surfaces/zen/page/client/pool-view';
-import { usageTables } from '../../../../../workers/shard/surfaces/zen/page/client/usage-view';
+import { usageView } from '../../../../../workers/shard/surfaces/zen/page/client/usage-view';
 import { keyLayout } from '../../../../../workers/shared/key-layout';
 
 const T0 = Date.parse('2026-05-01T12:00:00Z');
@@ -68,7 +68,7 @@ describe("a lone worker's status (a preview worker)", () => {
         rateLimited: 0,
       },
     ]);
-    expect(view?.usage).toEqual([]);
+    expect(view?.usage).toEqual({ tables: [] });
   });
 
   it('groups the keys by project when the user declared them', () => {
@@ -160,48 +160,87 @@ describe("the orchestrator's merged status", () => {
 });
 
 describe('usage, where the status carries it', () => {
-  it("shows a key's own figures, and sums each table's rows over the shards", () => {
-    const shard = (n: number) => ({
-      keys: [{ key: 1, globalKey: n, state: 'ok', requests: 1, rateLimited: 0, usage: { promptTokens: 10 * n } }],
-      usage: {
-        since: '2026-05-01T07:00:00Z',
+  const tokens = (n: number) => ({ prompt: 10 * n, output: n, cached: 0, thinking: 0, total: 11 * n });
+  /** a shard's `usage` as metering writes it (`core/usage-summary.ts`) */
+  const usage = (shard: number, n: number) => ({
+    scope: 'dataset',
+    note: 'Today’s usage…',
+    since: '2026-05-01T07:00:00.000Z',
+    requests: n,
+    errors: 0,
+    tokens: tokens(n),
+    keys: [
+      {
+        key: `KEY${shard + 1}`,
+        keyIndex: 1,
+        globalKey: shard + 1,
+        project: 'a',
         requests: n,
-        projects: [{ project: 'a', requests: n, promptTokens: 100 * n }],
-        clients: { alice: { requests: 1, outputTokens: 5 } },
-        keys: [{ key: 1, promptTokens: 10 * n }],
+        errors: 0,
+        tokens: tokens(n),
       },
-    });
-    const merged = { time: '2026-05-01T12:00:00Z', shards: [1, 2].map((n) => ({ shard: n - 1, status: shard(n) })) };
+      { key: `shard${shard}:KEY2`, keyIndex: 2, project: 'key2', requests: 1, errors: 1, tokens: tokens(0) },
+    ],
+    projects: [{ project: 'a', requests: n, errors: 0, tokens: tokens(n) }],
+    clients: [{ client: 'pass', requests: n, errors: 0, tokens: tokens(n) }],
+    models: [],
+    dropped: 0,
+    writeFailures: 0,
+  });
+  const keyEntry = (shard: number) => ({ key: 1, globalKey: shard + 1, state: 'ok', requests: 1, rateLimited: 0 });
+  const merged = {
+    time: '2026-05-01T12:00:00Z',
+    shards: [0, 1].map((shard) => ({ shard, status: { keys: [keyEntry(shard)], usage: usage(shard, shard + 2) } })),
+  };
+
+  it('sums each table over the shards, flattens the token counts into columns, and names keys by their label', () => {
     const view = poolView(merged, 0);
-    expect(view?.groups.flatMap((g) => g.keys.map((k) => k.usage))).toEqual([
-      { promptTokens: 10 },
-      { promptTokens: 20 },
+    // columns that are 0 in every row (no cached or thinking tokens, nothing dropped) are left out
+    const columns = ['requests', 'prompt tokens', 'output tokens', 'total tokens'];
+    expect(view?.usage.since).toBe(Date.parse('2026-05-01T07:00:00Z'));
+    expect(view?.usage.tables.map((t) => [t.title, t.columns, t.rows.map((r) => r.name)])).toEqual([
+      ['total', columns, ['all']],
+      ['keys', [...columns, 'errors'], ['KEY1', 'shard 0 KEY2', 'KEY2', 'shard 1 KEY2']],
+      ['projects', columns, ['a']],
+      ['clients', columns, ['pass']],
     ]);
-    expect(view?.usage).toEqual([
-      { title: 'total', columns: ['requests'], rows: [{ name: 'total', figures: { requests: 3 } }] },
-      {
-        title: 'projects',
-        columns: ['requests', 'promptTokens'],
-        rows: [{ name: 'a', figures: { requests: 3, promptTokens: 300 } }],
-      },
-      {
-        title: 'clients',
-        columns: ['requests', 'outputTokens'],
-        rows: [{ name: 'alice', figures: { requests: 2, outputTokens: 10 } }],
-      },
-      {
-        title: 'keys',
-        columns: ['promptTokens'],
-        rows: [
-          { name: 'shard 0 KEY1', figures: { promptTokens: 10 } },
-          { name: 'shard 1 KEY1', figures: { promptTokens: 20 } },
-        ],
-      },
+    const projects = view?.usage.tables.find((t) => t.title === 'projects');
+    expect(projects?.rows[0]?.figures).toEqual({
+      requests: 5,
+      errors: 0,
+      'prompt tokens': 50,
+      'output tokens': 5,
+      'cached tokens': 0,
+      'thinking tokens': 0,
+      'total tokens': 55,
+    });
+  });
+
+  it("puts each key's tokens today on its card", () => {
+    const keys = poolView(merged, 0)?.groups.flatMap((g) => g.keys);
+    expect(keys?.map((k) => [k.label, k.tokens])).toEqual([
+      ['KEY1', 22],
+      ['KEY2', 33],
     ]);
   });
 
-  it('ignores what holds no records', () => {
-    expect(usageTables([{ usage: undefined }, { usage: 'x' }, { usage: { note: 'n', list: [1, 2] } }])).toEqual([]);
+  it("counts a lone worker's usage once", () => {
+    const lone = { time: '2026-05-01T12:00:00Z', keys: [keyEntry(0)], usage: usage(0, 2) };
+    const view = poolView(lone, 0);
+    expect(view?.usage.tables.find((t) => t.title === 'total')?.rows[0]?.figures.requests).toBe(2);
+    expect(view?.groups[0]?.keys[0]?.tokens).toBe(22);
+  });
+
+  it('reads a map of records too, and ignores what holds none', () => {
+    const view = usageView([{ usage: { clients: { alice: { requests: 2 } } }, shard: 0 }, { usage: { list: [1, 2] } }]);
+    expect(view).toEqual({
+      tables: [{ title: 'clients', columns: ['requests'], rows: [{ name: 'alice', figures: { requests: 2 } }] }],
+    });
+    expect(usageView([{ usage: undefined }, { usage: 'x' }, { usage: { note: 'n' } }])).toEqual({ tables: [] });
+  });
+
+  it('has none without a usage object', () => {
+    expect(poolView({ time: '2026-05-01T12:00:00Z', keys: [] }, 0)?.usage).toEqual({ tables: [] });
   });
 });
 

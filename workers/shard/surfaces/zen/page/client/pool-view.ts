@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type UsageTable, usageTables } from './usage-view';
+import { tokensByKey, type UsageView, usageView } from './usage-view';
 
 export type KeyState = 'ok' | 'cooling' | 'removed';
 
@@ -31,8 +31,8 @@ export interface KeyView {
   readonly requests: number;
   readonly rateLimited: number;
   readonly lastError?: { readonly status?: number; readonly code?: string; readonly at?: number };
-  /** what metering counted for the key, when the status carries it: figure name → value */
-  readonly usage?: Readonly<Record<string, number>>;
+  /** the tokens it used today, where the status carries usage */
+  readonly tokens?: number;
 }
 
 /** The keys shown under one heading: a Google project, a shard, or the whole pool. */
@@ -54,7 +54,7 @@ export interface PoolView {
   readonly groups: readonly GroupView[];
   /** shards that gave no view, and shards not asked */
   readonly problems: readonly string[];
-  readonly usage: readonly UsageTable[];
+  readonly usage: UsageView;
 }
 
 type Json = Readonly<Record<string, unknown>>;
@@ -93,15 +93,6 @@ function lastErrorOf(value: unknown): KeyView['lastError'] {
   };
 }
 
-/** The numeric figures of a metering record (tokens, requests), or undefined when there are none. */
-export function figuresOf(value: unknown): Record<string, number> | undefined {
-  if (!isObject(value)) return undefined;
-  const figures = Object.entries(value).filter(
-    (entry): entry is [string, number] => typeof entry[1] === 'number' && Number.isFinite(entry[1]),
-  );
-  return figures.length > 0 ? Object.fromEntries(figures) : undefined;
-}
-
 /** Where a key sits: its global number when the answer says it (or a lone worker's own number is global). */
 function placeOf(entry: Json, shard: number | undefined): { label: string; order: number } | undefined {
   const local = count(entry.key);
@@ -118,7 +109,6 @@ function keyView(entry: Json, shard: number | undefined): KeyView | undefined {
   const project = text(entry.project);
   const reason = text(entry.reason);
   const lastError = lastErrorOf(entry.lastError);
-  const usage = figuresOf(entry.usage);
   return {
     ...place,
     ...(shard !== undefined ? { shard } : {}),
@@ -129,7 +119,6 @@ function keyView(entry: Json, shard: number | undefined): KeyView | undefined {
     requests: count(entry.requests) ?? 0,
     rateLimited: count(entry.rateLimited) ?? 0,
     ...(lastError !== undefined ? { lastError } : {}),
-    ...(usage !== undefined ? { usage } : {}),
   };
 }
 
@@ -214,7 +203,13 @@ function groupsOf(keys: readonly KeyView[], workers: readonly WorkerPart[]): Gro
 export function poolView(answer: unknown, now: number): PoolView | undefined {
   if (!isObject(answer) || (!Array.isArray(answer.keys) && !Array.isArray(answer.shards))) return undefined;
   const { parts: workers, problems } = parts(answer);
-  const keys = workers.flatMap((w) => w.keys).sort((a, b) => a.order - b.order);
+  // a lone worker's usage is its part's; the merged view may one day carry its own beside the shards'
+  const usage = usageView(Array.isArray(answer.shards) ? [{ usage: answer.usage }, ...workers] : workers);
+  const tokens = tokensByKey(usage);
+  const keys = workers
+    .flatMap((w) => w.keys)
+    .map((k) => (tokens.has(k.label) ? { ...k, tokens: tokens.get(k.label) } : k))
+    .sort((a, b) => a.order - b.order);
   const summary = { ok: 0, cooling: 0, removed: 0 };
   for (const key of keys) summary[key.state] += 1;
   const capacity = text(answer.capacity) ?? (isObject(answer.capacity) ? capacityLine(answer.capacity) : undefined);
@@ -225,7 +220,7 @@ export function poolView(answer: unknown, now: number): PoolView | undefined {
     ...(capacity !== undefined ? { capacity } : {}),
     groups: groupsOf(keys, workers),
     problems,
-    usage: usageTables([{ usage: answer.usage }, ...workers]),
+    usage,
   };
 }
 

@@ -8,7 +8,7 @@
  */
 import { clockTime, compact, countdown, counted, heading } from './format';
 import type { GroupView, KeyView, PoolView } from './pool-view';
-import type { UsageTable } from './usage-view';
+import type { UsageTable, UsageView } from './usage-view';
 
 type Child = Node | string | undefined;
 
@@ -52,9 +52,7 @@ function lastErrorLine(key: KeyView): HTMLElement | undefined {
 }
 
 function usageLine(key: KeyView): HTMLElement | undefined {
-  if (key.usage === undefined) return undefined;
-  const figures = Object.entries(key.usage).map(([name, value]) => `${heading(name)} ${compact(value)}`);
-  return el('p', 'usage-line', figures.join(' · '));
+  return key.tokens === undefined ? undefined : el('p', 'usage-line', `${compact(key.tokens)} tokens today`);
 }
 
 function keyCard(key: KeyView, now: number): HTMLElement {
@@ -92,7 +90,8 @@ function summaryLine(view: PoolView): HTMLElement {
   );
 }
 
-function usageSection(tables: readonly UsageTable[]): HTMLElement | undefined {
+function usageSection(usage: UsageView): HTMLElement | undefined {
+  const { tables, since } = usage;
   if (tables.length === 0) return undefined;
   const tableOf = (t: UsageTable): HTMLElement => {
     const head = el('tr', '', el('th', '', heading(t.title)), ...t.columns.map((c) => el('th', '', heading(c))));
@@ -101,7 +100,13 @@ function usageSection(tables: readonly UsageTable[]): HTMLElement | undefined {
     );
     return el('div', 'table-wrap', el('table', '', el('thead', '', head), el('tbody', '', ...rows)));
   };
-  return el('section', 'usage', el('h2', 'group-title', 'Usage today'), ...tables.map(tableOf));
+  const title = el(
+    'h2',
+    'group-title',
+    'Usage today',
+    since !== undefined ? el('span', 'muted', `since ${clockTime(since)} UTC`) : undefined,
+  );
+  return el('section', 'usage', title, ...tables.map(tableOf));
 }
 
 /** Replaces `container`'s content with the pool; `now` is the gateway's clock, for the countdowns. */

@@ -1,9 +1,10 @@
 /**
  * The usage part of the status page: what metering counted today, where the status answer carries a `usage` object
- * (a shard's, or each shard's in the orchestrator's merged view). Read by shape, not by a fixed schema, so the page
- * shows what the gateway reports: each list of records (`[{ "project": "a", "promptTokens": 12 }]`) or map of records
- * (`{ "a": { "promptTokens": 12 } }`) becomes a table, its rows named by their key, project, client or model, and the
- * same row in several shards' answers is summed. Pure and free of the DOM.
+ * (a shard's, or each shard's in the orchestrator's merged view; `core/usage-summary.ts` writes it where the dataset
+ * can be read back). Read by shape rather than by a fixed schema, so the page shows what the gateway reports: each
+ * list of records (`"projects": [{ "project": "a", "requests": 3, "tokens": { "prompt": 12 } }]`) or map of records
+ * becomes a table, its rows named by their key, project, client or model, its columns the records' numbers (one level
+ * of nesting flattened: `prompt tokens`), and the same row in several shards' answers is summed. Pure, no DOM.
  *
  * @module
  */
@@ -14,44 +15,63 @@ export interface UsageRow {
 }
 
 export interface UsageTable {
-  /** the property the records came under, e.g. `projects` */
+  /** the property the records came under, e.g. `projects`; `total` for the usage object's own figures (one row, `all`) */
   readonly title: string;
-  /** the figures' names, in the order first seen */
+  /** the figures' names, in the order first seen; those that are 0 in every row are left out */
   readonly columns: readonly string[];
   readonly rows: readonly UsageRow[];
+}
+
+export interface UsageView {
+  /** epoch ms "today" starts at, when the answers say it (the earliest of them) */
+  readonly since?: number;
+  readonly tables: readonly UsageTable[];
+}
+
+/** A `usage` object as an answer holds it, and the shard whose answer it is (none for a lone worker's). */
+export interface UsageSource {
+  readonly usage: unknown;
+  readonly shard?: number;
 }
 
 type Json = Readonly<Record<string, unknown>>;
 
 const isObject = (value: unknown): value is Json =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
+const isFigure = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
 
-/** Fields that name a record rather than count something. */
-const NAMING = ['globalKey', 'key', 'project', 'client', 'model', 'route', 'name', 'label'] as const;
+/** Fields that name a record (or place it) rather than count something. */
+const NAMING: readonly string[] = ['globalKey', 'key', 'keyIndex', 'shard', 'project', 'client', 'model', 'name'];
 
-/**
- * A record's name: `KEY<n>` for a key (its global number; a local one is global only in a lone worker's answer), else
- * the first naming field it has, else `fallback`.
- */
+/** A key by the page's own label: `KEY13`, or `shard 1 KEY3` where its global number is unknown. */
+function keyLabel(local: number, shard: number | undefined): string {
+  return shard === undefined ? `KEY${local}` : `shard ${shard} KEY${local}`;
+}
+
+/** A record's name: a key's label, else the first naming field it has, else `fallback`. */
 function rowName(record: Json, fallback: string, shard: number | undefined): string {
-  if (typeof record.globalKey === 'number') return `KEY${record.globalKey}`;
-  if (typeof record.key === 'number')
-    return shard === undefined ? `KEY${record.key}` : `shard ${shard} KEY${record.key}`;
+  if (isFigure(record.globalKey)) return `KEY${record.globalKey}`;
+  const local = isFigure(record.key) ? record.key : isFigure(record.keyIndex) ? record.keyIndex : undefined;
+  if (local !== undefined && typeof record.key !== 'string') return keyLabel(local, shard);
   for (const field of NAMING) {
     const value = record[field];
-    if (typeof value === 'string' && value !== '') return value;
+    // a data point names a key without its global number `shard<n>:KEY<k>`
+    if (typeof value === 'string' && value !== '') return value.replace(/^shard(\d+):KEY(\d+)$/, 'shard $1 KEY$2');
   }
   return fallback;
 }
 
+/** A record's numbers, and those of an object of numbers inside it (`tokens.prompt` as `prompt tokens`). */
 function figures(record: Json): Record<string, number> {
-  const naming: readonly string[] = NAMING;
-  return Object.fromEntries(
-    Object.entries(record).filter(
-      (entry): entry is [string, number] =>
-        !naming.includes(entry[0]) && typeof entry[1] === 'number' && Number.isFinite(entry[1]),
-    ),
-  );
+  const out: Record<string, number> = {};
+  for (const [name, value] of Object.entries(record)) {
+    if (NAMING.includes(name)) continue;
+    if (isFigure(value)) out[name] = value;
+    else if (isObject(value)) {
+      for (const [inner, figure] of Object.entries(value)) if (isFigure(figure)) out[`${inner} ${name}`] = figure;
+    }
+  }
+  return out;
 }
 
 /** The records under one property: a list of records, or a map of name → record. */
@@ -65,13 +85,15 @@ function recordsOf(value: unknown, shard: number | undefined): UsageRow[] {
   return named.map(([name, record]) => ({ name, figures: figures(record) }));
 }
 
-/** The totals of a usage object: its own numeric fields, as one row. */
-function totalsOf(usage: Json): UsageRow[] {
-  const own = figures(usage);
-  return Object.keys(own).length > 0 ? [{ name: 'total', figures: own }] : [];
+/** Whether a property holds records (a table) rather than figures of the usage object itself. */
+function holdsRecords(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(isObject);
+  return isObject(value) && Object.values(value).some(isObject);
 }
 
-function addRows(tables: Map<string, Map<string, Record<string, number>>>, title: string, rows: UsageRow[]): void {
+type Tables = Map<string, Map<string, Record<string, number>>>;
+
+function addRows(tables: Tables, title: string, rows: readonly UsageRow[]): void {
   const table = tables.get(title) ?? new Map<string, Record<string, number>>();
   for (const { name, figures: add } of rows) {
     const sum = table.get(name) ?? {};
@@ -81,24 +103,39 @@ function addRows(tables: Map<string, Map<string, Record<string, number>>>, title
   if (table.size > 0) tables.set(title, table);
 }
 
-/** A `usage` object as an answer holds it, and the shard whose answer it is (none for a lone worker's). */
-export interface UsageSource {
-  readonly usage: unknown;
-  readonly shard?: number;
+function addUsage(tables: Tables, usage: Json, shard: number | undefined): void {
+  const own = figures(Object.fromEntries(Object.entries(usage).filter(([, v]) => !holdsRecords(v))));
+  if (Object.keys(own).length > 0) addRows(tables, 'total', [{ name: 'all', figures: own }]);
+  for (const [title, value] of Object.entries(usage)) {
+    if (holdsRecords(value)) addRows(tables, title, recordsOf(value, shard));
+  }
 }
 
-/** The usage tables of every `usage` object given (absent ones skipped), same-named rows summed. */
-export function usageTables(sources: readonly UsageSource[]): UsageTable[] {
-  const tables = new Map<string, Map<string, Record<string, number>>>();
+/** The usage of every answer given (those without one skipped), same-named rows summed. */
+export function usageView(sources: readonly UsageSource[]): UsageView {
+  const tables: Tables = new Map();
+  const starts: number[] = [];
   for (const { usage, shard } of sources) {
     if (!isObject(usage)) continue;
-    addRows(tables, 'total', totalsOf(usage));
-    for (const [title, value] of Object.entries(usage)) {
-      if (typeof value === 'object' && value !== null) addRows(tables, title, recordsOf(value, shard));
-    }
+    addUsage(tables, usage, shard);
+    const since = typeof usage.since === 'string' ? Date.parse(usage.since) : Number.NaN;
+    if (!Number.isNaN(since)) starts.push(since);
   }
-  return [...tables].map(([title, rows]) => {
-    const columns = [...new Set([...rows.values()].flatMap((r) => Object.keys(r)))];
+  const list = [...tables].map(([title, rows]) => {
+    // a column of zeros (no cached tokens, no write failures) says nothing and costs a phone's width
+    const columns = [...new Set([...rows.values()].flatMap((r) => Object.keys(r).filter((c) => r[c] !== 0)))];
     return { title, columns, rows: [...rows].map(([name, f]) => ({ name, figures: f })) };
   });
+  return { ...(starts.length > 0 ? { since: Math.min(...starts) } : {}), tables: list };
+}
+
+/** The tokens a key used today, by its label, from the `keys` table: its `total tokens` figure. */
+export function tokensByKey(view: UsageView): ReadonlyMap<string, number> {
+  const keys = view.tables.find((t) => t.title === 'keys');
+  return new Map(
+    (keys?.rows ?? []).flatMap((r) => {
+      const total = r.figures['total tokens'] ?? r.figures.totalTokens;
+      return total === undefined ? [] : [[r.name, total] as const];
+    }),
+  );
 }
