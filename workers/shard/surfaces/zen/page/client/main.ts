@@ -15,6 +15,7 @@ const STATUS_URL = '/zen/status';
 const STORAGE_KEY = 'zen-status-password';
 const REFRESH_MS = 5_000;
 const IDLE_PAUSE_MS = 30 * 60_000;
+const FETCH_TIMEOUT_MS = 15_000;
 
 function byId<T extends HTMLElement>(id: string): T {
   const found = document.getElementById(id);
@@ -74,13 +75,21 @@ function refusalMessage(status: number, body: unknown): string {
 
 /** The status answer; a merged view in which every shard refused the credential counts as that refusal. */
 async function fetchStatus(password: string): Promise<{ status: number; body: unknown }> {
-  const response = await fetch(STATUS_URL, {
-    headers: { authorization: `Bearer ${password}` },
-    cache: 'no-store',
-    credentials: 'omit',
-  });
-  const body: unknown = await response.json().catch(() => undefined);
-  return { status: (response.status === 200 && unanimousRefusal(body)) || response.status, body };
+  // a request that hangs must not stop the refreshes for good (the orchestrator gives each shard 3 s)
+  const abort = new AbortController();
+  const timer = window.setTimeout(() => abort.abort(), FETCH_TIMEOUT_MS);
+  try {
+    const response = await fetch(STATUS_URL, {
+      headers: { authorization: `Bearer ${password}` },
+      cache: 'no-store',
+      credentials: 'omit',
+      signal: abort.signal,
+    });
+    const body: unknown = await response.json().catch(() => undefined);
+    return { status: (response.status === 200 && unanimousRefusal(body)) || response.status, body };
+  } finally {
+    window.clearTimeout(timer);
+  }
 }
 
 function scheduleNext(): void {
