@@ -184,6 +184,7 @@ describe('banner', () => {
     expect(text).toContain('URL       http://127.0.0.1:8787/v1');
     expect(text).toContain('s + Enter prints it');
     expect(text).toContain('curl http://127.0.0.1:8787/zen/status -H "Authorization: Bearer demo-abc"');
+    expect(text).toContain('Status page: http://127.0.0.1:8787/zen in a browser (sign in with the password)');
     expect(text).not.toContain('tokens ');
     expect(text).toContain('curl http://127.0.0.1:8787/v1/chat/completions -H "Authorization: Bearer demo-abc"');
     expect(text).toContain("new OpenAI({ baseURL: 'http://127.0.0.1:8787/v1', apiKey: 'demo-abc' })");

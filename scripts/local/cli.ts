@@ -204,6 +204,7 @@ export function banner({ stack, url, secrets, upstream, workers, projects }: Ban
     '',
     '',
     `Key status: s + Enter prints it (also at exit), or: curl ${url}/zen/status -H "Authorization: Bearer ${pass}"`,
+    `Status page: ${url}/zen in a browser (sign in with the password)`,
     '',
     'Requests (Ctrl-C to stop):',
   ].join('\n');

@@ -285,6 +285,8 @@ export const MAX_CLIENT_TOKENS_JSON_LENGTH = 5 * 1024;
 
 /** The gateway's own status path, on both workers: the orchestrator asks every shard's. */
 export const STATUS_PATH = '/zen/status';
+/** The status page, on both workers: a browser page that reads {@link STATUS_PATH} with the operator's password. */
+export const STATUS_PAGE_PATH = '/zen';
 
 /** The request id both workers log and answer with; the orchestrator passes its id to the shard in it. */
 export const REQUEST_ID_HEADER = 'x-request-id';

@@ -65,14 +65,21 @@ type Admission =
   | ({ readonly kind: 'settled' } & Settled)
   | ({
       readonly kind: 'admitted';
-      readonly client: string;
+      /** none for an open route, which takes no credential */
+      readonly client: string | undefined;
       readonly serve: Serve;
       readonly admitted: Admitted;
     } & Facts);
 
 type EdgeMatch =
   | { readonly kind: 'root' }
-  | { readonly kind: 'target'; readonly facts: Facts; readonly credential: CredentialPlaces; readonly serve: Serve }
+  | {
+      readonly kind: 'target';
+      readonly facts: Facts;
+      /** where to read the credential; none for an open route */
+      readonly credential: CredentialPlaces | undefined;
+      readonly serve: Serve;
+    }
   | { readonly kind: 'refused'; readonly facts: Facts; readonly refusal: Refusal };
 
 /** `GET /` and `HEAD /`: a 200 with no credential, for clients that check the base URL first (Claude Code sends `HEAD /`). */
@@ -117,7 +124,12 @@ function matchEdge(method: string, url: URL, shown: () => string): EdgeMatch {
   });
   switch (match.kind) {
     case 'route':
-      return { kind: 'target', facts: facts(match.route.name), credential: surface.credential, serve: match.serve };
+      return {
+        kind: 'target',
+        facts: facts(match.route.name),
+        credential: match.open ? undefined : surface.credential,
+        serve: match.serve,
+      };
     case 'not-found':
       return {
         kind: 'refused',
@@ -187,7 +199,7 @@ async function admit(request: Request, env: ShardEnv, requestId: string): Promis
   const configResult = readConfig(env);
   if (!configResult.ok) return settle(facts, misconfigured(configResult.problem));
   const { config } = configResult;
-  const client = await authenticate(edge.credential, request, url, config);
+  const client = edge.credential === undefined ? undefined : await authenticate(edge.credential, request, url, config);
   if (client instanceof Refusal) return settle(facts, client);
   return {
     kind: 'admitted',
