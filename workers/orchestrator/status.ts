@@ -256,24 +256,29 @@ function askShards(
   );
 }
 
-/** The first shard's 401 as it came, when every shard asked answered 401: the client's credential is wrong. */
+/**
+ * The first shard's refusal of the credential as it came, when every shard asked refused it alike: 401 (the client's
+ * credential is wrong) or 403 (a client token, where the key status answers the operator alone).
+ */
 function credentialRefused(
   answers: readonly { readonly answer: ShardAnswer }[],
   idHeader: Record<string, string>,
 ): { readonly response: Response; readonly queried: number } | undefined {
   const queried = answers.filter((a) => a.answer.kind !== 'not-queried');
-  const unauthorized = queried.map((a) => a.answer).filter((a) => a.kind === 'answered' && a.status === 401);
-  const first = unauthorized[0];
-  if (first?.kind !== 'answered' || unauthorized.length !== queried.length) return undefined;
+  const first = queried[0]?.answer;
+  if (first?.kind !== 'answered' || (first.status !== 401 && first.status !== 403)) return undefined;
+  const alike = queried.map((a) => a.answer).filter((a) => a.kind === 'answered' && a.status === first.status);
+  if (alike.length !== queried.length) return undefined;
   const headers = new Headers(idHeader);
   headers.set('content-type', first.contentType ?? 'application/json; charset=utf-8');
-  return { response: new Response(first.body, { status: 401, headers }), queried: queried.length };
+  return { response: new Response(first.body, { status: first.status, headers }), queried: queried.length };
 }
 
 /**
  * Answers `GET /zen/status`: every bound shard (up to {@link MAX_STATUS_SHARDS}) is asked at once with the client's
  * headers; a shard that does not answer 200 with a JSON object in {@link STATUS_TIMEOUT_MS} is marked with why. When
- * every shard asked answered 401 the client's credential is wrong, and the first shard's 401 goes back as it is.
+ * every shard asked answered 401 the client's credential is wrong, and the first shard's 401 goes back as it is; a 403
+ * from every shard (a client token: the status is the operator's) goes back the same way.
  */
 export async function statusRequest(
   request: Request,
@@ -302,7 +307,7 @@ export async function statusRequest(
   const answers = await askShards(request, backends, from, requestId, deps);
   const refused = credentialRefused(answers, idHeader);
   if (refused !== undefined) {
-    log(401, { queried: refused.queried });
+    log(refused.response.status, { queried: refused.queried });
     return refused.response;
   }
   const { fallback } = shardWeights(deps.shardKeyCounts, backends);
