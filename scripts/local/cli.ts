@@ -149,7 +149,7 @@ export interface LocalSecrets {
 /** The clients `CLIENT_LIMITS` limits; none when it is unset or malformed (synth, which runs first, says why). */
 function limitedClients(env: Readonly<Record<string, string | undefined>>): string[] {
   const parsed = parseClientLimits(env.CLIENT_LIMITS);
-  return parsed.ok ? Object.keys(parsed.limits) : [];
+  return parsed.ok ? Object.keys(parsed.limits).sort() : [];
 }
 
 /** Real secrets from `TF_VAR_*`, or demo ones sized for the stack when no keys are given. */

@@ -16,8 +16,16 @@ import { TopologyError } from './topology-error';
 
 type Json = Record<string, unknown>;
 
-/** The attributes of a `durable_object_namespace` binding the emulation understands. */
-export const DURABLE_OBJECT_BINDING_ATTRIBUTES = ['name', 'type', 'class_name', 'script_name', 'environment'] as const;
+/** The binding type of a Durable Object namespace. */
+export const DURABLE_OBJECT_TYPE = 'durable_object_namespace';
+/** The attributes of such a binding the emulation understands. */
+export const DURABLE_OBJECT_ATTRIBUTES: readonly string[] = [
+  'name',
+  'type',
+  'class_name',
+  'script_name',
+  'environment',
+];
 
 /** What a binding names: the class, and the worker that holds it. */
 export interface DurableObjectBinding {

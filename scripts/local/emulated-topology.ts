@@ -109,7 +109,6 @@ const BINDING_ATTRIBUTES: Readonly<Record<string, readonly string[]>> = {
   secret_text: ['name', 'type', 'text'],
   plain_text: ['name', 'type', 'text'],
   service: ['name', 'type', 'service', 'environment'],
-  durable_object_namespace: durable.DURABLE_OBJECT_BINDING_ATTRIBUTES,
 };
 
 function isObject(value: unknown): value is Json {
@@ -268,10 +267,10 @@ interface ResolvedBindings {
 /** The binding's type, once it is known to be one the emulation supports with only attributes it understands. */
 function bindingType(at: string, raw: Json): string {
   const type = literalString(`${at}.type`, raw.type);
-  const allowed = BINDING_ATTRIBUTES[type];
+  const allowed = type === durable.DURABLE_OBJECT_TYPE ? durable.DURABLE_OBJECT_ATTRIBUTES : BINDING_ATTRIBUTES[type];
   if (allowed === undefined) {
     throw new TopologyError(
-      `${at}.type is "${type}", which the local emulation does not support (supported: ${Object.keys(BINDING_ATTRIBUTES).join(', ')})`,
+      `${at}.type is "${type}", which the local emulation does not support (supported: ${Object.keys(BINDING_ATTRIBUTES).join(', ')}); ${durable.DURABLE_OBJECT_TYPE} is supported too`,
     );
   }
   for (const attribute of Object.keys(raw)) {
@@ -297,7 +296,7 @@ function resolveBindings(ctx: ScriptContext, script: Json, objects: durable.Dura
     if (name in bindings || name in serviceBindings || name in durableObjects)
       throw new TopologyError(`${at}.name "${name}" is bound twice`);
     const override = options.plainTextOverrides?.[name];
-    if (type === 'durable_object_namespace') {
+    if (type === durable.DURABLE_OBJECT_TYPE) {
       durableObjects[name] = durable.durableObjectBinding(objects, at, raw);
     } else if (type === 'service') {
       serviceBindings[name] = resolveService(ctx, `${at}.service`, raw.service);
