@@ -257,28 +257,31 @@ function askShards(
 }
 
 /**
- * The first shard's refusal of the credential as it came, when every shard asked refused it alike: 401 (the client's
- * credential is wrong) or 403 (a client token, where the key status answers the operator alone).
+ * The first shard's refusal of the credential as it came, when no shard served it: 401 when every shard asked refused
+ * it as wrong, or when some did while others took it for a client token (a token not yet on every shard); else 403
+ * when any shard answered that the status is the operator's (a client token), so a client never sees the merged view.
  */
 function credentialRefused(
   answers: readonly { readonly answer: ShardAnswer }[],
   idHeader: Record<string, string>,
 ): { readonly response: Response; readonly queried: number } | undefined {
   const queried = answers.filter((a) => a.answer.kind !== 'not-queried');
-  const first = queried[0]?.answer;
-  if (first?.kind !== 'answered' || (first.status !== 401 && first.status !== 403)) return undefined;
-  const alike = queried.map((a) => a.answer).filter((a) => a.kind === 'answered' && a.status === first.status);
-  if (alike.length !== queried.length) return undefined;
+  const statuses = queried.map((a) => (a.answer.kind === 'answered' ? a.answer.status : undefined));
+  const allUnauthorized = statuses.every((status) => status === 401);
+  if (statuses.includes(200) || (!allUnauthorized && !statuses.includes(403))) return undefined;
+  const refusal = statuses.includes(401) ? 401 : 403;
+  const first = queried.map((a) => a.answer).find((a) => a.kind === 'answered' && a.status === refusal);
+  if (first?.kind !== 'answered') return undefined;
   const headers = new Headers(idHeader);
   headers.set('content-type', first.contentType ?? 'application/json; charset=utf-8');
-  return { response: new Response(first.body, { status: first.status, headers }), queried: queried.length };
+  return { response: new Response(first.body, { status: refusal, headers }), queried: queried.length };
 }
 
 /**
  * Answers `GET /zen/status`: every bound shard (up to {@link MAX_STATUS_SHARDS}) is asked at once with the client's
  * headers; a shard that does not answer 200 with a JSON object in {@link STATUS_TIMEOUT_MS} is marked with why. When
- * every shard asked answered 401 the client's credential is wrong, and the first shard's 401 goes back as it is; a 403
- * from every shard (a client token: the status is the operator's) goes back the same way.
+ * every shard asked answered 401 the client's credential is wrong, and the first shard's 401 goes back as it is; a client
+ * token (shards answer 403: the status is the operator's) gets the first 403 the same way, never the merged view.
  */
 export async function statusRequest(
   request: Request,
