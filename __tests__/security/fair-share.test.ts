@@ -176,6 +176,12 @@ describe('a client over its limit', () => {
     expect(fake.calls).toHaveLength(0);
   });
 
+  it("gets the status view's 403 on /zen/status, never the merged view: the status costs no client its limit", async () => {
+    const res = await fetch(`${running.url}/zen/status`, { headers: { authorization: `Bearer ${TOKENS.alice}` } });
+    expect(res.status).toBe(403);
+    expect(await res.json()).toMatchObject({ error: { code: 'operator_only' } });
+  });
+
   it('leaves the other client and the operator alone', async () => {
     expect((await chat('alice')).status).toBe(429);
     for (let i = 0; i < 8; i++) expect((await chat('bob')).status).toBe(200);
