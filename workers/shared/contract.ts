@@ -94,17 +94,11 @@ export const LAYOUT_BINDINGS = [KEY_PROJECTS_BINDING, KEYS_PER_SHARD_BINDING] as
 /** Bindings a shard worker holds only as a shard behind the orchestrator; each takes one environment variable. */
 export const SRC_WORKER_SHARD_BINDINGS = [SHARD_INDEX_BINDING] as const;
 
-/**
- * Per-client request rates, JSON `{"alice":{"rpm":60}}` (plain text; see `./client-limits`): bound, after every other
- * text binding, only when the `CLIENT_LIMITS` synth setting is given, and then it takes one environment variable.
- */
+/** Per-client request rates, JSON (plain text, see {@link parseClientLimits}); bound only when clients have limits. */
 export const CLIENT_LIMITS_BINDING = 'CLIENT_LIMITS';
 /** Bindings a shard worker holds only when clients have limits; each takes one environment variable. */
 export const SRC_WORKER_LIMIT_BINDINGS = [CLIENT_LIMITS_BINDING] as const;
-/**
- * The Durable Object namespace that counts each limited client's requests (one object per client name), bound beside
- * {@link CLIENT_LIMITS_BINDING}; a Durable Object binding is not an environment variable.
- */
+/** The Durable Object namespace counting each limited client's requests (no environment variable), beside it. */
 export const CLIENT_LIMITER_BINDING = 'CLIENT_LIMITER';
 /** The Durable Object class behind {@link CLIENT_LIMITER_BINDING}, exported by the shard worker's bundle. */
 export const CLIENT_LIMITER_CLASS = 'ClientRateLimiter';
@@ -299,78 +293,60 @@ export const MAX_CLIENT_TOKENS_JSON_LENGTH = 5 * 1024;
 
 // ---- per-client request rates (CLIENT_LIMITS): synth and the worker read them with one parser ----
 
-/**
- * One client's limit: `rpm` requests a minute on average, at most `burst` at once after a quiet spell (the setting's
- * `burst` defaults to `rpm`).
- */
+/** A client's limit: `rpm` requests a minute on average, at most `burst` at once after a quiet spell (default `rpm`). */
 export interface ClientLimit {
   readonly rpm: number;
   readonly burst: number;
 }
 
-/** Client name to limit; a client not named (and `PASS`, the operator) has none. */
-export type ClientLimits = Readonly<Record<string, ClientLimit>>;
-
 /** Highest `rpm` and `burst`: far above what one key pool serves, low enough to catch a typo's extra digits. */
 export const MAX_CLIENT_RPM = 100_000;
 
 export type ClientLimitsParse =
-  | { readonly ok: true; readonly limits: ClientLimits }
+  | { readonly ok: true; readonly limits: Readonly<Record<string, ClientLimit>> }
   | { readonly ok: false; readonly problem: string };
 
-/** A received value for a message, cut short: the setting is not secret, but it may be long. */
-function shown(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
-}
+/** A received value for a message, cut at 40 characters: the setting is not secret, but it may be long. */
+const shown = (value: unknown): string => (JSON.stringify(value) ?? String(value)).replace(/^(.{40}).+$/s, '$1…');
 
 /** One client's entry (`{"rpm":60,"burst":10}`), or the problem with it, naming the client and the field. */
 function parseClientLimit(at: string, entry: unknown): ClientLimit | string {
-  if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
+  if (entry === null || typeof entry !== 'object' || Array.isArray(entry))
     return `${at} must be an object such as {"rpm":60}, got ${shown(entry)}`;
-  }
-  const fields: Readonly<Record<string, unknown>> = entry as Record<string, unknown>;
-  const unknown = Object.keys(fields).find((field) => field !== 'rpm' && field !== 'burst');
+  const unknown = Object.keys(entry).find((field) => field !== 'rpm' && field !== 'burst');
   if (unknown !== undefined) return `${at}.${unknown.slice(0, 40)} is not a limit; the fields are rpm and burst`;
-  const count = (v: unknown): v is number =>
-    Number.isInteger(v) && (v as number) >= 1 && (v as number) <= MAX_CLIENT_RPM;
-  const { rpm, burst = rpm } = fields;
-  if (!count(rpm))
-    return `${at}.rpm must be an integer from 1 to ${MAX_CLIENT_RPM} (requests a minute), got ${shown(rpm)}`;
-  if (!count(burst)) {
-    return `${at}.burst must be an integer from 1 to ${MAX_CLIENT_RPM} (requests at once after a quiet spell), got ${shown(burst)}`;
-  }
+  const { rpm, burst = rpm } = entry as Readonly<Record<string, unknown>>;
+  const count = (v: unknown): v is number => Number.isInteger(v) && Number(v) >= 1 && Number(v) <= MAX_CLIENT_RPM;
+  const bounds = `must be an integer from 1 to ${MAX_CLIENT_RPM}`;
+  if (!count(rpm)) return `${at}.rpm ${bounds} (requests a minute), got ${shown(rpm)}`;
+  if (!count(burst)) return `${at}.burst ${bounds} (requests at once after a quiet spell), got ${shown(burst)}`;
   return { rpm, burst };
 }
 
 /**
- * Reads the `CLIENT_LIMITS` setting (and binding): a JSON object of client name to limit, such as
- * `{"alice":{"rpm":60},"bob":{"rpm":600,"burst":20}}`. Absent, empty or `{}` limits no one. The problem names the
+ * Reads `CLIENT_LIMITS` (the synth setting and the binding): a JSON object of client name to limit, such as
+ * `{"alice":{"rpm":60},"bob":{"rpm":600,"burst":20}}`; absent, empty or `{}` limits no one. A problem names the
  * setting, the client and the field (`CLIENT_LIMITS.alice.rpm must be …`).
  */
 export function parseClientLimits(text: string | undefined, setting = 'CLIENT_LIMITS'): ClientLimitsParse {
   if (text === undefined || text.trim() === '') return { ok: true, limits: {} };
+  const fail = (problem: string): ClientLimitsParse => ({ ok: false, problem });
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    return { ok: false, problem: `${setting} is not JSON; expected an object such as {"alice":{"rpm":60}}` };
+    parsed = undefined;
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    return {
-      ok: false,
-      problem: `${setting} must be a JSON object of client name to limit, such as {"alice":{"rpm":60}}`,
-    };
-  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    return fail(`${setting} must be a JSON object of client name to limit, such as {"alice":{"rpm":60}}`);
   const limits: Record<string, ClientLimit> = {};
-  const names = new RegExp(CLIENT_NAME_PATTERN);
   for (const [name, entry] of Object.entries(parsed)) {
-    if (!names.test(name) || name === PASS_CLIENT_NAME) {
+    if (!new RegExp(CLIENT_NAME_PATTERN).test(name) || name === PASS_CLIENT_NAME) {
       const rule = `a client name (as in TF_VAR_client_tokens) is 1 to 32 lower-case letters, digits, "_" or "-", starting with a letter or digit, and not "${PASS_CLIENT_NAME}" (PASS, the operator, has no limit)`;
-      return { ok: false, problem: `${setting} names the client ${shown(name)}: ${rule}` };
+      return fail(`${setting} names the client ${shown(name)}: ${rule}`);
     }
     const limit = parseClientLimit(`${setting}.${name}`, entry);
-    if (typeof limit === 'string') return { ok: false, problem: limit };
+    if (typeof limit === 'string') return fail(limit);
     limits[name] = limit;
   }
   return { ok: true, limits };
