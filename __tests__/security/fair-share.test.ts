@@ -156,7 +156,7 @@ describe('a client over its limit', () => {
     });
   });
 
-  it('is refused in the Anthropic shape on the Anthropic routes, and on the native routes too', async () => {
+  it("is refused in each surface's own shape: Anthropic's on /v1/messages, Google's on the native routes", async () => {
     const messages = await fetch(`${running.url}/v1/messages`, {
       method: 'POST',
       headers: { 'x-api-key': TOKENS.alice, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
@@ -172,7 +172,17 @@ describe('a client over its limit', () => {
       body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'Hi' }] }] }),
     });
     expect(native.status).toBe(429);
-    expect(await native.json()).toMatchObject({ error: { code: 'client_rate_limited' } });
+    // Google's error object, the worker's code as the ErrorInfo's reason, the wait as Gemini's clients read it
+    expect(await native.json()).toMatchObject({
+      error: {
+        code: 429,
+        status: 'RESOURCE_EXHAUSTED',
+        details: expect.arrayContaining([
+          expect.objectContaining({ reason: 'client_rate_limited' }),
+          expect.objectContaining({ retryDelay: expect.stringMatching(/^[1-9][0-9]*s$/) }),
+        ]),
+      },
+    });
     expect(fake.calls).toHaveLength(0);
   });
 
