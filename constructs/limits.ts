@@ -9,7 +9,6 @@ import {
   LAYOUT_BINDINGS,
   SHARD_INDEX_BINDING,
   SRC_WORKER_FIXED_BINDINGS,
-  type SRC_WORKER_LIMIT_BINDINGS,
   type SRC_WORKER_SHARD_BINDINGS,
   type SRC_WORKER_SURFACE_BINDINGS,
 } from '../workers/shared/contract';
@@ -38,9 +37,7 @@ export const PLAN_LIMITS: Readonly<Record<WorkersPlan, PlanLimits>> = {
 /** Worker invocations one request may chain through service bindings, the first worker's own included, on every plan. */
 export const INVOCATIONS_PER_REQUEST = 32;
 
-export type ShardWorkerSurfaceBindingName =
-  | (typeof SRC_WORKER_SURFACE_BINDINGS)[number]
-  | (typeof SRC_WORKER_LIMIT_BINDINGS)[number];
+export type ShardWorkerSurfaceBindingName = (typeof SRC_WORKER_SURFACE_BINDINGS)[number] | typeof CLIENT_LIMITS_BINDING;
 
 /**
  * The setting bindings a shard worker binds with these settings, in binding order: the surface bindings, then
