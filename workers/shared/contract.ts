@@ -295,11 +295,9 @@ export const MAX_CLIENT_TOKENS_JSON_LENGTH = 5 * 1024;
 export type ClientLimit = { readonly rpm: number; readonly burst: number };
 /** Highest `rpm` and `burst`: far above what one key pool serves, low enough to catch a typo's extra digits. */
 export const MAX_CLIENT_RPM = 100_000;
-
 export type ClientLimitsParse =
   | { readonly ok: true; readonly limits: Readonly<Record<string, ClientLimit>> }
   | { readonly ok: false; readonly problem: string };
-
 const CLIENT_NAME_RULE = `a client name (as in TF_VAR_client_tokens) is 1 to 32 lower-case letters, digits, "_" or "-", starting with a letter or digit, and not "${PASS_CLIENT_NAME}" (PASS, the operator, has no limit)`;
 /** A received value for a message, cut at 40 characters: the setting is not secret, but it may be long. */
 const shown = (value: unknown): string => (JSON.stringify(value) ?? String(value)).replace(/^(.{40}).+$/s, '$1…');
