@@ -184,6 +184,7 @@ describe('banner', () => {
     expect(text).toContain('URL       http://127.0.0.1:8787/v1');
     expect(text).toContain('s + Enter prints it');
     expect(text).toContain('curl http://127.0.0.1:8787/zen/status -H "Authorization: Bearer demo-abc"');
+    expect(text).toContain('Status page: http://127.0.0.1:8787/zen in a browser (sign in with the password)');
     expect(text).not.toContain('tokens ');
     expect(text).toContain('curl http://127.0.0.1:8787/v1/chat/completions -H "Authorization: Bearer demo-abc"');
     expect(text).toContain("new OpenAI({ baseURL: 'http://127.0.0.1:8787/v1', apiKey: 'demo-abc' })");
@@ -346,5 +347,27 @@ describe('printable and formatOther', () => {
     for (const line of printed) expect(line).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
     expect(printed[0]).not.toContain('\n');
     expect(printed[0]).toContain('\\x1b]0;pwned\\x07\\x1b[2J\\r\\n200 fake\\u202e');
+  });
+});
+
+describe('resolveSecrets with CLIENT_LIMITS', () => {
+  const ALICE_TOKEN = 'a'.repeat(24);
+  const tokens = JSON.stringify({ alice: ALICE_TOKEN });
+
+  it('accepts tokens for every client with a limit, as Terraform would', () => {
+    const env = { TF_VAR_client_tokens: tokens, CLIENT_LIMITS: '{"alice":{"rpm":60}}' };
+    expect(resolveSecrets(env, 1, () => 'x').clientTokens).toEqual({ alice: ALICE_TOKEN });
+  });
+
+  it('refuses a limit for a client without a token, naming the clients, never a token', () => {
+    const env = { TF_VAR_client_tokens: tokens, CLIENT_LIMITS: '{"alice":{"rpm":60},"alcie":{"rpm":5}}' };
+    expect(() => resolveSecrets(env, 1, () => 'x')).toThrow(
+      /^TF_VAR_client_tokens: client_tokens must hold a token for every client CLIENT_LIMITS limits \(alcie, alice, set at synth\)/,
+    );
+    expect(() => resolveSecrets(env, 1, () => 'x')).not.toThrow(ALICE_TOKEN);
+  });
+
+  it('leaves a malformed CLIENT_LIMITS to synth, which runs first and says why', () => {
+    expect(resolveSecrets({ CLIENT_LIMITS: '{' }, 1, () => 'x').clientTokens).toEqual({});
   });
 });

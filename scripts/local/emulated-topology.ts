@@ -13,14 +13,13 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { WorkerOptions } from 'miniflare';
+import * as durable from './durable-objects';
+import { TopologyError } from './topology-error';
+
+export { TopologyError };
 
 export const SCRIPT_TYPE = 'cloudflare_workers_script';
 export const SUBDOMAIN_TYPE = 'cloudflare_workers_script_subdomain';
-
-/** A fact about the stack that cannot be emulated; the message names the resource and the attribute. */
-export class TopologyError extends Error {
-  override readonly name = 'TopologyError';
-}
 
 /** The values Terraform would read from `TF_VAR_api_keys`, `TF_VAR_pass` and `TF_VAR_client_tokens`. */
 export interface TopologySecrets {
@@ -104,6 +103,7 @@ const EMULATED_SCRIPT_ATTRIBUTES = new Set([
   'compatibility_date',
   'compatibility_flags',
   'bindings',
+  'migrations',
 ]);
 const BINDING_ATTRIBUTES: Readonly<Record<string, readonly string[]>> = {
   secret_text: ['name', 'type', 'text'],
@@ -259,16 +259,18 @@ interface ResolvedBindings {
   readonly bindings: Record<string, string>;
   /** name → target script name, for service bindings */
   readonly serviceBindings: Record<string, string>;
+  /** name → class and the worker holding it, for Durable Object namespace bindings */
+  readonly durableObjects: Record<string, durable.DurableObjectBinding>;
   readonly apiKeyIndexes: Record<string, number>;
 }
 
 /** The binding's type, once it is known to be one the emulation supports with only attributes it understands. */
 function bindingType(at: string, raw: Json): string {
   const type = literalString(`${at}.type`, raw.type);
-  const allowed = BINDING_ATTRIBUTES[type];
+  const allowed = type === durable.DURABLE_OBJECT_TYPE ? durable.DURABLE_OBJECT_ATTRIBUTES : BINDING_ATTRIBUTES[type];
   if (allowed === undefined) {
     throw new TopologyError(
-      `${at}.type is "${type}", which the local emulation does not support (supported: ${Object.keys(BINDING_ATTRIBUTES).join(', ')})`,
+      `${at}.type is "${type}", which the local emulation does not support (supported: ${Object.keys(BINDING_ATTRIBUTES).join(', ')}); ${durable.DURABLE_OBJECT_TYPE} is supported too`,
     );
   }
   for (const attribute of Object.keys(raw)) {
@@ -280,10 +282,10 @@ function bindingType(at: string, raw: Json): string {
 }
 
 /** Each binding with its value as Terraform would send it, overrides applied to `plain_text` ones. */
-function resolveBindings(ctx: ScriptContext, script: Json): ResolvedBindings {
+function resolveBindings(ctx: ScriptContext, script: Json, objects: durable.DurableObjectContext): ResolvedBindings {
   const { where, options } = ctx;
-  const resolved: ResolvedBindings = { bindings: {}, serviceBindings: {}, apiKeyIndexes: {} };
-  const { bindings, serviceBindings } = resolved;
+  const resolved: ResolvedBindings = { bindings: {}, serviceBindings: {}, durableObjects: {}, apiKeyIndexes: {} };
+  const { bindings, serviceBindings, durableObjects } = resolved;
   const list = script.bindings ?? [];
   if (!Array.isArray(list)) throw new TopologyError(`${where}.bindings must be a list`);
   list.forEach((raw, i) => {
@@ -291,9 +293,12 @@ function resolveBindings(ctx: ScriptContext, script: Json): ResolvedBindings {
     if (!isObject(raw)) throw new TopologyError(`${at} must be an object`);
     const type = bindingType(at, raw);
     const name = literalString(`${at}.name`, raw.name);
-    if (name in bindings || name in serviceBindings) throw new TopologyError(`${at}.name "${name}" is bound twice`);
+    if (name in bindings || name in serviceBindings || name in durableObjects)
+      throw new TopologyError(`${at}.name "${name}" is bound twice`);
     const override = options.plainTextOverrides?.[name];
-    if (type === 'service') {
+    if (type === durable.DURABLE_OBJECT_TYPE) {
+      durableObjects[name] = durable.durableObjectBinding(objects, at, raw);
+    } else if (type === 'service') {
       serviceBindings[name] = resolveService(ctx, `${at}.service`, raw.service);
     } else if (type === 'plain_text' && override !== undefined) {
       bindings[name] = override;
@@ -304,13 +309,19 @@ function resolveBindings(ctx: ScriptContext, script: Json): ResolvedBindings {
   return resolved;
 }
 
-function buildWorker(ctx: ScriptContext, resourceId: string, script: Json, isPublic: boolean): EmulatedWorker {
+/** A worker, and what linking its Durable Object bindings across the stack needs. */
+type BuiltWorker = { readonly worker: EmulatedWorker; readonly durable: durable.DurableObjectWorker };
+
+function buildWorker(ctx: ScriptContext, resourceId: string, script: Json, isPublic: boolean): BuiltWorker {
   const { where, options } = ctx;
   checkScriptAttributes(where, script);
   const scriptName = literalString(`${where}.script_name`, script.script_name);
   const { code, modulePath } = readScriptCode(ctx, resourceId, script);
   const compatibility = compatibilityOf(where, script);
-  const { bindings, serviceBindings, apiKeyIndexes } = resolveBindings(ctx, script);
+  const resolveScript = (at: string, v: unknown): string => resolveService(ctx, at, v);
+  const objects = { scriptName, literal: literalString, resolveScript };
+  const { bindings, serviceBindings, durableObjects, apiKeyIndexes } = resolveBindings(ctx, script, objects);
+  const migrations = durable.migratedClasses(objects, `${where}.migrations`, script.migrations);
 
   const mainModule =
     script.main_module === undefined ? undefined : literalString(`${where}.main_module`, script.main_module);
@@ -328,7 +339,10 @@ function buildWorker(ctx: ScriptContext, resourceId: string, script: Json, isPub
           modules: [{ type: 'ESModule', path: resolve(options.stackDir, mainModule), contents }],
         }),
   };
-  return { resourceId, scriptName, isPublic, apiKeyIndexes, services: serviceBindings, options: workerOptions };
+  return {
+    worker: { resourceId, scriptName, isPublic, apiKeyIndexes, services: serviceBindings, options: workerOptions },
+    durable: { scriptName, where, migrations, bindings: durableObjects },
+  };
 }
 
 /**
@@ -363,9 +377,10 @@ export function buildTopology(stack: Json, options: TopologyOptions): Topology {
     );
   }
 
-  const workers = scripts.map(([id, body]) =>
+  const built = scripts.map(([id, body]) =>
     buildWorker({ where: `${SCRIPT_TYPE}.${id}`, scriptNames, options }, id, body, publicIds.has(id)),
   );
+  const workers = durable.linkDurableObjects(built);
   const publicWorker = workers.find((w) => w.isPublic) as EmulatedWorker;
   return { workers: [publicWorker, ...workers.filter((w) => !w.isPublic)], publicWorker };
 }

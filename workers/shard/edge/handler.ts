@@ -21,6 +21,7 @@ import { type Admitted, type HandlerDeps, type Outcome, secretsOf } from '../sur
 import type { RequestLine } from '../core/log';
 import { redact } from '../core/redaction';
 import { redactedParts } from '../core/redaction-stream';
+import { chargeClient } from '../fair-share/client-gate';
 
 export type { HandlerDeps } from '../surfaces/contract';
 
@@ -65,14 +66,21 @@ type Admission =
   | ({ readonly kind: 'settled' } & Settled)
   | ({
       readonly kind: 'admitted';
-      readonly client: string;
+      /** none for an open route, which takes no credential */
+      readonly client: string | undefined;
       readonly serve: Serve;
       readonly admitted: Admitted;
     } & Facts);
 
 type EdgeMatch =
   | { readonly kind: 'root' }
-  | { readonly kind: 'target'; readonly facts: Facts; readonly credential: CredentialPlaces; readonly serve: Serve }
+  | {
+      readonly kind: 'target';
+      readonly facts: Facts;
+      /** where to read the credential; none for an open route */
+      readonly credential: CredentialPlaces | undefined;
+      readonly serve: Serve;
+    }
   | { readonly kind: 'refused'; readonly facts: Facts; readonly refusal: Refusal };
 
 /** `GET /` and `HEAD /`: a 200 with no credential, for clients that check the base URL first (Claude Code sends `HEAD /`). */
@@ -117,7 +125,12 @@ function matchEdge(method: string, url: URL, shown: () => string): EdgeMatch {
   });
   switch (match.kind) {
     case 'route':
-      return { kind: 'target', facts: facts(match.route.name), credential: surface.credential, serve: match.serve };
+      return {
+        kind: 'target',
+        facts: facts(match.route.name),
+        credential: match.open ? undefined : surface.credential,
+        serve: match.serve,
+      };
     case 'not-found':
       return {
         kind: 'refused',
@@ -162,7 +175,7 @@ async function authenticate(
   return client ?? new Refusal(401, 'invalid_api_key', 'Incorrect password.');
 }
 
-/** The edge: URL length → route → configuration → credential. Nothing of the body is read here. */
+/** The edge: URL length → route → configuration → credential → fair share. Nothing of the body is read here. */
 async function admit(request: Request, env: ShardEnv, requestId: string): Promise<Admission> {
   const url = new URL(request.url);
   let quoted: string | undefined;
@@ -187,13 +200,18 @@ async function admit(request: Request, env: ShardEnv, requestId: string): Promis
   const configResult = readConfig(env);
   if (!configResult.ok) return settle(facts, misconfigured(configResult.problem));
   const { config } = configResult;
-  const client = await authenticate(edge.credential, request, url, config);
+  const client = edge.credential === undefined ? undefined : await authenticate(edge.credential, request, url, config);
   if (client instanceof Refusal) return settle(facts, client);
+  // the operators' looks at the gateway (the status view, refused to clients anyway) cost no client any of its limit
+  const charged = facts.counted && client !== undefined;
+  const serve = charged ? await chargeClient(client, env, edge.serve) : edge.serve;
+  if (serve instanceof Refusal)
+    return { ...facts, kind: 'settled', client, outcome: refusalOutcome(serve, facts.shape, requestId) };
   return {
     kind: 'admitted',
     ...facts,
     client,
-    serve: edge.serve,
+    serve,
     admitted: { request, url, env, config, requestId, errors: facts.shape, client },
   };
 }
