@@ -1,25 +1,41 @@
 /**
  * What the client tests under `__tests__/local/` share: the prod stack `cdktf synth` produces, started in workerd by
- * `npm start`'s own modules in front of the fake Gemini, with every worker's log lines kept; a headless CLI run in a
+ * `npm start`'s own modules in front of the fake Gemini, with every worker's log lines kept and a recording
+ * pass-through proxy before the orchestrator (what the client sent, headers included); a headless CLI run in a
  * clean environment (nothing of the test runner's, so no real key or `ANTHROPIC_*` variable reaches the client); and
  * the request lines the workers logged, which name the route each request took.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type FakeGemini, type FakeGeminiOptions, startFakeGemini } from '../../dev/fake-gemini';
 import { startTopology } from '../../scripts/local/start';
 import { synthesizeToTempDir, synthesizedTopology } from './emulated-topology';
 
+/** One request a client sent to the gateway, as the recording proxy saw it. */
+export interface ClientRequest {
+  readonly method: string;
+  /** the request target, query included */
+  readonly path: string;
+  readonly headers: IncomingHttpHeaders;
+  /** the gateway's answer */
+  readonly status: number;
+}
+
 export interface ProdTopology {
-  /** the orchestrator's origin, `http://127.0.0.1:<port>` */
+  /** the gateway clients are given: the recording proxy's origin, `http://127.0.0.1:<port>`, before the orchestrator */
   readonly url: string;
+  /** every request that reached {@link ProdTopology.url}, in the order answered; {@link ProdTopology.clearLogs} empties it */
+  readonly requests: ClientRequest[];
   readonly fake: FakeGemini;
   /** the pool's keys, in the order of the key list */
   readonly apiKeys: readonly string[];
   /** every line any worker logged; {@link ProdTopology.clearLogs} empties it */
   readonly logs: string[];
+  /** empties the log lines and the recorded requests */
   clearLogs(): void;
   /** stops the workers and the fake and removes the synthesized stack */
   dispose(): Promise<void>;
@@ -41,19 +57,54 @@ export async function startProdTopology(
   const logs: string[] = [];
   const topology = synthesizedTopology(outDir, 'prod', { apiKeys, pass }, fake.url);
   const running = await startTopology({ topology, port: 0, onLog: (message) => logs.push(message) });
+  const recorder = await startRecorder(running.url);
   return {
-    url: running.url,
+    url: recorder.url,
+    requests: recorder.requests,
     fake,
     apiKeys,
     logs,
     clearLogs: () => {
       logs.length = 0;
+      recorder.requests.length = 0;
     },
     dispose: async () => {
+      await recorder.close();
       await running.dispose();
       await fake.close();
       rmSync(outDir, { recursive: true, force: true });
     },
+  };
+}
+
+/** A pass-through proxy to `target` that records each request it forwards (streams pass as they arrive). */
+async function startRecorder(
+  target: string,
+): Promise<{ url: string; requests: ClientRequest[]; close(): Promise<void> }> {
+  const requests: ClientRequest[] = [];
+  const server = createServer((req, res) => {
+    const upstream = httpRequest(
+      new URL(req.url ?? '/', target),
+      { method: req.method, headers: req.headers },
+      (up) => {
+        const status = up.statusCode ?? 502;
+        requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, status });
+        res.writeHead(status, up.headers);
+        up.pipe(res);
+      },
+    );
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    close: () =>
+      new Promise<void>((done) => {
+        server.close(() => done());
+        server.closeAllConnections();
+      }),
   };
 }
 

@@ -92,6 +92,11 @@ describe('Gemini CLI through the prod topology', () => {
       `/v1beta/models/${ROUTER_MODEL}:generateContent`,
       `/v1beta/models/${FLASH_MODEL}:streamGenerateContent?alt=sse`,
     ]);
+    // what the CLI sent the gateway: the password as its API key, on the same two paths
+    expect(gateway.requests.map((r) => `${r.method} ${r.path} ${r.headers['x-goog-api-key']} ${r.status}`)).toEqual([
+      `POST /v1beta/models/${ROUTER_MODEL}:generateContent ${PASS} 200`,
+      `POST /v1beta/models/${FLASH_MODEL}:streamGenerateContent?alt=sse ${PASS} 200`,
+    ]);
     expectPoolKeysOnly();
     expect(await awaitRequestLines(gateway.logs, 2)).toEqual([
       { route: 'native.generateContent', status: 200, model: ROUTER_MODEL },
