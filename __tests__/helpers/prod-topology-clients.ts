@@ -108,6 +108,16 @@ async function startRecorder(
   };
 }
 
+/**
+ * Every call that reached the fake Gemini went out on one of the pool's keys (`x-goog-api-key` natively, Bearer on
+ * the OpenAI-compatible surface), and `pass` appears nowhere in any of them.
+ */
+export function expectPoolKeysOnly(gateway: ProdTopology, pass: string): void {
+  expect(gateway.fake.calls.length).toBeGreaterThan(0);
+  for (const call of gateway.fake.calls) expect(gateway.apiKeys).toContain(call.apiKey);
+  expect(JSON.stringify(gateway.fake.calls)).not.toContain(pass);
+}
+
 export interface RequestLine {
   readonly route: string;
   readonly status: number;
