@@ -50,6 +50,7 @@ import {
   positiveInteger,
   type Reader,
   text,
+  usageDatasetFrom,
   workersPlanFrom,
 } from './config-readers';
 import { keyLayout } from './workers/shared/key-layout';
@@ -136,6 +137,7 @@ const CONFIG_TABLE = {
   keyLimit: { env: 'PREVIEW_KEY_LIMIT', read: positiveInteger },
   namePrefix: { env: 'WORKER_NAME_PREFIX', read: text(), fallback: DEFAULT_NAME_PREFIX },
   anthropicModelMap: { env: 'ANTHROPIC_MODEL_MAP', read: anthropicModelMapFrom },
+  usageDataset: { env: 'USAGE_DATASET', read: usageDatasetFrom },
   accountId: { env: 'CLOUDFLARE_ACCOUNT_ID', read: text(accountIdProblem) },
   geminiBaseUrl: { env: 'GEMINI_BASE_URL', read: text(rules.httpsBaseUrl) },
   compatibilityDate: { env: 'COMPATIBILITY_DATE', read: text(rules.compatibilityDate) },
@@ -185,9 +187,13 @@ export function loadConfig(env: ProcessEnv, cwd: string = process.cwd()): AppCon
   };
   const { keysPerShard, shardAttempts, shardTimeoutMs, prNumber, keyLimit, ...rest } = readRows(CONFIG_TABLE, get);
   const { stateBucket, stateEndpoint, stateKeyPrefix, stateRegion, stateDir, keyProjects, ...withAlert } = rest;
-  const { alertEmails, alertWebhookIds, alertRequests, ...others } = withAlert;
-  // the prop is absent when KEY_PROJECTS is unset, so such a configuration is exactly what it was before projects
-  const settings = keyProjects === undefined ? others : { ...others, keyProjects };
+  const { alertEmails, alertWebhookIds, alertRequests, usageDataset, ...others } = withAlert;
+  // each prop is absent when its setting is unset, so such a configuration is exactly what it was before it
+  const settings = {
+    ...others,
+    ...(keyProjects === undefined ? {} : { keyProjects }),
+    ...(usageDataset === undefined ? {} : { usageDataset }),
+  };
   const usageAlert = usageAlertFrom(
     { emails: alertEmails, webhookIds: alertWebhookIds, requests: alertRequests },
     settings.workersPlan,

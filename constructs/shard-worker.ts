@@ -8,6 +8,7 @@ import {
   DEFAULT_COMPATIBILITY_DATE,
   DEFAULT_GEMINI_BASE_URL,
   DEFAULT_MAX_WAIT_MS,
+  DEFAULT_USAGE_DATASET,
   DEFAULT_UPSTREAM_TIMEOUT_MS,
   GEMINI_BASE_URL_BINDING,
   KEY_PROJECTS_BINDING,
@@ -19,6 +20,7 @@ import {
   PASS_BINDING,
   SHARD_INDEX_BINDING,
   UPSTREAM_TIMEOUT_MS_BINDING,
+  USAGE_BINDING,
   keyBindingName,
 } from '../workers/shared/contract';
 import { clientTokensBindingText } from './client-tokens';
@@ -122,6 +124,15 @@ export interface ShardWorkerProps {
   readonly shardIndex?: number;
 
   /**
+   * The Workers Analytics Engine dataset the worker writes a usage data point to for each request it answers, bound
+   * as `USAGE` (see docs/operations.md for the data point's fields); `false` binds none and meters nothing. A dataset
+   * binding is not an environment variable, so it costs no key.
+   *
+   * @default 'zen_ai_router_usage'
+   */
+  readonly usageDataset?: string | false;
+
+  /**
    * Whether the worker answers on `<scriptName>.<subdomain>.workers.dev`.
    *
    * @default false - prod shards are reachable only through the orchestrator's service bindings
@@ -183,6 +194,7 @@ export const SHARD_SETTING_NAMES = [
   'upstreamTimeoutMs',
   'maxWaitMs',
   'anthropicModelMap',
+  'usageDataset',
   'logSamplingRate',
   'compatibilityDate',
   'smartPlacement',
@@ -201,7 +213,8 @@ export function shardSettingsOf(props: ShardSettings): ShardSettings {
  *
  * Bindings are emitted in a fixed order (`KEY1..KEYk`, `PASS`, `GEMINI_BASE_URL`, `UPSTREAM_TIMEOUT_MS`,
  * `MAX_WAIT_MS`, `CLIENT_TOKENS`, then `SHARD_INDEX` when `shardIndex` is given, then `ANTHROPIC_MODEL_MAP` when given,
- * then `KEY_PROJECTS` and `KEYS_PER_SHARD` when `layout` is given) so the provider never sees a reordering as a change. `SHARD_INDEX` comes before the surface bindings because a
+ * then the `USAGE` dataset unless `usageDataset` is false, then `KEY_PROJECTS` and `KEYS_PER_SHARD` when `layout` is
+ * given) so the provider never sees a reordering as a change. `SHARD_INDEX` comes before the surface bindings because a
  * shard always binds it, so setting or unsetting a surface setting later moves no other binding.
  *
  * @example
@@ -245,6 +258,7 @@ interface SettingsInEffect {
   readonly logSamplingRate: number;
   readonly compatibilityDate: string;
   readonly anthropicModelMap: string | undefined;
+  readonly usageDataset: string | false;
 }
 
 function settingsInEffect(props: ShardWorkerProps): SettingsInEffect {
@@ -256,6 +270,7 @@ function settingsInEffect(props: ShardWorkerProps): SettingsInEffect {
     logSamplingRate: props.logSamplingRate ?? DEFAULT_LOG_SAMPLING_RATE,
     compatibilityDate: props.compatibilityDate ?? DEFAULT_COMPATIBILITY_DATE,
     anthropicModelMap: props.anthropicModelMap === undefined ? undefined : JSON.stringify(props.anthropicModelMap),
+    usageDataset: props.usageDataset ?? DEFAULT_USAGE_DATASET,
   };
 }
 
@@ -291,6 +306,7 @@ function assertValidShard(props: ShardWorkerProps, settings: SettingsInEffect): 
     rules.samplingRate('logSamplingRate', settings.logSamplingRate),
     rules.compatibilityDate('compatibilityDate', settings.compatibilityDate),
     anthropicModelMap === undefined ? undefined : rules.anthropicModelMap('anthropicModelMap', anthropicModelMap),
+    settings.usageDataset === false ? undefined : rules.usageDataset('usageDataset', settings.usageDataset),
   ]);
 }
 
@@ -338,6 +354,10 @@ function shardBindings(props: ShardWorkerProps, settings: SettingsInEffect): Wor
     ...(anthropicModelMap === undefined
       ? []
       : [{ name: ANTHROPIC_MODEL_MAP_BINDING, type: 'plain_text', text: anthropicModelMap }]),
+    // not an environment variable; after the settings' bindings, and before the layout, which stays last
+    ...(settings.usageDataset === false
+      ? []
+      : [{ name: USAGE_BINDING, type: 'analytics_engine', dataset: settings.usageDataset }]),
     // last: set or unset, the layout moves no other binding
     ...layoutBindings(props.layout),
   ];

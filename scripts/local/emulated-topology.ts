@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { WorkerOptions } from 'miniflare';
+import * as analytics from './analytics-engine';
 
 export const SCRIPT_TYPE = 'cloudflare_workers_script';
 export const SUBDOMAIN_TYPE = 'cloudflare_workers_script_subdomain';
@@ -67,6 +68,8 @@ export interface Topology {
   /** the public worker first (Miniflare serves its first worker on the port), then the others in stack order */
   readonly workers: readonly EmulatedWorker[];
   readonly publicWorker: EmulatedWorker;
+  /** workers the emulation adds that serve no request (the Analytics Engine stand-in: `./analytics-engine`) */
+  readonly supportWorkers?: readonly WorkerOptions[];
 }
 
 type Json = Record<string, unknown>;
@@ -259,16 +262,19 @@ interface ResolvedBindings {
   readonly bindings: Record<string, string>;
   /** name → target script name, for service bindings */
   readonly serviceBindings: Record<string, string>;
+  /** name → the stand-in serving it, for Analytics Engine datasets */
+  readonly wrappedBindings: NonNullable<WorkerOptions['wrappedBindings']>;
   readonly apiKeyIndexes: Record<string, number>;
 }
 
 /** The binding's type, once it is known to be one the emulation supports with only attributes it understands. */
 function bindingType(at: string, raw: Json): string {
   const type = literalString(`${at}.type`, raw.type);
-  const allowed = BINDING_ATTRIBUTES[type];
+  const allowed =
+    type === analytics.ANALYTICS_ENGINE_TYPE ? analytics.ANALYTICS_ENGINE_ATTRIBUTES : BINDING_ATTRIBUTES[type];
   if (allowed === undefined) {
     throw new TopologyError(
-      `${at}.type is "${type}", which the local emulation does not support (supported: ${Object.keys(BINDING_ATTRIBUTES).join(', ')})`,
+      `${at}.type is "${type}", which the local emulation does not support (supported: ${[...Object.keys(BINDING_ATTRIBUTES), analytics.ANALYTICS_ENGINE_TYPE].join(', ')})`,
     );
   }
   for (const attribute of Object.keys(raw)) {
@@ -282,8 +288,8 @@ function bindingType(at: string, raw: Json): string {
 /** Each binding with its value as Terraform would send it, overrides applied to `plain_text` ones. */
 function resolveBindings(ctx: ScriptContext, script: Json): ResolvedBindings {
   const { where, options } = ctx;
-  const resolved: ResolvedBindings = { bindings: {}, serviceBindings: {}, apiKeyIndexes: {} };
-  const { bindings, serviceBindings } = resolved;
+  const resolved: ResolvedBindings = { bindings: {}, serviceBindings: {}, wrappedBindings: {}, apiKeyIndexes: {} };
+  const { bindings, serviceBindings, wrappedBindings } = resolved;
   const list = script.bindings ?? [];
   if (!Array.isArray(list)) throw new TopologyError(`${where}.bindings must be a list`);
   list.forEach((raw, i) => {
@@ -291,9 +297,12 @@ function resolveBindings(ctx: ScriptContext, script: Json): ResolvedBindings {
     if (!isObject(raw)) throw new TopologyError(`${at} must be an object`);
     const type = bindingType(at, raw);
     const name = literalString(`${at}.name`, raw.name);
-    if (name in bindings || name in serviceBindings) throw new TopologyError(`${at}.name "${name}" is bound twice`);
+    if (name in bindings || name in serviceBindings || name in wrappedBindings)
+      throw new TopologyError(`${at}.name "${name}" is bound twice`);
     const override = options.plainTextOverrides?.[name];
-    if (type === 'service') {
+    if (type === analytics.ANALYTICS_ENGINE_TYPE) {
+      wrappedBindings[name] = analytics.standInBinding(literalString(`${at}.dataset`, raw.dataset));
+    } else if (type === 'service') {
       serviceBindings[name] = resolveService(ctx, `${at}.service`, raw.service);
     } else if (type === 'plain_text' && override !== undefined) {
       bindings[name] = override;
@@ -310,7 +319,7 @@ function buildWorker(ctx: ScriptContext, resourceId: string, script: Json, isPub
   const scriptName = literalString(`${where}.script_name`, script.script_name);
   const { code, modulePath } = readScriptCode(ctx, resourceId, script);
   const compatibility = compatibilityOf(where, script);
-  const { bindings, serviceBindings, apiKeyIndexes } = resolveBindings(ctx, script);
+  const { bindings, serviceBindings, wrappedBindings, apiKeyIndexes } = resolveBindings(ctx, script);
 
   const mainModule =
     script.main_module === undefined ? undefined : literalString(`${where}.main_module`, script.main_module);
@@ -320,6 +329,7 @@ function buildWorker(ctx: ScriptContext, resourceId: string, script: Json, isPub
     ...compatibility,
     bindings,
     serviceBindings,
+    ...(Object.keys(wrappedBindings).length > 0 ? { wrappedBindings } : {}),
     ...(mainModule === undefined
       ? { script: contents, scriptPath: modulePath }
       : // the module is named after main_module, as Cloudflare names the uploaded part
@@ -367,7 +377,12 @@ export function buildTopology(stack: Json, options: TopologyOptions): Topology {
     buildWorker({ where: `${SCRIPT_TYPE}.${id}`, scriptNames, options }, id, body, publicIds.has(id)),
   );
   const publicWorker = workers.find((w) => w.isPublic) as EmulatedWorker;
-  return { workers: [publicWorker, ...workers.filter((w) => !w.isPublic)], publicWorker };
+  const metered = workers.some((w) => w.options.wrappedBindings !== undefined);
+  return {
+    workers: [publicWorker, ...workers.filter((w) => !w.isPublic)],
+    publicWorker,
+    ...(metered ? { supportWorkers: [analytics.standInWorker()] } : {}),
+  };
 }
 
 /** `BACKEND_SERVICE_<n>` → script name for the public worker, so an orchestrator's `shard` can be named. */

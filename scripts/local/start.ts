@@ -81,11 +81,14 @@ export async function startTopology(options: StartOptions): Promise<RunningTopol
     },
     ...(options.log ? { log: options.log } : {}),
     ...(options.onRuntimeOutput ? { handleRuntimeStdio: rawOutputHandler(options.onRuntimeOutput) } : {}),
-    workers: options.topology.workers.map((worker) =>
-      worker === publicWorker
-        ? { ...worker.options, unsafeDirectSockets: [{ host, port: options.port }] }
-        : worker.options,
-    ),
+    workers: [
+      ...options.topology.workers.map((worker) =>
+        worker === publicWorker
+          ? { ...worker.options, unsafeDirectSockets: [{ host, port: options.port }] }
+          : worker.options,
+      ),
+      ...(options.topology.supportWorkers ?? []),
+    ],
   });
   let url: URL;
   try {

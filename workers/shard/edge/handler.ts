@@ -19,6 +19,7 @@ import { type ErrorShape, misconfigured, Refusal, refusalOutcome } from './refus
 import { baseUrlAdvice, matchSurface, ROUTES_HINT, shownPath, unknownPathMessage } from '../surfaces/registry';
 import { type Admitted, type HandlerDeps, type Outcome, secretsOf } from '../surfaces/contract';
 import type { RequestLine } from '../core/log';
+import { meterRequest } from '../core/metering';
 import { redact } from '../core/redaction';
 
 export type { HandlerDeps } from '../surfaces/contract';
@@ -43,6 +44,8 @@ interface Facts {
 /** The request line as the edge writes it: one whose route is `unmatched` names the path it was sent to. */
 interface EdgeRequestLine extends RequestLine {
   readonly path?: string;
+  /** data points this isolate failed to write so far (see `../core/metering`), when any */
+  readonly meterErrors?: number;
 }
 
 /** Requests that matched no route. */
@@ -52,6 +55,8 @@ const UNMATCHED: Facts = { route: 'unmatched', shape: 'openai', counted: true };
 interface Settled extends Facts {
   /** the name of the credential the client presented: `pass`, or a client token's name */
   readonly client?: string;
+  /** the configuration, once it was read (for the usage data point's key and project) */
+  readonly config?: ShardConfig;
   readonly outcome: Outcome;
 }
 
@@ -210,10 +215,11 @@ async function settleRequest(request: Request, env: ShardEnv, deps: HandlerDeps,
   }
   if (admission.kind === 'settled') return admission;
   const { route, client, shape, counted, serve, admitted } = admission;
+  const { config } = admitted;
   try {
-    return { route, client, shape, counted, outcome: await serve(admitted, deps) };
+    return { route, client, shape, counted, config, outcome: await serve(admitted, deps) };
   } catch {
-    return { route, client, shape, counted, outcome: internalError(shape, requestId) };
+    return { route, client, shape, counted, config, outcome: internalError(shape, requestId) };
   }
 }
 
@@ -232,9 +238,14 @@ export async function handleRequest(request: Request, env: ShardEnv, deps: Handl
   const started = deps.now();
   const requestId = requestIdOf(request.headers, deps.randomUUID);
   if (request.method === 'OPTIONS') return preflight(request, requestId);
-  const { route, client, shape, counted, path, outcome } = await settleRequest(request, env, deps, requestId);
+  const settled = await settleRequest(request, env, deps, requestId);
+  const { route, client, shape, counted, path, outcome } = settled;
   // the status view counts the requests clients make, not the operators' looks at it
   if (counted) deps.pool.countRequest(started);
+  const ms = deps.now() - started;
+  // a data point per client request; the operators' looks at the status view (a page polls it) would drown them
+  const metered = { ...settled, line: outcome.line, ms, usage: outcome.usage };
+  const meterErrors = counted ? meterRequest(env, metered, () => deps.now(), started) : 0;
   const headers = new Headers(outcome.response.headers);
   for (const [name, value] of Object.entries(corsHeaders())) headers.set(name, value);
   headers.set(REQUEST_ID_HEADER, requestId);
@@ -247,7 +258,8 @@ export async function handleRequest(request: Request, env: ShardEnv, deps: Handl
     ...(path !== undefined ? { path } : {}),
     ...(client !== undefined ? { client } : {}),
     ...outcome.line,
-    ms: deps.now() - started,
+    ms,
+    ...(meterErrors > 0 ? { meterErrors } : {}),
   };
   deps.log(line);
   // a Live API session's 101 carries the client's socket, which a rebuilt response would drop; it holds its id already

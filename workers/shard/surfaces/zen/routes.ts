@@ -7,6 +7,7 @@
 import { jsonResponse } from '../../../shared/http';
 import { workerProjects } from '../../core/key-projects';
 import { STATUS_PATH, STATUS_ROUTE, workerStatus } from '../../core/status';
+import { usageStatus } from '../../core/usage-summary';
 import { type Admitted, defineSurface, type HandlerDeps, type Outcome, type RouteMatch } from '../contract';
 
 export interface ZenRoute {
@@ -33,7 +34,8 @@ function serveStatus(_route: ZenRoute, a: Admitted, deps: HandlerDeps): Promise<
     now,
     workerProjects(a.config),
   );
-  const response = jsonResponse(200, body, { 'cache-control': 'no-store' });
+  // today's usage, where the worker's dataset can be read back (npm start's stand-in)
+  const response = jsonResponse(200, { ...body, ...usageStatus(a.env, now) }, { 'cache-control': 'no-store' });
   return Promise.resolve({ response, line: { attempts: 0, status: 200 } });
 }
 
