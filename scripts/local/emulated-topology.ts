@@ -274,7 +274,7 @@ function bindingType(at: string, raw: Json): string {
     type === analytics.ANALYTICS_ENGINE_TYPE ? analytics.ANALYTICS_ENGINE_ATTRIBUTES : BINDING_ATTRIBUTES[type];
   if (allowed === undefined) {
     throw new TopologyError(
-      `${at}.type is "${type}", which the local emulation does not support (supported: ${[...Object.keys(BINDING_ATTRIBUTES), analytics.ANALYTICS_ENGINE_TYPE].join(', ')})`,
+      `${at}.type is "${type}", which the local emulation does not support (supported: ${Object.keys(BINDING_ATTRIBUTES).join(', ')}); ${analytics.ANALYTICS_ENGINE_TYPE} is supported too`,
     );
   }
   for (const attribute of Object.keys(raw)) {
