@@ -87,7 +87,7 @@ export const USAGE_INDEX_COLUMN = 'index1';
 export interface UsageDataPoint {
   readonly blobs: readonly string[];
   readonly doubles: readonly number[];
-  readonly indexes: readonly [string];
+  readonly indexes: readonly string[];
 }
 
 /** A data point's fields by name, before they are laid out in columns. */
