@@ -68,9 +68,37 @@ export function usageLines(body: Json, context: RequestLineContext, clock: (iso:
     `usage today (since ${clock(first.usage.since)}, midnight Pacific time; npm start's in-memory dataset)`,
     ...(total === undefined ? [] : [`  ${totalsLine(total)}`]),
     ...(dropped > 0 ? [`  (${dropped} data points dropped or not written)`] : []),
-    ...usageTable('key', rows(usages, (u) => u.keys, (k) => k.key)),
-    ...usageTable('project', rows(usages, (u) => u.projects, (p) => p.project)),
-    ...usageTable('client', rows(usages, (u) => u.clients, (c) => c.client)),
-    ...usageTable('model', rows(usages, (u) => u.models, (m) => m.model)),
+    ...usageTable(
+      'key',
+      rows(
+        usages,
+        (u) => u.keys,
+        (k) => k.key,
+      ),
+    ),
+    ...usageTable(
+      'project',
+      rows(
+        usages,
+        (u) => u.projects,
+        (p) => p.project,
+      ),
+    ),
+    ...usageTable(
+      'client',
+      rows(
+        usages,
+        (u) => u.clients,
+        (c) => c.client,
+      ),
+    ),
+    ...usageTable(
+      'model',
+      rows(
+        usages,
+        (u) => u.models,
+        (m) => m.model,
+      ),
+    ),
   ];
 }
