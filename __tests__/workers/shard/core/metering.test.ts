@@ -8,7 +8,7 @@
 import { handleRequest, type HandlerDeps } from '../../../../workers/shard/edge/handler';
 import { KeyPool } from '../../../../workers/shard/core/key-pool';
 import type { LogLine } from '../../../../workers/shard/core/log';
-import { keyFacts } from '../../../../workers/shard/core/metering';
+import { keyFacts, usageFields } from '../../../../workers/shard/core/metering';
 import { USAGE_BINDING } from '../../../../workers/shared/contract';
 import { type UsageFields, usageFieldsOf } from '../../../../workers/shared/usage-schema';
 import { InMemoryDataset } from '../../../../scripts/local/in-memory-dataset';
@@ -333,5 +333,14 @@ describe('the key and project as the operator numbers them', () => {
   test('no key used: empty labels', () => {
     expect(keyFacts(config({}), undefined)).toEqual({ key: '', project: '', globalKey: 0 });
     expect(keyFacts(undefined, 1)).toEqual({ key: '', project: '', globalKey: 0 });
+  });
+});
+
+describe('the delivery of an answer', () => {
+  test('a Live API session (101) is metered when it opens, as live, without tokens', () => {
+    const line = { attempts: 1, status: 101, keyIndex: 1, model: 'gemini-live' };
+    const fields = usageFields({ route: 'live.bidi', client: 'pass', line, ms: 30 }, { how: 'complete' }, 30);
+    expect(fields.blobs.delivery).toBe('live');
+    expect(fields.doubles).toMatchObject({ status: 101, totalTokens: 0, ms: 30, totalMs: 30 });
   });
 });
