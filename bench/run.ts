@@ -15,6 +15,7 @@ const BENCHES = [
   'capacity',
   'claude-code',
   'affinity-hash',
+  'redaction',
   'metering',
 ] as const;
 const only = process.argv.slice(2);

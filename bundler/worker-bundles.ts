@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { WorkerBundle, WorkerBundles } from '../constructs/worker-bundle';
+import { statusPageAlias } from './status-page';
 
 /** The workers under `workers/`, each bundled from its `index.ts`. */
 export const WORKER_NAMES = ['shard', 'orchestrator'] as const satisfies readonly (keyof WorkerBundles)[];
@@ -32,6 +33,8 @@ export function bundleOptions(name: WorkerName, overrides: BuildOptions = {}): B
     legalComments: 'none',
     charset: 'utf8',
     logLevel: 'silent',
+    // both workers serve the status page, assembled and hashed here (`./status-page.ts`)
+    alias: statusPageAlias(),
     ...overrides,
   };
 }

@@ -8,6 +8,7 @@ import type { ShardSettings } from './shard-worker';
 import { DEFAULT_NAME_PREFIX } from './names';
 import { addStateBackend, type StateConfig } from './state-backend';
 import * as rules from './validate';
+import { MIN_PASS_LENGTH } from '../workers/shared/contract';
 
 /**
  * Props both deployments share. The {@link ShardSettings} (upstream, timeouts, model map, logging, compatibility date,
@@ -142,6 +143,10 @@ function declareInputs(stack: TerraformStack, props: GatewayStackProps): Gateway
       {
         condition: '${trimspace(var.pass) != ""}',
         errorMessage: 'pass must be a non-empty password: set TF_VAR_pass.',
+      },
+      {
+        condition: `\${length(var.pass) >= ${MIN_PASS_LENGTH}}`,
+        errorMessage: `pass must be at least ${MIN_PASS_LENGTH} characters: the gateway blanks the password out of every answer, so a short one would also blank out ordinary text; set TF_VAR_pass to a longer password.`,
       },
     ],
   });

@@ -67,6 +67,11 @@ describe('ProdStack', () => {
         condition: '${trimspace(var.pass) != ""}',
         error_message: 'pass must be a non-empty password: set TF_VAR_pass.',
       },
+      {
+        condition: '${length(var.pass) >= 16}',
+        error_message:
+          'pass must be at least 16 characters: the gateway blanks the password out of every answer, so a short one would also blank out ordinary text; set TF_VAR_pass to a longer password.',
+      },
     ]);
     expect(json.variable.account_id?.validation).toEqual([
       {

@@ -100,7 +100,7 @@ describe('resolveSecrets', () => {
     const tokens = JSON.stringify({ alice: ALICE });
     expect(resolveSecrets({ TF_VAR_client_tokens: tokens }, 1, () => 'token').clientTokens).toEqual({ alice: ALICE });
     expect(
-      resolveSecrets({ TF_VAR_api_keys: '["k1"]', TF_VAR_pass: 'p', TF_VAR_client_tokens: tokens }, 1, () => 'x')
+      resolveSecrets({ TF_VAR_api_keys: '["k1"]', TF_VAR_pass: PASS16, TF_VAR_client_tokens: tokens }, 1, () => 'x')
         .clientTokens,
     ).toEqual({ alice: ALICE });
     expect(() =>
@@ -109,9 +109,9 @@ describe('resolveSecrets', () => {
   });
 
   it('uses TF_VAR_api_keys and TF_VAR_pass when keys are given', () => {
-    expect(resolveSecrets({ TF_VAR_api_keys: '["k1","k2"]', TF_VAR_pass: 'p' }, 2, () => 'x')).toEqual({
+    expect(resolveSecrets({ TF_VAR_api_keys: '["k1","k2"]', TF_VAR_pass: PASS16 }, 2, () => 'x')).toEqual({
       apiKeys: ['k1', 'k2'],
-      pass: 'p',
+      pass: PASS16,
       clientTokens: {},
       demo: false,
     });
@@ -120,9 +120,19 @@ describe('resolveSecrets', () => {
   it('requires a password with real keys', () => {
     expect(() => resolveSecrets({ TF_VAR_api_keys: '["k1"]' }, 1, () => 'x')).toThrow(/^TF_VAR_pass is not set/);
   });
+
+  it('refuses a password shorter than a deploy accepts, saying why', () => {
+    expect(() => resolveSecrets({ TF_VAR_api_keys: '["k1"]', TF_VAR_pass: 'p' }, 1, () => 'x')).toThrow(
+      /^TF_VAR_pass must be at least 16 characters, as a deploy requires: the gateway blanks the password out of every answer/,
+    );
+    expect(resolveSecrets({ TF_VAR_api_keys: '["k1"]', TF_VAR_pass: 'x'.repeat(16) }, 1, () => 'x').pass).toBe(
+      'x'.repeat(16),
+    );
+  });
 });
 
 const ALICE = 'canary-token-alice-0123456789';
+const PASS16 = 'a-password-of-16';
 
 describe('parseClientTokens (TF_VAR_client_tokens)', () => {
   it('reads a JSON object of name to token; unset or empty means none', () => {
@@ -174,6 +184,7 @@ describe('banner', () => {
     expect(text).toContain('URL       http://127.0.0.1:8787/v1');
     expect(text).toContain('s + Enter prints it');
     expect(text).toContain('curl http://127.0.0.1:8787/zen/status -H "Authorization: Bearer demo-abc"');
+    expect(text).toContain('Status page: http://127.0.0.1:8787/zen in a browser (sign in with the password)');
     expect(text).not.toContain('tokens ');
     expect(text).toContain('curl http://127.0.0.1:8787/v1/chat/completions -H "Authorization: Bearer demo-abc"');
     expect(text).toContain("new OpenAI({ baseURL: 'http://127.0.0.1:8787/v1', apiKey: 'demo-abc' })");

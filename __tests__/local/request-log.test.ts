@@ -94,6 +94,15 @@ describe('RequestLog', () => {
     expect(others).toEqual([]);
   });
 
+  it('prints the status page through the orchestrator at once, since it asks no shard', () => {
+    const { log, requests } = collector(true);
+    log.accept(
+      JSON.stringify({ event: 'orchestrator_request', requestId: 'p', route: 'zen.page', status: 200, ms: 0 }),
+      0,
+    );
+    expect(requests).toEqual([{ requestId: 'p', status: 200, ms: 0, route: 'zen.page' }]);
+  });
+
   it('carries the client name of the shard line', () => {
     const { log, requests } = collector(true);
     log.accept(JSON.stringify({ ...JSON.parse(shardLine('t')), client: 'alice' }), 0);

@@ -7,6 +7,7 @@ import { clientTokensProblem } from '../../constructs/client-tokens';
 import type { RequestSummary } from './request-log';
 import { backendScripts, type Topology } from './emulated-topology';
 import { printable } from '../../workers/shared/printable';
+import { MIN_PASS_LENGTH } from '../../workers/shared/contract';
 
 export { printable };
 
@@ -156,6 +157,11 @@ export function resolveSecrets(
       'TF_VAR_pass is not set: with real keys in TF_VAR_api_keys, choose the password clients must send',
     );
   }
+  if (pass.length < MIN_PASS_LENGTH) {
+    throw new CliError(
+      `TF_VAR_pass must be at least ${MIN_PASS_LENGTH} characters, as a deploy requires: the gateway blanks the password out of every answer, so a short one would also blank out ordinary text`,
+    );
+  }
   return {
     apiKeys: parseApiKeys(raw),
     pass,
@@ -198,6 +204,7 @@ export function banner({ stack, url, secrets, upstream, workers, projects }: Ban
     '',
     '',
     `Key status: s + Enter prints it (also at exit), or: curl ${url}/zen/status -H "Authorization: Bearer ${pass}"`,
+    `Status page: ${url}/zen in a browser (sign in with the password)`,
     '',
     'Requests (Ctrl-C to stop):',
   ].join('\n');

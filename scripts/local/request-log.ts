@@ -47,6 +47,8 @@ type Fields = Record<string, unknown>;
 
 /** The route name both workers log for `GET /zen/status`. */
 const STATUS_ROUTE = 'zen.status';
+/** The route name of `GET /zen`, the status page, which the orchestrator answers itself. */
+const PAGE_ROUTE = 'zen.page';
 
 interface Pending {
   readonly at: number;
@@ -108,8 +110,10 @@ export class RequestLog {
     const seen = this.pending.get(requestId) ?? { at: now };
     const next: Pending =
       event === 'orchestrator_request' ? { ...seen, orchestrator: fields } : { ...seen, shard: fields };
-    // an orchestrator that answered by itself (no shard, or the shard threw) will get no shard line
-    const complete = (next.orchestrator && next.shard) || (next.orchestrator && next.orchestrator.error !== undefined);
+    // an orchestrator that answered by itself (no shard, the shard threw, or the status page) will get no shard line
+    const alone =
+      next.orchestrator !== undefined && (next.orchestrator.error !== undefined || fields.route === PAGE_ROUTE);
+    const complete = (next.orchestrator && next.shard) || alone;
     if (complete) {
       this.pending.delete(requestId);
       this.options.onRequest(summarize(requestId, next.orchestrator, next.shard));

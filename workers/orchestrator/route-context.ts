@@ -33,8 +33,8 @@ export interface RouteDeps {
 export interface OrchestratorLogLine {
   readonly event: 'orchestrator_request';
   readonly requestId: string;
-  /** only on `GET /zen/status`, which asks every shard instead of one */
-  readonly route?: 'zen.status';
+  /** only on `GET /zen/status`, which asks every shard instead of one, and `GET /zen`, which asks none */
+  readonly route?: 'zen.status' | 'zen.page';
   /** n of the `BACKEND_SERVICE_<n>` that produced the answer (or failed); absent when none is bound */
   readonly shard?: number;
   readonly status: number;

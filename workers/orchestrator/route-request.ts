@@ -20,6 +20,7 @@ import { discard, preferred, settled, type Refused } from './refusals';
 import type { Forwarding, LogFields, RouteDeps } from './route-context';
 import { callShard, shardFailure, withBody } from './shard-call';
 import { STATUS_PATH, statusRequest } from './status';
+import { isStatusPageRequest, serveStatusPage } from './status-page';
 import { poolWeights } from './weights';
 
 // routeRequest's callers (the handler, tests) take the type of its deps from here, beside it
@@ -291,7 +292,8 @@ function noBackend(idHeader: Record<string, string>): Response {
 
 /**
  * Forwards `request` to one shard and returns the shard's response untouched except for `x-request-id`. `GET
- * /zen/status` is the exception: it asks every shard (see `./status`).
+ * /zen/status` is the exception: it asks every shard (see `./status`); and `GET /zen`, the status page, asks none
+ * (see `./status-page`).
  *
  * A URL that names an owned resource (by its owner tag, see `shardRouteOf`) goes to the owning shard alone, whatever
  * it answers; a tag that is malformed or names no bound shard is answered here with 404 `unknown_resource_owner`.
@@ -324,6 +326,7 @@ export async function routeRequest(
   if (request.method === 'GET' && new URL(request.url).pathname === STATUS_PATH) {
     return statusRequest(request, backends, deps);
   }
+  if (isStatusPageRequest(request)) return serveStatusPage(request, deps);
   const started = deps.now();
   const requestId = requestIdOf(request.headers, deps.randomUUID);
   const idHeader = { ...corsHeaders(), [REQUEST_ID_HEADER]: requestId };

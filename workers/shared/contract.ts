@@ -285,6 +285,11 @@ export const MAX_SHARD_KEY_COUNT = 999_999;
 export const CLIENT_NAME_PATTERN = '^[a-z0-9][a-z0-9_-]{0,31}$';
 /** The name `PASS` is logged under, so no token may carry it. */
 export const PASS_CLIENT_NAME = 'pass';
+/**
+ * Shortest `PASS` accepted. The gateway blanks the password out of every answer it passes on, so a short one (`p`)
+ * would also blank out ordinary text in model replies; 16 characters never occur by chance.
+ */
+export const MIN_PASS_LENGTH = 16;
 /** Shortest token accepted: guessing 24 random printable characters is out of reach. */
 export const MIN_CLIENT_TOKEN_LENGTH = 24;
 /** Printable ASCII without spaces (`!` to `~`): what an HTTP header carries unchanged (a regex source). */
@@ -296,6 +301,8 @@ export const MAX_CLIENT_TOKENS_JSON_LENGTH = 5 * 1024;
 
 /** The gateway's own status path, on both workers: the orchestrator asks every shard's. */
 export const STATUS_PATH = '/zen/status';
+/** The status page, on both workers: a browser page that reads {@link STATUS_PATH} with the operator's password. */
+export const STATUS_PAGE_PATH = '/zen';
 
 /** The request id both workers log and answer with; the orchestrator passes its id to the shard in it. */
 export const REQUEST_ID_HEADER = 'x-request-id';

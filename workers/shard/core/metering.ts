@@ -38,6 +38,8 @@ export interface MeteredRequest {
   readonly client?: string;
   /** absent when the request was refused before the configuration was read */
   readonly config?: ShardConfig;
+  /** the configuration's secrets, when the edge has them already (see `secretsOf`) */
+  readonly secrets?: readonly string[];
   readonly line: LineFacts;
   /** until the response headers */
   readonly ms: number;
@@ -104,7 +106,7 @@ export function usageFields(request: MeteredRequest, end: StreamEnd, totalMs: nu
     project: keyed.project,
     blobs: {
       route: request.route,
-      model: shownModel(line.model, config),
+      model: shownModel(line.model, config, request.secrets),
       client: request.client ?? '',
       key: keyed.key,
       error: line.error ?? STREAM_END_ERRORS[end.how] ?? '',
@@ -130,10 +132,10 @@ export function usageFields(request: MeteredRequest, end: StreamEnd, totalMs: nu
 }
 
 /** The model as the log line has it; a client may put anything in a model field, so a secret is never written. */
-function shownModel(model: string | undefined, config: ShardConfig | undefined): string {
+function shownModel(model: string | undefined, config: ShardConfig | undefined, known?: readonly string[]): string {
   if (model === undefined) return '';
-  if (config === undefined) return model;
-  return secretsOf(config).some((secret) => secret !== '' && model.includes(secret)) ? '[redacted]' : model;
+  const secrets = known ?? (config === undefined ? [] : secretsOf(config));
+  return secrets.some((secret) => secret !== '' && model.includes(secret)) ? '[redacted]' : model;
 }
 
 /**

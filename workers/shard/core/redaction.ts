@@ -1,6 +1,9 @@
 /**
- * Redaction of secrets (pool keys, the password, client tokens) from text the gateway passes on: Google's error
- * messages and bodies, which may quote the key a call was made with.
+ * Redaction of secrets (pool keys, the password, client tokens) from the text a surface composes out of Google's
+ * errors: a message it quotes in its own error shape or a log line, and a native error body, decoded as JSON and
+ * re-encoded with the secret replaced. Every answer then passes the edge's streaming redactor
+ * (`./redaction-stream.ts`), which finds every spelling these do and more in any body; these stay for what a surface
+ * writes where the edge does not look (log lines) and for the well-formed error bodies, on error paths only.
  */
 import { parseJson } from '../../shared/json';
 

@@ -21,6 +21,7 @@ import { type Admitted, type HandlerDeps, type Outcome, secretsOf } from '../sur
 import type { RequestLine } from '../core/log';
 import { meterRequest } from '../core/metering';
 import { redact } from '../core/redaction';
+import { redactedParts } from '../core/redaction-stream';
 
 export type { HandlerDeps } from '../surfaces/contract';
 
@@ -58,6 +59,8 @@ interface Settled extends Facts {
   /** the configuration, once it was read (for the usage data point's key and project) */
   readonly config?: ShardConfig;
   readonly outcome: Outcome;
+  /** what the response may not show in any byte: none before the configuration is read, which a refusal can precede */
+  readonly secrets?: readonly string[];
 }
 
 /** A matched route's surface `serve`, bound to the route. */
@@ -67,14 +70,21 @@ type Admission =
   | ({ readonly kind: 'settled' } & Settled)
   | ({
       readonly kind: 'admitted';
-      readonly client: string;
+      /** none for an open route, which takes no credential */
+      readonly client: string | undefined;
       readonly serve: Serve;
       readonly admitted: Admitted;
     } & Facts);
 
 type EdgeMatch =
   | { readonly kind: 'root' }
-  | { readonly kind: 'target'; readonly facts: Facts; readonly credential: CredentialPlaces; readonly serve: Serve }
+  | {
+      readonly kind: 'target';
+      readonly facts: Facts;
+      /** where to read the credential; none for an open route */
+      readonly credential: CredentialPlaces | undefined;
+      readonly serve: Serve;
+    }
   | { readonly kind: 'refused'; readonly facts: Facts; readonly refusal: Refusal };
 
 /** `GET /` and `HEAD /`: a 200 with no credential, for clients that check the base URL first (Claude Code sends `HEAD /`). */
@@ -119,7 +129,12 @@ function matchEdge(method: string, url: URL, shown: () => string): EdgeMatch {
   });
   switch (match.kind) {
     case 'route':
-      return { kind: 'target', facts: facts(match.route.name), credential: surface.credential, serve: match.serve };
+      return {
+        kind: 'target',
+        facts: facts(match.route.name),
+        credential: match.open ? undefined : surface.credential,
+        serve: match.serve,
+      };
     case 'not-found':
       return {
         kind: 'refused',
@@ -189,7 +204,7 @@ async function admit(request: Request, env: ShardEnv, requestId: string): Promis
   const configResult = readConfig(env);
   if (!configResult.ok) return settle(facts, misconfigured(configResult.problem));
   const { config } = configResult;
-  const client = await authenticate(edge.credential, request, url, config);
+  const client = edge.credential === undefined ? undefined : await authenticate(edge.credential, request, url, config);
   if (client instanceof Refusal) return settle(facts, client);
   return {
     kind: 'admitted',
@@ -216,10 +231,11 @@ async function settleRequest(request: Request, env: ShardEnv, deps: HandlerDeps,
   if (admission.kind === 'settled') return admission;
   const { route, client, shape, counted, serve, admitted } = admission;
   const { config } = admitted;
+  const secrets = secretsOf(config);
   try {
-    return { route, client, shape, counted, config, outcome: await serve(admitted, deps) };
+    return { route, client, shape, counted, config, secrets, outcome: await serve(admitted, deps) };
   } catch {
-    return { route, client, shape, counted, config, outcome: internalError(shape, requestId) };
+    return { route, client, shape, counted, config, secrets, outcome: internalError(shape, requestId) };
   }
 }
 
@@ -239,18 +255,13 @@ export async function handleRequest(request: Request, env: ShardEnv, deps: Handl
   const requestId = requestIdOf(request.headers, deps.randomUUID);
   if (request.method === 'OPTIONS') return preflight(request, requestId);
   const settled = await settleRequest(request, env, deps, requestId);
-  const { route, client, shape, counted, path, outcome } = settled;
+  const { route, client, shape, counted, path, outcome, secrets } = settled;
   // the status view counts the requests clients make, not the operators' looks at it
   if (counted) deps.pool.countRequest(started);
   const ms = deps.now() - started;
   // a data point per client request; the operators' looks at the status view (a page polls it) would drown them
   const metered = { ...settled, line: outcome.line, ms, usage: outcome.usage };
   const meterErrors = counted ? meterRequest(env, metered, () => deps.now(), started) : 0;
-  const headers = new Headers(outcome.response.headers);
-  for (const [name, value] of Object.entries(corsHeaders())) headers.set(name, value);
-  headers.set(REQUEST_ID_HEADER, requestId);
-  // where Anthropic's SDKs read the request id (`APIError.requestID`, a message's `_request_id`)
-  if (shape === 'anthropic') headers.set('request-id', requestId);
   const line: EdgeRequestLine = {
     event: 'request',
     requestId,
@@ -264,5 +275,11 @@ export async function handleRequest(request: Request, env: ShardEnv, deps: Handl
   deps.log(line);
   // a Live API session's 101 carries the client's socket, which a rebuilt response would drop; it holds its id already
   if (outcome.response.status === 101) return outcome.response;
-  return new Response(outcome.response.body, { status: outcome.response.status, headers });
+  // every answer passes here: no secret leaves in any byte of a body or a header, whichever surface built it
+  const { headers, body } = redactedParts(outcome.response, secrets ?? []);
+  for (const [name, value] of Object.entries(corsHeaders())) headers.set(name, value);
+  headers.set(REQUEST_ID_HEADER, requestId);
+  // where Anthropic's SDKs read the request id (`APIError.requestID`, a message's `_request_id`)
+  if (shape === 'anthropic') headers.set('request-id', requestId);
+  return new Response(body, { status: outcome.response.status, headers });
 }

@@ -58,6 +58,8 @@ export function secretsOf(config: ShardConfig): readonly string[] {
 /** Every route carries its name, which log lines and the status view use. */
 export interface NamedRoute {
   readonly name: string;
+  /** anyone may fetch it, with no credential: it holds no data (the status page, which asks for the password itself) */
+  readonly open?: true;
 }
 
 /** What a surface's matcher says of a path that is one of its own. */
@@ -96,7 +98,13 @@ export interface SurfaceDefinition<R extends NamedRoute> {
 
 /** A matched route with its surface's `serve` bound to it, so the edge dispatches without knowing the route's type. */
 export type SurfaceMatch<R> =
-  | { readonly kind: 'route'; readonly route: R; readonly serve: (a: Admitted, deps: HandlerDeps) => Promise<Outcome> }
+  | {
+      readonly kind: 'route';
+      readonly route: R;
+      /** the route takes no credential (see {@link NamedRoute.open}) */
+      readonly open: boolean;
+      readonly serve: (a: Admitted, deps: HandlerDeps) => Promise<Outcome>;
+    }
   | Exclude<RouteMatch<R>, { readonly kind: 'route' }>;
 
 /** A registered surface: its declaration, with the matcher binding each route it matches to `serve`. */
@@ -112,7 +120,7 @@ export function defineSurface<R extends NamedRoute>(definition: SurfaceDefinitio
       const matched = match(method, pathname, params);
       if (matched?.kind !== 'route') return matched;
       const { route } = matched;
-      return { kind: 'route', route, serve: (a, deps) => serve(route, a, deps) };
+      return { kind: 'route', route, open: route.open === true, serve: (a, deps) => serve(route, a, deps) };
     },
   };
 }

@@ -25,18 +25,15 @@ import type { ShardEnv } from '../../edge/bindings';
 import { bodyConversationId } from '../../core/conversation';
 import { misconfigured, Refusal, refusalOutcome } from '../../edge/refusal';
 import { StreamMeter, wholeUsage } from '../../core/stream-meter';
+import { readTranslatedBody, sendTranslated } from '../../core/translated-call';
 import { replyTokens } from '../../core/usage-tokens';
-import { readJsonObject, tooLargeRefusal } from '../../edge/request-body';
 import type { AnthropicRoute } from './routes';
 import { type Admitted, type HandlerDeps, type LineFacts, type Outcome, secretsOf } from '../contract';
 import {
   answerFacts,
-  attemptFacts,
   type GoogleAnswer,
-  noAnswerRefusal,
   noKeysConfigured,
   readWholeReply,
-  sendPlan,
   streamCutReporter,
 } from '../../core/upstream-plan';
 
@@ -98,10 +95,7 @@ async function planOf(route: AnthropicRoute, a: Admitted): Promise<Planned> {
   if (models instanceof Refusal) return refuse(models);
   if (a.config.keys.length === 0) return refuse(noKeysConfigured());
   // the request is translated, so it must be parsed whole: the replay bound is this route's limit
-  const read =
-    REPLAY_MAX_BYTES < a.config.maxBodyBytes
-      ? await readJsonObject(a.request, REPLAY_MAX_BYTES, ANTHROPIC_TOO_LARGE)
-      : await readJsonObject(a.request, a.config.maxBodyBytes, tooLargeRefusal(a.config.maxBodyBytes));
+  const read = await readTranslatedBody(a, ANTHROPIC_TOO_LARGE);
   if (read instanceof Refusal) return refuse(read);
   const planned =
     route.name === 'anthropic.countTokens'
@@ -117,26 +111,10 @@ export async function serveAnthropicRoute(route: AnthropicRoute, a: Admitted, de
   const planned = await planOf(route, a);
   if (!planned.ok) return planned.outcome;
   const { plan, conversation } = planned;
-  const result = await sendPlan(
-    {
-      path: `${plan.upstreamPath}${plan.upstreamSearch}`,
-      method: 'POST',
-      headers: new Headers({ 'content-type': 'application/json' }),
-      body: plan.body,
-      keyStyle: 'goog-header',
-      model: plan.geminiModel,
-      ...(conversation !== undefined ? { conversation } : {}),
-    },
-    a,
-    deps,
-  );
-  const model = { model: plan.geminiModel };
-  if (result.kind !== 'response') {
-    const { refusal, facts } = noAnswerRefusal(result, a, deps, plan.geminiModel, secretsOf(a.config));
-    return refusalOutcome(refusal, 'anthropic', a.requestId, { ...model, ...attemptFacts(result), ...facts });
-  }
-  const outcome = await translate(result, route, plan, a, deps);
-  return { ...outcome, line: { ...model, ...outcome.line } };
+  const sent = await sendTranslated(plan, conversation, 'anthropic', a, deps);
+  if (!sent.ok) return sent.outcome;
+  const outcome = await translate(sent.answer, route, plan, a, deps);
+  return { ...outcome, line: { model: plan.geminiModel, ...outcome.line } };
 }
 
 /** Google's answer in Anthropic's terms: its error, the token count, the message whole or as a stream. */

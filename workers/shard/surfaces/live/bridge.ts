@@ -4,6 +4,7 @@
  * closing the other with the same code. Written over a minimal socket interface so it holds no Workers-only type;
  * `index.ts` supplies the runtime's sockets.
  */
+import { redactMessage } from '../../core/redaction-stream';
 
 /** The part of a WebSocket the bridge uses (Workers' `WebSocket` after `accept()`). */
 export interface LiveSocket {
@@ -52,7 +53,7 @@ function passedReason(reason: string, redact: (text: string) => string): string 
 /**
  * Pipes `client` and `upstream` both ways until one side closes, then closes the other with that side's code (no
  * code when it sent none; {@link PEER_LOST} when it dropped) and reports which side closed first and its code.
- * `redact` cleans the close reasons, which the other side receives.
+ * `redact` cleans the close reasons, which the other side receives, and every message Google sends the client.
  */
 export function bridgeSockets(
   client: LiveSocket,
@@ -73,7 +74,7 @@ export function bridgeSockets(
   };
   const forward = (to: LiveSocket, by: 'client' | 'upstream') => (data: string | ArrayBuffer) => {
     try {
-      to.send(data);
+      to.send(by === 'upstream' ? redactMessage(data, redact) : data);
     } catch {
       end(by === 'client' ? 'upstream' : 'client', 1006, '');
     }

@@ -11,6 +11,7 @@
 import { REQUEST_ID_HEADER } from '../../../shared/request-id';
 import { bridgeSockets, type WebSocketRuntime } from './bridge';
 import { redact } from '../../core/redaction';
+import { redactText } from '../../core/redaction-stream';
 import { ANY_MODEL } from '../../core/key-pool';
 import { Refusal, refusalOutcome } from '../../edge/refusal';
 import type { LiveRoute } from './routes';
@@ -106,7 +107,7 @@ export async function serveLiveRoute(route: LiveRoute, a: Admitted, deps: Handle
   bridgeSockets(
     server,
     upstream,
-    (text) => redact(text, secrets),
+    (text) => redactText(text, secrets),
     (by, code) =>
       deps.log({
         event: 'live_closed',

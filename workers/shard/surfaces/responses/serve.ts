@@ -7,17 +7,14 @@
 import { REPLAY_MAX_BYTES } from '../../../shared/contract';
 import { jsonResponse } from '../../../shared/http';
 import { Refusal, refusalOutcome } from '../../edge/refusal';
-import { readJsonObject, tooLargeRefusal } from '../../edge/request-body';
 import { StreamMeter, wholeUsage } from '../../core/stream-meter';
+import { readTranslatedBody, sendTranslated } from '../../core/translated-call';
 import { replyTokens } from '../../core/usage-tokens';
 import {
   answerFacts,
-  attemptFacts,
   type GoogleAnswer,
-  noAnswerRefusal,
   noKeysConfigured,
   readWholeReply,
-  sendPlan,
   streamCutReporter,
 } from '../../core/upstream-plan';
 import { type Admitted, type HandlerDeps, type LineFacts, type Outcome, secretsOf } from '../contract';
@@ -68,10 +65,7 @@ async function planOf(a: Admitted): Promise<Planned> {
   const refuse = (r: Refusal): Planned => ({ ok: false, outcome: refusalOutcome(r, 'openai', a.requestId) });
   if (a.config.keys.length === 0) return refuse(noKeysConfigured());
   // the request is translated, so it must be parsed whole: the replay bound is this route's limit
-  const read =
-    REPLAY_MAX_BYTES < a.config.maxBodyBytes
-      ? await readJsonObject(a.request, REPLAY_MAX_BYTES, RESPONSES_TOO_LARGE)
-      : await readJsonObject(a.request, a.config.maxBodyBytes, tooLargeRefusal(a.config.maxBodyBytes));
+  const read = await readTranslatedBody(a, RESPONSES_TOO_LARGE);
   if (read instanceof Refusal) return refuse(read);
   const planned = planResponses(read.json);
   return planned.ok ? planned : { ok: false, outcome: failureOutcome(planned, planned.code) };
@@ -83,27 +77,11 @@ export async function serveResponsesRoute(route: ResponsesRoute, a: Admitted, de
   const planned = await planOf(a);
   if (!planned.ok) return planned.outcome;
   const { plan } = planned;
-  const result = await sendPlan(
-    {
-      path: `${plan.upstreamPath}${plan.upstreamSearch}`,
-      method: 'POST',
-      headers: new Headers({ 'content-type': 'application/json' }),
-      body: plan.body,
-      keyStyle: 'goog-header',
-      model: plan.geminiModel,
-      // Codex's session id: its turns stay on one project, where Gemini's implicit cache holds their shared prefix
-      ...(plan.conversationId !== undefined ? { conversation: plan.conversationId } : {}),
-    },
-    a,
-    deps,
-  );
-  const model = { model: plan.geminiModel };
-  if (result.kind !== 'response') {
-    const { refusal, facts } = noAnswerRefusal(result, a, deps, plan.geminiModel, secretsOf(a.config));
-    return refusalOutcome(refusal, 'openai', a.requestId, { ...model, ...attemptFacts(result), ...facts });
-  }
-  const outcome = await translate(result, route, plan, a, deps);
-  return { ...outcome, line: { ...model, ...outcome.line } };
+  // Codex's session id: its turns stay on one project, where Gemini's implicit cache holds their shared prefix
+  const sent = await sendTranslated(plan, plan.conversationId, 'openai', a, deps);
+  if (!sent.ok) return sent.outcome;
+  const outcome = await translate(sent.answer, route, plan, a, deps);
+  return { ...outcome, line: { model: plan.geminiModel, ...outcome.line } };
 }
 
 /** Google's answer in the Responses API's terms: its error, the response whole or as a stream. */

@@ -1,7 +1,8 @@
 /**
  * The gateway's own surface: `GET /zen/status`, this isolate's view of its keys and projects (`../../core/status.ts`), behind the
  * same password as every other route, read from the headers only (a password in a URL ends up in proxy logs and
- * shell history). Operators' looks at it are not counted as clients' requests, and are logged as `zen.status` even
+ * shell history); and `GET /zen`, the status page that reads it in a browser (`./page-route.ts`), open to anyone.
+ * Operators' looks at either are not counted as clients' requests, and are logged as `zen.status` (`zen.page`) even
  * when refused.
  */
 import { jsonResponse } from '../../../shared/http';
@@ -9,21 +10,25 @@ import { workerProjects } from '../../core/key-projects';
 import { STATUS_PATH, STATUS_ROUTE, workerStatus } from '../../core/status';
 import { usageStatus } from '../../core/usage-summary';
 import { type Admitted, defineSurface, type HandlerDeps, type Outcome, type RouteMatch } from '../contract';
+import { matchPage, type PageRoute, servePage, STATUS_PAGE_PATH } from './page-route';
 
-export interface ZenRoute {
+export interface StatusRoute {
   readonly name: typeof STATUS_ROUTE;
   readonly surface: 'zen';
   readonly method: 'GET';
 }
 
+export type ZenRoute = StatusRoute | PageRoute;
+
 function matchZen(method: string, pathname: string): RouteMatch<ZenRoute> | undefined {
+  if (pathname === STATUS_PAGE_PATH) return matchPage(method);
   if (pathname !== STATUS_PATH) return undefined;
   if (method !== 'GET') return { kind: 'method-not-allowed', allow: 'GET', route: STATUS_ROUTE };
   return { kind: 'route', route: { name: STATUS_ROUTE, surface: 'zen', method: 'GET' } };
 }
 
 /** The status view of the isolate's pool, now. */
-function serveStatus(_route: ZenRoute, a: Admitted, deps: HandlerDeps): Promise<Outcome> {
+function serveStatus(_route: StatusRoute, a: Admitted, deps: HandlerDeps): Promise<Outcome> {
   const now = deps.now();
   const body = workerStatus(
     deps.pool.snapshot(
@@ -46,5 +51,5 @@ export const zenSurface = defineSurface({
   credential: 'headers',
   errors: 'openai',
   uncounted: true,
-  serve: serveStatus,
+  serve: (route, a, deps) => (route.name === STATUS_ROUTE ? serveStatus(route, a, deps) : servePage(route)),
 });
