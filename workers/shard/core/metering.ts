@@ -8,7 +8,7 @@
  * Metering never fails or slows a request: `writeDataPoint` returns at once (the runtime sends the point later), no
  * binding means no metering, and any exception is swallowed and counted; the count rides on later request lines
  * (`meterErrors`). No field holds a key, a password or a token: keys are named by number, clients by name, and a
- * model id that contains a secret is written as `[redacted]`.
+ * model id that contains a secret (or anything shaped like a Google API key) is written as `[redacted]`.
  */
 import { USAGE_BINDING } from '../../shared/contract';
 import { type UsageDataPoint, type UsageFields, usageDataPoint } from '../../shared/usage-schema';
@@ -131,11 +131,18 @@ export function usageFields(request: MeteredRequest, end: StreamEnd, totalMs: nu
   };
 }
 
+/**
+ * What a Google API key looks like (`AIza` and 35 more): a shard knows only its own keys, and a model id built from
+ * another shard's must not be written either.
+ */
+const GOOGLE_KEY_SHAPE = /AIza[0-9A-Za-z_-]{30,}/;
+
 /** The model as the log line has it; a client may put anything in a model field, so a secret is never written. */
 function shownModel(model: string | undefined, config: ShardConfig | undefined, known?: readonly string[]): string {
   if (model === undefined) return '';
   const secrets = known ?? (config === undefined ? [] : secretsOf(config));
-  return secrets.some((secret) => secret !== '' && model.includes(secret)) ? '[redacted]' : model;
+  const secret = GOOGLE_KEY_SHAPE.test(model) || secrets.some((s) => s !== '' && model.includes(s));
+  return secret ? '[redacted]' : model;
 }
 
 /**

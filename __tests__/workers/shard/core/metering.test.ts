@@ -344,3 +344,17 @@ describe('the delivery of an answer', () => {
     expect(fields.doubles).toMatchObject({ status: 101, totalTokens: 0, ms: 30, totalMs: 30 });
   });
 });
+
+describe("a model id built from another shard's key", () => {
+  test('is written as [redacted] too: anything shaped like a Google API key', () => {
+    const line = { attempts: 1, status: 404, model: 'AIzaSyD-another-shards-key_0123456789abc' };
+    const fields = usageFields({ route: 'chat.completions', line, ms: 1 }, { how: 'complete' }, 1);
+    expect(fields.blobs.model).toBe('[redacted]');
+    const plain = usageFields(
+      { route: 'chat.completions', line: { ...line, model: 'gemini-3.8-flash' }, ms: 1 },
+      { how: 'complete' },
+      1,
+    );
+    expect(plain.blobs.model).toBe('gemini-3.8-flash');
+  });
+});
