@@ -5,7 +5,7 @@ import {
   requiredApiKeyCount,
   type TopologyOptions,
 } from '../../scripts/local/emulated-topology';
-import { STAND_IN_SCRIPT } from '../../scripts/local/analytics-engine';
+import { STAND_IN_SCRIPT, supportWorkers } from '../../scripts/local/analytics-engine';
 import { defined } from '../helpers/guards';
 
 const STACK_DIR = '/fixture/cdktf.out/stacks/prod';
@@ -371,14 +371,15 @@ describe('Analytics Engine datasets', () => {
     });
     expect(shard0.options.bindings).not.toHaveProperty('USAGE');
     expect(topology.publicWorker.options.wrappedBindings).toBeUndefined();
-    expect(topology.supportWorkers?.map((w) => w.name)).toEqual([STAND_IN_SCRIPT]);
+    const support = supportWorkers(topology.workers.map((w) => w.options));
+    expect(support.map((w) => w.name)).toEqual([STAND_IN_SCRIPT]);
     // the stand-in's module, bundled: a function of the binding's settings returning the dataset
-    const [module] = (topology.supportWorkers?.[0]?.modules ?? []) as { contents: string }[];
+    const [module] = (support[0]?.modules ?? []) as { contents: string }[];
     expect(module?.contents).toMatch(/export\s*\{[^}]*as default/);
   });
 
   it('adds no stand-in to a stack that binds no dataset', () => {
-    expect(buildTopology(prodStack(), options()).supportWorkers).toBeUndefined();
+    expect(supportWorkers(buildTopology(prodStack(), options()).workers.map((w) => w.options))).toEqual([]);
   });
 
   it('throws on an attribute of the binding it would drop', () => {

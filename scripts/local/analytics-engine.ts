@@ -59,3 +59,14 @@ export function standInWorker(): WorkerOptions {
     ],
   };
 }
+
+/**
+ * The workers the emulation adds to `workers` for Miniflare: the stand-in, when one of them binds a dataset to it.
+ * Read from the workers' own options, so a topology a caller rebuilt from them (a test patching a worker) keeps it.
+ */
+export function supportWorkers(workers: readonly WorkerOptions[]): WorkerOptions[] {
+  const standIn = (binding: unknown): boolean =>
+    typeof binding === 'object' && (binding as { scriptName?: unknown } | null)?.scriptName === STAND_IN_SCRIPT;
+  const bound = workers.some((w) => Object.values(w.wrappedBindings ?? {}).some(standIn));
+  return bound ? [standInWorker()] : [];
+}

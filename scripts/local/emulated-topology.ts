@@ -68,8 +68,6 @@ export interface Topology {
   /** the public worker first (Miniflare serves its first worker on the port), then the others in stack order */
   readonly workers: readonly EmulatedWorker[];
   readonly publicWorker: EmulatedWorker;
-  /** workers the emulation adds that serve no request (the Analytics Engine stand-in: `./analytics-engine`) */
-  readonly supportWorkers?: readonly WorkerOptions[];
 }
 
 type Json = Record<string, unknown>;
@@ -377,12 +375,7 @@ export function buildTopology(stack: Json, options: TopologyOptions): Topology {
     buildWorker({ where: `${SCRIPT_TYPE}.${id}`, scriptNames, options }, id, body, publicIds.has(id)),
   );
   const publicWorker = workers.find((w) => w.isPublic) as EmulatedWorker;
-  const metered = workers.some((w) => w.options.wrappedBindings !== undefined);
-  return {
-    workers: [publicWorker, ...workers.filter((w) => !w.isPublic)],
-    publicWorker,
-    ...(metered ? { supportWorkers: [analytics.standInWorker()] } : {}),
-  };
+  return { workers: [publicWorker, ...workers.filter((w) => !w.isPublic)], publicWorker };
 }
 
 /** `BACKEND_SERVICE_<n>` → script name for the public worker, so an orchestrator's `shard` can be named. */

@@ -7,6 +7,7 @@
 import { Miniflare, type Log } from 'miniflare';
 import type { Readable } from 'node:stream';
 import { createServer } from 'node:net';
+import { supportWorkers } from './analytics-engine';
 import type { Topology } from './emulated-topology';
 
 export interface StartOptions {
@@ -87,7 +88,8 @@ export async function startTopology(options: StartOptions): Promise<RunningTopol
           ? { ...worker.options, unsafeDirectSockets: [{ host, port: options.port }] }
           : worker.options,
       ),
-      ...(options.topology.supportWorkers ?? []),
+      // the Analytics Engine stand-in, for the workers that bind a dataset
+      ...supportWorkers(options.topology.workers.map((worker) => worker.options)),
     ],
   });
   let url: URL;
