@@ -4,7 +4,7 @@
  * `ValidationError` naming the variable, the allowed values and the value received. Nothing here reads the
  * environment.
  */
-import { WORKERS_PLANS, type WorkersPlan } from './constructs';
+import { type ClientLimitsSetting, WORKERS_PLANS, type WorkersPlan } from './constructs';
 import * as rules from './constructs/validate';
 import { splitKeyProjects } from './workers/shared/key-layout';
 
@@ -48,6 +48,16 @@ export function anthropicModelMapFrom(name: string, raw: string): Readonly<Recor
   rules.assertValid([rules.anthropicModelMap(name, raw)]);
   // the parser has checked it is an object of strings
   return JSON.parse(raw) as Record<string, string>;
+}
+
+/**
+ * `CLIENT_LIMITS` as the prop takes it, once the worker's own parser accepts the text: a JSON object of client name
+ * to `{rpm, burst?}`; the message names the client and the field (`CLIENT_LIMITS.alice.rpm must be …`).
+ */
+export function clientLimitsFrom(name: string, raw: string): ClientLimitsSetting {
+  rules.assertValid([rules.clientLimits(name, raw)]);
+  // the parser has checked every entry is an object of rpm and an optional burst
+  return JSON.parse(raw) as ClientLimitsSetting;
 }
 
 /** Comma-separated values, each trimmed; empty entries dropped. */

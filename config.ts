@@ -24,6 +24,7 @@ import {
   MIN_SHARD_TIMEOUT_MS,
   MIN_UPSTREAM_TIMEOUT_MS,
   boundOptionalBindings,
+  boundSurfaceBindings,
   describeLayout,
   maxKeysPerWorker,
   orchestratorScriptName,
@@ -43,6 +44,7 @@ import {
   accountIdProblem,
   anthropicModelMapFrom,
   booleanFlag,
+  clientLimitsFrom,
   commaList,
   integerIn,
   keyProjectsFrom,
@@ -137,6 +139,7 @@ const CONFIG_TABLE = {
   keyLimit: { env: 'PREVIEW_KEY_LIMIT', read: positiveInteger },
   namePrefix: { env: 'WORKER_NAME_PREFIX', read: text(), fallback: DEFAULT_NAME_PREFIX },
   anthropicModelMap: { env: 'ANTHROPIC_MODEL_MAP', read: anthropicModelMapFrom },
+  clientLimits: { env: 'CLIENT_LIMITS', read: clientLimitsFrom },
   usageDataset: { env: 'USAGE_DATASET', read: usageDatasetFrom },
   accountId: { env: 'CLOUDFLARE_ACCOUNT_ID', read: text(accountIdProblem) },
   geminiBaseUrl: { env: 'GEMINI_BASE_URL', read: text(rules.httpsBaseUrl) },
@@ -187,11 +190,12 @@ export function loadConfig(env: ProcessEnv, cwd: string = process.cwd()): AppCon
   };
   const { keysPerShard, shardAttempts, shardTimeoutMs, prNumber, keyLimit, ...rest } = readRows(CONFIG_TABLE, get);
   const { stateBucket, stateEndpoint, stateKeyPrefix, stateRegion, stateDir, keyProjects, ...withAlert } = rest;
-  const { alertEmails, alertWebhookIds, alertRequests, usageDataset, ...others } = withAlert;
+  const { alertEmails, alertWebhookIds, alertRequests, clientLimits, usageDataset, ...others } = withAlert;
   // each prop is absent when its setting is unset, so such a configuration is exactly what it was before it
   const settings = {
     ...others,
     ...(keyProjects === undefined ? {} : { keyProjects }),
+    ...(clientLimits === undefined ? {} : { clientLimits }),
     ...(usageDataset === undefined ? {} : { usageDataset }),
   };
   const usageAlert = usageAlertFrom(
@@ -239,11 +243,12 @@ function assertProjectsPerKey({ keyProjects, keyCount }: StackWithoutState): voi
 
 /** Keys per shard within the plan's env-var limit, and every worker within the plan's limit per account. */
 function assertWorkersFit(stack: StackWithoutState, prod: ProdSettings, prNumber: number | undefined, get: Get): void {
-  const { workersPlan, keyCount, anthropicModelMap, keyProjects } = stack;
+  const { workersPlan, keyCount, anthropicModelMap, keyProjects, clientLimits } = stack;
   const planHint = workersPlan === 'free' ? ', or set WORKERS_PLAN=paid' : '';
-  // a prod shard binds SHARD_INDEX beside the surface and layout bindings; each takes one environment variable
-  const shardBindings = boundOptionalBindings({ anthropicModelMap, keyProjects, asShard: true });
-  const mapHint = anthropicModelMap === undefined ? '' : ', or leave ANTHROPIC_MODEL_MAP unset';
+  // a prod shard binds SHARD_INDEX beside the setting and layout bindings; each takes one environment variable
+  const shardBindings = boundOptionalBindings({ anthropicModelMap, clientLimits, keyProjects, asShard: true });
+  const optional = boundSurfaceBindings({ anthropicModelMap, clientLimits });
+  const mapHint = optional.length === 0 ? '' : `, or leave ${optional.join(' or ')} unset`;
   rules.assertValid([
     rules.keysPerWorker(
       'KEYS_PER_SHARD',

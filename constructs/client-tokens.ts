@@ -29,8 +29,12 @@ export {
 
 const EXAMPLE = 'set TF_VAR_client_tokens to a JSON object of name to token, e.g. {"alice":"<at least 24 characters>"}';
 
-/** The variable's validation blocks; none of their messages quotes a value, since the variable is sensitive. */
-function validation(): TerraformVariableValidationConfig[] {
+/**
+ * The variable's validation blocks; none of their messages quotes a value, since the variable is sensitive.
+ *
+ * @param limited - the clients `CLIENT_LIMITS` gives a limit (names, not secrets): each must have a token
+ */
+function validation(limited: readonly string[] = []): TerraformVariableValidationConfig[] {
   return [
     {
       condition: `\${alltrue([for name in keys(var.client_tokens) : can(regex("${CLIENT_NAME_PATTERN}", name)) && name != "${RESERVED_CLIENT_NAME}"])}`,
@@ -53,11 +57,25 @@ function validation(): TerraformVariableValidationConfig[] {
       condition: `\${length(jsonencode(var.client_tokens)) <= ${MAX_CLIENT_TOKENS_JSON_LENGTH}}`,
       errorMessage: `client_tokens, encoded as JSON, must fit in ${MAX_CLIENT_TOKENS_JSON_LENGTH} characters (Cloudflare's 5 KB limit for one environment variable): use fewer or shorter tokens.`,
     },
+    ...(limited.length === 0 ? [] : [limitedClientsValidation(limited)]),
   ];
 }
 
-/** Declares the `client_tokens` variable in `scope` (a stack). */
-export function declareClientTokens(scope: Construct): TerraformVariable {
+/** A limit for a name without a token limits no one: most likely a typo that leaves the meant client unlimited. */
+function limitedClientsValidation(limited: readonly string[]): TerraformVariableValidationConfig {
+  const names = limited.map((name) => JSON.stringify(name)).join(', ');
+  return {
+    condition: `\${alltrue([for name in [${names}] : contains(keys(var.client_tokens), name)])}`,
+    errorMessage: `client_tokens must hold a token for every client CLIENT_LIMITS limits (${limited.join(', ')}, set at synth): a limit for a name without a token limits no one. Add the token, or remove the limit and synth again.`,
+  };
+}
+
+/**
+ * Declares the `client_tokens` variable in `scope` (a stack).
+ *
+ * @param limited - the clients with a limit (`limitedClients(clientLimits)`); each must have a token
+ */
+export function declareClientTokens(scope: Construct, limited: readonly string[] = []): TerraformVariable {
   return new TerraformVariable(scope, 'client_tokens', {
     type: 'map(string)',
     sensitive: true,
@@ -65,7 +83,7 @@ export function declareClientTokens(scope: Construct): TerraformVariable {
     default: {},
     description:
       'named client tokens accepted alongside pass, from TF_VAR_client_tokens (a JSON object of name to token); logs name the client',
-    validation: validation(),
+    validation: validation(limited),
   });
 }
 
@@ -75,13 +93,17 @@ export function clientTokensBindingText(clientTokens: TerraformVariable): string
 }
 
 /**
- * What Terraform's validation would say about `tokens` (as `TF_VAR_client_tokens` holds them) next to `pass`, or
- * undefined when they pass. For `npm start`, which reads the variable without Terraform.
+ * What Terraform's validation would say about `tokens` (as `TF_VAR_client_tokens` holds them) next to `pass` and the
+ * clients with a limit, or undefined when they pass. For `npm start`, which reads the variable without Terraform.
  */
-export function clientTokensProblem(tokens: Readonly<Record<string, unknown>>, pass: string): string | undefined {
+export function clientTokensProblem(
+  tokens: Readonly<Record<string, unknown>>,
+  pass: string,
+  limited: readonly string[] = [],
+): string | undefined {
   const names = new RegExp(CLIENT_NAME_PATTERN);
   const token = new RegExp(CLIENT_TOKEN_PATTERN);
-  const messages = validation().map((v) => v.errorMessage);
+  const messages = validation(limited).map((v) => v.errorMessage);
   const entries = Object.entries(tokens);
   if (!entries.every(([name]) => names.test(name) && name !== RESERVED_CLIENT_NAME)) return messages[0];
   if (!entries.every(([, value]) => typeof value === 'string')) {
@@ -97,6 +119,7 @@ export function clientTokensProblem(tokens: Readonly<Record<string, unknown>>, p
   ) {
     return messages[4];
   }
+  if (!limited.every((name) => Object.hasOwn(tokens, name))) return messages[5];
   return undefined;
 }
 

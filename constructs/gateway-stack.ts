@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import { CloudflareProvider } from '@cdktf/provider-cloudflare/lib/provider';
 import type { WorkersScript } from '@cdktf/provider-cloudflare/lib/workers-script';
 import { declareClientTokens } from './client-tokens';
+import { limitedClients } from './client-limits';
 import { WORKERS_PLANS, type WorkersPlan } from './limits';
 import type { ShardSettings } from './shard-worker';
 import { DEFAULT_NAME_PREFIX } from './names';
@@ -150,7 +151,7 @@ function declareInputs(stack: TerraformStack, props: GatewayStackProps): Gateway
       },
     ],
   });
-  const clientTokens = declareClientTokens(stack);
+  const clientTokens = declareClientTokens(stack, limitedClients(props.clientLimits));
   const accountId = new TerraformVariable(stack, 'account_id', {
     type: 'string',
     default: props.accountId ?? '',

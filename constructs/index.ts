@@ -64,3 +64,10 @@ export {
   clientTokensProblem,
   declareClientTokens,
 } from './client-tokens';
+export {
+  CLIENT_LIMITER_MIGRATION_TAG,
+  hasClientLimits,
+  limitedClients,
+  parseLimiterMigration,
+} from './client-limits';
+export type { ClientLimitSetting, ClientLimitsSetting } from './client-limits';

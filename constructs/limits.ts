@@ -5,6 +5,7 @@
  */
 import {
   ANTHROPIC_MODEL_MAP_BINDING,
+  CLIENT_LIMITS_BINDING,
   LAYOUT_BINDINGS,
   SHARD_INDEX_BINDING,
   SRC_WORKER_FIXED_BINDINGS,
@@ -36,16 +37,21 @@ export const PLAN_LIMITS: Readonly<Record<WorkersPlan, PlanLimits>> = {
 /** Worker invocations one request may chain through service bindings, the first worker's own included, on every plan. */
 export const INVOCATIONS_PER_REQUEST = 32;
 
-export type ShardWorkerSurfaceBindingName = (typeof SRC_WORKER_SURFACE_BINDINGS)[number];
+export type ShardWorkerSurfaceBindingName = (typeof SRC_WORKER_SURFACE_BINDINGS)[number] | typeof CLIENT_LIMITS_BINDING;
 
 /**
- * The surface bindings a shard worker binds with these settings, in binding order: each is bound only when its setting
- * is given, and each takes one environment variable from the keys.
+ * The setting bindings a shard worker binds with these settings, in binding order: the surface bindings, then
+ * `CLIENT_LIMITS` when some client has a limit. Each is bound only when its setting is given, and each takes one
+ * environment variable from the keys.
  */
 export function boundSurfaceBindings(settings: {
   readonly anthropicModelMap?: unknown;
+  readonly clientLimits?: Readonly<Record<string, unknown>>;
 }): readonly ShardWorkerSurfaceBindingName[] {
-  return settings.anthropicModelMap === undefined ? [] : [ANTHROPIC_MODEL_MAP_BINDING];
+  const limited = settings.clientLimits !== undefined && Object.keys(settings.clientLimits).length > 0;
+  const map: readonly ShardWorkerSurfaceBindingName[] =
+    settings.anthropicModelMap === undefined ? [] : [ANTHROPIC_MODEL_MAP_BINDING];
+  return limited ? [...map, CLIENT_LIMITS_BINDING] : map;
 }
 
 export type ShardWorkerBindingName = (typeof SRC_WORKER_SHARD_BINDINGS)[number];
@@ -55,17 +61,21 @@ export type LayoutBindingName = (typeof LAYOUT_BINDINGS)[number];
 /**
  * Every binding a shard worker binds besides its keys and the fixed ones, in binding order: `SHARD_INDEX` when it is a
  * shard behind the orchestrator (`asShard`), then the surface bindings (see {@link boundSurfaceBindings}), then
- * `KEY_PROJECTS` and `KEYS_PER_SHARD` when the keys' projects are given. Each takes one environment variable from the
- * keys, so this is what the env-var limit checks count.
+ * `KEY_PROJECTS` and `KEYS_PER_SHARD` when the keys' projects are given, then `CLIENT_LIMITS` when clients have limits.
+ * Each takes one environment variable from the keys, so this is what the env-var limit checks count.
  */
 export function boundOptionalBindings(settings: {
   readonly asShard: boolean;
   readonly anthropicModelMap?: unknown;
   readonly keyProjects?: unknown;
+  readonly clientLimits?: Readonly<Record<string, unknown>>;
 }): readonly (ShardWorkerBindingName | ShardWorkerSurfaceBindingName | LayoutBindingName)[] {
   const shard: readonly ShardWorkerBindingName[] = settings.asShard ? [SHARD_INDEX_BINDING] : [];
   const layout: readonly LayoutBindingName[] = settings.keyProjects === undefined ? [] : LAYOUT_BINDINGS;
-  return [...shard, ...boundSurfaceBindings(settings), ...layout];
+  const bound = boundSurfaceBindings(settings);
+  // in binding order: CLIENT_LIMITS comes last, so setting or unsetting it moves no other binding
+  const limits = bound.filter((name) => name === CLIENT_LIMITS_BINDING);
+  return [...shard, ...bound.filter((name) => name !== CLIENT_LIMITS_BINDING), ...layout, ...limits];
 }
 
 /**

@@ -111,9 +111,11 @@ export class ProdStack extends GatewayStack {
   ): ShardWorker[] {
     const namespace = new Construct(this, 'Shards');
     const settings = shardSettingsOf(props);
+    // shard 0 hosts the client limiter's Durable Object class; the others bind its namespace
+    let limiterHost: string | undefined;
     return layout.shards.map((placed, i) => {
       const keyIndexes = placed.keys.map((n) => n - 1);
-      return new ShardWorker(namespace, String(i), {
+      const shard = new ShardWorker(namespace, String(i), {
         ...settings,
         accountId,
         workersPlan: this.plan,
@@ -129,7 +131,10 @@ export class ProdStack extends GatewayStack {
         pass: this.inputs.pass,
         clientTokens: this.inputs.clientTokens,
         publicOnWorkersDev: false,
+        ...(limiterHost === undefined ? {} : { clientLimiterHost: limiterHost }),
       });
+      limiterHost ??= shard.scriptName;
+      return shard;
     });
   }
 }

@@ -24,6 +24,7 @@ import {
   keyBindingName,
 } from '../workers/shared/contract';
 import { clientTokensBindingText } from './client-tokens';
+import { clientLimiterWiring, type ClientLimitsSetting } from './client-limits';
 import { WORKERS_PLANS, boundOptionalBindings, type WorkersPlan } from './limits';
 import * as rules from './validate';
 import { DEFAULT_LOG_SAMPLING_RATE, createWorkerScript, type WorkerScriptResources } from './worker-script';
@@ -114,6 +115,25 @@ export interface ShardWorkerProps {
   readonly anthropicModelMap?: Readonly<Record<string, string>>;
 
   /**
+   * Per-client request rates: client name to `{ rpm, burst? }` (requests a minute on average, and at most `burst` at
+   * once, default `rpm`), bound as the plain-text `CLIENT_LIMITS` (JSON) with the `CLIENT_LIMITER` Durable Object
+   * namespace that counts each limited client's requests across isolates (see `./client-limits`). A limited client
+   * over its rate gets 429 with `retry-after`; the binding takes one environment variable, so a worker holds one key
+   * fewer. The names are checked against `client_tokens` at plan: each needs a token.
+   *
+   * @default - none: no client has a limit, and no request costs a Durable Object call
+   */
+  readonly clientLimits?: ClientLimitsSetting;
+
+  /**
+   * The script name (a reference, so Terraform deploys it first) of the shard that hosts the `ClientRateLimiter`
+   * class, whose namespace this worker binds; only read with `clientLimits`.
+   *
+   * @default - this worker hosts the class: it declares the class's migration and binds its own namespace
+   */
+  readonly clientLimiterHost?: string;
+
+  /**
    * This worker's index as a shard behind the orchestrator, the n of the orchestrator's `BACKEND_SERVICE_<n>` that
    * reaches it (0..999999), bound as the plain-text `SHARD_INDEX`: the worker names it in the owner tag of every
    * resource it hands out (files, cached contents, batches, …), so the orchestrator can send a request naming one back
@@ -194,6 +214,7 @@ export const SHARD_SETTING_NAMES = [
   'upstreamTimeoutMs',
   'maxWaitMs',
   'anthropicModelMap',
+  'clientLimits',
   'usageDataset',
   'logSamplingRate',
   'compatibilityDate',
@@ -214,7 +235,8 @@ export function shardSettingsOf(props: ShardSettings): ShardSettings {
  * Bindings are emitted in a fixed order (`KEY1..KEYk`, `PASS`, `GEMINI_BASE_URL`, `UPSTREAM_TIMEOUT_MS`,
  * `MAX_WAIT_MS`, `CLIENT_TOKENS`, then `SHARD_INDEX` when `shardIndex` is given, then `ANTHROPIC_MODEL_MAP` when given,
  * then the `USAGE` dataset unless `usageDataset` is false, then `KEY_PROJECTS` and `KEYS_PER_SHARD` when `layout` is
- * given) so the provider never sees a reordering as a change. `SHARD_INDEX` comes before the surface bindings because a
+ * given, then `CLIENT_LIMITS` and `CLIENT_LIMITER` when `clientLimits` is given) so the provider never sees a
+ * reordering as a change. `SHARD_INDEX` comes before the surface bindings because a
  * shard always binds it, so setting or unsetting a surface setting later moves no other binding.
  *
  * @example
@@ -234,11 +256,13 @@ export class ShardWorker extends Construct {
     super(scope, id);
     const settings = settingsInEffect(props);
     assertValidShard(props, settings);
+    const limiter = clientLimiterWiring(this, props, props.clientLimits, props.clientLimiterHost);
     this.resources = createWorkerScript(this, {
       accountId: props.accountId,
       scriptName: props.scriptName,
       bundle: props.bundle,
-      bindings: shardBindings(props, settings),
+      bindings: [...shardBindings(props, settings), ...limiter.bindings],
+      ...(limiter.migrations === undefined ? {} : { migrations: limiter.migrations }),
       publicOnWorkersDev: props.publicOnWorkersDev ?? false,
       logSamplingRate: settings.logSamplingRate,
       compatibilityDate: settings.compatibilityDate,
@@ -307,6 +331,9 @@ function assertValidShard(props: ShardWorkerProps, settings: SettingsInEffect): 
     rules.compatibilityDate('compatibilityDate', settings.compatibilityDate),
     anthropicModelMap === undefined ? undefined : rules.anthropicModelMap('anthropicModelMap', anthropicModelMap),
     settings.usageDataset === false ? undefined : rules.usageDataset('usageDataset', settings.usageDataset),
+    props.clientLimits === undefined
+      ? undefined
+      : rules.clientLimits('clientLimits', JSON.stringify(props.clientLimits)),
   ]);
 }
 

@@ -7,7 +7,12 @@
  * one (an environment variable, quoted in the message as it was given).
  */
 import { Token } from 'cdktf';
-import { SRC_WORKER_FIXED_BINDINGS, USAGE_DATASET_PATTERN, parseAnthropicModelMap } from '../workers/shared/contract';
+import {
+  SRC_WORKER_FIXED_BINDINGS,
+  USAGE_DATASET_PATTERN,
+  parseAnthropicModelMap,
+  parseClientLimits,
+} from '../workers/shared/contract';
 import { projectCountProblem, projectLabelsProblem } from '../workers/shared/key-layout';
 import { PLAN_LIMITS, SCRIPT_NAME_MAX_LENGTH, SCRIPT_NAME_PATTERN, maxKeysPerWorker, type WorkersPlan } from './limits';
 import { shardCount } from './names';
@@ -195,6 +200,16 @@ export function projectsPerKey(
   keyCount: number,
 ): RuleResult {
   return projectCountProblem(fields, labels, keyCount);
+}
+
+/**
+ * The per-client request rates, as JSON text, checked by the worker's own parser so synth accepts exactly what the
+ * worker reads; the message names the client and the field.
+ */
+export function clientLimits(field: string, text: string): RuleResult {
+  if (unresolved(text)) return undefined;
+  const parsed = parseClientLimits(text, field);
+  return parsed.ok ? undefined : parsed.problem;
 }
 
 /** The callers' names for the inputs of {@link workersPerAccount}. */

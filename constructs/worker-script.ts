@@ -4,7 +4,11 @@
  */
 import { AssetType, TerraformAsset, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
-import { WorkersScript, type WorkersScriptBindings } from '@cdktf/provider-cloudflare/lib/workers-script';
+import {
+  WorkersScript,
+  type WorkersScriptBindings,
+  type WorkersScriptMigrations,
+} from '@cdktf/provider-cloudflare/lib/workers-script';
 import { WorkersScriptSubdomain } from '@cdktf/provider-cloudflare/lib/workers-script-subdomain';
 import type { WorkerBundle } from './worker-bundle';
 
@@ -29,6 +33,12 @@ export interface WorkerScriptOptions {
    * @default false
    */
   readonly smartPlacement?: boolean;
+  /**
+   * Durable Object migrations to apply with the upload (an object, or a Terraform expression yielding one or null).
+   *
+   * @default - none
+   */
+  readonly migrations?: WorkersScriptMigrations;
 }
 
 export interface WorkerScriptResources {
@@ -60,6 +70,7 @@ export function createWorkerScript(scope: Construct, options: WorkerScriptOption
     // "smart" is the only mode provider 5.14 knows. Omitted rather than null when off, so configurations that never
     // asked for placement keep the plan they had.
     ...(options.smartPlacement ? { placement: { mode: 'smart' } } : {}),
+    ...(options.migrations === undefined ? {} : { migrations: options.migrations }),
   });
   // declared even when private: the workers.dev default for API-created scripts is not documented reliably.
   const subdomain = new WorkersScriptSubdomain(scope, 'Subdomain', {

@@ -349,3 +349,25 @@ describe('printable and formatOther', () => {
     expect(printed[0]).toContain('\\x1b]0;pwned\\x07\\x1b[2J\\r\\n200 fake\\u202e');
   });
 });
+
+describe('resolveSecrets with CLIENT_LIMITS', () => {
+  const ALICE_TOKEN = 'a'.repeat(24);
+  const tokens = JSON.stringify({ alice: ALICE_TOKEN });
+
+  it('accepts tokens for every client with a limit, as Terraform would', () => {
+    const env = { TF_VAR_client_tokens: tokens, CLIENT_LIMITS: '{"alice":{"rpm":60}}' };
+    expect(resolveSecrets(env, 1, () => 'x').clientTokens).toEqual({ alice: ALICE_TOKEN });
+  });
+
+  it('refuses a limit for a client without a token, naming the clients, never a token', () => {
+    const env = { TF_VAR_client_tokens: tokens, CLIENT_LIMITS: '{"alice":{"rpm":60},"alcie":{"rpm":5}}' };
+    expect(() => resolveSecrets(env, 1, () => 'x')).toThrow(
+      /^TF_VAR_client_tokens: client_tokens must hold a token for every client CLIENT_LIMITS limits \(alcie, alice, set at synth\)/,
+    );
+    expect(() => resolveSecrets(env, 1, () => 'x')).not.toThrow(ALICE_TOKEN);
+  });
+
+  it('leaves a malformed CLIENT_LIMITS to synth, which runs first and says why', () => {
+    expect(resolveSecrets({ CLIENT_LIMITS: '{' }, 1, () => 'x').clientTokens).toEqual({});
+  });
+});

@@ -144,7 +144,9 @@ describe('a hostile upstream quoting the key it was sent, through the prod topol
   });
 
   it('is redacted in resource listings, creations and file downloads', async () => {
-    const listing = await call('files list', 'native', '/v1beta/files', 'client');
+    // the operator's listing: a client's holds only the files carrying its mark (ADR 0008), which the hostile
+    // upstream's files do not
+    const listing = await call('files list', 'native', '/v1beta/files', 'operator');
     const created = await call('cache create', 'native', '/v1beta/cachedContents', 'client', cache);
     const name = defined((JSON.parse(listing.body) as { files?: { name: string }[] }).files?.[0]?.name, 'a file');
     const download = await call('file download', 'native', `/download/v1beta/${name}:download?alt=media`, 'operator');

@@ -1103,7 +1103,14 @@ describe('Google behind an AI Gateway-shaped base URL, refusing and rationing ke
       await send(gateway, 'models', { path: '/v1/models', headers: bearer }),
       await send(gateway, 'native models', { path: '/v1beta/models', headers: googKey }),
     ];
-    expect(answers.map(outcome)).toEqual(answers.map((a) => ({ label: a.label, status: 200, code: undefined })));
+    // issue 24: per-key status answers the operator alone; a client token gets 403 operator_only from every shard
+    expect(answers.map(outcome)).toEqual(
+      answers.map((a) =>
+        a.label.startsWith('status')
+          ? { label: a.label, status: 403, code: 'operator_only' }
+          : { label: a.label, status: 200, code: undefined },
+      ),
+    );
     expect(proxy.paths).toEqual([
       `${PREFIX}/v1beta/openai/chat/completions`,
       `${PREFIX}/v1beta/openai/chat/completions`,
@@ -1188,7 +1195,7 @@ describe('Google behind an AI Gateway-shaped base URL, refusing and rationing ke
     expect(proxy.paths.every((path) => path.startsWith(`${PREFIX}/v1beta/`))).toBe(true);
   });
 
-  it('serves a client token like the password, and its log lines name the client, never the token', async () => {
+  it("serves a client token like the password (but the operator's status view: 403), its log lines naming the client, never the token", async () => {
     const asBot = { authorization: `Bearer ${CLIENT_TOKEN}` };
     const answers = [
       await send(gateway, 'chat as a token client', { ...chat(), headers: { ...asBot, ...jsonType } }),
@@ -1198,7 +1205,14 @@ describe('Google behind an AI Gateway-shaped base URL, refusing and rationing ke
       }),
       await send(gateway, 'status as a token client', { path: '/zen/status', headers: asBot }),
     ];
-    expect(answers.map(outcome)).toEqual(answers.map((a) => ({ label: a.label, status: 200, code: undefined })));
+    // issue 24: per-key status answers the operator alone; a client token gets 403 operator_only from every shard
+    expect(answers.map(outcome)).toEqual(
+      answers.map((a) =>
+        a.label.startsWith('status')
+          ? { label: a.label, status: 403, code: 'operator_only' }
+          : { label: a.label, status: 200, code: undefined },
+      ),
+    );
     await gateway.waitForLines(
       'request',
       answers.map((a) => a.id),

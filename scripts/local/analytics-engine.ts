@@ -8,6 +8,8 @@
 import { buildSync } from 'esbuild';
 import { resolve } from 'node:path';
 import type { WorkerOptions } from 'miniflare';
+import type { EmulatedWorker } from './emulated-topology';
+import { TopologyError } from './topology-error';
 
 /** The binding type of a dataset in `cloudflare_workers_script.bindings`. */
 export const ANALYTICS_ENGINE_TYPE = 'analytics_engine';
@@ -17,6 +19,41 @@ export const ANALYTICS_ENGINE_ATTRIBUTES: readonly string[] = ['name', 'type', '
 export const STAND_IN_SCRIPT = 'zen-analytics-engine-stand-in';
 
 type WrappedBinding = NonNullable<WorkerOptions['wrappedBindings']>[string];
+
+/** The binding's type, once it has only the attributes the stand-in understands (see `bindingType`). */
+export function checkedDatasetBinding(at: string, raw: Readonly<Record<string, unknown>>): string {
+  for (const attribute of Object.keys(raw)) {
+    if (!ANALYTICS_ENGINE_ATTRIBUTES.includes(attribute) && raw[attribute] !== null) {
+      throw new TopologyError(
+        `${at}.${attribute} is not supported for a ${ANALYTICS_ENGINE_TYPE} binding by the local emulation`,
+      );
+    }
+  }
+  return ANALYTICS_ENGINE_TYPE;
+}
+
+/**
+ * The workers with their scripts' dataset bindings bound to the stand-in (Miniflare wrapped bindings). `literal` reads
+ * an attribute as the emulation reads every literal (a Terraform expression fails).
+ */
+export function withDatasets(
+  workers: readonly EmulatedWorker[],
+  scripts: readonly (readonly [string, Readonly<Record<string, unknown>>])[],
+  literal: (where: string, value: unknown) => string,
+): EmulatedWorker[] {
+  const bodies = new Map(scripts);
+  return workers.map((worker) => {
+    const list = bodies.get(worker.resourceId)?.bindings;
+    const wrapped: Record<string, WrappedBinding> = {};
+    (Array.isArray(list) ? list : []).forEach((raw: Readonly<Record<string, unknown>>, i) => {
+      if (raw?.type !== ANALYTICS_ENGINE_TYPE) return;
+      const at = `cloudflare_workers_script.${worker.resourceId}.bindings[${i}]`;
+      wrapped[literal(`${at}.name`, raw.name)] = standInBinding(literal(`${at}.dataset`, raw.dataset));
+    });
+    if (Object.keys(wrapped).length === 0) return worker;
+    return { ...worker, options: { ...worker.options, wrappedBindings: wrapped } };
+  });
+}
 
 /** A dataset binding as the stand-in serves it. */
 export function standInBinding(dataset: string): WrappedBinding {

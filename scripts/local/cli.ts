@@ -4,6 +4,7 @@
  * @module
  */
 import { clientTokensProblem } from '../../constructs/client-tokens';
+import { parseClientLimits } from '../../workers/shared/contract';
 import type { RequestSummary } from './request-log';
 import { backendScripts, type Topology } from './emulated-topology';
 import { printable } from '../../workers/shared/printable';
@@ -27,8 +28,9 @@ export const USAGE = `usage: npm start -- [--stack prod|preview-<n>] [--port <n>
 Runs the synthesized stack in workerd. Without TF_VAR_api_keys it uses demo keys and a fake Gemini on loopback that
 counts quota per project, as Google does (demo layout: half the keys in one project, the others one each).
 Environment: PORT (default ${DEFAULT_PORT}), TF_VAR_api_keys (JSON array), TF_VAR_pass, TF_VAR_client_tokens (JSON
-object of name to token), GEMINI_BASE_URL, KEY_COUNT, KEY_PROJECTS (one project label per key, e.g. a,a,b),
-DEMO_QUOTA (the fake's calls per project and model per window, e.g. 4/1s).
+object of name to token), CLIENT_LIMITS (JSON object of name to limit, e.g. {"alice":{"rpm":60}}), GEMINI_BASE_URL,
+KEY_COUNT, KEY_PROJECTS (one project label per key, e.g. a,a,b), DEMO_QUOTA (the fake's calls per project and model
+per window, e.g. 4/1s).
 While it runs: s + Enter prints every key's status (as GET /zen/status does); the last view is printed at exit.`;
 
 export class CliError extends Error {
@@ -80,9 +82,14 @@ export function parseApiKeys(raw: string): string[] {
 
 /**
  * Parses `TF_VAR_client_tokens` the way Terraform reads the `map(string)` variable, and applies the variable's
- * validation (next to `pass`), so `npm start` accepts exactly what a deploy would. Messages never quote a token.
+ * validation (next to `pass` and the clients `CLIENT_LIMITS` limits), so `npm start` accepts exactly what a deploy
+ * would. Messages never quote a token.
  */
-export function parseClientTokens(raw: string | undefined, pass: string): Record<string, string> {
+export function parseClientTokens(
+  raw: string | undefined,
+  pass: string,
+  limited: readonly string[] = [],
+): Record<string, string> {
   if (raw === undefined || raw.trim() === '') return {};
   let parsed: unknown;
   try {
@@ -95,7 +102,7 @@ export function parseClientTokens(raw: string | undefined, pass: string): Record
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new CliError('TF_VAR_client_tokens must be a JSON object of client name to token, e.g. {"alice":"<token>"}');
   }
-  const problem = clientTokensProblem(parsed as Record<string, unknown>, pass);
+  const problem = clientTokensProblem(parsed as Record<string, unknown>, pass, limited);
   if (problem !== undefined) throw new CliError(`TF_VAR_client_tokens: ${problem}`);
   return parsed as Record<string, string>;
 }
@@ -139,6 +146,12 @@ export interface LocalSecrets {
   readonly demo: boolean;
 }
 
+/** The clients `CLIENT_LIMITS` limits; none when it is unset or malformed (synth, which runs first, says why). */
+function limitedClients(env: Readonly<Record<string, string | undefined>>): string[] {
+  const parsed = parseClientLimits(env.CLIENT_LIMITS);
+  return parsed.ok ? Object.keys(parsed.limits).sort() : [];
+}
+
 /** Real secrets from `TF_VAR_*`, or demo ones sized for the stack when no keys are given. */
 export function resolveSecrets(
   env: Readonly<Record<string, string | undefined>>,
@@ -146,10 +159,11 @@ export function resolveSecrets(
   randomToken: () => string,
 ): LocalSecrets {
   const raw = env.TF_VAR_api_keys;
+  const limited = limitedClients(env);
   if (raw === undefined || raw === '') {
     const apiKeys = Array.from({ length: requiredKeyCount }, (_, i) => `demo-key-${String(i + 1).padStart(2, '0')}`);
     const pass = env.TF_VAR_pass || `demo-${randomToken()}`;
-    return { apiKeys, pass, clientTokens: parseClientTokens(env.TF_VAR_client_tokens, pass), demo: true };
+    return { apiKeys, pass, clientTokens: parseClientTokens(env.TF_VAR_client_tokens, pass, limited), demo: true };
   }
   const pass = env.TF_VAR_pass;
   if (pass === undefined || pass.trim() === '') {
@@ -165,7 +179,7 @@ export function resolveSecrets(
   return {
     apiKeys: parseApiKeys(raw),
     pass,
-    clientTokens: parseClientTokens(env.TF_VAR_client_tokens, pass),
+    clientTokens: parseClientTokens(env.TF_VAR_client_tokens, pass, limited),
     demo: false,
   };
 }

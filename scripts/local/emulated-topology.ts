@@ -14,14 +14,13 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { WorkerOptions } from 'miniflare';
 import * as analytics from './analytics-engine';
+import * as durable from './durable-objects';
+import { TopologyError } from './topology-error';
+
+export { TopologyError };
 
 export const SCRIPT_TYPE = 'cloudflare_workers_script';
 export const SUBDOMAIN_TYPE = 'cloudflare_workers_script_subdomain';
-
-/** A fact about the stack that cannot be emulated; the message names the resource and the attribute. */
-export class TopologyError extends Error {
-  override readonly name = 'TopologyError';
-}
 
 /** The values Terraform would read from `TF_VAR_api_keys`, `TF_VAR_pass` and `TF_VAR_client_tokens`. */
 export interface TopologySecrets {
@@ -105,6 +104,7 @@ const EMULATED_SCRIPT_ATTRIBUTES = new Set([
   'compatibility_date',
   'compatibility_flags',
   'bindings',
+  'migrations',
 ]);
 const BINDING_ATTRIBUTES: Readonly<Record<string, readonly string[]>> = {
   secret_text: ['name', 'type', 'text'],
@@ -260,19 +260,19 @@ interface ResolvedBindings {
   readonly bindings: Record<string, string>;
   /** name → target script name, for service bindings */
   readonly serviceBindings: Record<string, string>;
-  /** name → the stand-in serving it, for Analytics Engine datasets */
-  readonly wrappedBindings: NonNullable<WorkerOptions['wrappedBindings']>;
+  /** name → class and the worker holding it, for Durable Object namespace bindings */
+  readonly durableObjects: Record<string, durable.DurableObjectBinding>;
   readonly apiKeyIndexes: Record<string, number>;
 }
 
 /** The binding's type, once it is known to be one the emulation supports with only attributes it understands. */
 function bindingType(at: string, raw: Json): string {
   const type = literalString(`${at}.type`, raw.type);
-  const allowed =
-    type === analytics.ANALYTICS_ENGINE_TYPE ? analytics.ANALYTICS_ENGINE_ATTRIBUTES : BINDING_ATTRIBUTES[type];
+  if (type === analytics.ANALYTICS_ENGINE_TYPE) return analytics.checkedDatasetBinding(at, raw);
+  const allowed = type === durable.DURABLE_OBJECT_TYPE ? durable.DURABLE_OBJECT_ATTRIBUTES : BINDING_ATTRIBUTES[type];
   if (allowed === undefined) {
     throw new TopologyError(
-      `${at}.type is "${type}", which the local emulation does not support (supported: ${Object.keys(BINDING_ATTRIBUTES).join(', ')}); ${analytics.ANALYTICS_ENGINE_TYPE} is supported too`,
+      `${at}.type is "${type}", which the local emulation does not support (supported: ${Object.keys(BINDING_ATTRIBUTES).join(', ')}); ${durable.DURABLE_OBJECT_TYPE} is supported too, and so is ${analytics.ANALYTICS_ENGINE_TYPE}`,
     );
   }
   for (const attribute of Object.keys(raw)) {
@@ -284,22 +284,23 @@ function bindingType(at: string, raw: Json): string {
 }
 
 /** Each binding with its value as Terraform would send it, overrides applied to `plain_text` ones. */
-function resolveBindings(ctx: ScriptContext, script: Json): ResolvedBindings {
+function resolveBindings(ctx: ScriptContext, script: Json, objects: durable.DurableObjectContext): ResolvedBindings {
   const { where, options } = ctx;
-  const resolved: ResolvedBindings = { bindings: {}, serviceBindings: {}, wrappedBindings: {}, apiKeyIndexes: {} };
-  const { bindings, serviceBindings, wrappedBindings } = resolved;
+  const resolved: ResolvedBindings = { bindings: {}, serviceBindings: {}, durableObjects: {}, apiKeyIndexes: {} };
+  const { bindings, serviceBindings, durableObjects } = resolved;
   const list = script.bindings ?? [];
   if (!Array.isArray(list)) throw new TopologyError(`${where}.bindings must be a list`);
   list.forEach((raw, i) => {
     const at = `${where}.bindings[${i}]`;
     if (!isObject(raw)) throw new TopologyError(`${at} must be an object`);
     const type = bindingType(at, raw);
+    if (type === analytics.ANALYTICS_ENGINE_TYPE) return; // `analytics.withDatasets` binds it
     const name = literalString(`${at}.name`, raw.name);
-    if (name in bindings || name in serviceBindings || name in wrappedBindings)
+    if (name in bindings || name in serviceBindings || name in durableObjects)
       throw new TopologyError(`${at}.name "${name}" is bound twice`);
     const override = options.plainTextOverrides?.[name];
-    if (type === analytics.ANALYTICS_ENGINE_TYPE) {
-      wrappedBindings[name] = analytics.standInBinding(literalString(`${at}.dataset`, raw.dataset));
+    if (type === durable.DURABLE_OBJECT_TYPE) {
+      durableObjects[name] = durable.durableObjectBinding(objects, at, raw);
     } else if (type === 'service') {
       serviceBindings[name] = resolveService(ctx, `${at}.service`, raw.service);
     } else if (type === 'plain_text' && override !== undefined) {
@@ -311,13 +312,19 @@ function resolveBindings(ctx: ScriptContext, script: Json): ResolvedBindings {
   return resolved;
 }
 
-function buildWorker(ctx: ScriptContext, resourceId: string, script: Json, isPublic: boolean): EmulatedWorker {
+/** A worker, and what linking its Durable Object bindings across the stack needs. */
+type BuiltWorker = { readonly worker: EmulatedWorker; readonly durable: durable.DurableObjectWorker };
+
+function buildWorker(ctx: ScriptContext, resourceId: string, script: Json, isPublic: boolean): BuiltWorker {
   const { where, options } = ctx;
   checkScriptAttributes(where, script);
   const scriptName = literalString(`${where}.script_name`, script.script_name);
   const { code, modulePath } = readScriptCode(ctx, resourceId, script);
   const compatibility = compatibilityOf(where, script);
-  const { bindings, serviceBindings, wrappedBindings, apiKeyIndexes } = resolveBindings(ctx, script);
+  const resolveScript = (at: string, v: unknown): string => resolveService(ctx, at, v);
+  const objects = { scriptName, literal: literalString, resolveScript };
+  const { bindings, serviceBindings, durableObjects, apiKeyIndexes } = resolveBindings(ctx, script, objects);
+  const migrations = durable.migratedClasses(objects, `${where}.migrations`, script.migrations);
 
   const mainModule =
     script.main_module === undefined ? undefined : literalString(`${where}.main_module`, script.main_module);
@@ -327,7 +334,6 @@ function buildWorker(ctx: ScriptContext, resourceId: string, script: Json, isPub
     ...compatibility,
     bindings,
     serviceBindings,
-    ...(Object.keys(wrappedBindings).length > 0 ? { wrappedBindings } : {}),
     ...(mainModule === undefined
       ? { script: contents, scriptPath: modulePath }
       : // the module is named after main_module, as Cloudflare names the uploaded part
@@ -336,7 +342,10 @@ function buildWorker(ctx: ScriptContext, resourceId: string, script: Json, isPub
           modules: [{ type: 'ESModule', path: resolve(options.stackDir, mainModule), contents }],
         }),
   };
-  return { resourceId, scriptName, isPublic, apiKeyIndexes, services: serviceBindings, options: workerOptions };
+  return {
+    worker: { resourceId, scriptName, isPublic, apiKeyIndexes, services: serviceBindings, options: workerOptions },
+    durable: { scriptName, where, migrations, bindings: durableObjects },
+  };
 }
 
 /**
@@ -371,9 +380,10 @@ export function buildTopology(stack: Json, options: TopologyOptions): Topology {
     );
   }
 
-  const workers = scripts.map(([id, body]) =>
+  const built = scripts.map(([id, body]) =>
     buildWorker({ where: `${SCRIPT_TYPE}.${id}`, scriptNames, options }, id, body, publicIds.has(id)),
   );
+  const workers = analytics.withDatasets(durable.linkDurableObjects(built), scripts, literalString);
   const publicWorker = workers.find((w) => w.isPublic) as EmulatedWorker;
   return { workers: [publicWorker, ...workers.filter((w) => !w.isPublic)], publicWorker };
 }

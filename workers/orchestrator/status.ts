@@ -256,24 +256,32 @@ function askShards(
   );
 }
 
-/** The first shard's 401 as it came, when every shard asked answered 401: the client's credential is wrong. */
+/**
+ * The first shard's refusal of the credential as it came, when no shard served it: 401 when every shard asked refused
+ * it as wrong, or when some did while others took it for a client token (a token not yet on every shard); else 403
+ * when any shard answered that the status is the operator's (a client token), so a client never sees the merged view.
+ */
 function credentialRefused(
   answers: readonly { readonly answer: ShardAnswer }[],
   idHeader: Record<string, string>,
 ): { readonly response: Response; readonly queried: number } | undefined {
   const queried = answers.filter((a) => a.answer.kind !== 'not-queried');
-  const unauthorized = queried.map((a) => a.answer).filter((a) => a.kind === 'answered' && a.status === 401);
-  const first = unauthorized[0];
-  if (first?.kind !== 'answered' || unauthorized.length !== queried.length) return undefined;
+  const statuses = queried.map((a) => (a.answer.kind === 'answered' ? a.answer.status : undefined));
+  const allUnauthorized = statuses.every((status) => status === 401);
+  if (statuses.includes(200) || (!allUnauthorized && !statuses.includes(403))) return undefined;
+  const refusal = statuses.includes(401) ? 401 : 403;
+  const first = queried.map((a) => a.answer).find((a) => a.kind === 'answered' && a.status === refusal);
+  if (first?.kind !== 'answered') return undefined;
   const headers = new Headers(idHeader);
   headers.set('content-type', first.contentType ?? 'application/json; charset=utf-8');
-  return { response: new Response(first.body, { status: 401, headers }), queried: queried.length };
+  return { response: new Response(first.body, { status: refusal, headers }), queried: queried.length };
 }
 
 /**
  * Answers `GET /zen/status`: every bound shard (up to {@link MAX_STATUS_SHARDS}) is asked at once with the client's
  * headers; a shard that does not answer 200 with a JSON object in {@link STATUS_TIMEOUT_MS} is marked with why. When
- * every shard asked answered 401 the client's credential is wrong, and the first shard's 401 goes back as it is.
+ * every shard asked answered 401 the client's credential is wrong, and the first shard's 401 goes back as it is; a client
+ * token (shards answer 403: the status is the operator's) gets the first 403 the same way, never the merged view.
  */
 export async function statusRequest(
   request: Request,
@@ -302,7 +310,7 @@ export async function statusRequest(
   const answers = await askShards(request, backends, from, requestId, deps);
   const refused = credentialRefused(answers, idHeader);
   if (refused !== undefined) {
-    log(401, { queried: refused.queried });
+    log(refused.response.status, { queried: refused.queried });
     return refused.response;
   }
   const { fallback } = shardWeights(deps.shardKeyCounts, backends);

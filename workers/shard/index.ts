@@ -9,6 +9,9 @@ import { KeyPool } from './core/key-pool';
 import type { LiveSocket, WebSocketRuntime } from './surfaces/live/bridge';
 import { consoleLogger } from './core/log';
 
+// the Durable Object class of the `CLIENT_LIMITER` binding: a limited client's request bucket (see ./fair-share)
+export { ClientRateLimiter } from './fair-share/limiter-object';
+
 // module scope: cooldowns and removed keys last as long as the isolate, shared by its concurrent requests
 const pool = new KeyPool();
 

@@ -110,13 +110,21 @@ export const USAGE_DATASET_PATTERN = '^[A-Za-z][A-Za-z0-9_]{0,63}$';
 /** Bindings a shard worker holds only as a shard behind the orchestrator; each takes one environment variable. */
 export const SRC_WORKER_SHARD_BINDINGS = [SHARD_INDEX_BINDING] as const;
 
+/** Per-client request rates, JSON (plain text, see {@link parseClientLimits}); bound only when clients have limits. */
+export const CLIENT_LIMITS_BINDING = 'CLIENT_LIMITS';
+/** The Durable Object namespace counting each limited client's requests (no environment variable), beside it. */
+export const CLIENT_LIMITER_BINDING = 'CLIENT_LIMITER';
+/** The Durable Object class behind {@link CLIENT_LIMITER_BINDING}, exported by the shard worker's bundle. */
+export const CLIENT_LIMITER_CLASS = 'ClientRateLimiter';
+
 /** Every binding a shard worker reads besides its keys. */
 export type ShardWorkerSettingName =
   | (typeof SRC_WORKER_FIXED_BINDINGS)[number]
   | (typeof LAYOUT_BINDINGS)[number]
   | (typeof SRC_WORKER_OPTIONAL_BINDINGS)[number]
   | (typeof SRC_WORKER_SURFACE_BINDINGS)[number]
-  | (typeof SRC_WORKER_SHARD_BINDINGS)[number];
+  | (typeof SRC_WORKER_SHARD_BINDINGS)[number]
+  | typeof CLIENT_LIMITS_BINDING;
 
 export const DEFAULT_GEMINI_BASE_URL = 'https://generativelanguage.googleapis.com';
 
@@ -296,6 +304,62 @@ export const MIN_CLIENT_TOKEN_LENGTH = 24;
 export const CLIENT_TOKEN_PATTERN = '^[!-~]+$';
 /** Cloudflare's limit on one environment variable (5 KB), which the encoded map must fit. */
 export const MAX_CLIENT_TOKENS_JSON_LENGTH = 5 * 1024;
+
+// ---- per-client request rates (CLIENT_LIMITS): synth and the worker read them with one parser ----
+
+/** A client's limit: `rpm` requests a minute on average, at most `burst` at once after a quiet spell (default `rpm`). */
+export type ClientLimit = { readonly rpm: number; readonly burst: number };
+/** Highest `rpm` and `burst`: far above what one key pool serves, low enough to catch a typo's extra digits. */
+export const MAX_CLIENT_RPM = 100_000;
+export type ClientLimitsParse =
+  | { readonly ok: true; readonly limits: Readonly<Record<string, ClientLimit>> }
+  | { readonly ok: false; readonly problem: string };
+const CLIENT_NAME_RULE = `a client name (as in TF_VAR_client_tokens) is 1 to 32 lower-case letters, digits, "_" or "-", starting with a letter or digit, and not "${PASS_CLIENT_NAME}" (PASS, the operator, has no limit)`;
+/** A received value for a message, cut at 40 characters: the setting is not secret, but it may be long. */
+const shown = (value: unknown): string => (JSON.stringify(value) ?? String(value)).replace(/^(.{40}).+$/s, '$1…');
+
+/** One client's entry (`{"rpm":60,"burst":10}`), or the problem with it, naming the client and the field. */
+function parseClientLimit(at: string, entry: unknown): ClientLimit | string {
+  if (entry === null || typeof entry !== 'object' || Array.isArray(entry))
+    return `${at} must be an object such as {"rpm":60}, got ${shown(entry)}`;
+  const unknown = Object.keys(entry).find((field) => field !== 'rpm' && field !== 'burst');
+  if (unknown !== undefined) return `${at}.${unknown.slice(0, 40)} is not a limit; the fields are rpm and burst`;
+  const { rpm, burst = rpm } = entry as Readonly<Record<string, unknown>>;
+  const count = (v: unknown): v is number => Number.isInteger(v) && Number(v) >= 1 && Number(v) <= MAX_CLIENT_RPM;
+  if (!count(rpm))
+    return `${at}.rpm must be an integer from 1 to ${MAX_CLIENT_RPM} (requests a minute), got ${shown(rpm)}`;
+  if (!count(burst)) {
+    return `${at}.burst must be an integer from 1 to ${MAX_CLIENT_RPM} (requests at once after a quiet spell), got ${shown(burst)}`;
+  }
+  return { rpm, burst };
+}
+
+/**
+ * Reads `CLIENT_LIMITS` (the synth setting and the binding): a JSON object of client name to limit, such as
+ * `{"alice":{"rpm":60},"bob":{"rpm":600,"burst":20}}`; absent, empty or `{}` limits no one. A problem names the
+ * setting, the client and the field (`CLIENT_LIMITS.alice.rpm must be …`).
+ */
+export function parseClientLimits(text: string | undefined, setting = 'CLIENT_LIMITS'): ClientLimitsParse {
+  if (text === undefined || text.trim() === '') return { ok: true, limits: {} };
+  const fail = (problem: string): ClientLimitsParse => ({ ok: false, problem });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    return fail(`${setting} must be a JSON object of client name to limit, such as {"alice":{"rpm":60}}`);
+  const limits: Record<string, ClientLimit> = {};
+  for (const [name, entry] of Object.entries(parsed)) {
+    if (!new RegExp(CLIENT_NAME_PATTERN).test(name) || name === PASS_CLIENT_NAME)
+      return fail(`${setting} names the client ${shown(name)}: ${CLIENT_NAME_RULE}`);
+    const limit = parseClientLimit(`${setting}.${name}`, entry);
+    if (typeof limit === 'string') return fail(limit);
+    limits[name] = limit;
+  }
+  return { ok: true, limits };
+}
 
 // ---- between the workers, and toward clients ----
 

@@ -11,8 +11,14 @@
  * name being tried with another key. The tag names no key and holds nothing secret: the fingerprint is 19 bits of a
  * SHA-256 of the key, which cannot be turned back into it.
  *
+ * A name handed to a client (not the operator) also carries a seal, `c` and eight base32 characters after the
+ * fingerprint (`z3k5qmfac7hq2mxkd-abc123def456`): a MAC under a secret derived from the password that binds the tag,
+ * the client, the collection and Google's id, so that no client can forge a name or use another client's
+ * (ADR 0008, `../shard/surfaces/resources/tenancy.ts`). A tag without a seal names a resource of the operator's, or
+ * one made before clients were kept apart. The grammar is here; the seal's meaning is the shard's alone.
+ *
  * The tag uses lowercase letters and digits only and ends with `-`, so a tagged id is still valid wherever Google's
- * ids are (a file id is up to 40 lowercase letters, digits or dashes; the tag itself is 8 to 14 characters).
+ * ids are (a file id is up to 40 lowercase letters, digits or dashes; the tag itself is 8 to 23 characters).
  *
  * Plain TypeScript without Workers or Node.js types: both workers and the tests import it.
  *
@@ -35,11 +41,16 @@ export const MAX_TAG_SHARD = 999_999;
 export const MAX_TAG_KEY = 9_999;
 /** Length of a key's fingerprint in a tag. */
 export const FINGERPRINT_LENGTH = 4;
+/** Length of a seal, in base32 characters (40 bits), after its `c`. */
+export const SEAL_LENGTH = 8;
+/** A seal: lowercase base32 (RFC 4648's alphabet, lowercased). */
+export const SEAL_PATTERN = `[a-z2-7]{${SEAL_LENGTH}}`;
 
-const TAG_SOURCE = `z(0|[1-9][0-9]{0,5})k([1-9][0-9]{0,3})([a-z]{${FINGERPRINT_LENGTH}})`;
+const TAG_SOURCE = `z(0|[1-9][0-9]{0,5})k([1-9][0-9]{0,3})([a-z]{${FINGERPRINT_LENGTH}})(?:c(${SEAL_PATTERN}))?`;
 /** A tagged id: the tag, `-`, then Google's id (at least one character, none of which needs escaping in a path). */
 const TAGGED_ID = new RegExp(`^${TAG_SOURCE}-([A-Za-z0-9._~-]{1,1024})$`);
 const FINGERPRINT = new RegExp(`^[a-z]{${FINGERPRINT_LENGTH}}$`);
+const SEAL = new RegExp(`^${SEAL_PATTERN}$`);
 
 /** The tag alone, e.g. `z3k5qmfa`. */
 export function formatOwnerTag(owner: ResourceOwner): string {
@@ -52,16 +63,27 @@ export function formatOwnerTag(owner: ResourceOwner): string {
   return `z${owner.shard}k${owner.key}${owner.fingerprint}`;
 }
 
-/** Google's id with the owner's tag in front: the id clients see. */
-export function tagId(owner: ResourceOwner, googleId: string): string {
-  return `${formatOwnerTag(owner)}-${googleId}`;
+/** Google's id with the owner's tag in front, sealed when `seal` is given: the id clients see. */
+export function tagId(owner: ResourceOwner, googleId: string, seal?: string): string {
+  if (seal === undefined) return `${formatOwnerTag(owner)}-${googleId}`;
+  if (!SEAL.test(seal)) throw new RangeError(`a seal must be ${SEAL_LENGTH} lowercase base32 characters`);
+  return `${formatOwnerTag(owner)}c${seal}-${googleId}`;
 }
 
-/** A tagged id split into its owner and Google's id; undefined when `id` carries no well-formed tag. */
-export function parseTaggedId(id: string): { readonly owner: ResourceOwner; readonly googleId: string } | undefined {
-  const [, shard, key, fingerprint, googleId] = TAGGED_ID.exec(id) ?? [];
+/** A tagged id read back: its owner, its seal when it has one, and Google's id. */
+export interface TaggedId {
+  readonly owner: ResourceOwner;
+  readonly googleId: string;
+  /** the seal (without its `c`); absent on the operator's names and on names made before clients were kept apart */
+  readonly seal?: string;
+}
+
+/** A tagged id split into its owner, seal and Google's id; undefined when `id` carries no well-formed tag. */
+export function parseTaggedId(id: string): TaggedId | undefined {
+  const [, shard, key, fingerprint, seal, googleId] = TAGGED_ID.exec(id) ?? [];
   if (shard === undefined || key === undefined || fingerprint === undefined || googleId === undefined) return undefined;
-  return { owner: { shard: Number(shard), key: Number(key), fingerprint }, googleId };
+  const owner = { shard: Number(shard), key: Number(key), fingerprint };
+  return seal === undefined ? { owner, googleId } : { owner, googleId, seal };
 }
 
 /** Whether two owners are the same key of the same shard. */

@@ -139,3 +139,43 @@ describe('shardRouteOf (the orchestrator reads the URL only)', () => {
     expect(route(method, path)).toEqual({ kind: 'any' });
   });
 });
+
+describe('sealed owner tags', () => {
+  const sealedOwner = { shard: 3, key: 5, fingerprint: 'qmfa' };
+
+  it('carry the seal between the fingerprint and the id, and read it back', () => {
+    expect(tagId(sealedOwner, 'abc', 'k3j5a2bq')).toBe('z3k5qmfack3j5a2bq-abc');
+    expect(parseTaggedId('z3k5qmfack3j5a2bq-abc')).toEqual({ owner: sealedOwner, googleId: 'abc', seal: 'k3j5a2bq' });
+    // a Google id may itself start like a seal: the dash after the tag decides
+    expect(parseTaggedId('z3k5qmfa-ck3j5a2bq-abc')).toEqual({ owner: sealedOwner, googleId: 'ck3j5a2bq-abc' });
+  });
+
+  it('round-trip every seal, and stay valid as a Google id', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^[a-z2-7]{8}$/), fc.stringMatching(/^[a-z0-9][a-z0-9-]{0,20}$/), (seal, id) => {
+        const tagged = tagId(sealedOwner, id, seal);
+        expect(parseTaggedId(tagged)).toEqual({ owner: sealedOwner, googleId: id, seal });
+        expect(tagged).toMatch(/^[a-z0-9][a-z0-9-]*$/);
+      }),
+    );
+  });
+
+  it.each([
+    ['a short seal', 'z3k5qmfack3j5a2b-abc'],
+    ['a seal holding 1, which base32 leaves out', 'z3k5qmfack3j5a21q-abc'],
+    ['an uppercase seal', 'z3k5qmfacK3J5A2BQ-abc'],
+  ])('reject a tag with %s', (_what, id) => {
+    expect(parseTaggedId(id)).toBeUndefined();
+  });
+
+  it('refuse to format a malformed seal', () => {
+    expect(() => tagId(sealedOwner, 'abc', 'short')).toThrow(/seal must be 8 lowercase base32 characters/);
+  });
+
+  it('route a sealed name by its shard, as an unsealed one', () => {
+    expect(shardRouteOf('GET', new URL('https://g/v1beta/files/z3k5qmfack3j5a2bq-abc'))).toEqual({
+      kind: 'shard',
+      shard: 3,
+    });
+  });
+});

@@ -22,6 +22,7 @@ import type { RequestLine } from '../core/log';
 import { meterRequest } from '../core/metering';
 import { redact } from '../core/redaction';
 import { redactedParts } from '../core/redaction-stream';
+import { chargeClient } from '../fair-share/client-gate';
 
 export type { HandlerDeps } from '../surfaces/contract';
 
@@ -179,7 +180,7 @@ async function authenticate(
   return client ?? new Refusal(401, 'invalid_api_key', 'Incorrect password.');
 }
 
-/** The edge: URL length → route → configuration → credential. Nothing of the body is read here. */
+/** The edge: URL length → route → configuration → credential → fair share. Nothing of the body is read here. */
 async function admit(request: Request, env: ShardEnv, requestId: string): Promise<Admission> {
   const url = new URL(request.url);
   let quoted: string | undefined;
@@ -206,12 +207,17 @@ async function admit(request: Request, env: ShardEnv, requestId: string): Promis
   const { config } = configResult;
   const client = edge.credential === undefined ? undefined : await authenticate(edge.credential, request, url, config);
   if (client instanceof Refusal) return settle(facts, client);
+  // the operators' looks at the gateway (the status view, refused to clients anyway) cost no client any of its limit
+  const charged = facts.counted && client !== undefined;
+  const serve = charged ? await chargeClient(client, env, edge.serve) : edge.serve;
+  if (serve instanceof Refusal)
+    return { ...facts, kind: 'settled', client, outcome: refusalOutcome(serve, facts.shape, requestId) };
   return {
     kind: 'admitted',
     ...facts,
     client,
-    serve: edge.serve,
-    admitted: { request, url, env, config, requestId, errors: facts.shape },
+    serve,
+    admitted: { request, url, env, config, requestId, errors: facts.shape, client },
   };
 }
 

@@ -33,6 +33,11 @@ export interface Admitted {
   readonly requestId: string;
   /** the error body the route's surface's clients read, for the surface's own refusals */
   readonly errors: ErrorShape;
+  /**
+   * the name of the credential the client presented: `pass` (the operator) or a client token's name; the edge always
+   * sets it, and a surface that finds it absent (a hand-built request in a unit test) treats the client as no operator
+   */
+  readonly client?: string;
 }
 
 /** The request line's fields a surface knows; the edge adds the event, request id, route, client and time. */

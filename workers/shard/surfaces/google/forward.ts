@@ -3,15 +3,14 @@
  * body byte for byte (re-serialising could alter what Google signed, thought signatures, and costs CPU), with thin
  * fix-ups where Google's compat endpoint differs from OpenAI (see `../openai/embeddings.ts`). Google's errors reach OpenAI clients
  * as OpenAI errors and native clients as Google sent them, secrets redacted. A body that names an owned resource (a
- * file, a cached content: see `../resources/references.ts`) goes, stripped of its owner tags, to a key of the project
- * that owns it; a chat completion's conversation id (`prompt_cache_key`, `user`) keeps its turns on one project (see
- * `../../core/conversation`).
+ * file, a cached content: see `../resources/references.ts`), which must be the client's own, goes, stripped of its
+ * owner tags, to a key of the project that owns it; a chat completion's conversation id (`prompt_cache_key`, `user`)
+ * keeps its turns on one project (see `../../core/conversation`).
  */
 import { parseJsonObject } from '../../../shared/json';
 import { REPLAY_MAX_BYTES } from '../../../shared/contract';
 import { errorBody, jsonResponse } from '../../../shared/http';
 import { formatOwnerTag } from '../../../shared/owner-tag';
-import type { ShardConfig } from '../../edge/bindings';
 import { redactJsonText } from '../../core/redaction';
 import { sseWithErrorEvent } from '../../core/sse-framing';
 import { StreamMeter, tailTap, tappedStream, wholeUsage } from '../../core/stream-meter';
@@ -20,10 +19,11 @@ import { embeddingsRequest, embeddingsResponse } from '../openai/embeddings';
 import { toOpenAIError } from '../openai/errors';
 import { bodyConversationId } from '../../core/conversation';
 import { ANY_MODEL } from '../../core/key-pool';
-import { keyOfOwner, ownedReferenceInLargeBody, soleProjectOwner, unknownOwner } from '../resources/owner-keys';
+import { keyOfOwner, ownedReferenceInLargeBody, referencedOwner, unknownOwner } from '../resources/owner-keys';
 import { Refusal, refusalOutcome } from '../../edge/refusal';
 import { NOT_A_JSON_OBJECT, readBodyOrStream, type StreamedBody, tooLargeRefusal } from '../../edge/request-body';
 import { type OwnedReference, scanReferences, watchForReferences } from '../resources/references';
+import { tenantOf } from '../resources/tenancy';
 import { normaliseModel } from '../route-matching';
 import type { GoogleRoute } from './routes';
 import { type Admitted, type HandlerDeps, type LineFacts, type Outcome, secretsOf } from '../contract';
@@ -64,7 +64,8 @@ const EMBEDDINGS_TOO_LARGE = new Refusal(
 );
 
 /** Validates the client's body for the route and derives what the call needs from it. */
-async function prepare(request: Request, route: GoogleRoute, config: ShardConfig): Promise<Prepared | Refusal> {
+async function prepare(route: GoogleRoute, a: Admitted): Promise<Prepared | Refusal> {
+  const { request, config } = a;
   if (route.method === 'GET') return { ...(route.model ? { model: route.model } : {}), streaming: false };
   // embeddings are rewritten (encoding_format), so their body must be parsed, which needs it whole
   const wholeOnly = route.name === 'embeddings' && REPLAY_MAX_BYTES < config.maxBodyBytes;
@@ -89,8 +90,8 @@ async function prepare(request: Request, route: GoogleRoute, config: ShardConfig
   if (json === undefined) return NOT_A_JSON_OBJECT;
   const scan = scanReferences(json);
   if (scan.untagged[0] !== undefined) return unknownOwner(scan.untagged[0]);
-  const [first, ...rest] = scan.references;
-  const owned = first === undefined ? undefined : await soleProjectOwner([first, ...rest], config);
+  // each file or cached content named must be the client's own, and all of one project
+  const owned = await referencedOwner(scan.references, tenantOf(a), config);
   if (owned instanceof Refusal) return owned;
   const ownedField = owned !== undefined ? { owned } : {};
   // a body that names nothing owned is the very object parsed: `stripped` is `json` then
@@ -135,7 +136,7 @@ function forwardedHeaders(request: Request, route: GoogleRoute): Headers {
 /** Serves an OpenAI-compatible or native route through the key core. */
 export async function serveGoogleRoute(route: GoogleRoute, a: Admitted, deps: HandlerDeps): Promise<Outcome> {
   if (a.config.keys.length === 0) return refusalOutcome(noKeysConfigured(), a.errors, a.requestId);
-  const prepared = await prepare(a.request, route, a.config);
+  const prepared = await prepare(route, a);
   if (prepared instanceof Refusal) return refusalOutcome(prepared, a.errors, a.requestId);
   const model = prepared.model ?? ANY_MODEL;
   // the owner's tag, never its key, says in the log line that the request could use that key only

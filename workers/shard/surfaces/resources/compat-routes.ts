@@ -3,10 +3,9 @@
  * without `/v1`), served by `./compat.ts` on Google's `/v1beta/openai/files` and `/batches`. OpenAI's clients send
  * the password as a Bearer token and read OpenAI's error object.
  */
-import { parseTaggedId } from '../../../shared/owner-tag';
-import { byMethod, GOOGLE_ID, OPENAI_BASE_PATHS, OPENAI_PREFIX } from '../route-matching';
+import { byMethod, OPENAI_BASE_PATHS, OPENAI_PREFIX } from '../route-matching';
 import { defineSurface, type RouteMatch } from '../contract';
-import type { OwnedTarget } from './routes';
+import { type OwnedTarget, ownedTarget } from './routes';
 import { serveCompatRoute } from './compat';
 
 export type CompatRouteName =
@@ -59,15 +58,13 @@ const COMPAT_LIMIT = /^[1-9][0-9]{0,3}$/;
  */
 export function compatTarget(collection: 'files' | 'batches', id: string, named: boolean, suffix = ''): OwnedTarget {
   const reference = named ? `${collection}/${id}` : id;
-  const tagged = parseTaggedId(id);
-  if (tagged === undefined || !GOOGLE_ID.test(tagged.googleId)) return { kind: 'untagged', reference };
-  const googleId = named ? `${collection}%2F${tagged.googleId}` : tagged.googleId;
-  return {
-    kind: 'tagged',
-    owner: tagged.owner,
-    upstreamPath: `/v1beta/openai/${collection}/${googleId}${suffix}`,
+  const upstreamId = (googleId: string) => (named ? `${collection}%2F${googleId}` : googleId);
+  return ownedTarget(
+    collection,
+    id,
+    (googleId) => `/v1beta/openai/${collection}/${upstreamId(googleId)}${suffix}`,
     reference,
-  };
+  );
 }
 
 /** An `after` cursor as the client sent it (decoded from the query): a bare tagged id or a tagged name. */

@@ -12,6 +12,9 @@
  *   is the last item's tagged id, whose tag says which project to resume and whose Google id is its `after`; `has_more` is set
  *   only when something follows. Behind an orchestrator with several shards no OpenAI `after` can name the next
  *   shard, so the listing answers 501 and points at the merged native listings.
+ * Each file and batch is also its creating client's, as natively (`./tenancy.ts`): ids are sealed for the client,
+ * another client's id is the 404 `resource_not_found`, and a client's listing holds its own items only (a file by
+ * the mark in its id, a batch by its input file's mark: `./tenant-marks.ts`).
  * Google's errors reach the client as OpenAI errors, as on the other OpenAI routes.
  */
 import { parseJsonObject } from '../../../shared/json';
@@ -19,7 +22,7 @@ import { isJsonObject } from '../../../shared/json';
 import { REPLAY_MAX_BYTES, SHARD_COUNT_HEADER } from '../../../shared/contract';
 import { jsonResponse } from '../../../shared/http';
 import { type ListCursor, parseTaggedId, type ResourceOwner, tagId } from '../../../shared/owner-tag';
-import type { PoolKey, ShardConfig } from '../../edge/bindings';
+import type { PoolKey } from '../../edge/bindings';
 import { toOpenAIError } from '../openai/errors';
 import { ANY_MODEL } from '../../core/key-pool';
 import { keyOfOwner, keyOfReferences, listingKeys, ownerOf, ownShard, unknownOwner } from './owner-keys';
@@ -29,6 +32,18 @@ import { NOT_A_JSON_OBJECT, readBodyOrStream } from '../../edge/request-body';
 import { scanReferences } from './references';
 import { type KeyPage, walkListing } from './listing';
 import { forwardedHeaders, listingCall, noAnswer, refused, settleCall } from './replies';
+import type { Tagger } from './names';
+import {
+  listedTagger,
+  nameOwner,
+  refuseForeign,
+  resourceNotFound,
+  type SealedCollection,
+  taggerFor,
+  tenantMark,
+  tenantOf,
+} from './tenancy';
+import { compatItemMark } from './tenant-marks';
 import type { CompatResourceRoute } from './compat-routes';
 import { type Admitted, type HandlerDeps, type Outcome, secretsOf } from '../contract';
 import { answerFacts, type GoogleAnswer, noKeysConfigured, readWholeReply, sendPlan } from '../../core/upstream-plan';
@@ -42,33 +57,35 @@ const NAMED = /^(files|batches)\/(.+)$/;
 type Route<A extends CompatResourceRoute['action']> = Extract<CompatResourceRoute, { action: A }>;
 
 /** One id tagged, in its own shape (`files/<id>` or bare); unchanged when the tagged form would not read back. */
-function tagOne(owner: ResourceOwner, value: string): string {
+async function tagOne(tagger: Tagger, collection: SealedCollection, value: string): Promise<string> {
   const named = NAMED.exec(value);
   const id = named?.[2] ?? value;
-  const tagged = tagId(owner, id);
+  const seal = tagger.seal === undefined ? undefined : await tagger.seal(collection, id);
+  const tagged = tagId(tagger, id, seal);
   if (parseTaggedId(tagged)?.googleId !== id) return value;
   return named?.[1] !== undefined ? `${named[1]}/${tagged}` : tagged;
 }
 
-function tagObject(item: unknown, owner: ResourceOwner): unknown {
+async function tagObject(item: unknown, tagger: Tagger): Promise<unknown> {
   if (!isJsonObject(item)) return item;
   const out: Record<string, unknown> = { ...item };
   if ((item.object === 'file' || item.object === 'batch') && typeof item.id === 'string')
-    out.id = tagOne(owner, item.id);
+    out.id = await tagOne(tagger, item.object === 'file' ? 'files' : 'batches', item.id);
   for (const field of ID_FIELDS) {
     const value = item[field];
-    if (typeof value === 'string' && value !== '') out[field] = tagOne(owner, value);
+    if (typeof value === 'string' && value !== '') out[field] = await tagOne(tagger, 'files', value);
   }
   return out;
 }
 
-/** Every Google id in an OpenAI file, batch, deletion or list reply, tagged with `owner`. */
-export function tagCompatIds(body: unknown, owner: ResourceOwner): unknown {
+/** Every Google id in an OpenAI file, batch, deletion or list reply, tagged by `tagger`. */
+export async function tagCompatIds(body: unknown, tagger: Tagger): Promise<unknown> {
   if (isJsonObject(body) && body.object === 'list' && Array.isArray(body.data)) {
-    const data = body.data.map((item) => tagObject(item, owner));
+    const data: unknown[] = [];
+    for (const item of body.data) data.push(await tagObject(item, tagger));
     return { ...body, data, ...listEnds(data) };
   }
-  return tagObject(body, owner);
+  return tagObject(body, tagger);
 }
 
 function listEnds(data: readonly unknown[]): { first_id: unknown; last_id: unknown } {
@@ -89,7 +106,7 @@ async function openAIError(answer: GoogleAnswer, secrets: readonly string[]): Pr
 /** Google's JSON answer with its ids tagged; a file's content passes as Google sent it. */
 async function deliver(
   answer: GoogleAnswer,
-  owner: ResourceOwner,
+  tagger: Tagger,
   a: Admitted,
   secrets: readonly string[],
   bytes = false,
@@ -107,7 +124,7 @@ async function deliver(
   }
   const reply = await readWholeReply(upstream);
   if (reply instanceof Refusal) return refused(reply, a, line);
-  return { response: jsonResponse(upstream.status, tagCompatIds(reply.json, owner)), line };
+  return { response: jsonResponse(upstream.status, await tagCompatIds(reply.json, tagger)), line };
 }
 
 async function ownerOfIndex(keyIndex: number, a: Admitted): Promise<ResourceOwner> {
@@ -140,7 +157,8 @@ async function serveFileCreate(route: Route<'create'>, a: Admitted, deps: Handle
   if (settled.kind === 'outcome') return settled.outcome;
   const { answer } = settled;
   if (!answer.response.ok) return openAIError(answer, secrets);
-  return deliver(answer, await ownerOfIndex(answer.keyIndex, a), a, secrets);
+  const tenant = tenantOf(a);
+  return deliver(answer, taggerFor(tenant, await ownerOfIndex(answer.keyIndex, a), tenant.client), a, secrets);
 }
 
 const BATCH_TOO_LARGE = new Refusal(
@@ -162,6 +180,9 @@ async function serveBatchCreate(route: Route<'create'>, a: Admitted, deps: Handl
   const json = parseJsonObject(read.bytes);
   if (json === undefined) return refused(NOT_A_JSON_OBJECT, a);
   const scan = scanReferences(json);
+  const tenant = tenantOf(a);
+  const foreign = await refuseForeign(tenant, scan.references);
+  if (foreign !== undefined) return refused(foreign, a);
   const owned = await keyOfReferences(scan.references, config);
   if (owned instanceof Refusal) return refused(owned, a);
   if (owned === undefined) {
@@ -186,7 +207,7 @@ async function serveBatchCreate(route: Route<'create'>, a: Admitted, deps: Handl
     deps,
   );
   if (result.kind !== 'response') return noAnswer(result, a, deps, secrets, owned.key);
-  return deliver(result, owned.owner, a, secrets);
+  return deliver(result, taggerFor(tenant, owned.owner, tenant.client), a, secrets);
 }
 
 /** A call on one file or batch: its owning key only, the tag stripped from the path. */
@@ -194,6 +215,9 @@ async function serveCompatOwned(route: Route<'owned'>, a: Admitted, deps: Handle
   const { config } = a;
   const { target } = route;
   if (target.kind === 'untagged') return refused(unknownOwner(target.reference), a);
+  const tenant = tenantOf(a);
+  const client = await nameOwner(tenant, target);
+  if (client === undefined) return refused(resourceNotFound(), a);
   const key = await keyOfOwner(target.owner, target.reference, config);
   if (key instanceof Refusal) return refused(key, a);
   const secrets = secretsOf(config);
@@ -210,7 +234,8 @@ async function serveCompatOwned(route: Route<'owned'>, a: Admitted, deps: Handle
     deps,
   );
   if (result.kind !== 'response') return noAnswer(result, a, deps, secrets, key);
-  return deliver(result, await ownerOf(key, config), a, secrets, route.name === 'openai.files.content');
+  const tagger = taggerFor(tenant, await ownerOf(key, config), client);
+  return deliver(result, tagger, a, secrets, route.name === 'openai.files.content');
 }
 
 function notMerged(collection: 'files' | 'batches'): Refusal {
@@ -222,10 +247,12 @@ function notMerged(collection: 'files' | 'batches'): Refusal {
 }
 
 /** Where a listing resumes after the client's `after` (the last item's tagged id): that id's project and Google id. */
-async function afterCursor(route: Route<'list'>, config: ShardConfig): Promise<ListCursor | undefined | Refusal> {
+async function afterCursor(route: Route<'list'>, a: Admitted): Promise<ListCursor | undefined | Refusal> {
+  const { config } = a;
   const { after } = route;
   if (after === undefined) return undefined;
   if (after.kind === 'untagged') return unknownOwner(after.reference);
+  if ((await nameOwner(tenantOf(a), after)) === undefined) return resourceNotFound();
   const key = await keyOfOwner(after.owner, after.reference, config);
   if (key instanceof Refusal) return key;
   // Google's own `after`: the id with its tag stripped, in the shape the client used
@@ -237,15 +264,39 @@ async function afterCursor(route: Route<'list'>, config: ShardConfig): Promise<L
   return { shard: ownShard(config), key: representativeKey(config, key).index, pageToken: googleAfter };
 }
 
-/** A listing of this worker's projects, one key each, one page, OpenAI's paging. */
+/** One key's page of Google's compat listing, on that key alone, resuming after Google's id `googleAfter`. */
+function compatLister(route: Route<'list'>, a: Admitted, deps: HandlerDeps, count: (attempts: number) => void) {
+  const keys = new Map(a.config.keys.map((k) => [k.index, k]));
+  return async (index: number, googleAfter: string | undefined, limit: number): Promise<KeyPage<Outcome>> => {
+    const key: PoolKey | undefined = keys.get(index);
+    // unreachable: the walk lists the keys it was given
+    if (key === undefined) throw new Error(`the listing walk asked for key ${index}, which this worker does not hold`);
+    const query = new URLSearchParams({ limit: String(limit) });
+    if (googleAfter !== undefined) query.set('after', googleAfter);
+    const path = `/v1beta/openai/${route.collection}?${query}`;
+    const call = await listingCall(key, path, 'bearer', a, deps, openAIError);
+    count(call.attempts);
+    if (call.kind === 'failed') return call;
+    const { json } = call;
+    const items = Array.isArray(json.data) ? json.data : [];
+    const last = items.at(-1);
+    // only whether more follows matters: the client resumes after the last item it saw, by its id
+    const more = json.has_more === true && isJsonObject(last) && typeof last.id === 'string';
+    return { kind: 'page', items, ...(more ? { nextPageToken: String(last.id) } : {}) };
+  };
+}
+
+/** A listing of this worker's projects, one key each, one page, OpenAI's paging; a client's own items only. */
 async function serveCompatListing(route: Route<'list'>, a: Admitted, deps: HandlerDeps): Promise<Outcome> {
   const { config } = a;
+  const { collection } = route;
   const count = Number(a.request.headers.get(SHARD_COUNT_HEADER));
   if (config.shardIndex !== undefined && Number.isSafeInteger(count) && count > 1)
-    return refused(notMerged(route.collection), a);
-  const cursor = await afterCursor(route, config);
+    return refused(notMerged(collection), a);
+  const cursor = await afterCursor(route, a);
   if (cursor instanceof Refusal) return refused(cursor, a);
-  const keys = new Map(config.keys.map((k) => [k.index, k]));
+  const tenant = tenantOf(a);
+  const mark = await tenantMark(tenant);
   const owners = new Map<number, ResourceOwner>();
   for (const key of config.keys) owners.set(key.index, await ownerOf(key, config));
   let attempts = 0;
@@ -254,36 +305,18 @@ async function serveCompatListing(route: Route<'list'>, a: Admitted, deps: Handl
     ...(cursor !== undefined ? { cursor } : {}),
     keys: listingKeys(config, (index) => deps.pool.isRemoved(index)),
     pageSize: route.limit ?? DEFAULT_LIMIT,
-    list: async (index, googleAfter, limit): Promise<KeyPage<Outcome>> => {
-      const key: PoolKey | undefined = keys.get(index);
-      // unreachable: the walk lists the keys it was given
-      if (key === undefined)
-        throw new Error(`the listing walk asked for key ${index}, which this worker does not hold`);
-      const query = new URLSearchParams({ limit: String(limit) });
-      if (googleAfter !== undefined) query.set('after', googleAfter);
-      const call = await listingCall(
-        key,
-        `/v1beta/openai/${route.collection}?${query}`,
-        'bearer',
-        a,
-        deps,
-        openAIError,
-      );
-      attempts += call.attempts;
-      if (call.kind === 'failed') return call;
-      const { json } = call;
-      const items = Array.isArray(json.data) ? json.data : [];
-      const last = items.at(-1);
-      // only whether more follows matters: the client resumes after the last item it saw, by its id
-      const more = json.has_more === true && isJsonObject(last) && typeof last.id === 'string';
-      return { kind: 'page', items, ...(more ? { nextPageToken: String(last.id) } : {}) };
-    },
+    list: compatLister(route, a, deps, (n) => {
+      attempts += n;
+    }),
+    ...(mark !== undefined ? { keep: (item: unknown) => compatItemMark(collection, item) === mark } : {}),
   });
   if (page.kind === 'failed') return page.failure;
-  const data = page.items.map(({ key, item }) => {
+  const data: unknown[] = [];
+  for (const { key, item } of page.items) {
     const owner = owners.get(key);
-    return owner === undefined ? item : tagObject(item, owner);
-  });
+    const tagger = owner && (await listedTagger(tenant, owner, compatItemMark(collection, item)));
+    data.push(tagger === undefined ? item : await tagObject(item, tagger));
+  }
   const body = { object: 'list', data, ...listEnds(data), has_more: page.nextPageToken !== undefined };
   return { response: jsonResponse(200, body), line: { attempts, status: 200 } };
 }

@@ -15,6 +15,15 @@
  *   (`x-zen-shard-count`), else ends the listing: no `nextPageToken`;
  * - makes at most `MAX_LIST_CALLS` Google calls; a page that reaches the bound ends there, its token pointing on.
  * Only the absence of `nextPageToken` means the end, as in Google's own listings.
+ *
+ * A client's listing keeps only its own items (`keep`, by the mark Google stores: `./tenant-marks.ts`), so a Google
+ * page may hold fewer of them than it holds items: the walk asks for {@link SCAN_PAGE_SIZE} items at a time and goes
+ * on inside the key with Google's token until the page is full or the key ends (a Google page holding more kept items
+ * than the room left is asked again for the room only, since a cursor resumes at a Google page token, never inside a
+ * page), and a full page looks ahead the same way before it hands out a `nextPageToken`. The filter sits in the shard,
+ * under the cursor, so the orchestrator's merging across shards works on kept items only and pages stay correct.
+ * Within the bound of calls a filtered page scans 2,400 items; past that it ends with a token, empty or short, and a
+ * page after it may be empty (the orchestrator follows an empty page; a worker that stands alone returns it).
  */
 import { encodeListCursor, type ListCursor } from '../../../shared/owner-tag';
 
@@ -25,6 +34,12 @@ import { encodeListCursor, type ListCursor } from '../../../shared/owner-tag';
  * page with a `nextPageToken` (which `@google/genai`'s pager yields as one `undefined`).
  */
 export const MAX_LIST_CALLS = 24;
+
+/**
+ * Items a filtered walk asks Google for at a time, whatever room the page has left: the most `files.list` returns
+ * (Google caps a larger `pageSize` itself), so a client's items among many of others' are found in few calls.
+ */
+export const SCAN_PAGE_SIZE = 100;
 
 /** One key's page from Google, or why it could not be had (the caller's own failure value, passed on as is). */
 export type KeyPage<F> =
@@ -46,6 +61,8 @@ export interface ListingWalk<F> {
   readonly list: (key: number, pageToken: string | undefined, pageSize: number) => Promise<KeyPage<F>>;
   /** @default MAX_LIST_CALLS */
   readonly maxCalls?: number;
+  /** which items the page may hold (a client's own); every item when absent */
+  readonly keep?: (item: unknown) => boolean;
 }
 
 export type MergedPage<F> =
@@ -62,6 +79,7 @@ export type MergedPage<F> =
 /** Walks this shard's keys from the cursor and returns one page of the merged listing. */
 export async function walkListing<F>(walk: ListingWalk<F>): Promise<MergedPage<F>> {
   const maxCalls = walk.maxCalls ?? MAX_LIST_CALLS;
+  const { keep } = walk;
   const startKey = walk.cursor?.key ?? 1;
   const keys = walk.keys.filter((k) => k >= startKey);
   const items: { key: number; item: unknown }[] = [];
@@ -72,22 +90,39 @@ export async function walkListing<F>(walk: ListingWalk<F>): Promise<MergedPage<F
     ...(nextPageToken !== undefined ? { nextPageToken } : {}),
     calls,
   });
-  for (const key of keys) {
-    if (calls >= maxCalls) return page(encodeListCursor({ shard: walk.shard, key }));
-    const full = items.length >= walk.pageSize;
-    const resume = key === walk.cursor?.key ? walk.cursor.pageToken : undefined;
+  const at = (key: number, pageToken: string | undefined) =>
+    encodeListCursor({ shard: walk.shard, key, ...(pageToken !== undefined ? { pageToken } : {}) });
+  let i = 0;
+  // Google's page token inside keys[i]: where the walk stands in that key's listing
+  let token = keys[0] !== undefined && keys[0] === walk.cursor?.key ? walk.cursor.pageToken : undefined;
+  // a filtered walk asked for more than the room left and got more kept items than fit: ask again for the room only
+  let exact = false;
+  for (let key = keys[i]; key !== undefined; key = keys[i]) {
+    if (calls >= maxCalls) return page(at(key, token));
+    const room = walk.pageSize - items.length;
+    const full = room <= 0;
     calls++;
-    // a full page only asks whether this key has anything, so a next page is announced only when there is one
-    const answer = await walk.list(key, full ? undefined : resume, full ? 1 : walk.pageSize - items.length);
+    // a full page only asks whether more follows, so a next page is announced only when there is one (one item); a
+    // filtered walk scans Google's pages a hundred items at a time, most of them perhaps another client's
+    const size = keep === undefined ? (full ? 1 : room) : exact ? room : Math.max(room, SCAN_PAGE_SIZE);
+    exact = false;
+    const answer = await walk.list(key, token, size);
     if (answer.kind === 'failed') return { kind: 'failed', failure: answer.failure, calls };
-    if (full) {
-      if (answer.items.length > 0) return page(encodeListCursor({ shard: walk.shard, key }));
+    const next = answer.nextPageToken !== undefined && answer.nextPageToken !== '' ? answer.nextPageToken : undefined;
+    const kept = keep === undefined ? answer.items : answer.items.filter(keep);
+    if (full && kept.length > 0) return page(at(key, token));
+    if (!full && kept.length > room) {
+      exact = true;
       continue;
     }
-    for (const item of answer.items) items.push({ key, item });
-    if (answer.nextPageToken !== undefined && answer.nextPageToken !== '') {
-      return page(encodeListCursor({ shard: walk.shard, key, pageToken: answer.nextPageToken }));
+    if (!full) for (const item of kept) items.push({ key, item });
+    if (next !== undefined && keep === undefined && !full) return page(at(key, next));
+    if (next !== undefined && keep !== undefined) {
+      token = next;
+      continue;
     }
+    i++;
+    token = undefined;
   }
   return page(walk.nextShard === undefined ? undefined : encodeListCursor({ shard: walk.nextShard, key: 1 }));
 }

@@ -9,9 +9,14 @@
  *   `downloadUri`), its host left as Google sent it: it is an identifier, and the gateway reads the id alone;
  * - on the interactions routes, an interaction's id: `id` of the reply itself or of its `interaction` (a streamed
  *   event's), and `interaction_id` / `previous_interaction_id` anywhere.
+ * A name handed to a client is sealed for it (`./tenancy.ts`): the seal of each name is computed (WebCrypto is
+ * asynchronous) between a first walk that finds the names and a second that rewrites them. On cached contents and
+ * batches, the client's mark is stripped from `displayName` (`./tenant-marks.ts`).
  */
-import { parseTaggedId, type ResourceOwner, tagId } from '../../../shared/owner-tag';
+import { type OwnedCollection, parseTaggedId, type ResourceOwner, tagId } from '../../../shared/owner-tag';
 import { EventBoundaries } from '../../core/sse-framing';
+import type { SealedCollection } from './tenancy';
+import { unmarkedDisplayName } from './tenant-marks';
 
 const NAMED = /^(files|cachedContents|batches)\/([^/]+)$/;
 const FILE_URI = /^(https?:\/\/[^\s?#]+\/files\/)([^/?#:]+)((?::download)?(?:\?[^#\s]*)?)$/;
@@ -26,33 +31,56 @@ const MAX_DEPTH = 64;
 export interface TagOptions {
   /** the reply is an interaction (or an event about one): its ids are tagged too */
   readonly interactions: boolean;
+  /** the reply is a cached content's or a batch's: the client's mark is stripped from `displayName` */
+  readonly displayNames?: boolean;
 }
 
+/** How the names of a reply about `collection` are tagged. */
+export function tagOptionsFor(collection: OwnedCollection): TagOptions {
+  return {
+    interactions: collection === 'interactions',
+    displayNames: collection === 'cachedContents' || collection === 'batches',
+  };
+}
+
+/** The seal of one name for the client the reply goes to. */
+export type Seal = (collection: SealedCollection, googleId: string) => Promise<string>;
+
+/** The owner whose tag every name of a reply gets, and, when the reply goes to a client, the seal of each name. */
+export type Tagger = ResourceOwner & { readonly seal?: Seal };
+
+/** The tagged id of Google's `id` in `collection`, or undefined to leave it as it is. */
+type Rename = (collection: SealedCollection, id: string) => string | undefined;
+
 /** `id` tagged, or undefined when the tagged form could not be read back (an id with characters no tag allows). */
-function tagged(owner: ResourceOwner, id: string): string | undefined {
-  const result = tagId(owner, id);
+function tagged(owner: ResourceOwner, id: string, seal?: string): string | undefined {
+  const result = tagId(owner, id, seal);
   return parseTaggedId(result)?.googleId === id ? result : undefined;
 }
 
-function tagString(owner: ResourceOwner, value: string, field: string | undefined, idField: boolean): string {
+function renameString(rename: Rename, value: string, field: string | undefined, idField: boolean): string {
   const named = NAMED.exec(value);
   if (named?.[1] !== undefined && named[2] !== undefined) {
-    const id = tagged(owner, named[2]);
+    const id = rename(named[1] as SealedCollection, named[2]);
     return id === undefined ? value : `${named[1]}/${id}`;
   }
   const uri = FILE_URI.exec(value);
   if (uri?.[1] !== undefined && uri[2] !== undefined) {
-    const id = tagged(owner, uri[2]);
+    const id = rename('files', uri[2]);
     return id === undefined ? value : `${uri[1]}${id}${uri[3] ?? ''}`;
   }
-  if (idField || (field !== undefined && INTERACTION_ID_FIELDS.has(field))) return tagged(owner, value) ?? value;
+  if (idField || (field !== undefined && INTERACTION_ID_FIELDS.has(field)))
+    return rename('interactions', value) ?? value;
   return value;
 }
 
-/** The reply with every Google id it holds tagged with `owner`; the same object when there was none. */
-export function tagNames(body: unknown, owner: ResourceOwner, options: TagOptions): unknown {
+/** The body with every Google id renamed by `rename`; the same object when nothing changed. */
+function rewrite(body: unknown, options: TagOptions, rename: Rename): unknown {
   const walk = (value: unknown, field: string | undefined, idField: boolean, depth: number): unknown => {
-    if (typeof value === 'string') return tagString(owner, value, options.interactions ? field : undefined, idField);
+    if (typeof value === 'string') {
+      if (options.displayNames && field === 'displayName') return unmarkedDisplayName(value);
+      return renameString(rename, value, options.interactions ? field : undefined, idField);
+    }
     if (value === null || typeof value !== 'object' || depth >= MAX_DEPTH) return value;
     if (Array.isArray(value)) {
       let copy: unknown[] | undefined;
@@ -78,28 +106,50 @@ export function tagNames(body: unknown, owner: ResourceOwner, options: TagOption
   return walk(body, undefined, false, 0);
 }
 
+/** How `tagger` renames the names of `body`: its owner's tag, and each name's seal, computed ahead. */
+async function renamerFor(body: unknown, tagger: Tagger, options: TagOptions): Promise<Rename> {
+  const { seal } = tagger;
+  if (seal === undefined) return (_collection, id) => tagged(tagger, id);
+  const wanted = new Map<string, readonly [SealedCollection, string]>();
+  rewrite(body, options, (collection, id) => {
+    wanted.set(`${collection}/${id}`, [collection, id]);
+    return undefined;
+  });
+  const seals = new Map<string, string>();
+  for (const [name, [collection, id]] of wanted) seals.set(name, await seal(collection, id));
+  return (collection, id) => {
+    const sealed = seals.get(`${collection}/${id}`);
+    return sealed === undefined ? undefined : tagged(tagger, id, sealed);
+  };
+}
+
+/** The reply with every Google id it holds tagged by `tagger`; the same object when there was nothing to change. */
+export async function tagNames(body: unknown, tagger: Tagger, options: TagOptions): Promise<unknown> {
+  return rewrite(body, options, await renamerFor(body, tagger, options));
+}
+
 /** The reply text with its names tagged; the text itself when it is not JSON or names nothing. */
-export function tagNamesInText(text: string, owner: ResourceOwner, options: TagOptions): string {
+export async function tagNamesInText(text: string, tagger: Tagger, options: TagOptions): Promise<string> {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
     return text;
   }
-  const out = tagNames(json, owner, options);
+  const out = await tagNames(json, tagger, options);
   return out === json ? text : JSON.stringify(out);
 }
 
 /** One SSE event's text with the JSON of each `data:` line tagged. */
-export function tagEvent(event: string, owner: ResourceOwner, options: TagOptions): string {
-  return event
-    .split(/(\r\n|\r|\n)/)
-    .map((part) => {
-      const data = /^data:( ?)(.*)$/.exec(part);
-      if (data === null || data[2] === undefined) return part;
-      return `data:${data[1] ?? ''}${tagNamesInText(data[2], owner, options)}`;
-    })
-    .join('');
+export async function tagEvent(event: string, tagger: Tagger, options: TagOptions): Promise<string> {
+  const parts = event.split(/(\r\n|\r|\n)/);
+  const out: string[] = [];
+  for (const part of parts) {
+    const data = /^data:( ?)(.*)$/.exec(part);
+    if (data === null || data[2] === undefined) out.push(part);
+    else out.push(`data:${data[1] ?? ''}${await tagNamesInText(data[2], tagger, options)}`);
+  }
+  return out.join('');
 }
 
 /**
@@ -109,7 +159,7 @@ export function tagEvent(event: string, owner: ResourceOwner, options: TagOption
  */
 export function tagEventStream(
   upstream: ReadableStream<Uint8Array>,
-  owner: ResourceOwner,
+  tagger: Tagger,
   options: TagOptions,
 ): ReadableStream<Uint8Array> {
   const reader = upstream.getReader();
@@ -135,7 +185,7 @@ export function tagEventStream(
         }
         const events = text([...held, value.subarray(0, end)]);
         held = end < value.byteLength ? [value.subarray(end)] : [];
-        controller.enqueue(encoder.encode(tagEvent(events, owner, options)));
+        controller.enqueue(encoder.encode(await tagEvent(events, tagger, options)));
         return;
       }
     },

@@ -11,7 +11,8 @@ import { FINGERPRINT_LENGTH, formatOwnerTag, type ResourceOwner, sameOwner } fro
 import type { PoolKey, ShardConfig } from '../../edge/bindings';
 import { ownerProject, representativeKey, workerProjects } from '../../core/key-projects';
 import { Refusal } from '../../edge/refusal';
-import type { OwnedReference } from './references';
+import type { OwnedReference, ScannedReference } from './references';
+import { refuseForeign, type Tenant } from './tenancy';
 
 // a label in front of the key, so the digest is of no use anywhere else
 const FINGERPRINT_LABEL = 'zen-ai-router owner tag\u0000';
@@ -132,6 +133,22 @@ export async function soleProjectOwner(
     projects.add(ownerProject(config, found.key).label);
   }
   return projects.size === 1 ? references[0] : sole;
+}
+
+/**
+ * The one owner of what a request body names, once every name is the tenant's own (`./tenancy.ts`): undefined when
+ * the body names nothing; the 404 `resource_not_found` for a name that is not the tenant's, before anything else; the
+ * 400 for names of two projects.
+ */
+export async function referencedOwner(
+  references: readonly ScannedReference[],
+  tenant: Tenant,
+  config: ShardConfig,
+): Promise<OwnedReference | Refusal | undefined> {
+  const foreign = await refuseForeign(tenant, references);
+  if (foreign !== undefined) return foreign;
+  const [first, ...rest] = references;
+  return first === undefined ? undefined : soleProjectOwner([first, ...rest], config);
 }
 
 function mixedOwners(first: OwnedReference, other: OwnedReference): Refusal {

@@ -12,7 +12,8 @@
  * Every anchored pattern fails at the first characters of an ordinary string, so a body without references costs one
  * walk and no copy.
  */
-import { parseTaggedId, type ResourceOwner } from '../../../shared/owner-tag';
+import { parseTaggedId, type ResourceOwner, SEAL_PATTERN } from '../../../shared/owner-tag';
+import type { SealedCollection, SealedName } from './tenancy';
 
 /** One reference: the owner its tag names, and the reference as the client wrote it (for messages). */
 export interface OwnedReference {
@@ -20,9 +21,12 @@ export interface OwnedReference {
   readonly reference: string;
 }
 
+/** A reference found in a body: also its collection, Google's id and its seal, which say whose it is. */
+export interface ScannedReference extends OwnedReference, SealedName {}
+
 export interface ReferenceScan {
   /** every reference found, in document order */
-  readonly references: readonly OwnedReference[];
+  readonly references: readonly ScannedReference[];
   /**
    * strings shaped like a reference to a Google resource whose id carries no valid owner tag (`files/abc123`, a file
    * URI on Google's host, an untagged `previous_interaction_id`): no key of the gateway is known to hold them, so a
@@ -36,11 +40,12 @@ export interface ReferenceScan {
 // an id as Google writes one (and a tagged one): no spaces, slashes or punctuation a sentence would hold
 const NAMED = /^(files|cachedContents|batches)\/([A-Za-z0-9._~-]+)$/;
 const FILE_URI = /^(https?:\/\/[^\s?#]+\/files\/)([A-Za-z0-9._~-]+)$/;
-const ID_FIELDS: ReadonlySet<string> = new Set([
-  'previous_interaction_id',
-  'previousInteractionId',
-  'file_id',
-  'input_file_id',
+/** The fields that hold a bare id, and the collection of the id each holds. */
+const ID_FIELDS: ReadonlyMap<string, SealedCollection> = new Map([
+  ['previous_interaction_id', 'interactions'],
+  ['previousInteractionId', 'interactions'],
+  ['file_id', 'files'],
+  ['input_file_id', 'files'],
 ]);
 /** Deeper bodies are Google's to refuse; the walk stops rather than overflow the stack. */
 const MAX_DEPTH = 64;
@@ -49,8 +54,14 @@ const MAX_DEPTH = 64;
 const GOOGLE_FILE_HOST = /^https:\/\/generativelanguage\.googleapis\.com\//;
 
 type Found =
-  | { readonly kind: 'tagged'; readonly owner: ResourceOwner; readonly stripped: string }
+  | { readonly kind: 'tagged'; readonly name: SealedName; readonly stripped: string }
   | { readonly kind: 'untagged' };
+
+/** A tagged id found in `collection`, as a sealed name: its owner, seal and Google's id. */
+function sealedName(collection: SealedCollection, tagged: NonNullable<ReturnType<typeof parseTaggedId>>): SealedName {
+  const { owner, googleId, seal } = tagged;
+  return seal === undefined ? { owner, collection, googleId } : { owner, collection, googleId, seal };
+}
 
 /** The reference a string is, with its tag stripped; undefined when it is none. */
 function referenceIn(value: string, field: string | undefined): Found | undefined {
@@ -60,24 +71,29 @@ function referenceIn(value: string, field: string | undefined): Found | undefine
   if (prefix !== undefined && id !== undefined) {
     const tagged = parseTaggedId(id);
     if (tagged !== undefined) {
+      // a file URI's prefix ends with its slash; a short name's is the collection
+      const collection = (named !== null ? prefix : 'files') as SealedCollection;
       return {
         kind: 'tagged',
-        owner: tagged.owner,
+        name: sealedName(collection, tagged),
         stripped: `${prefix}${prefix.endsWith('/') ? '' : '/'}${tagged.googleId}`,
       };
     }
     return named !== null || GOOGLE_FILE_HOST.test(value) ? { kind: 'untagged' } : undefined;
   }
-  if (field !== undefined && ID_FIELDS.has(field)) {
+  const collection = field === undefined ? undefined : ID_FIELDS.get(field);
+  if (collection !== undefined) {
     const tagged = parseTaggedId(value);
-    return tagged ? { kind: 'tagged', owner: tagged.owner, stripped: tagged.googleId } : { kind: 'untagged' };
+    return tagged
+      ? { kind: 'tagged', name: sealedName(collection, tagged), stripped: tagged.googleId }
+      : { kind: 'untagged' };
   }
   return undefined;
 }
 
 /** Finds every owned reference in a parsed JSON body and returns the body as Google must receive it. */
 export function scanReferences(body: unknown): ReferenceScan {
-  const references: OwnedReference[] = [];
+  const references: ScannedReference[] = [];
   const untagged: string[] = [];
   const walk = (value: unknown, field: string | undefined, depth: number): unknown => {
     if (typeof value === 'string') {
@@ -87,7 +103,7 @@ export function scanReferences(body: unknown): ReferenceScan {
         untagged.push(value);
         return value;
       }
-      references.push({ owner: found.owner, reference: value });
+      references.push({ ...found.name, reference: value });
       return found.stripped;
     }
     if (value === null || typeof value !== 'object' || depth >= MAX_DEPTH) return value;
@@ -116,10 +132,12 @@ export function scanReferences(body: unknown): ReferenceScan {
 
 /**
  * A reference as it appears in raw JSON text, up to the end of its tag: `"files/z0k1abcd-` (the short form),
- * `/files/z0k1abcd-` (a file URI) or `"cachedContents/z0k1abcd-`, with the slash also as JSON's `\/`. Only the
+ * `/files/z0k1abcd-` (a file URI) or `"cachedContents/z0k1abcd-`, sealed or not, with the slash also as JSON's `\/`. Only the
  * collections a generation request names; the tag's grammar is `../shared/owner-tag`'s.
  */
-const STREAMED_REFERENCE = /["/]((?:files|cachedContents)\\?\/z(?:0|[1-9][0-9]{0,5})k[1-9][0-9]{0,3}[a-z]{4}-)/;
+const STREAMED_REFERENCE = new RegExp(
+  `["/]((?:files|cachedContents)\\\\?\\/z(?:0|[1-9][0-9]{0,5})k[1-9][0-9]{0,3}[a-z]{4}(?:c${SEAL_PATTERN})?-)`,
+);
 /** Longer than any match, so a reference split across chunks is found in the previous chunk's tail and the next. */
 const TAIL_CHARS = 48;
 

@@ -4,13 +4,12 @@
  * redacted). Which key a resource belongs to is `./owner-keys`' to say.
  */
 import { isJsonObject } from '../../../shared/json';
-import type { ResourceOwner } from '../../../shared/owner-tag';
 import type { PoolKey } from '../../edge/bindings';
 import { redactJsonText } from '../../core/redaction';
 import { ANY_MODEL } from '../../core/key-pool';
 import { Refusal, refusalOutcome } from '../../edge/refusal';
 import { type StreamedBody, tooLargeRefusal } from '../../edge/request-body';
-import { tagEventStream, tagNamesInText, type TagOptions } from './names';
+import { type Tagger, tagEventStream, tagNamesInText, type TagOptions } from './names';
 import { type Admitted, type HandlerDeps, type LineFacts, type Outcome, secretsOf } from '../contract';
 import {
   answerFacts,
@@ -65,12 +64,13 @@ export async function googleError(answer: GoogleAnswer, secrets: readonly string
 }
 
 /**
- * Google's answer with every name in it tagged with `owner`: a stream event by event, anything else read whole
- * (Google's resource replies are small metadata). `extraHeaders` are set on the reply (the upload headers).
+ * Google's answer with every name in it tagged by `tagger` (its owner's tag, sealed for the client the resource is):
+ * a stream event by event, anything else read whole (Google's resource replies are small metadata). `extraHeaders`
+ * are set on the reply (the upload headers).
  */
 export async function deliverTagged(
   answer: GoogleAnswer,
-  owner: ResourceOwner,
+  tagger: Tagger,
   options: TagOptions,
   a: Admitted,
   secrets: readonly string[],
@@ -81,7 +81,7 @@ export async function deliverTagged(
   const line = answerFacts(answer);
   const contentType = upstream.headers.get('content-type') ?? 'application/json; charset=UTF-8';
   if (contentType.startsWith('text/event-stream') && upstream.body) {
-    const body = tagEventStream(upstream.body, owner, options);
+    const body = tagEventStream(upstream.body, tagger, options);
     return {
       response: new Response(body, {
         status: upstream.status,
@@ -103,7 +103,7 @@ export async function deliverTagged(
   const headers: Record<string, string> = { ...extraHeaders };
   if (text !== '') headers['content-type'] = contentType;
   return {
-    response: new Response(text === '' ? null : tagNamesInText(text, owner, options), {
+    response: new Response(text === '' ? null : await tagNamesInText(text, tagger, options), {
       status: upstream.status,
       headers,
     }),

@@ -3,13 +3,8 @@
  * `./serve.ts`. Each path's tagged id names the resource's owner (see `../../../shared/owner-tag`); the upstream path
  * is built from Google's validated id only. Clients put the password where native clients put an API key.
  */
-import {
-  decodeListCursor,
-  type ListCursor,
-  type OwnedCollection,
-  parseTaggedId,
-  type ResourceOwner,
-} from '../../../shared/owner-tag';
+import { decodeListCursor, type ListCursor, type OwnedCollection, parseTaggedId } from '../../../shared/owner-tag';
+import type { SealedCollection, SealedName } from './tenancy';
 import { byMethod, GOOGLE_ID, MODEL_ID, whitelistQuery } from '../route-matching';
 import { defineSurface, type RouteMatch } from '../contract';
 import { serveResourceRoute } from './serve';
@@ -39,16 +34,18 @@ export type ResourceRouteName =
 
 export type ResourceMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
-/** The resource a path names: its owner and Google's id from a well-formed tag, or the reference that has none. */
+/**
+ * The resource a path names: its owner, seal, collection and Google's id from a well-formed tag, or the reference that
+ * has none.
+ */
 export type OwnedTarget =
-  | {
+  | (SealedName & {
       readonly kind: 'tagged';
-      readonly owner: ResourceOwner;
       /** the path or query on Google's host with Google's own id, built from the validated id only */
       readonly upstreamPath: string;
       /** the reference as the client wrote it, for messages (e.g. `files/z0k1qmfa-abc`) */
       readonly reference: string;
-    }
+    })
   | { readonly kind: 'untagged'; readonly reference: string };
 
 interface ResourceRouteBase {
@@ -98,11 +95,17 @@ const UPDATE_MASK = /^[A-Za-z0-9_.,]{1,512}$/;
 const BOOLEAN = /^(?:true|false)$/;
 
 /** The owner and Google's id of a tagged id from a path or query, with the upstream path built from them. */
-function ownedTarget(collection: string, id: string, upstream: (googleId: string) => string): OwnedTarget {
-  const reference = collection === 'upload' ? `upload session ${id}` : `${collection}/${id}`;
+export function ownedTarget(
+  collection: SealedCollection,
+  id: string,
+  upstream: (googleId: string) => string,
+  reference = collection === 'uploads' ? `upload session ${id}` : `${collection}/${id}`,
+): OwnedTarget {
   const tagged = parseTaggedId(id);
   if (tagged === undefined || !GOOGLE_ID.test(tagged.googleId)) return { kind: 'untagged', reference };
-  return { kind: 'tagged', owner: tagged.owner, upstreamPath: upstream(tagged.googleId), reference };
+  const { owner, googleId, seal } = tagged;
+  const name = { owner, collection, googleId, ...(seal !== undefined ? { seal } : {}) };
+  return { kind: 'tagged', ...name, upstreamPath: upstream(googleId), reference };
 }
 
 function listRoute(
@@ -168,7 +171,7 @@ function matchResource(
       return byMethod(method, { POST: createRoute('files.uploadStart', 'files', UPLOAD_PATH) });
     }
     const target = ownedTarget(
-      'upload',
+      'uploads',
       uploadId,
       (id) => `${UPLOAD_PATH}?${new URLSearchParams({ upload_id: id, upload_protocol: 'resumable' })}`,
     );

@@ -9,38 +9,40 @@
  * - a listing merges every project's listing (`./listing.ts`), one key asked per project;
  * - every name in Google's answer gets the owner's tag (`./names.ts`), every tag in the request is stripped
  *   (`./references.ts`), so Google only ever sees its own ids.
+ * Each resource is also its creating client's (`./tenancy.ts`): every name in a request must be the client's own
+ * (else the 404 `resource_not_found`, before any call), what a client creates carries its mark
+ * (`./tenant-marks.ts`), the names of a reply are sealed for the client the resource is, and a client's listing holds
+ * its own items only. The operator (`PASS`) reaches every client's resources.
  * Google's errors pass as on the native routes; the gateway's own refusals have the OpenAI shape, as on the others.
  */
-import { parseJsonObject } from '../../../shared/json';
-import { REPLAY_MAX_BYTES, SHARD_COUNT_HEADER } from '../../../shared/contract';
-import { jsonResponse } from '../../../shared/http';
+import { isJsonObject, parseJsonObject } from '../../../shared/json';
+import { PASS_CLIENT_NAME, REPLAY_MAX_BYTES } from '../../../shared/contract';
 import type { OwnedCollection, ResourceOwner } from '../../../shared/owner-tag';
 import type { PoolKey } from '../../edge/bindings';
 import { ANY_MODEL } from '../../core/key-pool';
-import { keyOfOwner, keyOfReferences, listingKeys, misdirected, ownerOf, ownShard, unknownOwner } from './owner-keys';
+import { keyOfOwner, keyOfReferences, ownerOf, unknownOwner } from './owner-keys';
 import { Refusal } from '../../edge/refusal';
 import { NOT_A_JSON_OBJECT, readBodyOrStream } from '../../edge/request-body';
 import { type OwnedReference, scanReferences } from './references';
-import { type KeyPage, walkListing } from './listing';
-import { tagNames } from './names';
-import { deliverTagged, forwardedHeaders, googleError, listingCall, noAnswer, refused } from './replies';
+import { tagOptionsFor } from './names';
+import { serveListing } from './native-listing';
+import { deliverTagged, forwardedHeaders, googleError, noAnswer, refused } from './replies';
+import {
+  markOf,
+  nameOwner,
+  refuseForeign,
+  resourceNotFound,
+  type Tenant,
+  taggerFor,
+  tenantMark,
+  tenantOf,
+} from './tenancy';
+import { markedDisplayName, remarkedUpdate } from './tenant-marks';
 import { serveUploadChunk, serveUploadStart } from './upload';
 import { normaliseModel } from '../route-matching';
-import type { CreateResourceRoute, ListResourceRoute, OwnedResourceRoute, ResourceRoute } from './routes';
+import type { CreateResourceRoute, OwnedResourceRoute, ResourceRoute } from './routes';
 import { type Admitted, type HandlerDeps, type Outcome, secretsOf } from '../contract';
 import { attemptFacts, noKeysConfigured, sendPlan } from '../../core/upstream-plan';
-
-/** The field of Google's listing reply that holds the items (a batch listing is a list of operations). */
-const LIST_FIELDS: Readonly<Record<ListResourceRoute['collection'], string>> = {
-  files: 'files',
-  cachedContents: 'cachedContents',
-  batches: 'operations',
-};
-
-/** Items per page when the client asks for no size (Google's own default for files). */
-const DEFAULT_PAGE_SIZE = 10;
-
-const tagOptions = (collection: OwnedCollection) => ({ interactions: collection === 'interactions' });
 
 function tooLarge(what: string): Refusal {
   return new Refusal(
@@ -50,19 +52,25 @@ function tooLarge(what: string): Refusal {
   );
 }
 
-/** The body read whole (bounded) and scanned for owned references: the bytes to send, and whose key they need. */
+/** A request body read and scanned: the bytes to send, the JSON as Google must receive it, whose key they need. */
+interface Scanned {
+  readonly body?: Uint8Array | string;
+  readonly json?: Record<string, unknown>;
+  /** `json` with every owner tag stripped */
+  readonly stripped?: Record<string, unknown>;
+  readonly references: OwnedReference[];
+}
+
+/**
+ * The body read whole (bounded) and scanned for owned references, each of which must be the tenant's: the bytes to
+ * send, and whose key they need.
+ */
 async function readScanned(
   a: Admitted,
+  tenant: Tenant,
   what: string,
   pathReference?: OwnedReference,
-): Promise<
-  | {
-      readonly body?: Uint8Array | string;
-      readonly json?: Record<string, unknown>;
-      readonly references: OwnedReference[];
-    }
-  | Refusal
-> {
+): Promise<Scanned | Refusal> {
   const limit = Math.min(a.config.maxBodyBytes, REPLAY_MAX_BYTES);
   const read = await readBodyOrStream(a.request, limit, limit, tooLarge(what));
   if (read instanceof Refusal) return read;
@@ -76,18 +84,37 @@ async function readScanned(
   if (json === undefined) return NOT_A_JSON_OBJECT;
   const scan = scanReferences(json);
   if (scan.untagged[0] !== undefined) return unknownOwner(scan.untagged[0]);
+  const foreign = await refuseForeign(tenant, scan.references);
+  if (foreign !== undefined) return foreign;
   references.push(...scan.references);
+  const stripped = scan.stripped as Record<string, unknown>;
   // the bytes as sent when nothing is tagged; else the tags must go, and re-serialising is the price of that
-  return { body: scan.references.length === 0 ? read.bytes : JSON.stringify(scan.stripped), json, references };
+  return { body: scan.references.length === 0 ? read.bytes : JSON.stringify(stripped), json, stripped, references };
+}
+
+/** A creation's body with the creating client's mark in the `displayName` of the cached content or batch it makes. */
+function markedCreation(collection: OwnedCollection, read: Scanned, mark: string): string | Uint8Array | undefined {
+  const json = read.stripped;
+  if (json === undefined) return read.body;
+  const named = (value: unknown) => markedDisplayName(mark, typeof value === 'string' ? value : '');
+  if (collection === 'cachedContents') return JSON.stringify({ ...json, displayName: named(json.displayName) });
+  // a body without its batch object is Google's to refuse
+  if (collection === 'batches' && isJsonObject(json.batch)) {
+    return JSON.stringify({ ...json, batch: { ...json.batch, displayName: named(json.batch.displayName) } });
+  }
+  return read.body;
 }
 
 /** A creation: the key of the resources the body names, else any pool key; the key that served it owns the result. */
 async function serveCreate(route: CreateResourceRoute, a: Admitted, deps: HandlerDeps): Promise<Outcome> {
   const { config } = a;
-  const read = await readScanned(a, route.name);
+  const tenant = tenantOf(a);
+  const read = await readScanned(a, tenant, route.name);
   if (read instanceof Refusal) return refused(read, a);
   const owned = await keyOfReferences(read.references, config);
   if (owned instanceof Refusal) return refused(owned, a);
+  const mark = await tenantMark(tenant);
+  const body = mark === undefined ? read.body : markedCreation(route.collection, read, mark);
   const model = route.model ?? normaliseModel(read.json?.model) ?? ANY_MODEL;
   const headers = forwardedHeaders(a.request);
   headers.set('content-type', 'application/json');
@@ -97,7 +124,7 @@ async function serveCreate(route: CreateResourceRoute, a: Admitted, deps: Handle
       path: route.upstreamPath,
       method: 'POST',
       headers,
-      ...(read.body !== undefined ? { body: read.body } : {}),
+      ...(body !== undefined ? { body } : {}),
       keyStyle: 'goog-header',
       model,
       ...(owned !== undefined ? { owner: owned.key } : {}),
@@ -108,7 +135,7 @@ async function serveCreate(route: CreateResourceRoute, a: Admitted, deps: Handle
   if (result.kind !== 'response') return noAnswer(result, a, deps, secrets, owned?.key, model);
   if (!result.response.ok) return googleError(result, secrets);
   const owner = owned?.owner ?? (await ownerOfIndex(result.keyIndex, a));
-  return deliverTagged(result, owner, tagOptions(route.collection), a, secrets);
+  return deliverTagged(result, taggerFor(tenant, owner, tenant.client), tagOptionsFor(route.collection), a, secrets);
 }
 
 async function ownerOfIndex(keyIndex: number, a: Admitted): Promise<ResourceOwner> {
@@ -118,22 +145,47 @@ async function ownerOfIndex(keyIndex: number, a: Admitted): Promise<ResourceOwne
   return ownerOf(key, a.config);
 }
 
+/** The body a PATCH or POST on a resource sends, and the key it needs: its references' (the path's among them). */
+async function ownedBody(
+  route: OwnedResourceRoute & { readonly target: { readonly kind: 'tagged' } },
+  a: Admitted,
+  tenant: Tenant,
+  client: string,
+): Promise<{ readonly key?: PoolKey; readonly body?: Uint8Array | string } | Refusal> {
+  const { target } = route;
+  const read = await readScanned(a, tenant, route.name, { owner: target.owner, reference: target.reference });
+  if (read instanceof Refusal) return read;
+  const owned = await keyOfReferences(read.references, a.config);
+  if (owned instanceof Refusal) return owned;
+  const key = owned?.key;
+  const updatesName = route.name === 'cachedContents.update' || route.name === 'batches.update';
+  if (!updatesName || client === PASS_CLIENT_NAME || read.stripped === undefined) {
+    return { ...(key ? { key } : {}), ...(read.body !== undefined ? { body: read.body } : {}) };
+  }
+  // the mark stays in front of a display name the client sets, whoever updates it
+  const mark = await markOf(tenant.pass, client);
+  const remarked = remarkedUpdate(read.stripped, mark, a.url.searchParams.get('updateMask'));
+  const body = remarked === undefined ? read.body : JSON.stringify(remarked);
+  return { ...(key ? { key } : {}), ...(body !== undefined ? { body } : {}) };
+}
+
 /** A call on one resource: its owning key only, the tag stripped from the path (and from a PATCH body). */
 async function serveOwned(route: OwnedResourceRoute, a: Admitted, deps: HandlerDeps): Promise<Outcome> {
   const { config } = a;
   const { target } = route;
   if (target.kind === 'untagged') return refused(unknownOwner(target.reference), a);
+  const tenant = tenantOf(a);
+  const client = await nameOwner(tenant, target);
+  if (client === undefined) return refused(resourceNotFound(), a);
   const pathKey = await keyOfOwner(target.owner, target.reference, config);
   if (pathKey instanceof Refusal) return refused(pathKey, a);
   let key: PoolKey = pathKey;
   let body: Uint8Array | string | undefined;
   if (route.method === 'PATCH' || route.method === 'POST') {
-    const read = await readScanned(a, route.name, { owner: target.owner, reference: target.reference });
-    if (read instanceof Refusal) return refused(read, a);
-    const owned = await keyOfReferences(read.references, config);
-    if (owned instanceof Refusal) return refused(owned, a);
-    if (owned !== undefined) key = owned.key;
-    body = read.body;
+    const sent = await ownedBody({ ...route, target }, a, tenant, client);
+    if (sent instanceof Refusal) return refused(sent, a);
+    key = sent.key ?? key;
+    body = sent.body;
   }
   const headers = forwardedHeaders(a.request);
   if (body !== undefined) headers.set('content-type', 'application/json');
@@ -153,8 +205,9 @@ async function serveOwned(route: OwnedResourceRoute, a: Admitted, deps: HandlerD
   );
   if (result.kind !== 'response') return noAnswer(result, a, deps, secrets, key);
   if (route.name === 'files.download' && result.response.ok) return passBytes(result.response, attemptFacts(result));
-  // the project's own name for the resource, whichever of its keys the client's tag named
-  return deliverTagged(result, await ownerOf(key, config), tagOptions(route.collection), a, secrets);
+  // the project's own name for the resource, whichever of its keys the client's tag named, sealed for its client
+  const tagger = taggerFor(tenant, await ownerOf(key, config), client);
+  return deliverTagged(result, tagger, tagOptionsFor(route.collection), a, secrets);
 }
 
 /** A file's bytes (`alt=media`), streamed through as Google sent them. */
@@ -168,76 +221,6 @@ function passBytes(upstream: Response, facts: ReturnType<typeof attemptFacts>): 
     response: new Response(upstream.body, { status: upstream.status, headers }),
     line: { attempts: 1, ...facts, status: upstream.status, upstreamStatus: upstream.status },
   };
-}
-
-/** The shard after this one, by the orchestrator's `x-zen-shard-count`; none on a worker that stands alone. */
-function nextShardOf(a: Admitted): number | undefined {
-  if (a.config.shardIndex === undefined) return undefined;
-  const count = Number(a.request.headers.get(SHARD_COUNT_HEADER));
-  const next = a.config.shardIndex + 1;
-  return Number.isSafeInteger(count) && next < count ? next : undefined;
-}
-
-/** A merged listing page: this shard's keys from the cursor on, names tagged with each key's owner. */
-async function serveListing(route: ListResourceRoute, a: Admitted, deps: HandlerDeps): Promise<Outcome> {
-  const { config } = a;
-  const shard = ownShard(config);
-  const { cursor } = route;
-  if (cursor !== undefined && cursor.shard !== shard) {
-    if (config.shardIndex !== undefined) return refused(misdirected(cursor.shard), a);
-    return refused(
-      new Refusal(
-        400,
-        'invalid_query',
-        `pageToken names shard ${cursor.shard} of a gateway with several shards; this worker stands alone. Pass the nextPageToken this worker returned, or omit pageToken for the first page.`,
-      ),
-      a,
-    );
-  }
-  const field = LIST_FIELDS[route.collection];
-  const keys = new Map(config.keys.map((k) => [k.index, k]));
-  // one key per project: each lists the whole project's resources; a project whose keys were all removed is lost
-  const listable = listingKeys(config, (index) => deps.pool.isRemoved(index));
-  const owners = new Map<number, ResourceOwner>();
-  for (const key of config.keys) owners.set(key.index, await ownerOf(key, config));
-  const nextShard = nextShardOf(a);
-  let attempts = 0;
-  const page = await walkListing<Outcome>({
-    shard,
-    ...(cursor !== undefined ? { cursor } : {}),
-    keys: listable,
-    ...(nextShard !== undefined ? { nextShard } : {}),
-    pageSize: route.pageSize ?? DEFAULT_PAGE_SIZE,
-    list: async (index, pageToken, pageSize): Promise<KeyPage<Outcome>> => {
-      const key = keys.get(index);
-      // unreachable: the walk lists the keys it was given
-      if (key === undefined)
-        throw new Error(`the listing walk asked for key ${index}, which this worker does not hold`);
-      const query = new URLSearchParams({ pageSize: String(pageSize) });
-      if (pageToken !== undefined) query.set('pageToken', pageToken);
-      const call = await listingCall(key, `/v1beta/${route.collection}?${query}`, 'goog-header', a, deps, googleError);
-      attempts += call.attempts;
-      if (call.kind === 'failed') return call;
-      const { json } = call;
-      const items = json[field];
-      const token = json.nextPageToken;
-      return {
-        kind: 'page',
-        items: Array.isArray(items) ? items : [],
-        ...(typeof token === 'string' ? { nextPageToken: token } : {}),
-      };
-    },
-  });
-  if (page.kind === 'failed') return page.failure;
-  const options = tagOptions(route.collection);
-  const body: Record<string, unknown> = {
-    [field]: page.items.map(({ key, item }) => {
-      const owner = owners.get(key);
-      return owner === undefined ? item : tagNames(item, owner, options);
-    }),
-  };
-  if (page.nextPageToken !== undefined) body.nextPageToken = page.nextPageToken;
-  return { response: jsonResponse(200, body), line: { attempts, status: 200 } };
 }
 
 /** Serves a route of Google's stateful resources. */

@@ -7,16 +7,32 @@
  * passes in the SDK's 8 MiB chunks, each one call), and Google's upload status headers and the finalized file (named
  * for its project, as every resource is) come back. An upload that is not resumable (`x-goog-upload-protocol: multipart` or `raw`) is one call that
  * creates the file.
+ *
+ * A client's file gets its id at the start: the client's mark, then the id it chose or a random one
+ * (`files/<mark>-<id>`, `./tenant-marks.ts`), so that its listings can find it; its upload URL is sealed for it, so no
+ * other client can continue the upload. Only the resumable start carries metadata: a file uploaded in one call is
+ * named by Google, reached by the name the gateway returns, and listed to the operator only.
  */
-import { parseJsonObject } from '../../../shared/json';
+import { isJsonObject, parseJsonObject } from '../../../shared/json';
 import { REPLAY_MAX_BYTES } from '../../../shared/contract';
-import { type ResourceOwner, tagId } from '../../../shared/owner-tag';
+import { parseTaggedId, type ResourceOwner, tagId } from '../../../shared/owner-tag';
 import type { PoolKey } from '../../edge/bindings';
 import { ANY_MODEL } from '../../core/key-pool';
 import { keyOfOwner, keyOfReferences, keyOwnerOf, ownerOf, unknownOwner } from './owner-keys';
 import { Refusal } from '../../edge/refusal';
 import { NOT_A_JSON_OBJECT, readBodyOrStream, type StreamedBody } from '../../edge/request-body';
-import { scanReferences } from './references';
+import { type OwnedReference, scanReferences } from './references';
+import {
+  nameOwner,
+  refuseForeign,
+  resourceNotFound,
+  sealOf,
+  type Tenant,
+  taggerFor,
+  tenantMark,
+  tenantOf,
+} from './tenancy';
+import { clientFileId } from './tenant-marks';
 import { deliverTagged, forwardedHeaders, googleError, refused, settleCall } from './replies';
 import type { CreateResourceRoute, OwnedResourceRoute } from './routes';
 import { type Admitted, type HandlerDeps, type Outcome, secretsOf } from '../contract';
@@ -41,6 +57,8 @@ const RETURNED_HEADERS = [
 ] as const;
 
 const UPLOAD_ID = /^[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,1023}$/;
+/** Hex characters of a random file id a client's upload gets when it names none (64 bits). */
+const RANDOM_ID_LENGTH = 16;
 
 /** Google's `upload_id` in its `x-goog-upload-url`; undefined when there is none the gateway could carry. */
 export function googleUploadId(uploadUrl: string | null): string | undefined {
@@ -55,9 +73,12 @@ export function googleUploadId(uploadUrl: string | null): string | undefined {
   return id !== null && UPLOAD_ID.test(id) ? id : undefined;
 }
 
-/** The upload URL the client gets: the origin it called, and Google's upload id with the owner's tag in front. */
-export function gatewayUploadUrl(origin: string, owner: ResourceOwner, googleId: string): string {
-  const query = new URLSearchParams({ upload_id: tagId(owner, googleId), upload_protocol: 'resumable' });
+/**
+ * The upload URL the client gets: the origin it called, and Google's upload id with the owner's tag in front, sealed
+ * for the client when `seal` is given.
+ */
+export function gatewayUploadUrl(origin: string, owner: ResourceOwner, googleId: string, seal?: string): string {
+  const query = new URLSearchParams({ upload_id: tagId(owner, googleId, seal), upload_protocol: 'resumable' });
   return `${origin}/upload/v1beta/files?${query}`;
 }
 
@@ -89,8 +110,33 @@ interface StartBody {
   readonly owned?: { readonly key: PoolKey; readonly owner: ResourceOwner };
 }
 
-/** A resumable start's body is the file's metadata: small, JSON, and it may name a file by a tagged name. */
-async function readStartMetadata(a: Admitted): Promise<StartBody | Refusal> {
+/** The file name a start's metadata chooses (`file.name`): where it places the upload, and the id it asks for. */
+interface ChosenName {
+  /** the owner of the tag in front of the chosen id, where the upload goes (its seal, if any, plays no part) */
+  readonly placement?: OwnedReference;
+  /** the id asked for, without `files/` or a tag */
+  readonly id?: string;
+  /** the metadata without the name */
+  readonly rest: Record<string, unknown>;
+}
+
+function chosenName(json: Record<string, unknown>): ChosenName {
+  const file = json.file;
+  if (!isJsonObject(file) || typeof file.name !== 'string') return { rest: json };
+  const { name, ...otherFields } = file;
+  const rest = { ...json, file: otherFields };
+  const id = name.replace(/^files\//, '');
+  const tagged = parseTaggedId(id);
+  if (tagged === undefined) return { id, rest };
+  return { placement: { owner: tagged.owner, reference: `files/${id}` }, id: tagged.googleId, rest };
+}
+
+/**
+ * A resumable start's body is the file's metadata: small, JSON, and it may name the file (with an owner tag that places
+ * it) and other resources, which must be the client's. A client's file id is its mark and the id chosen, or a random
+ * one; the operator's is the id chosen, or Google's.
+ */
+async function readStartMetadata(a: Admitted, tenant: Tenant, deps: HandlerDeps): Promise<StartBody | Refusal> {
   const { request, config } = a;
   const read = await readBodyOrStream(
     request,
@@ -103,13 +149,31 @@ async function readStartMetadata(a: Admitted): Promise<StartBody | Refusal> {
     await read.body.cancel().catch(() => undefined);
     return START_TOO_LARGE;
   }
-  if (read.bytes.byteLength === 0) return {};
-  const json = parseJsonObject(read.bytes);
+  const mark = await tenantMark(tenant);
+  if (read.bytes.byteLength === 0 && mark === undefined) return {};
+  const json = read.bytes.byteLength === 0 ? {} : parseJsonObject(read.bytes);
   if (json === undefined) return NOT_A_JSON_OBJECT;
-  const scan = scanReferences(json);
-  const owned = await keyOfReferences(scan.references, config);
+  const chosen = chosenName(json);
+  const scan = scanReferences(chosen.rest);
+  const foreign = await refuseForeign(tenant, scan.references);
+  if (foreign !== undefined) return foreign;
+  const placed = chosen.placement === undefined ? [] : [chosen.placement];
+  const owned = await keyOfReferences([...placed, ...scan.references], config);
   if (owned instanceof Refusal) return owned;
-  return owned === undefined ? { body: read.bytes } : { body: JSON.stringify(scan.stripped), owned };
+  const random = () => deps.randomUUID().replaceAll('-', '').slice(0, RANDOM_ID_LENGTH);
+  const id = mark === undefined ? chosen.id : clientFileId(mark, chosen.id, random);
+  if (id instanceof Refusal) return id;
+  const ownedField = owned === undefined ? {} : { owned };
+  // the bytes as sent when nothing changes; else the metadata as Google must receive it
+  if (mark === undefined && owned === undefined && scan.references.length === 0) return { body: read.bytes };
+  return { body: JSON.stringify(named(scan.stripped as Record<string, unknown>, id)), ...ownedField };
+}
+
+/** The metadata with the file named `id`, when there is one. */
+function named(metadata: Record<string, unknown>, id: string | undefined): Record<string, unknown> {
+  if (id === undefined) return metadata;
+  const file = isJsonObject(metadata.file) ? metadata.file : {};
+  return { ...metadata, file: { ...file, name: `files/${id}` } };
 }
 
 /**
@@ -128,6 +192,7 @@ async function deliverStart(
   resumable: boolean,
   owned: StartBody['owned'],
   a: Admitted,
+  tenant: Tenant,
 ): Promise<Outcome> {
   const { config } = a;
   const secrets = secretsOf(config);
@@ -145,18 +210,23 @@ async function deliverStart(
       return refused(NO_UPLOAD_URL, a, attemptFacts(answer));
     }
     // Google opened the session for the key that started it: the session's name keeps that key, not its project
-    extra['x-goog-upload-url'] = gatewayUploadUrl(a.url.origin, await keyOwnerOf(key, config), googleId);
+    const session = await keyOwnerOf(key, config);
+    const seal = tenant.operator ? undefined : await sealOf(tenant.pass, session, tenant.client, 'uploads', googleId);
+    extra['x-goog-upload-url'] = gatewayUploadUrl(a.url.origin, session, googleId, seal);
   }
-  return deliverTagged(answer, owner, { interactions: false }, a, secrets, extra);
+  return deliverTagged(answer, taggerFor(tenant, owner, tenant.client), { interactions: false }, a, secrets, extra);
 }
 
 /** `POST /upload/v1beta/files`: a resumable upload's start, or a whole upload in one call. */
 export async function serveUploadStart(route: CreateResourceRoute, a: Admitted, deps: HandlerDeps): Promise<Outcome> {
   const resumable = a.request.headers.get('x-goog-upload-protocol')?.toLowerCase() === 'resumable';
   const headers = forwardedHeaders(a.request, START_HEADERS);
-  const start = resumable ? await readStartMetadata(a) : await readWholeFile(a);
+  const tenant = tenantOf(a);
+  const start = resumable ? await readStartMetadata(a, tenant, deps) : await readWholeFile(a);
   if (start instanceof Refusal) return refused(start, a);
   const { body, streamed, owned } = start;
+  // metadata the gateway wrote is JSON, whatever the client sent (a client may send none)
+  if (typeof body === 'string') headers.set('content-type', 'application/json');
   const result = await sendPlan(
     {
       path: route.upstreamPath,
@@ -172,7 +242,7 @@ export async function serveUploadStart(route: CreateResourceRoute, a: Admitted, 
   );
   const settled = await settleCall(result, streamed, a, deps, owned?.key);
   if (settled.kind === 'outcome') return settled.outcome;
-  return deliverStart(settled.answer, resumable, owned, a);
+  return deliverStart(settled.answer, resumable, owned, a, tenant);
 }
 
 /**
@@ -183,6 +253,9 @@ export async function serveUploadChunk(route: OwnedResourceRoute, a: Admitted, d
   const { request, config } = a;
   const { target } = route;
   if (target.kind === 'untagged') return refused(unknownOwner(target.reference), a);
+  const tenant = tenantOf(a);
+  const client = await nameOwner(tenant, target);
+  if (client === undefined) return refused(resourceNotFound(), a);
   const key = await keyOfOwner(target.owner, target.reference, config);
   if (key instanceof Refusal) return refused(key, a);
   // a replay bound of 0: nothing is held beyond the chunk in flight
@@ -207,7 +280,7 @@ export async function serveUploadChunk(route: OwnedResourceRoute, a: Admitted, d
   const settled = await settleCall(result, read.kind === 'stream' ? read : undefined, a, deps, key);
   if (settled.kind === 'outcome') return settled.outcome;
   const { answer } = settled;
-  // the finalized file is the project's: named by its representative key, as a listing names it
-  const owner = await ownerOf(key, config);
-  return deliverTagged(answer, owner, { interactions: false }, a, secrets, returnedHeaders(answer.response));
+  // the finalized file is the project's: named by its representative key, as a listing names it, and the client's
+  const tagger = taggerFor(tenant, await ownerOf(key, config), client);
+  return deliverTagged(answer, tagger, { interactions: false }, a, secrets, returnedHeaders(answer.response));
 }

@@ -201,13 +201,13 @@ describe('routes and ids of the OpenAI-compatible surface', () => {
     expect(matchRoute(method, path, new URLSearchParams()).kind).not.toBe('route');
   });
 
-  it('tags every id of a file, a batch and a list, in the shape Google used', () => {
-    expect(tagCompatIds({ id: 'file-abc', object: 'file' }, owner)).toEqual({
+  it('tags every id of a file, a batch and a list, in the shape Google used', async () => {
+    expect(await tagCompatIds({ id: 'file-abc', object: 'file' }, owner)).toEqual({
       id: 'z0k2qmfa-file-abc',
       object: 'file',
     });
     expect(
-      tagCompatIds(
+      await tagCompatIds(
         {
           id: 'batches/b1',
           object: 'batch',
@@ -225,7 +225,7 @@ describe('routes and ids of the OpenAI-compatible surface', () => {
       error_file_id: null,
     });
     expect(
-      tagCompatIds(
+      await tagCompatIds(
         {
           object: 'list',
           data: [

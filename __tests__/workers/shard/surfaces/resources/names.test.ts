@@ -13,7 +13,7 @@ const OWNER: ResourceOwner = { shard: 2, key: 5, fingerprint: 'qmfa' };
 const PLAIN = { interactions: false };
 
 describe('tagNames (outbound names)', () => {
-  it("tags a file's name, uri and downloadUri, and nothing else", () => {
+  it("tags a file's name, uri and downloadUri, and nothing else", async () => {
     const file = {
       name: 'files/abc123',
       displayName: 'files/abc123 is my file',
@@ -22,7 +22,7 @@ describe('tagNames (outbound names)', () => {
       mimeType: 'text/plain',
       state: 'ACTIVE',
     };
-    expect(tagNames({ file }, OWNER, PLAIN)).toEqual({
+    expect(await tagNames({ file }, OWNER, PLAIN)).toEqual({
       file: {
         ...file,
         name: 'files/z2k5qmfa-abc123',
@@ -32,55 +32,57 @@ describe('tagNames (outbound names)', () => {
     });
   });
 
-  it("tags a batch operation's name and its output file, and a cached content's name", () => {
+  it("tags a batch operation's name and its output file, and a cached content's name", async () => {
     const batch = {
       name: 'batches/b1',
       metadata: { model: 'models/gemini-3.8-flash', output: { responsesFile: 'files/batch-out-1' } },
       response: { responsesFile: 'files/batch-out-1' },
     };
-    expect(tagNames(batch, OWNER, PLAIN)).toEqual({
+    expect(await tagNames(batch, OWNER, PLAIN)).toEqual({
       name: 'batches/z2k5qmfa-b1',
       metadata: { model: 'models/gemini-3.8-flash', output: { responsesFile: 'files/z2k5qmfa-batch-out-1' } },
       response: { responsesFile: 'files/z2k5qmfa-batch-out-1' },
     });
-    expect(tagNames({ name: 'cachedContents/c9', model: 'models/m' }, OWNER, PLAIN)).toEqual({
+    expect(await tagNames({ name: 'cachedContents/c9', model: 'models/m' }, OWNER, PLAIN)).toEqual({
       name: 'cachedContents/z2k5qmfa-c9',
       model: 'models/m',
     });
   });
 
-  it('leaves a reply that names nothing as the same object', () => {
+  it('leaves a reply that names nothing as the same object', async () => {
     const reply = { candidates: [{ content: { parts: [{ text: 'files are nice' }] } }] };
-    expect(tagNames(reply, OWNER, PLAIN)).toBe(reply);
-    expect(tagNamesInText('not json', OWNER, PLAIN)).toBe('not json');
+    expect(await tagNames(reply, OWNER, PLAIN)).toBe(reply);
+    expect(await tagNamesInText('not json', OWNER, PLAIN)).toBe('not json');
   });
 
-  it("tags an interaction's id and previous_interaction_id, not a function call's id", () => {
+  it("tags an interaction's id and previous_interaction_id, not a function call's id", async () => {
     const interaction = {
       id: 'v1_abc',
       previous_interaction_id: 'v1_prev',
       steps: [{ type: 'function_call', id: 'call_1', name: 'f' }],
     };
     const interactions = { interactions: true };
-    expect(tagNames(interaction, OWNER, interactions)).toEqual({
+    expect(await tagNames(interaction, OWNER, interactions)).toEqual({
       id: 'z2k5qmfa-v1_abc',
       previous_interaction_id: 'z2k5qmfa-v1_prev',
       steps: [{ type: 'function_call', id: 'call_1', name: 'f' }],
     });
     // only on the interactions routes
-    expect(tagNames(interaction, OWNER, PLAIN)).toBe(interaction);
-    expect(tagNames({ event_type: 'interaction.start', interaction: { id: 'v1_abc' } }, OWNER, interactions)).toEqual({
+    expect(await tagNames(interaction, OWNER, PLAIN)).toBe(interaction);
+    expect(
+      await tagNames({ event_type: 'interaction.start', interaction: { id: 'v1_abc' } }, OWNER, interactions),
+    ).toEqual({
       event_type: 'interaction.start',
       interaction: { id: 'z2k5qmfa-v1_abc' },
     });
   });
 
-  it('leaves an id the tag grammar cannot carry untouched instead of handing out a name it cannot read back', () => {
-    expect(tagNames({ name: 'files/a b' }, OWNER, PLAIN)).toEqual({ name: 'files/a b' });
+  it('leaves an id the tag grammar cannot carry untouched instead of handing out a name it cannot read back', async () => {
+    expect(await tagNames({ name: 'files/a b' }, OWNER, PLAIN)).toEqual({ name: 'files/a b' });
   });
 
-  it('round-trips: what the walker hands out, the reference scan reads back as the same owner and id', () => {
-    const out = tagNames({ name: 'files/abc', uri: 'https://h/v1beta/files/abc' }, OWNER, PLAIN) as Record<
+  it('round-trips: what the walker hands out, the reference scan reads back as the same owner and id', async () => {
+    const out = (await tagNames({ name: 'files/abc', uri: 'https://h/v1beta/files/abc' }, OWNER, PLAIN)) as Record<
       string,
       string
     >;
@@ -91,8 +93,8 @@ describe('tagNames (outbound names)', () => {
 });
 
 describe('tagged SSE', () => {
-  it('tags the data line of each event and keeps the rest of the event', () => {
-    expect(tagEvent('event: x\ndata: {"interaction":{"id":"i1"}}\n\n', OWNER, { interactions: true })).toBe(
+  it('tags the data line of each event and keeps the rest of the event', async () => {
+    expect(await tagEvent('event: x\ndata: {"interaction":{"id":"i1"}}\n\n', OWNER, { interactions: true })).toBe(
       'event: x\ndata: {"interaction":{"id":"z2k5qmfa-i1"}}\n\n',
     );
   });
@@ -113,7 +115,7 @@ describe('tagged SSE', () => {
 });
 
 describe('upload URLs', () => {
-  it("takes only Google's upload_id and hands out the gateway's own origin with the owner's tag", () => {
+  it("takes only Google's upload_id and hands out the gateway's own origin with the owner's tag", async () => {
     const id = googleUploadId(
       'https://evil.example/upload/v1beta/files?upload_id=AHxI1n_-Pq9&upload_protocol=resumable&key=SECRET',
     );

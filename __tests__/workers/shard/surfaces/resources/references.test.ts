@@ -229,3 +229,26 @@ describe('watchForReferences (bodies too large to parse)', () => {
     expect(scan.stripped).toBe(body);
   });
 });
+
+describe('sealed references', () => {
+  it('reads the seal, the collection and Google’s id of each reference, and strips the whole tag', () => {
+    const scan = scanReferences({
+      cachedContent: 'cachedContents/z3k5qmfack3j5a2bq-cache1',
+      fileUri: 'https://generativelanguage.googleapis.com/v1beta/files/z3k5qmfack3j5a2bq-abc',
+      previous_interaction_id: 'z3k5qmfa-v1_Chd',
+      input_file_id: 'z3k5qmfack3j5a2bq-in',
+    });
+    expect(scan.references.map(({ collection, googleId, seal }) => ({ collection, googleId, seal }))).toEqual([
+      { collection: 'cachedContents', googleId: 'cache1', seal: 'k3j5a2bq' },
+      { collection: 'files', googleId: 'abc', seal: 'k3j5a2bq' },
+      { collection: 'interactions', googleId: 'v1_Chd', seal: undefined },
+      { collection: 'files', googleId: 'in', seal: 'k3j5a2bq' },
+    ]);
+    expect(JSON.stringify(scan.stripped)).not.toContain('z3k5');
+  });
+
+  it('stops a large body at a sealed reference too', async () => {
+    const result = await watched(['{"a":1,', '"fileUri":"files/z0k3abcdck3j5a2bq-abc"}']);
+    expect(result).toMatchObject({ failed: true, seen: 'files/z0k3abcdck3j5a2bq-' });
+  });
+});
