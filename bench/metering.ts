@@ -12,8 +12,7 @@ import { KeyPool } from '../workers/shard/core/key-pool';
 import { meterRequest, usageFields } from '../workers/shard/core/metering';
 import { StreamTail } from '../workers/shard/core/usage-tokens';
 import { readConfig } from '../workers/shard/edge/bindings';
-import { USAGE_BINDING } from '../workers/shared/contract';
-import { usageDataPoint } from '../workers/shared/usage-schema';
+import { USAGE_BINDING, usageDataPoint } from '../workers/shared/usage-schema';
 import { fmt, printTable, runBenchmark, summarize } from './stats';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 30);

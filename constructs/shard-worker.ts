@@ -8,7 +8,6 @@ import {
   DEFAULT_COMPATIBILITY_DATE,
   DEFAULT_GEMINI_BASE_URL,
   DEFAULT_MAX_WAIT_MS,
-  DEFAULT_USAGE_DATASET,
   DEFAULT_UPSTREAM_TIMEOUT_MS,
   GEMINI_BASE_URL_BINDING,
   KEY_PROJECTS_BINDING,
@@ -20,9 +19,9 @@ import {
   PASS_BINDING,
   SHARD_INDEX_BINDING,
   UPSTREAM_TIMEOUT_MS_BINDING,
-  USAGE_BINDING,
   keyBindingName,
 } from '../workers/shared/contract';
+import { DEFAULT_USAGE_DATASET, USAGE_BINDING } from '../workers/shared/usage-schema';
 import { clientTokensBindingText } from './client-tokens';
 import { clientLimiterWiring, type ClientLimitsSetting } from './client-limits';
 import { WORKERS_PLANS, boundOptionalBindings, type WorkersPlan } from './limits';

@@ -7,12 +7,8 @@
  * one (an environment variable, quoted in the message as it was given).
  */
 import { Token } from 'cdktf';
-import {
-  SRC_WORKER_FIXED_BINDINGS,
-  USAGE_DATASET_PATTERN,
-  parseAnthropicModelMap,
-  parseClientLimits,
-} from '../workers/shared/contract';
+import { SRC_WORKER_FIXED_BINDINGS, parseAnthropicModelMap, parseClientLimits } from '../workers/shared/contract';
+import { USAGE_DATASET_PATTERN } from '../workers/shared/usage-schema';
 import { projectCountProblem, projectLabelsProblem } from '../workers/shared/key-layout';
 import { PLAN_LIMITS, SCRIPT_NAME_MAX_LENGTH, SCRIPT_NAME_PATTERN, maxKeysPerWorker, type WorkersPlan } from './limits';
 import { shardCount } from './names';

@@ -3,7 +3,7 @@
  * `npm run usage` without a Cloudflare account: `npx tsx dev/analytics-engine-sql/cli.ts [port]`, then run the
  * command it prints. The README's `npm run usage` output comes from it.
  */
-import { DEFAULT_USAGE_DATASET } from '../../workers/shared/contract';
+import { DEFAULT_USAGE_DATASET } from '../../workers/shared/usage-schema';
 import { demoPoints } from './demo';
 import { startSqlStandIn } from './server';
 

@@ -6,8 +6,7 @@
  * @module
  */
 import { DEFAULT_KEYS_PER_SHARD } from '../../constructs/prod-stack';
-import { DEFAULT_USAGE_DATASET, USAGE_DATASET_PATTERN } from '../../workers/shared/contract';
-import { pacificMidnight } from '../../workers/shared/usage-schema';
+import { DEFAULT_USAGE_DATASET, pacificMidnight, USAGE_DATASET_PATTERN } from '../../workers/shared/usage-schema';
 import { parseDailyLimits } from './daily-limits';
 import { apiUrlProblem, DEFAULT_API_URL, runQuery, type SqlApi } from './usage-api';
 import { buildReport, renderReport, TABLES, type Table } from './usage-report';

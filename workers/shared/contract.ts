@@ -91,22 +91,6 @@ export const PROJECT_LABEL_PATTERN = '^[a-z0-9][a-z0-9_-]{0,31}$';
  */
 export const LAYOUT_BINDINGS = [KEY_PROJECTS_BINDING, KEYS_PER_SHARD_BINDING] as const;
 
-/**
- * The Workers Analytics Engine dataset each answered request's usage is written to, one data point per request (see
- * `./usage-schema`). Bound on every shard worker and the preview worker unless metering is turned off; a dataset
- * binding is not an environment variable, so it takes none from the keys. Without it the worker meters nothing.
- */
-export const USAGE_BINDING = 'USAGE';
-/** The bindings a shard worker holds that are no environment variable, bound after the settings' text bindings. */
-export const SRC_WORKER_DATASET_BINDINGS = [USAGE_BINDING] as const;
-/** The dataset the constructs bind unless told otherwise; a plain SQL identifier, as the usage queries name it. */
-export const DEFAULT_USAGE_DATASET = 'zen_ai_router_usage';
-/**
- * What a dataset name may be: letters, digits and `_`, starting with a letter, at most 64 characters, so the SQL
- * queries name it without quoting (a regex source).
- */
-export const USAGE_DATASET_PATTERN = '^[A-Za-z][A-Za-z0-9_]{0,63}$';
-
 /** Bindings a shard worker holds only as a shard behind the orchestrator; each takes one environment variable. */
 export const SRC_WORKER_SHARD_BINDINGS = [SHARD_INDEX_BINDING] as const;
 

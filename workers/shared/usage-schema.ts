@@ -8,12 +8,27 @@
  * key: under heavy traffic it keeps a sample of each index value's points, each standing for `_sample_interval` of
  * them. The index is the key's Google project: quotas are counted per project, so each project's request count stays
  * accurate however much the others send, and requests that used no key (refused before Google) are a bucket of their
- * own. Plain TypeScript with neither Workers nor Node.js types, so both tsconfigs compile it.
+ * own. Plain TypeScript with neither Workers nor Node.js types and no import, so both tsconfigs compile it and the
+ * constructs may read it, as they read the contract: it names the binding and its dataset.
  *
  * @module
  */
 
-export { DEFAULT_USAGE_DATASET, USAGE_DATASET_PATTERN } from './contract';
+/**
+ * The Workers Analytics Engine dataset each answered request's usage is written to, one data point per request. Bound
+ * on every shard worker and the preview worker unless metering is turned off; a dataset binding is not an environment
+ * variable, so it takes none from the keys. Without it the worker meters nothing.
+ */
+export const USAGE_BINDING = 'USAGE';
+/** The bindings a shard worker holds that are no environment variable, bound after the settings' text bindings. */
+export const SRC_WORKER_DATASET_BINDINGS = [USAGE_BINDING] as const;
+/** The dataset the constructs bind unless told otherwise; a plain SQL identifier, as the usage queries name it. */
+export const DEFAULT_USAGE_DATASET = 'zen_ai_router_usage';
+/**
+ * What a dataset name may be: letters, digits and `_`, starting with a letter, at most 64 characters, so the SQL
+ * queries name it without quoting (a regex source).
+ */
+export const USAGE_DATASET_PATTERN = '^[A-Za-z][A-Za-z0-9_]{0,63}$';
 
 /** The blobs, in column order: `blob1` is the route. */
 export const USAGE_BLOBS = [

@@ -17,7 +17,6 @@ import {
   SHARD_ATTEMPTS_BINDING,
   SHARD_KEY_COUNTS_BINDING,
   SHARD_TIMEOUT_MS_BINDING,
-  SRC_WORKER_DATASET_BINDINGS,
   SRC_WORKER_FIXED_BINDINGS,
   SHARD_INDEX_BINDING,
   SRC_WORKER_OPTIONAL_BINDINGS,
@@ -27,6 +26,7 @@ import {
   keyBindingName,
   parseAnthropicModelMap,
 } from '../../../workers/shared/contract';
+import { SRC_WORKER_DATASET_BINDINGS } from '../../../workers/shared/usage-schema';
 import { readConfig } from '../../../workers/shard/edge/bindings';
 import {
   previewStack,

@@ -10,8 +10,7 @@
  * (`meterErrors`). No field holds a key, a password or a token: keys are named by number, clients by name, and a
  * model id that contains a secret (or anything shaped like a Google API key) is written as `[redacted]`.
  */
-import { USAGE_BINDING } from '../../shared/contract';
-import { type UsageDataPoint, type UsageFields, usageDataPoint } from '../../shared/usage-schema';
+import { USAGE_BINDING, type UsageDataPoint, type UsageFields, usageDataPoint } from '../../shared/usage-schema';
 import type { ShardConfig, ShardEnv } from '../edge/bindings';
 import { type LineFacts, secretsOf } from '../surfaces/contract';
 import { projectOfKey } from './key-projects';

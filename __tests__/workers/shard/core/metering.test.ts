@@ -9,8 +9,7 @@ import { handleRequest, type HandlerDeps } from '../../../../workers/shard/edge/
 import { KeyPool } from '../../../../workers/shard/core/key-pool';
 import type { LogLine } from '../../../../workers/shard/core/log';
 import { keyFacts, usageFields } from '../../../../workers/shard/core/metering';
-import { USAGE_BINDING } from '../../../../workers/shared/contract';
-import { type UsageFields, usageFieldsOf } from '../../../../workers/shared/usage-schema';
+import { USAGE_BINDING, type UsageFields, usageFieldsOf } from '../../../../workers/shared/usage-schema';
 import { InMemoryDataset } from '../../../../scripts/local/in-memory-dataset';
 import { readConfig } from '../../../../workers/shard/edge/bindings';
 import { keyLayout } from '../../../../workers/shared/key-layout';

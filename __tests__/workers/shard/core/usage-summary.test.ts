@@ -2,8 +2,12 @@
  * The status view's `usage`: today's points (since midnight Pacific time) added up per key, project, client and model,
  * from a dataset that can be read back (npm start's stand-in); none from Cloudflare's write-only binding.
  */
-import { USAGE_BINDING } from '../../../../workers/shared/contract';
-import { pacificMidnight, type UsageFields, usageDataPoint } from '../../../../workers/shared/usage-schema';
+import {
+  USAGE_BINDING,
+  pacificMidnight,
+  type UsageFields,
+  usageDataPoint,
+} from '../../../../workers/shared/usage-schema';
 import { summarizeUsage, usageStatus, type StoredUsagePoint } from '../../../../workers/shard/core/usage-summary';
 
 const NOW = Date.parse('2026-05-01T12:00:00Z');
