@@ -275,6 +275,8 @@ export async function handleRequest(request: Request, env: ShardEnv, deps: Handl
     ...(path !== undefined ? { path } : {}),
     ...(client !== undefined ? { client } : {}),
     ...outcome.line,
+    // the model is the one field a client writes: a client's own token sent as a model name stays out of the logs
+    ...(outcome.line.model !== undefined ? { model: redact(outcome.line.model, secrets ?? []) } : {}),
     ms,
     ...(meterErrors > 0 ? { meterErrors } : {}),
   };
