@@ -77,3 +77,10 @@ export function booleanFlag(name: string, raw: string): boolean {
   if (raw === 'true' || raw === 'false') return raw === 'true';
   throw new rules.ValidationError(`${name} must be true or false, got ${rules.received(raw)}`);
 }
+
+/** `USAGE_DATASET`: a dataset name, or `off` for no metering. */
+export function usageDatasetFrom(name: string, raw: string): string | false {
+  if (raw === 'off') return false;
+  rules.assertValid([rules.usageDataset(name, raw)]);
+  return raw;
+}

@@ -52,6 +52,7 @@ import {
   positiveInteger,
   type Reader,
   text,
+  usageDatasetFrom,
   workersPlanFrom,
 } from './config-readers';
 import { keyLayout } from './workers/shared/key-layout';
@@ -139,6 +140,7 @@ const CONFIG_TABLE = {
   namePrefix: { env: 'WORKER_NAME_PREFIX', read: text(), fallback: DEFAULT_NAME_PREFIX },
   anthropicModelMap: { env: 'ANTHROPIC_MODEL_MAP', read: anthropicModelMapFrom },
   clientLimits: { env: 'CLIENT_LIMITS', read: clientLimitsFrom },
+  usageDataset: { env: 'USAGE_DATASET', read: usageDatasetFrom },
   accountId: { env: 'CLOUDFLARE_ACCOUNT_ID', read: text(accountIdProblem) },
   geminiBaseUrl: { env: 'GEMINI_BASE_URL', read: text(rules.httpsBaseUrl) },
   compatibilityDate: { env: 'COMPATIBILITY_DATE', read: text(rules.compatibilityDate) },
@@ -188,12 +190,13 @@ export function loadConfig(env: ProcessEnv, cwd: string = process.cwd()): AppCon
   };
   const { keysPerShard, shardAttempts, shardTimeoutMs, prNumber, keyLimit, ...rest } = readRows(CONFIG_TABLE, get);
   const { stateBucket, stateEndpoint, stateKeyPrefix, stateRegion, stateDir, keyProjects, ...withAlert } = rest;
-  const { alertEmails, alertWebhookIds, alertRequests, clientLimits, ...others } = withAlert;
+  const { alertEmails, alertWebhookIds, alertRequests, clientLimits, usageDataset, ...others } = withAlert;
   // each prop is absent when its setting is unset, so such a configuration is exactly what it was before it
   const settings = {
     ...others,
     ...(keyProjects === undefined ? {} : { keyProjects }),
     ...(clientLimits === undefined ? {} : { clientLimits }),
+    ...(usageDataset === undefined ? {} : { usageDataset }),
   };
   const usageAlert = usageAlertFrom(
     { emails: alertEmails, webhookIds: alertWebhookIds, requests: alertRequests },

@@ -16,6 +16,7 @@ const BENCHES = [
   'claude-code',
   'affinity-hash',
   'redaction',
+  'metering',
 ] as const;
 const only = process.argv.slice(2);
 let failed = 0;

@@ -21,6 +21,7 @@ import {
   UPSTREAM_TIMEOUT_MS_BINDING,
   keyBindingName,
 } from '../workers/shared/contract';
+import { DEFAULT_USAGE_DATASET, USAGE_BINDING } from '../workers/shared/usage-schema';
 import { clientTokensBindingText } from './client-tokens';
 import { clientLimiterWiring, type ClientLimitsSetting } from './client-limits';
 import { WORKERS_PLANS, boundOptionalBindings, type WorkersPlan } from './limits';
@@ -142,6 +143,15 @@ export interface ShardWorkerProps {
   readonly shardIndex?: number;
 
   /**
+   * The Workers Analytics Engine dataset the worker writes a usage data point to for each request it answers, bound
+   * as `USAGE` (see docs/operations.md for the data point's fields); `false` binds none and meters nothing. A dataset
+   * binding is not an environment variable, so it costs no key.
+   *
+   * @default 'zen_ai_router_usage'
+   */
+  readonly usageDataset?: string | false;
+
+  /**
    * Whether the worker answers on `<scriptName>.<subdomain>.workers.dev`.
    *
    * @default false - prod shards are reachable only through the orchestrator's service bindings
@@ -204,6 +214,7 @@ export const SHARD_SETTING_NAMES = [
   'maxWaitMs',
   'anthropicModelMap',
   'clientLimits',
+  'usageDataset',
   'logSamplingRate',
   'compatibilityDate',
   'smartPlacement',
@@ -222,9 +233,9 @@ export function shardSettingsOf(props: ShardSettings): ShardSettings {
  *
  * Bindings are emitted in a fixed order (`KEY1..KEYk`, `PASS`, `GEMINI_BASE_URL`, `UPSTREAM_TIMEOUT_MS`,
  * `MAX_WAIT_MS`, `CLIENT_TOKENS`, then `SHARD_INDEX` when `shardIndex` is given, then `ANTHROPIC_MODEL_MAP` when given,
- * then `KEY_PROJECTS` and `KEYS_PER_SHARD` when `layout` is given, then `CLIENT_LIMITS` and `CLIENT_LIMITER` when
- * `clientLimits` is given) so the provider never sees a reordering as a change. `SHARD_INDEX` comes before the surface
- * bindings because a
+ * then the `USAGE` dataset unless `usageDataset` is false, then `KEY_PROJECTS` and `KEYS_PER_SHARD` when `layout` is
+ * given, then `CLIENT_LIMITS` and `CLIENT_LIMITER` when `clientLimits` is given) so the provider never sees a
+ * reordering as a change. `SHARD_INDEX` comes before the surface bindings because a
  * shard always binds it, so setting or unsetting a surface setting later moves no other binding.
  *
  * @example
@@ -270,6 +281,7 @@ interface SettingsInEffect {
   readonly logSamplingRate: number;
   readonly compatibilityDate: string;
   readonly anthropicModelMap: string | undefined;
+  readonly usageDataset: string | false;
 }
 
 function settingsInEffect(props: ShardWorkerProps): SettingsInEffect {
@@ -281,6 +293,7 @@ function settingsInEffect(props: ShardWorkerProps): SettingsInEffect {
     logSamplingRate: props.logSamplingRate ?? DEFAULT_LOG_SAMPLING_RATE,
     compatibilityDate: props.compatibilityDate ?? DEFAULT_COMPATIBILITY_DATE,
     anthropicModelMap: props.anthropicModelMap === undefined ? undefined : JSON.stringify(props.anthropicModelMap),
+    usageDataset: props.usageDataset ?? DEFAULT_USAGE_DATASET,
   };
 }
 
@@ -316,6 +329,7 @@ function assertValidShard(props: ShardWorkerProps, settings: SettingsInEffect): 
     rules.samplingRate('logSamplingRate', settings.logSamplingRate),
     rules.compatibilityDate('compatibilityDate', settings.compatibilityDate),
     anthropicModelMap === undefined ? undefined : rules.anthropicModelMap('anthropicModelMap', anthropicModelMap),
+    settings.usageDataset === false ? undefined : rules.usageDataset('usageDataset', settings.usageDataset),
     props.clientLimits === undefined
       ? undefined
       : rules.clientLimits('clientLimits', JSON.stringify(props.clientLimits)),
@@ -366,6 +380,10 @@ function shardBindings(props: ShardWorkerProps, settings: SettingsInEffect): Wor
     ...(anthropicModelMap === undefined
       ? []
       : [{ name: ANTHROPIC_MODEL_MAP_BINDING, type: 'plain_text', text: anthropicModelMap }]),
+    // not an environment variable; after the settings' bindings, and before the layout, which stays last
+    ...(settings.usageDataset === false
+      ? []
+      : [{ name: USAGE_BINDING, type: 'analytics_engine', dataset: settings.usageDataset }]),
     // last: set or unset, the layout moves no other binding
     ...layoutBindings(props.layout),
   ];

@@ -8,6 +8,7 @@
  */
 import { Token } from 'cdktf';
 import { SRC_WORKER_FIXED_BINDINGS, parseAnthropicModelMap, parseClientLimits } from '../workers/shared/contract';
+import { USAGE_DATASET_PATTERN } from '../workers/shared/usage-schema';
 import { projectCountProblem, projectLabelsProblem } from '../workers/shared/key-layout';
 import { PLAN_LIMITS, SCRIPT_NAME_MAX_LENGTH, SCRIPT_NAME_PATTERN, maxKeysPerWorker, type WorkersPlan } from './limits';
 import { shardCount } from './names';
@@ -130,6 +131,15 @@ export function httpsBaseUrl(field: string, value: string): RuleResult {
   }
   const bare = url.protocol === 'https:' && !url.username && !url.password && url.search === '' && url.hash === '';
   return bare && !value.endsWith('/') ? undefined : problem;
+}
+
+/** An Analytics Engine dataset name the usage queries can name without quoting. */
+export function usageDataset(field: string, value: string): RuleResult {
+  if (unresolved(value) || new RegExp(USAGE_DATASET_PATTERN).test(value)) return undefined;
+  return (
+    `${field} must be an Analytics Engine dataset name of 1 to 64 letters, digits and "_", starting with a letter ` +
+    `(or off, to meter nothing), got ${received(value)}`
+  );
 }
 
 export function utcToday(): string {

@@ -1,6 +1,7 @@
 /**
  * The layering the constructs keep: infrastructure code depends on the cdktf libraries, on itself and on the
- * contract with the workers (and the key layout, the one pure function synth and the workers both place keys by),
+ * contract with the workers (and the key layout, the one pure function synth and the workers both place keys by, and
+ * the usage schema, which names the usage dataset's binding),
  * never on a build script, the bundler or the workers' code; the contract depends on nothing, and the key layout on
  * the contract alone, so both tsconfigs compile them.
  */
@@ -11,6 +12,7 @@ import { preProcessFile } from 'typescript';
 const ROOT = resolve(__dirname, '..', '..');
 const CONTRACT = 'workers/shared/contract.ts';
 const KEY_LAYOUT = 'workers/shared/key-layout.ts';
+const USAGE_SCHEMA = 'workers/shared/usage-schema.ts';
 const PACKAGES = new Set(['cdktf', 'constructs', '@cdktf/provider-cloudflare']);
 
 /** Every module specifier `file` imports or re-exports. */
@@ -41,7 +43,12 @@ describe('module dependencies', () => {
         if (specifier.startsWith('node:')) return false;
         if (!specifier.startsWith('.')) return !PACKAGES.has(packageName(specifier));
         const target = rootPath(file, specifier);
-        return !(target.startsWith('constructs/') || target === CONTRACT || target === KEY_LAYOUT);
+        return !(
+          target.startsWith('constructs/') ||
+          target === CONTRACT ||
+          target === KEY_LAYOUT ||
+          target === USAGE_SCHEMA
+        );
       });
       expect(outside).toEqual([]);
     },
@@ -49,6 +56,10 @@ describe('module dependencies', () => {
 
   test('the contract imports nothing', () => {
     expect(importsOf(CONTRACT)).toEqual([]);
+  });
+
+  test('the usage schema (the usage binding, its dataset and the data point) imports nothing', () => {
+    expect(importsOf(USAGE_SCHEMA)).toEqual([]);
   });
 
   test('the key layout imports the contract alone', () => {

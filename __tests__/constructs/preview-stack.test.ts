@@ -15,9 +15,10 @@ describe('PreviewStack', () => {
   test('anthropicModelMap: bound after the fixed bindings, and one key fewer fits the worker', () => {
     const json = preview({ keyCount: 59, anthropicModelMap: { haiku: 'gemini-3.5-flash' } });
     const script = Object.values(scriptsByName(json))[0];
-    expect(script?.bindings.slice(-2).map((b) => `${b.name}=${b.text}`)).toEqual([
+    expect(script?.bindings.slice(-3).map((b) => `${b.name}=${b.text ?? b.dataset}`)).toEqual([
       'CLIENT_TOKENS=${jsonencode(var.client_tokens)}',
       'ANTHROPIC_MODEL_MAP={"haiku":"gemini-3.5-flash"}',
+      'USAGE=zen_ai_router_usage',
     ]);
     expect(keyBindings(json)).toEqual(firstKeys(58));
     expect(json.output.bound_key_count?.value).toBe(58);
@@ -28,13 +29,14 @@ describe('PreviewStack', () => {
     const json = preview();
     const scripts = scriptsByName(json);
     expect(Object.keys(scripts)).toEqual(['zen-ai-router-worker-preview-7']);
-    expect(scripts['zen-ai-router-worker-preview-7']?.bindings.map((b) => `${b.name}=${b.text}`)).toEqual([
+    expect(scripts['zen-ai-router-worker-preview-7']?.bindings.map((b) => `${b.name}=${b.text ?? b.dataset}`)).toEqual([
       ...firstKeys(20),
       'PASS=${var.pass}',
       'GEMINI_BASE_URL=https://generativelanguage.googleapis.com',
       'UPSTREAM_TIMEOUT_MS=300000',
       'MAX_WAIT_MS=0',
       'CLIENT_TOKENS=${jsonencode(var.client_tokens)}',
+      'USAGE=zen_ai_router_usage',
     ]);
     expect(Object.values(json.resource.cloudflare_workers_script_subdomain)).toEqual([
       { account_id: '${var.account_id}', script_name: expect.any(String), enabled: true, previews_enabled: false },
@@ -61,8 +63,9 @@ describe('PreviewStack', () => {
       maxWaitMs: 2_000,
     });
     const script = scriptsByName(json)['gw-worker-preview-123'];
-    expect(script?.bindings).toHaveLength(128);
-    expect(script?.bindings.slice(-4, -1).map((b) => b.text)).toEqual([
+    // 128 environment variables, and the dataset binding, which is none
+    expect(script?.bindings).toHaveLength(129);
+    expect(script?.bindings.slice(-5, -2).map((b) => b.text)).toEqual([
       'https://proxy.example.com/gemini',
       '9000',
       '2000',
@@ -77,7 +80,8 @@ describe('PreviewStack', () => {
     (plan, keyCount, bound) => {
       const json = preview({ workersPlan: plan, keyCount });
       expect(keyBindings(json)).toEqual(firstKeys(bound));
-      expect(Object.values(scriptsByName(json))[0]?.bindings).toHaveLength(bound + 5);
+      // the five fixed bindings, and the dataset
+      expect(Object.values(scriptsByName(json))[0]?.bindings).toHaveLength(bound + 6);
       expect(json.output.bound_key_count?.value).toBe(bound);
       expect(JSON.stringify(json.variable.api_keys?.validation)).toContain(`length(var.api_keys) == ${keyCount}`);
     },

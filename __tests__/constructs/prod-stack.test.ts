@@ -108,7 +108,7 @@ describe('ProdStack', () => {
     });
     const scripts = scriptsByName(json);
     expect(Object.keys(scripts).sort()).toEqual(['gw-orchestrator', 'gw-worker-0', 'gw-worker-1', 'gw-worker-2']);
-    expect(scripts['gw-worker-2']?.bindings.map((b) => `${b.name}=${b.text}`)).toEqual([
+    expect(scripts['gw-worker-2']?.bindings.map((b) => `${b.name}=${b.text ?? b.dataset}`)).toEqual([
       'KEY1=${var.api_keys[4]}',
       'PASS=${var.pass}',
       'GEMINI_BASE_URL=https://proxy.example.com',
@@ -116,6 +116,7 @@ describe('ProdStack', () => {
       'MAX_WAIT_MS=500',
       'CLIENT_TOKENS=${jsonencode(var.client_tokens)}',
       'SHARD_INDEX=2',
+      'USAGE=zen_ai_router_usage',
     ]);
     expect(scripts['gw-orchestrator']?.bindings.slice(-3)).toEqual([
       { name: 'SHARD_ATTEMPTS', type: 'plain_text', text: '2' },

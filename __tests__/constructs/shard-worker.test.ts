@@ -40,6 +40,7 @@ describe('ShardWorker', () => {
         { name: 'UPSTREAM_TIMEOUT_MS', type: 'plain_text', text: '300000' },
         { name: 'MAX_WAIT_MS', type: 'plain_text', text: '0' },
         { name: 'CLIENT_TOKENS', type: 'secret_text', text: '${jsonencode(var.client_tokens)}' },
+        { name: 'USAGE', type: 'analytics_engine', dataset: 'zen_ai_router_usage' },
       ],
       observability: {
         enabled: true,
@@ -65,8 +66,9 @@ describe('ShardWorker', () => {
       'MAX_WAIT_MS',
       'CLIENT_TOKENS',
       'ANTHROPIC_MODEL_MAP',
+      'USAGE',
     ]);
-    expect(bindings.at(-1)).toEqual({
+    expect(bindings.at(-2)).toEqual({
       name: 'ANTHROPIC_MODEL_MAP',
       type: 'plain_text',
       text: '{"opus":"gemini-3.5-pro","saga":"gemini-3.5-flash"}',
@@ -151,12 +153,13 @@ describe('ShardWorker', () => {
     });
   });
 
-  test('override workersPlan paid allows up to 123 keys in one worker: 128 bindings with the five fixed ones', () => {
+  test('override workersPlan paid allows up to 123 keys in one worker: 128 environment variables with the five fixed ones', () => {
     const synth = synthShard({ workersPlan: 'paid', firstKeyIndex: 0, keyCount: 123 });
     const script = Object.values(JSON.parse(synth).resource.cloudflare_workers_script)[0] as {
       bindings: { name: string }[];
     };
-    expect(script.bindings).toHaveLength(128);
+    // 128 environment variables, and the dataset binding, which is none
+    expect(script.bindings).toHaveLength(129);
     expect(script.bindings[122]).toEqual({ name: 'KEY123', type: 'secret_text', text: '${var.api_keys[122]}' });
     expect(script.bindings.slice(123).map((b) => b.name)).toEqual([
       'PASS',
@@ -164,6 +167,7 @@ describe('ShardWorker', () => {
       'UPSTREAM_TIMEOUT_MS',
       'MAX_WAIT_MS',
       'CLIENT_TOKENS',
+      'USAGE',
     ]);
   });
 

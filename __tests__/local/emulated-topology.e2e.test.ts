@@ -229,10 +229,12 @@ describe('prod stack', () => {
     for (const call of fake.calls)
       tally(byKeyOwner, defined(owners.get(call.apiKey ?? ''), 'the shard holding a called key'));
     expect(byKeyOwner).toEqual(shardCounts);
-    // shards of 8, 8 and 4 keys: a 40 / 40 / 20 split, and then each of the 20 keys carries 1/20
-    expect(chiSquareWeighted(shardCounts, [8, 8, 4]).pValue).toBeGreaterThan(0.001);
+    // shards of 8, 8 and 4 keys: a 40 / 40 / 20 split, and then each of the 20 keys carries 1/20. workerd draws with
+    // its own Math.random, so the bound is one a fair draw misses once in a million runs; a uniform choice of shards
+    // over these 2000 requests scores p < 1e-40, so it still fails
+    expect(chiSquareWeighted(shardCounts, [8, 8, 4]).pValue).toBeGreaterThan(1e-6);
     const perKey = API_KEYS.map((key) => fake.calls.filter((call) => call.apiKey === key).length);
-    expect(chiSquareUniform(perKey).pValue).toBeGreaterThan(0.001);
+    expect(chiSquareUniform(perKey).pValue).toBeGreaterThan(1e-6);
 
     logs.forEach(expectNoCanaryIn);
   });
@@ -719,6 +721,11 @@ describe(`preview-${PR} stack`, () => {
     }
     const printed = formatStatusView(body, requestLineContext(topology)).split('\n');
     expect(printed[1]).toMatch(/^ {2}zen-ai-router-worker-preview-3: \d+ requests since .*, 20 keys$/);
-    expect(printed.slice(2).map((line) => line.trim().split(' ')[0])).toEqual(API_KEYS.map((_, i) => `KEY${i + 1}`));
+    // the key lines, then the usage npm start's stand-in dataset counted today
+    const usageAt = printed.findIndex((line) => line.startsWith('usage today'));
+    expect(usageAt).toBeGreaterThan(2);
+    expect(printed.slice(2, usageAt).map((line) => line.trim().split(' ')[0])).toEqual(
+      API_KEYS.map((_, i) => `KEY${i + 1}`),
+    );
   });
 });

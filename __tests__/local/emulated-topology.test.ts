@@ -5,6 +5,7 @@ import {
   requiredApiKeyCount,
   type TopologyOptions,
 } from '../../scripts/local/emulated-topology';
+import { STAND_IN_SCRIPT, supportWorkers } from '../../scripts/local/analytics-engine';
 import { defined } from '../helpers/guards';
 
 const STACK_DIR = '/fixture/cdktf.out/stacks/prod';
@@ -346,6 +347,47 @@ describe('client tokens', () => {
       '${jsonencode(var.client_tokens)}x';
     expect(() => buildTopology(stack, options())).toThrow(
       'cloudflare_workers_script.Shards_0.bindings[4].text is the Terraform expression "${jsonencode(var.client_tokens)}x", which cannot be emulated',
+    );
+  });
+});
+
+describe('Analytics Engine datasets', () => {
+  const metered = (): Stack => {
+    const stack = prodStack();
+    for (const script of [
+      stack.resource.cloudflare_workers_script.Shards_0,
+      stack.resource.cloudflare_workers_script.Shards_1,
+    ]) {
+      script.bindings.push({ name: 'USAGE', type: 'analytics_engine', dataset: 'zen_ai_router_usage' } as never);
+    }
+    return stack;
+  };
+
+  it('binds each to the in-memory stand-in, which the emulation adds as a worker of its own', () => {
+    const topology = buildTopology(metered(), options());
+    const shard0 = defined(topology.workers[1], 'the worker of shard 0');
+    expect(shard0.options.wrappedBindings).toEqual({
+      USAGE: { scriptName: STAND_IN_SCRIPT, bindings: { dataset: 'zen_ai_router_usage' } },
+    });
+    expect(shard0.options.bindings).not.toHaveProperty('USAGE');
+    expect(topology.publicWorker.options.wrappedBindings).toBeUndefined();
+    const support = supportWorkers(topology.workers.map((w) => w.options));
+    expect(support.map((w) => w.name)).toEqual([STAND_IN_SCRIPT]);
+    // the stand-in's module, bundled: a function of the binding's settings returning the dataset
+    const [module] = (support[0]?.modules ?? []) as { contents: string }[];
+    expect(module?.contents).toMatch(/export\s*\{[^}]*as default/);
+  });
+
+  it('adds no stand-in to a stack that binds no dataset', () => {
+    expect(supportWorkers(buildTopology(prodStack(), options()).workers.map((w) => w.options))).toEqual([]);
+  });
+
+  it('throws on an attribute of the binding it would drop', () => {
+    const stack = metered();
+    const usage = defined(stack.resource.cloudflare_workers_script.Shards_0.bindings.at(-1), 'the dataset binding');
+    (usage as Binding).namespace_id = 'x';
+    expect(() => buildTopology(stack, options())).toThrow(
+      'cloudflare_workers_script.Shards_0.bindings[4].namespace_id is not supported for a analytics_engine binding by the local emulation',
     );
   });
 });

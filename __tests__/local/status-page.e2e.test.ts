@@ -103,7 +103,7 @@ function browserTests(): void {
     const labels = await page.locator('li.key .key-label').allTextContents();
     expect(labels).toEqual(API_KEYS.map((_, i) => `KEY${i + 1}`));
     expect(await page.locator('li.key[data-state="ok"]').count()).toBe(KEY_COUNT);
-    expect(await page.locator('.group-title').allTextContents()).toEqual(GROUPS.map((g) => `${g}ok`));
+    expect(await page.locator('.groups .group-title').allTextContents()).toEqual(GROUPS.map((g) => `${g}ok`));
     expect(await page.locator('.summary').textContent()).toContain(`${KEY_COUNT} ok`);
     expect(await page.locator('.summary').textContent()).toContain('20 keys in 11 projects');
     expect(problems).toEqual([]);
@@ -242,7 +242,7 @@ function browserTests(): void {
         .nth(KEY_COUNT - 1)
         .waitFor();
       expect(await page.locator('li.key .key-label').allTextContents()).toEqual(API_KEYS.map((_, i) => `KEY${i + 1}`));
-      expect(await page.locator('.group-title').allTextContents()).toEqual(GROUPS.map((g) => `${g}ok`));
+      expect(await page.locator('.groups .group-title').allTextContents()).toEqual(GROUPS.map((g) => `${g}ok`));
       expect(problems).toEqual([]);
       await page.close();
     } finally {

@@ -47,7 +47,7 @@ describe('renderReport', () => {
   test('tables of workers, bindings, outputs and limits', () => {
     const text = renderReport(report, 'text');
     expect(text).toMatch(
-      /^zen-ai-router-worker-2 +shard 2 +private +off +17–20 \(4\) +— +10 \(10 env vars\) +2\.0 KiB/m,
+      /^zen-ai-router-worker-2 +shard 2 +private +off +17–20 \(4\) +— +11 \(10 env vars\) +2\.0 KiB/m,
     );
     expect(text).toContain(
       'zen-ai-router-worker-0      KEY1–KEY8 (secret ×8), PASS (secret), GEMINI_BASE_URL (plain_text)',

@@ -50,7 +50,9 @@ describe('summarizeStack: prod with 20 keys', () => {
       { name: 'KEY2', type: 'secret' },
     ]);
     expect(shard0?.bindings.find((b) => b.name === 'PASS')).toEqual({ name: 'PASS', type: 'secret' });
-    expect(shard0?.envVars).toBe(shard0?.bindings.length);
+    // every binding is an environment variable but the usage dataset
+    expect(shard0?.bindings.at(-1)).toEqual({ name: 'USAGE', type: 'analytics_engine' });
+    expect(shard0?.envVars).toBe((shard0?.bindings.length ?? 0) - 1);
     expect(JSON.stringify(summary)).not.toMatch(/var\.api_keys|var\.pass|client_tokens\)/);
   });
 

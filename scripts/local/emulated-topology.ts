@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { WorkerOptions } from 'miniflare';
+import * as analytics from './analytics-engine';
 import * as durable from './durable-objects';
 import { TopologyError } from './topology-error';
 
@@ -267,10 +268,11 @@ interface ResolvedBindings {
 /** The binding's type, once it is known to be one the emulation supports with only attributes it understands. */
 function bindingType(at: string, raw: Json): string {
   const type = literalString(`${at}.type`, raw.type);
+  if (type === analytics.ANALYTICS_ENGINE_TYPE) return analytics.checkedDatasetBinding(at, raw);
   const allowed = type === durable.DURABLE_OBJECT_TYPE ? durable.DURABLE_OBJECT_ATTRIBUTES : BINDING_ATTRIBUTES[type];
   if (allowed === undefined) {
     throw new TopologyError(
-      `${at}.type is "${type}", which the local emulation does not support (supported: ${Object.keys(BINDING_ATTRIBUTES).join(', ')}); ${durable.DURABLE_OBJECT_TYPE} is supported too`,
+      `${at}.type is "${type}", which the local emulation does not support (supported: ${Object.keys(BINDING_ATTRIBUTES).join(', ')}); ${durable.DURABLE_OBJECT_TYPE} is supported too, and so is ${analytics.ANALYTICS_ENGINE_TYPE}`,
     );
   }
   for (const attribute of Object.keys(raw)) {
@@ -292,6 +294,7 @@ function resolveBindings(ctx: ScriptContext, script: Json, objects: durable.Dura
     const at = `${where}.bindings[${i}]`;
     if (!isObject(raw)) throw new TopologyError(`${at} must be an object`);
     const type = bindingType(at, raw);
+    if (type === analytics.ANALYTICS_ENGINE_TYPE) return; // `analytics.withDatasets` binds it
     const name = literalString(`${at}.name`, raw.name);
     if (name in bindings || name in serviceBindings || name in durableObjects)
       throw new TopologyError(`${at}.name "${name}" is bound twice`);
@@ -380,7 +383,7 @@ export function buildTopology(stack: Json, options: TopologyOptions): Topology {
   const built = scripts.map(([id, body]) =>
     buildWorker({ where: `${SCRIPT_TYPE}.${id}`, scriptNames, options }, id, body, publicIds.has(id)),
   );
-  const workers = durable.linkDurableObjects(built);
+  const workers = analytics.withDatasets(durable.linkDurableObjects(built), scripts, literalString);
   const publicWorker = workers.find((w) => w.isPublic) as EmulatedWorker;
   return { workers: [publicWorker, ...workers.filter((w) => !w.isPublic)], publicWorker };
 }

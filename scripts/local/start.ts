@@ -7,6 +7,7 @@
 import { Miniflare, type Log } from 'miniflare';
 import type { Readable } from 'node:stream';
 import { createServer } from 'node:net';
+import { supportWorkers } from './analytics-engine';
 import type { Topology } from './emulated-topology';
 
 export interface StartOptions {
@@ -81,11 +82,15 @@ export async function startTopology(options: StartOptions): Promise<RunningTopol
     },
     ...(options.log ? { log: options.log } : {}),
     ...(options.onRuntimeOutput ? { handleRuntimeStdio: rawOutputHandler(options.onRuntimeOutput) } : {}),
-    workers: options.topology.workers.map((worker) =>
-      worker === publicWorker
-        ? { ...worker.options, unsafeDirectSockets: [{ host, port: options.port }] }
-        : worker.options,
-    ),
+    workers: [
+      ...options.topology.workers.map((worker) =>
+        worker === publicWorker
+          ? { ...worker.options, unsafeDirectSockets: [{ host, port: options.port }] }
+          : worker.options,
+      ),
+      // the Analytics Engine stand-in, for the workers that bind a dataset
+      ...supportWorkers(options.topology.workers.map((worker) => worker.options)),
+    ],
   });
   let url: URL;
   try {

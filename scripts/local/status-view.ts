@@ -3,11 +3,13 @@
  * worker's own) as one compact line per key, each named by its global number (`KEY13`, the 13th entry of
  * `TF_VAR_api_keys`) as the request lines name it. When the workers report Google projects (`KEY_PROJECTS`), the
  * keys are grouped under a line per project saying whether it can serve, and a capacity line heads the view
- * ("20 keys in 11 projects").
+ * ("20 keys in 11 projects"). Where the workers' datasets can be read back (the emulation's), today's usage follows,
+ * per key, project, client and model (`./usage-view`).
  *
  * @module
  */
 import { printable, type KeyedWorker, type RequestLineContext } from './cli';
+import { usageLines } from './usage-view';
 
 type Json = Record<string, unknown>;
 
@@ -144,5 +146,6 @@ export function formatStatusView(body: unknown, context: RequestLineContext): st
   } else {
     lines.push(...workerLines(context.publicWorker.scriptName, body, context.publicWorker, day));
   }
+  lines.push(...usageLines(body, context, (iso) => clock(iso, day)));
   return lines.map(printable).join('\n');
 }

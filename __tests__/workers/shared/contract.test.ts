@@ -26,6 +26,7 @@ import {
   keyBindingName,
   parseAnthropicModelMap,
 } from '../../../workers/shared/contract';
+import { SRC_WORKER_DATASET_BINDINGS } from '../../../workers/shared/usage-schema';
 import { readConfig } from '../../../workers/shard/edge/bindings';
 import {
   previewStack,
@@ -67,13 +68,12 @@ function secretValue(binding: Binding): string {
   throw new Error(`binding ${binding.name} holds ${binding.text}, which this test cannot fill in`);
 }
 
-/** The env workerd hands a shard worker deployed with these bindings. */
+/** The env workerd hands a shard worker deployed with these bindings: its text bindings (the dataset is metering's). */
 function textEnv(script: ScriptJson): Record<string, string> {
   return Object.fromEntries(
-    script.bindings.map((b) => [
-      b.name,
-      b.type === 'secret_text' ? secretValue(b) : defined(b.text, `${b.name}'s text`),
-    ]),
+    script.bindings
+      .filter((b) => b.type !== 'analytics_engine')
+      .map((b) => [b.name, b.type === 'secret_text' ? secretValue(b) : defined(b.text, `${b.name}'s text`)]),
   );
 }
 
@@ -108,6 +108,7 @@ describe('the shard worker contract', () => {
       ...Array.from({ length: keys }, (_unused, j) => keyBindingName(j + 1)),
       ...SRC_WORKER_FIXED_BINDINGS,
       ...shard,
+      ...SRC_WORKER_DATASET_BINDINGS,
     ]);
     expect(script.bindings.filter((b) => b.name.startsWith('KEY')).every((b) => KEY_BINDING_PATTERN.test(b.name))).toBe(
       true,
@@ -154,6 +155,7 @@ describe('the shard worker contract with its surface bindings set', () => {
       ...SRC_WORKER_FIXED_BINDINGS,
       ...SRC_WORKER_SHARD_BINDINGS,
       ...SRC_WORKER_SURFACE_BINDINGS,
+      ...SRC_WORKER_DATASET_BINDINGS,
     ]);
   });
 

@@ -5,8 +5,9 @@
  * once, so no surface can forget to.
  *
  * A stream is not buffered: each chunk is passed on as it comes, less the bytes at its end that may begin a secret
- * the next chunk completes (at most the longest spelling of the longest secret, less one byte), which go out with the
- * next chunk or at the end. Cut anywhere, a stream comes out as the whole text would.
+ * the next chunk completes (at most the longest spelling of the longest secret, less one byte; twice that while two
+ * spellings overlap), which go out with the next chunk or at the end. Cut anywhere, a stream comes out as the whole
+ * text would.
  */
 import {
   compileSpellings,
@@ -36,6 +37,29 @@ interface Pass {
   readonly hold: number;
 }
 
+/**
+ * The end of the redacted span that starts with a match ending at `end`: a match that begins inside it and runs
+ * past it extends it (a spelling may end in an escape, `\\` for a secret's last `\`, whose second byte begins the
+ * next secret: that secret is inside the span's union, never half passed on). {@link UNDECIDED} when such a match
+ * depends on bytes not yet come.
+ */
+function spanEnd(
+  search: SpellingSearch,
+  spellings: SecretSpellings,
+  data: Uint8Array,
+  at: number,
+  end: number,
+  final: boolean,
+): number {
+  let until = end;
+  for (let inner = nextStart(spellings, data, at + 1); inner < until; inner = nextStart(spellings, data, inner + 1)) {
+    const innerEnd = search.at(data, inner, final);
+    if (innerEnd === UNDECIDED) return UNDECIDED;
+    if (innerEnd > until) until = innerEnd;
+  }
+  return until;
+}
+
 /** Redacts `data`, up to the first start that the bytes after it may still decide (none when `final`). */
 function redactPass(search: SpellingSearch, spellings: SecretSpellings, data: Uint8Array, final: boolean): Pass {
   const pieces: Uint8Array[] = [];
@@ -43,7 +67,8 @@ function redactPass(search: SpellingSearch, spellings: SecretSpellings, data: Ui
   let hold = data.length;
   let at = nextStart(spellings, data, 0);
   while (at < data.length) {
-    const end = search.at(data, at, final);
+    const matched = search.at(data, at, final);
+    const end = matched < 0 ? matched : spanEnd(search, spellings, data, at, matched, final);
     if (end === UNDECIDED) {
       hold = at;
       break;

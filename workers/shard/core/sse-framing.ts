@@ -3,6 +3,8 @@
  * event instead of half an event when Google's connection breaks.
  */
 
+import type { StreamTap } from './stream-meter';
+
 const LF = 0x0a;
 const CR = 0x0d;
 
@@ -33,6 +35,12 @@ export class EventBoundaries {
   }
 }
 
+/** Sends a chunk on, shown to the tap first. */
+function passOn(controller: ReadableStreamDefaultController<Uint8Array>, chunk: Uint8Array, tap?: StreamTap): void {
+  tap?.seen(chunk);
+  controller.enqueue(chunk);
+}
+
 /** Thrown into `onError` when the upstream stream ended cleanly but inside an event, or with no event at all. */
 export class StreamEndedMidEvent extends Error {}
 
@@ -41,12 +49,14 @@ export class StreamEndedMidEvent extends Error {}
  * connection breaks mid-stream, or the stream ends without a blank line after its last event (or with no event at
  * all), the half-written event is dropped and the stream ends with one `data:` event carrying an error, so clients
  * raise that error instead of treating a truncated reply as complete (or choking on half a JSON object first). The
- * `openai` SDK and `@google/genai` both throw on a data event holding an `error` object.
+ * `openai` SDK and `@google/genai` both throw on a data event holding an `error` object. `tap`, when given, sees each
+ * chunk passed on and how the stream ended (for its usage data point).
  */
 export function sseWithErrorEvent(
   upstream: ReadableStream<Uint8Array>,
   errorEvent: string,
   onError: (e: unknown) => void,
+  tap?: StreamTap,
 ): ReadableStream<Uint8Array> {
   const reader = upstream.getReader();
   const encoder = new TextEncoder();
@@ -55,6 +65,7 @@ export function sseWithErrorEvent(
   let held: Uint8Array[] = [];
   let receivedAny = false;
   const fail = (controller: ReadableStreamDefaultController<Uint8Array>, e: unknown): void => {
+    tap?.ended('cut');
     onError(e);
     controller.enqueue(encoder.encode(`data: ${errorEvent}\n\n`));
     controller.close();
@@ -69,7 +80,10 @@ export function sseWithErrorEvent(
             // line breaks alone after the last event are a blank line too
             const unfinished = held.some((chunk) => chunk.some((b) => b !== LF && b !== CR));
             if (!receivedAny || unfinished) fail(controller, new StreamEndedMidEvent());
-            else controller.close();
+            else {
+              tap?.ended('complete');
+              controller.close();
+            }
             return;
           }
           if (value.byteLength === 0) continue;
@@ -79,8 +93,7 @@ export function sseWithErrorEvent(
             held.push(value);
             continue;
           }
-          for (const chunk of held) controller.enqueue(chunk);
-          controller.enqueue(value.subarray(0, end));
+          for (const chunk of [...held, value.subarray(0, end)]) passOn(controller, chunk, tap);
           held = end < value.byteLength ? [value.subarray(end)] : [];
           return;
         }
@@ -89,6 +102,7 @@ export function sseWithErrorEvent(
       }
     },
     cancel(reason) {
+      tap?.ended('cancelled');
       return reader.cancel(reason);
     },
   });

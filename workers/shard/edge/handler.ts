@@ -19,6 +19,7 @@ import { type ErrorShape, misconfigured, Refusal, refusalOutcome } from './refus
 import { baseUrlAdvice, matchSurface, ROUTES_HINT, shownPath, unknownPathMessage } from '../surfaces/registry';
 import { type Admitted, type HandlerDeps, type Outcome, secretsOf } from '../surfaces/contract';
 import type { RequestLine } from '../core/log';
+import { meterRequest } from '../core/metering';
 import { redact } from '../core/redaction';
 import { redactedParts } from '../core/redaction-stream';
 import { chargeClient } from '../fair-share/client-gate';
@@ -45,6 +46,8 @@ interface Facts {
 /** The request line as the edge writes it: one whose route is `unmatched` names the path it was sent to. */
 interface EdgeRequestLine extends RequestLine {
   readonly path?: string;
+  /** data points this isolate failed to write so far (see `../core/metering`), when any */
+  readonly meterErrors?: number;
 }
 
 /** Requests that matched no route. */
@@ -54,6 +57,8 @@ const UNMATCHED: Facts = { route: 'unmatched', shape: 'openai', counted: true };
 interface Settled extends Facts {
   /** the name of the credential the client presented: `pass`, or a client token's name */
   readonly client?: string;
+  /** the configuration, once it was read (for the usage data point's key and project) */
+  readonly config?: ShardConfig;
   readonly outcome: Outcome;
   /** what the response may not show in any byte: none before the configuration is read, which a refusal can precede */
   readonly secrets?: readonly string[];
@@ -231,11 +236,12 @@ async function settleRequest(request: Request, env: ShardEnv, deps: HandlerDeps,
   }
   if (admission.kind === 'settled') return admission;
   const { route, client, shape, counted, serve, admitted } = admission;
-  const secrets = secretsOf(admitted.config);
+  const { config } = admitted;
+  const secrets = secretsOf(config);
   try {
-    return { route, client, shape, counted, secrets, outcome: await serve(admitted, deps) };
+    return { route, client, shape, counted, config, secrets, outcome: await serve(admitted, deps) };
   } catch {
-    return { route, client, shape, counted, secrets, outcome: internalError(shape, requestId) };
+    return { route, client, shape, counted, config, secrets, outcome: internalError(shape, requestId) };
   }
 }
 
@@ -254,9 +260,14 @@ export async function handleRequest(request: Request, env: ShardEnv, deps: Handl
   const started = deps.now();
   const requestId = requestIdOf(request.headers, deps.randomUUID);
   if (request.method === 'OPTIONS') return preflight(request, requestId);
-  const { route, client, shape, counted, path, outcome, secrets } = await settleRequest(request, env, deps, requestId);
+  const settled = await settleRequest(request, env, deps, requestId);
+  const { route, client, shape, counted, path, outcome, secrets } = settled;
   // the status view counts the requests clients make, not the operators' looks at it
   if (counted) deps.pool.countRequest(started);
+  const ms = deps.now() - started;
+  // a data point per client request; the operators' looks at the status view (a page polls it) would drown them
+  const metered = { ...settled, line: outcome.line, ms, usage: outcome.usage };
+  const meterErrors = counted ? meterRequest(env, metered, () => deps.now(), started) : 0;
   const line: EdgeRequestLine = {
     event: 'request',
     requestId,
@@ -264,7 +275,10 @@ export async function handleRequest(request: Request, env: ShardEnv, deps: Handl
     ...(path !== undefined ? { path } : {}),
     ...(client !== undefined ? { client } : {}),
     ...outcome.line,
-    ms: deps.now() - started,
+    // the model is the one field a client writes: a client's own token sent as a model name stays out of the logs
+    ...(outcome.line.model !== undefined ? { model: redact(outcome.line.model, secrets ?? []) } : {}),
+    ms,
+    ...(meterErrors > 0 ? { meterErrors } : {}),
   };
   deps.log(line);
   // a Live API session's 101 carries the client's socket, which a rebuilt response would drop; it holds its id already

@@ -10,6 +10,7 @@ import type { ShardConfig, ShardEnv } from '../edge/bindings';
 import type { ErrorShape } from '../edge/refusal';
 import type { WebSocketRuntime } from './live/bridge';
 import type { RequestLine } from '../core/log';
+import type { Usage } from '../core/stream-meter';
 import type { UpstreamDeps } from '../core/upstream';
 
 export interface HandlerDeps extends UpstreamDeps {
@@ -45,6 +46,13 @@ export type LineFacts = Omit<RequestLine, 'event' | 'requestId' | 'route' | 'cli
 export interface Outcome {
   readonly response: Response;
   readonly line: LineFacts;
+  /**
+   * Google's token counts for the answer, for its usage data point (`../core/metering`): a whole reply's now, a
+   * stream's when it ends.
+   *
+   * @default - none: the data point counts no tokens (a refusal, a resource call)
+   */
+  readonly usage?: Usage;
 }
 
 /** Every value that must never reach a client, a log line or Google's answer passed on: pool keys and passwords. */

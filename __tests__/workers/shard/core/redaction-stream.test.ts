@@ -167,8 +167,9 @@ describe('the streaming redactor', () => {
     const text = `x ${JSON.stringify(JSON.stringify(odd))} ${encodeURIComponent(odd)} y ${'\\'.repeat(70)}`;
     const out = decode(redactBytes(encode(text), spellingsOf([odd, slashes])));
     expect(out).not.toMatch(spellingsRegex(odd));
-    // JSON inside JSON is one escape too deep for the search (and for redactJsonText): the percent-encoded copy is not
-    expect(out).toBe(`x ${JSON.stringify(JSON.stringify(odd))} [redacted] y [redacted]${'\\'.repeat(10)}`);
+    // JSON inside JSON is one escape too deep for the search (and for redactJsonText): the percent-encoded copy is not.
+    // The 70 backslashes hold readings of the 30-backslash secret that overlap to the last one: one redacted span
+    expect(out).toBe(`x ${JSON.stringify(JSON.stringify(odd))} [redacted] y [redacted]`);
   });
 });
 
@@ -222,11 +223,17 @@ describe('what the whole-text redaction of ./redaction.ts does, the streaming on
         ),
         ([secrets, parts]) => {
           const text = parts.join('');
-          expect(redactText(text, secrets)).toBe(redact(text, secrets));
+          // where one spelling overlaps the next secret (a password ending in `\\` read as `\\\\`), the two are one
+          // redacted span here and two for redact: the same text, up to how adjacent redactions are counted
+          const runs = (t: string): string => t.replace(/(?:\[redacted\])+/g, '[redacted]');
+          expect(runs(redactText(text, secrets))).toBe(runs(redact(text, secrets)));
         },
       ),
     );
     expect([redactText('x%25', ['x%']), redact('x%25', ['x%'])]).toEqual(['[redacted]', '[redacted]25']);
+    // the case that found it: the first password's last `\\` read as the escape `\\\\` takes the second one's first byte
+    const pass = '\\rwNY\\+awS+N\\';
+    expect(redactText(pass + pass, [pass])).toBe('[redacted]');
   });
 });
 

@@ -125,6 +125,24 @@ describe('client tokens in workerd', () => {
     for (const { message } of h.logs) expect(message).not.toMatch(/canary-tok-(alice|bob|pass)/);
   });
 
+  it('logs a client token sent as a model name as [redacted], on a body route and on a path route', async () => {
+    const chat = await fetch(`${h.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ALICE}`, 'content-type': 'application/json', 'x-request-id': 'tok-model' },
+      body: JSON.stringify({ model: ALICE, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    await chat.text();
+    expect(await h.waitForRequestLog('tok-model')).toMatchObject({ client: 'alice', model: '[redacted]' });
+    const native = await fetch(`${h.url}/v1beta/models/${BOB}:generateContent`, {
+      method: 'POST',
+      headers: { 'x-goog-api-key': BOB, 'content-type': 'application/json', 'x-request-id': 'tok-path-model' },
+      body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }] }),
+    });
+    await native.text();
+    expect(await h.waitForRequestLog('tok-path-model')).toMatchObject({ client: 'ci_bot-2', model: '[redacted]' });
+    for (const { message } of h.logs) expect(message).not.toMatch(/canary-tok-(alice|bob)/);
+  });
+
   it('answers 500 server_misconfigured naming CLIENT_TOKENS, not its value, when the binding breaks the rules', async () => {
     const broken = await startShardWorker({
       keys: KEYS,

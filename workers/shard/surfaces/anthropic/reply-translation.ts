@@ -91,6 +91,11 @@ export class ReplyTranslator {
     return this.failure;
   }
 
+  /** The last `usageMetadata` Gemini sent (a stream's last chunk carries the reply's totals), for metering. */
+  get lastUsage(): GeminiUsage | undefined {
+    return this.usage;
+  }
+
   /** The events one Gemini chunk (or a whole reply) adds. */
   push(chunk: unknown): AnthropicStreamEvent[] {
     if (this.failure) return [];

@@ -24,7 +24,9 @@ import {
 import type { ShardEnv } from '../../edge/bindings';
 import { bodyConversationId } from '../../core/conversation';
 import { misconfigured, Refusal, refusalOutcome } from '../../edge/refusal';
+import { StreamMeter, wholeUsage } from '../../core/stream-meter';
 import { readTranslatedBody, sendTranslated } from '../../core/translated-call';
+import { replyTokens } from '../../core/usage-tokens';
 import type { AnthropicRoute } from './routes';
 import { type Admitted, type HandlerDeps, type LineFacts, type Outcome, secretsOf } from '../contract';
 import {
@@ -133,13 +135,15 @@ async function translate(
   const options = { messageId: newMessageId(deps.randomUUID()), model: plan.requestedModel, secrets };
   if (plan.stream && upstream.body) {
     const onError = streamCutReporter(answer, a, route.name, deps);
-    const body = anthropicStreamFromGemini(upstream.body, { ...options, onError });
+    const meter = new StreamMeter();
+    const body = anthropicStreamFromGemini(upstream.body, { ...options, onError, meter });
     return {
       response: new Response(body, {
         status: 200,
         headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' },
       }),
       line,
+      usage: meter.usage,
     };
   }
   const reply = await readWholeReply(upstream);
@@ -152,6 +156,6 @@ async function translate(
   }
   const translated = anthropicMessageFromGemini(reply.json, options);
   return translated.ok
-    ? { response: jsonResponse(200, translated.message), line }
+    ? { response: jsonResponse(200, translated.message), line, usage: wholeUsage(replyTokens(reply.json)) }
     : failureOutcome(translated, a, UNUSABLE_REPLY, line);
 }

@@ -9,10 +9,14 @@ import type { AnthropicFailure, AnthropicStreamEvent } from './anthropic-types';
 import { anthropicErrorEvent, anthropicFailure } from './errors';
 import { ReplyTranslator, type ReplyTranslationOptions } from './reply-translation';
 import { SseDataDecoder } from '../../core/sse-decoder';
+import type { StreamEnd, StreamMeter } from '../../core/stream-meter';
+import { geminiTokens } from '../../core/usage-tokens';
 
 export interface StreamTranslationOptions extends ReplyTranslationOptions {
   /** called once when the stream ends in an error event (for the log line; the reason never reaches the client) */
   readonly onError?: (reason: unknown) => void;
+  /** told how the stream ended and Gemini's last usage, for the request's data point */
+  readonly meter?: StreamMeter;
 }
 
 /** Why a stream was cut, for `onError` (the client gets Anthropic's error body). */
@@ -33,6 +37,7 @@ interface Translation {
   readonly decoder: SseDataDecoder;
   readonly translator: ReplyTranslator;
   readonly onError: StreamTranslationOptions['onError'];
+  readonly meter: StreamTranslationOptions['meter'];
   /** the stream was closed (its end or an error event sent) or cancelled: nothing more is read or sent */
   finished: boolean;
 }
@@ -62,10 +67,16 @@ function translate(
   return { text };
 }
 
+/** The stream is over: its meter learns how it ended and Gemini's last usage. */
+function ended(t: Translation, how: StreamEnd['how']): void {
+  t.meter?.end(how, geminiTokens(t.translator.lastUsage));
+}
+
 /** Sends what was translated before a failure, then the error event, and closes the stream. */
 function failAfter(t: Translation, controller: Controller, text: string, failure: AnthropicFailure, reason: unknown) {
   if (text) controller.enqueue(encoder.encode(text));
   t.finished = true;
+  ended(t, 'cut');
   t.onError?.(reason);
   controller.enqueue(encoder.encode(anthropicErrorEvent(failure.body)));
   controller.close();
@@ -88,6 +99,7 @@ function finish(t: Translation, controller: Controller) {
   const end = t.translator.finish();
   if (!Array.isArray(end)) return failAfter(t, controller, text, end, new UpstreamStreamCut(end.body.error.message));
   t.finished = true;
+  ended(t, 'complete');
   controller.enqueue(encoder.encode(text + end.map(encodeEvent).join('')));
   controller.close();
 }
@@ -126,6 +138,7 @@ export function anthropicStreamFromGemini(
     decoder: new SseDataDecoder(),
     translator: new ReplyTranslator(o),
     onError: o.onError,
+    meter: o.meter,
     finished: false,
   };
   return new ReadableStream<Uint8Array>({
@@ -134,6 +147,7 @@ export function anthropicStreamFromGemini(
     },
     cancel(reason) {
       t.finished = true;
+      ended(t, 'cancelled');
       return t.reader.cancel(reason);
     },
   });

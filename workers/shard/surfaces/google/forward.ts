@@ -13,6 +13,8 @@ import { errorBody, jsonResponse } from '../../../shared/http';
 import { formatOwnerTag } from '../../../shared/owner-tag';
 import { redactJsonText } from '../../core/redaction';
 import { sseWithErrorEvent } from '../../core/sse-framing';
+import { StreamMeter, tailTap, tappedStream, wholeUsage } from '../../core/stream-meter';
+import { replyTokens } from '../../core/usage-tokens';
 import { embeddingsRequest, embeddingsResponse } from '../openai/embeddings';
 import { toOpenAIError } from '../openai/errors';
 import { bodyConversationId } from '../../core/conversation';
@@ -231,15 +233,19 @@ async function deliver(
   const streaming =
     prepared.streaming === 'by-reply' ? contentType.startsWith('text/event-stream') : prepared.streaming;
   if (streaming && upstream.body) {
+    // the usage is in the stream's last chunk: the tap keeps its tail, read once at the end
+    const meter = new StreamMeter();
+    const tap = tailTap(meter);
     const body = contentType.startsWith('text/event-stream')
-      ? sseWithErrorEvent(upstream.body, streamErrorEvent(route), onStreamError)
-      : upstream.body;
+      ? sseWithErrorEvent(upstream.body, streamErrorEvent(route), onStreamError, tap)
+      : tappedStream(upstream.body, tap);
     return {
       response: new Response(body, {
         status: upstream.status,
         headers: { 'content-type': contentType, 'cache-control': 'no-cache' },
       }),
       line,
+      usage: meter.usage,
     };
   }
   const reply = await readWholeReply(upstream);
@@ -252,10 +258,11 @@ async function deliver(
         new Refusal(502, 'upstream_invalid_response', 'Gemini answered embeddings in an unexpected shape.'),
         line,
       );
-    return { response: jsonResponse(upstream.status, fixed), line };
+    return { response: jsonResponse(upstream.status, fixed), line, usage: wholeUsage(replyTokens(reply.json)) };
   }
   return {
     response: new Response(reply.text, { status: upstream.status, headers: { 'content-type': contentType } }),
     line,
+    usage: wholeUsage(replyTokens(reply.json)),
   };
 }

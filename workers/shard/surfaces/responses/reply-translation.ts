@@ -50,6 +50,11 @@ export class ResponsesTranslator {
     return this.failure;
   }
 
+  /** The last `usageMetadata` Gemini sent (a stream's last chunk carries the reply's totals), for metering. */
+  get lastUsage(): GeminiUsage | undefined {
+    return this.usage;
+  }
+
   /** `response.created` and `response.in_progress`, sent as soon as Google has begun to answer. */
   start(): Events {
     const response = this.response({ status: 'in_progress', usage: null });

@@ -7,7 +7,9 @@
 import { REPLAY_MAX_BYTES } from '../../../shared/contract';
 import { jsonResponse } from '../../../shared/http';
 import { Refusal, refusalOutcome } from '../../edge/refusal';
+import { StreamMeter, wholeUsage } from '../../core/stream-meter';
 import { readTranslatedBody, sendTranslated } from '../../core/translated-call';
+import { replyTokens } from '../../core/usage-tokens';
 import {
   answerFacts,
   type GoogleAnswer,
@@ -107,14 +109,15 @@ async function translate(
   };
   if (plan.stream && upstream.body) {
     const onError = streamCutReporter(answer, a, route.name, deps);
-    const body = responsesStreamFromGemini(upstream.body, { ...options, onError });
+    const meter = new StreamMeter();
+    const body = responsesStreamFromGemini(upstream.body, { ...options, onError, meter });
     const headers = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
-    return { response: new Response(body, { status: 200, headers }), line };
+    return { response: new Response(body, { status: 200, headers }), line, usage: meter.usage };
   }
   const reply = await readWholeReply(upstream);
   if (reply instanceof Refusal) return refusalOutcome(reply, 'openai', a.requestId, line);
   const translated = responseFromGemini(reply.json, options);
   return translated.ok
-    ? { response: jsonResponse(200, translated.response), line }
+    ? { response: jsonResponse(200, translated.response), line, usage: wholeUsage(replyTokens(reply.json)) }
     : failureOutcome(translated, translated.code, line);
 }

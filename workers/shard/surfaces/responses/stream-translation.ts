@@ -7,6 +7,8 @@
  * `response.failed`, so clients raise an error (Codex retries it) instead of taking a truncated reply for a whole one.
  */
 import { SseDataDecoder } from '../../core/sse-decoder';
+import type { StreamEnd, StreamMeter } from '../../core/stream-meter';
+import { geminiTokens } from '../../core/usage-tokens';
 import { responsesFailure } from './errors';
 import { type ReplyOptions, ResponsesTranslator } from './reply-translation';
 import type { ResponsesFailure, ResponsesStreamEvent } from './responses-types';
@@ -14,6 +16,8 @@ import type { ResponsesFailure, ResponsesStreamEvent } from './responses-types';
 export interface StreamTranslationOptions extends ReplyOptions {
   /** called once when the stream ends in failure (for the log line; the reason never reaches the client) */
   readonly onError?: (reason: unknown) => void;
+  /** told how the stream ended and Gemini's last usage, for the request's data point */
+  readonly meter?: StreamMeter;
 }
 
 /** Why a stream failed, for `onError` (the client gets the failure's message). */
@@ -71,9 +75,15 @@ class Translation {
     return { text };
   }
 
+  /** The stream is over: its meter learns how it ended and Gemini's last usage. */
+  ended(how: StreamEnd['how']): void {
+    this.o.meter?.end(how, geminiTokens(this.translator.lastUsage));
+  }
+
   /** Sends what was translated before a failure, then the failure's events, and closes the stream. */
   failAfter(controller: Controller, text: string, failure: ResponsesFailure, reason: unknown): void {
     this.finished = true;
+    this.ended('cut');
     this.o.onError?.(reason);
     controller.enqueue(encoder.encode(text + this.encode(this.translator.failedEvents(failure))));
     controller.close();
@@ -91,6 +101,7 @@ class Translation {
     const end = this.translator.finish();
     if (!Array.isArray(end)) return this.failAfter(controller, text, end, new UpstreamStreamFailure(end.message));
     this.finished = true;
+    this.ended('complete');
     controller.enqueue(encoder.encode(text + this.encode(end)));
     controller.close();
   }
@@ -135,6 +146,7 @@ export function responsesStreamFromGemini(
     },
     cancel(reason) {
       t.finished = true;
+      t.ended('cancelled');
       return t.reader.cancel(reason);
     },
   });

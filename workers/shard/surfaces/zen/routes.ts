@@ -10,6 +10,7 @@ import { PASS_CLIENT_NAME } from '../../../shared/contract';
 import { jsonResponse } from '../../../shared/http';
 import { workerProjects } from '../../core/key-projects';
 import { STATUS_PATH, STATUS_ROUTE, workerStatus } from '../../core/status';
+import { usageStatus } from '../../core/usage-summary';
 import { type ErrorShape, Refusal, refusalOutcome } from '../../edge/refusal';
 import { type Admitted, defineSurface, type HandlerDeps, type Outcome, type RouteMatch } from '../contract';
 import { matchPage, type PageRoute, servePage, STATUS_PAGE_PATH } from './page-route';
@@ -52,7 +53,8 @@ function serveStatus(_route: StatusRoute, a: Admitted, deps: HandlerDeps): Promi
     now,
     workerProjects(a.config),
   );
-  const response = jsonResponse(200, body, { 'cache-control': 'no-store' });
+  // today's usage, where the worker's dataset can be read back (npm start's stand-in)
+  const response = jsonResponse(200, { ...body, ...usageStatus(a.env, now) }, { 'cache-control': 'no-store' });
   return Promise.resolve({ response, line: { attempts: 0, status: 200 } });
 }
 
