@@ -2,13 +2,15 @@
  * The native surface under `/v1beta/models`: `:generateContent`, `:streamGenerateContent`, `:countTokens`,
  * `:embedContent`, `:batchEmbedContents`, and the model list and lookup. A model the fake does not serve (unknown or
  * shut down) or a method the model does not support is Google's 404; a generation request without contents is
- * Google's 400 (`./request-errors.ts`); a prompt that repeats a long prefix its project sent lately counts the hit in
- * `usageMetadata.cachedContentTokenCount` (`./implicit-cache.ts`).
+ * Google's 400 (`./request-errors.ts`); a JSON-mode request is answered in JSON (`./json-mode.ts`); a prompt that
+ * repeats a long prefix its project sent lately counts the hit in `usageMetadata.cachedContentTokenCount`
+ * (`./implicit-cache.ts`).
  *
  * @module
  */
 import { parseJsonObject, type Ctx } from './call';
 import { FAKE_MODEL_VERSION, FAKE_MODELS, FAKE_REPLY_TEXT, fakeEmbeddingValues, fakeReplyPieces } from './replies';
+import { jsonModeText } from './json-mode';
 import { emptyContentsError, modelError, modelNotFound, supportedMethods } from './request-errors';
 import { pageOf } from './resources';
 import { notFound, sendError, sendInvalidJson, sendJson, sendReply, sendStream } from './respond';
@@ -91,7 +93,7 @@ export function generateContentReply(
 }
 
 async function streamGenerateContent(ctx: Ctx, body: Record<string, unknown>, cached: number): Promise<void> {
-  const pieces = fakeReplyPieces(ctx.settings.streamChunks);
+  const pieces = fakeReplyPieces(ctx.settings.streamChunks, jsonModeText(body));
   const events = pieces.map((piece, i) =>
     JSON.stringify(generateContentReply(body, piece, i === pieces.length - 1, cached)),
   );
@@ -115,7 +117,10 @@ function cachedTokens(ctx: Ctx, model: string, body: Record<string, unknown>): n
 async function nativeAction(ctx: Ctx, model: string, action: string, body: Record<string, unknown>): Promise<void> {
   switch (action) {
     case 'generateContent':
-      return sendReply(ctx, generateContentReply(body, FAKE_REPLY_TEXT, true, cachedTokens(ctx, model, body)));
+      return sendReply(
+        ctx,
+        generateContentReply(body, jsonModeText(body) ?? FAKE_REPLY_TEXT, true, cachedTokens(ctx, model, body)),
+      );
     case 'streamGenerateContent':
       return streamGenerateContent(ctx, body, cachedTokens(ctx, model, body));
     case 'countTokens':

@@ -19,6 +19,9 @@ export const FAKE_THOUGHT_SIGNATURE = 'ZmFrZS10aG91Z2h0LXNpZ25hdHVyZQ==';
 export const FAKE_MODELS: readonly string[] = [
   'gemini-2.5-flash-lite',
   'gemini-3.1-pro-preview',
+  // 3.1 Pro's variant for agents with custom tools: Gemini CLI 0.61 sends its "pro" turns there when it
+  // authenticates with an API key (PREVIEW_GEMINI_3_1_CUSTOM_TOOLS_MODEL in its packages/core/src/config/models.ts)
+  'gemini-3.1-pro-preview-customtools',
   'gemini-3.5-flash',
   'gemini-3.5-flash-lite',
   'gemini-3.8-flash',
@@ -52,9 +55,8 @@ export function fakeEmbeddingValues(index: number, dimensions: number = DEFAULT_
   return Array.from({ length: dimensions }, (_, j) => base[j] ?? j / 8);
 }
 
-/** Splits {@link FAKE_REPLY_TEXT} into `n` pieces (some empty when n exceeds its length). */
-export function fakeReplyPieces(n: number): string[] {
-  const text = FAKE_REPLY_TEXT;
+/** Splits `text` ({@link FAKE_REPLY_TEXT} unless given) into `n` pieces (some empty when n exceeds its length). */
+export function fakeReplyPieces(n: number, text: string = FAKE_REPLY_TEXT): string[] {
   return Array.from({ length: n }, (_, i) =>
     text.slice(Math.floor((i * text.length) / n), Math.floor(((i + 1) * text.length) / n)),
   );
