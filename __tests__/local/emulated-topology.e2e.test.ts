@@ -6,6 +6,9 @@
 import { GoogleGenAI } from '@google/genai';
 import { createHash, randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { Readable } from 'node:stream';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import OpenAI from 'openai';
 import {
   FAKE_IMAGE_B64,
@@ -573,19 +576,27 @@ describe('prod stack: request bodies through the orchestrator (default SHARD_ATT
       }),
     );
   const sha256 = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
-  const sendNative = async (
+  // a fresh connection per request (agent: false): on a kept-alive one that the gateway closed after the previous
+  // upload, the next upload's first write fails with EPIPE before any byte reaches the gateway
+  const sendNative = (
     model: string,
     body: Buffer | ReadableStream<Uint8Array>,
     id: string,
-  ): Promise<{ status: number; text: string }> => {
-    const res = await fetch(`${running.url}/v1beta/models/${model}:generateContent`, {
-      method: 'POST',
-      headers: { 'x-goog-api-key': PASS, 'content-type': 'application/json', 'x-request-id': id },
-      body,
-      duplex: 'half',
-    } as RequestInit);
-    return { status: res.status, text: await res.text() };
-  };
+  ): Promise<{ status: number; text: string }> =>
+    new Promise((resolve, reject) => {
+      const { hostname, port } = new URL(running.url);
+      const headers = { 'x-goog-api-key': PASS, 'content-type': 'application/json', 'x-request-id': id };
+      const path = `/v1beta/models/${model}:generateContent`;
+      const req = httpRequest({ host: hostname, port, method: 'POST', path, headers, agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      });
+      req.on('error', reject);
+      if (Buffer.isBuffer(body)) req.end(body);
+      else Readable.fromWeb(body as NodeReadableStream<Uint8Array>).pipe(req);
+    });
 
   it('forwards a ~40 MB native body to Google once, byte for byte, past the replay bound', async () => {
     const body = nativeBody(40 * MiB);
