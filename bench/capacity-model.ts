@@ -169,7 +169,7 @@ export interface CapacityOptions {
   readonly windowMs: number;
   /** offered load in % of the pooled limit */
   readonly loads: readonly number[];
-  /** pool sizes, each split into shards of {@link CapacityOptions.keysPerShard} */
+  /** pool sizes, every key its own project, each split into shards of {@link CapacityOptions.keysPerShard}; empty skips them */
   readonly keySets: readonly number[];
   readonly keysPerShard: number;
   /** empty runs only the isolate measurement */
@@ -294,7 +294,7 @@ const OPTIONS: { readonly [K in keyof CapacityOptions]: OptionSpec<CapacityOptio
   limit: { env: 'CAPACITY_LIMIT', flag: '--limit', parse: (w, r) => integer(w, r, 1, 1000) },
   windowMs: { env: 'CAPACITY_WINDOW_MS', flag: '--window-ms', parse: (w, r) => integer(w, r, 100, 600_000) },
   loads: { env: 'CAPACITY_LOADS', flag: '--loads', parse: (w, r) => integerList(w, r, 1, 500, false) },
-  keySets: { env: 'CAPACITY_KEYS', flag: '--keys', parse: (w, r) => integerList(w, r, 1, 200, false) },
+  keySets: { env: 'CAPACITY_KEYS', flag: '--keys', empty: [], parse: (w, r) => integerList(w, r, 1, 200, true) },
   keysPerShard: { env: 'CAPACITY_KEYS_PER_SHARD', flag: '--keys-per-shard', parse: (w, r) => integer(w, r, 1, 60) },
   configs: { env: 'CAPACITY_CONFIGS', flag: '--configs', empty: [], parse: configList },
   waitLoads: {
@@ -324,8 +324,8 @@ const OPTIONS: { readonly [K in keyof CapacityOptions]: OptionSpec<CapacityOptio
 
 /**
  * The options of one run: defaults, then `CAPACITY_*` environment variables, then flags. An empty variable counts as
- * unset, except that an empty list of configurations, wait loads, copies, isolate loads, project layouts or project
- * configurations turns that part off.
+ * unset, except that an empty list of key sets, configurations, wait loads, copies, isolate loads, project layouts or
+ * project configurations turns that part off.
  *
  * @throws CapacityOptionError naming the variable or flag, the allowed values and the value received
  */

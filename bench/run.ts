@@ -15,6 +15,7 @@ const BENCHES = [
   'capacity',
   'claude-code',
   'affinity-hash',
+  'implicit-cache',
 ] as const;
 const only = process.argv.slice(2);
 let failed = 0;
