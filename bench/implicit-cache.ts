@@ -11,10 +11,15 @@
  * 1. Agents with a session id: 20 conversations of 10 growing turns (half Claude Code-like on `/v1/messages`, half
  *    Codex-like on `/v1/responses`), sent as the clients send them (id in a header and in the body), with the id in
  *    the body only (the shard finds it and sends the request home), and without ids (a random project per turn).
- * 2. Gemini CLI-like traffic, which carries no id and whose conversations share a long prefix: without an id, and with
- *    either body-prefix fingerprint a gateway could take (`bench/cache-traffic.ts`, `prefixKey`). The gateway has no
- *    such fingerprint; the benchmark sends it as a session id header, which routes exactly as a fingerprint the shard
- *    computed and sent home would.
+ * 2. Gemini CLI-like traffic, which carries no id and whose conversations share a long prefix (system prompt and
+ *    environment context): without an id, and with either body-prefix fingerprint a gateway could take
+ *    (`bench/cache-traffic.ts`, `prefixKey`). The gateway has no such fingerprint; the benchmark sends it as a session
+ *    id header, which routes exactly as a fingerprint the shard computed and sent home would.
+ * 3. The same for a program on the native API whose conversations share only a long system prompt, to see how each
+ *    fingerprint fares with a client built otherwise.
+ *
+ * Each run's "ideal" is what one project that saw every earlier turn could serve from its cache: every turn after a
+ * conversation's first, and the shared start of first turns where it passes the cache's minimum.
  *
  * `npx tsx bench/implicit-cache.ts [--projects 10+1x10] [--turns 10]` (or `CACHE_PROJECTS`, `CACHE_TURNS`). Progress
  * goes to stderr, tables to stdout.
