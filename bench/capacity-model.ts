@@ -102,11 +102,64 @@ export function loadSpread(callsPerKey: readonly number[]): LoadSpread {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// projects
+
+/** The largest pool a project layout may describe: what synth places on the paid plan in a few seconds. */
+const MAX_LAYOUT_KEYS = 200;
+const LAYOUT_TERM = /^([1-9][0-9]{0,2})(?:x([1-9][0-9]{0,2}))?$/;
+
+/**
+ * One project label per key (`p1`, `p2`, ... in key order) for a layout written as terms joined by `+`, each
+ * `<keys>x<projects>` or `<keys>` for one project: `10+1x10` is one project of 10 keys and then 10 projects of one key
+ * (issue 22's pool, 20 keys in 11 projects), `2x10` ten projects of 2 keys. Undefined when `spec` is not such a layout
+ * or describes more than 200 keys.
+ */
+export function projectLayoutLabels(spec: string): string[] | undefined {
+  const labels: string[] = [];
+  let projects = 0;
+  for (const term of spec.trim().split('+')) {
+    const match = LAYOUT_TERM.exec(term.trim());
+    if (match === null) return undefined;
+    const size = Number(match[1]);
+    const count = Number(match[2] ?? '1');
+    if (labels.length + size * count > MAX_LAYOUT_KEYS) return undefined;
+    for (let project = 0; project < count; project++) {
+      projects++;
+      for (let key = 0; key < size; key++) labels.push(`p${projects}`);
+    }
+  }
+  return labels;
+}
+
+/** How many calls each project of the pool received, in the order projects first appear; `labels` as for keys. */
+export function callsPerProject(labels: readonly string[], callsPerKey: readonly number[]): number[] {
+  const projects = new Map<string, number>();
+  for (const [i, label] of labels.entries()) projects.set(label, (projects.get(label) ?? 0) + (callsPerKey[i] ?? 0));
+  return [...projects.values()];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // options
 
 /** The gateway configurations compared side by side (see docs/benchmarks.md, "Capacity"). */
 export const CAPACITY_CONFIGS = ['defaults', 'uniform', 'uniform-reroute', 'round-robin', 'defaults-wait'] as const;
 export type CapacityConfig = (typeof CAPACITY_CONFIGS)[number];
+
+/**
+ * How a pool of several projects is deployed: with `KEY_PROJECTS` declared (the defaults for such a pool), or without
+ * (every key its own project, the gateway's behaviour before projects), against the same fake Google that counts per
+ * project.
+ */
+export const PROJECT_CONFIGS = ['declared', 'undeclared'] as const;
+export type ProjectConfig = (typeof PROJECT_CONFIGS)[number];
+
+/**
+ * `wall`: the emulated prod topology in workerd, on the wall clock. `virtual`: the same synthesized workers' code and
+ * bindings in this process, each request handled whole at its arrival time on a simulated clock (the fake's quota
+ * windows read it too), so the figures do not depend on how busy the machine is; latency is not measured then.
+ */
+export const CAPACITY_CLOCKS = ['wall', 'virtual'] as const;
+export type CapacityClock = (typeof CAPACITY_CLOCKS)[number];
 
 export interface CapacityOptions {
   /** arrivals per cell, in seconds */
@@ -116,7 +169,7 @@ export interface CapacityOptions {
   readonly windowMs: number;
   /** offered load in % of the pooled limit */
   readonly loads: readonly number[];
-  /** pool sizes, each split into shards of {@link CapacityOptions.keysPerShard} */
+  /** pool sizes, every key its own project, each split into shards of {@link CapacityOptions.keysPerShard}; empty skips them */
   readonly keySets: readonly number[];
   readonly keysPerShard: number;
   /** empty runs only the isolate measurement */
@@ -130,6 +183,11 @@ export interface CapacityOptions {
   /** the loads of the isolate measurement (first key set only); empty skips it */
   readonly isolateLoads: readonly number[];
   readonly seed: number;
+  /** pools of several projects (see {@link projectLayoutLabels}); empty skips them */
+  readonly projects: readonly string[];
+  /** how each project pool is deployed */
+  readonly projectConfigs: readonly ProjectConfig[];
+  readonly clock: CapacityClock;
 }
 
 export const DEFAULT_CAPACITY_OPTIONS: CapacityOptions = {
@@ -145,6 +203,9 @@ export const DEFAULT_CAPACITY_OPTIONS: CapacityOptions = {
   copies: [4],
   isolateLoads: [80, 95],
   seed: 1,
+  projects: ['10+1x10', '2x10'],
+  projectConfigs: PROJECT_CONFIGS,
+  clock: 'wall',
 };
 
 export class CapacityOptionError extends Error {
@@ -185,6 +246,40 @@ function configList(where: string, raw: string): CapacityConfig[] {
   return configs as CapacityConfig[];
 }
 
+function oneOf<T extends string>(allowed: readonly T[]): (where: string, raw: string) => T {
+  return (where, raw) => {
+    const value = raw.trim();
+    if (!(allowed as readonly string[]).includes(value))
+      throw new CapacityOptionError(`${where} must be one of ${allowed.join(', ')}, got ${JSON.stringify(raw)}`);
+    return value as T;
+  };
+}
+
+function listOf<T extends string>(allowed: readonly T[]): (where: string, raw: string) => T[] {
+  return (where, raw) => {
+    if (raw.trim() === '') return [];
+    const values = raw.split(',').map((v) => v.trim());
+    if (values.some((v) => !(allowed as readonly string[]).includes(v))) {
+      throw new CapacityOptionError(
+        `${where} must be a comma-separated list of ${allowed.join(', ')}, got ${JSON.stringify(raw)}`,
+      );
+    }
+    return values as T[];
+  };
+}
+
+function layoutList(where: string, raw: string): string[] {
+  if (raw.trim() === '') return [];
+  const specs = raw.split(',').map((spec) => spec.trim());
+  if (specs.some((spec) => projectLayoutLabels(spec) === undefined)) {
+    throw new CapacityOptionError(
+      `${where} must be a comma-separated list of layouts such as 10+1x10 (one project of 10 keys, then 10 projects ` +
+        `of one key; at most ${MAX_LAYOUT_KEYS} keys each), got ${JSON.stringify(raw)}`,
+    );
+  }
+  return specs;
+}
+
 interface OptionSpec<T> {
   readonly env: string;
   /** `--seconds 3` or `--seconds=3` */
@@ -199,7 +294,7 @@ const OPTIONS: { readonly [K in keyof CapacityOptions]: OptionSpec<CapacityOptio
   limit: { env: 'CAPACITY_LIMIT', flag: '--limit', parse: (w, r) => integer(w, r, 1, 1000) },
   windowMs: { env: 'CAPACITY_WINDOW_MS', flag: '--window-ms', parse: (w, r) => integer(w, r, 100, 600_000) },
   loads: { env: 'CAPACITY_LOADS', flag: '--loads', parse: (w, r) => integerList(w, r, 1, 500, false) },
-  keySets: { env: 'CAPACITY_KEYS', flag: '--keys', parse: (w, r) => integerList(w, r, 1, 200, false) },
+  keySets: { env: 'CAPACITY_KEYS', flag: '--keys', empty: [], parse: (w, r) => integerList(w, r, 1, 200, true) },
   keysPerShard: { env: 'CAPACITY_KEYS_PER_SHARD', flag: '--keys-per-shard', parse: (w, r) => integer(w, r, 1, 60) },
   configs: { env: 'CAPACITY_CONFIGS', flag: '--configs', empty: [], parse: configList },
   waitLoads: {
@@ -217,11 +312,20 @@ const OPTIONS: { readonly [K in keyof CapacityOptions]: OptionSpec<CapacityOptio
     parse: (w, r) => integerList(w, r, 1, 500, true),
   },
   seed: { env: 'CAPACITY_SEED', flag: '--seed', parse: (w, r) => integer(w, r, 0, 2 ** 32 - 1) },
+  projects: { env: 'CAPACITY_PROJECTS', flag: '--projects', empty: [], parse: layoutList },
+  projectConfigs: {
+    env: 'CAPACITY_PROJECT_CONFIGS',
+    flag: '--project-configs',
+    empty: [],
+    parse: listOf(PROJECT_CONFIGS),
+  },
+  clock: { env: 'CAPACITY_CLOCK', flag: '--clock', parse: oneOf(CAPACITY_CLOCKS) },
 };
 
 /**
  * The options of one run: defaults, then `CAPACITY_*` environment variables, then flags. An empty variable counts as
- * unset, except that an empty list of configurations, wait loads, copies or isolate loads turns that part off.
+ * unset, except that an empty list of key sets, configurations, wait loads, copies, isolate loads, project layouts or
+ * project configurations turns that part off.
  *
  * @throws CapacityOptionError naming the variable or flag, the allowed values and the value received
  */

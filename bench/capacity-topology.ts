@@ -1,8 +1,8 @@
 /**
  * The capacity benchmark's workers: the prod stack exactly as `cdktf synth` writes it for a key count, turned into
  * workerd workers by `npm start`'s own modules, then varied only through bindings (and, for the baselines, the
- * shards' code or copies). So the same harness measures whatever the synthesized stack binds: today's defaults now,
- * and the weighted routing once it lands.
+ * shards' code or copies). So the same harness measures whatever the synthesized stack binds, with or without
+ * `KEY_PROJECTS`.
  */
 import type { WorkerOptions } from 'miniflare';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -24,20 +24,26 @@ export interface SynthesizedProd {
   readonly apiKeys: readonly string[];
   /** keys held by the shard bound as BACKEND_SERVICE_i, at position i */
   readonly shardKeyCounts: readonly number[];
+  /** the positions in {@link apiKeys} (0-based) of the keys the shard bound as BACKEND_SERVICE_i holds, ascending */
+  readonly shardKeys: readonly (readonly number[])[];
+  /** the `KEY_PROJECTS` labels synth was given; undefined when it was not (every key its own project) */
+  readonly keyProjects?: readonly string[];
   /** removes the synth output */
   dispose(): void;
 }
 
 /**
- * Runs `cdktf synth` for the prod stack with `keyCount` keys in shards of `keysPerShard` on the free plan, every other
- * setting at its default (any `KEY_COUNT`, `SHARD_ATTEMPTS`, ... in this process's environment is ignored), and
- * builds its topology with `upstreamUrl` as every shard's `GEMINI_BASE_URL`.
+ * Runs `cdktf synth` for the prod stack with `keyCount` keys in shards of `keysPerShard` on the free plan, with
+ * `keyProjects` as `KEY_PROJECTS` when given, every other setting at its default (any `KEY_COUNT`, `SHARD_ATTEMPTS`,
+ * ... in this process's environment is ignored), and builds its topology with `upstreamUrl` as every shard's
+ * `GEMINI_BASE_URL`.
  */
 export async function synthesizeProd(
   keyCount: number,
   keysPerShard: number,
   upstreamUrl: string,
   pass: string,
+  keyProjects?: readonly string[],
 ): Promise<SynthesizedProd> {
   const outDir = mkdtempSync(join(tmpdir(), 'zen-capacity-bench-'));
   try {
@@ -45,7 +51,7 @@ export async function synthesizeProd(
       Object.entries(process.env).filter(([name]) => !(CONFIG_VARIABLES as readonly string[]).includes(name)),
     );
     const env: Record<string, string> = {
-      ...synthEnv(inherited, 'prod', keyCount),
+      ...synthEnv(inherited, 'prod', keyCount, keyProjects),
       KEYS_PER_SHARD: String(keysPerShard),
       WORKERS_PLAN: 'free',
     };
@@ -62,15 +68,22 @@ export async function synthesizeProd(
     });
     const byScript = new Map(topology.workers.map((w) => [w.scriptName, w]));
     const backends = backendScripts(topology);
-    const shardKeyCounts = Array.from({ length: backends.size }, (_, i) => {
+    const shardKeys = Array.from({ length: backends.size }, (_, i) => {
       const worker = byScript.get(backends.get(i) ?? '');
       if (worker === undefined)
         throw new Error(
           `the orchestrator binds no BACKEND_SERVICE_${i}; the benchmark needs shards 0..${backends.size - 1}`,
         );
-      return Object.keys(worker.apiKeyIndexes).length;
+      return Object.values(worker.apiKeyIndexes).sort((a, b) => a - b);
     });
-    return { topology, apiKeys, shardKeyCounts, dispose: () => rmSync(outDir, { recursive: true, force: true }) };
+    return {
+      topology,
+      apiKeys,
+      shardKeyCounts: shardKeys.map((keys) => keys.length),
+      shardKeys,
+      ...(keyProjects !== undefined ? { keyProjects } : {}),
+      dispose: () => rmSync(outDir, { recursive: true, force: true }),
+    };
   } catch (error) {
     rmSync(outDir, { recursive: true, force: true });
     throw error;

@@ -1,37 +1,48 @@
 /**
  * Benchmark 7: capacity. Does a pool of rate-limited keys behave like one endpoint with their summed capacity?
  *
- * The prod stack as `cdktf synth` writes it (20 keys = shards of 8, 8, 4; 9 keys = 8, 1) runs in workerd against the
- * fake Gemini, which allows each key `limit` calls per model per fixed window and answers Google's quota 429 beyond
- * (`dev/fake-gemini/rate-limit.ts`). Open-loop Poisson arrivals from a seeded PRNG offer 50, 80, 95 and 110 % of the
- * pooled limit; every configuration of a cell sees the same arrival times, each in a fresh workerd (cooldowns start
- * empty). Configurations differ only in bindings or shard code (`bench/capacity-topology.ts`), so the same run
- * measures whatever the synthesized stack binds. Each cell is judged against what a perfect global scheduler without
- * waiting could serve (`perfectSchedulerSuccess`).
+ * The prod stack as `cdktf synth` writes it runs against the fake Gemini, which allows each project `limit` calls per
+ * model per fixed window and answers Google's quota 429 beyond (`dev/fake-gemini/rate-limit.ts`). Two kinds of pool:
+ * - key sets (`--keys`, 20 keys = shards of 8, 8, 4; 9 keys = 8, 1), every key its own project, compared across
+ *   routing configurations that differ only in bindings or shard code (`bench/capacity-topology.ts`);
+ * - project layouts (`--projects`, e.g. `10+1x10`: one project of 10 keys and 10 of one key, issue 22's pool), where
+ *   several keys share one project's quota, synthesized with `KEY_PROJECTS` (declared) and without (undeclared, the
+ *   gateway's per-key behaviour from before projects), against the same fake that counts per project.
+ * Open-loop Poisson arrivals from a seeded PRNG offer 50, 80, 95 and 110 % of the pooled limit (projects × limit);
+ * every configuration of a cell sees the same arrival times, each in a fresh gateway (cooldowns start empty). Each
+ * cell is judged against what a perfect global scheduler without waiting could serve (`perfectSchedulerSuccess`).
  *
- * A second part runs each shard as 1 and as n separate workers behind a random spreader, as Cloudflare runs many
+ * A third part runs each shard as 1 and as n separate workers behind a random spreader, as Cloudflare runs many
  * isolates of one worker, each with its own cooldowns, and counts the extra 429s Google sees.
  *
- * `npx tsx bench/capacity.ts [--seconds 3] [--loads 80,95] [--keys 20] [--configs defaults,uniform] ...`; every flag
- * also reads a `CAPACITY_*` variable (see `parseCapacityOptions`). Progress goes to stderr, tables to stdout.
+ * `--clock virtual` runs the same synthesized workers in this process on a simulated clock (`./capacity-virtual`):
+ * figures that do not depend on how busy the machine is.
+ *
+ * `npx tsx bench/capacity.ts [--seconds 3] [--loads 80,95] [--keys 20] [--projects 10+1x10] [--clock virtual] ...`;
+ * every flag also reads a `CAPACITY_*` variable (see `parseCapacityOptions`). Progress goes to stderr, tables to
+ * stdout.
  */
-import { Miniflare, type WorkerOptions } from 'miniflare';
-import { Agent } from 'node:http';
-import { startFakeGemini, type FakeGemini } from '../dev/fake-gemini';
-import { WindowedRateLimit } from '../dev/fake-gemini/rate-limit';
+import { startFakeGemini } from '../dev/fake-gemini';
+import { fakeProjects } from '../scripts/local/key-projects';
+import { BENCH_PASS } from './bench-topology';
+import { runVirtualCell, runWallCell, type CellPlan, type CellResult, type Upstream } from './capacity-cell';
 import {
   CAPACITY_CONFIGS,
   cellSeed,
-  loadSpread,
   parseCapacityOptions,
-  perfectSchedulerSuccess,
-  poissonArrivals,
-  realizedPerfectSuccess,
-  seededRandom,
+  projectLayoutLabels,
   type CapacityConfig,
   type CapacityOptions,
-  type LoadSpread,
+  type ProjectConfig,
 } from './capacity-model';
+import {
+  defaultsText,
+  percent,
+  printIsolates,
+  printPoolTables,
+  shardLayoutText,
+  type IsolateRow,
+} from './capacity-report';
 import {
   ROUND_ROBIN_WORKER,
   synthesizeProd,
@@ -39,10 +50,7 @@ import {
   type SynthesizedProd,
   type Variant,
 } from './capacity-topology';
-import { fmt, printTable, runBenchmark, summarize } from './stats';
-import { BENCH_PASS, QUIET, timedRequest } from './bench-topology';
-
-const CHAT = JSON.stringify({ model: 'gemini-3.8-flash', messages: [{ role: 'user', content: 'ping' }] });
+import { fmt, runBenchmark } from './stats';
 
 function label(config: CapacityConfig, options: CapacityOptions): string {
   switch (config) {
@@ -58,6 +66,11 @@ function label(config: CapacityConfig, options: CapacityOptions): string {
       return `defaults + ${fmt(options.maxWaitMs / 1000, 0)} s wait`;
   }
 }
+
+const PROJECT_LABELS: Readonly<Record<ProjectConfig, string>> = {
+  declared: 'KEY_PROJECTS set (defaults)',
+  undeclared: 'no KEY_PROJECTS (per key, as before)',
+};
 
 /** What each configuration changes in the synthesized stack. */
 function variantOf(config: CapacityConfig, prod: SynthesizedProd, options: CapacityOptions): Variant {
@@ -80,299 +93,176 @@ function variantOf(config: CapacityConfig, prod: SynthesizedProd, options: Capac
   }
 }
 
-interface CellResult {
-  readonly requests: number;
-  readonly success: number;
-  /** the perfect scheduler's expected share at this load */
-  readonly perfect: number;
-  /** the perfect scheduler's share for the arrivals this cell sent */
-  readonly perfectHere: number;
-  readonly callsPerRequest: number;
-  readonly spread: LoadSpread;
-  /** 429s the fake answered (what Google would see) */
-  readonly google429: number;
-  /** (key, window) pairs that ran out */
-  readonly exhaustions: number;
-  /** client-visible failures by status; 0 = the request itself failed */
-  readonly failures: ReadonlyMap<number, number>;
-  readonly p50: number;
-  readonly p99: number;
-  /** how late the load generator sent its requests, in ms; a busy machine sends late, and the load stops being Poisson */
-  readonly sendLagP99: number;
-}
-
-/** The fake, and the rate limit its admission hook consults (none while warming up). */
-interface Upstream {
-  readonly fake: FakeGemini;
-  limit: WindowedRateLimit | undefined;
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function runCell(
-  upstream: Upstream,
-  prod: SynthesizedProd,
-  workers: WorkerOptions[],
-  loadPercent: number,
-  options: CapacityOptions,
-): Promise<CellResult> {
-  const keys = prod.apiKeys.length;
-  const mf = new Miniflare({ ...QUIET, host: '127.0.0.1', port: 0, workers });
-  const port = Number((await mf.ready).port);
-  const agent = new Agent({ keepAlive: true, maxSockets: 1024 });
-  const send = () => timedRequest(agent, port, 'orchestrator.bench', '/v1/chat/completions', CHAT);
-  try {
-    // warm-up outside the quota, so the first measured requests do not also pay for compiling the workers
-    upstream.limit = undefined;
-    for (let i = 0; i < 4 * prod.shardKeyCounts.length; i++) await send();
-    upstream.fake.reset();
-
-    const limit = new WindowedRateLimit({ limit: options.limit, windowMs: options.windowMs });
-    const capacityPerWindow = keys * options.limit;
-    const ratePerSecond = ((loadPercent / 100) * capacityPerWindow * 1000) / options.windowMs;
-    const arrivals = poissonArrivals(
-      ratePerSecond,
-      options.seconds * 1000,
-      seededRandom(cellSeed(options.seed, keys, loadPercent)),
-    );
-    // start on a window boundary, so the cell covers whole windows as the physical limit assumes
-    await sleep(options.windowMs - (Date.now() % options.windowMs));
-    upstream.limit = limit;
-    const started = performance.now();
-    const pending: Promise<{ status: number; ms: number }>[] = [];
-    const lags: number[] = [];
-    const windows: number[] = [];
-    for (const at of arrivals) {
-      const wait = started + at - performance.now();
-      if (wait >= 1) await sleep(wait);
-      lags.push(performance.now() - started - at);
-      windows.push(Math.floor(Date.now() / options.windowMs));
-      // open loop: sent on time whether or not earlier requests have been answered
-      pending.push(
-        send().then(
-          (r) => ({ status: r.status, ms: r.totalMs }),
-          () => ({ status: 0, ms: Number.NaN }),
-        ),
-      );
-    }
-    const results = await Promise.all(pending);
-    upstream.limit = undefined;
-
-    const callsPerKey = new Map(prod.apiKeys.map((k) => [k, 0]));
-    for (const call of upstream.fake.calls) {
-      if (call.apiKey !== undefined && callsPerKey.has(call.apiKey))
-        callsPerKey.set(call.apiKey, (callsPerKey.get(call.apiKey) as number) + 1);
-    }
-    const failures = new Map<number, number>();
-    for (const r of results) if (r.status !== 200) failures.set(r.status, (failures.get(r.status) ?? 0) + 1);
-    const latency = summarize(results.filter((r) => Number.isFinite(r.ms)).map((r) => r.ms));
-    const totals = limit.totals();
-    return {
-      requests: results.length,
-      success: results.filter((r) => r.status === 200).length / results.length,
-      perfect: perfectSchedulerSuccess((loadPercent / 100) * capacityPerWindow, capacityPerWindow),
-      perfectHere: realizedPerfectSuccess(windows, capacityPerWindow),
-      callsPerRequest: upstream.fake.calls.length / results.length,
-      spread: loadSpread([...callsPerKey.values()]),
-      google429: totals.refused,
-      exhaustions: totals.exhaustions,
-      failures,
-      p50: latency.p50,
-      p99: latency.p99,
-      sendLagP99: summarize(lags).p99,
-    };
-  } finally {
-    agent.destroy();
-    await mf.dispose();
-  }
-}
-
-const percent = (x: number): string => `${fmt(x * 100, 1)}%`;
-
-function failureText(failures: ReadonlyMap<number, number>): string {
-  if (failures.size === 0) return '-';
-  return [...failures]
-    .sort(([a], [b]) => a - b)
-    .map(([status, n]) => `${n} × ${status === 0 ? 'no answer' : status}`)
-    .join(', ');
-}
-
-/** The plain-text bindings that decide routing, as synthesized: what "defaults" means in this run. */
-function defaultsText(prod: SynthesizedProd): string {
-  const orchestrator = (prod.topology.publicWorker.options.bindings ?? {}) as Record<string, unknown>;
-  const shard = prod.topology.workers.find((w) => w !== prod.topology.publicWorker)?.options.bindings as
-    | Record<string, unknown>
-    | undefined;
-  const show = (bindings: Record<string, unknown> | undefined, name: string): string =>
-    `${name}=${bindings?.[name] === undefined ? '(not bound)' : String(bindings[name])}`;
-  return `orchestrator ${show(orchestrator, 'SHARD_KEY_COUNTS')}, ${show(orchestrator, 'SHARD_ATTEMPTS')}; shards ${show(shard, 'MAX_WAIT_MS')}`;
-}
-
 function progress(text: string): void {
   process.stderr.write(`capacity: ${text}\n`);
 }
 
-/** The configurations side by side, one row per load, then one row per cell. */
-function printComparison(
+/** One column of a pool's tables: a synthesized stack, how it is varied, and the loads it runs at. */
+interface Deployment {
+  readonly id: string;
+  readonly label: string;
+  readonly prod: SynthesizedProd;
+  readonly variant: Variant;
+  readonly loads: readonly number[];
+}
+
+/** The cell on the clock the run asked for. */
+function runCell(
+  upstream: Upstream,
   prod: SynthesizedProd,
-  configs: readonly CapacityConfig[],
-  cells: ReadonlyMap<string, CellResult>,
+  variant: Variant,
+  plan: CellPlan,
   options: CapacityOptions,
-): void {
-  const keys = prod.apiKeys.length;
-  const loads = [...new Set([...cells.keys()].map((id) => Number(id.split('/')[0])))].sort((a, b) => a - b);
-  const windowText = options.windowMs === 1000 ? 's' : `${options.windowMs} ms`;
-  process.stdout.write(
-    `### ${keys} keys (shards of ${prod.shardKeyCounts.join(', ')}), ${options.limit} calls per key per ${windowText}, ` +
-      `${options.seconds} s per cell\n\ndefaults as synthesized: ${defaultsText(prod)}\n\n`,
-  );
-  const offered = (load: number): string => fmt((load / 100) * keys * options.limit * (1000 / options.windowMs), 1);
-  printTable(
-    ['load', 'offered req/s', 'perfect scheduler', 'perfect, these arrivals', ...configs.map((c) => label(c, options))],
-    loads.map((load) => {
-      const first = [...cells].find(([id]) => id.startsWith(`${load}/`))?.[1] as CellResult;
-      const success = (c: CapacityConfig): string => {
-        const cell = cells.get(`${load}/${c}`);
-        return cell ? percent(cell.success) : '-';
-      };
-      return [`${load} %`, offered(load), percent(first.perfect), percent(first.perfectHere), ...configs.map(success)];
-    }),
-  );
-  printTable(
-    [
-      'load',
-      'configuration',
-      'requests',
-      'success',
-      'perfect, these arrivals',
-      'upstream calls / request',
-      'per-key load max / mean',
-      'Google 429s',
-      'client failures',
-      'p50 ms',
-      'p99 ms',
-    ],
-    [...cells].map(([id, r]) => {
-      const [load, config] = id.split('/') as [string, CapacityConfig];
-      return [
-        `${load} %`,
-        label(config, options),
-        r.requests,
-        percent(r.success),
-        percent(r.perfectHere),
-        fmt(r.callsPerRequest, 3),
-        fmt(r.spread.maxOverMean, 2),
-        r.google429,
-        failureText(r.failures),
-        fmt(r.p50, 1),
-        fmt(r.p99, 1),
-      ];
-    }),
+): Promise<CellResult> {
+  return options.clock === 'virtual'
+    ? runVirtualCell(upstream, prod, variant, plan, options)
+    : runWallCell(upstream, prod, variantWorkers(prod.topology, variant), plan, options);
+}
+
+/** Whether a variant can run on this clock: the simulated clock runs no other shard code and cannot wait. */
+function runsOn(variant: Variant, options: CapacityOptions): boolean {
+  return (
+    options.clock === 'wall' || (variant.shardCode === undefined && variant.shardBindings?.MAX_WAIT_MS === undefined)
   );
 }
 
-async function measureKeySet(
+/** Every deployment of a pool at every load it runs at; cells keyed `<load>/<deployment id>`. */
+async function runDeployments(
   upstream: Upstream,
-  keys: number,
+  name: string,
+  deployments: readonly Deployment[],
+  plan: (load: number) => CellPlan,
   options: CapacityOptions,
-  isolates: boolean,
-): Promise<void> {
+): Promise<Map<string, CellResult>> {
+  const cells = new Map<string, CellResult>();
+  const loads = [...new Set(deployments.flatMap((d) => d.loads))].sort((a, b) => a - b);
+  for (const load of loads) {
+    for (const d of deployments.filter((d) => d.loads.includes(load) && runsOn(d.variant, options))) {
+      const r = await runCell(upstream, d.prod, d.variant, plan(load), options);
+      progress(`${name}, ${load} %, ${d.id}: ${percent(r.success)} (send lag p99 ${fmt(r.sendLagP99, 1)} ms)`);
+      cells.set(`${load}/${d.id}`, r);
+    }
+  }
+  return cells;
+}
+
+/** A key set, every key its own project, across the routing configurations; then, for the first, the isolates. */
+async function measureKeySet(upstream: Upstream, keys: number, options: CapacityOptions, isolates: boolean) {
   progress(`synthesizing prod with ${keys} keys`);
   const prod = await synthesizeProd(keys, options.keysPerShard, upstream.fake.url, BENCH_PASS);
+  upstream.projects = {};
   try {
-    const configs = CAPACITY_CONFIGS.filter((c) => options.configs.includes(c));
-    const loads = [...new Set([...options.loads, ...options.waitLoads])].sort((a, b) => a - b);
-    const cells = new Map<string, CellResult>();
-    for (const load of loads) {
-      for (const config of configs.filter((c) =>
-        (c === 'defaults-wait' ? options.waitLoads : options.loads).includes(load),
-      )) {
-        const r = await runCell(
-          upstream,
-          prod,
-          variantWorkers(prod.topology, variantOf(config, prod, options)),
-          load,
-          options,
-        );
-        progress(`${keys} keys, ${load} %, ${config}: ${percent(r.success)} (send lag p99 ${fmt(r.sendLagP99, 1)} ms)`);
-        cells.set(`${load}/${config}`, r);
-      }
+    const deployments = CAPACITY_CONFIGS.filter((c) => options.configs.includes(c)).map((config) => ({
+      id: config,
+      label: label(config, options),
+      prod,
+      variant: variantOf(config, prod, options),
+      loads: config === 'defaults-wait' ? options.waitLoads : options.loads,
+    }));
+    const capacityPerWindow = keys * options.limit;
+    const plan = (load: number) => ({ loadPercent: load, capacityPerWindow, seed: cellSeed(options.seed, keys, load) });
+    const cells = await runDeployments(upstream, `${keys} keys`, deployments, plan, options);
+    const windowText = options.windowMs === 1000 ? 's' : `${options.windowMs} ms`;
+    if (cells.size > 0) {
+      printPoolTables({
+        heading:
+          `${keys} keys (shards of ${prod.shardKeyCounts.join(', ')}), ${options.limit} calls per key per ${windowText}, ` +
+          `${options.seconds} s per cell, ${options.clock} clock`,
+        notes: [`defaults as synthesized: ${defaultsText(prod)}`],
+        columns: deployments,
+        cells,
+        windowMs: options.windowMs,
+        offeredPerWindow: (load) => (load / 100) * capacityPerWindow,
+      });
     }
-    if (cells.size > 0) printComparison(prod, configs, cells, options);
     if (isolates) await measureIsolates(upstream, prod, options);
   } finally {
     prod.dispose();
   }
 }
 
+/** A pool of several projects, synthesized with and without `KEY_PROJECTS`, against a fake that counts per project. */
+async function measureProjects(upstream: Upstream, spec: string, options: CapacityOptions): Promise<void> {
+  const labels = projectLayoutLabels(spec) ?? [];
+  const projects = new Set(labels).size;
+  const name = `${labels.length} keys in ${projects} projects (${spec})`;
+  const prods = new Map<ProjectConfig, SynthesizedProd>();
+  try {
+    for (const config of options.projectConfigs) {
+      progress(`synthesizing prod with ${name}, ${config}`);
+      const declared = config === 'declared' ? labels : undefined;
+      prods.set(
+        config,
+        await synthesizeProd(labels.length, options.keysPerShard, upstream.fake.url, BENCH_PASS, declared),
+      );
+    }
+    // the same key values in every synthesized stack: the fake counts them by the layout's projects either way
+    upstream.projects = fakeProjects([...prods.values()][0]?.apiKeys ?? [], labels);
+    const deployments = [...prods].map(([config, prod]) => ({
+      id: config,
+      label: PROJECT_LABELS[config],
+      prod,
+      variant: {},
+      loads: options.loads,
+    }));
+    const capacityPerWindow = projects * options.limit;
+    const seedKey = labels.length * 1000 + projects;
+    const plan = (load: number) => ({
+      loadPercent: load,
+      capacityPerWindow,
+      seed: cellSeed(options.seed, seedKey, load),
+    });
+    const cells = await runDeployments(upstream, name, deployments, plan, options);
+    const windowText = options.windowMs === 1000 ? 's' : `${options.windowMs} ms`;
+    if (cells.size === 0) return;
+    printPoolTables({
+      heading: `${name}, ${options.limit} calls per project per ${windowText}, ${options.seconds} s per cell, ${options.clock} clock`,
+      notes: deployments.map((d) => `${d.label}: ${shardLayoutText(d.prod, labels)}; ${defaultsText(d.prod)}`),
+      columns: deployments,
+      cells,
+      labels,
+      windowMs: options.windowMs,
+      offeredPerWindow: (load) => (load / 100) * capacityPerWindow,
+    });
+  } finally {
+    for (const prod of prods.values()) prod.dispose();
+  }
+}
+
 /** Each shard as 1 and as n separate workers: what per-isolate cooldowns cost in 429s Google answers. */
 async function measureIsolates(upstream: Upstream, prod: SynthesizedProd, options: CapacityOptions): Promise<void> {
   const keys = prod.apiKeys.length;
-  const rows: (string | number)[][] = [];
-  const extra: string[] = [];
+  const rows: IsolateRow[] = [];
   for (const load of options.isolateLoads) {
-    let one: CellResult | undefined;
     for (const copies of [1, ...options.copies]) {
-      const r = await runCell(upstream, prod, variantWorkers(prod.topology, { copiesPerShard: copies }), load, options);
+      const plan = {
+        loadPercent: load,
+        capacityPerWindow: keys * options.limit,
+        seed: cellSeed(options.seed, keys, load),
+      };
+      const result = await runCell(upstream, prod, { copiesPerShard: copies }, plan, options);
       progress(
-        `isolates: ${keys} keys, ${load} %, ${copies} copies per shard: ${percent(r.success)} (send lag p99 ${fmt(r.sendLagP99, 1)} ms)`,
+        `isolates: ${keys} keys, ${load} %, ${copies} copies per shard: ${percent(result.success)} (send lag p99 ${fmt(result.sendLagP99, 1)} ms)`,
       );
-      rows.push([
-        `${load} %`,
-        copies,
-        r.requests,
-        percent(r.success),
-        percent(r.perfectHere),
-        fmt(r.callsPerRequest, 3),
-        r.google429,
-        fmt(r.google429 / keys, 1),
-        r.exhaustions,
-        fmt(r.google429 / r.exhaustions, 2),
-      ]);
-      if (one === undefined) {
-        one = r;
-        continue;
-      }
-      extra.push(
-        `at ${load} %, ${copies} copies: Google answers ${r.google429 - one.google429} more 429s than with 1 ` +
-          `(${fmt((r.google429 - one.google429) / keys, 1)} per key, ` +
-          `${fmt(r.google429 / r.exhaustions - one.google429 / one.exhaustions, 2)} more per key-window that ran out); ` +
-          `success ${percent(one.success)} → ${percent(r.success)}`,
-      );
+      rows.push({ load, copies, result });
     }
   }
-  process.stdout.write(
-    `### Isolates: ${keys} keys, defaults, each shard as 1 or ${options.copies.join(' or ')} workers with separate memory\n\n`,
-  );
-  printTable(
-    [
-      'load',
-      'copies per shard',
-      'requests',
-      'success',
-      'perfect, these arrivals',
-      'upstream calls / request',
-      'Google 429s',
-      '429s per key',
-      'key-windows run out',
-      '429s per run-out',
-    ],
-    rows,
-  );
-  process.stdout.write(`${extra.map((line) => `- ${line}`).join('\n')}\n\n`);
+  printIsolates(keys, rows, options);
 }
 
 async function main(): Promise<void> {
   const options = parseCapacityOptions(process.argv.slice(2), process.env);
   const upstream: Upstream = {
-    fake: await startFakeGemini({ port: 0, admission: (key, model) => upstream.limit?.admit(key, model) }),
+    fake: await startFakeGemini({ port: 0, admission: (project, model) => upstream.limit?.admit(project, model) }),
     limit: undefined,
+    projects: {},
   };
   try {
     process.stdout.write(
       `Capacity: open-loop Poisson load (seed ${options.seed}) against a fake Gemini that allows ${options.limit} calls ` +
-        `per key per model per ${options.windowMs} ms fixed window. "perfect scheduler" is the physical limit without ` +
-        `waiting: 1 - E[(X - C)+] / L per window, X ~ Poisson(L).\n\n`,
+        `per project per model per ${options.windowMs} ms fixed window (every key its own project unless a layout ` +
+        `says otherwise), ${options.clock} clock. "perfect scheduler" is the physical limit without waiting: ` +
+        `1 - E[(X - C)+] / L per window, X ~ Poisson(L).\n\n`,
     );
     for (const [i, keys] of options.keySets.entries()) {
       await measureKeySet(
@@ -382,6 +272,7 @@ async function main(): Promise<void> {
         i === 0 && options.copies.length > 0 && options.isolateLoads.length > 0,
       );
     }
+    for (const spec of options.projects) await measureProjects(upstream, spec, options);
   } finally {
     await upstream.fake.close();
   }

@@ -17,6 +17,7 @@ const BENCHES = [
   'affinity-hash',
   'redaction',
   'metering',
+  'implicit-cache',
 ] as const;
 const only = process.argv.slice(2);
 let failed = 0;

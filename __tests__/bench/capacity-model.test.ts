@@ -1,11 +1,13 @@
 import fc from 'fast-check';
 import {
   DEFAULT_CAPACITY_OPTIONS,
+  callsPerProject,
   cellSeed,
   loadSpread,
   parseCapacityOptions,
   perfectSchedulerSuccess,
   poissonArrivals,
+  projectLayoutLabels,
   realizedPerfectSuccess,
   seededRandom,
 } from '../../bench/capacity-model';
@@ -191,5 +193,60 @@ describe('parseCapacityOptions', () => {
     [['--copies', '1'], {}, '--copies must be a comma-separated list of integers from 2 to 32, got "1"'],
   ])('refuses %p %p naming the setting, what it accepts and what it got', (argv, env, message) => {
     expect(() => parseCapacityOptions(argv, env)).toThrow(message);
+  });
+});
+
+describe('projectLayoutLabels', () => {
+  it("labels issue 22's pool: one project of 10 keys, then 10 of one key", () => {
+    const labels = projectLayoutLabels('10+1x10');
+    expect(labels).toHaveLength(20);
+    expect(labels?.slice(0, 10)).toEqual(Array.from({ length: 10 }, () => 'p1'));
+    expect(labels?.slice(10)).toEqual(['p2', 'p3', 'p4', 'p5', 'p6', 'p7', 'p8', 'p9', 'p10', 'p11']);
+  });
+
+  it('labels an even pool, and a project of one key without a count', () => {
+    expect(projectLayoutLabels('2x3')).toEqual(['p1', 'p1', 'p2', 'p2', 'p3', 'p3']);
+    expect(projectLayoutLabels(' 3 + 1 ')).toEqual(['p1', 'p1', 'p1', 'p2']);
+  });
+
+  it.each(['', '10+', 'x3', '0x2', '2x0', '10-1', '2*10', '100x3'])('refuses %p', (spec) => {
+    expect(projectLayoutLabels(spec)).toBeUndefined();
+  });
+});
+
+describe('callsPerProject', () => {
+  it('sums the calls of each project’s keys, in the order the projects first appear', () => {
+    expect(callsPerProject(['a', 'a', 'b', 'c', 'b'], [1, 2, 3, 4, 5])).toEqual([3, 8, 4]);
+  });
+});
+
+describe('parseCapacityOptions for projects', () => {
+  it("runs issue 22's pool and an even one, with and without KEY_PROJECTS, on the wall clock by default", () => {
+    expect(parseCapacityOptions([], {})).toMatchObject({
+      projects: ['10+1x10', '2x10'],
+      projectConfigs: ['declared', 'undeclared'],
+      clock: 'wall',
+    });
+  });
+
+  it('reads layouts, their configurations and the clock; empty lists turn them off', () => {
+    expect(
+      parseCapacityOptions(['--projects', '4x2', '--clock=virtual'], { CAPACITY_PROJECT_CONFIGS: 'declared' }),
+    ).toMatchObject({ projects: ['4x2'], projectConfigs: ['declared'], clock: 'virtual' });
+    expect(parseCapacityOptions([], { CAPACITY_PROJECTS: '', CAPACITY_PROJECT_CONFIGS: '' })).toMatchObject({
+      projects: [],
+      projectConfigs: [],
+    });
+  });
+
+  it.each([
+    [['--projects', '10+1x10,ten'], '--projects must be a comma-separated list of layouts such as 10+1x10'],
+    [
+      ['--project-configs', 'declared,both'],
+      '--project-configs must be a comma-separated list of declared, undeclared',
+    ],
+    [['--clock', 'fast'], '--clock must be one of wall, virtual, got "fast"'],
+  ])('refuses %p naming the flag and what it accepts', (argv, message) => {
+    expect(() => parseCapacityOptions(argv, {})).toThrow(message);
   });
 });

@@ -2,9 +2,10 @@
  * The per-isolate key pool: which keys may serve a request now. Gemini quotas are per project and per model, so a
  * cooldown is scoped to (key, model): a key out of `gemini-2.5-pro` requests can still serve `gemini-2.5-flash`; a
  * quota the whole project shares cools each of its keys (see `./upstream`). Keys are drawn by group (a Google
- * project, see `./key-projects`): a group by its weight, its share of the pool's quota, then one of its keys, so the
- * load follows quota, not key count. It also counts what this isolate has seen per key, for the status view
- * (`./status`). Time and randomness are parameters so the cooldown rules are tested without waiting.
+ * project, see `./key-projects`): a group by its weight, its share of the pool's quota, the least loaded of several
+ * such draws by the picks this isolate made lately, then one of its keys, so the load follows quota, not key count,
+ * and stays even within a quota window. It also counts what this isolate has seen per key, for the status view
+ * (`./status`). Time and randomness are parameters so the cooldown and draw rules are tested without waiting.
  */
 
 /**
@@ -75,6 +76,44 @@ export interface KeyGroup {
 interface LiveGroup {
   readonly keys: readonly number[];
   readonly weight: number;
+  /** every key of the group, usable or not: the calls made with any of them load its shared quota */
+  readonly all: readonly number[];
+}
+
+/** A group drawn by weight, and what is left of the draw inside it, in [0, 1), to pick one of its keys. */
+interface Drawn {
+  readonly group: LiveGroup;
+  readonly rest: number;
+}
+
+/** One group of `live` (total weight `total`) by a uniform `u` in [0, 1), in proportion to the weights. */
+function drawGroup(live: readonly LiveGroup[], total: number, u: number): Drawn | undefined {
+  let target = u * total;
+  for (const [i, group] of live.entries()) {
+    if (target < group.weight || i === live.length - 1) return { group, rest: target / group.weight };
+    target -= group.weight;
+  }
+  return undefined;
+}
+
+/**
+ * How long a pick keeps weighing on its key's project in the draw, counted in picks, not time: its weight halves with
+ * every this many later picks of the pool. Counting picks makes the draw's memory the same at any request rate, so
+ * a project's share stays its quota share whether requests come every few milliseconds or every few minutes; 256
+ * picks remember enough calls for a project holding a few percent of the quota to weigh what its share says
+ * (docs/benchmarks.md, "Projects": the worst share of random layouts was 10.6 % off with 128, 6.2 % with 256).
+ */
+export const RECENT_PICKS_HALF_LIFE = 256;
+
+export interface KeyPoolOptions {
+  /** @default {@link RECENT_PICKS_HALF_LIFE} */
+  readonly recentHalfLife?: number;
+}
+
+/** A key's recent picks, decayed: `level` as it stood after the pool's pick number `at`. */
+interface Recent {
+  readonly level: number;
+  readonly at: number;
 }
 
 /** One of `keys` by a uniform `u` in [0, 1). */
@@ -86,8 +125,17 @@ export class KeyPool {
   private readonly removed = new Map<number, string>();
   private readonly cooldowns = new Map<string, Cooldown>();
   private readonly counters = new Map<number, KeyCounters>();
+  /** the calls each key was picked for lately, decayed with {@link KeyPoolOptions.recentHalfLife} */
+  private readonly recent = new Map<number, Recent>();
+  private readonly halfLife: number;
+  /** picks made so far: the clock the recent picks decay by */
+  private picks = 0;
   private requestCount = 0;
   private firstRequestAt: number | undefined;
+
+  constructor(options: KeyPoolOptions = {}) {
+    this.halfLife = options.recentHalfLife ?? RECENT_PICKS_HALF_LIFE;
+  }
 
   private static slot(index: number, model: string): string {
     return `${index}\u0000${model}`;
@@ -127,9 +175,19 @@ export class KeyPool {
   }
 
   /**
-   * Draws a group with a key that may serve `model` (available, not in `exclude`) in proportion to its weight, then
-   * one of those keys uniformly, from one draw of `random` (what is left of it inside the group picks the key). With
-   * every key its own group of weight 1 this is exactly {@link pick}.
+   * Draws a group with a key that may serve `model` (available, not in `exclude`) in proportion to its weight, as
+   * many times as there are such groups, and keeps the draw whose group had the fewest recent picks for its weight
+   * (the earliest on a tie); then one of its keys uniformly, from what is left of that draw inside the group. The
+   * pick counts among its key's recent picks.
+   *
+   * Why several draws: a project's quota runs out when chance sends it more than its share within one window, and
+   * each time that costs a call Google refuses before the project cools. Keeping the least loaded of several draws
+   * ("the power of d choices") holds the projects' calls close to their shares, while the draws, being by weight,
+   * still give every project its quota share over time. On issue 22's pool at 80 % of its quota, two draws leave
+   * three fifths of the refused calls one draw makes, as many draws as groups two fifths (docs/benchmarks.md,
+   * "Projects").
+   * With every key its own group of weight 1, and `random` giving the same number every time, this is exactly
+   * {@link pick}.
    */
   pickSpread(
     groups: readonly KeyGroup[],
@@ -141,17 +199,23 @@ export class KeyPool {
     const live = this.liveGroups(groups, model, now, exclude);
     const total = live.reduce((sum, g) => sum + g.weight, 0);
     if (live.length === 0 || !(total > 0)) return undefined;
-    let target = random() * total;
-    for (const [i, group] of live.entries()) {
-      if (target < group.weight || i === live.length - 1) return keyAt(group.keys, target / group.weight);
-      target -= group.weight;
+    let kept = drawGroup(live, total, random());
+    let keptLoad = kept === undefined ? 0 : this.loadOf(kept.group);
+    for (let draw = 1; draw < live.length; draw++) {
+      const next = drawGroup(live, total, random());
+      const load = next === undefined ? Number.POSITIVE_INFINITY : this.loadOf(next.group);
+      if (load < keptLoad) {
+        kept = next;
+        keptLoad = load;
+      }
     }
-    return undefined;
+    return kept === undefined ? undefined : this.counted(keyAt(kept.group.keys, kept.rest));
   }
 
   /**
    * The first group in `groups`' order with a key that may serve `model` (a conversation's ranking: its home project
-   * while it has quota), and one of those keys drawn uniformly.
+   * while it has quota), and one of those keys drawn uniformly. The pick counts as a call of that key, so the draws of
+   * requests without a conversation steer around the projects conversations keep busy.
    */
   pickFirst(
     groups: readonly KeyGroup[],
@@ -161,7 +225,7 @@ export class KeyPool {
     random: () => number,
   ): number | undefined {
     const first = this.liveGroups(groups, model, now, exclude)[0];
-    return first === undefined ? undefined : keyAt(first.keys, random());
+    return first === undefined ? undefined : this.counted(keyAt(first.keys, random()));
   }
 
   private liveGroups(
@@ -171,8 +235,31 @@ export class KeyPool {
     exclude: ReadonlySet<number>,
   ): LiveGroup[] {
     return groups
-      .map((g) => ({ keys: this.available(g.keys, model, now).filter((i) => !exclude.has(i)), weight: g.weight }))
+      .map((g) => ({
+        keys: this.available(g.keys, model, now).filter((i) => !exclude.has(i)),
+        weight: g.weight,
+        all: g.keys,
+      }))
       .filter((g) => g.keys.length > 0 && g.weight > 0);
+  }
+
+  /** Key `index`'s recent picks, decayed to now. */
+  private recentOf(index: number): number {
+    const recent = this.recent.get(index);
+    return recent === undefined ? 0 : recent.level * 2 ** (-(this.picks - recent.at) / this.halfLife);
+  }
+
+  /** A group's recent picks over its weight: what the draw compares. */
+  private loadOf(group: LiveGroup): number {
+    return group.all.reduce((sum, index) => sum + this.recentOf(index), 0) / group.weight;
+  }
+
+  /** Counts a pick of `index` among its recent picks, and passes it on. */
+  private counted(index: number | undefined): number | undefined {
+    if (index === undefined) return undefined;
+    this.picks++;
+    this.recent.set(index, { level: this.recentOf(index) + 1, at: this.picks });
+    return index;
   }
 
   coolDown(index: number, model: string, cooldown: Cooldown): void {

@@ -196,3 +196,117 @@ describe('KeyPool draws by project', () => {
     expect(pool.pickFirst(ranking, M, 1000, new Set(), () => 0)).toBe(4);
   });
 });
+
+describe('KeyPool steers its draw by the calls it made lately', () => {
+  /** A source that returns `values` in turn, then repeats the last. */
+  const sequence =
+    (...values: number[]) =>
+    () =>
+      values.length > 1 ? (values.shift() as number) : (values[0] as number);
+  const A = { keys: [1, 2], weight: 1 };
+  const B = { keys: [3], weight: 1 };
+  /** picks `group` `times` times at `now`, as a conversation at home there would */
+  const load = (pool: KeyPool, group: { keys: number[]; weight: number }, times: number, now: number) => {
+    for (let i = 0; i < times; i++) pool.pickFirst([group], M, now, new Set(), () => 0);
+  };
+
+  it('keeps the least loaded of its draws, whichever came first', () => {
+    for (const draws of [
+      [0.1, 0.9],
+      [0.9, 0.1],
+    ]) {
+      const pool = new KeyPool();
+      load(pool, A, 3, T0);
+      expect(pool.pickSpread([A, B], M, T0, new Set(), sequence(...draws))).toBe(3);
+    }
+  });
+
+  it('compares calls over weight: a project of twice the quota may take up to twice the calls', () => {
+    const big = { keys: [1], weight: 2 };
+    const small = { keys: [2], weight: 1 };
+    const pool = new KeyPool();
+    load(pool, big, 3, T0);
+    load(pool, small, 2, T0);
+    // 3 / 2 < 2 / 1
+    expect(pool.pickSpread([small, big], M, T0, new Set(), sequence(0.1, 0.9))).toBe(1);
+  });
+
+  it('lets a pick weigh half as much with each half-life of later picks, whatever the time', () => {
+    const pool = new KeyPool({ recentHalfLife: 2 });
+    load(pool, A, 4, T0);
+    load(pool, B, 3, T0 + 1);
+    // A's four picks, three picks ago, weigh 4 / 2^1.5 = 1.41; B's three, 1 + 0.71 + 0.5 = 2.21
+    expect(pool.pickSpread([A, B], M, T0 + 86_400_000, new Set(), sequence(0.9, 0.1))).toBe(1);
+    // without the decay, B's three picks would be fewer than A's four
+    const remembering = new KeyPool({ recentHalfLife: Number.POSITIVE_INFINITY });
+    load(remembering, A, 4, T0);
+    load(remembering, B, 3, T0 + 1);
+    expect(remembering.pickSpread([A, B], M, T0 + 86_400_000, new Set(), sequence(0.1, 0.9))).toBe(3);
+  });
+
+  it('counts its own picks, so a run of draws alternates between two equal projects', () => {
+    const pool = new KeyPool();
+    const picks = Array.from({ length: 6 }, () => pool.pickSpread([A, B], M, T0, new Set(), sequence(0.1, 0.9)));
+    expect(picks.map((k) => (k === 3 ? 'B' : 'A'))).toEqual(['A', 'B', 'A', 'B', 'A', 'B']);
+  });
+
+  it('never moves a conversation off its home project, however busy it is', () => {
+    const pool = new KeyPool();
+    load(pool, A, 50, T0);
+    expect(pool.pickFirst([A, B], M, T0, new Set(), () => 0.5)).toBe(2);
+  });
+
+  it('with every key its own project and one number drawn again and again, still picks exactly as pick does', () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        fc.array(fc.constantFrom(...KEYS)),
+        (r, busy) => {
+          const pool = new KeyPool();
+          for (const k of busy) load(pool, { keys: [k], weight: 1 }, 1, T0);
+          const groups = KEYS.map((k) => ({ keys: [k], weight: 1 }));
+          return pool.pickSpread(groups, M, T0, new Set(), () => r) === pool.pick(KEYS, M, T0, new Set(), () => r);
+        },
+      ),
+    );
+  });
+
+  it('still gives every project its quota share, within 1.3x, over random layouts and arrival times', () => {
+    const layout = fc.array(
+      fc.record({ keys: fc.integer({ min: 1, max: 4 }), weight: fc.constantFrom(0.25, 0.5, 1, 1, 2, 3) }),
+      { minLength: 1, maxLength: 8 },
+    );
+    fc.assert(
+      fc.property(
+        layout,
+        fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+        fc.integer({ min: 1, max: 2000 }),
+        (shape, seed, meanGapMs) => {
+          let next = 1;
+          const groups = shape.map((g) => ({ keys: Array.from({ length: g.keys }, () => next++), weight: g.weight }));
+          const total = groups.reduce((sum, g) => sum + g.weight, 0);
+          let state = seed;
+          const random = () => {
+            state = (state * 1103515245 + 12345) % 2 ** 31;
+            return state / 2 ** 31;
+          };
+          const pool = new KeyPool();
+          const draws = 4000;
+          const counts = new Map<number, number>();
+          let now = T0;
+          for (let i = 0; i < draws; i++) {
+            now += -Math.log(1 - random()) * meanGapMs;
+            const key = pool.pickSpread(groups, M, now, new Set(), random) ?? 0;
+            counts.set(key, (counts.get(key) ?? 0) + 1);
+          }
+          return groups.every((g) => {
+            const share = g.keys.reduce((n, k) => n + (counts.get(k) ?? 0), 0) / draws;
+            const ratio = share / (g.weight / total);
+            return ratio >= 1 / 1.3 && ratio <= 1.3;
+          });
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});
