@@ -98,7 +98,7 @@ function drawGroup(live: readonly LiveGroup[], total: number, u: number): Drawn 
 
 /**
  * How long a pick keeps weighing on its key's project in the draw, counted in picks, not time: its weight halves with
- * every this many later picks of the pool. Counting picks makes the draw's memory the same at any request rate, so
+ * every this many later picks of the pool for the same model. Counting picks makes the draw's memory the same at any request rate, so
  * a project's share stays its quota share whether requests come every few milliseconds or every few minutes; 256
  * picks remember enough calls for a project holding a few percent of the quota to weigh what its share says
  * (docs/benchmarks.md, "Projects": the worst share of random layouts was 10.6 % off with 128, 6.2 % with 256).
@@ -110,7 +110,7 @@ export interface KeyPoolOptions {
   readonly recentHalfLife?: number;
 }
 
-/** A key's recent picks, decayed: `level` as it stood after the pool's pick number `at`. */
+/** A (key, model)'s recent picks, decayed: `level` as it stood after the model's pick number `at`. */
 interface Recent {
   readonly level: number;
   readonly at: number;
@@ -125,11 +125,14 @@ export class KeyPool {
   private readonly removed = new Map<number, string>();
   private readonly cooldowns = new Map<string, Cooldown>();
   private readonly counters = new Map<number, KeyCounters>();
-  /** the calls each key was picked for lately, decayed with {@link KeyPoolOptions.recentHalfLife} */
-  private readonly recent = new Map<number, Recent>();
+  /**
+   * the calls each (key, model) was picked for lately, decayed with {@link KeyPoolOptions.recentHalfLife}: per model,
+   * because Google counts each model's quota on its own, so a project busy on one model has the other's to give
+   */
+  private readonly recent = new Map<string, Recent>();
   private readonly halfLife: number;
-  /** picks made so far: the clock the recent picks decay by */
-  private picks = 0;
+  /** picks made so far per model: the clock that model's recent picks decay by */
+  private readonly picks = new Map<string, number>();
   private requestCount = 0;
   private firstRequestAt: number | undefined;
 
@@ -200,16 +203,16 @@ export class KeyPool {
     const total = live.reduce((sum, g) => sum + g.weight, 0);
     if (live.length === 0 || !(total > 0)) return undefined;
     let kept = drawGroup(live, total, random());
-    let keptLoad = kept === undefined ? 0 : this.loadOf(kept.group);
+    let keptLoad = kept === undefined ? 0 : this.loadOf(kept.group, model);
     for (let draw = 1; draw < live.length; draw++) {
       const next = drawGroup(live, total, random());
-      const load = next === undefined ? Number.POSITIVE_INFINITY : this.loadOf(next.group);
+      const load = next === undefined ? Number.POSITIVE_INFINITY : this.loadOf(next.group, model);
       if (load < keptLoad) {
         kept = next;
         keptLoad = load;
       }
     }
-    return kept === undefined ? undefined : this.counted(keyAt(kept.group.keys, kept.rest));
+    return kept === undefined ? undefined : this.counted(keyAt(kept.group.keys, kept.rest), model);
   }
 
   /**
@@ -225,7 +228,7 @@ export class KeyPool {
     random: () => number,
   ): number | undefined {
     const first = this.liveGroups(groups, model, now, exclude)[0];
-    return first === undefined ? undefined : this.counted(keyAt(first.keys, random()));
+    return first === undefined ? undefined : this.counted(keyAt(first.keys, random()), model);
   }
 
   private liveGroups(
@@ -243,22 +246,24 @@ export class KeyPool {
       .filter((g) => g.keys.length > 0 && g.weight > 0);
   }
 
-  /** Key `index`'s recent picks, decayed to now. */
-  private recentOf(index: number): number {
-    const recent = this.recent.get(index);
-    return recent === undefined ? 0 : recent.level * 2 ** (-(this.picks - recent.at) / this.halfLife);
+  /** Key `index`'s recent picks for `model`, decayed to now. */
+  private recentOf(index: number, model: string): number {
+    const recent = this.recent.get(KeyPool.slot(index, model));
+    const picks = this.picks.get(model) ?? 0;
+    return recent === undefined ? 0 : recent.level * 2 ** (-(picks - recent.at) / this.halfLife);
   }
 
-  /** A group's recent picks over its weight: what the draw compares. */
-  private loadOf(group: LiveGroup): number {
-    return group.all.reduce((sum, index) => sum + this.recentOf(index), 0) / group.weight;
+  /** A group's recent picks for `model` over its weight: what the draw compares. */
+  private loadOf(group: LiveGroup, model: string): number {
+    return group.all.reduce((sum, index) => sum + this.recentOf(index, model), 0) / group.weight;
   }
 
-  /** Counts a pick of `index` among its recent picks, and passes it on. */
-  private counted(index: number | undefined): number | undefined {
+  /** Counts a pick of `index` for `model` among its recent picks, and passes it on. */
+  private counted(index: number | undefined, model: string): number | undefined {
     if (index === undefined) return undefined;
-    this.picks++;
-    this.recent.set(index, { level: this.recentOf(index) + 1, at: this.picks });
+    const picks = (this.picks.get(model) ?? 0) + 1;
+    this.picks.set(model, picks);
+    this.recent.set(KeyPool.slot(index, model), { level: this.recentOf(index, model) + 1, at: picks });
     return index;
   }
 

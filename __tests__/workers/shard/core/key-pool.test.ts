@@ -250,6 +250,15 @@ describe('KeyPool steers its draw by the calls it made lately', () => {
     expect(picks.map((k) => (k === 3 ? 'B' : 'A'))).toEqual(['A', 'B', 'A', 'B', 'A', 'B']);
   });
 
+  it("weighs each model's picks on their own, as Google counts each model's quota on its own", () => {
+    const pool = new KeyPool();
+    for (let i = 0; i < 20; i++) pool.pickFirst([B], 'gemini-3.1-pro-preview', T0, new Set(), () => 0);
+    // B is busy on the Pro model only, so for Flash the draw that lands on B keeps B: nothing weighs on it there
+    expect(pool.pickSpread([A, B], M, T0, new Set(), sequence(0.9, 0.1))).toBe(3);
+    // and on the Pro model the draw steers away from it
+    expect(pool.pickSpread([A, B], 'gemini-3.1-pro-preview', T0, new Set(), sequence(0.9, 0.1))).toBe(1);
+  });
+
   it('never moves a conversation off its home project, however busy it is', () => {
     const pool = new KeyPool();
     load(pool, A, 50, T0);
