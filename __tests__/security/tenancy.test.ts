@@ -297,6 +297,81 @@ describe("bob and alice's resources", () => {
   });
 });
 
+describe('the surfaces that translate (Anthropic Messages, OpenAI Responses)', () => {
+  /** A prompt naming `uri` as each translating client writes a file by URL, with the credential where each puts it. */
+  const viaAnthropic = (who: Who, uri: string) =>
+    fetch(`${running.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': credential(who), 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({
+        model: 'claude-haiku-4-5',
+        max_tokens: 64,
+        messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'url', url: uri } }] }],
+      }),
+    });
+  const viaResponses = (who: Who, uri: string) =>
+    call(who, 'POST', '/v1/responses', {
+      model: MODEL,
+      store: false,
+      input: [
+        {
+          role: 'user',
+          content: [
+            { type: 'input_file', file_url: uri },
+            { type: 'input_text', text: 'q' },
+          ],
+        },
+      ],
+    });
+
+  it("hold a file URI to the native surface's rules: bob reaches none of alice's, tagged or not, and Google sees no call", async () => {
+    const { file } = await store('alice');
+    // the URI Google itself gives the file, as someone who learnt its Google id would write it
+    const googleId = defined(parseTaggedId(idOf(file.name)), 'tag').googleId;
+    const untagged = `https://generativelanguage.googleapis.com/v1beta/files/${googleId}`;
+    const notFound = messageOf(await call('bob', 'GET', `/v1beta/${file.name}`));
+    const before = fake.calls.length;
+    for (const [uri, status, code] of [
+      [file.uri, 404, 'resource_not_found'],
+      [untagged, 404, 'unknown_resource_owner'],
+    ] as const) {
+      const anthropic = await viaAnthropic('bob', uri);
+      const body = (await anthropic.json()) as { error: { type: string; message: string } };
+      seen.push(JSON.stringify(body));
+      expect({ status: anthropic.status, type: body.error.type }).toEqual({ status, type: 'not_found_error' });
+      if (code === 'resource_not_found') expect(body.error.message).toBe(notFound);
+      const responses = await viaResponses('bob', uri);
+      expect({ status: responses.status, code: codeOf(responses) }).toEqual({ status, code });
+      // nor may alice name her file by its bare Google id: the gateway knows no key for it
+    }
+    // nor may alice name her own file by its bare Google id: the gateway knows no key for it
+    expect(codeOf(await viaResponses('alice', untagged))).toBe('unknown_resource_owner');
+    expect(fake.calls.slice(before)).toEqual([]);
+  });
+
+  it("send alice's own file, its tag stripped, to her file's project, and leave text that looks like a name alone", async () => {
+    const { file } = await store('alice');
+    // the key her file was uploaded with: Google keeps it in that key's project
+    const uploader = fake.calls.find((c) => c.path === '/upload/v1beta/files')?.apiKey;
+    const before = fake.calls.length;
+    const reply = await viaResponses('alice', file.uri);
+    expect(reply.status).toBe(200);
+    const anthropic = await viaAnthropic('alice', file.uri);
+    expect(anthropic.status).toBe(200);
+    // one call each, on the uploading key's project (the fake refuses any other), the URI without its tag
+    const sent = fake.calls.slice(before).filter((c) => /:(stream)?[gG]enerateContent$/.test(c.path));
+    expect(sent.map((c) => c.apiKey)).toEqual([defined(uploader, 'uploader'), uploader]);
+    expect(sent.map((c) => c.body).join()).not.toContain(idOf(file.name));
+    expect(sent.map((c) => c.body).join()).toContain(defined(parseTaggedId(idOf(file.name)), 'tag').googleId);
+    const text = await call('bob', 'POST', '/v1/responses', {
+      model: MODEL,
+      store: false,
+      input: [{ role: 'user', content: [{ type: 'input_text', text: 'files/report.txt' }] }],
+    });
+    expect(text.status).toBe(200);
+  });
+});
+
 describe('the operator', () => {
   it("sees, uses and manages both clients' resources, which stay out of the clients' sight of each other", async () => {
     const alices = await store('alice');

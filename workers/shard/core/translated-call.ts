@@ -5,6 +5,7 @@
  * core's refusal in the surface's own error shape when no key answered.
  */
 import { REPLAY_MAX_BYTES } from '../../shared/contract';
+import type { PoolKey } from '../edge/bindings';
 import { type ErrorShape, type Refusal, refusalOutcome } from '../edge/refusal';
 import { readJsonObject, tooLargeRefusal } from '../edge/request-body';
 import type { Admitted, HandlerDeps, Outcome } from '../surfaces/contract';
@@ -19,6 +20,11 @@ export interface TranslatedPlan {
   readonly upstreamSearch: string;
   /** the native request, serialised */
   readonly body: string;
+  /**
+   * the key of the project that owns the files the request names (see `../surfaces/resources/translated-files`): the
+   * call goes to that project only
+   */
+  readonly owner?: PoolKey;
 }
 
 /**
@@ -54,12 +60,13 @@ export async function sendTranslated(
       keyStyle: 'goog-header',
       model: plan.geminiModel,
       ...(conversation !== undefined ? { conversation } : {}),
+      ...(plan.owner !== undefined ? { owner: plan.owner } : {}),
     },
     a,
     deps,
   );
   if (result.kind === 'response') return { ok: true, answer: result };
-  const { refusal, facts } = noAnswerRefusal(result, a, deps, plan.geminiModel, secretsOf(a.config));
+  const { refusal, facts } = noAnswerRefusal(result, a, deps, plan.geminiModel, secretsOf(a.config), plan.owner);
   const line = { model: plan.geminiModel, ...attemptFacts(result), ...facts };
   return { ok: false, outcome: refusalOutcome(refusal, shape, a.requestId, line) };
 }
