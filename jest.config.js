@@ -7,7 +7,7 @@ module.exports = {
   reporters: ['default', '<rootDir>/scripts/jest-summary-reporter.cjs'],
   setupFilesAfterEnv: ['<rootDir>/__tests__/setup.ts'],
   // the status page the workers import, assembled as the bundler assembles it (bundler/status-page.ts)
-  moduleNameMapper: { '^zen-status-page$': '<rootDir>/__tests__/helpers/status-page-module.ts' },
+  moduleNameMapper: { '^zen-status-page$': '<rootDir>/bundler/status-page-in-node.ts' },
   // miniflare boots a workerd process per suite; two cores cannot run more than two at once usefully.
   maxWorkers: 2,
   // No suite leaks a handle (each worker's event loop is empty the moment Jest asks it to stop), but Node takes a

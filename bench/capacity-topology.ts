@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { CONFIG_VARIABLES } from '../config';
 import { synthEnv } from '../scripts/local/cli';
 import { runSynth } from '../scripts/local/synth';
+import { supportWorkers } from '../scripts/local/analytics-engine';
 import { backendScripts, buildTopology, type EmulatedWorker, type Topology } from '../scripts/local/emulated-topology';
 
 /** The bench-only stand-in for the old worker's key handling: round robin, no failover, no cooldown. */
@@ -171,5 +172,6 @@ export function variantWorkers(topology: Topology, variant: Variant): WorkerOpti
     });
     out.push(...copies);
   }
-  return out;
+  // the Analytics Engine stand-in the shards' usage binding writes to, as `npm start` adds it
+  return [...out, ...supportWorkers(out)];
 }
