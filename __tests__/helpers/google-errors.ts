@@ -2,7 +2,7 @@
  * The gateway's own refusals on the native routes, as Google shapes errors: `{"error":{"code","message","status",
  * "details"}}` with the gateway's code as the reason of an ErrorInfo (`workers/shard/edge/refusal.ts`).
  */
-import { ERROR_DOMAIN } from '../../workers/shard/edge/refusal';
+import { ERROR_DOMAIN } from '../../workers/shared/error-shapes';
 
 /** A matcher for the gateway's refusal in Google's shape: HTTP `status`, the gateway's `reason`, and `message`. */
 export function googleErrorBody(status: number, reason: string, message: unknown = expect.any(String)): unknown {

@@ -22,7 +22,7 @@ import {
   type FakeGeminiCall,
 } from '../../dev/fake-gemini';
 import { runSynth } from '../../scripts/local/synth';
-import { ERROR_DOMAIN } from '../../workers/shard/edge/refusal';
+import { ERROR_DOMAIN } from '../../workers/shared/error-shapes';
 import {
   backendScripts,
   buildTopology,

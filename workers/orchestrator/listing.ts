@@ -189,7 +189,7 @@ async function firstPage(l: Listing, first: BoundBackend): Promise<{ page: Listi
         status,
         error: outcome.kind === 'timeout' ? 'shard_timeout' : 'shard_error',
       });
-      return shardFailure(outcome.kind, l.ctx.idHeader);
+      return shardFailure(outcome.kind, l.ctx.reply);
     }
     const response = new Response(outcome.response.body, outcome.response);
     response.headers.set(REQUEST_ID_HEADER, l.ctx.requestId);

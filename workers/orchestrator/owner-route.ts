@@ -10,7 +10,7 @@
  */
 import { AFFINITY_PATTERN } from '../shared/affinity';
 import { AFFINITY_HEADER, HOME_SHARD_HEADER, MISDIRECTED_STATUS, OWNER_HEADER } from '../shared/contract';
-import { jsonError, openAIErrorType, type HeadersLike } from '../shared/http';
+import { type ErrorReply, replyError } from '../shared/error-shapes';
 import { shardRouteOf } from '../shared/owner-tag';
 import type { BoundBackend } from './backends';
 
@@ -74,11 +74,11 @@ const QUOTABLE_ID = /^[A-Za-z0-9._~-]{1,64}$/;
  * The orchestrator's own 404 for a resource it cannot place: its name carries no owner tag, a malformed one, or one
  * naming a shard this gateway does not have. The id is quoted only when it is short and plain.
  */
-export function unknownOwnerError(route: { readonly id?: string }, headers: HeadersLike): Response {
+export function unknownOwnerError(route: { readonly id?: string }, reply: ErrorReply): Response {
   const quoted = route.id !== undefined && QUOTABLE_ID.test(route.id) ? ` ("${route.id}")` : '';
   const message =
     `The resource name${quoted} does not lead to a shard of this gateway: its owner tag (the "z…k…-" prefix, ` +
     'e.g. files/z0k1abcd-…) is missing, malformed or names no shard of this gateway. Resource names are only valid ' +
     'exactly as this gateway handed them out; use the name from its response, or create the resource again.';
-  return jsonError(404, message, openAIErrorType(404), 'unknown_resource_owner', headers);
+  return replyError(reply, 404, 'unknown_resource_owner', message);
 }

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { ErrorReply } from '../shared/error-shapes';
 import type { BoundBackend } from './backends';
 import type { RandomSource } from './pick';
 
@@ -91,7 +92,7 @@ export interface Forwarding {
   readonly weights: readonly number[];
   readonly deps: RouteDeps;
   readonly requestId: string;
-  /** the headers of the orchestrator's own errors */
-  readonly idHeader: Record<string, string>;
+  /** how the orchestrator's own errors reach this client: its error shape, the request id and their headers */
+  readonly reply: ErrorReply;
   readonly log: (line: LogFields) => void;
 }

@@ -7,7 +7,7 @@
 import { conversationIdOf, fingerprintOf } from '../shared/affinity';
 import { AFFINITY_HEADER, REPLAY_MAX_BYTES, SHARD_COUNT_HEADER } from '../shared/contract';
 import { corsHeaders } from '../shared/cors';
-import { jsonError } from '../shared/http';
+import { type ErrorReply, errorShapeOfPath, replyError } from '../shared/error-shapes';
 import { listedCollectionOf } from '../shared/owner-tag';
 import { isPoolRefusal } from '../shared/pool-refusal';
 import { REQUEST_ID_HEADER, requestIdOf } from '../shared/request-id';
@@ -71,7 +71,7 @@ function failed(ctx: Forwarding, trip: Trip, shard: number, kind: 'threw' | 'tim
   dropRefused(trip);
   const error = kind === 'timeout' ? 'shard_timeout' : 'shard_error';
   ctx.log({ shard, status: kind === 'timeout' ? 504 : 502, error, ...tripFields(trip) });
-  return shardFailure(kind, ctx.idHeader);
+  return shardFailure(kind, ctx.reply);
 }
 
 /**
@@ -116,7 +116,7 @@ async function misdirected(
   dropRefused(trip);
   discard(response);
   ctx.log({ shard, status: 404, error: 'unknown_resource_owner', ...tripFields(trip) });
-  return unknownOwnerError({}, ctx.idHeader);
+  return unknownOwnerError({}, ctx.reply);
 }
 
 /**
@@ -239,7 +239,7 @@ async function forward(
   }
   // only with attempts < 1: shardWeights always leaves a positive weight, so any other order holds a shard
   ctx.log({ status: 503, error: 'no_backend' });
-  return noBackend(ctx.idHeader);
+  return noBackend(ctx.reply);
 }
 
 /**
@@ -286,8 +286,8 @@ function forwardedHeaders(request: Request, requestId: string, shards: number, a
   return headers;
 }
 
-function noBackend(idHeader: Record<string, string>): Response {
-  return jsonError(503, 'No backend shard is configured for this gateway', 'server_error', 'no_backend', idHeader);
+function noBackend(reply: ErrorReply): Response {
+  return replyError(reply, 503, 'no_backend', 'No backend shard is configured for this gateway');
 }
 
 /**
@@ -329,7 +329,11 @@ export async function routeRequest(
   if (isStatusPageRequest(request)) return serveStatusPage(request, deps);
   const started = deps.now();
   const requestId = requestIdOf(request.headers, deps.randomUUID);
-  const idHeader = { ...corsHeaders(), [REQUEST_ID_HEADER]: requestId };
+  const reply: ErrorReply = {
+    shape: errorShapeOfPath(new URL(request.url).pathname),
+    requestId,
+    headers: { ...corsHeaders(), [REQUEST_ID_HEADER]: requestId },
+  };
   const { weights, fallback, layoutFallback } = poolWeights(deps, backends);
   const noted = {
     ...(fallback === undefined ? {} : { shardKeyCounts: fallback }),
@@ -340,12 +344,12 @@ export async function routeRequest(
 
   if (backends.length === 0) {
     log({ status: 503, error: 'no_backend' });
-    return noBackend(idHeader);
+    return noBackend(reply);
   }
   const conversationId = conversationIdOf(request.headers);
   const affinity = conversationId === undefined ? undefined : fingerprintOf(conversationId);
   const headers = forwardedHeaders(request, requestId, backends.length, affinity);
-  const ctx: Forwarding = { request, headers, backends, weights, deps, requestId, idHeader, log };
+  const ctx: Forwarding = { request, headers, backends, weights, deps, requestId, reply, log };
 
   const route = urlRoute(request, backends);
   if (route.kind === 'owned') {
@@ -356,7 +360,7 @@ export async function routeRequest(
   if (route.kind === 'unknown-owner') {
     release(request.body);
     log({ status: 404, error: 'unknown_resource_owner', ...(route.owner === undefined ? {} : { owner: route.owner }) });
-    return unknownOwnerError(route, idHeader);
+    return unknownOwnerError(route, reply);
   }
   return forwardAny(ctx, affinity);
 }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { jsonError, type HeadersLike } from '../shared/http';
+import { type ErrorReply, replyError } from '../shared/error-shapes';
 import type { Backend } from './backends';
 
 /** The deadline and the timer a shard call needs. */
@@ -44,11 +44,8 @@ export async function callShard(backend: Backend, request: Request, deps: CallDe
 }
 
 /** The client's answer when a shard hung (504 `shard_timeout`) or failed (502 `shard_error`). */
-export function shardFailure(kind: 'threw' | 'timeout', headers: HeadersLike): Response {
-  if (kind === 'timeout') {
-    return jsonError(504, 'The backend shard did not answer in time', 'server_error', 'shard_timeout', headers);
-  }
+export function shardFailure(kind: 'threw' | 'timeout', reply: ErrorReply): Response {
+  if (kind === 'timeout') return replyError(reply, 504, 'shard_timeout', 'The backend shard did not answer in time');
   // the shard's exception stays in the shard's own Workers Logs; the client only learns that it failed
-  const message = 'The backend shard failed to answer; retry the request';
-  return jsonError(502, message, 'server_error', 'shard_error', headers);
+  return replyError(reply, 502, 'shard_error', 'The backend shard failed to answer; retry the request');
 }

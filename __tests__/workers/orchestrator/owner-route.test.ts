@@ -13,6 +13,7 @@ import {
 } from '../../../workers/shared/contract';
 import { encodeListCursor } from '../../../workers/shared/owner-tag';
 import { POOL_EXHAUSTED, POOL_HEADER } from '../../../workers/shared/pool-refusal';
+import { googleErrorBody } from '../../helpers/google-errors';
 import { defined } from '../../helpers/guards';
 import { backend, bind, ok, routeHarness } from '../../helpers/stub-backends';
 
@@ -104,8 +105,10 @@ describe('routing by the owner tag in the URL', () => {
     const { deps, logs } = harness({ shardKeyCounts: '1,1' });
     const res = await routeRequest(get(path), bind(...shards), deps);
     expect(res.status).toBe(404);
-    const body = (await res.json()) as { error: { code: string; type: string; message: string } };
-    expect(body.error).toMatchObject({ code: 'unknown_resource_owner', type: 'invalid_request_error' });
+    // Google's error object, as the native clients on these paths parse it
+    const body = (await res.json()) as { error: { message: string } };
+    expect(body).toEqual(googleErrorBody(404, 'unknown_resource_owner'));
+    expect(body.error).toMatchObject({ status: 'NOT_FOUND' });
     expect(body.error.message).toContain(quoted);
     expect(body.error.message).toMatch(/owner tag .* missing, malformed or names no shard of this gateway/);
     expect(body.error.message).toContain('only valid exactly as this gateway handed them out');
@@ -132,7 +135,7 @@ describe('routing by the owner tag in the URL', () => {
     const { deps, logs } = harness({ shardKeyCounts: '1,1' });
     const res = await routeRequest(get('/v1beta/files/z2k1abcd-f1'), bind(...shards), deps);
     expect(res.status).toBe(404);
-    expect(await res.json()).toMatchObject({ error: { code: 'unknown_resource_owner' } });
+    expect(await res.json()).toEqual(googleErrorBody(404, 'unknown_resource_owner'));
     expect(shards.map((s) => s.seen.length)).toEqual([0, 0]);
     expect(logs).toEqual([
       {
@@ -275,7 +278,7 @@ describe("following a shard's misdirect", () => {
     const res = await routeRequest(post('{"x":1}'), bind(...shards), deps);
     expect(res.status).toBe(404);
     expect(res.headers.get(OWNER_HEADER)).toBeNull();
-    expect(await res.json()).toMatchObject({ error: { code: 'unknown_resource_owner' } });
+    expect(await res.json()).toEqual(googleErrorBody(404, 'unknown_resource_owner'));
     expect(shards[1]?.seen).toHaveLength(0);
     expect(logs[0]).toMatchObject({ shard: 0, status: 404, error: 'unknown_resource_owner', owner: 5 });
   });

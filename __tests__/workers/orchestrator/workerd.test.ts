@@ -7,6 +7,7 @@ import { Miniflare } from 'miniflare';
 import { connect } from 'node:net';
 import { bundleWorker } from '../../../bundler/worker-bundles';
 import { DEFAULT_COMPATIBILITY_DATE, POOL_EXHAUSTED, POOL_HEADER } from '../../../workers/shared/contract';
+import { googleErrorBody } from '../../helpers/google-errors';
 import { defined } from '../../helpers/guards';
 
 /** A shard that reports who it is and what it received, or echoes a streamed body back as it arrives. */
@@ -370,7 +371,7 @@ describe('orchestrator in workerd', () => {
     await owned.arrayBuffer();
     const unknown = await via('orchestrator-owned', '/v1beta/files/f1', { headers: id('unowned') });
     expect(unknown.status).toBe(404);
-    expect(await unknown.json()).toMatchObject({ error: { code: 'unknown_resource_owner' } });
+    expect(await unknown.json()).toEqual(googleErrorBody(404, 'unknown_resource_owner'));
     expect(await logsFor('owned-', 1)).toEqual([expect.objectContaining({ shard: 1, status: 200, owner: 1 })]);
     expect(await logsFor('unowned-', 1)).toEqual([
       expect.objectContaining({ status: 404, error: 'unknown_resource_owner' }),

@@ -2,13 +2,8 @@
  * The worker's refusals in Google's error shape, the one the native routes' clients read: Google's canonical status
  * for the HTTP status, the worker's code where a user can grep it, and the headers every shape keeps.
  */
-import {
-  ERROR_DOMAIN,
-  googleStatus,
-  Refusal,
-  refusalOutcome,
-  refusalResponse,
-} from '../../../../workers/shard/edge/refusal';
+import { Refusal, refusalOutcome, refusalResponse } from '../../../../workers/shard/edge/refusal';
+import { ERROR_DOMAIN, googleStatus } from '../../../../workers/shared/error-shapes';
 
 describe("Google's error shape", () => {
   it('renders code, message, canonical status, the code as an ErrorInfo reason and the request id', async () => {

@@ -1,3 +1,5 @@
+import type { AnthropicErrorType } from '../../../shared/error-shapes';
+
 /**
  * The parts of Anthropic's Messages API shapes that the adapter produces: the message, its content blocks, the
  * streaming events and the error body. Requests are read from `unknown` (see `request-translation.ts`), so only
@@ -80,18 +82,8 @@ export type AnthropicStreamEvent =
   | { readonly type: 'message_stop' }
   | { readonly type: 'ping' };
 
-/** Anthropic's error types (its documented status → type table, plus `timeout_error` for 504). */
-export type AnthropicErrorType =
-  | 'invalid_request_error'
-  | 'authentication_error'
-  | 'billing_error'
-  | 'permission_error'
-  | 'not_found_error'
-  | 'request_too_large'
-  | 'rate_limit_error'
-  | 'timeout_error'
-  | 'api_error'
-  | 'overloaded_error';
+/** Anthropic's error types: shared with the orchestrator, which answers Anthropic's clients too. */
+export type { AnthropicErrorType } from '../../../shared/error-shapes';
 
 /** `{"type":"error","error":{"type","message"}}`, the body of every error on the Anthropic surface. */
 export interface AnthropicErrorBody {

@@ -4,35 +4,13 @@
  * their usual error classes and Claude Code prints the message. Statuses are kept as the gateway answered them:
  * headers that steer clients and the orchestrator (`retry-after`, `x-should-retry`, `x-zen-pool`) depend on them.
  */
+import { anthropicErrorType } from '../../../shared/error-shapes';
 import { jsonResponse, type HeadersLike } from '../../../shared/http';
 import { redact } from '../../core/redaction';
 import { googleErrorOf } from '../../core/key-faults';
-import type { AnthropicErrorBody, AnthropicErrorType, AnthropicFailure } from './anthropic-types';
+import type { AnthropicErrorBody, AnthropicFailure } from './anthropic-types';
 
-/** Anthropic's error type for an HTTP status (its documented table; 503 is "overloaded", as 529 is there). */
-export function anthropicErrorType(status: number): AnthropicErrorType {
-  switch (status) {
-    case 401:
-      return 'authentication_error';
-    case 402:
-      return 'billing_error';
-    case 403:
-      return 'permission_error';
-    case 404:
-      return 'not_found_error';
-    case 413:
-      return 'request_too_large';
-    case 429:
-      return 'rate_limit_error';
-    case 408:
-    case 504:
-      return 'timeout_error';
-    case 503:
-    case 529:
-      return 'overloaded_error';
-  }
-  return status >= 500 ? 'api_error' : 'invalid_request_error';
-}
+export { anthropicErrorType };
 
 /** An error answer with Anthropic's type for `status`. */
 export function anthropicFailure(status: number, message: string): AnthropicFailure {
