@@ -14,6 +14,7 @@ import { InMemoryDataset } from '../../../../scripts/local/in-memory-dataset';
 import { readConfig } from '../../../../workers/shard/edge/bindings';
 import { keyLayout } from '../../../../workers/shared/key-layout';
 import { defined } from '../../../helpers/guards';
+import { canaryApiKeys } from '../../../security/canaries';
 
 const PASS = 'metering-canary-pass-0123456789';
 const TOKEN = 'metering-canary-token-alice-0123456';
@@ -346,7 +347,8 @@ describe('the delivery of an answer', () => {
 
 describe("a model id built from another shard's key", () => {
   test('is written as [redacted] too: anything shaped like a Google API key', () => {
-    const line = { attempts: 1, status: 404, model: 'AIzaSyD-another-shards-key_0123456789abc' };
+    // a key of no shard here, built at run time so that no key-shaped literal sits in the source
+    const line = { attempts: 1, status: 404, model: defined(canaryApiKeys(2)[1], 'canary key') };
     const fields = usageFields({ route: 'chat.completions', line, ms: 1 }, { how: 'complete' }, 1);
     expect(fields.blobs.model).toBe('[redacted]');
     const plain = usageFields(

@@ -15,11 +15,13 @@ import {
   StreamRedactor,
 } from '../../../../workers/shard/core/redaction-stream';
 import { MAX_SPELLING_PER_BYTE } from '../../../../workers/shard/core/secret-spellings';
+import { defined } from '../../../helpers/guards';
 import { asBinary, spelt, spellingOf, spellingsRegex } from '../../../helpers/secret-forms';
+import { canaryApiKeys } from '../../../security/canaries';
 
 const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
 const decode = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
-const KEY = 'AIzaSyCANARYkey01_abcdefghijklmnopqrs';
+const KEY = defined(canaryApiKeys(1)[0], 'canary key');
 const PASS = 'pa$$ w%rd/+"\\é😀';
 
 /** The stream, cut at `cuts`, through one redactor: every piece it passed on, joined, and the most it held back. */
@@ -153,9 +155,9 @@ describe('the streaming redactor', () => {
     const event = encode('data: {"text":"AIza is how keys begin; 100% \\"sure\\""}\n\n');
     expect(redactor.push(event)).toBe(event);
     expect(redactor.holding).toBe(0);
-    expect(decode(redactor.push(encode('data: AIzaSy')))).toBe('data: ');
+    expect(decode(redactor.push(encode(`data: ${KEY.slice(0, 6)}`)))).toBe('data: ');
     expect(redactor.holding).toBe(6);
-    expect(decode(redactor.push(encode('CANARYkey01_abcdefghijklmnopqrs\n\n')))).toBe('[redacted]\n\n');
+    expect(decode(redactor.push(encode(`${KEY.slice(6)}\n\n`)))).toBe('[redacted]\n\n');
     expect(decode(redactor.push(encode('tail \\u00')))).toBe('tail ');
     expect(decode(redactor.end())).toBe('\\u00');
   });

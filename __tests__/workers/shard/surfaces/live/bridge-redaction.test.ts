@@ -4,8 +4,10 @@
  */
 import { bridgeSockets, type LiveSocket } from '../../../../../workers/shard/surfaces/live/bridge';
 import { redactText } from '../../../../../workers/shard/core/redaction-stream';
+import { defined } from '../../../../helpers/guards';
+import { canaryApiKeys } from '../../../../security/canaries';
 
-const KEY = 'AIzaSyCANARYkey01_abcdefghijklmnopqrs';
+const KEY = defined(canaryApiKeys(1)[0], 'canary key');
 const escaped = [...KEY].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
 
 class Socket implements LiveSocket {
