@@ -15,7 +15,7 @@ import type { EchoedSettings, ResponsesFailure } from './responses-types';
 export { failureFromBody, failureResponse } from './errors';
 export { newResponseId } from './response-object';
 export { responseFromGemini } from './reply-translation';
-export { responsesStreamFromGemini, UpstreamStreamFailure } from './stream-translation';
+export { responsesStreamFromGemini } from './stream-translation';
 
 /** A model the examples and errors name: a current Gemini model. */
 export const EXAMPLE_MODEL = 'gemini-3.8-flash';
