@@ -5,11 +5,11 @@
  * core's refusal in the surface's own error shape when no key answered.
  */
 import { REPLAY_MAX_BYTES } from '../../shared/contract';
-import type { PoolKey } from '../edge/bindings';
-import { type ErrorShape, type Refusal, refusalOutcome } from '../edge/refusal';
+import { type ErrorShape, Refusal, refusalOutcome } from '../edge/refusal';
 import { readJsonObject, tooLargeRefusal } from '../edge/request-body';
-import type { Admitted, HandlerDeps, Outcome } from '../surfaces/contract';
+import type { Admitted, HandlerDeps, LineFacts, Outcome } from '../surfaces/contract';
 import { secretsOf } from '../surfaces/contract';
+import { ownerFact, translatedFiles } from '../surfaces/resources/translated-files';
 import { attemptFacts, type GoogleAnswer, noAnswerRefusal, sendPlan } from './upstream-plan';
 
 /** A call to Gemini's native API that a surface translated from its client's request. */
@@ -20,11 +20,6 @@ export interface TranslatedPlan {
   readonly upstreamSearch: string;
   /** the native request, serialised */
   readonly body: string;
-  /**
-   * the key of the project that owns the files the request names (see `../surfaces/resources/translated-files`): the
-   * call goes to that project only
-   */
-  readonly owner?: PoolKey;
 }
 
 /**
@@ -40,9 +35,15 @@ export function readTranslatedBody(
     : readJsonObject(a.request, a.config.maxBodyBytes, tooLargeRefusal(a.config.maxBodyBytes));
 }
 
+/** Google's answer to a translated call, and the log facts the call settled (the model, the files' owner). */
+type Sent =
+  | { readonly ok: true; readonly answer: GoogleAnswer; readonly line: Partial<LineFacts> }
+  | { readonly ok: false; readonly outcome: Outcome };
+
 /**
  * Sends the translated call through the key core (pool, failover, cooldowns, deadlines; `conversation` keeps it on its
- * home project): Google's answer, or the refusal the client gets in `shape` when no key answered.
+ * home project): Google's answer, or the refusal the client gets in `shape`. The files the call names are held to the
+ * native surface's rules first (see `../surfaces/resources/translated-files`), so it goes to their owner's project.
  */
 export async function sendTranslated(
   plan: TranslatedPlan,
@@ -50,23 +51,26 @@ export async function sendTranslated(
   shape: ErrorShape,
   a: Admitted,
   deps: HandlerDeps,
-): Promise<{ readonly ok: true; readonly answer: GoogleAnswer } | { readonly ok: false; readonly outcome: Outcome }> {
+): Promise<Sent> {
+  const files = await translatedFiles(plan.body, a);
+  const named = { model: plan.geminiModel, ...ownerFact(files) };
+  if (files instanceof Refusal) return { ok: false, outcome: refusalOutcome(files, shape, a.requestId, named) };
   const result = await sendPlan(
     {
       path: `${plan.upstreamPath}${plan.upstreamSearch}`,
       method: 'POST',
       headers: new Headers({ 'content-type': 'application/json' }),
-      body: plan.body,
+      body: files.body,
       keyStyle: 'goog-header',
       model: plan.geminiModel,
       ...(conversation !== undefined ? { conversation } : {}),
-      ...(plan.owner !== undefined ? { owner: plan.owner } : {}),
+      ...(files.owner !== undefined ? { owner: files.owner } : {}),
     },
     a,
     deps,
   );
-  if (result.kind === 'response') return { ok: true, answer: result };
-  const { refusal, facts } = noAnswerRefusal(result, a, deps, plan.geminiModel, secretsOf(a.config), plan.owner);
-  const line = { model: plan.geminiModel, ...attemptFacts(result), ...facts };
+  if (result.kind === 'response') return { ok: true, answer: result, line: named };
+  const { refusal, facts } = noAnswerRefusal(result, a, deps, plan.geminiModel, secretsOf(a.config), files.owner);
+  const line = { ...named, ...attemptFacts(result), ...facts };
   return { ok: false, outcome: refusalOutcome(refusal, shape, a.requestId, line) };
 }

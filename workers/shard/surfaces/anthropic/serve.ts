@@ -26,7 +26,6 @@ import { bodyConversationId } from '../../core/conversation';
 import { misconfigured, Refusal, refusalOutcome } from '../../edge/refusal';
 import { StreamMeter, wholeUsage } from '../../core/stream-meter';
 import { readTranslatedBody, sendTranslated } from '../../core/translated-call';
-import { ownerFact, translatedFiles, withFiles } from '../resources/translated-files';
 import { replyTokens } from '../../core/usage-tokens';
 import type { AnthropicRoute } from './routes';
 import { type Admitted, type HandlerDeps, type LineFacts, type Outcome, secretsOf } from '../contract';
@@ -112,13 +111,10 @@ export async function serveAnthropicRoute(route: AnthropicRoute, a: Admitted, de
   const planned = await planOf(route, a);
   if (!planned.ok) return planned.outcome;
   const { plan, conversation } = planned;
-  const files = await translatedFiles(plan.body, a);
-  const model = { model: plan.geminiModel, ...ownerFact(files) };
-  if (files instanceof Refusal) return refusalOutcome(files, 'anthropic', a.requestId, model);
-  const sent = await sendTranslated(withFiles(plan, files), conversation, 'anthropic', a, deps);
+  const sent = await sendTranslated(plan, conversation, 'anthropic', a, deps);
   if (!sent.ok) return sent.outcome;
   const outcome = await translate(sent.answer, route, plan, a, deps);
-  return { ...outcome, line: { ...model, ...outcome.line } };
+  return { ...outcome, line: { ...sent.line, ...outcome.line } };
 }
 
 /** Google's answer in Anthropic's terms: its error, the token count, the message whole or as a stream. */

@@ -9,7 +9,6 @@
  * text that merely looks like a file name (a tool's output `files/report.txt`) stays text.
  */
 import { formatOwnerTag } from '../../../shared/owner-tag';
-import type { TranslatedPlan } from '../../core/translated-call';
 import type { PoolKey } from '../../edge/bindings';
 import { Refusal } from '../../edge/refusal';
 import type { Admitted } from '../contract';
@@ -67,11 +66,6 @@ export async function translatedFiles(body: string, a: Admitted): Promise<Transl
     f.fileUri = stripped[i];
   });
   return { body: JSON.stringify(request), owner, owned };
-}
-
-/** `plan` with the checked body and, when it names owned files, their owner's key. */
-export function withFiles<P extends TranslatedPlan>(plan: P, files: TranslatedFiles): P {
-  return { ...plan, body: files.body, ...(files.owner !== undefined ? { owner: files.owner } : {}) };
 }
 
 /** The log line's `owner`: the tag of the files' owner (never its key), when the request named owned files. */

@@ -9,7 +9,6 @@ import { jsonResponse } from '../../../shared/http';
 import { Refusal, refusalOutcome } from '../../edge/refusal';
 import { StreamMeter, wholeUsage } from '../../core/stream-meter';
 import { readTranslatedBody, sendTranslated } from '../../core/translated-call';
-import { ownerFact, translatedFiles, withFiles } from '../resources/translated-files';
 import { replyTokens } from '../../core/usage-tokens';
 import {
   answerFacts,
@@ -79,13 +78,10 @@ export async function serveResponsesRoute(route: ResponsesRoute, a: Admitted, de
   if (!planned.ok) return planned.outcome;
   const { plan } = planned;
   // Codex's session id: its turns stay on one project, where Gemini's implicit cache holds their shared prefix
-  const files = await translatedFiles(plan.body, a);
-  const model = { model: plan.geminiModel, ...ownerFact(files) };
-  if (files instanceof Refusal) return refusalOutcome(files, 'openai', a.requestId, model);
-  const sent = await sendTranslated(withFiles(plan, files), plan.conversationId, 'openai', a, deps);
+  const sent = await sendTranslated(plan, plan.conversationId, 'openai', a, deps);
   if (!sent.ok) return sent.outcome;
   const outcome = await translate(sent.answer, route, plan, a, deps);
-  return { ...outcome, line: { ...model, ...outcome.line } };
+  return { ...outcome, line: { ...sent.line, ...outcome.line } };
 }
 
 /** Google's answer in the Responses API's terms: its error, the response whole or as a stream. */
