@@ -35,7 +35,7 @@ const QUOTA_HELP = {
 };
 
 /** Google's 429 body: which quota tripped (`QuotaFailure`), where to read about it, and how long to wait. */
-function quotaExhausted(
+export function quotaExhausted(
   model: string,
   quotaId: string,
   quotaValue: string,

@@ -10,6 +10,7 @@ import type { LogLine } from '../../../../workers/shard/core/log';
 import { fingerprintOf, homeShardOf } from '../../../../workers/shared/affinity';
 import { keyLayout } from '../../../../workers/shared/key-layout';
 import { poissonArrivals } from '../../../../bench/capacity-model';
+import { quotaExhausted } from '../../../../dev/fake-gemini/google-errors';
 import { defined } from '../../../helpers/guards';
 import { seeded } from '../../../helpers/seeded-random';
 
@@ -32,17 +33,8 @@ type Answer = 'ok' | 'project-quota' | 'key-quota' | 'invalid';
 
 /** Google's answer, with RetryInfo's delay on a 429. */
 function googleAnswer(answer: Answer, retryDelay = '10s'): Response {
-  const quota = (quotaId: string) => ({
-    error: {
-      code: 429,
-      message: 'You exceeded your current quota',
-      status: 'RESOURCE_EXHAUSTED',
-      details: [
-        { '@type': 'type.googleapis.com/google.rpc.QuotaFailure', violations: [{ quotaId }] },
-        { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay },
-      ],
-    },
-  });
+  // Google's whole 429, as the fake words it
+  const quota = (quotaId: string) => ({ error: quotaExhausted(MODEL, quotaId, '10', retryDelay) });
   const body = {
     ok: { choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }] },
     'project-quota': quota('GenerateRequestsPerMinutePerProjectPerModel-FreeTier'),
