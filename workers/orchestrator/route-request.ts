@@ -7,7 +7,7 @@
 import { conversationIdOf, fingerprintOf } from '../shared/affinity';
 import { AFFINITY_HEADER, REPLAY_MAX_BYTES, SHARD_COUNT_HEADER } from '../shared/contract';
 import { corsHeaders } from '../shared/cors';
-import { type ErrorReply, errorShapeOfPath, replyError } from '../shared/error-shapes';
+import { type ErrorReply, replyError } from '../shared/error-shapes';
 import { listedCollectionOf } from '../shared/owner-tag';
 import { isPoolRefusal } from '../shared/pool-refusal';
 import { REQUEST_ID_HEADER, requestIdOf } from '../shared/request-id';
@@ -330,7 +330,7 @@ export async function routeRequest(
   const started = deps.now();
   const requestId = requestIdOf(request.headers, deps.randomUUID);
   const reply: ErrorReply = {
-    shape: errorShapeOfPath(new URL(request.url).pathname),
+    url: request.url,
     requestId,
     headers: { ...corsHeaders(), [REQUEST_ID_HEADER]: requestId },
   };

@@ -130,14 +130,18 @@ export function errorShapeOfPath(pathname: string): ErrorShape {
   return NATIVE_PATH.test(pathname) ? 'google' : 'openai';
 }
 
-/** Where an error goes: the shape its client parses, the request id, and the headers every answer carries. */
+/** Where an error goes: the URL it answers (its path says the shape), the request id, and the answer's headers. */
 export interface ErrorReply {
-  readonly shape: ErrorShape;
+  readonly url: string;
   readonly requestId: string;
   readonly headers: Readonly<Record<string, string>>;
 }
 
-/** The gateway's error `code` with `status` and `message`, as `reply`'s client reads it. */
+/**
+ * The gateway's error `code` with `status` and `message`, as `reply`'s client reads it. The shape is found here, from
+ * the URL, so a request that is answered by a shard costs no work for it.
+ */
 export function replyError(reply: ErrorReply, status: number, code: string, message: string): Response {
-  return shapedError({ status, code, message, headers: reply.headers }, reply.shape, reply.requestId);
+  const shape = errorShapeOfPath(new URL(reply.url).pathname);
+  return shapedError({ status, code, message, headers: reply.headers }, shape, reply.requestId);
 }
