@@ -21,8 +21,8 @@ export type UrlRoute =
   | { readonly kind: 'unknown-owner'; readonly owner?: number; readonly id?: string };
 
 /** The URL's route over the bound backends: a tag naming a shard that is not bound is as unknown as a malformed one. */
-export function urlRoute(request: Request, backends: readonly BoundBackend[]): UrlRoute {
-  const route = shardRouteOf(request.method, new URL(request.url));
+export function urlRoute(method: string, url: URL, backends: readonly BoundBackend[]): UrlRoute {
+  const route = shardRouteOf(method, url);
   if (route.kind === 'any') return route;
   if (route.kind === 'unknown-owner') return { kind: 'unknown-owner', id: route.id };
   const target = backends.find((b) => b.index === route.shard);

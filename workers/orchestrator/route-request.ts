@@ -323,14 +323,16 @@ export async function routeRequest(
   backends: readonly BoundBackend[],
   deps: RouteDeps,
 ): Promise<Response> {
-  if (request.method === 'GET' && new URL(request.url).pathname === STATUS_PATH) {
+  // parsed once: the routes below and the owner tag read it
+  const url = new URL(request.url);
+  if (request.method === 'GET' && url.pathname === STATUS_PATH) {
     return statusRequest(request, backends, deps);
   }
-  if (isStatusPageRequest(request)) return serveStatusPage(request, deps);
+  if (isStatusPageRequest(request.method, url)) return serveStatusPage(request, deps);
   const started = deps.now();
   const requestId = requestIdOf(request.headers, deps.randomUUID);
   const reply: ErrorReply = {
-    url: request.url,
+    url,
     requestId,
     headers: { ...corsHeaders(), [REQUEST_ID_HEADER]: requestId },
   };
@@ -351,9 +353,9 @@ export async function routeRequest(
   const headers = forwardedHeaders(request, requestId, backends.length, affinity);
   const ctx: Forwarding = { request, headers, backends, weights, deps, requestId, reply, log };
 
-  const route = urlRoute(request, backends);
+  const route = urlRoute(request.method, url, backends);
   if (route.kind === 'owned') {
-    const listed = listedCollectionOf(request.method, new URL(request.url));
+    const listed = listedCollectionOf(request.method, url);
     if (listed !== undefined) return serveListing(ctx, route.target, listed, route.owner);
     return forward(ctx, [route.target], route.owner);
   }

@@ -13,8 +13,8 @@ import { STATUS_PAGE_ROUTE, statusPageResponse } from '../shard/surfaces/zen/pag
 import type { OrchestratorLogLine, RouteDeps } from './route-context';
 
 /** Whether the request asks for the page; other methods go to a shard, which answers 405 as for any route. */
-export function isStatusPageRequest(request: Request): boolean {
-  return (request.method === 'GET' || request.method === 'HEAD') && new URL(request.url).pathname === STATUS_PAGE_PATH;
+export function isStatusPageRequest(method: string, url: URL): boolean {
+  return (method === 'GET' || method === 'HEAD') && url.pathname === STATUS_PAGE_PATH;
 }
 
 /** The page, with the orchestrator's request id and CORS headers, and its one log line. */

@@ -132,16 +132,13 @@ export function errorShapeOfPath(pathname: string): ErrorShape {
 
 /** Where an error goes: the URL it answers (its path says the shape), the request id, and the answer's headers. */
 export interface ErrorReply {
-  readonly url: string;
+  readonly url: URL;
   readonly requestId: string;
   readonly headers: Readonly<Record<string, string>>;
 }
 
-/**
- * The gateway's error `code` with `status` and `message`, as `reply`'s client reads it. The shape is found here, from
- * the URL, so a request that is answered by a shard costs no work for it.
- */
+/** The gateway's error `code` with `status` and `message`, as `reply`'s client reads it. */
 export function replyError(reply: ErrorReply, status: number, code: string, message: string): Response {
-  const shape = errorShapeOfPath(new URL(reply.url).pathname);
+  const shape = errorShapeOfPath(reply.url.pathname);
   return shapedError({ status, code, message, headers: reply.headers }, shape, reply.requestId);
 }
