@@ -132,6 +132,21 @@ describe('fake Gemini stateful resources through @google/genai', () => {
     expect(((await denied.json()) as Array<{ error: { status: string } }>)[0]?.error.status).toBe('PERMISSION_DENIED');
   });
 
+  it("resolves a file URI on its own host or Google's, and takes one on any other host for a web address", async () => {
+    const file = await uploadText(sdk(KEY_A), 'notes');
+    const id = defined(file.name, 'name').slice('files/'.length);
+    const generate = (fileUri: string) =>
+      raw('/v1beta/models/gemini-3.8-flash:generateContent', KEY_B, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ contents: [{ parts: [{ fileData: { fileUri, mimeType: 'text/plain' } }] }] }),
+      });
+    expect((await generate(defined(file.uri, 'uri'))).status).toBe(403);
+    expect((await generate(`https://generativelanguage.googleapis.com/v1beta/files/${id}`)).status).toBe(403);
+    // Google fetches a URL elsewhere as it would any page; no file of any project is named
+    expect((await generate(`https://example.com/v1beta/files/${id}`)).status).toBe(200);
+  });
+
   it('creates, gets, lists, updates and deletes cached contents, per key', async () => {
     const a = sdk(KEY_A);
     const file = await uploadText(a, 'cached context');

@@ -258,9 +258,19 @@ export function pageOf<T>(
   };
 }
 
-/** The id of a Gemini file reference: `files/<id>` or a URI ending in `/files/<id>`; undefined for anything else. */
-export function fileIdOf(reference: string): string | undefined {
-  return /^(?:[a-z]+:\/\/[^/]+\/(?:v1beta|v1|v1alpha)\/)?files\/([a-z0-9-]+)$/.exec(reference)?.[1];
+/** Google's own host, whose file URIs Google resolves; `origin` plays it for the fake's. */
+const GOOGLE_ORIGIN = 'https://generativelanguage.googleapis.com';
+
+/**
+ * The id of a Gemini file reference: `files/<id>`, or a URI of Google's files (on `origin`, the fake's stand-in for
+ * Google's host, or on Google's own) ending in `/files/<id>`; undefined for anything else. A URI on another host is
+ * not one of Google's files: Google would fetch it as a web page, as it does any other URL (the fake fetches nothing).
+ */
+export function fileIdOf(reference: string, origin?: string): string | undefined {
+  const match = /^(?:([a-z]+:\/\/[^/]+)\/(?:v1beta|v1|v1alpha)\/)?files\/([a-z0-9-]+)$/.exec(reference);
+  if (match === null) return undefined;
+  const [, host, id] = match;
+  return host === undefined || host === GOOGLE_ORIGIN || host === origin ? id : undefined;
 }
 
 /** Keys whose string values name a file: native (both casings), interactions (`uri`), OpenAI-compatible parts. */
@@ -271,10 +281,15 @@ const CACHE_REFERENCE_KEYS = new Set(['cachedContent', 'cached_content']);
  * The error Google answers for a request body that references a file or cached content the key's project does not
  * own, or undefined when every reference is the project's own.
  */
-export function referenceError(store: FakeResources, apiKey: string, body: unknown): GoogleErrorObject | undefined {
+export function referenceError(
+  store: FakeResources,
+  apiKey: string,
+  body: unknown,
+  origin: string,
+): GoogleErrorObject | undefined {
   if (Array.isArray(body)) {
     for (const item of body) {
-      const err = referenceError(store, apiKey, item);
+      const err = referenceError(store, apiKey, item, origin);
       if (err) return err;
     }
     return undefined;
@@ -282,7 +297,7 @@ export function referenceError(store: FakeResources, apiKey: string, body: unkno
   if (!body || typeof body !== 'object') return undefined;
   for (const [key, value] of Object.entries(body)) {
     if (typeof value === 'string') {
-      const fileId = FILE_REFERENCE_KEYS.has(key) ? fileIdOf(value) : undefined;
+      const fileId = FILE_REFERENCE_KEYS.has(key) ? fileIdOf(value, origin) : undefined;
       if (fileId !== undefined && !store.sees(apiKey, store.files.get(fileId))) return fileDenied(fileId);
       if (
         CACHE_REFERENCE_KEYS.has(key) &&
@@ -291,7 +306,7 @@ export function referenceError(store: FakeResources, apiKey: string, body: unkno
         return CACHE_DENIED;
       }
     } else {
-      const err = referenceError(store, apiKey, value);
+      const err = referenceError(store, apiKey, value, origin);
       if (err) return err;
     }
   }

@@ -195,7 +195,7 @@ async function handleCall(state: FakeState, req: IncomingMessage, res: ServerRes
   if (handleResourceCall({ store: resources, origin, apiKey, method, url, body, req, res })) return;
   if (surface === 'openai' && handleOpenAIResources({ store: resources, apiKey, method, url, body, res })) return;
   // a generation call may only reference this key's files and cached contents, as at Google
-  const denied = method === 'POST' ? referenceError(resources, apiKey, parseJsonObject(body)) : undefined;
+  const denied = method === 'POST' ? referenceError(resources, apiKey, parseJsonObject(body), origin) : undefined;
   if (denied) return sendError(res, surface, denied);
 
   const ctx: Ctx = { req, res, url, body, behaviour, settings, project, implicitCache: state.implicitCache };

@@ -100,7 +100,7 @@ function handleCaches(call: ResourceCall, path: string): true | undefined {
       sendError(res, 'native', unserved);
       return true;
     }
-    const denied = referenceError(store, apiKey, body);
+    const denied = referenceError(store, apiKey, body, call.origin);
     if (denied) {
       sendError(res, 'native', denied);
       return true;
@@ -243,10 +243,10 @@ async function createBatch(call: ResourceCall, model: string): Promise<void> {
     return sendError(res, 'native', invalidArgument('batch.input_config must set requests or file_name.'));
   }
   if (fileName !== undefined) {
-    const id = fileIdOf(fileName) ?? fileName;
+    const id = fileIdOf(fileName, call.origin) ?? fileName;
     if (!store.sees(apiKey, store.files.get(id))) return sendError(res, 'native', fileDenied(id));
   }
-  const denied = referenceError(store, apiKey, requests);
+  const denied = referenceError(store, apiKey, requests, call.origin);
   if (denied) return sendError(res, 'native', denied);
   const now = new Date().toISOString();
   const stored: StoredBatch = {
@@ -259,7 +259,7 @@ async function createBatch(call: ResourceCall, model: string): Promise<void> {
     endTime: undefined,
     state: 'BATCH_STATE_PENDING',
     inlineRequests: Array.isArray(requests) ? (requests as Array<Record<string, unknown>>) : undefined,
-    inputFile: fileName === undefined ? undefined : `files/${fileIdOf(fileName) ?? fileName}`,
+    inputFile: fileName === undefined ? undefined : `files/${fileIdOf(fileName, call.origin) ?? fileName}`,
     output: undefined,
   };
   store.batches.set(stored.id, stored);
@@ -342,7 +342,7 @@ function handleInteractions(call: ResourceCall, path: string): true | undefined 
       sendInteractionError(res, 404, 'not_found', `Interaction ${String(previous)} not found.`);
       return true;
     }
-    const denied = referenceError(store, apiKey, body.input);
+    const denied = referenceError(store, apiKey, body.input, call.origin);
     if (denied) {
       sendInteractionError(res, denied.code, 'permission_denied', denied.message);
       return true;
