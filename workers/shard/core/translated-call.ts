@@ -16,9 +16,15 @@ import { attemptFacts, type GoogleAnswer, noAnswerRefusal, sendPlan } from './up
 export interface TranslatedPlan {
   /** the Gemini model id: the key pool's cooldown scope and part of the path */
   readonly geminiModel: string;
+  /** the model name the client sent, repeated in the answer */
+  readonly requestedModel: string;
+  /** whether the client asked for a stream (then `upstreamSearch` is `?alt=sse`) */
+  readonly stream: boolean;
+  /** e.g. `/v1beta/models/gemini-3.8-flash:streamGenerateContent`, built from a validated model id only */
   readonly upstreamPath: string;
+  /** `''` or `?alt=sse` */
   readonly upstreamSearch: string;
-  /** the native request, serialised */
+  /** the native request, serialised: a string, so failover may send it again to another key */
   readonly body: string;
 }
 

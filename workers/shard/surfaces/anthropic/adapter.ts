@@ -8,6 +8,7 @@
  *   POST /v1/messages/count_tokens  planCountTokens → (key core) → countTokensFromGemini
  *   any error response              toAnthropicErrorResponse
  */
+import type { TranslatedPlan } from '../../core/translated-call';
 import type { AnthropicFailure } from './anthropic-types';
 import { anthropicFailure } from './errors';
 import { type AnthropicModelMap, resolveModel } from './model-map';
@@ -26,21 +27,8 @@ export { type AnthropicModelMap, DEFAULT_ANTHROPIC_MODEL_MAP, parseAnthropicMode
 export { anthropicMessageFromGemini, type ReplyTranslationOptions } from './reply-translation';
 export { anthropicStreamFromGemini, type StreamTranslationOptions, UpstreamStreamCut } from './stream-translation';
 
-/** What the key core needs to call Google for an Anthropic request. */
-export interface AnthropicUpstreamPlan {
-  /** the Gemini model id: the key pool's quota key and part of the upstream path */
-  readonly geminiModel: string;
-  /** the model name the client sent, to echo in the answer (`ReplyTranslationOptions.model`) */
-  readonly requestedModel: string;
-  /** whether the client asked for a stream (then `upstreamSearch` is `?alt=sse`) */
-  readonly stream: boolean;
-  /** e.g. `/v1beta/models/gemini-3.5-flash:streamGenerateContent`, built from a validated model id only */
-  readonly upstreamPath: string;
-  /** `''` or `?alt=sse` */
-  readonly upstreamSearch: string;
-  /** the JSON body for Google; a string, so failover may send it again to another key */
-  readonly body: string;
-}
+/** What the key core needs to call Google for an Anthropic request: a translated call, nothing more. */
+export type AnthropicUpstreamPlan = TranslatedPlan;
 
 export type PlanResult = { readonly ok: true; readonly plan: AnthropicUpstreamPlan } | AnthropicFailure;
 

@@ -6,6 +6,7 @@
  *
  *   POST /v1/responses   planResponses → (key core) → responseFromGemini / responsesStreamFromGemini
  */
+import type { TranslatedPlan } from '../../core/translated-call';
 import { normaliseModel } from '../route-matching';
 import { responsesFailure } from './errors';
 import type { FunctionNames } from './function-names';
@@ -27,19 +28,7 @@ const GEMINI_FAMILY = /^(?:gemini|gemma|learnlm)-/;
 const MAX_CONVERSATION_ID_LENGTH = 256;
 
 /** What the key core needs to call Google for a Responses request, and what the answer's translation needs. */
-export interface ResponsesUpstreamPlan {
-  /** the Gemini model id: the key pool's quota key and part of the upstream path */
-  readonly geminiModel: string;
-  /** the model name the client sent, repeated in the response */
-  readonly requestedModel: string;
-  /** whether the client asked for a stream (then `upstreamSearch` is `?alt=sse`) */
-  readonly stream: boolean;
-  /** e.g. `/v1beta/models/gemini-3.8-flash:streamGenerateContent`, built from a validated model id only */
-  readonly upstreamPath: string;
-  /** `''` or `?alt=sse` */
-  readonly upstreamSearch: string;
-  /** the JSON body for Google; a string, so failover may send it again to another key */
-  readonly body: string;
+export interface ResponsesUpstreamPlan extends TranslatedPlan {
   readonly names: FunctionNames;
   readonly echo: EchoedSettings;
   /**
