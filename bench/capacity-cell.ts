@@ -190,7 +190,12 @@ export async function runVirtualCell(
       const response = await gateway.send(
         new Request('http://orchestrator.bench/v1/chat/completions', {
           method: 'POST',
-          headers: { authorization: `Bearer ${BENCH_PASS}`, 'content-type': 'application/json' },
+          // the length an HTTP client sends with its body (Node's Request adds none): the orchestrator reads it
+          headers: {
+            authorization: `Bearer ${BENCH_PASS}`,
+            'content-type': 'application/json',
+            'content-length': String(new TextEncoder().encode(CHAT).byteLength),
+          },
           body: CHAT,
         }),
       );

@@ -9,7 +9,7 @@ import { AFFINITY_HEADER, REPLAY_MAX_BYTES, SHARD_COUNT_HEADER } from '../shared
 import { corsHeaders } from '../shared/cors';
 import { type ErrorReply, replyError } from '../shared/error-shapes';
 import { listedCollectionOf } from '../shared/owner-tag';
-import { isPoolRefusal } from '../shared/pool-refusal';
+import { isPoolRefusal, REROUTE_AVAILABLE, REROUTE_HEADER } from '../shared/pool-refusal';
 import { REQUEST_ID_HEADER, requestIdOf } from '../shared/request-id';
 import type { BoundBackend } from './backends';
 import { copyBody, release, type BodyCopy } from './body-copy';
@@ -206,6 +206,17 @@ async function answered(
 }
 
 /**
+ * Whether a pool refusal to the next send would go on to another shard: one is left to try, and the body is the copy
+ * or no body, or the client's own with a length the copy can hold (an unknown length might outgrow it).
+ */
+function rerouteAvailable(ctx: Forwarding, trip: Trip): boolean {
+  if (trip.queue.length === 0) return false;
+  if (trip.body === null || trip.body !== ctx.request.body) return true;
+  const length = ctx.request.headers.get('content-length');
+  return length !== null && /^[0-9]{1,15}$/.test(length) && Number(length) <= REPLAY_MAX_BYTES;
+}
+
+/**
  * Sends the request to `targets` in order while they refuse from their own pool, or to the one owner a misdirect
  * names, and returns the answer. `owner` is set when the URL named it: then `targets` is that one shard.
  * `conversation` is set when the headers named one: then `targets` is its order.
@@ -229,6 +240,8 @@ async function forward(
     trip.tried += 1;
     // a copy is kept while another pool can still be tried, or a shard may still misdirect the request
     const copy = copyBody(trip.body, trip.queue.length > 0 || trip.owner === undefined, REPLAY_MAX_BYTES);
+    if (rerouteAvailable(ctx, trip)) ctx.headers.set(REROUTE_HEADER, REROUTE_AVAILABLE);
+    else ctx.headers.delete(REROUTE_HEADER);
     const outcome = await callShard(target.backend, withBody(ctx.request, ctx.headers, copy.sent), ctx.deps);
     if (outcome.kind !== 'response') {
       copy.release();
@@ -283,6 +296,8 @@ function forwardedHeaders(request: Request, requestId: string, shards: number, a
   headers.set(SHARD_COUNT_HEADER, String(shards));
   headers.delete(AFFINITY_HEADER);
   if (affinity !== undefined) headers.set(AFFINITY_HEADER, affinity);
+  // set per send by `forward`; a client's own never reaches a shard
+  headers.delete(REROUTE_HEADER);
   return headers;
 }
 

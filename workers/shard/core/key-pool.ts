@@ -8,6 +8,15 @@
  * (`./status`). Time and randomness are parameters so the cooldown and draw rules are tested without waiting.
  */
 
+import { type QuotaGroup, SpentProjects } from './spent-projects';
+
+/**
+ * What a draw does with projects presumed spent for this window (see `./spent-projects`): `last` tries them only when
+ * no other project is left (a request no other shard can take), `skip` leaves them out, so the shard declines and the
+ * orchestrator sends the request to another shard without a call Google would refuse.
+ */
+export type PresumedSpent = 'last' | 'skip';
+
 /**
  * Why a (key, model) cools: a per-minute quota (`quota-minute`), a per-day one (`quota-day`), a quota of zero
  * (`quota-zero`, until the day's reset), or a 429 that named no quota (`quota-unspecified`, a few seconds).
@@ -65,7 +74,7 @@ export type PoolStatus =
   | { readonly kind: 'exhausted' };
 
 /** Keys that share one quota (a Google project's keys in this worker), and its weight in a draw. */
-export interface KeyGroup {
+export interface KeyGroup extends QuotaGroup {
   /** 1-based key indices */
   readonly keys: readonly number[];
   /** the group's share of the pool's quota; positive */
@@ -135,6 +144,7 @@ export class KeyPool {
   private readonly picks = new Map<string, number>();
   private requestCount = 0;
   private firstRequestAt: number | undefined;
+  private readonly spent = new SpentProjects();
 
   constructor(options: KeyPoolOptions = {}) {
     this.halfLife = options.recentHalfLife ?? RECENT_PICKS_HALF_LIFE;
@@ -198,8 +208,9 @@ export class KeyPool {
     now: number,
     exclude: ReadonlySet<number>,
     random: () => number,
+    presumed: PresumedSpent = 'last',
   ): number | undefined {
-    const live = this.liveGroups(groups, model, now, exclude);
+    const live = this.liveGroups(groups, model, now, exclude, presumed);
     const total = live.reduce((sum, g) => sum + g.weight, 0);
     if (live.length === 0 || !(total > 0)) return undefined;
     let kept = drawGroup(live, total, random());
@@ -212,7 +223,7 @@ export class KeyPool {
         keptLoad = load;
       }
     }
-    return kept === undefined ? undefined : this.counted(keyAt(kept.group.keys, kept.rest), model);
+    return kept === undefined ? undefined : this.counted(kept.group, keyAt(kept.group.keys, kept.rest), model, now);
   }
 
   /**
@@ -226,24 +237,40 @@ export class KeyPool {
     now: number,
     exclude: ReadonlySet<number>,
     random: () => number,
+    presumed: PresumedSpent = 'last',
   ): number | undefined {
-    const first = this.liveGroups(groups, model, now, exclude)[0];
-    return first === undefined ? undefined : this.counted(keyAt(first.keys, random()), model);
+    const first = this.liveGroups(groups, model, now, exclude, presumed)[0];
+    return first === undefined ? undefined : this.counted(first, keyAt(first.keys, random()), model, now);
   }
 
+  /**
+   * The groups with a key that may serve `model`, with those keys; groups presumed spent only when `presumed` is
+   * `last` and no other group is left.
+   */
   private liveGroups(
     groups: readonly KeyGroup[],
     model: string,
     now: number,
     exclude: ReadonlySet<number>,
+    presumed: PresumedSpent,
   ): LiveGroup[] {
-    return groups
+    const live = groups
       .map((g) => ({
         keys: this.available(g.keys, model, now).filter((i) => !exclude.has(i)),
         weight: g.weight,
         all: g.keys,
       }))
       .filter((g) => g.keys.length > 0 && g.weight > 0);
+    const fresh = live.filter((g) => g.keys.some((i) => this.spent.presumedUntil(i, model, now) === undefined));
+    return fresh.length > 0 || presumed === 'skip' ? fresh : live;
+  }
+
+  /**
+   * After Google refused `spent`'s project for `model` on a per-minute quota until `until`: presumes the other groups
+   * of `groups` that were used as much in this window spent until then (see `./spent-projects`); returns their keys.
+   */
+  presumeSpent(groups: readonly KeyGroup[], spent: KeyGroup, model: string, until: number, now: number): number[] {
+    return this.spent.afterRefusal(groups, spent, model, until, now);
   }
 
   /** Key `index`'s recent picks for `model`, decayed to now. */
@@ -258,13 +285,20 @@ export class KeyPool {
     return group.all.reduce((sum, index) => sum + this.recentOf(index, model), 0) / group.weight;
   }
 
-  /** Counts a pick of `index` for `model` among its recent picks, and passes it on. */
-  private counted(index: number | undefined, model: string): number | undefined {
+  /** Counts a pick of `index` (of `group`) for `model` at `now` among its recent picks, and passes it on. */
+  private counted(group: LiveGroup, index: number | undefined, model: string, now: number): number | undefined {
     if (index === undefined) return undefined;
+    this.spent.recordPick({ keys: group.all, weight: group.weight }, index, model, now);
     const picks = (this.picks.get(model) ?? 0) + 1;
     this.picks.set(model, picks);
     this.recent.set(KeyPool.slot(index, model), { level: this.recentOf(index, model) + 1, at: picks });
     return index;
+  }
+
+  /** A presumption that (key, model) is spent, as the per-minute cooldown it stands for. */
+  private presumedCooldown(index: number, model: string, now: number): Cooldown | undefined {
+    const until = this.spent.presumedUntil(index, model, now);
+    return until === undefined ? undefined : { until, reason: 'quota-minute' };
   }
 
   coolDown(index: number, model: string, cooldown: Cooldown): void {
@@ -334,12 +368,13 @@ export class KeyPool {
     return this.counters.get(index) ?? { calls: 0, rateLimited: 0 };
   }
 
+  /** The pool's state for `model` at `now`; keys presumed spent for this window count as cooling until it ends. */
   status(indices: readonly number[], model: string, now: number): PoolStatus {
     const keys = this.available(indices, model, now);
-    if (keys.length > 0) return { kind: 'available', keys };
+    if (keys.some((i) => this.spent.presumedUntil(i, model, now) === undefined)) return { kind: 'available', keys };
     const cooling = indices
       .filter((i) => !this.removed.has(i))
-      .map((i) => this.cooldownOf(i, model, now))
+      .map((i) => this.cooldownOf(i, model, now) ?? this.presumedCooldown(i, model, now))
       .filter((c): c is Cooldown => c !== undefined);
     if (cooling.length === 0) return { kind: 'exhausted' };
     return {

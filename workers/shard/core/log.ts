@@ -40,6 +40,11 @@ export interface KeyCooldownLine {
   readonly project?: string;
   /** with `project`: every key of the project in this worker, all cooled with `keyIndex` */
   readonly projectKeys?: readonly number[];
+  /**
+   * keys of the worker's other projects presumed spent until `until`, having been used as much in this quota window
+   * (see `./spent-projects`): tried then only by a request no other shard can take
+   */
+  readonly presumedSpentKeys?: readonly number[];
 }
 
 export interface KeyRemovedLine {

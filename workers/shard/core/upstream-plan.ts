@@ -8,6 +8,7 @@
  */
 import { AFFINITY_HEADER, HOME_SHARD_HEADER, MISDIRECTED_STATUS, SHARD_COUNT_HEADER } from '../../shared/contract';
 import { parseJson } from '../../shared/json';
+import { REROUTE_AVAILABLE, REROUTE_HEADER } from '../../shared/pool-refusal';
 import type { PoolKey, ShardConfig } from '../edge/bindings';
 import { redact } from './redaction';
 import { POOL_REFUSAL, Refusal } from '../edge/refusal';
@@ -89,6 +90,8 @@ export async function sendPlan(plan: UpstreamPlan, a: Admitted, deps: HandlerDep
       keyStyle: plan.keyStyle,
       model: plan.model,
       ...choice,
+      // a shard whose projects are presumed spent declines only when the orchestrator can send the request elsewhere
+      presumed: a.request.headers.get(REROUTE_HEADER) === REROUTE_AVAILABLE ? 'skip' : 'last',
       timeoutMs: config.timeoutMs,
       maxWaitMs: config.maxWaitMs,
       signal: a.request.signal,

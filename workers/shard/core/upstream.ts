@@ -7,8 +7,9 @@
  * configured base URL: redirects are never followed.
  */
 import { parseJson } from '../../shared/json';
+import { ClientGone, DeadlineExceeded, fetchWithDeadline } from './upstream-fetch';
 import type { PoolKey } from '../edge/bindings';
-import type { KeyGroup, KeyPool } from './key-pool';
+import type { KeyGroup, KeyPool, PresumedSpent } from './key-pool';
 import type { KeyProject } from './key-projects';
 import type { Logger } from './log';
 import {
@@ -62,6 +63,13 @@ export interface UpstreamRequest {
   readonly projects?: readonly KeyProject[];
   /** try `projects` in their order (a conversation's ranking: its home first) instead of drawing by quota share */
   readonly ordered?: boolean;
+  /**
+   * `skip` when another shard can take the request (the orchestrator says so): then projects presumed spent for this
+   * window are not tried, and the request is declined without a call Google would refuse.
+   *
+   * @default 'last'
+   */
+  readonly presumed?: PresumedSpent;
   readonly timeoutMs: number;
   /** the longest this request may wait, in total, for a cooling key to free (0: refuse at once) */
   readonly maxWaitMs: number;
@@ -102,39 +110,6 @@ export type UpstreamOutcome =
 
 export type UpstreamResult = Attempted & UpstreamOutcome;
 
-class DeadlineExceeded extends Error {}
-class ClientGone extends Error {}
-
-/**
- * fetch() with a deadline on the response headers (the body may then take as long as it needs: a long stream), that
- * stops when the client's signal aborts, and that never follows a redirect.
- */
-async function fetchWithDeadline(
-  deps: UpstreamDeps,
-  url: string,
-  init: RequestInit,
-  timeoutMs: number,
-  clientSignal?: AbortSignal,
-): Promise<Response> {
-  if (clientSignal?.aborted) throw new ClientGone();
-  const controller = new AbortController();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort();
-  }, timeoutMs);
-  // left attached after the headers: a client that leaves mid-stream also stops the upstream body
-  clientSignal?.addEventListener('abort', () => controller.abort(), { once: true });
-  try {
-    return await deps.fetch(url, { ...init, redirect: 'manual', signal: controller.signal });
-  } catch (e) {
-    if (clientSignal?.aborted) throw new ClientGone();
-    throw timedOut ? new DeadlineExceeded() : e;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 function isRedirect(status: number): boolean {
   return status >= 300 && status < 400;
 }
@@ -157,7 +132,7 @@ async function probeKey(
   deps.pool.recordCall(keyIndex);
   try {
     response = await fetchWithDeadline(
-      deps,
+      deps.fetch,
       req.probeUrl,
       { method: 'GET', headers: { 'x-goog-api-key': key } },
       req.timeoutMs,
@@ -205,15 +180,21 @@ type AttemptOutcome =
 /** Statuses whose error body may blame the key; any other answer goes to the client as it is. */
 const KEY_FAULT_STATUSES: ReadonlySet<number> = new Set([400, 401, 403, 429]);
 
+/** The request's projects, or every key its own project of weight 1. */
+function groupsOf(req: UpstreamRequest): readonly KeyGroup[] {
+  return req.projects ?? req.keys.map((k) => ({ keys: [k.index], weight: 1 }));
+}
+
 /** The next key to try, waiting within the request's budget when every key for the model is cooling. */
 async function nextKey(req: UpstreamRequest, deps: UpstreamDeps, progress: Progress): Promise<number | undefined> {
   const indices = req.keys.map((k) => k.index);
-  const groups: readonly KeyGroup[] = req.projects ?? indices.map((index) => ({ keys: [index], weight: 1 }));
+  const groups = groupsOf(req);
   const pick = req.ordered === true ? deps.pool.pickFirst : deps.pool.pickSpread;
   for (;;) {
-    const keyIndex = pick.call(deps.pool, groups, req.model, deps.now(), progress.tried, deps.random);
+    const now = deps.now();
+    const keyIndex = pick.call(deps.pool, groups, req.model, now, progress.tried, deps.random, req.presumed);
     if (keyIndex !== undefined) return keyIndex;
-    const status = deps.pool.status(indices, req.model, deps.now());
+    const status = deps.pool.status(indices, req.model, now);
     if (status.kind !== 'cooling' || status.retryAfterMs > req.maxWaitMs - progress.waitedMs) return undefined;
     if (!(await deps.sleep(status.retryAfterMs, req.signal))) throw new ClientGone();
     progress.waitedMs += status.retryAfterMs;
@@ -255,7 +236,7 @@ async function attemptOnce(req: UpstreamRequest, deps: UpstreamDeps, keyIndex: n
   };
   let response: Response;
   try {
-    response = await fetchWithDeadline(deps, req.url, init, req.timeoutMs, req.signal);
+    response = await fetchWithDeadline(deps.fetch, req.url, init, req.timeoutMs, req.signal);
   } catch (e) {
     if (e instanceof ClientGone) throw e;
     // neither a hang nor a refused connection is the key's fault, and trying another key would only repeat it
@@ -328,6 +309,10 @@ function applyKeyFault(
   const project = isProjectQuota(fault.quotaId) ? req.projects?.find((p) => p.keys.includes(keyIndex)) : undefined;
   const cooled = project !== undefined && project.keys.length > 1 ? project : undefined;
   for (const index of cooled?.keys ?? [keyIndex]) deps.pool.coolDown(index, req.model, fault.cooldown);
+  const presumed =
+    isProjectQuota(fault.quotaId) && fault.cooldown.reason === 'quota-minute'
+      ? presumeOthersSpent(req, deps, project ?? { keys: [keyIndex], weight: 1 }, fault.cooldown.until)
+      : [];
   deps.log({
     event: 'key_cooldown',
     requestId: req.requestId,
@@ -337,7 +322,13 @@ function applyKeyFault(
     reason: fault.cooldown.reason,
     ...(fault.quotaId ? { quotaId: fault.quotaId } : {}),
     ...(cooled !== undefined ? { project: cooled.label, projectKeys: cooled.keys } : {}),
+    ...(presumed.length > 0 ? { presumedSpentKeys: presumed } : {}),
   });
+}
+
+/** The keys of the request's other projects now presumed spent until `until`, as `spent`'s project is. */
+function presumeOthersSpent(req: UpstreamRequest, deps: UpstreamDeps, spent: KeyGroup, until: number): number[] {
+  return deps.pool.presumeSpent(groupsOf(req), spent, req.model, until, deps.now());
 }
 
 function removeKey(
