@@ -52,6 +52,12 @@ export function parseDurationMs(value: unknown): number | undefined {
   return match ? Math.ceil(Number(match[1]) * 1000) : undefined;
 }
 
+/** How finely a protobuf Duration is stated, in milliseconds: 1000 for "17s", 100 for "0.5s", 1 for "1.250s". */
+export function durationPrecisionMs(value: string): number {
+  const fraction = /\.(\d+)s$/.exec(value.trim())?.[1] ?? '';
+  return Math.max(1, 1000 / 10 ** fraction.length);
+}
+
 /** The wall clock in America/Los_Angeles at `epochMs`, as if it were UTC (for offset arithmetic). */
 function pacificWallClockAsUtc(epochMs: number): { wall: number; y: number; m: number; d: number } {
   const parts = new Intl.DateTimeFormat('en-US', {
@@ -83,7 +89,18 @@ export function nextPacificMidnight(now: number): number {
 }
 
 export type KeyFault =
-  | { readonly kind: 'cooldown'; readonly cooldown: Cooldown; readonly quotaId?: string }
+  | {
+      readonly kind: 'cooldown';
+      readonly cooldown: Cooldown;
+      readonly quotaId?: string;
+      /**
+       * the requests the quota allows per window (`QuotaFailure.quotaValue` of a per-minute request quota); never a
+       * token quota's value, which counts tokens
+       */
+      readonly requestLimit?: number;
+      /** how finely `RetryInfo.retryDelay` stated the cooldown's end (1000 for whole seconds) */
+      readonly untilPrecisionMs?: number;
+    }
   | { readonly kind: 'removed'; readonly reason: string };
 
 /**
@@ -149,6 +166,18 @@ function quotaViolations(err: GoogleError): QuotaViolation[] {
 }
 
 /**
+ * The requests per window of a per-minute request quota among `violations` (`GenerateRequestsPerMinute…` with a
+ * `quotaValue` of a positive whole number); undefined when none says it, or more than one disagree.
+ */
+function requestLimitOf(violations: readonly QuotaViolation[]): number | undefined {
+  const limits = violations
+    .filter((v) => v.quotaId !== undefined && /Requests/i.test(v.quotaId) && /PerMinute/i.test(v.quotaId))
+    .map((v) => (v.quotaValue !== undefined && /^[1-9][0-9]{0,8}$/.test(v.quotaValue) ? Number(v.quotaValue) : NaN));
+  const [first] = limits;
+  return first !== undefined && limits.every((l) => l === first) && Number.isFinite(first) ? first : undefined;
+}
+
+/**
  * What a failed upstream response says about the key, read ONLY from Google's structured fields: the HTTP status,
  * `error.status`, `ErrorInfo.reason`, `QuotaFailure` and `RetryInfo`. `error.message` and every other free text are
  * never read, because Google quotes request field names and values in them: a client could otherwise word a field
@@ -158,11 +187,12 @@ function quotaViolations(err: GoogleError): QuotaViolation[] {
 export function keyFaultOf(status: number, err: GoogleError | undefined, now: number): KeyFault | undefined {
   if (status === 429) {
     const violations = err ? quotaViolations(err) : [];
-    const retryDelay = err
+    const delayText = err
       ? detailsOfType(err, 'RetryInfo')
-          .map((r) => parseDurationMs(r.retryDelay))
-          .find((ms) => ms !== undefined)
+          .map((r) => r.retryDelay)
+          .find((d): d is string => parseDurationMs(d) !== undefined)
       : undefined;
+    const retryDelay = parseDurationMs(delayText);
     // a quota of zero (free tier on a pro model) never frees with the minute: only a new day, or billing, changes it
     const zero = violations.find((v) => v.quotaValue === '0');
     if (zero) {
@@ -183,10 +213,13 @@ export function keyFaultOf(status: number, err: GoogleError | undefined, now: nu
       return { kind: 'cooldown', cooldown: { until: now + BARE_429_COOLDOWN_MS, reason: 'quota-unspecified' } };
     }
     const quotaId = violations.find((v) => v.quotaId !== undefined)?.quotaId;
+    const requestLimit = requestLimitOf(violations);
     return {
       kind: 'cooldown',
       cooldown: { until: now + (retryDelay ?? DEFAULT_MINUTE_COOLDOWN_MS), reason: 'quota-minute' },
       ...(quotaId ? { quotaId } : {}),
+      ...(requestLimit !== undefined ? { requestLimit } : {}),
+      ...(delayText !== undefined ? { untilPrecisionMs: durationPrecisionMs(delayText) } : {}),
     };
   }
   // the client's password never reaches Google, so a credential Google refuses can only be the pool key

@@ -8,7 +8,7 @@
  * (`./status`). Time and randomness are parameters so the cooldown and draw rules are tested without waiting.
  */
 
-import { type QuotaGroup, SpentProjects } from './spent-projects';
+import { type QuotaGroup, type Refusal, SpentProjects } from './spent-projects';
 
 /**
  * What a draw does with projects presumed spent for this window (see `./spent-projects`): `last` tries them only when
@@ -266,11 +266,13 @@ export class KeyPool {
   }
 
   /**
-   * After Google refused `spent`'s project for `model` on a per-minute quota until `until`: presumes the other groups
-   * of `groups` that were used as much in this window spent until then (see `./spent-projects`); returns their keys.
+   * After Google refused a project on a per-minute request quota: presumes the other groups of `groups` that took the
+   * quota's limit in this window spent until it ends (see `./spent-projects`); returns their keys.
    */
-  presumeSpent(groups: readonly KeyGroup[], spent: KeyGroup, model: string, until: number, now: number): number[] {
-    return this.spent.afterRefusal(groups, spent, model, until, now);
+  presumeSpent(refusal: Refusal, groups: readonly KeyGroup[]): number[] {
+    // a project Google already cooled needs no presumption: it is out until its own cooldown ends
+    const serving = groups.filter((g) => this.available(g.keys, refusal.model, refusal.now).length > 0);
+    return this.spent.afterRefusal(refusal, serving);
   }
 
   /** Key `index`'s recent picks for `model`, decayed to now. */

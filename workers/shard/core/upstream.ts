@@ -311,7 +311,17 @@ function applyKeyFault(
   for (const index of cooled?.keys ?? [keyIndex]) deps.pool.coolDown(index, req.model, fault.cooldown);
   const presumed =
     isProjectQuota(fault.quotaId) && fault.cooldown.reason === 'quota-minute'
-      ? presumeOthersSpent(req, deps, project ?? { keys: [keyIndex], weight: 1 }, fault.cooldown.until)
+      ? deps.pool.presumeSpent(
+          {
+            spent: project ?? { keys: [keyIndex], weight: 1 },
+            model: req.model,
+            until: fault.cooldown.until,
+            now: deps.now(),
+            ...(fault.requestLimit !== undefined ? { requestLimit: fault.requestLimit } : {}),
+            ...(fault.untilPrecisionMs !== undefined ? { endPrecisionMs: fault.untilPrecisionMs } : {}),
+          },
+          groupsOf(req),
+        )
       : [];
   deps.log({
     event: 'key_cooldown',
@@ -324,11 +334,6 @@ function applyKeyFault(
     ...(cooled !== undefined ? { project: cooled.label, projectKeys: cooled.keys } : {}),
     ...(presumed.length > 0 ? { presumedSpentKeys: presumed } : {}),
   });
-}
-
-/** The keys of the request's other projects now presumed spent until `until`, as `spent`'s project is. */
-function presumeOthersSpent(req: UpstreamRequest, deps: UpstreamDeps, spent: KeyGroup, until: number): number[] {
-  return deps.pool.presumeSpent(groupsOf(req), spent, req.model, until, deps.now());
 }
 
 function removeKey(

@@ -1,6 +1,7 @@
 import {
   BARE_429_COOLDOWN_MS,
   DEFAULT_MINUTE_COOLDOWN_MS,
+  durationPrecisionMs,
   googleErrorOf,
   isUnsupportedLocation,
   KEY_LEVEL_REASONS,
@@ -97,7 +98,50 @@ describe('keyFaultOf', () => {
       kind: 'cooldown',
       cooldown: { until: NOW + 17_000, reason: 'quota-minute' },
       quotaId: 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier',
+      untilPrecisionMs: 1000,
     });
+  });
+
+  it('says how finely the RetryInfo delay stated the end: whole seconds, tenths, milliseconds', () => {
+    const precisionOf = (delay: string) =>
+      keyFaultOf(429, googleErrorOf(quotaBody('GenerateRequestsPerMinutePerProjectPerModel-FreeTier', delay)), NOW);
+    expect(precisionOf('17s')).toMatchObject({ untilPrecisionMs: 1000 });
+    expect(precisionOf('0.5s')).toMatchObject({ untilPrecisionMs: 100, cooldown: { until: NOW + 500 } });
+    expect(precisionOf('1.250s')).toMatchObject({ untilPrecisionMs: 1 });
+    expect(durationPrecisionMs('3.000000001s')).toBe(1);
+  });
+
+  it("reads a per-minute request quota's quotaValue as the requests its window allows, and no other quota's", () => {
+    const withValues = (...violations: { quotaId: string; quotaValue: string }[]) =>
+      googleErrorOf({
+        error: {
+          code: 429,
+          status: 'RESOURCE_EXHAUSTED',
+          details: [
+            { '@type': 'type.googleapis.com/google.rpc.QuotaFailure', violations },
+            { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '17s' },
+          ],
+        },
+      });
+    const requests = 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier';
+    const tokens = 'GenerateContentInputTokensPerModelPerMinute-FreeTier';
+    expect(keyFaultOf(429, withValues({ quotaId: requests, quotaValue: '15' }), NOW)).toMatchObject({
+      requestLimit: 15,
+    });
+    // a token quota's value counts tokens, not calls; a value that is no whole number, or two that disagree, say nothing
+    for (const violations of [
+      [{ quotaId: tokens, quotaValue: '250000' }],
+      [{ quotaId: requests, quotaValue: '1e3' }],
+      [{ quotaId: requests, quotaValue: '-4' }],
+      [
+        { quotaId: requests, quotaValue: '15' },
+        { quotaId: `${requests}-Other`, quotaValue: '30' },
+      ],
+    ]) {
+      const fault = keyFaultOf(429, withValues(...violations), NOW);
+      expect(fault).toMatchObject({ kind: 'cooldown', cooldown: { reason: 'quota-minute' } });
+      expect(fault).not.toHaveProperty('requestLimit');
+    }
   });
 
   it('cools a per-minute quota for 60 s when RetryInfo is absent', () => {
