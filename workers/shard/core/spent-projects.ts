@@ -1,23 +1,25 @@
 /**
- * Which projects a shard can presume spent for the rest of a quota window without asking Google. When one project's
- * per-minute quota runs out (Google's 429 with a `PerProject` quota id), any other project of the shard that has had
- * at least as many calls in that window, for its share, has used as much of the same limit, and Google would refuse it
- * too: each such refusal costs a call and a round trip before the request can go elsewhere. Free-tier projects share
- * one limit per model, and the shard's draw keeps its projects' calls even, so when one runs out the others are
- * usually out with it: the shard declines at once instead of probing each of them (docs/benchmarks.md, "Projects").
+ * Which projects a shard can presume spent for the rest of a quota window without asking Google. Google's per-minute
+ * 429 says the project's limit (`QuotaFailure.quotaValue`) and when its window ends (`RetryInfo.retryDelay`), and
+ * free-tier projects share one limit per model. So when one project is refused, any other project of the shard that
+ * took that many calls in the same window is spent too; asking Google would only cost a refused call and a round trip
+ * before the request goes elsewhere. Once the shard has learnt the window's length from the window ends Google names,
+ * it presumes a project spent as soon as the project takes the limit, before any 429 (ADR 0009; docs/benchmarks.md,
+ * "Projects").
  *
- * A presumption is a guess, never a cooldown: a request that no other shard can take still tries a presumed project
- * (see `KeyPool.pickSpread`). The window's length is learnt from Google's retry delays (the longest one seen for the
- * model, at most a minute), so until the shard has seen a full window it counts fewer calls than the window held and
- * presumes less, not more. Time is a parameter, so the rules are tested without waiting.
+ * The counts err one way only: the others' calls are counted over no more than the window and the refused project's
+ * over no less, and a window length is used only once it is proven or many gaps agree, so a presumption may miss a
+ * spent project but never takes one with quota left (given fixed windows and one limit per model). A presumption is
+ * still a guess, never a cooldown: a request no other shard can take tries a presumed project last (see
+ * `KeyPool.pickSpread`). Time is a parameter, so the rules are tested without waiting.
  */
 
 /** Google's per-minute quotas: the longest window a pick is remembered for. */
 export const MINUTE_MS = 60_000;
 
 /**
- * How many windows past the last window end Google named the shard still places windows by it: the learnt length is
- * a little short of the true one (the longest delay seen), so the placement drifts by that much every window.
+ * How many windows past the last window end Google named the shard still places windows by it: the learnt length may
+ * be off by a little (what the window ends it comes from were off by), and the placement drifts by that every window.
  */
 export const MAX_WINDOWS_AHEAD = 30;
 
@@ -56,7 +58,7 @@ export interface QuotaGroup {
   readonly weight: number;
 }
 
-/** Google's refusal of a project on a per-minute request quota, as the estimate reads it. */
+/** Google's refusal of a project on a per-minute request quota that named its window's end, as the estimate reads it. */
 export interface Refusal {
   /** the refused project (the key's group) */
   readonly spent: QuotaGroup;
@@ -68,12 +70,10 @@ export interface Refusal {
   /** the requests the quota allows per window, when Google said it (`QuotaFailure.quotaValue`) */
   readonly requestLimit?: number;
   /**
-   * how finely Google stated `until`: 1000 for a retry delay in whole seconds ("17s"), so that while every delay comes
-   * so, two ends that far apart may be one
-   *
-   * @default 0
+   * how finely Google stated `until` (its `RetryInfo.retryDelay`): 1000 for a delay in whole seconds ("17s"), so that
+   * while every delay comes so, two ends that far apart may be one
    */
-  readonly endPrecisionMs?: number;
+  readonly endPrecisionMs: number;
 }
 
 /** What a worker knows of a quota window's length, in milliseconds. */
@@ -121,7 +121,10 @@ export class SpentProjects {
   private readonly longestDelays = new Map<string, number>();
   /** per model: the latest window end Google named, where the windows are placed from */
   private readonly boundaries = new Map<string, number>();
-  /** per model: the most calls, for a weight of 1, a project was seen to take in a window before Google refused it */
+  /**
+   * per model: the calls a project may take in a window: Google's stated limit, else the most a project whole in this
+   * worker was seen to take in a window of trusted length before Google refused it
+   */
   private readonly limits = new Map<string, number>();
   /** (key, model) → epoch milliseconds until which the key's project is presumed spent */
   private readonly presumed = new Map<string, number>();
@@ -235,7 +238,7 @@ export class SpentProjects {
   afterRefusal(refusal: Refusal, groups: readonly QuotaGroup[]): number[] {
     const { spent, model, until, now } = refusal;
     // the finest wins: "1s" from a source that states milliseconds is a whole second by chance
-    const precision = Math.min(this.precisions.get(model) ?? Number.POSITIVE_INFINITY, refusal.endPrecisionMs ?? 0);
+    const precision = Math.min(this.precisions.get(model) ?? Number.POSITIVE_INFINITY, refusal.endPrecisionMs);
     this.precisions.set(model, precision);
     const window = this.learnWindow(model, until, now);
     const limit = refusal.requestLimit ?? this.admittedBy(spent, model, until, window);

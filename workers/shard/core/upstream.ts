@@ -309,8 +309,9 @@ function applyKeyFault(
   const project = isProjectQuota(fault.quotaId) ? req.projects?.find((p) => p.keys.includes(keyIndex)) : undefined;
   const cooled = project !== undefined && project.keys.length > 1 ? project : undefined;
   for (const index of cooled?.keys ?? [keyIndex]) deps.pool.coolDown(index, req.model, fault.cooldown);
+  // only a window end Google stated says where the window ends: the 60 s fallback without a RetryInfo does not
   const presumed =
-    isProjectQuota(fault.quotaId) && fault.cooldown.reason === 'quota-minute'
+    isProjectQuota(fault.quotaId) && fault.cooldown.reason === 'quota-minute' && fault.untilPrecisionMs !== undefined
       ? deps.pool.presumeSpent(
           {
             spent: project ?? { keys: [keyIndex], weight: 1 },
@@ -318,7 +319,7 @@ function applyKeyFault(
             until: fault.cooldown.until,
             now: deps.now(),
             ...(fault.requestLimit !== undefined ? { requestLimit: fault.requestLimit } : {}),
-            ...(fault.untilPrecisionMs !== undefined ? { endPrecisionMs: fault.untilPrecisionMs } : {}),
+            endPrecisionMs: fault.untilPrecisionMs,
           },
           groupsOf(req),
         )

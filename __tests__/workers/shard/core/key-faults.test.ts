@@ -151,6 +151,8 @@ describe('keyFaultOf', () => {
       NOW,
     );
     expect(fault).toMatchObject({ cooldown: { until: NOW + DEFAULT_MINUTE_COOLDOWN_MS, reason: 'quota-minute' } });
+    // the fallback is not a window end Google named: nothing presumes a window from it
+    expect(fault).not.toHaveProperty('untilPrecisionMs');
   });
 
   it('cools a 429 with no details (or no Google body at all) for a few seconds only', () => {

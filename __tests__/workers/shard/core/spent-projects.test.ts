@@ -21,12 +21,16 @@ function picked(spent: SpentProjects, group: typeof A, count: number, at: number
   for (let i = 0; i < count; i++) spent.recordPick(group, group.keys[0] ?? 0, M, at + i);
 }
 
-/** Google's refusal of `spent` for M at `now`, its window ending at `until`, with the limit it stated if any. */
+/**
+ * Google's refusal of `spent` for M at `now`, its window ending at `until` (a retry delay in milliseconds), with the
+ * limit it stated if any.
+ */
 const refusal = (spent: typeof A, until: number, now: number, requestLimit?: number) => ({
   spent,
   model: M,
   until,
   now,
+  endPrecisionMs: 1,
   ...(requestLimit !== undefined ? { requestLimit } : {}),
 });
 
