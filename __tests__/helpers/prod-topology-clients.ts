@@ -77,6 +77,32 @@ export async function startProdTopology(
   };
 }
 
+/**
+ * Registers the Jest hooks every client test file shares: the topology is started once before the file's tests (and
+ * handed to `use`), the fake and the logs are emptied before each test, and it is stopped after the last.
+ */
+export function withProdTopology(
+  use: (gateway: ProdTopology) => void,
+  ...args: Parameters<typeof startProdTopology>
+): void {
+  let gateway: ProdTopology | undefined;
+  const started = (): ProdTopology => {
+    if (gateway === undefined) throw new Error(`the ${args[0]} prod topology did not start`);
+    return gateway;
+  };
+  beforeAll(async () => {
+    gateway = await startProdTopology(...args);
+    use(gateway);
+  });
+  afterAll(async () => {
+    await gateway?.dispose();
+  });
+  beforeEach(() => {
+    started().fake.reset();
+    started().clearLogs();
+  });
+}
+
 /** A pass-through proxy to `target` that records each request it forwards (streams pass as they arrive). */
 async function startRecorder(
   target: string,

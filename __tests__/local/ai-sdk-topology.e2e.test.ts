@@ -25,7 +25,7 @@ import {
   awaitRequestLines,
   expectPoolKeysOnly,
   type ProdTopology,
-  startProdTopology,
+  withProdTopology,
 } from '../helpers/prod-topology-clients';
 
 const PASS = 'canary-pass-ai-sdk';
@@ -37,16 +37,15 @@ jest.setTimeout(60_000);
 
 let gateway: ProdTopology;
 
-beforeAll(async () => {
-  gateway = await startProdTopology('ai-sdk', PASS, 12, { nativeReply: scriptedCalls });
-});
-afterAll(async () => {
-  await gateway?.dispose();
-});
-beforeEach(() => {
-  gateway.fake.reset();
-  gateway.clearLogs();
-});
+withProdTopology(
+  (started) => {
+    gateway = started;
+  },
+  'ai-sdk',
+  PASS,
+  12,
+  { nativeReply: scriptedCalls },
+);
 
 /** The one tool every loop offers; it records the cities it was asked about. */
 function weatherTool(cities: string[]) {

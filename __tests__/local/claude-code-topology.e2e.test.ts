@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FAKE_REPLY_TEXT } from '../../dev/fake-gemini';
-import { awaitRequestLines, type ProdTopology, runCli, startProdTopology } from '../helpers/prod-topology-clients';
+import { awaitRequestLines, type ProdTopology, runCli, withProdTopology } from '../helpers/prod-topology-clients';
 
 const PASS = 'canary-pass-claude-code';
 /**
@@ -42,16 +42,13 @@ function claude(args: readonly string[], credential: Record<string, string>) {
   });
 }
 
-beforeAll(async () => {
-  gateway = await startProdTopology('claude-code', PASS);
-});
-afterAll(async () => {
-  await gateway?.dispose();
-});
-beforeEach(() => {
-  gateway.fake.reset();
-  gateway.clearLogs();
-});
+withProdTopology(
+  (started) => {
+    gateway = started;
+  },
+  'claude-code',
+  PASS,
+);
 
 describe('Claude Code through the prod topology', () => {
   it.each([

@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FAKE_REPLY_TEXT, type NativeReply } from '../../dev/fake-gemini';
 import { defined } from '../helpers/guards';
-import { awaitRequestLines, type ProdTopology, runCli, startProdTopology } from '../helpers/prod-topology-clients';
+import { awaitRequestLines, type ProdTopology, runCli, withProdTopology } from '../helpers/prod-topology-clients';
 
 const PASS = 'canary-pass-gemini-cli';
 const GEMINI = resolve(__dirname, '../../node_modules/.bin/gemini');
@@ -73,15 +73,16 @@ function expectPoolKeysOnly(): void {
   expect(JSON.stringify(gateway.fake.calls)).not.toContain(PASS);
 }
 
-beforeAll(async () => {
-  gateway = await startProdTopology('gemini-cli', PASS, 12, { nativeReply: scriptedRouter });
-});
-afterAll(async () => {
-  await gateway?.dispose();
-});
+withProdTopology(
+  (started) => {
+    gateway = started;
+  },
+  'gemini-cli',
+  PASS,
+  12,
+  { nativeReply: scriptedRouter },
+);
 beforeEach(() => {
-  gateway.fake.reset();
-  gateway.clearLogs();
   routerAnswer = undefined;
 });
 

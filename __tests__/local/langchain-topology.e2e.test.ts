@@ -23,7 +23,7 @@ import {
   awaitRequestLines,
   expectPoolKeysOnly,
   type ProdTopology,
-  startProdTopology,
+  withProdTopology,
 } from '../helpers/prod-topology-clients';
 
 const PASS = 'canary-pass-langchain';
@@ -33,16 +33,15 @@ jest.setTimeout(60_000);
 
 let gateway: ProdTopology;
 
-beforeAll(async () => {
-  gateway = await startProdTopology('langchain', PASS, 12, { nativeReply: scriptedCalls });
-});
-afterAll(async () => {
-  await gateway?.dispose();
-});
-beforeEach(() => {
-  gateway.fake.reset();
-  gateway.clearLogs();
-});
+withProdTopology(
+  (started) => {
+    gateway = started;
+  },
+  'langchain',
+  PASS,
+  12,
+  { nativeReply: scriptedCalls },
+);
 
 function chat(useResponsesApi = false): ChatOpenAI {
   return new ChatOpenAI({
