@@ -21,6 +21,8 @@ import { inProcessGateway } from './capacity-virtual';
 import { summarize } from './stats';
 
 export const CHAT = JSON.stringify({ model: 'gemini-3.8-flash', messages: [{ role: 'user', content: 'ping' }] });
+/** {@link CHAT}'s length in bytes, as an HTTP client sends it in `content-length` */
+const CHAT_BYTES = String(new TextEncoder().encode(CHAT).byteLength);
 
 /** The fake, the rate limit its admission hook consults (none while warming up), and its key → project map. */
 export interface Upstream {
@@ -194,7 +196,7 @@ export async function runVirtualCell(
           headers: {
             authorization: `Bearer ${BENCH_PASS}`,
             'content-type': 'application/json',
-            'content-length': String(new TextEncoder().encode(CHAT).byteLength),
+            'content-length': CHAT_BYTES,
           },
           body: CHAT,
         }),
