@@ -47,6 +47,25 @@ export function bundleWorker(name: WorkerName, overrides: BuildOptions = {}): st
   return file.text;
 }
 
+/**
+ * Bundles an ES module given as TypeScript source text, its imports resolved from `resolveDir`, in memory and
+ * unminified: a module a test or the local emulation hands to workerd beside the workers.
+ */
+export function bundleModuleText(contents: string, resolveDir: string): string {
+  const result = buildSync({
+    stdin: { contents, resolveDir, loader: 'ts' },
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    target: 'es2022',
+    write: false,
+    logLevel: 'silent',
+  });
+  const [file] = result.outputFiles;
+  if (!file) throw new Error(`esbuild produced no output for a module in ${resolveDir}`);
+  return file.text;
+}
+
 export function sha256Hex(content: string | Uint8Array): string {
   return createHash('sha256').update(content).digest('hex');
 }

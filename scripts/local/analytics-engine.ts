@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { buildSync } from 'esbuild';
 import { resolve } from 'node:path';
 import type { WorkerOptions } from 'miniflare';
+import { bundleModuleText } from '../../bundler/worker-bundles';
 import type { EmulatedWorker } from './emulated-topology';
 import { TopologyError } from './topology-error';
 
@@ -64,26 +64,11 @@ let bundled: string | undefined;
 
 /** The stand-in's module: a function of the binding's settings that returns the dataset. */
 function standInModule(): string {
-  bundled ??= (() => {
-    const result = buildSync({
-      stdin: {
-        contents:
-          "import { InMemoryDataset } from './in-memory-dataset';\n" +
-          'export default function dataset(env) { return new InMemoryDataset(env.dataset); }\n',
-        resolveDir: __dirname,
-        loader: 'ts',
-      },
-      bundle: true,
-      format: 'esm',
-      platform: 'neutral',
-      target: 'es2022',
-      write: false,
-      logLevel: 'silent',
-    });
-    const [file] = result.outputFiles;
-    if (file === undefined) throw new Error('esbuild produced no stand-in module');
-    return file.text;
-  })();
+  bundled ??= bundleModuleText(
+    "import { InMemoryDataset } from './in-memory-dataset';\n" +
+      'export default function dataset(env) { return new InMemoryDataset(env.dataset); }\n',
+    __dirname,
+  );
   return bundled;
 }
 

@@ -8,8 +8,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Anthropic, { type APIError } from '@anthropic-ai/sdk';
-import { buildSync } from 'esbuild';
 import { Miniflare } from 'miniflare';
+import { bundleModuleText } from '../../../../../bundler/worker-bundles';
 import { DEFAULT_COMPATIBILITY_DATE } from '../../../../../workers/shared/contract';
 import {
   COUNT_TOKENS_REPLY,
@@ -57,22 +57,10 @@ export default {
 };`;
 
 function bundle(): string {
-  const result = buildSync({
-    stdin: {
-      contents: ENTRY,
-      loader: 'ts',
-      resolveDir: join(__dirname, '..', '..', '..', '..', '..', 'workers', 'shard', 'surfaces', 'anthropic'),
-    },
-    bundle: true,
-    format: 'esm',
-    platform: 'neutral',
-    target: 'es2022',
-    write: false,
-    logLevel: 'silent',
-  });
-  const [file] = result.outputFiles;
-  if (!file) throw new Error('esbuild produced no output');
-  return file.text;
+  return bundleModuleText(
+    ENTRY,
+    join(__dirname, '..', '..', '..', '..', '..', 'workers', 'shard', 'surfaces', 'anthropic'),
+  );
 }
 
 interface GeminiCall {
