@@ -7,7 +7,7 @@
 import { Miniflare, type WorkerOptions } from 'miniflare';
 import { Agent } from 'node:http';
 import type { FakeGemini } from '../dev/fake-gemini';
-import { WindowedRateLimit } from '../dev/fake-gemini/rate-limit';
+import { WindowedRateLimit, type WindowedRateLimitOptions } from '../dev/fake-gemini/rate-limit';
 import { BENCH_PASS, QUIET, timedRequest } from './bench-topology';
 import {
   perfectSchedulerSuccess,
@@ -21,6 +21,11 @@ import { inProcessGateway } from './capacity-virtual';
 import { summarize } from './stats';
 
 export const CHAT = JSON.stringify({ model: 'gemini-3.8-flash', messages: [{ role: 'user', content: 'ping' }] });
+/** The fake's per-project windows as the run's options set them. */
+function rateLimitOptions(options: CapacityOptions): WindowedRateLimitOptions {
+  return { limit: options.limit, windowMs: options.windowMs, statesLimit: options.quotaValue === 'stated' };
+}
+
 /** {@link CHAT}'s length in bytes, as an HTTP client sends it in `content-length` */
 const CHAT_BYTES = String(new TextEncoder().encode(CHAT).byteLength);
 
@@ -135,7 +140,7 @@ export async function runWallCell(
     for (let i = 0; i < 4 * prod.shardKeyCounts.length; i++) await send();
     resetUpstream(upstream);
 
-    const limit = new WindowedRateLimit({ limit: options.limit, windowMs: options.windowMs });
+    const limit = new WindowedRateLimit(rateLimitOptions(options));
     const arrivals = arrivalsOf(plan, options);
     // start on a window boundary, so the cell covers whole windows as the physical limit assumes
     await sleep(options.windowMs - (Date.now() % options.windowMs));
@@ -181,7 +186,7 @@ export async function runVirtualCell(
   const start = Math.ceil(Date.parse('2026-12-01T00:00:00Z') / options.windowMs) * options.windowMs;
   let now = start;
   const gateway = inProcessGateway(prod.topology, variant, { now: () => now, seed: plan.seed });
-  const limit = new WindowedRateLimit({ limit: options.limit, windowMs: options.windowMs, now: () => now });
+  const limit = new WindowedRateLimit({ ...rateLimitOptions(options), now: () => now });
   upstream.limit = limit;
   const answers: Answer[] = [];
   const windows: number[] = [];

@@ -161,6 +161,13 @@ export type ProjectConfig = (typeof PROJECT_CONFIGS)[number];
 export const CAPACITY_CLOCKS = ['wall', 'virtual'] as const;
 export type CapacityClock = (typeof CAPACITY_CLOCKS)[number];
 
+/**
+ * Whether the fake's 429 states the quota's limit (`quotaValue`): Google's per-minute 429s sometimes do and sometimes
+ * do not, and a shard presumes projects spent from it when it does (`workers/shard/core/spent-projects.ts`).
+ */
+export const QUOTA_VALUES = ['stated', 'omitted'] as const;
+export type QuotaValue = (typeof QUOTA_VALUES)[number];
+
 export interface CapacityOptions {
   /** arrivals per cell, in seconds */
   readonly seconds: number;
@@ -188,6 +195,8 @@ export interface CapacityOptions {
   /** how each project pool is deployed */
   readonly projectConfigs: readonly ProjectConfig[];
   readonly clock: CapacityClock;
+  /** whether the fake's 429s state the limit */
+  readonly quotaValue: QuotaValue;
 }
 
 export const DEFAULT_CAPACITY_OPTIONS: CapacityOptions = {
@@ -206,6 +215,7 @@ export const DEFAULT_CAPACITY_OPTIONS: CapacityOptions = {
   projects: ['10+1x10', '2x10'],
   projectConfigs: PROJECT_CONFIGS,
   clock: 'wall',
+  quotaValue: 'stated',
 };
 
 export class CapacityOptionError extends Error {
@@ -320,6 +330,7 @@ const OPTIONS: { readonly [K in keyof CapacityOptions]: OptionSpec<CapacityOptio
     parse: listOf(PROJECT_CONFIGS),
   },
   clock: { env: 'CAPACITY_CLOCK', flag: '--clock', parse: oneOf(CAPACITY_CLOCKS) },
+  quotaValue: { env: 'CAPACITY_QUOTA_VALUE', flag: '--quota-value', parse: oneOf(QUOTA_VALUES) },
 };
 
 /**

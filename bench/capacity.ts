@@ -261,7 +261,8 @@ async function main(): Promise<void> {
     process.stdout.write(
       `Capacity: open-loop Poisson load (seed ${options.seed}) against a fake Gemini that allows ${options.limit} calls ` +
         `per project per model per ${options.windowMs} ms fixed window (every key its own project unless a layout ` +
-        `says otherwise), ${options.clock} clock. "perfect scheduler" is the physical limit without waiting: ` +
+        `says otherwise; its 429s ${options.quotaValue === 'stated' ? 'state' : 'omit'} the limit), ${options.clock} clock. ` +
+        `"perfect scheduler" is the physical limit without waiting: ` +
         `1 - E[(X - C)+] / L per window, X ~ Poisson(L).\n\n`,
     );
     for (const [i, keys] of options.keySets.entries()) {

@@ -169,6 +169,30 @@ describe('fake Gemini with a windowed rate limit', () => {
     expect(body.error.details.find((d) => d.violations)?.violations?.[0]?.quotaDimensions.model).toBe(PRO);
   });
 
+  it("leaves quotaValue out of the 429 of a limit that does not state it, as some of Google's do", async () => {
+    const silent = new WindowedRateLimit({ limit: 1, windowMs: 1000, now: clock.now, statesLimit: false });
+    const quiet = await startFakeGemini({ admission: (key, model) => silent.admit(key, model) });
+    try {
+      expect(silent.admit('other-key', M)).toBeUndefined();
+      expect(silent.admit('other-key', M)).toEqual({ retryDelayMs: 250 });
+      const send = () =>
+        fetch(`${quiet.url}/v1beta/models/${M}:generateContent`, {
+          method: 'POST',
+          headers: { 'x-goog-api-key': 'quiet-key', 'content-type': 'application/json' },
+          body: JSON.stringify({ contents: [{ parts: [{ text: 'hi' }] }] }),
+        });
+      expect((await send()).status).toBe(200);
+      const refused = await send();
+      expect(refused.status).toBe(429);
+      const body = (await refused.json()) as { error: { details: { violations?: Record<string, unknown>[] }[] } };
+      const [violation] = body.error.details.find((d) => d.violations)?.violations ?? [];
+      expect(violation).toMatchObject({ quotaId: expect.stringMatching(/PerMinute/) });
+      expect(violation).not.toHaveProperty('quotaValue');
+    } finally {
+      await quiet.close();
+    }
+  });
+
   it('is not asked about a call the key fails anyway, so a broken key uses up no quota', async () => {
     fake.setKeyBehaviour('broken-key', 'invalid-key');
     for (let i = 0; i < 3; i++) expect((await chat('broken-key')).status).toBe(400);

@@ -38,7 +38,7 @@ const QUOTA_HELP = {
 export function quotaExhausted(
   model: string,
   quotaId: string,
-  quotaValue: string,
+  quotaValue: string | undefined,
   retryDelay: string,
   message = QUOTA_MESSAGE,
 ): GoogleErrorObject {
@@ -54,7 +54,8 @@ export function quotaExhausted(
             quotaMetric: 'generativelanguage.googleapis.com/generate_content_free_tier_requests',
             quotaId,
             quotaDimensions: { location: 'global', model },
-            quotaValue,
+            // Google leaves it out of some 429s (google-gemini/gemini-cli#8437)
+            ...(quotaValue !== undefined ? { quotaValue } : {}),
           },
         ],
       },
@@ -381,7 +382,8 @@ export function admissionError(
   const name = typeof model === 'string' ? model.replace(/^models\//, '') : 'gemini-3.8-flash';
   const refusal = admission?.(project, name, apiKey);
   if (!refusal) return undefined;
-  return quotaExhausted(name, PER_MINUTE_QUOTA, String(refusal.limit), protoDuration(refusal.retryDelayMs));
+  const value = refusal.limit === undefined ? undefined : String(refusal.limit);
+  return quotaExhausted(name, PER_MINUTE_QUOTA, value, protoDuration(refusal.retryDelayMs));
 }
 
 /** Google's answer to a call that carries no API key at all. */

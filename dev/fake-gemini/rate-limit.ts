@@ -17,8 +17,8 @@
 export interface AdmissionRefusal {
   /** milliseconds until the window frees (RetryInfo.retryDelay) */
   readonly retryDelayMs: number;
-  /** calls per window (QuotaFailure.quotaValue) */
-  readonly limit: number;
+  /** calls per window (QuotaFailure.quotaValue); absent when the limit does not state it */
+  readonly limit?: number;
 }
 
 /**
@@ -32,6 +32,13 @@ export interface WindowedRateLimitOptions {
   readonly limit: number;
   /** window length in milliseconds; a positive integer */
   readonly windowMs: number;
+  /**
+   * Whether a refusal states the limit (`quotaValue`). Google's per-minute 429s do not always: some name the quota
+   * without a value (google-gemini/gemini-cli#8437), others carry one (`"quotaValue": "10"`).
+   *
+   * @default true
+   */
+  readonly statesLimit?: boolean;
   /**
    * Epoch milliseconds.
    *
@@ -60,6 +67,7 @@ export class WindowedRateLimit {
   private readonly limit: number;
   private readonly windowMs: number;
   private readonly now: () => number;
+  private readonly statesLimit: boolean;
   private readonly windows = new Map<string, WindowCount>();
   private readonly perProject = new Map<string, RateLimitStats>();
 
@@ -73,6 +81,7 @@ export class WindowedRateLimit {
     this.limit = options.limit;
     this.windowMs = options.windowMs;
     this.now = options.now ?? Date.now;
+    this.statesLimit = options.statesLimit ?? true;
   }
 
   /** Counts the call and admits it (undefined), or refuses it with the time until its window ends. */
@@ -97,7 +106,7 @@ export class WindowedRateLimit {
       refused: stats.refused + 1,
       exhaustions: stats.exhaustions + (count.refused === 1 ? 1 : 0),
     });
-    return { retryDelayMs: (window + 1) * this.windowMs - now, limit: this.limit };
+    return { retryDelayMs: (window + 1) * this.windowMs - now, ...(this.statesLimit ? { limit: this.limit } : {}) };
   }
 
   /** Counts for one project; zeros for a project never seen. */
